@@ -1,0 +1,19 @@
+//! One-time-password arithmetic: HOTP (RFC 4226) and TOTP (RFC 6238).
+//!
+//! Pure functions of a secret, a counter or a time, and the parameters: no I/O, no
+//! clock (the time is an argument), and no allocation on the verify path.
+
+mod algorithm;
+mod code;
+mod hotp;
+mod keyed;
+mod params;
+mod secret;
+mod totp;
+
+pub use algorithm::Algorithm;
+pub use code::Code;
+pub use hotp::Hotp;
+pub use params::{Digits, TotpParams, Window};
+pub use secret::Secret;
+pub use totp::{StepMatch, Totp, Verification};
