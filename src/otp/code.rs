@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(Code::parse("123-456", Digits::SIX), Err(CodeError::InvalidCharacter { position: 4 }));
         // Arabic-Indic and full-width digits are digits, but not ours.
         assert_eq!(Code::parse("١٢٣٤٥٦", Digits::SIX), Err(CodeError::InvalidCharacter { position: 1 }));
-        assert_eq!(Code::parse("１２３４５６", Digits::SIX), Err(CodeError::InvalidCharacter { position: 1 }));
+        assert_eq!(
+            Code::parse("１２３４５６", Digits::SIX),
+            Err(CodeError::InvalidCharacter { position: 1 })
+        );
         assert_eq!(Code::parse("+12345", Digits::SIX), Err(CodeError::InvalidCharacter { position: 1 }));
     }
 
@@ -132,10 +135,7 @@ mod tests {
     fn wrong_length_and_empty_are_their_own_errors() {
         assert_eq!(Code::parse("", Digits::SIX), Err(CodeError::Empty));
         assert_eq!(Code::parse("   ", Digits::SIX), Err(CodeError::Empty));
-        assert_eq!(
-            Code::parse("12345", Digits::SIX),
-            Err(CodeError::WrongLength { expected: 6, found: 5 })
-        );
+        assert_eq!(Code::parse("12345", Digits::SIX), Err(CodeError::WrongLength { expected: 6, found: 5 }));
         assert_eq!(
             Code::parse("12345678901234567890", Digits::SIX),
             Err(CodeError::WrongLength { expected: 6, found: 20 })

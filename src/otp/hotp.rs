@@ -152,7 +152,8 @@ mod tests {
     #[test]
     fn a_code_of_other_length_never_matches() {
         let hotp = rfc4226();
-        let eight = Hotp::new(&Secret::from_bytes(b"12345678901234567890").unwrap(), Algorithm::Sha1, Digits::EIGHT);
+        let eight =
+            Hotp::new(&Secret::from_bytes(b"12345678901234567890").unwrap(), Algorithm::Sha1, Digits::EIGHT);
         assert_eq!(hotp.verify(&eight.generate(0), 0, 0), None);
     }
 }

@@ -66,7 +66,13 @@ impl CompressionFunction for Sha256Fn {
     type State = [u32; 8];
     type Block = [u8; 64];
     const IV: Self::State = [
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab,
+        0x6a09_e667,
+        0xbb67_ae85,
+        0x3c6e_f372,
+        0xa54f_f53a,
+        0x510e_527f,
+        0x9b05_688c,
+        0x1f83_d9ab,
         0x5be0_cd19,
     ];
     const DIGEST_LEN: usize = 32;

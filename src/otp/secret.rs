@@ -61,9 +61,7 @@ impl Secret {
             return Err(SecretError::TooLong { max: Secret::MAX_LEN });
         }
         let mut bytes = alloc::vec![0u8; len.max(Secret::MIN_GENERATED_LEN)];
-        rand::rngs::SysRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|_| SecretError::RandomSource)?;
+        rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|_| SecretError::RandomSource)?;
         Ok(Secret { bytes })
     }
 

@@ -156,9 +156,7 @@ impl Totp {
         let reach = window.behind.max(window.ahead);
         for distance in 0..=reach {
             let distance = u64::from(distance);
-            let earlier = (distance <= u64::from(window.behind))
-                .then(|| now.checked_sub(distance))
-                .flatten();
+            let earlier = (distance <= u64::from(window.behind)).then(|| now.checked_sub(distance)).flatten();
             let later = (distance > 0 && distance <= u64::from(window.ahead))
                 .then(|| now.checked_add(distance))
                 .flatten();
@@ -285,7 +283,10 @@ mod tests {
         let now = 50_000;
         let window = Window::new(2, 0);
         assert!(totp.verify_around_step(&totp.generate_at_step(now - 2), now, window, None).is_accepted());
-        assert_eq!(totp.verify_around_step(&totp.generate_at_step(now + 1), now, window, None), Verification::Wrong);
+        assert_eq!(
+            totp.verify_around_step(&totp.generate_at_step(now + 1), now, window, None),
+            Verification::Wrong
+        );
     }
 
     /// Finds a secret whose codes at two steps collide, to test the floor skipping.
