@@ -80,3 +80,75 @@ pub enum TimeError {
         t0: u64,
     },
 }
+
+/// What went wrong in a call to the service ([`crate::service::MfaService`]).
+///
+/// Infrastructure failures (store, clock, sealer, random source) always mean nobody was
+/// let in and nothing was changed. None of the variants holds a secret or a code.
+#[cfg(feature = "std")]
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The host's store failed; nobody was let in and nothing was changed.
+    #[error("the MFA store failed, so nobody was let in and nothing was changed: {0}")]
+    Store(#[source] Box<dyn core::error::Error + Send + Sync>),
+    /// The record kept changing under concurrent updates.
+    #[error("the user's MFA record kept changing during {attempts} attempts; nothing was changed, try again")]
+    Contention {
+        /// How many times the change was tried.
+        attempts: u32,
+    },
+    /// The clock failed; nobody was let in and nothing was changed.
+    #[error("the clock failed, so nobody was let in and nothing was changed: {0}")]
+    Clock(#[from] crate::clock::ClockError),
+    /// The secret sealer failed; nobody was let in and nothing was changed.
+    #[error("the secret sealer failed, so nobody was let in and nothing was changed: {0}")]
+    Sealer(#[from] crate::seal::SealError),
+    /// No secret could be generated.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The time cannot be turned into a time step.
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    /// An enrollment URI could not be built (for example a colon in the issuer).
+    #[error("the enrollment URI could not be built: {0}")]
+    Uri(#[from] crate::uri::UriError),
+    /// The stored record was written by a newer or unknown version of this crate.
+    #[error(
+        "the stored MFA record has format {found}, but this version of mfa-kit reads format {supported}: upgrade mfa-kit"
+    )]
+    UnsupportedRecordFormat {
+        /// The format found.
+        found: u32,
+        /// The format this version reads.
+        supported: u32,
+    },
+    /// The store returned a record that belongs to another user.
+    #[error("the store returned another user's record: check the store's keying")]
+    WrongUserRecord,
+    /// The user has no authenticator to verify a code against.
+    #[error("the user has not set up an authenticator app")]
+    NotEnrolled,
+    /// There is no enrollment to confirm (never started, expired and discarded, or
+    /// already confirmed).
+    #[error("there is no enrollment in progress: start one first")]
+    NoPendingEnrollment,
+    /// The user is locked out; try again later.
+    #[error("the user is locked out after too many wrong codes until {until}")]
+    LockedOut {
+        /// When the lockout ends.
+        until: u64,
+    },
+    /// A deactivation was asked for without the explicit confirmation.
+    #[error("deactivating MFA needs an explicit confirmation")]
+    ConfirmationRequired,
+    /// A reset was asked for without a reason.
+    #[error("a reset needs a reason, for the audit log")]
+    ReasonRequired,
+    /// An admin tried to reset their own MFA through the admin path.
+    #[error("nobody can reset their own MFA through the admin path")]
+    SelfReset,
+    /// The admin or principal resetting a user has no MFA themselves.
+    #[error("the admin must have MFA set up before resetting another user's MFA")]
+    ActorWithoutMfa,
+}

@@ -1,0 +1,96 @@
+//! Sealing TOTP secrets at rest.
+//!
+//! The per-user record never holds a TOTP secret in the clear: the service seals every
+//! secret through a [`SecretSealer`] the host implements over its KMS or an AEAD cipher.
+//! Each sealed secret carries the id of the key that sealed it, so keys can be rotated
+//! (open with the old key, seal with the new one), and the sealer must bind the user id
+//! in as associated data, so a sealed secret copied into another user's record does not
+//! open.
+//!
+//! [`crate::danger::PlaintextSealer`] exists for tests and demos only.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::Secret;
+use crate::record::UserId;
+
+/// A sealed secret as stored in the record: the key id and the opaque ciphertext.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedSecret {
+    /// Which of the host's keys sealed it.
+    pub key_id: String,
+    /// The sealer's output, stored as unpadded base32 in the serialised record.
+    #[serde(with = "base32_bytes")]
+    pub ciphertext: Vec<u8>,
+}
+
+impl fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedSecret")
+            .field("key_id", &self.key_id)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .finish()
+    }
+}
+
+/// Why a secret could not be sealed or opened. Never holds key material.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The key id is not known to the sealer (retired, or never existed).
+    #[error("the sealing key {key_id:?} is not available")]
+    UnknownKey {
+        /// The key id found beside the sealed secret.
+        key_id: String,
+    },
+    /// The ciphertext does not open with this user id as associated data: it was
+    /// altered, or copied from another user's record.
+    #[error("the sealed secret does not open for this user: it was altered or belongs to another user")]
+    Tampered,
+    /// The host's key service failed.
+    #[error("the sealing service failed: {0}")]
+    Unavailable(String),
+}
+
+/// Seals and opens TOTP secrets; implemented by the host over its KMS or AEAD cipher.
+///
+/// # Contract
+/// - `open(user, seal(user, s))` gives back `s`.
+/// - `open(other_user, seal(user, s))` fails with [`SealError::Tampered`]: bind the
+///   user id as associated data (an AEAD's AD, or the KMS's encryption context).
+/// - `seal` writes the id of the key it used into [`SealedSecret::key_id`], and `open`
+///   uses the key named there, so records sealed before a rotation still open.
+/// - Both are called with no lock held and may block briefly; errors make the service
+///   fail closed.
+pub trait SecretSealer: Send + Sync {
+    /// Seals `secret` for `user`.
+    ///
+    /// # Errors
+    /// [`SealError`] when the key service is unavailable.
+    fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError>;
+
+    /// Opens a secret sealed for `user`.
+    ///
+    /// # Errors
+    /// [`SealError::Tampered`] for another user's or an altered ciphertext,
+    /// [`SealError::UnknownKey`] for a retired key, [`SealError::Unavailable`] when
+    /// the key service fails.
+    fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError>;
+}
+
+mod base32_bytes {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&base32::encode(base32::Alphabet::Rfc4648 { padding: false }, bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &text)
+            .ok_or_else(|| D::Error::custom("sealed secret is not base32"))
+    }
+}

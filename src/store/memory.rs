@@ -1,0 +1,80 @@
+//! The embedded default store: records in memory, shared between threads.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Mutex;
+
+use super::{SaveOutcome, Store, Version, Versioned};
+use crate::record::{UserId, UserRecord};
+
+/// An in-memory [`Store`], safe to share between threads. Records are lost when it is
+/// dropped: for tests, demos and single-process tools.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    records: Mutex<HashMap<UserId, (Version, UserRecord)>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// Every user with a record, sorted.
+    pub fn users(&self) -> Vec<UserId> {
+        let mut users: Vec<UserId> = self.lock().keys().cloned().collect();
+        users.sort();
+        users
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (Version, UserRecord)>> {
+        // A panic while holding the lock cannot leave a half-written record: every
+        // write below is a single insert.
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    type Error = Infallible;
+
+    async fn load(&self, user: &UserId) -> Result<Option<Versioned>, Infallible> {
+        Ok(self
+            .lock()
+            .get(user)
+            .map(|(version, record)| Versioned { version: *version, record: record.clone() }))
+    }
+
+    async fn save(&self, record: &UserRecord, expected: Option<Version>) -> Result<SaveOutcome, Infallible> {
+        let mut records = self.lock();
+        let current = records.get(record.user()).map(|(version, _)| *version);
+        if current != expected {
+            return Ok(SaveOutcome::Conflict);
+        }
+        let next = Version(current.map_or(1, |Version(v)| v.saturating_add(1)));
+        records.insert(record.user().clone(), (next, record.clone()));
+        Ok(SaveOutcome::Saved(next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_only_at_the_expected_version() {
+        let store = MemoryStore::new();
+        let alice = UserId::new("alice");
+        let record = UserRecord::new(alice.clone());
+        pollster::block_on(async {
+            assert_eq!(store.load(&alice).await, Ok(None));
+            assert_eq!(store.save(&record, Some(Version(1))).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(&record, None).await, Ok(SaveOutcome::Saved(Version(1))));
+            assert_eq!(store.save(&record, None).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(&record, Some(Version(1))).await, Ok(SaveOutcome::Saved(Version(2))));
+            assert_eq!(store.save(&record, Some(Version(1))).await, Ok(SaveOutcome::Conflict));
+            let loaded = store.load(&alice).await.unwrap().unwrap();
+            assert_eq!((loaded.version, loaded.record), (Version(2), record));
+        });
+        assert_eq!(store.users(), vec![alice]);
+    }
+}

@@ -1,0 +1,102 @@
+//! Where the per-user records live: a small async trait the host implements.
+//!
+//! Every change to a record is a compare-and-swap: load the record with its version,
+//! change it, save it only if the version is still the one loaded. Every real database
+//! has this (`UPDATE … WHERE version = $n` in SQL, `WATCH`/`MULTI` in Redis, a condition
+//! expression in DynamoDB), and it is what keeps replay prevention and lockout counting
+//! exact when many app servers verify codes for the same user at the same moment.
+
+mod memory;
+
+use std::future::Future;
+
+pub use memory::MemoryStore;
+
+use crate::record::{UserId, UserRecord};
+
+/// The version of a stored record, changed by every save.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Version(pub u64);
+
+/// A record and the version it was loaded at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioned {
+    /// The version to pass back to [`Store::save`].
+    pub version: Version,
+    /// The record.
+    pub record: UserRecord,
+}
+
+/// What a conditional save did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a conflict means nothing was saved"]
+pub enum SaveOutcome {
+    /// Saved; the record now has this version.
+    Saved(Version),
+    /// The record changed since it was loaded (or appeared, or vanished): nothing was
+    /// saved. The service loads it again and retries.
+    Conflict,
+}
+
+/// The host's storage of per-user records.
+///
+/// # Contract
+/// - `load` returns the record last saved for the user with its version, or `None` if
+///   none was ever saved.
+/// - `save(record, Some(v))` writes only if the stored version is still `v`, and
+///   `save(record, None)` only if no record exists; the check and the write are one
+///   atomic step (a transaction, a conditional write). Otherwise it returns
+///   [`SaveOutcome::Conflict`] and changes nothing.
+/// - A successful save gives the record a version it never had before.
+/// - An `Err` means the store failed; the service then lets nobody in and reports the
+///   error. It must not mean "conflict".
+///
+/// Methods take `&self` and return `Send` futures, so a store is shared between tasks
+/// and threads; the library needs no async runtime.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use mfa_kit::record::{UserId, UserRecord};
+/// use mfa_kit::store::{SaveOutcome, Store, Version, Versioned};
+///
+/// /// A store over a map; a database would do the same with `WHERE version = $n`.
+/// #[derive(Default)]
+/// struct MapStore(Mutex<HashMap<UserId, (u64, String)>>);
+///
+/// impl Store for MapStore {
+///     type Error = serde_json::Error;
+///
+///     async fn load(&self, user: &UserId) -> Result<Option<Versioned>, Self::Error> {
+///         let map = self.0.lock().unwrap();
+///         let Some((version, json)) = map.get(user) else { return Ok(None) };
+///         Ok(Some(Versioned { version: Version(*version), record: serde_json::from_str(json)? }))
+///     }
+///
+///     async fn save(&self, record: &UserRecord, expected: Option<Version>) -> Result<SaveOutcome, Self::Error> {
+///         let json = serde_json::to_string(record)?;
+///         let mut map = self.0.lock().unwrap();
+///         let current = map.get(record.user()).map(|(version, _)| Version(*version));
+///         if current != expected {
+///             return Ok(SaveOutcome::Conflict);
+///         }
+///         let next = current.map_or(1, |v| v.0 + 1);
+///         map.insert(record.user().clone(), (next, json));
+///         Ok(SaveOutcome::Saved(Version(next)))
+///     }
+/// }
+/// ```
+pub trait Store: Send + Sync {
+    /// The store's own error; reported inside [`crate::Error::Store`].
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Loads a user's record with its version.
+    fn load(&self, user: &UserId) -> impl Future<Output = Result<Option<Versioned>, Self::Error>> + Send;
+
+    /// Saves the record if the stored version is still `expected` (`None`: no record yet).
+    fn save(
+        &self,
+        record: &UserRecord,
+        expected: Option<Version>,
+    ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send;
+}

@@ -1,0 +1,124 @@
+//! A small firm on the in-memory store, with a clock the tests control and a phone
+//! that scanned the enrollment QR code.
+#![allow(dead_code)] // Each test file uses a different part of the harness.
+
+use std::sync::Arc;
+
+use mfa_kit::audit::{EventKind, MemoryAuditLog, RequestContext};
+use mfa_kit::clock::ManualClock;
+use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::enrollment::EnrollmentOutcome;
+use mfa_kit::policy::{Policy, SignInContext};
+use mfa_kit::record::UserId;
+use mfa_kit::service::{MfaService, ServiceConfig};
+use mfa_kit::store::{MemoryStore, Store};
+use mfa_kit::{KeyUri, Totp};
+
+/// 2023-11-14 22:13:20 UTC, a step boundary (divisible by 30).
+pub const START: u64 = 1_700_000_010 - 10;
+
+pub struct Firm<S: Store = MemoryStore> {
+    pub mfa: MfaService<S>,
+    pub clock: ManualClock,
+    pub audit: Arc<MemoryAuditLog>,
+}
+
+pub fn firm() -> Firm {
+    firm_with(MemoryStore::new(), |builder| builder)
+}
+
+pub fn firm_with<S: Store>(
+    store: S,
+    configure: impl FnOnce(mfa_kit::service::MfaServiceBuilder<S>) -> mfa_kit::service::MfaServiceBuilder<S>,
+) -> Firm<S> {
+    let clock = ManualClock::new(START);
+    let audit = Arc::new(MemoryAuditLog::new());
+    let builder = MfaService::builder("Smith & Co Accounting", store, PlaintextSealer)
+        .clock(clock.clone())
+        .audit(audit.clone());
+    Firm { mfa: configure(builder).build(), clock, audit }
+}
+
+pub fn firm_with_policy(policy: impl Policy + 'static) -> Firm {
+    firm_with(MemoryStore::new(), |builder| builder.policy(policy))
+}
+
+pub fn firm_with_config(config: ServiceConfig) -> Firm {
+    firm_with(MemoryStore::new(), |builder| builder.config(config))
+}
+
+pub fn office() -> SignInContext {
+    SignInContext::new(
+        RequestContext::from_address("203.0.113.7".parse().unwrap()).with_device("Firefox on Windows"),
+    )
+}
+
+pub fn user(name: &str) -> UserId {
+    UserId::new(name)
+}
+
+/// The authenticator app on a user's phone.
+pub struct Phone {
+    pub totp: Totp,
+    pub clock: ManualClock,
+    /// Seconds the phone's clock is ahead of the server's (negative: behind).
+    pub skew: i64,
+}
+
+impl Phone {
+    pub fn scan(uri: &str, clock: &ManualClock) -> Phone {
+        let key = KeyUri::parse(uri).expect("the service builds valid URIs");
+        Phone {
+            totp: Totp::new(key.secret(), key.totp_params().expect("a TOTP URI")),
+            clock: clock.clone(),
+            skew: 0,
+        }
+    }
+
+    /// The code the app shows now.
+    pub fn code(&self) -> String {
+        use mfa_kit::clock::Clock;
+        let now = self.clock.now().unwrap().checked_add_signed(self.skew).unwrap();
+        self.totp.generate(now).unwrap().to_string()
+    }
+
+    /// A code that is certainly wrong now (not the code of any nearby step).
+    pub fn wrong_code(&self) -> String {
+        let near: Vec<String> = (-20i64..=20)
+            .map(|offset| {
+                use mfa_kit::clock::Clock;
+                let t = self.clock.now().unwrap().checked_add_signed(offset * 30).unwrap();
+                self.totp.generate(t).unwrap().to_string()
+            })
+            .collect();
+        (0..1_000_000u32).map(|n| format!("{n:06}")).find(|c| !near.contains(c)).unwrap()
+    }
+}
+
+impl<S: Store> Firm<S> {
+    /// Enrolls a user with two consecutive codes and returns their phone.
+    pub fn enroll(&self, who: &UserId) -> Phone {
+        pollster::block_on(async {
+            let start =
+                self.mfa.start_enrollment(who, &format!("{who}@smith.example"), &office()).await.unwrap();
+            let phone = Phone::scan(&start.uri, &self.clock);
+            let first = phone.code();
+            self.clock.advance(30);
+            let second = phone.code();
+            let outcome = self.mfa.confirm_enrollment(who, &[&first, &second], &office()).await.unwrap();
+            assert!(matches!(outcome, EnrollmentOutcome::Confirmed { .. }), "{outcome:?}");
+            // The next sign-in is a step later, as in life.
+            self.clock.advance(30);
+            phone
+        })
+    }
+
+    pub fn events(&self, who: &UserId) -> Vec<EventKind> {
+        self.audit.kinds_for(who)
+    }
+}
+
+/// Runs a future to completion on this thread.
+pub fn run<F: std::future::Future>(future: F) -> F::Output {
+    pollster::block_on(future)
+}
