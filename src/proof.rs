@@ -210,8 +210,7 @@ fn accept(credential: &mut TotpCredential, failures: &mut FailureState, step: u6
 pub(crate) fn resynchronise(
     record: &mut UserRecord,
     totp: &Totp,
-    first: &str,
-    second: &str,
+    [first, second]: [&str; 2],
     now: u64,
     rules: &DriftRules,
     lockout: LockoutRule,

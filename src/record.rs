@@ -64,6 +64,11 @@ pub struct TotpCredential {
 }
 
 impl TotpCredential {
+    /// The sealed secret, with the id of the key that sealed it (for key rotation).
+    pub fn sealed_secret(&self) -> &SealedSecret {
+        &self.secret
+    }
+
     /// The TOTP parameters.
     pub fn params(&self) -> &TotpParams {
         &self.params

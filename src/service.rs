@@ -329,7 +329,7 @@ impl<S: Store> MfaService<S> {
             let totp = self.open_credential(user, record.totp.as_ref())?;
             let mut events = Vec::new();
             let outcome =
-                proof::resynchronise(record, &totp, first, second, now, &rules, lockout, &mut events)?;
+                proof::resynchronise(record, &totp, [first, second], now, &rules, lockout, &mut events)?;
             Ok(Transition { outcome, events })
         })
         .await

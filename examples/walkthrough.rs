@@ -1,0 +1,218 @@
+//! A walk through mfa-kit at a small accounting firm, on the in-memory store.
+//!
+//! Run: `cargo run --example walkthrough`
+//!
+//! Sarah, a bookkeeper at Smith & Co, sets up her authenticator app, signs in, has a
+//! replayed code refused, gets locked out by someone guessing codes, is reset by a
+//! partner, enrolls again, and the partner looks at the firm's MFA status list and
+//! audit log. The phone is simulated: it computes the codes an authenticator app would.
+
+use std::sync::Arc;
+
+use mfa_kit::audit::{AuditEvent, MemoryAuditLog, RequestContext};
+use mfa_kit::clock::{Clock, ManualClock};
+use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::enrollment::EnrollmentOutcome;
+use mfa_kit::policy::{Decision, SignInContext};
+use mfa_kit::proof::CodeOutcome;
+use mfa_kit::record::UserId;
+use mfa_kit::service::MfaService;
+use mfa_kit::store::MemoryStore;
+use mfa_kit::{KeyUri, Totp};
+
+type Demo = Result<(), Box<dyn std::error::Error>>;
+
+fn main() -> Demo {
+    pollster::block_on(walkthrough())
+}
+
+async fn walkthrough() -> Demo {
+    // 1 July 2025, 09:00:00 UTC.
+    let clock = ManualClock::new(1_751_360_400);
+    let audit = Arc::new(MemoryAuditLog::new());
+    let mfa = MfaService::builder("Smith & Co", MemoryStore::new(), PlaintextSealer)
+        .clock(clock.clone())
+        .audit(audit.clone())
+        .build();
+    let (sarah, partner) = (UserId::new("sarah"), UserId::new("partner"));
+    let office = SignInContext::new(
+        RequestContext::from_address("203.0.113.7".parse()?).with_device("Firefox on Windows"),
+    );
+    let elsewhere = SignInContext::new(RequestContext::from_address("198.51.100.23".parse()?));
+
+    heading("The partner sets up MFA first");
+    let partner_phone = enroll(&mfa, &clock, &partner, &office, false).await?;
+    drop(partner_phone);
+
+    heading("Sarah sets up her authenticator app");
+    let phone = enroll(&mfa, &clock, &sarah, &office, true).await?;
+
+    heading("Sarah signs in the next morning");
+    clock.advance(24 * 3600);
+    say(&clock, "Sarah's password is correct.");
+    let decision = mfa.sign_in_decision(&sarah, &office).await?;
+    say(&clock, &format!("mfa-kit decides: {}", describe(&decision)));
+    let code = phone.code(&clock)?;
+    say(&clock, &format!("Sarah types {code} from her app."));
+    let outcome = mfa.verify_code(&sarah, &code, &office).await?;
+    say(&clock, &format!("Result: {}", describe_code(&outcome)));
+
+    heading("Someone who saw that code tries it again");
+    let outcome = mfa.verify_code(&sarah, &code, &elsewhere).await?;
+    say(&clock, &format!("Replaying {code} from another address: {}", describe_code(&outcome)));
+
+    heading("Someone who knows Sarah's password guesses codes");
+    clock.advance(120);
+    for guess in ["000000", "123456", "111111", "654321", "999999"] {
+        let outcome = mfa.verify_code(&sarah, guess, &elsewhere).await?;
+        say(&clock, &format!("Guess {guess}: {}", describe_code(&outcome)));
+    }
+    let code = phone.code(&clock)?;
+    let outcome = mfa.verify_code(&sarah, &code, &office).await?;
+    say(&clock, &format!("Sarah, with the right code {code}: {}", describe_code(&outcome)));
+
+    heading("Sarah calls the partner, who resets her MFA");
+    let cleared = mfa
+        .reset(&sarah, &partner, "locked out by password guessing; verified by phone call", &office.request)
+        .await?;
+    say(&clock, &format!("The partner's reset cleared: {cleared:?}"));
+    let decision = mfa.sign_in_decision(&sarah, &office).await?;
+    say(&clock, &format!("Sarah's next sign-in: {}", describe(&decision)));
+    say(&clock, "Sarah changes her password and enrolls again.");
+    let phone = enroll(&mfa, &clock, &sarah, &office, false).await?;
+    clock.advance(30);
+    let outcome = mfa.verify_code(&sarah, &phone.code(&clock)?, &office).await?;
+    say(&clock, &format!("Sarah signs in with the new entry: {}", describe_code(&outcome)));
+
+    heading("The partner looks at the firm's MFA status list");
+    let tom = UserId::new("tom");
+    println!("  {:<8} {:<4} {:<22} {:<22} locked", "user", "mfa", "since", "last used");
+    for row in mfa.status_list([&partner, &sarah, &tom]).await? {
+        println!(
+            "  {:<8} {:<4} {:<22} {:<22} {}",
+            row.user.as_str(),
+            if row.has_mfa() { "yes" } else { "NO" },
+            row.enrolled_since.map(date).unwrap_or_else(|| "-".into()),
+            row.last_used.map(date).unwrap_or_else(|| "-".into()),
+            row.locked_until.map(date).unwrap_or_else(|| "no".into()),
+        );
+    }
+
+    heading("The audit log (what the host keeps for 12 months)");
+    for event in audit.events() {
+        println!("  {}", audit_line(&event));
+    }
+    Ok(())
+}
+
+/// The authenticator app on a phone: it scanned the QR code.
+struct Phone(Totp);
+
+impl Phone {
+    fn code(&self, clock: &ManualClock) -> Result<String, Box<dyn std::error::Error>> {
+        Ok(self.0.generate(clock.now()?)?.to_string())
+    }
+}
+
+async fn enroll(
+    mfa: &MfaService<MemoryStore>,
+    clock: &ManualClock,
+    user: &UserId,
+    context: &SignInContext,
+    show: bool,
+) -> Result<Phone, Box<dyn std::error::Error>> {
+    let start = mfa.start_enrollment(user, &format!("{user}@smith.example"), context).await?;
+    if show {
+        say(clock, "The screen shows a QR code of this URI:");
+        println!("      {}", start.uri.as_str());
+        say(clock, &format!("and, for typing by hand, the key {}", start.secret_grouped.as_str()));
+    }
+    let key = KeyUri::parse(&start.uri)?;
+    let phone = Phone(Totp::new(key.secret(), key.totp_params().ok_or("a TOTP URI")?));
+    let first = phone.code(clock)?;
+    clock.advance(30);
+    let second = phone.code(clock)?;
+    let outcome = mfa.confirm_enrollment(user, &[&first, &second], context).await?;
+    let verdict = match outcome {
+        EnrollmentOutcome::Confirmed { replaced: false } => "MFA is on.".to_string(),
+        EnrollmentOutcome::Confirmed { replaced: true } => {
+            "MFA is on; the old app entry no longer works.".into()
+        }
+        other => format!("not confirmed: {other:?}"),
+    };
+    say(clock, &format!("{user} types two consecutive codes, {first} and {second}: {verdict}"));
+    Ok(phone)
+}
+
+fn describe(decision: &Decision) -> String {
+    match decision {
+        Decision::Allow { reason } => format!("let in ({reason:?})"),
+        Decision::Challenge { methods, reason } => {
+            format!("ask for a code, methods {methods:?} ({reason:?})")
+        }
+        Decision::SuggestEnrollment { reason, .. } => format!("suggest setting up MFA ({reason:?})"),
+        Decision::RequireEnrollment { reason } => format!("require setting up MFA ({reason:?})"),
+        Decision::Refuse { reason, retry_at } => {
+            format!("refuse ({reason:?}), retry at {}", retry_at.map(date).unwrap_or_else(|| "-".into()))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn describe_code(outcome: &CodeOutcome) -> String {
+    match outcome {
+        CodeOutcome::Accepted { drift, .. } => {
+            format!("accepted (clock drift {} steps): Sarah is in.", drift.unwrap_or(0))
+        }
+        CodeOutcome::Rejected { reason, attempts_left } => {
+            let plural = if *attempts_left == 1 { "" } else { "s" };
+            format!("refused as {reason:?}; {attempts_left} attempt{plural} left before a lockout.")
+        }
+        CodeOutcome::Malformed(error) => format!("not a code: {error}."),
+        CodeOutcome::LockedOut { until } => format!("refused: locked out until {}.", date(*until)),
+        other => format!("{other:?}"),
+    }
+}
+
+fn audit_line(event: &AuditEvent) -> String {
+    let address = event.context.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+    let actor = if event.actor == event.user { String::new() } else { format!(" by {}", event.actor) };
+    format!(
+        "{}  {:<8} {:?}  {:?}{} from {}",
+        date(event.at),
+        event.user.as_str(),
+        event.outcome,
+        event.kind,
+        actor,
+        address
+    )
+}
+
+fn heading(text: &str) {
+    println!("\n== {text}");
+}
+
+fn say(clock: &ManualClock, text: &str) {
+    let now = clock.now().map(date).unwrap_or_default();
+    println!("  [{now}] {text}");
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM:SS UTC` (the civil-from-days algorithm).
+fn date(unix: u64) -> String {
+    let (days, seconds) = (unix / 86_400, unix % 86_400);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}

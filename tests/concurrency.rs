@@ -1,0 +1,84 @@
+//! What must happen once happens once, however many app servers race (R3, R15).
+//!
+//! Each scenario runs 1000 times with 32 threads released together by a barrier, all
+//! sharing one in-memory store, as app servers share a database.
+
+mod common;
+
+use std::sync::Barrier;
+use std::thread;
+
+use common::*;
+use mfa_kit::audit::{EventKind, RejectionReason};
+use mfa_kit::proof::CodeOutcome;
+
+const ROUNDS: usize = 1000;
+const THREADS: usize = 32;
+
+/// Runs `attempt` on 32 threads at once and returns their outcomes.
+fn race<T: Send>(attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(THREADS);
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let (barrier, attempt) = (&barrier, &attempt);
+                scope.spawn(move || {
+                    barrier.wait();
+                    attempt(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("no thread panics")).collect()
+    })
+}
+
+#[test]
+fn thirty_two_servers_receiving_the_same_valid_code_accept_it_exactly_once() {
+    for round in 0..ROUNDS {
+        let firm = firm();
+        let sarah = user("sarah");
+        let phone = firm.enroll(&sarah);
+        let code = phone.code();
+        let outcomes =
+            race(|_| run(firm.mfa.verify_code(&sarah, &code, &office())).expect("no infrastructure error"));
+        let accepted = outcomes.iter().filter(|o| o.is_accepted()).count();
+        assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
+        // Every other server saw a replay, or the lockout the replays caused.
+        assert!(outcomes.iter().all(|o| matches!(
+            o,
+            CodeOutcome::Accepted { .. }
+                | CodeOutcome::Rejected { reason: RejectionReason::Replayed, .. }
+                | CodeOutcome::LockedOut { .. }
+        )));
+        let audited =
+            firm.events(&sarah).iter().filter(|k| matches!(k, EventKind::CodeAccepted { .. })).count();
+        assert_eq!(audited, 1, "round {round}");
+    }
+}
+
+#[test]
+fn thirty_two_wrong_codes_at_once_evaluate_at_most_five_then_the_valid_code_is_refused() {
+    for round in 0..ROUNDS {
+        let firm = firm();
+        let sarah = user("sarah");
+        let phone = firm.enroll(&sarah);
+        let wrong = phone.wrong_code();
+        let outcomes =
+            race(|_| run(firm.mfa.verify_code(&sarah, &wrong, &office())).expect("no infrastructure error"));
+        let evaluated = outcomes
+            .iter()
+            .filter(|o| matches!(o, CodeOutcome::Rejected { reason: RejectionReason::Wrong, .. }))
+            .count();
+        let locked = outcomes.iter().filter(|o| matches!(o, CodeOutcome::LockedOut { .. })).count();
+        // Four rejections and the fifth failure that started the lock; the rest never evaluated.
+        assert_eq!((evaluated, locked), (4, THREADS - 4), "round {round}: {outcomes:?}");
+        let counted = firm
+            .events(&sarah)
+            .iter()
+            .filter(|k| matches!(k, EventKind::CodeRejected { reason: RejectionReason::Wrong, .. }))
+            .count();
+        assert_eq!(counted, 5, "round {round}");
+        let valid = run(firm.mfa.verify_code(&sarah, &phone.code(), &office())).unwrap();
+        assert!(matches!(valid, CodeOutcome::LockedOut { .. }), "round {round}: {valid:?}");
+    }
+}

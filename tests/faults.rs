@@ -1,0 +1,257 @@
+//! Fail closed: a store, clock or sealer that fails lets nobody in and loses nothing.
+//!
+//! A store that fails (or reports a conflict) at each of its calls in turn is put under
+//! every operation; each time, no outcome lets the user in, the error names the store,
+//! and the stored record is exactly what it was.
+
+mod common;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::*;
+use mfa_kit::audit::{EventKind, RequestContext};
+use mfa_kit::clock::{Clock, ClockError};
+use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::record::{UserId, UserRecord};
+use mfa_kit::seal::{SealError, SealedSecret, SecretSealer};
+use mfa_kit::store::{MemoryStore, SaveOutcome, Store, Version, Versioned};
+use mfa_kit::{Error, Secret};
+
+#[derive(Debug, thiserror::Error)]
+#[error("injected database outage")]
+struct Outage;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    /// Call number n fails with an error.
+    ErrorAt(usize),
+    /// Save number n and every later save report a conflict.
+    ConflictFrom(usize),
+    /// Save number n reports one conflict; later saves work.
+    OneConflictAt(usize),
+}
+
+/// The memory store with one fault armed; calls are counted from arming.
+#[derive(Default)]
+struct FaultyStore {
+    inner: MemoryStore,
+    fault: Mutex<Option<Fault>>,
+    calls: AtomicUsize,
+    saves: AtomicUsize,
+}
+
+impl FaultyStore {
+    fn arm(&self, fault: Fault) {
+        self.calls.store(0, Ordering::SeqCst);
+        self.saves.store(0, Ordering::SeqCst);
+        *self.fault.lock().unwrap() = Some(fault);
+    }
+
+    fn disarm(&self) -> usize {
+        *self.fault.lock().unwrap() = None;
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn error_now(&self) -> bool {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        *self.fault.lock().unwrap() == Some(Fault::ErrorAt(call))
+    }
+}
+
+impl Store for FaultyStore {
+    type Error = Outage;
+
+    async fn load(&self, user: &UserId) -> Result<Option<Versioned>, Outage> {
+        if self.error_now() {
+            return Err(Outage);
+        }
+        Ok(self.inner.load(user).await.unwrap_or_else(|never| match never {}))
+    }
+
+    async fn save(&self, record: &UserRecord, expected: Option<Version>) -> Result<SaveOutcome, Outage> {
+        if self.error_now() {
+            return Err(Outage);
+        }
+        let save = self.saves.fetch_add(1, Ordering::SeqCst);
+        match *self.fault.lock().unwrap() {
+            Some(Fault::ConflictFrom(n)) if save >= n => return Ok(SaveOutcome::Conflict),
+            Some(Fault::OneConflictAt(n)) if save == n => return Ok(SaveOutcome::Conflict),
+            _ => {}
+        }
+        Ok(self.inner.save(record, expected).await.unwrap_or_else(|never| match never {}))
+    }
+}
+
+type Operation = fn(&Firm<FaultyStore>, &Phone, &UserId, &UserId) -> Result<bool, Error>;
+
+/// Each operation returns whether its outcome would let the user in (or change MFA).
+fn operations() -> Vec<(&'static str, Operation)> {
+    vec![
+        ("verify a valid code", |f, p, u, _| {
+            Ok(run(f.mfa.verify_code(u, &p.code(), &office()))?.is_accepted())
+        }),
+        ("verify a wrong code", |f, p, u, _| {
+            Ok(run(f.mfa.verify_code(u, &p.wrong_code(), &office()))?.is_accepted())
+        }),
+        ("resynchronise", |f, p, u, _| {
+            let next = p.totp.generate(START + 90).unwrap().to_string();
+            Ok(run(f.mfa.resynchronise(u, &p.code(), &next, &office()))?.is_accepted())
+        }),
+        ("deactivate", |f, p, u, _| {
+            Ok(run(f.mfa.deactivate(u, &p.code(), true, &office()))?
+                == mfa_kit::service::DeactivationOutcome::Deactivated)
+        }),
+        ("start an enrollment", |f, _, u, _| {
+            run(f.mfa.start_enrollment(u, "sarah", &office())).map(|_| true)
+        }),
+        ("reset by an admin", |f, _, u, admin| {
+            run(f.mfa.reset(u, admin, "lost phone", &RequestContext::default())).map(|_| true)
+        }),
+        ("sign-in decision", |f, _, u, _| {
+            Ok(matches!(run(f.mfa.sign_in_decision(u, &office()))?, mfa_kit::policy::Decision::Allow { .. }))
+        }),
+    ]
+}
+
+/// A firm where sarah (with a phone) and an admin are enrolled, on a faulty store.
+fn faulty_firm() -> (Firm<FaultyStore>, Phone, UserId, UserId) {
+    let firm = firm_with(FaultyStore::default(), |builder| builder);
+    let (sarah, admin) = (user("sarah"), user("admin"));
+    let phone = firm.enroll(&sarah);
+    firm.enroll(&admin);
+    (firm, phone, sarah, admin)
+}
+
+fn stored(firm: &Firm<FaultyStore>, who: &UserId) -> Option<Versioned> {
+    run(firm.mfa.store().inner.load(who)).unwrap_or_else(|never| match never {})
+}
+
+#[test]
+fn a_store_failing_at_any_call_lets_nobody_in_names_the_store_and_changes_nothing() {
+    for (name, operation) in operations() {
+        // Count the store calls the operation makes when nothing fails.
+        let (firm, phone, sarah, admin) = faulty_firm();
+        firm.mfa.store().arm(Fault::ErrorAt(usize::MAX));
+        operation(&firm, &phone, &sarah, &admin).unwrap();
+        let calls = firm.mfa.store().disarm();
+        assert!(calls >= 1, "{name}");
+
+        for failing in 0..calls {
+            let (firm, phone, sarah, admin) = faulty_firm();
+            let before = stored(&firm, &sarah);
+            let events_before = firm.audit.events().len();
+            firm.mfa.store().arm(Fault::ErrorAt(failing));
+            let result = operation(&firm, &phone, &sarah, &admin);
+            firm.mfa.store().disarm();
+            match result {
+                Err(error @ Error::Store(_)) => {
+                    let message = error.to_string();
+                    assert!(
+                        message.contains("store") && message.contains("nobody was let in"),
+                        "{name}: {message}"
+                    );
+                    assert!(message.contains("injected database outage"), "{name}: {message}");
+                }
+                other => panic!("{name}, call {failing} failing: expected a store error, got {other:?}"),
+            }
+            assert_eq!(stored(&firm, &sarah), before, "{name}, call {failing}: the record changed");
+            assert_eq!(firm.audit.events().len(), events_before, "{name}: an unsaved change was audited");
+        }
+    }
+}
+
+#[test]
+fn a_store_that_always_conflicts_gives_up_without_letting_anyone_in() {
+    for (name, operation) in operations() {
+        let (firm, phone, sarah, admin) = faulty_firm();
+        let before = stored(&firm, &sarah);
+        firm.mfa.store().arm(Fault::ConflictFrom(0));
+        let result = operation(&firm, &phone, &sarah, &admin);
+        firm.mfa.store().disarm();
+        match result {
+            Err(Error::Contention { attempts: 64 }) => {}
+            // The decision only reads, so it never conflicts; it still asks for a code.
+            Ok(false) if name == "sign-in decision" => {}
+            other => panic!("{name}: expected contention, got {other:?}"),
+        }
+        assert_eq!(stored(&firm, &sarah), before, "{name}");
+    }
+}
+
+#[test]
+fn one_conflict_is_retried_and_then_counts_exactly_once() {
+    let (firm, phone, sarah, _) = faulty_firm();
+    firm.mfa.store().arm(Fault::OneConflictAt(0));
+    let wrong = run(firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office())).unwrap();
+    firm.mfa.store().disarm();
+    assert!(!wrong.is_accepted());
+    let record = stored(&firm, &sarah).unwrap().record;
+    assert_eq!(record.failures().consecutive(), 1);
+    let rejected = firm.events(&sarah).iter().filter(|k| matches!(k, EventKind::CodeRejected { .. })).count();
+    assert_eq!(rejected, 1);
+}
+
+struct BrokenClock;
+
+impl Clock for BrokenClock {
+    fn now(&self) -> Result<u64, ClockError> {
+        Err(ClockError("NTP daemon unreachable".into()))
+    }
+}
+
+#[test]
+fn a_failing_clock_lets_nobody_in() {
+    let firm = firm();
+    let sarah = user("sarah");
+    let phone = firm.enroll(&sarah);
+    let broken = firm_with(MemoryStore::new(), |builder| builder.clock(BrokenClock));
+    // Same store contents: move sarah's record over.
+    let record = run(firm.mfa.record(&sarah)).unwrap();
+    let _ = run(broken.mfa.store().save(&record, None)).unwrap();
+    let result = run(broken.mfa.verify_code(&sarah, &phone.code(), &office()));
+    assert!(matches!(&result, Err(Error::Clock(_))), "{result:?}");
+    assert!(result.unwrap_err().to_string().contains("NTP daemon unreachable"));
+    assert!(run(broken.mfa.sign_in_decision(&sarah, &office())).is_err());
+    assert_eq!(run(broken.mfa.record(&sarah)).unwrap(), record);
+}
+
+/// A sealer whose key service is down.
+struct KmsDown;
+
+impl SecretSealer for KmsDown {
+    fn seal(&self, _: &UserId, _: &Secret) -> Result<SealedSecret, SealError> {
+        Err(SealError::Unavailable("KMS timeout".into()))
+    }
+    fn open(&self, _: &UserId, _: &SealedSecret) -> Result<Secret, SealError> {
+        Err(SealError::Unavailable("KMS timeout".into()))
+    }
+}
+
+#[test]
+fn a_failing_sealer_lets_nobody_in_and_keeps_the_credential() {
+    let firm = firm();
+    let sarah = user("sarah");
+    let phone = firm.enroll(&sarah);
+    let record = run(firm.mfa.record(&sarah)).unwrap();
+    let store = MemoryStore::new();
+    let _ = run(store.save(&record, None)).unwrap();
+    let down =
+        mfa_kit::service::MfaService::builder("Smith", store, KmsDown).clock(firm.clock.clone()).build();
+    let result = run(down.verify_code(&sarah, &phone.code(), &office()));
+    assert!(matches!(result, Err(Error::Sealer(SealError::Unavailable(_)))), "{result:?}");
+    assert!(matches!(run(down.start_enrollment(&sarah, "sarah", &office())), Err(Error::Sealer(_))));
+    assert_eq!(run(down.record(&sarah)).unwrap(), record);
+
+    // A sealed secret copied into another user's record does not open.
+    let mut stolen = record.clone();
+    let json = serde_json::to_string(&stolen).unwrap().replace("\"sarah\"", "\"mallory\"");
+    stolen = serde_json::from_str(&json).unwrap();
+    let other = MemoryStore::new();
+    let _ = run(other.save(&stolen, None)).unwrap();
+    let service = mfa_kit::service::MfaService::builder("Smith", other, PlaintextSealer)
+        .clock(firm.clock.clone())
+        .build();
+    let result = run(service.verify_code(&user("mallory"), &phone.code(), &office()));
+    assert!(matches!(result, Err(Error::Sealer(SealError::Tampered))), "{result:?}");
+}

@@ -1,0 +1,88 @@
+//! The serialised record is a stored format: this test pins it (format version 1).
+//! If it fails, the change breaks every host's stored records: bump
+//! `UserRecord::FORMAT`, write a migration, and note it in the changelog.
+
+mod common;
+
+use common::*;
+use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::record::{UserId, UserRecord};
+use mfa_kit::seal::SecretSealer;
+use mfa_kit::{Algorithm, Secret};
+
+const PINNED: &str = r#"{
+  "format": 1,
+  "user": "sarah",
+  "totp": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA1",
+      "digits": 6,
+      "period": 30,
+      "t0": 0
+    },
+    "created_at": 1700000030,
+    "last_used_at": 1700000060,
+    "last_accepted_step": 56666668,
+    "drift": -1
+  },
+  "pending_enrollment": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA256",
+      "digits": 8,
+      "period": 60,
+      "t0": 0
+    },
+    "started_at": 1700000100,
+    "expires_at": 1700000700,
+    "failed_attempts": 2
+  },
+  "failures": {
+    "consecutive": 3,
+    "locked_until": null
+  }
+}"#;
+
+#[test]
+fn the_serialised_record_is_pinned() {
+    let record: UserRecord = serde_json::from_str(PINNED).expect("the pinned form still reads");
+    assert_eq!(serde_json::to_string_pretty(&record).unwrap(), PINNED, "the written form changed");
+
+    assert_eq!(record.format(), UserRecord::FORMAT);
+    assert_eq!(record.user(), &UserId::new("sarah"));
+    let totp = record.totp().unwrap();
+    assert_eq!(
+        (totp.created_at(), totp.last_used_at(), totp.last_accepted_step(), totp.drift()),
+        (1_700_000_030, Some(1_700_000_060), Some(56_666_668), -1)
+    );
+    let pending = record.pending_enrollment().unwrap();
+    assert_eq!(pending.expires_at(), 1_700_000_700);
+    assert_eq!(record.failures().consecutive(), 3);
+    let secret = PlaintextSealer.open(record.user(), totp.sealed_secret()).unwrap();
+    assert_eq!(secret, Secret::from_bytes(b"12345678901234567890").unwrap());
+}
+
+#[test]
+fn records_the_service_writes_read_back_identically() {
+    let firm = firm();
+    let sarah = user("sarah");
+    let phone = firm.enroll(&sarah);
+    run(firm.mfa.verify_code(&sarah, &phone.code(), &office())).unwrap();
+    let record = run(firm.mfa.record(&sarah)).unwrap();
+    let json = serde_json::to_string(&record).unwrap();
+    assert_eq!(serde_json::from_str::<UserRecord>(&json).unwrap(), record);
+    assert_eq!(record.totp().unwrap().params().algorithm(), Algorithm::Sha1);
+}
+
+#[test]
+fn invalid_parameters_in_a_stored_record_are_refused_on_reading() {
+    let broken = PINNED.replacen("\"digits\": 6", "\"digits\": 9", 1);
+    assert!(serde_json::from_str::<UserRecord>(&broken).is_err());
+}

@@ -1,0 +1,31 @@
+//! The main demo runs to the end and tells the story it promises.
+
+use std::process::Command;
+
+#[test]
+fn the_walkthrough_tells_the_whole_story() {
+    let mut path = std::env::current_exe().expect("test binary path");
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let binary = path.join("examples").join(format!("walkthrough{}", std::env::consts::EXE_SUFFIX));
+    let output = Command::new(binary).output().expect("run the walkthrough example");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let story = String::from_utf8(output.stdout).expect("UTF-8");
+    for expected in [
+        "otpauth://totp/Smith%20%26%20Co:sarah%40smith.example?secret=",
+        "mfa-kit decides: ask for a code",
+        "Sarah is in.",
+        "refused as Replayed",
+        "refused: locked out until",
+        "Sarah, with the right code",
+        "cleared: [Authenticator, Lockout]",
+        "ResetByAdmin",
+        "LockoutStarted",
+    ] {
+        assert!(story.contains(expected), "missing {expected:?} in:\n{story}");
+    }
+    // The status list shows tom without MFA.
+    assert!(story.lines().any(|line| line.trim_start().starts_with("tom") && line.contains("NO")));
+}
