@@ -4,8 +4,10 @@
 //!
 //! Sarah, a bookkeeper at Smith & Co, sets up her authenticator app, signs in, has a
 //! replayed code refused, gets locked out by someone guessing codes, is reset by a
-//! partner, enrolls again, and the partner looks at the firm's MFA status list and
-//! audit log. The phone is simulated: it computes the codes an authenticator app would.
+//! partner, and enrolls again. The partner makes MFA mandatory for practitioners and
+//! lowers it again; an Australian firm linked to Xero runs under the ATO preset; and the
+//! partner looks at the firm's MFA status list and audit log. The phone is simulated:
+//! it computes the codes an authenticator app would.
 
 use std::sync::Arc;
 
@@ -13,10 +15,10 @@ use mfa_kit::audit::{AuditEvent, MemoryAuditLog, RequestContext};
 use mfa_kit::clock::{Clock, ManualClock};
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::enrollment::EnrollmentOutcome;
-use mfa_kit::policy::{Decision, SignInContext};
+use mfa_kit::policy::{Decision, Jurisdiction, Level, OrgSettings, Policy, SignInContext, StandardPolicy};
 use mfa_kit::proof::CodeOutcome;
 use mfa_kit::record::UserId;
-use mfa_kit::service::MfaService;
+use mfa_kit::service::{DeactivationOutcome, MfaService};
 use mfa_kit::store::MemoryStore;
 use mfa_kit::{KeyUri, Totp};
 
@@ -84,8 +86,76 @@ async fn walkthrough() -> Demo {
     let outcome = mfa.verify_code(&sarah, &phone.code(&clock)?, &office).await?;
     say(&clock, &format!("Sarah signs in with the new entry: {}", describe_code(&outcome)));
 
-    heading("The partner looks at the firm's MFA status list");
+    heading("The partner makes MFA mandatory for practitioners, then lowers it again");
     let tom = UserId::new("tom");
+    let only_partner = |actor: &UserId, _org: &str| actor.as_str() == "partner";
+    let as_practitioner = |settings: &OrgSettings| {
+        office.clone().with_user_type("practitioner").with_org(Arc::new(settings.clone()))
+    };
+    let current = OrgSettings::default();
+    let wanted = current.clone().with_level("practitioner", Level::Mandatory);
+    match mfa.change_org_settings("smith-co", &tom, &current, wanted.clone(), &only_partner, &office.request)
+    {
+        Err(error) => say(&clock, &format!("Tom tries to change the levels himself: {error}.")),
+        Ok(_) => say(&clock, "Tom changed the levels (this should not happen)."),
+    }
+    let mandatory =
+        mfa.change_org_settings("smith-co", &partner, &current, wanted, &only_partner, &office.request)?;
+    say(&clock, "The partner sets practitioners to \"mandatory\".");
+    let decision = mfa.sign_in_decision(&tom, &as_practitioner(&mandatory)).await?;
+    say(&clock, &format!("Tom, a practitioner without MFA, signs in: {}", describe(&decision)));
+    let lowered = mfa.change_org_settings(
+        "smith-co",
+        &partner,
+        &mandatory,
+        mandatory.clone().with_level("practitioner", Level::UponRequest),
+        &only_partner,
+        &office.request,
+    )?;
+    say(&clock, "The partner lowers practitioners to \"upon request\".");
+    let decision = mfa.sign_in_decision(&tom, &as_practitioner(&lowered)).await?;
+    say(&clock, &format!("Tom signs in: {}", describe(&decision)));
+    let decision = mfa.sign_in_decision(&sarah, &as_practitioner(&lowered)).await?;
+    say(
+        &clock,
+        &format!(
+            "Sarah, who set MFA up, signs in: {} (lowering a level never removes MFA)",
+            describe(&decision)
+        ),
+    );
+
+    heading("An Australian firm linked to Xero, under the ATO preset");
+    let ato_policy = StandardPolicy::ato_tax_data();
+    let harbour = MfaService::builder("Harbour Tax", MemoryStore::new(), PlaintextSealer)
+        .clock(clock.clone())
+        .audit(audit.clone())
+        .policy(ato_policy.clone())
+        .build();
+    let lax = OrgSettings { allow_self_deactivation: true, ..OrgSettings::default() };
+    let sydney = SignInContext::new(RequestContext::from_address("192.0.2.44".parse()?))
+        .with_org(Arc::new(lax))
+        .with_jurisdiction(Jurisdiction::country("AU").with_xero());
+    let mia = UserId::new("mia");
+    let decision = harbour.sign_in_decision(&mia, &sydney).await?;
+    say(&clock, &format!("Mia, without MFA, signs in: {}", describe(&decision)));
+    say(
+        &clock,
+        &format!(
+            "The firm asked for 30-day remembered devices and self-deactivation; in force: {} hours, lockout after {} wrong codes.",
+            ato_policy.remember_device_max(&sydney) / 3600,
+            ato_policy.lockout(&sydney).max_failures
+        ),
+    );
+    let mia_phone = enroll(&harbour, &clock, &mia, &sydney, false).await?;
+    clock.advance(30);
+    let outcome = harbour.deactivate(&mia, &mia_phone.code(&clock)?, true, &sydney).await?;
+    let verdict = match outcome {
+        DeactivationOutcome::Forbidden(reason) => format!("refused ({reason:?})"),
+        other => format!("{other:?}"),
+    };
+    say(&clock, &format!("Mia tries to turn MFA off with a valid code: {verdict}"));
+
+    heading("The partner looks at the firm's MFA status list");
     println!("  {:<8} {:<4} {:<22} {:<22} locked", "user", "mfa", "since", "last used");
     for row in mfa.status_list([&partner, &sarah, &tom]).await? {
         println!(

@@ -58,6 +58,9 @@ pub enum RejectionReason {
     Malformed,
     /// The user is locked out; the code was not evaluated.
     LockedOut,
+    /// The policy refuses this sign-in (for example the address is not allowed); the
+    /// code was not evaluated.
+    PolicyRefused,
 }
 
 /// Which factor proved the user's identity.
@@ -133,6 +136,23 @@ pub enum EventKind {
         reason: String,
         /// What was cleared.
         cleared: Vec<crate::service::Cleared>,
+    },
+    /// An organisation's MFA settings were changed (R22). `user` and `actor` of the
+    /// event are both the admin who changed them.
+    OrgSettingsChanged {
+        /// The host's id of the organisation.
+        org: String,
+        /// The settings before.
+        old: Box<crate::policy::OrgSettings>,
+        /// The settings after.
+        new: Box<crate::policy::OrgSettings>,
+    },
+    /// A change of an organisation's MFA settings was refused.
+    OrgSettingsChangeRefused {
+        /// The host's id of the organisation.
+        org: String,
+        /// Why, in words safe to log.
+        reason: String,
     },
     /// An admin reset was refused.
     ResetRefused {

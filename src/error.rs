@@ -148,6 +148,12 @@ pub enum Error {
     /// An admin tried to reset their own MFA through the admin path.
     #[error("nobody can reset their own MFA through the admin path")]
     SelfReset,
+    /// The actor may not change the organisation's MFA settings.
+    #[error("this user may not change the organisation's MFA settings")]
+    NotPermitted,
+    /// The new settings are out of range.
+    #[error("the MFA settings were not changed: {0}")]
+    InvalidSettings(String),
     /// The admin or principal resetting a user has no MFA themselves.
     #[error("the admin must have MFA set up before resetting another user's MFA")]
     ActorWithoutMfa,

@@ -77,6 +77,9 @@ pub enum CodeOutcome {
         /// When the user may try again.
         until: u64,
     },
+    /// Refused by the policy before the code was evaluated (for example the address is
+    /// not on the organisation's allowlist).
+    Refused(crate::policy::Reason),
 }
 
 impl CodeOutcome {

@@ -18,7 +18,7 @@ use crate::audit::{AuditEvent, AuditOutcome, AuditSink, DiscardAudit, EventKind,
 use crate::clock::{Clock, SystemClock};
 use crate::enrollment::{self, Confirmation, EnrollmentOutcome};
 use crate::error::Error;
-use crate::policy::{DefaultPolicy, Policy, SignInContext, UserFacts};
+use crate::policy::{OrgSettings, Policy, SignInContext, StandardPolicy, UserFacts};
 use crate::proof::{self, CodeOutcome, DriftRules};
 use crate::record::{TotpCredential, UserId, UserRecord};
 use crate::seal::SecretSealer;
@@ -117,6 +117,19 @@ impl UserStatus {
     }
 }
 
+/// The host's answer to "may this user change who must use MFA?" (R22: in seed 003 only
+/// support levels 2 and 3 may). Any `Fn(&UserId, &str) -> bool` over (actor, org) is one.
+pub trait PermissionCheck {
+    /// Whether `actor` may change the MFA settings of organisation `org`.
+    fn may_change_mfa_settings(&self, actor: &UserId, org: &str) -> bool;
+}
+
+impl<F: Fn(&UserId, &str) -> bool> PermissionCheck for F {
+    fn may_change_mfa_settings(&self, actor: &UserId, org: &str) -> bool {
+        self(actor, org)
+    }
+}
+
 /// Builds an [`MfaService`]; see [`MfaService::builder`].
 pub struct MfaServiceBuilder<S> {
     store: S,
@@ -142,7 +155,7 @@ impl<S: Store> MfaServiceBuilder<S> {
         self
     }
 
-    /// The policy (default: [`DefaultPolicy`]).
+    /// The policy (default: [`StandardPolicy::new`]).
     #[must_use]
     pub fn policy(mut self, policy: impl Policy + 'static) -> Self {
         self.policy = Arc::new(policy);
@@ -251,7 +264,7 @@ impl<S: Store> MfaService<S> {
             sealer: Arc::new(sealer),
             clock: Arc::new(SystemClock),
             audit: Arc::new(DiscardAudit),
-            policy: Arc::new(DefaultPolicy),
+            policy: Arc::new(StandardPolicy::new()),
             config: ServiceConfig::new(issuer),
         }
     }
@@ -303,12 +316,36 @@ impl<S: Store> MfaService<S> {
         let lockout = self.policy.lockout(context);
         let rules = self.config.drift;
         self.update(user, user, &context.request, |record, now| {
+            if let Some(refused) = self.screen(record, context, now) {
+                return Ok(refused);
+            }
             let totp = self.open_credential(user, record.totp.as_ref())?;
             let mut events = Vec::new();
             let outcome = proof::prove_totp(record, &totp, input, now, &rules, lockout, &mut events)?;
             Ok(Transition { outcome, events })
         })
         .await
+    }
+
+    /// Refuses a proof the policy would not even ask for (address not allowed), so a
+    /// host that skipped [`MfaService::sign_in_decision`] is still protected.
+    fn screen(
+        &self,
+        record: &UserRecord,
+        context: &SignInContext,
+        now: u64,
+    ) -> Option<Transition<CodeOutcome>> {
+        match self.policy.decide(context, &facts(record, now), now) {
+            crate::policy::Decision::Refuse { reason, .. } if reason != crate::policy::Reason::LockedOut => {
+                let events = vec![EventKind::CodeRejected {
+                    method: Method::Totp,
+                    reason: crate::audit::RejectionReason::PolicyRefused,
+                    consecutive_failures: record.failures.consecutive,
+                }];
+                Some(Transition { outcome: CodeOutcome::Refused(reason), events })
+            }
+            _ => None,
+        }
     }
 
     /// Re-learns the drift of a user's phone clock from two consecutive codes, when it
@@ -494,6 +531,44 @@ impl<S: Store> MfaService<S> {
         .await
     }
 
+    /// Changes an organisation's MFA settings (levels, enforcement, grace deadline,
+    /// allowlist, limits): a privileged action. The host's permission check must allow
+    /// the actor, the new settings must be valid, and the change is audited with the
+    /// old and new settings. Returns the settings for the host to save.
+    ///
+    /// # Errors
+    /// [`Error::NotPermitted`] (audited as refused), [`Error::InvalidSettings`],
+    /// [`Error::Clock`].
+    pub fn change_org_settings(
+        &self,
+        org: &str,
+        actor: &UserId,
+        current: &OrgSettings,
+        new: OrgSettings,
+        permissions: &impl PermissionCheck,
+        request: &RequestContext,
+    ) -> Result<OrgSettings, Error> {
+        let now = self.clock.now()?;
+        let refusal = if !permissions.may_change_mfa_settings(actor, org) {
+            Some(Error::NotPermitted)
+        } else {
+            new.validate().err().map(Error::InvalidSettings)
+        };
+        if let Some(error) = refusal {
+            let kind =
+                EventKind::OrgSettingsChangeRefused { org: org.to_string(), reason: error.to_string() };
+            self.emit(actor, actor, now, request, vec![kind]);
+            return Err(error);
+        }
+        let kind = EventKind::OrgSettingsChanged {
+            org: org.to_string(),
+            old: Box::new(current.clone()),
+            new: Box::new(new.clone()),
+        };
+        self.emit(actor, actor, now, request, vec![kind]);
+        Ok(new)
+    }
+
     /// The admin list's row for one user.
     ///
     /// # Errors
@@ -609,13 +684,15 @@ impl EventKind {
             | EventKind::Resynchronised { .. }
             | EventKind::LockoutEnded
             | EventKind::Deactivated
-            | EventKind::ResetByAdmin { .. } => AuditOutcome::Success,
+            | EventKind::ResetByAdmin { .. }
+            | EventKind::OrgSettingsChanged { .. } => AuditOutcome::Success,
             EventKind::EnrollmentRejected { .. }
             | EventKind::EnrollmentExpired
             | EventKind::CodeRejected { .. }
             | EventKind::LockoutStarted { .. }
             | EventKind::DeactivationRefused { .. }
-            | EventKind::ResetRefused { .. } => AuditOutcome::Failure,
+            | EventKind::ResetRefused { .. }
+            | EventKind::OrgSettingsChangeRefused { .. } => AuditOutcome::Failure,
         }
     }
 }

@@ -23,6 +23,14 @@ fn the_walkthrough_tells_the_whole_story() {
         "cleared: [Authenticator, Lockout]",
         "ResetByAdmin",
         "LockoutStarted",
+        "Tom, a practitioner without MFA, signs in: require setting up MFA (LevelMandatory)",
+        "Tom signs in: let in (NotRequired)",
+        "Sarah, who set MFA up, signs in: ask for a code",
+        "Mia, without MFA, signs in: require setting up MFA (CompliancePreset)",
+        "in force: 12 hours, lockout after 5 wrong codes",
+        "refused (JurisdictionRule)",
+        "OrgSettingsChanged",
+        "OrgSettingsChangeRefused",
     ] {
         assert!(story.contains(expected), "missing {expected:?} in:\n{story}");
     }

@@ -5,27 +5,46 @@
 //! factor, suggest or require enrollment, or refuse. Every decision carries a
 //! machine-readable [`Reason`] so the host can show the right message.
 //!
-//! [`DefaultPolicy`] asks enrolled users for a code and lets everyone else in. Lockout
-//! limits and the enrollment lifetime are policy too, with the defaults of
-//! [`LockoutRule::DEFAULT`] and [`DEFAULT_ENROLLMENT_LIFETIME`].
+//! [`StandardPolicy`] implements the rules of DESIGN.md R9-R15, R18, R19 and R20 from an
+//! organisation's [`OrgSettings`] (passed in with each sign-in) and the optional
+//! compliance [`Preset`]s; hosts with other rules implement [`Policy`] themselves.
+//! Changing an organisation's settings is a privileged, audited action:
+//! [`crate::service::MfaService::change_org_settings`] (R22).
+
+mod network;
+mod settings;
+mod standard;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{Method, RequestContext};
 
-/// How long a started enrollment stays open: 10 minutes.
+pub use network::{IpNetwork, NetworkError};
+pub use settings::{Jurisdiction, Level, OrgSettings, Preset};
+pub use standard::StandardPolicy;
+
+/// How long a started enrollment stays open: 10 minutes (seed 004).
 pub const DEFAULT_ENROLLMENT_LIFETIME: u64 = 600;
 
 /// What the host knows of this sign-in, beyond the password it has checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SignInContext {
-    /// The client's address and device, for audit (and allowlists).
+    /// The client's address and device, for the allowlist and the audit log.
     pub request: RequestContext,
     /// The host's type of user (for example `practitioner`, `client_admin`).
     pub user_type: Option<String>,
+    /// Whether the user is a principal (owner or partner) of the organisation.
+    pub principal: bool,
     /// Whether the user signed in through single sign-on, whose provider does MFA.
     pub via_sso: bool,
+    /// The organisation's settings, as its admin saved them; `None` uses the policy's
+    /// defaults.
+    pub org: Option<Arc<OrgSettings>>,
+    /// Where the organisation is and what it is connected to.
+    pub jurisdiction: Jurisdiction,
 }
 
 impl SignInContext {
@@ -41,10 +60,31 @@ impl SignInContext {
         self
     }
 
+    /// The same context for a principal user.
+    #[must_use]
+    pub fn as_principal(mut self) -> SignInContext {
+        self.principal = true;
+        self
+    }
+
     /// The same context, marked as a single sign-on.
     #[must_use]
     pub fn with_sso(mut self, via_sso: bool) -> SignInContext {
         self.via_sso = via_sso;
+        self
+    }
+
+    /// The same context with the organisation's settings.
+    #[must_use]
+    pub fn with_org(mut self, settings: Arc<OrgSettings>) -> SignInContext {
+        self.org = Some(settings);
+        self
+    }
+
+    /// The same context with the organisation's jurisdiction.
+    #[must_use]
+    pub fn with_jurisdiction(mut self, jurisdiction: Jurisdiction) -> SignInContext {
+        self.jurisdiction = jurisdiction;
         self
     }
 }
@@ -60,6 +100,11 @@ pub struct UserFacts {
 }
 
 impl UserFacts {
+    /// Facts of a user with these methods and lock.
+    pub fn new(methods: Vec<Method>, locked_until: Option<u64>) -> UserFacts {
+        UserFacts { methods, locked_until }
+    }
+
     /// Whether the user has any second factor.
     pub fn has_mfa(&self) -> bool {
         !self.methods.is_empty()
@@ -71,14 +116,28 @@ impl UserFacts {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Reason {
-    /// The user has MFA: they prove it at every sign-in, whatever the level.
+    /// The user has MFA: they prove it at every sign-in, whatever the level (R10).
     Enrolled,
-    /// The user has no MFA and nothing asks for it.
+    /// The user has no MFA and nothing asks for it (level "upon request").
     NotRequired,
-    /// The user signed in through SSO; the identity provider handles MFA.
+    /// The user signed in through SSO; the identity provider handles MFA (R11).
     SingleSignOn,
-    /// The user is locked out after too many wrong codes.
+    /// The user is locked out after too many wrong codes (R15).
     LockedOut,
+    /// The client's address is not on the organisation's allowlist (R14).
+    AddressNotAllowed,
+    /// The user type's level is "suggested" (R9).
+    LevelSuggested,
+    /// The user type's level is "mandatory" (R9).
+    LevelMandatory,
+    /// The organisation's admin made MFA mandatory for everyone (R9).
+    OrgEnforced,
+    /// The Australian and New Zealand tax-data rule (R12).
+    JurisdictionRule,
+    /// A compliance preset (ATO, NIST) requires it.
+    CompliancePreset,
+    /// The organisation does not let users turn MFA off.
+    DeactivationDisabled,
 }
 
 /// What the host should do after the password step.
@@ -97,11 +156,11 @@ pub enum Decision {
         /// Why.
         reason: Reason,
     },
-    /// Let the user in, but suggest setting up MFA first (the user may dismiss it).
+    /// Let the user in, but prompt them to set up MFA first; they may dismiss it.
     SuggestEnrollment {
         /// Why.
         reason: Reason,
-        /// When the suggestion becomes a requirement, if it will.
+        /// When the prompt becomes a requirement (the grace deadline), if it will.
         deadline: Option<u64>,
     },
     /// Block the user until MFA is set up.
@@ -152,55 +211,32 @@ impl Default for LockoutRule {
     }
 }
 
-/// The rules of a deployment. Implement it to replace the standard rules entirely.
+/// The rules of a deployment. [`StandardPolicy`] is the configurable standard;
+/// implement this trait to replace it entirely.
 pub trait Policy: Send + Sync {
     /// What to do after the password step.
     fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Decision;
 
     /// The lockout rule for this sign-in.
-    fn lockout(&self, context: &SignInContext) -> LockoutRule {
-        let _ = context;
-        LockoutRule::DEFAULT
-    }
+    fn lockout(&self, context: &SignInContext) -> LockoutRule;
 
     /// How long a started enrollment stays open, in seconds.
-    fn enrollment_lifetime(&self, context: &SignInContext) -> u64 {
-        let _ = context;
-        DEFAULT_ENROLLMENT_LIFETIME
-    }
+    fn enrollment_lifetime(&self, context: &SignInContext) -> u64;
 
-    /// Whether the user may deactivate their MFA; `Err` says which rule forbids it.
+    /// Whether the user may turn their own MFA off; `Err` names the rule that forbids it.
     ///
     /// # Errors
     /// The [`Reason`] deactivation is forbidden.
-    fn may_deactivate(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason> {
-        let _ = (context, user);
-        Ok(())
-    }
+    fn may_deactivate(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason>;
+
+    /// The longest a remembered device may skip the second factor, in seconds (0: never).
+    fn remember_device_max(&self, context: &SignInContext) -> u64;
+
+    /// Whether this user must have a backup method besides the authenticator app.
+    fn backup_required(&self, context: &SignInContext) -> bool;
 }
 
-/// Asks enrolled users for a code, refuses locked-out ones, lets everyone else in.
-/// SSO sign-ins are never asked.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DefaultPolicy;
-
-impl Policy for DefaultPolicy {
-    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Decision {
-        if context.via_sso {
-            return Decision::Allow { reason: Reason::SingleSignOn };
-        }
-        if let Some(until) = user.locked_until.filter(|until| now < *until) {
-            return Decision::Refuse { reason: Reason::LockedOut, retry_at: Some(until) };
-        }
-        if user.has_mfa() {
-            Decision::Challenge { methods: user.methods.clone(), reason: Reason::Enrolled }
-        } else {
-            Decision::Allow { reason: Reason::NotRequired }
-        }
-    }
-}
-
-impl<T: Policy + ?Sized> Policy for std::sync::Arc<T> {
+impl<T: Policy + ?Sized> Policy for Arc<T> {
     fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Decision {
         (**self).decide(context, user, now)
     }
@@ -213,29 +249,10 @@ impl<T: Policy + ?Sized> Policy for std::sync::Arc<T> {
     fn may_deactivate(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason> {
         (**self).may_deactivate(context, user)
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_policy_decisions() {
-        let plain = SignInContext::default();
-        let enrolled = UserFacts { methods: vec![Method::Totp], locked_until: None };
-        let none = UserFacts::default();
-        assert_eq!(
-            DefaultPolicy.decide(&plain, &enrolled, 100),
-            Decision::Challenge { methods: vec![Method::Totp], reason: Reason::Enrolled }
-        );
-        assert_eq!(DefaultPolicy.decide(&plain, &none, 100), Decision::Allow { reason: Reason::NotRequired });
-        let locked = UserFacts { locked_until: Some(200), ..enrolled.clone() };
-        assert_eq!(
-            DefaultPolicy.decide(&plain, &locked, 100),
-            Decision::Refuse { reason: Reason::LockedOut, retry_at: Some(200) }
-        );
-        assert_eq!(DefaultPolicy.decide(&plain, &locked, 200).reason(), Reason::Enrolled);
-        let sso = SignInContext::default().with_sso(true);
-        assert_eq!(DefaultPolicy.decide(&sso, &enrolled, 100).reason(), Reason::SingleSignOn);
+    fn remember_device_max(&self, context: &SignInContext) -> u64 {
+        (**self).remember_device_max(context)
+    }
+    fn backup_required(&self, context: &SignInContext) -> bool {
+        (**self).backup_required(context)
     }
 }

@@ -1,0 +1,256 @@
+//! What an organisation's admin configures, and the presets regulators set on top.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::LockoutRule;
+use super::network::IpNetwork;
+
+/// How strongly MFA is asked of a type of user (seed 003).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Upon request: each user decides; nobody is prompted.
+    #[default]
+    UponRequest,
+    /// Suggested: users without MFA are prompted at sign-in and may dismiss it.
+    Suggested,
+    /// Mandatory: users without MFA are blocked until they set it up (after the grace
+    /// deadline, if there is one).
+    Mandatory,
+}
+
+/// Where the organisation is and what its system is connected to: the facts the
+/// Australian and New Zealand rule depends on (seeds 000, 001).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jurisdiction {
+    /// ISO 3166-1 alpha-2 country code of the organisation (`AU`, `NZ`, ...).
+    pub country: Option<String>,
+    /// Whether the system is linked to Xero.
+    pub xero_linked: bool,
+    /// Whether accounting is configured in the system.
+    pub accounting_configured: bool,
+}
+
+impl Jurisdiction {
+    /// An organisation in `country` (ISO 3166-1 alpha-2).
+    pub fn country(code: &str) -> Jurisdiction {
+        Jurisdiction { country: Some(code.to_ascii_uppercase()), ..Jurisdiction::default() }
+    }
+
+    /// The same, linked to Xero.
+    #[must_use]
+    pub fn with_xero(mut self) -> Jurisdiction {
+        self.xero_linked = true;
+        self
+    }
+
+    /// The same, with accounting configured.
+    #[must_use]
+    pub fn with_accounting(mut self) -> Jurisdiction {
+        self.accounting_configured = true;
+        self
+    }
+
+    /// Whether the tax-data rule applies: in Australia or New Zealand, with Xero linked
+    /// or accounting configured, users without MFA are prompted at every sign-in and
+    /// MFA cannot be deactivated (R12).
+    pub fn tax_data_rule_applies(&self) -> bool {
+        let in_scope = self
+            .country
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case("AU") || c.eq_ignore_ascii_case("NZ"));
+        in_scope && (self.xero_linked || self.accounting_configured)
+    }
+}
+
+/// An organisation's MFA settings, as its admin configures them. The host stores them
+/// (serde) and passes them in with each sign-in; a [`Preset`] may tighten them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrgSettings {
+    /// The level per user type (the host's own types, e.g. `practitioner`).
+    pub levels: BTreeMap<String, Level>,
+    /// The level of user types not listed in `levels`.
+    pub default_level: Level,
+    /// The org-wide switch: MFA mandatory for every user (seeds 001, 002).
+    pub enforce_for_all: bool,
+    /// Before this time a mandatory enrollment may still be dismissed (seed 004's
+    /// "until 31 December"); after it, enrollment is required.
+    pub grace_until: Option<u64>,
+    /// Addresses allowed to sign in; empty allows any (seed 000).
+    pub allowed_networks: Vec<IpNetwork>,
+    /// Wrong codes before a lockout, and its length.
+    pub lockout: LockoutRule,
+    /// How long a started enrollment stays open, in seconds.
+    pub enrollment_lifetime: u64,
+    /// The longest a remembered device may skip the second factor, in seconds; 0
+    /// turns remembered devices off.
+    pub remember_device_max: u64,
+    /// Whether principal users must also set up a backup method (seed 004).
+    pub backup_required_for_principals: bool,
+    /// Whether users may turn their own MFA off.
+    pub allow_self_deactivation: bool,
+}
+
+impl OrgSettings {
+    /// Thirty days: what "don't ask again on this device for 30 days" offers (seed 004).
+    pub const DEFAULT_REMEMBER_DEVICE_MAX: u64 = 30 * 24 * 3600;
+    /// The most consecutive failures NIST SP 800-63B allows before a lockout.
+    pub const MAX_FAILURES_LIMIT: u32 = 100;
+
+    /// The level for a user type.
+    pub fn level_for(&self, user_type: Option<&str>) -> Level {
+        if self.enforce_for_all {
+            return Level::Mandatory;
+        }
+        user_type.and_then(|t| self.levels.get(t)).copied().unwrap_or(self.default_level)
+    }
+
+    /// The same settings with a level for a user type.
+    #[must_use]
+    pub fn with_level(mut self, user_type: impl Into<String>, level: Level) -> OrgSettings {
+        self.levels.insert(user_type.into(), level);
+        self
+    }
+
+    /// Checks the settings make sense.
+    ///
+    /// # Errors
+    /// A sentence saying which setting is out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        let lockout = self.lockout;
+        if lockout.max_failures == 0 || lockout.max_failures > OrgSettings::MAX_FAILURES_LIMIT {
+            return Err(format!(
+                "the lockout must start after 1 to {} failures (NIST SP 800-63B), not {}",
+                OrgSettings::MAX_FAILURES_LIMIT,
+                lockout.max_failures
+            ));
+        }
+        if lockout.lock_seconds == 0 {
+            return Err("a lockout must last at least 1 second".into());
+        }
+        if !(60..=7 * 24 * 3600).contains(&self.enrollment_lifetime) {
+            return Err("an enrollment must stay open between 1 minute and 7 days".into());
+        }
+        if self.remember_device_max > 400 * 24 * 3600 {
+            return Err(
+                "a device may be remembered for at most 400 days (the longest a browser keeps a cookie)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        OrgSettings {
+            levels: BTreeMap::new(),
+            default_level: Level::UponRequest,
+            enforce_for_all: false,
+            grace_until: None,
+            allowed_networks: Vec::new(),
+            lockout: LockoutRule::DEFAULT,
+            enrollment_lifetime: super::DEFAULT_ENROLLMENT_LIFETIME,
+            remember_device_max: OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX,
+            backup_required_for_principals: true,
+            allow_self_deactivation: true,
+        }
+    }
+}
+
+/// A compliance preset: rules a regulator or standard sets, applied on top of what an
+/// organisation configured. A preset only ever tightens a setting, never loosens it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Preset {
+    /// Products that connect to the Australian Taxation Office, under its Operational
+    /// Security Framework for digital service providers: MFA mandatory for every user
+    /// but those signing in through SSO, a lockout after at most 5 failed attempts,
+    /// remembered devices capped below 24 hours ([`Preset::REMEMBER_CAP`]), and no
+    /// self-deactivation.
+    AtoOperationalSecurity,
+    /// NIST SP 800-63B at authenticator assurance level 2: at most 100 consecutive
+    /// failures before a lockout (§5.2.2), reauthentication at least every 12 hours
+    /// (§4.2.3), so remembered devices are capped at 12 hours. OTPs are single-use
+    /// (§5.1.4.2), which mfa-kit always enforces.
+    NistAal2,
+}
+
+impl Preset {
+    /// The cap on remembered devices both presets apply: 12 hours, below the ATO's
+    /// 24-hour limit and equal to NIST AAL2's reauthentication interval.
+    pub const REMEMBER_CAP: u64 = 12 * 3600;
+
+    /// The settings, tightened by this preset. Every setting ends up at least as
+    /// strict as it was.
+    pub fn tighten(self, settings: &OrgSettings) -> OrgSettings {
+        let mut tight = settings.clone();
+        let max_failures = match self {
+            Preset::AtoOperationalSecurity => 5,
+            Preset::NistAal2 => OrgSettings::MAX_FAILURES_LIMIT,
+        };
+        tight.lockout.max_failures = tight.lockout.max_failures.min(max_failures);
+        tight.remember_device_max = tight.remember_device_max.min(Preset::REMEMBER_CAP);
+        if self == Preset::AtoOperationalSecurity {
+            tight.enforce_for_all = true;
+            tight.allow_self_deactivation = false;
+        }
+        tight
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tax_data_rule_needs_au_or_nz_and_a_connection() {
+        assert!(Jurisdiction::country("AU").with_xero().tax_data_rule_applies());
+        assert!(Jurisdiction::country("nz").with_accounting().tax_data_rule_applies());
+        assert!(!Jurisdiction::country("AU").tax_data_rule_applies());
+        assert!(!Jurisdiction::country("GB").with_xero().tax_data_rule_applies());
+        assert!(!Jurisdiction::default().tax_data_rule_applies());
+    }
+
+    #[test]
+    fn levels_per_user_type_and_the_org_switch() {
+        let settings = OrgSettings::default().with_level("practitioner", Level::Mandatory);
+        assert_eq!(settings.level_for(Some("practitioner")), Level::Mandatory);
+        assert_eq!(settings.level_for(Some("client")), Level::UponRequest);
+        assert_eq!(settings.level_for(None), Level::UponRequest);
+        let enforced = OrgSettings { enforce_for_all: true, ..settings };
+        assert_eq!(enforced.level_for(Some("client")), Level::Mandatory);
+    }
+
+    #[test]
+    fn validation_names_the_bad_setting() {
+        assert_eq!(OrgSettings::default().validate(), Ok(()));
+        let too_many = OrgSettings {
+            lockout: LockoutRule { max_failures: 101, lock_seconds: 60 },
+            ..OrgSettings::default()
+        };
+        assert!(too_many.validate().unwrap_err().contains("1 to 100 failures"));
+        let zero = OrgSettings {
+            lockout: LockoutRule { max_failures: 0, lock_seconds: 60 },
+            ..OrgSettings::default()
+        };
+        assert!(zero.validate().is_err());
+        let short = OrgSettings { enrollment_lifetime: 5, ..OrgSettings::default() };
+        assert!(short.validate().unwrap_err().contains("enrollment"));
+    }
+
+    #[test]
+    fn settings_deserialise_with_defaults_for_missing_fields() {
+        let settings: OrgSettings = serde_json::from_str(
+            r#"{"levels":{"practitioner":"mandatory"},"allowed_networks":["203.0.113.0/24"]}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.level_for(Some("practitioner")), Level::Mandatory);
+        assert_eq!(settings.lockout, LockoutRule::DEFAULT);
+        assert_eq!(settings.allowed_networks.len(), 1);
+    }
+}

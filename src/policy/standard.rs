@@ -1,0 +1,192 @@
+//! The standard, configurable policy (DESIGN.md R9-R15, R18-R20).
+
+use std::borrow::Cow;
+
+use super::settings::{Level, OrgSettings, Preset};
+use super::{Decision, LockoutRule, Policy, Reason, SignInContext, UserFacts};
+
+/// The standard rules, from the organisation's [`OrgSettings`] in the sign-in context
+/// (or the policy's defaults), tightened by its compliance [`Preset`]s.
+///
+/// After the password, in this order (the first rule that applies decides):
+///
+/// | # | when | decision | reason |
+/// |---|---|---|---|
+/// | 1 | an allowlist is set and the address is not on it (or unknown) | refuse | `AddressNotAllowed` |
+/// | 2 | the user signed in through SSO | allow | `SingleSignOn` |
+/// | 3 | the user is locked out | refuse, retry at the lock's end | `LockedOut` |
+/// | 4 | the user has MFA (whatever the level) | ask for a code | `Enrolled` |
+/// | 5 | mandatory (level, org switch or preset), before the grace deadline | suggest, with the deadline | `LevelMandatory`, `OrgEnforced`, `CompliancePreset` |
+/// | 6 | mandatory, no grace deadline or past it | require enrollment | as above |
+/// | 7 | AU/NZ tax-data rule, before or without a grace deadline | suggest, at every sign-in | `JurisdictionRule` |
+/// | 8 | AU/NZ tax-data rule, past the grace deadline | require enrollment | `JurisdictionRule` |
+/// | 9 | level "suggested" | suggest | `LevelSuggested` |
+/// | 10 | level "upon request" | allow | `NotRequired` |
+///
+/// Where rules 5-8 both apply, a requirement beats a suggestion, and mandatory beats
+/// the jurisdiction rule.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mfa_kit::policy::{Decision, Jurisdiction, Level, OrgSettings, Policy, Reason, SignInContext, StandardPolicy, UserFacts};
+///
+/// let firm = Arc::new(OrgSettings::default().with_level("practitioner", Level::Mandatory));
+/// let context = SignInContext::default().with_user_type("practitioner").with_org(firm);
+/// let decision = StandardPolicy::new().decide(&context, &UserFacts::default(), 1_700_000_000);
+/// assert_eq!(decision, Decision::RequireEnrollment { reason: Reason::LevelMandatory });
+///
+/// // An Australian firm linked to Xero, under the ATO preset: MFA for everyone, no way out.
+/// let context = SignInContext::default().with_jurisdiction(Jurisdiction::country("AU").with_xero());
+/// let ato = StandardPolicy::ato_tax_data();
+/// assert_eq!(ato.decide(&context, &UserFacts::default(), 0).reason(), Reason::CompliancePreset);
+/// assert_eq!(ato.lockout(&context).max_failures, 5);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StandardPolicy {
+    defaults: OrgSettings,
+    presets: Vec<Preset>,
+}
+
+impl StandardPolicy {
+    /// The standard rules with default settings for contexts that carry none.
+    pub fn new() -> StandardPolicy {
+        StandardPolicy::default()
+    }
+
+    /// For products connected to the Australian Taxation Office: the standard rules
+    /// under [`Preset::AtoOperationalSecurity`].
+    pub fn ato_tax_data() -> StandardPolicy {
+        StandardPolicy::new().with_preset(Preset::AtoOperationalSecurity)
+    }
+
+    /// The standard rules under [`Preset::NistAal2`].
+    pub fn nist_aal2() -> StandardPolicy {
+        StandardPolicy::new().with_preset(Preset::NistAal2)
+    }
+
+    /// The same policy with one more preset on top.
+    #[must_use]
+    pub fn with_preset(mut self, preset: Preset) -> StandardPolicy {
+        if !self.presets.contains(&preset) {
+            self.presets.push(preset);
+        }
+        self
+    }
+
+    /// The same policy with the settings used when a context carries none.
+    #[must_use]
+    pub fn with_defaults(mut self, defaults: OrgSettings) -> StandardPolicy {
+        self.defaults = defaults;
+        self
+    }
+
+    /// The presets applied.
+    pub fn presets(&self) -> &[Preset] {
+        &self.presets
+    }
+
+    /// The organisation's settings as configured (before presets).
+    fn configured<'a>(&'a self, context: &'a SignInContext) -> &'a OrgSettings {
+        context.org.as_deref().unwrap_or(&self.defaults)
+    }
+
+    /// The settings in force: the organisation's, tightened by every preset.
+    pub fn effective<'a>(&'a self, context: &'a SignInContext) -> Cow<'a, OrgSettings> {
+        let mut settings = Cow::Borrowed(self.configured(context));
+        for preset in &self.presets {
+            settings = Cow::Owned(preset.tighten(&settings));
+        }
+        settings
+    }
+
+    /// Why MFA is mandatory for this user, if it is.
+    fn mandatory_reason(&self, context: &SignInContext, effective: &OrgSettings) -> Option<Reason> {
+        let user_type = context.user_type.as_deref();
+        if effective.level_for(user_type) != Level::Mandatory {
+            return None;
+        }
+        let configured = self.configured(context);
+        Some(if configured.level_for(user_type) != Level::Mandatory {
+            Reason::CompliancePreset
+        } else if configured.enforce_for_all {
+            Reason::OrgEnforced
+        } else {
+            Reason::LevelMandatory
+        })
+    }
+
+    /// Rules 5 to 10: what a user without MFA is asked.
+    fn enrollment_decision(&self, context: &SignInContext, settings: &OrgSettings, now: u64) -> Decision {
+        let grace = settings.grace_until.filter(|deadline| now < *deadline);
+        let grace_passed = settings.grace_until.is_some() && grace.is_none();
+        let mandatory = self.mandatory_reason(context, settings);
+        let jurisdiction = context.jurisdiction.tax_data_rule_applies();
+        match (mandatory, jurisdiction) {
+            (Some(reason), _) if grace.is_none() => Decision::RequireEnrollment { reason },
+            (_, true) if grace_passed => Decision::RequireEnrollment { reason: Reason::JurisdictionRule },
+            (Some(reason), _) => Decision::SuggestEnrollment { reason, deadline: grace },
+            (None, true) => Decision::SuggestEnrollment { reason: Reason::JurisdictionRule, deadline: grace },
+            (None, false) => match settings.level_for(context.user_type.as_deref()) {
+                Level::Suggested => {
+                    Decision::SuggestEnrollment { reason: Reason::LevelSuggested, deadline: None }
+                }
+                Level::UponRequest | Level::Mandatory => Decision::Allow { reason: Reason::NotRequired },
+            },
+        }
+    }
+}
+
+impl Policy for StandardPolicy {
+    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Decision {
+        let settings = self.effective(context);
+        let networks = &settings.allowed_networks;
+        if !networks.is_empty() {
+            let allowed =
+                context.request.address.is_some_and(|address| networks.iter().any(|n| n.contains(address)));
+            if !allowed {
+                return Decision::Refuse { reason: Reason::AddressNotAllowed, retry_at: None };
+            }
+        }
+        if context.via_sso {
+            return Decision::Allow { reason: Reason::SingleSignOn };
+        }
+        if let Some(until) = user.locked_until.filter(|until| now < *until) {
+            return Decision::Refuse { reason: Reason::LockedOut, retry_at: Some(until) };
+        }
+        if user.has_mfa() {
+            return Decision::Challenge { methods: user.methods.clone(), reason: Reason::Enrolled };
+        }
+        self.enrollment_decision(context, &settings, now)
+    }
+
+    fn lockout(&self, context: &SignInContext) -> LockoutRule {
+        self.effective(context).lockout
+    }
+
+    fn enrollment_lifetime(&self, context: &SignInContext) -> u64 {
+        self.effective(context).enrollment_lifetime
+    }
+
+    fn may_deactivate(&self, context: &SignInContext, _user: &UserFacts) -> Result<(), Reason> {
+        let settings = self.effective(context);
+        if context.jurisdiction.tax_data_rule_applies() {
+            return Err(Reason::JurisdictionRule);
+        }
+        if !settings.allow_self_deactivation {
+            let by_org = !self.configured(context).allow_self_deactivation;
+            return Err(if by_org { Reason::DeactivationDisabled } else { Reason::CompliancePreset });
+        }
+        match self.mandatory_reason(context, &settings) {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        }
+    }
+
+    fn remember_device_max(&self, context: &SignInContext) -> u64 {
+        self.effective(context).remember_device_max
+    }
+
+    fn backup_required(&self, context: &SignInContext) -> bool {
+        context.principal && self.effective(context).backup_required_for_principals
+    }
+}
