@@ -4,17 +4,23 @@
 //!
 //! Sarah, a bookkeeper at Smith & Co, sets up her authenticator app, signs in, has a
 //! replayed code refused, gets locked out by someone guessing codes, is reset by a
-//! partner, and enrolls again. The partner makes MFA mandatory for practitioners and
+//! partner, and enrolls again. She saves recovery codes, loses her phone and signs in
+//! with one; Ann, the payroll officer, signs in with a code sent by e-mail (the sender
+//! prints instead of sending); Sarah's laptop is remembered for 30 days. The partner
+//! makes MFA mandatory for practitioners and
 //! lowers it again; an Australian firm linked to Xero runs under the ATO preset; and the
 //! partner looks at the firm's MFA status list and audit log. The phone is simulated:
 //! it computes the codes an authenticator app would.
 
 use std::sync::Arc;
 
-use mfa_kit::audit::{AuditEvent, MemoryAuditLog, RequestContext};
+use mfa_kit::audit::{AuditEvent, MemoryAuditLog, Method, RequestContext};
 use mfa_kit::clock::{Clock, ManualClock};
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::device::DeviceToken;
 use mfa_kit::enrollment::EnrollmentOutcome;
+use mfa_kit::keyed_hash::HashKey;
+use mfa_kit::oob::{CodeSender, Destination, OobMessage, Role};
 use mfa_kit::policy::{Decision, Jurisdiction, Level, OrgSettings, Policy, SignInContext, StandardPolicy};
 use mfa_kit::proof::CodeOutcome;
 use mfa_kit::record::UserId;
@@ -32,9 +38,11 @@ async fn walkthrough() -> Demo {
     // 1 July 2025, 09:00:00 UTC.
     let clock = ManualClock::new(1_751_360_400);
     let audit = Arc::new(MemoryAuditLog::new());
+    // In production the hash key comes from your secret manager, shared by all servers.
     let mfa = MfaService::builder("Smith & Co", MemoryStore::new(), PlaintextSealer)
         .clock(clock.clone())
         .audit(audit.clone())
+        .hash_key(HashKey::generate()?)
         .build();
     let (sarah, partner) = (UserId::new("sarah"), UserId::new("partner"));
     let office = SignInContext::new(
@@ -85,6 +93,55 @@ async fn walkthrough() -> Demo {
     clock.advance(30);
     let outcome = mfa.verify_code(&sarah, &phone.code(&clock)?, &office).await?;
     say(&clock, &format!("Sarah signs in with the new entry: {}", describe_code(&outcome)));
+
+    heading("Sarah saves recovery codes, then loses her phone");
+    let codes = mfa.generate_recovery_codes(&sarah, &office).await?;
+    let shown: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+    say(&clock, &format!("Shown once: {}", shown.join("  ")));
+    clock.advance(3 * 3600);
+    say(&clock, "Sarah's phone is left on the train.");
+    let decision = mfa.sign_in_decision(&sarah, &office).await?;
+    say(&clock, &format!("She signs in on her laptop: {}", describe(&decision)));
+    let typed = codes.first().ok_or("a code")?.as_str().to_lowercase().replace('-', " ");
+    let outcome = mfa.redeem_recovery_code(&sarah, &typed, &office).await?;
+    say(&clock, &format!("She types the first recovery code as \"{typed}\": {}", describe_code(&outcome)));
+    let outcome = mfa.redeem_recovery_code(&sarah, &typed, &elsewhere).await?;
+    say(&clock, &format!("The same code again: {}", describe_code(&outcome)));
+    say(&clock, &format!("Recovery codes left: {:?}", mfa.status(&sarah).await?.recovery_codes_left));
+
+    heading("Ann, the payroll officer, signs in with a code sent by e-mail");
+    let ann = UserId::new("ann");
+    let printer = PrintingSender;
+    enroll(&mfa, &clock, &ann, &office, false).await?;
+    let email = Destination::email("Ann@Smith.example")?;
+    mfa.add_destination(&ann, email, Role::Backup, &printer, &office).await?;
+    let outcome = mfa.confirm_destination(&ann, &printer.last()?, &office).await?;
+    let verdict = if outcome.is_accepted() { "confirmed.".to_string() } else { describe_code(&outcome) };
+    say(&clock, &format!("Ann confirms her backup e-mail address with the code: {verdict}"));
+    clock.advance(86_400);
+    let sent = mfa.send_sign_in_code(&ann, Role::Backup, &printer, &office).await?;
+    say(&clock, &format!("Ann forgot her phone at home and asks for a code by e-mail: {sent:?}"));
+    let outcome = mfa.verify_sign_in_code(&ann, &printer.last()?, &office).await?;
+    say(&clock, &format!("She types it: {}", describe_code(&outcome)));
+
+    heading("Sarah ticks \"don't ask again on this device for 30 days\"");
+    let (token, device) = mfa.remember_device(&sarah, "Sarah's laptop", 30 * 86_400, &office).await?;
+    say(
+        &clock,
+        &format!(
+            "Remembered \"{}\" until {}; the browser keeps the token in a cookie.",
+            device.label,
+            date(device.expires_at)
+        ),
+    );
+    clock.advance(86_400);
+    let with_cookie = office.clone().with_device_token(DeviceToken::from_cookie(token.as_str()));
+    let decision = mfa.sign_in_decision(&sarah, &with_cookie).await?;
+    say(&clock, &format!("Next day on the laptop: {}", describe(&decision)));
+    let revoked = mfa.password_changed(&sarah, &office.request).await?;
+    say(&clock, &format!("Sarah changes her password: {revoked} remembered device(s) revoked."));
+    let decision = mfa.sign_in_decision(&sarah, &with_cookie).await?;
+    say(&clock, &format!("On the laptop again: {}", describe(&decision)));
 
     heading("The partner makes MFA mandatory for practitioners, then lowers it again");
     let tom = UserId::new("tom");
@@ -175,6 +232,36 @@ async fn walkthrough() -> Demo {
     Ok(())
 }
 
+/// An e-mail "provider" that prints the message instead of sending it, and remembers
+/// the last code so the story can type it.
+#[derive(Default)]
+struct PrintingSender;
+
+thread_local! {
+    static LAST_CODE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+impl PrintingSender {
+    fn last(&self) -> Result<String, Box<dyn std::error::Error>> {
+        Ok(LAST_CODE.with(|last| last.borrow().clone()).ok_or("no code was sent")?)
+    }
+}
+
+impl CodeSender for PrintingSender {
+    type Error = std::convert::Infallible;
+
+    async fn send(&self, to: &Destination, message: &OobMessage) -> Result<(), Self::Error> {
+        println!(
+            "      (e-mail to {}: \"Your Smith & Co code is {}. It expires at {}.\")",
+            to.address(),
+            message.code(),
+            date(message.expires_at())
+        );
+        LAST_CODE.with(|last| *last.borrow_mut() = Some(message.code().to_string()));
+        Ok(())
+    }
+}
+
 /// The authenticator app on a phone: it scanned the QR code.
 struct Phone(Totp);
 
@@ -217,8 +304,9 @@ async fn enroll(
 fn describe(decision: &Decision) -> String {
     match decision {
         Decision::Allow { reason } => format!("let in ({reason:?})"),
-        Decision::Challenge { methods, reason } => {
-            format!("ask for a code, methods {methods:?} ({reason:?})")
+        Decision::Challenge { methods, reason, needs_backup } => {
+            let backup = if *needs_backup { ", then ask them to set up a backup method" } else { "" };
+            format!("ask for a code, methods {methods:?} ({reason:?}){backup}")
         }
         Decision::SuggestEnrollment { reason, .. } => format!("suggest setting up MFA ({reason:?})"),
         Decision::RequireEnrollment { reason } => format!("require setting up MFA ({reason:?})"),
@@ -231,15 +319,17 @@ fn describe(decision: &Decision) -> String {
 
 fn describe_code(outcome: &CodeOutcome) -> String {
     match outcome {
-        CodeOutcome::Accepted { drift, .. } => {
-            format!("accepted (clock drift {} steps): Sarah is in.", drift.unwrap_or(0))
+        CodeOutcome::Accepted { method: Method::Totp, drift } => {
+            format!("accepted (clock drift {} steps): signed in.", drift.unwrap_or(0))
         }
+        CodeOutcome::Accepted { method, .. } => format!("accepted ({method:?}): signed in."),
         CodeOutcome::Rejected { reason, attempts_left } => {
             let plural = if *attempts_left == 1 { "" } else { "s" };
             format!("refused as {reason:?}; {attempts_left} attempt{plural} left before a lockout.")
         }
         CodeOutcome::Malformed(error) => format!("not a code: {error}."),
         CodeOutcome::LockedOut { until } => format!("refused: locked out until {}.", date(*until)),
+        CodeOutcome::Refused(reason) => format!("refused by the policy ({reason:?})."),
         other => format!("{other:?}"),
     }
 }

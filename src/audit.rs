@@ -56,6 +56,12 @@ pub enum RejectionReason {
     Replayed,
     /// The input was not a code (letters, wrong length).
     Malformed,
+    /// The recovery code was used before.
+    AlreadyUsed,
+    /// The out-of-band code expired.
+    Expired,
+    /// No out-of-band code is waiting to be entered (none sent, spent or discarded).
+    NoCodePending,
     /// The user is locked out; the code was not evaluated.
     LockedOut,
     /// The policy refuses this sign-in (for example the address is not allowed); the
@@ -70,6 +76,12 @@ pub enum RejectionReason {
 pub enum Method {
     /// A code from an authenticator app (TOTP).
     Totp,
+    /// A one-time code sent by SMS.
+    Sms,
+    /// A one-time code sent by e-mail.
+    Email,
+    /// A single-use recovery code.
+    RecoveryCode,
 }
 
 /// What happened.
@@ -136,6 +148,76 @@ pub enum EventKind {
         reason: String,
         /// What was cleared.
         cleared: Vec<crate::service::Cleared>,
+    },
+    /// A new set of recovery codes replaced any older set.
+    RecoveryCodesGenerated {
+        /// How many codes the set holds.
+        count: usize,
+    },
+    /// Few unused recovery codes remain: the host may suggest generating new ones.
+    RecoveryCodesLow {
+        /// Unused codes left.
+        remaining: usize,
+    },
+    /// Every recovery code has been used.
+    RecoveryCodesExhausted,
+    /// An out-of-band code was sent.
+    BackupCodeSent {
+        /// SMS or e-mail.
+        method: Method,
+        /// What the code is for.
+        purpose: crate::oob::Purpose,
+        /// The destination, masked.
+        to: String,
+    },
+    /// An out-of-band code was discarded after too many wrong tries.
+    BackupCodeDiscarded {
+        /// SMS or e-mail.
+        method: Method,
+    },
+    /// A destination was added and awaits confirmation.
+    BackupDestinationAdded {
+        /// SMS or e-mail.
+        method: Method,
+        /// Primary or backup.
+        role: crate::oob::Role,
+        /// The destination, masked.
+        to: String,
+    },
+    /// A destination was confirmed and is now a method.
+    BackupDestinationConfirmed {
+        /// SMS or e-mail.
+        method: Method,
+        /// Primary or backup.
+        role: crate::oob::Role,
+        /// The destination, masked.
+        to: String,
+    },
+    /// A destination was removed.
+    BackupDestinationRemoved {
+        /// Primary or backup.
+        role: crate::oob::Role,
+    },
+    /// A device was remembered.
+    DeviceRemembered {
+        /// The device's id.
+        device_id: String,
+        /// Its label.
+        label: String,
+        /// When it stops being remembered.
+        expires_at: u64,
+    },
+    /// A remembered device skipped the second factor.
+    DeviceAccepted {
+        /// The device's id.
+        device_id: String,
+    },
+    /// Remembered devices were revoked.
+    DevicesRevoked {
+        /// The devices' ids.
+        device_ids: Vec<String>,
+        /// Why.
+        reason: crate::device::Revocation,
     },
     /// An organisation's MFA settings were changed (R22). `user` and `actor` of the
     /// event are both the admin who changed them.

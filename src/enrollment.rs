@@ -74,7 +74,7 @@ pub(crate) fn expire(record: &mut UserRecord, now: u64, events: &mut Vec<EventKi
 /// Confirms the pending enrollment with the codes typed from the app. `totp` is the
 /// pending secret, opened. The caller has checked that an enrollment is pending, not
 /// expired, and that the user is not locked out.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // A pure transition: everything it depends on is an argument.
 pub(crate) fn confirm(
     record: &mut UserRecord,
     totp: &Totp,

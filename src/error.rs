@@ -154,6 +154,22 @@ pub enum Error {
     /// The new settings are out of range.
     #[error("the MFA settings were not changed: {0}")]
     InvalidSettings(String),
+    /// No hashing key was given to the service, so recovery codes, out-of-band codes and
+    /// remembered devices cannot be used.
+    #[error("no hash key is configured: give one with MfaServiceBuilder::hash_key")]
+    HashKeyMissing,
+    /// The host's SMS or e-mail sender failed; no code became valid.
+    #[error("the code could not be sent, so nothing was changed: {0}")]
+    Sender(#[source] Box<dyn core::error::Error + Send + Sync>),
+    /// A backup destination must differ from the primary one.
+    #[error("the backup destination must differ from the primary one")]
+    SameAsPrimary,
+    /// The user has no destination of that role (or it is not confirmed yet).
+    #[error("the user has no {0} destination for codes")]
+    NoDestination(&'static str),
+    /// The policy does not allow remembering devices here.
+    #[error("remembering devices is turned off by the policy")]
+    RememberDisabled,
     /// The admin or principal resetting a user has no MFA themselves.
     #[error("the admin must have MFA set up before resetting another user's MFA")]
     ActorWithoutMfa,

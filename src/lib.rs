@@ -19,13 +19,23 @@ pub mod clock;
 #[cfg(feature = "std")]
 pub mod danger;
 #[cfg(feature = "std")]
+pub mod device;
+#[cfg(feature = "std")]
 pub mod enrollment;
+#[cfg(feature = "std")]
+pub mod keyed_hash;
+#[cfg(feature = "std")]
+pub mod oob;
 #[cfg(feature = "std")]
 pub mod policy;
 #[cfg(feature = "std")]
 pub mod proof;
 #[cfg(feature = "std")]
+mod random;
+#[cfg(feature = "std")]
 pub mod record;
+#[cfg(feature = "std")]
+pub mod recovery;
 #[cfg(feature = "std")]
 pub mod seal;
 #[cfg(feature = "std")]

@@ -13,6 +13,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::TotpParams;
+use crate::audit::Method;
+use crate::device::RememberedDevice;
+use crate::oob::OobState;
+use crate::recovery::RecoveryCodes;
 use crate::seal::SealedSecret;
 
 /// The host's identifier of a user (any string: a UUID, a database id, an e-mail).
@@ -149,6 +153,12 @@ pub struct UserRecord {
     pub(crate) totp: Option<TotpCredential>,
     pub(crate) pending_enrollment: Option<PendingEnrollment>,
     pub(crate) failures: FailureState,
+    #[serde(default)]
+    pub(crate) recovery: Option<RecoveryCodes>,
+    #[serde(default)]
+    pub(crate) oob: OobState,
+    #[serde(default)]
+    pub(crate) devices: Vec<RememberedDevice>,
 }
 
 impl UserRecord {
@@ -163,6 +173,9 @@ impl UserRecord {
             totp: None,
             pending_enrollment: None,
             failures: FailureState::default(),
+            recovery: None,
+            oob: OobState::default(),
+            devices: Vec::new(),
         }
     }
 
@@ -191,8 +204,49 @@ impl UserRecord {
         &self.failures
     }
 
-    /// Whether the user has any active second factor.
+    /// The recovery codes, if generated.
+    pub fn recovery_codes(&self) -> Option<&RecoveryCodes> {
+        self.recovery.as_ref()
+    }
+
+    /// SMS and e-mail destinations and the pending code.
+    pub fn out_of_band(&self) -> &OobState {
+        &self.oob
+    }
+
+    /// Remembered devices (expired ones included until the next change prunes them).
+    pub fn devices(&self) -> &[RememberedDevice] {
+        &self.devices
+    }
+
+    /// The second factors the user can prove with now, strongest first: the
+    /// authenticator app, confirmed SMS and e-mail destinations, unused recovery codes.
+    pub fn methods(&self) -> Vec<Method> {
+        let mut methods = Vec::new();
+        if self.totp.is_some() {
+            methods.push(Method::Totp);
+        }
+        for method in self.oob.methods() {
+            if !methods.contains(&method) {
+                methods.push(method);
+            }
+        }
+        if self.recovery.as_ref().is_some_and(|r| r.remaining() > 0) {
+            methods.push(Method::RecoveryCode);
+        }
+        methods
+    }
+
+    /// Whether the user has a primary second factor: an authenticator app or a
+    /// confirmed primary SMS or e-mail destination.
     pub fn has_mfa(&self) -> bool {
-        self.totp.is_some()
+        self.totp.is_some() || self.oob.confirmed(crate::oob::Role::Primary).is_some()
+    }
+
+    /// Whether the user has a backup method: a confirmed backup destination or unused
+    /// recovery codes.
+    pub fn has_backup(&self) -> bool {
+        self.oob.confirmed(crate::oob::Role::Backup).is_some()
+            || self.recovery.as_ref().is_some_and(|r| r.remaining() > 0)
     }
 }

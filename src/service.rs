@@ -16,11 +16,15 @@ use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditOutcome, AuditSink, DiscardAudit, EventKind, Method, RequestContext};
 use crate::clock::{Clock, SystemClock};
+use crate::device::{self, DeviceInfo, DeviceToken, Revocation};
 use crate::enrollment::{self, Confirmation, EnrollmentOutcome};
 use crate::error::Error;
+use crate::keyed_hash::HashKey;
+use crate::oob::{self, CodeSender, Destination, OobLimits, Purpose, Role, SendOutcome};
 use crate::policy::{OrgSettings, Policy, SignInContext, StandardPolicy, UserFacts};
 use crate::proof::{self, CodeOutcome, DriftRules};
 use crate::record::{TotpCredential, UserId, UserRecord};
+use crate::recovery::{self, RecoveryCode};
 use crate::seal::SecretSealer;
 use crate::store::{SaveOutcome, Store};
 use crate::{KeyUri, Secret, Totp, TotpParams};
@@ -41,6 +45,10 @@ pub struct ServiceConfig {
     pub confirmation: Confirmation,
     /// How many times a change is retried when the record changed meanwhile.
     pub max_attempts: u32,
+    /// Limits on SMS and e-mail codes.
+    pub oob: OobLimits,
+    /// How many recovery codes a set holds.
+    pub recovery_codes: usize,
 }
 
 impl ServiceConfig {
@@ -53,6 +61,8 @@ impl ServiceConfig {
             drift: DriftRules::DEFAULT,
             confirmation: Confirmation::TwoCodes,
             max_attempts: 64,
+            oob: OobLimits::DEFAULT,
+            recovery_codes: recovery::DEFAULT_COUNT,
         }
     }
 }
@@ -91,6 +101,12 @@ pub enum Cleared {
     PendingEnrollment,
     /// A lockout or failure count.
     Lockout,
+    /// The recovery codes.
+    RecoveryCodes,
+    /// SMS and e-mail destinations and any code sent to them.
+    BackupDestinations,
+    /// Remembered devices.
+    RememberedDevices,
 }
 
 /// One row of the admin's MFA status list (R23). Holds no secret.
@@ -102,8 +118,12 @@ pub struct UserStatus {
     pub methods: Vec<Method>,
     /// When the authenticator was set up.
     pub enrolled_since: Option<u64>,
-    /// When a second factor was last used.
+    /// When the authenticator app was last used.
     pub last_used: Option<u64>,
+    /// Unused recovery codes, if a set was generated.
+    pub recovery_codes_left: Option<usize>,
+    /// Remembered devices still valid.
+    pub remembered_devices: usize,
     /// When the current lockout ends, if locked now.
     pub locked_until: Option<u64>,
     /// Whether an enrollment is in progress.
@@ -134,6 +154,7 @@ impl<F: Fn(&UserId, &str) -> bool> PermissionCheck for F {
 pub struct MfaServiceBuilder<S> {
     store: S,
     sealer: Arc<dyn SecretSealer>,
+    hash_key: Option<HashKey>,
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
     policy: Arc<dyn Policy>,
@@ -162,6 +183,14 @@ impl<S: Store> MfaServiceBuilder<S> {
         self
     }
 
+    /// The key for hashing recovery codes, out-of-band codes and device tokens; needed
+    /// for those methods. Keep it outside the database and share it between servers.
+    #[must_use]
+    pub fn hash_key(mut self, key: HashKey) -> Self {
+        self.hash_key = Some(key);
+        self
+    }
+
     /// The settings (default: [`ServiceConfig::new`] with the issuer given to the builder).
     #[must_use]
     pub fn config(mut self, config: ServiceConfig) -> Self {
@@ -174,6 +203,7 @@ impl<S: Store> MfaServiceBuilder<S> {
         MfaService {
             store: self.store,
             sealer: self.sealer,
+            hash_key: self.hash_key,
             clock: self.clock,
             audit: self.audit,
             policy: self.policy,
@@ -227,6 +257,7 @@ impl<S: Store> MfaServiceBuilder<S> {
 pub struct MfaService<S> {
     store: S,
     sealer: Arc<dyn SecretSealer>,
+    hash_key: Option<HashKey>,
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
     policy: Arc<dyn Policy>,
@@ -262,6 +293,7 @@ impl<S: Store> MfaService<S> {
         MfaServiceBuilder {
             store,
             sealer: Arc::new(sealer),
+            hash_key: None,
             clock: Arc::new(SystemClock),
             audit: Arc::new(DiscardAudit),
             policy: Arc::new(StandardPolicy::new()),
@@ -298,7 +330,21 @@ impl<S: Store> MfaService<S> {
     ) -> Result<crate::policy::Decision, Error> {
         let now = self.clock.now()?;
         let (_, record) = self.load(user).await?;
-        Ok(self.policy.decide(context, &facts(&record, now), now))
+        let decision = self.policy.decide(context, &facts(&record, now), now);
+        let (crate::policy::Decision::Challenge { .. }, Some(token)) = (&decision, &context.device_token)
+        else {
+            return Ok(decision);
+        };
+        let cap = self.policy.remember_device_max(context);
+        let found = device::find(&record.devices, self.key()?, user, token, now, cap);
+        Ok(match found {
+            Some(remembered) => {
+                let kind = EventKind::DeviceAccepted { device_id: remembered.id.clone() };
+                self.emit(user, user, now, &context.request, vec![kind]);
+                crate::policy::Decision::Allow { reason: crate::policy::Reason::RememberedDevice }
+            }
+            None => decision,
+        })
     }
 
     /// Checks a code from the user's authenticator app: accepted at most once (on any
@@ -434,6 +480,9 @@ impl<S: Store> MfaService<S> {
             let pending = record.pending_enrollment.as_ref().ok_or(Error::NoPendingEnrollment)?;
             let totp = Totp::new(&self.sealer.open(user, &pending.secret)?, pending.params);
             let outcome = enrollment::confirm(record, &totp, codes, mode, now, &rules, lockout, &mut events)?;
+            if matches!(outcome, EnrollmentOutcome::Confirmed { .. }) {
+                revoke_all(record, Revocation::NewAuthenticator, &mut events);
+            }
             Ok(Transition { outcome, events })
         })
         .await
@@ -470,6 +519,9 @@ impl<S: Store> MfaService<S> {
             }
             record.totp = None;
             record.pending_enrollment = None;
+            record.recovery = None;
+            record.oob = Default::default();
+            revoke_all(record, Revocation::Deactivated, &mut events);
             events.push(EventKind::Deactivated);
             Ok(Transition { outcome: DeactivationOutcome::Deactivated, events })
         })
@@ -521,6 +573,16 @@ impl<S: Store> MfaService<S> {
                 }
                 record.failures = Default::default();
                 cleared.push(Cleared::Lockout);
+            }
+            if record.recovery.take().is_some() {
+                cleared.push(Cleared::RecoveryCodes);
+            }
+            if !record.oob.is_empty() {
+                record.oob = Default::default();
+                cleared.push(Cleared::BackupDestinations);
+            }
+            if revoke_all(record, Revocation::Reset, &mut events) > 0 {
+                cleared.push(Cleared::RememberedDevices);
             }
             events.push(EventKind::ResetByAdmin {
                 reason: reason.trim().to_string(),
@@ -594,6 +656,362 @@ impl<S: Store> MfaService<S> {
         Ok(rows)
     }
 
+    /// A new set of recovery codes, replacing any older set; show them once. The user
+    /// needs MFA first.
+    ///
+    /// # Errors
+    /// [`Error::NotEnrolled`], [`Error::HashKeyMissing`], [`Error::Secret`] if the random
+    /// source fails, and infrastructure errors.
+    pub async fn generate_recovery_codes(
+        &self,
+        user: &UserId,
+        context: &SignInContext,
+    ) -> Result<Vec<RecoveryCode>, Error> {
+        let key = self.key()?;
+        let count = self.config.recovery_codes;
+        self.update(user, user, &context.request, |record, now| {
+            if !record.has_mfa() {
+                return Err(Error::NotEnrolled);
+            }
+            let (shown, stored) = recovery::generate(key, user, count, now)?;
+            record.recovery = Some(stored);
+            let events = vec![EventKind::RecoveryCodesGenerated { count: shown.len() }];
+            Ok(Transition { outcome: shown, events })
+        })
+        .await
+    }
+
+    /// Signs in with a recovery code instead of the app: each code works once.
+    ///
+    /// # Errors
+    /// [`Error::HashKeyMissing`] and infrastructure errors.
+    pub async fn redeem_recovery_code(
+        &self,
+        user: &UserId,
+        input: &str,
+        context: &SignInContext,
+    ) -> Result<CodeOutcome, Error> {
+        let key = self.key()?;
+        let lockout = self.policy.lockout(context);
+        self.update(user, user, &context.request, |record, now| {
+            if let Some(refused) = self.screen(record, context, now) {
+                return Ok(refused);
+            }
+            let mut events = Vec::new();
+            let outcome = recovery::redeem(record, key, input, now, lockout, &mut events);
+            Ok(Transition { outcome, events })
+        })
+        .await
+    }
+
+    /// Adds an SMS or e-mail destination and sends it a confirmation code; it becomes a
+    /// method once [`MfaService::confirm_destination`] accepts the code. A backup must
+    /// differ from the primary destination.
+    ///
+    /// # Errors
+    /// [`Error::SameAsPrimary`], [`Error::Sender`] (nothing changed), [`Error::LockedOut`],
+    /// [`Error::HashKeyMissing`], and infrastructure errors.
+    pub async fn add_destination(
+        &self,
+        user: &UserId,
+        destination: Destination,
+        role: Role,
+        sender: &impl CodeSender,
+        context: &SignInContext,
+    ) -> Result<SendOutcome, Error> {
+        let added = EventKind::BackupDestinationAdded {
+            method: destination.method(),
+            role,
+            to: destination.masked(),
+        };
+        self.send_code(user, role, Purpose::ConfirmDestination, Some((destination, added)), sender, context)
+            .await
+    }
+
+    /// Confirms a new destination with the code sent to it.
+    ///
+    /// # Errors
+    /// [`Error::HashKeyMissing`] and infrastructure errors.
+    pub async fn confirm_destination(
+        &self,
+        user: &UserId,
+        code: &str,
+        context: &SignInContext,
+    ) -> Result<CodeOutcome, Error> {
+        self.redeem_oob(user, code, Purpose::ConfirmDestination, context).await
+    }
+
+    /// Sends a sign-in code to the user's confirmed destination of `role`; any code
+    /// sent before stops working.
+    ///
+    /// # Errors
+    /// [`Error::NoDestination`], [`Error::Sender`] (nothing changed), [`Error::LockedOut`],
+    /// [`Error::HashKeyMissing`], and infrastructure errors.
+    pub async fn send_sign_in_code(
+        &self,
+        user: &UserId,
+        role: Role,
+        sender: &impl CodeSender,
+        context: &SignInContext,
+    ) -> Result<SendOutcome, Error> {
+        self.send_code(user, role, Purpose::SignIn, None, sender, context).await
+    }
+
+    /// Checks a sign-in code sent by SMS or e-mail: valid 10 minutes, 5 tries, once.
+    ///
+    /// # Errors
+    /// [`Error::HashKeyMissing`] and infrastructure errors.
+    pub async fn verify_sign_in_code(
+        &self,
+        user: &UserId,
+        code: &str,
+        context: &SignInContext,
+    ) -> Result<CodeOutcome, Error> {
+        self.redeem_oob(user, code, Purpose::SignIn, context).await
+    }
+
+    /// Removes the destination of `role` (and any code sent to it); true if there was one.
+    ///
+    /// # Errors
+    /// Infrastructure errors.
+    pub async fn remove_destination(
+        &self,
+        user: &UserId,
+        role: Role,
+        context: &SignInContext,
+    ) -> Result<bool, Error> {
+        self.update(user, user, &context.request, |record, _| {
+            let before = record.oob.destinations.len();
+            record.oob.destinations.retain(|d| d.role != role);
+            let removed = record.oob.destinations.len() != before;
+            if record.oob.challenge.as_ref().is_some_and(|c| c.role == role) {
+                record.oob.challenge = None;
+            }
+            let events = if removed { vec![EventKind::BackupDestinationRemoved { role }] } else { vec![] };
+            Ok(Transition { outcome: removed, events })
+        })
+        .await
+    }
+
+    /// Remembers this device after a successful second factor: returns the token for
+    /// the cookie. Its life is `lifetime` seconds, capped by the policy.
+    ///
+    /// # Errors
+    /// [`Error::RememberDisabled`] when the policy's cap is 0, [`Error::NotEnrolled`],
+    /// [`Error::HashKeyMissing`], and infrastructure errors.
+    pub async fn remember_device(
+        &self,
+        user: &UserId,
+        label: &str,
+        lifetime: u64,
+        context: &SignInContext,
+    ) -> Result<(DeviceToken, DeviceInfo), Error> {
+        let key = self.key()?;
+        let cap = self.policy.remember_device_max(context);
+        if cap == 0 {
+            return Err(Error::RememberDisabled);
+        }
+        self.update(user, user, &context.request, |record, now| {
+            if !record.has_mfa() {
+                return Err(Error::NotEnrolled);
+            }
+            let (token, remembered) = device::issue(key, user, label, now, lifetime.min(cap))?;
+            let info = DeviceInfo::from(&remembered);
+            record.devices.retain(|d| now < d.expires_at);
+            record.devices.push(remembered);
+            let excess = record.devices.len().saturating_sub(device::MAX_DEVICES);
+            record.devices.drain(..excess);
+            let event = EventKind::DeviceRemembered {
+                device_id: info.id.clone(),
+                label: info.label.clone(),
+                expires_at: info.expires_at,
+            };
+            Ok(Transition { outcome: (token, info), events: vec![event] })
+        })
+        .await
+    }
+
+    /// The user's remembered devices that are still valid.
+    ///
+    /// # Errors
+    /// Infrastructure errors.
+    pub async fn devices(&self, user: &UserId) -> Result<Vec<DeviceInfo>, Error> {
+        let now = self.clock.now()?;
+        let (_, record) = self.load(user).await?;
+        Ok(record.devices.iter().filter(|d| now < d.expires_at).map(DeviceInfo::from).collect())
+    }
+
+    /// Revokes one remembered device (by the user or an admin); true if it existed.
+    ///
+    /// # Errors
+    /// Infrastructure errors.
+    pub async fn revoke_device(
+        &self,
+        user: &UserId,
+        device_id: &str,
+        actor: &UserId,
+        request: &RequestContext,
+    ) -> Result<bool, Error> {
+        self.update(user, actor, request, |record, _| {
+            let before = record.devices.len();
+            record.devices.retain(|d| d.id != device_id);
+            let revoked = record.devices.len() != before;
+            let events = if revoked {
+                vec![EventKind::DevicesRevoked {
+                    device_ids: vec![device_id.to_string()],
+                    reason: Revocation::Requested,
+                }]
+            } else {
+                vec![]
+            };
+            Ok(Transition { outcome: revoked, events })
+        })
+        .await
+    }
+
+    /// Revokes every remembered device of the user; returns how many.
+    ///
+    /// # Errors
+    /// Infrastructure errors.
+    pub async fn revoke_all_devices(
+        &self,
+        user: &UserId,
+        actor: &UserId,
+        reason: Revocation,
+        request: &RequestContext,
+    ) -> Result<usize, Error> {
+        self.update(user, actor, request, |record, _| {
+            let mut events = Vec::new();
+            let count = revoke_all(record, reason, &mut events);
+            Ok(Transition { outcome: count, events })
+        })
+        .await
+    }
+
+    /// The host tells the service the user's password changed: every remembered device
+    /// is revoked. Returns how many.
+    ///
+    /// # Errors
+    /// Infrastructure errors.
+    pub async fn password_changed(&self, user: &UserId, request: &RequestContext) -> Result<usize, Error> {
+        self.revoke_all_devices(user, user, Revocation::PasswordChanged, request).await
+    }
+
+    fn key(&self) -> Result<&HashKey, Error> {
+        self.hash_key.as_ref().ok_or(Error::HashKeyMissing)
+    }
+
+    async fn redeem_oob(
+        &self,
+        user: &UserId,
+        code: &str,
+        purpose: Purpose,
+        context: &SignInContext,
+    ) -> Result<CodeOutcome, Error> {
+        let key = self.key()?;
+        let lockout = self.policy.lockout(context);
+        let limits = self.config.oob;
+        self.update(user, user, &context.request, |record, now| {
+            if purpose == Purpose::SignIn
+                && let Some(refused) = self.screen(record, context, now)
+            {
+                return Ok(refused);
+            }
+            let mut events = Vec::new();
+            let outcome = oob::redeem(record, key, code, purpose, now, &limits, lockout, &mut events);
+            Ok(Transition { outcome, events })
+        })
+        .await
+    }
+
+    /// Issues a code, sends it once, then saves it (re-applied on a conflict, never
+    /// sent twice). A failing sender changes nothing.
+    async fn send_code(
+        &self,
+        user: &UserId,
+        role: Role,
+        purpose: Purpose,
+        adding: Option<(Destination, EventKind)>,
+        sender: &impl CodeSender,
+        context: &SignInContext,
+    ) -> Result<SendOutcome, Error> {
+        let key = self.key()?;
+        let limits = self.config.oob;
+        let mut sent: Option<oob::Prepared> = None;
+        for _ in 0..self.config.max_attempts.max(1) {
+            let now = self.clock.now()?;
+            let (version, before) = self.load(user).await?;
+            let mut record = before.clone();
+            let mut events = Vec::new();
+            proof::lift_expired_lock(&mut record.failures, now, &mut events);
+            if let Some(until) = record.failures.locked_until {
+                return Err(Error::LockedOut { until });
+            }
+            if let Some((destination, added)) = &adding {
+                let primary = record
+                    .oob
+                    .destinations
+                    .iter()
+                    .find(|d| d.role == Role::Primary && d.confirmed_at.is_some());
+                if role == Role::Backup && primary.is_some_and(|p| &p.destination == destination) {
+                    return Err(Error::SameAsPrimary);
+                }
+                record.oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
+                record.oob.destinations.push(oob::RegisteredDestination {
+                    destination: destination.clone(),
+                    role,
+                    added_at: now,
+                    confirmed_at: None,
+                });
+                events.push(added.clone());
+            }
+            let prepared = match sent.take() {
+                Some(prepared) => prepared,
+                None => {
+                    if let Some(retry_at) = oob::rate_limit(&mut record.oob, now, &limits) {
+                        return Ok(SendOutcome::RateLimited { retry_at });
+                    }
+                    let wanted_confirmed = purpose == Purpose::SignIn;
+                    let destination = record
+                        .oob
+                        .destinations
+                        .iter()
+                        .find(|d| d.role == role && d.confirmed_at.is_some() == wanted_confirmed)
+                        .map(|d| d.destination.clone())
+                        .ok_or(Error::NoDestination(match role {
+                            Role::Primary => "primary",
+                            Role::Backup => "backup",
+                        }))?;
+                    let prepared = oob::prepare(key, user, &destination, role, purpose, now, &limits)?;
+                    sender
+                        .send(&prepared.destination, &prepared.message)
+                        .await
+                        .map_err(|e| Error::Sender(Box::new(e)))?;
+                    prepared
+                }
+            };
+            oob::record_sent(&mut record.oob, prepared.challenge.clone(), now);
+            events.push(EventKind::BackupCodeSent {
+                method: prepared.destination.method(),
+                purpose,
+                to: prepared.destination.masked(),
+            });
+            let outcome = SendOutcome::Sent {
+                to: prepared.destination.masked(),
+                expires_at: prepared.challenge.expires_at,
+            };
+            if self.store.save(&record, version).await.map_err(|e| Error::Store(Box::new(e)))?
+                == SaveOutcome::Conflict
+            {
+                sent = Some(prepared);
+                continue;
+            }
+            self.emit(user, user, now, &context.request, events);
+            return Ok(outcome);
+        }
+        Err(Error::Contention { attempts: self.config.max_attempts.max(1) })
+    }
+
     fn open_credential(&self, user: &UserId, credential: Option<&TotpCredential>) -> Result<Totp, Error> {
         let credential = credential.ok_or(Error::NotEnrolled)?;
         Ok(Totp::new(&self.sealer.open(user, &credential.secret)?, credential.params))
@@ -654,12 +1072,20 @@ impl<S: Store> MfaService<S> {
 }
 
 fn facts(record: &UserRecord, now: u64) -> UserFacts {
-    let mut facts = UserFacts::default();
-    if record.totp.is_some() {
-        facts.methods.push(Method::Totp);
-    }
-    facts.locked_until = record.failures.locked_until.filter(|until| now < *until);
+    let mut facts =
+        UserFacts::new(record.methods(), record.failures.locked_until.filter(|until| now < *until));
+    facts.has_backup = record.has_backup();
     facts
+}
+
+/// Revokes every remembered device, with an event if there were any; returns how many.
+fn revoke_all(record: &mut UserRecord, reason: Revocation, events: &mut Vec<EventKind>) -> usize {
+    let device_ids: Vec<String> = record.devices.drain(..).map(|d| d.id).collect();
+    let count = device_ids.len();
+    if count > 0 {
+        events.push(EventKind::DevicesRevoked { device_ids, reason });
+    }
+    count
 }
 
 fn status_of(record: &UserRecord, now: u64) -> UserStatus {
@@ -669,6 +1095,8 @@ fn status_of(record: &UserRecord, now: u64) -> UserStatus {
         methods: facts.methods,
         enrolled_since: record.totp.as_ref().map(|c| c.created_at),
         last_used: record.totp.as_ref().and_then(|c| c.last_used_at),
+        recovery_codes_left: record.recovery.as_ref().map(|r| r.remaining()),
+        remembered_devices: record.devices.iter().filter(|d| now < d.expires_at).count(),
         locked_until: facts.locked_until,
         enrollment_pending: record.pending_enrollment.as_ref().is_some_and(|p| now < p.expires_at),
     }
@@ -685,14 +1113,25 @@ impl EventKind {
             | EventKind::LockoutEnded
             | EventKind::Deactivated
             | EventKind::ResetByAdmin { .. }
-            | EventKind::OrgSettingsChanged { .. } => AuditOutcome::Success,
+            | EventKind::OrgSettingsChanged { .. }
+            | EventKind::RecoveryCodesGenerated { .. }
+            | EventKind::RecoveryCodesLow { .. }
+            | EventKind::RecoveryCodesExhausted
+            | EventKind::BackupCodeSent { .. }
+            | EventKind::BackupDestinationAdded { .. }
+            | EventKind::BackupDestinationConfirmed { .. }
+            | EventKind::BackupDestinationRemoved { .. }
+            | EventKind::DeviceRemembered { .. }
+            | EventKind::DeviceAccepted { .. }
+            | EventKind::DevicesRevoked { .. } => AuditOutcome::Success,
             EventKind::EnrollmentRejected { .. }
             | EventKind::EnrollmentExpired
             | EventKind::CodeRejected { .. }
             | EventKind::LockoutStarted { .. }
             | EventKind::DeactivationRefused { .. }
             | EventKind::ResetRefused { .. }
-            | EventKind::OrgSettingsChangeRefused { .. } => AuditOutcome::Failure,
+            | EventKind::OrgSettingsChangeRefused { .. }
+            | EventKind::BackupCodeDiscarded { .. } => AuditOutcome::Failure,
         }
     }
 }

@@ -9,7 +9,9 @@ use std::sync::Barrier;
 use std::thread;
 
 use common::*;
+use mfa_kit::audit::Method;
 use mfa_kit::audit::{EventKind, RejectionReason};
+use mfa_kit::oob::{Destination, Role};
 use mfa_kit::proof::CodeOutcome;
 
 const ROUNDS: usize = 1000;
@@ -80,5 +82,57 @@ fn thirty_two_wrong_codes_at_once_evaluate_at_most_five_then_the_valid_code_is_r
         assert_eq!(counted, 5, "round {round}");
         let valid = run(firm.mfa.verify_code(&sarah, &phone.code(), &office())).unwrap();
         assert!(matches!(valid, CodeOutcome::LockedOut { .. }), "round {round}: {valid:?}");
+    }
+}
+
+#[test]
+fn thirty_two_servers_receiving_the_same_recovery_code_accept_it_exactly_once() {
+    for round in 0..ROUNDS {
+        let firm = firm();
+        let sarah = user("sarah");
+        firm.enroll(&sarah);
+        let codes = run(firm.mfa.generate_recovery_codes(&sarah, &office())).unwrap();
+        let code = codes[round % codes.len()].as_str().to_string();
+        let outcomes = race(|_| {
+            run(firm.mfa.redeem_recovery_code(&sarah, &code, &office())).expect("no infrastructure error")
+        });
+        let accepted = outcomes.iter().filter(|o| o.is_accepted()).count();
+        assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
+        assert!(outcomes.iter().all(|o| matches!(
+            o,
+            CodeOutcome::Accepted { method: Method::RecoveryCode, .. }
+                | CodeOutcome::Rejected { reason: RejectionReason::AlreadyUsed, .. }
+                | CodeOutcome::LockedOut { .. }
+        )));
+        let record = run(firm.mfa.record(&sarah)).unwrap();
+        assert_eq!(record.recovery_codes().unwrap().remaining(), codes.len() - 1, "round {round}");
+    }
+}
+
+#[test]
+fn thirty_two_servers_receiving_the_same_emailed_code_accept_it_exactly_once() {
+    for round in 0..ROUNDS {
+        let firm = firm();
+        let sarah = user("sarah");
+        firm.enroll(&sarah);
+        let outbox = Outbox::default();
+        run(async {
+            let email = Destination::email("sarah@smith.example").unwrap();
+            firm.mfa.add_destination(&sarah, email, Role::Backup, &outbox, &office()).await.unwrap();
+            firm.mfa.confirm_destination(&sarah, &outbox.last_code(), &office()).await.unwrap();
+            firm.clock.advance(60);
+            firm.mfa.send_sign_in_code(&sarah, Role::Backup, &outbox, &office()).await.unwrap();
+        });
+        let code = outbox.last_code();
+        let outcomes = race(|_| {
+            run(firm.mfa.verify_sign_in_code(&sarah, &code, &office())).expect("no infrastructure error")
+        });
+        let accepted = outcomes.iter().filter(|o| o.is_accepted()).count();
+        assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
+        assert!(outcomes.iter().all(|o| matches!(
+            o,
+            CodeOutcome::Accepted { method: Method::Email, .. }
+                | CodeOutcome::Rejected { reason: RejectionReason::NoCodePending, .. }
+        )));
     }
 }

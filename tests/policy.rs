@@ -132,9 +132,11 @@ fn the_standard_policy_follows_its_specification_table() {
                                 );
                                 let expected = match SPEC[row].7 {
                                     Allow(reason) => Decision::Allow { reason },
-                                    Challenge => {
-                                        Decision::Challenge { methods: vec![Method::Totp], reason: Enrolled }
-                                    }
+                                    Challenge => Decision::Challenge {
+                                        methods: vec![Method::Totp],
+                                        reason: Enrolled,
+                                        needs_backup: false,
+                                    },
                                     Suggest(reason) => Decision::SuggestEnrollment {
                                         reason,
                                         deadline: (before_grace && reason != LevelSuggested)
@@ -313,7 +315,7 @@ fn lowering_a_level_to_upon_request_still_challenges_users_who_set_up_mfa() {
         let after = office().with_user_type("practitioner").with_org(lowered);
         assert_eq!(
             firm.mfa.sign_in_decision(&sarah, &after).await.unwrap(),
-            Decision::Challenge { methods: vec![Method::Totp], reason: Enrolled }
+            Decision::Challenge { methods: vec![Method::Totp], reason: Enrolled, needs_backup: false }
         );
         assert_eq!(
             firm.mfa.sign_in_decision(&tom, &after).await.unwrap(),

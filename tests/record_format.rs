@@ -47,6 +47,92 @@ const PINNED: &str = r#"{
   "failures": {
     "consecutive": 3,
     "locked_until": null
+  },
+  "recovery": {
+    "generated_at": 1700000090,
+    "entries": [
+      {
+        "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": null
+      },
+      {
+        "hash": "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": 1700000095
+      }
+    ]
+  },
+  "oob": {
+    "destinations": [
+      {
+        "destination": {
+          "kind": "sms",
+          "address": "+61412345678"
+        },
+        "role": "backup",
+        "added_at": 1700000100,
+        "confirmed_at": 1700000160
+      }
+    ],
+    "challenge": {
+      "purpose": "sign_in",
+      "role": "backup",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "expires_at": 1700000800,
+      "attempts": 1
+    },
+    "sent_at": [
+      1700000200
+    ]
+  },
+  "devices": [
+    {
+      "id": "0123456789abcdef",
+      "label": "Firefox on Windows",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "created_at": 1700000300,
+      "expires_at": 1700043500
+    }
+  ]
+}"#;
+
+/// A record written before the backup methods existed (format 1 as first pinned).
+const PINNED_WITHOUT_BACKUPS: &str = r#"{
+  "format": 1,
+  "user": "sarah",
+  "totp": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA1",
+      "digits": 6,
+      "period": 30,
+      "t0": 0
+    },
+    "created_at": 1700000030,
+    "last_used_at": 1700000060,
+    "last_accepted_step": 56666668,
+    "drift": -1
+  },
+  "pending_enrollment": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA256",
+      "digits": 8,
+      "period": 60,
+      "t0": 0
+    },
+    "started_at": 1700000100,
+    "expires_at": 1700000700,
+    "failed_attempts": 2
+  },
+  "failures": {
+    "consecutive": 3,
+    "locked_until": null
   }
 }"#;
 
@@ -67,6 +153,25 @@ fn the_serialised_record_is_pinned() {
     assert_eq!(record.failures().consecutive(), 3);
     let secret = PlaintextSealer.open(record.user(), totp.sealed_secret()).unwrap();
     assert_eq!(secret, Secret::from_bytes(b"12345678901234567890").unwrap());
+    assert_eq!(record.recovery_codes().unwrap().remaining(), 1);
+    let backup = &record.out_of_band().destinations()[0];
+    assert_eq!(
+        (backup.destination().address(), backup.confirmed_at()),
+        ("+61412345678", Some(1_700_000_160))
+    );
+    assert_eq!(record.devices().len(), 1);
+    assert_eq!(
+        record.methods(),
+        vec![mfa_kit::audit::Method::Totp, mfa_kit::audit::Method::Sms, mfa_kit::audit::Method::RecoveryCode]
+    );
+}
+
+#[test]
+fn records_written_before_the_backup_methods_still_read() {
+    let record: UserRecord = serde_json::from_str(PINNED_WITHOUT_BACKUPS).unwrap();
+    assert!(record.recovery_codes().is_none() && record.devices().is_empty());
+    assert!(record.out_of_band().destinations().is_empty());
+    assert_eq!(record.totp().unwrap().drift(), -1);
 }
 
 #[test]

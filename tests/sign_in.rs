@@ -18,7 +18,11 @@ fn after_the_password_an_enrolled_user_is_asked_for_a_code_and_others_are_let_in
     run(async {
         assert_eq!(
             firm.mfa.sign_in_decision(&sarah, &office()).await.unwrap(),
-            Decision::Challenge { methods: vec![Method::Totp], reason: Reason::Enrolled }
+            Decision::Challenge {
+                methods: vec![Method::Totp],
+                reason: Reason::Enrolled,
+                needs_backup: false
+            }
         );
         assert_eq!(
             firm.mfa.sign_in_decision(&tom, &office()).await.unwrap(),

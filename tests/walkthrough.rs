@@ -16,7 +16,7 @@ fn the_walkthrough_tells_the_whole_story() {
     for expected in [
         "otpauth://totp/Smith%20%26%20Co:sarah%40smith.example?secret=",
         "mfa-kit decides: ask for a code",
-        "Sarah is in.",
+        "signed in.",
         "refused as Replayed",
         "refused: locked out until",
         "Sarah, with the right code",
@@ -31,6 +31,13 @@ fn the_walkthrough_tells_the_whole_story() {
         "refused (JurisdictionRule)",
         "OrgSettingsChanged",
         "OrgSettingsChangeRefused",
+        "She types the first recovery code",
+        "accepted (RecoveryCode): signed in.",
+        "The same code again: refused as AlreadyUsed",
+        "(e-mail to ann@smith.example: \"Your Smith & Co code is",
+        "accepted (Email): signed in.",
+        "Next day on the laptop: let in (RememberedDevice)",
+        "1 remembered device(s) revoked",
     ] {
         assert!(story.contains(expected), "missing {expected:?} in:\n{story}");
     }

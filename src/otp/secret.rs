@@ -56,12 +56,11 @@ impl Secret {
     /// [`Secret::MIN_GENERATED_LEN`] are raised to it.
     #[cfg(feature = "std")]
     pub fn generate_len(len: usize) -> Result<Secret, SecretError> {
-        use rand::TryRng;
         if len > Secret::MAX_LEN {
             return Err(SecretError::TooLong { max: Secret::MAX_LEN });
         }
         let mut bytes = alloc::vec![0u8; len.max(Secret::MIN_GENERATED_LEN)];
-        rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|_| SecretError::RandomSource)?;
+        crate::random::fill(&mut bytes)?;
         Ok(Secret { bytes })
     }
 

@@ -45,6 +45,8 @@ pub struct SignInContext {
     pub org: Option<Arc<OrgSettings>>,
     /// Where the organisation is and what it is connected to.
     pub jurisdiction: Jurisdiction,
+    /// The remembered-device token from the browser's cookie, if any.
+    pub device_token: Option<crate::device::DeviceToken>,
 }
 
 impl SignInContext {
@@ -81,6 +83,13 @@ impl SignInContext {
         self
     }
 
+    /// The same context with the remembered-device token read from the cookie.
+    #[must_use]
+    pub fn with_device_token(mut self, token: crate::device::DeviceToken) -> SignInContext {
+        self.device_token = Some(token);
+        self
+    }
+
     /// The same context with the organisation's jurisdiction.
     #[must_use]
     pub fn with_jurisdiction(mut self, jurisdiction: Jurisdiction) -> SignInContext {
@@ -97,12 +106,15 @@ pub struct UserFacts {
     pub methods: Vec<Method>,
     /// When the current lockout ends, if the user is locked out now.
     pub locked_until: Option<u64>,
+    /// Whether the user has a backup method (a backup destination or recovery codes).
+    pub has_backup: bool,
 }
 
 impl UserFacts {
-    /// Facts of a user with these methods and lock.
+    /// Facts of a user with these methods and lock (a recovery code counts as a backup).
     pub fn new(methods: Vec<Method>, locked_until: Option<u64>) -> UserFacts {
-        UserFacts { methods, locked_until }
+        let has_backup = methods.contains(&Method::RecoveryCode);
+        UserFacts { methods, locked_until, has_backup }
     }
 
     /// Whether the user has any second factor.
@@ -138,6 +150,8 @@ pub enum Reason {
     CompliancePreset,
     /// The organisation does not let users turn MFA off.
     DeactivationDisabled,
+    /// The device was remembered after an earlier second factor (R19).
+    RememberedDevice,
 }
 
 /// What the host should do after the password step.
@@ -155,6 +169,9 @@ pub enum Decision {
         methods: Vec<Method>,
         /// Why.
         reason: Reason,
+        /// After the proof, ask the user to set up a backup method: the policy requires
+        /// one (principal users, seed 004) and the user has none.
+        needs_backup: bool,
     },
     /// Let the user in, but prompt them to set up MFA first; they may dismiss it.
     SuggestEnrollment {

@@ -15,7 +15,7 @@ use super::{Decision, LockoutRule, Policy, Reason, SignInContext, UserFacts};
 /// | 1 | an allowlist is set and the address is not on it (or unknown) | refuse | `AddressNotAllowed` |
 /// | 2 | the user signed in through SSO | allow | `SingleSignOn` |
 /// | 3 | the user is locked out | refuse, retry at the lock's end | `LockedOut` |
-/// | 4 | the user has MFA (whatever the level) | ask for a code | `Enrolled` |
+/// | 4 | the user has MFA (whatever the level) | ask for a code (and for a backup method if one is required and missing) | `Enrolled` |
 /// | 5 | mandatory (level, org switch or preset), before the grace deadline | suggest, with the deadline | `LevelMandatory`, `OrgEnforced`, `CompliancePreset` |
 /// | 6 | mandatory, no grace deadline or past it | require enrollment | as above |
 /// | 7 | AU/NZ tax-data rule, before or without a grace deadline | suggest, at every sign-in | `JurisdictionRule` |
@@ -154,7 +154,12 @@ impl Policy for StandardPolicy {
             return Decision::Refuse { reason: Reason::LockedOut, retry_at: Some(until) };
         }
         if user.has_mfa() {
-            return Decision::Challenge { methods: user.methods.clone(), reason: Reason::Enrolled };
+            let needs_backup = self.backup_required(context) && !user.has_backup;
+            return Decision::Challenge {
+                methods: user.methods.clone(),
+                reason: Reason::Enrolled,
+                needs_backup,
+            };
         }
         self.enrollment_decision(context, &settings, now)
     }

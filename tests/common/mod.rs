@@ -35,7 +35,8 @@ pub fn firm_with<S: Store>(
     let audit = Arc::new(MemoryAuditLog::new());
     let builder = MfaService::builder("Smith & Co Accounting", store, PlaintextSealer)
         .clock(clock.clone())
-        .audit(audit.clone());
+        .audit(audit.clone())
+        .hash_key(mfa_kit::keyed_hash::HashKey::generate().unwrap());
     Firm { mfa: configure(builder).build(), clock, audit }
 }
 
@@ -121,4 +122,42 @@ impl<S: Store> Firm<S> {
 /// Runs a future to completion on this thread.
 pub fn run<F: std::future::Future>(future: F) -> F::Output {
     pollster::block_on(future)
+}
+
+/// An SMS and e-mail provider that keeps what it sends, and can be made to fail.
+#[derive(Default)]
+pub struct Outbox {
+    pub sent: std::sync::Mutex<Vec<(mfa_kit::oob::Destination, String)>>,
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("SMS gateway returned 503")]
+pub struct GatewayDown;
+
+impl mfa_kit::oob::CodeSender for Outbox {
+    type Error = GatewayDown;
+
+    async fn send(
+        &self,
+        to: &mfa_kit::oob::Destination,
+        message: &mfa_kit::oob::OobMessage,
+    ) -> Result<(), GatewayDown> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(GatewayDown);
+        }
+        self.sent.lock().unwrap().push((to.clone(), message.code().to_string()));
+        Ok(())
+    }
+}
+
+impl Outbox {
+    /// The last code sent.
+    pub fn last_code(&self) -> String {
+        self.sent.lock().unwrap().last().expect("a code was sent").1.clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.sent.lock().unwrap().len()
+    }
 }

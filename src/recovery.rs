@@ -1,0 +1,284 @@
+//! Recovery codes: single-use codes shown once, for when the phone is lost (R16).
+//!
+//! A set (10 by default) of codes of 12 characters from an alphabet without look-alike
+//! characters (no 0/O, 1/I/L), about 59 bits each, shown in three groups of four for
+//! reading aloud: `7KQM-RZ4D-X9AB`. Only keyed hashes are stored. A code is accepted
+//! with or without separators and in any letter case, once; a second try says "already
+//! used". Regenerating replaces the whole set.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::SecretError;
+use crate::audit::{EventKind, Method, RejectionReason};
+use crate::keyed_hash::{Digest, HashKey};
+use crate::policy::LockoutRule;
+use crate::proof::{self, CodeOutcome};
+use crate::record::{UserId, UserRecord};
+
+/// The symbols of a recovery code: digits and capitals without 0, 1, I, L and O.
+pub const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+/// Symbols in a code (12 × log2(31) ≈ 59.4 bits).
+pub const CODE_LEN: usize = 12;
+/// Symbols per group when shown.
+pub const GROUP_LEN: usize = 4;
+/// Codes in a set unless asked otherwise.
+pub const DEFAULT_COUNT: usize = 10;
+/// At or below this many unused codes the user is warned (an audit event).
+pub const LOW_WATERMARK: usize = 2;
+/// The separators accepted between symbols when a code is typed.
+pub const SEPARATORS: &[char] = &[' ', '-', '_', '.', '\t'];
+
+const PURPOSE: &str = "mfa-kit recovery code v1";
+
+/// One recovery code in its shown form (`7KQM-RZ4D-X9AB`). Wiped from memory when
+/// dropped; `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecoveryCode(Zeroizing<String>);
+
+impl RecoveryCode {
+    /// The code, grouped, to show the user once.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RecoveryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecoveryCode(..)")
+    }
+}
+
+/// One stored code: its keyed hash and when it was used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryEntry {
+    pub(crate) hash: Digest,
+    pub(crate) used_at: Option<u64>,
+}
+
+/// The stored set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub(crate) generated_at: u64,
+    pub(crate) entries: Vec<RecoveryEntry>,
+}
+
+impl RecoveryCodes {
+    /// When the set was generated.
+    pub fn generated_at(&self) -> u64 {
+        self.generated_at
+    }
+
+    /// How many codes are still unused.
+    pub fn remaining(&self) -> usize {
+        self.entries.iter().filter(|e| e.used_at.is_none()).count()
+    }
+}
+
+/// The canonical form of a typed code: separators removed, upper case, exactly
+/// [`CODE_LEN`] symbols of [`ALPHABET`]; `None` for anything else.
+pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
+    let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
+    for c in input.trim().chars().filter(|c| !SEPARATORS.contains(c)) {
+        let upper = c.to_ascii_uppercase();
+        if !upper.is_ascii() || !ALPHABET.contains(&(upper as u8)) || canonical.len() == CODE_LEN {
+            return None;
+        }
+        canonical.push(upper);
+    }
+    (canonical.len() == CODE_LEN).then_some(canonical)
+}
+
+/// A new set of `count` codes for `user`: the codes to show once, and what to store.
+pub(crate) fn generate(
+    key: &HashKey,
+    user: &UserId,
+    count: usize,
+    now: u64,
+) -> Result<(Vec<RecoveryCode>, RecoveryCodes), SecretError> {
+    let mut shown = Vec::with_capacity(count);
+    let mut entries = Vec::with_capacity(count);
+    while shown.len() < count.max(1) {
+        let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
+        for _ in 0..CODE_LEN {
+            canonical.push(char::from(ALPHABET[usize::from(crate::random::below(31)?)]));
+        }
+        let hash = key.hash(PURPOSE, user, &[canonical.as_bytes()]);
+        if entries.iter().any(|e: &RecoveryEntry| e.hash.matches(&hash)) {
+            continue; // A repeat in one set (odds 2^-59): draw again.
+        }
+        let mut grouped = Zeroizing::new(String::with_capacity(CODE_LEN + CODE_LEN / GROUP_LEN));
+        for (i, c) in canonical.chars().enumerate() {
+            if i > 0 && i % GROUP_LEN == 0 {
+                grouped.push('-');
+            }
+            grouped.push(c);
+        }
+        shown.push(RecoveryCode(grouped));
+        entries.push(RecoveryEntry { hash, used_at: None });
+    }
+    Ok((shown, RecoveryCodes { generated_at: now, entries }))
+}
+
+/// Redeems a typed recovery code against the record: single use, constant-time over
+/// the whole set, failures counted towards the lockout.
+pub(crate) fn redeem(
+    record: &mut UserRecord,
+    key: &HashKey,
+    input: &str,
+    now: u64,
+    lockout: LockoutRule,
+    events: &mut Vec<EventKind>,
+) -> CodeOutcome {
+    let method = Method::RecoveryCode;
+    if let Some(refused) = proof::refuse_if_locked(&mut record.failures, method, now, events) {
+        return refused;
+    }
+    let Some(canonical) = normalize(input) else {
+        return proof::count_failure(
+            &mut record.failures,
+            method,
+            RejectionReason::Wrong,
+            now,
+            lockout,
+            events,
+        );
+    };
+    let Some(codes) = record.recovery.as_mut() else {
+        return proof::count_failure(
+            &mut record.failures,
+            method,
+            RejectionReason::Wrong,
+            now,
+            lockout,
+            events,
+        );
+    };
+    let hash = key.hash(PURPOSE, &record.user, &[canonical.as_bytes()]);
+    // Compare with every entry, no early exit.
+    let mut found = None;
+    for (index, entry) in codes.entries.iter().enumerate() {
+        if entry.hash.matches(&hash) && found.is_none() {
+            found = Some(index);
+        }
+    }
+    let Some(entry) = found.and_then(|index| codes.entries.get_mut(index)) else {
+        return proof::count_failure(
+            &mut record.failures,
+            method,
+            RejectionReason::Wrong,
+            now,
+            lockout,
+            events,
+        );
+    };
+    if entry.used_at.is_some() {
+        return proof::count_failure(
+            &mut record.failures,
+            method,
+            RejectionReason::AlreadyUsed,
+            now,
+            lockout,
+            events,
+        );
+    }
+    entry.used_at = Some(now);
+    record.failures.consecutive = 0;
+    let remaining = codes.remaining();
+    events.push(EventKind::CodeAccepted { method, drift: None });
+    if remaining == 0 {
+        events.push(EventKind::RecoveryCodesExhausted);
+    } else if remaining <= LOW_WATERMARK {
+        events.push(EventKind::RecoveryCodesLow { remaining });
+    }
+    CodeOutcome::Accepted { method, drift: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn codes_have_the_promised_shape_and_entropy() {
+        let key = HashKey::from_bytes(&[1; 32]).unwrap();
+        let (shown, stored) = generate(&key, &UserId::new("a"), 10, 5).unwrap();
+        assert_eq!((shown.len(), stored.remaining(), stored.generated_at()), (10, 10, 5));
+        for code in &shown {
+            let text = code.as_str();
+            assert_eq!(text.len(), 14);
+            assert_eq!(text.split('-').map(str::len).collect::<Vec<_>>(), vec![4, 4, 4]);
+            assert!(normalize(text).is_some());
+            assert_eq!(format!("{code:?}"), "RecoveryCode(..)");
+        }
+        let bits = CODE_LEN as f64 * (ALPHABET.len() as f64).log2();
+        assert!(bits >= 50.0, "{bits}");
+        assert!(!ALPHABET.iter().any(|c| b"01ILO".contains(c)));
+    }
+
+    #[test]
+    fn normalization_refuses_other_input() {
+        for bad in [
+            "",
+            "7KQM-RZ4D-X9A",
+            "7KQM-RZ4D-X9ABC",
+            "7KQM-RZ4D-X9A0",
+            "7KQM/RZ4D/X9AB",
+            "7KQM-RZ4D-X9ÄB",
+            "7KQMRZ4DX9AO",
+        ] {
+            assert!(normalize(bad).is_none(), "{bad}");
+        }
+    }
+
+    fn valid_code() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(ALPHABET.to_vec()), CODE_LEN)
+            .prop_map(|symbols| symbols.into_iter().map(char::from).collect())
+    }
+
+    proptest! {
+        /// Every separator and case variant of a valid code normalises to it.
+        #[test]
+        fn separator_and_case_variants_are_accepted(
+            code in valid_code(),
+            separators in proptest::collection::vec(proptest::option::of(proptest::sample::select(SEPARATORS.to_vec())), CODE_LEN + 1),
+            lower in proptest::collection::vec(any::<bool>(), CODE_LEN),
+        ) {
+            let mut typed = String::new();
+            for (i, c) in code.chars().enumerate() {
+                if let Some(separator) = separators[i] {
+                    typed.push(separator);
+                }
+                typed.push(if lower[i] { c.to_ascii_lowercase() } else { c });
+            }
+            if let Some(separator) = separators[CODE_LEN] {
+                typed.push(separator);
+            }
+            let canonical = normalize(&typed);
+            prop_assert_eq!(canonical.as_deref().map(String::as_str), Some(code.as_str()));
+        }
+
+        /// And nothing else: whatever normalises is the code with only separators
+        /// removed and letters upper-cased.
+        #[test]
+        fn nothing_else_is_accepted(input in "[ -~]{0,20}|[2-9A-Za-z\\-_. ]{10,16}|.{0,14}") {
+            if let Some(canonical) = normalize(&input) {
+                let stripped: String = input.trim().chars().filter(|c| !SEPARATORS.contains(c)).collect();
+                prop_assert_eq!(stripped.to_ascii_uppercase(), canonical.as_str());
+                prop_assert!(canonical.bytes().all(|b| ALPHABET.contains(&b)));
+                prop_assert_eq!(canonical.len(), CODE_LEN);
+            }
+        }
+
+        /// A code with one symbol replaced by a non-alphabet character is refused.
+        #[test]
+        fn a_foreign_symbol_is_refused(code in valid_code(), at in 0..CODE_LEN, foreign in "[01ILOilo!@#/\\\\é中]") {
+            let mut chars: Vec<char> = code.chars().collect();
+            chars[at] = foreign.chars().next().unwrap();
+            let typed: String = chars.into_iter().collect();
+            prop_assert!(normalize(&typed).is_none(), "{}", typed);
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! Stories of backup methods: recovery codes, codes by SMS or e-mail, remembered
+//! devices, and what a reset clears (DESIGN.md R16-R19, R21).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use mfa_kit::Error;
+use mfa_kit::audit::{EventKind, Method, RejectionReason};
+use mfa_kit::device::{DeviceToken, Revocation};
+use mfa_kit::oob::{Destination, Purpose, Role, SendOutcome};
+use mfa_kit::policy::{Decision, OrgSettings, Reason, StandardPolicy};
+use mfa_kit::proof::CodeOutcome;
+use mfa_kit::service::Cleared;
+
+#[test]
+fn a_bookkeeper_who_lost_her_phone_signs_in_with_a_recovery_code_once() {
+    let firm = firm();
+    let sarah = user("sarah");
+    firm.enroll(&sarah);
+    run(async {
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap();
+        assert_eq!(codes.len(), 10);
+        assert_eq!(firm.mfa.status(&sarah).await.unwrap().recovery_codes_left, Some(10));
+        let decision = firm.mfa.sign_in_decision(&sarah, &office()).await.unwrap();
+        assert!(
+            matches!(decision, Decision::Challenge { ref methods, .. } if methods == &[Method::Totp, Method::RecoveryCode])
+        );
+
+        // Read over the phone, typed in lower case without the hyphens.
+        let typed = codes[0].as_str().replace('-', " ").to_lowercase();
+        let outcome = firm.mfa.redeem_recovery_code(&sarah, &typed, &office()).await.unwrap();
+        assert_eq!(outcome, CodeOutcome::Accepted { method: Method::RecoveryCode, drift: None });
+        assert_eq!(firm.mfa.status(&sarah).await.unwrap().recovery_codes_left, Some(9));
+
+        let again = firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap();
+        assert_eq!(again, CodeOutcome::Rejected { reason: RejectionReason::AlreadyUsed, attempts_left: 4 });
+        let made_up = firm.mfa.redeem_recovery_code(&sarah, "2345-6789-ABCD", &office()).await.unwrap();
+        assert_eq!(made_up, CodeOutcome::Rejected { reason: RejectionReason::Wrong, attempts_left: 3 });
+    });
+}
+
+#[test]
+fn the_host_is_told_when_few_recovery_codes_remain_and_when_none_do() {
+    let firm = firm();
+    let tom = user("tom");
+    firm.enroll(&tom);
+    run(async {
+        let codes = firm.mfa.generate_recovery_codes(&tom, &office()).await.unwrap();
+        for code in &codes {
+            assert!(
+                firm.mfa.redeem_recovery_code(&tom, code.as_str(), &office()).await.unwrap().is_accepted()
+            );
+        }
+        let events = firm.events(&tom);
+        assert!(events.contains(&EventKind::RecoveryCodesLow { remaining: 2 }));
+        assert!(events.contains(&EventKind::RecoveryCodesLow { remaining: 1 }));
+        assert!(!events.contains(&EventKind::RecoveryCodesLow { remaining: 3 }));
+        assert_eq!(events.last(), Some(&EventKind::RecoveryCodesExhausted));
+        assert_eq!(firm.mfa.status(&tom).await.unwrap().recovery_codes_left, Some(0));
+
+        // Regenerating replaces the whole set.
+        let old = firm.mfa.generate_recovery_codes(&tom, &office()).await.unwrap();
+        let new = firm.mfa.generate_recovery_codes(&tom, &office()).await.unwrap();
+        assert!(
+            !firm.mfa.redeem_recovery_code(&tom, old[5].as_str(), &office()).await.unwrap().is_accepted()
+        );
+        assert!(firm.mfa.redeem_recovery_code(&tom, new[5].as_str(), &office()).await.unwrap().is_accepted());
+    });
+}
+
+#[test]
+fn recovery_codes_need_mfa_first() {
+    let firm = firm();
+    let result = run(firm.mfa.generate_recovery_codes(&user("newbie"), &office()));
+    assert!(matches!(result, Err(Error::NotEnrolled)));
+}
+
+/// Adds and confirms a backup destination, returning the outbox.
+fn with_backup(firm: &Firm, who: &mfa_kit::record::UserId, destination: Destination) -> Outbox {
+    let outbox = Outbox::default();
+    run(async {
+        let sent =
+            firm.mfa.add_destination(who, destination, Role::Backup, &outbox, &office()).await.unwrap();
+        assert!(matches!(sent, SendOutcome::Sent { .. }));
+        let confirmed = firm.mfa.confirm_destination(who, &outbox.last_code(), &office()).await.unwrap();
+        assert!(confirmed.is_accepted(), "{confirmed:?}");
+    });
+    firm.clock.advance(60);
+    outbox
+}
+
+#[test]
+fn a_payroll_officer_signs_in_with_a_code_sent_by_email() {
+    let firm = firm();
+    let ann = user("ann");
+    firm.enroll(&ann);
+    let outbox = with_backup(&firm, &ann, Destination::email("Ann@Smith.Example").unwrap());
+    run(async {
+        let decision = firm.mfa.sign_in_decision(&ann, &office()).await.unwrap();
+        assert!(
+            matches!(decision, Decision::Challenge { ref methods, .. } if methods == &[Method::Totp, Method::Email])
+        );
+        let sent = firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap();
+        assert_eq!(
+            sent,
+            SendOutcome::Sent { to: "a•••@smith.example".into(), expires_at: START + 120 + 600 }
+        );
+        assert_eq!(outbox.sent.lock().unwrap().last().unwrap().0.address(), "ann@smith.example");
+        let code = outbox.last_code();
+        let outcome = firm.mfa.verify_sign_in_code(&ann, &code, &office()).await.unwrap();
+        assert_eq!(outcome, CodeOutcome::Accepted { method: Method::Email, drift: None });
+        // Once only.
+        let again = firm.mfa.verify_sign_in_code(&ann, &code, &office()).await.unwrap();
+        assert_eq!(again, CodeOutcome::Rejected { reason: RejectionReason::NoCodePending, attempts_left: 0 });
+        let kinds = firm.events(&ann);
+        assert!(kinds.contains(&EventKind::BackupCodeSent {
+            method: Method::Email,
+            purpose: Purpose::SignIn,
+            to: "a•••@smith.example".into()
+        }));
+    });
+}
+
+#[test]
+fn an_out_of_band_code_fails_after_ten_minutes() {
+    let firm = firm();
+    let ann = user("ann");
+    firm.enroll(&ann);
+    let outbox = with_backup(&firm, &ann, Destination::sms("+61 412 345 678").unwrap());
+    run(async {
+        firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap();
+        firm.clock.advance(600);
+        let late = firm.mfa.verify_sign_in_code(&ann, &outbox.last_code(), &office()).await.unwrap();
+        assert_eq!(late, CodeOutcome::Rejected { reason: RejectionReason::Expired, attempts_left: 0 });
+    });
+}
+
+#[test]
+fn an_out_of_band_code_fails_after_five_wrong_tries_and_only_the_latest_code_works() {
+    let firm = firm_with_policy(StandardPolicy::new().with_defaults(OrgSettings {
+        lockout: mfa_kit::policy::LockoutRule { max_failures: 10, lock_seconds: 900 },
+        ..OrgSettings::default()
+    }));
+    let ann = user("ann");
+    firm.enroll(&ann);
+    let outbox = with_backup(&firm, &ann, Destination::sms("+61 412 345 678").unwrap());
+    run(async {
+        firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap();
+        let first = outbox.last_code();
+        firm.clock.advance(60);
+        firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap();
+        let second = outbox.last_code();
+        if first != second {
+            let stale = firm.mfa.verify_sign_in_code(&ann, &first, &office()).await.unwrap();
+            assert!(matches!(stale, CodeOutcome::Rejected { reason: RejectionReason::Wrong, .. }));
+        }
+        let wrong = if second == "000000" { "111111" } else { "000000" };
+        let tries_left = if first != second { 4 } else { 5 };
+        for _ in 0..tries_left {
+            let outcome = firm.mfa.verify_sign_in_code(&ann, wrong, &office()).await.unwrap();
+            assert!(matches!(outcome, CodeOutcome::Rejected { reason: RejectionReason::Wrong, .. }));
+        }
+        // Five wrong tries discarded the code: even the right one fails now.
+        let right = firm.mfa.verify_sign_in_code(&ann, &second, &office()).await.unwrap();
+        assert_eq!(right, CodeOutcome::Rejected { reason: RejectionReason::NoCodePending, attempts_left: 0 });
+        assert!(firm.events(&ann).contains(&EventKind::BackupCodeDiscarded { method: Method::Sms }));
+    });
+}
+
+#[test]
+fn resends_are_limited_and_a_failing_sender_changes_nothing() {
+    let firm = firm();
+    let ann = user("ann");
+    firm.enroll(&ann);
+    let outbox = with_backup(&firm, &ann, Destination::sms("+61 412 345 678").unwrap());
+    run(async {
+        firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap();
+        let now = START + 120;
+        let too_soon = firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap();
+        assert_eq!(too_soon, SendOutcome::RateLimited { retry_at: now + 60 });
+
+        let before = firm.mfa.record(&ann).await.unwrap();
+        let sent_before = outbox.count();
+        firm.clock.advance(60);
+        outbox.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let failed = firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await;
+        let message = failed.unwrap_err().to_string();
+        assert!(
+            message.contains("could not be sent") && message.contains("SMS gateway returned 503"),
+            "{message}"
+        );
+        assert_eq!(firm.mfa.record(&ann).await.unwrap(), before);
+        assert_eq!(outbox.count(), sent_before);
+        // The code sent before still works.
+        outbox.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        let earlier = outbox.last_code();
+        assert!(firm.mfa.verify_sign_in_code(&ann, &earlier, &office()).await.unwrap().is_accepted());
+
+        // Five sends an hour at most (the confirmation code counted as one).
+        for _ in 0..3 {
+            firm.clock.advance(60);
+            assert!(matches!(
+                firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap(),
+                SendOutcome::Sent { .. }
+            ));
+        }
+        firm.clock.advance(60);
+        let sixth = firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap();
+        assert!(matches!(sixth, SendOutcome::RateLimited { .. }), "{sixth:?}");
+    });
+}
+
+#[test]
+fn a_destination_counts_only_once_confirmed_and_a_backup_phone_must_differ_from_the_primary() {
+    let firm = firm();
+    let ben = user("ben");
+    let outbox = Outbox::default();
+    run(async {
+        // Ben signs in with SMS as his primary method.
+        firm.mfa
+            .add_destination(
+                &ben,
+                Destination::sms("+61 412 345 678").unwrap(),
+                Role::Primary,
+                &outbox,
+                &office(),
+            )
+            .await
+            .unwrap();
+        assert!(!firm.mfa.status(&ben).await.unwrap().has_mfa(), "not a method until confirmed");
+        let wrong = if outbox.last_code() == "000000" { "111111" } else { "000000" };
+        assert!(!firm.mfa.confirm_destination(&ben, wrong, &office()).await.unwrap().is_accepted());
+        assert!(
+            firm.mfa.confirm_destination(&ben, &outbox.last_code(), &office()).await.unwrap().is_accepted()
+        );
+        assert_eq!(firm.mfa.status(&ben).await.unwrap().methods, vec![Method::Sms]);
+
+        firm.clock.advance(60);
+        let same = Destination::sms("+61 (412) 345-678").unwrap();
+        let refused = firm.mfa.add_destination(&ben, same, Role::Backup, &outbox, &office()).await;
+        assert!(matches!(refused, Err(Error::SameAsPrimary)));
+        let other = Destination::sms("+61 498 765 432").unwrap();
+        assert!(firm.mfa.add_destination(&ben, other, Role::Backup, &outbox, &office()).await.is_ok());
+        // A sign-in code is never accepted as a confirmation code, or the other way round.
+        let confirmation = outbox.last_code();
+        let crossed = firm.mfa.verify_sign_in_code(&ben, &confirmation, &office()).await.unwrap();
+        assert_eq!(
+            crossed,
+            CodeOutcome::Rejected { reason: RejectionReason::NoCodePending, attempts_left: 0 }
+        );
+        assert!(firm.mfa.confirm_destination(&ben, &confirmation, &office()).await.unwrap().is_accepted());
+        assert_eq!(firm.mfa.status(&ben).await.unwrap().methods, vec![Method::Sms]);
+        assert!(firm.mfa.record(&ben).await.unwrap().has_backup());
+    });
+}
+
+#[test]
+fn principals_are_asked_to_set_up_a_backup_method_and_others_are_not() {
+    let firm = firm();
+    let (partner, clerk) = (user("partner"), user("clerk"));
+    firm.enroll(&partner);
+    firm.enroll(&clerk);
+    run(async {
+        let as_principal = office().as_principal();
+        let decision = firm.mfa.sign_in_decision(&partner, &as_principal).await.unwrap();
+        assert!(matches!(decision, Decision::Challenge { needs_backup: true, .. }));
+        let decision = firm.mfa.sign_in_decision(&clerk, &office()).await.unwrap();
+        assert!(matches!(decision, Decision::Challenge { needs_backup: false, .. }));
+        firm.mfa.generate_recovery_codes(&partner, &as_principal).await.unwrap();
+        let decision = firm.mfa.sign_in_decision(&partner, &as_principal).await.unwrap();
+        assert!(matches!(decision, Decision::Challenge { needs_backup: false, .. }));
+    });
+}
+
+#[test]
+fn a_remembered_device_skips_the_code_until_it_expires_or_is_revoked() {
+    let firm = firm();
+    let sarah = user("sarah");
+    let phone = firm.enroll(&sarah);
+    run(async {
+        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_accepted());
+        let (token, info) =
+            firm.mfa.remember_device(&sarah, "Firefox on Windows", 30 * 86_400, &office()).await.unwrap();
+        assert_eq!(info.expires_at, START + 60 + 30 * 86_400);
+        let cookie = token.as_str().to_string();
+        let with_cookie = office().with_device_token(DeviceToken::from_cookie(&cookie));
+        assert_eq!(
+            firm.mfa.sign_in_decision(&sarah, &with_cookie).await.unwrap(),
+            Decision::Allow { reason: Reason::RememberedDevice }
+        );
+        assert!(firm.events(&sarah).contains(&EventKind::DeviceAccepted { device_id: info.id.clone() }));
+        // A forged cookie, or another user's, does nothing.
+        let forged = office().with_device_token(DeviceToken::from_cookie("AAAA"));
+        assert!(matches!(
+            firm.mfa.sign_in_decision(&sarah, &forged).await.unwrap(),
+            Decision::Challenge { .. }
+        ));
+        let tom = user("tom");
+        firm.enroll(&tom);
+        assert!(matches!(
+            firm.mfa.sign_in_decision(&tom, &with_cookie).await.unwrap(),
+            Decision::Challenge { .. }
+        ));
+
+        // Thirty days later it has expired.
+        firm.clock.advance(30 * 86_400);
+        assert!(matches!(
+            firm.mfa.sign_in_decision(&sarah, &with_cookie).await.unwrap(),
+            Decision::Challenge { .. }
+        ));
+
+        // A new one, revoked by the user from the device list.
+        let (token, info) = firm.mfa.remember_device(&sarah, "Laptop", 86_400, &office()).await.unwrap();
+        assert_eq!(firm.mfa.devices(&sarah).await.unwrap(), vec![info.clone()]);
+        assert!(firm.mfa.revoke_device(&sarah, &info.id, &sarah, &office().request).await.unwrap());
+        let revoked = office().with_device_token(token);
+        assert!(matches!(
+            firm.mfa.sign_in_decision(&sarah, &revoked).await.unwrap(),
+            Decision::Challenge { .. }
+        ));
+    });
+}
+
+#[test]
+fn a_password_change_or_a_new_authenticator_revokes_every_device() {
+    let firm = firm();
+    let sarah = user("sarah");
+    firm.enroll(&sarah);
+    run(async {
+        for label in ["Laptop", "Phone"] {
+            firm.mfa.remember_device(&sarah, label, 86_400, &office()).await.unwrap();
+        }
+        assert_eq!(firm.mfa.password_changed(&sarah, &office().request).await.unwrap(), 2);
+        assert!(firm.mfa.devices(&sarah).await.unwrap().is_empty());
+        assert!(matches!(
+            firm.events(&sarah).last(),
+            Some(EventKind::DevicesRevoked { reason: Revocation::PasswordChanged, device_ids }) if device_ids.len() == 2
+        ));
+    });
+    run(firm.mfa.remember_device(&sarah, "Laptop", 86_400, &office())).unwrap();
+    firm.enroll(&sarah);
+    assert!(run(firm.mfa.devices(&sarah)).unwrap().is_empty());
+    assert!(
+        firm.events(&sarah)
+            .iter()
+            .any(|k| matches!(k, EventKind::DevicesRevoked { reason: Revocation::NewAuthenticator, .. }))
+    );
+}
+
+#[test]
+fn the_ato_preset_caps_remembered_devices_below_a_day() {
+    let firm = firm_with_policy(StandardPolicy::ato_tax_data());
+    let sarah = user("sarah");
+    firm.enroll(&sarah);
+    let lax = Arc::new(OrgSettings { remember_device_max: 30 * 86_400, ..OrgSettings::default() });
+    let context = office().with_org(lax);
+    let (token, info) = run(firm.mfa.remember_device(&sarah, "Laptop", 30 * 86_400, &context)).unwrap();
+    assert!(info.expires_at - info.created_at < 86_400);
+    firm.clock.advance(13 * 3600);
+    let decision = run(firm.mfa.sign_in_decision(&sarah, &context.clone().with_device_token(token))).unwrap();
+    assert!(matches!(decision, Decision::Challenge { .. }));
+    let off = Arc::new(OrgSettings { remember_device_max: 0, ..OrgSettings::default() });
+    let result = run(firm.mfa.remember_device(&sarah, "Laptop", 3600, &office().with_org(off)));
+    assert!(matches!(result, Err(Error::RememberDisabled)));
+}
+
+#[test]
+fn a_reset_clears_the_authenticator_recovery_codes_destinations_and_devices() {
+    let firm = firm();
+    let (sarah, partner) = (user("sarah"), user("partner"));
+    let phone = firm.enroll(&sarah);
+    firm.enroll(&partner);
+    let _outbox = with_backup(&firm, &sarah, Destination::email("sarah@smith.example").unwrap());
+    run(async {
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap();
+        let (token, _) = firm.mfa.remember_device(&sarah, "Laptop", 86_400, &office()).await.unwrap();
+        let _ = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
+
+        let cleared =
+            firm.mfa.reset(&sarah, &partner, "lost phone and laptop", &office().request).await.unwrap();
+        assert_eq!(
+            cleared,
+            vec![
+                Cleared::Authenticator,
+                Cleared::Lockout,
+                Cleared::RecoveryCodes,
+                Cleared::BackupDestinations,
+                Cleared::RememberedDevices
+            ]
+        );
+        let record = firm.mfa.record(&sarah).await.unwrap();
+        assert!(record.methods().is_empty() && record.devices().is_empty() && !record.has_backup());
+        assert!(record.out_of_band().destinations().is_empty());
+        assert!(
+            !firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap().is_accepted()
+        );
+        let with_cookie = office().with_device_token(token);
+        assert_eq!(
+            firm.mfa.sign_in_decision(&sarah, &with_cookie).await.unwrap().reason(),
+            Reason::NotRequired
+        );
+        let reset =
+            firm.events(&sarah).into_iter().find(|k| matches!(k, EventKind::ResetByAdmin { .. })).unwrap();
+        assert!(matches!(reset, EventKind::ResetByAdmin { cleared: ref c, .. } if c.len() == 5));
+    });
+}
+
+#[test]
+fn deactivation_removes_backup_methods_and_devices_too() {
+    let firm = firm();
+    let tom = user("tom");
+    let phone = firm.enroll(&tom);
+    run(async {
+        firm.mfa.generate_recovery_codes(&tom, &office()).await.unwrap();
+        firm.mfa.remember_device(&tom, "Laptop", 86_400, &office()).await.unwrap();
+        firm.mfa.deactivate(&tom, &phone.code(), true, &office()).await.unwrap();
+        let record = firm.mfa.record(&tom).await.unwrap();
+        assert!(
+            record.methods().is_empty() && record.devices().is_empty() && record.recovery_codes().is_none()
+        );
+    });
+}
+
+#[test]
+fn without_a_hash_key_backup_methods_fail_closed() {
+    let store = mfa_kit::store::MemoryStore::new();
+    let mfa = mfa_kit::service::MfaService::builder("Smith", store, mfa_kit::danger::PlaintextSealer).build();
+    let result = run(mfa.redeem_recovery_code(&user("sarah"), "2345-6789-ABCD", &office()));
+    assert!(matches!(result, Err(Error::HashKeyMissing)));
+    assert!(result.unwrap_err().to_string().contains("hash_key"));
+}
