@@ -656,6 +656,28 @@ impl<S: Store> MfaService<S> {
         Ok(rows)
     }
 
+    /// Re-seals the user's secrets with the sealer's current key, for key rotation: run
+    /// it over every user after adding a new key, then retire the old key once no
+    /// record names it. Returns whether anything was re-sealed.
+    ///
+    /// # Errors
+    /// [`Error::Sealer`] if a secret does not open (it stays as it was), and
+    /// infrastructure errors.
+    pub async fn reseal(&self, user: &UserId) -> Result<bool, Error> {
+        self.update(user, user, &RequestContext::default(), |record, _| {
+            let mut changed = false;
+            let sealed = record.totp.as_mut().map(|c| &mut c.secret).into_iter();
+            let pending = record.pending_enrollment.as_mut().map(|p| &mut p.secret).into_iter();
+            for secret in sealed.chain(pending) {
+                let fresh = self.sealer.seal(user, &self.sealer.open(user, secret)?)?;
+                changed |= fresh.key_id != secret.key_id;
+                *secret = fresh;
+            }
+            Ok(Transition { outcome: changed, events: Vec::new() })
+        })
+        .await
+    }
+
     /// A new set of recovery codes, replacing any older set; show them once. The user
     /// needs MFA first.
     ///

@@ -83,44 +83,84 @@ impl Store for FaultyStore {
     }
 }
 
-type Operation = fn(&Firm<FaultyStore>, &Phone, &UserId, &UserId) -> Result<bool, Error>;
-
-/// Each operation returns whether its outcome would let the user in (or change MFA).
-fn operations() -> Vec<(&'static str, Operation)> {
-    vec![
-        ("verify a valid code", |f, p, u, _| {
-            Ok(run(f.mfa.verify_code(u, &p.code(), &office()))?.is_accepted())
-        }),
-        ("verify a wrong code", |f, p, u, _| {
-            Ok(run(f.mfa.verify_code(u, &p.wrong_code(), &office()))?.is_accepted())
-        }),
-        ("resynchronise", |f, p, u, _| {
-            let next = p.totp.generate(START + 90).unwrap().to_string();
-            Ok(run(f.mfa.resynchronise(u, &p.code(), &next, &office()))?.is_accepted())
-        }),
-        ("deactivate", |f, p, u, _| {
-            Ok(run(f.mfa.deactivate(u, &p.code(), true, &office()))?
-                == mfa_kit::service::DeactivationOutcome::Deactivated)
-        }),
-        ("start an enrollment", |f, _, u, _| {
-            run(f.mfa.start_enrollment(u, "sarah", &office())).map(|_| true)
-        }),
-        ("reset by an admin", |f, _, u, admin| {
-            run(f.mfa.reset(u, admin, "lost phone", &RequestContext::default())).map(|_| true)
-        }),
-        ("sign-in decision", |f, _, u, _| {
-            Ok(matches!(run(f.mfa.sign_in_decision(u, &office()))?, mfa_kit::policy::Decision::Allow { .. }))
-        }),
-    ]
+/// Sarah (with a phone, recovery codes, a confirmed backup e-mail and a remembered
+/// laptop) and an admin,
+/// on a store that can be made to fail.
+struct Setup {
+    firm: Firm<FaultyStore>,
+    phone: Phone,
+    sarah: UserId,
+    admin: UserId,
+    recovery: Vec<mfa_kit::recovery::RecoveryCode>,
+    outbox: Outbox,
 }
 
-/// A firm where sarah (with a phone) and an admin are enrolled, on a faulty store.
-fn faulty_firm() -> (Firm<FaultyStore>, Phone, UserId, UserId) {
+fn setup() -> Setup {
     let firm = firm_with(FaultyStore::default(), |builder| builder);
     let (sarah, admin) = (user("sarah"), user("admin"));
     let phone = firm.enroll(&sarah);
     firm.enroll(&admin);
-    (firm, phone, sarah, admin)
+    let outbox = Outbox::default();
+    let recovery = run(async {
+        let email = mfa_kit::oob::Destination::email("sarah@smith.example").unwrap();
+        firm.mfa
+            .add_destination(&sarah, email, mfa_kit::oob::Role::Backup, &outbox, &office())
+            .await
+            .unwrap();
+        firm.mfa.confirm_destination(&sarah, &outbox.last_code(), &office()).await.unwrap();
+        firm.mfa.remember_device(&sarah, "Laptop", 3600, &office()).await.unwrap();
+        firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap()
+    });
+    firm.clock.advance(60);
+    Setup { firm, phone, sarah, admin, recovery, outbox }
+}
+
+type Operation = fn(&Setup) -> Result<bool, Error>;
+
+/// Each operation returns whether its outcome would let the user in (or change MFA).
+fn operations() -> Vec<(&'static str, Operation)> {
+    vec![
+        ("verify a valid code", |s| {
+            Ok(run(s.firm.mfa.verify_code(&s.sarah, &s.phone.code(), &office()))?.is_accepted())
+        }),
+        ("verify a wrong code", |s| {
+            Ok(run(s.firm.mfa.verify_code(&s.sarah, &s.phone.wrong_code(), &office()))?.is_accepted())
+        }),
+        ("resynchronise", |s| {
+            let next = s.phone.totp.generate(s.firm.clock.now().unwrap() + 30).unwrap().to_string();
+            Ok(run(s.firm.mfa.resynchronise(&s.sarah, &s.phone.code(), &next, &office()))?.is_accepted())
+        }),
+        ("deactivate", |s| {
+            Ok(run(s.firm.mfa.deactivate(&s.sarah, &s.phone.code(), true, &office()))?
+                == mfa_kit::service::DeactivationOutcome::Deactivated)
+        }),
+        ("start an enrollment", |s| {
+            run(s.firm.mfa.start_enrollment(&s.sarah, "sarah", &office())).map(|_| true)
+        }),
+        ("reset by an admin", |s| {
+            run(s.firm.mfa.reset(&s.sarah, &s.admin, "lost phone", &RequestContext::default())).map(|_| true)
+        }),
+        ("sign-in decision", |s| {
+            Ok(matches!(
+                run(s.firm.mfa.sign_in_decision(&s.sarah, &office()))?,
+                mfa_kit::policy::Decision::Allow { .. }
+            ))
+        }),
+        ("redeem a recovery code", |s| {
+            Ok(run(s.firm.mfa.redeem_recovery_code(&s.sarah, s.recovery[0].as_str(), &office()))?
+                .is_accepted())
+        }),
+        ("send a sign-in code", |s| {
+            run(s.firm.mfa.send_sign_in_code(&s.sarah, mfa_kit::oob::Role::Backup, &s.outbox, &office()))
+                .map(|sent| matches!(sent, mfa_kit::oob::SendOutcome::Sent { .. }))
+        }),
+        ("remember a device", |s| {
+            run(s.firm.mfa.remember_device(&s.sarah, "Laptop", 3600, &office())).map(|_| true)
+        }),
+        ("password changed", |s| {
+            run(s.firm.mfa.password_changed(&s.sarah, &RequestContext::default())).map(|_| true)
+        }),
+    ]
 }
 
 fn stored(firm: &Firm<FaultyStore>, who: &UserId) -> Option<Versioned> {
@@ -131,19 +171,20 @@ fn stored(firm: &Firm<FaultyStore>, who: &UserId) -> Option<Versioned> {
 fn a_store_failing_at_any_call_lets_nobody_in_names_the_store_and_changes_nothing() {
     for (name, operation) in operations() {
         // Count the store calls the operation makes when nothing fails.
-        let (firm, phone, sarah, admin) = faulty_firm();
-        firm.mfa.store().arm(Fault::ErrorAt(usize::MAX));
-        operation(&firm, &phone, &sarah, &admin).unwrap();
-        let calls = firm.mfa.store().disarm();
+        let s = setup();
+        s.firm.mfa.store().arm(Fault::ErrorAt(usize::MAX));
+        operation(&s).unwrap();
+        let calls = s.firm.mfa.store().disarm();
         assert!(calls >= 1, "{name}");
 
         for failing in 0..calls {
-            let (firm, phone, sarah, admin) = faulty_firm();
-            let before = stored(&firm, &sarah);
-            let events_before = firm.audit.events().len();
-            firm.mfa.store().arm(Fault::ErrorAt(failing));
-            let result = operation(&firm, &phone, &sarah, &admin);
-            firm.mfa.store().disarm();
+            let s = setup();
+            let before = stored(&s.firm, &s.sarah);
+            let events_before = s.firm.audit.events().len();
+            let sent_before = s.outbox.count();
+            s.firm.mfa.store().arm(Fault::ErrorAt(failing));
+            let result = operation(&s);
+            s.firm.mfa.store().disarm();
             match result {
                 Err(error @ Error::Store(_)) => {
                     let message = error.to_string();
@@ -155,8 +196,9 @@ fn a_store_failing_at_any_call_lets_nobody_in_names_the_store_and_changes_nothin
                 }
                 other => panic!("{name}, call {failing} failing: expected a store error, got {other:?}"),
             }
-            assert_eq!(stored(&firm, &sarah), before, "{name}, call {failing}: the record changed");
-            assert_eq!(firm.audit.events().len(), events_before, "{name}: an unsaved change was audited");
+            assert_eq!(stored(&s.firm, &s.sarah), before, "{name}, call {failing}: the record changed");
+            assert_eq!(s.firm.audit.events().len(), events_before, "{name}: an unsaved change was audited");
+            assert!(s.outbox.count() <= sent_before + 1, "{name}: a code is sent at most once");
         }
     }
 }
@@ -164,24 +206,57 @@ fn a_store_failing_at_any_call_lets_nobody_in_names_the_store_and_changes_nothin
 #[test]
 fn a_store_that_always_conflicts_gives_up_without_letting_anyone_in() {
     for (name, operation) in operations() {
-        let (firm, phone, sarah, admin) = faulty_firm();
-        let before = stored(&firm, &sarah);
-        firm.mfa.store().arm(Fault::ConflictFrom(0));
-        let result = operation(&firm, &phone, &sarah, &admin);
-        firm.mfa.store().disarm();
+        let s = setup();
+        let before = stored(&s.firm, &s.sarah);
+        let sent_before = s.outbox.count();
+        s.firm.mfa.store().arm(Fault::ConflictFrom(0));
+        let result = operation(&s);
+        s.firm.mfa.store().disarm();
         match result {
             Err(Error::Contention { attempts: 64 }) => {}
             // The decision only reads, so it never conflicts; it still asks for a code.
             Ok(false) if name == "sign-in decision" => {}
             other => panic!("{name}: expected contention, got {other:?}"),
         }
-        assert_eq!(stored(&firm, &sarah), before, "{name}");
+        assert_eq!(stored(&s.firm, &s.sarah), before, "{name}");
+        assert!(s.outbox.count() <= sent_before + 1, "{name}: retries never send again");
     }
 }
 
 #[test]
-fn one_conflict_is_retried_and_then_counts_exactly_once() {
-    let (firm, phone, sarah, _) = faulty_firm();
+fn a_conflict_at_any_save_is_retried_and_the_change_happens_exactly_once() {
+    for (name, operation) in operations() {
+        // What the operation does when nothing goes wrong.
+        let s = setup();
+        let events_before = s.firm.audit.events().len();
+        let clean = operation(&s).unwrap();
+        let clean_events = s.firm.audit.events().len() - events_before;
+        let clean_record = stored(&s.firm, &s.sarah).map(|v| v.record);
+
+        for conflicting in 0..3 {
+            let s = setup();
+            let events_before = s.firm.audit.events().len();
+            let sent_before = s.outbox.count();
+            s.firm.mfa.store().arm(Fault::OneConflictAt(conflicting));
+            let result = operation(&s);
+            s.firm.mfa.store().disarm();
+            assert_eq!(result.unwrap(), clean, "{name}, save {conflicting} conflicting");
+            assert_eq!(s.firm.audit.events().len() - events_before, clean_events, "{name}: audited once");
+            assert!(s.outbox.count() <= sent_before + 1, "{name}: a code is sent at most once");
+            let record = stored(&s.firm, &s.sarah).map(|v| v.record);
+            // Fresh secrets differ between runs; everything the operation counts is equal.
+            let shape = |r: &Option<mfa_kit::record::UserRecord>| {
+                r.as_ref()
+                    .map(|r| (r.methods(), r.failures().consecutive(), r.pending_enrollment().is_some()))
+            };
+            assert_eq!(shape(&record), shape(&clean_record), "{name}, save {conflicting}");
+        }
+    }
+}
+
+#[test]
+fn one_conflict_on_a_wrong_code_counts_the_failure_exactly_once() {
+    let Setup { firm, phone, sarah, .. } = setup();
     firm.mfa.store().arm(Fault::OneConflictAt(0));
     let wrong = run(firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office())).unwrap();
     firm.mfa.store().disarm();
