@@ -411,14 +411,7 @@ pub(crate) fn redeem(
     }
     let code = match Code::parse(input, limits.digits) {
         Ok(code) => Zeroizing::new(code.to_string()),
-        Err(error) => {
-            events.push(EventKind::CodeRejected {
-                method,
-                reason: RejectionReason::Malformed,
-                consecutive_failures: record.failures.consecutive,
-            });
-            return CodeOutcome::Malformed(error);
-        }
+        Err(error) => return proof::malformed(&record.failures, method, error, events),
     };
     let typed = hash(key, &record.user, purpose, &destination, &code);
     let Some(challenge) = record.oob.challenge.as_mut() else {

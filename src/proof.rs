@@ -120,6 +120,39 @@ pub(crate) fn count_failure(
     }
 }
 
+/// Refuses input that is not a code at all: audited, but not counted as a failure.
+pub(crate) fn malformed(
+    failures: &FailureState,
+    method: Method,
+    error: CodeError,
+    events: &mut Vec<EventKind>,
+) -> CodeOutcome {
+    events.push(EventKind::CodeRejected {
+        method,
+        reason: RejectionReason::Malformed,
+        consecutive_failures: failures.consecutive,
+    });
+    CodeOutcome::Malformed(error)
+}
+
+/// What every TOTP proof starts with: the lock check, then the credential. `Err` is
+/// the outcome when there is nothing to verify against.
+fn begin_totp_proof<'a>(
+    record: &'a mut UserRecord,
+    now: u64,
+    lockout: LockoutRule,
+    events: &mut Vec<EventKind>,
+) -> Result<(&'a mut TotpCredential, &'a mut FailureState), CodeOutcome> {
+    let UserRecord { totp, failures, .. } = record;
+    if let Some(refused) = refuse_if_locked(failures, Method::Totp, now, events) {
+        return Err(refused);
+    }
+    match totp.as_mut() {
+        Some(credential) => Ok((credential, failures)),
+        None => Err(count_failure(failures, Method::Totp, RejectionReason::Wrong, now, lockout, events)),
+    }
+}
+
 /// Checks the lock before any code is evaluated: lifts an expired one, refuses during one.
 pub(crate) fn refuse_if_locked(
     failures: &mut FailureState,
@@ -150,54 +183,28 @@ pub(crate) fn prove_totp(
     lockout: LockoutRule,
     events: &mut Vec<EventKind>,
 ) -> Result<CodeOutcome, TimeError> {
-    if let Some(refused) = refuse_if_locked(&mut record.failures, Method::Totp, now, events) {
-        return Ok(refused);
-    }
-    let Some(credential) = record.totp.as_mut() else {
-        return Ok(count_failure(
-            &mut record.failures,
-            Method::Totp,
-            RejectionReason::Wrong,
-            now,
-            lockout,
-            events,
-        ));
+    let (credential, failures) = match begin_totp_proof(record, now, lockout, events) {
+        Ok(started) => started,
+        Err(outcome) => return Ok(outcome),
     };
     let code = match totp.parse_code(input) {
         Ok(code) => code,
-        Err(error) => {
-            events.push(EventKind::CodeRejected {
-                method: Method::Totp,
-                reason: RejectionReason::Malformed,
-                consecutive_failures: record.failures.consecutive,
-            });
-            return Ok(CodeOutcome::Malformed(error));
-        }
+        Err(error) => return Ok(malformed(failures, Method::Totp, error, events)),
     };
     let window = rules.window_for(credential.drift);
     match totp.verify(&code, now, window, credential.last_accepted_step)? {
         Verification::Accepted(found) => {
-            accept(credential, &mut record.failures, found.step, now);
+            accept(credential, failures, found.step, now);
             credential.drift = rules.learn(credential.drift, found.drift);
             events.push(EventKind::CodeAccepted { method: Method::Totp, drift: Some(found.drift) });
             Ok(CodeOutcome::Accepted { method: Method::Totp, drift: Some(found.drift) })
         }
-        Verification::Replayed(_) => Ok(count_failure(
-            &mut record.failures,
-            Method::Totp,
-            RejectionReason::Replayed,
-            now,
-            lockout,
-            events,
-        )),
-        Verification::Wrong => Ok(count_failure(
-            &mut record.failures,
-            Method::Totp,
-            RejectionReason::Wrong,
-            now,
-            lockout,
-            events,
-        )),
+        Verification::Replayed(_) => {
+            Ok(count_failure(failures, Method::Totp, RejectionReason::Replayed, now, lockout, events))
+        }
+        Verification::Wrong => {
+            Ok(count_failure(failures, Method::Totp, RejectionReason::Wrong, now, lockout, events))
+        }
     }
 }
 
@@ -219,29 +226,13 @@ pub(crate) fn resynchronise(
     lockout: LockoutRule,
     events: &mut Vec<EventKind>,
 ) -> Result<CodeOutcome, TimeError> {
-    if let Some(refused) = refuse_if_locked(&mut record.failures, Method::Totp, now, events) {
-        return Ok(refused);
-    }
-    let Some(credential) = record.totp.as_mut() else {
-        return Ok(count_failure(
-            &mut record.failures,
-            Method::Totp,
-            RejectionReason::Wrong,
-            now,
-            lockout,
-            events,
-        ));
+    let (credential, failures) = match begin_totp_proof(record, now, lockout, events) {
+        Ok(started) => started,
+        Err(outcome) => return Ok(outcome),
     };
     let (first, second) = match (totp.parse_code(first), totp.parse_code(second)) {
         (Ok(first), Ok(second)) => (first, second),
-        (Err(error), _) | (_, Err(error)) => {
-            events.push(EventKind::CodeRejected {
-                method: Method::Totp,
-                reason: RejectionReason::Malformed,
-                consecutive_failures: record.failures.consecutive,
-            });
-            return Ok(CodeOutcome::Malformed(error));
-        }
+        (Err(error), _) | (_, Err(error)) => return Ok(malformed(failures, Method::Totp, error, events)),
     };
     let now_step = totp.step_at(now)?;
     let floor = credential.last_accepted_step;
@@ -254,20 +245,13 @@ pub(crate) fn resynchronise(
     match matched {
         Some(step) => {
             let drift = i64::try_from(i128::from(step) - i128::from(now_step)).unwrap_or(0);
-            accept(credential, &mut record.failures, step, now);
+            accept(credential, failures, step, now);
             credential.drift = drift;
             events.push(EventKind::Resynchronised { drift });
             events.push(EventKind::CodeAccepted { method: Method::Totp, drift: Some(drift) });
             Ok(CodeOutcome::Accepted { method: Method::Totp, drift: Some(drift) })
         }
-        None => Ok(count_failure(
-            &mut record.failures,
-            Method::Totp,
-            RejectionReason::Wrong,
-            now,
-            lockout,
-            events,
-        )),
+        None => Ok(count_failure(failures, Method::Totp, RejectionReason::Wrong, now, lockout, events)),
     }
 }
 
