@@ -330,3 +330,37 @@ impl<T: AuditSink + ?Sized> AuditSink for std::sync::Arc<T> {
         (**self).record(event);
     }
 }
+
+impl EventKind {
+    /// Whether the event records a success or a failure.
+    pub fn outcome(&self) -> AuditOutcome {
+        match self {
+            EventKind::EnrollmentStarted { .. }
+            | EventKind::EnrollmentConfirmed { .. }
+            | EventKind::CodeAccepted { .. }
+            | EventKind::Resynchronised { .. }
+            | EventKind::LockoutEnded
+            | EventKind::Deactivated
+            | EventKind::ResetByAdmin { .. }
+            | EventKind::OrgSettingsChanged { .. }
+            | EventKind::RecoveryCodesGenerated { .. }
+            | EventKind::RecoveryCodesLow { .. }
+            | EventKind::RecoveryCodesExhausted
+            | EventKind::BackupCodeSent { .. }
+            | EventKind::BackupDestinationAdded { .. }
+            | EventKind::BackupDestinationConfirmed { .. }
+            | EventKind::BackupDestinationRemoved { .. }
+            | EventKind::DeviceRemembered { .. }
+            | EventKind::DeviceAccepted { .. }
+            | EventKind::DevicesRevoked { .. } => AuditOutcome::Success,
+            EventKind::EnrollmentRejected { .. }
+            | EventKind::EnrollmentExpired
+            | EventKind::CodeRejected { .. }
+            | EventKind::LockoutStarted { .. }
+            | EventKind::DeactivationRefused { .. }
+            | EventKind::ResetRefused { .. }
+            | EventKind::OrgSettingsChangeRefused { .. }
+            | EventKind::BackupCodeDiscarded { .. } => AuditOutcome::Failure,
+        }
+    }
+}
