@@ -13,6 +13,7 @@ fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
     let firm = firm();
     let sarah = user("sarah");
     run(async {
+        assert_eq!(firm.mfa.config().issuer, "Smith & Co Accounting");
         let start = firm.mfa.start_enrollment(&sarah, "sarah@smith.example", &office()).await.unwrap();
         // The screen shows a QR code of the URI and the secret in groups of four.
         assert!(

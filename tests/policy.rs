@@ -399,7 +399,24 @@ fn a_code_from_an_address_off_the_allowlist_is_refused_unevaluated() {
         let outside = office().with_org(settings.clone());
         let outcome = firm.mfa.verify_code(&sarah, &phone.code(), &outside).await.unwrap();
         assert_eq!(outcome, mfa_kit::proof::CodeOutcome::Refused(AddressNotAllowed));
-        assert_eq!(firm.mfa.record(&sarah).await.unwrap().failures().consecutive(), 0);
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap();
+        let outcome = firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &outside).await.unwrap();
+        assert_eq!(outcome, mfa_kit::proof::CodeOutcome::Refused(AddressNotAllowed));
+        let record = firm.mfa.record(&sarah).await.unwrap();
+        assert_eq!((record.failures().consecutive(), record.recovery_codes().unwrap().remaining()), (0, 10));
+        let refused: Vec<Method> = firm
+            .events(&sarah)
+            .into_iter()
+            .filter_map(|k| match k {
+                EventKind::CodeRejected {
+                    method,
+                    reason: mfa_kit::audit::RejectionReason::PolicyRefused,
+                    ..
+                } => Some(method),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refused, vec![Method::Totp, Method::RecoveryCode]);
         let inside =
             SignInContext::new(RequestContext::from_address("192.0.2.9".parse().unwrap())).with_org(settings);
         assert!(firm.mfa.verify_code(&sarah, &phone.code(), &inside).await.unwrap().is_accepted());

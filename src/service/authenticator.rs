@@ -4,7 +4,7 @@
 use zeroize::Zeroizing;
 
 use super::{MfaService, Transition, facts, revoke_all};
-use crate::audit::{EventKind, RequestContext};
+use crate::audit::{EventKind, Method, RequestContext};
 use crate::device::Revocation;
 use crate::enrollment::{self, EnrollmentOutcome};
 use crate::error::Error;
@@ -53,7 +53,7 @@ impl<S: Store> MfaService<S> {
         let lockout = self.policy.lockout(context);
         let rules = self.config.drift;
         self.update(user, user, &context.request, |record, now| {
-            if let Some(refused) = self.screen(record, context, now) {
+            if let Some(refused) = self.screen(record, context, now, Method::Totp) {
                 return Ok(refused);
             }
             let totp = self.open_credential(user, record.totp.as_ref())?;

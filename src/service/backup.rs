@@ -1,7 +1,7 @@
 //! Backup methods: recovery codes, codes by SMS or e-mail, remembered devices.
 
 use super::{MfaService, Transition, revoke_all};
-use crate::audit::{EventKind, RequestContext};
+use crate::audit::{EventKind, Method, RequestContext};
 use crate::device::{self, DeviceInfo, DeviceToken, Revocation};
 use crate::error::Error;
 use crate::oob::{self, CodeSender, Destination, Purpose, Role, SendOutcome};
@@ -50,7 +50,7 @@ impl<S: Store> MfaService<S> {
         let key = self.key()?;
         let lockout = self.policy.lockout(context);
         self.update(user, user, &context.request, |record, now| {
-            if let Some(refused) = self.screen(record, context, now) {
+            if let Some(refused) = self.screen(record, context, now, Method::RecoveryCode) {
                 return Ok(refused);
             }
             let mut events = Vec::new();
@@ -265,7 +265,7 @@ impl<S: Store> MfaService<S> {
         let limits = self.config.oob;
         self.update(user, user, &context.request, |record, now| {
             if purpose == Purpose::SignIn
-                && let Some(refused) = self.screen(record, context, now)
+                && let Some(refused) = self.screen(record, context, now, oob_method(record))
             {
                 return Ok(refused);
             }
@@ -363,4 +363,15 @@ impl<S: Store> MfaService<S> {
         }
         Err(Error::Contention { attempts: self.config.max_attempts.max(1) })
     }
+}
+
+/// The method of the out-of-band code waiting to be entered (SMS when none is).
+fn oob_method(record: &crate::record::UserRecord) -> Method {
+    let pending = record.oob.challenge.as_ref().map(|c| c.role);
+    record
+        .oob
+        .destinations
+        .iter()
+        .find(|d| Some(d.role) == pending)
+        .map_or(Method::Sms, |d| d.destination.method())
 }

@@ -223,11 +223,9 @@ impl<S: Store> MfaService<S> {
         }
     }
 
-    /// The settings (default: [`ServiceConfig::new`] with the issuer given to the builder).
-    #[must_use]
-    pub fn config(mut self, config: ServiceConfig) -> Self {
-        self.config = config;
-        self
+    /// The settings.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
     }
 
     /// The store (for hosts and tests that inspect it).
@@ -278,11 +276,12 @@ impl<S: Store> MfaService<S> {
         record: &UserRecord,
         context: &SignInContext,
         now: u64,
+        method: Method,
     ) -> Option<Transition<CodeOutcome>> {
         match self.policy.decide(context, &facts(record, now), now) {
             crate::policy::Decision::Refuse { reason, .. } if reason != crate::policy::Reason::LockedOut => {
                 let events = vec![EventKind::CodeRejected {
-                    method: Method::Totp,
+                    method,
                     reason: crate::audit::RejectionReason::PolicyRefused,
                     consecutive_failures: record.failures.consecutive,
                 }];
