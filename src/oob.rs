@@ -201,7 +201,12 @@ impl OobState {
 
     /// The confirmed destination of a role.
     pub fn confirmed(&self, role: Role) -> Option<&RegisteredDestination> {
-        self.destinations.iter().find(|d| d.role == role && d.confirmed_at.is_some())
+        self.find(role, true)
+    }
+
+    /// The destination of a role that is (or is not yet) confirmed.
+    pub(crate) fn find(&self, role: Role, confirmed: bool) -> Option<&RegisteredDestination> {
+        self.destinations.iter().find(|d| d.role == role && d.confirmed_at.is_some() == confirmed)
     }
 
     /// The methods the confirmed destinations provide.
@@ -305,6 +310,9 @@ pub enum SendOutcome {
         /// When a send will be allowed.
         retry_at: u64,
     },
+    /// The policy refuses this sign-in (for example the address is not allowed);
+    /// nothing was sent.
+    Refused(crate::policy::Reason),
 }
 
 /// A code ready to send, and the state to save once it is sent.
@@ -385,13 +393,7 @@ pub(crate) fn redeem(
     let Some((role, expires_at)) = pending.map(|c| (c.role, c.expires_at)) else {
         return CodeOutcome::Rejected { reason: RejectionReason::NoCodePending, attempts_left: 0 };
     };
-    let wanted_confirmed = purpose == Purpose::SignIn;
-    let Some(destination) = record
-        .oob
-        .destinations
-        .iter()
-        .find(|d| d.role == role && d.confirmed_at.is_some() == wanted_confirmed)
-        .map(|d| d.destination.clone())
+    let Some(destination) = record.oob.find(role, purpose == Purpose::SignIn).map(|d| d.destination.clone())
     else {
         record.oob.challenge = None;
         return CodeOutcome::Rejected { reason: RejectionReason::NoCodePending, attempts_left: 0 };

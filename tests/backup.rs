@@ -431,3 +431,24 @@ fn without_a_hash_key_backup_methods_fail_closed() {
     assert!(matches!(result, Err(Error::HashKeyMissing)));
     assert!(result.unwrap_err().to_string().contains("hash_key"));
 }
+
+#[test]
+fn no_code_is_sent_to_a_sign_in_from_an_address_off_the_allowlist() {
+    let firm = firm();
+    let ann = user("ann");
+    firm.enroll(&ann);
+    let outbox = with_backup(&firm, &ann, Destination::sms("+61 412 345 678").unwrap());
+    let sent_before = outbox.count();
+    let settings = Arc::new(OrgSettings {
+        allowed_networks: vec!["192.0.2.0/24".parse().unwrap()],
+        ..OrgSettings::default()
+    });
+    let outside = office().with_org(settings);
+    let outcome = run(firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &outside)).unwrap();
+    assert_eq!(outcome, SendOutcome::Refused(Reason::AddressNotAllowed));
+    assert_eq!(outbox.count(), sent_before);
+    assert!(matches!(
+        firm.events(&ann).last(),
+        Some(EventKind::CodeRejected { method: Method::Sms, reason: RejectionReason::PolicyRefused, .. })
+    ));
+}

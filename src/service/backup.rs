@@ -299,12 +299,15 @@ impl<S: Store> MfaService<S> {
             if let Some(until) = record.failures.locked_until {
                 return Err(Error::LockedOut { until });
             }
+            if purpose == Purpose::SignIn
+                && let Some(Transition { outcome: CodeOutcome::Refused(reason), events }) =
+                    self.screen(&record, context, now, oob_method(&record))
+            {
+                self.emit(user, user, now, &context.request, events);
+                return Ok(SendOutcome::Refused(reason));
+            }
             if let Some((destination, added)) = &adding {
-                let primary = record
-                    .oob
-                    .destinations
-                    .iter()
-                    .find(|d| d.role == Role::Primary && d.confirmed_at.is_some());
+                let primary = record.oob.confirmed(Role::Primary);
                 if role == Role::Backup && primary.is_some_and(|p| &p.destination == destination) {
                     return Err(Error::SameAsPrimary);
                 }
@@ -323,12 +326,9 @@ impl<S: Store> MfaService<S> {
                     if let Some(retry_at) = oob::rate_limit(&mut record.oob, now, &limits) {
                         return Ok(SendOutcome::RateLimited { retry_at });
                     }
-                    let wanted_confirmed = purpose == Purpose::SignIn;
                     let destination = record
                         .oob
-                        .destinations
-                        .iter()
-                        .find(|d| d.role == role && d.confirmed_at.is_some() == wanted_confirmed)
+                        .find(role, purpose == Purpose::SignIn)
                         .map(|d| d.destination.clone())
                         .ok_or(Error::NoDestination(match role {
                             Role::Primary => "primary",
