@@ -300,8 +300,12 @@ impl<S: Store> MfaService<S> {
                 return Err(Error::LockedOut { until });
             }
             if purpose == Purpose::SignIn
-                && let Some(Transition { outcome: CodeOutcome::Refused(reason), events }) =
-                    self.screen(&record, context, now, oob_method(&record))
+                && let Some(Transition { outcome: CodeOutcome::Refused(reason), events }) = self.screen(
+                    &record,
+                    context,
+                    now,
+                    record.oob.confirmed(role).map_or(Method::Sms, |d| d.destination.method()),
+                )
             {
                 self.emit(user, user, now, &context.request, events);
                 return Ok(SendOutcome::Refused(reason));
