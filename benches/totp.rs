@@ -176,7 +176,7 @@ criterion_group! {
     name = totp;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2));
+        .measurement_time(std::time::Duration::from_secs(4));
     targets = benches
 }
 criterion_main!(totp);

@@ -26,12 +26,19 @@ pub struct Hotp {
     key: KeyedHmac,
     algorithm: Algorithm,
     digits: Digits,
+    /// `10^digits`, computed once.
+    modulus: u32,
 }
 
 impl Hotp {
     /// Prepares the HMAC key of `secret` for `algorithm`, once.
     pub fn new(secret: &Secret, algorithm: Algorithm, digits: Digits) -> Hotp {
-        Hotp { key: KeyedHmac::new(algorithm, secret.expose_bytes()), algorithm, digits }
+        Hotp {
+            key: KeyedHmac::new(algorithm, secret.expose_bytes()),
+            algorithm,
+            digits,
+            modulus: digits.modulus(),
+        }
     }
 
     /// The code for `counter`.
@@ -84,7 +91,7 @@ impl Hotp {
     }
 
     fn value(&self, counter: u64) -> u32 {
-        self.key.truncated(counter) % self.digits.modulus()
+        self.key.truncated(counter) % self.modulus
     }
 }
 
