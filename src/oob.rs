@@ -435,16 +435,15 @@ pub(crate) fn redeem(
         );
     }
     record.oob.challenge = None;
-    record.failures.consecutive = 0;
-    if purpose == Purpose::ConfirmDestination {
-        record.oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_none());
-        if let Some(confirmed) = record.oob.destinations.iter_mut().find(|d| d.role == role) {
-            confirmed.confirmed_at = Some(now);
-        }
-        events.push(EventKind::BackupDestinationConfirmed { method, role, to: destination.masked() });
-    } else {
-        events.push(EventKind::CodeAccepted { method, drift: None });
+    if purpose == Purpose::SignIn {
+        return proof::succeed(&mut record.failures, &mut record.last_proof, method, now, None, events);
     }
+    record.failures.consecutive = 0;
+    record.oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_none());
+    if let Some(confirmed) = record.oob.destinations.iter_mut().find(|d| d.role == role) {
+        confirmed.confirmed_at = Some(now);
+    }
+    events.push(EventKind::BackupDestinationConfirmed { method, role, to: destination.masked() });
     CodeOutcome::Accepted { method, drift: None }
 }
 

@@ -8,7 +8,7 @@
 use crate::audit::{EventKind, Method, RejectionReason};
 use crate::error::{CodeError, TimeError};
 use crate::policy::LockoutRule;
-use crate::record::{FailureState, TotpCredential, UserRecord};
+use crate::record::{FailureState, LastProof, TotpCredential, UserRecord};
 use crate::{Totp, Verification, Window};
 
 /// How far the verify window reaches, and how it follows a drifting clock.
@@ -135,6 +135,38 @@ pub(crate) fn malformed(
     CodeOutcome::Malformed(error)
 }
 
+/// Records a successful proof: the failure count starts again, and the status list
+/// shows when and how the user last proved their second factor.
+pub(crate) fn succeed(
+    failures: &mut FailureState,
+    last_proof: &mut Option<LastProof>,
+    method: Method,
+    now: u64,
+    drift: Option<i64>,
+    events: &mut Vec<EventKind>,
+) -> CodeOutcome {
+    failures.consecutive = 0;
+    *last_proof = Some(LastProof { at: now, method });
+    events.push(EventKind::CodeAccepted { method, drift });
+    CodeOutcome::Accepted { method, drift }
+}
+
+/// The parts of the record a TOTP proof changes.
+struct TotpProof<'a> {
+    credential: &'a mut TotpCredential,
+    failures: &'a mut FailureState,
+    last_proof: &'a mut Option<LastProof>,
+}
+
+impl TotpProof<'_> {
+    /// Accepts the code of `step`: the new replay floor, and a success.
+    fn accept(self, step: u64, now: u64, drift: i64, events: &mut Vec<EventKind>) -> CodeOutcome {
+        self.credential.last_accepted_step = Some(step);
+        self.credential.last_used_at = Some(now);
+        succeed(self.failures, self.last_proof, Method::Totp, now, Some(drift), events)
+    }
+}
+
 /// What every TOTP proof starts with: the lock check, then the credential. `Err` is
 /// the outcome when there is nothing to verify against.
 fn begin_totp_proof<'a>(
@@ -142,13 +174,13 @@ fn begin_totp_proof<'a>(
     now: u64,
     lockout: LockoutRule,
     events: &mut Vec<EventKind>,
-) -> Result<(&'a mut TotpCredential, &'a mut FailureState), CodeOutcome> {
-    let UserRecord { totp, failures, .. } = record;
+) -> Result<TotpProof<'a>, CodeOutcome> {
+    let UserRecord { totp, failures, last_proof, .. } = record;
     if let Some(refused) = refuse_if_locked(failures, Method::Totp, now, events) {
         return Err(refused);
     }
     match totp.as_mut() {
-        Some(credential) => Ok((credential, failures)),
+        Some(credential) => Ok(TotpProof { credential, failures, last_proof }),
         None => Err(count_failure(failures, Method::Totp, RejectionReason::Wrong, now, lockout, events)),
     }
 }
@@ -183,35 +215,27 @@ pub(crate) fn prove_totp(
     lockout: LockoutRule,
     events: &mut Vec<EventKind>,
 ) -> Result<CodeOutcome, TimeError> {
-    let (credential, failures) = match begin_totp_proof(record, now, lockout, events) {
+    let proof = match begin_totp_proof(record, now, lockout, events) {
         Ok(started) => started,
         Err(outcome) => return Ok(outcome),
     };
     let code = match totp.parse_code(input) {
         Ok(code) => code,
-        Err(error) => return Ok(malformed(failures, Method::Totp, error, events)),
+        Err(error) => return Ok(malformed(proof.failures, Method::Totp, error, events)),
     };
-    let window = rules.window_for(credential.drift);
-    match totp.verify(&code, now, window, credential.last_accepted_step)? {
+    let window = rules.window_for(proof.credential.drift);
+    Ok(match totp.verify(&code, now, window, proof.credential.last_accepted_step)? {
         Verification::Accepted(found) => {
-            accept(credential, failures, found.step, now);
-            credential.drift = rules.learn(credential.drift, found.drift);
-            events.push(EventKind::CodeAccepted { method: Method::Totp, drift: Some(found.drift) });
-            Ok(CodeOutcome::Accepted { method: Method::Totp, drift: Some(found.drift) })
+            proof.credential.drift = rules.learn(proof.credential.drift, found.drift);
+            proof.accept(found.step, now, found.drift, events)
         }
         Verification::Replayed(_) => {
-            Ok(count_failure(failures, Method::Totp, RejectionReason::Replayed, now, lockout, events))
+            count_failure(proof.failures, Method::Totp, RejectionReason::Replayed, now, lockout, events)
         }
         Verification::Wrong => {
-            Ok(count_failure(failures, Method::Totp, RejectionReason::Wrong, now, lockout, events))
+            count_failure(proof.failures, Method::Totp, RejectionReason::Wrong, now, lockout, events)
         }
-    }
-}
-
-fn accept(credential: &mut TotpCredential, failures: &mut FailureState, step: u64, now: u64) {
-    credential.last_accepted_step = Some(step);
-    credential.last_used_at = Some(now);
-    failures.consecutive = 0;
+    })
 }
 
 /// Re-learns the drift of a clock that has moved past the learned bound, from two
@@ -226,33 +250,33 @@ pub(crate) fn resynchronise(
     lockout: LockoutRule,
     events: &mut Vec<EventKind>,
 ) -> Result<CodeOutcome, TimeError> {
-    let (credential, failures) = match begin_totp_proof(record, now, lockout, events) {
+    let proof = match begin_totp_proof(record, now, lockout, events) {
         Ok(started) => started,
         Err(outcome) => return Ok(outcome),
     };
     let (first, second) = match (totp.parse_code(first), totp.parse_code(second)) {
         (Ok(first), Ok(second)) => (first, second),
-        (Err(error), _) | (_, Err(error)) => return Ok(malformed(failures, Method::Totp, error, events)),
+        (Err(error), _) | (_, Err(error)) => {
+            return Ok(malformed(proof.failures, Method::Totp, error, events));
+        }
     };
     let now_step = totp.step_at(now)?;
-    let floor = credential.last_accepted_step;
+    let floor = proof.credential.last_accepted_step;
     let range = Window::symmetric(rules.resync_range);
     let matched = totp
         .verify_around_step(&first, now_step, range, floor)
         .accepted()
         .and_then(|found| found.step.checked_add(1))
         .filter(|next| totp.verify_around_step(&second, *next, Window::EXACT, floor).is_accepted());
-    match matched {
+    Ok(match matched {
         Some(step) => {
             let drift = i64::try_from(i128::from(step) - i128::from(now_step)).unwrap_or(0);
-            accept(credential, failures, step, now);
-            credential.drift = drift;
+            proof.credential.drift = drift;
             events.push(EventKind::Resynchronised { drift });
-            events.push(EventKind::CodeAccepted { method: Method::Totp, drift: Some(drift) });
-            Ok(CodeOutcome::Accepted { method: Method::Totp, drift: Some(drift) })
+            proof.accept(step, now, drift, events)
         }
-        None => Ok(count_failure(failures, Method::Totp, RejectionReason::Wrong, now, lockout, events)),
-    }
+        None => count_failure(proof.failures, Method::Totp, RejectionReason::Wrong, now, lockout, events),
+    })
 }
 
 #[cfg(test)]

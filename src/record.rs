@@ -145,6 +145,15 @@ impl FailureState {
     }
 }
 
+/// The last successful second-factor proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastProof {
+    /// When.
+    pub at: u64,
+    /// With which method.
+    pub method: Method,
+}
+
 /// All of one user's MFA state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
@@ -159,6 +168,8 @@ pub struct UserRecord {
     pub(crate) oob: OobState,
     #[serde(default)]
     pub(crate) devices: Vec<RememberedDevice>,
+    #[serde(default)]
+    pub(crate) last_proof: Option<LastProof>,
 }
 
 impl UserRecord {
@@ -176,6 +187,7 @@ impl UserRecord {
             recovery: None,
             oob: OobState::default(),
             devices: Vec::new(),
+            last_proof: None,
         }
     }
 
@@ -212,6 +224,11 @@ impl UserRecord {
     /// SMS and e-mail destinations and the pending code.
     pub fn out_of_band(&self) -> &OobState {
         &self.oob
+    }
+
+    /// The last successful second-factor proof, by any method.
+    pub fn last_proof(&self) -> Option<LastProof> {
+        self.last_proof
     }
 
     /// Remembered devices (expired ones included until the next change prunes them).

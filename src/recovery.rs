@@ -185,15 +185,14 @@ pub(crate) fn redeem(
         );
     }
     entry.used_at = Some(now);
-    record.failures.consecutive = 0;
     let remaining = codes.remaining();
-    events.push(EventKind::CodeAccepted { method, drift: None });
+    let outcome = proof::succeed(&mut record.failures, &mut record.last_proof, method, now, None, events);
     if remaining == 0 {
         events.push(EventKind::RecoveryCodesExhausted);
     } else if remaining <= LOW_WATERMARK {
         events.push(EventKind::RecoveryCodesLow { remaining });
     }
-    CodeOutcome::Accepted { method, drift: None }
+    outcome
 }
 
 #[cfg(test)]

@@ -32,7 +32,10 @@ fn a_bookkeeper_who_lost_her_phone_signs_in_with_a_recovery_code_once() {
         let typed = codes[0].as_str().replace('-', " ").to_lowercase();
         let outcome = firm.mfa.redeem_recovery_code(&sarah, &typed, &office()).await.unwrap();
         assert_eq!(outcome, CodeOutcome::Accepted { method: Method::RecoveryCode, drift: None });
-        assert_eq!(firm.mfa.status(&sarah).await.unwrap().recovery_codes_left, Some(9));
+        let status = firm.mfa.status(&sarah).await.unwrap();
+        assert_eq!(status.recovery_codes_left, Some(9));
+        // The admin list shows the last proof, whatever the method.
+        assert_eq!((status.last_used, status.last_method), (Some(START + 60), Some(Method::RecoveryCode)));
 
         let again = firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap();
         assert_eq!(again, CodeOutcome::Rejected { reason: RejectionReason::AlreadyUsed, attempts_left: 4 });

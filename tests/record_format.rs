@@ -92,7 +92,11 @@ const PINNED: &str = r#"{
       "created_at": 1700000300,
       "expires_at": 1700043500
     }
-  ]
+  ],
+  "last_proof": {
+    "at": 1700000095,
+    "method": "recovery_code"
+  }
 }"#;
 
 /// A record written before the backup methods existed (format 1 as first pinned).
@@ -160,6 +164,8 @@ fn the_serialised_record_is_pinned() {
         ("+61412345678", Some(1_700_000_160))
     );
     assert_eq!(record.devices().len(), 1);
+    let last = record.last_proof().unwrap();
+    assert_eq!((last.at, last.method), (1_700_000_095, mfa_kit::audit::Method::RecoveryCode));
     assert_eq!(
         record.methods(),
         vec![mfa_kit::audit::Method::Totp, mfa_kit::audit::Method::Sms, mfa_kit::audit::Method::RecoveryCode]

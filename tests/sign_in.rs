@@ -238,6 +238,7 @@ fn the_admin_status_list_shows_who_has_mfa_since_when_and_last_use() {
         firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap();
         firm.mfa.start_enrollment(&ann, "ann", &office()).await.unwrap();
         let rows = firm.mfa.status_list([&sarah, &tom, &ann]).await.unwrap();
+        assert_eq!(rows[0].last_method, Some(Method::Totp));
         let summary: Vec<_> = rows
             .iter()
             .map(|r| (r.user.as_str(), r.has_mfa(), r.enrolled_since, r.last_used, r.enrollment_pending))

@@ -36,8 +36,10 @@ pub struct UserStatus {
     pub methods: Vec<Method>,
     /// When the authenticator was set up.
     pub enrolled_since: Option<u64>,
-    /// When the authenticator app was last used.
+    /// When the user last proved a second factor, by any method.
     pub last_used: Option<u64>,
+    /// Which method that was.
+    pub last_method: Option<Method>,
     /// Unused recovery codes, if a set was generated.
     pub recovery_codes_left: Option<usize>,
     /// Remembered devices still valid.
@@ -204,7 +206,8 @@ fn status_of(record: &UserRecord, now: u64) -> UserStatus {
         user: record.user.clone(),
         methods: facts.methods,
         enrolled_since: record.totp.as_ref().map(|c| c.created_at),
-        last_used: record.totp.as_ref().and_then(|c| c.last_used_at),
+        last_used: record.last_proof.map(|p| p.at),
+        last_method: record.last_proof.map(|p| p.method),
         recovery_codes_left: record.recovery.as_ref().map(|r| r.remaining()),
         remembered_devices: record.devices.iter().filter(|d| now < d.expires_at).count(),
         locked_until: facts.locked_until,
