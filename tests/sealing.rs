@@ -70,3 +70,43 @@ fn resealing_rotates_the_key_and_the_authenticator_keeps_working() {
     assert!(!run(firm.mfa.reseal(&sarah)).unwrap(), "nothing left to rotate");
     assert!(run(firm.mfa.verify_code(&sarah, &phone.code(), &office())).unwrap().is_accepted());
 }
+
+#[cfg(feature = "aead-sealer")]
+#[test]
+fn a_firm_rotates_its_sealing_key_and_nobody_notices() {
+    use mfa_kit::seal::AeadSealer;
+
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let clock = mfa_kit::clock::ManualClock::new(START);
+    let service = |sealer: AeadSealer| {
+        mfa_kit::service::MfaService::builder("Smith", store.clone(), sealer).clock(clock.clone()).build()
+    };
+    let audit = std::sync::Arc::new(mfa_kit::audit::MemoryAuditLog::new());
+    let sarah = user("sarah");
+
+    let before =
+        Firm { mfa: service(AeadSealer::new("2025", [1; 32])), clock: clock.clone(), audit: audit.clone() };
+    let phone = before.enroll(&sarah);
+    let stored = run(before.mfa.record(&sarah)).unwrap();
+    let sealed = stored.totp().unwrap().sealed_secret();
+    assert_eq!(sealed.key_id, "2025");
+    let secret = AeadSealer::new("2025", [1; 32]).open(&sarah, sealed).unwrap();
+    assert!(!serde_json::to_string(&stored).unwrap().contains(&*secret.to_base32()), "sealed, not stored");
+
+    // The new key seals; the old one is kept to open until everyone is re-sealed.
+    let during = service(AeadSealer::new("2026", [2; 32]).with_retired_key("2025", [1; 32]));
+    assert!(run(during.verify_code(&sarah, &phone.code(), &office())).unwrap().is_accepted());
+    assert!(run(during.reseal(&sarah)).unwrap());
+    assert_eq!(run(during.record(&sarah)).unwrap().totp().unwrap().sealed_secret().key_id, "2026");
+
+    // The old key is gone; sign-in goes on.
+    let after = service(AeadSealer::new("2026", [2; 32]));
+    clock.advance(30);
+    assert!(run(after.verify_code(&sarah, &phone.code(), &office())).unwrap().is_accepted());
+    // A service that never had the new key fails closed, naming the key.
+    let stale = service(AeadSealer::new("2025", [1; 32]));
+    let result = run(stale.verify_code(&sarah, &phone.code(), &office()));
+    assert!(
+        matches!(result, Err(mfa_kit::Error::Sealer(SealError::UnknownKey { ref key_id })) if key_id == "2026")
+    );
+}

@@ -100,3 +100,21 @@ pub trait Store: Send + Sync {
         expected: Option<Version>,
     ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send;
 }
+
+/// A shared store is a store: several services (say, one per sealing key during a
+/// rotation) can work on the same records.
+impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    fn load(&self, user: &UserId) -> impl Future<Output = Result<Option<Versioned>, Self::Error>> + Send {
+        (**self).load(user)
+    }
+
+    fn save(
+        &self,
+        record: &UserRecord,
+        expected: Option<Version>,
+    ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send {
+        (**self).save(record, expected)
+    }
+}

@@ -7,12 +7,20 @@
 //! in as associated data, so a sealed secret copied into another user's record does not
 //! open.
 //!
-//! [`crate::danger::PlaintextSealer`] exists for tests and demos only.
+//! With the `aead-sealer` feature, `AeadSealer` seals with XChaCha20-Poly1305 under
+//! keys the host loads from its secret manager. [`crate::danger::PlaintextSealer`]
+//! exists for tests and demos only.
+
+#[cfg(feature = "aead-sealer")]
+mod aead;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+#[cfg(feature = "aead-sealer")]
+pub use aead::AeadSealer;
 
 use crate::Secret;
 use crate::record::UserId;
