@@ -30,6 +30,8 @@ pub mod oob;
 pub mod policy;
 #[cfg(feature = "std")]
 pub mod proof;
+#[cfg(feature = "qr")]
+pub mod qr;
 #[cfg(feature = "std")]
 mod random;
 #[cfg(feature = "std")]

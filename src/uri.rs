@@ -84,6 +84,9 @@ pub enum UriError {
     /// The issuer in the label differs from the `issuer` parameter.
     #[error("the issuer in the label differs from the issuer parameter")]
     IssuerMismatch,
+    /// The URI is too long for a QR code: shorten the issuer or the account name.
+    #[error("the URI is too long for a QR code: shorten the issuer or the account name")]
+    TooLongForQr,
 }
 
 impl From<ParamError> for UriError {

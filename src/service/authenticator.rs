@@ -25,6 +25,17 @@ pub struct EnrollmentStart {
     pub expires_at: u64,
 }
 
+#[cfg(feature = "qr")]
+impl EnrollmentStart {
+    /// The QR code of [`EnrollmentStart::uri`] as SVG, for the enrollment screen.
+    ///
+    /// # Errors
+    /// [`crate::UriError::TooLongForQr`] for a URI too long to encode.
+    pub fn qr_svg(&self) -> Result<Zeroizing<String>, crate::UriError> {
+        crate::qr::svg(&KeyUri::parse(&self.uri)?)
+    }
+}
+
 /// The outcome of a deactivation request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
