@@ -21,7 +21,7 @@ const PURPOSE: &str = "mfa-kit remembered device v1";
 pub const MAX_DEVICES: usize = 20;
 
 /// The opaque token for the device's cookie. `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct DeviceToken(Zeroizing<String>);
 
 impl DeviceToken {
@@ -35,6 +35,15 @@ impl DeviceToken {
         &self.0
     }
 }
+
+/// Constant-time, like every comparison of what a user holds.
+impl PartialEq for DeviceToken {
+    fn eq(&self, other: &Self) -> bool {
+        crate::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for DeviceToken {}
 
 impl fmt::Debug for DeviceToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -35,7 +35,7 @@ const PURPOSE: &str = "mfa-kit recovery code v1";
 
 /// One recovery code in its shown form (`7KQM-RZ4D-X9AB`). Wiped from memory when
 /// dropped; `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RecoveryCode(Zeroizing<String>);
 
 impl RecoveryCode {
@@ -44,6 +44,15 @@ impl RecoveryCode {
         &self.0
     }
 }
+
+/// Constant-time, like every comparison of what a user holds.
+impl PartialEq for RecoveryCode {
+    fn eq(&self, other: &Self) -> bool {
+        crate::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for RecoveryCode {}
 
 impl fmt::Debug for RecoveryCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
