@@ -5,8 +5,42 @@
 //! serialised form is versioned by [`UserRecord::FORMAT`]; a test pins it, so any change
 //! to it is deliberate and noted in the changelog.
 //!
-//! Secrets inside are sealed ([`SealedSecret`]); nothing else in it is secret, but the
+//! Secrets inside are sealed ([`SealedSecret`]); recovery codes, out-of-band codes and
+//! device tokens are there only as keyed hashes. Nothing else in it is secret, but the
 //! record is still the user's security state and deserves the care of a password hash.
+//!
+//! # Serialised form (format 1)
+//!
+//! As JSON (any serde format works); times are seconds since the Unix epoch, sealed
+//! secrets and hashes are unpadded base32, and sections a user does not use are `null`
+//! or empty:
+//!
+//! ```json
+//! {
+//!   "format": 1,
+//!   "user": "sarah",
+//!   "totp": {
+//!     "secret": { "key_id": "2026-11", "ciphertext": "…" },
+//!     "params": { "algorithm": "SHA1", "digits": 6, "period": 30, "t0": 0 },
+//!     "created_at": 1700000030, "last_used_at": 1700000060,
+//!     "last_accepted_step": 56666668, "drift": -1
+//!   },
+//!   "pending_enrollment": null,
+//!   "failures": { "consecutive": 0, "locked_until": null },
+//!   "recovery": { "generated_at": 1700000090, "entries": [{ "hash": "…", "used_at": null }] },
+//!   "oob": {
+//!     "destinations": [{ "destination": { "kind": "sms", "address": "+61412345678" },
+//!                        "role": "backup", "added_at": 1700000100, "confirmed_at": 1700000160 }],
+//!     "challenge": null, "sent_at": []
+//!   },
+//!   "devices": [{ "id": "0123456789abcdef", "label": "Firefox on Windows", "hash": "…",
+//!                 "created_at": 1700000300, "expires_at": 1700043500 }],
+//!   "last_proof": { "at": 1700000095, "method": "recovery_code" }
+//! }
+//! ```
+//!
+//! `tests/record_format.rs` pins this form; a change to it bumps [`UserRecord::FORMAT`].
+//! Fields added later read as empty from older records.
 
 use std::fmt;
 
