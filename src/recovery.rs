@@ -131,6 +131,25 @@ pub(crate) fn generate(
     Ok((shown, RecoveryCodes { generated_at: now, entries }))
 }
 
+/// The index of the unused entry `input` names, or why there is none. Every entry is
+/// compared, with no early exit.
+fn lookup(record: &UserRecord, key: &HashKey, input: &str) -> Result<usize, RejectionReason> {
+    let canonical = normalize(input).ok_or(RejectionReason::Wrong)?;
+    let codes = record.recovery.as_ref().ok_or(RejectionReason::Wrong)?;
+    let hash = key.hash(PURPOSE, &record.user, &[canonical.as_bytes()]);
+    let mut found = None;
+    for (index, entry) in codes.entries.iter().enumerate() {
+        if entry.hash.matches(&hash) && found.is_none() {
+            found = Some(index);
+        }
+    }
+    let index = found.ok_or(RejectionReason::Wrong)?;
+    match codes.entries.get(index) {
+        Some(entry) if entry.used_at.is_none() => Ok(index),
+        _ => Err(RejectionReason::AlreadyUsed),
+    }
+}
+
 /// Redeems a typed recovery code against the record: single use, constant-time over
 /// the whole set, failures counted towards the lockout.
 pub(crate) fn redeem(
@@ -145,55 +164,17 @@ pub(crate) fn redeem(
     if let Some(refused) = proof::refuse_if_locked(&mut record.failures, method, now, events) {
         return refused;
     }
-    let Some(canonical) = normalize(input) else {
-        return proof::count_failure(
-            &mut record.failures,
-            method,
-            RejectionReason::Wrong,
-            now,
-            lockout,
-            events,
-        );
-    };
-    let Some(codes) = record.recovery.as_mut() else {
-        return proof::count_failure(
-            &mut record.failures,
-            method,
-            RejectionReason::Wrong,
-            now,
-            lockout,
-            events,
-        );
-    };
-    let hash = key.hash(PURPOSE, &record.user, &[canonical.as_bytes()]);
-    // Compare with every entry, no early exit.
-    let mut found = None;
-    for (index, entry) in codes.entries.iter().enumerate() {
-        if entry.hash.matches(&hash) && found.is_none() {
-            found = Some(index);
+    let index = match lookup(record, key, input) {
+        Ok(index) => index,
+        Err(reason) => {
+            return proof::count_failure(&mut record.failures, method, reason, now, lockout, events);
         }
-    }
-    let Some(entry) = found.and_then(|index| codes.entries.get_mut(index)) else {
-        return proof::count_failure(
-            &mut record.failures,
-            method,
-            RejectionReason::Wrong,
-            now,
-            lockout,
-            events,
-        );
     };
-    if entry.used_at.is_some() {
-        return proof::count_failure(
-            &mut record.failures,
-            method,
-            RejectionReason::AlreadyUsed,
-            now,
-            lockout,
-            events,
-        );
+    let codes =
+        record.recovery.get_or_insert_with(|| RecoveryCodes { generated_at: now, entries: Vec::new() });
+    if let Some(entry) = codes.entries.get_mut(index) {
+        entry.used_at = Some(now);
     }
-    entry.used_at = Some(now);
     let remaining = codes.remaining();
     let outcome = proof::succeed(&mut record.failures, &mut record.last_proof, method, now, None, events);
     if remaining == 0 {
