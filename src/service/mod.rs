@@ -72,36 +72,29 @@ impl ServiceConfig {
     }
 }
 
-/// Builds an [`MfaService`]; see [`MfaService::builder`].
-pub struct MfaServiceBuilder<S> {
-    store: S,
-    sealer: Arc<dyn SecretSealer>,
-    hash_key: Option<HashKey>,
-    clock: Arc<dyn Clock>,
-    audit: Arc<dyn AuditSink>,
-    policy: Arc<dyn Policy>,
-    config: ServiceConfig,
-}
+/// Builds an [`MfaService`]; see [`MfaService::builder`]. It holds the service with
+/// its defaults and replaces the parts it is given.
+pub struct MfaServiceBuilder<S>(MfaService<S>);
 
 impl<S: Store> MfaServiceBuilder<S> {
     /// The clock (default: the system clock).
     #[must_use]
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.0.clock = Arc::new(clock);
         self
     }
 
     /// Where audit events go (default: discarded; set one in production).
     #[must_use]
     pub fn audit(mut self, audit: impl AuditSink + 'static) -> Self {
-        self.audit = Arc::new(audit);
+        self.0.audit = Arc::new(audit);
         self
     }
 
     /// The policy (default: [`StandardPolicy::new`]).
     #[must_use]
     pub fn policy(mut self, policy: impl Policy + 'static) -> Self {
-        self.policy = Arc::new(policy);
+        self.0.policy = Arc::new(policy);
         self
     }
 
@@ -109,28 +102,20 @@ impl<S: Store> MfaServiceBuilder<S> {
     /// for those methods. Keep it outside the database and share it between servers.
     #[must_use]
     pub fn hash_key(mut self, key: HashKey) -> Self {
-        self.hash_key = Some(key);
+        self.0.hash_key = Some(key);
         self
     }
 
     /// The settings (default: [`ServiceConfig::new`] with the issuer given to the builder).
     #[must_use]
     pub fn config(mut self, config: ServiceConfig) -> Self {
-        self.config = config;
+        self.0.config = config;
         self
     }
 
     /// The service.
     pub fn build(self) -> MfaService<S> {
-        MfaService {
-            store: self.store,
-            sealer: self.sealer,
-            hash_key: self.hash_key,
-            clock: self.clock,
-            audit: self.audit,
-            policy: self.policy,
-            config: self.config,
-        }
+        self.0
     }
 }
 
@@ -194,7 +179,7 @@ impl<S> std::fmt::Debug for MfaService<S> {
 
 impl<S> std::fmt::Debug for MfaServiceBuilder<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MfaServiceBuilder").field("config", &self.config).finish_non_exhaustive()
+        f.debug_tuple("MfaServiceBuilder").field(&self.0).finish()
     }
 }
 
@@ -212,7 +197,7 @@ impl<S: Store> MfaService<S> {
         store: S,
         sealer: impl SecretSealer + 'static,
     ) -> MfaServiceBuilder<S> {
-        MfaServiceBuilder {
+        MfaServiceBuilder(MfaService {
             store,
             sealer: Arc::new(sealer),
             hash_key: None,
@@ -220,7 +205,7 @@ impl<S: Store> MfaService<S> {
             audit: Arc::new(DiscardAudit),
             policy: Arc::new(StandardPolicy::new()),
             config: ServiceConfig::new(issuer),
-        }
+        })
     }
 
     /// The settings.
