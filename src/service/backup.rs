@@ -290,7 +290,7 @@ impl<S: Store> MfaService<S> {
         let key = self.key()?;
         let limits = self.config.oob;
         let mut sent: Option<oob::Prepared> = None;
-        for _ in 0..self.config.max_attempts.max(1) {
+        for _ in 0..self.attempts() {
             let now = self.clock.now()?;
             let (version, before) = self.load(user).await?;
             let mut record = before.clone();
@@ -356,16 +356,14 @@ impl<S: Store> MfaService<S> {
                 to: prepared.destination.masked(),
                 expires_at: prepared.challenge.expires_at,
             };
-            if self.store.save(&record, version).await.map_err(|e| Error::Store(Box::new(e)))?
-                == SaveOutcome::Conflict
-            {
+            if self.save(&record, version).await? == SaveOutcome::Conflict {
                 sent = Some(prepared);
                 continue;
             }
             self.emit(user, user, now, &context.request, events);
             return Ok(outcome);
         }
-        Err(Error::Contention { attempts: self.config.max_attempts.max(1) })
+        Err(Error::Contention { attempts: self.attempts() })
     }
 }
 

@@ -300,6 +300,20 @@ impl<S: Store> MfaService<S> {
         Ok((Some(loaded.version), loaded.record))
     }
 
+    /// A conditional save, the store's error wrapped as [`Error::Store`].
+    async fn save(
+        &self,
+        record: &UserRecord,
+        expected: Option<crate::store::Version>,
+    ) -> Result<SaveOutcome, Error> {
+        self.store.save(record, expected).await.map_err(|e| Error::Store(Box::new(e)))
+    }
+
+    /// How many times a change is tried before giving up: at least once.
+    fn attempts(&self) -> u32 {
+        self.config.max_attempts.max(1)
+    }
+
     /// Load, change, save-if-unchanged, retry on conflict; emit the events once saved.
     async fn update<T>(
         &self,
@@ -308,21 +322,18 @@ impl<S: Store> MfaService<S> {
         request: &RequestContext,
         mut change: impl FnMut(&mut UserRecord, u64) -> Result<Transition<T>, Error> + Send,
     ) -> Result<T, Error> {
-        for _ in 0..self.config.max_attempts.max(1) {
+        for _ in 0..self.attempts() {
             let now = self.clock.now()?;
             let (version, before) = self.load(user).await?;
             let mut record = before.clone();
             let Transition { outcome, events } = change(&mut record, now)?;
-            if record != before {
-                let saved = self.store.save(&record, version).await.map_err(|e| Error::Store(Box::new(e)))?;
-                if saved == SaveOutcome::Conflict {
-                    continue;
-                }
+            if record != before && self.save(&record, version).await? == SaveOutcome::Conflict {
+                continue;
             }
             self.emit(user, actor, now, request, events);
             return Ok(outcome);
         }
-        Err(Error::Contention { attempts: self.config.max_attempts.max(1) })
+        Err(Error::Contention { attempts: self.attempts() })
     }
 
     fn emit(&self, user: &UserId, actor: &UserId, at: u64, request: &RequestContext, events: Vec<EventKind>) {
