@@ -422,3 +422,34 @@ fn a_code_from_an_address_off_the_allowlist_is_refused_unevaluated() {
         assert!(firm.mfa.verify_code(&sarah, &phone.code(), &inside).await.unwrap().is_accepted());
     });
 }
+
+#[test]
+fn resynchronising_or_deactivating_from_an_address_off_the_allowlist_is_refused_unevaluated() {
+    let firm = firm();
+    let sarah = user("sarah");
+    let phone = firm.enroll(&sarah);
+    let settings = Arc::new(OrgSettings {
+        allowed_networks: vec!["192.0.2.0/24".parse().unwrap()],
+        ..OrgSettings::default()
+    });
+    let next = phone.totp.generate(START + 90).unwrap().to_string();
+    let outcome =
+        run(firm.mfa.resynchronise(&sarah, &phone.code(), &next, &office().with_org(settings))).unwrap();
+    assert_eq!(outcome, mfa_kit::proof::CodeOutcome::Refused(AddressNotAllowed));
+    let record = run(firm.mfa.record(&sarah)).unwrap();
+    assert_eq!(record.totp().unwrap().last_accepted_step(), Some((START + 30) / 30), "nothing was accepted");
+
+    // Turning MFA off from there is refused the same way.
+    let outside = office().with_org(Arc::new(OrgSettings {
+        allowed_networks: vec!["192.0.2.0/24".parse().unwrap()],
+        ..OrgSettings::default()
+    }));
+    let outcome = run(firm.mfa.deactivate(&sarah, &phone.code(), true, &outside)).unwrap();
+    assert_eq!(
+        outcome,
+        mfa_kit::service::DeactivationOutcome::NotProven(mfa_kit::proof::CodeOutcome::Refused(
+            AddressNotAllowed
+        ))
+    );
+    assert!(run(firm.mfa.status(&sarah)).unwrap().has_mfa());
+}

@@ -7,10 +7,10 @@ use super::{MfaService, Transition, facts, revoke_all};
 use crate::audit::{EventKind, Method, RequestContext};
 use crate::device::Revocation;
 use crate::enrollment::{self, EnrollmentOutcome};
-use crate::error::Error;
+use crate::error::{Error, TimeError};
 use crate::policy::SignInContext;
 use crate::proof::{self, CodeOutcome};
-use crate::record::UserId;
+use crate::record::{UserId, UserRecord};
 use crate::store::Store;
 use crate::{KeyUri, Secret, Totp};
 
@@ -64,15 +64,34 @@ impl<S: Store> MfaService<S> {
         let lockout = self.policy.lockout(context);
         let rules = self.config.drift;
         self.update(user, user, &context.request, |record, now| {
-            if let Some(refused) = self.screen(record, context, now, Method::Totp) {
-                return Ok(refused);
-            }
-            let totp = self.open_credential(user, record.totp.as_ref())?;
             let mut events = Vec::new();
-            let outcome = proof::prove_totp(record, &totp, input, now, &rules, lockout, &mut events)?;
+            let outcome =
+                self.prove_with_app(user, record, context, now, &mut events, |record, totp, events| {
+                    proof::prove_totp(record, totp, input, now, &rules, lockout, events)
+                })?;
             Ok(Transition { outcome, events })
         })
         .await
+    }
+
+    /// Every proof with the authenticator app goes through here: refused unevaluated
+    /// when the policy refuses the request (an address off the allowlist), otherwise
+    /// checked against the record with the credential's secret opened.
+    fn prove_with_app(
+        &self,
+        user: &UserId,
+        record: &mut UserRecord,
+        context: &SignInContext,
+        now: u64,
+        events: &mut Vec<EventKind>,
+        prove: impl FnOnce(&mut UserRecord, &Totp, &mut Vec<EventKind>) -> Result<CodeOutcome, TimeError>,
+    ) -> Result<CodeOutcome, Error> {
+        if let Some(refused) = self.screen(record, context, now, Method::Totp) {
+            events.extend(refused.events);
+            return Ok(refused.outcome);
+        }
+        let totp = self.open_credential(user, record.totp.as_ref())?;
+        Ok(prove(record, &totp, events)?)
     }
 
     /// Re-learns the drift of a user's phone clock from two consecutive codes, when it
@@ -90,10 +109,11 @@ impl<S: Store> MfaService<S> {
         let lockout = self.policy.lockout(context);
         let rules = self.config.drift;
         self.update(user, user, &context.request, |record, now| {
-            let totp = self.open_credential(user, record.totp.as_ref())?;
             let mut events = Vec::new();
             let outcome =
-                proof::resynchronise(record, &totp, [first, second], now, &rules, lockout, &mut events)?;
+                self.prove_with_app(user, record, context, now, &mut events, |record, totp, events| {
+                    proof::resynchronise(record, totp, [first, second], now, &rules, lockout, events)
+                })?;
             Ok(Transition { outcome, events })
         })
         .await
@@ -193,8 +213,10 @@ impl<S: Store> MfaService<S> {
                 events.push(EventKind::DeactivationRefused { reason });
                 return Ok(Transition { outcome: DeactivationOutcome::Forbidden(reason), events });
             }
-            let totp = self.open_credential(user, record.totp.as_ref())?;
-            let proof = proof::prove_totp(record, &totp, code, now, &rules, lockout, &mut events)?;
+            let proof =
+                self.prove_with_app(user, record, context, now, &mut events, |record, totp, events| {
+                    proof::prove_totp(record, totp, code, now, &rules, lockout, events)
+                })?;
             if !proof.is_accepted() {
                 return Ok(Transition { outcome: DeactivationOutcome::NotProven(proof), events });
             }
