@@ -151,24 +151,29 @@ async fn walkthrough() -> Demo {
     };
     let current = OrgSettings::default();
     let wanted = current.clone().with_level("practitioner", Level::Mandatory);
-    match mfa.change_org_settings("smith-co", &tom, &current, wanted.clone(), &only_partner, &office.request)
+    match mfa
+        .change_org_settings("smith-co", &tom, &current, wanted.clone(), &only_partner, &office.request)
+        .await
     {
         Err(error) => say(&clock, &format!("Tom tries to change the levels himself: {error}.")),
         Ok(_) => say(&clock, "Tom changed the levels (this should not happen)."),
     }
-    let mandatory =
-        mfa.change_org_settings("smith-co", &partner, &current, wanted, &only_partner, &office.request)?;
+    let mandatory = mfa
+        .change_org_settings("smith-co", &partner, &current, wanted, &only_partner, &office.request)
+        .await?;
     say(&clock, "The partner sets practitioners to \"mandatory\".");
     let decision = mfa.sign_in_decision(&tom, &as_practitioner(&mandatory)).await?;
     say(&clock, &format!("Tom, a practitioner without MFA, signs in: {}", describe(&decision)));
-    let lowered = mfa.change_org_settings(
-        "smith-co",
-        &partner,
-        &mandatory,
-        mandatory.clone().with_level("practitioner", Level::UponRequest),
-        &only_partner,
-        &office.request,
-    )?;
+    let lowered = mfa
+        .change_org_settings(
+            "smith-co",
+            &partner,
+            &mandatory,
+            mandatory.clone().with_level("practitioner", Level::UponRequest),
+            &only_partner,
+            &office.request,
+        )
+        .await?;
     say(&clock, "The partner lowers practitioners to \"upon request\".");
     let decision = mfa.sign_in_decision(&tom, &as_practitioner(&lowered)).await?;
     say(&clock, &format!("Tom signs in: {}", describe(&decision)));

@@ -69,7 +69,12 @@ impl Store for FaultyStore {
         Ok(self.inner.load(user).await.unwrap_or_else(|never| match never {}))
     }
 
-    async fn save(&self, record: &UserRecord, expected: Option<Version>) -> Result<SaveOutcome, Outage> {
+    async fn save(
+        &self,
+        record: &UserRecord,
+        expected: Option<Version>,
+        events: &[mfa_kit::audit::AuditEvent],
+    ) -> Result<SaveOutcome, Outage> {
         if self.error_now() {
             return Err(Outage);
         }
@@ -79,7 +84,14 @@ impl Store for FaultyStore {
             Some(Fault::OneConflictAt(n)) if save == n => return Ok(SaveOutcome::Conflict),
             _ => {}
         }
-        Ok(self.inner.save(record, expected).await.unwrap_or_else(|never| match never {}))
+        Ok(self.inner.save(record, expected, events).await.unwrap_or_else(|never| match never {}))
+    }
+
+    async fn append_events(&self, events: &[mfa_kit::audit::AuditEvent]) -> Result<(), Outage> {
+        if self.error_now() {
+            return Err(Outage);
+        }
+        Ok(self.inner.append_events(events).await.unwrap_or_else(|never| match never {}))
     }
 }
 
@@ -283,7 +295,7 @@ fn a_failing_clock_lets_nobody_in() {
     let broken = firm_with(MemoryStore::new(), |builder| builder.clock(BrokenClock));
     // Same store contents: move sarah's record over.
     let record = run(firm.mfa.record(&sarah)).unwrap();
-    let _ = run(broken.mfa.store().save(&record, None)).unwrap();
+    let _ = run(broken.mfa.store().save(&record, None, &[])).unwrap();
     let result = run(broken.mfa.verify_code(&sarah, &phone.code(), &office()));
     assert!(matches!(&result, Err(Error::Clock(_))), "{result:?}");
     assert!(result.unwrap_err().to_string().contains("NTP daemon unreachable"));
@@ -310,7 +322,7 @@ fn a_failing_sealer_lets_nobody_in_and_keeps_the_credential() {
     let phone = firm.enroll(&sarah);
     let record = run(firm.mfa.record(&sarah)).unwrap();
     let store = MemoryStore::new();
-    let _ = run(store.save(&record, None)).unwrap();
+    let _ = run(store.save(&record, None, &[])).unwrap();
     let down =
         mfa_kit::service::MfaService::builder("Smith", store, KmsDown).clock(firm.clock.clone()).build();
     let result = run(down.verify_code(&sarah, &phone.code(), &office()));
@@ -323,7 +335,7 @@ fn a_failing_sealer_lets_nobody_in_and_keeps_the_credential() {
     let json = serde_json::to_string(&stolen).unwrap().replace("\"sarah\"", "\"mallory\"");
     stolen = serde_json::from_str(&json).unwrap();
     let other = MemoryStore::new();
-    let _ = run(other.save(&stolen, None)).unwrap();
+    let _ = run(other.save(&stolen, None, &[])).unwrap();
     let service = mfa_kit::service::MfaService::builder("Smith", other, PlaintextSealer)
         .clock(firm.clock.clone())
         .build();

@@ -333,17 +333,22 @@ fn changing_who_must_use_mfa_is_privileged_and_audited() {
     let new = current.clone().with_level("practitioner", Mandatory);
     let request = office().request;
 
-    let refused =
-        firm.mfa.change_org_settings("firm-42", &clerk, &current, new.clone(), &only_support, &request);
+    let refused = pollster::block_on(firm.mfa.change_org_settings(
+        "firm-42",
+        &clerk,
+        &current,
+        new.clone(),
+        &only_support,
+        &request,
+    ));
     assert!(matches!(refused, Err(Error::NotPermitted)));
     let last = firm.audit.events().pop().unwrap();
     assert_eq!((last.actor.as_str(), last.outcome), ("clerk", AuditOutcome::Failure));
     assert!(matches!(last.kind, EventKind::OrgSettingsChangeRefused { ref org, .. } if org == "firm-42"));
 
-    let saved = firm
-        .mfa
-        .change_org_settings("firm-42", &support, &current, new.clone(), &only_support, &request)
-        .unwrap();
+    let saved =
+        firm.mfa.change_org_settings("firm-42", &support, &current, new.clone(), &only_support, &request);
+    let saved = pollster::block_on(saved).unwrap();
     assert_eq!(saved, new);
     let last = firm.audit.events().pop().unwrap();
     assert_eq!(last.outcome, AuditOutcome::Success);
@@ -358,8 +363,14 @@ fn changing_who_must_use_mfa_is_privileged_and_audited() {
 
     let invalid =
         OrgSettings { lockout: LockoutRule { max_failures: 0, lock_seconds: 60 }, ..current.clone() };
-    let result =
-        firm.mfa.change_org_settings("firm-42", &support, &current, invalid, &only_support, &request);
+    let result = pollster::block_on(firm.mfa.change_org_settings(
+        "firm-42",
+        &support,
+        &current,
+        invalid,
+        &only_support,
+        &request,
+    ));
     assert!(matches!(result, Err(Error::InvalidSettings(ref why)) if why.contains("failures")));
 }
 

@@ -98,7 +98,7 @@ impl<S: Store> MfaService<S> {
         if let Some(error) = refusal {
             let now = self.clock.now()?;
             let kind = EventKind::ResetRefused { reason: error.to_string() };
-            self.emit(target, actor, now, request, vec![kind]);
+            self.emit(target, actor, now, request, vec![kind]).await?;
             return Err(error);
         }
         self.update(target, actor, request, |record, now| {
@@ -144,7 +144,7 @@ impl<S: Store> MfaService<S> {
     /// # Errors
     /// [`Error::NotPermitted`] (audited as refused), [`Error::InvalidSettings`],
     /// [`Error::Clock`].
-    pub fn change_org_settings(
+    pub async fn change_org_settings(
         &self,
         org: &str,
         actor: &UserId,
@@ -162,7 +162,7 @@ impl<S: Store> MfaService<S> {
         if let Some(error) = refusal {
             let kind =
                 EventKind::OrgSettingsChangeRefused { org: org.to_string(), reason: error.to_string() };
-            self.emit(actor, actor, now, request, vec![kind]);
+            self.emit(actor, actor, now, request, vec![kind]).await?;
             return Err(error);
         }
         let kind = EventKind::OrgSettingsChanged {
@@ -170,7 +170,7 @@ impl<S: Store> MfaService<S> {
             old: Box::new(current.clone()),
             new: Box::new(new.clone()),
         };
-        self.emit(actor, actor, now, request, vec![kind]);
+        self.emit(actor, actor, now, request, vec![kind]).await?;
         Ok(new)
     }
 

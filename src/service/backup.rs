@@ -307,7 +307,7 @@ impl<S: Store> MfaService<S> {
                     record.oob.confirmed(role).map_or(Method::Sms, |d| d.destination.method()),
                 )
             {
-                self.emit(user, user, now, &context.request, events);
+                self.emit(user, user, now, &context.request, events).await?;
                 return Ok(SendOutcome::Refused(reason));
             }
             if let Some((destination, added)) = &adding {
@@ -356,11 +356,12 @@ impl<S: Store> MfaService<S> {
                 to: prepared.destination.masked(),
                 expires_at: prepared.challenge.expires_at,
             };
-            if self.save(&record, version).await? == SaveOutcome::Conflict {
+            let events = super::audit_events(user, user, now, &context.request, events);
+            if self.save(&record, version, &events).await? == SaveOutcome::Conflict {
                 sent = Some(prepared);
                 continue;
             }
-            self.emit(user, user, now, &context.request, events);
+            self.publish(events);
             return Ok(outcome);
         }
         Err(Error::Contention { attempts: self.attempts() })

@@ -247,7 +247,7 @@ impl<S: Store> MfaService<S> {
         Ok(match found {
             Some(remembered) => {
                 let kind = EventKind::DeviceAccepted { device_id: remembered.id.clone() };
-                self.emit(user, user, now, &context.request, vec![kind]);
+                self.emit(user, user, now, &context.request, vec![kind]).await?;
                 crate::policy::Decision::Allow { reason: crate::policy::Reason::RememberedDevice }
             }
             None => decision,
@@ -305,8 +305,9 @@ impl<S: Store> MfaService<S> {
         &self,
         record: &UserRecord,
         expected: Option<crate::store::Version>,
+        events: &[AuditEvent],
     ) -> Result<SaveOutcome, Error> {
-        self.store.save(record, expected).await.map_err(|e| Error::Store(Box::new(e)))
+        self.store.save(record, expected, events).await.map_err(|e| Error::Store(Box::new(e)))
     }
 
     /// How many times a change is tried before giving up: at least once.
@@ -327,27 +328,66 @@ impl<S: Store> MfaService<S> {
             let (version, before) = self.load(user).await?;
             let mut record = before.clone();
             let Transition { outcome, events } = change(&mut record, now)?;
-            if record != before && self.save(&record, version).await? == SaveOutcome::Conflict {
+            let events = audit_events(user, actor, now, request, events);
+            if record == before {
+                self.append(&events).await?;
+            } else if self.save(&record, version, &events).await? == SaveOutcome::Conflict {
                 continue;
             }
-            self.emit(user, actor, now, request, events);
+            self.publish(events);
             return Ok(outcome);
         }
         Err(Error::Contention { attempts: self.attempts() })
     }
 
-    fn emit(&self, user: &UserId, actor: &UserId, at: u64, request: &RequestContext, events: Vec<EventKind>) {
-        for kind in events {
-            self.audit.record(AuditEvent {
-                user: user.clone(),
-                actor: actor.clone(),
-                at,
-                outcome: kind.outcome(),
-                kind,
-                context: request.clone(),
-            });
+    /// Stores events that describe no record change, then hands them to the sink.
+    async fn emit(
+        &self,
+        user: &UserId,
+        actor: &UserId,
+        at: u64,
+        request: &RequestContext,
+        events: Vec<EventKind>,
+    ) -> Result<(), Error> {
+        let events = audit_events(user, actor, at, request, events);
+        self.append(&events).await?;
+        self.publish(events);
+        Ok(())
+    }
+
+    async fn append(&self, events: &[AuditEvent]) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.store.append_events(events).await.map_err(|e| Error::Store(Box::new(e)))
+    }
+
+    /// Hands stored events to the sink, for push delivery.
+    fn publish(&self, events: Vec<AuditEvent>) {
+        for event in events {
+            self.audit.record(event);
         }
     }
+}
+
+fn audit_events(
+    user: &UserId,
+    actor: &UserId,
+    at: u64,
+    request: &RequestContext,
+    events: Vec<EventKind>,
+) -> Vec<AuditEvent> {
+    events
+        .into_iter()
+        .map(|kind| AuditEvent {
+            user: user.clone(),
+            actor: actor.clone(),
+            at,
+            outcome: kind.outcome(),
+            kind,
+            context: request.clone(),
+        })
+        .collect()
 }
 
 fn facts(record: &UserRecord, now: u64) -> UserFacts {

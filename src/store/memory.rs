@@ -1,17 +1,26 @@
-//! The embedded default store: records in memory, shared between threads.
+//! The embedded default store: records and their audit trail in memory, shared between
+//! threads.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Mutex;
 
 use super::{SaveOutcome, Store, Version, Versioned};
+use crate::audit::AuditEvent;
 use crate::record::{UserId, UserRecord};
 
-/// An in-memory [`Store`], safe to share between threads. Records are lost when it is
-/// dropped: for tests, demos and single-process tools.
+/// An in-memory [`Store`], safe to share between threads: records with their versions,
+/// and every audit event saved with them. Everything is lost when it is dropped: for
+/// tests, demos and single-process tools.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    records: Mutex<HashMap<UserId, (Version, UserRecord)>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    records: HashMap<UserId, (Version, UserRecord)>,
+    events: Vec<AuditEvent>,
 }
 
 impl MemoryStore {
@@ -22,15 +31,25 @@ impl MemoryStore {
 
     /// Every user with a record, sorted.
     pub fn users(&self) -> Vec<UserId> {
-        let mut users: Vec<UserId> = self.lock().keys().cloned().collect();
+        let mut users: Vec<UserId> = self.lock().records.keys().cloned().collect();
         users.sort();
         users
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (Version, UserRecord)>> {
-        // A panic while holding the lock cannot leave a half-written record: every
-        // write below is a single insert.
-        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Every audit event stored so far, oldest first.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.lock().events.clone()
+    }
+
+    /// The audit events about `user`, oldest first.
+    pub fn events_for(&self, user: &UserId) -> Vec<AuditEvent> {
+        self.lock().events.iter().filter(|e| &e.user == user).cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-written change: the record
+        // is inserted and the events appended after everything that could fail.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -40,19 +59,31 @@ impl Store for MemoryStore {
     async fn load(&self, user: &UserId) -> Result<Option<Versioned>, Infallible> {
         Ok(self
             .lock()
+            .records
             .get(user)
             .map(|(version, record)| Versioned { version: *version, record: record.clone() }))
     }
 
-    async fn save(&self, record: &UserRecord, expected: Option<Version>) -> Result<SaveOutcome, Infallible> {
-        let mut records = self.lock();
-        let current = records.get(record.user()).map(|(version, _)| *version);
+    async fn save(
+        &self,
+        record: &UserRecord,
+        expected: Option<Version>,
+        events: &[AuditEvent],
+    ) -> Result<SaveOutcome, Infallible> {
+        let mut inner = self.lock();
+        let current = inner.records.get(record.user()).map(|(version, _)| *version);
         if current != expected {
             return Ok(SaveOutcome::Conflict);
         }
         let next = Version(current.map_or(1, |Version(v)| v.saturating_add(1)));
-        records.insert(record.user().clone(), (next, record.clone()));
+        inner.records.insert(record.user().clone(), (next, record.clone()));
+        inner.events.extend_from_slice(events);
         Ok(SaveOutcome::Saved(next))
+    }
+
+    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Infallible> {
+        self.lock().events.extend_from_slice(events);
+        Ok(())
     }
 }
 
@@ -67,11 +98,11 @@ mod tests {
         let record = UserRecord::new(alice.clone());
         pollster::block_on(async {
             assert_eq!(store.load(&alice).await, Ok(None));
-            assert_eq!(store.save(&record, Some(Version(1))).await, Ok(SaveOutcome::Conflict));
-            assert_eq!(store.save(&record, None).await, Ok(SaveOutcome::Saved(Version(1))));
-            assert_eq!(store.save(&record, None).await, Ok(SaveOutcome::Conflict));
-            assert_eq!(store.save(&record, Some(Version(1))).await, Ok(SaveOutcome::Saved(Version(2))));
-            assert_eq!(store.save(&record, Some(Version(1))).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(&record, Some(Version(1)), &[]).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(&record, None, &[]).await, Ok(SaveOutcome::Saved(Version(1))));
+            assert_eq!(store.save(&record, None, &[]).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(&record, Some(Version(1)), &[]).await, Ok(SaveOutcome::Saved(Version(2))));
+            assert_eq!(store.save(&record, Some(Version(1)), &[]).await, Ok(SaveOutcome::Conflict));
             let loaded = store.load(&alice).await.unwrap().unwrap();
             assert_eq!((loaded.version, loaded.record), (Version(2), record));
         });

@@ -12,6 +12,7 @@ use std::future::Future;
 
 pub use memory::MemoryStore;
 
+use crate::audit::AuditEvent;
 use crate::record::{UserId, UserRecord};
 
 /// The version of a stored record, changed by every save.
@@ -38,18 +39,22 @@ pub enum SaveOutcome {
     Conflict,
 }
 
-/// The host's storage of per-user records.
+/// The host's storage of per-user records and of the audit trail.
 ///
 /// # Contract
 /// - `load` returns the record last saved for the user with its version, or `None` if
 ///   none was ever saved.
-/// - `save(record, Some(v))` writes only if the stored version is still `v`, and
-///   `save(record, None)` only if no record exists; the check and the write are one
-///   atomic step (a transaction, a conditional write). Otherwise it returns
-///   [`SaveOutcome::Conflict`] and changes nothing.
+/// - `save(record, Some(v), events)` writes only if the stored version is still `v`, and
+///   `save(record, None, events)` only if no record exists. The check, the write of the
+///   record and the append of `events` are one atomic step (one transaction, the
+///   transactional-outbox pattern): either the record and every event are stored, or
+///   nothing is. Otherwise it returns [`SaveOutcome::Conflict`] and changes nothing.
 /// - A successful save gives the record a version it never had before.
+/// - `append_events` stores events that describe no change to a record (a refused
+///   sign-in, a refused reset, a settings change), all of them or none.
 /// - An `Err` means the store failed; the service then lets nobody in and reports the
-///   error. It must not mean "conflict".
+///   error. It must not mean "conflict". A store that cannot tell whether a write
+///   committed (the reply was lost) returns `Err`: the service does not retry it.
 ///
 /// Methods take `&self` and return `Send` futures, so a store is shared between tasks
 /// and threads; the library needs no async runtime.
@@ -57,32 +62,48 @@ pub enum SaveOutcome {
 /// ```
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
+/// use mfa_kit::audit::AuditEvent;
 /// use mfa_kit::record::{UserId, UserRecord};
 /// use mfa_kit::store::{SaveOutcome, Store, Version, Versioned};
 ///
-/// /// A store over a map; a database would do the same with `WHERE version = $n`.
+/// /// A store over a map; a database would do the same with `WHERE version = $n` and
+/// /// the audit rows inserted in the same transaction.
 /// #[derive(Default)]
-/// struct MapStore(Mutex<HashMap<UserId, (u64, String)>>);
+/// struct MapStore(Mutex<(HashMap<UserId, (u64, String)>, Vec<String>)>);
 ///
 /// impl Store for MapStore {
 ///     type Error = serde_json::Error;
 ///
 ///     async fn load(&self, user: &UserId) -> Result<Option<Versioned>, Self::Error> {
-///         let map = self.0.lock().unwrap();
-///         let Some((version, json)) = map.get(user) else { return Ok(None) };
+///         let db = self.0.lock().unwrap();
+///         let Some((version, json)) = db.0.get(user) else { return Ok(None) };
 ///         Ok(Some(Versioned { version: Version(*version), record: serde_json::from_str(json)? }))
 ///     }
 ///
-///     async fn save(&self, record: &UserRecord, expected: Option<Version>) -> Result<SaveOutcome, Self::Error> {
+///     async fn save(
+///         &self,
+///         record: &UserRecord,
+///         expected: Option<Version>,
+///         events: &[AuditEvent],
+///     ) -> Result<SaveOutcome, Self::Error> {
+///         // Serialise everything first, so a failure writes nothing.
 ///         let json = serde_json::to_string(record)?;
-///         let mut map = self.0.lock().unwrap();
-///         let current = map.get(record.user()).map(|(version, _)| Version(*version));
+///         let rows = events.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
+///         let mut db = self.0.lock().unwrap();
+///         let current = db.0.get(record.user()).map(|(version, _)| Version(*version));
 ///         if current != expected {
 ///             return Ok(SaveOutcome::Conflict);
 ///         }
 ///         let next = current.map_or(1, |v| v.0 + 1);
-///         map.insert(record.user().clone(), (next, json));
+///         db.0.insert(record.user().clone(), (next, json));
+///         db.1.extend(rows);
 ///         Ok(SaveOutcome::Saved(Version(next)))
+///     }
+///
+///     async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Self::Error> {
+///         let rows = events.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
+///         self.0.lock().unwrap().1.extend(rows);
+///         Ok(())
 ///     }
 /// }
 /// ```
@@ -93,12 +114,17 @@ pub trait Store: Send + Sync {
     /// Loads a user's record with its version.
     fn load(&self, user: &UserId) -> impl Future<Output = Result<Option<Versioned>, Self::Error>> + Send;
 
-    /// Saves the record if the stored version is still `expected` (`None`: no record yet).
+    /// Saves the record and appends `events`, in one atomic step, if the stored version
+    /// is still `expected` (`None`: no record yet).
     fn save(
         &self,
         record: &UserRecord,
         expected: Option<Version>,
+        events: &[AuditEvent],
     ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send;
+
+    /// Appends events that describe no change to a record.
+    fn append_events(&self, events: &[AuditEvent]) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// A shared store is a store: several services (say, one per sealing key during a
@@ -114,7 +140,12 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
         &self,
         record: &UserRecord,
         expected: Option<Version>,
+        events: &[AuditEvent],
     ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send {
-        (**self).save(record, expected)
+        (**self).save(record, expected, events)
+    }
+
+    fn append_events(&self, events: &[AuditEvent]) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        (**self).append_events(events)
     }
 }
