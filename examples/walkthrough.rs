@@ -14,19 +14,12 @@
 
 use std::sync::Arc;
 
-use mfa_kit::audit::{AuditEvent, MemoryAuditLog, Method, RequestContext};
-use mfa_kit::clock::{Clock, ManualClock};
-use mfa_kit::danger::PlaintextSealer;
-use mfa_kit::device::DeviceToken;
-use mfa_kit::enrollment::EnrollmentOutcome;
-use mfa_kit::keyed_hash::HashKey;
-use mfa_kit::oob::{CodeSender, Destination, OobMessage, Role};
-use mfa_kit::policy::{Decision, Jurisdiction, Level, OrgSettings, Policy, SignInContext, StandardPolicy};
-use mfa_kit::proof::CodeOutcome;
-use mfa_kit::record::UserId;
-use mfa_kit::service::{DeactivationOutcome, MfaService};
-use mfa_kit::store::MemoryStore;
-use mfa_kit::{KeyUri, Totp};
+use mfa_kit::event::MemoryAuditLog;
+use mfa_kit::flow::oob::OobMessage;
+use mfa_kit::flow::oversight::SettingsChange;
+use mfa_kit::policy::{Jurisdiction, Level, Policy};
+use mfa_kit::prelude::*;
+use mfa_kit::record::DeviceToken;
 
 type Demo = Result<(), Box<dyn std::error::Error>>;
 
@@ -84,7 +77,7 @@ async fn walkthrough() -> Demo {
     heading("Sarah calls the partner, who resets her MFA");
     let cleared = mfa
         .reset(&sarah, &partner, "locked out by password guessing; verified by phone call", &office.request)
-        .await?;
+        .await??;
     say(&clock, &format!("The partner's reset cleared: {cleared:?}"));
     let decision = mfa.sign_in_decision(&sarah, &office).await?;
     say(&clock, &format!("Sarah's next sign-in: {}", describe(&decision)));
@@ -95,7 +88,7 @@ async fn walkthrough() -> Demo {
     say(&clock, &format!("Sarah signs in with the new entry: {}", describe_code(&outcome)));
 
     heading("Sarah saves recovery codes, then loses her phone");
-    let codes = mfa.generate_recovery_codes(&sarah, &office).await?;
+    let codes = mfa.generate_recovery_codes(&sarah, &office).await??;
     let shown: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
     say(&clock, &format!("Shown once: {}", shown.join("  ")));
     clock.advance(3 * 3600);
@@ -114,18 +107,19 @@ async fn walkthrough() -> Demo {
     let printer = PrintingSender;
     enroll(&mfa, &clock, &ann, &office, false).await?;
     let email = Destination::email("Ann@Smith.example")?;
-    mfa.add_destination(&ann, email, Role::Backup, &printer, &office).await?;
+    mfa.add_destination(&ann, email, Role::Backup, &printer, &office).await??;
     let outcome = mfa.confirm_destination(&ann, &printer.last()?, &office).await?;
-    let verdict = if outcome.is_accepted() { "confirmed.".to_string() } else { describe_code(&outcome) };
+    let verdict = if outcome.is_ok() { "confirmed.".to_string() } else { describe_code(&outcome) };
     say(&clock, &format!("Ann confirms her backup e-mail address with the code: {verdict}"));
     clock.advance(86_400);
-    let sent = mfa.send_sign_in_code(&ann, Role::Backup, &printer, &office).await?;
-    say(&clock, &format!("Ann forgot her phone at home and asks for a code by e-mail: {sent:?}"));
+    let sent = mfa.send_sign_in_code(&ann, Role::Backup, &printer, &office).await??;
+    say(&clock, &format!("Ann forgot her phone at home and asks for a code by e-mail: sent to {}", sent.to));
     let outcome = mfa.verify_sign_in_code(&ann, &printer.last()?, &office).await?;
     say(&clock, &format!("She types it: {}", describe_code(&outcome)));
 
     heading("Sarah ticks \"don't ask again on this device for 30 days\"");
-    let (token, device) = mfa.remember_device(&sarah, "Sarah's laptop", 30 * 86_400, &office).await?;
+    let remembered = mfa.remember_device(&sarah, "Sarah's laptop", 30 * 86_400, &office).await??;
+    let (token, device) = (remembered.token, remembered.info);
     say(
         &clock,
         &format!(
@@ -151,29 +145,25 @@ async fn walkthrough() -> Demo {
     };
     let current = OrgSettings::default();
     let wanted = current.clone().with_level("practitioner", Level::Mandatory);
-    match mfa
-        .change_org_settings("smith-co", &tom, &current, wanted.clone(), &only_partner, &office.request)
-        .await
-    {
-        Err(error) => say(&clock, &format!("Tom tries to change the levels himself: {error}.")),
+    // The firm's settings table (the host's); each change is saved there, then audited.
+    let settings_table = std::sync::Mutex::new(Vec::new());
+    let save = |settings: OrgSettings| {
+        settings_table.lock().map(|mut table| table.push(settings)).ok();
+        std::future::ready(Ok::<(), std::convert::Infallible>(()))
+    };
+    let by_tom = SettingsChange::new("smith-co", &tom, &current, wanted.clone());
+    match mfa.change_org_settings(by_tom, &only_partner, &office.request, save).await? {
+        Err(refusal) => say(&clock, &format!("Tom tries to change the levels himself: {refusal}")),
         Ok(_) => say(&clock, "Tom changed the levels (this should not happen)."),
     }
-    let mandatory = mfa
-        .change_org_settings("smith-co", &partner, &current, wanted, &only_partner, &office.request)
-        .await?;
+    let by_partner = SettingsChange::new("smith-co", &partner, &current, wanted);
+    let mandatory = mfa.change_org_settings(by_partner, &only_partner, &office.request, save).await??;
     say(&clock, "The partner sets practitioners to \"mandatory\".");
     let decision = mfa.sign_in_decision(&tom, &as_practitioner(&mandatory)).await?;
     say(&clock, &format!("Tom, a practitioner without MFA, signs in: {}", describe(&decision)));
-    let lowered = mfa
-        .change_org_settings(
-            "smith-co",
-            &partner,
-            &mandatory,
-            mandatory.clone().with_level("practitioner", Level::UponRequest),
-            &only_partner,
-            &office.request,
-        )
-        .await?;
+    let lower = mandatory.clone().with_level("practitioner", Level::UponRequest);
+    let by_partner = SettingsChange::new("smith-co", &partner, &mandatory, lower);
+    let lowered = mfa.change_org_settings(by_partner, &only_partner, &office.request, save).await??;
     say(&clock, "The partner lowers practitioners to \"upon request\".");
     let decision = mfa.sign_in_decision(&tom, &as_practitioner(&lowered)).await?;
     say(&clock, &format!("Tom signs in: {}", describe(&decision)));
@@ -212,7 +202,7 @@ async fn walkthrough() -> Demo {
     clock.advance(30);
     let outcome = harbour.deactivate(&mia, &mia_phone.code(&clock)?, true, &sydney).await?;
     let verdict = match outcome {
-        DeactivationOutcome::Forbidden(reason) => format!("refused ({reason:?})"),
+        Err(Refusal::Forbidden(reason)) => format!("refused ({reason:?}): {}", Refusal::Forbidden(reason)),
         other => format!("{other:?}"),
     };
     say(&clock, &format!("Mia tries to turn MFA off with a valid code: {verdict}"));
@@ -231,6 +221,8 @@ async fn walkthrough() -> Demo {
     }
 
     heading("The audit log (what the host keeps for 12 months)");
+    // The store wrote each event with the change it describes; the sink got a copy.
+    assert_eq!(mfa.store().events().len() + harbour.store().events().len(), audit.events().len());
     for event in audit.events() {
         println!("  {}", audit_line(&event));
     }
@@ -277,13 +269,13 @@ impl Phone {
 }
 
 async fn enroll(
-    mfa: &MfaService<MemoryStore>,
+    mfa: &MfaService<MemoryStore, PlaintextSealer>,
     clock: &ManualClock,
     user: &UserId,
     context: &SignInContext,
     show: bool,
 ) -> Result<Phone, Box<dyn std::error::Error>> {
-    let start = mfa.start_enrollment(user, &format!("{user}@smith.example"), context).await?;
+    let start = mfa.start_enrollment(user, &format!("{user}@smith.example"), context).await??;
     if show {
         say(clock, "The screen shows a QR code of this URI:");
         println!("      {}", start.uri.as_str());
@@ -296,46 +288,46 @@ async fn enroll(
     let second = phone.code(clock)?;
     let outcome = mfa.confirm_enrollment(user, &[&first, &second], context).await?;
     let verdict = match outcome {
-        EnrollmentOutcome::Confirmed { replaced: false } => "MFA is on.".to_string(),
-        EnrollmentOutcome::Confirmed { replaced: true } => {
-            "MFA is on; the old app entry no longer works.".into()
-        }
-        other => format!("not confirmed: {other:?}"),
+        Ok(confirmed) if !confirmed.replaced => "MFA is on.".to_string(),
+        Ok(_) => "MFA is on; the old app entry no longer works.".into(),
+        Err(refusal) => format!("not confirmed: {refusal}"),
     };
     say(clock, &format!("{user} types two consecutive codes, {first} and {second}: {verdict}"));
     Ok(phone)
 }
 
-fn describe(decision: &Decision) -> String {
+fn describe(decision: &Outcome<Decision>) -> String {
     match decision {
-        Decision::Allow { reason } => format!("let in ({reason:?})"),
-        Decision::Challenge { methods, reason, needs_backup } => {
+        Ok(Decision::Allow { reason }) => format!("let in ({reason:?})"),
+        Ok(Decision::Challenge { methods, reason, needs_backup }) => {
             let backup = if *needs_backup { ", then ask them to set up a backup method" } else { "" };
             format!("ask for a code, methods {methods:?} ({reason:?}){backup}")
         }
-        Decision::SuggestEnrollment { reason, .. } => format!("suggest setting up MFA ({reason:?})"),
-        Decision::RequireEnrollment { reason } => format!("require setting up MFA ({reason:?})"),
-        Decision::Refuse { reason, retry_at } => {
-            format!("refuse ({reason:?}), retry at {}", retry_at.map(date).unwrap_or_else(|| "-".into()))
+        Ok(Decision::SuggestEnrollment { reason, .. }) => format!("suggest setting up MFA ({reason:?})"),
+        Ok(Decision::RequireEnrollment { reason }) => format!("require setting up MFA ({reason:?})"),
+        Ok(other) => format!("{other:?}"),
+        Err(Refusal::LockedOut { until }) => {
+            format!("refuse until {}: {}", date(*until), Refusal::LockedOut { until: *until })
         }
-        other => format!("{other:?}"),
+        Err(refusal) => format!("refuse: {refusal}"),
     }
 }
 
-fn describe_code(outcome: &CodeOutcome) -> String {
+/// What the sign-in screen says: the refusals' own sentences, shown as they are.
+fn describe_code(outcome: &Outcome<Proven>) -> String {
     match outcome {
-        CodeOutcome::Accepted { method: Method::Totp, drift } => {
+        Ok(Proven { method: Method::Totp, drift }) => {
             format!("accepted (clock drift {} steps): signed in.", drift.unwrap_or(0))
         }
-        CodeOutcome::Accepted { method, .. } => format!("accepted ({method:?}): signed in."),
-        CodeOutcome::Rejected { reason, attempts_left } => {
-            let plural = if *attempts_left == 1 { "" } else { "s" };
-            format!("refused as {reason:?}; {attempts_left} attempt{plural} left before a lockout.")
+        Ok(Proven { method, .. }) => format!("accepted ({method:?}): signed in."),
+        Err(Refusal::LockedOut { until }) => {
+            format!(
+                "refused, locked out until {}: \"{}\"",
+                date(*until),
+                Refusal::LockedOut { until: *until }
+            )
         }
-        CodeOutcome::Malformed(error) => format!("not a code: {error}."),
-        CodeOutcome::LockedOut { until } => format!("refused: locked out until {}.", date(*until)),
-        CodeOutcome::Refused(reason) => format!("refused by the policy ({reason:?})."),
-        other => format!("{other:?}"),
+        Err(refusal) => format!("refused: \"{refusal}\""),
     }
 }
 

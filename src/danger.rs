@@ -3,8 +3,8 @@
 use zeroize::Zeroizing;
 
 use crate::Secret;
-use crate::record::UserId;
 use crate::seal::{SealError, SealedSecret, SecretSealer};
+use crate::vocabulary::UserId;
 
 /// A sealer that stores secrets **in the clear**, for tests and demos only.
 ///
@@ -20,8 +20,12 @@ impl PlaintextSealer {
     pub const KEY_ID: &'static str = "plaintext-insecure";
 }
 
-impl SecretSealer for PlaintextSealer {
-    fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError> {
+impl PlaintextSealer {
+    /// Seals `secret` for `user`, at once (no I/O).
+    ///
+    /// # Errors
+    /// [`SealError`] as the trait describes.
+    pub fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError> {
         let user = user.as_str().as_bytes();
         let mut ciphertext = Vec::with_capacity(4 + user.len() + secret.len());
         ciphertext.extend_from_slice(&(user.len() as u32).to_be_bytes());
@@ -30,7 +34,11 @@ impl SecretSealer for PlaintextSealer {
         Ok(SealedSecret { key_id: PlaintextSealer::KEY_ID.into(), ciphertext })
     }
 
-    fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
+    /// Opens a secret sealed for `user`, at once (no I/O).
+    ///
+    /// # Errors
+    /// [`SealError`] as the trait describes.
+    pub fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
         if sealed.key_id != PlaintextSealer::KEY_ID {
             return Err(SealError::UnknownKey { key_id: sealed.key_id.clone() });
         }
@@ -42,6 +50,16 @@ impl SecretSealer for PlaintextSealer {
             return Err(SealError::Tampered);
         }
         Secret::from_bytes(secret).map_err(|_| SealError::Tampered)
+    }
+}
+
+impl SecretSealer for PlaintextSealer {
+    async fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError> {
+        PlaintextSealer::seal(self, user, secret)
+    }
+
+    async fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
+        PlaintextSealer::open(self, user, sealed)
     }
 }
 

@@ -14,7 +14,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::SecretError;
 use crate::ct;
-use crate::record::UserId;
+use crate::vocabulary::UserId;
 
 /// The host's key for hashing what users hold. All app servers must share it; losing
 /// it invalidates every recovery code, pending SMS code and remembered device.

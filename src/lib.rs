@@ -7,46 +7,65 @@
 
 extern crate alloc;
 
+// The one-time-password core: no I/O, no clock, no allocation on the verify path;
+// builds without std.
 mod ct;
 pub mod error;
 pub mod otp;
-pub mod uri;
-
-#[cfg(feature = "std")]
-pub mod audit;
-#[cfg(feature = "std")]
-pub mod clock;
-#[cfg(feature = "std")]
-pub mod danger;
-#[cfg(feature = "std")]
-pub mod device;
-#[cfg(feature = "std")]
-pub mod enrollment;
-#[cfg(feature = "std")]
-pub mod keyed_hash;
-#[cfg(feature = "std")]
-pub mod oob;
-#[cfg(feature = "std")]
-pub mod policy;
-#[cfg(feature = "std")]
-pub mod proof;
 #[cfg(feature = "qr")]
 pub mod qr;
 #[cfg(feature = "std")]
 mod random;
+pub mod uri;
+
+// The words every layer shares.
 #[cfg(feature = "std")]
-pub mod record;
+pub mod vocabulary;
+
+// What the record is made of: hashes of what users hold, sealed secrets.
 #[cfg(feature = "std")]
-pub mod recovery;
+pub mod danger;
+#[cfg(feature = "std")]
+pub mod keyed_hash;
 #[cfg(feature = "std")]
 pub mod seal;
+
+// The per-user record, the policy that reads it, the events that describe its changes.
 #[cfg(feature = "std")]
-pub mod service;
+pub mod event;
+#[cfg(feature = "std")]
+pub mod policy;
+#[cfg(feature = "std")]
+pub mod record;
+
+// Pure transitions on the record.
+#[cfg(feature = "std")]
+pub mod flow;
+
+// The ports a host implements: storage, time, delivery of codes.
+#[cfg(feature = "std")]
+pub mod clock;
+#[cfg(feature = "std")]
+pub mod notify;
 #[cfg(feature = "std")]
 pub mod store;
 
+// The driver on top.
 #[cfg(feature = "std")]
-pub use error::Error;
+pub mod service;
+
+#[cfg(feature = "std")]
+pub mod prelude;
+
+/// The requirements R1 to R24 that the documentation refers to, and the sources
+/// ("seed 000" to "seed 004") they come from. The same text is `docs/requirements.md`.
+#[doc = include_str!("../docs/requirements.md")]
+pub mod requirements {}
+
 pub use error::{CodeError, ParamError, SecretError, TimeError};
 pub use otp::{Algorithm, Code, Digits, Hotp, Secret, StepMatch, Totp, TotpParams, Verification, Window};
 pub use uri::{KeyUri, OtpKind, UriError};
+#[cfg(feature = "std")]
+pub use vocabulary::{
+    Cleared, Destination, Method, Outcome, Purpose, Reason, Refusal, RequestContext, Revocation, Role, UserId,
+};

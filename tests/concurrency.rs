@@ -9,10 +9,10 @@ use std::sync::Barrier;
 use std::thread;
 
 use common::*;
-use mfa_kit::audit::Method;
-use mfa_kit::audit::{EventKind, RejectionReason};
-use mfa_kit::oob::{Destination, Role};
-use mfa_kit::proof::CodeOutcome;
+use mfa_kit::event::EventKind;
+use mfa_kit::flow::Proven;
+use mfa_kit::vocabulary::RejectionReason;
+use mfa_kit::{Destination, Method, Refusal, Role};
 
 const ROUNDS: usize = 1000;
 const THREADS: usize = 32;
@@ -43,18 +43,26 @@ fn thirty_two_servers_receiving_the_same_valid_code_accept_it_exactly_once() {
         let code = phone.code();
         let outcomes =
             race(|_| run(firm.mfa.verify_code(&sarah, &code, &office())).expect("no infrastructure error"));
-        let accepted = outcomes.iter().filter(|o| o.is_accepted()).count();
+        let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
         assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
         // Every other server saw a replay, or the lockout the replays caused.
         assert!(outcomes.iter().all(|o| matches!(
             o,
-            CodeOutcome::Accepted { .. }
-                | CodeOutcome::Rejected { reason: RejectionReason::Replayed, .. }
-                | CodeOutcome::LockedOut { .. }
+            Ok(Proven { method: Method::Totp, .. })
+                | Err(Refusal::CodeReused { .. })
+                | Err(Refusal::LockedOut { .. })
         )));
         let audited =
             firm.events(&sarah).iter().filter(|k| matches!(k, EventKind::CodeAccepted { .. })).count();
         assert_eq!(audited, 1, "round {round}");
+        let stored = firm
+            .mfa
+            .store()
+            .events_for(&sarah)
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::CodeAccepted { .. }))
+            .count();
+        assert_eq!(stored, 1, "round {round}: the store's trail");
     }
 }
 
@@ -67,11 +75,8 @@ fn thirty_two_wrong_codes_at_once_evaluate_at_most_five_then_the_valid_code_is_r
         let wrong = phone.wrong_code();
         let outcomes =
             race(|_| run(firm.mfa.verify_code(&sarah, &wrong, &office())).expect("no infrastructure error"));
-        let evaluated = outcomes
-            .iter()
-            .filter(|o| matches!(o, CodeOutcome::Rejected { reason: RejectionReason::Wrong, .. }))
-            .count();
-        let locked = outcomes.iter().filter(|o| matches!(o, CodeOutcome::LockedOut { .. })).count();
+        let evaluated = outcomes.iter().filter(|o| matches!(o, Err(Refusal::WrongCode { .. }))).count();
+        let locked = outcomes.iter().filter(|o| matches!(o, Err(Refusal::LockedOut { .. }))).count();
         // Four rejections and the fifth failure that started the lock; the rest never evaluated.
         assert_eq!((evaluated, locked), (4, THREADS - 4), "round {round}: {outcomes:?}");
         let counted = firm
@@ -80,8 +85,16 @@ fn thirty_two_wrong_codes_at_once_evaluate_at_most_five_then_the_valid_code_is_r
             .filter(|k| matches!(k, EventKind::CodeRejected { reason: RejectionReason::Wrong, .. }))
             .count();
         assert_eq!(counted, 5, "round {round}");
+        let stored = firm
+            .mfa
+            .store()
+            .events_for(&sarah)
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::CodeRejected { reason: RejectionReason::Wrong, .. }))
+            .count();
+        assert_eq!(stored, 5, "round {round}: the store's trail");
         let valid = run(firm.mfa.verify_code(&sarah, &phone.code(), &office())).unwrap();
-        assert!(matches!(valid, CodeOutcome::LockedOut { .. }), "round {round}: {valid:?}");
+        assert!(matches!(valid, Err(Refusal::LockedOut { .. })), "round {round}: {valid:?}");
     }
 }
 
@@ -91,18 +104,18 @@ fn thirty_two_servers_receiving_the_same_recovery_code_accept_it_exactly_once() 
         let firm = firm();
         let sarah = user("sarah");
         firm.enroll(&sarah);
-        let codes = run(firm.mfa.generate_recovery_codes(&sarah, &office())).unwrap();
+        let codes = run(firm.mfa.generate_recovery_codes(&sarah, &office())).unwrap().unwrap();
         let code = codes[round % codes.len()].as_str().to_string();
         let outcomes = race(|_| {
             run(firm.mfa.redeem_recovery_code(&sarah, &code, &office())).expect("no infrastructure error")
         });
-        let accepted = outcomes.iter().filter(|o| o.is_accepted()).count();
+        let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
         assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
         assert!(outcomes.iter().all(|o| matches!(
             o,
-            CodeOutcome::Accepted { method: Method::RecoveryCode, .. }
-                | CodeOutcome::Rejected { reason: RejectionReason::AlreadyUsed, .. }
-                | CodeOutcome::LockedOut { .. }
+            Ok(Proven { method: Method::RecoveryCode, .. })
+                | Err(Refusal::CodeReused { .. })
+                | Err(Refusal::LockedOut { .. })
         )));
         let record = run(firm.mfa.record(&sarah)).unwrap();
         assert_eq!(record.recovery_codes().unwrap().remaining(), codes.len() - 1, "round {round}");
@@ -118,21 +131,21 @@ fn thirty_two_servers_receiving_the_same_emailed_code_accept_it_exactly_once() {
         let outbox = Outbox::default();
         run(async {
             let email = Destination::email("sarah@smith.example").unwrap();
-            firm.mfa.add_destination(&sarah, email, Role::Backup, &outbox, &office()).await.unwrap();
-            firm.mfa.confirm_destination(&sarah, &outbox.last_code(), &office()).await.unwrap();
+            firm.mfa.add_destination(&sarah, email, Role::Backup, &outbox, &office()).await.unwrap().unwrap();
+            firm.mfa.confirm_destination(&sarah, &outbox.last_code(), &office()).await.unwrap().unwrap();
             firm.clock.advance(60);
-            firm.mfa.send_sign_in_code(&sarah, Role::Backup, &outbox, &office()).await.unwrap();
+            firm.mfa.send_sign_in_code(&sarah, Role::Backup, &outbox, &office()).await.unwrap().unwrap();
         });
         let code = outbox.last_code();
         let outcomes = race(|_| {
             run(firm.mfa.verify_sign_in_code(&sarah, &code, &office())).expect("no infrastructure error")
         });
-        let accepted = outcomes.iter().filter(|o| o.is_accepted()).count();
+        let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
         assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
-        assert!(outcomes.iter().all(|o| matches!(
-            o,
-            CodeOutcome::Accepted { method: Method::Email, .. }
-                | CodeOutcome::Rejected { reason: RejectionReason::NoCodePending, .. }
-        )));
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Ok(Proven { method: Method::Email, .. }) | Err(Refusal::NoCodePending)))
+        );
     }
 }

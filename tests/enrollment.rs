@@ -1,12 +1,13 @@
-//! Stories of setting up an authenticator app (DESIGN.md R5-R7).
+//! Stories of setting up an authenticator app (requirements R5-R7).
 
 mod common;
 
 use common::*;
-use mfa_kit::audit::{EnrollmentRejection, EventKind};
-use mfa_kit::enrollment::{Confirmation, EnrollmentOutcome};
+use mfa_kit::event::EventKind;
+use mfa_kit::flow::enrollment::{Confirmation, Confirmed};
 use mfa_kit::service::ServiceConfig;
-use mfa_kit::{Error, KeyUri};
+use mfa_kit::vocabulary::EnrollmentRejection;
+use mfa_kit::{KeyUri, Refusal};
 
 #[test]
 fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
@@ -14,7 +15,8 @@ fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
     let sarah = user("sarah");
     run(async {
         assert_eq!(firm.mfa.config().issuer, "Smith & Co Accounting");
-        let start = firm.mfa.start_enrollment(&sarah, "sarah@smith.example", &office()).await.unwrap();
+        let start =
+            firm.mfa.start_enrollment(&sarah, "sarah@smith.example", &office()).await.unwrap().unwrap();
         // The screen shows a QR code of the URI and the secret in groups of four.
         assert!(
             start
@@ -34,7 +36,7 @@ fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
         firm.clock.advance(30);
         let second = phone.code();
         let outcome = firm.mfa.confirm_enrollment(&sarah, &[&first, &second], &office()).await.unwrap();
-        assert_eq!(outcome, EnrollmentOutcome::Confirmed { replaced: false });
+        assert_eq!(outcome, Ok(Confirmed { replaced: false }));
 
         let record = firm.mfa.record(&sarah).await.unwrap();
         let credential = record.totp().expect("active");
@@ -45,7 +47,7 @@ fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
         // The secret is sealed, not stored as the URI's base32.
         let stored = serde_json::to_string(&record).unwrap();
         assert!(!stored.contains(&*uri.secret().to_base32()));
-        assert!(!firm.mfa.verify_code(&sarah, &second, &office()).await.unwrap().is_accepted());
+        assert!(firm.mfa.verify_code(&sarah, &second, &office()).await.unwrap().is_err());
 
         assert_eq!(
             firm.events(&sarah),
@@ -53,8 +55,8 @@ fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
                 EventKind::EnrollmentStarted { expires_at: START + 600 },
                 EventKind::EnrollmentConfirmed { replaced: false },
                 EventKind::CodeRejected {
-                    method: mfa_kit::audit::Method::Totp,
-                    reason: mfa_kit::audit::RejectionReason::Replayed,
+                    method: mfa_kit::Method::Totp,
+                    reason: mfa_kit::vocabulary::RejectionReason::Replayed,
                     consecutive_failures: 1
                 },
             ]
@@ -69,34 +71,22 @@ fn the_same_code_twice_or_codes_that_are_not_consecutive_are_refused() {
     let firm = firm();
     let tom = user("tom");
     run(async {
-        let start = firm.mfa.start_enrollment(&tom, "tom", &office()).await.unwrap();
+        let start = firm.mfa.start_enrollment(&tom, "tom", &office()).await.unwrap().unwrap();
         let phone = Phone::scan(&start.uri, &firm.clock);
         let first = phone.code();
         let same = firm.mfa.confirm_enrollment(&tom, &[&first, &first], &office()).await.unwrap();
-        assert_eq!(
-            same,
-            EnrollmentOutcome::Rejected { reason: EnrollmentRejection::SameCodeTwice, attempts_left: 4 }
-        );
+        assert_eq!(same, Err(Refusal::SameCodeTwice));
 
         firm.clock.advance(60); // Two steps later: the codes are valid but skip a step.
         let third = phone.code();
         let skipped = firm.mfa.confirm_enrollment(&tom, &[&first, &third], &office()).await.unwrap();
-        assert_eq!(
-            skipped,
-            EnrollmentOutcome::Rejected { reason: EnrollmentRejection::NotConsecutive, attempts_left: 3 }
-        );
+        assert_eq!(skipped, Err(Refusal::NotConsecutive));
 
         let wrong =
             firm.mfa.confirm_enrollment(&tom, &[&phone.wrong_code(), &third], &office()).await.unwrap();
-        assert_eq!(
-            wrong,
-            EnrollmentOutcome::Rejected { reason: EnrollmentRejection::WrongCode, attempts_left: 2 }
-        );
+        assert_eq!(wrong, Err(Refusal::WrongCode { attempts_left: 2 }));
         let only_one = firm.mfa.confirm_enrollment(&tom, &[&third], &office()).await.unwrap();
-        assert!(matches!(
-            only_one,
-            EnrollmentOutcome::Rejected { reason: EnrollmentRejection::TwoCodesRequired, .. }
-        ));
+        assert!(matches!(only_one, Err(Refusal::TwoCodesRequired)));
         assert!(!firm.mfa.status(&tom).await.unwrap().has_mfa());
     });
 }
@@ -106,23 +96,25 @@ fn too_many_wrong_confirmations_discard_the_enrollment() {
     let firm = firm();
     let ann = user("ann");
     run(async {
-        let start = firm.mfa.start_enrollment(&ann, "ann", &office()).await.unwrap();
+        let start = firm.mfa.start_enrollment(&ann, "ann", &office()).await.unwrap().unwrap();
         let phone = Phone::scan(&start.uri, &firm.clock);
         for left in (1..5).rev() {
-            let outcome =
-                firm.mfa.confirm_enrollment(&ann, &[&phone.wrong_code(), "000000"], &office()).await.unwrap();
-            assert!(
-                matches!(outcome, EnrollmentOutcome::Rejected { attempts_left, .. } if attempts_left == left)
-            );
+            let outcome = firm
+                .mfa
+                .confirm_enrollment(&ann, &[&phone.wrong_code(), &phone.code()], &office())
+                .await
+                .unwrap();
+            assert_eq!(outcome, Err(Refusal::WrongCode { attempts_left: left }));
         }
         let last =
             firm.mfa.confirm_enrollment(&ann, &[&phone.wrong_code(), "000000"], &office()).await.unwrap();
-        assert_eq!(
-            last,
-            EnrollmentOutcome::Rejected { reason: EnrollmentRejection::TooManyAttempts, attempts_left: 0 }
+        assert_eq!(last, Err(Refusal::EnrollmentDiscarded));
+        let after = firm.mfa.confirm_enrollment(&ann, &[&phone.code(), "000000"], &office()).await.unwrap();
+        assert_eq!(after, Err(Refusal::NoPendingEnrollment));
+        assert!(
+            firm.events(&ann)
+                .contains(&EventKind::EnrollmentRejected { reason: EnrollmentRejection::TooManyAttempts })
         );
-        let after = firm.mfa.confirm_enrollment(&ann, &[&phone.code(), "000000"], &office()).await;
-        assert!(matches!(after, Err(Error::NoPendingEnrollment)));
     });
 }
 
@@ -131,25 +123,25 @@ fn a_pending_enrollment_expires_after_ten_minutes_and_can_be_restarted() {
     let firm = firm();
     let raj = user("raj");
     run(async {
-        let start = firm.mfa.start_enrollment(&raj, "raj", &office()).await.unwrap();
+        let start = firm.mfa.start_enrollment(&raj, "raj", &office()).await.unwrap().unwrap();
         let phone = Phone::scan(&start.uri, &firm.clock);
         firm.clock.advance(600);
         let first = phone.code();
         firm.clock.advance(30);
         let late = firm.mfa.confirm_enrollment(&raj, &[&first, &phone.code()], &office()).await.unwrap();
-        assert_eq!(late, EnrollmentOutcome::Expired);
+        assert_eq!(late, Err(Refusal::EnrollmentExpired));
         assert!(firm.mfa.record(&raj).await.unwrap().pending_enrollment().is_none());
         assert!(firm.events(&raj).contains(&EventKind::EnrollmentExpired));
 
         // Restarting gives a new secret; the old phone entry no longer works.
-        let again = firm.mfa.start_enrollment(&raj, "raj", &office()).await.unwrap();
+        let again = firm.mfa.start_enrollment(&raj, "raj", &office()).await.unwrap().unwrap();
         assert_ne!(*again.secret_grouped, *start.secret_grouped);
         let new_phone = Phone::scan(&again.uri, &firm.clock);
         let first = new_phone.code();
         firm.clock.advance(30);
         let outcome =
             firm.mfa.confirm_enrollment(&raj, &[&first, &new_phone.code()], &office()).await.unwrap();
-        assert_eq!(outcome, EnrollmentOutcome::Confirmed { replaced: false });
+        assert_eq!(outcome, Ok(Confirmed { replaced: false }));
     });
 }
 
@@ -159,21 +151,21 @@ fn a_new_phone_replaces_the_old_one_only_once_confirmed() {
     let li = user("li");
     let old_phone = firm.enroll(&li);
     run(async {
-        let start = firm.mfa.start_enrollment(&li, "li", &office()).await.unwrap();
+        let start = firm.mfa.start_enrollment(&li, "li", &office()).await.unwrap().unwrap();
         let new_phone = Phone::scan(&start.uri, &firm.clock);
         // Until the new phone is confirmed, the old one still signs in.
-        assert!(firm.mfa.verify_code(&li, &old_phone.code(), &office()).await.unwrap().is_accepted());
-        assert!(!firm.mfa.verify_code(&li, &new_phone.code(), &office()).await.unwrap().is_accepted());
+        assert!(firm.mfa.verify_code(&li, &old_phone.code(), &office()).await.unwrap().is_ok());
+        assert!(firm.mfa.verify_code(&li, &new_phone.code(), &office()).await.unwrap().is_err());
 
         firm.clock.advance(30);
         let first = new_phone.code();
         firm.clock.advance(30);
         let outcome =
             firm.mfa.confirm_enrollment(&li, &[&first, &new_phone.code()], &office()).await.unwrap();
-        assert_eq!(outcome, EnrollmentOutcome::Confirmed { replaced: true });
+        assert_eq!(outcome, Ok(Confirmed { replaced: true }));
         firm.clock.advance(30);
-        assert!(!firm.mfa.verify_code(&li, &old_phone.code(), &office()).await.unwrap().is_accepted());
-        assert!(firm.mfa.verify_code(&li, &new_phone.code(), &office()).await.unwrap().is_accepted());
+        assert!(firm.mfa.verify_code(&li, &old_phone.code(), &office()).await.unwrap().is_err());
+        assert!(firm.mfa.verify_code(&li, &new_phone.code(), &office()).await.unwrap().is_ok());
         assert!(firm.events(&li).contains(&EventKind::EnrollmentConfirmed { replaced: true }));
     });
 }
@@ -181,22 +173,22 @@ fn a_new_phone_replaces_the_old_one_only_once_confirmed() {
 #[test]
 fn one_code_confirmation_is_an_option() {
     let mut config = ServiceConfig::new("Smith");
-    config.confirmation = Confirmation::OneCode;
+    config.rules.confirmation = Confirmation::OneCode;
     let firm = firm_with_config(config);
     let kim = user("kim");
     run(async {
-        let start = firm.mfa.start_enrollment(&kim, "kim", &office()).await.unwrap();
+        let start = firm.mfa.start_enrollment(&kim, "kim", &office()).await.unwrap().unwrap();
         let phone = Phone::scan(&start.uri, &firm.clock);
         assert_eq!(firm.mfa.start_enrollment(&kim, "k:m", &office()).await.err().map(|e| e.to_string()),
             Some("the enrollment URI could not be built: the account contains a colon, which the Key URI format does not allow".into()));
         let outcome = firm.mfa.confirm_enrollment(&kim, &[&phone.code()], &office()).await.unwrap();
-        assert_eq!(outcome, EnrollmentOutcome::Confirmed { replaced: false });
+        assert_eq!(outcome, Ok(Confirmed { replaced: false }));
     });
 }
 
 #[test]
-fn confirming_with_nothing_pending_is_an_error() {
+fn confirming_with_nothing_pending_is_refused() {
     let firm = firm();
     let result = run(firm.mfa.confirm_enrollment(&user("nobody"), &["123456", "234567"], &office()));
-    assert!(matches!(result, Err(Error::NoPendingEnrollment)));
+    assert_eq!(result.unwrap(), Err(Refusal::NoPendingEnrollment));
 }

@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
-use mfa_kit::KeyUri;
-use mfa_kit::device::DeviceToken;
-use mfa_kit::oob::{Destination, Role};
+use mfa_kit::flow::device::Remembered;
+use mfa_kit::record::DeviceToken;
+use mfa_kit::{Destination, KeyUri, Role};
 
 /// Whether `needle` stands in `haystack` on its own, not inside a longer run of
 /// letters and digits (a 6-digit code may appear inside a 10-digit timestamp by chance).
@@ -31,7 +31,7 @@ fn nothing_printable_holds_a_secret_code_token_or_hash() {
 
     let record = run(async {
         // The authenticator: its secret in every form, and the codes typed.
-        let start = firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap();
+        let start = firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
         let key = KeyUri::parse(&start.uri).unwrap();
         held.push(key.secret().to_base32().to_string());
         held.push(start.secret_grouped.to_string());
@@ -41,58 +41,67 @@ fn nothing_printable_holds_a_secret_code_token_or_hash() {
         firm.clock.advance(30);
         let second = phone.code();
         held.extend([first.clone(), second.clone()]);
-        firm.mfa.confirm_enrollment(&sarah, &[&first, &second], &office()).await.unwrap();
+        firm.mfa.confirm_enrollment(&sarah, &[&first, &second], &office()).await.unwrap().unwrap();
         firm.clock.advance(30);
         let code = phone.code();
         held.push(code.clone());
-        firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap();
+        firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap().unwrap();
         let wrong = phone.wrong_code();
         held.push(wrong.clone());
-        firm.mfa.verify_code(&sarah, &wrong, &office()).await.unwrap();
+        firm.mfa.verify_code(&sarah, &wrong, &office()).await.unwrap().unwrap_err();
         let malformed = firm.mfa.verify_code(&sarah, "98765x", &office()).await.unwrap();
         errors.push(format!("{malformed:?}"));
 
         // Recovery codes, used and not.
-        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap();
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
         for code in &codes {
             held.push(code.as_str().to_string());
             held.push(code.as_str().replace('-', ""));
             errors.push(format!("{code:?}"));
         }
-        firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap();
-        firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap();
+        firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap().unwrap();
+        firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap().unwrap_err();
 
         // Codes by e-mail, sent, confirmed and used, and a pending one.
         let destination = Destination::email("sarah@smith.example").unwrap();
-        firm.mfa.add_destination(&sarah, destination, Role::Backup, &outbox, &office()).await.unwrap();
+        firm.mfa
+            .add_destination(&sarah, destination, Role::Backup, &outbox, &office())
+            .await
+            .unwrap()
+            .unwrap();
         held.push(outbox.last_code());
-        firm.mfa.confirm_destination(&sarah, &outbox.last_code(), &office()).await.unwrap();
+        firm.mfa.confirm_destination(&sarah, &outbox.last_code(), &office()).await.unwrap().unwrap();
         firm.clock.advance(60);
-        firm.mfa.send_sign_in_code(&sarah, Role::Backup, &outbox, &office()).await.unwrap();
+        firm.mfa.send_sign_in_code(&sarah, Role::Backup, &outbox, &office()).await.unwrap().unwrap();
         held.push(outbox.last_code());
-        firm.mfa.verify_sign_in_code(&sarah, &outbox.last_code(), &office()).await.unwrap();
+        firm.mfa.verify_sign_in_code(&sarah, &outbox.last_code(), &office()).await.unwrap().unwrap();
         firm.clock.advance(60);
-        firm.mfa.send_sign_in_code(&sarah, Role::Backup, &outbox, &office()).await.unwrap();
+        firm.mfa.send_sign_in_code(&sarah, Role::Backup, &outbox, &office()).await.unwrap().unwrap();
         held.push(outbox.last_code());
 
         // A remembered device, used.
-        let (token, _) = firm.mfa.remember_device(&sarah, "Laptop", 3600, &office()).await.unwrap();
+        let Remembered { token, .. } =
+            firm.mfa.remember_device(&sarah, "Laptop", 3600, &office()).await.unwrap().unwrap();
         held.push(token.as_str().to_string());
         errors.push(format!("{token:?}"));
         let context = office().with_device_token(DeviceToken::from_cookie(token.as_str()));
         errors.push(format!("{context:?}"));
-        firm.mfa.sign_in_decision(&sarah, &context).await.unwrap();
+        firm.mfa.sign_in_decision(&sarah, &context).await.unwrap().unwrap();
 
-        // Errors of every kind the user can cause.
-        for error in [
-            firm.mfa.deactivate(&sarah, &code, false, &office()).await.unwrap_err(),
-            firm.mfa.reset(&sarah, &sarah, "mine", &office().request).await.unwrap_err(),
-            firm.mfa.confirm_enrollment(&sarah, &[&code, &second], &office()).await.unwrap_err(),
-            firm.mfa.start_enrollment(&sarah, "sa:rah", &office()).await.unwrap_err(),
-        ] {
-            errors.push(error.to_string());
-            errors.push(format!("{error:?}"));
+        // Refusals and errors of every kind the user can cause (the refusals were errors
+        // before refusals became outcomes).
+        let refusals = [
+            firm.mfa.deactivate(&sarah, &code, false, &office()).await.unwrap().unwrap_err(),
+            firm.mfa.reset(&sarah, &sarah, "mine", &office().request).await.unwrap().unwrap_err(),
+            firm.mfa.confirm_enrollment(&sarah, &[&code, &second], &office()).await.unwrap().unwrap_err(),
+        ];
+        for refusal in refusals {
+            errors.push(refusal.to_string());
+            errors.push(format!("{refusal:?}"));
         }
+        let error = firm.mfa.start_enrollment(&sarah, "sa:rah", &office()).await.unwrap_err();
+        errors.push(error.to_string());
+        errors.push(format!("{error:?}"));
         errors.push(KeyUri::parse(&start.uri.replace("secret=", "secret=1")).unwrap_err().to_string());
         firm.mfa.record(&sarah).await.unwrap()
     });

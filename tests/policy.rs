@@ -1,4 +1,4 @@
-//! The standard policy, specified as a table (DESIGN.md R9-R15, R18, R19, R20, R22).
+//! The standard policy, specified as a table (requirements R9-R15, R18, R19, R20, R22).
 //!
 //! Every combination of the seven facts below is decided by the first row of `SPEC`
 //! that matches it; `_` matches anything. The test enumerates all 3 x 2^6 = 192
@@ -10,13 +10,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use common::*;
-use mfa_kit::Error;
-use mfa_kit::audit::{AuditOutcome, EventKind, Method, RequestContext};
+use mfa_kit::event::{AuditOutcome, EventKind};
+use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::policy::{
-    Decision, Jurisdiction, Level, LockoutRule, OrgSettings, Policy, Preset, Reason, SignInContext,
-    StandardPolicy, UserFacts,
+    Decision, Jurisdiction, Level, OrgSettings, Policy, Preset, SignInContext, StandardPolicy, UserFacts,
 };
-use mfa_kit::record::UserId;
+use mfa_kit::vocabulary::LockoutRule;
+use mfa_kit::{Method, Reason, Refusal, RequestContext, UserId};
 
 /// A fact that a row requires, or `_` (any).
 #[derive(Clone, Copy, Debug)]
@@ -131,22 +131,21 @@ fn the_standard_policy_follows_its_specification_table() {
                                     locked.then_some(lock_end),
                                 );
                                 let expected = match SPEC[row].7 {
-                                    Allow(reason) => Decision::Allow { reason },
-                                    Challenge => Decision::Challenge {
+                                    Allow(reason) => Ok(Decision::Allow { reason }),
+                                    Challenge => Ok(Decision::Challenge {
                                         methods: vec![Method::Totp],
                                         reason: Enrolled,
                                         needs_backup: false,
-                                    },
-                                    Suggest(reason) => Decision::SuggestEnrollment {
+                                    }),
+                                    Suggest(reason) => Ok(Decision::SuggestEnrollment {
                                         reason,
                                         deadline: (before_grace && reason != LevelSuggested)
                                             .then_some(DEADLINE),
-                                    },
-                                    Require(reason) => Decision::RequireEnrollment { reason },
-                                    Refuse(LockedOut) => {
-                                        Decision::Refuse { reason: LockedOut, retry_at: Some(lock_end) }
-                                    }
-                                    Refuse(reason) => Decision::Refuse { reason, retry_at: None },
+                                    }),
+                                    Require(reason) => Ok(Decision::RequireEnrollment { reason }),
+                                    Refuse(LockedOut) => Err(Refusal::LockedOut { until: lock_end }),
+                                    Refuse(AddressNotAllowed) => Err(Refusal::AddressNotAllowed),
+                                    Refuse(other) => unreachable!("no row refuses for {other:?}"),
                                 };
                                 assert_eq!(
                                     policy.decide(&context, &user, now),
@@ -172,7 +171,7 @@ fn the_jurisdiction_rule_prompts_at_every_sign_in_without_a_deadline_and_forbids
     let context = SignInContext::default().with_jurisdiction(Jurisdiction::country("NZ").with_accounting());
     for day in 0..3 {
         let decision = policy.decide(&context, &UserFacts::default(), NOW + day * 86_400);
-        assert_eq!(decision, Decision::SuggestEnrollment { reason: JurisdictionRule, deadline: None });
+        assert_eq!(decision, Ok(Decision::SuggestEnrollment { reason: JurisdictionRule, deadline: None }));
     }
     let enrolled = UserFacts::new(vec![Method::Totp], None);
     assert_eq!(policy.may_deactivate(&context, &enrolled), Err(JurisdictionRule));
@@ -187,7 +186,7 @@ fn the_org_wide_switch_makes_mfa_mandatory_for_every_user_type() {
         let context = SignInContext::default().with_user_type(user_type).with_org(settings.clone());
         assert_eq!(
             policy.decide(&context, &UserFacts::default(), NOW),
-            Decision::RequireEnrollment { reason: OrgEnforced }
+            Ok(Decision::RequireEnrollment { reason: OrgEnforced })
         );
         assert_eq!(
             policy.may_deactivate(&context, &UserFacts::new(vec![Method::Totp], None)),
@@ -204,10 +203,10 @@ fn an_unknown_address_is_refused_when_an_allowlist_is_set() {
     });
     let unknown = SignInContext::default().with_org(settings.clone());
     let decision = StandardPolicy::new().decide(&unknown, &UserFacts::default(), NOW);
-    assert_eq!(decision, Decision::Refuse { reason: AddressNotAllowed, retry_at: None });
+    assert_eq!(decision, Err(Refusal::AddressNotAllowed));
     let v6 =
         SignInContext::new(RequestContext::from_address("2001:db8::7".parse().unwrap())).with_org(settings);
-    assert_eq!(StandardPolicy::new().decide(&v6, &UserFacts::default(), NOW).reason(), NotRequired);
+    assert_eq!(StandardPolicy::new().decide(&v6, &UserFacts::default(), NOW).unwrap().reason(), NotRequired);
 }
 
 /// Settings from lax to strict, to check presets against.
@@ -260,7 +259,7 @@ fn the_ato_preset_enforces_mfa_caps_devices_below_a_day_locks_after_five_and_for
     let context = SignInContext::default().with_user_type("client_employee").with_org(lax);
     assert_eq!(
         policy.decide(&context, &UserFacts::default(), NOW),
-        Decision::RequireEnrollment { reason: CompliancePreset }
+        Ok(Decision::RequireEnrollment { reason: CompliancePreset })
     );
     assert_eq!(policy.lockout(&context).max_failures, 5);
     assert!(policy.remember_device_max(&context) < 24 * 3600);
@@ -270,7 +269,7 @@ fn the_ato_preset_enforces_mfa_caps_devices_below_a_day_locks_after_five_and_for
     );
     // Single sign-on users are still not asked by us.
     assert_eq!(
-        policy.decide(&context.clone().with_sso(true), &UserFacts::default(), NOW).reason(),
+        policy.decide(&context.clone().with_sso(true), &UserFacts::default(), NOW).unwrap().reason(),
         SingleSignOn
     );
     // A stricter org keeps its stricter settings.
@@ -290,7 +289,7 @@ fn the_nist_preset_caps_consecutive_failures_at_one_hundred() {
     let context = SignInContext::default().with_org(Arc::new(lax));
     assert_eq!(policy.lockout(&context).max_failures, 100);
     assert_eq!(policy.remember_device_max(&context), 12 * 3600);
-    assert_eq!(policy.decide(&context, &UserFacts::default(), NOW).reason(), NotRequired);
+    assert_eq!(policy.decide(&context, &UserFacts::default(), NOW).unwrap().reason(), NotRequired);
 }
 
 #[test]
@@ -311,15 +310,15 @@ fn lowering_a_level_to_upon_request_still_challenges_users_who_set_up_mfa() {
     let lowered = Arc::new(OrgSettings::default().with_level("practitioner", UponRequest));
     run(async {
         let before = office().with_user_type("practitioner").with_org(mandatory);
-        assert_eq!(firm.mfa.sign_in_decision(&tom, &before).await.unwrap().reason(), LevelMandatory);
+        assert_eq!(firm.mfa.sign_in_decision(&tom, &before).await.unwrap().unwrap().reason(), LevelMandatory);
         let after = office().with_user_type("practitioner").with_org(lowered);
         assert_eq!(
             firm.mfa.sign_in_decision(&sarah, &after).await.unwrap(),
-            Decision::Challenge { methods: vec![Method::Totp], reason: Enrolled, needs_backup: false }
+            Ok(Decision::Challenge { methods: vec![Method::Totp], reason: Enrolled, needs_backup: false })
         );
         assert_eq!(
             firm.mfa.sign_in_decision(&tom, &after).await.unwrap(),
-            Decision::Allow { reason: NotRequired }
+            Ok(Decision::Allow { reason: NotRequired })
         );
     });
 }
@@ -333,23 +332,25 @@ fn changing_who_must_use_mfa_is_privileged_and_audited() {
     let new = current.clone().with_level("practitioner", Mandatory);
     let request = office().request;
 
-    let refused = pollster::block_on(firm.mfa.change_org_settings(
-        "firm-42",
-        &clerk,
-        &current,
-        new.clone(),
-        &only_support,
-        &request,
-    ));
-    assert!(matches!(refused, Err(Error::NotPermitted)));
+    // The host's settings table.
+    let table = std::sync::Mutex::new(Vec::new());
+    let save = |settings: OrgSettings| {
+        table.lock().unwrap().push(settings);
+        std::future::ready(Ok::<(), std::convert::Infallible>(()))
+    };
+
+    let change = SettingsChange::new("firm-42", &clerk, &current, new.clone());
+    let refused = run(firm.mfa.change_org_settings(change, &only_support, &request, save)).unwrap();
+    assert_eq!(refused, Err(Refusal::NotPermitted));
+    assert!(table.lock().unwrap().is_empty(), "a refused change is not saved");
     let last = firm.audit.events().pop().unwrap();
     assert_eq!((last.actor.as_str(), last.outcome), ("clerk", AuditOutcome::Failure));
     assert!(matches!(last.kind, EventKind::OrgSettingsChangeRefused { ref org, .. } if org == "firm-42"));
 
-    let saved =
-        firm.mfa.change_org_settings("firm-42", &support, &current, new.clone(), &only_support, &request);
-    let saved = pollster::block_on(saved).unwrap();
-    assert_eq!(saved, new);
+    let change = SettingsChange::new("firm-42", &support, &current, new.clone());
+    let saved = run(firm.mfa.change_org_settings(change, &only_support, &request, save)).unwrap();
+    assert_eq!(saved, Ok(new.clone()));
+    assert_eq!(*table.lock().unwrap(), vec![new.clone()]);
     let last = firm.audit.events().pop().unwrap();
     assert_eq!(last.outcome, AuditOutcome::Success);
     assert_eq!(
@@ -360,18 +361,29 @@ fn changing_who_must_use_mfa_is_privileged_and_audited() {
             new: Box::new(new)
         }
     );
+    assert_eq!(firm.mfa.store().events().last(), Some(&last), "the store keeps the trail");
 
     let invalid =
         OrgSettings { lockout: LockoutRule { max_failures: 0, lock_seconds: 60 }, ..current.clone() };
-    let result = pollster::block_on(firm.mfa.change_org_settings(
-        "firm-42",
-        &support,
-        &current,
-        invalid,
-        &only_support,
-        &request,
-    ));
-    assert!(matches!(result, Err(Error::InvalidSettings(ref why)) if why.contains("failures")));
+    let change = SettingsChange::new("firm-42", &support, &current, invalid);
+    let result = run(firm.mfa.change_org_settings(change, &only_support, &request, save)).unwrap();
+    assert!(matches!(result, Err(Refusal::InvalidSettings(ref why)) if why.contains("failures")));
+    assert_eq!(table.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_settings_change_whose_save_fails_is_not_audited_as_made() {
+    let firm = firm();
+    let support = user("support-level-2");
+    let current = OrgSettings::default();
+    let new = current.clone().with_level("practitioner", Mandatory);
+    let failing =
+        |_: OrgSettings| std::future::ready(Err::<(), _>(std::io::Error::other("settings table is down")));
+    let change = SettingsChange::new("firm-42", &support, &current, new);
+    let result =
+        run(firm.mfa.change_org_settings(change, &|_: &UserId, _: &str| true, &office().request, failing));
+    assert!(matches!(result, Err(mfa_kit::service::Error::Store(_))));
+    assert!(firm.audit.events().is_empty() && firm.mfa.store().events().is_empty());
 }
 
 #[test]
@@ -386,14 +398,10 @@ fn the_service_applies_the_orgs_lockout_rule() {
     let context = office().with_org(three);
     run(async {
         for _ in 0..2 {
-            assert!(
-                !firm.mfa.verify_code(&sarah, &phone.wrong_code(), &context).await.unwrap().is_accepted()
-            );
+            assert!(firm.mfa.verify_code(&sarah, &phone.wrong_code(), &context).await.unwrap().is_err());
         }
         let third = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &context).await.unwrap();
-        assert!(
-            matches!(third, mfa_kit::proof::CodeOutcome::LockedOut { until } if until == START + 60 + 60)
-        );
+        assert!(matches!(third, Err(Refusal::LockedOut { until }) if until == START + 60 + 60));
     });
 }
 
@@ -409,10 +417,10 @@ fn a_code_from_an_address_off_the_allowlist_is_refused_unevaluated() {
     run(async {
         let outside = office().with_org(settings.clone());
         let outcome = firm.mfa.verify_code(&sarah, &phone.code(), &outside).await.unwrap();
-        assert_eq!(outcome, mfa_kit::proof::CodeOutcome::Refused(AddressNotAllowed));
-        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap();
+        assert_eq!(outcome, Err(Refusal::AddressNotAllowed));
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
         let outcome = firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &outside).await.unwrap();
-        assert_eq!(outcome, mfa_kit::proof::CodeOutcome::Refused(AddressNotAllowed));
+        assert_eq!(outcome, Err(Refusal::AddressNotAllowed));
         let record = firm.mfa.record(&sarah).await.unwrap();
         assert_eq!((record.failures().consecutive(), record.recovery_codes().unwrap().remaining()), (0, 10));
         let refused: Vec<Method> = firm
@@ -421,7 +429,7 @@ fn a_code_from_an_address_off_the_allowlist_is_refused_unevaluated() {
             .filter_map(|k| match k {
                 EventKind::CodeRejected {
                     method,
-                    reason: mfa_kit::audit::RejectionReason::PolicyRefused,
+                    reason: mfa_kit::vocabulary::RejectionReason::PolicyRefused,
                     ..
                 } => Some(method),
                 _ => None,
@@ -430,7 +438,7 @@ fn a_code_from_an_address_off_the_allowlist_is_refused_unevaluated() {
         assert_eq!(refused, vec![Method::Totp, Method::RecoveryCode]);
         let inside =
             SignInContext::new(RequestContext::from_address("192.0.2.9".parse().unwrap())).with_org(settings);
-        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &inside).await.unwrap().is_accepted());
+        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &inside).await.unwrap().is_ok());
     });
 }
 
@@ -446,7 +454,7 @@ fn resynchronising_or_deactivating_from_an_address_off_the_allowlist_is_refused_
     let next = phone.totp.generate(START + 90).unwrap().to_string();
     let outcome =
         run(firm.mfa.resynchronise(&sarah, &phone.code(), &next, &office().with_org(settings))).unwrap();
-    assert_eq!(outcome, mfa_kit::proof::CodeOutcome::Refused(AddressNotAllowed));
+    assert_eq!(outcome, Err(Refusal::AddressNotAllowed));
     let record = run(firm.mfa.record(&sarah)).unwrap();
     assert_eq!(record.totp().unwrap().last_accepted_step(), Some((START + 30) / 30), "nothing was accepted");
 
@@ -456,11 +464,6 @@ fn resynchronising_or_deactivating_from_an_address_off_the_allowlist_is_refused_
         ..OrgSettings::default()
     }));
     let outcome = run(firm.mfa.deactivate(&sarah, &phone.code(), true, &outside)).unwrap();
-    assert_eq!(
-        outcome,
-        mfa_kit::service::DeactivationOutcome::NotProven(mfa_kit::proof::CodeOutcome::Refused(
-            AddressNotAllowed
-        ))
-    );
+    assert_eq!(outcome, Err(Refusal::AddressNotAllowed));
     assert!(run(firm.mfa.status(&sarah)).unwrap().has_mfa());
 }

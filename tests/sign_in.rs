@@ -1,14 +1,14 @@
 //! Stories of signing in, replays, lockout, drift, deactivation, admin reset and the
-//! admin status list (DESIGN.md R2, R3, R8, R15, R20, R21, R23, R24).
+//! admin status list (requirements R2, R3, R8, R15, R20, R21, R23, R24).
 
 mod common;
 
 use common::*;
-use mfa_kit::audit::{AuditOutcome, EventKind, Method, RejectionReason};
-use mfa_kit::policy::{Decision, Reason};
-use mfa_kit::proof::CodeOutcome;
-use mfa_kit::service::{Cleared, DeactivationOutcome};
-use mfa_kit::{CodeError, Error};
+use mfa_kit::event::{AuditOutcome, EventKind};
+use mfa_kit::flow::Proven;
+use mfa_kit::policy::Decision;
+use mfa_kit::vocabulary::RejectionReason;
+use mfa_kit::{Cleared, Method, Reason, Refusal};
 
 #[test]
 fn after_the_password_an_enrolled_user_is_asked_for_a_code_and_others_are_let_in() {
@@ -18,19 +18,22 @@ fn after_the_password_an_enrolled_user_is_asked_for_a_code_and_others_are_let_in
     run(async {
         assert_eq!(
             firm.mfa.sign_in_decision(&sarah, &office()).await.unwrap(),
-            Decision::Challenge {
+            Ok(Decision::Challenge {
                 methods: vec![Method::Totp],
                 reason: Reason::Enrolled,
                 needs_backup: false
-            }
+            })
         );
         assert_eq!(
             firm.mfa.sign_in_decision(&tom, &office()).await.unwrap(),
-            Decision::Allow { reason: Reason::NotRequired }
+            Ok(Decision::Allow { reason: Reason::NotRequired })
         );
         // Single sign-on users are never asked by us (R11).
         let sso = office().with_sso(true);
-        assert_eq!(firm.mfa.sign_in_decision(&sarah, &sso).await.unwrap().reason(), Reason::SingleSignOn);
+        assert_eq!(
+            firm.mfa.sign_in_decision(&sarah, &sso).await.unwrap().unwrap().reason(),
+            Reason::SingleSignOn
+        );
     });
 }
 
@@ -42,21 +45,21 @@ fn a_code_is_accepted_once_and_a_replay_is_told_apart_from_a_wrong_code() {
     run(async {
         let code = phone.code();
         let accepted = firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap();
-        assert_eq!(accepted, CodeOutcome::Accepted { method: Method::Totp, drift: Some(0) });
+        assert_eq!(accepted, Ok(Proven { method: Method::Totp, drift: Some(0) }));
         let status = firm.mfa.status(&sarah).await.unwrap();
         assert_eq!(status.last_used, Some(START + 60));
 
         let replay = firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap();
-        assert_eq!(replay, CodeOutcome::Rejected { reason: RejectionReason::Replayed, attempts_left: 4 });
+        assert_eq!(replay, Err(Refusal::CodeReused { attempts_left: 4 }));
         let wrong = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
-        assert_eq!(wrong, CodeOutcome::Rejected { reason: RejectionReason::Wrong, attempts_left: 3 });
+        assert_eq!(wrong, Err(Refusal::WrongCode { attempts_left: 3 }));
         // A typo with a letter is not a guess: it does not count.
         let typo = firm.mfa.verify_code(&sarah, "12e456", &office()).await.unwrap();
-        assert_eq!(typo, CodeOutcome::Malformed(CodeError::InvalidCharacter { position: 3 }));
+        assert_eq!(typo, Err(Refusal::Malformed));
 
         // A correct code resets the count.
         firm.clock.advance(30);
-        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_accepted());
+        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_ok());
         assert_eq!(firm.mfa.record(&sarah).await.unwrap().failures().consecutive(), 0);
 
         let kinds = firm.events(&sarah);
@@ -81,27 +84,24 @@ fn five_wrong_codes_lock_the_user_out_for_fifteen_minutes_even_with_the_right_co
     run(async {
         for left in (1..5).rev() {
             let outcome = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
-            assert_eq!(
-                outcome,
-                CodeOutcome::Rejected { reason: RejectionReason::Wrong, attempts_left: left }
-            );
+            assert_eq!(outcome, Err(Refusal::WrongCode { attempts_left: left }));
         }
         let locked_at = START + 60;
         let fifth = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
-        assert_eq!(fifth, CodeOutcome::LockedOut { until: locked_at + 900 });
+        assert_eq!(fifth, Err(Refusal::LockedOut { until: locked_at + 900 }));
 
         // The right code is refused while locked, without being evaluated.
         let right = firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap();
-        assert_eq!(right, CodeOutcome::LockedOut { until: locked_at + 900 });
+        assert_eq!(right, Err(Refusal::LockedOut { until: locked_at + 900 }));
         assert_eq!(
             firm.mfa.sign_in_decision(&sarah, &office()).await.unwrap(),
-            Decision::Refuse { reason: Reason::LockedOut, retry_at: Some(locked_at + 900) }
+            Err(Refusal::LockedOut { until: locked_at + 900 })
         );
         assert_eq!(firm.mfa.status(&sarah).await.unwrap().locked_until, Some(locked_at + 900));
 
         // After fifteen minutes the lock ends and the right code works.
         firm.clock.advance(900);
-        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_accepted());
+        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_ok());
         let kinds = firm.events(&sarah);
         let started =
             kinds.iter().position(|k| k == &EventKind::LockoutStarted { until: locked_at + 900 }).unwrap();
@@ -126,28 +126,28 @@ fn a_phone_whose_clock_drifts_is_followed_and_a_far_drift_is_resynchronised() {
         firm.clock.advance(30);
         phone.skew = -30;
         let outcome = firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap();
-        assert_eq!(outcome, CodeOutcome::Accepted { method: Method::Totp, drift: Some(-1) });
+        assert_eq!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-1) }));
         assert_eq!(firm.mfa.record(&sarah).await.unwrap().totp().unwrap().drift(), -1);
 
         // Two steps slow: the window now centres on -1, so -2 is reached.
         firm.clock.advance(60);
         phone.skew = -60;
         let outcome = firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap();
-        assert_eq!(outcome, CodeOutcome::Accepted { method: Method::Totp, drift: Some(-2) });
+        assert_eq!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-2) }));
 
         // Five steps slow is beyond what single codes may teach (2): refused...
         firm.clock.advance(300);
         phone.skew = -150;
         let refused = firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap();
-        assert!(matches!(refused, CodeOutcome::Rejected { reason: RejectionReason::Wrong, .. }));
+        assert!(matches!(refused, Err(Refusal::WrongCode { .. })));
         // ...until two consecutive codes resynchronise it.
         let first = phone.code();
         firm.clock.advance(30);
         let second = phone.code();
         let outcome = firm.mfa.resynchronise(&sarah, &first, &second, &office()).await.unwrap();
-        assert_eq!(outcome, CodeOutcome::Accepted { method: Method::Totp, drift: Some(-5) });
+        assert_eq!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-5) }));
         firm.clock.advance(30);
-        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_accepted());
+        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_ok());
         assert!(firm.events(&sarah).contains(&EventKind::Resynchronised { drift: -5 }));
     });
 }
@@ -158,20 +158,20 @@ fn a_user_deactivates_only_with_a_current_code_and_an_explicit_confirmation() {
     let tom = user("tom");
     let phone = firm.enroll(&tom);
     run(async {
-        let unconfirmed = firm.mfa.deactivate(&tom, &phone.code(), false, &office()).await;
-        assert!(matches!(unconfirmed, Err(Error::ConfirmationRequired)));
+        let unconfirmed = firm.mfa.deactivate(&tom, &phone.code(), false, &office()).await.unwrap();
+        assert_eq!(unconfirmed, Err(Refusal::ConfirmationRequired));
         let wrong = firm.mfa.deactivate(&tom, &phone.wrong_code(), true, &office()).await.unwrap();
-        assert!(matches!(wrong, DeactivationOutcome::NotProven(CodeOutcome::Rejected { .. })));
+        assert!(matches!(wrong, Err(Refusal::WrongCode { .. })));
         assert!(firm.mfa.status(&tom).await.unwrap().has_mfa());
 
         let done = firm.mfa.deactivate(&tom, &phone.code(), true, &office()).await.unwrap();
-        assert_eq!(done, DeactivationOutcome::Deactivated);
+        assert_eq!(done, Ok(()));
         assert!(!firm.mfa.status(&tom).await.unwrap().has_mfa());
         assert_eq!(firm.events(&tom).last(), Some(&EventKind::Deactivated));
-        assert!(matches!(
-            firm.mfa.verify_code(&tom, &phone.code(), &office()).await,
-            Err(Error::NotEnrolled)
-        ));
+        assert_eq!(
+            firm.mfa.verify_code(&tom, &phone.code(), &office()).await.unwrap(),
+            Err(Refusal::NotEnrolled)
+        );
     });
 }
 
@@ -183,12 +183,12 @@ fn an_admin_resets_a_locked_out_user_who_then_enrolls_again() {
     firm.enroll(&partner);
     run(async {
         for _ in 0..5 {
-            let _ = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
+            let _refused = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
         }
         let request = office().request;
         let cleared =
             firm.mfa.reset(&sarah, &partner, "lost phone, identity checked by call", &request).await.unwrap();
-        assert_eq!(cleared, vec![Cleared::Authenticator, Cleared::Lockout]);
+        assert_eq!(cleared, Ok(vec![Cleared::Authenticator, Cleared::Lockout]));
         let status = firm.mfa.status(&sarah).await.unwrap();
         assert!(!status.has_mfa() && status.locked_until.is_none());
 
@@ -204,7 +204,7 @@ fn an_admin_resets_a_locked_out_user_who_then_enrolls_again() {
         );
         // She enrolls again and signs in with the new phone.
         let new_phone = firm.enroll(&sarah);
-        assert!(firm.mfa.verify_code(&sarah, &new_phone.code(), &office()).await.unwrap().is_accepted());
+        assert!(firm.mfa.verify_code(&sarah, &new_phone.code(), &office()).await.unwrap().is_ok());
     });
 }
 
@@ -216,12 +216,18 @@ fn resets_are_refused_without_a_reason_for_oneself_or_by_an_admin_without_mfa() 
     firm.enroll(&partner);
     let request = office().request;
     run(async {
-        assert!(matches!(firm.mfa.reset(&sarah, &partner, "  ", &request).await, Err(Error::ReasonRequired)));
-        assert!(matches!(firm.mfa.reset(&partner, &partner, "mine", &request).await, Err(Error::SelfReset)));
-        assert!(matches!(
-            firm.mfa.reset(&sarah, &newbie, "help", &request).await,
-            Err(Error::ActorWithoutMfa)
-        ));
+        assert_eq!(
+            firm.mfa.reset(&sarah, &partner, "  ", &request).await.unwrap(),
+            Err(Refusal::ReasonRequired)
+        );
+        assert_eq!(
+            firm.mfa.reset(&partner, &partner, "mine", &request).await.unwrap(),
+            Err(Refusal::SelfReset)
+        );
+        assert_eq!(
+            firm.mfa.reset(&sarah, &newbie, "help", &request).await.unwrap(),
+            Err(Refusal::ActorWithoutMfa)
+        );
         assert!(firm.mfa.status(&sarah).await.unwrap().has_mfa());
         let refusals =
             firm.audit.events().into_iter().filter(|e| matches!(e.kind, EventKind::ResetRefused { .. }));
@@ -235,8 +241,8 @@ fn the_admin_status_list_shows_who_has_mfa_since_when_and_last_use() {
     let (sarah, tom, ann) = (user("sarah"), user("tom"), user("ann"));
     let phone = firm.enroll(&sarah);
     run(async {
-        firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap();
-        firm.mfa.start_enrollment(&ann, "ann", &office()).await.unwrap();
+        firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().unwrap();
+        firm.mfa.start_enrollment(&ann, "ann", &office()).await.unwrap().unwrap();
         let rows = firm.mfa.status_list([&sarah, &tom, &ann]).await.unwrap();
         assert_eq!(rows[0].last_method, Some(Method::Totp));
         let summary: Vec<_> = rows

@@ -1,4 +1,4 @@
-//! The `totp` example against the command-line contract of DESIGN.md §3.
+//! The `totp` example against the command-line contract in the README ("The `totp` command").
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

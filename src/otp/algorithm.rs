@@ -10,7 +10,7 @@ use crate::error::ParamError;
 /// The hash function behind the HMAC of HOTP and TOTP.
 ///
 /// [`Algorithm::Sha1`] is the default because Google Authenticator, Microsoft
-/// Authenticator and Authy honour nothing else (DESIGN.md R1): choose another only
+/// Authenticator and Authy honour nothing else (R1 in `docs/requirements.md`): choose another only
 /// when you know every user's app supports it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

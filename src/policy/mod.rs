@@ -5,11 +5,11 @@
 //! factor, suggest or require enrollment, or refuse. Every decision carries a
 //! machine-readable [`Reason`] so the host can show the right message.
 //!
-//! [`StandardPolicy`] implements the rules of DESIGN.md R9-R15, R18, R19 and R20 from an
+//! [`StandardPolicy`] implements the rules R9-R15, R18, R19 and R20 of `docs/requirements.md` from an
 //! organisation's [`OrgSettings`] (passed in with each sign-in) and the optional
 //! compliance [`Preset`]s; hosts with other rules implement [`Policy`] themselves.
 //! Changing an organisation's settings is a privileged, audited action:
-//! [`crate::service::MfaService::change_org_settings`] (R22).
+//! [`crate::flow::oversight::change_org_settings`] (R22).
 
 mod network;
 mod settings;
@@ -17,9 +17,8 @@ mod standard;
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use crate::audit::{Method, RequestContext};
+use crate::record::{DeviceToken, UserRecord};
+use crate::vocabulary::{LockoutRule, Method, Outcome, Reason, RequestContext};
 
 pub use network::{IpNetwork, NetworkError};
 pub use settings::{Jurisdiction, Level, OrgSettings, Preset};
@@ -46,7 +45,7 @@ pub struct SignInContext {
     /// Where the organisation is and what it is connected to.
     pub jurisdiction: Jurisdiction,
     /// The remembered-device token from the browser's cookie, if any.
-    pub device_token: Option<crate::device::DeviceToken>,
+    pub device_token: Option<DeviceToken>,
 }
 
 impl SignInContext {
@@ -85,7 +84,7 @@ impl SignInContext {
 
     /// The same context with the remembered-device token read from the cookie.
     #[must_use]
-    pub fn with_device_token(mut self, token: crate::device::DeviceToken) -> SignInContext {
+    pub fn with_device_token(mut self, token: DeviceToken) -> SignInContext {
         self.device_token = Some(token);
         self
     }
@@ -117,44 +116,23 @@ impl UserFacts {
         UserFacts { methods, locked_until, has_backup }
     }
 
+    /// What `record` says at `now`: the methods set up, a running lockout, a backup.
+    pub fn of(record: &UserRecord, now: u64) -> UserFacts {
+        UserFacts {
+            methods: record.methods(),
+            locked_until: record.failures().locked_until().filter(|until| now < *until),
+            has_backup: record.has_backup(),
+        }
+    }
+
     /// Whether the user has any second factor.
     pub fn has_mfa(&self) -> bool {
         !self.methods.is_empty()
     }
 }
 
-/// Which rule decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Reason {
-    /// The user has MFA: they prove it at every sign-in, whatever the level (R10).
-    Enrolled,
-    /// The user has no MFA and nothing asks for it (level "upon request").
-    NotRequired,
-    /// The user signed in through SSO; the identity provider handles MFA (R11).
-    SingleSignOn,
-    /// The user is locked out after too many wrong codes (R15).
-    LockedOut,
-    /// The client's address is not on the organisation's allowlist (R14).
-    AddressNotAllowed,
-    /// The user type's level is "suggested" (R9).
-    LevelSuggested,
-    /// The user type's level is "mandatory" (R9).
-    LevelMandatory,
-    /// The organisation's admin made MFA mandatory for everyone (R9).
-    OrgEnforced,
-    /// The Australian and New Zealand tax-data rule (R12).
-    JurisdictionRule,
-    /// A compliance preset (ATO, NIST) requires it.
-    CompliancePreset,
-    /// The organisation does not let users turn MFA off.
-    DeactivationDisabled,
-    /// The device was remembered after an earlier second factor (R19).
-    RememberedDevice,
-}
-
-/// What the host should do after the password step.
+/// What the host should do after the password step, when it is not refused (a
+/// lockout or an address off the allowlist is a [`crate::Refusal`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Decision {
@@ -185,13 +163,6 @@ pub enum Decision {
         /// Why.
         reason: Reason,
     },
-    /// Do not let the user in.
-    Refuse {
-        /// Why.
-        reason: Reason,
-        /// When trying again may help (the end of a lockout).
-        retry_at: Option<u64>,
-    },
 }
 
 impl Decision {
@@ -201,38 +172,20 @@ impl Decision {
             Decision::Allow { reason }
             | Decision::Challenge { reason, .. }
             | Decision::SuggestEnrollment { reason, .. }
-            | Decision::RequireEnrollment { reason }
-            | Decision::Refuse { reason, .. } => *reason,
+            | Decision::RequireEnrollment { reason } => *reason,
         }
-    }
-}
-
-/// How many wrong codes in a row lock a user out, and for how long.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockoutRule {
-    /// Consecutive failures that start a lockout (at least 1).
-    pub max_failures: u32,
-    /// How long a lockout lasts, in seconds.
-    pub lock_seconds: u64,
-}
-
-impl LockoutRule {
-    /// 5 failures, 15 minutes: the ATO's Operational Security Framework asks for a
-    /// lockout after 5 failed attempts.
-    pub const DEFAULT: LockoutRule = LockoutRule { max_failures: 5, lock_seconds: 900 };
-}
-
-impl Default for LockoutRule {
-    fn default() -> Self {
-        LockoutRule::DEFAULT
     }
 }
 
 /// The rules of a deployment. [`StandardPolicy`] is the configurable standard;
 /// implement this trait to replace it entirely.
 pub trait Policy: Send + Sync {
-    /// What to do after the password step.
-    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Decision;
+    /// What to do after the password step, or why the user may not sign in at all
+    /// ([`crate::Refusal::AddressNotAllowed`], [`crate::Refusal::LockedOut`]).
+    ///
+    /// # Errors
+    /// The [`crate::Refusal`] when the sign-in is refused.
+    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Outcome<Decision>;
 
     /// The lockout rule for this sign-in.
     fn lockout(&self, context: &SignInContext) -> LockoutRule;
@@ -254,7 +207,7 @@ pub trait Policy: Send + Sync {
 }
 
 impl<T: Policy + ?Sized> Policy for Arc<T> {
-    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Decision {
+    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Outcome<Decision> {
         (**self).decide(context, user, now)
     }
     fn lockout(&self, context: &SignInContext) -> LockoutRule {

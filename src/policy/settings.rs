@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::LockoutRule;
 use super::network::IpNetwork;
+use crate::vocabulary::LockoutRule;
 
 /// How strongly MFA is asked of a type of user (seed 003).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

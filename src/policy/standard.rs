@@ -1,9 +1,10 @@
-//! The standard, configurable policy (DESIGN.md R9-R15, R18-R20).
+//! The standard, configurable policy (requirements R9-R15 and R18-R20 of `docs/requirements.md`).
 
 use std::borrow::Cow;
 
 use super::settings::{Level, OrgSettings, Preset};
-use super::{Decision, LockoutRule, Policy, Reason, SignInContext, UserFacts};
+use super::{Decision, Policy, SignInContext, UserFacts};
+use crate::vocabulary::{LockoutRule, Outcome, Reason, Refusal};
 
 /// The standard rules, from the organisation's [`OrgSettings`] in the sign-in context
 /// (or the policy's defaults), tightened by its compliance [`Preset`]s.
@@ -12,9 +13,9 @@ use super::{Decision, LockoutRule, Policy, Reason, SignInContext, UserFacts};
 ///
 /// | # | when | decision | reason |
 /// |---|---|---|---|
-/// | 1 | an allowlist is set and the address is not on it (or unknown) | refuse | `AddressNotAllowed` |
+/// | 1 | an allowlist is set and the address is not on it (or unknown) | refuse | `Refusal::AddressNotAllowed` |
 /// | 2 | the user signed in through SSO | allow | `SingleSignOn` |
-/// | 3 | the user is locked out | refuse, retry at the lock's end | `LockedOut` |
+/// | 3 | the user is locked out | refuse, retry at the lock's end | `Refusal::LockedOut` |
 /// | 4 | the user has MFA (whatever the level) | ask for a code (and for a backup method if one is required and missing) | `Enrolled` |
 /// | 5 | mandatory (level, org switch or preset), before the grace deadline | suggest, with the deadline | `LevelMandatory`, `OrgEnforced`, `CompliancePreset` |
 /// | 6 | mandatory, no grace deadline or past it | require enrollment | as above |
@@ -28,17 +29,18 @@ use super::{Decision, LockoutRule, Policy, Reason, SignInContext, UserFacts};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use mfa_kit::policy::{Decision, Jurisdiction, Level, OrgSettings, Policy, Reason, SignInContext, StandardPolicy, UserFacts};
+/// use mfa_kit::Reason;
+/// use mfa_kit::policy::{Decision, Jurisdiction, Level, OrgSettings, Policy, SignInContext, StandardPolicy, UserFacts};
 ///
 /// let firm = Arc::new(OrgSettings::default().with_level("practitioner", Level::Mandatory));
 /// let context = SignInContext::default().with_user_type("practitioner").with_org(firm);
 /// let decision = StandardPolicy::new().decide(&context, &UserFacts::default(), 1_700_000_000);
-/// assert_eq!(decision, Decision::RequireEnrollment { reason: Reason::LevelMandatory });
+/// assert_eq!(decision, Ok(Decision::RequireEnrollment { reason: Reason::LevelMandatory }));
 ///
 /// // An Australian firm linked to Xero, under the ATO preset: MFA for everyone, no way out.
 /// let context = SignInContext::default().with_jurisdiction(Jurisdiction::country("AU").with_xero());
 /// let ato = StandardPolicy::ato_tax_data();
-/// assert_eq!(ato.decide(&context, &UserFacts::default(), 0).reason(), Reason::CompliancePreset);
+/// assert_eq!(ato.decide(&context, &UserFacts::default(), 0).map(|d| d.reason()), Ok(Reason::CompliancePreset));
 /// assert_eq!(ato.lockout(&context).max_failures, 5);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -137,31 +139,31 @@ impl StandardPolicy {
 }
 
 impl Policy for StandardPolicy {
-    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Decision {
+    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Outcome<Decision> {
         let settings = self.effective(context);
         let networks = &settings.allowed_networks;
         if !networks.is_empty() {
             let allowed =
                 context.request.address.is_some_and(|address| networks.iter().any(|n| n.contains(address)));
             if !allowed {
-                return Decision::Refuse { reason: Reason::AddressNotAllowed, retry_at: None };
+                return Err(Refusal::AddressNotAllowed);
             }
         }
         if context.via_sso {
-            return Decision::Allow { reason: Reason::SingleSignOn };
+            return Ok(Decision::Allow { reason: Reason::SingleSignOn });
         }
         if let Some(until) = user.locked_until.filter(|until| now < *until) {
-            return Decision::Refuse { reason: Reason::LockedOut, retry_at: Some(until) };
+            return Err(Refusal::LockedOut { until });
         }
         if user.has_mfa() {
             let needs_backup = self.backup_required(context) && !user.has_backup;
-            return Decision::Challenge {
+            return Ok(Decision::Challenge {
                 methods: user.methods.clone(),
                 reason: Reason::Enrolled,
                 needs_backup,
-            };
+            });
         }
-        self.enrollment_decision(context, &settings, now)
+        Ok(self.enrollment_decision(context, &settings, now))
     }
 
     fn lockout(&self, context: &SignInContext) -> LockoutRule {

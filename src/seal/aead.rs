@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::{SealError, SealedSecret, SecretSealer};
 use crate::Secret;
-use crate::record::UserId;
+use crate::vocabulary::UserId;
 
 const NONCE_LEN: usize = 24;
 const CONTEXT: &[u8] = b"mfa-kit sealed secret v1";
@@ -25,7 +25,7 @@ const CONTEXT: &[u8] = b"mfa-kit sealed secret v1";
 ///
 /// ```
 /// use mfa_kit::Secret;
-/// use mfa_kit::record::UserId;
+/// use mfa_kit::UserId;
 /// use mfa_kit::seal::{AeadSealer, SecretSealer};
 ///
 /// let sealer = AeadSealer::new("2026-11", [7u8; 32]); // from your secret manager
@@ -82,8 +82,12 @@ fn associated_data(key_id: &str, user: &UserId) -> Vec<u8> {
     aad
 }
 
-impl SecretSealer for AeadSealer {
-    fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError> {
+impl AeadSealer {
+    /// Seals `secret` for `user`, at once (no I/O).
+    ///
+    /// # Errors
+    /// [`SealError`] as the trait describes.
+    pub fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError> {
         let cipher = self.cipher(&self.current)?;
         let mut nonce = [0u8; NONCE_LEN];
         crate::random::fill(&mut nonce).map_err(|e| SealError::Unavailable(e.to_string()))?;
@@ -97,7 +101,11 @@ impl SecretSealer for AeadSealer {
         Ok(SealedSecret { key_id: self.current.clone(), ciphertext })
     }
 
-    fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
+    /// Opens a secret sealed for `user`, at once (no I/O).
+    ///
+    /// # Errors
+    /// [`SealError`] as the trait describes.
+    pub fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
         let cipher = self.cipher(&sealed.key_id)?;
         let (nonce, body) = sealed.ciphertext.split_at_checked(NONCE_LEN).ok_or(SealError::Tampered)?;
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::Tampered)?;
@@ -108,6 +116,16 @@ impl SecretSealer for AeadSealer {
                 .map_err(|_| SealError::Tampered)?,
         );
         Secret::from_bytes(&plain).map_err(|_| SealError::Tampered)
+    }
+}
+
+impl SecretSealer for AeadSealer {
+    async fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError> {
+        AeadSealer::seal(self, user, secret)
+    }
+
+    async fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
+        AeadSealer::open(self, user, sealed)
     }
 }
 

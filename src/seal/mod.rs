@@ -15,6 +15,7 @@
 mod aead;
 
 use std::fmt;
+use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -23,7 +24,7 @@ use thiserror::Error;
 pub use aead::AeadSealer;
 
 use crate::Secret;
-use crate::record::UserId;
+use crate::vocabulary::UserId;
 
 /// A sealed secret as stored in the record: the key id and the opaque ciphertext.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,20 +66,45 @@ pub enum SealError {
 
 /// Seals and opens TOTP secrets; implemented by the host over its KMS or AEAD cipher.
 ///
+/// Both calls may be network calls (a KMS), so they are async. The service opens a
+/// credential's secret once per call, before its retry loop, and seals a new secret
+/// before the record is changed: no sealer call is made while a change is retried.
+///
 /// # Contract
 /// - `open(user, seal(user, s))` gives back `s`.
 /// - `open(other_user, seal(user, s))` fails with [`SealError::Tampered`]: bind the
 ///   user id as associated data (an AEAD's AD, or the KMS's encryption context).
 /// - `seal` writes the id of the key it used into [`SealedSecret::key_id`], and `open`
 ///   uses the key named there, so records sealed before a rotation still open.
-/// - Both are called with no lock held and may block briefly; errors make the service
-///   fail closed.
+/// - Errors make the service fail closed: nobody is let in, nothing is changed.
+///
+/// ```
+/// use mfa_kit::seal::{SealError, SealedSecret, SecretSealer};
+/// use mfa_kit::{Secret, UserId};
+///
+/// /// A sealer over the host's KMS client (here, a stand-in that cannot reach it).
+/// struct Kms;
+///
+/// impl SecretSealer for Kms {
+///     async fn seal(&self, _user: &UserId, _secret: &Secret) -> Result<SealedSecret, SealError> {
+///         Err(SealError::Unavailable("the KMS did not answer".into()))
+///     }
+///
+///     async fn open(&self, _user: &UserId, _sealed: &SealedSecret) -> Result<Secret, SealError> {
+///         Err(SealError::Unavailable("the KMS did not answer".into()))
+///     }
+/// }
+/// ```
 pub trait SecretSealer: Send + Sync {
     /// Seals `secret` for `user`.
     ///
     /// # Errors
     /// [`SealError`] when the key service is unavailable.
-    fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError>;
+    fn seal(
+        &self,
+        user: &UserId,
+        secret: &Secret,
+    ) -> impl Future<Output = Result<SealedSecret, SealError>> + Send;
 
     /// Opens a secret sealed for `user`.
     ///
@@ -86,7 +112,29 @@ pub trait SecretSealer: Send + Sync {
     /// [`SealError::Tampered`] for another user's or an altered ciphertext,
     /// [`SealError::UnknownKey`] for a retired key, [`SealError::Unavailable`] when
     /// the key service fails.
-    fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError>;
+    fn open(
+        &self,
+        user: &UserId,
+        sealed: &SealedSecret,
+    ) -> impl Future<Output = Result<Secret, SealError>> + Send;
+}
+
+impl<T: SecretSealer + ?Sized> SecretSealer for std::sync::Arc<T> {
+    fn seal(
+        &self,
+        user: &UserId,
+        secret: &Secret,
+    ) -> impl Future<Output = Result<SealedSecret, SealError>> + Send {
+        (**self).seal(user, secret)
+    }
+
+    fn open(
+        &self,
+        user: &UserId,
+        sealed: &SealedSecret,
+    ) -> impl Future<Output = Result<Secret, SealError>> + Send {
+        (**self).open(user, sealed)
+    }
 }
 
 mod base32_bytes {

@@ -1,28 +1,34 @@
 //! The authenticator app: enrollment, sign-in codes, resynchronisation, deactivation
 //! and re-sealing.
 
+use std::fmt;
+
 use zeroize::Zeroizing;
 
-use super::{MfaService, Transition, facts, revoke_all};
-use crate::audit::{EventKind, Method, RequestContext};
-use crate::device::Revocation;
-use crate::enrollment::{self, EnrollmentOutcome};
-use crate::error::{Error, TimeError};
+use super::{Error, MfaService, Which};
+use crate::flow::{self, Proven, Step, enrollment::Confirmed};
 use crate::policy::SignInContext;
-use crate::proof::{self, CodeOutcome};
-use crate::record::{UserId, UserRecord};
+use crate::seal::SecretSealer;
 use crate::store::Store;
-use crate::{KeyUri, Secret, Totp};
+use crate::vocabulary::{Outcome, Refusal, RequestContext, UserId};
+use crate::{KeyUri, Secret};
 
-/// What the enrollment screen shows.
-#[derive(Debug)]
+/// What the enrollment screen shows. Holds the secret: show it to this user only.
+/// `Debug` leaves the secret out.
+#[non_exhaustive]
 pub struct EnrollmentStart {
-    /// The otpauth:// URI for the QR code. Holds the secret: show it to this user only.
+    /// The otpauth:// URI for the QR code.
     pub uri: Zeroizing<String>,
     /// The secret in groups of four, for typing by hand.
     pub secret_grouped: Zeroizing<String>,
     /// When the enrollment expires unless confirmed.
     pub expires_at: u64,
+}
+
+impl fmt::Debug for EnrollmentStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnrollmentStart").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
 }
 
 #[cfg(feature = "qr")]
@@ -36,62 +42,29 @@ impl EnrollmentStart {
     }
 }
 
-/// The outcome of a deactivation request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DeactivationOutcome {
-    /// MFA is off for the user.
-    Deactivated,
-    /// A rule forbids deactivation (for example a jurisdiction rule).
-    Forbidden(crate::policy::Reason),
-    /// The code did not prove the factor; nothing was deactivated.
-    NotProven(CodeOutcome),
-}
-
-impl<S: Store> MfaService<S> {
+impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// Checks a code from the user's authenticator app: accepted at most once (on any
     /// app server), wrong codes and replays counted towards the lockout.
     ///
     /// # Errors
-    /// [`Error::NotEnrolled`] if the user has no authenticator; infrastructure errors
-    /// as described on [`Error`].
+    /// Infrastructure failures, as described on [`Error`]; a user without an
+    /// authenticator gets [`Refusal::NotEnrolled`].
     pub async fn verify_code(
         &self,
         user: &UserId,
         input: &str,
         context: &SignInContext,
-    ) -> Result<CodeOutcome, Error> {
-        let lockout = self.policy.lockout(context);
-        let rules = self.config.drift;
-        self.update(user, user, &context.request, |record, now| {
-            let mut events = Vec::new();
-            let outcome =
-                self.prove_with_app(user, record, context, now, &mut events, |record, totp, events| {
-                    proof::prove_totp(record, totp, input, now, &rules, lockout, events)
-                })?;
-            Ok(Transition { outcome, events })
-        })
+    ) -> Result<Outcome<Proven>, Error> {
+        self.update_with_secret(
+            user,
+            context,
+            Which::Credential,
+            Refusal::NotEnrolled,
+            |record, totp, now| {
+                Ok(flow::authenticator::verify(record, totp, input, &self.env(now, context))?)
+            },
+        )
         .await
-    }
-
-    /// Every proof with the authenticator app goes through here: refused unevaluated
-    /// when the policy refuses the request (an address off the allowlist), otherwise
-    /// checked against the record with the credential's secret opened.
-    fn prove_with_app(
-        &self,
-        user: &UserId,
-        record: &mut UserRecord,
-        context: &SignInContext,
-        now: u64,
-        events: &mut Vec<EventKind>,
-        prove: impl FnOnce(&mut UserRecord, &Totp, &mut Vec<EventKind>) -> Result<CodeOutcome, TimeError>,
-    ) -> Result<CodeOutcome, Error> {
-        if let Some(refused) = self.screen(record, context, now, Method::Totp) {
-            events.extend(refused.events);
-            return Ok(refused.outcome);
-        }
-        let totp = self.open_credential(user, record.totp.as_ref())?;
-        Ok(prove(record, &totp, events)?)
     }
 
     /// Re-learns the drift of a user's phone clock from two consecutive codes, when it
@@ -105,129 +78,99 @@ impl<S: Store> MfaService<S> {
         first: &str,
         second: &str,
         context: &SignInContext,
-    ) -> Result<CodeOutcome, Error> {
-        let lockout = self.policy.lockout(context);
-        let rules = self.config.drift;
-        self.update(user, user, &context.request, |record, now| {
-            let mut events = Vec::new();
-            let outcome =
-                self.prove_with_app(user, record, context, now, &mut events, |record, totp, events| {
-                    proof::resynchronise(record, totp, [first, second], now, &rules, lockout, events)
-                })?;
-            Ok(Transition { outcome, events })
-        })
+    ) -> Result<Outcome<Proven>, Error> {
+        self.update_with_secret(
+            user,
+            context,
+            Which::Credential,
+            Refusal::NotEnrolled,
+            |record, totp, now| {
+                Ok(flow::authenticator::resynchronise(
+                    record,
+                    totp,
+                    [first, second],
+                    &self.env(now, context),
+                )?)
+            },
+        )
         .await
     }
 
     /// Starts (or restarts) setting up an authenticator app: a new secret, sealed into a
     /// pending enrollment that expires. An active authenticator stays active until the
-    /// new one is confirmed.
+    /// new one is confirmed. Refused during a lockout.
     ///
     /// # Errors
-    /// [`Error::LockedOut`] during a lockout, [`Error::Uri`] for an account name with a
-    /// colon, [`Error::Secret`] if the random source fails, and infrastructure errors.
+    /// [`Error::InvalidAccountName`] for an account name with a colon, [`Error::Sealer`],
+    /// [`Error::RandomSource`], and the other infrastructure failures.
     pub async fn start_enrollment(
         &self,
         user: &UserId,
         account_name: &str,
         context: &SignInContext,
-    ) -> Result<EnrollmentStart, Error> {
-        let lifetime = self.policy.enrollment_lifetime(context);
+    ) -> Result<Outcome<EnrollmentStart>, Error> {
         let params = self.config.totp_params;
-        self.update(user, user, &context.request, |record, now| {
-            let mut events = Vec::new();
-            proof::lift_expired_lock(&mut record.failures, now, &mut events);
-            if let Some(until) = record.failures.locked_until {
-                return Err(Error::LockedOut { until });
-            }
-            let secret = Secret::generate_len(self.config.secret_len)?;
-            let uri = KeyUri::totp(&self.config.issuer, account_name, secret.clone(), params)?.to_uri();
-            let sealed = self.sealer.seal(user, &secret)?;
-            enrollment::begin(record, sealed, params, now, lifetime);
-            let expires_at = now.saturating_add(lifetime);
-            events.push(EventKind::EnrollmentStarted { expires_at });
-            let outcome = EnrollmentStart { uri, secret_grouped: secret.to_base32_grouped(), expires_at };
-            Ok(Transition { outcome, events })
-        })
-        .await
+        let secret = Secret::generate_len(self.config.secret_len)?;
+        let uri = KeyUri::totp(&self.config.issuer, account_name, secret.clone(), params)?.to_uri();
+        let sealed = self.sealer.seal(user, &secret).await?;
+        let started = self
+            .update(user, user, &context.request, |record, now| {
+                Ok(flow::enrollment::start(record, sealed.clone(), params, &self.env(now, context)))
+            })
+            .await?;
+        Ok(started.map(|started| EnrollmentStart {
+            uri,
+            secret_grouped: secret.to_base32_grouped(),
+            expires_at: started.expires_at,
+        }))
     }
 
     /// Confirms the pending enrollment with codes from the app: two consecutive codes,
     /// or one if so configured. Only then does the new authenticator replace an old one.
     ///
     /// # Errors
-    /// [`Error::NoPendingEnrollment`], [`Error::LockedOut`], and infrastructure errors.
+    /// Infrastructure failures; without an enrollment in progress the outcome is
+    /// [`Refusal::NoPendingEnrollment`].
     pub async fn confirm_enrollment(
         &self,
         user: &UserId,
         codes: &[&str],
         context: &SignInContext,
-    ) -> Result<EnrollmentOutcome, Error> {
-        let lockout = self.policy.lockout(context);
-        let rules = self.config.drift;
-        let mode = self.config.confirmation;
-        self.update(user, user, &context.request, |record, now| {
-            let mut events = Vec::new();
-            if record.pending_enrollment.is_none() {
-                return Err(Error::NoPendingEnrollment);
-            }
-            if enrollment::expire(record, now, &mut events) {
-                return Ok(Transition { outcome: EnrollmentOutcome::Expired, events });
-            }
-            proof::lift_expired_lock(&mut record.failures, now, &mut events);
-            if let Some(until) = record.failures.locked_until {
-                return Err(Error::LockedOut { until });
-            }
-            let pending = record.pending_enrollment.as_ref().ok_or(Error::NoPendingEnrollment)?;
-            let totp = Totp::new(&self.sealer.open(user, &pending.secret)?, pending.params);
-            let outcome = enrollment::confirm(record, &totp, codes, mode, now, &rules, lockout, &mut events)?;
-            if matches!(outcome, EnrollmentOutcome::Confirmed { .. }) {
-                revoke_all(record, Revocation::NewAuthenticator, &mut events);
-            }
-            Ok(Transition { outcome, events })
-        })
+    ) -> Result<Outcome<Confirmed>, Error> {
+        self.update_with_secret(
+            user,
+            context,
+            Which::Pending,
+            Refusal::NoPendingEnrollment,
+            |record, totp, now| Ok(flow::enrollment::confirm(record, totp, codes, &self.env(now, context))?),
+        )
         .await
     }
 
-    /// The user turns MFA off: needs a current code and `confirmed` (the "yes, turn it
-    /// off" of the screen), and is refused where a rule forbids it.
+    /// The user turns MFA off: needs `confirmed` (the "yes, turn it off" of the screen)
+    /// and a current code, and is refused where a rule forbids it.
     ///
     /// # Errors
-    /// [`Error::ConfirmationRequired`] without the confirmation, [`Error::NotEnrolled`],
-    /// and infrastructure errors.
+    /// Infrastructure failures.
     pub async fn deactivate(
         &self,
         user: &UserId,
         code: &str,
         confirmed: bool,
         context: &SignInContext,
-    ) -> Result<DeactivationOutcome, Error> {
+    ) -> Result<Outcome<()>, Error> {
         if !confirmed {
-            return Err(Error::ConfirmationRequired);
+            return Ok(Err(Refusal::ConfirmationRequired));
         }
-        let lockout = self.policy.lockout(context);
-        let rules = self.config.drift;
-        self.update(user, user, &context.request, |record, now| {
-            let mut events = Vec::new();
-            if let Err(reason) = self.policy.may_deactivate(context, &facts(record, now)) {
-                events.push(EventKind::DeactivationRefused { reason });
-                return Ok(Transition { outcome: DeactivationOutcome::Forbidden(reason), events });
-            }
-            let proof =
-                self.prove_with_app(user, record, context, now, &mut events, |record, totp, events| {
-                    proof::prove_totp(record, totp, code, now, &rules, lockout, events)
-                })?;
-            if !proof.is_accepted() {
-                return Ok(Transition { outcome: DeactivationOutcome::NotProven(proof), events });
-            }
-            record.totp = None;
-            record.pending_enrollment = None;
-            record.recovery = None;
-            record.oob = Default::default();
-            revoke_all(record, Revocation::Deactivated, &mut events);
-            events.push(EventKind::Deactivated);
-            Ok(Transition { outcome: DeactivationOutcome::Deactivated, events })
-        })
+        self.update_with_secret(
+            user,
+            context,
+            Which::Credential,
+            Refusal::NotEnrolled,
+            |record, totp, now| {
+                Ok(flow::authenticator::deactivate(record, totp, code, confirmed, &self.env(now, context))?)
+            },
+        )
         .await
     }
 
@@ -237,19 +180,24 @@ impl<S: Store> MfaService<S> {
     ///
     /// # Errors
     /// [`Error::Sealer`] if a secret does not open (it stays as it was), and
-    /// infrastructure errors.
+    /// infrastructure failures.
     pub async fn reseal(&self, user: &UserId) -> Result<bool, Error> {
-        self.update(user, user, &RequestContext::default(), |record, _| {
-            let mut changed = false;
+        for _ in 0..self.attempts() {
+            let mut attempt = self.begin(user).await?;
+            let record = &mut attempt.record;
             let sealed = record.totp.as_mut().map(|c| &mut c.secret).into_iter();
             let pending = record.pending_enrollment.as_mut().map(|p| &mut p.secret).into_iter();
+            let mut changed = false;
             for secret in sealed.chain(pending) {
-                let fresh = self.sealer.seal(user, &self.sealer.open(user, secret)?)?;
+                let fresh = self.sealer.seal(user, &self.sealer.open(user, secret).await?).await?;
                 changed |= fresh.key_id != secret.key_id;
                 *secret = fresh;
             }
-            Ok(Transition { outcome: changed, events: Vec::new() })
-        })
-        .await
+            let step = Step { outcome: Ok(changed), events: Vec::new(), changed };
+            if let Some(outcome) = self.commit(attempt, user, &RequestContext::default(), step).await? {
+                return Ok(outcome.unwrap_or(false));
+            }
+        }
+        Err(Error::Contention { attempts: self.attempts() })
     }
 }

@@ -1,41 +1,43 @@
-//! The service: policy, store, clock, sealer and audit tied together, one call a screen.
+//! The service: one driver of the transitions in [`crate::flow`], tying policy, store,
+//! clock, sealer and audit together, one call a screen.
 //!
-//! Each call loads the user's record, runs a pure transition on it
-//! ([`crate::proof`], [`crate::enrollment`]), saves it only if nobody changed it
-//! meanwhile (retrying a bounded number of times on a conflict), and only then emits the
-//! audit events. So a code is accepted once however many app servers see it, and every
-//! wrong code counts exactly once towards the lockout.
+//! Each call reads the clock, loads the user's record, runs one transition, and saves
+//! the record only if nobody changed it meanwhile, with the transition's audit events
+//! in the same atomic step; on a conflict it starts again (a bounded number of times).
+//! So a code is accepted once however many app servers see it, every wrong code counts
+//! exactly once towards the lockout, and the audit trail holds exactly the changes that
+//! were made.
 //!
-//! Everything fails closed: an error from the store, clock or sealer is returned as
-//! [`Error`], never as a decision that lets the user in, and leaves the stored record
-//! as it was.
+//! Every call answers in two layers: `Err(`[`Error`]`)` when the infrastructure failed
+//! (store, clock, sealer, sender: log it, show a generic error, let nobody in), and
+//! otherwise an [`Outcome`]: `Ok` with the result, or `Err(`[`Refusal`]`)` with a
+//! sentence the user can be shown.
 
-mod admin;
 mod authenticator;
 mod backup;
+mod error;
+mod oversight;
 
 use std::sync::Arc;
 
-use crate::audit::{AuditEvent, AuditSink, DiscardAudit, EventKind, Method, RequestContext};
-use crate::clock::{Clock, SystemClock};
-use crate::device::{self, Revocation};
-use crate::enrollment::Confirmation;
-use crate::error::Error;
-use crate::keyed_hash::HashKey;
-use crate::oob::OobLimits;
-use crate::policy::{Policy, SignInContext, StandardPolicy, UserFacts};
-use crate::proof::{CodeOutcome, DriftRules};
-use crate::record::{TotpCredential, UserId, UserRecord};
-use crate::recovery;
-use crate::seal::SecretSealer;
-use crate::store::{SaveOutcome, Store};
-use crate::{Secret, Totp, TotpParams};
+pub use authenticator::EnrollmentStart;
+pub use error::Error;
+pub use oversight::PermissionCheck;
 
-pub use admin::{Cleared, PermissionCheck, UserStatus};
-pub use authenticator::{DeactivationOutcome, EnrollmentStart};
+use crate::clock::{Clock, SystemClock};
+use crate::event::{AuditEvent, AuditSink, DiscardAudit};
+use crate::flow::{Env, Rules, Step};
+use crate::keyed_hash::HashKey;
+use crate::policy::{Decision, Policy, SignInContext, StandardPolicy};
+use crate::record::UserRecord;
+use crate::seal::{SealedSecret, SecretSealer};
+use crate::store::{SaveOutcome, Store, Version};
+use crate::vocabulary::{Outcome, Refusal, RequestContext, UserId};
+use crate::{Secret, Totp, TotpParams};
 
 /// Settings of the service that are not policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServiceConfig {
     /// The name authenticator apps show beside the account (no colon).
     pub issuer: String,
@@ -44,16 +46,11 @@ pub struct ServiceConfig {
     pub totp_params: TotpParams,
     /// The length of new secrets in bytes (20: 160 bits, RFC 4226 §4).
     pub secret_len: usize,
-    /// The verify window and how it follows a drifting clock.
-    pub drift: DriftRules,
-    /// Two codes (default) or one to confirm an enrollment.
-    pub confirmation: Confirmation,
-    /// How many times a change is retried when the record changed meanwhile.
+    /// How many times a change is tried when the record changed meanwhile.
     pub max_attempts: u32,
-    /// Limits on SMS and e-mail codes.
-    pub oob: OobLimits,
-    /// How many recovery codes a set holds.
-    pub recovery_codes: usize,
+    /// The transitions' rules: drift window, confirmation, SMS and e-mail limits,
+    /// recovery-code count.
+    pub rules: Rules,
 }
 
 impl ServiceConfig {
@@ -63,20 +60,24 @@ impl ServiceConfig {
             issuer: issuer.into(),
             totp_params: TotpParams::DEFAULT,
             secret_len: Secret::DEFAULT_LEN,
-            drift: DriftRules::DEFAULT,
-            confirmation: Confirmation::TwoCodes,
             max_attempts: 64,
-            oob: OobLimits::DEFAULT,
-            recovery_codes: recovery::DEFAULT_COUNT,
+            rules: Rules::DEFAULT,
         }
+    }
+
+    /// The same settings with other transition rules.
+    #[must_use]
+    pub fn with_rules(mut self, rules: Rules) -> ServiceConfig {
+        self.rules = rules;
+        self
     }
 }
 
 /// Builds an [`MfaService`]; see [`MfaService::builder`]. It holds the service with
 /// its defaults and replaces the parts it is given.
-pub struct MfaServiceBuilder<S>(MfaService<S>);
+pub struct MfaServiceBuilder<S, K>(MfaService<S, K>);
 
-impl<S: Store> MfaServiceBuilder<S> {
+impl<S: Store, K: SecretSealer> MfaServiceBuilder<S, K> {
     /// The clock (default: the system clock).
     #[must_use]
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
@@ -84,7 +85,8 @@ impl<S: Store> MfaServiceBuilder<S> {
         self
     }
 
-    /// Where audit events go (default: discarded; set one in production).
+    /// Where stored audit events are pushed too (default: nowhere; the store keeps the
+    /// trail either way).
     #[must_use]
     pub fn audit(mut self, audit: impl AuditSink + 'static) -> Self {
         self.0.audit = Arc::new(audit);
@@ -114,7 +116,7 @@ impl<S: Store> MfaServiceBuilder<S> {
     }
 
     /// The service.
-    pub fn build(self) -> MfaService<S> {
+    pub fn build(self) -> MfaService<S, K> {
         self.0
     }
 }
@@ -122,14 +124,7 @@ impl<S: Store> MfaServiceBuilder<S> {
 /// Multi-factor authentication for a host application, one call per screen.
 ///
 /// ```
-/// use mfa_kit::audit::RequestContext;
-/// use mfa_kit::clock::ManualClock;
-/// use mfa_kit::danger::PlaintextSealer;
-/// use mfa_kit::policy::{Decision, SignInContext};
-/// use mfa_kit::record::UserId;
-/// use mfa_kit::service::MfaService;
-/// use mfa_kit::store::MemoryStore;
-/// use mfa_kit::{KeyUri, Totp};
+/// use mfa_kit::prelude::*;
 ///
 /// # pollster::block_on(async {
 /// let clock = ManualClock::new(1_700_000_000);
@@ -140,30 +135,28 @@ impl<S: Store> MfaServiceBuilder<S> {
 /// let here = SignInContext::default();
 ///
 /// // Enrollment: show the QR code, then take two consecutive codes from the app.
-/// let start = mfa.start_enrollment(&alice, "alice@example.com", &here).await?;
+/// let start = mfa.start_enrollment(&alice, "alice@example.com", &here).await??;
 /// let app = KeyUri::parse(&start.uri)?; // what the phone scanned
 /// let phone = Totp::new(app.secret(), app.totp_params().unwrap());
 /// let first = phone.generate(1_700_000_000)?.to_string();
 /// clock.advance(30);
 /// let second = phone.generate(1_700_000_030)?.to_string();
-/// assert!(matches!(
-///     mfa.confirm_enrollment(&alice, &[&first, &second], &here).await?,
-///     mfa_kit::enrollment::EnrollmentOutcome::Confirmed { .. }
-/// ));
+/// mfa.confirm_enrollment(&alice, &[&first, &second], &here).await??;
 ///
 /// // Sign-in, after the password: ask for a code and check it.
 /// clock.advance(30);
-/// assert!(matches!(mfa.sign_in_decision(&alice, &here).await?, Decision::Challenge { .. }));
+/// assert!(matches!(mfa.sign_in_decision(&alice, &here).await?, Ok(Decision::Challenge { .. })));
 /// let code = phone.generate(1_700_000_060)?.to_string();
-/// assert!(mfa.verify_code(&alice, &code, &here).await?.is_accepted());
-/// // The same code again is a replay.
-/// assert!(!mfa.verify_code(&alice, &code, &here).await?.is_accepted());
+/// assert!(mfa.verify_code(&alice, &code, &here).await?.is_ok());
+/// // The same code again is refused, with a sentence for the user.
+/// let again = mfa.verify_code(&alice, &code, &here).await?;
+/// assert!(matches!(again, Err(Refusal::CodeReused { .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
-pub struct MfaService<S> {
+pub struct MfaService<S, K> {
     store: S,
-    sealer: Arc<dyn SecretSealer>,
+    sealer: K,
     hash_key: Option<HashKey>,
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
@@ -171,35 +164,44 @@ pub struct MfaService<S> {
     config: ServiceConfig,
 }
 
-impl<S> std::fmt::Debug for MfaService<S> {
+impl<S, K> std::fmt::Debug for MfaService<S, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MfaService").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
-impl<S> std::fmt::Debug for MfaServiceBuilder<S> {
+impl<S, K> std::fmt::Debug for MfaServiceBuilder<S, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("MfaServiceBuilder").field(&self.0).finish()
     }
 }
 
-/// What a transition produced: its outcome and the events to emit once it is saved.
-struct Transition<T> {
-    outcome: T,
-    events: Vec<EventKind>,
+/// A record as loaded for one attempt, with the time of the attempt.
+struct Attempt {
+    now: u64,
+    version: Option<Version>,
+    record: UserRecord,
 }
 
-impl<S: Store> MfaService<S> {
+/// A secret opened by the sealer, kept across retries while the record still holds
+/// the same sealed secret.
+#[derive(Default)]
+struct Opened(Option<(SealedSecret, Totp)>);
+
+/// Which of the record's sealed secrets a transition needs.
+#[derive(Clone, Copy)]
+enum Which {
+    Credential,
+    Pending,
+}
+
+impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// Starts building a service over the host's store and sealer, with the issuer name
     /// authenticator apps will show.
-    pub fn builder(
-        issuer: impl Into<String>,
-        store: S,
-        sealer: impl SecretSealer + 'static,
-    ) -> MfaServiceBuilder<S> {
+    pub fn builder(issuer: impl Into<String>, store: S, sealer: K) -> MfaServiceBuilder<S, K> {
         MfaServiceBuilder(MfaService {
             store,
-            sealer: Arc::new(sealer),
+            sealer,
             hash_key: None,
             clock: Arc::new(SystemClock),
             audit: Arc::new(DiscardAudit),
@@ -226,7 +228,7 @@ impl<S: Store> MfaService<S> {
         Ok(self.load(user).await?.1)
     }
 
-    /// After the password step: what to do next.
+    /// After the password step: what to do next, or why the user may not sign in.
     ///
     /// # Errors
     /// [`Error::Store`] or [`Error::Clock`]; never a decision that lets the user in.
@@ -234,80 +236,35 @@ impl<S: Store> MfaService<S> {
         &self,
         user: &UserId,
         context: &SignInContext,
-    ) -> Result<crate::policy::Decision, Error> {
+    ) -> Result<Outcome<Decision>, Error> {
         let now = self.clock.now()?;
         let (_, record) = self.load(user).await?;
-        let decision = self.policy.decide(context, &facts(&record, now), now);
-        let (crate::policy::Decision::Challenge { .. }, Some(token)) = (&decision, &context.device_token)
-        else {
-            return Ok(decision);
-        };
-        let cap = self.policy.remember_device_max(context);
-        let found = device::find(&record.devices, self.key()?, user, token, now, cap);
-        Ok(match found {
-            Some(remembered) => {
-                let kind = EventKind::DeviceAccepted { device_id: remembered.id.clone() };
-                self.emit(user, user, now, &context.request, vec![kind]).await?;
-                crate::policy::Decision::Allow { reason: crate::policy::Reason::RememberedDevice }
-            }
-            None => decision,
-        })
+        let step = crate::flow::sign_in::decide(&record, self.hash_key.as_ref(), &self.env(now, context));
+        self.store_events(user, user, now, &context.request, step.events).await?;
+        Ok(step.outcome)
     }
 
-    /// Refuses a proof the policy would not even ask for (address not allowed), so a
-    /// host that skipped [`MfaService::sign_in_decision`] is still protected.
-    fn screen(
-        &self,
-        record: &UserRecord,
-        context: &SignInContext,
-        now: u64,
-        method: Method,
-    ) -> Option<Transition<CodeOutcome>> {
-        match self.policy.decide(context, &facts(record, now), now) {
-            crate::policy::Decision::Refuse { reason, .. } if reason != crate::policy::Reason::LockedOut => {
-                let events = vec![EventKind::CodeRejected {
-                    method,
-                    reason: crate::audit::RejectionReason::PolicyRefused,
-                    consecutive_failures: record.failures.consecutive,
-                }];
-                Some(Transition { outcome: CodeOutcome::Refused(reason), events })
-            }
-            _ => None,
-        }
+    fn env<'a>(&'a self, now: u64, context: &'a SignInContext) -> Env<'a> {
+        Env::new(now, self.policy.as_ref(), context, &self.config.rules)
     }
 
     fn key(&self) -> Result<&HashKey, Error> {
         self.hash_key.as_ref().ok_or(Error::HashKeyMissing)
     }
 
-    fn open_credential(&self, user: &UserId, credential: Option<&TotpCredential>) -> Result<Totp, Error> {
-        let credential = credential.ok_or(Error::NotEnrolled)?;
-        Ok(Totp::new(&self.sealer.open(user, &credential.secret)?, credential.params))
-    }
-
-    async fn load(&self, user: &UserId) -> Result<(Option<crate::store::Version>, UserRecord), Error> {
-        let loaded = self.store.load(user).await.map_err(|e| Error::Store(Box::new(e)))?;
+    async fn load(&self, user: &UserId) -> Result<(Option<Version>, UserRecord), Error> {
+        let loaded = self.store.load(user).await.map_err(store_error)?;
         let Some(loaded) = loaded else { return Ok((None, UserRecord::new(user.clone()))) };
-        if loaded.record.format != UserRecord::FORMAT {
+        if loaded.record.format() != UserRecord::FORMAT {
             return Err(Error::UnsupportedRecordFormat {
-                found: loaded.record.format,
+                found: loaded.record.format(),
                 supported: UserRecord::FORMAT,
             });
         }
-        if &loaded.record.user != user {
+        if loaded.record.user() != user {
             return Err(Error::WrongUserRecord);
         }
         Ok((Some(loaded.version), loaded.record))
-    }
-
-    /// A conditional save, the store's error wrapped as [`Error::Store`].
-    async fn save(
-        &self,
-        record: &UserRecord,
-        expected: Option<crate::store::Version>,
-        events: &[AuditEvent],
-    ) -> Result<SaveOutcome, Error> {
-        self.store.save(record, expected, events).await.map_err(|e| Error::Store(Box::new(e)))
     }
 
     /// How many times a change is tried before giving up: at least once.
@@ -315,51 +272,133 @@ impl<S: Store> MfaService<S> {
         self.config.max_attempts.max(1)
     }
 
-    /// Load, change, save-if-unchanged, retry on conflict; emit the events once saved.
+    /// The time, then the record: one attempt's starting point.
+    async fn begin(&self, user: &UserId) -> Result<Attempt, Error> {
+        let now = self.clock.now()?;
+        let (version, record) = self.load(user).await?;
+        Ok(Attempt { now, version, record })
+    }
+
+    /// Saves what a transition did: the changed record with its events in one
+    /// conditional save, or just the events. `None` when the record changed meanwhile.
+    async fn commit<T>(
+        &self,
+        attempt: Attempt,
+        actor: &UserId,
+        request: &RequestContext,
+        step: Step<T>,
+    ) -> Result<Option<Outcome<T>>, Error> {
+        let user = attempt.record.user();
+        let events: Vec<AuditEvent> = step
+            .events
+            .into_iter()
+            .map(|kind| AuditEvent::new(user, actor, attempt.now, request, kind))
+            .collect();
+        if step.changed {
+            let saved =
+                self.store.save(&attempt.record, attempt.version, &events).await.map_err(store_error)?;
+            if saved == SaveOutcome::Conflict {
+                return Ok(None);
+            }
+        } else if !events.is_empty() {
+            self.store.append_events(&events).await.map_err(store_error)?;
+        }
+        self.publish(events);
+        Ok(Some(step.outcome))
+    }
+
+    /// Load, change, save-if-unchanged (with the events), retry on conflict.
     async fn update<T>(
         &self,
         user: &UserId,
         actor: &UserId,
         request: &RequestContext,
-        mut change: impl FnMut(&mut UserRecord, u64) -> Result<Transition<T>, Error> + Send,
-    ) -> Result<T, Error> {
+        mut change: impl FnMut(&mut UserRecord, u64) -> Result<Step<T>, Error> + Send,
+    ) -> Result<Outcome<T>, Error> {
         for _ in 0..self.attempts() {
-            let now = self.clock.now()?;
-            let (version, before) = self.load(user).await?;
-            let mut record = before.clone();
-            let Transition { outcome, events } = change(&mut record, now)?;
-            let events = audit_events(user, actor, now, request, events);
-            if record == before {
-                self.append(&events).await?;
-            } else if self.save(&record, version, &events).await? == SaveOutcome::Conflict {
-                continue;
+            let mut attempt = self.begin(user).await?;
+            let step = change(&mut attempt.record, attempt.now)?;
+            if let Some(outcome) = self.commit(attempt, actor, request, step).await? {
+                return Ok(outcome);
             }
-            self.publish(events);
-            return Ok(outcome);
         }
         Err(Error::Contention { attempts: self.attempts() })
     }
 
-    /// Stores events that describe no record change, then hands them to the sink.
-    async fn emit(
+    /// As [`MfaService::update`], for a transition that needs one of the record's
+    /// secrets opened: the sealer is asked once, and again only if a retry finds
+    /// another sealed secret. Refused with `missing` when the record has none.
+    async fn update_with_secret<T>(
+        &self,
+        user: &UserId,
+        context: &SignInContext,
+        which: Which,
+        missing: Refusal,
+        mut change: impl FnMut(&mut UserRecord, &Totp, u64) -> Result<Step<T>, Error> + Send,
+    ) -> Result<Outcome<T>, Error> {
+        let mut opened = Opened::default();
+        for _ in 0..self.attempts() {
+            let mut attempt = self.begin(user).await?;
+            let sealed = match which {
+                Which::Credential => attempt.record.totp().map(|c| (c.sealed_secret(), *c.params())),
+                Which::Pending => {
+                    attempt.record.pending_enrollment().map(|p| (p.sealed_secret(), *p.params()))
+                }
+            };
+            let Some((sealed, params)) = sealed else {
+                // Nothing to prove against; an address off the allowlist still hears
+                // only that, and learns nothing of the user's set-up.
+                let facts = crate::policy::UserFacts::of(&attempt.record, attempt.now);
+                return Ok(match self.policy.decide(context, &facts, attempt.now) {
+                    Err(refusal @ Refusal::AddressNotAllowed) => Err(refusal),
+                    _ => Err(missing),
+                });
+            };
+            let totp = self.open(user, sealed, params, &mut opened).await?;
+            let step = change(&mut attempt.record, totp, attempt.now)?;
+            if let Some(outcome) = self.commit(attempt, user, &context.request, step).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(Error::Contention { attempts: self.attempts() })
+    }
+
+    /// The opened form of `sealed`, from the cache if it holds the same secret.
+    async fn open<'o>(
+        &self,
+        user: &UserId,
+        sealed: &SealedSecret,
+        params: TotpParams,
+        opened: &'o mut Opened,
+    ) -> Result<&'o Totp, Error> {
+        let cached = opened.0.as_ref().is_some_and(|(was, _)| was == sealed);
+        if !cached {
+            let secret = self.sealer.open(user, sealed).await?;
+            opened.0 = Some((sealed.clone(), Totp::new(&secret, params)));
+        }
+        match &opened.0 {
+            Some((_, totp)) => Ok(totp),
+            None => Err(Error::Sealer(crate::seal::SealError::Unavailable("no secret was opened".into()))),
+        }
+    }
+
+    /// Stores events that describe no record change, then pushes them to the sink.
+    async fn store_events(
         &self,
         user: &UserId,
         actor: &UserId,
         at: u64,
         request: &RequestContext,
-        events: Vec<EventKind>,
+        events: Vec<crate::event::EventKind>,
     ) -> Result<(), Error> {
-        let events = audit_events(user, actor, at, request, events);
-        self.append(&events).await?;
-        self.publish(events);
-        Ok(())
-    }
-
-    async fn append(&self, events: &[AuditEvent]) -> Result<(), Error> {
         if events.is_empty() {
             return Ok(());
         }
-        self.store.append_events(events).await.map_err(|e| Error::Store(Box::new(e)))
+        let events: Vec<AuditEvent> =
+            events.into_iter().map(|kind| AuditEvent::new(user, actor, at, request, kind)).collect();
+        self.store.append_events(&events).await.map_err(store_error)?;
+        self.publish(events);
+        Ok(())
     }
 
     /// Hands stored events to the sink, for push delivery.
@@ -370,39 +409,6 @@ impl<S: Store> MfaService<S> {
     }
 }
 
-fn audit_events(
-    user: &UserId,
-    actor: &UserId,
-    at: u64,
-    request: &RequestContext,
-    events: Vec<EventKind>,
-) -> Vec<AuditEvent> {
-    events
-        .into_iter()
-        .map(|kind| AuditEvent {
-            user: user.clone(),
-            actor: actor.clone(),
-            at,
-            outcome: kind.outcome(),
-            kind,
-            context: request.clone(),
-        })
-        .collect()
-}
-
-fn facts(record: &UserRecord, now: u64) -> UserFacts {
-    let mut facts =
-        UserFacts::new(record.methods(), record.failures.locked_until.filter(|until| now < *until));
-    facts.has_backup = record.has_backup();
-    facts
-}
-
-/// Revokes every remembered device, with an event if there were any; returns how many.
-fn revoke_all(record: &mut UserRecord, reason: Revocation, events: &mut Vec<EventKind>) -> usize {
-    let device_ids: Vec<String> = record.devices.drain(..).map(|d| d.id).collect();
-    let count = device_ids.len();
-    if count > 0 {
-        events.push(EventKind::DevicesRevoked { device_ids, reason });
-    }
-    count
+fn store_error(error: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Store(Box::new(error))
 }

@@ -6,8 +6,9 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 
 use super::{SaveOutcome, Store, Version, Versioned};
-use crate::audit::AuditEvent;
-use crate::record::{UserId, UserRecord};
+use crate::event::AuditEvent;
+use crate::record::UserRecord;
+use crate::vocabulary::UserId;
 
 /// An in-memory [`Store`], safe to share between threads: records with their versions,
 /// and every audit event saved with them. Everything is lost when it is dropped: for

@@ -12,8 +12,9 @@ use std::future::Future;
 
 pub use memory::MemoryStore;
 
-use crate::audit::AuditEvent;
-use crate::record::{UserId, UserRecord};
+use crate::event::AuditEvent;
+use crate::record::UserRecord;
+use crate::vocabulary::UserId;
 
 /// The version of a stored record, changed by every save.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,8 +63,9 @@ pub enum SaveOutcome {
 /// ```
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
-/// use mfa_kit::audit::AuditEvent;
-/// use mfa_kit::record::{UserId, UserRecord};
+/// use mfa_kit::event::AuditEvent;
+/// use mfa_kit::UserId;
+/// use mfa_kit::record::UserRecord;
 /// use mfa_kit::store::{SaveOutcome, Store, Version, Versioned};
 ///
 /// /// A store over a map; a database would do the same with `WHERE version = $n` and
@@ -108,7 +110,7 @@ pub enum SaveOutcome {
 /// }
 /// ```
 pub trait Store: Send + Sync {
-    /// The store's own error; reported inside [`crate::Error::Store`].
+    /// The store's own error; reported inside [`crate::service::Error::Store`].
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Loads a user's record with its version.

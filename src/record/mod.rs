@@ -5,7 +5,7 @@
 //! serialised form is versioned by [`UserRecord::FORMAT`]; a test pins it, so any change
 //! to it is deliberate and noted in the changelog.
 //!
-//! Secrets inside are sealed ([`SealedSecret`]); recovery codes, out-of-band codes and
+//! Secrets inside are sealed ([`crate::seal::SealedSecret`]); recovery codes, out-of-band codes and
 //! device tokens are there only as keyed hashes. Nothing else in it is secret, but the
 //! record is still the user's security state and deserves the care of a password hash.
 //!
@@ -42,118 +42,19 @@
 //! `tests/record_format.rs` pins this form; a change to it bumps [`UserRecord::FORMAT`].
 //! Fields added later read as empty from older records.
 
-use std::fmt;
+mod authenticator;
+mod device;
+mod oob;
+mod recovery;
 
 use serde::{Deserialize, Serialize};
 
-use crate::TotpParams;
-use crate::audit::Method;
-use crate::device::RememberedDevice;
-use crate::oob::OobState;
-use crate::recovery::RecoveryCodes;
-use crate::seal::SealedSecret;
+pub use authenticator::{PendingEnrollment, TotpCredential};
+pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
+pub use oob::{Challenge, OobState, RegisteredDestination};
+pub use recovery::{RecoveryCodes, RecoveryEntry};
 
-/// The host's identifier of a user (any string: a UUID, a database id, an e-mail).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(String);
-
-impl UserId {
-    /// Wraps the host's identifier.
-    pub fn new(id: impl Into<String>) -> UserId {
-        UserId(id.into())
-    }
-
-    /// The identifier.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for UserId {
-    fn from(id: &str) -> UserId {
-        UserId::new(id)
-    }
-}
-
-/// A confirmed authenticator-app credential.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TotpCredential {
-    pub(crate) secret: SealedSecret,
-    pub(crate) params: TotpParams,
-    pub(crate) created_at: u64,
-    pub(crate) last_used_at: Option<u64>,
-    /// The replay floor: no step at or below it is accepted again (RFC 6238 §5.2).
-    pub(crate) last_accepted_step: Option<u64>,
-    /// The learned clock drift of the user's device, in steps (RFC 6238 §6).
-    pub(crate) drift: i64,
-}
-
-impl TotpCredential {
-    /// The sealed secret, with the id of the key that sealed it (for key rotation).
-    pub fn sealed_secret(&self) -> &SealedSecret {
-        &self.secret
-    }
-
-    /// The TOTP parameters.
-    pub fn params(&self) -> &TotpParams {
-        &self.params
-    }
-
-    /// When the credential was confirmed.
-    pub fn created_at(&self) -> u64 {
-        self.created_at
-    }
-
-    /// When a code of it was last accepted.
-    pub fn last_used_at(&self) -> Option<u64> {
-        self.last_used_at
-    }
-
-    /// The last accepted time step; codes of it and earlier steps are refused.
-    pub fn last_accepted_step(&self) -> Option<u64> {
-        self.last_accepted_step
-    }
-
-    /// The learned drift of the user's clock, in time steps.
-    pub fn drift(&self) -> i64 {
-        self.drift
-    }
-}
-
-/// An enrollment that was started and not yet confirmed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingEnrollment {
-    pub(crate) secret: SealedSecret,
-    pub(crate) params: TotpParams,
-    pub(crate) started_at: u64,
-    pub(crate) expires_at: u64,
-    pub(crate) failed_attempts: u32,
-}
-
-impl PendingEnrollment {
-    /// When it was started.
-    pub fn started_at(&self) -> u64 {
-        self.started_at
-    }
-
-    /// When it expires unless confirmed.
-    pub fn expires_at(&self) -> u64 {
-        self.expires_at
-    }
-}
+use crate::vocabulary::{Method, Role, UserId};
 
 /// Consecutive failed proofs and the lockout they caused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,13 +192,13 @@ impl UserRecord {
     /// Whether the user has a primary second factor: an authenticator app or a
     /// confirmed primary SMS or e-mail destination.
     pub fn has_mfa(&self) -> bool {
-        self.totp.is_some() || self.oob.confirmed(crate::oob::Role::Primary).is_some()
+        self.totp.is_some() || self.oob.confirmed(Role::Primary).is_some()
     }
 
     /// Whether the user has a backup method: a confirmed backup destination or unused
     /// recovery codes.
     pub fn has_backup(&self) -> bool {
-        self.oob.confirmed(crate::oob::Role::Backup).is_some()
+        self.oob.confirmed(Role::Backup).is_some()
             || self.recovery.as_ref().is_some_and(|r| r.remaining() > 0)
     }
 }

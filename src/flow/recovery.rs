@@ -8,15 +8,14 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::{Env, Failure, Proven, Step, run, try_run};
 use crate::SecretError;
-use crate::audit::{EventKind, Method, RejectionReason};
-use crate::keyed_hash::{Digest, HashKey};
-use crate::policy::LockoutRule;
-use crate::proof::{self, CodeOutcome};
-use crate::record::{UserId, UserRecord};
+use crate::event::EventKind;
+use crate::keyed_hash::HashKey;
+use crate::record::{RecoveryCodes, RecoveryEntry, UserRecord};
+use crate::vocabulary::{Method, Refusal, RejectionReason, UserId};
 
 /// The symbols of a recovery code: digits and capitals without 0, 1, I, L and O.
 pub const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -60,32 +59,6 @@ impl fmt::Debug for RecoveryCode {
     }
 }
 
-/// One stored code: its keyed hash and when it was used.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecoveryEntry {
-    pub(crate) hash: Digest,
-    pub(crate) used_at: Option<u64>,
-}
-
-/// The stored set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecoveryCodes {
-    pub(crate) generated_at: u64,
-    pub(crate) entries: Vec<RecoveryEntry>,
-}
-
-impl RecoveryCodes {
-    /// When the set was generated.
-    pub fn generated_at(&self) -> u64 {
-        self.generated_at
-    }
-
-    /// How many codes are still unused.
-    pub fn remaining(&self) -> usize {
-        self.entries.iter().filter(|e| e.used_at.is_none()).count()
-    }
-}
-
 /// The canonical form of a typed code: separators removed, upper case, exactly
 /// [`CODE_LEN`] symbols of [`ALPHABET`]; `None` for anything else.
 pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
@@ -101,7 +74,7 @@ pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
 }
 
 /// A new set of `count` codes for `user`: the codes to show once, and what to store.
-pub(crate) fn generate(
+fn draw(
     key: &HashKey,
     user: &UserId,
     count: usize,
@@ -134,7 +107,7 @@ pub(crate) fn generate(
 /// The index of the unused entry `input` names, or why there is none. Every entry is
 /// compared, with no early exit.
 fn lookup(record: &UserRecord, key: &HashKey, input: &str) -> Result<usize, RejectionReason> {
-    let canonical = normalize(input).ok_or(RejectionReason::Wrong)?;
+    let canonical = normalize(input).ok_or(RejectionReason::Malformed)?;
     let codes = record.recovery.as_ref().ok_or(RejectionReason::Wrong)?;
     let hash = key.hash(PURPOSE, &record.user, &[canonical.as_bytes()]);
     let mut found = None;
@@ -150,39 +123,60 @@ fn lookup(record: &UserRecord, key: &HashKey, input: &str) -> Result<usize, Reje
     }
 }
 
-/// Redeems a typed recovery code against the record: single use, constant-time over
-/// the whole set, failures counted towards the lockout.
-pub(crate) fn redeem(
+/// A new set of recovery codes for a user with MFA, replacing any older set (R16):
+/// the codes to show once. Only their keyed hashes are kept in the record.
+///
+/// # Errors
+/// [`Failure::RandomSource`] if the operating system's random source fails.
+pub fn generate(
     record: &mut UserRecord,
     key: &HashKey,
-    input: &str,
-    now: u64,
-    lockout: LockoutRule,
-    events: &mut Vec<EventKind>,
-) -> CodeOutcome {
-    let method = Method::RecoveryCode;
-    if let Some(refused) = proof::refuse_if_locked(&mut record.failures, method, now, events) {
-        return refused;
-    }
-    let index = match lookup(record, key, input) {
-        Ok(index) => index,
-        Err(reason) => {
-            return proof::count_failure(&mut record.failures, method, reason, now, lockout, events);
+    env: &Env<'_>,
+) -> Result<Step<Vec<RecoveryCode>>, Failure> {
+    try_run(record, |draft| {
+        if !draft.get().has_mfa() {
+            return Ok(Err(Refusal::NotEnrolled));
         }
-    };
-    let codes =
-        record.recovery.get_or_insert_with(|| RecoveryCodes { generated_at: now, entries: Vec::new() });
-    if let Some(entry) = codes.entries.get_mut(index) {
-        entry.used_at = Some(now);
-    }
-    let remaining = codes.remaining();
-    let outcome = proof::succeed(&mut record.failures, &mut record.last_proof, method, now, None, events);
-    if remaining == 0 {
-        events.push(EventKind::RecoveryCodesExhausted);
-    } else if remaining <= LOW_WATERMARK {
-        events.push(EventKind::RecoveryCodesLow { remaining });
-    }
-    outcome
+        let (shown, stored) = draw(key, &draft.get().user, env.rules.recovery_codes, env.now)?;
+        draft.edit().recovery = Some(stored);
+        draft.emit(EventKind::RecoveryCodesGenerated { count: shown.len() });
+        Ok(Ok(shown))
+    })
+}
+
+/// Redeems a typed recovery code instead of the app: single use, compared in constant
+/// time over the whole set, failures counted towards the lockout.
+pub fn redeem(record: &mut UserRecord, key: &HashKey, input: &str, env: &Env<'_>) -> Step<Proven> {
+    let method = Method::RecoveryCode;
+    run(record, |draft| {
+        if let Some(refused) = draft.screen(env, method) {
+            return Err(refused);
+        }
+        if let Some(refused) = draft.refuse_if_locked(method, env.now) {
+            return Err(refused);
+        }
+        let index = match lookup(draft.get(), key, input) {
+            Ok(index) => index,
+            Err(RejectionReason::Malformed) => return Err(draft.malformed(method)),
+            Err(reason) => {
+                return Err(draft.count_failure(method, reason, env.now, super::Draft::lockout(env)));
+            }
+        };
+        let mut remaining = 0;
+        if let Some(codes) = draft.edit().recovery.as_mut() {
+            if let Some(entry) = codes.entries.get_mut(index) {
+                entry.used_at = Some(env.now);
+            }
+            remaining = codes.remaining();
+        }
+        let proven = draft.succeed(method, env.now, None);
+        if remaining == 0 {
+            draft.emit(EventKind::RecoveryCodesExhausted);
+        } else if remaining <= LOW_WATERMARK {
+            draft.emit(EventKind::RecoveryCodesLow { remaining });
+        }
+        Ok(proven)
+    })
 }
 
 #[cfg(test)]
@@ -193,7 +187,7 @@ mod tests {
     #[test]
     fn codes_have_the_promised_shape_and_entropy() {
         let key = HashKey::from_bytes(&[1; 32]).unwrap();
-        let (shown, stored) = generate(&key, &UserId::new("a"), 10, 5).unwrap();
+        let (shown, stored) = draw(&key, &UserId::new("a"), 10, 5).unwrap();
         assert_eq!((shown.len(), stored.remaining(), stored.generated_at()), (10, 10, 5));
         for code in &shown {
             let text = code.as_str();

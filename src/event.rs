@@ -1,39 +1,74 @@
-//! Audit events: who did what, when, with what outcome, from where.
+//! Audit events: who did what, when, with what outcome, from where (R24).
 //!
-//! The service emits an [`AuditEvent`] for every enrollment step, proof, failure,
-//! lockout, reset, deactivation and policy change, after the change it describes has
-//! been saved. The host stores them (the ATO asks for 12 months) through an
-//! [`AuditSink`]. Events never hold a secret, a code or a hash.
+//! Every transition returns the [`EventKind`]s of what it did; a driver (the service,
+//! or a host driving the transitions itself) wraps them into [`AuditEvent`]s and hands
+//! them to the store's conditional save together with the record change they describe,
+//! so both are written in one transaction or not at all (the transactional outbox).
+//! Events that describe no record change (a refused sign-in, a refused reset, a
+//! settings change) go to [`crate::store::Store::append_events`]. The host keeps them
+//! (the ATO asks for 12 months). Events never hold a secret, a code or a hash.
+//!
+//! An [`AuditSink`] may also receive each event once it is stored, for push delivery
+//! (a log pipeline, a security notification); the store stays the record of truth.
+//!
+//! # Serialised form
+//!
+//! An event serialises (with serde, here as JSON) to an object with the fields of
+//! [`AuditEvent`]; `kind` is an object whose `kind` field names the event in
+//! `snake_case` and whose other fields are the variant's, for example:
+//!
+//! ```json
+//! {
+//!   "user": "sarah", "actor": "sarah", "at": 1700000060, "outcome": "failure",
+//!   "kind": { "kind": "code_rejected", "method": "totp", "reason": "wrong", "consecutive_failures": 1 },
+//!   "context": { "address": "203.0.113.7", "device": "Firefox on Windows" }
+//! }
+//! ```
+//!
+//! Every variant of [`EventKind`] with its fields, as stored:
+//!
+//! | `kind` | fields |
+//! |---|---|
+//! | `enrollment_started` | `expires_at` |
+//! | `enrollment_confirmed` | `replaced` (bool) |
+//! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts` |
+//! | `enrollment_expired` | |
+//! | `code_accepted` | `method`: `totp`, `sms`, `email`, `recovery_code`; `drift` (steps or null) |
+//! | `code_rejected` | `method`; `reason`: `wrong`, `replayed`, `malformed`, `already_used`, `expired`, `no_code_pending`, `locked_out`, `policy_refused`; `consecutive_failures` |
+//! | `resynchronised` | `drift` |
+//! | `lockout_started` | `until` |
+//! | `lockout_ended` | |
+//! | `deactivated` | |
+//! | `deactivation_refused` | `reason` (a policy reason in `snake_case`) |
+//! | `reset_by_admin` | `reason` (the admin's words); `cleared`: list of `authenticator`, `pending_enrollment`, `lockout`, `recovery_codes`, `backup_destinations`, `remembered_devices` |
+//! | `recovery_codes_generated` | `count` |
+//! | `recovery_codes_low` | `remaining` |
+//! | `recovery_codes_exhausted` | |
+//! | `backup_code_sent` | `method`; `purpose`: `sign_in`, `confirm_destination`; `to` (masked) |
+//! | `backup_code_discarded` | `method` |
+//! | `backup_destination_added` | `method`; `role`: `primary`, `backup`; `to` (masked) |
+//! | `backup_destination_confirmed` | `method`; `role`; `to` (masked) |
+//! | `backup_destination_removed` | `role` |
+//! | `device_remembered` | `device_id`, `label`, `expires_at` |
+//! | `device_accepted` | `device_id` |
+//! | `devices_revoked` | `device_ids`; `reason`: `requested`, `password_changed`, `reset`, `deactivated`, `new_authenticator` |
+//! | `org_settings_changed` | `org`; `old` and `new` (the organisation's settings as serialised) |
+//! | `org_settings_change_refused` | `org`; `reason` (words safe to log) |
+//! | `reset_refused` | `reason` (words safe to log) |
+//!
+//! `outcome` is `success` or `failure`; `context.address` is an IP address or null,
+//! `context.device` the host's label or null; times are seconds since the Unix epoch.
+//! `tests/event_format.rs` pins this form.
 
-use std::net::IpAddr;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::UserId;
-
-/// What the host knows of the request: where it came from and on what device.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestContext {
-    /// The client's address.
-    pub address: Option<IpAddr>,
-    /// A label for the device or user agent, as the host chooses to describe it.
-    pub device: Option<String>,
-}
-
-impl RequestContext {
-    /// A context with the client's address.
-    pub fn from_address(address: IpAddr) -> RequestContext {
-        RequestContext { address: Some(address), device: None }
-    }
-
-    /// The same context with a device label.
-    #[must_use]
-    pub fn with_device(mut self, device: impl Into<String>) -> RequestContext {
-        self.device = Some(device.into());
-        self
-    }
-}
+use crate::policy::OrgSettings;
+use crate::vocabulary::{
+    Cleared, EnrollmentRejection, Method, Purpose, Reason, RejectionReason, RequestContext, Revocation, Role,
+    UserId,
+};
 
 /// Whether the audited action succeeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,45 +78,6 @@ pub enum AuditOutcome {
     Success,
     /// The action was refused or failed.
     Failure,
-}
-
-/// Why a code was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RejectionReason {
-    /// The code matches no step in the window.
-    Wrong,
-    /// The code was used before (at or below the last accepted step).
-    Replayed,
-    /// The input was not a code (letters, wrong length).
-    Malformed,
-    /// The recovery code was used before.
-    AlreadyUsed,
-    /// The out-of-band code expired.
-    Expired,
-    /// No out-of-band code is waiting to be entered (none sent, spent or discarded).
-    NoCodePending,
-    /// The user is locked out; the code was not evaluated.
-    LockedOut,
-    /// The policy refuses this sign-in (for example the address is not allowed); the
-    /// code was not evaluated.
-    PolicyRefused,
-}
-
-/// Which factor proved the user's identity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Method {
-    /// A code from an authenticator app (TOTP).
-    Totp,
-    /// A one-time code sent by SMS.
-    Sms,
-    /// A one-time code sent by e-mail.
-    Email,
-    /// A single-use recovery code.
-    RecoveryCode,
 }
 
 /// What happened.
@@ -140,14 +136,14 @@ pub enum EventKind {
     /// A deactivation was refused by a rule.
     DeactivationRefused {
         /// The rule that forbids it.
-        reason: crate::policy::Reason,
+        reason: Reason,
     },
     /// An admin or principal reset the user's MFA.
     ResetByAdmin {
         /// The reason the admin gave.
         reason: String,
         /// What was cleared.
-        cleared: Vec<crate::service::Cleared>,
+        cleared: Vec<Cleared>,
     },
     /// A new set of recovery codes replaced any older set.
     RecoveryCodesGenerated {
@@ -166,7 +162,7 @@ pub enum EventKind {
         /// SMS or e-mail.
         method: Method,
         /// What the code is for.
-        purpose: crate::oob::Purpose,
+        purpose: Purpose,
         /// The destination, masked.
         to: String,
     },
@@ -180,7 +176,7 @@ pub enum EventKind {
         /// SMS or e-mail.
         method: Method,
         /// Primary or backup.
-        role: crate::oob::Role,
+        role: Role,
         /// The destination, masked.
         to: String,
     },
@@ -189,14 +185,14 @@ pub enum EventKind {
         /// SMS or e-mail.
         method: Method,
         /// Primary or backup.
-        role: crate::oob::Role,
+        role: Role,
         /// The destination, masked.
         to: String,
     },
     /// A destination was removed.
     BackupDestinationRemoved {
         /// Primary or backup.
-        role: crate::oob::Role,
+        role: Role,
     },
     /// A device was remembered.
     DeviceRemembered {
@@ -217,7 +213,7 @@ pub enum EventKind {
         /// The devices' ids.
         device_ids: Vec<String>,
         /// Why.
-        reason: crate::device::Revocation,
+        reason: Revocation,
     },
     /// An organisation's MFA settings were changed (R22). `user` and `actor` of the
     /// event are both the admin who changed them.
@@ -225,9 +221,9 @@ pub enum EventKind {
         /// The host's id of the organisation.
         org: String,
         /// The settings before.
-        old: Box<crate::policy::OrgSettings>,
+        old: Box<OrgSettings>,
         /// The settings after.
-        new: Box<crate::policy::OrgSettings>,
+        new: Box<OrgSettings>,
     },
     /// A change of an organisation's MFA settings was refused.
     OrgSettingsChangeRefused {
@@ -243,27 +239,9 @@ pub enum EventKind {
     },
 }
 
-/// Why a confirmation code was refused during enrollment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum EnrollmentRejection {
-    /// A code matches no step near now.
-    WrongCode,
-    /// The same code was typed twice: two consecutive codes are needed.
-    SameCodeTwice,
-    /// Both codes are valid but not from consecutive time steps.
-    NotConsecutive,
-    /// The input was not a code.
-    Malformed,
-    /// Two codes are required but one was given.
-    TwoCodesRequired,
-    /// Too many wrong confirmations: the enrollment was discarded.
-    TooManyAttempts,
-}
-
 /// One audit record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AuditEvent {
     /// The user the event is about.
     pub user: UserId,
@@ -279,10 +257,31 @@ pub struct AuditEvent {
     pub context: RequestContext,
 }
 
-/// Receives audit events; implemented by the host to store them.
+impl AuditEvent {
+    /// The event of `kind` about `user`, done by `actor` at `at` from `context`; the
+    /// outcome follows from the kind.
+    pub fn new(
+        user: &UserId,
+        actor: &UserId,
+        at: u64,
+        context: &RequestContext,
+        kind: EventKind,
+    ) -> AuditEvent {
+        AuditEvent {
+            user: user.clone(),
+            actor: actor.clone(),
+            at,
+            outcome: kind.outcome(),
+            kind,
+            context: context.clone(),
+        }
+    }
+}
+
+/// Receives audit events once they are stored, for push delivery (a log pipeline, a
+/// security notification). The store's copy is the audit trail; this is a feed of it.
 ///
-/// Events arrive after the change they describe was saved. `record` must not block for
-/// long or fail the caller: queue the event and ship it, as a log pipeline would.
+/// `record` must not block for long or fail the caller: queue the event and ship it.
 pub trait AuditSink: Send + Sync {
     /// Takes one event.
     fn record(&self, event: AuditEvent);

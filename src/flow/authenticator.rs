@@ -1,0 +1,223 @@
+//! Proving the second factor with the authenticator app, re-learning its clock, and
+//! turning MFA off (R2, R3, R15, R20).
+//!
+//! Here live the replay floor, drift learning and resynchronisation (RFC 6238 §5.2 and
+//! §6). `totp` is always the record's confirmed credential with its secret opened by
+//! the host's sealer; a driver that reloads the record after a conflict must open it
+//! again if the sealed secret changed.
+
+use super::{Draft, Env, Failure, Proven, Step, try_run};
+use crate::event::EventKind;
+use crate::record::UserRecord;
+use crate::vocabulary::{Method, Refusal, RejectionReason, Revocation};
+use crate::{Totp, Verification, Window};
+
+/// How far the verify window reaches, and how it follows a drifting clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DriftRules {
+    /// The window around the server's current step, always checked.
+    pub base: Window,
+    /// How far single accepted codes may move the window's centre, in steps.
+    pub max_learned: u8,
+    /// How far a resynchronisation with two consecutive codes looks, in steps.
+    pub resync_range: u8,
+}
+
+impl DriftRules {
+    /// One step either way, learning up to 2 steps, resync within 10 (5 minutes).
+    pub const DEFAULT: DriftRules = DriftRules { base: Window::ONE, max_learned: 2, resync_range: 10 };
+
+    /// The window around the current step for a credential with a learned `drift`:
+    /// the base window, and the base window around the drifted step.
+    fn window_for(&self, drift: i64) -> Window {
+        let behind = i64::from(self.base.behind).max(i64::from(self.base.behind) - drift);
+        let ahead = i64::from(self.base.ahead).max(i64::from(self.base.ahead) + drift);
+        Window::new(clamp_u8(behind), clamp_u8(ahead))
+    }
+
+    /// The drift to remember after a code matched at `matched`: it follows the code,
+    /// but never further out than `max_learned` or the drift it had.
+    pub(crate) fn learn(&self, old: i64, matched: i64) -> i64 {
+        let bound = i64::from(self.max_learned).max(old.abs());
+        matched.clamp(-bound, bound)
+    }
+}
+
+impl Default for DriftRules {
+    fn default() -> Self {
+        DriftRules::DEFAULT
+    }
+}
+
+fn clamp_u8(value: i64) -> u8 {
+    u8::try_from(value.clamp(0, 255)).unwrap_or(u8::MAX)
+}
+
+/// What every authenticator proof starts with: the policy screen, the lock check, and
+/// a credential to check against.
+fn begin(draft: &mut Draft<'_>, env: &Env<'_>) -> Option<Refusal> {
+    if let Some(refused) = draft.screen(env, Method::Totp) {
+        return Some(refused);
+    }
+    if draft.get().totp.is_none() {
+        return Some(Refusal::NotEnrolled);
+    }
+    draft.refuse_if_locked(Method::Totp, env.now)
+}
+
+/// Accepts the code of `step`: the new replay floor, the drift, and a success.
+fn accept(draft: &mut Draft<'_>, step: u64, drift: i64, learned: i64, now: u64) -> Proven {
+    if let Some(credential) = draft.edit().totp.as_mut() {
+        credential.last_accepted_step = Some(step);
+        credential.last_used_at = Some(now);
+        credential.drift = learned;
+    }
+    draft.succeed(Method::Totp, now, Some(drift))
+}
+
+fn verify_in(
+    draft: &mut Draft<'_>,
+    totp: &Totp,
+    input: &str,
+    env: &Env<'_>,
+) -> Result<Result<Proven, Refusal>, Failure> {
+    if let Some(refused) = begin(draft, env) {
+        return Ok(Err(refused));
+    }
+    let code = match totp.parse_code(input) {
+        Ok(code) => code,
+        Err(_) => return Ok(Err(draft.malformed(Method::Totp))),
+    };
+    let (floor, drift) = match draft.get().totp.as_ref() {
+        Some(credential) => (credential.last_accepted_step, credential.drift),
+        None => return Ok(Err(Refusal::NotEnrolled)),
+    };
+    let rules = &env.rules.drift;
+    let lockout = Draft::lockout(env);
+    Ok(match totp.verify(&code, env.now, rules.window_for(drift), floor)? {
+        Verification::Accepted(found) => {
+            Ok(accept(draft, found.step, found.drift, rules.learn(drift, found.drift), env.now))
+        }
+        Verification::Replayed(_) => {
+            Err(draft.count_failure(Method::Totp, RejectionReason::Replayed, env.now, lockout))
+        }
+        Verification::Wrong => {
+            Err(draft.count_failure(Method::Totp, RejectionReason::Wrong, env.now, lockout))
+        }
+    })
+}
+
+/// Verifies a code typed from the authenticator app: accepted at most once (the replay
+/// floor), in a window that follows the phone's learned drift; wrong and replayed codes
+/// count towards the lockout, input that is not a code does not.
+///
+/// # Errors
+/// [`Failure::Time`] when `env.now` is before the credential's epoch.
+pub fn verify(
+    record: &mut UserRecord,
+    totp: &Totp,
+    input: &str,
+    env: &Env<'_>,
+) -> Result<Step<Proven>, Failure> {
+    try_run(record, |draft| verify_in(draft, totp, input, env))
+}
+
+/// Re-learns the drift of a clock that has moved past the learned bound, from two
+/// consecutive codes anywhere within the rules' resync range of now. Succeeds as a
+/// sign-in proof; failures count towards the lockout.
+///
+/// # Errors
+/// [`Failure::Time`] when `env.now` is before the credential's epoch.
+pub fn resynchronise(
+    record: &mut UserRecord,
+    totp: &Totp,
+    [first, second]: [&str; 2],
+    env: &Env<'_>,
+) -> Result<Step<Proven>, Failure> {
+    try_run(record, |draft| {
+        if let Some(refused) = begin(draft, env) {
+            return Ok(Err(refused));
+        }
+        let (first, second) = match (totp.parse_code(first), totp.parse_code(second)) {
+            (Ok(first), Ok(second)) => (first, second),
+            _ => return Ok(Err(draft.malformed(Method::Totp))),
+        };
+        let floor = draft.get().totp.as_ref().and_then(|c| c.last_accepted_step);
+        let now_step = totp.step_at(env.now)?;
+        let range = Window::symmetric(env.rules.drift.resync_range);
+        let matched = totp
+            .verify_around_step(&first, now_step, range, floor)
+            .accepted()
+            .and_then(|found| found.step.checked_add(1))
+            .filter(|next| totp.verify_around_step(&second, *next, Window::EXACT, floor).is_accepted());
+        let Some(step) = matched else {
+            let lockout = Draft::lockout(env);
+            return Ok(Err(draft.count_failure(Method::Totp, RejectionReason::Wrong, env.now, lockout)));
+        };
+        let drift = i64::try_from(i128::from(step) - i128::from(now_step)).unwrap_or(0);
+        draft.emit(EventKind::Resynchronised { drift });
+        Ok(Ok(accept(draft, step, drift, drift, env.now)))
+    })
+}
+
+/// The user turns MFA off (R20): needs `confirmed` (the "yes, turn it off" of the
+/// screen) and a current code, and is refused where a rule forbids it (R12). Clears
+/// the authenticator, any enrollment, recovery codes, SMS and e-mail destinations and
+/// remembered devices.
+///
+/// # Errors
+/// [`Failure::Time`] when `env.now` is before the credential's epoch.
+pub fn deactivate(
+    record: &mut UserRecord,
+    totp: &Totp,
+    code: &str,
+    confirmed: bool,
+    env: &Env<'_>,
+) -> Result<Step<()>, Failure> {
+    try_run(record, |draft| {
+        if !confirmed {
+            return Ok(Err(Refusal::ConfirmationRequired));
+        }
+        let facts = crate::policy::UserFacts::of(draft.get(), env.now);
+        if let Err(reason) = env.policy.may_deactivate(env.context, &facts) {
+            draft.emit(EventKind::DeactivationRefused { reason });
+            return Ok(Err(Refusal::Forbidden(reason)));
+        }
+        if let Err(refused) = verify_in(draft, totp, code, env)? {
+            return Ok(Err(refused));
+        }
+        let record = draft.edit();
+        record.totp = None;
+        record.pending_enrollment = None;
+        record.recovery = None;
+        record.oob = Default::default();
+        super::device::revoke_every(draft, Revocation::Deactivated);
+        draft.emit(EventKind::Deactivated);
+        Ok(Ok(()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_follows_the_drift_and_keeps_the_base() {
+        let rules = DriftRules::DEFAULT;
+        assert_eq!(rules.window_for(0), Window::new(1, 1));
+        assert_eq!(rules.window_for(2), Window::new(1, 3));
+        assert_eq!(rules.window_for(-2), Window::new(3, 1));
+        assert_eq!(rules.window_for(-1000), Window::new(255, 1));
+    }
+
+    #[test]
+    fn learned_drift_is_bounded() {
+        let rules = DriftRules::DEFAULT;
+        assert_eq!(rules.learn(0, 1), 1);
+        assert_eq!(rules.learn(2, 3), 2);
+        assert_eq!(rules.learn(-2, -3), -2);
+        // A resynchronised drift of 6 may be kept or shrink, never grow.
+        assert_eq!(rules.learn(6, 7), 6);
+        assert_eq!(rules.learn(6, 5), 5);
+    }
+}

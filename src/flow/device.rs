@@ -1,0 +1,189 @@
+//! Remembered devices: "don't ask again on this device for N days" (R19).
+//!
+//! The host keeps an opaque random token in a cookie; the record keeps only its keyed
+//! hash with a label and an expiry. Presenting the token skips the second factor until
+//! it expires, is revoked, or outlives the policy's current cap (so tightening the cap,
+//! as the ATO preset does, takes effect at once). A reset, a deactivation, a new
+//! authenticator or a password change revokes every device.
+
+use zeroize::Zeroizing;
+
+use super::{Draft, Env, Failure, Step, run, try_run};
+use crate::SecretError;
+use crate::event::EventKind;
+use crate::keyed_hash::HashKey;
+use crate::record::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice, UserRecord};
+use crate::vocabulary::{Refusal, Revocation, UserId};
+
+const PURPOSE: &str = "mfa-kit remembered device v1";
+
+/// A device was remembered: the token for its cookie, and what the user sees of it.
+#[non_exhaustive]
+pub struct Remembered {
+    /// The value for the cookie (`HttpOnly`, `Secure`, `SameSite=Lax` or stricter).
+    pub token: DeviceToken,
+    /// The device as listed to the user.
+    pub info: DeviceInfo,
+}
+
+/// Leaves the token out.
+impl std::fmt::Debug for Remembered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remembered").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+/// Remembers this device after a successful second factor: a new token whose life is
+/// `lifetime` seconds, capped by the policy. Expired devices are pruned, and beyond
+/// [`MAX_DEVICES`] the oldest is dropped.
+///
+/// # Errors
+/// [`Failure::RandomSource`] if the operating system's random source fails.
+pub fn remember(
+    record: &mut UserRecord,
+    key: &HashKey,
+    label: &str,
+    lifetime: u64,
+    env: &Env<'_>,
+) -> Result<Step<Remembered>, Failure> {
+    try_run(record, |draft| {
+        let cap = env.policy.remember_device_max(env.context);
+        if cap == 0 {
+            return Ok(Err(Refusal::RememberDisabled));
+        }
+        if !draft.get().has_mfa() {
+            return Ok(Err(Refusal::NotEnrolled));
+        }
+        let now = env.now;
+        let (token, device) = issue(key, &draft.get().user, label, now, lifetime.min(cap))?;
+        let info = DeviceInfo::from(&device);
+        let devices = &mut draft.edit().devices;
+        devices.retain(|d| now < d.expires_at);
+        devices.push(device);
+        let excess = devices.len().saturating_sub(MAX_DEVICES);
+        devices.drain(..excess);
+        draft.emit(EventKind::DeviceRemembered {
+            device_id: info.id.clone(),
+            label: info.label.clone(),
+            expires_at: info.expires_at,
+        });
+        Ok(Ok(Remembered { token, info }))
+    })
+}
+
+/// The remembered device `token` belongs to, if it is still good now under the
+/// policy's cap. Changes nothing.
+pub fn recognise<'r>(
+    record: &'r UserRecord,
+    key: &HashKey,
+    token: &DeviceToken,
+    env: &Env<'_>,
+) -> Option<&'r RememberedDevice> {
+    let cap = env.policy.remember_device_max(env.context);
+    find(&record.devices, key, &record.user, token, env.now, cap)
+}
+
+/// The devices still remembered at `now`.
+pub fn list(record: &UserRecord, now: u64) -> Vec<DeviceInfo> {
+    record.devices.iter().filter(|d| now < d.expires_at).map(DeviceInfo::from).collect()
+}
+
+/// Revokes one remembered device (by the user or an admin); `true` if it existed.
+pub fn revoke(record: &mut UserRecord, device_id: &str) -> Step<bool> {
+    run(record, |draft| {
+        if !draft.get().devices.iter().any(|d| d.id == device_id) {
+            return Ok(false);
+        }
+        draft.edit().devices.retain(|d| d.id != device_id);
+        draft.emit(EventKind::DevicesRevoked {
+            device_ids: vec![device_id.to_string()],
+            reason: Revocation::Requested,
+        });
+        Ok(true)
+    })
+}
+
+/// Revokes every remembered device, for `reason`; returns how many there were.
+pub fn revoke_all(record: &mut UserRecord, reason: Revocation) -> Step<usize> {
+    run(record, |draft| Ok(revoke_every(draft, reason)))
+}
+
+/// Revokes every remembered device, with an event if there were any.
+pub(crate) fn revoke_every(draft: &mut Draft<'_>, reason: Revocation) -> usize {
+    if draft.get().devices.is_empty() {
+        return 0;
+    }
+    let device_ids: Vec<String> = draft.edit().devices.drain(..).map(|d| d.id).collect();
+    let count = device_ids.len();
+    draft.emit(EventKind::DevicesRevoked { device_ids, reason });
+    count
+}
+
+/// A new token and its stored form.
+fn issue(
+    key: &HashKey,
+    user: &UserId,
+    label: &str,
+    now: u64,
+    lifetime: u64,
+) -> Result<(DeviceToken, RememberedDevice), SecretError> {
+    let mut raw = Zeroizing::new([0u8; 32]);
+    crate::random::fill(raw.as_mut())?;
+    let token = DeviceToken::issued(Zeroizing::new(base32::encode(
+        base32::Alphabet::Rfc4648 { padding: false },
+        raw.as_ref(),
+    )));
+    let mut id = [0u8; 8];
+    crate::random::fill(&mut id)?;
+    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = key.hash(PURPOSE, user, &[token.as_str().as_bytes()]);
+    let label: String = label.chars().filter(|c| !c.is_control()).take(100).collect();
+    let device =
+        RememberedDevice { id, label, hash, created_at: now, expires_at: now.saturating_add(lifetime) };
+    Ok((token, device))
+}
+
+/// The device a token belongs to, if it is still good at `now` under a cap of `cap`
+/// seconds; every stored device is compared, with no early exit.
+fn find<'a>(
+    devices: &'a [RememberedDevice],
+    key: &HashKey,
+    user: &UserId,
+    token: &DeviceToken,
+    now: u64,
+    cap: u64,
+) -> Option<&'a RememberedDevice> {
+    let hash = key.hash(PURPOSE, user, &[token.as_str().as_bytes()]);
+    let mut found = None;
+    for device in devices {
+        if device.hash.matches(&hash) && found.is_none() {
+            found = Some(device);
+        }
+    }
+    found.filter(|d| now < d.expires_at && now < d.created_at.saturating_add(cap))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_found_until_it_expires_or_outlives_the_cap() {
+        let key = HashKey::from_bytes(&[3; 32]).unwrap();
+        let user = UserId::new("sarah");
+        let (token, device) = issue(&key, &user, "Firefox\n on Windows", 1_000, 3_600).unwrap();
+        assert_eq!(device.label, "Firefox on Windows");
+        assert_eq!(token.as_str().len(), 52);
+        let devices = vec![device];
+        assert!(find(&devices, &key, &user, &token, 1_000, u64::MAX).is_some());
+        assert!(find(&devices, &key, &user, &token, 4_599, u64::MAX).is_some());
+        assert!(find(&devices, &key, &user, &token, 4_600, u64::MAX).is_none());
+        assert!(
+            find(&devices, &key, &user, &token, 2_000, 1_000).is_none(),
+            "a tightened cap applies at once"
+        );
+        assert!(find(&devices, &key, &UserId::new("mallory"), &token, 1_000, u64::MAX).is_none());
+        assert!(find(&devices, &key, &user, &DeviceToken::from_cookie("forged"), 1_000, u64::MAX).is_none());
+        assert_eq!(format!("{token:?}"), "DeviceToken(..)");
+    }
+}

@@ -1,0 +1,202 @@
+//! Setting up an authenticator app: start, confirm with codes, expire, restart (R6, R7).
+//!
+//! A started enrollment holds a new sealed secret beside (never in place of) the active
+//! credential; only a confirmation with codes from the app makes it the credential,
+//! replacing the old one. That is what makes the lost-phone case safe: a half-done
+//! set-up on a new phone never locks the user out of the old one.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Draft, Env, Failure, Step, run, try_run};
+use crate::error::TimeError;
+use crate::event::EventKind;
+use crate::record::{FailureState, PendingEnrollment, TotpCredential, UserRecord};
+use crate::seal::SealedSecret;
+use crate::vocabulary::{EnrollmentRejection, Refusal, Revocation};
+use crate::{Code, Totp, TotpParams, Window};
+
+/// How many codes confirm an enrollment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmation {
+    /// Two consecutive codes (the default): proves the app's clock and the secret were
+    /// both taken over correctly, as the ATO-connected products ask.
+    #[default]
+    TwoCodes,
+    /// One code.
+    OneCode,
+}
+
+/// An enrollment was started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Started {
+    /// When it expires unless confirmed.
+    pub expires_at: u64,
+}
+
+/// An enrollment was confirmed: the new authenticator is active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Confirmed {
+    /// Whether it replaced an older authenticator.
+    pub replaced: bool,
+}
+
+/// Opens (or restarts) an enrollment with a freshly sealed secret, to expire after the
+/// policy's enrollment lifetime. The active authenticator, if any, stays active.
+/// Refused during a lockout.
+pub fn start(
+    record: &mut UserRecord,
+    secret: SealedSecret,
+    params: TotpParams,
+    env: &Env<'_>,
+) -> Step<Started> {
+    run(record, |draft| {
+        if let Some(refused) = draft.locked(env.now) {
+            return Err(refused);
+        }
+        let lifetime = env.policy.enrollment_lifetime(env.context);
+        let expires_at = env.now.saturating_add(lifetime);
+        draft.edit().pending_enrollment =
+            Some(PendingEnrollment { secret, params, started_at: env.now, expires_at, failed_attempts: 0 });
+        draft.emit(EventKind::EnrollmentStarted { expires_at });
+        Ok(Started { expires_at })
+    })
+}
+
+/// Confirms the pending enrollment with the codes typed from the app (two consecutive
+/// codes, or one if the rules say so). `totp` is the pending secret, opened. On
+/// success the new credential replaces the old one, the failure count is cleared and
+/// remembered devices are revoked; wrong confirmations are counted against the
+/// enrollment, which is discarded after the lockout rule's number of them.
+///
+/// # Errors
+/// [`Failure::Time`] when `env.now` is before the credential's epoch.
+pub fn confirm(
+    record: &mut UserRecord,
+    totp: &Totp,
+    codes: &[&str],
+    env: &Env<'_>,
+) -> Result<Step<Confirmed>, Failure> {
+    try_run(record, |draft| {
+        let now = env.now;
+        let Some(expires_at) = draft.get().pending_enrollment.as_ref().map(|p| p.expires_at) else {
+            return Ok(Err(Refusal::NoPendingEnrollment));
+        };
+        if now >= expires_at {
+            draft.edit().pending_enrollment = None;
+            draft.emit(EventKind::EnrollmentExpired);
+            return Ok(Err(Refusal::EnrollmentExpired));
+        }
+        if let Some(refused) = draft.locked(now) {
+            return Ok(Err(refused));
+        }
+        let matched = match_codes(totp, codes, env.rules.confirmation, now, env.rules.drift.base)?;
+        Ok(match matched {
+            Ok((step, drift)) => Ok(install(draft, step, drift, env)),
+            Err(refusal) => Err(reject(draft, refusal, env)),
+        })
+    })
+}
+
+/// Makes the pending secret the credential.
+fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Confirmed {
+    let record = draft.edit();
+    let replaced = record.totp.is_some();
+    if let Some(pending) = record.pending_enrollment.take() {
+        record.totp = Some(TotpCredential {
+            secret: pending.secret,
+            params: pending.params,
+            created_at: env.now,
+            last_used_at: None,
+            last_accepted_step: Some(step),
+            drift: env.rules.drift.learn(0, drift),
+        });
+    }
+    record.failures = FailureState::default();
+    draft.emit(EventKind::EnrollmentConfirmed { replaced });
+    super::device::revoke_every(draft, Revocation::NewAuthenticator);
+    Confirmed { replaced }
+}
+
+/// Counts a wrong confirmation against the enrollment; discards it at the limit.
+fn reject(draft: &mut Draft<'_>, refusal: Refusal, env: &Env<'_>) -> Refusal {
+    let limit = Draft::lockout(env).max_failures.max(1);
+    let record = draft.edit();
+    let Some(pending) = record.pending_enrollment.as_mut() else { return Refusal::NoPendingEnrollment };
+    pending.failed_attempts = pending.failed_attempts.saturating_add(1);
+    let failed_attempts = pending.failed_attempts;
+    if failed_attempts >= limit {
+        record.pending_enrollment = None;
+        draft.emit(EventKind::EnrollmentRejected { reason: EnrollmentRejection::TooManyAttempts });
+        return Refusal::EnrollmentDiscarded;
+    }
+    let reason = match refusal {
+        Refusal::SameCodeTwice => EnrollmentRejection::SameCodeTwice,
+        Refusal::NotConsecutive => EnrollmentRejection::NotConsecutive,
+        Refusal::Malformed => EnrollmentRejection::Malformed,
+        Refusal::TwoCodesRequired => EnrollmentRejection::TwoCodesRequired,
+        _ => EnrollmentRejection::WrongCode,
+    };
+    draft.emit(EventKind::EnrollmentRejected { reason });
+    match refusal {
+        Refusal::WrongCode { .. } => Refusal::WrongCode { attempts_left: limit - failed_attempts },
+        other => other,
+    }
+}
+
+/// Finds the step the codes prove: the last code's step and drift.
+fn match_codes(
+    totp: &Totp,
+    codes: &[&str],
+    mode: Confirmation,
+    now: u64,
+    base: Window,
+) -> Result<Result<(u64, i64), Refusal>, TimeError> {
+    let parse = |input: &str| totp.parse_code(input).map_err(|_| Refusal::Malformed);
+    let (first, second) = match (mode, codes) {
+        (_, [only]) if mode == Confirmation::OneCode => match parse(only) {
+            Ok(code) => (code, None),
+            Err(reason) => return Ok(Err(reason)),
+        },
+        (Confirmation::TwoCodes, [_]) => return Ok(Err(Refusal::TwoCodesRequired)),
+        (_, [first, second]) => match (parse(first), parse(second)) {
+            (Ok(first), Ok(second)) => (first, Some(second)),
+            (Err(reason), _) | (_, Err(reason)) => return Ok(Err(reason)),
+        },
+        _ => return Ok(Err(Refusal::Malformed)),
+    };
+    let Some(second) = second else {
+        return Ok(totp
+            .verify(&first, now, base, None)?
+            .accepted()
+            .map(|found| (found.step, found.drift))
+            .ok_or(Refusal::WrongCode { attempts_left: 0 }));
+    };
+    if first == second {
+        return Ok(Err(Refusal::SameCodeTwice));
+    }
+    consecutive(totp, &first, &second, now, base)
+}
+
+/// Two codes of consecutive steps, the second inside the base window.
+fn consecutive(
+    totp: &Totp,
+    first: &Code,
+    second: &Code,
+    now: u64,
+    base: Window,
+) -> Result<Result<(u64, i64), Refusal>, TimeError> {
+    // The first code was typed a step before the second, so look one step further back.
+    let wider = Window::new(base.behind.saturating_add(1), base.ahead);
+    let second_alone = totp.verify(second, now, base, None)?.accepted();
+    let Some(found_first) = totp.verify(first, now, wider, None)?.accepted() else {
+        return Ok(Err(Refusal::WrongCode { attempts_left: 0 }));
+    };
+    Ok(match second_alone {
+        Some(found) if Some(found.step) == found_first.step.checked_add(1) => Ok((found.step, found.drift)),
+        Some(_) => Err(Refusal::NotConsecutive),
+        None if totp.verify(second, now, wider, None)?.is_accepted() => Err(Refusal::NotConsecutive),
+        None => Err(Refusal::WrongCode { attempts_left: 0 }),
+    })
+}

@@ -1,0 +1,219 @@
+//! Pure transitions on the per-user record: enrollment, proofs, backup methods,
+//! devices, deactivation and reset.
+//!
+//! Each transition is `(record, input, env) -> Step`: it changes the [`UserRecord`] in
+//! place and returns a [`Step`] with the [`Outcome`] for the user, the [`EventKind`]s
+//! to audit and whether the record changed. No transition does I/O: the time, the
+//! policy and the sign-in context come in an [`Env`], an opened TOTP secret comes in as
+//! a [`crate::Totp`], and the hash key as a [`crate::keyed_hash::HashKey`].
+//!
+//! A driver does the I/O around them. [`crate::service::MfaService`] is one; a host
+//! that prefers to drive them itself does what it does:
+//!
+//! 1. load the record and its version (or start from [`UserRecord::new`]);
+//! 2. open the credential's sealed secret, if the transition needs it;
+//! 3. run the transition;
+//! 4. if [`Step::changed`], save the record only if its version is unchanged, with the
+//!    step's events wrapped as [`crate::event::AuditEvent`]s in the same transaction;
+//!    otherwise store just the events. On a version conflict, start again at 1.
+//!
+//! ```
+//! use mfa_kit::flow::{self, Env, Rules};
+//! use mfa_kit::policy::{SignInContext, StandardPolicy};
+//! use mfa_kit::record::UserRecord;
+//! use mfa_kit::{Secret, Totp, TotpParams, UserId};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (policy, context, rules) = (StandardPolicy::new(), SignInContext::default(), Rules::default());
+//! let mut record = UserRecord::new(UserId::new("alice"));
+//! let secret = Secret::generate()?;
+//! let sealed = mfa_kit::danger::PlaintextSealer.seal(record.user(), &secret)?; // your KMS here
+//! let phone = Totp::new(&secret, TotpParams::DEFAULT);
+//!
+//! let env = Env::new(1_700_000_000, &policy, &context, &rules);
+//! let started = flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, &env);
+//! assert!(started.changed && started.outcome.is_ok());
+//!
+//! let first = phone.generate(1_700_000_000)?.to_string();
+//! let second = phone.generate(1_700_000_030)?.to_string();
+//! let env = Env::new(1_700_000_030, &policy, &context, &rules);
+//! let confirmed = flow::enrollment::confirm(&mut record, &phone, &[&first, &second], &env)?;
+//! assert!(confirmed.outcome.is_ok());
+//! // Save `record` with `confirmed.events`, then sign in later:
+//! let env = Env::new(1_700_000_060, &policy, &context, &rules);
+//! let code = phone.generate(1_700_000_060)?.to_string();
+//! let proof = flow::authenticator::verify(&mut record, &phone, &code, &env)?;
+//! assert!(proof.outcome.is_ok() && proof.changed);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod authenticator;
+pub mod device;
+mod draft;
+pub mod enrollment;
+pub mod oob;
+pub mod oversight;
+pub mod recovery;
+pub mod sign_in;
+
+use thiserror::Error;
+
+pub(crate) use draft::Draft;
+
+use crate::error::{SecretError, TimeError};
+use crate::event::EventKind;
+use crate::policy::{Policy, SignInContext};
+use crate::record::UserRecord;
+use crate::vocabulary::{Method, Outcome};
+
+/// What a transition did: the outcome for the user, the events to audit, and whether
+/// the record changed (and so must be saved).
+#[derive(Debug)]
+#[must_use = "a changed record must be saved with the step's events"]
+pub struct Step<T> {
+    /// The result for the user, or why it was refused.
+    pub outcome: Outcome<T>,
+    /// What to audit, in order; saved together with the record change.
+    pub events: Vec<EventKind>,
+    /// Whether the record was changed; if not, there is nothing to save but the events.
+    pub changed: bool,
+}
+
+/// A second factor proved by a transition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Proven {
+    /// The factor used.
+    pub method: Method,
+    /// The code's clock drift in time steps (authenticator app only).
+    pub drift: Option<i64>,
+}
+
+/// A transition could not run: nothing for the user to fix, something for the host to
+/// log. The record may be half-changed and must not be saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The time cannot be turned into a TOTP time step (a clock before the credential's
+    /// epoch).
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    /// The operating system's random source failed; no code or token was made.
+    #[error("the operating system's random number generator failed: nothing was generated")]
+    RandomSource,
+}
+
+impl From<SecretError> for Failure {
+    fn from(_: SecretError) -> Failure {
+        // The only secret error a transition can meet is the random source failing.
+        Failure::RandomSource
+    }
+}
+
+/// The deployment's settings of the transitions that are not policy (the policy may
+/// differ per organisation; these do not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rules {
+    /// The verify window and how it follows a drifting clock.
+    pub drift: authenticator::DriftRules,
+    /// Two codes (default) or one to confirm an enrollment.
+    pub confirmation: enrollment::Confirmation,
+    /// Limits on SMS and e-mail codes.
+    pub oob: oob::OobLimits,
+    /// How many recovery codes a set holds.
+    pub recovery_codes: usize,
+}
+
+impl Rules {
+    /// One step of drift either way, two-code confirmation, 10-minute SMS and e-mail
+    /// codes, 10 recovery codes.
+    pub const DEFAULT: Rules = Rules {
+        drift: authenticator::DriftRules::DEFAULT,
+        confirmation: enrollment::Confirmation::TwoCodes,
+        oob: oob::OobLimits::DEFAULT,
+        recovery_codes: recovery::DEFAULT_COUNT,
+    };
+
+    /// The same rules with another confirmation mode.
+    #[must_use]
+    pub fn with_confirmation(mut self, confirmation: enrollment::Confirmation) -> Rules {
+        self.confirmation = confirmation;
+        self
+    }
+
+    /// The same rules with other drift rules.
+    #[must_use]
+    pub fn with_drift(mut self, drift: authenticator::DriftRules) -> Rules {
+        self.drift = drift;
+        self
+    }
+
+    /// The same rules with other SMS and e-mail limits.
+    #[must_use]
+    pub fn with_oob(mut self, oob: oob::OobLimits) -> Rules {
+        self.oob = oob;
+        self
+    }
+
+    /// The same rules with another recovery-code count (at least 1).
+    #[must_use]
+    pub fn with_recovery_codes(mut self, count: usize) -> Rules {
+        self.recovery_codes = count.max(1);
+        self
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules::DEFAULT
+    }
+}
+
+/// Everything a transition needs besides the record and the user's input: the time,
+/// the policy with the sign-in context it judges, and the deployment's rules.
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    /// The time of the request, in seconds since the Unix epoch.
+    pub now: u64,
+    /// Who must use MFA, the lockout rule, the device cap.
+    pub policy: &'a dyn Policy,
+    /// What the host knows of this request.
+    pub context: &'a SignInContext,
+    /// The deployment's rules.
+    pub rules: &'a Rules,
+}
+
+impl<'a> Env<'a> {
+    /// The environment of one request.
+    pub fn new(now: u64, policy: &'a dyn Policy, context: &'a SignInContext, rules: &'a Rules) -> Env<'a> {
+        Env { now, policy, context, rules }
+    }
+}
+
+impl std::fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("now", &self.now)
+            .field("context", self.context)
+            .field("rules", self.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs a transition body on a draft of `record` and turns it into a [`Step`].
+pub(crate) fn run<T>(record: &mut UserRecord, body: impl FnOnce(&mut Draft<'_>) -> Outcome<T>) -> Step<T> {
+    let mut draft = Draft::new(record);
+    let outcome = body(&mut draft);
+    draft.finish(outcome)
+}
+
+/// As [`run`], for a body that can fail.
+pub(crate) fn try_run<T>(
+    record: &mut UserRecord,
+    body: impl FnOnce(&mut Draft<'_>) -> Result<Outcome<T>, Failure>,
+) -> Result<Step<T>, Failure> {
+    let mut draft = Draft::new(record);
+    let outcome = body(&mut draft)?;
+    Ok(draft.finish(outcome))
+}

@@ -1,0 +1,369 @@
+//! Codes sent by SMS or e-mail through the host's sender (R17, R18).
+//!
+//! The transitions issue a random numeric code, keep only a keyed hash of it bound to
+//! its purpose and destination, with an expiry (10 minutes), keep only the latest code
+//! valid, limit attempts per code (5) and sends (one a minute, 5 an hour), and accept
+//! it once. A destination counts as a method only once confirmed with such a code, and
+//! a backup destination must differ from the primary one.
+//!
+//! Sending is two steps around the host's [`crate::notify::CodeSender`], so that the
+//! limits hold however many app servers send at once: [`reserve`] records the send in
+//! the record (saved conditionally, like every change) and gives the message; the
+//! driver sends it; if the sender fails, [`release`] takes the reservation back.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use super::{Draft, Env, Failure, Proven, Step, run, try_run};
+use crate::event::EventKind;
+use crate::keyed_hash::{Digest, HashKey};
+use crate::record::{Challenge, OobState, RegisteredDestination, UserRecord};
+use crate::vocabulary::{Destination, Purpose, Refusal, RejectionReason, Role, UserId};
+use crate::{Code, Digits};
+
+const PURPOSE: &str = "mfa-kit out-of-band code v1";
+
+/// Limits on out-of-band codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OobLimits {
+    /// How long a code is valid, in seconds (10 minutes, seed 004).
+    pub lifetime: u64,
+    /// Wrong tries before a code is discarded.
+    pub max_attempts: u32,
+    /// Seconds between two sends.
+    pub min_interval: u64,
+    /// Sends within an hour.
+    pub max_per_hour: usize,
+    /// Digits in a code.
+    pub digits: Digits,
+}
+
+impl OobLimits {
+    /// 10 minutes, 5 tries, one send a minute and 5 an hour, 6 digits.
+    pub const DEFAULT: OobLimits =
+        OobLimits { lifetime: 600, max_attempts: 5, min_interval: 60, max_per_hour: 5, digits: Digits::SIX };
+}
+
+impl Default for OobLimits {
+    fn default() -> Self {
+        OobLimits::DEFAULT
+    }
+}
+
+/// What the sender delivers: the code and what it is for. `Debug` hides the code.
+pub struct OobMessage {
+    code: Zeroizing<String>,
+    purpose: Purpose,
+    expires_at: u64,
+}
+
+impl OobMessage {
+    /// The code to put in the SMS or e-mail.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+    /// What the code is for, so the message can say so.
+    pub fn purpose(&self) -> Purpose {
+        self.purpose
+    }
+    /// When the code stops working.
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for OobMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OobMessage")
+            .field("purpose", &self.purpose)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A code reserved in the record and ready to send: where to, and the message. The
+/// driver hands both to the sender, and gives the reservation back to [`release`] if
+/// sending fails.
+#[non_exhaustive]
+pub struct Reservation {
+    /// Where the code goes.
+    pub destination: Destination,
+    /// What to send.
+    pub message: OobMessage,
+    /// Whether the reservation also added the destination (so a release removes it).
+    pub added: bool,
+    reserved_at: u64,
+}
+
+/// Leaves the code out: only the masked destination and the expiry are shown.
+impl fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reservation")
+            .field("destination", &self.destination)
+            .field("expires_at", &self.message.expires_at)
+            .field("added", &self.added)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reservation {
+    /// What the sign-in screen says: the destination, masked, and the code's expiry.
+    pub fn sent(&self) -> Sent {
+        Sent { to: self.destination.masked(), expires_at: self.message.expires_at }
+    }
+}
+
+/// A code was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sent {
+    /// The destination, masked, for the screen ("we sent a code to •••678").
+    pub to: String,
+    /// When the code expires.
+    pub expires_at: u64,
+}
+
+/// Checks the resend limits; the time a send is next allowed if not now.
+fn rate_limit(state: &OobState, now: u64, limits: &OobLimits) -> Option<u64> {
+    let recent = || state.sent_at.iter().filter(|sent| now < sent.saturating_add(3600));
+    if let Some(last) = recent().max().filter(|last| now < last.saturating_add(limits.min_interval)) {
+        return Some(last.saturating_add(limits.min_interval));
+    }
+    if recent().count() >= limits.max_per_hour {
+        return recent().min().map(|oldest| oldest.saturating_add(3600));
+    }
+    None
+}
+
+fn hash(key: &HashKey, user: &UserId, purpose: Purpose, destination: &Destination, code: &str) -> Digest {
+    let purpose = match purpose {
+        Purpose::SignIn => b"sign-in".as_slice(),
+        Purpose::ConfirmDestination => b"confirm".as_slice(),
+    };
+    let kind = match destination {
+        Destination::Sms(_) => b"sms".as_slice(),
+        Destination::Email(_) => b"email".as_slice(),
+    };
+    key.hash(PURPOSE, user, &[purpose, kind, destination.address().as_bytes(), code.as_bytes()])
+}
+
+/// Reserves a sign-in code for the user's confirmed destination of `role` (or, with
+/// `adding`, registers that destination unconfirmed and reserves its confirmation
+/// code): checks the policy screen, the lockout and the resend limits, draws a code,
+/// makes it the one valid code and counts the send. Any code sent before stops
+/// working. Save the record before sending the reservation's message.
+///
+/// # Errors
+/// [`Failure::RandomSource`] if the operating system's random source fails.
+pub fn reserve(
+    record: &mut UserRecord,
+    key: &HashKey,
+    role: Role,
+    adding: Option<Destination>,
+    env: &Env<'_>,
+) -> Result<Step<Reservation>, Failure> {
+    let purpose = if adding.is_some() { Purpose::ConfirmDestination } else { Purpose::SignIn };
+    try_run(record, |draft| {
+        let now = env.now;
+        let limits = &env.rules.oob;
+        if let Some(refused) = draft.locked(now) {
+            return Ok(Err(refused));
+        }
+        let target = match &adding {
+            Some(destination) => destination.clone(),
+            None => match draft.get().oob.confirmed(role) {
+                Some(registered) => registered.destination.clone(),
+                None => return Ok(Err(Refusal::NoDestination(role))),
+            },
+        };
+        if adding.is_none()
+            && let Some(refused) = draft.screen(env, target.method())
+        {
+            return Ok(Err(refused));
+        }
+        if adding.is_some() && role == Role::Backup {
+            let primary = draft.get().oob.confirmed(Role::Primary);
+            if primary.is_some_and(|p| p.destination == target) {
+                return Ok(Err(Refusal::SameAsPrimary));
+            }
+        }
+        if let Some(retry_at) = rate_limit(&draft.get().oob, now, limits) {
+            return Ok(Err(Refusal::RateLimited { retry_at }));
+        }
+        let value = crate::random::below_u32(limits.digits.modulus())?;
+        let code = Zeroizing::new(Code::new(value, limits.digits).to_string());
+        let digest = hash(key, &draft.get().user, purpose, &target, &code);
+        let expires_at = now.saturating_add(limits.lifetime);
+        let oob = &mut draft.edit().oob;
+        oob.sent_at.retain(|sent| now < sent.saturating_add(3600));
+        oob.sent_at.push(now);
+        oob.challenge = Some(Challenge { purpose, role, hash: digest, expires_at, attempts: 0 });
+        if adding.is_some() {
+            oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
+            oob.destinations.push(RegisteredDestination {
+                destination: target.clone(),
+                role,
+                added_at: now,
+                confirmed_at: None,
+            });
+            draft.emit(EventKind::BackupDestinationAdded {
+                method: target.method(),
+                role,
+                to: target.masked(),
+            });
+        }
+        draft.emit(EventKind::BackupCodeSent { method: target.method(), purpose, to: target.masked() });
+        let message = OobMessage { code, purpose, expires_at };
+        Ok(Ok(Reservation { destination: target, message, added: adding.is_some(), reserved_at: now }))
+    })
+}
+
+/// Takes back a reservation whose message could not be sent: the code stops working,
+/// the send is not counted, and a destination the reservation added is removed.
+pub fn release(record: &mut UserRecord, key: &HashKey, reservation: &Reservation) -> Step<()> {
+    run(record, |draft| {
+        let message = &reservation.message;
+        let user = draft.get().user.clone();
+        let digest = hash(key, &user, message.purpose, &reservation.destination, &message.code);
+        let Some(challenge) = draft.get().oob.challenge.as_ref().filter(|c| c.hash.matches(&digest)) else {
+            return Ok(()); // Replaced by a newer code meanwhile: nothing of ours is left.
+        };
+        let (role, sent_at) = (challenge.role, reservation.reserved_at);
+        let oob = &mut draft.edit().oob;
+        oob.challenge = None;
+        if let Some(index) = oob.sent_at.iter().rposition(|sent| *sent == sent_at) {
+            oob.sent_at.remove(index);
+        }
+        let before = oob.destinations.len();
+        if reservation.added {
+            oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
+        }
+        let removed = oob.destinations.len() != before;
+        draft.emit(EventKind::BackupCodeDiscarded { method: reservation.destination.method() });
+        if removed {
+            draft.emit(EventKind::BackupDestinationRemoved { role });
+        }
+        Ok(())
+    })
+}
+
+/// Checks a typed code for `purpose`; on success the code is spent and, when
+/// confirming, the destination becomes a method (replacing an older one of its role).
+/// Wrong codes count towards the code's attempt limit and the user's lockout.
+pub fn redeem(
+    record: &mut UserRecord,
+    key: &HashKey,
+    input: &str,
+    purpose: Purpose,
+    env: &Env<'_>,
+) -> Step<Proven> {
+    run(record, |draft| redeem_in(draft, key, input, purpose, env))
+}
+
+fn redeem_in(
+    draft: &mut Draft<'_>,
+    key: &HashKey,
+    input: &str,
+    purpose: Purpose,
+    env: &Env<'_>,
+) -> Result<Proven, Refusal> {
+    let now = env.now;
+    let pending = draft.get().oob.challenge.as_ref().filter(|c| c.purpose == purpose);
+    let Some((role, expires_at)) = pending.map(|c| (c.role, c.expires_at)) else {
+        return Err(Refusal::NoCodePending);
+    };
+    let registered = draft.get().oob.find(role, purpose == Purpose::SignIn);
+    let Some(destination) = registered.map(|d| d.destination.clone()) else {
+        draft.edit().oob.challenge = None;
+        return Err(Refusal::NoCodePending);
+    };
+    let method = destination.method();
+    if purpose == Purpose::SignIn
+        && let Some(refused) = draft.screen(env, method)
+    {
+        return Err(refused);
+    }
+    if let Some(refused) = draft.refuse_if_locked(method, now) {
+        return Err(refused);
+    }
+    if now >= expires_at {
+        draft.edit().oob.challenge = None;
+        let consecutive_failures = draft.get().failures.consecutive;
+        draft.emit(EventKind::CodeRejected {
+            method,
+            reason: RejectionReason::Expired,
+            consecutive_failures,
+        });
+        return Err(Refusal::CodeExpired);
+    }
+    let code = match Code::parse(input, env.rules.oob.digits) {
+        Ok(code) => Zeroizing::new(code.to_string()),
+        Err(_) => return Err(draft.malformed(method)),
+    };
+    let typed = hash(key, &draft.get().user, purpose, &destination, &code);
+    let matches = draft.get().oob.challenge.as_ref().is_some_and(|c| c.hash.matches(&typed));
+    if !matches {
+        let max_attempts = env.rules.oob.max_attempts;
+        if let Some(challenge) = draft.edit().oob.challenge.as_mut() {
+            challenge.attempts = challenge.attempts.saturating_add(1);
+            if challenge.attempts >= max_attempts {
+                draft.edit().oob.challenge = None;
+                draft.emit(EventKind::BackupCodeDiscarded { method });
+            }
+        }
+        return Err(draft.count_failure(method, RejectionReason::Wrong, now, Draft::lockout(env)));
+    }
+    draft.edit().oob.challenge = None;
+    if purpose == Purpose::SignIn {
+        return Ok(draft.succeed(method, now, None));
+    }
+    let record = draft.edit();
+    record.failures.consecutive = 0;
+    record.oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_none());
+    if let Some(confirmed) = record.oob.destinations.iter_mut().find(|d| d.role == role) {
+        confirmed.confirmed_at = Some(now);
+    }
+    draft.emit(EventKind::BackupDestinationConfirmed { method, role, to: destination.masked() });
+    Ok(Proven { method, drift: None })
+}
+
+/// Removes the destination of `role` and any code sent to it; `true` if there was one.
+pub fn remove_destination(record: &mut UserRecord, role: Role) -> Step<bool> {
+    run(record, |draft| {
+        let oob = &draft.get().oob;
+        let present = oob.destinations.iter().any(|d| d.role == role);
+        let pending = oob.challenge.as_ref().is_some_and(|c| c.role == role);
+        if present || pending {
+            let oob = &mut draft.edit().oob;
+            oob.destinations.retain(|d| d.role != role);
+            if pending {
+                oob.challenge = None;
+            }
+        }
+        if present {
+            draft.emit(EventKind::BackupDestinationRemoved { role });
+        }
+        Ok(present)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resends_are_limited_to_one_a_minute_and_five_an_hour() {
+        let mut state = OobState::default();
+        let limits = OobLimits::DEFAULT;
+        let mut now = 10_000;
+        for _ in 0..5 {
+            assert_eq!(rate_limit(&state, now, &limits), None);
+            state.sent_at.push(now);
+            assert_eq!(rate_limit(&state, now + 59, &limits), Some(now + 60));
+            now += 60;
+        }
+        assert_eq!(rate_limit(&state, now, &limits), Some(10_000 + 3600));
+        assert_eq!(rate_limit(&state, 10_000 + 3600, &limits), None);
+    }
+}

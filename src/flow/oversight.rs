@@ -1,0 +1,171 @@
+//! Oversight: an admin's reset (R21), a change of who must use MFA (R22) and the status
+//! list (R23).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Step, run};
+use crate::event::EventKind;
+use crate::policy::{OrgSettings, UserFacts};
+use crate::record::UserRecord;
+use crate::vocabulary::{Cleared, Method, Refusal, Revocation, UserId};
+
+/// An admin or principal user resets the record's user's MFA (the user lost the
+/// phone): every factor, enrollment, lockout, recovery code, destination and device is
+/// cleared, and the user must enroll again. Refused (and audited) without a reason, for
+/// a self-reset, and when the actor has no MFA of their own (`actor_has_mfa`, which the
+/// driver reads from the actor's record). The driver checks first that the actor is
+/// an admin of the user's organisation.
+pub fn reset(
+    record: &mut UserRecord,
+    actor: &UserId,
+    actor_has_mfa: bool,
+    reason: &str,
+    now: u64,
+) -> Step<Vec<Cleared>> {
+    run(record, |draft| {
+        let refusal = if reason.trim().is_empty() {
+            Some(Refusal::ReasonRequired)
+        } else if &draft.get().user == actor {
+            Some(Refusal::SelfReset)
+        } else if !actor_has_mfa {
+            Some(Refusal::ActorWithoutMfa)
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            draft.emit(EventKind::ResetRefused { reason: refusal.to_string() });
+            return Err(refusal);
+        }
+        let mut cleared = Vec::new();
+        let before = draft.get();
+        let locked = before.failures.is_locked(now);
+        let had = [
+            (before.totp.is_some(), Cleared::Authenticator),
+            (before.pending_enrollment.is_some(), Cleared::PendingEnrollment),
+            (before.failures != Default::default(), Cleared::Lockout),
+            (before.recovery.is_some(), Cleared::RecoveryCodes),
+            (!before.oob.is_empty(), Cleared::BackupDestinations),
+        ];
+        cleared.extend(had.iter().filter(|(present, _)| *present).map(|(_, what)| *what));
+        if !cleared.is_empty() {
+            let record = draft.edit();
+            record.totp = None;
+            record.pending_enrollment = None;
+            record.failures = Default::default();
+            record.recovery = None;
+            record.oob = Default::default();
+        }
+        if locked {
+            draft.emit(EventKind::LockoutEnded);
+        }
+        if super::device::revoke_every(draft, Revocation::Reset) > 0 {
+            cleared.push(Cleared::RememberedDevices);
+        }
+        draft.edit();
+        draft.emit(EventKind::ResetByAdmin { reason: reason.trim().to_string(), cleared: cleared.clone() });
+        Ok(cleared)
+    })
+}
+
+/// A change of an organisation's MFA settings that an actor asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SettingsChange<'a> {
+    /// The host's id of the organisation.
+    pub org: &'a str,
+    /// Who asks for the change.
+    pub actor: &'a UserId,
+    /// The settings in force now.
+    pub current: &'a OrgSettings,
+    /// The settings asked for.
+    pub new: OrgSettings,
+}
+
+impl<'a> SettingsChange<'a> {
+    /// `actor` asks to change `org`'s settings from `current` to `new`.
+    pub fn new(
+        org: &'a str,
+        actor: &'a UserId,
+        current: &'a OrgSettings,
+        new: OrgSettings,
+    ) -> SettingsChange<'a> {
+        SettingsChange { org, actor, current, new }
+    }
+}
+
+/// Changes an organisation's MFA settings: a privileged action (R22). `permitted` is
+/// the host's answer to "may this actor change them?". Returns the validated settings
+/// with the event that records the change (old and new settings), or the refusal with
+/// the event that records it. The host saves the settings and the event together (in
+/// one transaction, where it can); the event's user and actor are both the actor.
+pub fn change_org_settings(change: SettingsChange<'_>, permitted: bool) -> Step<OrgSettings> {
+    let SettingsChange { org, current, new, .. } = change;
+    let refusal = if !permitted {
+        Some(Refusal::NotPermitted)
+    } else {
+        new.validate().err().map(Refusal::InvalidSettings)
+    };
+    let (outcome, kind) = match refusal {
+        Some(refusal) => {
+            let kind =
+                EventKind::OrgSettingsChangeRefused { org: org.to_string(), reason: refusal.to_string() };
+            (Err(refusal), kind)
+        }
+        None => {
+            let kind = EventKind::OrgSettingsChanged {
+                org: org.to_string(),
+                old: Box::new(current.clone()),
+                new: Box::new(new.clone()),
+            };
+            (Ok(new), kind)
+        }
+    };
+    Step { outcome, events: vec![kind], changed: false }
+}
+
+/// One row of the admin's MFA status list (R23). Holds no secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UserStatus {
+    /// The user.
+    pub user: UserId,
+    /// The second factors set up, strongest first; empty means no MFA.
+    pub methods: Vec<Method>,
+    /// When the authenticator was set up.
+    pub enrolled_since: Option<u64>,
+    /// When the user last proved a second factor, by any method.
+    pub last_used: Option<u64>,
+    /// Which method that was.
+    pub last_method: Option<Method>,
+    /// Unused recovery codes, if a set was generated.
+    pub recovery_codes_left: Option<usize>,
+    /// Remembered devices still valid.
+    pub remembered_devices: usize,
+    /// When the current lockout ends, if locked now.
+    pub locked_until: Option<u64>,
+    /// Whether an enrollment is in progress.
+    pub enrollment_pending: bool,
+}
+
+impl UserStatus {
+    /// The row for `record` at `now`.
+    pub fn of(record: &UserRecord, now: u64) -> UserStatus {
+        let facts = UserFacts::of(record, now);
+        UserStatus {
+            user: record.user.clone(),
+            methods: facts.methods,
+            enrolled_since: record.totp.as_ref().map(|c| c.created_at),
+            last_used: record.last_proof.map(|p| p.at),
+            last_method: record.last_proof.map(|p| p.method),
+            recovery_codes_left: record.recovery.as_ref().map(|r| r.remaining()),
+            remembered_devices: record.devices.iter().filter(|d| now < d.expires_at).count(),
+            locked_until: facts.locked_until,
+            enrollment_pending: record.pending_enrollment.as_ref().is_some_and(|p| now < p.expires_at),
+        }
+    }
+
+    /// The tick or red cross of the admin list: whether the user has MFA.
+    pub fn has_mfa(&self) -> bool {
+        !self.methods.is_empty()
+    }
+}

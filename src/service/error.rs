@@ -1,0 +1,88 @@
+//! The service's failures: what the host logs (never shows), as opposed to the
+//! [`Refusal`](crate::Refusal)s it shows to the user.
+
+use thiserror::Error;
+
+use crate::clock::ClockError;
+use crate::error::TimeError;
+use crate::flow::Failure;
+use crate::seal::SealError;
+use crate::uri::UriError;
+
+/// Why a call to [`super::MfaService`] could not be carried out.
+///
+/// Every failure means nobody was let in and nothing was changed (except where a
+/// store cannot tell whether its write committed: see [`Error::Store`]). None of the
+/// variants holds a secret or a code, so they are safe to log.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The host's store failed; nobody was let in. If the failure came after a write
+    /// may have committed (a lost reply), the change and its audit events are either
+    /// both stored or both absent, and the call is not retried.
+    #[error("the MFA store failed, so nobody was let in: {0}")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The record kept changing under concurrent updates.
+    #[error("the user's MFA record kept changing during {attempts} attempts; nothing was changed, try again")]
+    Contention {
+        /// How many times the change was tried.
+        attempts: u32,
+    },
+    /// The clock failed; nobody was let in and nothing was changed.
+    #[error("the clock failed, so nobody was let in and nothing was changed: {0}")]
+    Clock(#[from] ClockError),
+    /// The secret sealer failed; nobody was let in and nothing was changed.
+    #[error("the secret sealer failed, so nobody was let in and nothing was changed: {0}")]
+    Sealer(#[from] SealError),
+    /// The host's SMS or e-mail sender failed; the code was taken back and the send
+    /// not counted.
+    #[error("the code could not be sent, so it was not issued: {0}")]
+    Sender(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The operating system's random source failed; nothing was generated.
+    #[error("the operating system's random number generator failed: nothing was generated or changed")]
+    RandomSource,
+    /// A secret of the configured length cannot be made (see `ServiceConfig::secret_len`).
+    #[error("the service's settings are out of range: {0}")]
+    Secret(crate::SecretError),
+    /// The clock's time cannot be turned into a TOTP time step.
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    /// The account name or issuer cannot go into an enrollment URI (a colon, say).
+    #[error("the enrollment URI could not be built: {0}")]
+    InvalidAccountName(#[from] UriError),
+    /// The stored record was written by a newer or unknown version of this crate.
+    #[error(
+        "the stored MFA record has format {found}, but this version of mfa-kit reads format {supported}: upgrade mfa-kit"
+    )]
+    UnsupportedRecordFormat {
+        /// The format found.
+        found: u32,
+        /// The format this version reads.
+        supported: u32,
+    },
+    /// The store returned a record that belongs to another user.
+    #[error("the store returned another user's record: check the store's keying")]
+    WrongUserRecord,
+    /// No hashing key was given to the service, so recovery codes, out-of-band codes and
+    /// remembered devices cannot be used.
+    #[error("no hash key is configured: give one with MfaServiceBuilder::hash_key")]
+    HashKeyMissing,
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Error {
+        match failure {
+            Failure::Time(error) => Error::Time(error),
+            _ => Error::RandomSource,
+        }
+    }
+}
+
+impl From<crate::SecretError> for Error {
+    fn from(error: crate::SecretError) -> Error {
+        match error {
+            crate::SecretError::RandomSource => Error::RandomSource,
+            other => Error::Secret(other),
+        }
+    }
+}

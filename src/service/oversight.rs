@@ -1,0 +1,109 @@
+//! Oversight: admin reset, organisation settings changes, the status list.
+
+use std::future::Future;
+
+use super::{Error, MfaService, store_error};
+use crate::event::AuditEvent;
+use crate::flow::oversight::{SettingsChange, UserStatus};
+use crate::flow::{self, Step};
+use crate::policy::OrgSettings;
+use crate::seal::SecretSealer;
+use crate::store::Store;
+use crate::vocabulary::{Cleared, Outcome, RequestContext, UserId};
+
+/// The host's answer to "may this user change who must use MFA?" (R22: in seed 003 only
+/// support levels 2 and 3 may). Any `Fn(&UserId, &str) -> bool` over (actor, org) is one.
+pub trait PermissionCheck {
+    /// Whether `actor` may change the MFA settings of organisation `org`.
+    fn may_change_mfa_settings(&self, actor: &UserId, org: &str) -> bool;
+}
+
+impl<F: Fn(&UserId, &str) -> bool> PermissionCheck for F {
+    fn may_change_mfa_settings(&self, actor: &UserId, org: &str) -> bool {
+        self(actor, org)
+    }
+}
+
+impl<S: Store, K: SecretSealer> MfaService<S, K> {
+    /// An admin or principal user resets a user's MFA (the user lost the phone): the
+    /// user must enroll again. The host calls this only for actors allowed to; the
+    /// service also refuses actors without MFA of their own and self-resets, and audits
+    /// the actor and the reason.
+    ///
+    /// # Errors
+    /// Infrastructure failures.
+    pub async fn reset(
+        &self,
+        target: &UserId,
+        actor: &UserId,
+        reason: &str,
+        request: &RequestContext,
+    ) -> Result<Outcome<Vec<Cleared>>, Error> {
+        let actor_has_mfa = self.load(actor).await?.1.has_mfa();
+        self.update(target, actor, request, |record, now| {
+            Ok(flow::oversight::reset(record, actor, actor_has_mfa, reason, now))
+        })
+        .await
+    }
+
+    /// Changes an organisation's MFA settings (levels, enforcement, grace deadline,
+    /// allowlist, limits): a privileged action. The host's permission check must allow
+    /// the actor and the new settings must be valid; then `save` stores them (the
+    /// host's settings table), and only once it succeeded is the change audited, with
+    /// the old and new settings. A refusal is audited too. Returns the settings saved.
+    ///
+    /// A host that can write its settings and the audit rows in one transaction can
+    /// call [`flow::oversight::change_org_settings`] instead and store both itself.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if `save` or the audit write fails, [`Error::Clock`].
+    pub async fn change_org_settings<F, E>(
+        &self,
+        change: SettingsChange<'_>,
+        permissions: &impl PermissionCheck,
+        request: &RequestContext,
+        save: impl FnOnce(OrgSettings) -> F,
+    ) -> Result<Outcome<OrgSettings>, Error>
+    where
+        F: Future<Output = Result<(), E>>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let now = self.clock.now()?;
+        let actor = change.actor.clone();
+        let permitted = permissions.may_change_mfa_settings(&actor, change.org);
+        let Step { outcome, events, .. } = flow::oversight::change_org_settings(change, permitted);
+        if let Ok(settings) = &outcome {
+            save(settings.clone()).await.map_err(store_error)?;
+        }
+        let events: Vec<AuditEvent> =
+            events.into_iter().map(|kind| AuditEvent::new(&actor, &actor, now, request, kind)).collect();
+        self.store.append_events(&events).await.map_err(store_error)?;
+        self.publish(events);
+        Ok(outcome)
+    }
+
+    /// The admin list's row for one user.
+    ///
+    /// # Errors
+    /// Infrastructure failures.
+    pub async fn status(&self, user: &UserId) -> Result<UserStatus, Error> {
+        let now = self.clock.now()?;
+        let (_, record) = self.load(user).await?;
+        Ok(UserStatus::of(&record, now))
+    }
+
+    /// The admin list: one row per user, in the order given.
+    ///
+    /// # Errors
+    /// Infrastructure failures; the first one stops the list.
+    pub async fn status_list<'a>(
+        &self,
+        users: impl IntoIterator<Item = &'a UserId>,
+    ) -> Result<Vec<UserStatus>, Error> {
+        let mut rows = Vec::new();
+        for user in users {
+            rows.push(self.status(user).await?);
+        }
+        Ok(rows)
+    }
+}

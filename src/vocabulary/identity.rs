@@ -1,0 +1,71 @@
+//! Who a request is about and where it came from.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// The host's identifier of a user (any string: a UUID, a database id, an e-mail).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Wraps the host's identifier.
+    pub fn new(id: impl Into<String>) -> UserId {
+        UserId(id.into())
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for UserId {
+    fn from(id: &str) -> UserId {
+        UserId::new(id)
+    }
+}
+
+impl From<String> for UserId {
+    fn from(id: String) -> UserId {
+        UserId(id)
+    }
+}
+
+/// What the host knows of the request: where it came from and on what device.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RequestContext {
+    /// The client's address.
+    pub address: Option<IpAddr>,
+    /// A label for the device or user agent, as the host chooses to describe it.
+    pub device: Option<String>,
+}
+
+impl RequestContext {
+    /// A context with the client's address.
+    pub fn from_address(address: IpAddr) -> RequestContext {
+        RequestContext { address: Some(address), device: None }
+    }
+
+    /// The same context with a device label.
+    #[must_use]
+    pub fn with_device(mut self, device: impl Into<String>) -> RequestContext {
+        self.device = Some(device.into());
+        self
+    }
+}

@@ -1,0 +1,18 @@
+//! The words every layer shares: who ([`UserId`], [`RequestContext`]), with what
+//! ([`Method`], [`Destination`], [`Role`], [`Purpose`]), under which rule
+//! ([`Reason`], [`LockoutRule`]) and why something was refused ([`Refusal`],
+//! [`RejectionReason`]).
+//!
+//! This module sits just above the one-time-password core and imports nothing of the
+//! layers above it (record, policy, events, transitions, service), so each of them can
+//! use these types without importing another.
+
+mod destination;
+mod identity;
+mod reason;
+mod refusal;
+
+pub use destination::{Destination, DestinationError, Method, Purpose, Role};
+pub use identity::{RequestContext, UserId};
+pub use reason::{Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, Revocation};
+pub use refusal::{Outcome, Refusal};

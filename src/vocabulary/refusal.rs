@@ -1,0 +1,198 @@
+//! Refusals: the one shape in which every call says "no" to a user.
+//!
+//! A refusal is an answer, not a failure: the request was understood and a rule said
+//! no (a wrong code, a lockout, an address off the allowlist, a missing confirmation).
+//! Every call of the transitions and of the service returns [`Outcome<T>`], and the
+//! service wraps it in its own `Result` for failures of the infrastructure (store,
+//! clock, sealer, sender), which the host logs rather than shows.
+//!
+//! The `Display` text of each refusal is written for the end user and can be shown as
+//! it is; it never holds a secret or a code.
+
+use thiserror::Error;
+
+use super::{Reason, Role};
+
+/// What a call gives when it was not refused: `Ok` with its result, or the [`Refusal`].
+pub type Outcome<T> = Result<T, Refusal>;
+
+/// Why a request was refused, in words an end user can be shown.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The code matches none the user's authenticator or sender could have produced now.
+    #[error("That code is not right. Check it and try again ({}).", tries_left(*.attempts_left))]
+    WrongCode {
+        /// Wrong codes left before a lockout (or before an enrollment is discarded).
+        attempts_left: u32,
+    },
+    /// The code was already used; each code works once.
+    #[error("That code was already used: each code works once. Enter a new one ({}).", tries_left(*.attempts_left))]
+    CodeReused {
+        /// Wrong codes left before a lockout.
+        attempts_left: u32,
+    },
+    /// The input is not a code at all (letters, the wrong number of characters).
+    #[error("That is not a code. Enter the code exactly as shown.")]
+    Malformed,
+    /// The code sent by SMS or e-mail has expired.
+    #[error("That code has expired. Ask for a new one.")]
+    CodeExpired,
+    /// No code sent by SMS or e-mail is waiting to be entered.
+    #[error("No code is waiting to be entered. Ask for a new one.")]
+    NoCodePending,
+    /// Too many wrong codes: the user must wait.
+    #[error("Too many wrong codes. Try again after the lockout ends.")]
+    LockedOut {
+        /// When the lockout ends, in seconds since the Unix epoch.
+        until: u64,
+    },
+    /// The request comes from an address the organisation does not allow.
+    #[error("Sign-in is not allowed from this network. Contact your administrator.")]
+    AddressNotAllowed,
+    /// The user has not set up the second factor this needs.
+    #[error("Two-step verification is not set up for this account.")]
+    NotEnrolled,
+    /// There is no enrollment to confirm.
+    #[error("There is no authenticator set-up in progress. Start again.")]
+    NoPendingEnrollment,
+    /// The enrollment took too long and was discarded.
+    #[error("The authenticator set-up has expired. Start again.")]
+    EnrollmentExpired,
+    /// The same code was entered twice where two consecutive codes are needed.
+    #[error("Enter two different codes: wait for the app to show the next one.")]
+    SameCodeTwice,
+    /// Both codes are right but not consecutive.
+    #[error("The two codes must follow each other. Enter the code shown now and the next one.")]
+    NotConsecutive,
+    /// Two codes are needed to confirm the enrollment; one was given.
+    #[error("Enter two consecutive codes from the app.")]
+    TwoCodesRequired,
+    /// Too many wrong confirmations: the enrollment was discarded.
+    #[error("Too many wrong codes: the set-up was cancelled. Start again.")]
+    EnrollmentDiscarded,
+    /// Turning MFA off needs an explicit confirmation.
+    #[error("Confirm that you want to turn off two-step verification.")]
+    ConfirmationRequired,
+    /// A rule forbids what was asked (turning MFA off, removing the last factor).
+    #[error("{}", forbidden_text(*.0))]
+    Forbidden(Reason),
+    /// A backup destination must differ from the primary one.
+    #[error("The backup phone number or address must differ from the primary one.")]
+    SameAsPrimary,
+    /// The user has no confirmed destination of this role.
+    #[error("{}", no_destination_text(*.0))]
+    NoDestination(Role),
+    /// Codes were sent too often: wait before asking again.
+    #[error("A code was sent recently. Wait a moment before asking for another.")]
+    RateLimited {
+        /// When a new code may be sent, in seconds since the Unix epoch.
+        retry_at: u64,
+    },
+    /// The organisation does not allow remembering devices.
+    #[error("This device cannot be remembered: your organisation does not allow it.")]
+    RememberDisabled,
+    /// A reset needs a reason, for the audit log.
+    #[error("Give a reason for the reset.")]
+    ReasonRequired,
+    /// Nobody resets their own MFA through the admin path.
+    #[error("You cannot reset your own two-step verification. Ask another administrator.")]
+    SelfReset,
+    /// The admin must have MFA set up before resetting someone else's.
+    #[error("Set up two-step verification for your own account before resetting someone else's.")]
+    ActorWithoutMfa,
+    /// The user may not do this (change who must use MFA).
+    #[error("You do not have permission to change the two-step verification settings.")]
+    NotPermitted,
+    /// The new organisation settings are out of range.
+    #[error("The settings were not changed: {0}.")]
+    InvalidSettings(String),
+}
+
+impl Refusal {
+    /// Whether a wrong or reused code left the user fewer tries (the host may say how
+    /// many are left).
+    pub fn attempts_left(&self) -> Option<u32> {
+        match self {
+            Refusal::WrongCode { attempts_left } | Refusal::CodeReused { attempts_left } => {
+                Some(*attempts_left)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn tries_left(count: u32) -> String {
+    match count {
+        1 => "1 try left".into(),
+        n => format!("{n} tries left"),
+    }
+}
+
+fn forbidden_text(reason: Reason) -> &'static str {
+    match reason {
+        Reason::JurisdictionRule => {
+            "Two-step verification cannot be turned off for systems connected to tax data in Australia and New Zealand."
+        }
+        Reason::CompliancePreset => {
+            "Two-step verification cannot be turned off under your compliance settings."
+        }
+        Reason::LevelMandatory | Reason::OrgEnforced => {
+            "Two-step verification is mandatory in your organisation and cannot be turned off."
+        }
+        _ => "Your organisation does not allow turning off two-step verification.",
+    }
+}
+
+fn no_destination_text(role: Role) -> &'static str {
+    match role {
+        Role::Primary => "No phone number or e-mail address is set up for codes.",
+        Role::Backup => "No backup phone number or e-mail address is set up.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_reads_as_a_sentence_for_the_user() {
+        let all = [
+            Refusal::WrongCode { attempts_left: 3 },
+            Refusal::CodeReused { attempts_left: 3 },
+            Refusal::Malformed,
+            Refusal::CodeExpired,
+            Refusal::NoCodePending,
+            Refusal::LockedOut { until: 1 },
+            Refusal::AddressNotAllowed,
+            Refusal::NotEnrolled,
+            Refusal::NoPendingEnrollment,
+            Refusal::EnrollmentExpired,
+            Refusal::SameCodeTwice,
+            Refusal::NotConsecutive,
+            Refusal::TwoCodesRequired,
+            Refusal::EnrollmentDiscarded,
+            Refusal::ConfirmationRequired,
+            Refusal::Forbidden(Reason::JurisdictionRule),
+            Refusal::Forbidden(Reason::DeactivationDisabled),
+            Refusal::SameAsPrimary,
+            Refusal::NoDestination(Role::Primary),
+            Refusal::NoDestination(Role::Backup),
+            Refusal::RateLimited { retry_at: 1 },
+            Refusal::RememberDisabled,
+            Refusal::ReasonRequired,
+            Refusal::SelfReset,
+            Refusal::ActorWithoutMfa,
+            Refusal::NotPermitted,
+            Refusal::InvalidSettings("a lockout must last at least 1 second".into()),
+        ];
+        for refusal in all {
+            let text = refusal.to_string();
+            assert!(text.chars().next().is_some_and(char::is_uppercase), "{text}");
+            assert!(text.ends_with('.'), "{text}");
+            assert!(!text.contains('{'), "{text}");
+        }
+        assert!(Refusal::WrongCode { attempts_left: 4 }.to_string().contains("(4 tries left)"));
+        assert!(Refusal::CodeReused { attempts_left: 1 }.to_string().contains("(1 try left)"));
+    }
+}

@@ -1,0 +1,139 @@
+//! The serialised form of every audit event, pinned: a host's audit table outlives
+//! versions of this crate, so any change to it is deliberate and noted in the
+//! changelog. The table in the `event` module's docs lists the same kinds.
+
+use mfa_kit::event::{AuditEvent, EventKind};
+use mfa_kit::policy::OrgSettings;
+use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason};
+use mfa_kit::{Cleared, Method, Purpose, Reason, RequestContext, Revocation, Role, UserId};
+
+fn every_kind() -> Vec<EventKind> {
+    let settings = OrgSettings::default();
+    vec![
+        EventKind::EnrollmentStarted { expires_at: 1_700_000_600 },
+        EventKind::EnrollmentConfirmed { replaced: true },
+        EventKind::EnrollmentRejected { reason: EnrollmentRejection::NotConsecutive },
+        EventKind::EnrollmentExpired,
+        EventKind::CodeAccepted { method: Method::Totp, drift: Some(-1) },
+        EventKind::CodeRejected {
+            method: Method::Sms,
+            reason: RejectionReason::Replayed,
+            consecutive_failures: 2,
+        },
+        EventKind::Resynchronised { drift: 5 },
+        EventKind::LockoutStarted { until: 1_700_000_900 },
+        EventKind::LockoutEnded,
+        EventKind::Deactivated,
+        EventKind::DeactivationRefused { reason: Reason::JurisdictionRule },
+        EventKind::ResetByAdmin {
+            reason: "lost phone".into(),
+            cleared: vec![Cleared::Authenticator, Cleared::RememberedDevices],
+        },
+        EventKind::RecoveryCodesGenerated { count: 10 },
+        EventKind::RecoveryCodesLow { remaining: 2 },
+        EventKind::RecoveryCodesExhausted,
+        EventKind::BackupCodeSent {
+            method: Method::Email,
+            purpose: Purpose::SignIn,
+            to: "s•••@x.example".into(),
+        },
+        EventKind::BackupCodeDiscarded { method: Method::Sms },
+        EventKind::BackupDestinationAdded {
+            method: Method::Sms, role: Role::Backup, to: "•••678".into()
+        },
+        EventKind::BackupDestinationConfirmed {
+            method: Method::Sms,
+            role: Role::Primary,
+            to: "•••678".into(),
+        },
+        EventKind::BackupDestinationRemoved { role: Role::Backup },
+        EventKind::DeviceRemembered {
+            device_id: "0a69".into(),
+            label: "laptop".into(),
+            expires_at: 1_700_043_200,
+        },
+        EventKind::DeviceAccepted { device_id: "0a69".into() },
+        EventKind::DevicesRevoked { device_ids: vec!["0a69".into()], reason: Revocation::PasswordChanged },
+        EventKind::OrgSettingsChanged {
+            org: "smith-co".into(),
+            old: Box::new(settings.clone()),
+            new: Box::new(settings.with_level("practitioner", mfa_kit::policy::Level::Mandatory)),
+        },
+        EventKind::OrgSettingsChangeRefused { org: "smith-co".into(), reason: "not permitted".into() },
+        EventKind::ResetRefused { reason: "no reason given".into() },
+    ]
+}
+
+const PINNED: &[&str] = &[
+    r#"{"kind":"enrollment_started","expires_at":1700000600}"#,
+    r#"{"kind":"enrollment_confirmed","replaced":true}"#,
+    r#"{"kind":"enrollment_rejected","reason":"not_consecutive"}"#,
+    r#"{"kind":"enrollment_expired"}"#,
+    r#"{"kind":"code_accepted","method":"totp","drift":-1}"#,
+    r#"{"kind":"code_rejected","method":"sms","reason":"replayed","consecutive_failures":2}"#,
+    r#"{"kind":"resynchronised","drift":5}"#,
+    r#"{"kind":"lockout_started","until":1700000900}"#,
+    r#"{"kind":"lockout_ended"}"#,
+    r#"{"kind":"deactivated"}"#,
+    r#"{"kind":"deactivation_refused","reason":"jurisdiction_rule"}"#,
+    r#"{"kind":"reset_by_admin","reason":"lost phone","cleared":["authenticator","remembered_devices"]}"#,
+    r#"{"kind":"recovery_codes_generated","count":10}"#,
+    r#"{"kind":"recovery_codes_low","remaining":2}"#,
+    r#"{"kind":"recovery_codes_exhausted"}"#,
+    r#"{"kind":"backup_code_sent","method":"email","purpose":"sign_in","to":"s•••@x.example"}"#,
+    r#"{"kind":"backup_code_discarded","method":"sms"}"#,
+    r#"{"kind":"backup_destination_added","method":"sms","role":"backup","to":"•••678"}"#,
+    r#"{"kind":"backup_destination_confirmed","method":"sms","role":"primary","to":"•••678"}"#,
+    r#"{"kind":"backup_destination_removed","role":"backup"}"#,
+    r#"{"kind":"device_remembered","device_id":"0a69","label":"laptop","expires_at":1700043200}"#,
+    r#"{"kind":"device_accepted","device_id":"0a69"}"#,
+    r#"{"kind":"devices_revoked","device_ids":["0a69"],"reason":"password_changed"}"#,
+    r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true}}"#,
+    r#"{"kind":"org_settings_change_refused","org":"smith-co","reason":"not permitted"}"#,
+    r#"{"kind":"reset_refused","reason":"no reason given"}"#,
+];
+
+#[test]
+fn every_event_kind_serialises_as_pinned_and_reads_back() {
+    let kinds = every_kind();
+    assert_eq!(kinds.len(), PINNED.len());
+    for (kind, pinned) in kinds.iter().zip(PINNED) {
+        let json = serde_json::to_string(kind).unwrap();
+        assert_eq!(&json, pinned);
+        assert_eq!(&serde_json::from_str::<EventKind>(pinned).unwrap(), kind);
+    }
+}
+
+#[test]
+fn a_whole_event_serialises_with_who_when_outcome_and_where() {
+    let context =
+        RequestContext::from_address("203.0.113.7".parse().unwrap()).with_device("Firefox on Windows");
+    let kind = EventKind::CodeRejected {
+        method: Method::Totp,
+        reason: RejectionReason::Wrong,
+        consecutive_failures: 1,
+    };
+    let event = AuditEvent::new(&UserId::new("sarah"), &UserId::new("sarah"), 1_700_000_060, &context, kind);
+    assert_eq!(
+        serde_json::to_string(&event).unwrap(),
+        r#"{"user":"sarah","actor":"sarah","at":1700000060,"outcome":"failure","kind":{"kind":"code_rejected","method":"totp","reason":"wrong","consecutive_failures":1},"context":{"address":"203.0.113.7","device":"Firefox on Windows"}}"#
+    );
+}
+
+#[test]
+fn the_documented_table_names_exactly_the_pinned_kinds() {
+    let docs = include_str!("../src/event.rs");
+    let documented: std::collections::BTreeSet<&str> = docs
+        .lines()
+        .filter_map(|line| line.strip_prefix("//! | `"))
+        .filter_map(|rest| rest.split('`').next())
+        .filter(|name| *name != "kind") // the header row
+        .collect();
+    let pinned: std::collections::BTreeSet<String> = PINNED
+        .iter()
+        .map(|json| {
+            serde_json::from_str::<serde_json::Value>(json).unwrap()["kind"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(documented.into_iter().map(String::from).collect::<std::collections::BTreeSet<_>>(), pinned);
+}
