@@ -209,7 +209,8 @@ async fn walkthrough() -> Demo {
 
     heading("The partner looks at the firm's MFA status list");
     println!("  {:<8} {:<4} {:<22} {:<22} locked", "user", "mfa", "since", "last used");
-    for row in mfa.status_list([&partner, &sarah, &tom]).await? {
+    for (_, row) in mfa.status_list([&partner, &sarah, &tom]).await {
+        let row = row?;
         println!(
             "  {:<8} {:<4} {:<22} {:<22} {}",
             row.user.as_str(),

@@ -33,6 +33,14 @@ pub enum SecretError {
     /// The text is not base32 (RFC 4648: letters A-Z and digits 2-7).
     #[error("the secret is not valid base32: use only the letters A-Z and the digits 2-7")]
     InvalidBase32,
+    /// The key is shorter than this crate accepts.
+    #[error("the key is {found} bytes long but must be at least {min} bytes")]
+    TooShort {
+        /// The shortest key accepted, in bytes.
+        min: usize,
+        /// The length given, in bytes.
+        found: usize,
+    },
     /// The secret is longer than this crate accepts.
     #[error("the secret is longer than {max} bytes")]
     TooLong {

@@ -34,10 +34,11 @@
 //! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts` |
 //! | `enrollment_expired` | |
 //! | `code_accepted` | `method`: `totp`, `sms`, `email`, `recovery_code`; `drift` (steps or null) |
-//! | `code_rejected` | `method`; `reason`: `wrong`, `replayed`, `malformed`, `already_used`, `expired`, `no_code_pending`, `locked_out`, `policy_refused`; `consecutive_failures` |
+//! | `code_rejected` | `method`; `reason`: `wrong`, `replayed`, `malformed`, `already_used`, `expired`, `no_code_pending`, `locked_out`, `policy_refused`, `disabled`; `consecutive_failures` |
 //! | `resynchronised` | `drift` |
 //! | `lockout_started` | `until` |
 //! | `lockout_ended` | |
+//! | `second_factor_disabled` | `failures` |
 //! | `deactivated` | |
 //! | `deactivation_refused` | `reason` (a policy reason in `snake_case`) |
 //! | `reset_by_admin` | `reason` (the admin's words); `cleared`: list of `authenticator`, `pending_enrollment`, `lockout`, `recovery_codes`, `backup_destinations`, `remembered_devices` |
@@ -131,6 +132,12 @@ pub enum EventKind {
     },
     /// A lockout ended (expired or cleared by a reset).
     LockoutEnded,
+    /// Too many failures without a success: the second factor is disabled until an
+    /// admin resets it.
+    SecondFactorDisabled {
+        /// Failures since the last success.
+        failures: u32,
+    },
     /// The user deactivated MFA.
     Deactivated,
     /// A deactivation was refused by a rule.
@@ -356,6 +363,7 @@ impl EventKind {
             | EventKind::EnrollmentExpired
             | EventKind::CodeRejected { .. }
             | EventKind::LockoutStarted { .. }
+            | EventKind::SecondFactorDisabled { .. }
             | EventKind::DeactivationRefused { .. }
             | EventKind::ResetRefused { .. }
             | EventKind::OrgSettingsChangeRefused { .. }

@@ -28,10 +28,10 @@ impl HashKey {
     /// A key from the host's key material (at least 32 bytes).
     ///
     /// # Errors
-    /// [`SecretError::TooLong`] above 256 bytes; [`SecretError::Empty`] below 32 bytes.
+    /// [`SecretError::TooLong`] above 256 bytes; [`SecretError::TooShort`] below 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<HashKey, SecretError> {
         if bytes.len() < HashKey::MIN_LEN {
-            return Err(SecretError::Empty);
+            return Err(SecretError::TooShort { min: HashKey::MIN_LEN, found: bytes.len() });
         }
         if bytes.len() > 256 {
             return Err(SecretError::TooLong { max: 256 });

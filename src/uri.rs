@@ -327,7 +327,13 @@ impl KeyUri {
             let text = params.counter.ok_or(UriError::MissingCounter)?;
             OtpKind::Hotp { counter: parse_number(&text, "counter")? }
         };
-        Ok(KeyUri { kind, issuer, account, secret, algorithm, digits })
+        let key = KeyUri { kind, issuer, account, secret, algorithm, digits };
+        // What was accepted must also be written back within the limit (a label of
+        // characters that are encoded longer could otherwise outgrow it).
+        if key.to_uri().len() > MAX_URI_LEN {
+            return Err(UriError::TooLong { max: MAX_URI_LEN });
+        }
+        Ok(key)
     }
 }
 
@@ -372,6 +378,10 @@ fn parse_label(raw: &str) -> Result<(Option<String>, String), UriError> {
     let account = account.trim_start_matches(' ');
     if account.is_empty() {
         return Err(UriError::MissingAccount);
+    }
+    // As when building: an account with a colon could not be written back unambiguously.
+    if account.contains(':') {
+        return Err(UriError::ColonInLabel { part: "account" });
     }
     Ok((issuer, account.into()))
 }
@@ -554,6 +564,7 @@ mod tests {
         let long = format!("otpauth://totp/a?secret={}", "A".repeat(MAX_URI_LEN));
         let cases: &[(&str, UriError)] = &[
             (&long, UriError::TooLong { max: MAX_URI_LEN }),
+            ("otpauth://totp/::?secret=AAAA", UriError::ColonInLabel { part: "account" }),
             ("https://totp/a?secret=JBSWY3DP", UriError::NotOtpauth),
             ("otpauth:/totp/a?secret=JBSWY3DP", UriError::NotOtpauth),
             ("otpauth://motp/a?secret=JBSWY3DP", UriError::UnsupportedType),

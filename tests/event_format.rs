@@ -23,6 +23,7 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::Resynchronised { drift: 5 },
         EventKind::LockoutStarted { until: 1_700_000_900 },
         EventKind::LockoutEnded,
+        EventKind::SecondFactorDisabled { failures: 100 },
         EventKind::Deactivated,
         EventKind::DeactivationRefused { reason: Reason::JurisdictionRule },
         EventKind::ResetByAdmin {
@@ -74,6 +75,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"resynchronised","drift":5}"#,
     r#"{"kind":"lockout_started","until":1700000900}"#,
     r#"{"kind":"lockout_ended"}"#,
+    r#"{"kind":"second_factor_disabled","failures":100}"#,
     r#"{"kind":"deactivated"}"#,
     r#"{"kind":"deactivation_refused","reason":"jurisdiction_rule"}"#,
     r#"{"kind":"reset_by_admin","reason":"lost phone","cleared":["authenticator","remembered_devices"]}"#,
@@ -88,7 +90,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"device_remembered","device_id":"0a69","label":"laptop","expires_at":1700043200}"#,
     r#"{"kind":"device_accepted","device_id":"0a69"}"#,
     r#"{"kind":"devices_revoked","device_ids":["0a69"],"reason":"password_changed"}"#,
-    r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true}}"#,
+    r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null}}"#,
     r#"{"kind":"org_settings_change_refused","org":"smith-co","reason":"not permitted"}"#,
     r#"{"kind":"reset_refused","reason":"no reason given"}"#,
 ];

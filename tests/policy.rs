@@ -212,14 +212,14 @@ fn an_unknown_address_is_refused_when_an_allowlist_is_set() {
 /// Settings from lax to strict, to check presets against.
 fn org_variants() -> Vec<OrgSettings> {
     let lax = OrgSettings {
-        lockout: LockoutRule { max_failures: 100, lock_seconds: 60 },
+        lockout: LockoutRule::new(100, 60),
         remember_device_max: 400 * 86_400,
         allow_self_deactivation: true,
         backup_required_for_principals: false,
         ..OrgSettings::default()
     };
     let strict = OrgSettings {
-        lockout: LockoutRule { max_failures: 3, lock_seconds: 3_600 },
+        lockout: LockoutRule::new(3, 3_600),
         remember_device_max: 3_600,
         allow_self_deactivation: false,
         enforce_for_all: true,
@@ -282,10 +282,7 @@ fn the_ato_preset_enforces_mfa_caps_devices_below_a_day_locks_after_five_and_for
 #[test]
 fn the_nist_preset_caps_consecutive_failures_at_one_hundred() {
     let policy = StandardPolicy::nist_aal2();
-    let lax = OrgSettings {
-        lockout: LockoutRule { max_failures: 1_000, lock_seconds: 60 },
-        ..OrgSettings::default()
-    };
+    let lax = OrgSettings { lockout: LockoutRule::new(1_000, 60), ..OrgSettings::default() };
     let context = SignInContext::default().with_org(Arc::new(lax));
     assert_eq!(policy.lockout(&context).max_failures, 100);
     assert_eq!(policy.remember_device_max(&context), 12 * 3600);
@@ -363,8 +360,7 @@ fn changing_who_must_use_mfa_is_privileged_and_audited() {
     );
     assert_eq!(firm.mfa.store().events().last(), Some(&last), "the store keeps the trail");
 
-    let invalid =
-        OrgSettings { lockout: LockoutRule { max_failures: 0, lock_seconds: 60 }, ..current.clone() };
+    let invalid = OrgSettings { lockout: LockoutRule::new(0, 60), ..current.clone() };
     let change = SettingsChange::new("firm-42", &support, &current, invalid);
     let result = run(firm.mfa.change_org_settings(change, &only_support, &request, save)).unwrap();
     assert!(matches!(result, Err(Refusal::InvalidSettings(ref why)) if why.contains("failures")));
@@ -391,10 +387,7 @@ fn the_service_applies_the_orgs_lockout_rule() {
     let firm = firm_with_policy(StandardPolicy::nist_aal2());
     let sarah = user("sarah");
     let phone = firm.enroll(&sarah);
-    let three = Arc::new(OrgSettings {
-        lockout: LockoutRule { max_failures: 3, lock_seconds: 60 },
-        ..OrgSettings::default()
-    });
+    let three = Arc::new(OrgSettings { lockout: LockoutRule::new(3, 60), ..OrgSettings::default() });
     let context = office().with_org(three);
     run(async {
         for _ in 0..2 {

@@ -45,6 +45,102 @@ const PINNED: &str = r#"{
   },
   "failures": {
     "consecutive": 3,
+    "locked_until": null,
+    "locked_at": null,
+    "lockouts": 0,
+    "disabled_at": null
+  },
+  "recovery": {
+    "generated_at": 1700000090,
+    "entries": [
+      {
+        "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": null
+      },
+      {
+        "hash": "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": 1700000095
+      }
+    ]
+  },
+  "oob": {
+    "destinations": [
+      {
+        "destination": {
+          "kind": "sms",
+          "address": "+61412345678"
+        },
+        "role": "backup",
+        "added_at": 1700000100,
+        "confirmed_at": 1700000160
+      }
+    ],
+    "challenge": {
+      "purpose": "sign_in",
+      "role": "backup",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "expires_at": 1700000800,
+      "attempts": 1,
+      "issued_at": null
+    },
+    "sent_at": [
+      1700000200
+    ]
+  },
+  "devices": [
+    {
+      "id": "0123456789abcdef",
+      "label": "Firefox on Windows",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "created_at": 1700000300,
+      "expires_at": 1700043500
+    }
+  ],
+  "last_proof": {
+    "at": 1700000095,
+    "method": "recovery_code"
+  },
+  "must_enroll": false
+}"#;
+
+/// The same record as written before lockouts kept their start, their count and the
+/// hard limit, and before resets required a new enrollment.
+const PINNED_BEFORE_LOCKOUT_HISTORY: &str = r#"{
+  "format": 1,
+  "user": "sarah",
+  "totp": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA1",
+      "digits": 6,
+      "period": 30,
+      "t0": 0
+    },
+    "created_at": 1700000030,
+    "last_used_at": 1700000060,
+    "last_accepted_step": 56666668,
+    "drift": -1
+  },
+  "pending_enrollment": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA256",
+      "digits": 8,
+      "period": 60,
+      "t0": 0
+    },
+    "started_at": 1700000100,
+    "expires_at": 1700000700,
+    "failed_attempts": 2
+  },
+  "failures": {
+    "consecutive": 3,
     "locked_until": null
   },
   "recovery": {
@@ -138,6 +234,14 @@ const PINNED_WITHOUT_BACKUPS: &str = r#"{
     "locked_until": null
   }
 }"#;
+
+#[test]
+fn a_record_written_before_the_lockout_history_reads_with_empty_history() {
+    let older: UserRecord = serde_json::from_str(PINNED_BEFORE_LOCKOUT_HISTORY).unwrap();
+    let current: UserRecord = serde_json::from_str(PINNED).unwrap();
+    assert_eq!(older, current);
+    assert!(!older.must_enroll() && older.failures().disabled_at().is_none());
+}
 
 #[test]
 fn the_serialised_record_is_pinned() {

@@ -49,6 +49,12 @@ fn a_code_is_accepted_once_and_a_replay_is_told_apart_from_a_wrong_code() {
         let status = firm.mfa.status(&sarah).await.unwrap();
         assert_eq!(status.last_used, Some(START + 60));
 
+        // The same code again at once (a double click) is a replay, not a guess.
+        let double_submit = firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap();
+        assert_eq!(double_submit, Err(Refusal::CodeReused { attempts_left: 5 }));
+        // Once a later code was accepted, the old one replayed is a guess and counts.
+        firm.clock.advance(30);
+        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_ok());
         let replay = firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap();
         assert_eq!(replay, Err(Refusal::CodeReused { attempts_left: 4 }));
         let wrong = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
@@ -243,7 +249,13 @@ fn the_admin_status_list_shows_who_has_mfa_since_when_and_last_use() {
     run(async {
         firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().unwrap();
         firm.mfa.start_enrollment(&ann, "ann", &office()).await.unwrap().unwrap();
-        let rows = firm.mfa.status_list([&sarah, &tom, &ann]).await.unwrap();
+        let rows: Vec<_> = firm
+            .mfa
+            .status_list([&sarah, &tom, &ann])
+            .await
+            .into_iter()
+            .map(|(_, row)| row.unwrap())
+            .collect();
         assert_eq!(rows[0].last_method, Some(Method::Totp));
         let summary: Vec<_> = rows
             .iter()

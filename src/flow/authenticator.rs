@@ -30,8 +30,8 @@ impl DriftRules {
     /// The window around the current step for a credential with a learned `drift`:
     /// the base window, and the base window around the drifted step.
     fn window_for(&self, drift: i64) -> Window {
-        let behind = i64::from(self.base.behind).max(i64::from(self.base.behind) - drift);
-        let ahead = i64::from(self.base.ahead).max(i64::from(self.base.ahead) + drift);
+        let behind = i64::from(self.base.behind).max(i64::from(self.base.behind).saturating_sub(drift));
+        let ahead = i64::from(self.base.ahead).max(i64::from(self.base.ahead).saturating_add(drift));
         Window::new(clamp_u8(behind), clamp_u8(ahead))
     }
 
@@ -97,6 +97,11 @@ fn verify_in(
     Ok(match totp.verify(&code, env.now, rules.window_for(drift), floor)? {
         Verification::Accepted(found) => {
             Ok(accept(draft, found.step, found.drift, rules.learn(drift, found.drift), env.now))
+        }
+        // The code just accepted, again (a double click, two tabs, a retrying proxy):
+        // a replay, but not a guess.
+        Verification::Replayed(found) if Some(found.step) == floor => {
+            Err(draft.repeated(Method::Totp, lockout))
         }
         Verification::Replayed(_) => {
             Err(draft.count_failure(Method::Totp, RejectionReason::Replayed, env.now, lockout))
@@ -208,6 +213,9 @@ mod tests {
         assert_eq!(rules.window_for(2), Window::new(1, 3));
         assert_eq!(rules.window_for(-2), Window::new(3, 1));
         assert_eq!(rules.window_for(-1000), Window::new(255, 1));
+        // A stored drift of any value saturates instead of overflowing.
+        assert_eq!(rules.window_for(i64::MIN), Window::new(255, 1));
+        assert_eq!(rules.window_for(i64::MAX), Window::new(1, 255));
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub fn remember(
         if cap == 0 {
             return Ok(Err(Refusal::RememberDisabled));
         }
+        if let Some(refused) = draft.refuse_address(env) {
+            return Ok(Err(refused));
+        }
         if !draft.get().has_mfa() {
             return Ok(Err(Refusal::NotEnrolled));
         }
@@ -160,7 +163,10 @@ fn find<'a>(
             found = Some(device);
         }
     }
-    found.filter(|d| now < d.expires_at && now < d.created_at.saturating_add(cap))
+    found.filter(|d| {
+        crate::record::window_holds(d.created_at, d.expires_at, cap, now)
+            && now < d.created_at.saturating_add(cap)
+    })
 }
 
 #[cfg(test)]

@@ -59,36 +59,66 @@ impl<'r> Draft<'r> {
         }
     }
 
-    /// Ends a lockout whose time has passed.
+    /// Refuses setting up or changing a factor from an address the organisation does
+    /// not allow (the allowlist covers set-up, not only proofs).
+    pub(crate) fn refuse_address(&self, env: &Env<'_>) -> Option<Refusal> {
+        let facts = crate::policy::UserFacts::of(self.get(), env.now);
+        match env.policy.decide(env.context, &facts, env.now) {
+            Err(Refusal::AddressNotAllowed) => Some(Refusal::AddressNotAllowed),
+            _ => None,
+        }
+    }
+
+    /// Whether the user proved a second factor within the last `window` seconds.
+    pub(crate) fn proved_within(&self, now: u64, window: u64) -> bool {
+        self.get().last_proof.is_some_and(|proof| {
+            proof.at <= now.saturating_add(crate::record::CLOCK_SKEW) && now < proof.at.saturating_add(window)
+        })
+    }
+
+    /// Ends a lockout whose time has passed (the failure count stays: only a success
+    /// clears it).
     pub(crate) fn lift_expired_lock(&mut self, now: u64) {
-        if self.get().failures.locked_until.is_some_and(|until| now >= until) {
+        let failures = self.get().failures;
+        if failures.locked_until.is_some() && !failures.is_locked(now) {
             let failures = &mut self.edit().failures;
             failures.locked_until = None;
-            failures.consecutive = 0;
+            failures.locked_at = None;
             self.emit(EventKind::LockoutEnded);
         }
     }
 
-    /// The refusal of any request during a lockout (after lifting an expired one).
+    /// The refusal of any request while the second factor is disabled or locked (after
+    /// lifting an expired lockout).
     pub(crate) fn locked(&mut self, now: u64) -> Option<Refusal> {
+        if self.get().failures.disabled_at.is_some() {
+            return Some(Refusal::Disabled);
+        }
         self.lift_expired_lock(now);
         self.get().failures.locked_until.map(|until| Refusal::LockedOut { until })
     }
 
     /// Checks the lock before a code is evaluated: refuses, and audits the attempt,
-    /// during a lockout.
+    /// while disabled or locked.
     pub(crate) fn refuse_if_locked(&mut self, method: Method, now: u64) -> Option<Refusal> {
         let refusal = self.locked(now)?;
+        let reason =
+            if refusal == Refusal::Disabled { RejectionReason::Disabled } else { RejectionReason::LockedOut };
         let consecutive_failures = self.get().failures.consecutive;
-        self.emit(EventKind::CodeRejected {
-            method,
-            reason: RejectionReason::LockedOut,
-            consecutive_failures,
-        });
+        self.emit(EventKind::CodeRejected { method, reason, consecutive_failures });
         Some(refusal)
     }
 
-    /// Counts one failed proof: the refusal, or the lockout it started.
+    /// Wrong codes left before the next lockout.
+    fn attempts_left(&self, rule: LockoutRule) -> u32 {
+        let failures = &self.get().failures;
+        let limit = rule.max_failures.max(1);
+        let in_round = failures.consecutive.saturating_sub(failures.lockouts.saturating_mul(limit));
+        limit.saturating_sub(in_round)
+    }
+
+    /// Counts one failed proof: the refusal, the lockout it started (each one twice as
+    /// long as the one before), or the disabling of the second factor at the hard limit.
     pub(crate) fn count_failure(
         &mut self,
         method: Method,
@@ -99,19 +129,42 @@ impl<'r> Draft<'r> {
         let failures = &mut self.edit().failures;
         failures.consecutive = failures.consecutive.saturating_add(1);
         let consecutive_failures = failures.consecutive;
-        let limit = rule.max_failures.max(1);
         self.emit(EventKind::CodeRejected { method, reason, consecutive_failures });
-        if consecutive_failures >= limit {
-            let until = now.saturating_add(rule.lock_seconds);
-            self.edit().failures.locked_until = Some(until);
+        if consecutive_failures >= rule.hard_limit.max(rule.max_failures).max(1) {
+            let failures = &mut self.edit().failures;
+            failures.disabled_at = Some(now);
+            failures.locked_at = None;
+            failures.locked_until = None;
+            self.emit(EventKind::SecondFactorDisabled { failures: consecutive_failures });
+            return Refusal::Disabled;
+        }
+        let attempts_left = self.attempts_left(rule);
+        if attempts_left == 0 {
+            let failures = &mut self.edit().failures;
+            let length = rule.lock_duration(failures.lockouts).min(crate::record::MAX_LOCK_SECONDS);
+            let until = now.saturating_add(length);
+            failures.locked_at = Some(now);
+            failures.locked_until = Some(until);
+            failures.lockouts = failures.lockouts.saturating_add(1);
             self.emit(EventKind::LockoutStarted { until });
             return Refusal::LockedOut { until };
         }
-        let attempts_left = limit - consecutive_failures;
         match reason {
             RejectionReason::Replayed | RejectionReason::AlreadyUsed => Refusal::CodeReused { attempts_left },
             _ => Refusal::WrongCode { attempts_left },
         }
+    }
+
+    /// Refuses a replay of the code that was just accepted (a double click, two tabs, a
+    /// retrying proxy): audited, not counted as a guess.
+    pub(crate) fn repeated(&mut self, method: Method, rule: LockoutRule) -> Refusal {
+        let consecutive_failures = self.get().failures.consecutive;
+        self.emit(EventKind::CodeRejected {
+            method,
+            reason: RejectionReason::Replayed,
+            consecutive_failures,
+        });
+        Refusal::CodeReused { attempts_left: self.attempts_left(rule) }
     }
 
     /// Refuses input that is not a code at all: audited, not counted as a failure.
@@ -129,7 +182,7 @@ impl<'r> Draft<'r> {
     /// shows when and how the user last proved a second factor.
     pub(crate) fn succeed(&mut self, method: Method, now: u64, drift: Option<i64>) -> Proven {
         let record = self.edit();
-        record.failures.consecutive = 0;
+        record.failures = crate::record::FailureState::default();
         record.last_proof = Some(crate::record::LastProof { at: now, method });
         self.emit(EventKind::CodeAccepted { method, drift });
         Proven { method, drift }
@@ -144,13 +197,12 @@ impl<'r> Draft<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::FailureState;
     use crate::vocabulary::UserId;
 
     #[test]
     fn failures_lock_at_the_limit_and_the_lock_lifts_when_it_ends() {
         let mut record = UserRecord::new(UserId::new("a"));
-        let rule = LockoutRule { max_failures: 2, lock_seconds: 60 };
+        let rule = LockoutRule::new(2, 60);
         let mut draft = Draft::new(&mut record);
         let first = draft.count_failure(Method::Totp, RejectionReason::Wrong, 100, rule);
         assert_eq!(first, Refusal::WrongCode { attempts_left: 1 });
@@ -164,9 +216,45 @@ mod tests {
         let mut draft = Draft::new(&mut record);
         assert!(draft.refuse_if_locked(Method::Totp, 159).is_some());
         assert!(draft.refuse_if_locked(Method::Totp, 160).is_none());
+        // The next wrong codes lock again, for twice as long: the count did not restart.
+        assert_eq!(
+            draft.count_failure(Method::Totp, RejectionReason::Wrong, 160, rule),
+            Refusal::WrongCode { attempts_left: 1 }
+        );
+        assert_eq!(
+            draft.count_failure(Method::Totp, RejectionReason::Wrong, 160, rule),
+            Refusal::LockedOut { until: 280 }
+        );
         let step = draft.finish::<()>(Ok(()));
         assert!(step.events.contains(&EventKind::LockoutEnded));
-        assert_eq!(record.failures, FailureState::default());
+        assert_eq!((record.failures.consecutive, record.failures.lockouts), (4, 2));
+        assert!(record.failures.is_locked(279) && !record.failures.is_locked(280));
+    }
+
+    #[test]
+    fn the_hard_limit_disables_the_second_factor_until_a_reset() {
+        let mut record = UserRecord::new(UserId::new("a"));
+        let rule = LockoutRule::new(5, 60).with_hard_limit(12);
+        let mut draft = Draft::new(&mut record);
+        let mut now = 1_000;
+        let mut refusals = Vec::new();
+        for _ in 0..12 {
+            if let Some(refused) = draft.refuse_if_locked(Method::Totp, now) {
+                refusals.push(refused);
+                now += 100_000;
+                continue;
+            }
+            refusals.push(draft.count_failure(Method::Totp, RejectionReason::Wrong, now, rule));
+        }
+        while draft.refuse_if_locked(Method::Totp, now).is_none() {
+            refusals.push(draft.count_failure(Method::Totp, RejectionReason::Wrong, now, rule));
+            now += 100_000;
+        }
+        assert_eq!(refusals.last(), Some(&Refusal::Disabled));
+        assert_eq!(draft.refuse_if_locked(Method::Totp, u64::MAX - 1), Some(Refusal::Disabled));
+        let step = draft.finish::<()>(Ok(()));
+        assert!(step.events.contains(&EventKind::SecondFactorDisabled { failures: 12 }));
+        assert_eq!(record.failures.disabled_at.map(|_| record.failures.consecutive), Some(12));
     }
 
     #[test]

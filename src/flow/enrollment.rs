@@ -52,6 +52,9 @@ pub fn start(
     env: &Env<'_>,
 ) -> Step<Started> {
     run(record, |draft| {
+        if let Some(refused) = draft.refuse_address(env) {
+            return Err(refused);
+        }
         if let Some(refused) = draft.locked(env.now) {
             return Err(refused);
         }
@@ -80,13 +83,17 @@ pub fn confirm(
 ) -> Result<Step<Confirmed>, Failure> {
     try_run(record, |draft| {
         let now = env.now;
-        let Some(expires_at) = draft.get().pending_enrollment.as_ref().map(|p| p.expires_at) else {
+        let Some(pending) = draft.get().pending_enrollment.as_ref() else {
             return Ok(Err(Refusal::NoPendingEnrollment));
         };
-        if now >= expires_at {
+        let lifetime = env.policy.enrollment_lifetime(env.context);
+        if !crate::record::window_holds(pending.started_at, pending.expires_at, lifetime, now) {
             draft.edit().pending_enrollment = None;
             draft.emit(EventKind::EnrollmentExpired);
             return Ok(Err(Refusal::EnrollmentExpired));
+        }
+        if let Some(refused) = draft.refuse_address(env) {
+            return Ok(Err(refused));
         }
         if let Some(refused) = draft.locked(now) {
             return Ok(Err(refused));
@@ -114,13 +121,25 @@ fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Confi
         });
     }
     record.failures = FailureState::default();
+    record.must_enroll = false;
     draft.emit(EventKind::EnrollmentConfirmed { replaced });
     super::device::revoke_every(draft, Revocation::NewAuthenticator);
     Confirmed { replaced }
 }
 
 /// Counts a wrong confirmation against the enrollment; discards it at the limit.
+/// Input that is not a code (or one code where two are needed) is refused without
+/// being counted, as in every proof.
 fn reject(draft: &mut Draft<'_>, refusal: Refusal, env: &Env<'_>) -> Refusal {
+    if matches!(refusal, Refusal::Malformed | Refusal::TwoCodesRequired) {
+        let reason = if refusal == Refusal::Malformed {
+            EnrollmentRejection::Malformed
+        } else {
+            EnrollmentRejection::TwoCodesRequired
+        };
+        draft.emit(EventKind::EnrollmentRejected { reason });
+        return refusal;
+    }
     let limit = Draft::lockout(env).max_failures.max(1);
     let record = draft.edit();
     let Some(pending) = record.pending_enrollment.as_mut() else { return Refusal::NoPendingEnrollment };
@@ -134,8 +153,6 @@ fn reject(draft: &mut Draft<'_>, refusal: Refusal, env: &Env<'_>) -> Refusal {
     let reason = match refusal {
         Refusal::SameCodeTwice => EnrollmentRejection::SameCodeTwice,
         Refusal::NotConsecutive => EnrollmentRejection::NotConsecutive,
-        Refusal::Malformed => EnrollmentRejection::Malformed,
-        Refusal::TwoCodesRequired => EnrollmentRejection::TwoCodesRequired,
         _ => EnrollmentRejection::WrongCode,
     };
     draft.emit(EventKind::EnrollmentRejected { reason });

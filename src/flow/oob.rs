@@ -124,9 +124,15 @@ pub struct Sent {
     pub expires_at: u64,
 }
 
+/// Whether a send at `sent` counts at `now`: within the last hour, and not written by
+/// a clock that ran ahead.
+fn counts(sent: u64, now: u64) -> bool {
+    now < sent.saturating_add(3600) && sent <= now.saturating_add(crate::record::CLOCK_SKEW)
+}
+
 /// Checks the resend limits; the time a send is next allowed if not now.
 fn rate_limit(state: &OobState, now: u64, limits: &OobLimits) -> Option<u64> {
-    let recent = || state.sent_at.iter().filter(|sent| now < sent.saturating_add(3600));
+    let recent = || state.sent_at.iter().filter(|sent| counts(**sent, now));
     if let Some(last) = recent().max().filter(|last| now < last.saturating_add(limits.min_interval)) {
         return Some(last.saturating_add(limits.min_interval));
     }
@@ -170,6 +176,11 @@ pub fn reserve(
         if let Some(refused) = draft.locked(now) {
             return Ok(Err(refused));
         }
+        if adding.is_some()
+            && let Some(refused) = draft.refuse_address(env)
+        {
+            return Ok(Err(refused));
+        }
         let target = match &adding {
             Some(destination) => destination.clone(),
             None => match draft.get().oob.confirmed(role) {
@@ -182,9 +193,19 @@ pub fn reserve(
         {
             return Ok(Err(refused));
         }
-        if adding.is_some() && role == Role::Backup {
-            let primary = draft.get().oob.confirmed(Role::Primary);
-            if primary.is_some_and(|p| p.destination == target) {
+        if !env.policy.method_allowed(env.context, target.method()) {
+            return Ok(Err(Refusal::MethodNotAllowed));
+        }
+        if adding.is_some() {
+            // A backup must reach another phone or mailbox than the primary, in
+            // whichever order they are added.
+            let other = match role {
+                Role::Primary => Role::Backup,
+                Role::Backup => Role::Primary,
+            };
+            let country = env.context.jurisdiction.country.as_deref();
+            let existing = draft.get().oob.confirmed(other);
+            if existing.is_some_and(|d| d.destination.same_as(&target, country)) {
                 return Ok(Err(Refusal::SameAsPrimary));
             }
         }
@@ -196,9 +217,10 @@ pub fn reserve(
         let digest = hash(key, &draft.get().user, purpose, &target, &code);
         let expires_at = now.saturating_add(limits.lifetime);
         let oob = &mut draft.edit().oob;
-        oob.sent_at.retain(|sent| now < sent.saturating_add(3600));
+        oob.sent_at.retain(|sent| counts(*sent, now));
         oob.sent_at.push(now);
-        oob.challenge = Some(Challenge { purpose, role, hash: digest, expires_at, attempts: 0 });
+        oob.challenge =
+            Some(Challenge { purpose, role, hash: digest, expires_at, attempts: 0, issued_at: Some(now) });
         if adding.is_some() {
             oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
             oob.destinations.push(RegisteredDestination {
@@ -270,7 +292,9 @@ fn redeem_in(
 ) -> Result<Proven, Refusal> {
     let now = env.now;
     let pending = draft.get().oob.challenge.as_ref().filter(|c| c.purpose == purpose);
-    let Some((role, expires_at)) = pending.map(|c| (c.role, c.expires_at)) else {
+    let Some((role, issued_at, expires_at)) = pending.map(|c| {
+        (c.role, c.issued_at.unwrap_or(c.expires_at.saturating_sub(env.rules.oob.lifetime)), c.expires_at)
+    }) else {
         return Err(Refusal::NoCodePending);
     };
     let registered = draft.get().oob.find(role, purpose == Purpose::SignIn);
@@ -284,10 +308,13 @@ fn redeem_in(
     {
         return Err(refused);
     }
+    if !env.policy.method_allowed(env.context, method) {
+        return Err(Refusal::MethodNotAllowed);
+    }
     if let Some(refused) = draft.refuse_if_locked(method, now) {
         return Err(refused);
     }
-    if now >= expires_at {
+    if !crate::record::window_holds(issued_at, expires_at, env.rules.oob.lifetime, now) {
         draft.edit().oob.challenge = None;
         let consecutive_failures = draft.get().failures.consecutive;
         draft.emit(EventKind::CodeRejected {
@@ -320,6 +347,9 @@ fn redeem_in(
     }
     let record = draft.edit();
     record.failures.consecutive = 0;
+    if role == Role::Primary {
+        record.must_enroll = false;
+    }
     record.oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_none());
     if let Some(confirmed) = record.oob.destinations.iter_mut().find(|d| d.role == role) {
         confirmed.confirmed_at = Some(now);
@@ -328,12 +358,31 @@ fn redeem_in(
     Ok(Proven { method, drift: None })
 }
 
+/// How recently the user must have proved a second factor to remove their last one.
+pub const FRESH_PROOF: u64 = 300;
+
 /// Removes the destination of `role` and any code sent to it; `true` if there was one.
-pub fn remove_destination(record: &mut UserRecord, role: Role) -> Step<bool> {
+/// Removing the user's last factor obeys the rules of deactivation: it is refused where
+/// the policy forbids turning MFA off (the AU/NZ tax-data rule, the ATO preset), and
+/// needs a second factor proved within [`FRESH_PROOF`] seconds.
+pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) -> Step<bool> {
     run(record, |draft| {
         let oob = &draft.get().oob;
         let present = oob.destinations.iter().any(|d| d.role == role);
         let pending = oob.challenge.as_ref().is_some_and(|c| c.role == role);
+        // Without an authenticator, the confirmed primary destination is the last factor.
+        let last_factor =
+            role == Role::Primary && draft.get().totp.is_none() && oob.confirmed(role).is_some();
+        if last_factor {
+            let facts = crate::policy::UserFacts::of(draft.get(), env.now);
+            if let Err(reason) = env.policy.may_deactivate(env.context, &facts) {
+                draft.emit(EventKind::DeactivationRefused { reason });
+                return Err(Refusal::Forbidden(reason));
+            }
+            if !draft.proved_within(env.now, FRESH_PROOF) {
+                return Err(Refusal::FreshProofRequired);
+            }
+        }
         if present || pending {
             let oob = &mut draft.edit().oob;
             oob.destinations.retain(|d| d.role != role);

@@ -11,7 +11,8 @@ use crate::vocabulary::{Cleared, Method, Refusal, Revocation, UserId};
 
 /// An admin or principal user resets the record's user's MFA (the user lost the
 /// phone): every factor, enrollment, lockout, recovery code, destination and device is
-/// cleared, and the user must enroll again. Refused (and audited) without a reason, for
+/// cleared, and the user must enroll again at the next sign-in, whatever the level (a
+/// disabled second factor is enabled again this way). Refused (and audited) without a reason, for
 /// a self-reset, and when the actor has no MFA of their own (`actor_has_mfa`, which the
 /// driver reads from the actor's record). The driver checks first that the actor is
 /// an admin of the user's organisation.
@@ -61,7 +62,8 @@ pub fn reset(
         if super::device::revoke_every(draft, Revocation::Reset) > 0 {
             cleared.push(Cleared::RememberedDevices);
         }
-        draft.edit();
+        // The user sets MFA up again at the next sign-in, whatever the level.
+        draft.edit().must_enroll = true;
         draft.emit(EventKind::ResetByAdmin { reason: reason.trim().to_string(), cleared: cleared.clone() });
         Ok(cleared)
     })

@@ -134,6 +134,9 @@ pub fn generate(
     env: &Env<'_>,
 ) -> Result<Step<Vec<RecoveryCode>>, Failure> {
     try_run(record, |draft| {
+        if let Some(refused) = draft.refuse_address(env) {
+            return Ok(Err(refused));
+        }
         if !draft.get().has_mfa() {
             return Ok(Err(Refusal::NotEnrolled));
         }

@@ -107,27 +107,38 @@ pub struct UserFacts {
     pub locked_until: Option<u64>,
     /// Whether the user has a backup method (a backup destination or recovery codes).
     pub has_backup: bool,
+    /// Whether the user has MFA: an authenticator or a confirmed primary destination
+    /// ([`UserRecord::has_mfa`]); backup methods alone are not MFA.
+    pub enrolled: bool,
+    /// Whether an admin reset the user's MFA and the user has not set it up again.
+    pub must_enroll: bool,
+    /// Whether too many failures disabled the second factor until an admin reset.
+    pub disabled: bool,
 }
 
 impl UserFacts {
     /// Facts of a user with these methods and lock (a recovery code counts as a backup).
     pub fn new(methods: Vec<Method>, locked_until: Option<u64>) -> UserFacts {
         let has_backup = methods.contains(&Method::RecoveryCode);
-        UserFacts { methods, locked_until, has_backup }
+        let enrolled = methods.iter().any(|m| *m != Method::RecoveryCode);
+        UserFacts { methods, locked_until, has_backup, enrolled, must_enroll: false, disabled: false }
     }
 
     /// What `record` says at `now`: the methods set up, a running lockout, a backup.
     pub fn of(record: &UserRecord, now: u64) -> UserFacts {
         UserFacts {
             methods: record.methods(),
-            locked_until: record.failures().locked_until().filter(|until| now < *until),
+            locked_until: record.failures().lock_at(now),
             has_backup: record.has_backup(),
+            enrolled: record.has_mfa(),
+            must_enroll: record.must_enroll(),
+            disabled: record.failures().disabled_at().is_some(),
         }
     }
 
-    /// Whether the user has any second factor.
+    /// Whether the user has MFA (see [`UserFacts::enrolled`]).
     pub fn has_mfa(&self) -> bool {
-        !self.methods.is_empty()
+        self.enrolled
     }
 }
 
@@ -204,6 +215,19 @@ pub trait Policy: Send + Sync {
 
     /// Whether this user must have a backup method besides the authenticator app.
     fn backup_required(&self, context: &SignInContext) -> bool;
+
+    /// Whether this sign-in may use `method` (an organisation may refuse codes by
+    /// e-mail or SMS). All are allowed unless a policy says otherwise.
+    fn method_allowed(&self, context: &SignInContext, method: Method) -> bool {
+        let _ = (context, method);
+        true
+    }
+
+    /// The longest TOTP period new authenticators may have, in seconds, if limited.
+    fn max_totp_period(&self, context: &SignInContext) -> Option<u64> {
+        let _ = context;
+        None
+    }
 }
 
 impl<T: Policy + ?Sized> Policy for Arc<T> {
@@ -224,5 +248,11 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     }
     fn backup_required(&self, context: &SignInContext) -> bool {
         (**self).backup_required(context)
+    }
+    fn method_allowed(&self, context: &SignInContext, method: Method) -> bool {
+        (**self).method_allowed(context, method)
+    }
+    fn max_totp_period(&self, context: &SignInContext) -> Option<u64> {
+        (**self).max_totp_period(context)
     }
 }

@@ -92,6 +92,12 @@ pub struct OrgSettings {
     pub backup_required_for_principals: bool,
     /// Whether users may turn their own MFA off.
     pub allow_self_deactivation: bool,
+    /// Whether codes sent by e-mail may be used as a factor.
+    pub allow_email_codes: bool,
+    /// Whether codes sent by SMS may be used as a factor.
+    pub allow_sms_codes: bool,
+    /// The longest TOTP period new authenticators may have, in seconds, if limited.
+    pub max_totp_period: Option<u64>,
 }
 
 impl OrgSettings {
@@ -99,6 +105,8 @@ impl OrgSettings {
     pub const DEFAULT_REMEMBER_DEVICE_MAX: u64 = 30 * 24 * 3600;
     /// The most consecutive failures NIST SP 800-63B allows before a lockout.
     pub const MAX_FAILURES_LIMIT: u32 = 100;
+    /// The most failures without a success before the second factor is disabled.
+    pub const MAX_HARD_LIMIT: u32 = 10_000;
 
     /// The level for a user type.
     pub fn level_for(&self, user_type: Option<&str>) -> Level {
@@ -113,6 +121,15 @@ impl OrgSettings {
     pub fn with_level(mut self, user_type: impl Into<String>, level: Level) -> OrgSettings {
         self.levels.insert(user_type.into(), level);
         self
+    }
+
+    /// Whether `method` may be used under these settings.
+    pub fn allows(&self, method: crate::vocabulary::Method) -> bool {
+        match method {
+            crate::vocabulary::Method::Email => self.allow_email_codes,
+            crate::vocabulary::Method::Sms => self.allow_sms_codes,
+            _ => true,
+        }
     }
 
     /// Checks the settings make sense.
@@ -130,6 +147,17 @@ impl OrgSettings {
         }
         if lockout.lock_seconds == 0 {
             return Err("a lockout must last at least 1 second".into());
+        }
+        if lockout.hard_limit < lockout.max_failures || lockout.hard_limit > OrgSettings::MAX_HARD_LIMIT {
+            return Err(format!(
+                "the second factor must be disabled after {} to {} failures without a success, not {}",
+                lockout.max_failures,
+                OrgSettings::MAX_HARD_LIMIT,
+                lockout.hard_limit
+            ));
+        }
+        if self.max_totp_period == Some(0) {
+            return Err("the longest TOTP period must be at least 1 second".into());
         }
         if !(60..=7 * 24 * 3600).contains(&self.enrollment_lifetime) {
             return Err("an enrollment must stay open between 1 minute and 7 days".into());
@@ -157,6 +185,9 @@ impl Default for OrgSettings {
             remember_device_max: OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX,
             backup_required_for_principals: true,
             allow_self_deactivation: true,
+            allow_email_codes: true,
+            allow_sms_codes: true,
+            max_totp_period: None,
         }
     }
 }
@@ -174,9 +205,10 @@ pub enum Preset {
     /// self-deactivation.
     AtoOperationalSecurity,
     /// NIST SP 800-63B at authenticator assurance level 2: at most 100 consecutive
-    /// failures before a lockout (§5.2.2), reauthentication at least every 12 hours
-    /// (§4.2.3), so remembered devices are capped at 12 hours. OTPs are single-use
-    /// (§5.1.4.2), which mfa-kit always enforces.
+    /// failures (the hard limit, after which the factor is disabled), reauthentication
+    /// at least every 12 hours, so remembered devices are capped at 12 hours, TOTP
+    /// periods of at most 2 minutes for new authenticators, and no codes by e-mail as a
+    /// factor. OTPs are single-use, which mfa-kit always enforces.
     NistAal2,
 }
 
@@ -195,10 +227,20 @@ impl Preset {
         };
         tight.lockout.max_failures = tight.lockout.max_failures.min(max_failures);
         tight.remember_device_max = tight.remember_device_max.min(Preset::REMEMBER_CAP);
-        if self == Preset::AtoOperationalSecurity {
-            tight.enforce_for_all = true;
-            tight.allow_self_deactivation = false;
+        match self {
+            Preset::AtoOperationalSecurity => {
+                tight.enforce_for_all = true;
+                tight.allow_self_deactivation = false;
+            }
+            Preset::NistAal2 => {
+                // §3.2.2: at most 100 consecutive failures; §3.1.4.1 OTPs from a device
+                // with a period of at most 2 minutes; e-mail is not an AAL2 channel.
+                tight.lockout.hard_limit = tight.lockout.hard_limit.min(OrgSettings::MAX_FAILURES_LIMIT);
+                tight.max_totp_period = Some(tight.max_totp_period.map_or(120, |p| p.min(120)));
+                tight.allow_email_codes = false;
+            }
         }
+        tight.lockout.hard_limit = tight.lockout.hard_limit.max(tight.lockout.max_failures);
         tight
     }
 }
@@ -230,12 +272,12 @@ mod tests {
     fn validation_names_the_bad_setting() {
         assert_eq!(OrgSettings::default().validate(), Ok(()));
         let too_many = OrgSettings {
-            lockout: LockoutRule { max_failures: 101, lock_seconds: 60 },
+            lockout: LockoutRule { max_failures: 101, lock_seconds: 60, ..LockoutRule::DEFAULT },
             ..OrgSettings::default()
         };
         assert!(too_many.validate().unwrap_err().contains("1 to 100 failures"));
         let zero = OrgSettings {
-            lockout: LockoutRule { max_failures: 0, lock_seconds: 60 },
+            lockout: LockoutRule { max_failures: 0, lock_seconds: 60, ..LockoutRule::DEFAULT },
             ..OrgSettings::default()
         };
         assert!(zero.validate().is_err());

@@ -15,8 +15,9 @@ use crate::vocabulary::{LockoutRule, Outcome, Reason, Refusal};
 /// |---|---|---|---|
 /// | 1 | an allowlist is set and the address is not on it (or unknown) | refuse | `Refusal::AddressNotAllowed` |
 /// | 2 | the user signed in through SSO | allow | `SingleSignOn` |
-/// | 3 | the user is locked out | refuse, retry at the lock's end | `Refusal::LockedOut` |
-/// | 4 | the user has MFA (whatever the level) | ask for a code (and for a backup method if one is required and missing) | `Enrolled` |
+/// | 3 | the second factor is disabled after too many failures, or the user is locked out | refuse | `Refusal::Disabled`, `Refusal::LockedOut` |
+/// | 3a | an admin reset the user's MFA and it is not set up again | require enrollment | `ResetByAdmin` |
+/// | 4 | the user has MFA (whatever the level) | ask for a code with the methods the organisation allows (and for a backup method if one is required and missing) | `Enrolled` |
 /// | 5 | mandatory (level, org switch or preset), before the grace deadline | suggest, with the deadline | `LevelMandatory`, `OrgEnforced`, `CompliancePreset` |
 /// | 6 | mandatory, no grace deadline or past it | require enrollment | as above |
 /// | 7 | AU/NZ tax-data rule, before or without a grace deadline | suggest, at every sign-in | `JurisdictionRule` |
@@ -152,16 +153,19 @@ impl Policy for StandardPolicy {
         if context.via_sso {
             return Ok(Decision::Allow { reason: Reason::SingleSignOn });
         }
+        if user.disabled {
+            return Err(Refusal::Disabled);
+        }
         if let Some(until) = user.locked_until.filter(|until| now < *until) {
             return Err(Refusal::LockedOut { until });
         }
+        if user.must_enroll {
+            return Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin });
+        }
         if user.has_mfa() {
             let needs_backup = self.backup_required(context) && !user.has_backup;
-            return Ok(Decision::Challenge {
-                methods: user.methods.clone(),
-                reason: Reason::Enrolled,
-                needs_backup,
-            });
+            let methods = user.methods.iter().copied().filter(|m| settings.allows(*m)).collect();
+            return Ok(Decision::Challenge { methods, reason: Reason::Enrolled, needs_backup });
         }
         Ok(self.enrollment_decision(context, &settings, now))
     }
@@ -195,5 +199,13 @@ impl Policy for StandardPolicy {
 
     fn backup_required(&self, context: &SignInContext) -> bool {
         context.principal && self.effective(context).backup_required_for_principals
+    }
+
+    fn method_allowed(&self, context: &SignInContext, method: crate::vocabulary::Method) -> bool {
+        self.effective(context).allows(method)
+    }
+
+    fn max_totp_period(&self, context: &SignInContext) -> Option<u64> {
+        self.effective(context).max_totp_period
     }
 }

@@ -26,21 +26,47 @@
 //!     "last_accepted_step": 56666668, "drift": -1
 //!   },
 //!   "pending_enrollment": null,
-//!   "failures": { "consecutive": 0, "locked_until": null },
+//!   "failures": { "consecutive": 0, "locked_until": null, "locked_at": null, "lockouts": 0, "disabled_at": null },
 //!   "recovery": { "generated_at": 1700000090, "entries": [{ "hash": "…", "used_at": null }] },
 //!   "oob": {
 //!     "destinations": [{ "destination": { "kind": "sms", "address": "+61412345678" },
 //!                        "role": "backup", "added_at": 1700000100, "confirmed_at": 1700000160 }],
 //!     "challenge": null, "sent_at": []
+//!     (a challenge: { "purpose": "sign_in", "role": "backup", "hash": "…",
+//!                     "expires_at": 1700000760, "attempts": 0, "issued_at": 1700000160 })
 //!   },
 //!   "devices": [{ "id": "0123456789abcdef", "label": "Firefox on Windows", "hash": "…",
 //!                 "created_at": 1700000300, "expires_at": 1700043500 }],
-//!   "last_proof": { "at": 1700000095, "method": "recovery_code" }
+//!   "last_proof": { "at": 1700000095, "method": "recovery_code" },
+//!   "must_enroll": false
 //! }
 //! ```
 //!
 //! `tests/record_format.rs` pins this form; a change to it bumps [`UserRecord::FORMAT`].
 //! Fields added later read as empty from older records.
+//!
+//! # Time
+//!
+//! One wrong clock reading (an NTP step, a resumed VM, a misconfigured server) must
+//! not be written into the record and kept. So:
+//!
+//! - Every lifetime is stored with its start and its end (a lockout, an SMS code, an
+//!   enrollment, a remembered device), and holds only while the reading is before the
+//!   end, not before the start less [`CLOCK_SKEW`], and while the window is no longer
+//!   than the rules allow now ([`window_holds`]). A window written by a clock that ran
+//!   ahead therefore grants nothing once the clock is right (the code, device or
+//!   enrollment is refused and can be issued again) and locks nothing beyond its own
+//!   length; a tightened rule (a shorter device cap) applies at once.
+//! - Failures count from the last success, not from the end of a lockout, so a reading
+//!   that runs ahead and ends a lockout early gives no fresh allowance of guesses
+//!   towards the hard limit (see [`crate::vocabulary::LockoutRule`]).
+//! - Send times older than an hour or more than [`CLOCK_SKEW`] ahead of the reading do
+//!   not count towards the resend limits, and are dropped at the next write.
+//! - The service refuses readings past the year 2100 as a clock failure
+//!   (`service::Error::Clock`), so `u64::MAX` is never written.
+//! - A reading behind the truth is caught only where the record holds a later time: a
+//!   code, device or enrollment is refused when the reading is before its own start
+//!   less [`CLOCK_SKEW`].
 
 mod authenticator;
 mod device;
@@ -56,15 +82,21 @@ pub use recovery::{RecoveryCodes, RecoveryEntry};
 
 use crate::vocabulary::{Method, Role, UserId};
 
-/// Consecutive failed proofs and the lockout they caused.
+/// Failed proofs since the last success, and the lockouts they caused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureState {
     pub(crate) consecutive: u32,
     pub(crate) locked_until: Option<u64>,
+    #[serde(default)]
+    pub(crate) locked_at: Option<u64>,
+    #[serde(default)]
+    pub(crate) lockouts: u32,
+    #[serde(default)]
+    pub(crate) disabled_at: Option<u64>,
 }
 
 impl FailureState {
-    /// Failed proofs since the last success.
+    /// Failed proofs since the last success (a lockout's end does not reset them).
     pub fn consecutive(&self) -> u32 {
         self.consecutive
     }
@@ -74,10 +106,44 @@ impl FailureState {
         self.locked_until
     }
 
-    /// Whether the user is locked out at `now`.
-    pub fn is_locked(&self, now: u64) -> bool {
-        self.locked_until.is_some_and(|until| now < until)
+    /// Lockouts since the last success; each lasts twice as long as the one before.
+    pub fn lockouts(&self) -> u32 {
+        self.lockouts
     }
+
+    /// When the hard limit disabled the second factor, until an admin reset.
+    pub fn disabled_at(&self) -> Option<u64> {
+        self.disabled_at
+    }
+
+    /// Whether a lockout runs at `now`, under the record's rule for time: a lockout
+    /// written by a clock that ran ahead (starting more than [`CLOCK_SKEW`] after
+    /// `now`) does not hold once the clock is right.
+    pub fn is_locked(&self, now: u64) -> bool {
+        let Some(until) = self.locked_until else { return false };
+        let started = self.locked_at.unwrap_or(until.saturating_sub(MAX_LOCK_SECONDS));
+        started <= now.saturating_add(CLOCK_SKEW) && now < until
+    }
+
+    /// The end of the lockout running at `now`, if one is.
+    pub fn lock_at(&self, now: u64) -> Option<u64> {
+        self.locked_until.filter(|_| self.is_locked(now))
+    }
+}
+
+/// How far a clock reading may be behind a time the record holds and still be trusted
+/// with it: 5 minutes, the skew of well-run servers, and no more.
+pub const CLOCK_SKEW: u64 = 300;
+
+/// The longest any lockout lasts, whatever the rule says: one week.
+pub const MAX_LOCK_SECONDS: u64 = 7 * 86_400;
+
+/// Whether the time window `[start, end)` holds at `now` under the record's rule for
+/// time: `now` is before the end, not before the start less [`CLOCK_SKEW`], and the
+/// window is no longer than `max_len`. A window written by a clock that ran ahead, or
+/// one longer than the rules allow, grants nothing.
+pub fn window_holds(start: u64, end: u64, max_len: u64, now: u64) -> bool {
+    start <= now.saturating_add(CLOCK_SKEW) && now < end && end.saturating_sub(start) <= max_len
 }
 
 /// The last successful second-factor proof.
@@ -105,6 +171,8 @@ pub struct UserRecord {
     pub(crate) devices: Vec<RememberedDevice>,
     #[serde(default)]
     pub(crate) last_proof: Option<LastProof>,
+    #[serde(default)]
+    pub(crate) must_enroll: bool,
 }
 
 impl UserRecord {
@@ -123,6 +191,7 @@ impl UserRecord {
             oob: OobState::default(),
             devices: Vec::new(),
             last_proof: None,
+            must_enroll: false,
         }
     }
 
@@ -189,8 +258,15 @@ impl UserRecord {
         methods
     }
 
-    /// Whether the user has a primary second factor: an authenticator app or a
-    /// confirmed primary SMS or e-mail destination.
+    /// Whether an admin reset the user's MFA and the user has not set it up again: the
+    /// next sign-in requires enrollment, whatever the level.
+    pub fn must_enroll(&self) -> bool {
+        self.must_enroll
+    }
+
+    /// Whether the user has MFA: an authenticator app or a confirmed primary SMS or
+    /// e-mail destination. Backup methods alone (a backup destination, recovery codes)
+    /// are not MFA. The policy, the status list and every call use this one meaning.
     pub fn has_mfa(&self) -> bool {
         self.totp.is_some() || self.oob.confirmed(Role::Primary).is_some()
     }

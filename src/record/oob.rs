@@ -37,6 +37,8 @@ pub struct Challenge {
     pub(crate) hash: Digest,
     pub(crate) expires_at: u64,
     pub(crate) attempts: u32,
+    #[serde(default)]
+    pub(crate) issued_at: Option<u64>,
 }
 
 impl Challenge {

@@ -38,7 +38,11 @@ impl EnrollmentStart {
     /// # Errors
     /// [`crate::UriError::TooLongForQr`] for a URI too long to encode.
     pub fn qr_svg(&self) -> Result<Zeroizing<String>, crate::UriError> {
-        crate::qr::svg(&KeyUri::parse(&self.uri)?)
+        let uri = KeyUri::parse(&self.uri).map_err(|error| match error {
+            crate::UriError::TooLong { .. } => crate::UriError::TooLongForQr,
+            other => other,
+        })?;
+        crate::qr::svg(&uri)
     }
 }
 
@@ -109,7 +113,14 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         account_name: &str,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
+        self.check(context)?;
         let params = self.config.totp_params;
+        if let Some(max) = self.policy.max_totp_period(context).filter(|max| params.period() > *max) {
+            return Err(Error::Misconfigured(format!(
+                "new authenticators have a period of {} s, but the policy allows at most {max} s",
+                params.period()
+            )));
+        }
         let secret = Secret::generate_len(self.config.secret_len)?;
         let uri = KeyUri::totp(&self.config.issuer, account_name, secret.clone(), params)?.to_uri();
         let sealed = self.sealer.seal(user, &secret).await?;

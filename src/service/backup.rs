@@ -23,6 +23,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<Outcome<Vec<RecoveryCode>>, Error> {
+        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::recovery::generate(record, key, &self.env(now, context))?)
@@ -40,6 +41,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         input: &str,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
+        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::recovery::redeem(record, key, input, &self.env(now, context)))
@@ -107,7 +109,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.redeem_oob(user, code, Purpose::SignIn, context).await
     }
 
-    /// Removes the destination of `role` (and any code sent to it); `true` if there was one.
+    /// Removes the destination of `role` (and any code sent to it); `true` if there was
+    /// one. Removing the last factor follows the rules of deactivation (see
+    /// [`flow::oob::remove_destination`]).
     ///
     /// # Errors
     /// Infrastructure failures.
@@ -117,8 +121,11 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         role: Role,
         context: &SignInContext,
     ) -> Result<Outcome<bool>, Error> {
-        self.update(user, user, &context.request, |record, _| Ok(flow::oob::remove_destination(record, role)))
-            .await
+        self.check(context)?;
+        self.update(user, user, &context.request, |record, now| {
+            Ok(flow::oob::remove_destination(record, role, &self.env(now, context)))
+        })
+        .await
     }
 
     /// Remembers this device after a successful second factor: returns the token for
@@ -133,6 +140,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         lifetime: u64,
         context: &SignInContext,
     ) -> Result<Outcome<Remembered>, Error> {
+        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::device::remember(record, key, label, lifetime, &self.env(now, context))?)
@@ -145,7 +153,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// # Errors
     /// Infrastructure failures.
     pub async fn devices(&self, user: &UserId) -> Result<Vec<DeviceInfo>, Error> {
-        let now = self.clock.now()?;
+        let now = self.now()?;
         let (_, record) = self.load(user).await?;
         Ok(flow::device::list(&record, now))
     }
@@ -200,6 +208,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         purpose: Purpose,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
+        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::oob::redeem(record, key, code, purpose, &self.env(now, context)))
@@ -218,6 +227,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         sender: &impl CodeSender,
         context: &SignInContext,
     ) -> Result<Outcome<Sent>, Error> {
+        self.check(context)?;
         let key = self.key()?;
         let reserved = self
             .update(user, user, &context.request, |record, now| {

@@ -237,11 +237,32 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<Outcome<Decision>, Error> {
-        let now = self.clock.now()?;
+        self.check(context)?;
+        let now = self.now()?;
         let (_, record) = self.load(user).await?;
         let step = crate::flow::sign_in::decide(&record, self.hash_key.as_ref(), &self.env(now, context));
         self.store_events(user, user, now, &context.request, step.events).await?;
         Ok(step.outcome)
+    }
+
+    /// The clock's reading, refused past [`MAX_PLAUSIBLE_TIME`] so that a wild reading
+    /// is never written into a record.
+    fn now(&self) -> Result<u64, Error> {
+        let now = self.clock.now()?;
+        if now > MAX_PLAUSIBLE_TIME {
+            return Err(Error::Clock(crate::clock::ClockError(format!(
+                "the clock reads {now}, past the year 2100: refusing a time that would be kept"
+            ))));
+        }
+        Ok(now)
+    }
+
+    /// Organisation settings come from the host's database: checked at every use.
+    fn check(&self, context: &SignInContext) -> Result<(), Error> {
+        match context.org.as_deref().map(crate::policy::OrgSettings::validate) {
+            Some(Err(why)) => Err(Error::InvalidOrgSettings(why)),
+            _ => Ok(()),
+        }
     }
 
     fn env<'a>(&'a self, now: u64, context: &'a SignInContext) -> Env<'a> {
@@ -274,7 +295,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// The time, then the record: one attempt's starting point.
     async fn begin(&self, user: &UserId) -> Result<Attempt, Error> {
-        let now = self.clock.now()?;
+        let now = self.now()?;
         let (version, record) = self.load(user).await?;
         Ok(Attempt { now, version, record })
     }
@@ -336,6 +357,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         missing: Refusal,
         mut change: impl FnMut(&mut UserRecord, &Totp, u64) -> Result<Step<T>, Error> + Send,
     ) -> Result<Outcome<T>, Error> {
+        self.check(context)?;
         let mut opened = Opened::default();
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
@@ -408,6 +430,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         }
     }
 }
+
+/// The latest clock reading the service accepts: 2100-01-01T00:00:00Z.
+pub const MAX_PLAUSIBLE_TIME: u64 = 4_102_444_800;
 
 fn store_error(error: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Store(Box::new(error))

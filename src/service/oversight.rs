@@ -68,7 +68,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         F: Future<Output = Result<(), E>>,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let now = self.clock.now()?;
+        let now = self.now()?;
         let actor = change.actor.clone();
         let permitted = permissions.may_change_mfa_settings(&actor, change.org);
         let Step { outcome, events, .. } = flow::oversight::change_org_settings(change, permitted);
@@ -87,23 +87,22 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// # Errors
     /// Infrastructure failures.
     pub async fn status(&self, user: &UserId) -> Result<UserStatus, Error> {
-        let now = self.clock.now()?;
+        let now = self.now()?;
         let (_, record) = self.load(user).await?;
         Ok(UserStatus::of(&record, now))
     }
 
-    /// The admin list: one row per user, in the order given.
-    ///
-    /// # Errors
-    /// Infrastructure failures; the first one stops the list.
+    /// The admin list: one row per user, in the order given. A record that cannot be
+    /// read (a store error, a record of an unknown format) gives an error in its own
+    /// row; the other rows are still listed.
     pub async fn status_list<'a>(
         &self,
         users: impl IntoIterator<Item = &'a UserId>,
-    ) -> Result<Vec<UserStatus>, Error> {
+    ) -> Vec<(UserId, Result<UserStatus, Error>)> {
         let mut rows = Vec::new();
         for user in users {
-            rows.push(self.status(user).await?);
+            rows.push((user.clone(), self.status(user).await));
         }
-        Ok(rows)
+        rows
     }
 }

@@ -69,6 +69,50 @@ impl Destination {
         Ok(Destination::Sms(digits))
     }
 
+    /// A phone number given as it is written in `country` (ISO 3166-1 alpha-2), in
+    /// E.164 form: `0412 345 678` in `AU` becomes `+61412345678`. A number that starts
+    /// with `+` keeps its own country code; a country this crate does not know leaves a
+    /// national number as [`Destination::sms`] does.
+    ///
+    /// # Errors
+    /// [`DestinationError::InvalidPhone`].
+    pub fn sms_in(number: &str, country: &str) -> Result<Destination, DestinationError> {
+        let parsed = Destination::sms(number)?;
+        Ok(match parsed.e164(Some(country)) {
+            Some(international) => Destination::Sms(international),
+            None => parsed,
+        })
+    }
+
+    /// The phone number in E.164 form, reading a national number as written in
+    /// `country`; `None` for an e-mail address or a national number of no known country.
+    fn e164(&self, country: Option<&str>) -> Option<String> {
+        let Destination::Sms(number) = self else { return None };
+        if number.starts_with('+') {
+            return Some(number.clone());
+        }
+        let code = calling_code(country?)?;
+        let national = if code == "1" {
+            number.strip_prefix('1').filter(|rest| rest.len() == 10).unwrap_or(number)
+        } else {
+            number.strip_prefix('0').unwrap_or(number)
+        };
+        Some(format!("+{code}{national}"))
+    }
+
+    /// Whether two destinations reach the same phone or mailbox, reading national
+    /// phone numbers as written in `country` (`0412 345 678` and `+61 412 345 678` are
+    /// the same phone in `AU`).
+    pub fn same_as(&self, other: &Destination, country: Option<&str>) -> bool {
+        if self == other {
+            return true;
+        }
+        match (self.e164(country), other.e164(country)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// An e-mail address, trimmed and in lower case.
     ///
     /// # Errors
@@ -120,6 +164,26 @@ impl Destination {
     }
 }
 
+/// The international calling codes of the countries mfa-kit's users are in; a
+/// national number of another country is compared as written.
+fn calling_code(country: &str) -> Option<&'static str> {
+    const CODES: &[(&str, &str)] = &[
+        ("AU", "61"),
+        ("NZ", "64"),
+        ("GB", "44"),
+        ("IE", "353"),
+        ("US", "1"),
+        ("CA", "1"),
+        ("SG", "65"),
+        ("ZA", "27"),
+        ("IN", "91"),
+        ("DE", "49"),
+        ("FR", "33"),
+        ("NL", "31"),
+    ];
+    CODES.iter().find(|(iso, _)| iso.eq_ignore_ascii_case(country.trim())).map(|(_, code)| *code)
+}
+
 impl fmt::Debug for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}({})", self.method(), self.masked())
@@ -161,6 +225,22 @@ mod tests {
         for bad in ["", "12345", "+61 412 345 678 999 12", "call me", "+61 412-ABC", "++61412345678"] {
             assert_eq!(Destination::sms(bad), Err(DestinationError::InvalidPhone), "{bad}");
         }
+    }
+
+    #[test]
+    fn national_and_international_forms_of_one_phone_are_the_same_phone() {
+        let national = Destination::sms("0412 345 678").unwrap();
+        let international = Destination::sms("+61 412 345 678").unwrap();
+        assert!(national.same_as(&international, Some("AU")));
+        assert!(international.same_as(&national, Some("au")));
+        assert!(!national.same_as(&international, Some("NZ")));
+        assert!(!national.same_as(&international, None));
+        assert_eq!(Destination::sms_in("0412 345 678", "AU").unwrap(), international);
+        assert_eq!(Destination::sms_in("(415) 555-0100", "US").unwrap().address(), "+14155550100");
+        assert_eq!(Destination::sms_in("1 415 555 0100", "US").unwrap().address(), "+14155550100");
+        assert_eq!(Destination::sms_in("0412 345 678", "XX").unwrap(), national);
+        let email = Destination::email("a@b.example").unwrap();
+        assert!(!email.same_as(&national, Some("AU")) && email.same_as(&email.clone(), None));
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum Reason {
     DeactivationDisabled,
     /// The device was remembered after an earlier second factor (R19).
     RememberedDevice,
+    /// An admin reset the user's MFA: the user sets it up again before going on (R21).
+    ResetByAdmin,
 }
 
 /// Why a code was refused.
@@ -56,6 +58,8 @@ pub enum RejectionReason {
     /// The policy refuses this sign-in (for example the address is not allowed); the
     /// code was not evaluated.
     PolicyRefused,
+    /// The second factor is disabled after too many failures; the code was not evaluated.
+    Disabled,
 }
 
 /// Why a confirmation code was refused during enrollment.
@@ -113,23 +117,82 @@ pub enum Revocation {
     NewAuthenticator,
 }
 
-/// How many wrong codes in a row lock a user out, and for how long.
+/// How many wrong codes in a row lock a user out, for how long, and when the second
+/// factor is disabled altogether.
+///
+/// Failures count from the last success, not from the end of a lockout: after each
+/// `max_failures` wrong codes the user is locked out, each lockout twice as long as the
+/// one before (up to `max_lock_seconds`), and after `hard_limit` failures without a
+/// success the second factor is disabled until an admin resets it (NIST SP 800-63B
+/// rev 4 §3.2.2 allows at most 100). So a password holder guessing codes gets a few
+/// dozen tries a day, not hundreds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockoutRule {
-    /// Consecutive failures that start a lockout (at least 1).
+    /// Wrong codes that start a lockout (at least 1).
     pub max_failures: u32,
-    /// How long a lockout lasts, in seconds.
+    /// How long the first lockout lasts, in seconds.
     pub lock_seconds: u64,
+    /// The longest a lockout lasts, however often it repeats, in seconds.
+    #[serde(default = "default_max_lock_seconds")]
+    pub max_lock_seconds: u64,
+    /// Wrong codes without a success after which the second factor is disabled until
+    /// an admin resets it.
+    #[serde(default = "default_hard_limit")]
+    pub hard_limit: u32,
+}
+
+fn default_max_lock_seconds() -> u64 {
+    LockoutRule::DEFAULT.max_lock_seconds
+}
+
+fn default_hard_limit() -> u32 {
+    LockoutRule::DEFAULT.hard_limit
 }
 
 impl LockoutRule {
-    /// 5 failures, 15 minutes: the ATO's Operational Security Framework asks for a
-    /// lockout after 5 failed attempts.
-    pub const DEFAULT: LockoutRule = LockoutRule { max_failures: 5, lock_seconds: 900 };
+    /// 5 failures, 15 minutes doubling up to a day, disabled after 100: the ATO's
+    /// Operational Security Framework asks for a lockout after 5 failed attempts, and
+    /// NIST SP 800-63B allows at most 100 consecutive failures.
+    pub const DEFAULT: LockoutRule =
+        LockoutRule { max_failures: 5, lock_seconds: 900, max_lock_seconds: 86_400, hard_limit: 100 };
+
+    /// The same rule with `max_failures` wrong codes per lockout and `lock_seconds` for
+    /// the first one.
+    pub const fn new(max_failures: u32, lock_seconds: u64) -> LockoutRule {
+        LockoutRule { max_failures, lock_seconds, ..LockoutRule::DEFAULT }
+    }
+
+    /// The same rule with another hard limit.
+    #[must_use]
+    pub const fn with_hard_limit(mut self, hard_limit: u32) -> LockoutRule {
+        self.hard_limit = hard_limit;
+        self
+    }
+
+    /// How long the lockout after `earlier` lockouts (since the last success) lasts.
+    pub fn lock_duration(&self, earlier: u32) -> u64 {
+        let factor = 1u64.checked_shl(earlier).unwrap_or(u64::MAX);
+        self.lock_seconds.saturating_mul(factor).min(self.max_lock_seconds.max(self.lock_seconds))
+    }
 }
 
 impl Default for LockoutRule {
     fn default() -> Self {
         LockoutRule::DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockouts_double_up_to_the_cap() {
+        let rule = LockoutRule::DEFAULT;
+        let durations: Vec<u64> = (0..10).map(|n| rule.lock_duration(n)).collect();
+        assert_eq!(durations, [900, 1800, 3600, 7200, 14_400, 28_800, 57_600, 86_400, 86_400, 86_400]);
+        assert_eq!(rule.lock_duration(u32::MAX), 86_400);
+        let long = LockoutRule { max_lock_seconds: u64::MAX, ..LockoutRule::new(5, u64::MAX / 2) };
+        assert_eq!(long.lock_duration(3), u64::MAX);
     }
 }

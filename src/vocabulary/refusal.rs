@@ -47,6 +47,18 @@ pub enum Refusal {
         /// When the lockout ends, in seconds since the Unix epoch.
         until: u64,
     },
+    /// Too many wrong codes without a success: the second factor is disabled until an
+    /// admin resets it.
+    #[error(
+        "Too many wrong codes: two-step verification is blocked for this account. Ask your administrator to reset it."
+    )]
+    Disabled,
+    /// The organisation does not allow this method (for example codes by e-mail).
+    #[error("Your organisation does not allow this way of signing in. Choose another.")]
+    MethodNotAllowed,
+    /// The action needs a second factor proved within the last few minutes.
+    #[error("For your security, confirm it is you: enter a code again, then retry.")]
+    FreshProofRequired,
     /// The request comes from an address the organisation does not allow.
     #[error("Sign-in is not allowed from this network. Contact your administrator.")]
     AddressNotAllowed,
@@ -165,6 +177,9 @@ mod tests {
             Refusal::NoCodePending,
             Refusal::LockedOut { until: 1 },
             Refusal::AddressNotAllowed,
+            Refusal::Disabled,
+            Refusal::MethodNotAllowed,
+            Refusal::FreshProofRequired,
             Refusal::NotEnrolled,
             Refusal::NoPendingEnrollment,
             Refusal::EnrollmentExpired,
