@@ -131,7 +131,10 @@ pub fn change_org_settings(change: SettingsChange<'_>, permitted: bool) -> Step<
 pub struct UserStatus {
     /// The user.
     pub user: UserId,
-    /// The second factors set up, strongest first; empty means no MFA.
+    /// Whether the user has MFA: an authenticator or a confirmed primary destination
+    /// (backup methods alone are not MFA).
+    pub mfa: bool,
+    /// The second factors set up, strongest first, backups included.
     pub methods: Vec<Method>,
     /// When the authenticator was set up.
     pub enrolled_since: Option<u64>,
@@ -155,6 +158,7 @@ impl UserStatus {
         let facts = UserFacts::of(record, now);
         UserStatus {
             user: record.user.clone(),
+            mfa: facts.enrolled,
             methods: facts.methods,
             enrolled_since: record.totp.as_ref().map(|c| c.created_at),
             last_used: record.last_proof.map(|p| p.at),
@@ -168,6 +172,6 @@ impl UserStatus {
 
     /// The tick or red cross of the admin list: whether the user has MFA.
     pub fn has_mfa(&self) -> bool {
-        !self.methods.is_empty()
+        self.mfa
     }
 }
