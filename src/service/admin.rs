@@ -55,6 +55,12 @@ impl UserStatus {
     pub fn has_mfa(&self) -> bool {
         !self.methods.is_empty()
     }
+
+    /// The row of a stored record at `now`, for hosts that list records a page at a
+    /// time ([`crate::store::ListRecords`]) instead of loading one per row.
+    pub fn from_record(record: &UserRecord, now: u64) -> UserStatus {
+        status_of(record, now)
+    }
 }
 
 /// The host's answer to "may this user change who must use MFA?" (R22: in seed 003 only
