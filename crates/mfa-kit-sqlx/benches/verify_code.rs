@@ -9,7 +9,6 @@
 //! Needs the PostgreSQL of the tests (`MFA_KIT_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};

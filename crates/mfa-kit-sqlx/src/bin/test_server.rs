@@ -107,7 +107,7 @@ async fn serve<S: Store>(store: S, args: Args) -> Result<(), String> {
         let r: usize = round.parse().map_err(|e| format!("{round}: {e}"))?;
         let user = |name: &str| UserId::new(format!("r{r}/{name}"));
         let mut counts = [0u32; 10];
-        let mut error = |e: mfa_kit::Error, counts: &mut [u32; 10]| {
+        let error = |e: mfa_kit::Error, counts: &mut [u32; 10]| {
             eprintln!("server {} round {r}: {e}", args.worker);
             counts[9] += 1;
         };
