@@ -6,10 +6,17 @@
 //! expression in DynamoDB), and it is what keeps replay prevention and lockout counting
 //! exact when many app servers verify codes for the same user at the same moment.
 
+#[cfg(feature = "test-suite")]
+pub mod conformance;
+mod listing;
 mod memory;
 
 use std::future::Future;
 
+pub use listing::{
+    AuditCursor, AuditPage, AuditQuery, ListRecords, MAX_PAGE, ReadAudit, RecordPage, RecordQuery,
+    StoredEvent,
+};
 pub use memory::MemoryStore;
 
 use crate::event::AuditEvent;

@@ -1,0 +1,263 @@
+//! What both stores share: the error type, table names, and the rows an audit event
+//! becomes.
+
+// The shared vocabulary of mfa-kit, imported in this one place.
+pub(crate) use mfa_kit::UserId;
+pub(crate) use mfa_kit::event::{AuditEvent, AuditOutcome};
+pub(crate) use mfa_kit::record::UserRecord;
+pub(crate) use mfa_kit::store::{
+    AuditCursor, AuditPage, AuditQuery, RecordPage, RecordQuery, SaveOutcome, StoredEvent, Version, Versioned,
+};
+
+/// What went wrong in a store. Messages never hold a record, a code or a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database failed or could not be reached. After a failed commit the write
+    /// may or may not have been made (see the crate docs on lost replies).
+    #[error("the database failed: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored record or event could not be read back, or a record could not be
+    /// written as JSON.
+    #[error(
+        "the stored {what} is not valid JSON of its type ({category:?} error at line {line}, column {column})"
+    )]
+    Json {
+        /// A record or an audit event.
+        what: &'static str,
+        /// What kind of JSON error.
+        category: serde_json::error::Category,
+        /// Where in the text.
+        line: usize,
+        /// Where in the line.
+        column: usize,
+    },
+    /// A user id (of a record, or the user or actor of an event) holds a NUL character,
+    /// which a PostgreSQL text column cannot hold. Nothing was written.
+    #[error("a user id contains a NUL character, which PostgreSQL text cannot hold; nothing was written")]
+    NulInUserId,
+    /// A version or time does not fit the database's signed 64-bit column. Nothing was
+    /// written.
+    #[error("the {what} {value} does not fit a signed 64-bit column; nothing was written")]
+    OutOfRange {
+        /// A version or a time.
+        what: &'static str,
+        /// The value.
+        value: u64,
+    },
+    /// A stored version or time is negative or zero where it cannot be: the row was
+    /// not written by this crate.
+    #[error("the stored {what} {value} is out of range: the row was not written by mfa-kit-sqlx")]
+    CorruptRow {
+        /// A version or a time.
+        what: &'static str,
+        /// The value found.
+        value: i64,
+    },
+    /// A table name is not a plain SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 48
+    /// characters, optionally after one `schema.`).
+    #[error(
+        "the table name {0:?} is not a plain SQL identifier (letters, digits and _, at most 48 characters, optionally schema.table)"
+    )]
+    InvalidTableName(String),
+    /// The two table names are the same.
+    #[error("the records and audit tables must have different names")]
+    SameTableNames,
+}
+
+impl Error {
+    pub(crate) fn json(what: &'static str) -> impl FnOnce(serde_json::Error) -> Error {
+        move |e| Error::Json { what, category: e.classify(), line: e.line(), column: e.column() }
+    }
+}
+
+/// The names of the two tables a store uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableNames {
+    records: String,
+    audit: String,
+}
+
+impl Default for TableNames {
+    fn default() -> Self {
+        TableNames { records: "mfa_records".into(), audit: "mfa_audit".into() }
+    }
+}
+
+impl TableNames {
+    /// The default names: `mfa_records` and `mfa_audit`.
+    pub fn new() -> TableNames {
+        TableNames::default()
+    }
+
+    /// Custom names, each `table` or `schema.table` in plain identifiers.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTableName`] for a name that is not a plain identifier (so no name
+    /// can smuggle SQL), [`Error::SameTableNames`].
+    pub fn custom(records: &str, audit: &str) -> Result<TableNames, Error> {
+        for name in [records, audit] {
+            let mut parts = name.split('.');
+            let valid = name.split('.').count() <= 2
+                && parts.all(|part| {
+                    let mut chars = part.chars();
+                    part.len() <= 48
+                        && chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if !valid {
+                return Err(Error::InvalidTableName(name.to_string()));
+            }
+        }
+        if records.eq_ignore_ascii_case(audit) {
+            return Err(Error::SameTableNames);
+        }
+        Ok(TableNames { records: records.to_string(), audit: audit.to_string() })
+    }
+
+    /// The records table.
+    pub fn records(&self) -> &str {
+        &self.records
+    }
+
+    /// The audit table.
+    pub fn audit(&self) -> &str {
+        &self.audit
+    }
+
+    /// The audit table's name without its schema, to name its indexes.
+    pub(crate) fn audit_bare(&self) -> &str {
+        self.audit.rsplit('.').next().unwrap_or(&self.audit)
+    }
+}
+
+/// An audit event as the columns of its row.
+pub(crate) struct EventRow {
+    pub(crate) user: String,
+    pub(crate) actor: String,
+    pub(crate) at: i64,
+    pub(crate) outcome: &'static str,
+    pub(crate) kind: String,
+    pub(crate) address: Option<String>,
+    /// The device label, NUL characters replaced (the `event` column keeps it exact).
+    pub(crate) device: Option<String>,
+    /// The whole event as JSON: what is read back.
+    pub(crate) event: String,
+}
+
+impl EventRow {
+    pub(crate) fn new(event: &AuditEvent) -> Result<EventRow, Error> {
+        let json = serde_json::to_value(event).map_err(Error::json("audit event"))?;
+        let kind = json
+            .get("kind")
+            .and_then(|k| k.get("kind"))
+            .and_then(|k| k.as_str())
+            .unwrap_or("unknown")
+            .to_string();
+        Ok(EventRow {
+            user: event.user.as_str().to_string(),
+            actor: event.actor.as_str().to_string(),
+            at: to_i64("event time", event.at)?,
+            outcome: match event.outcome {
+                AuditOutcome::Success => "success",
+                AuditOutcome::Failure => "failure",
+            },
+            kind,
+            address: event.context.address.map(|a| a.to_string()),
+            device: event.context.device.as_ref().map(|d| d.replace('\0', "\u{fffd}")),
+            event: json.to_string(),
+        })
+    }
+
+    pub(crate) fn all(events: &[AuditEvent]) -> Result<Vec<EventRow>, Error> {
+        events.iter().map(EventRow::new).collect()
+    }
+}
+
+/// A record as the columns of its row.
+pub(crate) struct RecordRow {
+    pub(crate) user: String,
+    pub(crate) format: i32,
+    pub(crate) has_mfa: bool,
+    pub(crate) json: String,
+}
+
+impl RecordRow {
+    pub(crate) fn new(record: &UserRecord) -> Result<RecordRow, Error> {
+        Ok(RecordRow {
+            user: record.user().as_str().to_string(),
+            format: i32::try_from(record.format()).unwrap_or(i32::MAX),
+            has_mfa: record.has_mfa(),
+            json: serde_json::to_string(record).map_err(Error::json("record"))?,
+        })
+    }
+}
+
+pub(crate) fn to_i64(what: &'static str, value: u64) -> Result<i64, Error> {
+    i64::try_from(value).map_err(|_| Error::OutOfRange { what, value })
+}
+
+pub(crate) fn version_to_i64(version: Version) -> Result<i64, Error> {
+    to_i64("version", version.0)
+}
+
+pub(crate) fn stored_u64(what: &'static str, value: i64, min: i64) -> Result<u64, Error> {
+    if value < min {
+        return Err(Error::CorruptRow { what, value });
+    }
+    Ok(value as u64)
+}
+
+pub(crate) fn versioned(version: i64, json: &str) -> Result<Versioned, Error> {
+    Ok(Versioned {
+        version: Version(stored_u64("version", version, 1)?),
+        record: serde_json::from_str(json).map_err(Error::json("record"))?,
+    })
+}
+
+pub(crate) fn stored_event(id: i64, json: &str) -> Result<StoredEvent, Error> {
+    Ok(StoredEvent { id, event: serde_json::from_str(json).map_err(Error::json("audit event"))? })
+}
+
+/// Cuts rows fetched one past the page length into a page and the next cursor.
+pub(crate) fn record_page(mut records: Vec<Versioned>, len: usize) -> RecordPage {
+    let more = records.len() > len;
+    records.truncate(len);
+    let next = if more { records.last().map(|v| v.record.user().clone()) } else { None };
+    RecordPage { records, next }
+}
+
+/// Cuts events fetched one past the page length into a page and the next cursor.
+pub(crate) fn audit_page(mut events: Vec<StoredEvent>, len: usize) -> AuditPage {
+    let more = events.len() > len;
+    events.truncate(len);
+    let next = if more { events.last().map(StoredEvent::cursor) } else { None };
+    AuditPage { events, next }
+}
+
+/// The query's time range and cursor as signed 64-bit values; `None` if the range is
+/// empty for the database (it starts past the largest storable time).
+pub(crate) fn audit_bounds(query: &AuditQuery) -> Option<(i64, i64, Option<AuditCursor>)> {
+    let from = i64::try_from(query.from).ok()?;
+    let until = i64::try_from(query.until).unwrap_or(i64::MAX);
+    Some((from, until, query.after))
+}
+
+/// The query's cursor as the user id to start after.
+pub(crate) fn record_after(query: &RecordQuery) -> Option<&str> {
+    query.after.as_ref().map(UserId::as_str)
+}
+
+/// Refuses user ids a PostgreSQL text column cannot hold.
+#[cfg(feature = "postgres")]
+pub(crate) fn check_user_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<(), Error> {
+    if ids.into_iter().any(|id| id.contains('\0')) { Err(Error::NulInUserId) } else { Ok(()) }
+}
+
+/// The outcome of a conditional write judged by the rows it returned.
+pub(crate) fn judged(new_version: Option<i64>) -> Result<SaveOutcome, Error> {
+    match new_version {
+        Some(v) => Ok(SaveOutcome::Saved(Version(stored_u64("version", v, 1)?))),
+        None => Ok(SaveOutcome::Conflict),
+    }
+}

@@ -1,0 +1,308 @@
+//! The PostgreSQL store.
+
+use std::sync::Arc;
+
+use mfa_kit::store::{ListRecords, ReadAudit, Store};
+use sqlx::PgPool;
+
+use crate::common::{
+    AuditEvent, AuditPage, AuditQuery, Error, EventRow, RecordPage, RecordQuery, RecordRow, SaveOutcome,
+    TableNames, UserId, UserRecord, Version, Versioned, audit_bounds, audit_page, check_user_ids, judged,
+    record_after, record_page, stored_event, to_i64, version_to_i64, versioned,
+};
+
+/// A [`Store`] on PostgreSQL (or a PostgreSQL-compatible database), over a pool.
+///
+/// - A create is one `INSERT … ON CONFLICT (user_id) DO NOTHING`; an update is one
+///   `UPDATE … WHERE user_id = $1 AND version = $2`. Each is judged by the rows it
+///   affected (none: [`SaveOutcome::Conflict`]) and carries the audit rows in the same
+///   statement (a data-modifying `WITH`), so the record and its events commit together
+///   in one round trip, or not at all.
+/// - Versions are `BIGINT`, starting at 1 and growing by one per save.
+/// - User ids holding a NUL character are refused before any write
+///   ([`Error::NulInUserId`]).
+///
+/// Call [`PostgresStore::migrate`] once at start-up; it is safe from many processes at
+/// once.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+    sql: Arc<Sql>,
+}
+
+#[derive(Debug)]
+struct Sql {
+    tables: TableNames,
+    load: String,
+    create: String,
+    update: String,
+    append: String,
+    list: String,
+    read_user: String,
+    read_all: String,
+    prune: String,
+    migrate: Vec<String>,
+}
+
+/// Inserts the events bound as eight arrays from parameter `$first` on, in their order,
+/// when `condition` holds.
+fn insert_events(audit: &str, first: usize, condition: &str) -> String {
+    let p: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event) \
+         SELECT u, a, t, o, k, ad, d, ev FROM UNNEST({}::text[], {}::text[], {}::bigint[], {}::text[], \
+         {}::text[], {}::text[], {}::text[], {}::text[]) WITH ORDINALITY AS e(u, a, t, o, k, ad, d, ev, n) \
+         {condition} ORDER BY n",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+    )
+}
+
+impl Sql {
+    fn new(tables: TableNames) -> Sql {
+        let (records, audit, bare) = (tables.records(), tables.audit(), tables.audit_bare());
+        let saved_events = |first| insert_events(audit, first, "WHERE EXISTS (SELECT 1 FROM saved)");
+        Sql {
+            load: format!("SELECT version, record FROM {records} WHERE user_id = $1"),
+            create: format!(
+                "WITH saved AS (INSERT INTO {records} (user_id, format, has_mfa, record, version) \
+                 VALUES ($1, $2, $3, $4, 1) ON CONFLICT (user_id) DO NOTHING RETURNING version), \
+                 events AS ({}) SELECT version FROM saved",
+                saved_events(5)
+            ),
+            update: format!(
+                "WITH saved AS (UPDATE {records} SET format = $2, has_mfa = $3, record = $4, \
+                 version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $5 RETURNING version), \
+                 events AS ({}) SELECT version FROM saved",
+                saved_events(6)
+            ),
+            append: format!(
+                "WITH appended AS ({} RETURNING 1) SELECT count(*) FROM appended",
+                insert_events(audit, 1, "")
+            ),
+            list: format!(
+                "SELECT version, record FROM {records} WHERE user_id >= $1 AND left(user_id, char_length($1)) = $1 \
+                 AND ($2::text IS NULL OR user_id > $2) AND (NOT $3 OR NOT has_mfa) ORDER BY user_id LIMIT $4"
+            ),
+            read_user: format!(
+                "SELECT id, event FROM {audit} WHERE user_id = $1 AND at >= $2 AND at < $3 \
+                 AND (at, id) > ($4, $5) ORDER BY at, id LIMIT $6"
+            ),
+            read_all: format!(
+                "SELECT id, event FROM {audit} WHERE at >= $1 AND at < $2 \
+                 AND (at, id) > ($3, $4) ORDER BY at, id LIMIT $5"
+            ),
+            prune: format!("DELETE FROM {audit} WHERE at < $1"),
+            migrate: vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {records} (\
+                     user_id TEXT COLLATE \"C\" PRIMARY KEY, \
+                     version BIGINT NOT NULL CHECK (version > 0), \
+                     format INTEGER NOT NULL, \
+                     has_mfa BOOLEAN NOT NULL, \
+                     record TEXT NOT NULL, \
+                     updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {audit} (\
+                     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+                     user_id TEXT COLLATE \"C\" NOT NULL, \
+                     actor TEXT NOT NULL, \
+                     at BIGINT NOT NULL, \
+                     outcome TEXT NOT NULL, \
+                     kind TEXT NOT NULL, \
+                     address TEXT, \
+                     device TEXT, \
+                     event TEXT NOT NULL)"
+                ),
+                format!("CREATE INDEX IF NOT EXISTS {bare}_user_at ON {audit} (user_id, at, id)"),
+                format!("CREATE INDEX IF NOT EXISTS {bare}_at ON {audit} (at, id)"),
+            ],
+            tables,
+        }
+    }
+}
+
+impl PostgresStore {
+    /// A store over `pool` with the default table names (`mfa_records`, `mfa_audit`).
+    pub fn new(pool: PgPool) -> PostgresStore {
+        PostgresStore::with_tables(pool, TableNames::default())
+    }
+
+    /// A store over `pool` with the given table names.
+    pub fn with_tables(pool: PgPool, tables: TableNames) -> PostgresStore {
+        PostgresStore { pool, sql: Arc::new(Sql::new(tables)) }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The table names.
+    pub fn tables(&self) -> &TableNames {
+        &self.sql.tables
+    }
+
+    /// Creates the tables and indexes if they do not exist. Many processes may call it at
+    /// once: a transaction-scoped advisory lock makes them take turns.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn migrate(&self) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mfa-kit-sqlx migrate'))")
+            .execute(&mut *tx)
+            .await?;
+        for statement in &self.sql.migrate {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes audit events older than `before` (seconds since the Unix epoch); returns
+    /// how many. Run it daily with `now - 12 months` to keep the 12 months the ATO asks
+    /// for and no more.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::OutOfRange`].
+    pub async fn prune_audit_before(&self, before: u64) -> Result<u64, Error> {
+        let before = to_i64("time", before)?;
+        Ok(sqlx::query(&self.sql.prune).bind(before).execute(&self.pool).await?.rows_affected())
+    }
+}
+
+/// Binds one column of every event as an array.
+fn columns(rows: &[EventRow]) -> EventColumns {
+    EventColumns {
+        user: rows.iter().map(|r| r.user.clone()).collect(),
+        actor: rows.iter().map(|r| r.actor.clone()).collect(),
+        at: rows.iter().map(|r| r.at).collect(),
+        outcome: rows.iter().map(|r| r.outcome.to_string()).collect(),
+        kind: rows.iter().map(|r| r.kind.clone()).collect(),
+        address: rows.iter().map(|r| r.address.clone()).collect(),
+        device: rows.iter().map(|r| r.device.clone()).collect(),
+        event: rows.iter().map(|r| r.event.clone()).collect(),
+    }
+}
+
+struct EventColumns {
+    user: Vec<String>,
+    actor: Vec<String>,
+    at: Vec<i64>,
+    outcome: Vec<String>,
+    kind: Vec<String>,
+    address: Vec<Option<String>>,
+    device: Vec<Option<String>>,
+    event: Vec<String>,
+}
+
+impl EventColumns {
+    fn bind<'q>(
+        self,
+        query: sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.user)
+            .bind(self.actor)
+            .bind(self.at)
+            .bind(self.outcome)
+            .bind(self.kind)
+            .bind(self.address)
+            .bind(self.device)
+            .bind(self.event)
+    }
+}
+
+fn checked_events(events: &[AuditEvent]) -> Result<EventColumns, Error> {
+    check_user_ids(events.iter().flat_map(|e| [e.user.as_str(), e.actor.as_str()]))?;
+    Ok(columns(&EventRow::all(events)?))
+}
+
+impl Store for PostgresStore {
+    type Error = Error;
+
+    async fn load(&self, user: &UserId) -> Result<Option<Versioned>, Error> {
+        check_user_ids([user.as_str()])?;
+        let row: Option<(i64, String)> =
+            sqlx::query_as(&self.sql.load).bind(user.as_str()).fetch_optional(&self.pool).await?;
+        row.map(|(version, json)| versioned(version, &json)).transpose()
+    }
+
+    async fn save(
+        &self,
+        record: &UserRecord,
+        expected: Option<Version>,
+        events: &[AuditEvent],
+    ) -> Result<SaveOutcome, Error> {
+        check_user_ids([record.user().as_str()])?;
+        let events = checked_events(events)?;
+        let row = RecordRow::new(record)?;
+        let expected = expected.map(version_to_i64).transpose()?;
+        let sql = if expected.is_some() { &self.sql.update } else { &self.sql.create };
+        let mut query = sqlx::query_scalar::<_, i64>(sql)
+            .bind(row.user)
+            .bind(row.format)
+            .bind(row.has_mfa)
+            .bind(row.json);
+        if let Some(expected) = expected {
+            query = query.bind(expected);
+        }
+        judged(events.bind(query).fetch_optional(&self.pool).await?)
+    }
+
+    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let events = checked_events(events)?;
+        events.bind(sqlx::query_scalar::<_, i64>(&self.sql.append)).fetch_one(&self.pool).await?;
+        Ok(())
+    }
+}
+
+impl ListRecords for PostgresStore {
+    async fn list_records(&self, query: &RecordQuery) -> Result<RecordPage, Error> {
+        check_user_ids([query.prefix.as_str()].into_iter().chain(record_after(query)))?;
+        let len = query.page_len();
+        let rows: Vec<(i64, String)> = sqlx::query_as(&self.sql.list)
+            .bind(&query.prefix)
+            .bind(record_after(query))
+            .bind(query.without_mfa)
+            .bind(len as i64 + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let records = rows.iter().map(|(v, json)| versioned(*v, json)).collect::<Result<_, _>>()?;
+        Ok(record_page(records, len))
+    }
+}
+
+impl ReadAudit for PostgresStore {
+    async fn read_audit(&self, query: &AuditQuery) -> Result<AuditPage, Error> {
+        let len = query.page_len();
+        let Some((from, until, after)) = audit_bounds(query) else {
+            return Ok(AuditPage { events: Vec::new(), next: None });
+        };
+        let user = query.user.as_ref().map(UserId::as_str);
+        check_user_ids(user)?;
+        // No cursor: start before every event of the range.
+        let (after_at, after_id) = match after {
+            Some(c) => (to_i64("time", c.at)?, c.id),
+            None => (from, i64::MIN),
+        };
+        let query = match user {
+            Some(user) => sqlx::query_as(&self.sql.read_user).bind(user),
+            None => sqlx::query_as(&self.sql.read_all),
+        };
+        let rows: Vec<(i64, String)> = query
+            .bind(from)
+            .bind(until)
+            .bind(after_at)
+            .bind(after_id)
+            .bind(len as i64 + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let events = rows.iter().map(|(id, json)| stored_event(*id, json)).collect::<Result<_, _>>()?;
+        Ok(audit_page(events, len))
+    }
+}

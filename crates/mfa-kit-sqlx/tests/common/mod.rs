@@ -1,0 +1,66 @@
+//! Shared by the database tests: the real servers, unique table names, a tokio spawner.
+#![allow(dead_code)] // Each test file uses a different part.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mfa_kit::store::conformance::Spawner;
+use mfa_kit_sqlx::TableNames;
+
+/// The PostgreSQL URL of the tests: `MFA_KIT_POSTGRES_URL`, or the local server.
+pub fn postgres_url() -> String {
+    std::env::var("MFA_KIT_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A pool on the test database; fails the test, saying how to start the server, if it
+/// is not there.
+#[cfg(feature = "postgres")]
+pub async fn postgres_pool(max_connections: u32) -> sqlx::PgPool {
+    let url = postgres_url();
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(30))
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {url} ({e}). Start it with \
+                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
+                 (or run .ci/services), or point MFA_KIT_POSTGRES_URL at a server."
+            )
+        })
+}
+
+/// Table names no other test or run uses.
+pub fn unique_tables(label: &str) -> TableNames {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() % 1_000_000_000_000);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let stem = format!("t_{label}_{}_{nanos}_{n}", std::process::id());
+    TableNames::custom(&format!("{stem}_r"), &format!("{stem}_a")).expect("valid names")
+}
+
+/// Drops a test's tables (PostgreSQL).
+#[cfg(feature = "postgres")]
+pub async fn drop_tables(pool: &sqlx::PgPool, tables: &TableNames) {
+    for table in [tables.records(), tables.audit()] {
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}")).execute(pool).await.expect("drop table");
+    }
+}
+
+/// Spawns the conformance suite's racing writers on the tokio runtime.
+#[derive(Clone, Copy, Debug)]
+pub struct Tokio;
+
+impl Spawner for Tokio {
+    fn spawn<F>(&self, task: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = tokio::spawn(task);
+        async move { handle.await.expect("a spawned task panicked") }
+    }
+}

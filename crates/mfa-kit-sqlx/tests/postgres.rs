@@ -1,0 +1,146 @@
+//! The PostgreSQL store on the real server: the conformance suite and what is
+//! particular to PostgreSQL.
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use mfa_kit::UserId;
+use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
+use mfa_kit::record::UserRecord;
+use mfa_kit::store::conformance;
+use mfa_kit::store::{AuditQuery, ReadAudit, SaveOutcome, Store, Version};
+use mfa_kit::vocabulary::RequestContext;
+use mfa_kit_sqlx::{Error, PostgresStore};
+
+async fn store(label: &str) -> PostgresStore {
+    let store = PostgresStore::with_tables(postgres_pool(40).await, unique_tables(label));
+    store.migrate().await.expect("migrate");
+    store
+}
+
+fn event(user: &UserId, at: u64, device: &str) -> AuditEvent {
+    AuditEvent {
+        user: user.clone(),
+        actor: user.clone(),
+        at,
+        outcome: AuditOutcome::Success,
+        kind: EventKind::LockoutEnded,
+        context: RequestContext::from_address("2001:db8::7".parse().unwrap()).with_device(device),
+    }
+}
+
+async fn trail(store: &PostgresStore, user: &UserId) -> Vec<AuditEvent> {
+    let page = store.read_audit(&AuditQuery::user(user.clone(), 0, i64::MAX as u64, 1000)).await.unwrap();
+    page.events.into_iter().map(|e| e.event).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_passes_the_conformance_suite() {
+    let store = Arc::new(store("conf").await);
+    conformance::run(store.clone(), &Tokio).await;
+    drop_tables(store.pool(), store.tables()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_its_tables_reports_errors_not_conflicts() {
+    let store = PostgresStore::with_tables(postgres_pool(2).await, unique_tables("none"));
+    conformance::errors_are_not_conflicts(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pool_reports_errors_not_conflicts() {
+    let store = store("closed").await;
+    let tables = store.tables().clone();
+    store.pool().close().await;
+    conformance::errors_are_not_conflicts(&store).await;
+    drop_tables(&postgres_pool(1).await, &tables).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_id_with_nul_is_refused_before_any_write() {
+    let store = store("nul").await;
+    let bad = UserId::new("alice\0admin");
+    let saved = store.save(&UserRecord::new(bad.clone()), None, &[]).await;
+    assert!(matches!(saved, Err(Error::NulInUserId)), "{saved:?}");
+    assert!(saved.unwrap_err().to_string().contains("NUL"));
+    let good = UserId::new("bob");
+    let saved = store.save(&UserRecord::new(good.clone()), None, &[event(&bad, 1, "x")]).await;
+    assert!(matches!(saved, Err(Error::NulInUserId)), "an event's user id is checked too: {saved:?}");
+    assert_eq!(store.load(&good).await.unwrap(), None, "nothing was written");
+    assert!(matches!(store.load(&bad).await, Err(Error::NulInUserId)));
+    // A NUL in a device label is kept exactly in the event, and replaced in the column.
+    let saved = store.save(&UserRecord::new(good.clone()), None, &[event(&good, 1, "Fire\0fox")]).await;
+    assert_eq!(saved.unwrap(), SaveOutcome::Saved(Version(1)));
+    assert_eq!(trail(&store, &good).await, [event(&good, 1, "Fire\0fox")]);
+    drop_tables(store.pool(), store.tables()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_and_times_beyond_i64_are_refused() {
+    let store = store("range").await;
+    let user = UserId::new("carol");
+    let record = UserRecord::new(user.clone());
+    assert!(matches!(
+        store.save(&record, Some(Version(u64::MAX)), &[]).await,
+        Err(Error::OutOfRange { what: "version", .. })
+    ));
+    assert!(matches!(
+        store.save(&record, None, &[event(&user, u64::MAX, "x")]).await,
+        Err(Error::OutOfRange { .. })
+    ));
+    assert_eq!(store.load(&user).await.unwrap(), None);
+    drop_tables(store.pool(), store.tables()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_insert_that_fails_rolls_back_the_record_change() {
+    let store = store("atomic").await;
+    let audit = store.tables().audit().to_string();
+    for statement in [
+        format!(
+            "CREATE FUNCTION {audit}_boom() RETURNS trigger AS $$ BEGIN \
+             IF NEW.device = 'explode' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        ),
+        format!("CREATE TRIGGER boom BEFORE INSERT ON {audit} FOR EACH ROW EXECUTE FUNCTION {audit}_boom()"),
+    ] {
+        sqlx::query(&statement).execute(store.pool()).await.unwrap();
+    }
+    let user = UserId::new("dave");
+    let Ok(SaveOutcome::Saved(v1)) =
+        store.save(&UserRecord::new(user.clone()), None, &[event(&user, 1, "ok")]).await
+    else {
+        panic!("create")
+    };
+    let events = [event(&user, 2, "ok"), event(&user, 3, "explode")];
+    assert!(store.save(&UserRecord::new(user.clone()), Some(v1), &events).await.is_err());
+    assert_eq!(store.load(&user).await.unwrap().unwrap().version, v1, "the record change was rolled back");
+    assert_eq!(trail(&store, &user).await, [event(&user, 1, "ok")], "no event of the failed save is kept");
+    let other = UserId::new("erin");
+    assert!(store.save(&UserRecord::new(other.clone()), None, &events).await.is_err());
+    assert_eq!(store.load(&other).await.unwrap(), None, "the failed create was rolled back");
+    sqlx::query(&format!("DROP FUNCTION {audit}_boom CASCADE")).execute(store.pool()).await.unwrap();
+    drop_tables(store.pool(), store.tables()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_deletes_only_older_events_and_migrate_is_safe_to_race() {
+    let store = store("prune").await;
+    let racing: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.migrate().await })
+        })
+        .collect();
+    for migrate in racing {
+        migrate.await.unwrap().expect("migrate again, concurrently");
+    }
+    let user = UserId::new("frank");
+    let events: Vec<AuditEvent> = (1..=5).map(|at| event(&user, at * 100, "x")).collect();
+    store.append_events(&events).await.unwrap();
+    assert_eq!(store.prune_audit_before(300).await.unwrap(), 2);
+    assert_eq!(trail(&store, &user).await, events[2..]);
+    drop_tables(store.pool(), store.tables()).await;
+}

@@ -1,0 +1,99 @@
+//! The SQLite store on database files in WAL mode: the conformance suite and what is
+//! particular to SQLite.
+#![cfg(feature = "sqlite")]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use mfa_kit::UserId;
+use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
+use mfa_kit::record::UserRecord;
+use mfa_kit::store::conformance;
+use mfa_kit::store::{AuditQuery, ReadAudit, SaveOutcome, Store, Version};
+use mfa_kit::vocabulary::RequestContext;
+use mfa_kit_sqlx::SqliteStore;
+
+fn event(user: &UserId, at: u64, device: &str) -> AuditEvent {
+    AuditEvent {
+        user: user.clone(),
+        actor: user.clone(),
+        at,
+        outcome: AuditOutcome::Success,
+        kind: EventKind::LockoutEnded,
+        context: RequestContext::from_address("192.0.2.1".parse().unwrap()).with_device(device),
+    }
+}
+
+async fn trail(store: &SqliteStore, user: &UserId) -> Vec<AuditEvent> {
+    let page = store.read_audit(&AuditQuery::user(user.clone(), 0, i64::MAX as u64, 1000)).await.unwrap();
+    page.events.into_iter().map(|e| e.event).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("mfa.db")).await.unwrap());
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(mode, "wal");
+    conformance::run(store, &Tokio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_table_names_pass_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened = SqliteStore::open(dir.path().join("mfa.db")).await.unwrap();
+    let store = Arc::new(SqliteStore::with_tables(opened.pool().clone(), unique_tables("sq")));
+    store.migrate().await.unwrap();
+    conformance::run(store, &Tokio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_its_tables_reports_errors_not_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened = SqliteStore::open(dir.path().join("mfa.db")).await.unwrap();
+    let store = SqliteStore::with_tables(opened.pool().clone(), unique_tables("none"));
+    conformance::errors_are_not_conflicts(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_and_events_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mfa.db");
+    let user = UserId::new("grace");
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let saved = store.save(&UserRecord::new(user.clone()), None, &[event(&user, 7, "x")]).await;
+        assert_eq!(saved.unwrap(), SaveOutcome::Saved(Version(1)));
+        store.pool().close().await;
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let loaded = store.load(&user).await.unwrap().expect("the record survived");
+    assert_eq!((loaded.version, loaded.record), (Version(1), UserRecord::new(user.clone())));
+    assert_eq!(trail(&store, &user).await, [event(&user, 7, "x")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_insert_that_fails_rolls_back_the_record_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("mfa.db")).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER boom BEFORE INSERT ON mfa_audit WHEN NEW.device = 'explode' \
+         BEGIN SELECT RAISE(ABORT, 'boom'); END",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let user = UserId::new("dave");
+    let Ok(SaveOutcome::Saved(v1)) =
+        store.save(&UserRecord::new(user.clone()), None, &[event(&user, 1, "ok")]).await
+    else {
+        panic!("create")
+    };
+    let events = [event(&user, 2, "ok"), event(&user, 3, "explode")];
+    assert!(store.save(&UserRecord::new(user.clone()), Some(v1), &events).await.is_err());
+    assert_eq!(store.load(&user).await.unwrap().unwrap().version, v1, "the record change was rolled back");
+    assert_eq!(trail(&store, &user).await, [event(&user, 1, "ok")], "no event of the failed save is kept");
+    assert_eq!(store.prune_audit_before(2).await.unwrap(), 1);
+}

@@ -1,0 +1,502 @@
+//! The store conformance suite (feature `test-suite`): checks that a [`Store`] keeps the
+//! contract the service relies on, so any host's own store can prove it.
+//!
+//! Each check is an async function that panics with a message naming what was wrong,
+//! as a test does. They need no async runtime of their own: call them from the
+//! runtime the store needs (`#[tokio::test]` for sqlx stores, `pollster::block_on` for
+//! a store that does no I/O). The racing-writers check spawns its writers through a
+//! [`Spawner`]: [`ThreadSpawner`] runs each on an OS thread; a tokio host passes a
+//! spawner over `tokio::spawn`.
+//!
+//! Every check uses user ids of its own (`conformance-<process>-<time>-<n>/…`), so the
+//! checks run in parallel and on a database left dirty by an earlier run.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use mfa_kit::store::MemoryStore;
+//! use mfa_kit::store::conformance::{self, ThreadSpawner};
+//!
+//! pollster::block_on(conformance::run(Arc::new(MemoryStore::new()), &ThreadSpawner));
+//! ```
+//!
+//! # Panics
+//! Every check panics when the store breaks the contract, as a failing test does: that
+//! is its purpose, so the crate's no-panic lints are lifted in this module only.
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use super::listing::{AuditQuery, ListRecords, ReadAudit, RecordQuery};
+use super::{SaveOutcome, Store, Version};
+// The shared vocabulary, in one place.
+use crate::event::{AuditEvent, AuditOutcome, EventKind};
+use crate::record::{TotpCredential, UserRecord};
+use crate::vocabulary::UserId;
+use crate::vocabulary::{Method, RejectionReason, RequestContext};
+
+/// How many writers race in [`one_winner_among_racing_writers`].
+pub const RACING_WRITERS: usize = 32;
+
+/// Runs every check that needs a working store: all but [`errors_are_not_conflicts`],
+/// which needs a failing one.
+pub async fn run<S, P>(store: Arc<S>, spawner: &P)
+where
+    S: ListRecords + ReadAudit + 'static,
+    P: Spawner,
+{
+    create_only_conflicts(&*store).await;
+    stale_versions_conflict(&*store).await;
+    versions_are_never_reused(&*store).await;
+    events_are_stored_with_their_record(&*store).await;
+    one_winner_among_racing_writers(store.clone(), spawner).await;
+    listing_and_paging(&*store).await;
+    audit_reading_and_paging(&*store).await;
+}
+
+/// A record exists once: creating it again is a conflict that changes nothing.
+pub async fn create_only_conflicts<S: Store>(store: &S) {
+    let user = fresh("create");
+    assert_eq!(ok(store.load(&user).await), None, "a user never saved has no record");
+    let first = record(&user, 1);
+    let Saved(version) = saved(store.save(&first, None, &[]).await) else {
+        panic!("creating a new record was refused");
+    };
+    assert_eq!(
+        ok(store.save(&record(&user, 2), None, &[]).await),
+        SaveOutcome::Conflict,
+        "creating a record that exists must be a conflict"
+    );
+    let loaded = ok(store.load(&user).await).expect("the created record loads");
+    assert_eq!((loaded.version, loaded.record), (version, first), "a conflicting create changed the record");
+
+    let ghost = fresh("update-missing");
+    assert_eq!(
+        ok(store.save(&record(&ghost, 1), Some(version), &[]).await),
+        SaveOutcome::Conflict,
+        "updating a record that does not exist must be a conflict"
+    );
+    assert_eq!(ok(store.load(&ghost).await), None, "a conflicting update created a record");
+}
+
+/// A save at a version that is no longer the stored one is a conflict that changes
+/// nothing.
+pub async fn stale_versions_conflict<S: Store>(store: &S) {
+    let user = fresh("stale");
+    let Saved(v1) = saved(store.save(&record(&user, 1), None, &[]).await) else { panic!("create refused") };
+    let second = record(&user, 2);
+    let Saved(v2) = saved(store.save(&second, Some(v1), &[]).await) else {
+        panic!("a save at the current version was refused")
+    };
+    assert_ne!(v1, v2, "a save must change the version");
+    assert_eq!(
+        ok(store.save(&record(&user, 3), Some(v1), &[]).await),
+        SaveOutcome::Conflict,
+        "a save at a stale version must be a conflict"
+    );
+    let loaded = ok(store.load(&user).await).expect("the record loads");
+    assert_eq!((loaded.version, loaded.record), (v2, second), "a stale save changed the record");
+}
+
+/// Every successful save gives the record a version it never had, so a writer holding
+/// an old version can never overwrite a newer record.
+pub async fn versions_are_never_reused<S: Store>(store: &S) {
+    let user = fresh("versions");
+    let mut seen = Vec::new();
+    let mut current = None;
+    for mark in 0..20 {
+        let Saved(version) = saved(store.save(&record(&user, mark), current, &[]).await) else {
+            panic!("save {mark} at the current version was refused")
+        };
+        assert!(!seen.contains(&version), "version {version:?} was given twice");
+        seen.push(version);
+        current = Some(version);
+    }
+    for stale in &seen[..seen.len() - 1] {
+        assert_eq!(
+            ok(store.save(&record(&user, 99), Some(*stale), &[]).await),
+            SaveOutcome::Conflict,
+            "an old version {stale:?} was accepted again"
+        );
+    }
+    let loaded = ok(store.load(&user).await).expect("the record loads");
+    assert_eq!((Some(loaded.version), loaded.record), (current, record(&user, 19)));
+}
+
+/// The events of a save are stored with it, all of them in order, or not at all when the
+/// save is a conflict; `append_events` stores events without a record.
+pub async fn events_are_stored_with_their_record<S: ReadAudit>(store: &S) {
+    let user = fresh("events");
+    let events: Vec<AuditEvent> = (0..3).map(|n| event(&user, 1_700_000_000 + n, n as u32)).collect();
+    let Saved(v1) = saved(store.save(&record(&user, 1), None, &events).await) else {
+        panic!("create refused")
+    };
+    assert_eq!(trail(store, &user).await, events, "the events of a save are not all there, or not as given");
+
+    let lost = [event(&user, 1_700_000_010, 10)];
+    assert_eq!(ok(store.save(&record(&user, 2), None, &lost).await), SaveOutcome::Conflict);
+    assert_eq!(
+        ok(store.save(&record(&user, 2), Some(Version(v1.0 ^ 1)), &lost).await),
+        SaveOutcome::Conflict
+    );
+    assert_eq!(trail(store, &user).await, events, "a conflicting save stored its events");
+
+    let refused = [event(&user, 1_700_000_020, 20), event(&user, 1_700_000_020, 21)];
+    ok(store.append_events(&refused).await);
+    let all: Vec<AuditEvent> = events.iter().chain(&refused).cloned().collect();
+    assert_eq!(trail(store, &user).await, all, "appended events are not all there, or not as given");
+    assert_eq!(ok(store.load(&user).await).map(|v| v.version), Some(v1), "appending changed the record");
+}
+
+/// [`RACING_WRITERS`] writers save the same record at once, five rounds, first creating
+/// it and then updating it from the same version: exactly one wins each race, the others
+/// see a conflict (never an error), and the stored record is the winner's.
+pub async fn one_winner_among_racing_writers<S, P>(store: Arc<S>, spawner: &P)
+where
+    S: Store + 'static,
+    P: Spawner,
+{
+    for round in 0..5 {
+        let user = fresh("race");
+        let create = race(&store, spawner, &user, None).await;
+        let v1 = winner(&store, &user, &create, round).await;
+        let update = race(&store, spawner, &user, Some(v1)).await;
+        let v2 = winner(&store, &user, &update, round).await;
+        assert_ne!(v2, v1, "round {round}: the update kept the version");
+    }
+}
+
+/// A store that fails reports the failure as an error, never as a conflict (which would
+/// make the service retry on a broken store) nor as a missing record (which would make
+/// it start a user afresh). Pass a store whose database is unreachable or has no tables.
+pub async fn errors_are_not_conflicts<S: Store>(failing: &S) {
+    let user = fresh("failing");
+    assert!(failing.load(&user).await.is_err(), "a failing load must be an error, not an empty record");
+    let outcome = failing.save(&record(&user, 1), None, &[event(&user, 1_700_000_000, 1)]).await;
+    assert!(outcome.is_err(), "a failing create must be an error, got {outcome:?}");
+    let outcome = failing.save(&record(&user, 1), Some(Version(1)), &[]).await;
+    assert!(outcome.is_err(), "a failing update must be an error, got {outcome:?}");
+    assert!(
+        failing.append_events(&[event(&user, 1_700_000_000, 1)]).await.is_err(),
+        "a failing append must be an error"
+    );
+}
+
+/// Listing by prefix, in user-id order, page by page with the cursor, and the
+/// "without MFA" filter.
+pub async fn listing_and_paging<S: ListRecords>(store: &S) {
+    // The prefix holds LIKE wildcards, which must match only themselves.
+    let prefix = fresh("list_%").as_str().to_string();
+    // Names chosen so that byte order differs from length order and from case-folding.
+    let names = ["B", "a", "a0", "ab", "b", "z", "\u{e9}"];
+    for (n, name) in names.iter().enumerate() {
+        let user = UserId::new(format!("{prefix}/{name}"));
+        let mut r = record(&user, n as u32);
+        if n % 2 == 0 {
+            r.totp = Some(credential());
+        }
+        let _ = saved(store.save(&r, None, &[]).await);
+    }
+    // Neighbours that a careless prefix match would take in.
+    for neighbour in [format!("{prefix}x"), format!("{}/a", prefix.replace("_%", "Ab"))] {
+        let _ = saved(store.save(&record(&UserId::new(neighbour), 0), None, &[]).await);
+    }
+    let mut expected: Vec<String> = names.iter().map(|n| format!("{prefix}/{n}")).collect();
+    expected.sort();
+
+    let mut listed = Vec::new();
+    let mut query = RecordQuery::prefix(format!("{prefix}/"), 3);
+    let mut pages = 0;
+    loop {
+        let page = ok(store.list_records(&query).await);
+        pages += 1;
+        assert!(page.records.len() <= 3, "a page is longer than asked");
+        for versioned in &page.records {
+            let loaded = ok(store.load(versioned.record.user()).await).expect("a listed record loads");
+            assert_eq!(&loaded, versioned, "a listed record differs from the stored one");
+            listed.push(versioned.record.user().as_str().to_string());
+        }
+        match page.next {
+            Some(next) => {
+                assert_eq!(
+                    Some(&next),
+                    page.records.last().map(|v| v.record.user()),
+                    "cursor is not the last row"
+                );
+                query = query.after(Some(next));
+            }
+            None => break,
+        }
+        assert!(pages < 10, "paging does not end");
+    }
+    assert_eq!(listed, expected, "listing by prefix, page by page");
+    assert_eq!(pages, 3, "7 records in pages of 3");
+
+    let page = ok(store.list_records(&RecordQuery::prefix(format!("{prefix}/"), 100).without_mfa()).await);
+    let without: Vec<&str> = page.records.iter().map(|v| v.record.user().as_str()).collect();
+    let expected_without: Vec<String> = names
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 2 == 1)
+        .map(|(_, name)| format!("{prefix}/{name}"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(without, expected_without, "the without-MFA filter");
+    assert_eq!(page.next, None, "a short last page has no next cursor");
+}
+
+/// The audit trail read per user and per time range, page by page.
+pub async fn audit_reading_and_paging<S: ReadAudit>(store: &S) {
+    let alice = fresh("audit-a");
+    let bob = fresh("audit-b");
+    // Out of time order on purpose: reading orders by time.
+    let times = [50, 10, 30, 20, 40, 60, 10];
+    // A time of this run's own, so everyone's events in one second are only bob's.
+    let base = 1_800_000_000 + (fresh_number() % 1_000_000) * 100;
+    for (n, t) in times.iter().enumerate() {
+        let who = if n % 3 == 2 { &bob } else { &alice };
+        ok(store.append_events(&[event(who, base + t, n as u32)]).await);
+    }
+    let mut read = Vec::new();
+    let mut query = AuditQuery::user(alice.clone(), base + 10, base + 60, 2);
+    for _ in 0..10 {
+        let page = ok(store.read_audit(&query).await);
+        assert!(page.events.len() <= 2);
+        read.extend(page.events.iter().map(|e| e.event.clone()));
+        match page.next {
+            Some(next) => query = query.after(Some(next)),
+            None => break,
+        }
+    }
+    let at: Vec<u64> = read.iter().map(|e| e.at - base).collect();
+    assert_eq!(at, [10, 10, 20, 40, 50], "alice's events in 10..60, by time, each once");
+    assert!(read.iter().all(|e| e.user == alice), "another user's event in alice's trail");
+    let failures: Vec<u32> = read.iter().map(mark_of).collect();
+    assert_eq!(failures, [1, 6, 3, 4, 0], "events of the same time keep their storing order");
+
+    let page = ok(store.read_audit(&AuditQuery::range(base + 30, base + 31, 100)).await);
+    let everyone: Vec<&UserId> = page.events.iter().map(|e| &e.event.user).collect();
+    assert_eq!(everyone, [&bob], "everyone's events in one second");
+}
+
+/// Spawns a task to run beside the caller and gives a future of its output.
+///
+/// [`ThreadSpawner`] runs tasks on OS threads; a tokio host implements it over
+/// `tokio::spawn` (the sqlx stores need their runtime).
+pub trait Spawner: Send + Sync {
+    /// Starts `task` and returns a future of its output. A task that panics makes the
+    /// returned future panic.
+    fn spawn<F>(&self, task: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+}
+
+/// Runs each task on its own OS thread, driven by `pollster`: for stores that need no
+/// async runtime, such as [`super::MemoryStore`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadSpawner;
+
+impl Spawner for ThreadSpawner {
+    fn spawn<F>(&self, task: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let slot = Arc::new(Mutex::new(Slot { output: None, finished: false, waker: None }));
+        let filler = Filler(slot.clone());
+        std::thread::spawn(move || {
+            let output = pollster::block_on(task);
+            filler.0.lock().unwrap_or_else(|p| p.into_inner()).output = Some(output);
+            drop(filler);
+        });
+        Joined(slot)
+    }
+}
+
+struct Slot<T> {
+    output: Option<T>,
+    finished: bool,
+    waker: Option<Waker>,
+}
+
+/// Marks the slot finished when the thread ends, normally or by a panic.
+struct Filler<T>(Arc<Mutex<Slot<T>>>);
+
+impl<T> Drop for Filler<T> {
+    fn drop(&mut self) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        slot.finished = true;
+        if let Some(waker) = slot.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+struct Joined<T>(Arc<Mutex<Slot<T>>>);
+
+impl<T> Future for Joined<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !slot.finished {
+            slot.waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        match slot.output.take() {
+            Some(output) => Poll::Ready(output),
+            None => panic!("a spawned task panicked"),
+        }
+    }
+}
+
+/// Yields once to the executor.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Every writer saves its own record (marked with its index) at `expected`, released
+/// together once all have started; returns each writer's outcome, as text for errors.
+async fn race<S: Store + 'static, P: Spawner>(
+    store: &Arc<S>,
+    spawner: &P,
+    user: &UserId,
+    expected: Option<Version>,
+) -> Vec<Result<SaveOutcome, String>> {
+    let ready = Arc::new(AtomicUsize::new(0));
+    let mut joins = Vec::new();
+    for writer in 0..RACING_WRITERS {
+        let (store, ready, user) = (store.clone(), ready.clone(), user.clone());
+        joins.push(spawner.spawn(async move {
+            ready.fetch_add(1, Ordering::SeqCst);
+            while ready.load(Ordering::SeqCst) < RACING_WRITERS {
+                YieldNow(false).await;
+            }
+            let mine = record(&user, 1000 + writer as u32);
+            let events = [event(&user, 1_700_000_000, 1000 + writer as u32)];
+            store.save(&mine, expected, &events).await.map_err(|e| e.to_string())
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for join in joins {
+        outcomes.push(join.await);
+    }
+    outcomes
+}
+
+/// Checks one race had exactly one winner whose record is stored; returns its version.
+async fn winner<S: Store>(
+    store: &S,
+    user: &UserId,
+    outcomes: &[Result<SaveOutcome, String>],
+    round: usize,
+) -> Version {
+    if let Some(error) = outcomes.iter().find_map(|o| o.as_ref().err()) {
+        panic!("round {round}: a racing writer got an error instead of a conflict: {error}");
+    }
+    let winners: Vec<(usize, Version)> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(n, o)| match o {
+            Ok(SaveOutcome::Saved(v)) => Some((n, *v)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "round {round}: {} of {RACING_WRITERS} racing writers won", winners.len());
+    let (n, version) = winners[0];
+    let loaded = ok(store.load(user).await).expect("the raced record loads");
+    assert_eq!(
+        (loaded.version, loaded.record),
+        (version, record(user, 1000 + n as u32)),
+        "round {round}: the stored record is not the winner's"
+    );
+    version
+}
+
+use SaveOutcome::Saved;
+
+fn ok<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
+    result.unwrap_or_else(|e| panic!("the store failed: {e}"))
+}
+
+fn saved<E: std::fmt::Display>(result: Result<SaveOutcome, E>) -> SaveOutcome {
+    let outcome = ok(result);
+    assert!(matches!(outcome, Saved(_)), "a save that should succeed was a conflict");
+    outcome
+}
+
+async fn trail<S: ReadAudit>(store: &S, user: &UserId) -> Vec<AuditEvent> {
+    let page = ok(store.read_audit(&AuditQuery::user(user.clone(), 0, u64::MAX >> 1, 1000)).await);
+    page.events.into_iter().map(|e| e.event).collect()
+}
+
+/// A unique user id, so checks never meet another run's rows.
+fn fresh(label: &str) -> UserId {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    UserId::new(format!("conformance-{}-{}-{n}/{label}", std::process::id(), fresh_number()))
+}
+
+/// Nanoseconds since the epoch: differs between runs.
+fn fresh_number() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// A record told apart from others of the same user by its failure count.
+fn record(user: &UserId, mark: u32) -> UserRecord {
+    let mut record = UserRecord::new(user.clone());
+    record.failures.consecutive = mark;
+    record
+}
+
+fn credential() -> TotpCredential {
+    TotpCredential {
+        secret: crate::seal::SealedSecret { key_id: "conformance".into(), ciphertext: vec![1, 2, 3] },
+        params: crate::TotpParams::DEFAULT,
+        created_at: 1_700_000_000,
+        last_used_at: None,
+        last_accepted_step: None,
+        drift: 0,
+    }
+}
+
+/// An event with every field set, told apart by `mark`.
+fn event(user: &UserId, at: u64, mark: u32) -> AuditEvent {
+    let context = RequestContext::from_address(std::net::IpAddr::from([203, 0, 113, 7]))
+        .with_device("Firefox on Windows \u{2014} \u{e9}t\u{e9}");
+    AuditEvent {
+        user: user.clone(),
+        actor: user.clone(),
+        at,
+        outcome: AuditOutcome::Failure,
+        kind: EventKind::CodeRejected {
+            method: Method::Totp,
+            reason: RejectionReason::Wrong,
+            consecutive_failures: mark,
+        },
+        context,
+    }
+}
+
+fn mark_of(event: &AuditEvent) -> u32 {
+    match event.kind {
+        EventKind::CodeRejected { consecutive_failures, .. } => consecutive_failures,
+        _ => u32::MAX,
+    }
+}

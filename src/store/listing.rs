@@ -1,0 +1,232 @@
+//! Optional reading traits a store can implement beside [`Store`]: a paged listing of
+//! records for the admin status list, and the audit trail read back per user and per
+//! time range.
+//!
+//! The service never needs them: they are for the host's admin screens and its
+//! retention jobs. A practice with thousands of staff lists its users one page at a time
+//! instead of loading one record per row; turn each listed record into a status row with
+//! [`crate::flow::oversight::UserStatus::of`].
+//!
+//! Both listings are keyset-paged: a page says where the next one starts
+//! ([`RecordPage::next`], [`AuditPage::next`]); pass it back as `after`. A cursor stays
+//! valid while rows are added or changed, so paging never shows a row twice.
+
+use std::future::Future;
+
+use super::{Store, Versioned};
+use crate::event::AuditEvent;
+use crate::vocabulary::UserId;
+
+/// The most rows a page holds, whatever the query asks for.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Which records to list: those whose user id starts with `prefix`, in ascending order
+/// of user id (compared byte by byte, as Rust compares strings).
+///
+/// Records do not know organisations: hosts that list by organisation give their users
+/// ids that start with the organisation's (`acme/…`) and list by that prefix, or keep
+/// the membership in their own tables and load the few records they need.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordQuery {
+    /// Only user ids that start with this; empty: every record.
+    pub prefix: String,
+    /// Only users without a primary second factor
+    /// ([`UserRecord::has_mfa`](crate::record::UserRecord::has_mfa) false): the red
+    /// crosses of the status list. Users who never had a record are not in the store
+    /// at all; the host's own user table knows them.
+    pub without_mfa: bool,
+    /// Start after this user id: the [`RecordPage::next`] of the previous page.
+    pub after: Option<UserId>,
+    /// Rows per page, from 1 to [`MAX_PAGE`] (0 reads as 1, more as [`MAX_PAGE`]).
+    pub limit: u32,
+}
+
+impl RecordQuery {
+    /// The first page of records whose user id starts with `prefix`, `limit` rows long.
+    pub fn prefix(prefix: impl Into<String>, limit: u32) -> RecordQuery {
+        RecordQuery { prefix: prefix.into(), without_mfa: false, after: None, limit }
+    }
+
+    /// The same query restricted to users without MFA.
+    #[must_use]
+    pub fn without_mfa(mut self) -> RecordQuery {
+        self.without_mfa = true;
+        self
+    }
+
+    /// The same query, starting after `cursor`.
+    #[must_use]
+    pub fn after(mut self, cursor: Option<UserId>) -> RecordQuery {
+        self.after = cursor;
+        self
+    }
+
+    /// The page length the query stands for: `limit` within 1..=[`MAX_PAGE`].
+    pub fn page_len(&self) -> usize {
+        self.limit.clamp(1, MAX_PAGE) as usize
+    }
+}
+
+/// One page of records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordPage {
+    /// The records, in ascending order of user id, with their versions.
+    pub records: Vec<Versioned>,
+    /// Where the next page starts, or `None` if this was the last.
+    pub next: Option<UserId>,
+}
+
+/// A paged listing of stored records, for the admin status list (R23).
+///
+/// # Contract
+/// - Records come in ascending byte order of user id, only those matching the query,
+///   each with the version it has at the time of reading.
+/// - A page holds [`RecordQuery::page_len`] records unless it is the last; `next` is
+///   `Some` exactly when more matching records may follow, and then it is the user id of
+///   the page's last record.
+/// - Listing changes nothing and takes no lock a save would wait on for long.
+pub trait ListRecords: Store {
+    /// One page of records matching `query`.
+    fn list_records(
+        &self,
+        query: &RecordQuery,
+    ) -> impl Future<Output = Result<RecordPage, Self::Error>> + Send;
+}
+
+/// Where an audit page starts: the time and id of the last event already read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AuditCursor {
+    /// The event's time.
+    pub at: u64,
+    /// The event's id in the store.
+    pub id: i64,
+}
+
+/// Which audit events to read: those with `from <= at < until`, optionally of one user,
+/// in order of time and then of storing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only events about this user; `None`: everyone's.
+    pub user: Option<UserId>,
+    /// The earliest time, inclusive (seconds since the Unix epoch).
+    pub from: u64,
+    /// The end of the range, exclusive.
+    pub until: u64,
+    /// Start after this event: the [`AuditPage::next`] of the previous page.
+    pub after: Option<AuditCursor>,
+    /// Events per page, from 1 to [`MAX_PAGE`] (0 reads as 1, more as [`MAX_PAGE`]).
+    pub limit: u32,
+}
+
+impl AuditQuery {
+    /// The first page of one user's events in `from..until`.
+    pub fn user(user: UserId, from: u64, until: u64, limit: u32) -> AuditQuery {
+        AuditQuery { user: Some(user), from, until, after: None, limit }
+    }
+
+    /// The first page of everyone's events in `from..until`.
+    pub fn range(from: u64, until: u64, limit: u32) -> AuditQuery {
+        AuditQuery { user: None, from, until, after: None, limit }
+    }
+
+    /// The same query, starting after `cursor`.
+    #[must_use]
+    pub fn after(mut self, cursor: Option<AuditCursor>) -> AuditQuery {
+        self.after = cursor;
+        self
+    }
+
+    /// The page length the query stands for: `limit` within 1..=[`MAX_PAGE`].
+    pub fn page_len(&self) -> usize {
+        self.limit.clamp(1, MAX_PAGE) as usize
+    }
+}
+
+/// An audit event as stored, with the id the store gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The store's id of the event: unique, larger for events stored later by the same
+    /// writer.
+    pub id: i64,
+    /// The event.
+    pub event: AuditEvent,
+}
+
+impl StoredEvent {
+    /// The cursor that starts a page after this event.
+    pub fn cursor(&self) -> AuditCursor {
+        AuditCursor { at: self.event.at, id: self.id }
+    }
+}
+
+/// One page of audit events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditPage {
+    /// The events, ordered by time and then by id.
+    pub events: Vec<StoredEvent>,
+    /// Where the next page starts, or `None` if this was the last.
+    pub next: Option<AuditCursor>,
+}
+
+/// Reading the audit trail back, per user and per time range, for the 12 months of
+/// retention the ATO asks for.
+///
+/// # Contract
+/// - Every event stored by [`Store::save`] or [`Store::append_events`] is readable,
+///   field for field as it was given, in order of `(at, id)`; events of one save keep
+///   their order.
+/// - A page holds [`AuditQuery::page_len`] events unless it is the last; `next` is `Some`
+///   exactly when more may follow, and then it is the cursor of the page's last event.
+/// - Reading changes nothing. Pruning old events is the host's job, with its own
+///   retention rule (see the store's documentation for the statement).
+pub trait ReadAudit: Store {
+    /// One page of the events matching `query`.
+    fn read_audit(&self, query: &AuditQuery) -> impl Future<Output = Result<AuditPage, Self::Error>> + Send;
+}
+
+/// Cuts a sorted list of matches into a page of `len` and the cursor of the next one.
+fn page<T, C>(mut items: Vec<T>, len: usize, cursor: impl Fn(&T) -> C) -> (Vec<T>, Option<C>) {
+    let more = items.len() > len;
+    items.truncate(len);
+    let next = if more { items.last().map(cursor) } else { None };
+    (items, next)
+}
+
+impl ListRecords for super::MemoryStore {
+    async fn list_records(&self, query: &RecordQuery) -> Result<RecordPage, Self::Error> {
+        let len = query.page_len();
+        let mut records = Vec::new();
+        for user in self.users() {
+            if !user.as_str().starts_with(&query.prefix) || query.after.as_ref().is_some_and(|a| &user <= a) {
+                continue;
+            }
+            let Some(versioned) = self.load(&user).await? else { continue };
+            if query.without_mfa && versioned.record.has_mfa() {
+                continue;
+            }
+            records.push(versioned);
+            if records.len() > len {
+                break;
+            }
+        }
+        let (records, next) = page(records, len, |v| v.record.user().clone());
+        Ok(RecordPage { records, next })
+    }
+}
+
+impl ReadAudit for super::MemoryStore {
+    async fn read_audit(&self, query: &AuditQuery) -> Result<AuditPage, Self::Error> {
+        let mut events: Vec<StoredEvent> = self
+            .events()
+            .into_iter()
+            .zip(1..)
+            .map(|(event, id)| StoredEvent { id, event })
+            .filter(|e| query.from <= e.event.at && e.event.at < query.until)
+            .filter(|e| query.user.as_ref().is_none_or(|u| &e.event.user == u))
+            .filter(|e| query.after.is_none_or(|after| e.cursor() > after))
+            .collect();
+        events.sort_by_key(StoredEvent::cursor);
+        let (events, next) = page(events, query.page_len(), StoredEvent::cursor);
+        Ok(AuditPage { events, next })
+    }
+}

@@ -1,0 +1,18 @@
+//! The public store conformance suite on the in-memory store.
+#![cfg(feature = "test-suite")]
+
+use std::sync::Arc;
+
+use mfa_kit::store::MemoryStore;
+use mfa_kit::store::conformance::{self, ThreadSpawner};
+
+#[test]
+fn memory_store_passes_the_conformance_suite() {
+    pollster::block_on(conformance::run(Arc::new(MemoryStore::new()), &ThreadSpawner));
+}
+
+#[test]
+fn racing_writers_on_threads_have_one_winner() {
+    let store = Arc::new(MemoryStore::new());
+    pollster::block_on(conformance::one_winner_among_racing_writers(store, &ThreadSpawner));
+}
