@@ -1,7 +1,5 @@
 //! Tools that are unsafe in production, named so that nobody picks them by accident.
 
-use zeroize::Zeroizing;
-
 use crate::Secret;
 use crate::seal::{SealError, SealedSecret, SecretSealer};
 use crate::vocabulary::UserId;
@@ -31,7 +29,7 @@ impl PlaintextSealer {
         ciphertext.extend_from_slice(&(user.len() as u32).to_be_bytes());
         ciphertext.extend_from_slice(user);
         ciphertext.extend_from_slice(secret.expose_bytes());
-        Ok(SealedSecret { key_id: PlaintextSealer::KEY_ID.into(), ciphertext })
+        Ok(SealedSecret::new(PlaintextSealer::KEY_ID, ciphertext))
     }
 
     /// Opens a secret sealed for `user`, at once (no I/O).
@@ -39,10 +37,10 @@ impl PlaintextSealer {
     /// # Errors
     /// [`SealError`] as the trait describes.
     pub fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
-        if sealed.key_id != PlaintextSealer::KEY_ID {
-            return Err(SealError::UnknownKey { key_id: sealed.key_id.clone() });
+        if sealed.key_id() != PlaintextSealer::KEY_ID {
+            return Err(SealError::UnknownKey { key_id: sealed.key_id().into() });
         }
-        let bytes = Zeroizing::new(sealed.ciphertext.clone());
+        let bytes = sealed.ciphertext();
         let (len, rest) = bytes.split_at_checked(4).ok_or(SealError::Tampered)?;
         let len = u32::from_be_bytes(len.try_into().map_err(|_| SealError::Tampered)?) as usize;
         let (bound_user, secret) = rest.split_at_checked(len).ok_or(SealError::Tampered)?;
@@ -75,9 +73,9 @@ mod tests {
         assert_eq!(PlaintextSealer.open(&alice, &sealed), Ok(secret));
         assert_eq!(PlaintextSealer.open(&UserId::new("mallory"), &sealed), Err(SealError::Tampered));
         let mut truncated = sealed.clone();
-        truncated.ciphertext.truncate(3);
+        truncated = SealedSecret::new(truncated.key_id(), &truncated.ciphertext()[..3]);
         assert_eq!(PlaintextSealer.open(&alice, &truncated), Err(SealError::Tampered));
-        let other_key = SealedSecret { key_id: "kms-1".into(), ..sealed };
+        let other_key = SealedSecret::new("kms-1", sealed.ciphertext());
         assert!(matches!(PlaintextSealer.open(&alice, &other_key), Err(SealError::UnknownKey { .. })));
     }
 }

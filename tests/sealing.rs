@@ -28,16 +28,16 @@ impl SecretSealer for RotatingSealer {
     async fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError> {
         let key_id = *self.current.lock().unwrap();
         let pad = RotatingSealer::pad(key_id, user, secret.len());
-        let ciphertext = secret.expose_bytes().iter().zip(pad).map(|(a, b)| a ^ b).collect();
-        Ok(SealedSecret { key_id: key_id.into(), ciphertext })
+        let ciphertext: Vec<u8> = secret.expose_bytes().iter().zip(pad).map(|(a, b)| a ^ b).collect();
+        Ok(SealedSecret::new(key_id, ciphertext))
     }
 
     async fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
-        if !["key-2025", "key-2026"].contains(&sealed.key_id.as_str()) {
-            return Err(SealError::UnknownKey { key_id: sealed.key_id.clone() });
+        if !["key-2025", "key-2026"].contains(&sealed.key_id()) {
+            return Err(SealError::UnknownKey { key_id: sealed.key_id().into() });
         }
-        let pad = RotatingSealer::pad(&sealed.key_id, user, sealed.ciphertext.len());
-        let plain: Vec<u8> = sealed.ciphertext.iter().zip(pad).map(|(a, b)| a ^ b).collect();
+        let pad = RotatingSealer::pad(sealed.key_id(), user, sealed.ciphertext().len());
+        let plain: Vec<u8> = sealed.ciphertext().iter().zip(pad).map(|(a, b)| a ^ b).collect();
         Secret::from_bytes(&plain).map_err(|_| SealError::Tampered)
     }
 }
@@ -78,7 +78,7 @@ fn resealing_rotates_the_key_and_the_authenticator_keeps_working() {
     let sarah = user("sarah");
     let phone = enroll(&mfa, &clock, &sarah);
     let key_id = |mfa: &MfaService<MemoryStore, Shared>| {
-        run(mfa.record(&sarah)).unwrap().totp().unwrap().sealed_secret().key_id.clone()
+        run(mfa.record(&sarah)).unwrap().totp().unwrap().sealed_secret().key_id().to_string()
     };
     assert_eq!(key_id(&mfa), "key-2025");
 
@@ -104,7 +104,7 @@ fn a_firm_rotates_its_sealing_key_and_nobody_notices() {
     let phone = enroll(&before, &clock, &sarah);
     let stored = run(before.record(&sarah)).unwrap();
     let sealed = stored.totp().unwrap().sealed_secret();
-    assert_eq!(sealed.key_id, "2025");
+    assert_eq!(sealed.key_id(), "2025");
     let secret = AeadSealer::new("2025", [1; 32]).open(&sarah, sealed).unwrap();
     assert!(!serde_json::to_string(&stored).unwrap().contains(&*secret.to_base32()), "sealed, not stored");
 
@@ -112,7 +112,7 @@ fn a_firm_rotates_its_sealing_key_and_nobody_notices() {
     let during = service(AeadSealer::new("2026", [2; 32]).with_retired_key("2025", [1; 32]));
     assert!(run(during.verify_code(&sarah, &phone.code(), &office())).unwrap().is_ok());
     assert!(run(during.reseal(&sarah)).unwrap());
-    assert_eq!(run(during.record(&sarah)).unwrap().totp().unwrap().sealed_secret().key_id, "2026");
+    assert_eq!(run(during.record(&sarah)).unwrap().totp().unwrap().sealed_secret().key_id(), "2026");
 
     // The old key is gone; sign-in goes on.
     let after = service(AeadSealer::new("2026", [2; 32]));

@@ -44,29 +44,20 @@ impl<'r> Draft<'r> {
     /// allowlist), so a host that skipped the sign-in decision is still protected. A
     /// lockout is left to [`Draft::refuse_if_locked`], which also lifts an expired one.
     pub(crate) fn screen(&mut self, env: &Env<'_>, method: Method) -> Option<Refusal> {
-        let facts = crate::policy::UserFacts::of(self.get(), env.now);
-        match env.policy.decide(env.context, &facts, env.now) {
-            Err(refusal) if !matches!(refusal, Refusal::LockedOut { .. }) => {
-                let consecutive_failures = self.get().failures.consecutive;
-                self.emit(EventKind::CodeRejected {
-                    method,
-                    reason: RejectionReason::PolicyRefused,
-                    consecutive_failures,
-                });
-                Some(refusal)
-            }
-            _ => None,
-        }
+        let refusal = env.policy.refuse_request(env.context, env.now)?;
+        let consecutive_failures = self.get().failures.consecutive;
+        self.emit(EventKind::CodeRejected {
+            method,
+            reason: RejectionReason::PolicyRefused,
+            consecutive_failures,
+        });
+        Some(refusal)
     }
 
     /// Refuses setting up or changing a factor from an address the organisation does
     /// not allow (the allowlist covers set-up, not only proofs).
     pub(crate) fn refuse_address(&self, env: &Env<'_>) -> Option<Refusal> {
-        let facts = crate::policy::UserFacts::of(self.get(), env.now);
-        match env.policy.decide(env.context, &facts, env.now) {
-            Err(Refusal::AddressNotAllowed) => Some(Refusal::AddressNotAllowed),
-            _ => None,
-        }
+        env.policy.refuse_request(env.context, env.now)
     }
 
     /// Whether the user proved a second factor within the last `window` seconds.

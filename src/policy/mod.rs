@@ -198,6 +198,16 @@ pub trait Policy: Send + Sync {
     /// The [`crate::Refusal`] when the sign-in is refused.
     fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Outcome<Decision>;
 
+    /// Why this request is refused whoever the user is (an address off the allowlist),
+    /// if it is. Checked before every proof and set-up; it must agree with
+    /// [`Policy::decide`], whose refusal of the same request it is. The default asks
+    /// `decide` about a user with no facts.
+    fn refuse_request(&self, context: &SignInContext, now: u64) -> Option<crate::vocabulary::Refusal> {
+        self.decide(context, &UserFacts::default(), now)
+            .err()
+            .filter(|refusal| *refusal == crate::vocabulary::Refusal::AddressNotAllowed)
+    }
+
     /// The lockout rule for this sign-in.
     fn lockout(&self, context: &SignInContext) -> LockoutRule;
 
@@ -233,6 +243,9 @@ pub trait Policy: Send + Sync {
 impl<T: Policy + ?Sized> Policy for Arc<T> {
     fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Outcome<Decision> {
         (**self).decide(context, user, now)
+    }
+    fn refuse_request(&self, context: &SignInContext, now: u64) -> Option<crate::vocabulary::Refusal> {
+        (**self).refuse_request(context, now)
     }
     fn lockout(&self, context: &SignInContext) -> LockoutRule {
         (**self).lockout(context)

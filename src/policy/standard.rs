@@ -142,13 +142,8 @@ impl StandardPolicy {
 impl Policy for StandardPolicy {
     fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Outcome<Decision> {
         let settings = self.effective(context);
-        let networks = &settings.allowed_networks;
-        if !networks.is_empty() {
-            let allowed =
-                context.request.address.is_some_and(|address| networks.iter().any(|n| n.contains(address)));
-            if !allowed {
-                return Err(Refusal::AddressNotAllowed);
-            }
+        if let Some(refusal) = address_refusal(&settings, context) {
+            return Err(refusal);
         }
         if context.via_sso {
             return Ok(Decision::Allow { reason: Reason::SingleSignOn });
@@ -168,6 +163,10 @@ impl Policy for StandardPolicy {
             return Ok(Decision::Challenge { methods, reason: Reason::Enrolled, needs_backup });
         }
         Ok(self.enrollment_decision(context, &settings, now))
+    }
+
+    fn refuse_request(&self, context: &SignInContext, _now: u64) -> Option<Refusal> {
+        address_refusal(&self.effective(context), context)
     }
 
     fn lockout(&self, context: &SignInContext) -> LockoutRule {
@@ -208,4 +207,12 @@ impl Policy for StandardPolicy {
     fn max_totp_period(&self, context: &SignInContext) -> Option<u64> {
         self.effective(context).max_totp_period
     }
+}
+
+/// Rule 1: an allowlist is set and the request's address is not on it (or unknown).
+fn address_refusal(settings: &OrgSettings, context: &SignInContext) -> Option<Refusal> {
+    let networks = &settings.allowed_networks;
+    let allowed = networks.is_empty()
+        || context.request.address.is_some_and(|address| networks.iter().any(|n| n.contains(address)));
+    (!allowed).then_some(Refusal::AddressNotAllowed)
 }

@@ -32,7 +32,7 @@ const CONTEXT: &[u8] = b"mfa-kit sealed secret v1";
 /// let alice = UserId::new("alice");
 /// let secret = Secret::generate()?;
 /// let sealed = sealer.seal(&alice, &secret)?;
-/// assert_eq!(sealed.key_id, "2026-11");
+/// assert_eq!(sealed.key_id(), "2026-11");
 /// assert_eq!(sealer.open(&alice, &sealed)?, secret);
 /// assert!(sealer.open(&UserId::new("mallory"), &sealed).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -98,7 +98,7 @@ impl AeadSealer {
         let mut ciphertext = Vec::with_capacity(NONCE_LEN + sealed.len());
         ciphertext.extend_from_slice(&nonce);
         ciphertext.extend_from_slice(&sealed);
-        Ok(SealedSecret { key_id: self.current.clone(), ciphertext })
+        Ok(SealedSecret::new(self.current.as_str(), ciphertext))
     }
 
     /// Opens a secret sealed for `user`, at once (no I/O).
@@ -106,10 +106,10 @@ impl AeadSealer {
     /// # Errors
     /// [`SealError`] as the trait describes.
     pub fn open(&self, user: &UserId, sealed: &SealedSecret) -> Result<Secret, SealError> {
-        let cipher = self.cipher(&sealed.key_id)?;
-        let (nonce, body) = sealed.ciphertext.split_at_checked(NONCE_LEN).ok_or(SealError::Tampered)?;
+        let cipher = self.cipher(sealed.key_id())?;
+        let (nonce, body) = sealed.ciphertext().split_at_checked(NONCE_LEN).ok_or(SealError::Tampered)?;
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::Tampered)?;
-        let aad = associated_data(&sealed.key_id, user);
+        let aad = associated_data(sealed.key_id(), user);
         let plain = Zeroizing::new(
             cipher
                 .decrypt(&XNonce::from(nonce), Payload { msg: body, aad: &aad })
@@ -152,18 +152,19 @@ mod tests {
         let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
         let a = sealer.seal(&alice(), &secret).unwrap();
         let b = sealer.seal(&alice(), &secret).unwrap();
-        assert_ne!(a.ciphertext, b.ciphertext, "a fresh nonce every time");
-        assert_eq!(a.ciphertext.len(), NONCE_LEN + 20 + 16);
-        assert!(!a.ciphertext.windows(20).any(|w| w == b"12345678901234567890"));
+        assert_ne!(a.ciphertext(), b.ciphertext(), "a fresh nonce every time");
+        assert_eq!(a.ciphertext().len(), NONCE_LEN + 20 + 16);
+        assert!(!a.ciphertext().windows(20).any(|w| w == b"12345678901234567890"));
         assert_eq!(sealer.open(&alice(), &a), Ok(secret.clone()));
         assert_eq!(sealer.open(&UserId::new("bob"), &a), Err(SealError::Tampered));
 
-        let mut flipped = a.clone();
-        flipped.ciphertext[30] ^= 1;
+        let mut bytes = a.ciphertext().to_vec();
+        bytes[30] ^= 1;
+        let flipped = SealedSecret::new(a.key_id(), bytes);
         assert_eq!(sealer.open(&alice(), &flipped), Err(SealError::Tampered));
-        let truncated = SealedSecret { ciphertext: a.ciphertext[..10].to_vec(), ..a.clone() };
+        let truncated = SealedSecret::new(a.key_id(), &a.ciphertext()[..10]);
         assert_eq!(sealer.open(&alice(), &truncated), Err(SealError::Tampered));
-        let relabelled = SealedSecret { key_id: "k0".into(), ..a.clone() };
+        let relabelled = SealedSecret::new("k0", a.ciphertext());
         assert!(matches!(sealer.open(&alice(), &relabelled), Err(SealError::UnknownKey { .. })));
     }
 
@@ -173,7 +174,7 @@ mod tests {
         let old = AeadSealer::new("2025", [1; 32]).seal(&alice(), &secret).unwrap();
         let rotated = AeadSealer::new("2026", [2; 32]).with_retired_key("2025", [1; 32]);
         assert_eq!(rotated.open(&alice(), &old), Ok(secret.clone()));
-        assert_eq!(rotated.seal(&alice(), &secret).unwrap().key_id, "2026");
+        assert_eq!(rotated.seal(&alice(), &secret).unwrap().key_id(), "2026");
         // The wrong key under the right id does not open.
         let wrong = AeadSealer::new("2025", [3; 32]);
         assert_eq!(wrong.open(&alice(), &old), Err(SealError::Tampered));

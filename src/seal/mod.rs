@@ -16,6 +16,7 @@ mod aead;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -27,13 +28,51 @@ use crate::Secret;
 use crate::vocabulary::UserId;
 
 /// A sealed secret as stored in the record: the key id and the opaque ciphertext.
+///
+/// Both parts are shared, not copied, when a record is cloned (a store's cache, a
+/// retried change), so cloning a record costs no allocation for them.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredSealedSecret", into = "StoredSealedSecret")]
 pub struct SealedSecret {
+    key_id: Arc<str>,
+    ciphertext: Arc<[u8]>,
+}
+
+impl SealedSecret {
+    /// The output of a sealer: the id of the key that sealed it, and the ciphertext.
+    pub fn new(key_id: impl Into<Arc<str>>, ciphertext: impl Into<Arc<[u8]>>) -> SealedSecret {
+        SealedSecret { key_id: key_id.into(), ciphertext: ciphertext.into() }
+    }
+
     /// Which of the host's keys sealed it.
-    pub key_id: String,
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
     /// The sealer's output, stored as unpadded base32 in the serialised record.
+    pub fn ciphertext(&self) -> &[u8] {
+        &self.ciphertext
+    }
+}
+
+/// The serialised form: `{ "key_id": "…", "ciphertext": "<base32>" }`.
+#[derive(Serialize, Deserialize)]
+struct StoredSealedSecret {
+    key_id: String,
     #[serde(with = "base32_bytes")]
-    pub ciphertext: Vec<u8>,
+    ciphertext: Vec<u8>,
+}
+
+impl From<StoredSealedSecret> for SealedSecret {
+    fn from(stored: StoredSealedSecret) -> SealedSecret {
+        SealedSecret::new(stored.key_id, stored.ciphertext)
+    }
+}
+
+impl From<SealedSecret> for StoredSealedSecret {
+    fn from(sealed: SealedSecret) -> StoredSealedSecret {
+        StoredSealedSecret { key_id: sealed.key_id.to_string(), ciphertext: sealed.ciphertext.to_vec() }
+    }
 }
 
 impl fmt::Debug for SealedSecret {

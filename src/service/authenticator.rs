@@ -201,7 +201,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             let mut changed = false;
             for secret in sealed.chain(pending) {
                 let fresh = self.sealer.seal(user, &self.sealer.open(user, secret).await?).await?;
-                changed |= fresh.key_id != secret.key_id;
+                changed |= fresh.key_id() != secret.key_id();
                 *secret = fresh;
             }
             let step = Step { outcome: Ok(changed), events: Vec::new(), changed };

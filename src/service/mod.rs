@@ -18,7 +18,9 @@ mod backup;
 mod error;
 mod oversight;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 
 pub use authenticator::EnrollmentStart;
 pub use error::Error;
@@ -48,6 +50,12 @@ pub struct ServiceConfig {
     pub secret_len: usize,
     /// How many times a change is tried when the record changed meanwhile.
     pub max_attempts: u32,
+    /// How many users' opened authenticator secrets the service keeps in memory
+    /// between calls (default 10,000), so the sealer (a KMS round trip) and the HMAC
+    /// key preparation run once per credential rather than once per code. An entry is
+    /// used only while the record still holds the same sealed secret. 0 keeps none:
+    /// every call opens the secret again.
+    pub secret_cache: usize,
     /// The transitions' rules: drift window, confirmation, SMS and e-mail limits,
     /// recovery-code count.
     pub rules: Rules,
@@ -61,6 +69,7 @@ impl ServiceConfig {
             totp_params: TotpParams::DEFAULT,
             secret_len: Secret::DEFAULT_LEN,
             max_attempts: 64,
+            secret_cache: 10_000,
             rules: Rules::DEFAULT,
         }
     }
@@ -116,7 +125,8 @@ impl<S: Store, K: SecretSealer> MfaServiceBuilder<S, K> {
     }
 
     /// The service.
-    pub fn build(self) -> MfaService<S, K> {
+    pub fn build(mut self) -> MfaService<S, K> {
+        self.0.opened = SecretCache::new(self.0.config.secret_cache);
         self.0
     }
 }
@@ -157,6 +167,7 @@ impl<S: Store, K: SecretSealer> MfaServiceBuilder<S, K> {
 pub struct MfaService<S, K> {
     store: S,
     sealer: K,
+    opened: SecretCache,
     hash_key: Option<HashKey>,
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
@@ -183,10 +194,54 @@ struct Attempt {
     record: UserRecord,
 }
 
-/// A secret opened by the sealer, kept across retries while the record still holds
-/// the same sealed secret.
-#[derive(Default)]
-struct Opened(Option<(SealedSecret, Totp)>);
+/// Authenticator secrets opened by the sealer, kept between calls while the record
+/// still holds the same sealed secret; sharded so app-server threads working for
+/// different users do not wait for each other.
+struct SecretCache {
+    shards: Vec<Mutex<HashMap<UserId, (SealedSecret, Totp)>>>,
+    per_shard: usize,
+}
+
+impl SecretCache {
+    const SHARDS: usize = 16;
+
+    fn new(capacity: usize) -> SecretCache {
+        let per_shard = capacity.div_ceil(SecretCache::SHARDS);
+        SecretCache { shards: (0..SecretCache::SHARDS).map(|_| Mutex::default()).collect(), per_shard }
+    }
+
+    fn shard(&self, user: &UserId) -> std::sync::MutexGuard<'_, HashMap<UserId, (SealedSecret, Totp)>> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        user.hash(&mut hasher);
+        let index = usize::try_from(hasher.finish()).unwrap_or(0) % SecretCache::SHARDS;
+        // A panic while holding the lock leaves at worst a stale entry, which is only
+        // used while it matches the record's sealed secret.
+        self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, user: &UserId, sealed: &SealedSecret) -> Option<Totp> {
+        let shard = self.shard(user);
+        shard.get(user).filter(|(was, _)| was == sealed).map(|(_, totp)| totp.clone())
+    }
+
+    fn forget(&self, user: &UserId) {
+        self.shard(user).remove(user);
+    }
+
+    fn put(&self, user: &UserId, sealed: &SealedSecret, totp: &Totp) {
+        if self.per_shard == 0 {
+            return;
+        }
+        let mut shard = self.shard(user);
+        if shard.len() >= self.per_shard && !shard.contains_key(user) {
+            let evicted = shard.keys().next().cloned();
+            if let Some(evicted) = evicted {
+                shard.remove(&evicted);
+            }
+        }
+        shard.insert(user.clone(), (sealed.clone(), totp.clone()));
+    }
+}
 
 /// Which of the record's sealed secrets a transition needs.
 #[derive(Clone, Copy)]
@@ -202,6 +257,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         MfaServiceBuilder(MfaService {
             store,
             sealer,
+            opened: SecretCache::new(0),
             hash_key: None,
             clock: Arc::new(SystemClock),
             audit: Arc::new(DiscardAudit),
@@ -358,7 +414,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         mut change: impl FnMut(&mut UserRecord, &Totp, u64) -> Result<Step<T>, Error> + Send,
     ) -> Result<Outcome<T>, Error> {
         self.check(context)?;
-        let mut opened = Opened::default();
+        let mut pending: Option<(SealedSecret, Totp)> = None;
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
             let sealed = match which {
@@ -370,14 +426,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             let Some((sealed, params)) = sealed else {
                 // Nothing to prove against; an address off the allowlist still hears
                 // only that, and learns nothing of the user's set-up.
-                let facts = crate::policy::UserFacts::of(&attempt.record, attempt.now);
-                return Ok(match self.policy.decide(context, &facts, attempt.now) {
-                    Err(refusal @ Refusal::AddressNotAllowed) => Err(refusal),
-                    _ => Err(missing),
-                });
+                return Ok(Err(self.policy.refuse_request(context, attempt.now).unwrap_or(missing)));
             };
-            let totp = self.open(user, sealed, params, &mut opened).await?;
-            let step = change(&mut attempt.record, totp, attempt.now)?;
+            let totp = match which {
+                Which::Credential => self.open_credential(user, sealed, params).await?,
+                Which::Pending => self.open_pending(user, sealed, params, &mut pending).await?,
+            };
+            let step = change(&mut attempt.record, &totp, attempt.now)?;
             if let Some(outcome) = self.commit(attempt, user, &context.request, step).await? {
                 return Ok(outcome);
             }
@@ -385,23 +440,38 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         Err(Error::Contention { attempts: self.attempts() })
     }
 
-    /// The opened form of `sealed`, from the cache if it holds the same secret.
-    async fn open<'o>(
+    /// The user's authenticator, opened: from the cache while it holds the same sealed
+    /// secret, otherwise from the sealer (and then cached).
+    async fn open_credential(
         &self,
         user: &UserId,
         sealed: &SealedSecret,
         params: TotpParams,
-        opened: &'o mut Opened,
-    ) -> Result<&'o Totp, Error> {
-        let cached = opened.0.as_ref().is_some_and(|(was, _)| was == sealed);
-        if !cached {
-            let secret = self.sealer.open(user, sealed).await?;
-            opened.0 = Some((sealed.clone(), Totp::new(&secret, params)));
+    ) -> Result<Totp, Error> {
+        if let Some(totp) = self.opened.get(user, sealed) {
+            return Ok(totp);
         }
-        match &opened.0 {
-            Some((_, totp)) => Ok(totp),
-            None => Err(Error::Sealer(crate::seal::SealError::Unavailable("no secret was opened".into()))),
+        let totp = Totp::new(&self.sealer.open(user, sealed).await?, params);
+        self.opened.put(user, sealed, &totp);
+        Ok(totp)
+    }
+
+    /// A pending enrollment's secret, opened once per call (kept across its retries).
+    async fn open_pending(
+        &self,
+        user: &UserId,
+        sealed: &SealedSecret,
+        params: TotpParams,
+        kept: &mut Option<(SealedSecret, Totp)>,
+    ) -> Result<Totp, Error> {
+        if let Some((was, totp)) = kept.as_ref()
+            && was == sealed
+        {
+            return Ok(totp.clone());
         }
+        let totp = Totp::new(&self.sealer.open(user, sealed).await?, params);
+        *kept = Some((sealed.clone(), totp.clone()));
+        Ok(totp)
     }
 
     /// Stores events that describe no record change, then pushes them to the sink.

@@ -40,10 +40,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         request: &RequestContext,
     ) -> Result<Outcome<Vec<Cleared>>, Error> {
         let actor_has_mfa = self.load(actor).await?.1.has_mfa();
-        self.update(target, actor, request, |record, now| {
-            Ok(flow::oversight::reset(record, actor, actor_has_mfa, reason, now))
-        })
-        .await
+        let reset = self
+            .update(target, actor, request, |record, now| {
+                Ok(flow::oversight::reset(record, actor, actor_has_mfa, reason, now))
+            })
+            .await;
+        self.opened.forget(target);
+        reset
     }
 
     /// Changes an organisation's MFA settings (levels, enforcement, grace deadline,

@@ -467,7 +467,7 @@ fn record(user: &UserId, mark: u32) -> UserRecord {
 
 fn credential() -> TotpCredential {
     TotpCredential {
-        secret: crate::seal::SealedSecret { key_id: "conformance".into(), ciphertext: vec![1, 2, 3] },
+        secret: crate::seal::SealedSecret::new("conformance", vec![1, 2, 3]),
         params: crate::TotpParams::DEFAULT,
         created_at: 1_700_000_000,
         last_used_at: None,

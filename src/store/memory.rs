@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{SaveOutcome, Store, Version, Versioned};
 use crate::event::AuditEvent;
@@ -13,18 +15,34 @@ use crate::vocabulary::UserId;
 /// An in-memory [`Store`], safe to share between threads: records with their versions,
 /// and every audit event saved with them. Everything is lost when it is dropped: for
 /// tests, demos and single-process tools.
-#[derive(Debug, Default)]
+///
+/// Records are spread over 16 shards with a lock each, so threads serving different
+/// users rarely wait for one another; the audit trail keeps one order across shards.
+#[derive(Debug)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    shards: Box<[Mutex<Shard>]>,
+    sequence: AtomicU64,
 }
 
 #[derive(Debug, Default)]
-struct Inner {
-    records: HashMap<UserId, (Version, UserRecord)>,
-    events: Vec<AuditEvent>,
+struct Shard {
+    records: HashMap<UserId, (Version, Box<UserRecord>)>,
+    /// Events with their place in the store-wide order.
+    events: Vec<(u64, AuditEvent)>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            shards: (0..MemoryStore::SHARDS).map(|_| Mutex::default()).collect(),
+            sequence: AtomicU64::new(0),
+        }
+    }
 }
 
 impl MemoryStore {
+    const SHARDS: usize = 16;
+
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
@@ -32,37 +50,60 @@ impl MemoryStore {
 
     /// Every user with a record, sorted.
     pub fn users(&self) -> Vec<UserId> {
-        let mut users: Vec<UserId> = self.lock().records.keys().cloned().collect();
+        let mut users: Vec<UserId> = self
+            .shards
+            .iter()
+            .flat_map(|shard| lock(shard).records.keys().cloned().collect::<Vec<_>>())
+            .collect();
         users.sort();
         users
     }
 
     /// Every audit event stored so far, oldest first.
     pub fn events(&self) -> Vec<AuditEvent> {
-        self.lock().events.clone()
+        let mut all: Vec<(u64, AuditEvent)> =
+            self.shards.iter().flat_map(|shard| lock(shard).events.clone()).collect();
+        all.sort_by_key(|(sequence, _)| *sequence);
+        all.into_iter().map(|(_, event)| event).collect()
     }
 
     /// The audit events about `user`, oldest first.
     pub fn events_for(&self, user: &UserId) -> Vec<AuditEvent> {
-        self.lock().events.iter().filter(|e| &e.user == user).cloned().collect()
+        let shard = lock(self.shard_of(user));
+        shard.events.iter().filter(|(_, e)| &e.user == user).map(|(_, e)| e.clone()).collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave a half-written change: the record
-        // is inserted and the events appended after everything that could fail.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn shard_of(&self, user: &UserId) -> &Mutex<Shard> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        user.hash(&mut hasher);
+        let index = usize::try_from(hasher.finish()).unwrap_or(0) % MemoryStore::SHARDS;
+        &self.shards[index]
     }
+
+    /// Appends events to the trail, each in its user's shard, in the store-wide order.
+    fn append(&self, shard: &mut Shard, events: &[AuditEvent]) {
+        for event in events {
+            let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+            shard.events.push((sequence, event.clone()));
+        }
+    }
+}
+
+fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
+    // A panic while holding the lock cannot leave a half-written change: the record is
+    // inserted and the events appended after everything that could fail.
+    shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Store for MemoryStore {
     type Error = Infallible;
 
     async fn load(&self, user: &UserId) -> Result<Option<Versioned>, Infallible> {
-        Ok(self
-            .lock()
+        let shard = lock(self.shard_of(user));
+        Ok(shard
             .records
             .get(user)
-            .map(|(version, record)| Versioned { version: *version, record: record.clone() }))
+            .map(|(version, record)| Versioned { version: *version, record: (**record).clone() }))
     }
 
     async fn save(
@@ -71,19 +112,29 @@ impl Store for MemoryStore {
         expected: Option<Version>,
         events: &[AuditEvent],
     ) -> Result<SaveOutcome, Infallible> {
-        let mut inner = self.lock();
-        let current = inner.records.get(record.user()).map(|(version, _)| *version);
-        if current != expected {
-            return Ok(SaveOutcome::Conflict);
-        }
-        let next = Version(current.map_or(1, |Version(v)| v.saturating_add(1)));
-        inner.records.insert(record.user().clone(), (next, record.clone()));
-        inner.events.extend_from_slice(events);
+        let mut shard = lock(self.shard_of(record.user()));
+        let next = match shard.records.get_mut(record.user()) {
+            Some((version, _)) if Some(*version) != expected => return Ok(SaveOutcome::Conflict),
+            None if expected.is_some() => return Ok(SaveOutcome::Conflict),
+            Some((version, stored)) => {
+                *version = Version(version.0.saturating_add(1));
+                (**stored).clone_from(record);
+                *version
+            }
+            None => {
+                shard.records.insert(record.user().clone(), (Version(1), Box::new(record.clone())));
+                Version(1)
+            }
+        };
+        self.append(&mut shard, events);
         Ok(SaveOutcome::Saved(next))
     }
 
     async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Infallible> {
-        self.lock().events.extend_from_slice(events);
+        for event in events {
+            let mut shard = lock(self.shard_of(&event.user));
+            self.append(&mut shard, std::slice::from_ref(event));
+        }
         Ok(())
     }
 }

@@ -2,18 +2,22 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 /// The host's identifier of a user (any string: a UUID, a database id, an e-mail).
+///
+/// Cloning shares the text rather than copying it: a user id goes into every audit
+/// event and every copy of the record.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(String);
+#[serde(from = "String", into = "String")]
+pub struct UserId(Arc<str>);
 
 impl UserId {
     /// Wraps the host's identifier.
     pub fn new(id: impl Into<String>) -> UserId {
-        UserId(id.into())
+        UserId(Arc::from(id.into()))
     }
 
     /// The identifier.
@@ -42,7 +46,13 @@ impl From<&str> for UserId {
 
 impl From<String> for UserId {
     fn from(id: String) -> UserId {
-        UserId(id)
+        UserId(Arc::from(id))
+    }
+}
+
+impl From<UserId> for String {
+    fn from(id: UserId) -> String {
+        id.0.to_string()
     }
 }
 
