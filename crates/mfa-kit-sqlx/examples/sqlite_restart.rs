@@ -13,7 +13,6 @@ use mfa_kit::UserId;
 use mfa_kit::clock::SystemClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::policy::SignInContext;
-use mfa_kit::seal::SecretSealer;
 use mfa_kit::service::MfaService;
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit::{Totp, TotpParams};
@@ -37,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => {
             println!("{path}: no record for alice yet: enrolling");
-            let start = mfa.start_enrollment(&alice, "alice@example.com", &here).await?;
+            let start = mfa.start_enrollment(&alice, "alice@example.com", &here).await??;
             let key = mfa_kit::KeyUri::parse(&start.uri)?;
             let phone = Totp::new(key.secret(), TotpParams::DEFAULT);
             // Two consecutive codes: the current step's and the previous one's.

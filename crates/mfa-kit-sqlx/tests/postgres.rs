@@ -22,14 +22,10 @@ async fn store(label: &str) -> PostgresStore {
 }
 
 fn event(user: &UserId, at: u64, device: &str) -> AuditEvent {
-    AuditEvent {
-        user: user.clone(),
-        actor: user.clone(),
-        at,
-        outcome: AuditOutcome::Success,
-        kind: EventKind::LockoutEnded,
-        context: RequestContext::from_address("2001:db8::7".parse().unwrap()).with_device(device),
-    }
+    let context = RequestContext::from_address("2001:db8::7".parse().unwrap()).with_device(device);
+    let event = AuditEvent::new(user, user, at, &context, EventKind::LockoutEnded);
+    assert_eq!(event.outcome, AuditOutcome::Success);
+    event
 }
 
 async fn trail(store: &PostgresStore, user: &UserId) -> Vec<AuditEvent> {

@@ -16,14 +16,10 @@ use mfa_kit::vocabulary::RequestContext;
 use mfa_kit_sqlx::SqliteStore;
 
 fn event(user: &UserId, at: u64, device: &str) -> AuditEvent {
-    AuditEvent {
-        user: user.clone(),
-        actor: user.clone(),
-        at,
-        outcome: AuditOutcome::Success,
-        kind: EventKind::LockoutEnded,
-        context: RequestContext::from_address("192.0.2.1".parse().unwrap()).with_device(device),
-    }
+    let context = RequestContext::from_address("192.0.2.1".parse().unwrap()).with_device(device);
+    let event = AuditEvent::new(user, user, at, &context, EventKind::LockoutEnded);
+    assert_eq!(event.outcome, AuditOutcome::Success);
+    event
 }
 
 async fn trail(store: &SqliteStore, user: &UserId) -> Vec<AuditEvent> {
