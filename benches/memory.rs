@@ -55,7 +55,8 @@ fn main() {
     let before = LIVE.load(Ordering::Relaxed);
     for i in 0..USERS {
         let id = format!("user-{i:07}@firm-{:04}.example", i % 5000);
-        let record: UserRecord = serde_json::from_str(&json.replace("\"template\"", &format!("\"{id}\""))).unwrap();
+        let record: UserRecord =
+            serde_json::from_str(&json.replace("\"template\"", &format!("\"{id}\""))).unwrap();
         let saved = pollster::block_on(store.save(&record, None, &[])).unwrap();
         assert!(matches!(saved, mfa_kit::store::SaveOutcome::Saved(_)));
     }
