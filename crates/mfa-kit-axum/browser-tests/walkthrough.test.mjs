@@ -1,0 +1,321 @@
+// The web example, walked through in real headless Chromium (Debian's), as a person
+// would: sign up, enroll reading the key off the page, sign in with codes, a replayed
+// code refused, a recovery code accepted once, a remembered device, an admin making
+// MFA mandatory, a second user forced to enroll and locked out, the admin's reset,
+// and the audit log. Screenshots go to $SCREENSHOT_DIR.
+//
+// Run through scripts/browser-test.sh, which builds the example and sets WEB_BIN.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const WEB_BIN = process.env.WEB_BIN;
+const SHOTS = process.env.SCREENSHOT_DIR || join(process.cwd(), 'screenshots');
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+const PASSWORD = 'correct horse battery';
+
+let server;
+let base;
+const profiles = [];
+const contexts = [];
+
+// ---- TOTP, as the phone's authenticator app computes it (RFC 6238, SHA-1, 6 digits, 30 s) ----
+
+function base32(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    assert.ok(v >= 0, `not base32: ${c}`);
+    bits += v.toString(2).padStart(5, '0');
+  }
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+
+function totp(key, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, '0');
+}
+
+const nowStep = () => Math.floor(Date.now() / 1000 / 30);
+
+/** A phone: the key read off the page and the last step it showed. */
+class Phone {
+  constructor(groupedKey) {
+    this.key = base32(groupedKey);
+    this.last = null;
+  }
+  /** The two consecutive codes for the confirmation: the previous step's and this one's. */
+  enrollmentCodes() {
+    const n = nowStep();
+    this.last = n;
+    return [totp(this.key, n - 1), totp(this.key, n)];
+  }
+  /** A code the server has not seen yet, waiting for the clock when it must. */
+  async nextCode() {
+    const step = this.last + 1;
+    while (nowStep() < step - 1) await new Promise((r) => setTimeout(r, 500));
+    this.last = step;
+    return totp(this.key, step);
+  }
+  /** A code that matches no step near now. */
+  wrongCode() {
+    const near = new Set([-3, -2, -1, 0, 1, 2, 3].map((d) => totp(this.key, nowStep() + d)));
+    for (let i = 0; ; i++) {
+      const guess = String(123456 + i * 7919).slice(-6);
+      if (!near.has(guess)) return guess;
+    }
+  }
+}
+
+// ---- the server and the browsers ----
+
+async function startServer() {
+  assert.ok(WEB_BIN, 'WEB_BIN must name the built web example (scripts/browser-test.sh sets it)');
+  server = spawn(WEB_BIN, ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MFA_PRESET: 'nist' } });
+  base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the example printed no address: ${out}`)), 30_000);
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const found = out.match(/http:\/\/127\.0\.0\.1:\d+/);
+      if (found) { clearTimeout(timer); resolve(found[0]); }
+    });
+    server.on('exit', (code) => reject(new Error(`the example exited with ${code}: ${out}`)));
+  });
+}
+
+async function browser() {
+  const dir = mkdtempSync(join(tmpdir(), 'mfa-kit-chromium-'));
+  profiles.push(dir);
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(dir, {
+      executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1100, height: 900 },
+    });
+  } catch (error) {
+    throw new Error(`CHROMIUM COULD NOT BE STARTED from ${CHROMIUM}: ${error.message}`);
+  }
+  contexts.push(context);
+  const page = context.pages()[0] || await context.newPage();
+  return { context, page };
+}
+
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const notice = (page) => page.locator('.notice').textContent();
+
+async function passwordForm(page, path, user) {
+  await page.goto(base + path);
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('form[action="' + path + '"] button');
+}
+
+async function signOut(page) {
+  await page.goto(base + '/');
+  await page.click('form[action="/sign-out"] button');
+  assert.equal(new URL(page.url()).pathname, '/sign-in');
+}
+
+async function submitCode(page, code, { remember = false } = {}) {
+  await page.fill('input[name=code]', code);
+  if (remember) await page.check('input[name=remember]');
+  const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('form button')]);
+  return response.status();
+}
+
+/** Enrolls on the enrollment page: key read off the page, two codes. Returns the phone and the recovery codes. */
+async function enroll(page, name) {
+  assert.equal(new URL(page.url()).pathname, '/mfa/enroll');
+  const phone = new Phone(await page.locator('#key').textContent());
+  if (name) await shot(page, name);
+  const [first, second] = phone.enrollmentCodes();
+  await page.fill('input[name=first]', first);
+  await page.fill('input[name=second]', second);
+  await page.click('form[action="/mfa/enroll"] button');
+  await page.locator('#recovery-codes').waitFor();
+  const codes = await page.locator('#recovery-codes .code').allTextContents();
+  return { phone, codes };
+}
+
+before(async () => {
+  rmSync(SHOTS, { recursive: true, force: true });
+  mkdirSync(SHOTS, { recursive: true });
+  await startServer();
+});
+
+after(async () => {
+  for (const context of contexts) await context.close().catch(() => {});
+  if (server) server.kill();
+  for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
+});
+
+// ---- the story ----
+
+test('the whole story in a real browser', async (t) => {
+  const alice = await browser();
+  const a = alice.page;
+  let alicePhone;
+  let recovery;
+
+  await t.test('alice signs up with a password and is signed in', async () => {
+    await passwordForm(a, '/sign-up', 'alice');
+    assert.match(await a.locator('#who').textContent(), /Signed in as alice/);
+    assert.match(await a.content(), /Two-step verification is off/);
+  });
+
+  await t.test('alice enrolls from the key on the page, and the QR code holds the same URI', async () => {
+    await a.click('a[href="/mfa/enroll"]');
+    const uri = await a.locator('#uri').textContent();
+    assert.match(uri, /^otpauth:\/\/totp\/mfa-kit%20demo:alice%40demo\.example\?secret=/);
+    const qrPath = join(SHOTS, 'enrollment-qr.png');
+    await a.locator('#qr svg').screenshot({ path: qrPath });
+    const png = PNG.sync.read(readFileSync(qrPath));
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    assert.ok(decoded, 'the QR code in the screenshot decodes');
+    assert.equal(decoded.data, uri, 'the QR code holds the URI shown');
+    const key = (await a.locator('#key').textContent()).replace(/ /g, '');
+    assert.equal(new URL(uri).searchParams.get('secret'), key, 'the grouped key is the URI secret');
+    const enrolled = await enroll(a, 'enrollment');
+    alicePhone = enrolled.phone;
+    recovery = enrolled.codes;
+    assert.equal(recovery.length, 10);
+    await shot(a, 'recovery-codes');
+    await a.click('a.button');
+    assert.match(await a.content(), /Two-step verification is on \(10 recovery codes left\)/);
+  });
+
+  let used;
+  await t.test('after signing out, the password alone leads to the code prompt, and a code signs in', async () => {
+    await signOut(a);
+    await passwordForm(a, '/sign-in', 'alice');
+    assert.equal(new URL(a.url()).pathname, '/sign-in/code');
+    await a.goto(base + '/admin');
+    assert.equal(new URL(a.url()).pathname, '/sign-in/code', 'protected pages wait for the second factor');
+    await a.goto(base + '/mfa/enroll');
+    assert.equal(new URL(a.url()).pathname, '/sign-in/code', 'a password alone cannot enroll a new app');
+    await shot(a, 'code-prompt');
+    used = await alicePhone.nextCode();
+    await submitCode(a, used);
+    assert.equal(new URL(a.url()).pathname, '/');
+  });
+
+  await t.test('the same code is refused with its sentence', async () => {
+    await signOut(a);
+    await passwordForm(a, '/sign-in', 'alice');
+    assert.equal(await submitCode(a, used), 401);
+    assert.match(await notice(a), /That code was already used: each code works once/);
+    await shot(a, 'replay-refused');
+  });
+
+  await t.test('a recovery code signs in once', async () => {
+    await a.click('a[href="/sign-in/recovery"]');
+    await submitCode(a, recovery[0].toLowerCase());
+    assert.equal(new URL(a.url()).pathname, '/');
+    assert.match(await a.content(), /9 recovery codes left/);
+    await signOut(a);
+    await passwordForm(a, '/sign-in', 'alice');
+    await a.goto(base + '/sign-in/recovery');
+    assert.equal(await submitCode(a, recovery[0]), 401);
+    assert.match(await notice(a), /already used/);
+  });
+
+  await t.test('"don\'t ask again on this device" skips the code next time', async () => {
+    await a.goto(base + '/sign-in/code');
+    await submitCode(a, await alicePhone.nextCode(), { remember: true });
+    assert.equal(new URL(a.url()).pathname, '/');
+    const cookie = (await alice.context.cookies()).find((c) => c.name === 'mfa_device');
+    assert.ok(cookie, 'the device cookie is set');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Lax');
+    const hours = (cookie.expires - Date.now() / 1000) / 3600;
+    assert.ok(hours > 11.9 && hours <= 12, `capped at 12 hours by the NIST preset, got ${hours}`);
+    await signOut(a);
+    await passwordForm(a, '/sign-in', 'alice');
+    assert.equal(new URL(a.url()).pathname, '/', 'no code asked on the remembered device');
+  });
+
+  await t.test('the admin makes MFA mandatory and sees the settings in force', async () => {
+    await a.goto(base + '/admin');
+    await a.check('input[name=enforce]');
+    await a.click('form[action="/admin/settings"] button');
+    assert.match(await notice(a), /The settings were saved/);
+    const inForce = await a.locator('#in-force').textContent();
+    assert.match(inForce, /Remember devices\s*30 days\s*12 hours/);
+    assert.match(inForce, /Mandatory for everyone\s*true\s*true/);
+    assert.match(await a.content(), /In force under the NIST SP 800-63B AAL2 preset/);
+  });
+
+  const bob = await browser();
+  const b = bob.page;
+  let bobPhone;
+  await t.test('bob signs up and must enroll before anything else', async () => {
+    await passwordForm(b, '/sign-up', 'bob');
+    assert.equal(new URL(b.url()).pathname, '/mfa/enroll');
+    await b.goto(base + '/');
+    assert.equal(new URL(b.url()).pathname, '/mfa/enroll', 'home waits for the enrollment');
+    assert.equal(await b.locator('text=Not now').count(), 0, 'a required enrollment cannot be dismissed');
+    bobPhone = (await enroll(b)).phone;
+    await b.click('a.button');
+    assert.match(await b.locator('#who').textContent(), /Signed in as bob/);
+    await b.goto(base + '/admin');
+    assert.match(await b.content(), /Only administrators/);
+  });
+
+  await t.test('five wrong codes lock bob out', async () => {
+    await signOut(b);
+    await passwordForm(b, '/sign-in', 'bob');
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push(await submitCode(b, bobPhone.wrongCode()));
+    assert.deepEqual(statuses.slice(0, 4), [401, 401, 401, 401]);
+    assert.equal(await submitCode(b, await bobPhone.nextCode()), 429, 'even the right code waits for the lockout');
+    assert.match(await notice(b), /Too many wrong codes/);
+    await shot(b, 'locked-out');
+  });
+
+  await t.test('the admin resets bob, who must enroll again', async () => {
+    await a.goto(base + '/admin');
+    const row = a.locator('#status tr', { hasText: 'bob' });
+    assert.match(await row.textContent(), /until/, 'the list shows the lockout');
+    await row.locator('input[name=reason]').fill('locked out; identity checked by phone');
+    await row.locator('button').click();
+    assert.match(await notice(a), /Two-step verification of bob was reset/);
+    assert.match(await a.locator('#status tr', { hasText: 'bob' }).textContent(), /✘/);
+    await shot(a, 'admin');
+    await passwordForm(b, '/sign-in', 'bob');
+    assert.equal(new URL(b.url()).pathname, '/mfa/enroll');
+  });
+
+  await t.test('the audit log shows what happened', async () => {
+    await a.goto(base + '/admin/audit');
+    const log = await a.locator('#audit').textContent();
+    for (const kind of ['enrollment_confirmed', 'code_accepted', 'replayed', 'recovery_code', 'device_remembered',
+      'device_accepted', 'org_settings_changed', 'lockout_started', 'reset_by_admin']) {
+      assert.ok(log.includes(kind), `the audit log mentions ${kind}`);
+    }
+    await shot(a, 'audit-log');
+  });
+
+  await t.test('a form without the session token is refused', async () => {
+    const status = await a.evaluate(async () => (await fetch('/admin/settings', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'level=upon_request&max_failures=5&remember_days=30',
+    })).status);
+    assert.equal(status, 403);
+  });
+});

@@ -1,0 +1,713 @@
+//! A small web application with two-step verification, on mfa-kit and mfa-kit-axum.
+//!
+//! Run: `cargo run -p mfa-kit-axum --example web [-- --port N]` and open the address it
+//! prints (it listens on 127.0.0.1 only; port 0 picks a free one). `MFA_PRESET` chooses
+//! the compliance preset on top of the organisation's settings: `nist` (default),
+//! `ato` or `none`.
+//!
+//! Sign up with a password (the first account is the administrator), set up an
+//! authenticator app from the QR code or the grouped key, confirm two codes, keep the
+//! recovery codes shown once, and sign in with a code, a recovery code, or a device
+//! remembered by "don't ask again on this device". The administrator sees who has MFA,
+//! resets a user, changes the organisation's settings and reads the audit log.
+//!
+//! Demo shortcuts, not for production: users, settings and MFA records live in memory;
+//! secrets are stored unsealed (`PlaintextSealer`); cookies are sent over plain HTTP on
+//! localhost (`CookieSecurity::ExceptOnLocalhost`, and the session cookie not `Secure`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router, middleware};
+use mfa_kit::flow::oversight::SettingsChange;
+use mfa_kit::policy::{Level, Preset};
+use mfa_kit::prelude::*;
+use mfa_kit_axum::{
+    Client, CookieSecurity, CsrfToken, Enrolling, MfaSession, MfaWeb, OrgSource, SecondFactorDue, SignedIn,
+    UserOrg, WebError, status_for,
+};
+use serde::Deserialize;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::time::Duration};
+
+type Mfa = MfaService<MemoryStore, PlaintextSealer>;
+type Page = Result<Response, WebError>;
+
+/// The host's own tables: accounts with password hashes, and the one organisation's
+/// MFA settings.
+#[derive(Default)]
+struct Db {
+    accounts: Mutex<BTreeMap<String, Account>>,
+    settings: Mutex<Arc<OrgSettings>>,
+}
+
+struct Account {
+    password_hash: String,
+    admin: bool,
+}
+
+impl Db {
+    fn is_admin(&self, user: &UserId) -> bool {
+        self.accounts.lock().unwrap().get(user.as_str()).is_some_and(|a| a.admin)
+    }
+}
+
+/// The organisation settings every sign-in context carries.
+struct Orgs(Arc<Db>);
+
+impl OrgSource for Orgs {
+    type Error = std::convert::Infallible;
+
+    async fn org_for(&self, user: &UserId) -> Result<UserOrg, Self::Error> {
+        let settings = self.0.settings.lock().unwrap().clone();
+        Ok(UserOrg::new(settings).with_user_type(if self.0.is_admin(user) { "admin" } else { "staff" }))
+    }
+}
+
+#[derive(Clone)]
+struct App {
+    mfa: Arc<Mfa>,
+    web: MfaWeb,
+    db: Arc<Db>,
+    policy: StandardPolicy,
+}
+
+impl FromRef<App> for MfaWeb {
+    fn from_ref(app: &App) -> MfaWeb {
+        app.web.clone()
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = match std::env::args().skip_while(|a| a != "--port").nth(1) {
+        Some(port) => port.parse()?,
+        None => 3000,
+    };
+    let policy = match std::env::var("MFA_PRESET").as_deref() {
+        Ok("none") => StandardPolicy::new(),
+        Ok("ato") => StandardPolicy::ato_tax_data(),
+        _ => StandardPolicy::nist_aal2(),
+    };
+    let db = Arc::new(Db::default());
+    let web = MfaWeb::builder(Orgs(db.clone())).cookie_security(CookieSecurity::ExceptOnLocalhost).build();
+    let mfa = MfaService::builder("mfa-kit demo", MemoryStore::new(), PlaintextSealer)
+        .policy(policy.clone())
+        .hash_key(HashKey::generate()?)
+        .build();
+    let app = App { mfa: Arc::new(mfa), web: web.clone(), db, policy };
+
+    let signed_in = Router::new()
+        .route("/", get(home))
+        .route("/admin", get(admin))
+        .route("/admin/reset", post(reset))
+        .route("/admin/settings", post(change_settings))
+        .route("/admin/audit", get(audit))
+        .route_layer(middleware::from_fn_with_state(web, mfa_kit_axum::require_signed_in));
+    let sessions = SessionManagerLayer::new(tower_sessions::MemoryStore::default())
+        .with_secure(false)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(Duration::hours(1)));
+    let router = Router::new()
+        .merge(signed_in)
+        .route("/sign-up", get(sign_up_page).post(sign_up))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-in/code", get(code_page).post(submit_code))
+        .route("/sign-in/recovery", get(recovery_page).post(submit_recovery))
+        .route("/mfa/enroll", get(enroll_page).post(confirm_enrollment))
+        .route("/mfa/later", post(later))
+        .route("/sign-out", post(sign_out))
+        .layer(middleware::from_fn(mfa_kit_axum::csrf_protect))
+        .layer(sessions)
+        .with_state(app);
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("mfa-kit web example listening on http://{}/", listener.local_addr()?);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await?;
+    Ok(())
+}
+
+// ---- sign-up and password ----
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn sign_up_page(csrf: CsrfToken) -> Html<String> {
+    password_form(&csrf, "Create an account", "/sign-up", "")
+}
+
+async fn sign_in_page(csrf: CsrfToken) -> Html<String> {
+    password_form(&csrf, "Sign in", "/sign-in", "")
+}
+
+fn password_form(csrf: &CsrfToken, title: &str, action: &str, message: &str) -> Html<String> {
+    let other = if action == "/sign-up" {
+        r#"Have an account? <a href="/sign-in">Sign in</a>"#
+    } else {
+        r#"New here? <a href="/sign-up">Create an account</a>"#
+    };
+    page(
+        title,
+        &format!(
+            r#"{}<form method="post" action="{action}">{}
+<label>User name <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" required minlength="8"></label>
+<button>{title}</button></form><p>{other}</p>"#,
+            notice(message),
+            hidden(csrf)
+        ),
+    )
+}
+
+async fn sign_up(
+    State(app): State<App>,
+    csrf: CsrfToken,
+    session: MfaSession,
+    client: Client,
+    Form(form): Form<Credentials>,
+) -> Page {
+    let name = form.username.trim().to_lowercase();
+    let valid = !name.is_empty()
+        && name.len() <= 40
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !valid || form.password.len() < 8 {
+        let text =
+            "Choose a user name of letters, digits, dots or dashes, and a password of at least 8 characters.";
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            password_form(&csrf, "Create an account", "/sign-up", text),
+        )
+            .into_response());
+    }
+    let password = form.password.clone();
+    let hash = tokio::task::spawn_blocking(move || {
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .map(|h| h.to_string())
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or(WebError::RandomSource)?;
+    {
+        let mut accounts = app.db.accounts.lock().unwrap();
+        if accounts.contains_key(&name) {
+            drop(accounts);
+            let text = "That user name is taken.";
+            return Ok((StatusCode::CONFLICT, password_form(&csrf, "Create an account", "/sign-up", text))
+                .into_response());
+        }
+        let admin = accounts.is_empty();
+        accounts.insert(name.clone(), Account { password_hash: hash, admin });
+    }
+    after_password(&app, &session, &client, UserId::new(name), &csrf).await
+}
+
+async fn sign_in(
+    State(app): State<App>,
+    csrf: CsrfToken,
+    session: MfaSession,
+    client: Client,
+    Form(form): Form<Credentials>,
+) -> Page {
+    let name = form.username.trim().to_lowercase();
+    let stored = app.db.accounts.lock().unwrap().get(&name).map(|a| a.password_hash.clone());
+    let checked = tokio::task::spawn_blocking(move || {
+        let hash = stored.unwrap_or_else(|| {
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into()
+        });
+        PasswordHash::new(&hash)
+            .is_ok_and(|h| argon2::Argon2::default().verify_password(form.password.as_bytes(), &h).is_ok())
+    });
+    if !checked.await.unwrap_or(false) {
+        let text = "That user name and password do not match.";
+        return Ok(
+            (StatusCode::UNAUTHORIZED, password_form(&csrf, "Sign in", "/sign-in", text)).into_response()
+        );
+    }
+    after_password(&app, &session, &client, UserId::new(name), &csrf).await
+}
+
+/// The password was right: the service decides what comes next.
+async fn after_password(
+    app: &App,
+    session: &MfaSession,
+    client: &Client,
+    user: UserId,
+    csrf: &CsrfToken,
+) -> Page {
+    let context = app.web.sign_in_context(&user, client).await?;
+    match app.mfa.sign_in_decision(&user, &context).await? {
+        Ok(decision) => {
+            let next = session.password_verified(user, &decision).await?;
+            Ok(Redirect::to(next.path(&app.web, "/")).into_response())
+        }
+        Err(refusal) => {
+            Ok((status_for(&refusal), password_form(csrf, "Sign in", "/sign-in", &refusal.to_string()))
+                .into_response())
+        }
+    }
+}
+
+async fn sign_out(session: MfaSession) -> Result<Redirect, WebError> {
+    session.sign_out().await?;
+    Ok(Redirect::to("/sign-in"))
+}
+
+// ---- the second factor ----
+
+#[derive(Deserialize)]
+struct CodeForm {
+    code: String,
+    remember: Option<String>,
+}
+
+async fn code_page(_due: SecondFactorDue, csrf: CsrfToken) -> Html<String> {
+    code_form(&csrf, false, "")
+}
+
+async fn recovery_page(_due: SecondFactorDue, csrf: CsrfToken) -> Html<String> {
+    code_form(&csrf, true, "")
+}
+
+fn code_form(csrf: &CsrfToken, recovery: bool, message: &str) -> Html<String> {
+    let (title, action, label, other) = if recovery {
+        (
+            "Use a recovery code",
+            "/sign-in/recovery",
+            "Recovery code",
+            r#"<a href="/sign-in/code">Use the authenticator app instead</a>"#,
+        )
+    } else {
+        (
+            "Two-step verification",
+            "/sign-in/code",
+            "Code from your authenticator app",
+            r#"<a href="/sign-in/recovery">Use a recovery code</a>"#,
+        )
+    };
+    page(
+        title,
+        &format!(
+            r#"{}<form method="post" action="{action}">{}
+<label>{label} <input name="code" autocomplete="one-time-code" autofocus required></label>
+<label class="check"><input type="checkbox" name="remember" value="1"> Don't ask again on this device</label>
+<button>Verify</button></form><p>{other}</p>"#,
+            notice(message),
+            hidden(csrf)
+        ),
+    )
+}
+
+async fn submit_code(
+    State(app): State<App>,
+    due: SecondFactorDue,
+    session: MfaSession,
+    csrf: CsrfToken,
+    Form(form): Form<CodeForm>,
+) -> Page {
+    let outcome = app.mfa.verify_code(&due.user, &form.code, &due.context).await?;
+    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), false).await
+}
+
+async fn submit_recovery(
+    State(app): State<App>,
+    due: SecondFactorDue,
+    session: MfaSession,
+    csrf: CsrfToken,
+    Form(form): Form<CodeForm>,
+) -> Page {
+    let outcome = app.mfa.redeem_recovery_code(&due.user, &form.code, &due.context).await?;
+    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), true).await
+}
+
+async fn second_factor(
+    app: &App,
+    due: &SecondFactorDue,
+    session: &MfaSession,
+    csrf: &CsrfToken,
+    outcome: Outcome<Proven>,
+    remember: bool,
+    recovery: bool,
+) -> Page {
+    if let Err(refusal) = outcome {
+        return Ok((status_for(&refusal), code_form(csrf, recovery, &refusal.to_string())).into_response());
+    }
+    session.second_factor_proven().await?;
+    if !remember {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let label = due.client.request.device.clone().unwrap_or_else(|| "this browser".into());
+    match app
+        .mfa
+        .remember_device(&due.user, &label, OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX, &due.context)
+        .await?
+    {
+        Ok(remembered) => {
+            Ok((app.web.remember_cookie(&due.client, &remembered)?, Redirect::to("/")).into_response())
+        }
+        Err(refusal) => Ok(message_page("Signed in", &format!("Signed in, but {refusal}")).into_response()),
+    }
+}
+
+// ---- enrollment ----
+
+#[derive(Deserialize)]
+struct Confirm {
+    first: String,
+    second: String,
+}
+
+async fn enroll_page(State(app): State<App>, who: Enrolling, csrf: CsrfToken) -> Page {
+    let account = format!("{}@demo.example", who.user);
+    let start = match app.mfa.start_enrollment(&who.user, &account, &who.context).await? {
+        Ok(start) => start,
+        Err(refusal) => {
+            return Ok((
+                status_for(&refusal),
+                message_page("Set up two-step verification", &refusal.to_string()),
+            )
+                .into_response());
+        }
+    };
+    let svg = start.qr_svg().map_err(|e| WebError::Service(e.into()))?;
+    let svg = svg.trim_start_matches(|c| c != '>').trim_start_matches('>').trim_start();
+    let later = if who.state.enrollment_suggested() {
+        format!(
+            r#"<form method="post" action="/mfa/later">{}<button class="link">Not now</button></form>"#,
+            hidden(&csrf)
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        r#"<ol><li>Scan this QR code with your authenticator app:<div id="qr">{svg}</div>
+<details><summary>Can't scan it?</summary>Enter this key by hand: <code id="key">{key}</code>
+<br>or open <code id="uri">{uri}</code></details></li>
+<li>Enter the code the app shows, wait for the next one, and enter that too.</li></ol>
+{form}{later}"#,
+        key = escape(&start.secret_grouped),
+        uri = escape(&start.uri),
+        form = confirm_form(&csrf),
+    );
+    Ok(page("Set up two-step verification", &body).into_response())
+}
+
+fn confirm_form(csrf: &CsrfToken) -> String {
+    format!(
+        r#"<form method="post" action="/mfa/enroll">{}
+<label>First code <input name="first" inputmode="numeric" autocomplete="off" required></label>
+<label>Next code <input name="second" inputmode="numeric" autocomplete="off" required></label>
+<button>Turn on two-step verification</button></form>"#,
+        hidden(csrf)
+    )
+}
+
+async fn confirm_enrollment(
+    State(app): State<App>,
+    who: Enrolling,
+    session: MfaSession,
+    csrf: CsrfToken,
+    Form(form): Form<Confirm>,
+) -> Page {
+    if let Err(refusal) =
+        app.mfa.confirm_enrollment(&who.user, &[&form.first, &form.second], &who.context).await?
+    {
+        let body = format!(
+            r#"{}{}<p><a href="/mfa/enroll">Start again with a new QR code</a></p>"#,
+            notice(&refusal.to_string()),
+            confirm_form(&csrf)
+        );
+        return Ok((status_for(&refusal), page("Set up two-step verification", &body)).into_response());
+    }
+    session.enrollment_confirmed().await?;
+    let codes = match app.mfa.generate_recovery_codes(&who.user, &who.context).await? {
+        Ok(codes) => {
+            codes.iter().map(|c| format!(r#"<li class="code">{}</li>"#, c.as_str())).collect::<String>()
+        }
+        Err(refusal) => format!("<li>{refusal}</li>"),
+    };
+    let body = format!(
+        r#"<p class="ok">Two-step verification is on.</p><p>Keep these recovery codes somewhere safe. Each works once, if you lose your phone. <strong>They are shown only now.</strong></p>
+<ul id="recovery-codes">{codes}</ul><p><a class="button" href="/">I have saved them</a></p>"#
+    );
+    Ok(page("Your recovery codes", &body).into_response())
+}
+
+async fn later(session: MfaSession) -> Result<Redirect, WebError> {
+    session.dismiss_suggestion().await?;
+    Ok(Redirect::to("/"))
+}
+
+// ---- signed in ----
+
+async fn home(State(app): State<App>, user: SignedIn, csrf: CsrfToken) -> Page {
+    let status = app.mfa.status(&user.user).await?;
+    let mfa = if status.has_mfa() {
+        format!(
+            r#"<p class="ok">Two-step verification is on ({} recovery codes left).</p>"#,
+            status.recovery_codes_left.unwrap_or(0)
+        )
+    } else {
+        r#"<p class="warn">Two-step verification is off. <a href="/mfa/enroll">Set it up</a></p>"#.into()
+    };
+    let admin = if app.db.is_admin(&user.user) {
+        r#"<p><a href="/admin">Administration</a> · <a href="/admin/audit">Audit log</a></p>"#
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
+        escape(user.user.as_str()),
+        hidden(&csrf)
+    );
+    Ok(page("Home", &body).into_response())
+}
+
+fn forbid_non_admin(app: &App, user: &SignedIn) -> Option<Response> {
+    (!app.db.is_admin(&user.user)).then(|| {
+        (StatusCode::FORBIDDEN, message_page("Administration", "Only administrators can see this page."))
+            .into_response()
+    })
+}
+
+async fn admin(State(app): State<App>, user: SignedIn, csrf: CsrfToken) -> Page {
+    admin_page(&app, &user, &csrf, "").await
+}
+
+async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) -> Page {
+    if let Some(refused) = forbid_non_admin(app, user) {
+        return Ok(refused);
+    }
+    let names: Vec<UserId> =
+        app.db.accounts.lock().unwrap().keys().map(|k| UserId::new(k.as_str())).collect();
+    let mut rows = String::new();
+    for row in app.mfa.status_list(&names).await? {
+        let name = escape(row.user.as_str());
+        rows += &format!(
+            r#"<tr><td>{name}</td><td class="{c}">{mark}</td><td>{methods:?}</td><td>{since}</td><td>{used}</td><td>{locked}</td>
+<td><form method="post" action="/admin/reset" class="inline">{h}<input type="hidden" name="user" value="{name}"><input name="reason" placeholder="Reason" required><button>Reset</button></form></td></tr>"#,
+            c = if row.has_mfa() { "ok" } else { "bad" },
+            mark = if row.has_mfa() { "✔" } else { "✘" },
+            methods = row.methods,
+            since = row.enrolled_since.map(date).unwrap_or_default(),
+            used = row.last_used.map(date).unwrap_or_default(),
+            locked = row.locked_until.map(|t| format!("until {}", date(t))).unwrap_or_default(),
+            h = hidden(csrf),
+        );
+    }
+    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let configured = context.org.clone().unwrap_or_default();
+    let in_force = app.policy.effective(&context);
+    let level = |l: Level| {
+        ["upon_request", "suggested", "mandatory"]
+            .map(|v| {
+                let selected = if format!("{l:?}").to_lowercase().replace("uponrequest", "upon_request") == v
+                {
+                    " selected"
+                } else {
+                    ""
+                };
+                format!(r#"<option value="{v}"{selected}>{}</option>"#, v.replace('_', " "))
+            })
+            .concat()
+    };
+    let row = |name: &str, a: String, b: String| format!("<tr><td>{name}</td><td>{a}</td><td>{b}</td></tr>");
+    let presets: Vec<String> = app
+        .policy
+        .presets()
+        .iter()
+        .map(|p| match p {
+            Preset::AtoOperationalSecurity => "ATO Operational Security".into(),
+            Preset::NistAal2 => "NIST SP 800-63B AAL2".into(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    let body = format!(
+        r#"{}<h2>Who has two-step verification</h2><table id="status"><tr><th>User</th><th>MFA</th><th>Methods</th><th>Since</th><th>Last used</th><th>Locked</th><th>Reset</th></tr>{rows}</table>
+<h2>Organisation settings</h2><form method="post" action="/admin/settings">{h}
+<label>Level for everyone <select name="level">{levels}</select></label>
+<label class="check"><input type="checkbox" name="enforce" value="1"{enforced}> Make two-step verification mandatory for every user</label>
+<label>Lock out after <input name="max_failures" type="number" min="1" max="100" value="{failures}"> wrong codes</label>
+<label>Remember devices for <input name="remember_days" type="number" min="0" max="400" value="{days}"> days</label>
+<button>Save settings</button></form>
+<h3>In force under the {preset} preset</h3><table id="in-force"><tr><th>Setting</th><th>Configured</th><th>In force</th></tr>{r1}{r2}{r3}{r4}</table>
+<p><a href="/admin/audit">Audit log</a> · <a href="/">Home</a></p>"#,
+        notice(message),
+        h = hidden(csrf),
+        levels = level(configured.default_level),
+        enforced = if configured.enforce_for_all { " checked" } else { "" },
+        failures = configured.lockout.max_failures,
+        days = configured.remember_device_max / 86_400,
+        preset = if presets.is_empty() { "no".into() } else { presets.join(" + ") },
+        r1 = row(
+            "Mandatory for everyone",
+            configured.enforce_for_all.to_string(),
+            in_force.enforce_for_all.to_string()
+        ),
+        r2 = row(
+            "Lockout after",
+            configured.lockout.max_failures.to_string(),
+            in_force.lockout.max_failures.to_string()
+        ),
+        r3 = row(
+            "Remember devices",
+            hours(configured.remember_device_max),
+            hours(in_force.remember_device_max)
+        ),
+        r4 = row(
+            "Users may turn MFA off",
+            configured.allow_self_deactivation.to_string(),
+            in_force.allow_self_deactivation.to_string()
+        ),
+    );
+    Ok(page("Administration", &body).into_response())
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    user: String,
+    reason: String,
+}
+
+async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(form): Form<ResetForm>) -> Page {
+    if let Some(refused) = forbid_non_admin(&app, &user) {
+        return Ok(refused);
+    }
+    let target = UserId::new(form.user.as_str());
+    let message = match app.mfa.reset(&target, &user.user, &form.reason, &user.client.request).await? {
+        Ok(cleared) => format!(
+            "Two-step verification of {} was reset (cleared: {cleared:?}). They must set it up again.",
+            form.user
+        ),
+        Err(refusal) => refusal.to_string(),
+    };
+    admin_page(&app, &user, &csrf, &message).await
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    level: String,
+    enforce: Option<String>,
+    max_failures: u32,
+    remember_days: u64,
+}
+
+async fn change_settings(
+    State(app): State<App>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    Form(form): Form<SettingsForm>,
+) -> Page {
+    let current = app.db.settings.lock().unwrap().clone();
+    let mut wanted = (*current).clone();
+    wanted.default_level = match form.level.as_str() {
+        "mandatory" => Level::Mandatory,
+        "suggested" => Level::Suggested,
+        _ => Level::UponRequest,
+    };
+    wanted.enforce_for_all = form.enforce.is_some();
+    wanted.lockout.max_failures = form.max_failures;
+    wanted.remember_device_max = form.remember_days.saturating_mul(86_400);
+    let change = SettingsChange::new("demo", &user.user, &current, wanted);
+    let admins = |actor: &UserId, _org: &str| app.db.is_admin(actor);
+    let save = |settings: OrgSettings| {
+        *app.db.settings.lock().unwrap() = Arc::new(settings);
+        std::future::ready(Ok::<(), std::convert::Infallible>(()))
+    };
+    let message = match app.mfa.change_org_settings(change, &admins, &user.client.request, save).await? {
+        Ok(_) => "The settings were saved.".to_string(),
+        Err(refusal) => refusal.to_string(),
+    };
+    admin_page(&app, &user, &csrf, &message).await
+}
+
+async fn audit(State(app): State<App>, user: SignedIn) -> Page {
+    if let Some(refused) = forbid_non_admin(&app, &user) {
+        return Ok(refused);
+    }
+    let rows: String = app.mfa.store().events().iter().rev().map(|e| {
+        let kind = serde_json::to_string(&e.kind).unwrap_or_default();
+        format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{:?}\">{:?}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            date(e.at), escape(e.user.as_str()), escape(e.actor.as_str()), e.outcome, e.outcome, escape(&kind),
+            e.context.address.map(|a| a.to_string()).unwrap_or_default(), escape(e.context.device.as_deref().unwrap_or("")),
+        )
+    }).collect();
+    let body = format!(
+        r#"<table id="audit"><tr><th>When (UTC)</th><th>User</th><th>By</th><th>Outcome</th><th>Event</th><th>Address</th><th>Device</th></tr>{rows}</table><p><a href="/admin">Administration</a></p>"#
+    );
+    Ok(page("Audit log", &body).into_response())
+}
+
+// ---- HTML ----
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{title} · mfa-kit demo</title><style>
+body{{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d2433}}
+h1{{font-size:1.6rem}} label{{display:block;margin:.6rem 0}} input,select{{font:inherit;padding:.3rem;margin-left:.3rem}}
+button,.button{{font:inherit;padding:.4rem 1rem;background:#2457c5;color:#fff;border:0;border-radius:4px;text-decoration:none;cursor:pointer}}
+button.link{{background:none;color:#2457c5;padding:0}} .inline{{display:flex;gap:.3rem;margin:0}} .inline button{{padding:.2rem .6rem}}
+table{{border-collapse:collapse;margin:1rem 0;font-size:.9rem}} td,th{{border:1px solid #ccd;padding:.3rem .5rem;text-align:left}}
+.ok,.Success{{color:#16703a}} .bad,.Failure,.warn{{color:#b3261e}} .notice{{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem 1rem}}
+#qr svg{{width:220px;height:220px}} .code{{font-family:monospace;font-size:1.1rem}} code{{word-break:break-all}}
+</style></head><body><h1>{title}</h1>{body}</body></html>"#
+    ))
+}
+
+fn message_page(title: &str, message: &str) -> Html<String> {
+    page(title, &format!(r#"{}<p><a href="/">Continue</a></p>"#, notice(message)))
+}
+
+fn notice(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<p class="notice" role="alert">{}</p>"#, escape(message))
+    }
+}
+
+fn hidden(csrf: &CsrfToken) -> String {
+    format!(r#"<input type="hidden" name="{}" value="{}">"#, CsrfToken::FIELD, csrf.as_str())
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn hours(seconds: u64) -> String {
+    if seconds.is_multiple_of(86_400) && seconds > 0 {
+        format!("{} days", seconds / 86_400)
+    } else {
+        format!("{} hours", seconds / 3600)
+    }
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM` UTC (the civil-from-days algorithm).
+fn date(unix: u64) -> String {
+    let (days, seconds) = ((unix / 86_400) as i64, unix % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", seconds / 3600, seconds / 60 % 60)
+}

@@ -1,0 +1,75 @@
+//! The remembered-device cookie.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponseParts, ResponseParts};
+use mfa_kit::flow::device::Remembered;
+use tower_sessions::cookie::{Cookie, SameSite};
+
+use crate::client::Client;
+use crate::config::{CookieSecurity, MfaWeb};
+use crate::response::WebError;
+
+/// A `Set-Cookie` header for the remembered-device cookie: `HttpOnly`, `Secure` (see
+/// [`CookieSecurity`]), `SameSite=Lax`, `Path=/`. Return it as part of a response:
+/// `(cookie, Redirect::to("/"))`.
+#[derive(Clone, Debug)]
+pub struct DeviceCookie(HeaderValue);
+
+impl DeviceCookie {
+    /// The header's value.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.0
+    }
+}
+
+impl IntoResponseParts for DeviceCookie {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        res.headers_mut().append(header::SET_COOKIE, self.0);
+        Ok(res)
+    }
+}
+
+impl MfaWeb {
+    /// The cookie for a device the service just remembered, living until the
+    /// service's expiry of it (its `Max-Age` is that expiry less the service's clock
+    /// now, so both agree).
+    ///
+    /// # Errors
+    /// [`WebError::Clock`].
+    pub fn remember_cookie(
+        &self,
+        client: &Client,
+        remembered: &Remembered,
+    ) -> Result<DeviceCookie, WebError> {
+        let now = self.now()?;
+        let max_age = remembered.info.expires_at.saturating_sub(now);
+        Ok(self.device_cookie(client, remembered.token.as_str(), max_age))
+    }
+
+    /// A cookie that makes the browser forget the remembered device (on sign-out
+    /// with "forget this device", after a revocation).
+    pub fn forget_cookie(&self, client: &Client) -> DeviceCookie {
+        self.device_cookie(client, "", 0)
+    }
+
+    fn device_cookie(&self, client: &Client, value: &str, max_age: u64) -> DeviceCookie {
+        let secure = match self.settings.cookies {
+            CookieSecurity::Always => true,
+            CookieSecurity::ExceptOnLocalhost => !client.loopback_host,
+        };
+        let seconds = i64::try_from(max_age).unwrap_or(i64::MAX);
+        let cookie = Cookie::build((self.settings.device_cookie.clone(), value.to_string()))
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .max_age(tower_sessions::cookie::time::Duration::seconds(seconds))
+            .build();
+        // A token is base32 or hex and the name is the host's: always a valid header.
+        let value = HeaderValue::from_str(&cookie.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("mfa_device=; Max-Age=0; Path=/; HttpOnly; Secure"));
+        DeviceCookie(value)
+    }
+}

@@ -1,0 +1,78 @@
+//! Refusals and failures as HTTP responses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use mfa_kit::Refusal;
+use mfa_kit::clock::ClockError;
+
+/// The message shown for every failure: it says nothing of the cause.
+pub const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again shortly.";
+
+/// A failure of the infrastructure behind a request: the MFA service (store, clock,
+/// sealer, sender), the session store, or the host's [`crate::OrgSource`].
+///
+/// As a response it is logged (with `tracing`, at error level) and answered with a
+/// generic `503 Service Unavailable`: nobody is let in and the cause is not shown.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebError {
+    /// The MFA service failed.
+    #[error(transparent)]
+    Service(#[from] mfa_kit::service::Error),
+    /// The session store failed.
+    #[error("the session store failed: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    /// The host's organisation source failed.
+    #[error("the organisation settings could not be read: {0}")]
+    OrgSource(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The clock failed.
+    #[error(transparent)]
+    Clock(#[from] ClockError),
+    /// The operating system's random source failed.
+    #[error("the operating system's random number generator failed")]
+    RandomSource,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "MFA request failed; nobody was let in");
+        (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response()
+    }
+}
+
+/// The status code for a refusal: `429 Too Many Requests` for a lockout or a send
+/// limit, `403 Forbidden` where no other answer would be accepted (address, permission,
+/// a rule), `401 Unauthorized` for every code that was not accepted.
+pub fn status_for(refusal: &Refusal) -> StatusCode {
+    match refusal {
+        Refusal::LockedOut { .. } | Refusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Refusal::AddressNotAllowed
+        | Refusal::NotPermitted
+        | Refusal::Forbidden(_)
+        | Refusal::SelfReset
+        | Refusal::ActorWithoutMfa
+        | Refusal::RememberDisabled => StatusCode::FORBIDDEN,
+        Refusal::InvalidSettings(_) | Refusal::ReasonRequired | Refusal::ConfirmationRequired => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        _ => StatusCode::UNAUTHORIZED,
+    }
+}
+
+/// A refusal as a plain-text response: [`status_for`] and the refusal's own sentence,
+/// written for the user. Pages that re-render a form use [`status_for`] and the
+/// `Display` text themselves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused(pub Refusal);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (status_for(&self.0), self.0.to_string()).into_response()
+    }
+}
+
+impl From<Refusal> for Refused {
+    fn from(refusal: Refusal) -> Refused {
+        Refused(refusal)
+    }
+}
