@@ -1,7 +1,9 @@
 //! A small web application with two-step verification, on mfa-kit and mfa-kit-axum.
 //!
-//! Run: `cargo run -p mfa-kit-axum --example web [-- --port N]` and open the address it
-//! prints (it listens on 127.0.0.1 only; port 0 picks a free one). `MFA_PRESET` chooses
+//! Run: `cargo run -p mfa-kit-axum --example web [-- --port N] [--db FILE]` and open
+//! the address it prints (it listens on 127.0.0.1 only; port 0 picks a free one). MFA
+//! records and the audit trail are kept by `mfa_kit_sqlx::SqliteStore` in FILE (a new
+//! file in the temporary directory when none is given). `MFA_PRESET` chooses
 //! the compliance preset on top of the organisation's settings: `nist` (default),
 //! `ato` or `none`.
 //!
@@ -11,7 +13,7 @@
 //! remembered by "don't ask again on this device". The administrator sees who has MFA,
 //! resets a user, changes the organisation's settings and reads the audit log.
 //!
-//! Demo shortcuts, not for production: users, settings and MFA records live in memory;
+//! Demo shortcuts, not for production: users, passwords and settings live in memory;
 //! secrets are stored unsealed (`PlaintextSealer`); cookies are sent over plain HTTP on
 //! localhost (`CookieSecurity::ExceptOnLocalhost`, and the session cookie not `Secure`).
 
@@ -28,14 +30,16 @@ use axum::{Form, Router, middleware};
 use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::policy::{Level, Preset};
 use mfa_kit::prelude::*;
+use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
     Client, CookieSecurity, CsrfToken, Enrolling, MfaSession, MfaWeb, OrgSource, SecondFactorDue, SignedIn,
     UserOrg, WebError, status_for,
 };
+use mfa_kit_sqlx::SqliteStore;
 use serde::Deserialize;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::time::Duration};
 
-type Mfa = MfaService<MemoryStore, PlaintextSealer>;
+type Mfa = MfaService<SqliteStore, PlaintextSealer>;
 type Page = Result<Response, WebError>;
 
 /// The host's own tables: accounts with password hashes, and the one organisation's
@@ -96,7 +100,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let db = Arc::new(Db::default());
     let web = MfaWeb::builder(Orgs(db.clone())).cookie_security(CookieSecurity::ExceptOnLocalhost).build();
-    let mfa = MfaService::builder("mfa-kit demo", MemoryStore::new(), PlaintextSealer)
+    // MFA records and the audit trail live in SQLite (WAL), in the file given with
+    // `--db`, or a fresh one for this run.
+    let path = match std::env::args().skip_while(|a| a != "--db").nth(1) {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::env::temp_dir().join(format!("mfa-kit-web-{}.sqlite", std::process::id())),
+    };
+    let store = SqliteStore::open(&path).await?;
+    println!("MFA records and audit trail in {}", path.display());
+    let mfa = MfaService::builder("mfa-kit demo", store, PlaintextSealer)
         .policy(policy.clone())
         .hash_key(HashKey::generate()?)
         .build();
@@ -490,7 +502,8 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
     let names: Vec<UserId> =
         app.db.accounts.lock().unwrap().keys().map(|k| UserId::new(k.as_str())).collect();
     let mut rows = String::new();
-    for row in app.mfa.status_list(&names).await? {
+    for (_, row) in app.mfa.status_list(&names).await {
+        let row = row?;
         let name = escape(row.user.as_str());
         rows += &format!(
             r#"<tr><td>{name}</td><td class="{c}">{mark}</td><td>{methods:?}</td><td>{since}</td><td>{used}</td><td>{locked}</td>
@@ -634,7 +647,12 @@ async fn audit(State(app): State<App>, user: SignedIn) -> Page {
     if let Some(refused) = forbid_non_admin(&app, &user) {
         return Ok(refused);
     }
-    let rows: String = app.mfa.store().events().iter().rev().map(|e| {
+    // The last 12 months, newest first, as the ATO asks them kept.
+    let now = SystemClock.now()?;
+    let query = AuditQuery::range(now.saturating_sub(366 * 86_400), now + 1, 500);
+    let store_failed = |e: mfa_kit_sqlx::Error| WebError::from(mfa_kit::service::Error::Store(Box::new(e)));
+    let trail = app.mfa.store().read_audit(&query).await.map_err(store_failed)?;
+    let rows: String = trail.events.iter().rev().map(|stored| &stored.event).map(|e| {
         let kind = serde_json::to_string(&e.kind).unwrap_or_default();
         format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{:?}\">{:?}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
