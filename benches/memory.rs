@@ -2,33 +2,12 @@
 //! holds after storing them, divided by their number.
 //!
 //! Run: `cargo bench --bench memory`
-#![allow(unsafe_code)] // A GlobalAlloc needs it; the library itself forbids unsafe code.
+#[path = "../tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
-
+use counting_alloc::Counting;
 use mfa_kit::prelude::*;
 use mfa_kit::record::UserRecord;
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -52,7 +31,7 @@ fn main() {
         serde_json::to_string(&mfa.record(&template).await.unwrap()).unwrap()
     });
     let store = MemoryStore::new();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting_alloc::live_bytes();
     for i in 0..USERS {
         let id = format!("user-{i:07}@firm-{:04}.example", i % 5000);
         let record: UserRecord =
@@ -60,7 +39,7 @@ fn main() {
         let saved = pollster::block_on(store.save(&record, None, &[])).unwrap();
         assert!(matches!(saved, mfa_kit::store::SaveOutcome::Saved(_)));
     }
-    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    let bytes = counting_alloc::live_bytes() - before;
     println!(
         "memory_per_user: {} bytes per enrolled user at {USERS} users (UserRecord is {} bytes inline; user ids of {} bytes)",
         bytes / USERS as isize,
