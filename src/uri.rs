@@ -45,7 +45,8 @@ pub enum UriError {
     #[error("the URI has no account name in its label")]
     MissingAccount,
     /// An issuer or account to build a URI with contains a colon, which the format
-    /// uses to separate them.
+    /// uses to separate them; or a parsed URI's account contains one and there is no
+    /// issuer, so it could not be written back.
     #[error("the {part} contains a colon, which the Key URI format does not allow")]
     ColonInLabel {
         /// `issuer` or `account`.
@@ -307,6 +308,10 @@ impl KeyUri {
             }
             (from_label, from_param) => from_param.or(from_label).filter(|i| !i.is_empty()),
         };
+        // Without an issuer, a colon in the account would be read back as one.
+        if issuer.is_none() && account.contains(':') {
+            return Err(UriError::ColonInLabel { part: "account" });
+        }
         let secret_text = params.secret.ok_or(UriError::MissingSecret)?;
         let secret = Secret::from_base32(&secret_text).map_err(UriError::InvalidSecret)?;
         let algorithm = match params.algorithm {
@@ -594,6 +599,10 @@ mod tests {
             ("otpauth://totp/a%FF?secret=JBSWY3DP", UriError::InvalidPercentEncoding),
             ("otpauth://totp/a?secret=JBSWY3DP&issuer=%", UriError::InvalidPercentEncoding),
             ("otpauth://totp/Evil:a?secret=JBSWY3DP&issuer=Bank", UriError::IssuerMismatch),
+            // Found by the uri_parse fuzz target: read as account "x:y" with no issuer,
+            // this wrote back as `x%3Ay`, which reads as issuer "x" and account "y".
+            ("otpauth://totp/:x:y?secret=JBSWY3DP", UriError::ColonInLabel { part: "account" }),
+            ("otpauth://totp/%3Ax%3Ay?secret=JBSWY3DP", UriError::ColonInLabel { part: "account" }),
         ];
         for (text, expected) in cases {
             assert_eq!(KeyUri::parse(text).as_ref().err(), Some(expected), "{text}");
