@@ -30,15 +30,15 @@ impl DriftRules {
     /// The window around the current step for a credential with a learned `drift`:
     /// the base window, and the base window around the drifted step.
     fn window_for(&self, drift: i64) -> Window {
-        let behind = i64::from(self.base.behind).max(i64::from(self.base.behind) - drift);
-        let ahead = i64::from(self.base.ahead).max(i64::from(self.base.ahead) + drift);
+        let behind = i64::from(self.base.behind).max(i64::from(self.base.behind).saturating_sub(drift));
+        let ahead = i64::from(self.base.ahead).max(i64::from(self.base.ahead).saturating_add(drift));
         Window::new(clamp_u8(behind), clamp_u8(ahead))
     }
 
     /// The drift to remember after a code matched at `matched`: it follows the code,
     /// but never further out than `max_learned` or the drift it had.
     pub(crate) fn learn(&self, old: i64, matched: i64) -> i64 {
-        let bound = i64::from(self.max_learned).max(old.abs());
+        let bound = i64::from(self.max_learned).max(old.saturating_abs());
         matched.clamp(-bound, bound)
     }
 }
@@ -208,6 +208,10 @@ mod tests {
         assert_eq!(rules.window_for(2), Window::new(1, 3));
         assert_eq!(rules.window_for(-2), Window::new(3, 1));
         assert_eq!(rules.window_for(-1000), Window::new(255, 1));
+        // A stored drift at the ends of i64 (a damaged record) panicked on overflow;
+        // found with the record_json fuzz target.
+        assert_eq!(rules.window_for(i64::MIN), Window::new(255, 1));
+        assert_eq!(rules.window_for(i64::MAX), Window::new(1, 255));
     }
 
     #[test]
@@ -219,5 +223,7 @@ mod tests {
         // A resynchronised drift of 6 may be kept or shrink, never grow.
         assert_eq!(rules.learn(6, 7), 6);
         assert_eq!(rules.learn(6, 5), 5);
+        assert_eq!(rules.learn(i64::MIN, 0), 0);
+        assert_eq!(rules.learn(i64::MIN, i64::MIN), -i64::MAX);
     }
 }
