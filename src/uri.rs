@@ -45,7 +45,8 @@ pub enum UriError {
     #[error("the URI has no account name in its label")]
     MissingAccount,
     /// An issuer or account to build a URI with contains a colon, which the format
-    /// uses to separate them.
+    /// uses to separate them; or a parsed URI's account contains one, so it could not
+    /// be written back unambiguously.
     #[error("the {part} contains a colon, which the Key URI format does not allow")]
     ColonInLabel {
         /// `issuer` or `account`.
@@ -605,6 +606,10 @@ mod tests {
             ("otpauth://totp/a%FF?secret=JBSWY3DP", UriError::InvalidPercentEncoding),
             ("otpauth://totp/a?secret=JBSWY3DP&issuer=%", UriError::InvalidPercentEncoding),
             ("otpauth://totp/Evil:a?secret=JBSWY3DP&issuer=Bank", UriError::IssuerMismatch),
+            // Found by the uri_parse fuzz target: read as account "x:y" with no issuer,
+            // this wrote back as `x%3Ay`, which reads as issuer "x" and account "y".
+            ("otpauth://totp/:x:y?secret=JBSWY3DP", UriError::ColonInLabel { part: "account" }),
+            ("otpauth://totp/%3Ax%3Ay?secret=JBSWY3DP", UriError::ColonInLabel { part: "account" }),
         ];
         for (text, expected) in cases {
             assert_eq!(KeyUri::parse(text).as_ref().err(), Some(expected), "{text}");

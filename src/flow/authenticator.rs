@@ -38,7 +38,7 @@ impl DriftRules {
     /// The drift to remember after a code matched at `matched`: it follows the code,
     /// but never further out than `max_learned` or the drift it had.
     pub(crate) fn learn(&self, old: i64, matched: i64) -> i64 {
-        let bound = i64::from(self.max_learned).max(old.abs());
+        let bound = i64::from(self.max_learned).max(old.saturating_abs());
         matched.clamp(-bound, bound)
     }
 }
@@ -213,7 +213,8 @@ mod tests {
         assert_eq!(rules.window_for(2), Window::new(1, 3));
         assert_eq!(rules.window_for(-2), Window::new(3, 1));
         assert_eq!(rules.window_for(-1000), Window::new(255, 1));
-        // A stored drift of any value saturates instead of overflowing.
+        // A stored drift at the ends of i64 (a damaged record) saturates instead of
+        // overflowing (found with the record_json fuzz target too).
         assert_eq!(rules.window_for(i64::MIN), Window::new(255, 1));
         assert_eq!(rules.window_for(i64::MAX), Window::new(1, 255));
     }
@@ -227,5 +228,7 @@ mod tests {
         // A resynchronised drift of 6 may be kept or shrink, never grow.
         assert_eq!(rules.learn(6, 7), 6);
         assert_eq!(rules.learn(6, 5), 5);
+        assert_eq!(rules.learn(i64::MIN, 0), 0);
+        assert_eq!(rules.learn(i64::MIN, i64::MIN), -i64::MAX);
     }
 }

@@ -33,6 +33,13 @@ impl IpNetwork {
         if prefix > bits {
             return Err(NetworkError(format!("{address}/{prefix}")));
         }
+        // An IPv4 network written as IPv6 (`::ffff:203.0.113.0/120`) is that IPv4
+        // network, as `contains` reads such client addresses as IPv4.
+        if let IpAddr::V6(v6) = address
+            && let (Some(v4), true) = (v6.to_ipv4_mapped(), prefix >= 96)
+        {
+            return Ok(IpNetwork { address: mask(IpAddr::V4(v4), prefix - 96), prefix: prefix - 96 });
+        }
         Ok(IpNetwork { address: mask(address, prefix), prefix })
     }
 
@@ -130,6 +137,18 @@ mod tests {
         assert!(!net.contains(ip("2001:db9::5")));
         assert!(!net.contains(ip("203.0.113.7")));
         assert!("::/0".parse::<IpNetwork>().unwrap().contains(ip("2001:db8::1")));
+    }
+
+    #[test]
+    fn ipv4_networks_written_as_ipv6_are_ipv4_networks() {
+        // Found by the ip_network fuzz target: this entry contained no address at all.
+        let host: IpNetwork = "::ffff:203.0.113.7".parse().unwrap();
+        assert!(host.contains(ip("::ffff:203.0.113.7")) && host.contains(ip("203.0.113.7")));
+        assert!(!host.contains(ip("203.0.113.8")));
+        assert_eq!(host.to_string(), "203.0.113.7/32");
+        let net: IpNetwork = "::ffff:203.0.113.0/120".parse().unwrap();
+        assert!(net.contains(ip("203.0.113.200")) && !net.contains(ip("203.0.114.1")));
+        assert_eq!(net, "203.0.113.0/24".parse().unwrap());
     }
 
     #[test]
