@@ -19,7 +19,6 @@ mod error;
 mod oversight;
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 pub use authenticator::EnrollmentStart;
@@ -211,9 +210,7 @@ impl SecretCache {
     }
 
     fn shard(&self, user: &UserId) -> std::sync::MutexGuard<'_, HashMap<UserId, (SealedSecret, Totp)>> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        user.hash(&mut hasher);
-        let index = usize::try_from(hasher.finish()).unwrap_or(0) % SecretCache::SHARDS;
+        let index = user.shard(SecretCache::SHARDS);
         // A panic while holding the lock leaves at worst a stale entry, which is only
         // used while it matches the record's sealed secret.
         self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -74,10 +73,7 @@ impl MemoryStore {
     }
 
     fn shard_of(&self, user: &UserId) -> &Mutex<Shard> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        user.hash(&mut hasher);
-        let index = usize::try_from(hasher.finish()).unwrap_or(0) % MemoryStore::SHARDS;
-        &self.shards[index]
+        &self.shards[user.shard(MemoryStore::SHARDS)]
     }
 
     /// Appends events to the trail, each in its user's shard, in the store-wide order.

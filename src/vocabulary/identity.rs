@@ -24,6 +24,15 @@ impl UserId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Which of `shards` locked parts of an in-memory table this user's entries go to
+    /// (FNV-1a of the id: cheap, and even enough to spread users over a few locks).
+    pub(crate) fn shard(&self, shards: usize) -> usize {
+        let hash = self.0.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        usize::try_from(hash % shards.max(1) as u64).unwrap_or(0)
+    }
 }
 
 impl fmt::Debug for UserId {
