@@ -193,11 +193,15 @@ struct Attempt {
     record: UserRecord,
 }
 
+/// Opened authenticators by user, with the sealed secret each was opened from. Shared
+/// (`Arc`) so a call borrows one without copying or wiping key material.
+type Opened = HashMap<UserId, (SealedSecret, Arc<Totp>)>;
+
 /// Authenticator secrets opened by the sealer, kept between calls while the record
 /// still holds the same sealed secret; sharded so app-server threads working for
 /// different users do not wait for each other.
 struct SecretCache {
-    shards: Vec<Mutex<HashMap<UserId, (SealedSecret, Totp)>>>,
+    shards: Vec<Mutex<Opened>>,
     per_shard: usize,
 }
 
@@ -209,23 +213,23 @@ impl SecretCache {
         SecretCache { shards: (0..SecretCache::SHARDS).map(|_| Mutex::default()).collect(), per_shard }
     }
 
-    fn shard(&self, user: &UserId) -> std::sync::MutexGuard<'_, HashMap<UserId, (SealedSecret, Totp)>> {
+    fn shard(&self, user: &UserId) -> std::sync::MutexGuard<'_, Opened> {
         let index = user.shard(SecretCache::SHARDS);
         // A panic while holding the lock leaves at worst a stale entry, which is only
         // used while it matches the record's sealed secret.
         self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn get(&self, user: &UserId, sealed: &SealedSecret) -> Option<Totp> {
+    fn get(&self, user: &UserId, sealed: &SealedSecret) -> Option<Arc<Totp>> {
         let shard = self.shard(user);
-        shard.get(user).filter(|(was, _)| was == sealed).map(|(_, totp)| totp.clone())
+        shard.get(user).filter(|(was, _)| was == sealed).map(|(_, totp)| Arc::clone(totp))
     }
 
     fn forget(&self, user: &UserId) {
         self.shard(user).remove(user);
     }
 
-    fn put(&self, user: &UserId, sealed: &SealedSecret, totp: &Totp) {
+    fn put(&self, user: &UserId, sealed: &SealedSecret, totp: &Arc<Totp>) {
         if self.per_shard == 0 {
             return;
         }
@@ -236,7 +240,7 @@ impl SecretCache {
                 shard.remove(&evicted);
             }
         }
-        shard.insert(user.clone(), (sealed.clone(), totp.clone()));
+        shard.insert(user.clone(), (sealed.clone(), Arc::clone(totp)));
     }
 }
 
@@ -411,7 +415,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         mut change: impl FnMut(&mut UserRecord, &Totp, u64) -> Result<Step<T>, Error> + Send,
     ) -> Result<Outcome<T>, Error> {
         self.check(context)?;
-        let mut pending: Option<(SealedSecret, Totp)> = None;
+        let mut pending: Option<(SealedSecret, Arc<Totp>)> = None;
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
             let sealed = match which {
@@ -444,11 +448,11 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         sealed: &SealedSecret,
         params: TotpParams,
-    ) -> Result<Totp, Error> {
+    ) -> Result<Arc<Totp>, Error> {
         if let Some(totp) = self.opened.get(user, sealed) {
             return Ok(totp);
         }
-        let totp = Totp::new(&self.sealer.open(user, sealed).await?, params);
+        let totp = Arc::new(Totp::new(&self.sealer.open(user, sealed).await?, params));
         self.opened.put(user, sealed, &totp);
         Ok(totp)
     }
@@ -459,15 +463,15 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         sealed: &SealedSecret,
         params: TotpParams,
-        kept: &mut Option<(SealedSecret, Totp)>,
-    ) -> Result<Totp, Error> {
+        kept: &mut Option<(SealedSecret, Arc<Totp>)>,
+    ) -> Result<Arc<Totp>, Error> {
         if let Some((was, totp)) = kept.as_ref()
             && was == sealed
         {
-            return Ok(totp.clone());
+            return Ok(Arc::clone(totp));
         }
-        let totp = Totp::new(&self.sealer.open(user, sealed).await?, params);
-        *kept = Some((sealed.clone(), totp.clone()));
+        let totp = Arc::new(Totp::new(&self.sealer.open(user, sealed).await?, params));
+        *kept = Some((sealed.clone(), Arc::clone(&totp)));
         Ok(totp)
     }
 
