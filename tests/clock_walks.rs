@@ -82,7 +82,7 @@ impl World {
         let key = HashKey::from_bytes(&[9; 32]).unwrap();
         let env = Env::new(T0, &policy, &context, &rules);
         let sealed = PlaintextSealer.seal(&user, &secret).unwrap();
-        flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, &env).outcome.unwrap();
+        flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, "sarah", &env).outcome.unwrap();
         let codes = [phone.generate(T0 - 30).unwrap().to_string(), phone.generate(T0).unwrap().to_string()];
         let codes = [codes[0].as_str(), codes[1].as_str()];
         flow::enrollment::confirm(&mut record, &phone, &codes, &env).unwrap().outcome.unwrap();

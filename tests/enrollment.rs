@@ -195,3 +195,56 @@ fn confirming_with_nothing_pending_is_refused() {
     let result = run(firm.mfa.confirm_enrollment(&user("nobody"), &["123456", "234567"], &office()));
     assert_eq!(result.unwrap(), Err(Refusal::NoPendingEnrollment));
 }
+
+#[test]
+fn a_page_reload_shows_the_same_qr_code_and_key_and_writes_nothing() {
+    let firm = firm();
+    let sarah = user("sarah");
+    run(async {
+        let first =
+            firm.mfa.start_enrollment(&sarah, "sarah@smith.example", &office()).await.unwrap().unwrap();
+        let version_events = firm.mfa.store().events_for(&sarah).len();
+        firm.clock.advance(120);
+        let again =
+            firm.mfa.start_enrollment(&sarah, "sarah@smith.example", &office()).await.unwrap().unwrap();
+        assert_eq!(again.uri, first.uri);
+        assert_eq!(again.secret_grouped, first.secret_grouped);
+        assert_eq!(again.expires_at, first.expires_at);
+        assert_eq!(
+            firm.mfa.store().events_for(&sarah).len(),
+            version_events,
+            "a reload is not a new enrollment"
+        );
+        // The phone that scanned the first screen confirms.
+        let phone = Phone::scan(&first.uri, &firm.clock);
+        let code = phone.code();
+        firm.clock.advance(30);
+        let confirmed =
+            firm.mfa.confirm_enrollment(&sarah, &[&code, &phone.code()], &office()).await.unwrap();
+        assert_eq!(confirmed, Ok(Confirmed { replaced: false }));
+    });
+}
+
+#[test]
+fn a_deliberate_restart_makes_a_new_secret_and_restarts_are_limited_per_hour() {
+    let firm = firm();
+    let sarah = user("sarah");
+    run(async {
+        let first = firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
+        let mut uris = vec![first.uri.to_string()];
+        for _ in 1..mfa_kit::flow::enrollment::MAX_STARTS_PER_HOUR {
+            firm.clock.advance(60);
+            let restarted = firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
+            assert!(!uris.contains(&restarted.uri.to_string()), "a restart makes a new secret");
+            uris.push(restarted.uri.to_string());
+        }
+        let refused = firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap();
+        assert!(
+            matches!(refused, Err(Refusal::RateLimited { retry_at }) if retry_at == START + 3600),
+            "{refused:?}"
+        );
+        // An hour after the first start, one more is allowed.
+        firm.clock.set(START + 3600);
+        assert!(firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap().is_ok());
+    });
+}

@@ -41,7 +41,9 @@ const PINNED: &str = r#"{
     },
     "started_at": 1700000100,
     "expires_at": 1700000700,
-    "failed_attempts": 2
+    "failed_attempts": 2,
+    "account": null,
+    "starts": []
   },
   "failures": {
     "consecutive": 3,

@@ -99,8 +99,8 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
     let code_at = |t: u64| phone.generate(t).unwrap().to_string();
 
     let mut manual = Vec::new();
-    let started =
-        ledger.drive(&sarah, T0, |r| flow::enrollment::start(r, sealed, TotpParams::DEFAULT, &env(T0)));
+    let started = ledger
+        .drive(&sarah, T0, |r| flow::enrollment::start(r, sealed, TotpParams::DEFAULT, "sarah", &env(T0)));
     manual.push(format!("{:?}", started.map(|s| s.expires_at)));
     let (first, second) = (code_at(T0), code_at(T0 + 30));
     let confirmed = ledger.drive(&sarah, T0 + 30, |r| {

@@ -257,7 +257,7 @@ fuzz_target!(|input: Input| {
                 let sealed = PlaintextSealer.seal(&user(), &secret).expect("plaintext sealing");
                 let env = model.env();
                 step(&mut record, "enroll start", |r| {
-                    Ok(flow::enrollment::start(r, sealed, TotpParams::DEFAULT, &env))
+                    Ok(flow::enrollment::start(r, sealed, TotpParams::DEFAULT, "fuzz", &env))
                 });
             }
             Op::EnrollConfirm(codes) => {

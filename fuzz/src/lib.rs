@@ -75,7 +75,7 @@ pub fn fixture() -> Fixture {
     let sealed = PlaintextSealer.seal(&user(), &secret).expect("plaintext sealing cannot fail");
 
     let mut now = T0;
-    ok(flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, &deployment.env(now)), "start");
+    ok(flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, "fuzz", &deployment.env(now)), "start");
     let first = totp.generate(now).expect("after T0").to_string();
     now += 30;
     let second = totp.generate(now).expect("after T0").to_string();

@@ -12,7 +12,7 @@ use crate::error::TimeError;
 use crate::event::EventKind;
 use crate::record::{FailureState, PendingEnrollment, TotpCredential, UserRecord};
 use crate::seal::SealedSecret;
-use crate::vocabulary::{EnrollmentRejection, Refusal, Revocation};
+use crate::vocabulary::{EnrollmentRejection, Outcome, Refusal, Revocation};
 use crate::{Code, Totp, TotpParams, Window};
 
 /// How many codes confirm an enrollment.
@@ -42,13 +42,19 @@ pub struct Confirmed {
     pub replaced: bool,
 }
 
-/// Opens (or restarts) an enrollment with a freshly sealed secret, to expire after the
-/// policy's enrollment lifetime. The active authenticator, if any, stays active.
-/// Refused during a lockout.
+/// How many enrollments a user may start within an hour: a page reload resumes the
+/// enrollment in progress instead ([`resume`]), so only deliberate restarts count.
+pub const MAX_STARTS_PER_HOUR: usize = 5;
+
+/// Opens (or restarts) an enrollment with a freshly sealed secret for `account`, to
+/// expire after the policy's enrollment lifetime. The active authenticator, if any,
+/// stays active. Refused during a lockout, from an address off the allowlist, and after
+/// [`MAX_STARTS_PER_HOUR`] starts within an hour.
 pub fn start(
     record: &mut UserRecord,
     secret: SealedSecret,
     params: TotpParams,
+    account: &str,
     env: &Env<'_>,
 ) -> Step<Started> {
     run(record, |draft| {
@@ -58,13 +64,62 @@ pub fn start(
         if let Some(refused) = draft.locked(env.now) {
             return Err(refused);
         }
+        let now = env.now;
+        let mut starts: Vec<u64> = draft
+            .get()
+            .pending_enrollment
+            .as_ref()
+            .map(|p| p.starts.iter().copied().filter(|t| recent(*t, now)).collect())
+            .unwrap_or_default();
+        if starts.len() >= MAX_STARTS_PER_HOUR {
+            let retry_at = starts.iter().min().map_or(now, |oldest| oldest.saturating_add(3600));
+            return Err(Refusal::RateLimited { retry_at });
+        }
+        starts.push(now);
         let lifetime = env.policy.enrollment_lifetime(env.context);
-        let expires_at = env.now.saturating_add(lifetime);
-        draft.edit().pending_enrollment =
-            Some(PendingEnrollment { secret, params, started_at: env.now, expires_at, failed_attempts: 0 });
+        let expires_at = now.saturating_add(lifetime);
+        draft.edit().pending_enrollment = Some(PendingEnrollment {
+            secret,
+            params,
+            started_at: now,
+            expires_at,
+            failed_attempts: 0,
+            account: Some(account.to_string()),
+            starts,
+        });
         draft.emit(EventKind::EnrollmentStarted { expires_at });
         Ok(Started { expires_at })
     })
+}
+
+/// Whether a start at `at` counts at `now` towards the hourly limit.
+fn recent(at: u64, now: u64) -> bool {
+    now < at.saturating_add(3600) && at <= now.saturating_add(crate::record::CLOCK_SKEW)
+}
+
+/// The enrollment in progress for `account`, to show its QR code and key again (a page
+/// reload must not create a new secret): `Ok(None)` when there is none still open for
+/// that account, a refusal during a lockout or from an address off the allowlist.
+/// Changes nothing.
+pub fn resume<'r>(
+    record: &'r UserRecord,
+    account: &str,
+    env: &Env<'_>,
+) -> Outcome<Option<&'r PendingEnrollment>> {
+    if let Some(refused) = env.policy.refuse_request(env.context, env.now) {
+        return Err(refused);
+    }
+    if record.failures.disabled_at.is_some() {
+        return Err(Refusal::Disabled);
+    }
+    if let Some(until) = record.failures.lock_at(env.now) {
+        return Err(Refusal::LockedOut { until });
+    }
+    let lifetime = env.policy.enrollment_lifetime(env.context);
+    Ok(record.pending_enrollment.as_ref().filter(|pending| {
+        pending.account.as_deref() == Some(account)
+            && crate::record::window_holds(pending.started_at, pending.expires_at, lifetime, env.now)
+    }))
 }
 
 /// Confirms the pending enrollment with the codes typed from the app (two consecutive

@@ -31,7 +31,7 @@
 //! let phone = Totp::new(&secret, TotpParams::DEFAULT);
 //!
 //! let env = Env::new(1_700_000_000, &policy, &context, &rules);
-//! let started = flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, &env);
+//! let started = flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, "alice", &env);
 //! assert!(started.changed && started.outcome.is_ok());
 //!
 //! let first = phone.generate(1_700_000_000)?.to_string();

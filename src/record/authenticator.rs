@@ -58,6 +58,12 @@ pub struct PendingEnrollment {
     pub(crate) started_at: u64,
     pub(crate) expires_at: u64,
     pub(crate) failed_attempts: u32,
+    /// The account name the URI was built for, so the same QR code can be shown again.
+    #[serde(default)]
+    pub(crate) account: Option<String>,
+    /// When enrollments were started within the last hour, for the restart limit.
+    #[serde(default)]
+    pub(crate) starts: Vec<u64>,
 }
 
 impl PendingEnrollment {
@@ -69,6 +75,11 @@ impl PendingEnrollment {
     /// Its TOTP parameters.
     pub fn params(&self) -> &TotpParams {
         &self.params
+    }
+
+    /// The account name the enrollment's URI was built for.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// When it was started.

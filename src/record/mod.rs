@@ -26,6 +26,9 @@
 //!     "last_accepted_step": 56666668, "drift": -1
 //!   },
 //!   "pending_enrollment": null,
+//!   (an enrollment: { "secret": {…}, "params": {…}, "started_at": 1700000100,
+//!                     "expires_at": 1700000700, "failed_attempts": 0,
+//!                     "account": "sarah@smith.example", "starts": [1700000100] })
 //!   "failures": { "consecutive": 0, "locked_until": null, "locked_at": null, "lockouts": 0, "disabled_at": null },
 //!   "recovery": { "generated_at": 1700000090, "entries": [{ "hash": "…", "used_at": null }] },
 //!   "oob": {

@@ -100,14 +100,48 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         .await
     }
 
-    /// Starts (or restarts) setting up an authenticator app: a new secret, sealed into a
-    /// pending enrollment that expires. An active authenticator stays active until the
-    /// new one is confirmed. Refused during a lockout.
+    /// Shows the enrollment screen: the enrollment in progress for `account_name` if
+    /// there is one still open (a page reload shows the same QR code and key, and
+    /// writes nothing), otherwise a new one ([`MfaService::restart_enrollment`]). An
+    /// active authenticator stays active until the new one is confirmed.
     ///
     /// # Errors
     /// [`Error::InvalidAccountName`] for an account name with a colon, [`Error::Sealer`],
     /// [`Error::RandomSource`], and the other infrastructure failures.
     pub async fn start_enrollment(
+        &self,
+        user: &UserId,
+        account_name: &str,
+        context: &SignInContext,
+    ) -> Result<Outcome<EnrollmentStart>, Error> {
+        self.check(context)?;
+        let now = self.now()?;
+        let (_, record) = self.load(user).await?;
+        let pending = match flow::enrollment::resume(&record, account_name, &self.env(now, context)) {
+            Ok(pending) => pending,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let Some(pending) = pending else {
+            return self.restart_enrollment(user, account_name, context).await;
+        };
+        let secret = self.sealer.open(user, pending.sealed_secret()).await?;
+        let uri =
+            KeyUri::totp(&self.config.issuer, account_name, secret.clone(), *pending.params())?.to_uri();
+        Ok(Ok(EnrollmentStart {
+            uri,
+            secret_grouped: secret.to_base32_grouped(),
+            expires_at: pending.expires_at(),
+        }))
+    }
+
+    /// Starts setting up an authenticator app with a new secret, sealed into a pending
+    /// enrollment that expires, replacing any enrollment in progress. Refused during a
+    /// lockout, from an address off the allowlist, and after
+    /// [`flow::enrollment::MAX_STARTS_PER_HOUR`] starts within an hour.
+    ///
+    /// # Errors
+    /// As [`MfaService::start_enrollment`].
+    pub async fn restart_enrollment(
         &self,
         user: &UserId,
         account_name: &str,
@@ -126,7 +160,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let sealed = self.sealer.seal(user, &secret).await?;
         let started = self
             .update(user, user, &context.request, |record, now| {
-                Ok(flow::enrollment::start(record, sealed.clone(), params, &self.env(now, context)))
+                Ok(flow::enrollment::start(
+                    record,
+                    sealed.clone(),
+                    params,
+                    account_name,
+                    &self.env(now, context),
+                ))
             })
             .await?;
         Ok(started.map(|started| EnrollmentStart {
