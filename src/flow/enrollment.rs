@@ -99,8 +99,11 @@ fn recent(at: u64, now: u64) -> bool {
 
 /// The enrollment in progress for `account`, to show its QR code and key again (a page
 /// reload must not create a new secret): `Ok(None)` when there is none still open for
-/// that account, a refusal during a lockout or from an address off the allowlist.
-/// Changes nothing.
+/// that account. Changes nothing.
+///
+/// # Errors
+/// The [`Refusal`] during a lockout, when the factor is disabled, or from an address
+/// off the allowlist.
 pub fn resume<'r>(
     record: &'r UserRecord,
     account: &str,
