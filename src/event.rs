@@ -337,7 +337,59 @@ impl<T: AuditSink + ?Sized> AuditSink for std::sync::Arc<T> {
     }
 }
 
+/// What a user should be told at once, by e-mail or a message outside the session, when
+/// it happens to their account (NIST SP 800-63B rev 4 §4.6): the classes of
+/// [`EventKind::security_notice`]. A host's [`AuditSink`] can send them as events are
+/// stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SecurityNotice {
+    /// A second factor was added (an authenticator, a phone number or an address).
+    FactorAdded,
+    /// A second factor was removed, or MFA turned off.
+    FactorRemoved,
+    /// New recovery codes replaced the old ones.
+    RecoveryCodesRegenerated,
+    /// Few or no unused recovery codes are left.
+    RecoveryCodesRunningLow,
+    /// An admin reset the user's MFA.
+    ResetByAdmin,
+    /// The user was locked out, or the second factor disabled, after wrong codes.
+    LockedOut,
+    /// A device was remembered and will not be asked for a code.
+    DeviceRemembered,
+    /// The user signed in with a recovery code.
+    SignedInWithRecoveryCode,
+}
+
 impl EventKind {
+    /// Whether the user should be told of this event at once, and as what; `None` for
+    /// the routine ones (a code accepted, a code sent).
+    pub fn security_notice(&self) -> Option<SecurityNotice> {
+        Some(match self {
+            EventKind::EnrollmentConfirmed { .. } | EventKind::BackupDestinationConfirmed { .. } => {
+                SecurityNotice::FactorAdded
+            }
+            EventKind::Deactivated | EventKind::BackupDestinationRemoved { .. } => {
+                SecurityNotice::FactorRemoved
+            }
+            EventKind::RecoveryCodesGenerated { .. } => SecurityNotice::RecoveryCodesRegenerated,
+            EventKind::RecoveryCodesLow { .. } | EventKind::RecoveryCodesExhausted => {
+                SecurityNotice::RecoveryCodesRunningLow
+            }
+            EventKind::ResetByAdmin { .. } => SecurityNotice::ResetByAdmin,
+            EventKind::LockoutStarted { .. } | EventKind::SecondFactorDisabled { .. } => {
+                SecurityNotice::LockedOut
+            }
+            EventKind::DeviceRemembered { .. } => SecurityNotice::DeviceRemembered,
+            EventKind::CodeAccepted { method: Method::RecoveryCode, .. } => {
+                SecurityNotice::SignedInWithRecoveryCode
+            }
+            _ => return None,
+        })
+    }
+
     /// Whether the event records a success or a failure.
     pub fn outcome(&self) -> AuditOutcome {
         match self {

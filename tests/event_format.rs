@@ -139,3 +139,28 @@ fn the_documented_table_names_exactly_the_pinned_kinds() {
         .collect();
     assert_eq!(documented.into_iter().map(String::from).collect::<std::collections::BTreeSet<_>>(), pinned);
 }
+
+#[test]
+fn what_a_user_is_told_at_once_is_classified_and_routine_events_are_not() {
+    use mfa_kit::event::SecurityNotice::*;
+    let told: Vec<_> = every_kind().iter().filter_map(EventKind::security_notice).collect();
+    assert_eq!(
+        told,
+        [
+            FactorAdded,
+            LockedOut,
+            LockedOut,
+            FactorRemoved,
+            ResetByAdmin,
+            RecoveryCodesRegenerated,
+            RecoveryCodesRunningLow,
+            RecoveryCodesRunningLow,
+            FactorAdded,
+            FactorRemoved,
+            DeviceRemembered,
+        ]
+    );
+    let recovery = EventKind::CodeAccepted { method: Method::RecoveryCode, drift: None };
+    assert_eq!(recovery.security_notice(), Some(SignedInWithRecoveryCode));
+    assert_eq!(EventKind::CodeAccepted { method: Method::Totp, drift: Some(0) }.security_notice(), None);
+}
