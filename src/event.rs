@@ -31,6 +31,7 @@
 //! |---|---|
 //! | `enrollment_started` | `expires_at` |
 //! | `enrollment_confirmed` | `replaced` (bool) |
+//! | `authenticator_imported` | |
 //! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts` |
 //! | `enrollment_expired` | |
 //! | `code_accepted` | `method`: `totp`, `sms`, `email`, `recovery_code`; `drift` (steps or null) |
@@ -96,6 +97,9 @@ pub enum EventKind {
         /// Whether an older authenticator was replaced.
         replaced: bool,
     },
+    /// An authenticator's secret was imported from another system (a migration); its
+    /// first accepted code sets the replay floor.
+    AuthenticatorImported,
     /// A confirmation code was refused.
     EnrollmentRejected {
         /// Why.
@@ -368,9 +372,9 @@ impl EventKind {
     /// the routine ones (a code accepted, a code sent).
     pub fn security_notice(&self) -> Option<SecurityNotice> {
         Some(match self {
-            EventKind::EnrollmentConfirmed { .. } | EventKind::BackupDestinationConfirmed { .. } => {
-                SecurityNotice::FactorAdded
-            }
+            EventKind::EnrollmentConfirmed { .. }
+            | EventKind::AuthenticatorImported
+            | EventKind::BackupDestinationConfirmed { .. } => SecurityNotice::FactorAdded,
             EventKind::Deactivated | EventKind::BackupDestinationRemoved { .. } => {
                 SecurityNotice::FactorRemoved
             }
@@ -395,6 +399,7 @@ impl EventKind {
         match self {
             EventKind::EnrollmentStarted { .. }
             | EventKind::EnrollmentConfirmed { .. }
+            | EventKind::AuthenticatorImported
             | EventKind::CodeAccepted { .. }
             | EventKind::Resynchronised { .. }
             | EventKind::LockoutEnded

@@ -248,3 +248,38 @@ fn a_deliberate_restart_makes_a_new_secret_and_restarts_are_limited_per_hour() {
         assert!(firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap().is_ok());
     });
 }
+
+#[test]
+fn an_authenticator_from_another_system_is_imported_and_its_next_code_sets_the_replay_floor() {
+    let firm = firm();
+    let (sarah, tom) = (user("sarah"), user("tom"));
+    // What a home-made module or another library stored: a 160-bit secret and its URI.
+    let secret = mfa_kit::Secret::generate().unwrap();
+    let uri =
+        KeyUri::totp("Old System", "sarah", secret.clone(), mfa_kit::TotpParams::DEFAULT).unwrap().to_uri();
+    run(async {
+        assert_eq!(firm.mfa.import_authenticator(&sarah, &uri, &office()).await.unwrap(), Ok(()));
+        assert!(firm.events(&sarah).contains(&EventKind::AuthenticatorImported));
+        let record = firm.mfa.record(&sarah).await.unwrap();
+        assert_eq!(record.totp().unwrap().last_accepted_step(), None);
+        // The phone that held the old system's secret signs in, once.
+        let phone = Phone::scan(&uri, &firm.clock);
+        let code = phone.code();
+        assert!(firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap().is_ok());
+        assert!(firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap().is_err());
+        // A second import would replace it without a code: refused.
+        let again = firm.mfa.import_authenticator(&sarah, &uri, &office()).await.unwrap();
+        assert_eq!(again, Err(Refusal::AlreadyEnrolled));
+
+        // The base32 form alone works too; short, malformed and HOTP keys are refused.
+        let base32 = mfa_kit::Secret::generate().unwrap().to_base32_grouped();
+        assert_eq!(firm.mfa.import_authenticator(&tom, &base32, &office()).await.unwrap(), Ok(()));
+        let hotp = KeyUri::hotp("Old", "x", mfa_kit::Secret::generate().unwrap(), 0).unwrap().to_uri();
+        let short = mfa_kit::Secret::from_bytes(&[7; 10]).unwrap().to_base32();
+        for bad in [short.as_str(), "not base32!", hotp.as_str(), "otpauth://totp/x?secret=!!"] {
+            let refused = firm.mfa.import_authenticator(&user("ann"), bad, &office()).await.unwrap();
+            assert_eq!(refused, Err(Refusal::InvalidKey), "{bad}");
+        }
+        assert!(firm.mfa.record(&user("ann")).await.unwrap().totp().is_none());
+    });
+}

@@ -12,6 +12,7 @@ fn every_kind() -> Vec<EventKind> {
     vec![
         EventKind::EnrollmentStarted { expires_at: 1_700_000_600 },
         EventKind::EnrollmentConfirmed { replaced: true },
+        EventKind::AuthenticatorImported,
         EventKind::EnrollmentRejected { reason: EnrollmentRejection::NotConsecutive },
         EventKind::EnrollmentExpired,
         EventKind::CodeAccepted { method: Method::Totp, drift: Some(-1) },
@@ -68,6 +69,7 @@ fn every_kind() -> Vec<EventKind> {
 const PINNED: &[&str] = &[
     r#"{"kind":"enrollment_started","expires_at":1700000600}"#,
     r#"{"kind":"enrollment_confirmed","replaced":true}"#,
+    r#"{"kind":"authenticator_imported"}"#,
     r#"{"kind":"enrollment_rejected","reason":"not_consecutive"}"#,
     r#"{"kind":"enrollment_expired"}"#,
     r#"{"kind":"code_accepted","method":"totp","drift":-1}"#,
@@ -147,6 +149,7 @@ fn what_a_user_is_told_at_once_is_classified_and_routine_events_are_not() {
     assert_eq!(
         told,
         [
+            FactorAdded,
             FactorAdded,
             LockedOut,
             LockedOut,

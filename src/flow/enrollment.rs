@@ -92,6 +92,41 @@ pub fn start(
     })
 }
 
+/// The shortest secret an import accepts: 128 bits (RFC 4226 §4).
+pub const MIN_IMPORTED_SECRET_BYTES: usize = 16;
+
+/// Installs an authenticator whose secret comes from another system (a migration from
+/// a home-made module or another library), sealed by the host, with no confirmation
+/// codes: its first accepted code sets the replay floor. Refused when the user already
+/// has an authenticator (a replacement is set up with codes), during a lockout, and
+/// from an address off the allowlist. The caller checks the secret is at least
+/// [`MIN_IMPORTED_SECRET_BYTES`] long before sealing it.
+pub fn import(record: &mut UserRecord, secret: SealedSecret, params: TotpParams, env: &Env<'_>) -> Step<()> {
+    run(record, |draft| {
+        if let Some(refused) = draft.refuse_address(env) {
+            return Err(refused);
+        }
+        if let Some(refused) = draft.locked(env.now) {
+            return Err(refused);
+        }
+        if draft.get().totp.is_some() {
+            return Err(Refusal::AlreadyEnrolled);
+        }
+        let record = draft.edit();
+        record.totp = Some(TotpCredential {
+            secret,
+            params,
+            created_at: env.now,
+            last_used_at: None,
+            last_accepted_step: None,
+            drift: 0,
+        });
+        record.must_enroll = false;
+        draft.emit(EventKind::AuthenticatorImported);
+        Ok(())
+    })
+}
+
 /// Whether a start at `at` counts at `now` towards the hourly limit.
 fn recent(at: u64, now: u64) -> bool {
     now < at.saturating_add(3600) && at <= now.saturating_add(crate::record::CLOCK_SKEW)

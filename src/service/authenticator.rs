@@ -176,6 +176,41 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         }))
     }
 
+    /// Imports an authenticator from another system, for a migration: `key` is the
+    /// otpauth:// URI of a TOTP credential or its secret in base32 (then with the
+    /// default parameters). The secret must be at least 128 bits. The user's next code
+    /// sets the replay floor. Audited as `AuthenticatorImported`.
+    ///
+    /// # Errors
+    /// [`Error::Sealer`] and infrastructure failures; a key that cannot be used is
+    /// [`Refusal::InvalidKey`].
+    pub async fn import_authenticator(
+        &self,
+        user: &UserId,
+        key: &str,
+        context: &SignInContext,
+    ) -> Result<Outcome<()>, Error> {
+        self.check(context)?;
+        let parsed = if key.trim_start().get(..8).is_some_and(|s| s.eq_ignore_ascii_case("otpauth:")) {
+            KeyUri::parse(key.trim()).ok().and_then(|uri| Some((uri.secret().clone(), uri.totp_params()?)))
+        } else {
+            Secret::from_base32(key).ok().map(|secret| (secret, crate::TotpParams::DEFAULT))
+        };
+        let Some((secret, params)) =
+            parsed.filter(|(secret, _)| secret.len() >= flow::enrollment::MIN_IMPORTED_SECRET_BYTES)
+        else {
+            return Ok(Err(Refusal::InvalidKey));
+        };
+        let sealed = self.sealer.seal(user, &secret).await?;
+        let imported = self
+            .update(user, user, &context.request, |record, now| {
+                Ok(flow::enrollment::import(record, sealed.clone(), params, &self.env(now, context)))
+            })
+            .await;
+        self.opened.forget(user);
+        imported
+    }
+
     /// Confirms the pending enrollment with codes from the app: two consecutive codes,
     /// or one if so configured. Only then does the new authenticator replace an old one.
     ///

@@ -65,6 +65,15 @@ pub enum Refusal {
     /// The user has not set up the second factor this needs.
     #[error("Two-step verification is not set up for this account.")]
     NotEnrolled,
+    /// A key to import cannot be used: not an otpauth:// TOTP link or base32 text, or
+    /// shorter than 128 bits.
+    #[error(
+        "That key cannot be used: give the otpauth:// link or the key in letters A-Z and digits 2-7, at least 26 characters long."
+    )]
+    InvalidKey,
+    /// The user already has an authenticator; importing would replace it without a code.
+    #[error("An authenticator is already set up. Set up the new one with codes from the app instead.")]
+    AlreadyEnrolled,
     /// There is no enrollment to confirm.
     #[error("There is no authenticator set-up in progress. Start again.")]
     NoPendingEnrollment,
@@ -181,6 +190,8 @@ mod tests {
             Refusal::MethodNotAllowed,
             Refusal::FreshProofRequired,
             Refusal::NotEnrolled,
+            Refusal::InvalidKey,
+            Refusal::AlreadyEnrolled,
             Refusal::NoPendingEnrollment,
             Refusal::EnrollmentExpired,
             Refusal::SameCodeTwice,
