@@ -82,11 +82,8 @@ impl<'r> Draft<'r> {
     /// The refusal of any request while the second factor is disabled or locked (after
     /// lifting an expired lockout).
     pub(crate) fn locked(&mut self, now: u64) -> Option<Refusal> {
-        if self.get().failures.disabled_at.is_some() {
-            return Some(Refusal::Disabled);
-        }
         self.lift_expired_lock(now);
-        self.get().failures.locked_until.map(|until| Refusal::LockedOut { until })
+        self.get().failures.refusal_at(now)
     }
 
     /// Checks the lock before a code is evaluated: refuses, and audits the attempt,

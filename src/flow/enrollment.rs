@@ -147,11 +147,8 @@ pub fn resume<'r>(
     if let Some(refused) = env.policy.refuse_request(env.context, env.now) {
         return Err(refused);
     }
-    if record.failures.disabled_at.is_some() {
-        return Err(Refusal::Disabled);
-    }
-    if let Some(until) = record.failures.lock_at(env.now) {
-        return Err(Refusal::LockedOut { until });
+    if let Some(refused) = record.failures.refusal_at(env.now) {
+        return Err(refused);
     }
     let lifetime = env.policy.enrollment_lifetime(env.context);
     Ok(record.pending_enrollment.as_ref().filter(|pending| {

@@ -83,7 +83,7 @@ pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
 
-use crate::vocabulary::{Method, Role, UserId};
+use crate::vocabulary::{Method, Refusal, Role, UserId};
 
 /// Failed proofs since the last success, and the lockouts they caused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +126,15 @@ impl FailureState {
         let Some(until) = self.locked_until else { return false };
         let started = self.locked_at.unwrap_or(until.saturating_sub(MAX_LOCK_SECONDS));
         started <= now.saturating_add(CLOCK_SKEW) && now < until
+    }
+
+    /// Why a request is refused at `now` because of past failures, if it is: the
+    /// factor disabled by the hard limit, or a lockout still running.
+    pub fn refusal_at(&self, now: u64) -> Option<Refusal> {
+        if self.disabled_at.is_some() {
+            return Some(Refusal::Disabled);
+        }
+        self.lock_at(now).map(|until| Refusal::LockedOut { until })
     }
 
     /// The end of the lockout running at `now`, if one is.

@@ -367,19 +367,14 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         step: Step<T>,
     ) -> Result<Option<Outcome<T>>, Error> {
         let user = attempt.record.user();
-        let events: Vec<AuditEvent> = step
-            .events
-            .into_iter()
-            .map(|kind| AuditEvent::new(user, actor, attempt.now, request, kind))
-            .collect();
-        if step.changed {
-            let saved =
-                self.store.save(&attempt.record, attempt.version, &events).await.map_err(store_error)?;
-            if saved == SaveOutcome::Conflict {
-                return Ok(None);
-            }
-        } else if !events.is_empty() {
-            self.store.append_events(&events).await.map_err(store_error)?;
+        if !step.changed {
+            self.store_events(user, actor, attempt.now, request, step.events).await?;
+            return Ok(Some(step.outcome));
+        }
+        let events = audit_events(user, actor, attempt.now, request, step.events);
+        let saved = self.store.save(&attempt.record, attempt.version, &events).await.map_err(store_error)?;
+        if saved == SaveOutcome::Conflict {
+            return Ok(None);
         }
         self.publish(events);
         Ok(Some(step.outcome))
@@ -476,7 +471,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     }
 
     /// Stores events that describe no record change, then pushes them to the sink.
-    async fn store_events(
+    pub(super) async fn store_events(
         &self,
         user: &UserId,
         actor: &UserId,
@@ -487,8 +482,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         if events.is_empty() {
             return Ok(());
         }
-        let events: Vec<AuditEvent> =
-            events.into_iter().map(|kind| AuditEvent::new(user, actor, at, request, kind)).collect();
+        let events = audit_events(user, actor, at, request, events);
         self.store.append_events(&events).await.map_err(store_error)?;
         self.publish(events);
         Ok(())
@@ -504,6 +498,17 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
 /// The latest clock reading the service accepts: 2100-01-01T00:00:00Z.
 pub const MAX_PLAUSIBLE_TIME: u64 = 4_102_444_800;
+
+/// The audit events of `kinds`, about `user`, done by `actor` at `at`.
+fn audit_events(
+    user: &UserId,
+    actor: &UserId,
+    at: u64,
+    request: &RequestContext,
+    kinds: Vec<crate::event::EventKind>,
+) -> Vec<AuditEvent> {
+    kinds.into_iter().map(|kind| AuditEvent::new(user, actor, at, request, kind)).collect()
+}
 
 fn store_error(error: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Store(Box::new(error))

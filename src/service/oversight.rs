@@ -3,7 +3,6 @@
 use std::future::Future;
 
 use super::{Error, MfaService, store_error};
-use crate::event::AuditEvent;
 use crate::flow::oversight::{SettingsChange, UserStatus};
 use crate::flow::{self, Step};
 use crate::policy::OrgSettings;
@@ -78,10 +77,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         if let Ok(settings) = &outcome {
             save(settings.clone()).await.map_err(store_error)?;
         }
-        let events: Vec<AuditEvent> =
-            events.into_iter().map(|kind| AuditEvent::new(&actor, &actor, now, request, kind)).collect();
-        self.store.append_events(&events).await.map_err(store_error)?;
-        self.publish(events);
+        self.store_events(&actor, &actor, now, request, events).await?;
         Ok(outcome)
     }
 
