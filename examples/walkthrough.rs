@@ -45,7 +45,6 @@ async fn walkthrough() -> Demo {
 
     heading("The partner sets up MFA first");
     let partner_phone = enroll(&mfa, &clock, &partner, &office, false).await?;
-    drop(partner_phone);
 
     heading("Sarah sets up her authenticator app");
     let phone = enroll(&mfa, &clock, &sarah, &office, true).await?;
@@ -75,8 +74,10 @@ async fn walkthrough() -> Demo {
     say(&clock, &format!("Sarah, with the right code {code}: {}", describe_code(&outcome)));
 
     heading("Sarah calls the partner, who resets her MFA");
+    let outcome = mfa.verify_code(&partner, &partner_phone.code(&clock)?, &office).await?;
+    say(&clock, &format!("The partner confirms it is them with a code first: {}", describe_code(&outcome)));
     let cleared = mfa
-        .reset(&sarah, &partner, "locked out by password guessing; verified by phone call", &office.request)
+        .reset(&sarah, &partner, "locked out by password guessing; verified by phone call", &office)
         .await??;
     say(&clock, &format!("The partner's reset cleared: {cleared:?}"));
     let decision = mfa.sign_in_decision(&sarah, &office).await?;
@@ -118,6 +119,9 @@ async fn walkthrough() -> Demo {
     say(&clock, &format!("She types it: {}", describe_code(&outcome)));
 
     heading("Sarah ticks \"don't ask again on this device for 30 days\"");
+    let typed = codes.get(1).ok_or("a second code")?.as_str();
+    let outcome = mfa.redeem_recovery_code(&sarah, typed, &office).await?;
+    say(&clock, &format!("Sarah signs in with her second recovery code: {}", describe_code(&outcome)));
     let remembered = mfa.remember_device(&sarah, "Sarah's laptop", 30 * 86_400, &office).await??;
     let (token, device) = (remembered.token, remembered.info);
     say(
@@ -152,18 +156,21 @@ async fn walkthrough() -> Demo {
         std::future::ready(Ok::<(), std::convert::Infallible>(()))
     };
     let by_tom = SettingsChange::new("smith-co", &tom, &current, wanted.clone());
-    match mfa.change_org_settings(by_tom, &only_partner, &office.request, save).await? {
+    match mfa.change_org_settings(by_tom, &only_partner, &office, save).await? {
         Err(refusal) => say(&clock, &format!("Tom tries to change the levels himself: {refusal}")),
         Ok(_) => say(&clock, "Tom changed the levels (this should not happen)."),
     }
+    clock.advance(30);
+    let outcome = mfa.verify_code(&partner, &partner_phone.code(&clock)?, &office).await?;
+    say(&clock, &format!("The partner confirms it is them with a code: {}", describe_code(&outcome)));
     let by_partner = SettingsChange::new("smith-co", &partner, &current, wanted);
-    let mandatory = mfa.change_org_settings(by_partner, &only_partner, &office.request, save).await??;
+    let mandatory = mfa.change_org_settings(by_partner, &only_partner, &office, save).await??;
     say(&clock, "The partner sets practitioners to \"mandatory\".");
     let decision = mfa.sign_in_decision(&tom, &as_practitioner(&mandatory)).await?;
     say(&clock, &format!("Tom, a practitioner without MFA, signs in: {}", describe(&decision)));
     let lower = mandatory.clone().with_level("practitioner", Level::UponRequest);
     let by_partner = SettingsChange::new("smith-co", &partner, &mandatory, lower);
-    let lowered = mfa.change_org_settings(by_partner, &only_partner, &office.request, save).await??;
+    let lowered = mfa.change_org_settings(by_partner, &only_partner, &office, save).await??;
     say(&clock, "The partner lowers practitioners to \"upon request\".");
     let decision = mfa.sign_in_decision(&tom, &as_practitioner(&lowered)).await?;
     say(&clock, &format!("Tom signs in: {}", describe(&decision)));

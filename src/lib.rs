@@ -67,5 +67,6 @@ pub use otp::{Algorithm, Code, Digits, Hotp, Secret, StepMatch, Totp, TotpParams
 pub use uri::{KeyUri, OtpKind, UriError};
 #[cfg(feature = "std")]
 pub use vocabulary::{
-    Cleared, Destination, Method, Outcome, Purpose, Reason, Refusal, RequestContext, Revocation, Role, UserId,
+    Cleared, Destination, Method, Outcome, Purpose, Reason, Refusal, RequestContext, Revocation, Role,
+    SensitiveAction, UserId,
 };

@@ -4,10 +4,13 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::danger::PlaintextSealer;
 pub use crate::event::{AuditEvent, EventKind};
 pub use crate::flow::Proven;
+pub use crate::flow::step_up::StepUp;
 pub use crate::keyed_hash::HashKey;
 pub use crate::notify::CodeSender;
 pub use crate::policy::{Decision, OrgSettings, SignInContext, StandardPolicy};
 pub use crate::service::{Error, MfaService};
 pub use crate::store::{MemoryStore, Store};
-pub use crate::vocabulary::{Destination, Method, Outcome, Reason, Refusal, RequestContext, Role, UserId};
+pub use crate::vocabulary::{
+    Destination, Method, Outcome, Reason, Refusal, RequestContext, Role, SensitiveAction, UserId,
+};
 pub use crate::{KeyUri, Secret, Totp, TotpParams};

@@ -158,8 +158,13 @@ fn operations() -> Vec<(&'static str, Operation)> {
                 .map(|started| done("start an enrollment", started))
         }),
         ("reset by an admin", |s| {
-            run(s.firm.mfa.reset(&s.sarah, &s.admin, "lost phone", &RequestContext::default()))
-                .map(|cleared| done("reset by an admin", cleared))
+            run(s.firm.mfa.reset(
+                &s.sarah,
+                &s.admin,
+                "lost phone",
+                &mfa_kit::policy::SignInContext::default(),
+            ))
+            .map(|cleared| done("reset by an admin", cleared))
         }),
         ("sign-in decision", |s| {
             Ok(matches!(

@@ -49,7 +49,7 @@ fn the_hard_limit_disables_the_second_factor_until_an_admin_resets_it() {
     );
     let (sarah, partner) = (user("sarah"), user("partner"));
     let phone = firm.enroll(&sarah);
-    firm.enroll(&partner);
+    let partner_phone = firm.enroll(&partner);
     let mut refusals = Vec::new();
     while refusals.last() != Some(&Refusal::Disabled) {
         refusals.extend(wrong_codes(&firm, &sarah, &phone, 5));
@@ -63,8 +63,9 @@ fn the_hard_limit_disables_the_second_factor_until_an_admin_resets_it() {
     assert_eq!(right, Err(Refusal::Disabled));
     assert_eq!(run(firm.mfa.sign_in_decision(&sarah, &office())).unwrap(), Err(Refusal::Disabled));
     assert!(firm.events(&sarah).contains(&EventKind::SecondFactorDisabled { failures: 15 }));
-    // An admin reset lets her set MFA up again.
-    run(firm.mfa.reset(&sarah, &partner, "locked out by guessing", &office().request)).unwrap().unwrap();
+    // An admin reset, with a fresh proof of the admin's own, lets her set MFA up again.
+    firm.prove(&partner, &partner_phone);
+    run(firm.mfa.reset(&sarah, &partner, "locked out by guessing", &office())).unwrap().unwrap();
     assert_eq!(
         run(firm.mfa.sign_in_decision(&sarah, &office())).unwrap(),
         Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin })
@@ -227,7 +228,7 @@ fn after_an_admin_reset_the_user_must_enroll_again_whatever_the_level() {
     firm.enroll(&sarah);
     firm.enroll(&partner);
     let upon_request = office().with_org(Arc::new(OrgSettings::default()));
-    run(firm.mfa.reset(&sarah, &partner, "lost phone", &office().request)).unwrap().unwrap();
+    run(firm.mfa.reset(&sarah, &partner, "lost phone", &office())).unwrap().unwrap();
     assert_eq!(
         run(firm.mfa.sign_in_decision(&sarah, &upon_request)).unwrap(),
         Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin })

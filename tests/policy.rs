@@ -327,7 +327,9 @@ fn changing_who_must_use_mfa_is_privileged_and_audited() {
     let only_support = |actor: &UserId, _org: &str| actor.as_str().starts_with("support-level-");
     let current = OrgSettings::default();
     let new = current.clone().with_level("practitioner", Mandatory);
-    let request = office().request;
+    let request = office();
+    // The support user has MFA and has just proved it (the enrollment's codes).
+    firm.enroll(&support);
 
     // The host's settings table.
     let table = std::sync::Mutex::new(Vec::new());
@@ -371,15 +373,16 @@ fn changing_who_must_use_mfa_is_privileged_and_audited() {
 fn a_settings_change_whose_save_fails_is_not_audited_as_made() {
     let firm = firm();
     let support = user("support-level-2");
+    firm.enroll(&support);
+    let audited = (firm.audit.events().len(), firm.mfa.store().events().len());
     let current = OrgSettings::default();
     let new = current.clone().with_level("practitioner", Mandatory);
     let failing =
         |_: OrgSettings| std::future::ready(Err::<(), _>(std::io::Error::other("settings table is down")));
     let change = SettingsChange::new("firm-42", &support, &current, new);
-    let result =
-        run(firm.mfa.change_org_settings(change, &|_: &UserId, _: &str| true, &office().request, failing));
+    let result = run(firm.mfa.change_org_settings(change, &|_: &UserId, _: &str| true, &office(), failing));
     assert!(matches!(result, Err(mfa_kit::service::Error::Store(_))));
-    assert!(firm.audit.events().is_empty() && firm.mfa.store().events().is_empty());
+    assert_eq!((firm.audit.events().len(), firm.mfa.store().events().len()), audited);
 }
 
 #[test]

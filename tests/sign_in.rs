@@ -191,7 +191,7 @@ fn an_admin_resets_a_locked_out_user_who_then_enrolls_again() {
         for _ in 0..5 {
             let _refused = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
         }
-        let request = office().request;
+        let request = office();
         let cleared =
             firm.mfa.reset(&sarah, &partner, "lost phone, identity checked by call", &request).await.unwrap();
         assert_eq!(cleared, Ok(vec![Cleared::Authenticator, Cleared::Lockout]));
@@ -220,7 +220,7 @@ fn resets_are_refused_without_a_reason_for_oneself_or_by_an_admin_without_mfa() 
     let (sarah, partner, newbie) = (user("sarah"), user("partner"), user("newbie"));
     firm.enroll(&sarah);
     firm.enroll(&partner);
-    let request = office().request;
+    let request = office();
     run(async {
         assert_eq!(
             firm.mfa.reset(&sarah, &partner, "  ", &request).await.unwrap(),

@@ -13,7 +13,7 @@ use crate::SecretError;
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
 use crate::record::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice, UserRecord};
-use crate::vocabulary::{Refusal, Revocation, UserId};
+use crate::vocabulary::{Refusal, Revocation, SensitiveAction, UserId};
 
 const PURPOSE: &str = "mfa-kit remembered device v1";
 
@@ -33,7 +33,8 @@ impl std::fmt::Debug for Remembered {
     }
 }
 
-/// Remembers this device after a successful second factor: a new token whose life is
+/// Remembers this device after a successful second factor (proved within the
+/// policy's step-up window, [`super::step_up`]): a new token whose life is
 /// `lifetime` seconds, capped by the policy. Expired devices are pruned, and beyond
 /// [`MAX_DEVICES`] the oldest is dropped.
 ///
@@ -56,6 +57,9 @@ pub fn remember(
         }
         if !draft.get().has_mfa() {
             return Ok(Err(Refusal::NotEnrolled));
+        }
+        if let Some(refused) = super::step_up::require(draft, SensitiveAction::RememberDevice, env) {
+            return Ok(Err(refused));
         }
         let now = env.now;
         let (token, device) = issue(key, &draft.get().user, label, now, lifetime.min(cap))?;

@@ -60,13 +60,6 @@ impl<'r> Draft<'r> {
         env.policy.refuse_request(env.context, env.now)
     }
 
-    /// Whether the user proved a second factor within the last `window` seconds.
-    pub(crate) fn proved_within(&self, now: u64, window: u64) -> bool {
-        self.get().last_proof.is_some_and(|proof| {
-            proof.at <= now.saturating_add(crate::record::CLOCK_SKEW) && now < proof.at.saturating_add(window)
-        })
-    }
-
     /// Ends a lockout whose time has passed (the failure count stays: only a success
     /// clears it).
     pub(crate) fn lift_expired_lock(&mut self, now: u64) {

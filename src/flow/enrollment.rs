@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::{Draft, Env, Failure, Step, run, try_run};
 use crate::error::TimeError;
 use crate::event::EventKind;
-use crate::record::{FailureState, PendingEnrollment, TotpCredential, UserRecord};
+use crate::record::{FailureState, LastProof, PendingEnrollment, TotpCredential, UserRecord};
 use crate::seal::SealedSecret;
-use crate::vocabulary::{EnrollmentRejection, Outcome, Refusal, Revocation};
+use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, Revocation, SensitiveAction};
 use crate::{Code, Totp, TotpParams, Window};
 
 /// How many codes confirm an enrollment.
@@ -48,8 +48,9 @@ pub const MAX_STARTS_PER_HOUR: usize = 5;
 
 /// Opens (or restarts) an enrollment with a freshly sealed secret for `account`, to
 /// expire after the policy's enrollment lifetime. The active authenticator, if any,
-/// stays active. Refused during a lockout, from an address off the allowlist, and after
-/// [`MAX_STARTS_PER_HOUR`] starts within an hour.
+/// stays active. Refused during a lockout, from an address off the allowlist, after
+/// [`MAX_STARTS_PER_HOUR`] starts within an hour, and, for a user who has MFA, without
+/// a second factor proved within the policy's step-up window ([`super::step_up`]).
 pub fn start(
     record: &mut UserRecord,
     secret: SealedSecret,
@@ -62,6 +63,9 @@ pub fn start(
             return Err(refused);
         }
         if let Some(refused) = draft.locked(env.now) {
+            return Err(refused);
+        }
+        if let Some(refused) = super::step_up::require(draft, SensitiveAction::ReplaceAuthenticator, env) {
             return Err(refused);
         }
         let now = env.now;
@@ -111,6 +115,9 @@ pub fn import(record: &mut UserRecord, secret: SealedSecret, params: TotpParams,
         }
         if draft.get().totp.is_some() {
             return Err(Refusal::AlreadyEnrolled);
+        }
+        if let Some(refused) = super::step_up::require(draft, SensitiveAction::AddAuthenticator, env) {
+            return Err(refused);
         }
         let record = draft.edit();
         record.totp = Some(TotpCredential {
@@ -211,6 +218,9 @@ fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Confi
         });
     }
     record.failures = FailureState::default();
+    // Codes from the new app prove the user holds it: the next set-up step (recovery
+    // codes, a backup phone) needs no second sign-in.
+    record.last_proof = Some(LastProof { at: env.now, method: Method::Totp });
     record.must_enroll = false;
     draft.emit(EventKind::EnrollmentConfirmed { replaced });
     super::device::revoke_every(draft, Revocation::NewAuthenticator);

@@ -56,6 +56,7 @@ pub mod oob;
 pub mod oversight;
 pub mod recovery;
 pub mod sign_in;
+pub mod step_up;
 
 use thiserror::Error;
 

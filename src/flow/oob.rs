@@ -19,7 +19,7 @@ use super::{Draft, Env, Failure, Proven, Step, run, try_run};
 use crate::event::EventKind;
 use crate::keyed_hash::{Digest, HashKey};
 use crate::record::{Challenge, OobState, RegisteredDestination, UserRecord};
-use crate::vocabulary::{Destination, Purpose, Refusal, RejectionReason, Role, UserId};
+use crate::vocabulary::{Destination, Purpose, Refusal, RejectionReason, Role, SensitiveAction, UserId};
 use crate::{Code, Digits};
 
 const PURPOSE: &str = "mfa-kit out-of-band code v1";
@@ -177,7 +177,9 @@ pub fn reserve(
             return Ok(Err(refused));
         }
         if adding.is_some()
-            && let Some(refused) = draft.refuse_address(env)
+            && let Some(refused) = draft
+                .refuse_address(env)
+                .or_else(|| super::step_up::require(draft, SensitiveAction::AddDestination, env))
         {
             return Ok(Err(refused));
         }
@@ -347,6 +349,9 @@ fn redeem_in(
     }
     let record = draft.edit();
     record.failures.consecutive = 0;
+    // The code proves the user holds the destination: a proof, as a confirmed
+    // authenticator is, so the next set-up step needs no second sign-in.
+    record.last_proof = Some(crate::record::LastProof { at: now, method });
     if role == Role::Primary {
         record.must_enroll = false;
     }
@@ -358,13 +363,10 @@ fn redeem_in(
     Ok(Proven { method, drift: None })
 }
 
-/// How recently the user must have proved a second factor to remove their last one.
-pub const FRESH_PROOF: u64 = 300;
-
 /// Removes the destination of `role` and any code sent to it; `true` if there was one.
-/// Removing the user's last factor obeys the rules of deactivation: it is refused where
-/// the policy forbids turning MFA off (the AU/NZ tax-data rule, the ATO preset), and
-/// needs a second factor proved within [`FRESH_PROOF`] seconds.
+/// A confirmed one needs a fresh second-factor proof ([`super::step_up`]); removing
+/// the user's last factor also obeys the rules of deactivation: it is refused where the
+/// policy forbids turning MFA off (the AU/NZ tax-data rule, the ATO preset).
 pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) -> Step<bool> {
     run(record, |draft| {
         let oob = &draft.get().oob;
@@ -379,9 +381,13 @@ pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) ->
                 draft.emit(EventKind::DeactivationRefused { reason });
                 return Err(Refusal::Forbidden(reason));
             }
-            if !draft.proved_within(env.now, FRESH_PROOF) {
-                return Err(Refusal::FreshProofRequired);
-            }
+        }
+        // A destination never confirmed (a typo being taken back) protects nothing yet.
+        let confirmed = draft.get().oob.confirmed(role).is_some();
+        if confirmed
+            && let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveDestination, env)
+        {
+            return Err(refused);
         }
         if present || pending {
             let oob = &mut draft.edit().oob;

@@ -3,35 +3,30 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Step, run};
+use super::step_up::StepUp;
+use super::{Env, Step, run};
 use crate::event::EventKind;
 use crate::policy::{OrgSettings, UserFacts};
 use crate::record::UserRecord;
-use crate::vocabulary::{Cleared, Method, Refusal, Revocation, UserId};
+use crate::vocabulary::{Cleared, Method, Refusal, Revocation, SensitiveAction, UserId};
 
 /// An admin or principal user resets the record's user's MFA (the user lost the
 /// phone): every factor, enrollment, lockout, recovery code, destination and device is
 /// cleared, and the user must enroll again at the next sign-in, whatever the level (a
-/// disabled second factor is enabled again this way). Refused (and audited) without a reason, for
-/// a self-reset, and when the actor has no MFA of their own (`actor_has_mfa`, which the
-/// driver reads from the actor's record). The driver checks first that the actor is
-/// an admin of the user's organisation.
-pub fn reset(
-    record: &mut UserRecord,
-    actor: &UserId,
-    actor_has_mfa: bool,
-    reason: &str,
-    now: u64,
-) -> Step<Vec<Cleared>> {
+/// disabled second factor is enabled again this way). `actor` is the admin's own
+/// record. Refused (and audited) without a reason, for a self-reset, when the actor has
+/// no MFA of their own, and when the actor has not proved a second factor within the
+/// policy's step-up window ([`super::step_up`]). The driver checks first that the
+/// actor is an admin of the user's organisation.
+pub fn reset(record: &mut UserRecord, actor: &UserRecord, reason: &str, env: &Env<'_>) -> Step<Vec<Cleared>> {
+    let now = env.now;
     run(record, |draft| {
         let refusal = if reason.trim().is_empty() {
             Some(Refusal::ReasonRequired)
-        } else if &draft.get().user == actor {
+        } else if draft.get().user == actor.user {
             Some(Refusal::SelfReset)
-        } else if !actor_has_mfa {
-            Some(Refusal::ActorWithoutMfa)
         } else {
-            None
+            actor_refusal(actor, SensitiveAction::ResetUser, env)
         };
         if let Some(refusal) = refusal {
             draft.emit(EventKind::ResetRefused { reason: refusal.to_string() });
@@ -95,18 +90,36 @@ impl<'a> SettingsChange<'a> {
     }
 }
 
+/// Why an admin's `action` is refused because of the admin's own second factor: none
+/// set up, or none proved within the step-up window.
+fn actor_refusal(actor: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Option<Refusal> {
+    match super::step_up::check(actor, action, env) {
+        StepUp::EnrollFirst => Some(Refusal::ActorWithoutMfa),
+        other => other.refusal(),
+    }
+}
+
 /// Changes an organisation's MFA settings: a privileged action (R22). `permitted` is
-/// the host's answer to "may this actor change them?". Returns the validated settings
-/// with the event that records the change (old and new settings), or the refusal with
-/// the event that records it. The host saves the settings and the event together (in
-/// one transaction, where it can); the event's user and actor are both the actor.
-pub fn change_org_settings(change: SettingsChange<'_>, permitted: bool) -> Step<OrgSettings> {
-    let SettingsChange { org, current, new, .. } = change;
-    let refusal = if !permitted {
+/// the host's answer to "may this actor change them?"; `actor` is the actor's own
+/// record, who must have MFA and have proved it within the policy's step-up window
+/// ([`super::step_up`]). Returns the validated settings with the event that records
+/// the change (old and new settings), or the refusal with the event that records it.
+/// The host saves the settings and the event together (in one transaction, where it
+/// can); the event's user and actor are both the actor.
+pub fn change_org_settings(
+    change: SettingsChange<'_>,
+    actor: &UserRecord,
+    permitted: bool,
+    env: &Env<'_>,
+) -> Step<OrgSettings> {
+    let refusal = if !permitted || actor.user != *change.actor {
         Some(Refusal::NotPermitted)
+    } else if let Some(refusal) = actor_refusal(actor, SensitiveAction::ChangeOrgSettings, env) {
+        Some(refusal)
     } else {
-        new.validate().err().map(Refusal::InvalidSettings)
+        change.new.validate().err().map(Refusal::InvalidSettings)
     };
+    let SettingsChange { org, current, new, .. } = change;
     let (outcome, kind) = match refusal {
         Some(refusal) => {
             let kind =

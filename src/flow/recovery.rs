@@ -15,7 +15,7 @@ use crate::SecretError;
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
 use crate::record::{RecoveryCodes, RecoveryEntry, UserRecord};
-use crate::vocabulary::{Method, Refusal, RejectionReason, UserId};
+use crate::vocabulary::{Method, Refusal, RejectionReason, SensitiveAction, UserId};
 
 /// The symbols of a recovery code: digits and capitals without 0, 1, I, L and O.
 pub const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -124,7 +124,8 @@ fn lookup(record: &UserRecord, key: &HashKey, input: &str) -> Result<usize, Reje
 }
 
 /// A new set of recovery codes for a user with MFA, replacing any older set (R16):
-/// the codes to show once. Only their keyed hashes are kept in the record.
+/// the codes to show once. Needs a second factor proved within the policy's window
+/// ([`super::step_up`]); a confirmation of the user's first factor is one. Only their keyed hashes are kept in the record.
 ///
 /// # Errors
 /// [`Failure::RandomSource`] if the operating system's random source fails.
@@ -139,6 +140,9 @@ pub fn generate(
         }
         if !draft.get().has_mfa() {
             return Ok(Err(Refusal::NotEnrolled));
+        }
+        if let Some(refused) = super::step_up::require(draft, SensitiveAction::RegenerateRecoveryCodes, env) {
+            return Ok(Err(refused));
         }
         let (shown, stored) = draw(key, &draft.get().user, env.rules.recovery_codes, env.now)?;
         draft.edit().recovery = Some(stored);

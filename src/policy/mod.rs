@@ -27,6 +27,10 @@ pub use standard::StandardPolicy;
 /// How long a started enrollment stays open: 10 minutes (seed 004).
 pub const DEFAULT_ENROLLMENT_LIFETIME: u64 = 600;
 
+/// How recently a second factor must have been proved before a sensitive action
+/// ([`crate::vocabulary::SensitiveAction`]): 5 minutes.
+pub const DEFAULT_FRESH_PROOF_WINDOW: u64 = 300;
+
 /// What the host knows of this sign-in, beyond the password it has checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -238,6 +242,13 @@ pub trait Policy: Send + Sync {
         let _ = context;
         None
     }
+
+    /// How recently a second factor must have been proved before a sensitive action,
+    /// in seconds (default [`DEFAULT_FRESH_PROOF_WINDOW`]).
+    fn fresh_proof_window(&self, context: &SignInContext) -> u64 {
+        let _ = context;
+        DEFAULT_FRESH_PROOF_WINDOW
+    }
 }
 
 impl<T: Policy + ?Sized> Policy for Arc<T> {
@@ -267,5 +278,8 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     }
     fn max_totp_period(&self, context: &SignInContext) -> Option<u64> {
         (**self).max_totp_period(context)
+    }
+    fn fresh_proof_window(&self, context: &SignInContext) -> u64 {
+        (**self).fresh_proof_window(context)
     }
 }

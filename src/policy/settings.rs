@@ -98,6 +98,9 @@ pub struct OrgSettings {
     pub allow_sms_codes: bool,
     /// The longest TOTP period new authenticators may have, in seconds, if limited.
     pub max_totp_period: Option<u64>,
+    /// How recently a second factor must have been proved before a sensitive action
+    /// (step-up), in seconds: 30 to 3600, default 300.
+    pub fresh_proof_window: u64,
 }
 
 impl OrgSettings {
@@ -162,6 +165,12 @@ impl OrgSettings {
         if !(60..=7 * 24 * 3600).contains(&self.enrollment_lifetime) {
             return Err("an enrollment must stay open between 1 minute and 7 days".into());
         }
+        if !(30..=3600).contains(&self.fresh_proof_window) {
+            return Err(format!(
+                "a proof must count as fresh for 30 seconds to 1 hour before a sensitive action, not {} seconds",
+                self.fresh_proof_window
+            ));
+        }
         if self.remember_device_max > 400 * 24 * 3600 {
             return Err(
                 "a device may be remembered for at most 400 days (the longest a browser keeps a cookie)"
@@ -188,6 +197,7 @@ impl Default for OrgSettings {
             allow_email_codes: true,
             allow_sms_codes: true,
             max_totp_period: None,
+            fresh_proof_window: super::DEFAULT_FRESH_PROOF_WINDOW,
         }
     }
 }
@@ -201,14 +211,17 @@ pub enum Preset {
     /// Products that connect to the Australian Taxation Office, under its Operational
     /// Security Framework for digital service providers: MFA mandatory for every user
     /// but those signing in through SSO, a lockout after at most 5 failed attempts,
-    /// remembered devices capped below 24 hours ([`Preset::REMEMBER_CAP`]), and no
-    /// self-deactivation.
+    /// remembered devices capped below 24 hours ([`Preset::REMEMBER_CAP`]), no
+    /// self-deactivation, and a second factor proved within the last 5 minutes before
+    /// a sensitive action.
     AtoOperationalSecurity,
     /// NIST SP 800-63B at authenticator assurance level 2: at most 100 consecutive
     /// failures (the hard limit, after which the factor is disabled), reauthentication
     /// at least every 12 hours, so remembered devices are capped at 12 hours, TOTP
     /// periods of at most 2 minutes for new authenticators, and no codes by e-mail as a
-    /// factor. OTPs are single-use, which mfa-kit always enforces.
+    /// factor, and a second factor proved within the last 15 minutes before a
+    /// sensitive action (the inactivity limit §2.3.3 sets for AAL3, the strictest it
+    /// names). OTPs are single-use, which mfa-kit always enforces.
     NistAal2,
 }
 
@@ -216,6 +229,15 @@ impl Preset {
     /// The cap on remembered devices both presets apply: 12 hours, below the ATO's
     /// 24-hour limit and equal to NIST AAL2's reauthentication interval.
     pub const REMEMBER_CAP: u64 = 12 * 3600;
+
+    /// The longest a proof counts as fresh before a sensitive action under this
+    /// preset: 5 minutes (ATO), 15 minutes (NIST AAL2).
+    pub fn fresh_proof_cap(self) -> u64 {
+        match self {
+            Preset::AtoOperationalSecurity => 300,
+            Preset::NistAal2 => 900,
+        }
+    }
 
     /// The settings, tightened by this preset. Every setting ends up at least as
     /// strict as it was.
@@ -227,6 +249,7 @@ impl Preset {
         };
         tight.lockout.max_failures = tight.lockout.max_failures.min(max_failures);
         tight.remember_device_max = tight.remember_device_max.min(Preset::REMEMBER_CAP);
+        tight.fresh_proof_window = tight.fresh_proof_window.min(self.fresh_proof_cap());
         match self {
             Preset::AtoOperationalSecurity => {
                 tight.enforce_for_all = true;

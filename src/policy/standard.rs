@@ -207,6 +207,10 @@ impl Policy for StandardPolicy {
     fn max_totp_period(&self, context: &SignInContext) -> Option<u64> {
         self.effective(context).max_totp_period
     }
+
+    fn fresh_proof_window(&self, context: &SignInContext) -> u64 {
+        self.effective(context).fresh_proof_window
+    }
 }
 
 /// Rule 1: an allowlist is set and the request's address is not on it (or unknown).

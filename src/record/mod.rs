@@ -247,6 +247,15 @@ impl UserRecord {
         self.last_proof
     }
 
+    /// The last second-factor proof, if it was made within `window` seconds of `now`
+    /// (step-up: see [`crate::flow::step_up`]). A proof dated more than
+    /// [`CLOCK_SKEW`] after `now` (written by a clock that ran ahead) does not count.
+    pub fn proved_within(&self, now: u64, window: u64) -> Option<LastProof> {
+        self.last_proof.filter(|proof| {
+            proof.at <= now.saturating_add(CLOCK_SKEW) && now < proof.at.saturating_add(window)
+        })
+    }
+
     /// Remembered devices (expired ones included until the next change prunes them).
     pub fn devices(&self) -> &[RememberedDevice] {
         &self.devices

@@ -27,13 +27,14 @@ pub use oversight::PermissionCheck;
 
 use crate::clock::{Clock, SystemClock};
 use crate::event::{AuditEvent, AuditSink, DiscardAudit};
+use crate::flow::step_up::StepUp;
 use crate::flow::{Env, Rules, Step};
 use crate::keyed_hash::HashKey;
 use crate::policy::{Decision, Policy, SignInContext, StandardPolicy};
 use crate::record::UserRecord;
 use crate::seal::{SealedSecret, SecretSealer};
 use crate::store::{SaveOutcome, Store, Version};
-use crate::vocabulary::{Outcome, Refusal, RequestContext, UserId};
+use crate::vocabulary::{Outcome, Refusal, RequestContext, SensitiveAction, UserId};
 use crate::{Secret, Totp, TotpParams};
 
 /// Settings of the service that are not policy.
@@ -300,6 +301,26 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let step = crate::flow::sign_in::decide(&record, self.hash_key.as_ref(), &self.env(now, context));
         self.store_events(user, user, now, &context.request, step.events).await?;
         Ok(step.outcome)
+    }
+
+    /// Before a sensitive action (the host's own, such as changing bank details, or one
+    /// of the crate's): whether the user proved a second factor recently enough, or
+    /// what to ask for first. The crate's own sensitive calls check this themselves and
+    /// refuse with [`Refusal::FreshProofRequired`]; after a [`StepUp::Prove`], prove
+    /// with [`MfaService::verify_code`] (or another method) and ask again.
+    ///
+    /// # Errors
+    /// [`Error::Store`] or [`Error::Clock`]; never an answer that lets the action through.
+    pub async fn step_up(
+        &self,
+        user: &UserId,
+        action: SensitiveAction,
+        context: &SignInContext,
+    ) -> Result<StepUp, Error> {
+        self.check(context)?;
+        let now = self.now()?;
+        let (_, record) = self.load(user).await?;
+        Ok(crate::flow::step_up::check(&record, action, &self.env(now, context)))
     }
 
     /// The clock's reading, refused past [`MAX_PLAUSIBLE_TIME`] so that a wild reading

@@ -5,10 +5,10 @@ use std::future::Future;
 use super::{Error, MfaService, store_error};
 use crate::flow::oversight::{SettingsChange, UserStatus};
 use crate::flow::{self, Step};
-use crate::policy::OrgSettings;
+use crate::policy::{OrgSettings, SignInContext};
 use crate::seal::SecretSealer;
 use crate::store::Store;
-use crate::vocabulary::{Cleared, Outcome, RequestContext, UserId};
+use crate::vocabulary::{Cleared, Outcome, UserId};
 
 /// The host's answer to "may this user change who must use MFA?" (R22: in seed 003 only
 /// support levels 2 and 3 may). Any `Fn(&UserId, &str) -> bool` over (actor, org) is one.
@@ -26,8 +26,10 @@ impl<F: Fn(&UserId, &str) -> bool> PermissionCheck for F {
 impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// An admin or principal user resets a user's MFA (the user lost the phone): the
     /// user must enroll again. The host calls this only for actors allowed to; the
-    /// service also refuses actors without MFA of their own and self-resets, and audits
-    /// the actor and the reason.
+    /// service also refuses self-resets and actors without MFA of their own or without
+    /// a second factor proved within the step-up window, and audits the actor and the
+    /// reason. `context` is the actor's request (its organisation's settings set the
+    /// window).
     ///
     /// # Errors
     /// Infrastructure failures.
@@ -36,12 +38,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         target: &UserId,
         actor: &UserId,
         reason: &str,
-        request: &RequestContext,
+        context: &SignInContext,
     ) -> Result<Outcome<Vec<Cleared>>, Error> {
-        let actor_has_mfa = self.load(actor).await?.1.has_mfa();
+        self.check(context)?;
+        let (_, actor_record) = self.load(actor).await?;
         let reset = self
-            .update(target, actor, request, |record, now| {
-                Ok(flow::oversight::reset(record, actor, actor_has_mfa, reason, now))
+            .update(target, actor, &context.request, |record, now| {
+                Ok(flow::oversight::reset(record, &actor_record, reason, &self.env(now, context)))
             })
             .await;
         self.opened.forget(target);
@@ -50,9 +53,11 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Changes an organisation's MFA settings (levels, enforcement, grace deadline,
     /// allowlist, limits): a privileged action. The host's permission check must allow
-    /// the actor and the new settings must be valid; then `save` stores them (the
-    /// host's settings table), and only once it succeeded is the change audited, with
-    /// the old and new settings. A refusal is audited too. Returns the settings saved.
+    /// the actor, the actor must have proved a second factor within the step-up window
+    /// and the new settings must be valid; then `save` stores them (the host's settings
+    /// table), and only once it succeeded is the change audited, with the old and new
+    /// settings. A refusal is audited too. Returns the settings saved. `context` is the
+    /// actor's request.
     ///
     /// A host that can write its settings and the audit rows in one transaction can
     /// call [`flow::oversight::change_org_settings`] instead and store both itself.
@@ -63,21 +68,25 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         &self,
         change: SettingsChange<'_>,
         permissions: &impl PermissionCheck,
-        request: &RequestContext,
+        context: &SignInContext,
         save: impl FnOnce(OrgSettings) -> F,
     ) -> Result<Outcome<OrgSettings>, Error>
     where
         F: Future<Output = Result<(), E>>,
         E: std::error::Error + Send + Sync + 'static,
     {
+        self.check(context)?;
         let now = self.now()?;
         let actor = change.actor.clone();
+        let (_, actor_record) = self.load(&actor).await?;
         let permitted = permissions.may_change_mfa_settings(&actor, change.org);
-        let Step { outcome, events, .. } = flow::oversight::change_org_settings(change, permitted);
+        let env = self.env(now, context);
+        let Step { outcome, events, .. } =
+            flow::oversight::change_org_settings(change, &actor_record, permitted, &env);
         if let Ok(settings) = &outcome {
             save(settings.clone()).await.map_err(store_error)?;
         }
-        self.store_events(&actor, &actor, now, request, events).await?;
+        self.store_events(&actor, &actor, now, &context.request, events).await?;
         Ok(outcome)
     }
 

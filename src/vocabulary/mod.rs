@@ -7,11 +7,13 @@
 //! layers above it (record, policy, events, transitions, service), so each of them can
 //! use these types without importing another.
 
+mod action;
 mod destination;
 mod identity;
 mod reason;
 mod refusal;
 
+pub use action::SensitiveAction;
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};
 pub use identity::{RequestContext, UserId};
 pub use reason::{Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, Revocation};

@@ -119,8 +119,9 @@ pub enum Refusal {
     /// Nobody resets their own MFA through the admin path.
     #[error("You cannot reset your own two-step verification. Ask another administrator.")]
     SelfReset,
-    /// The admin must have MFA set up before resetting someone else's.
-    #[error("Set up two-step verification for your own account before resetting someone else's.")]
+    /// An admin must have MFA set up before resetting someone else's or changing who
+    /// must use it.
+    #[error("Set up two-step verification for your own account first.")]
     ActorWithoutMfa,
     /// The user may not do this (change who must use MFA).
     #[error("You do not have permission to change the two-step verification settings.")]

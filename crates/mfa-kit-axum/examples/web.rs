@@ -596,7 +596,8 @@ async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(for
         return Ok(refused);
     }
     let target = UserId::new(form.user.as_str());
-    let message = match app.mfa.reset(&target, &user.user, &form.reason, &user.client.request).await? {
+    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let message = match app.mfa.reset(&target, &user.user, &form.reason, &context).await? {
         Ok(cleared) => format!(
             "Two-step verification of {} was reset (cleared: {cleared:?}). They must set it up again.",
             form.user
@@ -636,7 +637,8 @@ async fn change_settings(
         *app.db.settings.lock().unwrap() = Arc::new(settings);
         std::future::ready(Ok::<(), std::convert::Infallible>(()))
     };
-    let message = match app.mfa.change_org_settings(change, &admins, &user.client.request, save).await? {
+    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let message = match app.mfa.change_org_settings(change, &admins, &context, save).await? {
         Ok(_) => "The settings were saved.".to_string(),
         Err(refusal) => refusal.to_string(),
     };

@@ -1,0 +1,79 @@
+//! Step-up: a fresh second-factor proof before a sensitive action.
+//!
+//! A signed-in session is not enough to change how an account is protected, or to
+//! change what a payroll product pays out: the user proves a second factor again, and
+//! the action goes ahead only within the policy's window after that proof
+//! ([`crate::policy::Policy::fresh_proof_window`], 5 minutes by default, capped by the
+//! ATO and NIST presets). The crate checks this itself before each of its sensitive
+//! changes (a new or replaced authenticator, a destination added or removed, new
+//! recovery codes, a remembered device, an admin's reset or settings change); the host
+//! asks [`check`] before its own, with [`SensitiveAction::Host`].
+//!
+//! A user with no second factor yet may set up the first one without a proof: there is
+//! nothing to prove with, and the sign-in decision already asks for enrollment where
+//! the policy requires it.
+
+use super::{Draft, Env};
+use crate::record::{LastProof, UserRecord};
+use crate::vocabulary::{Method, Refusal, SensitiveAction};
+
+/// What to do before a sensitive action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StepUp {
+    /// Go ahead: a second factor was proved recently enough (`proof`), or the action
+    /// sets up the user's first factor and needs none (`proof` is `None`).
+    Proceed {
+        /// The proof that makes the action fresh, if one was needed.
+        proof: Option<LastProof>,
+    },
+    /// Ask for a second factor first, with one of `methods`, then retry the action
+    /// within `window` seconds.
+    Prove {
+        /// The methods the user can prove with and the policy allows, strongest first.
+        methods: Vec<Method>,
+        /// How long the proof counts as fresh, in seconds.
+        window: u64,
+    },
+    /// The user has no second factor to prove with: set one up first.
+    EnrollFirst,
+}
+
+impl StepUp {
+    /// Whether the action may go ahead now.
+    pub fn may_proceed(&self) -> bool {
+        matches!(self, StepUp::Proceed { .. })
+    }
+
+    /// The refusal of an action that may not go ahead now, if it may not.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            StepUp::Proceed { .. } => None,
+            StepUp::Prove { .. } => Some(Refusal::FreshProofRequired),
+            StepUp::EnrollFirst => Some(Refusal::NotEnrolled),
+        }
+    }
+}
+
+/// Whether the record's user may do `action` now, or what to ask for first. For an
+/// admin's action ([`SensitiveAction::ResetUser`], [`SensitiveAction::ChangeOrgSettings`])
+/// `record` is the actor's record. Changes nothing.
+pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> StepUp {
+    if !record.has_mfa() {
+        return if action.adds_a_factor() { StepUp::Proceed { proof: None } } else { StepUp::EnrollFirst };
+    }
+    let window = env.policy.fresh_proof_window(env.context);
+    match record.proved_within(env.now, window) {
+        Some(proof) => StepUp::Proceed { proof: Some(proof) },
+        None => {
+            let mut methods = record.methods();
+            methods.retain(|method| env.policy.method_allowed(env.context, *method));
+            StepUp::Prove { methods, window }
+        }
+    }
+}
+
+/// The refusal of a transition's sensitive `action` without a fresh proof, if any.
+pub(crate) fn require(draft: &Draft<'_>, action: SensitiveAction, env: &Env<'_>) -> Option<Refusal> {
+    check(draft.get(), action, env).refusal()
+}
