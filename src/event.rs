@@ -32,6 +32,7 @@
 //! | `enrollment_started` | `expires_at` |
 //! | `enrollment_confirmed` | `replaced` (bool) |
 //! | `authenticator_imported` | |
+//! | `authenticator_removed` | `authenticator` (its id), `name` |
 //! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts` |
 //! | `enrollment_expired` | |
 //! | `code_accepted` | `method`: `totp`, `sms`, `email`, `recovery_code`; `drift` (steps or null) |
@@ -100,6 +101,13 @@ pub enum EventKind {
     /// An authenticator's secret was imported from another system (a migration); its
     /// first accepted code sets the replay floor.
     AuthenticatorImported,
+    /// One of the user's authenticators was removed.
+    AuthenticatorRemoved {
+        /// Its id.
+        authenticator: String,
+        /// The name the user gave it.
+        name: String,
+    },
     /// A confirmation code was refused.
     EnrollmentRejected {
         /// Why.
@@ -375,9 +383,9 @@ impl EventKind {
             EventKind::EnrollmentConfirmed { .. }
             | EventKind::AuthenticatorImported
             | EventKind::BackupDestinationConfirmed { .. } => SecurityNotice::FactorAdded,
-            EventKind::Deactivated | EventKind::BackupDestinationRemoved { .. } => {
-                SecurityNotice::FactorRemoved
-            }
+            EventKind::Deactivated
+            | EventKind::AuthenticatorRemoved { .. }
+            | EventKind::BackupDestinationRemoved { .. } => SecurityNotice::FactorRemoved,
             EventKind::RecoveryCodesGenerated { .. } => SecurityNotice::RecoveryCodesRegenerated,
             EventKind::RecoveryCodesLow { .. } | EventKind::RecoveryCodesExhausted => {
                 SecurityNotice::RecoveryCodesRunningLow
@@ -400,6 +408,7 @@ impl EventKind {
             EventKind::EnrollmentStarted { .. }
             | EventKind::EnrollmentConfirmed { .. }
             | EventKind::AuthenticatorImported
+            | EventKind::AuthenticatorRemoved { .. }
             | EventKind::CodeAccepted { .. }
             | EventKind::Resynchronised { .. }
             | EventKind::LockoutEnded

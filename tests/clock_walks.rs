@@ -119,8 +119,8 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64) -> Result<(), TestC
         Op::Guess => {
             let code = world.wrong_code(reading);
             let mut record = world.record.clone();
-            let step =
-                flow::authenticator::verify(&mut record, &world.phone, &code, &world.env(reading)).unwrap();
+            let step = flow::authenticator::verify(&mut record, &[&world.phone], &code, &world.env(reading))
+                .unwrap();
             prop_assert!(step.outcome.is_err());
             world.record = record;
         }
@@ -128,8 +128,8 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64) -> Result<(), TestC
             let code = world.phone.generate(now).unwrap().to_string();
             let disabled = world.record.failures().disabled_at().is_some();
             let mut record = world.record.clone();
-            let step =
-                flow::authenticator::verify(&mut record, &world.phone, &code, &world.env(reading)).unwrap();
+            let step = flow::authenticator::verify(&mut record, &[&world.phone], &code, &world.env(reading))
+                .unwrap();
             if disabled {
                 prop_assert_eq!(&step.outcome, &Err(Refusal::Disabled));
             }

@@ -13,6 +13,10 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::EnrollmentStarted { expires_at: 1_700_000_600 },
         EventKind::EnrollmentConfirmed { replaced: true },
         EventKind::AuthenticatorImported,
+        EventKind::AuthenticatorRemoved {
+            authenticator: "0123456789abcdef".into(),
+            name: "Old phone".into(),
+        },
         EventKind::EnrollmentRejected { reason: EnrollmentRejection::NotConsecutive },
         EventKind::EnrollmentExpired,
         EventKind::CodeAccepted { method: Method::Totp, drift: Some(-1) },
@@ -70,6 +74,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"enrollment_started","expires_at":1700000600}"#,
     r#"{"kind":"enrollment_confirmed","replaced":true}"#,
     r#"{"kind":"authenticator_imported"}"#,
+    r#"{"kind":"authenticator_removed","authenticator":"0123456789abcdef","name":"Old phone"}"#,
     r#"{"kind":"enrollment_rejected","reason":"not_consecutive"}"#,
     r#"{"kind":"enrollment_expired"}"#,
     r#"{"kind":"code_accepted","method":"totp","drift":-1}"#,
@@ -151,6 +156,7 @@ fn what_a_user_is_told_at_once_is_classified_and_routine_events_are_not() {
         [
             FactorAdded,
             FactorAdded,
+            FactorRemoved,
             LockedOut,
             LockedOut,
             FactorRemoved,

@@ -1,4 +1,5 @@
-//! The serialised record is a stored format: this test pins it (format version 1).
+//! The serialised record is a stored format: this test pins it (format version 2) and
+//! checks the records older versions wrote still read.
 //! If it fails, the change breaks every host's stored records: bump
 //! `UserRecord::FORMAT`, write a migration, and note it in the changelog.
 
@@ -10,6 +11,126 @@ use mfa_kit::record::UserRecord;
 use mfa_kit::{Algorithm, Method, Secret, UserId};
 
 const PINNED: &str = r#"{
+  "format": 2,
+  "user": "sarah",
+  "authenticators": [
+    {
+      "id": "000000006553f11e",
+      "name": "Authenticator app",
+      "secret": {
+        "key_id": "plaintext-insecure",
+        "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+      },
+      "params": {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "t0": 0
+      },
+      "created_at": 1700000030,
+      "last_used_at": 1700000060,
+      "last_accepted_step": 56666668,
+      "drift": -1
+    },
+    {
+      "id": "9f3c2a7be1d04c55",
+      "name": "Backup phone",
+      "secret": {
+        "key_id": "plaintext-insecure",
+        "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+      },
+      "params": {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "t0": 0
+      },
+      "created_at": 1700000120,
+      "last_used_at": null,
+      "last_accepted_step": 56666671,
+      "drift": 0
+    }
+  ],
+  "pending_enrollment": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA256",
+      "digits": 8,
+      "period": 60,
+      "t0": 0
+    },
+    "started_at": 1700000100,
+    "expires_at": 1700000700,
+    "failed_attempts": 2,
+    "account": null,
+    "starts": [],
+    "adding": "Desktop app"
+  },
+  "failures": {
+    "consecutive": 3,
+    "locked_until": null,
+    "locked_at": null,
+    "lockouts": 0,
+    "disabled_at": null
+  },
+  "recovery": {
+    "generated_at": 1700000090,
+    "entries": [
+      {
+        "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": null
+      },
+      {
+        "hash": "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": 1700000095
+      }
+    ]
+  },
+  "oob": {
+    "destinations": [
+      {
+        "destination": {
+          "kind": "sms",
+          "address": "+61412345678"
+        },
+        "role": "backup",
+        "added_at": 1700000100,
+        "confirmed_at": 1700000160
+      }
+    ],
+    "challenge": {
+      "purpose": "sign_in",
+      "role": "backup",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "expires_at": 1700000800,
+      "attempts": 1,
+      "issued_at": null
+    },
+    "sent_at": [
+      1700000200
+    ]
+  },
+  "devices": [
+    {
+      "id": "0123456789abcdef",
+      "label": "Firefox on Windows",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "created_at": 1700000300,
+      "expires_at": 1700043500
+    }
+  ],
+  "proofs": {
+    "totp": 1700000060,
+    "recovery_code": 1700000095
+  },
+  "must_enroll": false
+}"#;
+
+/// The same record as format 1 wrote it: one authenticator in `totp`, one `last_proof`.
+const PINNED_FORMAT_1: &str = r#"{
   "format": 1,
   "user": "sarah",
   "totp": {
@@ -240,7 +361,7 @@ const PINNED_WITHOUT_BACKUPS: &str = r#"{
 #[test]
 fn a_record_written_before_the_lockout_history_reads_with_empty_history() {
     let older: UserRecord = serde_json::from_str(PINNED_BEFORE_LOCKOUT_HISTORY).unwrap();
-    let current: UserRecord = serde_json::from_str(PINNED).unwrap();
+    let current: UserRecord = serde_json::from_str(PINNED_FORMAT_1).unwrap();
     assert_eq!(older, current);
     assert!(!older.must_enroll() && older.failures().disabled_at().is_none());
 }
@@ -252,15 +373,18 @@ fn the_serialised_record_is_pinned() {
 
     assert_eq!(record.format(), UserRecord::FORMAT);
     assert_eq!(record.user(), &UserId::new("sarah"));
-    let totp = record.totp().unwrap();
+    let [phone, backup_phone] = record.authenticators() else { panic!("two authenticators") };
+    assert_eq!((phone.id(), phone.name()), ("000000006553f11e", "Authenticator app"));
     assert_eq!(
-        (totp.created_at(), totp.last_used_at(), totp.last_accepted_step(), totp.drift()),
+        (phone.created_at(), phone.last_used_at(), phone.last_accepted_step(), phone.drift()),
         (1_700_000_030, Some(1_700_000_060), Some(56_666_668), -1)
     );
+    assert_eq!((backup_phone.name(), backup_phone.last_accepted_step()), ("Backup phone", Some(56_666_671)));
+    assert_eq!(record.totp(), Some(phone), "the first authenticator");
     let pending = record.pending_enrollment().unwrap();
-    assert_eq!(pending.expires_at(), 1_700_000_700);
+    assert_eq!((pending.expires_at(), pending.adding()), (1_700_000_700, Some("Desktop app")));
     assert_eq!(record.failures().consecutive(), 3);
-    let secret = PlaintextSealer.open(record.user(), totp.sealed_secret()).unwrap();
+    let secret = PlaintextSealer.open(record.user(), phone.sealed_secret()).unwrap();
     assert_eq!(secret, Secret::from_bytes(b"12345678901234567890").unwrap());
     assert_eq!(record.recovery_codes().unwrap().remaining(), 1);
     let backup = &record.out_of_band().destinations()[0];
@@ -271,7 +395,40 @@ fn the_serialised_record_is_pinned() {
     assert_eq!(record.devices().len(), 1);
     let last = record.last_proof().unwrap();
     assert_eq!((last.at, last.method), (1_700_000_095, Method::RecoveryCode));
+    assert_eq!(record.last_proved(Method::Totp), Some(1_700_000_060));
+    assert_eq!(record.last_proved(Method::Sms), None);
     assert_eq!(record.methods(), vec![Method::Totp, Method::Sms, Method::RecoveryCode]);
+}
+
+#[test]
+fn a_format_1_record_reads_as_format_2_with_its_one_authenticator_named_and_its_last_proof_kept() {
+    let record: UserRecord = serde_json::from_str(PINNED_FORMAT_1).expect("format 1 still reads");
+    assert_eq!(record.format(), 2, "read into the current form");
+    let [phone] = record.authenticators() else { panic!("one authenticator") };
+    assert_eq!(
+        (phone.name(), phone.drift(), phone.last_accepted_step()),
+        ("Authenticator app", -1, Some(56_666_668))
+    );
+    // The id comes from the credential, so every read of the same record agrees on it.
+    let again: UserRecord = serde_json::from_str(PINNED_FORMAT_1).unwrap();
+    assert_eq!(again.authenticators()[0].id(), phone.id());
+    assert_eq!(record.last_proved(Method::RecoveryCode), Some(1_700_000_095));
+    assert_eq!(record.pending_enrollment().unwrap().adding(), None, "a format 1 enrollment replaces");
+    // Written back, it is a format 2 record that reads back the same.
+    let written = serde_json::to_string(&record).unwrap();
+    assert!(
+        written.contains("\"format\":2")
+            && written.contains("\"authenticators\"")
+            && !written.contains("\"totp\":{")
+    );
+    assert_eq!(serde_json::from_str::<UserRecord>(&written).unwrap(), record);
+}
+
+#[test]
+fn a_record_of_a_later_format_keeps_its_number_so_the_service_refuses_it() {
+    let later = PINNED.replacen("\"format\": 2", "\"format\": 3", 1);
+    let record: UserRecord = serde_json::from_str(&later).unwrap();
+    assert_eq!(record.format(), 3);
 }
 
 #[test]

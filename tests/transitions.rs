@@ -113,7 +113,7 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
     let code = code_at(T0 + 60);
     for _ in 0..2 {
         let proof = ledger.drive(&sarah, T0 + 60, |r| {
-            flow::authenticator::verify(r, &phone, &code, &env(T0 + 60)).unwrap()
+            flow::authenticator::verify(r, &[&phone], &code, &env(T0 + 60)).unwrap()
         });
         manual.push(format!("{proof:?}"));
     }

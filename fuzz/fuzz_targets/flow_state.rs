@@ -300,7 +300,7 @@ fuzz_target!(|input: Input| {
                 });
                 let env = model.env();
                 let result =
-                    step(&mut record, "verify", |r| flow::authenticator::verify(r, &totp, &text, &env));
+                    step(&mut record, "verify", |r| flow::authenticator::verify(r, &[&totp], &text, &env));
                 if let Some((outcome, _)) = result {
                     if outcome.is_ok() {
                         proved = true;
@@ -321,7 +321,7 @@ fuzz_target!(|input: Input| {
                 });
                 let env = model.env();
                 let result = step(&mut record, "resync", |r| {
-                    flow::authenticator::resynchronise(r, &totp, [&a, &b], &env)
+                    flow::authenticator::resynchronise(r, &[&totp], [&a, &b], &env)
                 });
                 proved = result.is_some_and(|(outcome, _)| outcome.is_ok());
             }
@@ -334,12 +334,12 @@ fuzz_target!(|input: Input| {
                 let env = model.env();
                 // What the code proves, on a copy: the step a deactivation accepts.
                 let mut shadow = before.clone();
-                let shadow_step = flow::authenticator::verify(&mut shadow, &totp, &text, &env)
+                let shadow_step = flow::authenticator::verify(&mut shadow, &[&totp], &text, &env)
                     .ok()
                     .filter(|s| s.outcome.is_ok())
                     .and_then(|_| shadow.totp().and_then(|c| c.last_accepted_step()));
                 let result = step(&mut record, "deactivate", |r| {
-                    flow::authenticator::deactivate(r, &totp, &text, confirmed, &env)
+                    flow::authenticator::deactivate(r, &[&totp], &text, confirmed, &env)
                 });
                 if let Some((Ok(()), _)) = result {
                     assert!(confirmed, "deactivated without the confirmation");
@@ -551,10 +551,10 @@ fuzz_target!(|input: Input| {
             Op::Reset { reason, by_self, actor_has_mfa } => {
                 let actor = if by_self { user() } else { UserId::new("admin") };
                 let reason = if reason { "lost phone" } else { "  " };
-                let now = model.now;
-                let result = step(&mut record, "reset", |r| {
-                    Ok(flow::oversight::reset(r, &actor, actor_has_mfa, reason, now))
-                });
+                let actor = mfa_kit_fuzz::admin(actor, model.now, actor_has_mfa);
+                let env = model.env();
+                let result =
+                    step(&mut record, "reset", |r| Ok(flow::oversight::reset(r, &actor, reason, &env)));
                 if let Some((Ok(_), _)) = result {
                     assert!(
                         record.totp().is_none()

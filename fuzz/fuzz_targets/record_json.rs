@@ -52,12 +52,12 @@ fuzz_target!(|data: &[u8]| {
             }
             assert_round_trip(&copy);
         };
-        run(&|r| flow::authenticator::verify(r, &totp, &right, &env).is_ok_and(|s| s.changed));
-        run(&|r| flow::authenticator::verify(r, &totp, "000000", &env).is_ok_and(|s| s.changed));
+        run(&|r| flow::authenticator::verify(r, &[&totp], &right, &env).is_ok_and(|s| s.changed));
+        run(&|r| flow::authenticator::verify(r, &[&totp], "000000", &env).is_ok_and(|s| s.changed));
         run(&|r| {
-            flow::authenticator::resynchronise(r, &totp, [&right, &next], &env).is_ok_and(|s| s.changed)
+            flow::authenticator::resynchronise(r, &[&totp], [&right, &next], &env).is_ok_and(|s| s.changed)
         });
-        run(&|r| flow::authenticator::deactivate(r, &totp, &right, true, &env).is_ok_and(|s| s.changed));
+        run(&|r| flow::authenticator::deactivate(r, &[&totp], &right, true, &env).is_ok_and(|s| s.changed));
         run(&|r| flow::enrollment::confirm(r, &totp, &[&right, &next], &env).is_ok_and(|s| s.changed));
         run(&|r| flow::recovery::redeem(r, &key, "2345-6789-ABCD", &env).changed);
         run(&|r| flow::recovery::generate(r, &key, &env).is_ok_and(|s| s.changed));
@@ -68,7 +68,12 @@ fuzz_target!(|data: &[u8]| {
         run(&|r| flow::oob::remove_destination(r, Role::Backup, &env).changed);
         run(&|r| flow::device::remember(r, &key, "fuzz", 3_600, &env).is_ok_and(|s| s.changed));
         run(&|r| flow::device::revoke_all(r, Revocation::PasswordChanged).changed);
-        run(&|r| flow::oversight::reset(r, &UserId::new("admin"), true, "lost phone", now).changed);
+        let admin = mfa_kit_fuzz::admin(UserId::new("admin"), now, true);
+        run(&|r| flow::oversight::reset(r, &admin, "lost phone", &env).changed);
+        if let Some(first) = record.authenticators().first() {
+            let id = first.id().to_string();
+            run(&|r| flow::authenticator::remove(r, &id, &env).changed);
+        }
         if let Some(device) = record.devices().first() {
             let id = mfa_kit::record::DeviceInfo::from(device).id;
             run(&|r| flow::device::revoke(r, &id).changed);

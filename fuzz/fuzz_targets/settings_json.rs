@@ -18,8 +18,11 @@ fuzz_target!(|data: &[u8]| {
 
     let valid = settings.validate().is_ok();
     let actor = UserId::new("admin");
+    let deployment = mfa_kit_fuzz::Deployment::standard();
+    let actor_record = mfa_kit_fuzz::admin(actor.clone(), mfa_kit_fuzz::T0, true);
     let current = OrgSettings::default();
-    let step = change_org_settings(SettingsChange::new("org", &actor, &current, settings.clone()), true);
+    let change = SettingsChange::new("org", &actor, &current, settings.clone());
+    let step = change_org_settings(change, &actor_record, true, &deployment.env(mfa_kit_fuzz::T0));
     assert_eq!(step.outcome.is_ok(), valid);
     assert!(!step.changed && step.events.len() == 1);
 
@@ -29,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(tight.remember_device_max <= settings.remember_device_max);
         assert!(tight.enforce_for_all >= settings.enforce_for_all);
         assert!(tight.allow_self_deactivation <= settings.allow_self_deactivation);
+        assert!(tight.fresh_proof_window <= settings.fresh_proof_window);
     }
 
     let org = Arc::new(settings.clone());

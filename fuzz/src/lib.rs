@@ -75,7 +75,10 @@ pub fn fixture() -> Fixture {
     let sealed = PlaintextSealer.seal(&user(), &secret).expect("plaintext sealing cannot fail");
 
     let mut now = T0;
-    ok(flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, "fuzz", &deployment.env(now)), "start");
+    ok(
+        flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, "fuzz", &deployment.env(now)),
+        "start",
+    );
     let first = totp.generate(now).expect("after T0").to_string();
     now += 30;
     let second = totp.generate(now).expect("after T0").to_string();
@@ -121,4 +124,26 @@ pub fn assert_round_trip(record: &UserRecord) {
     let back: UserRecord = serde_json::from_str(&text)
         .unwrap_or_else(|error| panic!("a serialised record does not read back: {error}\n{text}"));
     assert_eq!(&back, record, "a record reads back different\n{text}");
+}
+
+/// An admin's own record: with `has_mfa`, an authenticator confirmed at `now` (so a
+/// fresh proof at `now`); without, an empty record.
+pub fn admin(id: UserId, now: u64, has_mfa: bool) -> UserRecord {
+    let deployment = Deployment::standard();
+    let mut record = UserRecord::new(id.clone());
+    if !has_mfa || now < 30 {
+        return record;
+    }
+    let secret = secret();
+    let totp = Totp::new(&secret, TotpParams::DEFAULT);
+    let sealed = PlaintextSealer.seal(&id, &secret).expect("plaintext sealing cannot fail");
+    let start =
+        flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, "admin", &deployment.env(now - 30));
+    ok(start, "admin start");
+    let first = totp.generate(now - 30).expect("after t0").to_string();
+    let second = totp.generate(now).expect("after t0").to_string();
+    let confirm = flow::enrollment::confirm(&mut record, &totp, &[&first, &second], &deployment.env(now))
+        .expect("confirm runs");
+    ok(confirm, "admin confirm");
+    record
 }

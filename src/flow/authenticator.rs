@@ -2,14 +2,17 @@
 //! turning MFA off (R2, R3, R15, R20).
 //!
 //! Here live the replay floor, drift learning and resynchronisation (RFC 6238 §5.2 and
-//! §6). `totp` is always the record's confirmed credential with its secret opened by
-//! the host's sealer; a driver that reloads the record after a conflict must open it
-//! again if the sealed secret changed.
+//! §6). A user may have several authenticators, each with its own floor and drift;
+//! `totps` are their secrets opened by the host's sealer, in the order of
+//! [`UserRecord::authenticators`]; a driver that reloads the record after a conflict
+//! must open them again if the sealed secrets changed.
 
-use super::{Draft, Env, Failure, Proven, Step, try_run};
+use std::borrow::Borrow;
+
+use super::{Draft, Env, Failure, Proven, Step, run, try_run};
 use crate::event::EventKind;
 use crate::record::UserRecord;
-use crate::vocabulary::{Method, Refusal, RejectionReason, Revocation};
+use crate::vocabulary::{Method, Refusal, RejectionReason, Revocation, Role, SensitiveAction};
 use crate::{Totp, Verification, Window};
 
 /// How far the verify window reaches, and how it follows a drifting clock.
@@ -59,15 +62,16 @@ fn begin(draft: &mut Draft<'_>, env: &Env<'_>) -> Option<Refusal> {
     if let Some(refused) = draft.screen(env, Method::Totp) {
         return Some(refused);
     }
-    if draft.get().totp.is_none() {
+    if draft.get().authenticators.is_empty() {
         return Some(Refusal::NotEnrolled);
     }
     draft.refuse_if_locked(Method::Totp, env.now)
 }
 
-/// Accepts the code of `step`: the new replay floor, the drift, and a success.
-fn accept(draft: &mut Draft<'_>, step: u64, drift: i64, learned: i64, now: u64) -> Proven {
-    if let Some(credential) = draft.edit().totp.as_mut() {
+/// Accepts the code of `step` from the authenticator at `index`: its new replay floor,
+/// its drift, and a success.
+fn accept(draft: &mut Draft<'_>, index: usize, step: u64, drift: i64, learned: i64, now: u64) -> Proven {
+    if let Some(credential) = draft.edit().authenticators.get_mut(index) {
         credential.last_accepted_step = Some(step);
         credential.last_used_at = Some(now);
         credential.drift = learned;
@@ -75,67 +79,104 @@ fn accept(draft: &mut Draft<'_>, step: u64, drift: i64, learned: i64, now: u64) 
     draft.succeed(Method::Totp, now, Some(drift))
 }
 
-fn verify_in(
+/// What checking one code against each authenticator found.
+enum Found {
+    Accepted {
+        index: usize,
+        step: u64,
+        drift: i64,
+        learned: i64,
+    },
+    /// The code just accepted from one of them, again.
+    Repeated,
+    Replayed,
+    Wrong,
+    /// Not a code for any of them.
+    Malformed,
+}
+
+fn find<T: Borrow<Totp>>(
+    record: &UserRecord,
+    totps: &[T],
+    input: &str,
+    env: &Env<'_>,
+) -> Result<Found, Failure> {
+    let rules = &env.rules.drift;
+    let mut found = Found::Malformed;
+    for (index, (credential, totp)) in record.authenticators.iter().zip(totps).enumerate() {
+        let totp = totp.borrow();
+        let Ok(code) = totp.parse_code(input) else { continue };
+        let (floor, drift) = (credential.last_accepted_step, credential.drift);
+        let this = match totp.verify(&code, env.now, rules.window_for(drift), floor)? {
+            Verification::Accepted(hit) => {
+                let learned = rules.learn(drift, hit.drift);
+                return Ok(Found::Accepted { index, step: hit.step, drift: hit.drift, learned });
+            }
+            // A double click, two tabs, a retrying proxy: a replay, but not a guess.
+            Verification::Replayed(hit) if Some(hit.step) == floor => Found::Repeated,
+            Verification::Replayed(_) => Found::Replayed,
+            Verification::Wrong => Found::Wrong,
+        };
+        // Keep the most telling finding: a repeat over a replay over a wrong code.
+        found = match (found, this) {
+            (Found::Repeated, _) | (_, Found::Repeated) => Found::Repeated,
+            (Found::Replayed, _) | (_, Found::Replayed) => Found::Replayed,
+            _ => Found::Wrong,
+        };
+    }
+    Ok(found)
+}
+
+fn verify_in<T: Borrow<Totp>>(
     draft: &mut Draft<'_>,
-    totp: &Totp,
+    totps: &[T],
     input: &str,
     env: &Env<'_>,
 ) -> Result<Result<Proven, Refusal>, Failure> {
     if let Some(refused) = begin(draft, env) {
         return Ok(Err(refused));
     }
-    let code = match totp.parse_code(input) {
-        Ok(code) => code,
-        Err(_) => return Ok(Err(draft.malformed(Method::Totp))),
-    };
-    let (floor, drift) = match draft.get().totp.as_ref() {
-        Some(credential) => (credential.last_accepted_step, credential.drift),
-        None => return Ok(Err(Refusal::NotEnrolled)),
-    };
-    let rules = &env.rules.drift;
     let lockout = Draft::lockout(env);
-    Ok(match totp.verify(&code, env.now, rules.window_for(drift), floor)? {
-        Verification::Accepted(found) => {
-            Ok(accept(draft, found.step, found.drift, rules.learn(drift, found.drift), env.now))
+    Ok(match find(draft.get(), totps, input, env)? {
+        Found::Accepted { index, step, drift, learned } => {
+            Ok(accept(draft, index, step, drift, learned, env.now))
         }
-        // The code just accepted, again (a double click, two tabs, a retrying proxy):
-        // a replay, but not a guess.
-        Verification::Replayed(found) if Some(found.step) == floor => {
-            Err(draft.repeated(Method::Totp, lockout))
-        }
-        Verification::Replayed(_) => {
+        Found::Repeated => Err(draft.repeated(Method::Totp, lockout)),
+        Found::Replayed => {
             Err(draft.count_failure(Method::Totp, RejectionReason::Replayed, env.now, lockout))
         }
-        Verification::Wrong => {
-            Err(draft.count_failure(Method::Totp, RejectionReason::Wrong, env.now, lockout))
-        }
+        Found::Wrong => Err(draft.count_failure(Method::Totp, RejectionReason::Wrong, env.now, lockout)),
+        Found::Malformed => Err(draft.malformed(Method::Totp)),
     })
 }
 
-/// Verifies a code typed from the authenticator app: accepted at most once (the replay
-/// floor), in a window that follows the phone's learned drift; wrong and replayed codes
-/// count towards the lockout, input that is not a code does not.
+/// Verifies a code typed from one of the user's authenticator apps: `totps` are the
+/// secrets of [`UserRecord::authenticators`], opened, in the same order. Accepted at
+/// most once (each authenticator has its own replay floor), in a window that follows
+/// that phone's learned drift; wrong and replayed codes count towards the lockout,
+/// input that is not a code does not.
 ///
 /// # Errors
 /// [`Failure::Time`] when `env.now` is before the credential's epoch.
-pub fn verify(
+pub fn verify<T: Borrow<Totp>>(
     record: &mut UserRecord,
-    totp: &Totp,
+    totps: &[T],
     input: &str,
     env: &Env<'_>,
 ) -> Result<Step<Proven>, Failure> {
-    try_run(record, |draft| verify_in(draft, totp, input, env))
+    try_run(record, |draft| verify_in(draft, totps, input, env))
 }
 
 /// Re-learns the drift of a clock that has moved past the learned bound, from two
-/// consecutive codes anywhere within the rules' resync range of now. Succeeds as a
+/// consecutive codes anywhere within the rules' resync range of now, for whichever of
+/// the user's authenticators (`totps`, as in [`verify`]) they come from. Succeeds as a
 /// sign-in proof; failures count towards the lockout.
 ///
 /// # Errors
 /// [`Failure::Time`] when `env.now` is before the credential's epoch.
-pub fn resynchronise(
+pub fn resynchronise<T: Borrow<Totp>>(
     record: &mut UserRecord,
-    totp: &Totp,
+    totps: &[T],
     [first, second]: [&str; 2],
     env: &Env<'_>,
 ) -> Result<Step<Proven>, Failure> {
@@ -143,38 +184,49 @@ pub fn resynchronise(
         if let Some(refused) = begin(draft, env) {
             return Ok(Err(refused));
         }
-        let (first, second) = match (totp.parse_code(first), totp.parse_code(second)) {
-            (Ok(first), Ok(second)) => (first, second),
-            _ => return Ok(Err(draft.malformed(Method::Totp))),
-        };
-        let floor = draft.get().totp.as_ref().and_then(|c| c.last_accepted_step);
-        let now_step = totp.step_at(env.now)?;
-        let range = Window::symmetric(env.rules.drift.resync_range);
-        let matched = totp
-            .verify_around_step(&first, now_step, range, floor)
-            .accepted()
-            .and_then(|found| found.step.checked_add(1))
-            .filter(|next| totp.verify_around_step(&second, *next, Window::EXACT, floor).is_accepted());
-        let Some(step) = matched else {
+        let mut parsed_any = false;
+        let mut matched = None;
+        for (index, (credential, totp)) in draft.get().authenticators.iter().zip(totps).enumerate() {
+            let totp = totp.borrow();
+            let (Ok(first), Ok(second)) = (totp.parse_code(first), totp.parse_code(second)) else { continue };
+            parsed_any = true;
+            let floor = credential.last_accepted_step;
+            let now_step = totp.step_at(env.now)?;
+            let range = Window::symmetric(env.rules.drift.resync_range);
+            let step = totp
+                .verify_around_step(&first, now_step, range, floor)
+                .accepted()
+                .and_then(|found| found.step.checked_add(1))
+                .filter(|next| totp.verify_around_step(&second, *next, Window::EXACT, floor).is_accepted());
+            if let Some(step) = step {
+                matched = Some((index, step, now_step));
+                break;
+            }
+        }
+        if !parsed_any {
+            return Ok(Err(draft.malformed(Method::Totp)));
+        }
+        let Some((index, step, now_step)) = matched else {
             let lockout = Draft::lockout(env);
             return Ok(Err(draft.count_failure(Method::Totp, RejectionReason::Wrong, env.now, lockout)));
         };
         let drift = i64::try_from(i128::from(step) - i128::from(now_step)).unwrap_or(0);
         draft.emit(EventKind::Resynchronised { drift });
-        Ok(Ok(accept(draft, step, drift, drift, env.now)))
+        Ok(Ok(accept(draft, index, step, drift, drift, env.now)))
     })
 }
 
 /// The user turns MFA off (R20): needs `confirmed` (the "yes, turn it off" of the
-/// screen) and a current code, and is refused where a rule forbids it (R12). Clears
-/// the authenticator, any enrollment, recovery codes, SMS and e-mail destinations and
+/// screen) and a current code from any of the user's authenticators (`totps`, as in
+/// [`verify`]), and is refused where a rule forbids it (R12). Clears every
+/// authenticator, any enrollment, recovery codes, SMS and e-mail destinations and
 /// remembered devices.
 ///
 /// # Errors
 /// [`Failure::Time`] when `env.now` is before the credential's epoch.
-pub fn deactivate(
+pub fn deactivate<T: Borrow<Totp>>(
     record: &mut UserRecord,
-    totp: &Totp,
+    totps: &[T],
     code: &str,
     confirmed: bool,
     env: &Env<'_>,
@@ -188,17 +240,46 @@ pub fn deactivate(
             draft.emit(EventKind::DeactivationRefused { reason });
             return Ok(Err(Refusal::Forbidden(reason)));
         }
-        if let Err(refused) = verify_in(draft, totp, code, env)? {
+        if let Err(refused) = verify_in(draft, totps, code, env)? {
             return Ok(Err(refused));
         }
         let record = draft.edit();
-        record.totp = None;
+        record.authenticators.clear();
         record.pending_enrollment = None;
         record.recovery = None;
         record.oob = Default::default();
         super::device::revoke_every(draft, Revocation::Deactivated);
         draft.emit(EventKind::Deactivated);
         Ok(Ok(()))
+    })
+}
+
+/// Removes one of the user's authenticators (a phone that was lost or replaced), by
+/// its id; `Ok(false)` if there is none with that id. Needs a second factor proved
+/// within the policy's step-up window ([`super::step_up`]); removing the user's last
+/// factor also obeys the rules of deactivation, and is refused where the policy
+/// forbids turning MFA off. Remembered devices stay.
+pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
+    run(record, |draft| {
+        let Some((index, _)) = draft.get().authenticator(id) else { return Ok(false) };
+        let record = draft.get();
+        let last_factor = record.authenticators.len() == 1 && record.oob.confirmed(Role::Primary).is_none();
+        if last_factor {
+            let facts = crate::policy::UserFacts::of(record, env.now);
+            if let Err(reason) = env.policy.may_deactivate(env.context, &facts) {
+                draft.emit(EventKind::DeactivationRefused { reason });
+                return Err(Refusal::Forbidden(reason));
+            }
+        }
+        if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {
+            return Err(refused);
+        }
+        let removed = draft.edit().authenticators.remove(index);
+        draft.emit(EventKind::AuthenticatorRemoved {
+            authenticator: removed.id.to_string(),
+            name: removed.name.to_string(),
+        });
+        Ok(true)
     })
 }
 

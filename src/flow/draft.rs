@@ -164,7 +164,7 @@ impl<'r> Draft<'r> {
     pub(crate) fn succeed(&mut self, method: Method, now: u64, drift: Option<i64>) -> Proven {
         let record = self.edit();
         record.failures = crate::record::FailureState::default();
-        record.last_proof = Some(crate::record::LastProof { at: now, method });
+        record.note_proof(method, now);
         self.emit(EventKind::CodeAccepted { method, drift });
         Proven { method, drift }
     }

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::{Draft, Env, Failure, Step, run, try_run};
 use crate::error::TimeError;
 use crate::event::EventKind;
-use crate::record::{FailureState, LastProof, PendingEnrollment, TotpCredential, UserRecord};
+use crate::record::{
+    DEFAULT_AUTHENTICATOR_NAME, FailureState, MAX_AUTHENTICATORS, PendingEnrollment, TotpCredential,
+    UserRecord, authenticator_name,
+};
 use crate::seal::SealedSecret;
 use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, Revocation, SensitiveAction};
 use crate::{Code, Totp, TotpParams, Window};
@@ -47,10 +50,12 @@ pub struct Confirmed {
 pub const MAX_STARTS_PER_HOUR: usize = 5;
 
 /// Opens (or restarts) an enrollment with a freshly sealed secret for `account`, to
-/// expire after the policy's enrollment lifetime. The active authenticator, if any,
-/// stays active. Refused during a lockout, from an address off the allowlist, after
-/// [`MAX_STARTS_PER_HOUR`] starts within an hour, and, for a user who has MFA, without
-/// a second factor proved within the policy's step-up window ([`super::step_up`]).
+/// expire after the policy's enrollment lifetime; once confirmed, the new authenticator
+/// replaces all the user's others (a new phone in place of the old). The active
+/// authenticators stay active until then. Refused during a lockout, from an address
+/// off the allowlist, after [`MAX_STARTS_PER_HOUR`] starts within an hour, and, for a
+/// user who has MFA, without a second factor proved within the policy's step-up window
+/// ([`super::step_up`]).
 pub fn start(
     record: &mut UserRecord,
     secret: SealedSecret,
@@ -58,42 +63,78 @@ pub fn start(
     account: &str,
     env: &Env<'_>,
 ) -> Step<Started> {
+    run(record, |draft| open(draft, secret, params, account, None, env))
+}
+
+/// Opens an enrollment of another authenticator, named `name` (a backup phone, a
+/// desktop app), to be added beside the user's others once confirmed. Refused as
+/// [`start`] is, for a name that [`authenticator_name`] does not accept, and when the
+/// user has [`MAX_AUTHENTICATORS`] already.
+pub fn add(
+    record: &mut UserRecord,
+    secret: SealedSecret,
+    params: TotpParams,
+    account: &str,
+    name: &str,
+    env: &Env<'_>,
+) -> Step<Started> {
     run(record, |draft| {
-        if let Some(refused) = draft.refuse_address(env) {
-            return Err(refused);
+        let Some(name) = authenticator_name(name) else { return Err(Refusal::InvalidName) };
+        if draft.get().authenticators.len() >= MAX_AUTHENTICATORS {
+            return Err(Refusal::TooManyAuthenticators);
         }
-        if let Some(refused) = draft.locked(env.now) {
-            return Err(refused);
-        }
-        if let Some(refused) = super::step_up::require(draft, SensitiveAction::ReplaceAuthenticator, env) {
-            return Err(refused);
-        }
-        let now = env.now;
-        let mut starts: Vec<u64> = draft
-            .get()
-            .pending_enrollment
-            .as_ref()
-            .map(|p| p.starts.iter().copied().filter(|t| recent(*t, now)).collect())
-            .unwrap_or_default();
-        if starts.len() >= MAX_STARTS_PER_HOUR {
-            let retry_at = starts.iter().min().map_or(now, |oldest| oldest.saturating_add(3600));
-            return Err(Refusal::RateLimited { retry_at });
-        }
-        starts.push(now);
-        let lifetime = env.policy.enrollment_lifetime(env.context);
-        let expires_at = now.saturating_add(lifetime);
-        draft.edit().pending_enrollment = Some(PendingEnrollment {
-            secret,
-            params,
-            started_at: now,
-            expires_at,
-            failed_attempts: 0,
-            account: Some(account.to_string()),
-            starts,
-        });
-        draft.emit(EventKind::EnrollmentStarted { expires_at });
-        Ok(Started { expires_at })
+        open(draft, secret, params, account, Some(name), env)
     })
+}
+
+fn open(
+    draft: &mut Draft<'_>,
+    secret: SealedSecret,
+    params: TotpParams,
+    account: &str,
+    adding: Option<String>,
+    env: &Env<'_>,
+) -> Outcome<Started> {
+    if let Some(refused) = draft.refuse_address(env) {
+        return Err(refused);
+    }
+    if let Some(refused) = draft.locked(env.now) {
+        return Err(refused);
+    }
+    let action = if adding.is_some() {
+        SensitiveAction::AddAuthenticator
+    } else {
+        SensitiveAction::ReplaceAuthenticator
+    };
+    if let Some(refused) = super::step_up::require(draft, action, env) {
+        return Err(refused);
+    }
+    let now = env.now;
+    let mut starts: Vec<u64> = draft
+        .get()
+        .pending_enrollment
+        .as_ref()
+        .map(|p| p.starts.iter().copied().filter(|t| recent(*t, now)).collect())
+        .unwrap_or_default();
+    if starts.len() >= MAX_STARTS_PER_HOUR {
+        let retry_at = starts.iter().min().map_or(now, |oldest| oldest.saturating_add(3600));
+        return Err(Refusal::RateLimited { retry_at });
+    }
+    starts.push(now);
+    let lifetime = env.policy.enrollment_lifetime(env.context);
+    let expires_at = now.saturating_add(lifetime);
+    draft.edit().pending_enrollment = Some(PendingEnrollment {
+        secret,
+        params,
+        started_at: now,
+        expires_at,
+        failed_attempts: 0,
+        account: Some(account.to_string()),
+        starts,
+        adding,
+    });
+    draft.emit(EventKind::EnrollmentStarted { expires_at });
+    Ok(Started { expires_at })
 }
 
 /// The shortest secret an import accepts: 128 bits (RFC 4226 §4).
@@ -102,25 +143,38 @@ pub const MIN_IMPORTED_SECRET_BYTES: usize = 16;
 /// Installs an authenticator whose secret comes from another system (a migration from
 /// a home-made module or another library), sealed by the host, with no confirmation
 /// codes: its first accepted code sets the replay floor. Refused when the user already
-/// has an authenticator (a replacement is set up with codes), during a lockout, and
-/// from an address off the allowlist. The caller checks the secret is at least
-/// [`MIN_IMPORTED_SECRET_BYTES`] long before sealing it.
-pub fn import(record: &mut UserRecord, secret: SealedSecret, params: TotpParams, env: &Env<'_>) -> Step<()> {
-    run(record, |draft| {
+/// has an authenticator (a replacement is set up with codes), during a lockout, from an
+/// address off the allowlist, and without a fresh proof from a user with MFA. The
+/// caller checks the secret is at least [`MIN_IMPORTED_SECRET_BYTES`] long before
+/// sealing it.
+///
+/// # Errors
+/// [`Failure::RandomSource`] if the operating system's random source fails (for the
+/// authenticator's id).
+pub fn import(
+    record: &mut UserRecord,
+    secret: SealedSecret,
+    params: TotpParams,
+    env: &Env<'_>,
+) -> Result<Step<()>, Failure> {
+    try_run(record, |draft| {
         if let Some(refused) = draft.refuse_address(env) {
-            return Err(refused);
+            return Ok(Err(refused));
         }
         if let Some(refused) = draft.locked(env.now) {
-            return Err(refused);
+            return Ok(Err(refused));
         }
-        if draft.get().totp.is_some() {
-            return Err(Refusal::AlreadyEnrolled);
+        if !draft.get().authenticators.is_empty() {
+            return Ok(Err(Refusal::AlreadyEnrolled));
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::AddAuthenticator, env) {
-            return Err(refused);
+            return Ok(Err(refused));
         }
+        let id = new_id()?;
         let record = draft.edit();
-        record.totp = Some(TotpCredential {
+        record.authenticators.push(TotpCredential {
+            id: id.into(),
+            name: DEFAULT_AUTHENTICATOR_NAME.into(),
             secret,
             params,
             created_at: env.now,
@@ -130,8 +184,15 @@ pub fn import(record: &mut UserRecord, secret: SealedSecret, params: TotpParams,
         });
         record.must_enroll = false;
         draft.emit(EventKind::AuthenticatorImported);
-        Ok(())
+        Ok(Ok(()))
     })
+}
+
+/// A new authenticator id: 64 random bits as 16 hex digits.
+fn new_id() -> Result<String, Failure> {
+    let mut bytes = [0u8; 8];
+    crate::random::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Whether a start at `at` counts at `now` towards the hourly limit.
@@ -141,7 +202,8 @@ fn recent(at: u64, now: u64) -> bool {
 
 /// The enrollment in progress for `account`, to show its QR code and key again (a page
 /// reload must not create a new secret): `Ok(None)` when there is none still open for
-/// that account. Changes nothing.
+/// that account and purpose (`adding`: the name of an authenticator being added, or
+/// `None` for a replacement). Changes nothing.
 ///
 /// # Errors
 /// The [`Refusal`] during a lockout, when the factor is disabled, or from an address
@@ -149,6 +211,7 @@ fn recent(at: u64, now: u64) -> bool {
 pub fn resume<'r>(
     record: &'r UserRecord,
     account: &str,
+    adding: Option<&str>,
     env: &Env<'_>,
 ) -> Outcome<Option<&'r PendingEnrollment>> {
     if let Some(refused) = env.policy.refuse_request(env.context, env.now) {
@@ -158,16 +221,21 @@ pub fn resume<'r>(
         return Err(refused);
     }
     let lifetime = env.policy.enrollment_lifetime(env.context);
+    let adding = adding.map(authenticator_name);
     Ok(record.pending_enrollment.as_ref().filter(|pending| {
         pending.account.as_deref() == Some(account)
+            && adding
+                .as_ref()
+                .map_or(pending.adding.is_none(), |name| name.is_some() && *name == pending.adding)
             && crate::record::window_holds(pending.started_at, pending.expires_at, lifetime, env.now)
     }))
 }
 
 /// Confirms the pending enrollment with the codes typed from the app (two consecutive
 /// codes, or one if the rules say so). `totp` is the pending secret, opened. On
-/// success the new credential replaces the old one, the failure count is cleared and
-/// remembered devices are revoked; wrong confirmations are counted against the
+/// success the new authenticator is added beside the others (an enrollment opened with
+/// [`add`]) or replaces them (opened with [`start`]: remembered devices are then
+/// revoked), and the failure count is cleared; wrong confirmations are counted against the
 /// enrollment, which is discarded after the lockout rule's number of them.
 ///
 /// # Errors
@@ -197,34 +265,44 @@ pub fn confirm(
         }
         let matched = match_codes(totp, codes, env.rules.confirmation, now, env.rules.drift.base)?;
         Ok(match matched {
-            Ok((step, drift)) => Ok(install(draft, step, drift, env)),
+            Ok((step, drift)) => Ok(install(draft, step, drift, env)?),
             Err(refusal) => Err(reject(draft, refusal, env)),
         })
     })
 }
 
-/// Makes the pending secret the credential.
-fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Confirmed {
+/// Makes the pending secret an authenticator: beside the others when it is being
+/// added, in place of them otherwise (revoking remembered devices, as a new phone
+/// should).
+fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Result<Confirmed, Failure> {
+    let id = new_id()?;
     let record = draft.edit();
-    let replaced = record.totp.is_some();
-    if let Some(pending) = record.pending_enrollment.take() {
-        record.totp = Some(TotpCredential {
-            secret: pending.secret,
-            params: pending.params,
-            created_at: env.now,
-            last_used_at: None,
-            last_accepted_step: Some(step),
-            drift: env.rules.drift.learn(0, drift),
-        });
+    let Some(pending) = record.pending_enrollment.take() else { return Ok(Confirmed { replaced: false }) };
+    let adding = pending.adding.is_some();
+    let replaced = !adding && !record.authenticators.is_empty();
+    if !adding {
+        record.authenticators.clear();
     }
+    record.authenticators.push(TotpCredential {
+        id: id.into(),
+        name: pending.adding.map_or_else(|| DEFAULT_AUTHENTICATOR_NAME.into(), Into::into),
+        secret: pending.secret,
+        params: pending.params,
+        created_at: env.now,
+        last_used_at: None,
+        last_accepted_step: Some(step),
+        drift: env.rules.drift.learn(0, drift),
+    });
     record.failures = FailureState::default();
     // Codes from the new app prove the user holds it: the next set-up step (recovery
     // codes, a backup phone) needs no second sign-in.
-    record.last_proof = Some(LastProof { at: env.now, method: Method::Totp });
+    record.note_proof(Method::Totp, env.now);
     record.must_enroll = false;
     draft.emit(EventKind::EnrollmentConfirmed { replaced });
-    super::device::revoke_every(draft, Revocation::NewAuthenticator);
-    Confirmed { replaced }
+    if !adding {
+        super::device::revoke_every(draft, Revocation::NewAuthenticator);
+    }
+    Ok(Confirmed { replaced })
 }
 
 /// Counts a wrong confirmation against the enrollment; discards it at the limit.

@@ -42,7 +42,7 @@
 //! // Save `record` with `confirmed.events`, then sign in later:
 //! let env = Env::new(1_700_000_060, &policy, &context, &rules);
 //! let code = phone.generate(1_700_000_060)?.to_string();
-//! let proof = flow::authenticator::verify(&mut record, &phone, &code, &env)?;
+//! let proof = flow::authenticator::verify(&mut record, &[&phone], &code, &env)?;
 //! assert!(proof.outcome.is_ok() && proof.changed);
 //! # Ok(())
 //! # }

@@ -351,7 +351,7 @@ fn redeem_in(
     record.failures.consecutive = 0;
     // The code proves the user holds the destination: a proof, as a confirmed
     // authenticator is, so the next set-up step needs no second sign-in.
-    record.last_proof = Some(crate::record::LastProof { at: now, method });
+    record.note_proof(method, now);
     if role == Role::Primary {
         record.must_enroll = false;
     }
@@ -374,7 +374,7 @@ pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) ->
         let pending = oob.challenge.as_ref().is_some_and(|c| c.role == role);
         // Without an authenticator, the confirmed primary destination is the last factor.
         let last_factor =
-            role == Role::Primary && draft.get().totp.is_none() && oob.confirmed(role).is_some();
+            role == Role::Primary && draft.get().authenticators.is_empty() && oob.confirmed(role).is_some();
         if last_factor {
             let facts = crate::policy::UserFacts::of(draft.get(), env.now);
             if let Err(reason) = env.policy.may_deactivate(env.context, &facts) {

@@ -36,7 +36,7 @@ pub fn reset(record: &mut UserRecord, actor: &UserRecord, reason: &str, env: &En
         let before = draft.get();
         let locked = before.failures.is_locked(now);
         let had = [
-            (before.totp.is_some(), Cleared::Authenticator),
+            (!before.authenticators.is_empty(), Cleared::Authenticator),
             (before.pending_enrollment.is_some(), Cleared::PendingEnrollment),
             (before.failures != Default::default(), Cleared::Lockout),
             (before.recovery.is_some(), Cleared::RecoveryCodes),
@@ -45,7 +45,7 @@ pub fn reset(record: &mut UserRecord, actor: &UserRecord, reason: &str, env: &En
         cleared.extend(had.iter().filter(|(present, _)| *present).map(|(_, what)| *what));
         if !cleared.is_empty() {
             let record = draft.edit();
-            record.totp = None;
+            record.authenticators.clear();
             record.pending_enrollment = None;
             record.failures = Default::default();
             record.recovery = None;
@@ -149,8 +149,10 @@ pub struct UserStatus {
     pub mfa: bool,
     /// The second factors set up, strongest first, backups included.
     pub methods: Vec<Method>,
-    /// When the authenticator was set up.
+    /// When the oldest authenticator was set up.
     pub enrolled_since: Option<u64>,
+    /// How many authenticator apps the user has.
+    pub authenticators: usize,
     /// When the user last proved a second factor, by any method.
     pub last_used: Option<u64>,
     /// Which method that was.
@@ -173,9 +175,10 @@ impl UserStatus {
             user: record.user.clone(),
             mfa: facts.enrolled,
             methods: facts.methods,
-            enrolled_since: record.totp.as_ref().map(|c| c.created_at),
-            last_used: record.last_proof.map(|p| p.at),
-            last_method: record.last_proof.map(|p| p.method),
+            enrolled_since: record.authenticators.iter().map(|c| c.created_at).min(),
+            authenticators: record.authenticators.len(),
+            last_used: record.last_proof().map(|p| p.at),
+            last_method: record.last_proof().map(|p| p.method),
             recovery_codes_left: record.recovery.as_ref().map(|r| r.remaining()),
             remembered_devices: record.devices.iter().filter(|d| now < d.expires_at).count(),
             locked_until: facts.locked_until,

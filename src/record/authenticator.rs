@@ -1,13 +1,35 @@
-//! The authenticator app's state: the confirmed credential and an enrollment in progress.
+//! The authenticator apps' state: the confirmed credentials (a user may have several:
+//! a phone, a backup phone, a desktop app) and an enrollment in progress.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::TotpParams;
 use crate::seal::SealedSecret;
 
-/// A confirmed authenticator-app credential.
+/// The most authenticator apps one user may have: each one is another secret every
+/// code is checked against.
+pub const MAX_AUTHENTICATORS: usize = 5;
+
+/// The name of an authenticator the user did not name (the first one, a replacement,
+/// an import, or one read from a format 1 record).
+pub const DEFAULT_AUTHENTICATOR_NAME: &str = "Authenticator app";
+
+/// The longest name an authenticator may have, in characters.
+pub const MAX_AUTHENTICATOR_NAME: usize = 64;
+
+/// A confirmed authenticator-app credential, one of the user's authenticators, with its
+/// own replay floor, drift and last use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpCredential {
+    /// A random id, unique among the user's authenticators (16 hex digits). Shared
+    /// text, so that copying the record does not copy it.
+    #[serde(default, with = "shared_text")]
+    pub(crate) id: Arc<str>,
+    /// What the user called it ("Work phone").
+    #[serde(default, with = "shared_text")]
+    pub(crate) name: Arc<str>,
     pub(crate) secret: SealedSecret,
     pub(crate) params: TotpParams,
     pub(crate) created_at: u64,
@@ -19,6 +41,27 @@ pub struct TotpCredential {
 }
 
 impl TotpCredential {
+    /// Its id, unique among the user's authenticators: what a screen passes back to
+    /// remove it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The name the user gave it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What a list of the user's authenticators shows of it (nothing secret).
+    pub fn info(&self) -> AuthenticatorInfo {
+        AuthenticatorInfo {
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        }
+    }
+
     /// The sealed secret, with the id of the key that sealed it (for key rotation).
     pub fn sealed_secret(&self) -> &SealedSecret {
         &self.secret
@@ -50,6 +93,28 @@ impl TotpCredential {
     }
 }
 
+/// One authenticator as the user's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuthenticatorInfo {
+    /// Its id, to remove it by.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was set up.
+    pub created_at: u64,
+    /// When a code of it was last accepted.
+    pub last_used_at: Option<u64>,
+}
+
+/// Checks and tidies a name the user gave an authenticator: trimmed, 1 to
+/// [`MAX_AUTHENTICATOR_NAME`] characters, no control characters.
+pub fn authenticator_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    let fits = (1..=MAX_AUTHENTICATOR_NAME).contains(&name.chars().count());
+    (fits && !name.chars().any(char::is_control)).then(|| name.to_string())
+}
+
 /// An enrollment that was started and not yet confirmed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingEnrollment {
@@ -64,6 +129,10 @@ pub struct PendingEnrollment {
     /// When enrollments were started within the last hour, for the restart limit.
     #[serde(default)]
     pub(crate) starts: Vec<u64>,
+    /// The name of the authenticator being added beside the others; `None` when it
+    /// replaces them.
+    #[serde(default)]
+    pub(crate) adding: Option<String>,
 }
 
 impl PendingEnrollment {
@@ -90,5 +159,26 @@ impl PendingEnrollment {
     /// When it expires unless confirmed.
     pub fn expires_at(&self) -> u64 {
         self.expires_at
+    }
+
+    /// The name of the authenticator being added beside the others, or `None` when
+    /// the new one will replace them.
+    pub fn adding(&self) -> Option<&str> {
+        self.adding.as_deref()
+    }
+}
+
+/// Serde for shared text: written and read as a plain string.
+mod shared_text {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(text)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+        String::deserialize(deserializer).map(Arc::from)
     }
 }

@@ -9,7 +9,7 @@
 //! device tokens are there only as keyed hashes. Nothing else in it is secret, but the
 //! record is still the user's security state and deserves the care of a password hash.
 //!
-//! # Serialised form (format 1)
+//! # Serialised form (format 2)
 //!
 //! As JSON (any serde format works); times are seconds since the Unix epoch, sealed
 //! secrets and hashes are unpadded base32, and sections a user does not use are `null`
@@ -17,18 +17,20 @@
 //!
 //! ```json
 //! {
-//!   "format": 1,
+//!   "format": 2,
 //!   "user": "sarah",
-//!   "totp": {
+//!   "authenticators": [{
+//!     "id": "000000006553f11e", "name": "Authenticator app",
 //!     "secret": { "key_id": "2026-11", "ciphertext": "…" },
 //!     "params": { "algorithm": "SHA1", "digits": 6, "period": 30, "t0": 0 },
 //!     "created_at": 1700000030, "last_used_at": 1700000060,
 //!     "last_accepted_step": 56666668, "drift": -1
-//!   },
+//!   }],
 //!   "pending_enrollment": null,
 //!   (an enrollment: { "secret": {…}, "params": {…}, "started_at": 1700000100,
 //!                     "expires_at": 1700000700, "failed_attempts": 0,
-//!                     "account": "sarah@smith.example", "starts": [1700000100] })
+//!                     "account": "sarah@smith.example", "starts": [1700000100],
+//!                     "adding": "Backup phone" (or null: it replaces the others) })
 //!   "failures": { "consecutive": 0, "locked_until": null, "locked_at": null, "lockouts": 0, "disabled_at": null },
 //!   "recovery": { "generated_at": 1700000090, "entries": [{ "hash": "…", "used_at": null }] },
 //!   "oob": {
@@ -40,13 +42,16 @@
 //!   },
 //!   "devices": [{ "id": "0123456789abcdef", "label": "Firefox on Windows", "hash": "…",
 //!                 "created_at": 1700000300, "expires_at": 1700043500 }],
-//!   "last_proof": { "at": 1700000095, "method": "recovery_code" },
+//!   "proofs": { "totp": 1700000060, "recovery_code": 1700000095 },
 //!   "must_enroll": false
 //! }
 //! ```
 //!
 //! `tests/record_format.rs` pins this form; a change to it bumps [`UserRecord::FORMAT`].
-//! Fields added later read as empty from older records.
+//! Fields added later read as empty from older records. Format 1 records (one
+//! authenticator in `"totp"`, one `"last_proof": { "at", "method" }`) still read: the
+//! authenticator gets the default name and an id made from its creation time, and the
+//! record is written back as format 2.
 //!
 //! # Time
 //!
@@ -73,12 +78,16 @@
 
 mod authenticator;
 mod device;
+mod legacy;
 mod oob;
 mod recovery;
 
 use serde::{Deserialize, Serialize};
 
-pub use authenticator::{PendingEnrollment, TotpCredential};
+pub use authenticator::{
+    AuthenticatorInfo, DEFAULT_AUTHENTICATOR_NAME, MAX_AUTHENTICATOR_NAME, MAX_AUTHENTICATORS,
+    PendingEnrollment, TotpCredential, authenticator_name,
+};
 pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
@@ -167,42 +176,80 @@ pub struct LastProof {
     pub method: Method,
 }
 
+/// When each method was last proved: one time a method, kept in the record without
+/// an allocation of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Proofs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recovery_code: Option<u64>,
+}
+
+impl Proofs {
+    fn slot(&mut self, method: Method) -> &mut Option<u64> {
+        match method {
+            Method::Totp => &mut self.totp,
+            Method::Sms => &mut self.sms,
+            Method::Email => &mut self.email,
+            Method::RecoveryCode => &mut self.recovery_code,
+        }
+    }
+
+    pub(crate) fn get(mut self, method: Method) -> Option<u64> {
+        *self.slot(method)
+    }
+
+    pub(crate) fn set(&mut self, method: Method, at: u64) {
+        *self.slot(method) = Some(at);
+    }
+
+    fn all(self) -> impl Iterator<Item = LastProof> {
+        [(Method::Totp, self.totp), (Method::Sms, self.sms), (Method::Email, self.email)]
+            .into_iter()
+            .chain([(Method::RecoveryCode, self.recovery_code)])
+            .filter_map(|(method, at)| at.map(|at| LastProof { at, method }))
+    }
+}
+
 /// All of one user's MFA state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "legacy::Stored")]
 pub struct UserRecord {
     pub(crate) format: u32,
     pub(crate) user: UserId,
-    pub(crate) totp: Option<TotpCredential>,
+    pub(crate) authenticators: Vec<TotpCredential>,
     pub(crate) pending_enrollment: Option<PendingEnrollment>,
     pub(crate) failures: FailureState,
-    #[serde(default)]
     pub(crate) recovery: Option<RecoveryCodes>,
-    #[serde(default)]
     pub(crate) oob: OobState,
-    #[serde(default)]
     pub(crate) devices: Vec<RememberedDevice>,
-    #[serde(default)]
-    pub(crate) last_proof: Option<LastProof>,
-    #[serde(default)]
+    /// The last successful proof of each method.
+    pub(crate) proofs: Proofs,
     pub(crate) must_enroll: bool,
 }
 
 impl UserRecord {
-    /// The version of the serialised form this crate writes and reads.
-    pub const FORMAT: u32 = 1;
+    /// The version of the serialised form this crate writes. Format 1 records (one
+    /// authenticator, one last proof) are read too, and written back as this format.
+    pub const FORMAT: u32 = 2;
 
     /// The record of a user with no MFA state yet.
     pub fn new(user: UserId) -> UserRecord {
         UserRecord {
             format: UserRecord::FORMAT,
             user,
-            totp: None,
+            authenticators: Vec::new(),
             pending_enrollment: None,
             failures: FailureState::default(),
             recovery: None,
             oob: OobState::default(),
             devices: Vec::new(),
-            last_proof: None,
+            proofs: Proofs::default(),
             must_enroll: false,
         }
     }
@@ -217,9 +264,15 @@ impl UserRecord {
         &self.user
     }
 
-    /// The confirmed authenticator, if any.
+    /// The user's authenticator apps, oldest first.
+    pub fn authenticators(&self) -> &[TotpCredential] {
+        &self.authenticators
+    }
+
+    /// The user's first (oldest) authenticator app, if any; see
+    /// [`UserRecord::authenticators`] for all of them.
     pub fn totp(&self) -> Option<&TotpCredential> {
-        self.totp.as_ref()
+        self.authenticators.first()
     }
 
     /// The enrollment in progress, if any.
@@ -244,16 +297,29 @@ impl UserRecord {
 
     /// The last successful second-factor proof, by any method.
     pub fn last_proof(&self) -> Option<LastProof> {
-        self.last_proof
+        self.proofs.all().max_by_key(|proof| proof.at)
+    }
+
+    /// When `method` was last proved, if it ever was.
+    pub fn last_proved(&self, method: Method) -> Option<u64> {
+        self.proofs.get(method)
+    }
+
+    /// Records a successful proof with `method` at `at`.
+    pub(crate) fn note_proof(&mut self, method: Method, at: u64) {
+        self.proofs.set(method, at);
     }
 
     /// The last second-factor proof, if it was made within `window` seconds of `now`
     /// (step-up: see [`crate::flow::step_up`]). A proof dated more than
     /// [`CLOCK_SKEW`] after `now` (written by a clock that ran ahead) does not count.
     pub fn proved_within(&self, now: u64, window: u64) -> Option<LastProof> {
-        self.last_proof.filter(|proof| {
-            proof.at <= now.saturating_add(CLOCK_SKEW) && now < proof.at.saturating_add(window)
-        })
+        self.proofs
+            .all()
+            .filter(|proof| {
+                proof.at <= now.saturating_add(CLOCK_SKEW) && now < proof.at.saturating_add(window)
+            })
+            .max_by_key(|proof| proof.at)
     }
 
     /// Remembered devices (expired ones included until the next change prunes them).
@@ -265,7 +331,7 @@ impl UserRecord {
     /// authenticator app, confirmed SMS and e-mail destinations, unused recovery codes.
     pub fn methods(&self) -> Vec<Method> {
         let mut methods = Vec::new();
-        if self.totp.is_some() {
+        if !self.authenticators.is_empty() {
             methods.push(Method::Totp);
         }
         for method in self.oob.methods() {
@@ -285,11 +351,16 @@ impl UserRecord {
         self.must_enroll
     }
 
+    /// The authenticator with `id`, and its place in [`UserRecord::authenticators`].
+    pub fn authenticator(&self, id: &str) -> Option<(usize, &TotpCredential)> {
+        self.authenticators.iter().enumerate().find(|(_, a)| &*a.id == id)
+    }
+
     /// Whether the user has MFA: an authenticator app or a confirmed primary SMS or
     /// e-mail destination. Backup methods alone (a backup destination, recovery codes)
     /// are not MFA. The policy, the status list and every call use this one meaning.
     pub fn has_mfa(&self) -> bool {
-        self.totp.is_some() || self.oob.confirmed(Role::Primary).is_some()
+        !self.authenticators.is_empty() || self.oob.confirmed(Role::Primary).is_some()
     }
 
     /// Whether the user has a backup method: a confirmed backup destination or unused

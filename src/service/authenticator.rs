@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 use super::{Error, MfaService, Which};
 use crate::flow::{self, Proven, Step, enrollment::Confirmed};
 use crate::policy::SignInContext;
+use crate::record::{AuthenticatorInfo, TotpCredential};
 use crate::seal::SecretSealer;
 use crate::store::Store;
 use crate::vocabulary::{Outcome, Refusal, RequestContext, UserId};
@@ -64,8 +65,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             context,
             Which::Credential,
             Refusal::NotEnrolled,
-            |record, totp, now| {
-                Ok(flow::authenticator::verify(record, totp, input, &self.env(now, context))?)
+            |record, totps, now| {
+                Ok(flow::authenticator::verify(record, totps, input, &self.env(now, context))?)
             },
         )
         .await
@@ -88,10 +89,10 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             context,
             Which::Credential,
             Refusal::NotEnrolled,
-            |record, totp, now| {
+            |record, totps, now| {
                 Ok(flow::authenticator::resynchronise(
                     record,
-                    totp,
+                    totps,
                     [first, second],
                     &self.env(now, context),
                 )?)
@@ -102,8 +103,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Shows the enrollment screen: the enrollment in progress for `account_name` if
     /// there is one still open (a page reload shows the same QR code and key, and
-    /// writes nothing), otherwise a new one ([`MfaService::restart_enrollment`]). An
-    /// active authenticator stays active until the new one is confirmed.
+    /// writes nothing), otherwise a new one ([`MfaService::restart_enrollment`]). Once
+    /// confirmed, the new authenticator replaces the user's others (a new phone); the
+    /// old ones stay active until then. A user who has MFA needs a fresh proof.
     ///
     /// # Errors
     /// [`Error::InvalidAccountName`] for an account name with a colon, [`Error::Sealer`],
@@ -114,15 +116,44 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         account_name: &str,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
+        self.show_enrollment(user, account_name, None, context).await
+    }
+
+    /// Shows the screen for adding another authenticator app named `name` (a backup
+    /// phone, a desktop app) beside the user's others: the same enrollment again on a
+    /// page reload, otherwise a new one. Confirmed with
+    /// [`MfaService::confirm_enrollment`]. Needs a fresh proof from a user who has
+    /// MFA; refused for an invalid name and beyond
+    /// [`crate::record::MAX_AUTHENTICATORS`].
+    ///
+    /// # Errors
+    /// As [`MfaService::start_enrollment`].
+    pub async fn add_authenticator(
+        &self,
+        user: &UserId,
+        name: &str,
+        account_name: &str,
+        context: &SignInContext,
+    ) -> Result<Outcome<EnrollmentStart>, Error> {
+        self.show_enrollment(user, account_name, Some(name), context).await
+    }
+
+    async fn show_enrollment(
+        &self,
+        user: &UserId,
+        account_name: &str,
+        adding: Option<&str>,
+        context: &SignInContext,
+    ) -> Result<Outcome<EnrollmentStart>, Error> {
         self.check(context)?;
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
-        let pending = match flow::enrollment::resume(&record, account_name, &self.env(now, context)) {
+        let pending = match flow::enrollment::resume(&record, account_name, adding, &self.env(now, context)) {
             Ok(pending) => pending,
             Err(refusal) => return Ok(Err(refusal)),
         };
         let Some(pending) = pending else {
-            return self.restart_enrollment(user, account_name, context).await;
+            return self.begin_enrollment(user, account_name, adding, context).await;
         };
         let secret = self.sealer.open(user, pending.sealed_secret()).await?;
         let uri =
@@ -135,9 +166,10 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     }
 
     /// Starts setting up an authenticator app with a new secret, sealed into a pending
-    /// enrollment that expires, replacing any enrollment in progress. Refused during a
-    /// lockout, from an address off the allowlist, and after
-    /// [`flow::enrollment::MAX_STARTS_PER_HOUR`] starts within an hour.
+    /// enrollment that expires, replacing any enrollment in progress; once confirmed it
+    /// replaces the user's other authenticators. Refused during a lockout, from an
+    /// address off the allowlist, after [`flow::enrollment::MAX_STARTS_PER_HOUR`]
+    /// starts within an hour, and without a fresh proof from a user who has MFA.
     ///
     /// # Errors
     /// As [`MfaService::start_enrollment`].
@@ -145,6 +177,16 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         &self,
         user: &UserId,
         account_name: &str,
+        context: &SignInContext,
+    ) -> Result<Outcome<EnrollmentStart>, Error> {
+        self.begin_enrollment(user, account_name, None, context).await
+    }
+
+    async fn begin_enrollment(
+        &self,
+        user: &UserId,
+        account_name: &str,
+        adding: Option<&str>,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
         self.check(context)?;
@@ -160,13 +202,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let sealed = self.sealer.seal(user, &secret).await?;
         let started = self
             .update(user, user, &context.request, |record, now| {
-                Ok(flow::enrollment::start(
-                    record,
-                    sealed.clone(),
-                    params,
-                    account_name,
-                    &self.env(now, context),
-                ))
+                let env = self.env(now, context);
+                Ok(match adding {
+                    None => flow::enrollment::start(record, sealed.clone(), params, account_name, &env),
+                    Some(name) => {
+                        flow::enrollment::add(record, sealed.clone(), params, account_name, name, &env)
+                    }
+                })
             })
             .await?;
         Ok(started.map(|started| EnrollmentStart {
@@ -174,6 +216,38 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             secret_grouped: secret.to_base32_grouped(),
             expires_at: started.expires_at,
         }))
+    }
+
+    /// The user's authenticator apps, oldest first, as their list shows them.
+    ///
+    /// # Errors
+    /// Infrastructure failures.
+    pub async fn authenticators(&self, user: &UserId) -> Result<Vec<AuthenticatorInfo>, Error> {
+        let (_, record) = self.load(user).await?;
+        Ok(record.authenticators().iter().map(TotpCredential::info).collect())
+    }
+
+    /// Removes one of the user's authenticators by its id (a lost phone, an old
+    /// desktop app); `Ok(false)` if the user has none with that id. Needs a fresh
+    /// proof; removing the last factor is refused where the policy forbids turning
+    /// MFA off. Audited as `AuthenticatorRemoved`.
+    ///
+    /// # Errors
+    /// Infrastructure failures.
+    pub async fn remove_authenticator(
+        &self,
+        user: &UserId,
+        id: &str,
+        context: &SignInContext,
+    ) -> Result<Outcome<bool>, Error> {
+        self.check(context)?;
+        let removed = self
+            .update(user, user, &context.request, |record, now| {
+                Ok(flow::authenticator::remove(record, id, &self.env(now, context)))
+            })
+            .await;
+        self.opened.forget(user);
+        removed
     }
 
     /// Imports an authenticator from another system, for a migration: `key` is the
@@ -204,7 +278,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let sealed = self.sealer.seal(user, &secret).await?;
         let imported = self
             .update(user, user, &context.request, |record, now| {
-                Ok(flow::enrollment::import(record, sealed.clone(), params, &self.env(now, context)))
+                Ok(flow::enrollment::import(record, sealed.clone(), params, &self.env(now, context))?)
             })
             .await;
         self.opened.forget(user);
@@ -228,7 +302,16 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             context,
             Which::Pending,
             Refusal::NoPendingEnrollment,
-            |record, totp, now| Ok(flow::enrollment::confirm(record, totp, codes, &self.env(now, context))?),
+            |record, totps, now| match totps.first() {
+                Some(opened) => {
+                    Ok(flow::enrollment::confirm(record, &opened.totp, codes, &self.env(now, context))?)
+                }
+                None => Ok(Step {
+                    outcome: Err(Refusal::NoPendingEnrollment),
+                    events: Vec::new(),
+                    changed: false,
+                }),
+            },
         )
         .await
     }
@@ -253,8 +336,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             context,
             Which::Credential,
             Refusal::NotEnrolled,
-            |record, totp, now| {
-                Ok(flow::authenticator::deactivate(record, totp, code, confirmed, &self.env(now, context))?)
+            |record, totps, now| {
+                Ok(flow::authenticator::deactivate(record, totps, code, confirmed, &self.env(now, context))?)
             },
         )
         .await
@@ -271,7 +354,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
             let record = &mut attempt.record;
-            let sealed = record.totp.as_mut().map(|c| &mut c.secret).into_iter();
+            let sealed = record.authenticators.iter_mut().map(|c| &mut c.secret);
             let pending = record.pending_enrollment.as_mut().map(|p| &mut p.secret).into_iter();
             let mut changed = false;
             for secret in sealed.chain(pending) {

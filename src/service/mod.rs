@@ -31,7 +31,7 @@ use crate::flow::step_up::StepUp;
 use crate::flow::{Env, Rules, Step};
 use crate::keyed_hash::HashKey;
 use crate::policy::{Decision, Policy, SignInContext, StandardPolicy};
-use crate::record::UserRecord;
+use crate::record::{TotpCredential, UserRecord};
 use crate::seal::{SealedSecret, SecretSealer};
 use crate::store::{SaveOutcome, Store, Version};
 use crate::vocabulary::{Outcome, Refusal, RequestContext, SensitiveAction, UserId};
@@ -194,12 +194,26 @@ struct Attempt {
     record: UserRecord,
 }
 
-/// Opened authenticators by user, with the sealed secret each was opened from. Shared
-/// (`Arc`) so a call borrows one without copying or wiping key material.
-type Opened = HashMap<UserId, (SealedSecret, Arc<Totp>)>;
+/// An authenticator's secret opened by the sealer, with the sealed form it was opened
+/// from. The key material is shared (`Arc`), so a call borrows it without copying or
+/// wiping it.
+#[derive(Clone)]
+struct OpenedSecret {
+    sealed: SealedSecret,
+    totp: Arc<Totp>,
+}
+
+impl std::borrow::Borrow<Totp> for OpenedSecret {
+    fn borrow(&self) -> &Totp {
+        &self.totp
+    }
+}
+
+/// Opened authenticators by user, in the order of the record's authenticators.
+type Opened = HashMap<UserId, Arc<[OpenedSecret]>>;
 
 /// Authenticator secrets opened by the sealer, kept between calls while the record
-/// still holds the same sealed secret; sharded so app-server threads working for
+/// still holds the same sealed secrets; sharded so app-server threads working for
 /// different users do not wait for each other.
 struct SecretCache {
     shards: Vec<Mutex<Opened>>,
@@ -221,16 +235,26 @@ impl SecretCache {
         self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn get(&self, user: &UserId, sealed: &SealedSecret) -> Option<Arc<Totp>> {
+    /// The opened secrets of `credentials`, if the cache holds every one of them.
+    fn get(&self, user: &UserId, credentials: &[TotpCredential]) -> Option<Arc<[OpenedSecret]>> {
         let shard = self.shard(user);
-        shard.get(user).filter(|(was, _)| was == sealed).map(|(_, totp)| Arc::clone(totp))
+        let opened = shard.get(user)?;
+        let same = opened.len() == credentials.len()
+            && opened.iter().zip(credentials).all(|(was, now)| was.sealed == *now.sealed_secret());
+        same.then(|| Arc::clone(opened))
+    }
+
+    /// The opened secret of `sealed`, if the cache holds it among the user's.
+    fn find(&self, user: &UserId, sealed: &SealedSecret) -> Option<Arc<Totp>> {
+        let shard = self.shard(user);
+        shard.get(user)?.iter().find(|was| was.sealed == *sealed).map(|was| Arc::clone(&was.totp))
     }
 
     fn forget(&self, user: &UserId) {
         self.shard(user).remove(user);
     }
 
-    fn put(&self, user: &UserId, sealed: &SealedSecret, totp: &Arc<Totp>) {
+    fn put(&self, user: &UserId, opened: &Arc<[OpenedSecret]>) {
         if self.per_shard == 0 {
             return;
         }
@@ -241,7 +265,7 @@ impl SecretCache {
                 shard.remove(&evicted);
             }
         }
-        shard.insert(user.clone(), (sealed.clone(), Arc::clone(totp)));
+        shard.insert(user.clone(), Arc::clone(opened));
     }
 }
 
@@ -419,37 +443,41 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         Err(Error::Contention { attempts: self.attempts() })
     }
 
-    /// As [`MfaService::update`], for a transition that needs one of the record's
-    /// secrets opened: the sealer is asked once, and again only if a retry finds
-    /// another sealed secret. Refused with `missing` when the record has none.
+    /// As [`MfaService::update`], for a transition that needs the record's
+    /// authenticators (or its pending enrollment) opened: the sealer is asked once per
+    /// secret, and again only if a retry finds another sealed secret. Refused with
+    /// `missing` when the record has none.
     async fn update_with_secret<T>(
         &self,
         user: &UserId,
         context: &SignInContext,
         which: Which,
         missing: Refusal,
-        mut change: impl FnMut(&mut UserRecord, &Totp, u64) -> Result<Step<T>, Error> + Send,
+        mut change: impl FnMut(&mut UserRecord, &[OpenedSecret], u64) -> Result<Step<T>, Error> + Send,
     ) -> Result<Outcome<T>, Error> {
         self.check(context)?;
-        let mut pending: Option<(SealedSecret, Arc<Totp>)> = None;
+        let mut pending: Option<Arc<[OpenedSecret]>> = None;
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
-            let sealed = match which {
-                Which::Credential => attempt.record.totp().map(|c| (c.sealed_secret(), *c.params())),
-                Which::Pending => {
-                    attempt.record.pending_enrollment().map(|p| (p.sealed_secret(), *p.params()))
+            let record = &attempt.record;
+            let opened = match which {
+                Which::Credential if !record.authenticators().is_empty() => {
+                    Some(self.open_authenticators(user, record.authenticators()).await?)
                 }
+                Which::Pending => match record.pending_enrollment() {
+                    Some(p) => {
+                        Some(self.open_pending(user, p.sealed_secret(), *p.params(), &mut pending).await?)
+                    }
+                    None => None,
+                },
+                Which::Credential => None,
             };
-            let Some((sealed, params)) = sealed else {
+            let Some(totps) = opened else {
                 // Nothing to prove against; an address off the allowlist still hears
                 // only that, and learns nothing of the user's set-up.
                 return Ok(Err(self.policy.refuse_request(context, attempt.now).unwrap_or(missing)));
             };
-            let totp = match which {
-                Which::Credential => self.open_credential(user, sealed, params).await?,
-                Which::Pending => self.open_pending(user, sealed, params, &mut pending).await?,
-            };
-            let step = change(&mut attempt.record, &totp, attempt.now)?;
+            let step = change(&mut attempt.record, &totps, attempt.now)?;
             if let Some(outcome) = self.commit(attempt, user, &context.request, step).await? {
                 return Ok(outcome);
             }
@@ -457,20 +485,28 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         Err(Error::Contention { attempts: self.attempts() })
     }
 
-    /// The user's authenticator, opened: from the cache while it holds the same sealed
-    /// secret, otherwise from the sealer (and then cached).
-    async fn open_credential(
+    /// The user's authenticators, opened: from the cache while it holds the same
+    /// sealed secrets, otherwise from the sealer (and then cached).
+    async fn open_authenticators(
         &self,
         user: &UserId,
-        sealed: &SealedSecret,
-        params: TotpParams,
-    ) -> Result<Arc<Totp>, Error> {
-        if let Some(totp) = self.opened.get(user, sealed) {
-            return Ok(totp);
+        credentials: &[TotpCredential],
+    ) -> Result<Arc<[OpenedSecret]>, Error> {
+        if let Some(opened) = self.opened.get(user, credentials) {
+            return Ok(opened);
         }
-        let totp = Arc::new(Totp::new(&self.sealer.open(user, sealed).await?, params));
-        self.opened.put(user, sealed, &totp);
-        Ok(totp)
+        let mut opened = Vec::with_capacity(credentials.len());
+        for credential in credentials {
+            let sealed = credential.sealed_secret();
+            let totp = match self.opened.find(user, sealed) {
+                Some(totp) => totp,
+                None => Arc::new(Totp::new(&self.sealer.open(user, sealed).await?, *credential.params())),
+            };
+            opened.push(OpenedSecret { sealed: sealed.clone(), totp });
+        }
+        let opened: Arc<[OpenedSecret]> = opened.into();
+        self.opened.put(user, &opened);
+        Ok(opened)
     }
 
     /// A pending enrollment's secret, opened once per call (kept across its retries).
@@ -479,16 +515,15 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         sealed: &SealedSecret,
         params: TotpParams,
-        kept: &mut Option<(SealedSecret, Arc<Totp>)>,
-    ) -> Result<Arc<Totp>, Error> {
-        if let Some((was, totp)) = kept.as_ref()
-            && was == sealed
-        {
-            return Ok(Arc::clone(totp));
+        kept: &mut Option<Arc<[OpenedSecret]>>,
+    ) -> Result<Arc<[OpenedSecret]>, Error> {
+        if let Some(opened) = kept.as_ref().filter(|opened| opened.iter().all(|was| was.sealed == *sealed)) {
+            return Ok(Arc::clone(opened));
         }
         let totp = Arc::new(Totp::new(&self.sealer.open(user, sealed).await?, params));
-        *kept = Some((sealed.clone(), Arc::clone(&totp)));
-        Ok(totp)
+        let opened: Arc<[OpenedSecret]> = Arc::new([OpenedSecret { sealed: sealed.clone(), totp }]);
+        *kept = Some(Arc::clone(&opened));
+        Ok(opened)
     }
 
     /// Stores events that describe no record change, then pushes them to the sink.

@@ -196,7 +196,7 @@ pub async fn listing_and_paging<S: ListRecords>(store: &S) {
         let user = UserId::new(format!("{prefix}/{name}"));
         let mut r = record(&user, n as u32);
         if n % 2 == 0 {
-            r.totp = Some(credential());
+            r.authenticators = vec![credential()];
         }
         let _ = saved(store.save(&r, None, &[]).await);
     }
@@ -467,6 +467,8 @@ fn record(user: &UserId, mark: u32) -> UserRecord {
 
 fn credential() -> TotpCredential {
     TotpCredential {
+        id: "00000000000000c1".into(),
+        name: "Conformance phone".into(),
         secret: crate::seal::SealedSecret::new("conformance", vec![1, 2, 3]),
         params: crate::TotpParams::DEFAULT,
         created_at: 1_700_000_000,

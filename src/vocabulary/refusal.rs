@@ -74,6 +74,13 @@ pub enum Refusal {
     /// The user already has an authenticator; importing would replace it without a code.
     #[error("An authenticator is already set up. Set up the new one with codes from the app instead.")]
     AlreadyEnrolled,
+    /// The user has as many authenticators as allowed
+    /// ([`crate::record::MAX_AUTHENTICATORS`]).
+    #[error("You have as many authenticator apps as allowed. Remove one before adding another.")]
+    TooManyAuthenticators,
+    /// A name for an authenticator that is empty, too long or has control characters.
+    #[error("Give the authenticator a name of 1 to 64 characters, such as \"Work phone\".")]
+    InvalidName,
     /// There is no enrollment to confirm.
     #[error("There is no authenticator set-up in progress. Start again.")]
     NoPendingEnrollment,
@@ -193,6 +200,8 @@ mod tests {
             Refusal::NotEnrolled,
             Refusal::InvalidKey,
             Refusal::AlreadyEnrolled,
+            Refusal::TooManyAuthenticators,
+            Refusal::InvalidName,
             Refusal::NoPendingEnrollment,
             Refusal::EnrollmentExpired,
             Refusal::SameCodeTwice,

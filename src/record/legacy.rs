@@ -1,0 +1,77 @@
+//! Reading the record: the current format, and format 1 (one authenticator in `totp`,
+//! one `last_proof`), which is turned into the current form as it is read.
+
+use serde::Deserialize;
+
+use super::{
+    DEFAULT_AUTHENTICATOR_NAME, FailureState, LastProof, OobState, PendingEnrollment, Proofs, RecoveryCodes,
+    RememberedDevice, TotpCredential, UserRecord,
+};
+use crate::vocabulary::UserId;
+
+/// Every field either format may hold.
+#[derive(Deserialize)]
+pub(super) struct Stored {
+    format: u32,
+    user: UserId,
+    #[serde(default)]
+    authenticators: Vec<TotpCredential>,
+    /// Format 1: the one authenticator.
+    #[serde(default)]
+    totp: Option<TotpCredential>,
+    #[serde(default)]
+    pending_enrollment: Option<PendingEnrollment>,
+    #[serde(default)]
+    failures: FailureState,
+    #[serde(default)]
+    recovery: Option<RecoveryCodes>,
+    #[serde(default)]
+    oob: OobState,
+    #[serde(default)]
+    devices: Vec<RememberedDevice>,
+    #[serde(default)]
+    proofs: Proofs,
+    /// Format 1: the last proof, of any method.
+    #[serde(default)]
+    last_proof: Option<LastProof>,
+    #[serde(default)]
+    must_enroll: bool,
+}
+
+impl From<Stored> for UserRecord {
+    fn from(stored: Stored) -> UserRecord {
+        let mut authenticators = stored.authenticators;
+        authenticators.extend(stored.totp);
+        for authenticator in &mut authenticators {
+            // A format 1 credential has neither: its id comes from its creation time,
+            // so that every read of the same record gives the same id.
+            if authenticator.id.is_empty() {
+                authenticator.id = format!("{:016x}", authenticator.created_at).into();
+            }
+            if authenticator.name.is_empty() {
+                authenticator.name = DEFAULT_AUTHENTICATOR_NAME.into();
+            }
+        }
+        let mut proofs = stored.proofs;
+        if let Some(last) = stored.last_proof
+            && proofs.get(last.method).is_none()
+        {
+            proofs.set(last.method, last.at);
+        }
+        // A record of a later format than this crate knows keeps its number, so the
+        // service refuses it rather than write it back in a form that loses data.
+        let format = if stored.format == 1 { UserRecord::FORMAT } else { stored.format };
+        UserRecord {
+            format,
+            user: stored.user,
+            authenticators,
+            pending_enrollment: stored.pending_enrollment,
+            failures: stored.failures,
+            recovery: stored.recovery,
+            oob: stored.oob,
+            devices: stored.devices,
+            proofs,
+            must_enroll: stored.must_enroll,
+        }
+    }
+}
