@@ -4,17 +4,21 @@
 //!
 //! Sarah, a bookkeeper at Smith & Co, sets up her authenticator app, signs in, has a
 //! replayed code refused, gets locked out by someone guessing codes, is reset by a
-//! partner, and enrolls again. She saves recovery codes, loses her phone and signs in
-//! with one; Ann, the payroll officer, signs in with a code sent by e-mail (the sender
-//! prints instead of sending); Sarah's laptop is remembered for 30 days. The partner
-//! makes MFA mandatory for practitioners and
-//! lowers it again; an Australian firm linked to Xero runs under the ATO preset; and the
-//! partner looks at the firm's MFA status list and audit log. The phone is simulated:
-//! it computes the codes an authenticator app would.
+//! partner (who confirms it is them with a code first), and enrolls again. She saves
+//! recovery codes, loses her phone, signs in with one, sets up a new phone and a second
+//! authenticator kept in the office safe; Ann, the payroll officer, signs in with a code
+//! sent by e-mail and must prove a second factor again before changing the firm's bank
+//! details; Sarah's laptop is remembered for 30 days. The partner makes MFA mandatory
+//! for practitioners and lowers it again; an Australian firm linked to Xero runs under
+//! the ATO preset; and the partner looks at the firm's MFA status list and audit log.
+//! Users are told at once, by e-mail, of what concerns their account's security (a
+//! factor added or removed, a lockout, a reset, a recovery code used): the audit sink
+//! prints those e-mails, as the SMS and e-mail sender prints its codes. The phones are
+//! simulated: they compute the codes an authenticator app would.
 
 use std::sync::Arc;
 
-use mfa_kit::event::MemoryAuditLog;
+use mfa_kit::event::{AuditSink, MemoryAuditLog, SecurityNotice};
 use mfa_kit::flow::oob::OobMessage;
 use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::policy::{Jurisdiction, Level, Policy};
@@ -34,7 +38,7 @@ async fn walkthrough() -> Demo {
     // In production the hash key comes from your secret manager, shared by all servers.
     let mfa = MfaService::builder("Smith & Co", MemoryStore::new(), PlaintextSealer)
         .clock(clock.clone())
-        .audit(audit.clone())
+        .audit(NotifyingLog(audit.clone()))
         .hash_key(HashKey::generate()?)
         .build();
     let (sarah, partner) = (UserId::new("sarah"), UserId::new("partner"));
@@ -103,10 +107,27 @@ async fn walkthrough() -> Demo {
     say(&clock, &format!("The same code again: {}", describe_code(&outcome)));
     say(&clock, &format!("Recovery codes left: {:?}", mfa.status(&sarah).await?.recovery_codes_left));
 
+    heading("Sarah sets up a new phone, and a second authenticator kept in the office safe");
+    say(&clock, "The recovery code was a fresh proof, so she may replace her authenticator now.");
+    let phone = enroll(&mfa, &clock, &sarah, &office, false).await?;
+    let start = mfa.add_authenticator(&sarah, "Backup phone in the safe", "sarah@smith.example", &office).await??;
+    let key = KeyUri::parse(&start.uri)?;
+    let safe_phone = Phone(Totp::new(key.secret(), key.totp_params().ok_or("a TOTP URI")?));
+    let first = safe_phone.code(&clock)?;
+    clock.advance(30);
+    let confirmed = mfa.confirm_enrollment(&sarah, &[&first, &safe_phone.code(&clock)?], &office).await?;
+    let verdict = if confirmed.is_ok() { "added beside her phone." } else { "not added." };
+    say(&clock, &format!("She scans a second QR code with the backup phone and types two codes: {verdict}"));
+    let names: Vec<String> = mfa.authenticators(&sarah).await?.into_iter().map(|a| a.name).collect();
+    say(&clock, &format!("Her authenticators: {}", names.join(", ")));
+    clock.advance(30);
+    let outcome = mfa.verify_code(&sarah, &safe_phone.code(&clock)?, &elsewhere).await?;
+    say(&clock, &format!("A code from the backup phone signs her in too: {}", describe_code(&outcome)));
+
     heading("Ann, the payroll officer, signs in with a code sent by e-mail");
     let ann = UserId::new("ann");
     let printer = PrintingSender;
-    enroll(&mfa, &clock, &ann, &office, false).await?;
+    let ann_phone = enroll(&mfa, &clock, &ann, &office, false).await?;
     let email = Destination::email("Ann@Smith.example")?;
     mfa.add_destination(&ann, email, Role::Backup, &printer, &office).await??;
     let outcome = mfa.confirm_destination(&ann, &printer.last()?, &office).await?;
@@ -118,10 +139,22 @@ async fn walkthrough() -> Demo {
     let outcome = mfa.verify_sign_in_code(&ann, &printer.last()?, &office).await?;
     say(&clock, &format!("She types it: {}", describe_code(&outcome)));
 
+    heading("Ann changes the firm's bank details: a fresh proof first");
+    clock.advance(2 * 3600);
+    say(&clock, "Two hours later, still signed in, Ann opens the bank details page.");
+    let answer = mfa.step_up(&ann, SensitiveAction::Host, &office).await?;
+    say(&clock, &format!("mfa-kit: {}", describe_step_up(&answer)));
+    let outcome = mfa.verify_code(&ann, &ann_phone.code(&clock)?, &office).await?;
+    say(&clock, &format!("Back at her desk, she types a code from her phone: {}", describe_code(&outcome)));
+    let answer = mfa.step_up(&ann, SensitiveAction::Host, &office).await?;
+    say(&clock, &format!("mfa-kit: {}", describe_step_up(&answer)));
+    if answer.may_proceed() {
+        say(&clock, "The host saves the new bank details.");
+    }
+
     heading("Sarah ticks \"don't ask again on this device for 30 days\"");
-    let typed = codes.get(1).ok_or("a second code")?.as_str();
-    let outcome = mfa.redeem_recovery_code(&sarah, typed, &office).await?;
-    say(&clock, &format!("Sarah signs in with her second recovery code: {}", describe_code(&outcome)));
+    let outcome = mfa.verify_code(&sarah, &phone.code(&clock)?, &office).await?;
+    say(&clock, &format!("Sarah signs in with a code from her new phone: {}", describe_code(&outcome)));
     let remembered = mfa.remember_device(&sarah, "Sarah's laptop", 30 * 86_400, &office).await??;
     let (token, device) = (remembered.token, remembered.info);
     say(
@@ -237,6 +270,30 @@ async fn walkthrough() -> Demo {
     Ok(())
 }
 
+/// The host's audit sink: keeps every event (here in memory) and e-mails the user at
+/// once about those that concern their account's security (here it prints the e-mail).
+struct NotifyingLog(Arc<MemoryAuditLog>);
+
+impl AuditSink for NotifyingLog {
+    fn record(&self, event: AuditEvent) {
+        if let Some(notice) = event.kind.security_notice() {
+            let what = match notice {
+                SecurityNotice::FactorAdded => "a way to sign in was added to your account",
+                SecurityNotice::FactorRemoved => "a way to sign in was removed from your account",
+                SecurityNotice::RecoveryCodesRegenerated => "new recovery codes replaced your old ones",
+                SecurityNotice::RecoveryCodesRunningLow => "you have few recovery codes left",
+                SecurityNotice::ResetByAdmin => "an administrator reset your two-step verification",
+                SecurityNotice::LockedOut => "too many wrong codes locked your account",
+                SecurityNotice::DeviceRemembered => "a device will no longer be asked for a code",
+                SecurityNotice::SignedInWithRecoveryCode => "someone signed in with one of your recovery codes",
+                _ => "something changed in your account's security",
+            };
+            println!("      (security e-mail to {}: \"{what}. Not you? Call your administrator.\")", event.user);
+        }
+        self.0.record(event);
+    }
+}
+
 /// An e-mail "provider" that prints the message instead of sending it, and remembers
 /// the last code so the story can type it.
 #[derive(Default)]
@@ -302,6 +359,19 @@ async fn enroll(
     };
     say(clock, &format!("{user} types two consecutive codes, {first} and {second}: {verdict}"));
     Ok(phone)
+}
+
+fn describe_step_up(answer: &StepUp) -> String {
+    match answer {
+        StepUp::Proceed { proof: Some(proof) } => {
+            format!("go ahead: a second factor ({:?}) was proved at {}", proof.method, date(proof.at))
+        }
+        StepUp::Prove { methods, window } => {
+            format!("ask for a second factor first ({methods:?}), valid for {} minutes", window / 60)
+        }
+        StepUp::EnrollFirst => "set up a second factor first".into(),
+        other => format!("{other:?}"),
+    }
 }
 
 fn describe(decision: &Outcome<Decision>) -> String {

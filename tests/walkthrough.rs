@@ -40,6 +40,15 @@ fn the_walkthrough_tells_the_whole_story() {
         "accepted (Email): signed in.",
         "Next day on the laptop: let in (RememberedDevice)",
         "1 remembered device(s) revoked",
+        "The partner confirms it is them with a code first: accepted",
+        "She scans a second QR code with the backup phone and types two codes: added beside her phone.",
+        "Her authenticators: Authenticator app, Backup phone in the safe",
+        "A code from the backup phone signs her in too: accepted",
+        "mfa-kit: ask for a second factor first ([Totp, Email]), valid for 5 minutes",
+        "mfa-kit: go ahead: a second factor (Totp) was proved at",
+        "The host saves the new bank details.",
+        "(security e-mail to sarah: \"someone signed in with one of your recovery codes.",
+        "(security e-mail to sarah: \"an administrator reset your two-step verification.",
     ] {
         assert!(story.contains(expected), "missing {expected:?} in:\n{story}");
     }
