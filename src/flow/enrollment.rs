@@ -123,7 +123,7 @@ fn open(
     starts.push(now);
     let lifetime = env.policy.enrollment_lifetime(env.context);
     let expires_at = now.saturating_add(lifetime);
-    draft.edit().pending_enrollment = Some(PendingEnrollment {
+    draft.edit().pending_enrollment = Some(Box::new(PendingEnrollment {
         secret,
         params,
         started_at: now,
@@ -132,7 +132,7 @@ fn open(
         account: Some(account.to_string()),
         starts,
         adding,
-    });
+    }));
     draft.emit(EventKind::EnrollmentStarted { expires_at });
     Ok(Started { expires_at })
 }
@@ -222,7 +222,7 @@ pub fn resume<'r>(
     }
     let lifetime = env.policy.enrollment_lifetime(env.context);
     let adding = adding.map(authenticator_name);
-    Ok(record.pending_enrollment.as_ref().filter(|pending| {
+    Ok(record.pending_enrollment.as_deref().filter(|pending| {
         pending.account.as_deref() == Some(account)
             && adding
                 .as_ref()
@@ -277,7 +277,9 @@ pub fn confirm(
 fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Result<Confirmed, Failure> {
     let id = new_id()?;
     let record = draft.edit();
-    let Some(pending) = record.pending_enrollment.take() else { return Ok(Confirmed { replaced: false }) };
+    let Some(pending) = record.pending_enrollment.take().map(|boxed| *boxed) else {
+        return Ok(Confirmed { replaced: false });
+    };
     let adding = pending.adding.is_some();
     let replaced = !adding && !record.authenticators.is_empty();
     if !adding {

@@ -65,7 +65,7 @@ impl From<Stored> for UserRecord {
             format,
             user: stored.user,
             authenticators,
-            pending_enrollment: stored.pending_enrollment,
+            pending_enrollment: stored.pending_enrollment.map(Box::new),
             failures: stored.failures,
             recovery: stored.recovery,
             oob: stored.oob,

@@ -223,7 +223,8 @@ pub struct UserRecord {
     pub(crate) format: u32,
     pub(crate) user: UserId,
     pub(crate) authenticators: Vec<TotpCredential>,
-    pub(crate) pending_enrollment: Option<PendingEnrollment>,
+    /// Boxed: rarely there, and the record is moved on every call.
+    pub(crate) pending_enrollment: Option<Box<PendingEnrollment>>,
     pub(crate) failures: FailureState,
     pub(crate) recovery: Option<RecoveryCodes>,
     pub(crate) oob: OobState,
@@ -277,7 +278,7 @@ impl UserRecord {
 
     /// The enrollment in progress, if any.
     pub fn pending_enrollment(&self) -> Option<&PendingEnrollment> {
-        self.pending_enrollment.as_ref()
+        self.pending_enrollment.as_deref()
     }
 
     /// Failures and lockout.

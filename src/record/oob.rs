@@ -67,7 +67,8 @@ impl Challenge {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OobState {
     pub(crate) destinations: Vec<RegisteredDestination>,
-    pub(crate) challenge: Option<Challenge>,
+    /// Boxed: rarely there, and the record is moved on every call.
+    pub(crate) challenge: Option<Box<Challenge>>,
     /// When codes were sent within the last hour, for the resend limits.
     pub(crate) sent_at: Vec<u64>,
 }
@@ -75,7 +76,7 @@ pub struct OobState {
 impl OobState {
     /// The one code currently valid, if any (its hash, never the code).
     pub fn challenge(&self) -> Option<&Challenge> {
-        self.challenge.as_ref()
+        self.challenge.as_deref()
     }
 
     /// When codes were sent within the last hour, for the resend limits.

@@ -33,7 +33,7 @@ use crate::keyed_hash::HashKey;
 use crate::policy::{Decision, Policy, SignInContext, StandardPolicy};
 use crate::record::{TotpCredential, UserRecord};
 use crate::seal::{SealedSecret, SecretSealer};
-use crate::store::{SaveOutcome, Store, Version};
+use crate::store::{CacheLine, SaveOutcome, Store, Version, Versioned};
 use crate::vocabulary::{Outcome, Refusal, RequestContext, SensitiveAction, UserId};
 use crate::{Secret, Totp, TotpParams};
 
@@ -216,7 +216,7 @@ type Opened = HashMap<UserId, Arc<[OpenedSecret]>>;
 /// still holds the same sealed secrets; sharded so app-server threads working for
 /// different users do not wait for each other.
 struct SecretCache {
-    shards: Vec<Mutex<Opened>>,
+    shards: Vec<CacheLine<Mutex<Opened>>>,
     per_shard: usize,
 }
 
@@ -225,7 +225,7 @@ impl SecretCache {
 
     fn new(capacity: usize) -> SecretCache {
         let per_shard = capacity.div_ceil(SecretCache::SHARDS);
-        SecretCache { shards: (0..SecretCache::SHARDS).map(|_| Mutex::default()).collect(), per_shard }
+        SecretCache { shards: (0..SecretCache::SHARDS).map(|_| CacheLine::default()).collect(), per_shard }
     }
 
     fn shard(&self, user: &UserId) -> std::sync::MutexGuard<'_, Opened> {
@@ -377,17 +377,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     async fn load(&self, user: &UserId) -> Result<(Option<Version>, UserRecord), Error> {
         let loaded = self.store.load(user).await.map_err(store_error)?;
-        let Some(loaded) = loaded else { return Ok((None, UserRecord::new(user.clone()))) };
-        if loaded.record.format() != UserRecord::FORMAT {
-            return Err(Error::UnsupportedRecordFormat {
-                found: loaded.record.format(),
-                supported: UserRecord::FORMAT,
-            });
-        }
-        if loaded.record.user() != user {
-            return Err(Error::WrongUserRecord);
-        }
-        Ok((Some(loaded.version), loaded.record))
+        checked(user, loaded)
     }
 
     /// How many times a change is tried before giving up: at least once.
@@ -398,7 +388,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// The time, then the record: one attempt's starting point.
     async fn begin(&self, user: &UserId) -> Result<Attempt, Error> {
         let now = self.now()?;
-        let (version, record) = self.load(user).await?;
+        // Straight from the store's answer into the attempt: the record is moved once.
+        let (version, record) = checked(user, self.store.load(user).await.map_err(store_error)?)?;
         Ok(Attempt { now, version, record })
     }
 
@@ -550,6 +541,19 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             self.audit.record(event);
         }
     }
+}
+
+/// The record a store returned for `user`, checked: a record of a format this crate
+/// does not know, or of another user, is refused; none is a new empty record.
+fn checked(user: &UserId, loaded: Option<Versioned>) -> Result<(Option<Version>, UserRecord), Error> {
+    let Some(Versioned { version, record }) = loaded else { return Ok((None, UserRecord::new(user.clone()))) };
+    if record.format() != UserRecord::FORMAT {
+        return Err(Error::UnsupportedRecordFormat { found: record.format(), supported: UserRecord::FORMAT });
+    }
+    if record.user() != user {
+        return Err(Error::WrongUserRecord);
+    }
+    Ok((Some(version), record))
 }
 
 /// The latest clock reading the service accepts: 2100-01-01T00:00:00Z.

@@ -19,22 +19,64 @@ use crate::vocabulary::UserId;
 /// users rarely wait for one another; the audit trail keeps one order across shards.
 #[derive(Debug)]
 pub struct MemoryStore {
-    shards: Box<[Mutex<Shard>]>,
-    sequence: AtomicU64,
+    shards: Box<[CacheLine<Mutex<Shard>>]>,
+    sequence: CacheLine<AtomicU64>,
+}
+
+/// A value alone on its cache lines (128 bytes: two 64-byte lines, as adjacent-line
+/// prefetching pairs them), so threads locking neighbouring shards, or counting events,
+/// do not slow each other down by writing to one line.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct CacheLine<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 #[derive(Debug, Default)]
 struct Shard {
     records: HashMap<UserId, (Version, Box<UserRecord>)>,
     /// Events with their place in the store-wide order.
-    events: Vec<(u64, AuditEvent)>,
+    events: Trail,
+}
+
+/// An append-only list of events in chunks of fixed capacity: appending never moves
+/// the events already stored (a single growing vector would copy the whole trail each
+/// time it doubles).
+#[derive(Debug, Default)]
+struct Trail {
+    chunks: Vec<Vec<(u64, AuditEvent)>>,
+}
+
+impl Trail {
+    const CHUNK: usize = 256;
+
+    fn push(&mut self, entry: (u64, AuditEvent)) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Trail::CHUNK => chunk.push(entry),
+            _ => {
+                let mut chunk = Vec::with_capacity(Trail::CHUNK);
+                chunk.push(entry);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(u64, AuditEvent)> {
+        self.chunks.iter().flatten()
+    }
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
-            shards: (0..MemoryStore::SHARDS).map(|_| Mutex::default()).collect(),
-            sequence: AtomicU64::new(0),
+            shards: (0..MemoryStore::SHARDS).map(|_| CacheLine::default()).collect(),
+            sequence: CacheLine(AtomicU64::new(0)),
         }
     }
 }
@@ -61,7 +103,7 @@ impl MemoryStore {
     /// Every audit event stored so far, oldest first.
     pub fn events(&self) -> Vec<AuditEvent> {
         let mut all: Vec<(u64, AuditEvent)> =
-            self.shards.iter().flat_map(|shard| lock(shard).events.clone()).collect();
+            self.shards.iter().flat_map(|shard| lock(shard).events.iter().cloned().collect::<Vec<_>>()).collect();
         all.sort_by_key(|(sequence, _)| *sequence);
         all.into_iter().map(|(_, event)| event).collect()
     }

@@ -17,6 +17,7 @@ pub use listing::{
     AuditCursor, AuditPage, AuditQuery, ListRecords, MAX_PAGE, ReadAudit, RecordPage, RecordQuery,
     StoredEvent,
 };
+pub(crate) use memory::CacheLine;
 pub use memory::MemoryStore;
 
 use crate::event::AuditEvent;
