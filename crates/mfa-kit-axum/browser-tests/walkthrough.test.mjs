@@ -2,7 +2,9 @@
 // would: sign up, enroll reading the key off the page, sign in with codes, a replayed
 // code refused, a recovery code accepted once, a remembered device, an admin making
 // MFA mandatory, a second user forced to enroll and locked out, the admin's reset,
-// and the audit log. Screenshots go to $SCREENSHOT_DIR.
+// and the audit log. The admin's changes ask for a fresh code ("Confirm it's you")
+// once the last one is older than the organisation's window, shortened to 30 seconds
+// here so that the story waits for it. Screenshots go to $SCREENSHOT_DIR.
 //
 // Run through scripts/browser-test.sh, which builds the example and sets WEB_BIN.
 
@@ -54,6 +56,7 @@ function totp(key, step) {
 }
 
 const nowStep = () => Math.floor(Date.now() / 1000 / 30);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A phone: the key read off the page and the last step it showed. */
 class Phone {
@@ -70,7 +73,7 @@ class Phone {
   /** A code the server has not seen yet, waiting for the clock when it must. */
   async nextCode() {
     const step = this.last + 1;
-    while (nowStep() < step - 1) await new Promise((r) => setTimeout(r, 500));
+    while (nowStep() < step - 1) await sleep(500);
     this.last = step;
     return totp(this.key, step);
   }
@@ -115,6 +118,21 @@ async function browser() {
   contexts.push(context);
   const page = context.pages()[0] || await context.newPage();
   return { context, page };
+}
+
+/** Waits until a code proved at `provedAt` (ms) no longer counts as fresh for `window` seconds. */
+async function staleAfter(provedAt, window) {
+  const until = provedAt + (window + 1) * 1000;
+  if (Date.now() < until) await sleep(until - Date.now());
+}
+
+/** On the step-up page, enters a code; returns the response's status. */
+async function confirmItsMe(page, code) {
+  await page.fill('input[name=code]', code);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.click('form[action^="/step-up"] button')]);
+  await page.waitForLoadState();
+  return response.status();
 }
 
 const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -199,6 +217,9 @@ test('the whole story in a real browser', async (t) => {
     await shot(a, 'recovery-codes');
     await a.click('a.button');
     assert.match(await a.content(), /Two-step verification is on \(10 recovery codes left\)/);
+    const apps = a.locator('#authenticators tr', { hasText: 'Authenticator app' });
+    assert.equal(await apps.count(), 1, 'her one authenticator app is listed');
+    assert.equal(await apps.locator('button', { hasText: 'Remove' }).count(), 1);
   });
 
   let used;
@@ -236,9 +257,11 @@ test('the whole story in a real browser', async (t) => {
     assert.match(await notice(a), /already used/);
   });
 
+  let provedAt;
   await t.test('"don\'t ask again on this device" skips the code next time', async () => {
     await a.goto(base + '/sign-in/code');
     await submitCode(a, await alicePhone.nextCode(), { remember: true });
+    provedAt = Date.now();
     assert.equal(new URL(a.url()).pathname, '/');
     const cookie = (await alice.context.cookies()).find((c) => c.name === 'mfa_device');
     assert.ok(cookie, 'the device cookie is set');
@@ -251,8 +274,36 @@ test('the whole story in a real browser', async (t) => {
     assert.equal(new URL(a.url()).pathname, '/', 'no code asked on the remembered device');
   });
 
-  await t.test('the admin makes MFA mandatory and sees the settings in force', async () => {
+  await t.test('within the window of her last code, the admin changes a setting without a new one', async () => {
     await a.goto(base + '/admin');
+    assert.match(await a.locator('#in-force').textContent(), /Code again before sensitive changes after\s*5 minutes\s*5 minutes/);
+    await a.fill('input[name=confirm_after]', '30');
+    await a.click('form[action="/admin/settings"] button');
+    assert.equal(new URL(a.url()).pathname, '/admin/settings', 'no step-up page on the way');
+    assert.match(await notice(a), /The settings were saved/);
+    assert.match(await a.locator('#in-force').textContent(), /Code again before sensitive changes after\s*30 seconds\s*30 seconds/);
+  });
+
+  await t.test('once the window has passed, the admin confirms it is her before making MFA mandatory', async () => {
+    await staleAfter(provedAt, 30);
+    await a.goto(base + '/step-up?next=//evil.example/');
+    assert.equal(await a.locator('input[name=next]').inputValue(), '/', 'only a path on this site is a way back');
+    await a.goto(base + '/admin');
+    await a.check('input[name=enforce]');
+    await a.click('form[action="/admin/settings"] button');
+    const url = new URL(a.url());
+    assert.equal(url.pathname, '/step-up', 'a remembered device is no fresh proof');
+    assert.equal(url.searchParams.get('next'), '/admin');
+    assert.equal(await a.locator('h1').textContent(), 'Confirm it\'s you');
+    assert.match(await a.content(), /will not be asked again for 30 seconds/);
+    await shot(a, 'step-up');
+    assert.equal(await confirmItsMe(a, alicePhone.wrongCode()), 401);
+    assert.match(await notice(a), /That code is not right/);
+    assert.equal(new URL(a.url()).pathname, '/step-up');
+    await confirmItsMe(a, await alicePhone.nextCode());
+    provedAt = Date.now();
+    assert.equal(new URL(a.url()).pathname, '/admin', 'back where she was');
+    assert.equal(await a.locator('.notice').count(), 0, 'nothing was saved yet');
     await a.check('input[name=enforce]');
     await a.click('form[action="/admin/settings"] button');
     assert.match(await notice(a), /The settings were saved/);
@@ -289,17 +340,39 @@ test('the whole story in a real browser', async (t) => {
     await shot(b, 'locked-out');
   });
 
-  await t.test('the admin resets bob, who must enroll again', async () => {
+  await t.test('the admin resets bob after confirming with a recovery code, and bob must enroll again', async () => {
+    await staleAfter(provedAt, 30);
     await a.goto(base + '/admin');
-    const row = a.locator('#status tr', { hasText: 'bob' });
-    assert.match(await row.textContent(), /until/, 'the list shows the lockout');
-    await row.locator('input[name=reason]').fill('locked out; identity checked by phone');
-    await row.locator('button').click();
+    const row = () => a.locator('#status tr', { hasText: 'bob' });
+    assert.match(await row().textContent(), /until/, 'the list shows the lockout');
+    await row().locator('input[name=reason]').fill('locked out; identity checked by phone');
+    await row().locator('button').click();
+    assert.equal(new URL(a.url()).pathname, '/step-up');
+    await a.click('a[href^="/step-up/recovery"]');
+    assert.equal(await a.locator('h1').textContent(), 'Confirm it\'s you');
+    await confirmItsMe(a, recovery[1]);
+    provedAt = Date.now();
+    assert.equal(new URL(a.url()).pathname, '/admin');
+    await row().locator('input[name=reason]').fill('locked out; identity checked by phone');
+    await row().locator('button').click();
     assert.match(await notice(a), /Two-step verification of bob was reset/);
     assert.match(await a.locator('#status tr', { hasText: 'bob' }).textContent(), /✘/);
     await shot(a, 'admin');
     await passwordForm(b, '/sign-in', 'bob');
     assert.equal(new URL(b.url()).pathname, '/mfa/enroll');
+  });
+
+  await t.test('alice cannot remove her only authenticator app while MFA is mandatory', async () => {
+    await a.goto(base + '/');
+    assert.match(await a.content(), /8 recovery codes left/, 'the step-up used one');
+    await a.locator('#authenticators button', { hasText: 'Remove' }).click();
+    assert.equal(new URL(a.url()).pathname, '/mfa/authenticators/remove', 'her code is still fresh');
+    assert.match(await notice(a), /mandatory in your organisation and cannot be turned off/);
+    assert.equal(await a.locator('#authenticators tr', { hasText: 'Authenticator app' }).count(), 1);
+    await shot(a, 'home');
+    await a.click('a[href="/mfa/enroll"]');
+    assert.equal(new URL(a.url()).pathname, '/mfa/enroll', 'still fresh: a new phone may be set up at once');
+    await a.locator('#qr svg').waitFor();
   });
 
   await t.test('the audit log shows what happened', async () => {
@@ -308,6 +381,9 @@ test('the whole story in a real browser', async (t) => {
     for (const kind of ['enrollment_confirmed', 'code_accepted', 'replayed', 'recovery_code', 'device_remembered',
       'device_accepted', 'org_settings_changed', 'lockout_started', 'reset_by_admin']) {
       assert.ok(log.includes(kind), `the audit log mentions ${kind}`);
+    }
+    for (const kind of ['reset_refused', 'org_settings_change_refused']) {
+      assert.ok(!log.includes(kind), `the step-up came first, so no ${kind}`);
     }
     await shot(a, 'audit-log');
   });

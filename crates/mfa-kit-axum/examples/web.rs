@@ -12,6 +12,9 @@
 //! recovery codes shown once, and sign in with a code, a recovery code, or a device
 //! remembered by "don't ask again on this device". The administrator sees who has MFA,
 //! resets a user, changes the organisation's settings and reads the audit log.
+//! Sensitive actions (a reset, a settings change, a new or removed authenticator app)
+//! first ask for a fresh code on a "Confirm it's you" page (step-up), unless one was
+//! entered within the organisation's window; a remembered device is no such proof.
 //!
 //! Demo shortcuts, not for production: users, passwords and settings live in memory;
 //! secrets are stored unsealed (`PlaintextSealer`); cookies are sent over plain HTTP on
@@ -22,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use axum::extract::{FromRef, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -33,7 +36,7 @@ use mfa_kit::prelude::*;
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
     Client, CookieSecurity, CsrfToken, Enrolling, MfaSession, MfaWeb, OrgSource, SecondFactorDue, SignedIn,
-    UserOrg, WebError, status_for,
+    Stage, UserOrg, WebError, status_for,
 };
 use mfa_kit_sqlx::SqliteStore;
 use serde::Deserialize;
@@ -116,6 +119,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let signed_in = Router::new()
         .route("/", get(home))
+        .route("/step-up", get(step_up_page).post(submit_step_up))
+        .route("/step-up/recovery", get(step_up_recovery_page).post(submit_step_up_recovery))
+        .route("/mfa/authenticators/remove", post(remove_authenticator))
         .route("/admin", get(admin))
         .route("/admin/reset", post(reset))
         .route("/admin/settings", post(change_settings))
@@ -379,9 +385,21 @@ struct Confirm {
 }
 
 async fn enroll_page(State(app): State<App>, who: Enrolling, csrf: CsrfToken) -> Page {
+    // A new phone in place of the user's apps needs a fresh code; the first set-up
+    // needs none. (Only a signed-in session can reach the step-up page.)
+    if who.state.stage() == Stage::SignedIn
+        && let Some(confirm) =
+            confirm_first(&app, &who.user, SensitiveAction::ReplaceAuthenticator, &who.context, "/mfa/enroll")
+                .await?
+    {
+        return Ok(confirm);
+    }
     let account = format!("{}@demo.example", who.user);
     let start = match app.mfa.start_enrollment(&who.user, &account, &who.context).await? {
         Ok(start) => start,
+        Err(Refusal::FreshProofRequired) if who.state.stage() == Stage::SignedIn => {
+            return Ok(to_step_up("/mfa/enroll"));
+        }
         Err(refusal) => {
             return Ok((
                 status_for(&refusal),
@@ -462,6 +480,10 @@ async fn later(session: MfaSession) -> Result<Redirect, WebError> {
 // ---- signed in ----
 
 async fn home(State(app): State<App>, user: SignedIn, csrf: CsrfToken) -> Page {
+    home_page(&app, &user, &csrf, "").await
+}
+
+async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) -> Page {
     let status = app.mfa.status(&user.user).await?;
     let mfa = if status.has_mfa() {
         format!(
@@ -476,12 +498,220 @@ async fn home(State(app): State<App>, user: SignedIn, csrf: CsrfToken) -> Page {
     } else {
         ""
     };
+    let apps: String = app.mfa.authenticators(&user.user).await?.iter().map(|a| {
+        format!(
+            r#"<tr><td>{name}</td><td>{added}</td><td>{used}</td><td><form method="post" action="/mfa/authenticators/remove" class="inline">{h}<input type="hidden" name="id" value="{id}"><button>Remove</button></form></td></tr>"#,
+            name = escape(&a.name),
+            added = date(a.created_at),
+            used = a.last_used_at.map(date).unwrap_or_default(),
+            h = hidden(csrf),
+            id = escape(&a.id),
+        )
+    }).collect();
+    let apps = if apps.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<h2>Authenticator apps</h2><table id="authenticators"><tr><th>Name</th><th>Added</th><th>Last used</th><th></th></tr>{apps}</table>
+<p><a href="/mfa/enroll">Set up a new phone</a> (replaces these)</p>"#
+        )
+    };
     let body = format!(
-        r#"<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
+        r#"{}<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{apps}{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
+        notice(message),
         escape(user.user.as_str()),
-        hidden(&csrf)
+        hidden(csrf)
     );
     Ok(page("Home", &body).into_response())
+}
+
+#[derive(Deserialize)]
+struct RemoveForm {
+    id: String,
+}
+
+async fn remove_authenticator(
+    State(app): State<App>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    Form(form): Form<RemoveForm>,
+) -> Page {
+    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    if let Some(confirm) =
+        confirm_first(&app, &user.user, SensitiveAction::RemoveAuthenticator, &context, "/").await?
+    {
+        return Ok(confirm);
+    }
+    let message = match app.mfa.remove_authenticator(&user.user, &form.id, &context).await? {
+        Ok(true) => "The authenticator app was removed.".to_string(),
+        Ok(false) => "That authenticator app was already removed.".to_string(),
+        Err(Refusal::FreshProofRequired) => return Ok(to_step_up("/")),
+        Err(refusal) => refusal.to_string(),
+    };
+    home_page(&app, &user, &csrf, &message).await
+}
+
+// ---- step-up: a fresh code before a sensitive action ----
+
+/// Before a sensitive action: `None` to go ahead (a code was entered recently enough,
+/// or none is needed), otherwise the way to the "Confirm it's you" page, which comes
+/// back to `back` (the page the action's form is on). Asking first, rather than
+/// trying the action, keeps refused resets and settings changes out of the audit log.
+async fn confirm_first(
+    app: &App,
+    user: &UserId,
+    action: SensitiveAction,
+    context: &SignInContext,
+    back: &str,
+) -> Result<Option<Response>, WebError> {
+    Ok(match app.mfa.step_up(user, action, context).await? {
+        StepUp::Prove { .. } => Some(to_step_up(back)),
+        // Go ahead, or let the action give its own refusal (an admin without MFA).
+        _ => None,
+    })
+}
+
+fn to_step_up(back: &str) -> Response {
+    Redirect::to(&format!("/step-up?{}", next_query(back))).into_response()
+}
+
+fn next_query(back: &str) -> String {
+    serde_urlencoded::to_string([("next", back_to(Some(back)))]).unwrap_or_default()
+}
+
+/// Where to return after the step-up: a path on this site, or home. Printable ASCII
+/// only (always a valid `Location`), never `//host` or `/\host`, which browsers
+/// read as another site.
+fn back_to(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && path.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            path
+        }
+        _ => "/",
+    }
+}
+
+#[derive(Deserialize)]
+struct Back {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StepUpForm {
+    code: String,
+    next: String,
+}
+
+async fn step_up_page(
+    State(app): State<App>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    Query(q): Query<Back>,
+) -> Page {
+    step_up_form(&app, &user, &csrf, back_to(q.next.as_deref()), false, "").await
+}
+
+async fn step_up_recovery_page(
+    State(app): State<App>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    Query(q): Query<Back>,
+) -> Page {
+    step_up_form(&app, &user, &csrf, back_to(q.next.as_deref()), true, "").await
+}
+
+/// The "Confirm it's you" page, or straight back to `next` when a code was entered
+/// recently enough.
+async fn step_up_form(
+    app: &App,
+    user: &SignedIn,
+    csrf: &CsrfToken,
+    next: &str,
+    recovery: bool,
+    message: &str,
+) -> Page {
+    let title = "Confirm it's you";
+    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let (methods, window) = match app.mfa.step_up(&user.user, SensitiveAction::Host, &context).await? {
+        StepUp::Prove { methods, window } => (methods, window),
+        StepUp::EnrollFirst => {
+            return Ok(message_page(title, &Refusal::NotEnrolled.to_string()).into_response());
+        }
+        _ => return Ok(Redirect::to(next).into_response()),
+    };
+    let (action, label, other, other_text) = if recovery {
+        ("/step-up/recovery", "Recovery code", Method::Totp, "Use the authenticator app instead")
+    } else {
+        ("/step-up", "Code from your authenticator app", Method::RecoveryCode, "Use a recovery code")
+    };
+    let query = escape(&next_query(next));
+    let other = if methods.contains(&other) {
+        let path = if recovery { "/step-up" } else { "/step-up/recovery" };
+        format!(r#"<a href="{path}?{query}">{other_text}</a> · "#)
+    } else {
+        String::new()
+    };
+    let body = format!(
+        r#"{}<p>For your security, enter a code before changing how accounts are protected. You will return to where you were, and will not be asked again for {}.</p>
+<form method="post" action="{action}">{}<input type="hidden" name="next" value="{}">
+<label>{label} <input name="code" autocomplete="one-time-code" autofocus required></label>
+<button>Confirm</button></form><p>{other}<a href="{}">Cancel</a></p>"#,
+        notice(message),
+        span(window),
+        hidden(csrf),
+        escape(next),
+        escape(next),
+    );
+    Ok(page(title, &body).into_response())
+}
+
+async fn submit_step_up(
+    State(app): State<App>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    Form(form): Form<StepUpForm>,
+) -> Page {
+    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let outcome = app.mfa.verify_code(&user.user, &form.code, &context).await?;
+    stepped_up(&app, &user, &csrf, &form.next, outcome, false).await
+}
+
+async fn submit_step_up_recovery(
+    State(app): State<App>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    Form(form): Form<StepUpForm>,
+) -> Page {
+    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let outcome = app.mfa.redeem_recovery_code(&user.user, &form.code, &context).await?;
+    stepped_up(&app, &user, &csrf, &form.next, outcome, true).await
+}
+
+async fn stepped_up(
+    app: &App,
+    user: &SignedIn,
+    csrf: &CsrfToken,
+    next: &str,
+    outcome: Outcome<Proven>,
+    recovery: bool,
+) -> Page {
+    let next = back_to(Some(next));
+    match outcome {
+        Ok(_) => Ok(Redirect::to(next).into_response()),
+        Err(refusal) => {
+            let mut response = step_up_form(app, user, csrf, next, recovery, &refusal.to_string()).await?;
+            // The form again with the refusal; a redirect (proved meanwhile) stays one.
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = status_for(&refusal);
+            }
+            Ok(response)
+        }
+    }
 }
 
 fn forbid_non_admin(app: &App, user: &SignedIn) -> Option<Response> {
@@ -551,8 +781,9 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
 <label class="check"><input type="checkbox" name="enforce" value="1"{enforced}> Make two-step verification mandatory for every user</label>
 <label>Lock out after <input name="max_failures" type="number" min="1" max="100" value="{failures}"> wrong codes</label>
 <label>Remember devices for <input name="remember_days" type="number" min="0" max="400" value="{days}"> days</label>
+<label>Ask for a code again before sensitive changes after <input name="confirm_after" type="number" min="30" max="3600" value="{confirm}"> seconds</label>
 <button>Save settings</button></form>
-<h3>In force under the {preset} preset</h3><table id="in-force"><tr><th>Setting</th><th>Configured</th><th>In force</th></tr>{r1}{r2}{r3}{r4}</table>
+<h3>In force under the {preset} preset</h3><table id="in-force"><tr><th>Setting</th><th>Configured</th><th>In force</th></tr>{r1}{r2}{r3}{r4}{r5}</table>
 <p><a href="/admin/audit">Audit log</a> · <a href="/">Home</a></p>"#,
         notice(message),
         h = hidden(csrf),
@@ -560,6 +791,7 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
         enforced = if configured.enforce_for_all { " checked" } else { "" },
         failures = configured.lockout.max_failures,
         days = configured.remember_device_max / 86_400,
+        confirm = configured.fresh_proof_window,
         preset = if presets.is_empty() { "no".into() } else { presets.join(" + ") },
         r1 = row(
             "Mandatory for everyone",
@@ -581,6 +813,11 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
             configured.allow_self_deactivation.to_string(),
             in_force.allow_self_deactivation.to_string()
         ),
+        r5 = row(
+            "Code again before sensitive changes after",
+            span(configured.fresh_proof_window),
+            span(in_force.fresh_proof_window)
+        ),
     );
     Ok(page("Administration", &body).into_response())
 }
@@ -597,11 +834,17 @@ async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(for
     }
     let target = UserId::new(form.user.as_str());
     let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    if let Some(confirm) =
+        confirm_first(&app, &user.user, SensitiveAction::ResetUser, &context, "/admin").await?
+    {
+        return Ok(confirm);
+    }
     let message = match app.mfa.reset(&target, &user.user, &form.reason, &context).await? {
         Ok(cleared) => format!(
             "Two-step verification of {} was reset (cleared: {cleared:?}). They must set it up again.",
             form.user
         ),
+        Err(Refusal::FreshProofRequired) => return Ok(to_step_up("/admin")),
         Err(refusal) => refusal.to_string(),
     };
     admin_page(&app, &user, &csrf, &message).await
@@ -613,6 +856,7 @@ struct SettingsForm {
     enforce: Option<String>,
     max_failures: u32,
     remember_days: u64,
+    confirm_after: u64,
 }
 
 async fn change_settings(
@@ -631,6 +875,7 @@ async fn change_settings(
     wanted.enforce_for_all = form.enforce.is_some();
     wanted.lockout.max_failures = form.max_failures;
     wanted.remember_device_max = form.remember_days.saturating_mul(86_400);
+    wanted.fresh_proof_window = form.confirm_after;
     let change = SettingsChange::new("demo", &user.user, &current, wanted);
     let admins = |actor: &UserId, _org: &str| app.db.is_admin(actor);
     let save = |settings: OrgSettings| {
@@ -638,8 +883,17 @@ async fn change_settings(
         std::future::ready(Ok::<(), std::convert::Infallible>(()))
     };
     let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    // Who may change the settings comes first, as in the service: a code is asked of
+    // administrators only.
+    if app.db.is_admin(&user.user)
+        && let Some(confirm) =
+            confirm_first(&app, &user.user, SensitiveAction::ChangeOrgSettings, &context, "/admin").await?
+    {
+        return Ok(confirm);
+    }
     let message = match app.mfa.change_org_settings(change, &admins, &context, save).await? {
         Ok(_) => "The settings were saved.".to_string(),
+        Err(Refusal::FreshProofRequired) => return Ok(to_step_up("/admin")),
         Err(refusal) => refusal.to_string(),
     };
     admin_page(&app, &user, &csrf, &message).await
@@ -715,6 +969,12 @@ fn hours(seconds: u64) -> String {
     } else {
         format!("{} hours", seconds / 3600)
     }
+}
+
+/// A number of seconds, in minutes where it divides evenly.
+fn span(seconds: u64) -> String {
+    let (n, unit) = if seconds.is_multiple_of(60) { (seconds / 60, "minute") } else { (seconds, "second") };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A Unix time as `YYYY-MM-DD HH:MM` UTC (the civil-from-days algorithm).
