@@ -28,12 +28,16 @@ const T0: u64 = 1_700_000_000;
 
 /// The output of a future that is ready when first polled, as every future over the
 /// in-memory store and the plaintext or AEAD sealer is: no executor's cost is counted.
-fn ready<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-        std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => panic!("the in-memory store and the sealers never wait"),
-    }
+/// A macro, so the future is made where it is pinned, as it is inside a host's handler
+/// (`mfa.verify_code(..).await`), rather than moved into a function first.
+macro_rules! ready {
+    ($future:expr) => {{
+        let mut future = std::pin::pin!($future);
+        match future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the in-memory store and the sealers never wait"),
+        }
+    }};
 }
 
 /// Enrolls `user` and returns the phone's authenticator.
@@ -102,7 +106,8 @@ fn verify<S: Store, K: SecretSealer>(
     code: &str,
 ) {
     clock.set(time);
-    let outcome = ready(mfa.verify_code(user, code, &SignInContext::default())).expect("no error");
+    let context = SignInContext::default();
+    let outcome = ready!(mfa.verify_code(user, code, &context)).expect("no error");
     assert!(outcome.is_ok(), "{outcome:?}");
 }
 
@@ -188,7 +193,7 @@ fn run_threads(
                     let time = start + 30 * (i + 1);
                     NOW.with(|now| now.set(time));
                     let code = phone.generate(time).expect("after T0").to_string();
-                    let outcome = ready(mfa.verify_code(user, &code, &context));
+                    let outcome = ready!(mfa.verify_code(user, &code, &context));
                     assert!(outcome.expect("no error").is_ok());
                 }
             });

@@ -110,7 +110,8 @@ async fn walkthrough() -> Demo {
     heading("Sarah sets up a new phone, and a second authenticator kept in the office safe");
     say(&clock, "The recovery code was a fresh proof, so she may replace her authenticator now.");
     let phone = enroll(&mfa, &clock, &sarah, &office, false).await?;
-    let start = mfa.add_authenticator(&sarah, "Backup phone in the safe", "sarah@smith.example", &office).await??;
+    let start =
+        mfa.add_authenticator(&sarah, "Backup phone in the safe", "sarah@smith.example", &office).await??;
     let key = KeyUri::parse(&start.uri)?;
     let safe_phone = Phone(Totp::new(key.secret(), key.totp_params().ok_or("a TOTP URI")?));
     let first = safe_phone.code(&clock)?;
@@ -285,10 +286,15 @@ impl AuditSink for NotifyingLog {
                 SecurityNotice::ResetByAdmin => "an administrator reset your two-step verification",
                 SecurityNotice::LockedOut => "too many wrong codes locked your account",
                 SecurityNotice::DeviceRemembered => "a device will no longer be asked for a code",
-                SecurityNotice::SignedInWithRecoveryCode => "someone signed in with one of your recovery codes",
+                SecurityNotice::SignedInWithRecoveryCode => {
+                    "someone signed in with one of your recovery codes"
+                }
                 _ => "something changed in your account's security",
             };
-            println!("      (security e-mail to {}: \"{what}. Not you? Call your administrator.\")", event.user);
+            println!(
+                "      (security e-mail to {}: \"{what}. Not you? Call your administrator.\")",
+                event.user
+            );
         }
         self.0.record(event);
     }

@@ -221,8 +221,14 @@ pub fn reserve(
         let oob = &mut draft.edit().oob;
         oob.sent_at.retain(|sent| counts(*sent, now));
         oob.sent_at.push(now);
-        oob.challenge =
-            Some(Box::new(Challenge { purpose, role, hash: digest, expires_at, attempts: 0, issued_at: Some(now) }));
+        oob.challenge = Some(Box::new(Challenge {
+            purpose,
+            role,
+            hash: digest,
+            expires_at,
+            attempts: 0,
+            issued_at: Some(now),
+        }));
         if adding.is_some() {
             oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
             oob.destinations.push(RegisteredDestination {

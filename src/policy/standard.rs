@@ -102,6 +102,12 @@ impl StandardPolicy {
         settings
     }
 
+    /// One reading of the settings in force, without copying them when no preset
+    /// applies (the common case, on every proof).
+    fn read<R>(&self, context: &SignInContext, read: impl FnOnce(&OrgSettings) -> R) -> R {
+        if self.presets.is_empty() { read(self.configured(context)) } else { read(&self.effective(context)) }
+    }
+
     /// Why MFA is mandatory for this user, if it is.
     fn mandatory_reason(&self, context: &SignInContext, effective: &OrgSettings) -> Option<Reason> {
         let user_type = context.user_type.as_deref();
@@ -166,15 +172,15 @@ impl Policy for StandardPolicy {
     }
 
     fn refuse_request(&self, context: &SignInContext, _now: u64) -> Option<Refusal> {
-        address_refusal(&self.effective(context), context)
+        self.read(context, |settings| address_refusal(settings, context))
     }
 
     fn lockout(&self, context: &SignInContext) -> LockoutRule {
-        self.effective(context).lockout
+        self.read(context, |settings| settings.lockout)
     }
 
     fn enrollment_lifetime(&self, context: &SignInContext) -> u64 {
-        self.effective(context).enrollment_lifetime
+        self.read(context, |settings| settings.enrollment_lifetime)
     }
 
     fn may_deactivate(&self, context: &SignInContext, _user: &UserFacts) -> Result<(), Reason> {
@@ -193,23 +199,23 @@ impl Policy for StandardPolicy {
     }
 
     fn remember_device_max(&self, context: &SignInContext) -> u64 {
-        self.effective(context).remember_device_max
+        self.read(context, |settings| settings.remember_device_max)
     }
 
     fn backup_required(&self, context: &SignInContext) -> bool {
-        context.principal && self.effective(context).backup_required_for_principals
+        context.principal && self.read(context, |settings| settings.backup_required_for_principals)
     }
 
     fn method_allowed(&self, context: &SignInContext, method: crate::vocabulary::Method) -> bool {
-        self.effective(context).allows(method)
+        self.read(context, |settings| settings.allows(method))
     }
 
     fn max_totp_period(&self, context: &SignInContext) -> Option<u64> {
-        self.effective(context).max_totp_period
+        self.read(context, |settings| settings.max_totp_period)
     }
 
     fn fresh_proof_window(&self, context: &SignInContext) -> u64 {
-        self.effective(context).fresh_proof_window
+        self.read(context, |settings| settings.fresh_proof_window)
     }
 }
 

@@ -546,7 +546,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 /// The record a store returned for `user`, checked: a record of a format this crate
 /// does not know, or of another user, is refused; none is a new empty record.
 fn checked(user: &UserId, loaded: Option<Versioned>) -> Result<(Option<Version>, UserRecord), Error> {
-    let Some(Versioned { version, record }) = loaded else { return Ok((None, UserRecord::new(user.clone()))) };
+    let Some(Versioned { version, record }) = loaded else {
+        return Ok((None, UserRecord::new(user.clone())));
+    };
     if record.format() != UserRecord::FORMAT {
         return Err(Error::UnsupportedRecordFormat { found: record.format(), supported: UserRecord::FORMAT });
     }

@@ -102,8 +102,11 @@ impl MemoryStore {
 
     /// Every audit event stored so far, oldest first.
     pub fn events(&self) -> Vec<AuditEvent> {
-        let mut all: Vec<(u64, AuditEvent)> =
-            self.shards.iter().flat_map(|shard| lock(shard).events.iter().cloned().collect::<Vec<_>>()).collect();
+        let mut all: Vec<(u64, AuditEvent)> = self
+            .shards
+            .iter()
+            .flat_map(|shard| lock(shard).events.iter().cloned().collect::<Vec<_>>())
+            .collect();
         all.sort_by_key(|(sequence, _)| *sequence);
         all.into_iter().map(|(_, event)| event).collect()
     }
