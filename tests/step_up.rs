@@ -200,3 +200,30 @@ fn a_proof_dated_by_a_clock_that_ran_ahead_is_not_fresh() {
     let answer = run(firm.mfa.step_up(&ann, SensitiveAction::Host, &office())).unwrap();
     assert!(!answer.may_proceed(), "{answer:?}");
 }
+
+#[test]
+fn a_code_typed_in_one_session_does_not_make_another_session_fresh_when_the_host_tracks_sessions() {
+    use mfa_kit::clock::Clock;
+    let firm = firm();
+    let ann = user("ann");
+    let phone = firm.enroll(&ann);
+    let signed_in_yesterday = firm.clock.now().unwrap();
+    firm.clock.advance(86_400);
+    run(async {
+        // Her laptop proves a code now; a session on another browser, which got in
+        // yesterday (or through a remembered device), does not become fresh.
+        assert!(firm.mfa.verify_code(&ann, &phone.code(), &office()).await.unwrap().is_ok());
+        let now = firm.clock.now().unwrap();
+        let laptop = office().with_session_proof(now);
+        let other = office().with_session_proof(signed_in_yesterday);
+        assert!(firm.mfa.step_up(&ann, SensitiveAction::Host, &laptop).await.unwrap().may_proceed());
+        let answer = firm.mfa.step_up(&ann, SensitiveAction::Host, &other).await.unwrap();
+        assert!(matches!(answer, StepUp::Prove { .. }), "{answer:?}");
+        // Without session tracking, the record's latest proof counts, from any session.
+        assert!(firm.mfa.step_up(&ann, SensitiveAction::Host, &office()).await.unwrap().may_proceed());
+        // A session cannot claim a proof the record never saw.
+        let claimed = office().with_session_proof(now + 60);
+        firm.clock.advance(60);
+        assert!(!firm.mfa.step_up(&ann, SensitiveAction::Host, &claimed).await.unwrap().may_proceed());
+    });
+}

@@ -9,6 +9,11 @@
 //! recovery codes, a remembered device, an admin's reset or settings change); the host
 //! asks [`check`] before its own, with [`SensitiveAction::Host`].
 //!
+//! Which proof counts: the session's own, when the host keeps when each session last
+//! proved a second factor and passes it in
+//! ([`crate::policy::SignInContext::with_session_proof`], as `mfa-kit-axum` does);
+//! otherwise the most recent proof in the user's record, from any session.
+//!
 //! A user with no second factor yet may set up the first one without a proof: there is
 //! nothing to prove with, and the sign-in decision already asks for enrollment where
 //! the policy requires it.
@@ -63,7 +68,16 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
         return if action.adds_a_factor() { StepUp::Proceed { proof: None } } else { StepUp::EnrollFirst };
     }
     let window = env.policy.fresh_proof_window(env.context);
-    match record.proved_within(env.now, window) {
+    let fresh = match env.context.session_proved_at {
+        // The session's own proof, which the record must know of (it keeps the latest
+        // proof of each method, so a session cannot claim one made after it).
+        Some(at) => record.last_proof().filter(|last| at <= last.at).and_then(|last| {
+            let proof = LastProof { at, method: record.method_proved_at(at).unwrap_or(last.method) };
+            UserRecord::proof_holds(proof.at, env.now, window).then_some(proof)
+        }),
+        None => record.proved_within(env.now, window),
+    };
+    match fresh {
         Some(proof) => StepUp::Proceed { proof: Some(proof) },
         None => {
             let mut methods = record.methods();

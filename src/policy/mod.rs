@@ -50,6 +50,11 @@ pub struct SignInContext {
     pub jurisdiction: Jurisdiction,
     /// The remembered-device token from the browser's cookie, if any.
     pub device_token: Option<DeviceToken>,
+    /// When this session last proved a second factor, if the host keeps that per
+    /// session (recommended): step-up then judges the session's own proof, so a code
+    /// typed in one browser does not make another session of the same user fresh.
+    /// `None` judges the most recent proof in the user's record.
+    pub session_proved_at: Option<u64>,
 }
 
 impl SignInContext {
@@ -90,6 +95,14 @@ impl SignInContext {
     #[must_use]
     pub fn with_device_token(mut self, token: DeviceToken) -> SignInContext {
         self.device_token = Some(token);
+        self
+    }
+
+    /// The same context for a session that last proved a second factor at `at` (see
+    /// [`SignInContext::session_proved_at`]).
+    #[must_use]
+    pub fn with_session_proof(mut self, at: u64) -> SignInContext {
+        self.session_proved_at = Some(at);
         self
     }
 

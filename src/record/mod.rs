@@ -317,10 +317,19 @@ impl UserRecord {
     pub fn proved_within(&self, now: u64, window: u64) -> Option<LastProof> {
         self.proofs
             .all()
-            .filter(|proof| {
-                proof.at <= now.saturating_add(CLOCK_SKEW) && now < proof.at.saturating_add(window)
-            })
+            .filter(|proof| UserRecord::proof_holds(proof.at, now, window))
             .max_by_key(|proof| proof.at)
+    }
+
+    /// Whether a proof made at `at` is still fresh at `now` for a `window` of seconds,
+    /// under the record's rule for time.
+    pub(crate) fn proof_holds(at: u64, now: u64, window: u64) -> bool {
+        at <= now.saturating_add(CLOCK_SKEW) && now < at.saturating_add(window)
+    }
+
+    /// The method whose last proof was made at `at`, if one was.
+    pub(crate) fn method_proved_at(&self, at: u64) -> Option<Method> {
+        self.proofs.all().find(|proof| proof.at == at).map(|proof| proof.method)
     }
 
     /// Remembered devices (expired ones included until the next change prunes them).

@@ -274,12 +274,19 @@ test('the whole story in a real browser', async (t) => {
     assert.equal(new URL(a.url()).pathname, '/', 'no code asked on the remembered device');
   });
 
-  await t.test('within the window of her last code, the admin changes a setting without a new one', async () => {
+  await t.test('a session let in by a remembered device has proved nothing: the admin confirms it is her first', async () => {
     await a.goto(base + '/admin');
     assert.match(await a.locator('#in-force').textContent(), /Code again before sensitive changes after\s*5 minutes\s*5 minutes/);
     await a.fill('input[name=confirm_after]', '30');
     await a.click('form[action="/admin/settings"] button');
-    assert.equal(new URL(a.url()).pathname, '/admin/settings', 'no step-up page on the way');
+    // Her code seconds ago was typed in another session; this one came in by the cookie.
+    assert.equal(new URL(a.url()).pathname, '/step-up', 'freshness is per session');
+    await confirmItsMe(a, await alicePhone.nextCode());
+    provedAt = Date.now();
+    assert.equal(new URL(a.url()).pathname, '/admin', 'back where she was');
+    await a.fill('input[name=confirm_after]', '30');
+    await a.click('form[action="/admin/settings"] button');
+    assert.equal(new URL(a.url()).pathname, '/admin/settings', 'no step-up page now: this session is fresh');
     assert.match(await notice(a), /The settings were saved/);
     assert.match(await a.locator('#in-force').textContent(), /Code again before sensitive changes after\s*30 seconds\s*30 seconds/);
   });

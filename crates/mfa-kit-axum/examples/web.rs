@@ -536,7 +536,7 @@ async fn remove_authenticator(
     csrf: CsrfToken,
     Form(form): Form<RemoveForm>,
 ) -> Page {
-    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let context = app.web.signed_in_context(&user).await?;
     if let Some(confirm) =
         confirm_first(&app, &user.user, SensitiveAction::RemoveAuthenticator, &context, "/").await?
     {
@@ -636,7 +636,7 @@ async fn step_up_form(
     message: &str,
 ) -> Page {
     let title = "Confirm it's you";
-    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let context = app.web.signed_in_context(user).await?;
     let (methods, window) = match app.mfa.step_up(&user.user, SensitiveAction::Host, &context).await? {
         StepUp::Prove { methods, window } => (methods, window),
         StepUp::EnrollFirst => {
@@ -673,28 +673,31 @@ async fn step_up_form(
 async fn submit_step_up(
     State(app): State<App>,
     user: SignedIn,
+    session: MfaSession,
     csrf: CsrfToken,
     Form(form): Form<StepUpForm>,
 ) -> Page {
-    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let context = app.web.signed_in_context(&user).await?;
     let outcome = app.mfa.verify_code(&user.user, &form.code, &context).await?;
-    stepped_up(&app, &user, &csrf, &form.next, outcome, false).await
+    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, false).await
 }
 
 async fn submit_step_up_recovery(
     State(app): State<App>,
     user: SignedIn,
+    session: MfaSession,
     csrf: CsrfToken,
     Form(form): Form<StepUpForm>,
 ) -> Page {
-    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let context = app.web.signed_in_context(&user).await?;
     let outcome = app.mfa.redeem_recovery_code(&user.user, &form.code, &context).await?;
-    stepped_up(&app, &user, &csrf, &form.next, outcome, true).await
+    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, true).await
 }
 
 async fn stepped_up(
     app: &App,
     user: &SignedIn,
+    session: &MfaSession,
     csrf: &CsrfToken,
     next: &str,
     outcome: Outcome<Proven>,
@@ -702,7 +705,11 @@ async fn stepped_up(
 ) -> Page {
     let next = back_to(Some(next));
     match outcome {
-        Ok(_) => Ok(Redirect::to(next).into_response()),
+        Ok(_) => {
+            // This session is fresh from now; other sessions of the user are not.
+            session.step_up_proven().await?;
+            Ok(Redirect::to(next).into_response())
+        }
         Err(refusal) => {
             let mut response = step_up_form(app, user, csrf, next, recovery, &refusal.to_string()).await?;
             // The form again with the refusal; a redirect (proved meanwhile) stays one.
@@ -747,7 +754,7 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
             h = hidden(csrf),
         );
     }
-    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let context = app.web.signed_in_context(user).await?;
     let configured = context.org.clone().unwrap_or_default();
     let in_force = app.policy.effective(&context);
     let level = |l: Level| {
@@ -833,7 +840,7 @@ async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(for
         return Ok(refused);
     }
     let target = UserId::new(form.user.as_str());
-    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let context = app.web.signed_in_context(&user).await?;
     if let Some(confirm) =
         confirm_first(&app, &user.user, SensitiveAction::ResetUser, &context, "/admin").await?
     {
@@ -882,7 +889,7 @@ async fn change_settings(
         *app.db.settings.lock().unwrap() = Arc::new(settings);
         std::future::ready(Ok::<(), std::convert::Infallible>(()))
     };
-    let context = app.web.sign_in_context(&user.user, &user.client).await?;
+    let context = app.web.signed_in_context(&user).await?;
     // Who may change the settings comes first, as in the service: a code is asked of
     // administrators only.
     if app.db.is_admin(&user.user)

@@ -42,9 +42,26 @@ pub struct AuthState {
     methods: Vec<Method>,
     enrollment_suggested: bool,
     needs_backup: bool,
+    /// When this session last proved a second factor (the service's clock).
+    #[serde(default)]
+    proved_at: Option<u64>,
 }
 
 impl AuthState {
+    /// When this session last proved a second factor, if it did: `None` for a
+    /// session let in by a remembered device or a policy that asked for no code.
+    pub fn proved_at(&self) -> Option<u64> {
+        self.proved_at
+    }
+
+    /// `context` for this session's sensitive actions: step-up judges this session's
+    /// own proof ([`SignInContext::with_session_proof`]), so a code typed in another
+    /// browser does not make this one fresh. A session that never proved a second
+    /// factor is never fresh.
+    pub fn step_up_context(&self, context: SignInContext) -> SignInContext {
+        context.with_session_proof(self.proved_at.unwrap_or(0))
+    }
+
     /// The user whose password was checked.
     pub fn user(&self) -> &UserId {
         &self.user
@@ -161,7 +178,15 @@ impl MfaSession {
             _ => return Ok(Next::SecondFactor),
         };
         let since = self.web.now()?;
-        let state = AuthState { user, stage, since, methods, enrollment_suggested: suggested, needs_backup };
+        let state = AuthState {
+            user,
+            stage,
+            since,
+            methods,
+            enrollment_suggested: suggested,
+            needs_backup,
+            proved_at: None,
+        };
         self.session.cycle_id().await?;
         self.session.insert(KEY, state).await?;
         Ok(next)
@@ -183,6 +208,16 @@ impl MfaSession {
     /// [`WebError::Session`], [`WebError::Clock`].
     pub async fn enrollment_confirmed(&self) -> Result<Option<AuthState>, WebError> {
         self.advance(&[Stage::Enrollment, Stage::SignedIn]).await
+    }
+
+    /// The service accepted a second factor asked for before a sensitive action
+    /// (step-up) in this signed-in session: the session is fresh from now. `None` if
+    /// the session is not signed in.
+    ///
+    /// # Errors
+    /// [`WebError::Session`], [`WebError::Clock`].
+    pub async fn step_up_proven(&self) -> Result<Option<AuthState>, WebError> {
+        self.advance(&[Stage::SignedIn]).await
     }
 
     /// The user dismissed the suggestion to set up MFA.
@@ -210,8 +245,10 @@ impl MfaSession {
             return Ok(None);
         };
         let was = state.stage;
+        let now = self.web.now()?;
         state.stage = Stage::SignedIn;
-        state.since = self.web.now()?;
+        state.since = now;
+        state.proved_at = Some(now);
         state.enrollment_suggested = false;
         if was != Stage::SignedIn {
             self.session.cycle_id().await?;
@@ -413,6 +450,16 @@ stage_extractor!(
 );
 
 impl MfaWeb {
+    /// The context of a signed-in user's sensitive action: [`MfaWeb::sign_in_context`]
+    /// with this session's own last proof ([`AuthState::step_up_context`]).
+    ///
+    /// # Errors
+    /// As [`MfaWeb::sign_in_context`].
+    pub async fn signed_in_context(&self, signed_in: &SignedIn) -> Result<SignInContext, WebError> {
+        let context = self.sign_in_context(&signed_in.user, &signed_in.client).await?;
+        Ok(signed_in.state.step_up_context(context))
+    }
+
     /// The complete sign-in context for `user` on this request, with the
     /// organisation's settings from the host's source: for the password step, where
     /// the session has no user yet.
