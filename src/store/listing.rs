@@ -217,10 +217,12 @@ impl ListRecords for super::MemoryStore {
 impl ReadAudit for super::MemoryStore {
     async fn read_audit(&self, query: &AuditQuery) -> Result<AuditPage, Self::Error> {
         let mut events: Vec<StoredEvent> = self
-            .events()
+            .numbered_events()
             .into_iter()
-            .zip(1..)
-            .map(|(event, id)| StoredEvent { id, event })
+            .map(|(sequence, event)| StoredEvent {
+                id: i64::try_from(sequence).unwrap_or(i64::MAX).saturating_add(1),
+                event,
+            })
             .filter(|e| query.from <= e.event.at && e.event.at < query.until)
             .filter(|e| query.user.as_ref().is_none_or(|u| &e.event.user == u))
             .filter(|e| query.after.is_none_or(|after| e.cursor() > after))

@@ -12,8 +12,15 @@ use crate::record::UserRecord;
 use crate::vocabulary::UserId;
 
 /// An in-memory [`Store`], safe to share between threads: records with their versions,
-/// and every audit event saved with them. Everything is lost when it is dropped: for
+/// and the audit events saved with them. Everything is lost when it is dropped: for
 /// tests, demos and single-process tools.
+///
+/// The trail is bounded, so a long-running process does not grow without end: each of
+/// the 16 shards keeps its newest [`MemoryStore::DEFAULT_AUDIT_CAPACITY`]` / 16` events
+/// (about 10 MB each at most), dropping the oldest and counting them
+/// ([`MemoryStore::dropped_events`]); [`MemoryStore::with_audit_capacity`] sets another
+/// bound, or none. A trail that must be kept (the ATO asks for 12 months) belongs in a
+/// database store.
 ///
 /// Records are spread over 16 shards with a lock each, so threads serving different
 /// users rarely wait for one another; the audit trail keeps one order across shards.
@@ -47,22 +54,34 @@ struct Shard {
 
 /// An append-only list of events in chunks of fixed capacity: appending never moves
 /// the events already stored (a single growing vector would copy the whole trail each
-/// time it doubles).
+/// time it doubles). Beyond its capacity the oldest chunk is dropped and its memory
+/// reused for the newest events.
 #[derive(Debug, Default)]
 struct Trail {
-    chunks: Vec<Vec<(u64, AuditEvent)>>,
+    chunks: std::collections::VecDeque<Vec<(u64, AuditEvent)>>,
+    /// The most full chunks kept besides the one being filled; 0 for no limit.
+    max_chunks: usize,
+    dropped: u64,
 }
 
 impl Trail {
     const CHUNK: usize = 256;
 
     fn push(&mut self, entry: (u64, AuditEvent)) {
-        match self.chunks.last_mut() {
+        match self.chunks.back_mut() {
             Some(chunk) if chunk.len() < Trail::CHUNK => chunk.push(entry),
             _ => {
-                let mut chunk = Vec::with_capacity(Trail::CHUNK);
+                let mut chunk = match self.chunks.len() {
+                    full if self.max_chunks > 0 && full > self.max_chunks => {
+                        let mut oldest = self.chunks.pop_front().unwrap_or_default();
+                        self.dropped = self.dropped.saturating_add(oldest.len() as u64);
+                        oldest.clear();
+                        oldest
+                    }
+                    _ => Vec::with_capacity(Trail::CHUNK),
+                };
                 chunk.push(entry);
-                self.chunks.push(chunk);
+                self.chunks.push_back(chunk);
             }
         }
     }
@@ -74,19 +93,41 @@ impl Trail {
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        MemoryStore {
-            shards: (0..MemoryStore::SHARDS).map(|_| CacheLine::default()).collect(),
-            sequence: CacheLine(AtomicU64::new(0)),
-        }
+        MemoryStore::with_audit_capacity(MemoryStore::DEFAULT_AUDIT_CAPACITY)
     }
 }
 
 impl MemoryStore {
     const SHARDS: usize = 16;
 
+    /// How many audit events an in-memory store keeps by default: 1,048,576 (65,536 a
+    /// shard).
+    pub const DEFAULT_AUDIT_CAPACITY: usize = 1 << 20;
+
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// An empty store that keeps at least `capacity` audit events: the newest
+    /// `capacity / 16` of each shard or more (up to 256 more, the chunk being filled).
+    /// `usize::MAX` keeps every event.
+    pub fn with_audit_capacity(capacity: usize) -> MemoryStore {
+        let per_shard = capacity / MemoryStore::SHARDS;
+        let max_chunks = if capacity == usize::MAX { 0 } else { per_shard.div_ceil(Trail::CHUNK).max(1) };
+        let shard = || {
+            let events = Trail { max_chunks, ..Trail::default() };
+            CacheLine(Mutex::new(Shard { events, ..Shard::default() }))
+        };
+        MemoryStore {
+            shards: (0..MemoryStore::SHARDS).map(|_| shard()).collect(),
+            sequence: CacheLine(AtomicU64::new(0)),
+        }
+    }
+
+    /// How many audit events were dropped to keep the trail within its capacity.
+    pub fn dropped_events(&self) -> u64 {
+        self.shards.iter().map(|shard| lock(shard).events.dropped).sum()
     }
 
     /// Every user with a record, sorted.
@@ -100,15 +141,20 @@ impl MemoryStore {
         users
     }
 
-    /// Every audit event stored so far, oldest first.
-    pub fn events(&self) -> Vec<AuditEvent> {
+    /// Every audit event kept, oldest first, with its place in the store-wide order.
+    pub(crate) fn numbered_events(&self) -> Vec<(u64, AuditEvent)> {
         let mut all: Vec<(u64, AuditEvent)> = self
             .shards
             .iter()
             .flat_map(|shard| lock(shard).events.iter().cloned().collect::<Vec<_>>())
             .collect();
         all.sort_by_key(|(sequence, _)| *sequence);
-        all.into_iter().map(|(_, event)| event).collect()
+        all
+    }
+
+    /// Every audit event kept, oldest first.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.numbered_events().into_iter().map(|(_, event)| event).collect()
     }
 
     /// The audit events about `user`, oldest first.
@@ -200,5 +246,32 @@ mod tests {
             assert_eq!((loaded.version, loaded.record), (Version(2), record));
         });
         assert_eq!(store.users(), vec![alice]);
+    }
+
+    #[test]
+    fn the_trail_keeps_its_newest_events_within_its_capacity_and_counts_the_rest() {
+        let store = MemoryStore::with_audit_capacity(16 * 256);
+        let alice = UserId::new("alice");
+        let event = |at| {
+            let kind = crate::event::EventKind::LockoutEnded;
+            AuditEvent::new(&alice, &alice, at, &crate::vocabulary::RequestContext::default(), kind)
+        };
+        pollster::block_on(async {
+            for at in 0..1000 {
+                store.append_events(&[event(at)]).await.unwrap();
+            }
+        });
+        let kept = store.events_for(&alice);
+        assert_eq!(kept.len() as u64 + store.dropped_events(), 1000);
+        assert!((256..=512).contains(&kept.len()), "one full chunk a shard and the one being filled");
+        assert_eq!(kept.first().map(|e| e.at), Some(1000 - kept.len() as u64), "the newest are kept, in order");
+        assert_eq!(kept.last().map(|e| e.at), Some(999));
+        let unbounded = MemoryStore::with_audit_capacity(usize::MAX);
+        pollster::block_on(async {
+            for at in 0..1000 {
+                unbounded.append_events(&[event(at)]).await.unwrap();
+            }
+        });
+        assert_eq!((unbounded.events().len(), unbounded.dropped_events()), (1000, 0));
     }
 }
