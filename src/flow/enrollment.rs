@@ -11,8 +11,7 @@ use super::{Draft, Env, Failure, Step, run, try_run};
 use crate::error::TimeError;
 use crate::event::EventKind;
 use crate::record::{
-    DEFAULT_AUTHENTICATOR_NAME, FailureState, MAX_AUTHENTICATORS, PendingEnrollment, TotpCredential,
-    UserRecord, authenticator_name,
+    FailureState, MAX_AUTHENTICATORS, PendingEnrollment, TotpCredential, UserRecord, authenticator_name,
 };
 use crate::seal::SealedSecret;
 use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, Revocation, SensitiveAction};
@@ -174,7 +173,7 @@ pub fn import(
         let record = draft.edit();
         record.authenticators.push(TotpCredential {
             id: id.into(),
-            name: DEFAULT_AUTHENTICATOR_NAME.into(),
+            name: crate::record::default_name(),
             secret,
             params,
             created_at: env.now,
@@ -287,7 +286,7 @@ fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Resul
     }
     record.authenticators.push(TotpCredential {
         id: id.into(),
-        name: pending.adding.map_or_else(|| DEFAULT_AUTHENTICATOR_NAME.into(), Into::into),
+        name: pending.adding.map_or_else(crate::record::default_name, Into::into),
         secret: pending.secret,
         params: pending.params,
         created_at: env.now,

@@ -16,6 +16,14 @@ pub const MAX_AUTHENTICATORS: usize = 5;
 /// an import, or one read from a format 1 record).
 pub const DEFAULT_AUTHENTICATOR_NAME: &str = "Authenticator app";
 
+/// [`DEFAULT_AUTHENTICATOR_NAME`] as shared text: the many authenticators that carry
+/// it share one copy.
+pub(crate) fn default_name() -> Arc<str> {
+    static NAME: std::sync::LazyLock<Arc<str>> =
+        std::sync::LazyLock::new(|| Arc::from(DEFAULT_AUTHENTICATOR_NAME));
+    Arc::clone(&NAME)
+}
+
 /// The longest name an authenticator may have, in characters.
 pub const MAX_AUTHENTICATOR_NAME: usize = 64;
 
@@ -179,6 +187,8 @@ mod shared_text {
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
-        String::deserialize(deserializer).map(Arc::from)
+        let text = String::deserialize(deserializer)?;
+        // The default name is shared, however many records read it.
+        Ok(if text == super::DEFAULT_AUTHENTICATOR_NAME { super::default_name() } else { Arc::from(text) })
     }
 }

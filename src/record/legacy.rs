@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::{
-    DEFAULT_AUTHENTICATOR_NAME, FailureState, LastProof, OobState, PendingEnrollment, Proofs, RecoveryCodes,
-    RememberedDevice, TotpCredential, UserRecord,
+    FailureState, LastProof, OobState, PendingEnrollment, Proofs, RecoveryCodes, RememberedDevice,
+    TotpCredential, UserRecord,
 };
 use crate::vocabulary::UserId;
 
@@ -49,7 +49,7 @@ impl From<Stored> for UserRecord {
                 authenticator.id = format!("{:016x}", authenticator.created_at).into();
             }
             if authenticator.name.is_empty() {
-                authenticator.name = DEFAULT_AUTHENTICATOR_NAME.into();
+                authenticator.name = super::default_name();
             }
         }
         let mut proofs = stored.proofs;

@@ -84,6 +84,7 @@ mod recovery;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use authenticator::default_name;
 pub use authenticator::{
     AuthenticatorInfo, DEFAULT_AUTHENTICATOR_NAME, MAX_AUTHENTICATOR_NAME, MAX_AUTHENTICATORS,
     PendingEnrollment, TotpCredential, authenticator_name,

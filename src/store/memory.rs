@@ -264,7 +264,11 @@ mod tests {
         let kept = store.events_for(&alice);
         assert_eq!(kept.len() as u64 + store.dropped_events(), 1000);
         assert!((256..=512).contains(&kept.len()), "one full chunk a shard and the one being filled");
-        assert_eq!(kept.first().map(|e| e.at), Some(1000 - kept.len() as u64), "the newest are kept, in order");
+        assert_eq!(
+            kept.first().map(|e| e.at),
+            Some(1000 - kept.len() as u64),
+            "the newest are kept, in order"
+        );
         assert_eq!(kept.last().map(|e| e.at), Some(999));
         let unbounded = MemoryStore::with_audit_capacity(usize::MAX);
         pollster::block_on(async {
