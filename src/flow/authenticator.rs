@@ -235,10 +235,8 @@ pub fn deactivate<T: Borrow<Totp>>(
         if !confirmed {
             return Ok(Err(Refusal::ConfirmationRequired));
         }
-        let facts = crate::policy::UserFacts::of(draft.get(), env.now);
-        if let Err(reason) = env.policy.may_deactivate(env.context, &facts) {
-            draft.emit(EventKind::DeactivationRefused { reason });
-            return Ok(Err(Refusal::Forbidden(reason)));
+        if let Some(refused) = draft.refuse_deactivation(env) {
+            return Ok(Err(refused));
         }
         if let Err(refused) = verify_in(draft, totps, code, env)? {
             return Ok(Err(refused));
@@ -264,12 +262,8 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
         let Some((index, _)) = draft.get().authenticator(id) else { return Ok(false) };
         let record = draft.get();
         let last_factor = record.authenticators.len() == 1 && record.oob.confirmed(Role::Primary).is_none();
-        if last_factor {
-            let facts = crate::policy::UserFacts::of(record, env.now);
-            if let Err(reason) = env.policy.may_deactivate(env.context, &facts) {
-                draft.emit(EventKind::DeactivationRefused { reason });
-                return Err(Refusal::Forbidden(reason));
-            }
+        if last_factor && let Some(refused) = draft.refuse_deactivation(env) {
+            return Err(refused);
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {
             return Err(refused);

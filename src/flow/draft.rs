@@ -60,6 +60,15 @@ impl<'r> Draft<'r> {
         env.policy.refuse_request(env.context, env.now)
     }
 
+    /// Refuses (and audits) turning MFA off, or removing the user's last factor, where
+    /// the policy forbids it (the AU/NZ tax-data rule, the ATO preset).
+    pub(crate) fn refuse_deactivation(&mut self, env: &Env<'_>) -> Option<Refusal> {
+        let facts = crate::policy::UserFacts::of(self.get(), env.now);
+        let reason = env.policy.may_deactivate(env.context, &facts).err()?;
+        self.emit(EventKind::DeactivationRefused { reason });
+        Some(Refusal::Forbidden(reason))
+    }
+
     /// Ends a lockout whose time has passed (the failure count stays: only a success
     /// clears it).
     pub(crate) fn lift_expired_lock(&mut self, now: u64) {

@@ -381,12 +381,8 @@ pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) ->
         // Without an authenticator, the confirmed primary destination is the last factor.
         let last_factor =
             role == Role::Primary && draft.get().authenticators.is_empty() && oob.confirmed(role).is_some();
-        if last_factor {
-            let facts = crate::policy::UserFacts::of(draft.get(), env.now);
-            if let Err(reason) = env.policy.may_deactivate(env.context, &facts) {
-                draft.emit(EventKind::DeactivationRefused { reason });
-                return Err(Refusal::Forbidden(reason));
-            }
+        if last_factor && let Some(refused) = draft.refuse_deactivation(env) {
+            return Err(refused);
         }
         // A destination never confirmed (a typo being taken back) protects nothing yet.
         let confirmed = draft.get().oob.confirmed(role).is_some();

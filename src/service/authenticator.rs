@@ -179,6 +179,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         account_name: &str,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
+        self.check(context)?;
         self.begin_enrollment(user, account_name, None, context).await
     }
 
@@ -189,7 +190,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         adding: Option<&str>,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
-        self.check(context)?;
+        // The organisation's settings were checked by the public call.
         let params = self.config.totp_params;
         if let Some(max) = self.policy.max_totp_period(context).filter(|max| params.period() > *max) {
             return Err(Error::Misconfigured(format!(
