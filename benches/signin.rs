@@ -214,7 +214,7 @@ fn threads(c: &mut Criterion) {
             let enrolling = service(PlaintextSealer, &clock);
             let phone = enroll(&enrolling, &clock, &user);
             let record = pollster::block_on(enrolling.record(&user)).expect("stored");
-            let saved = pollster::block_on(mfa.store().save(&record, None, &[])).expect("saved");
+            let saved = pollster::block_on(mfa.store().save(record.clone(), None, &[])).expect("saved");
             assert!(matches!(saved, mfa_kit::store::SaveOutcome::Saved(_)));
             (user, phone)
         })

@@ -61,7 +61,7 @@ impl Store for TransactionalStore {
 
     async fn save(
         &self,
-        record: &UserRecord,
+        record: UserRecord,
         expected: Option<Version>,
         events: &[AuditEvent],
     ) -> Result<SaveOutcome, ConnectionLost> {

@@ -408,7 +408,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             return Ok(Some(step.outcome));
         }
         let events = audit_events(user, actor, attempt.now, request, step.events);
-        let saved = self.store.save(&attempt.record, attempt.version, &events).await.map_err(store_error)?;
+        // The record goes to the store: nothing here needs it after the save.
+        let saved = self.store.save(attempt.record, attempt.version, &events).await.map_err(store_error)?;
         if saved == SaveOutcome::Conflict {
             return Ok(None);
         }

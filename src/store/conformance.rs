@@ -62,11 +62,11 @@ pub async fn create_only_conflicts<S: Store>(store: &S) {
     let user = fresh("create");
     assert_eq!(ok(store.load(&user).await), None, "a user never saved has no record");
     let first = record(&user, 1);
-    let Saved(version) = saved(store.save(&first, None, &[]).await) else {
+    let Saved(version) = saved(store.save(first.clone(), None, &[]).await) else {
         panic!("creating a new record was refused");
     };
     assert_eq!(
-        ok(store.save(&record(&user, 2), None, &[]).await),
+        ok(store.save(record(&user, 2), None, &[]).await),
         SaveOutcome::Conflict,
         "creating a record that exists must be a conflict"
     );
@@ -75,7 +75,7 @@ pub async fn create_only_conflicts<S: Store>(store: &S) {
 
     let ghost = fresh("update-missing");
     assert_eq!(
-        ok(store.save(&record(&ghost, 1), Some(version), &[]).await),
+        ok(store.save(record(&ghost, 1), Some(version), &[]).await),
         SaveOutcome::Conflict,
         "updating a record that does not exist must be a conflict"
     );
@@ -86,14 +86,14 @@ pub async fn create_only_conflicts<S: Store>(store: &S) {
 /// nothing.
 pub async fn stale_versions_conflict<S: Store>(store: &S) {
     let user = fresh("stale");
-    let Saved(v1) = saved(store.save(&record(&user, 1), None, &[]).await) else { panic!("create refused") };
+    let Saved(v1) = saved(store.save(record(&user, 1), None, &[]).await) else { panic!("create refused") };
     let second = record(&user, 2);
-    let Saved(v2) = saved(store.save(&second, Some(v1), &[]).await) else {
+    let Saved(v2) = saved(store.save(second.clone(), Some(v1), &[]).await) else {
         panic!("a save at the current version was refused")
     };
     assert_ne!(v1, v2, "a save must change the version");
     assert_eq!(
-        ok(store.save(&record(&user, 3), Some(v1), &[]).await),
+        ok(store.save(record(&user, 3), Some(v1), &[]).await),
         SaveOutcome::Conflict,
         "a save at a stale version must be a conflict"
     );
@@ -108,7 +108,7 @@ pub async fn versions_are_never_reused<S: Store>(store: &S) {
     let mut seen = Vec::new();
     let mut current = None;
     for mark in 0..20 {
-        let Saved(version) = saved(store.save(&record(&user, mark), current, &[]).await) else {
+        let Saved(version) = saved(store.save(record(&user, mark), current, &[]).await) else {
             panic!("save {mark} at the current version was refused")
         };
         assert!(!seen.contains(&version), "version {version:?} was given twice");
@@ -117,7 +117,7 @@ pub async fn versions_are_never_reused<S: Store>(store: &S) {
     }
     for stale in &seen[..seen.len() - 1] {
         assert_eq!(
-            ok(store.save(&record(&user, 99), Some(*stale), &[]).await),
+            ok(store.save(record(&user, 99), Some(*stale), &[]).await),
             SaveOutcome::Conflict,
             "an old version {stale:?} was accepted again"
         );
@@ -131,17 +131,14 @@ pub async fn versions_are_never_reused<S: Store>(store: &S) {
 pub async fn events_are_stored_with_their_record<S: ReadAudit>(store: &S) {
     let user = fresh("events");
     let events: Vec<AuditEvent> = (0..3).map(|n| event(&user, 1_700_000_000 + n, n as u32)).collect();
-    let Saved(v1) = saved(store.save(&record(&user, 1), None, &events).await) else {
+    let Saved(v1) = saved(store.save(record(&user, 1), None, &events).await) else {
         panic!("create refused")
     };
     assert_eq!(trail(store, &user).await, events, "the events of a save are not all there, or not as given");
 
     let lost = [event(&user, 1_700_000_010, 10)];
-    assert_eq!(ok(store.save(&record(&user, 2), None, &lost).await), SaveOutcome::Conflict);
-    assert_eq!(
-        ok(store.save(&record(&user, 2), Some(Version(v1.0 ^ 1)), &lost).await),
-        SaveOutcome::Conflict
-    );
+    assert_eq!(ok(store.save(record(&user, 2), None, &lost).await), SaveOutcome::Conflict);
+    assert_eq!(ok(store.save(record(&user, 2), Some(Version(v1.0 ^ 1)), &lost).await), SaveOutcome::Conflict);
     assert_eq!(trail(store, &user).await, events, "a conflicting save stored its events");
 
     let refused = [event(&user, 1_700_000_020, 20), event(&user, 1_700_000_020, 21)];
@@ -175,9 +172,9 @@ where
 pub async fn errors_are_not_conflicts<S: Store>(failing: &S) {
     let user = fresh("failing");
     assert!(failing.load(&user).await.is_err(), "a failing load must be an error, not an empty record");
-    let outcome = failing.save(&record(&user, 1), None, &[event(&user, 1_700_000_000, 1)]).await;
+    let outcome = failing.save(record(&user, 1), None, &[event(&user, 1_700_000_000, 1)]).await;
     assert!(outcome.is_err(), "a failing create must be an error, got {outcome:?}");
-    let outcome = failing.save(&record(&user, 1), Some(Version(1)), &[]).await;
+    let outcome = failing.save(record(&user, 1), Some(Version(1)), &[]).await;
     assert!(outcome.is_err(), "a failing update must be an error, got {outcome:?}");
     assert!(
         failing.append_events(&[event(&user, 1_700_000_000, 1)]).await.is_err(),
@@ -198,11 +195,11 @@ pub async fn listing_and_paging<S: ListRecords>(store: &S) {
         if n % 2 == 0 {
             r.authenticators = vec![credential()];
         }
-        let _ = saved(store.save(&r, None, &[]).await);
+        let _ = saved(store.save(r.clone(), None, &[]).await);
     }
     // Neighbours that a careless prefix match would take in.
     for neighbour in [format!("{prefix}x"), format!("{}/a", prefix.replace("_%", "Ab"))] {
-        let _ = saved(store.save(&record(&UserId::new(neighbour), 0), None, &[]).await);
+        let _ = saved(store.save(record(&UserId::new(neighbour), 0), None, &[]).await);
     }
     let mut expected: Vec<String> = names.iter().map(|n| format!("{prefix}/{n}")).collect();
     expected.sort();
@@ -390,7 +387,7 @@ async fn race<S: Store + 'static, P: Spawner>(
             }
             let mine = record(&user, 1000 + writer as u32);
             let events = [event(&user, 1_700_000_000, 1000 + writer as u32)];
-            store.save(&mine, expected, &events).await.map_err(|e| e.to_string())
+            store.save(mine.clone(), expected, &events).await.map_err(|e| e.to_string())
         }));
     }
     let mut outcomes = Vec::new();

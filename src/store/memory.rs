@@ -195,25 +195,27 @@ impl Store for MemoryStore {
 
     async fn save(
         &self,
-        record: &UserRecord,
+        record: UserRecord,
         expected: Option<Version>,
         events: &[AuditEvent],
     ) -> Result<SaveOutcome, Infallible> {
         let mut shard = lock(self.shard_of(record.user()));
-        let next = match shard.records.get_mut(record.user()) {
+        let (next, replaced) = match shard.records.get_mut(record.user()) {
             Some((version, _)) if Some(*version) != expected => return Ok(SaveOutcome::Conflict),
             None if expected.is_some() => return Ok(SaveOutcome::Conflict),
             Some((version, stored)) => {
                 *version = Version(version.0.saturating_add(1));
-                (**stored).clone_from(record);
-                *version
+                (*version, Some(std::mem::replace(&mut **stored, record)))
             }
             None => {
-                shard.records.insert(record.user().clone(), (Version(1), Box::new(record.clone())));
-                Version(1)
+                shard.records.insert(record.user().clone(), (Version(1), Box::new(record)));
+                (Version(1), None)
             }
         };
         self.append(&mut shard, events);
+        drop(shard);
+        // The record it replaced is dropped after the lock is released.
+        drop(replaced);
         Ok(SaveOutcome::Saved(next))
     }
 
@@ -237,11 +239,14 @@ mod tests {
         let record = UserRecord::new(alice.clone());
         pollster::block_on(async {
             assert_eq!(store.load(&alice).await, Ok(None));
-            assert_eq!(store.save(&record, Some(Version(1)), &[]).await, Ok(SaveOutcome::Conflict));
-            assert_eq!(store.save(&record, None, &[]).await, Ok(SaveOutcome::Saved(Version(1))));
-            assert_eq!(store.save(&record, None, &[]).await, Ok(SaveOutcome::Conflict));
-            assert_eq!(store.save(&record, Some(Version(1)), &[]).await, Ok(SaveOutcome::Saved(Version(2))));
-            assert_eq!(store.save(&record, Some(Version(1)), &[]).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(record.clone(), Some(Version(1)), &[]).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(record.clone(), None, &[]).await, Ok(SaveOutcome::Saved(Version(1))));
+            assert_eq!(store.save(record.clone(), None, &[]).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(
+                store.save(record.clone(), Some(Version(1)), &[]).await,
+                Ok(SaveOutcome::Saved(Version(2)))
+            );
+            assert_eq!(store.save(record.clone(), Some(Version(1)), &[]).await, Ok(SaveOutcome::Conflict));
             let loaded = store.load(&alice).await.unwrap().unwrap();
             assert_eq!((loaded.version, loaded.record), (Version(2), record));
         });

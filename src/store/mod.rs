@@ -53,6 +53,8 @@ pub enum SaveOutcome {
 /// # Contract
 /// - `load` returns the record last saved for the user with its version, or `None` if
 ///   none was ever saved.
+/// - `save` takes the record: the service has no use for it afterwards, so a store
+///   that keeps records in memory keeps it as it is, without a copy.
 /// - `save(record, Some(v), events)` writes only if the stored version is still `v`, and
 ///   `save(record, None, events)` only if no record exists. The check, the write of the
 ///   record and the append of `events` are one atomic step (one transaction, the
@@ -92,12 +94,12 @@ pub enum SaveOutcome {
 ///
 ///     async fn save(
 ///         &self,
-///         record: &UserRecord,
+///         record: UserRecord,
 ///         expected: Option<Version>,
 ///         events: &[AuditEvent],
 ///     ) -> Result<SaveOutcome, Self::Error> {
 ///         // Serialise everything first, so a failure writes nothing.
-///         let json = serde_json::to_string(record)?;
+///         let json = serde_json::to_string(&record)?;
 ///         let rows = events.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
 ///         let mut db = self.0.lock().unwrap();
 ///         let current = db.0.get(record.user()).map(|(version, _)| Version(*version));
@@ -128,7 +130,7 @@ pub trait Store: Send + Sync {
     /// is still `expected` (`None`: no record yet).
     fn save(
         &self,
-        record: &UserRecord,
+        record: UserRecord,
         expected: Option<Version>,
         events: &[AuditEvent],
     ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send;
@@ -148,7 +150,7 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
 
     fn save(
         &self,
-        record: &UserRecord,
+        record: UserRecord,
         expected: Option<Version>,
         events: &[AuditEvent],
     ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send {

@@ -231,13 +231,13 @@ impl Store for PostgresStore {
 
     async fn save(
         &self,
-        record: &UserRecord,
+        record: UserRecord,
         expected: Option<Version>,
         events: &[AuditEvent],
     ) -> Result<SaveOutcome, Error> {
         check_user_ids([record.user().as_str()])?;
         let events = checked_events(events)?;
-        let row = RecordRow::new(record)?;
+        let row = RecordRow::new(&record)?;
         let expected = expected.map(version_to_i64).transpose()?;
         let sql = if expected.is_some() { &self.sql.update } else { &self.sql.create };
         let mut query = sqlx::query_scalar::<_, i64>(sql)

@@ -200,12 +200,12 @@ impl Store for SqliteStore {
 
     async fn save(
         &self,
-        record: &UserRecord,
+        record: UserRecord,
         expected: Option<Version>,
         events: &[AuditEvent],
     ) -> Result<SaveOutcome, Error> {
         let events = EventRow::all(events)?;
-        let row = RecordRow::new(record)?;
+        let row = RecordRow::new(&record)?;
         let expected = expected.map(version_to_i64).transpose()?;
         let sql = if expected.is_some() { &self.sql.update } else { &self.sql.create };
         let mut tx = self.pool.begin().await?;

@@ -44,7 +44,7 @@ impl Store for LosesReplies {
 
     async fn save(
         &self,
-        record: &UserRecord,
+        record: UserRecord,
         expected: Option<Version>,
         events: &[AuditEvent],
     ) -> Result<SaveOutcome, LostOr> {
