@@ -270,8 +270,8 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
         }
         let removed = draft.edit().authenticators.remove(index);
         draft.emit(EventKind::AuthenticatorRemoved {
-            authenticator: removed.id.to_string(),
-            name: removed.name.to_string(),
+            authenticator: removed.id().to_string(),
+            name: removed.name().to_string(),
         });
         Ok(true)
     })

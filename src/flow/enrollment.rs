@@ -171,16 +171,8 @@ pub fn import(
         }
         let id = new_id()?;
         let record = draft.edit();
-        record.authenticators.push(TotpCredential {
-            id: id.into(),
-            name: crate::record::default_name(),
-            secret,
-            params,
-            created_at: env.now,
-            last_used_at: None,
-            last_accepted_step: None,
-            drift: 0,
-        });
+        let name = crate::record::default_name();
+        record.authenticators.push(TotpCredential::new(id, name, secret, params, env.now));
         record.must_enroll = false;
         draft.emit(EventKind::AuthenticatorImported);
         Ok(Ok(()))
@@ -284,16 +276,11 @@ fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Resul
     if !adding {
         record.authenticators.clear();
     }
-    record.authenticators.push(TotpCredential {
-        id: id.into(),
-        name: pending.adding.map_or_else(crate::record::default_name, Into::into),
-        secret: pending.secret,
-        params: pending.params,
-        created_at: env.now,
-        last_used_at: None,
-        last_accepted_step: Some(step),
-        drift: env.rules.drift.learn(0, drift),
-    });
+    let name = pending.adding.map_or_else(crate::record::default_name, Into::into);
+    let mut confirmed = TotpCredential::new(id, name, pending.secret, pending.params, env.now);
+    confirmed.last_accepted_step = Some(step);
+    confirmed.drift = env.rules.drift.learn(0, drift);
+    record.authenticators.push(confirmed);
     record.failures = FailureState::default();
     // Codes from the new app prove the user holds it: the next set-up step (recovery
     // codes, a backup phone) needs no second sign-in.

@@ -175,7 +175,7 @@ impl UserStatus {
             user: record.user.clone(),
             mfa: facts.enrolled,
             methods: facts.methods,
-            enrolled_since: record.authenticators.iter().map(|c| c.created_at).min(),
+            enrolled_since: record.authenticators.iter().map(crate::record::TotpCredential::created_at).min(),
             authenticators: record.authenticators.len(),
             last_used: record.last_proof().map(|p| p.at),
             last_method: record.last_proof().map(|p| p.method),

@@ -1,6 +1,7 @@
 //! The authenticator apps' state: the confirmed credentials (a user may have several:
 //! a phone, a backup phone, a desktop app) and an enrollment in progress.
 
+use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -29,18 +30,14 @@ pub const MAX_AUTHENTICATOR_NAME: usize = 64;
 
 /// A confirmed authenticator-app credential, one of the user's authenticators, with its
 /// own replay floor, drift and last use.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// What was fixed when it was set up (id, name, sealed secret, parameters) is shared
+/// between copies of the record, so copying a record (out of a store's memory, for a
+/// retried change) copies only what a sign-in changes.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "StoredCredential")]
 pub struct TotpCredential {
-    /// A random id, unique among the user's authenticators (16 hex digits). Shared
-    /// text, so that copying the record does not copy it.
-    #[serde(default, with = "shared_text")]
-    pub(crate) id: Arc<str>,
-    /// What the user called it ("Work phone").
-    #[serde(default, with = "shared_text")]
-    pub(crate) name: Arc<str>,
-    pub(crate) secret: SealedSecret,
-    pub(crate) params: TotpParams,
-    pub(crate) created_at: u64,
+    setup: Arc<Setup>,
     pub(crate) last_used_at: Option<u64>,
     /// The replay floor: no step at or below it is accepted again (RFC 6238 §5.2).
     pub(crate) last_accepted_step: Option<u64>,
@@ -48,41 +45,150 @@ pub struct TotpCredential {
     pub(crate) drift: i64,
 }
 
+/// What is fixed when an authenticator is set up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Setup {
+    /// A random id, unique among the user's authenticators (16 hex digits).
+    id: Box<str>,
+    /// What the user called it ("Work phone"); shared text, so the default name is one
+    /// copy however many authenticators carry it.
+    name: Arc<str>,
+    secret: SealedSecret,
+    params: TotpParams,
+    created_at: u64,
+}
+
+/// The serialised form: every field at one level.
+#[derive(Serialize)]
+struct WrittenCredential<'a> {
+    id: &'a str,
+    name: &'a str,
+    secret: &'a SealedSecret,
+    params: &'a TotpParams,
+    created_at: u64,
+    last_used_at: Option<u64>,
+    last_accepted_step: Option<u64>,
+    drift: i64,
+}
+
+impl Serialize for TotpCredential {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let setup = &*self.setup;
+        WrittenCredential {
+            id: &setup.id,
+            name: &setup.name,
+            secret: &setup.secret,
+            params: &setup.params,
+            created_at: setup.created_at,
+            last_used_at: self.last_used_at,
+            last_accepted_step: self.last_accepted_step,
+            drift: self.drift,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The serialised form as read, from either format.
+#[derive(Deserialize)]
+struct StoredCredential {
+    /// Absent in format 1.
+    #[serde(default)]
+    id: String,
+    /// Absent in format 1.
+    #[serde(default, with = "shared_text")]
+    name: Arc<str>,
+    secret: SealedSecret,
+    params: TotpParams,
+    created_at: u64,
+    last_used_at: Option<u64>,
+    last_accepted_step: Option<u64>,
+    drift: i64,
+}
+
+impl From<StoredCredential> for TotpCredential {
+    fn from(stored: StoredCredential) -> TotpCredential {
+        // A format 1 credential has neither id nor name: its id comes from its creation
+        // time, so that every read of the same record gives the same id.
+        let id = match stored.id {
+            id if id.is_empty() => format!("{:016x}", stored.created_at),
+            id => id,
+        };
+        let name = if stored.name.is_empty() { default_name() } else { stored.name };
+        let mut credential = TotpCredential::new(id, name, stored.secret, stored.params, stored.created_at);
+        credential.last_used_at = stored.last_used_at;
+        credential.last_accepted_step = stored.last_accepted_step;
+        credential.drift = stored.drift;
+        credential
+    }
+}
+
+impl fmt::Debug for TotpCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpCredential")
+            .field("id", &self.setup.id)
+            .field("name", &self.setup.name)
+            .field("secret", &self.setup.secret)
+            .field("params", &self.setup.params)
+            .field("created_at", &self.setup.created_at)
+            .field("last_used_at", &self.last_used_at)
+            .field("last_accepted_step", &self.last_accepted_step)
+            .field("drift", &self.drift)
+            .finish()
+    }
+}
+
 impl TotpCredential {
+    /// A credential set up at `created_at`, never used yet.
+    pub(crate) fn new(
+        id: String,
+        name: Arc<str>,
+        secret: SealedSecret,
+        params: TotpParams,
+        created_at: u64,
+    ) -> TotpCredential {
+        let setup = Setup { id: id.into(), name, secret, params, created_at };
+        TotpCredential { setup: Arc::new(setup), last_used_at: None, last_accepted_step: None, drift: 0 }
+    }
+
     /// Its id, unique among the user's authenticators: what a screen passes back to
     /// remove it.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.setup.id
     }
 
     /// The name the user gave it.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.setup.name
     }
 
     /// What a list of the user's authenticators shows of it (nothing secret).
     pub fn info(&self) -> AuthenticatorInfo {
         AuthenticatorInfo {
-            id: self.id.to_string(),
-            name: self.name.to_string(),
-            created_at: self.created_at,
+            id: self.id().to_string(),
+            name: self.name().to_string(),
+            created_at: self.created_at(),
             last_used_at: self.last_used_at,
         }
     }
 
     /// The sealed secret, with the id of the key that sealed it (for key rotation).
     pub fn sealed_secret(&self) -> &SealedSecret {
-        &self.secret
+        &self.setup.secret
+    }
+
+    /// The sealed secret, to re-seal it under another key (this copy's alone).
+    pub(crate) fn sealed_secret_mut(&mut self) -> &mut SealedSecret {
+        &mut Arc::make_mut(&mut self.setup).secret
     }
 
     /// The TOTP parameters.
     pub fn params(&self) -> &TotpParams {
-        &self.params
+        &self.setup.params
     }
 
     /// When the credential was confirmed.
     pub fn created_at(&self) -> u64 {
-        self.created_at
+        self.setup.created_at
     }
 
     /// When a code of it was last accepted.
@@ -176,15 +282,11 @@ impl PendingEnrollment {
     }
 }
 
-/// Serde for shared text: written and read as a plain string.
+/// Reading shared text, written as a plain string.
 mod shared_text {
     use std::sync::Arc;
 
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(text)
-    }
+    use serde::{Deserialize, Deserializer};
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
         let text = String::deserialize(deserializer)?;

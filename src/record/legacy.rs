@@ -40,18 +40,9 @@ pub(super) struct Stored {
 
 impl From<Stored> for UserRecord {
     fn from(stored: Stored) -> UserRecord {
+        // A format 1 credential gets its id and name as it is read.
         let mut authenticators = stored.authenticators;
         authenticators.extend(stored.totp);
-        for authenticator in &mut authenticators {
-            // A format 1 credential has neither: its id comes from its creation time,
-            // so that every read of the same record gives the same id.
-            if authenticator.id.is_empty() {
-                authenticator.id = format!("{:016x}", authenticator.created_at).into();
-            }
-            if authenticator.name.is_empty() {
-                authenticator.name = super::default_name();
-            }
-        }
         let mut proofs = stored.proofs;
         if let Some(last) = stored.last_proof
             && proofs.get(last.method).is_none()

@@ -364,7 +364,7 @@ impl UserRecord {
 
     /// The authenticator with `id`, and its place in [`UserRecord::authenticators`].
     pub fn authenticator(&self, id: &str) -> Option<(usize, &TotpCredential)> {
-        self.authenticators.iter().enumerate().find(|(_, a)| &*a.id == id)
+        self.authenticators.iter().enumerate().find(|(_, a)| a.id() == id)
     }
 
     /// Whether the user has MFA: an authenticator app or a confirmed primary SMS or

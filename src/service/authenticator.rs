@@ -355,7 +355,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
             let record = &mut attempt.record;
-            let sealed = record.authenticators.iter_mut().map(|c| &mut c.secret);
+            let sealed = record.authenticators.iter_mut().map(TotpCredential::sealed_secret_mut);
             let pending = record.pending_enrollment.as_mut().map(|p| &mut p.secret).into_iter();
             let mut changed = false;
             for secret in sealed.chain(pending) {

@@ -463,16 +463,9 @@ fn record(user: &UserId, mark: u32) -> UserRecord {
 }
 
 fn credential() -> TotpCredential {
-    TotpCredential {
-        id: "00000000000000c1".into(),
-        name: "Conformance phone".into(),
-        secret: crate::seal::SealedSecret::new("conformance", vec![1, 2, 3]),
-        params: crate::TotpParams::DEFAULT,
-        created_at: 1_700_000_000,
-        last_used_at: None,
-        last_accepted_step: None,
-        drift: 0,
-    }
+    let secret = crate::seal::SealedSecret::new("conformance", vec![1, 2, 3]);
+    let (id, name) = ("00000000000000c1".to_string(), "Conformance phone".into());
+    TotpCredential::new(id, name, secret, crate::TotpParams::DEFAULT, 1_700_000_000)
 }
 
 /// An event with every field set, told apart by `mark`.
