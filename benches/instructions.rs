@@ -7,7 +7,6 @@
 //! alone, to subtract. `scripts/instructions.sh` runs all and prints ratios.
 
 use mfa_kit::Window;
-use mfa_kit::event::DiscardAudit;
 use mfa_kit::prelude::*;
 use mfa_kit::seal::SecretSealer;
 
@@ -16,7 +15,6 @@ const T0: u64 = 1_700_000_000;
 fn enroll<K: SecretSealer>(sealer: K, clock: &ManualClock, full: bool) -> (MfaService<MemoryStore, K>, Totp) {
     let mfa = MfaService::builder("Bench", MemoryStore::new(), sealer)
         .clock(clock.clone())
-        .audit(DiscardAudit)
         .hash_key(HashKey::from_bytes(&[7; 32]).expect("a key"))
         .build();
     let (user, context) = (UserId::new("sarah"), SignInContext::default());

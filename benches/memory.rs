@@ -36,7 +36,7 @@ fn main() {
         let id = format!("user-{i:07}@firm-{:04}.example", i % 5000);
         let record: UserRecord =
             serde_json::from_str(&json.replace("\"template\"", &format!("\"{id}\""))).unwrap();
-        let saved = pollster::block_on(store.save(record.clone(), None, &[])).unwrap();
+        let saved = pollster::block_on(store.save(record.clone(), None, vec![])).unwrap();
         assert!(matches!(saved, mfa_kit::store::SaveOutcome::Saved(_)));
     }
     let bytes = counting_alloc::live_bytes() - before;

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use mfa_kit::Window;
-use mfa_kit::event::DiscardAudit;
 use mfa_kit::prelude::*;
 use mfa_kit::seal::SecretSealer;
 use mfa_kit::store::Store;
@@ -93,7 +92,6 @@ fn fill<S: Store, K: SecretSealer>(mfa: &MfaService<S, K>, user: &UserId) {
 fn service<K: SecretSealer>(sealer: K, clock: &ManualClock) -> MfaService<MemoryStore, K> {
     MfaService::builder("Bench", MemoryStore::new(), sealer)
         .clock(clock.clone())
-        .audit(DiscardAudit)
         .hash_key(HashKey::from_bytes(&[7; 32]).expect("a key"))
         .build()
 }
@@ -204,17 +202,14 @@ fn run_threads(
 
 fn threads(c: &mut Criterion) {
     let clock = ManualClock::new(T0);
-    let mfa = MfaService::builder("Bench", MemoryStore::new(), PlaintextSealer)
-        .clock(ThreadClock)
-        .audit(DiscardAudit)
-        .build();
+    let mfa = MfaService::builder("Bench", MemoryStore::new(), PlaintextSealer).clock(ThreadClock).build();
     let phones: Vec<(UserId, Totp)> = (0..2)
         .map(|i| {
             let user = UserId::new(format!("user-{i}"));
             let enrolling = service(PlaintextSealer, &clock);
             let phone = enroll(&enrolling, &clock, &user);
             let record = pollster::block_on(enrolling.record(&user)).expect("stored");
-            let saved = pollster::block_on(mfa.store().save(record.clone(), None, &[])).expect("saved");
+            let saved = pollster::block_on(mfa.store().save(record.clone(), None, vec![])).expect("saved");
             assert!(matches!(saved, mfa_kit::store::SaveOutcome::Saved(_)));
             (user, phone)
         })

@@ -306,14 +306,6 @@ pub trait AuditSink: Send + Sync {
     fn record(&self, event: AuditEvent);
 }
 
-/// Drops every event. For hosts that audit elsewhere, and for benchmarks.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DiscardAudit;
-
-impl AuditSink for DiscardAudit {
-    fn record(&self, _event: AuditEvent) {}
-}
-
 /// Keeps events in memory, for tests and demos.
 #[derive(Debug, Default)]
 pub struct MemoryAuditLog {

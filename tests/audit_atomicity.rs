@@ -63,7 +63,7 @@ impl Store for TransactionalStore {
         &self,
         record: UserRecord,
         expected: Option<Version>,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> Result<SaveOutcome, ConnectionLost> {
         let fault = self.fault.lock().unwrap().take();
         let mut committed = self.committed.lock().unwrap();
@@ -78,7 +78,7 @@ impl Store for TransactionalStore {
         if fault == Some(Fault::AuditInsertFails) {
             return Err(ConnectionLost); // ROLLBACK: the record row goes too.
         }
-        tx.audit.extend_from_slice(events);
+        tx.audit.extend(events);
         *committed = tx; // COMMIT
         if fault == Some(Fault::LostReply) {
             return Err(ConnectionLost);
@@ -86,8 +86,8 @@ impl Store for TransactionalStore {
         Ok(SaveOutcome::Saved(Version(next)))
     }
 
-    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), ConnectionLost> {
-        self.committed.lock().unwrap().audit.extend_from_slice(events);
+    async fn append_events(&self, events: Vec<AuditEvent>) -> Result<(), ConnectionLost> {
+        self.committed.lock().unwrap().audit.extend(events);
         Ok(())
     }
 }

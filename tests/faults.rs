@@ -74,7 +74,7 @@ impl Store for FaultyStore {
         &self,
         record: UserRecord,
         expected: Option<Version>,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> Result<SaveOutcome, Outage> {
         if self.error_now() {
             return Err(Outage);
@@ -88,7 +88,7 @@ impl Store for FaultyStore {
         Ok(self.inner.save(record, expected, events).await.unwrap_or_else(|never| match never {}))
     }
 
-    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Outage> {
+    async fn append_events(&self, events: Vec<AuditEvent>) -> Result<(), Outage> {
         if self.error_now() {
             return Err(Outage);
         }
@@ -347,7 +347,7 @@ fn a_failing_clock_lets_nobody_in() {
     let broken = firm_with(MemoryStore::new(), |builder| builder.clock(BrokenClock));
     // Same store contents: move sarah's record over.
     let record = run(firm.mfa.record(&sarah)).unwrap();
-    let _ = run(broken.mfa.store().save(record.clone(), None, &[])).unwrap();
+    let _ = run(broken.mfa.store().save(record.clone(), None, vec![])).unwrap();
     let result = run(broken.mfa.verify_code(&sarah, &phone.code(), &office()));
     assert!(matches!(&result, Err(Error::Clock(_))), "{result:?}");
     assert!(result.unwrap_err().to_string().contains("NTP daemon unreachable"));
@@ -374,7 +374,7 @@ fn a_failing_sealer_lets_nobody_in_and_keeps_the_credential() {
     let phone = firm.enroll(&sarah);
     let record = run(firm.mfa.record(&sarah)).unwrap();
     let store = MemoryStore::new();
-    let _ = run(store.save(record.clone(), None, &[])).unwrap();
+    let _ = run(store.save(record.clone(), None, vec![])).unwrap();
     let down =
         mfa_kit::service::MfaService::builder("Smith", store, KmsDown).clock(firm.clock.clone()).build();
     let result = run(down.verify_code(&sarah, &phone.code(), &office()));
@@ -387,7 +387,7 @@ fn a_failing_sealer_lets_nobody_in_and_keeps_the_credential() {
     let json = serde_json::to_string(&stolen).unwrap().replace("\"sarah\"", "\"mallory\"");
     stolen = serde_json::from_str(&json).unwrap();
     let other = MemoryStore::new();
-    let _ = run(other.save(stolen.clone(), None, &[])).unwrap();
+    let _ = run(other.save(stolen.clone(), None, vec![])).unwrap();
     let service = mfa_kit::service::MfaService::builder("Smith", other, PlaintextSealer)
         .clock(firm.clock.clone())
         .build();

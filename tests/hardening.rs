@@ -368,7 +368,7 @@ fn the_status_list_reports_an_unreadable_record_in_its_own_row() {
         serde_json::to_value(mfa_kit::record::UserRecord::new(broken.clone())).unwrap();
     future["format"] = 99.into();
     let record: mfa_kit::record::UserRecord = serde_json::from_value(future).unwrap();
-    let _saved = run(firm.mfa.store().save(record.clone(), None, &[])).unwrap();
+    let _saved = run(firm.mfa.store().save(record.clone(), None, vec![])).unwrap();
     let rows = run(firm.mfa.status_list([&sarah, &broken]));
     assert!(rows[0].1.as_ref().is_ok_and(|row| row.has_mfa()));
     assert!(matches!(rows[1].1, Err(Error::UnsupportedRecordFormat { found: 99, .. })));

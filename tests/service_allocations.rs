@@ -6,7 +6,6 @@
 mod counting_alloc;
 
 use counting_alloc::Counting;
-use mfa_kit::event::DiscardAudit;
 use mfa_kit::prelude::*;
 
 #[global_allocator]
@@ -15,10 +14,7 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn a_service_verification_allocates_at_most_six_times() {
     let clock = ManualClock::new(1_700_000_000);
-    let mfa = MfaService::builder("Bench", MemoryStore::new(), PlaintextSealer)
-        .clock(clock.clone())
-        .audit(DiscardAudit)
-        .build();
+    let mfa = MfaService::builder("Bench", MemoryStore::new(), PlaintextSealer).clock(clock.clone()).build();
     let user = UserId::new("sarah");
     let context = SignInContext::default();
     let phone = pollster::block_on(async {

@@ -26,7 +26,7 @@ pub use error::Error;
 pub use oversight::PermissionCheck;
 
 use crate::clock::{Clock, SystemClock};
-use crate::event::{AuditEvent, AuditSink, DiscardAudit};
+use crate::event::{AuditEvent, AuditSink};
 use crate::flow::step_up::StepUp;
 use crate::flow::{Env, Rules, Step};
 use crate::keyed_hash::HashKey;
@@ -94,11 +94,12 @@ impl<S: Store, K: SecretSealer> MfaServiceBuilder<S, K> {
         self
     }
 
-    /// Where stored audit events are pushed too (default: nowhere; the store keeps the
-    /// trail either way).
+    /// Where stored audit events are pushed too, as a feed (default: nowhere; the
+    /// store keeps the trail either way, and without a sink the events go to the store
+    /// without being copied).
     #[must_use]
     pub fn audit(mut self, audit: impl AuditSink + 'static) -> Self {
-        self.0.audit = Arc::new(audit);
+        self.0.audit = Some(Arc::new(audit));
         self
     }
 
@@ -170,7 +171,8 @@ pub struct MfaService<S, K> {
     opened: SecretCache,
     hash_key: Option<HashKey>,
     clock: Arc<dyn Clock>,
-    audit: Arc<dyn AuditSink>,
+    /// Where stored events are pushed too, if anywhere.
+    audit: Option<Arc<dyn AuditSink>>,
     policy: Arc<dyn Policy>,
     config: ServiceConfig,
 }
@@ -286,7 +288,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             opened: SecretCache::new(0),
             hash_key: None,
             clock: Arc::new(SystemClock),
-            audit: Arc::new(DiscardAudit),
+            audit: None,
             policy: Arc::new(StandardPolicy::new()),
             config: ServiceConfig::new(issuer),
         })
@@ -408,12 +410,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             return Ok(Some(step.outcome));
         }
         let events = audit_events(user, actor, attempt.now, request, step.events);
-        // The record goes to the store: nothing here needs it after the save.
-        let saved = self.store.save(attempt.record, attempt.version, &events).await.map_err(store_error)?;
+        let feed = self.feed(&events);
+        // The record and events go to the store: nothing here needs them afterwards.
+        let saved = self.store.save(attempt.record, attempt.version, events).await.map_err(store_error)?;
         if saved == SaveOutcome::Conflict {
             return Ok(None);
         }
-        self.publish(events);
+        self.publish(feed);
         Ok(Some(step.outcome))
     }
 
@@ -531,15 +534,23 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             return Ok(());
         }
         let events = audit_events(user, actor, at, request, events);
-        self.store.append_events(&events).await.map_err(store_error)?;
-        self.publish(events);
+        let feed = self.feed(&events);
+        self.store.append_events(events).await.map_err(store_error)?;
+        self.publish(feed);
         Ok(())
     }
 
+    /// A copy of events for the sink, made only if there is one.
+    fn feed(&self, events: &[AuditEvent]) -> Option<Vec<AuditEvent>> {
+        self.audit.as_ref().map(|_| events.to_vec())
+    }
+
     /// Hands stored events to the sink, for push delivery.
-    fn publish(&self, events: Vec<AuditEvent>) {
-        for event in events {
-            self.audit.record(event);
+    fn publish(&self, feed: Option<Vec<AuditEvent>>) {
+        if let (Some(audit), Some(events)) = (&self.audit, feed) {
+            for event in events {
+                audit.record(event);
+            }
         }
     }
 }

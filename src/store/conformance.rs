@@ -62,11 +62,11 @@ pub async fn create_only_conflicts<S: Store>(store: &S) {
     let user = fresh("create");
     assert_eq!(ok(store.load(&user).await), None, "a user never saved has no record");
     let first = record(&user, 1);
-    let Saved(version) = saved(store.save(first.clone(), None, &[]).await) else {
+    let Saved(version) = saved(store.save(first.clone(), None, vec![]).await) else {
         panic!("creating a new record was refused");
     };
     assert_eq!(
-        ok(store.save(record(&user, 2), None, &[]).await),
+        ok(store.save(record(&user, 2), None, vec![]).await),
         SaveOutcome::Conflict,
         "creating a record that exists must be a conflict"
     );
@@ -75,7 +75,7 @@ pub async fn create_only_conflicts<S: Store>(store: &S) {
 
     let ghost = fresh("update-missing");
     assert_eq!(
-        ok(store.save(record(&ghost, 1), Some(version), &[]).await),
+        ok(store.save(record(&ghost, 1), Some(version), vec![]).await),
         SaveOutcome::Conflict,
         "updating a record that does not exist must be a conflict"
     );
@@ -86,14 +86,14 @@ pub async fn create_only_conflicts<S: Store>(store: &S) {
 /// nothing.
 pub async fn stale_versions_conflict<S: Store>(store: &S) {
     let user = fresh("stale");
-    let Saved(v1) = saved(store.save(record(&user, 1), None, &[]).await) else { panic!("create refused") };
+    let Saved(v1) = saved(store.save(record(&user, 1), None, vec![]).await) else { panic!("create refused") };
     let second = record(&user, 2);
-    let Saved(v2) = saved(store.save(second.clone(), Some(v1), &[]).await) else {
+    let Saved(v2) = saved(store.save(second.clone(), Some(v1), vec![]).await) else {
         panic!("a save at the current version was refused")
     };
     assert_ne!(v1, v2, "a save must change the version");
     assert_eq!(
-        ok(store.save(record(&user, 3), Some(v1), &[]).await),
+        ok(store.save(record(&user, 3), Some(v1), vec![]).await),
         SaveOutcome::Conflict,
         "a save at a stale version must be a conflict"
     );
@@ -108,7 +108,7 @@ pub async fn versions_are_never_reused<S: Store>(store: &S) {
     let mut seen = Vec::new();
     let mut current = None;
     for mark in 0..20 {
-        let Saved(version) = saved(store.save(record(&user, mark), current, &[]).await) else {
+        let Saved(version) = saved(store.save(record(&user, mark), current, vec![]).await) else {
             panic!("save {mark} at the current version was refused")
         };
         assert!(!seen.contains(&version), "version {version:?} was given twice");
@@ -117,7 +117,7 @@ pub async fn versions_are_never_reused<S: Store>(store: &S) {
     }
     for stale in &seen[..seen.len() - 1] {
         assert_eq!(
-            ok(store.save(record(&user, 99), Some(*stale), &[]).await),
+            ok(store.save(record(&user, 99), Some(*stale), vec![]).await),
             SaveOutcome::Conflict,
             "an old version {stale:?} was accepted again"
         );
@@ -131,18 +131,21 @@ pub async fn versions_are_never_reused<S: Store>(store: &S) {
 pub async fn events_are_stored_with_their_record<S: ReadAudit>(store: &S) {
     let user = fresh("events");
     let events: Vec<AuditEvent> = (0..3).map(|n| event(&user, 1_700_000_000 + n, n as u32)).collect();
-    let Saved(v1) = saved(store.save(record(&user, 1), None, &events).await) else {
+    let Saved(v1) = saved(store.save(record(&user, 1), None, events.to_vec()).await) else {
         panic!("create refused")
     };
     assert_eq!(trail(store, &user).await, events, "the events of a save are not all there, or not as given");
 
     let lost = [event(&user, 1_700_000_010, 10)];
-    assert_eq!(ok(store.save(record(&user, 2), None, &lost).await), SaveOutcome::Conflict);
-    assert_eq!(ok(store.save(record(&user, 2), Some(Version(v1.0 ^ 1)), &lost).await), SaveOutcome::Conflict);
+    assert_eq!(ok(store.save(record(&user, 2), None, lost.to_vec()).await), SaveOutcome::Conflict);
+    assert_eq!(
+        ok(store.save(record(&user, 2), Some(Version(v1.0 ^ 1)), lost.to_vec()).await),
+        SaveOutcome::Conflict
+    );
     assert_eq!(trail(store, &user).await, events, "a conflicting save stored its events");
 
     let refused = [event(&user, 1_700_000_020, 20), event(&user, 1_700_000_020, 21)];
-    ok(store.append_events(&refused).await);
+    ok(store.append_events(refused.to_vec()).await);
     let all: Vec<AuditEvent> = events.iter().chain(&refused).cloned().collect();
     assert_eq!(trail(store, &user).await, all, "appended events are not all there, or not as given");
     assert_eq!(ok(store.load(&user).await).map(|v| v.version), Some(v1), "appending changed the record");
@@ -172,12 +175,12 @@ where
 pub async fn errors_are_not_conflicts<S: Store>(failing: &S) {
     let user = fresh("failing");
     assert!(failing.load(&user).await.is_err(), "a failing load must be an error, not an empty record");
-    let outcome = failing.save(record(&user, 1), None, &[event(&user, 1_700_000_000, 1)]).await;
+    let outcome = failing.save(record(&user, 1), None, vec![event(&user, 1_700_000_000, 1)]).await;
     assert!(outcome.is_err(), "a failing create must be an error, got {outcome:?}");
-    let outcome = failing.save(record(&user, 1), Some(Version(1)), &[]).await;
+    let outcome = failing.save(record(&user, 1), Some(Version(1)), vec![]).await;
     assert!(outcome.is_err(), "a failing update must be an error, got {outcome:?}");
     assert!(
-        failing.append_events(&[event(&user, 1_700_000_000, 1)]).await.is_err(),
+        failing.append_events(vec![event(&user, 1_700_000_000, 1)]).await.is_err(),
         "a failing append must be an error"
     );
 }
@@ -195,11 +198,11 @@ pub async fn listing_and_paging<S: ListRecords>(store: &S) {
         if n % 2 == 0 {
             r.authenticators = vec![credential()];
         }
-        let _ = saved(store.save(r.clone(), None, &[]).await);
+        let _ = saved(store.save(r.clone(), None, vec![]).await);
     }
     // Neighbours that a careless prefix match would take in.
     for neighbour in [format!("{prefix}x"), format!("{}/a", prefix.replace("_%", "Ab"))] {
-        let _ = saved(store.save(record(&UserId::new(neighbour), 0), None, &[]).await);
+        let _ = saved(store.save(record(&UserId::new(neighbour), 0), None, vec![]).await);
     }
     let mut expected: Vec<String> = names.iter().map(|n| format!("{prefix}/{n}")).collect();
     expected.sort();
@@ -256,7 +259,7 @@ pub async fn audit_reading_and_paging<S: ReadAudit>(store: &S) {
     let base = 1_800_000_000 + (fresh_number() % 1_000_000) * 100;
     for (n, t) in times.iter().enumerate() {
         let who = if n % 3 == 2 { &bob } else { &alice };
-        ok(store.append_events(&[event(who, base + t, n as u32)]).await);
+        ok(store.append_events(vec![event(who, base + t, n as u32)]).await);
     }
     let mut read = Vec::new();
     let mut query = AuditQuery::user(alice.clone(), base + 10, base + 60, 2);
@@ -387,7 +390,7 @@ async fn race<S: Store + 'static, P: Spawner>(
             }
             let mine = record(&user, 1000 + writer as u32);
             let events = [event(&user, 1_700_000_000, 1000 + writer as u32)];
-            store.save(mine.clone(), expected, &events).await.map_err(|e| e.to_string())
+            store.save(mine.clone(), expected, events.to_vec()).await.map_err(|e| e.to_string())
         }));
     }
     let mut outcomes = Vec::new();

@@ -168,10 +168,10 @@ impl MemoryStore {
     }
 
     /// Appends events to the trail, each in its user's shard, in the store-wide order.
-    fn append(&self, shard: &mut Shard, events: &[AuditEvent]) {
+    fn append(&self, shard: &mut Shard, events: impl IntoIterator<Item = AuditEvent>) {
         for event in events {
             let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-            shard.events.push((sequence, event.clone()));
+            shard.events.push((sequence, event));
         }
     }
 }
@@ -197,7 +197,7 @@ impl Store for MemoryStore {
         &self,
         record: UserRecord,
         expected: Option<Version>,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> Result<SaveOutcome, Infallible> {
         let mut shard = lock(self.shard_of(record.user()));
         let (next, replaced) = match shard.records.get_mut(record.user()) {
@@ -219,10 +219,10 @@ impl Store for MemoryStore {
         Ok(SaveOutcome::Saved(next))
     }
 
-    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Infallible> {
+    async fn append_events(&self, events: Vec<AuditEvent>) -> Result<(), Infallible> {
         for event in events {
             let mut shard = lock(self.shard_of(&event.user));
-            self.append(&mut shard, std::slice::from_ref(event));
+            self.append(&mut shard, [event]);
         }
         Ok(())
     }
@@ -239,14 +239,14 @@ mod tests {
         let record = UserRecord::new(alice.clone());
         pollster::block_on(async {
             assert_eq!(store.load(&alice).await, Ok(None));
-            assert_eq!(store.save(record.clone(), Some(Version(1)), &[]).await, Ok(SaveOutcome::Conflict));
-            assert_eq!(store.save(record.clone(), None, &[]).await, Ok(SaveOutcome::Saved(Version(1))));
-            assert_eq!(store.save(record.clone(), None, &[]).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(record.clone(), Some(Version(1)), vec![]).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(record.clone(), None, vec![]).await, Ok(SaveOutcome::Saved(Version(1))));
+            assert_eq!(store.save(record.clone(), None, vec![]).await, Ok(SaveOutcome::Conflict));
             assert_eq!(
-                store.save(record.clone(), Some(Version(1)), &[]).await,
+                store.save(record.clone(), Some(Version(1)), vec![]).await,
                 Ok(SaveOutcome::Saved(Version(2)))
             );
-            assert_eq!(store.save(record.clone(), Some(Version(1)), &[]).await, Ok(SaveOutcome::Conflict));
+            assert_eq!(store.save(record.clone(), Some(Version(1)), vec![]).await, Ok(SaveOutcome::Conflict));
             let loaded = store.load(&alice).await.unwrap().unwrap();
             assert_eq!((loaded.version, loaded.record), (Version(2), record));
         });
@@ -263,7 +263,7 @@ mod tests {
         };
         pollster::block_on(async {
             for at in 0..1000 {
-                store.append_events(&[event(at)]).await.unwrap();
+                store.append_events(vec![event(at)]).await.unwrap();
             }
         });
         let kept = store.events_for(&alice);
@@ -278,7 +278,7 @@ mod tests {
         let unbounded = MemoryStore::with_audit_capacity(usize::MAX);
         pollster::block_on(async {
             for at in 0..1000 {
-                unbounded.append_events(&[event(at)]).await.unwrap();
+                unbounded.append_events(vec![event(at)]).await.unwrap();
             }
         });
         assert_eq!((unbounded.events().len(), unbounded.dropped_events()), (1000, 0));

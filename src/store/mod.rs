@@ -96,7 +96,7 @@ pub enum SaveOutcome {
 ///         &self,
 ///         record: UserRecord,
 ///         expected: Option<Version>,
-///         events: &[AuditEvent],
+///         events: Vec<AuditEvent>,
 ///     ) -> Result<SaveOutcome, Self::Error> {
 ///         // Serialise everything first, so a failure writes nothing.
 ///         let json = serde_json::to_string(&record)?;
@@ -112,7 +112,7 @@ pub enum SaveOutcome {
 ///         Ok(SaveOutcome::Saved(Version(next)))
 ///     }
 ///
-///     async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Self::Error> {
+///     async fn append_events(&self, events: Vec<AuditEvent>) -> Result<(), Self::Error> {
 ///         let rows = events.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
 ///         self.0.lock().unwrap().1.extend(rows);
 ///         Ok(())
@@ -132,11 +132,11 @@ pub trait Store: Send + Sync {
         &self,
         record: UserRecord,
         expected: Option<Version>,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send;
 
     /// Appends events that describe no change to a record.
-    fn append_events(&self, events: &[AuditEvent]) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// A shared store is a store: several services (say, one per sealing key during a
@@ -152,12 +152,12 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
         &self,
         record: UserRecord,
         expected: Option<Version>,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send {
         (**self).save(record, expected, events)
     }
 
-    fn append_events(&self, events: &[AuditEvent]) -> impl Future<Output = Result<(), Self::Error>> + Send {
+    fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Self::Error>> + Send {
         (**self).append_events(events)
     }
 }

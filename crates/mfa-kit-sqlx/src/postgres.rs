@@ -233,10 +233,10 @@ impl Store for PostgresStore {
         &self,
         record: UserRecord,
         expected: Option<Version>,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> Result<SaveOutcome, Error> {
         check_user_ids([record.user().as_str()])?;
-        let events = checked_events(events)?;
+        let events = checked_events(&events)?;
         let row = RecordRow::new(&record)?;
         let expected = expected.map(version_to_i64).transpose()?;
         let sql = if expected.is_some() { &self.sql.update } else { &self.sql.create };
@@ -251,11 +251,11 @@ impl Store for PostgresStore {
         judged(events.bind(query).fetch_optional(&self.pool).await?)
     }
 
-    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Error> {
+    async fn append_events(&self, events: Vec<AuditEvent>) -> Result<(), Error> {
         if events.is_empty() {
             return Ok(());
         }
-        let events = checked_events(events)?;
+        let events = checked_events(&events)?;
         events.bind(sqlx::query_scalar::<_, i64>(&self.sql.append)).fetch_one(&self.pool).await?;
         Ok(())
     }

@@ -202,9 +202,9 @@ impl Store for SqliteStore {
         &self,
         record: UserRecord,
         expected: Option<Version>,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> Result<SaveOutcome, Error> {
-        let events = EventRow::all(events)?;
+        let events = EventRow::all(&events)?;
         let row = RecordRow::new(&record)?;
         let expected = expected.map(version_to_i64).transpose()?;
         let sql = if expected.is_some() { &self.sql.update } else { &self.sql.create };
@@ -227,11 +227,11 @@ impl Store for SqliteStore {
         judged(saved)
     }
 
-    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), Error> {
+    async fn append_events(&self, events: Vec<AuditEvent>) -> Result<(), Error> {
         if events.is_empty() {
             return Ok(());
         }
-        let events = EventRow::all(events)?;
+        let events = EventRow::all(&events)?;
         let mut tx = self.pool.begin().await?;
         self.insert_events(&mut tx, events).await?;
         tx.commit().await?;

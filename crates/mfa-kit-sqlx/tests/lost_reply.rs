@@ -46,14 +46,14 @@ impl Store for LosesReplies {
         &self,
         record: UserRecord,
         expected: Option<Version>,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> Result<SaveOutcome, LostOr> {
         self.saves.fetch_add(1, Ordering::SeqCst);
         let outcome = self.inner.save(record, expected, events).await?;
         if self.lose.load(Ordering::SeqCst) { Err(LostOr::Lost) } else { Ok(outcome) }
     }
 
-    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), LostOr> {
+    async fn append_events(&self, events: Vec<AuditEvent>) -> Result<(), LostOr> {
         Ok(self.inner.append_events(events).await?)
     }
 }

@@ -59,16 +59,16 @@ async fn a_closed_pool_reports_errors_not_conflicts() {
 async fn a_user_id_with_nul_is_refused_before_any_write() {
     let store = store("nul").await;
     let bad = UserId::new("alice\0admin");
-    let saved = store.save(UserRecord::new(bad.clone()), None, &[]).await;
+    let saved = store.save(UserRecord::new(bad.clone()), None, vec![]).await;
     assert!(matches!(saved, Err(Error::NulInUserId)), "{saved:?}");
     assert!(saved.unwrap_err().to_string().contains("NUL"));
     let good = UserId::new("bob");
-    let saved = store.save(UserRecord::new(good.clone()), None, &[event(&bad, 1, "x")]).await;
+    let saved = store.save(UserRecord::new(good.clone()), None, vec![event(&bad, 1, "x")]).await;
     assert!(matches!(saved, Err(Error::NulInUserId)), "an event's user id is checked too: {saved:?}");
     assert_eq!(store.load(&good).await.unwrap(), None, "nothing was written");
     assert!(matches!(store.load(&bad).await, Err(Error::NulInUserId)));
     // A NUL in a device label is kept exactly in the event, and replaced in the column.
-    let saved = store.save(UserRecord::new(good.clone()), None, &[event(&good, 1, "Fire\0fox")]).await;
+    let saved = store.save(UserRecord::new(good.clone()), None, vec![event(&good, 1, "Fire\0fox")]).await;
     assert_eq!(saved.unwrap(), SaveOutcome::Saved(Version(1)));
     assert_eq!(trail(&store, &good).await, [event(&good, 1, "Fire\0fox")]);
     drop_tables(store.pool(), store.tables()).await;
@@ -80,11 +80,11 @@ async fn versions_and_times_beyond_i64_are_refused() {
     let user = UserId::new("carol");
     let record = UserRecord::new(user.clone());
     assert!(matches!(
-        store.save(record.clone(), Some(Version(u64::MAX)), &[]).await,
+        store.save(record.clone(), Some(Version(u64::MAX)), vec![]).await,
         Err(Error::OutOfRange { what: "version", .. })
     ));
     assert!(matches!(
-        store.save(record.clone(), None, &[event(&user, u64::MAX, "x")]).await,
+        store.save(record.clone(), None, vec![event(&user, u64::MAX, "x")]).await,
         Err(Error::OutOfRange { .. })
     ));
     assert_eq!(store.load(&user).await.unwrap(), None);
@@ -106,16 +106,16 @@ async fn an_audit_insert_that_fails_rolls_back_the_record_change() {
     }
     let user = UserId::new("dave");
     let Ok(SaveOutcome::Saved(v1)) =
-        store.save(UserRecord::new(user.clone()), None, &[event(&user, 1, "ok")]).await
+        store.save(UserRecord::new(user.clone()), None, vec![event(&user, 1, "ok")]).await
     else {
         panic!("create")
     };
     let events = [event(&user, 2, "ok"), event(&user, 3, "explode")];
-    assert!(store.save(UserRecord::new(user.clone()), Some(v1), &events).await.is_err());
+    assert!(store.save(UserRecord::new(user.clone()), Some(v1), events.to_vec()).await.is_err());
     assert_eq!(store.load(&user).await.unwrap().unwrap().version, v1, "the record change was rolled back");
     assert_eq!(trail(&store, &user).await, [event(&user, 1, "ok")], "no event of the failed save is kept");
     let other = UserId::new("erin");
-    assert!(store.save(UserRecord::new(other.clone()), None, &events).await.is_err());
+    assert!(store.save(UserRecord::new(other.clone()), None, events.to_vec()).await.is_err());
     assert_eq!(store.load(&other).await.unwrap(), None, "the failed create was rolled back");
     sqlx::query(&format!("DROP FUNCTION {audit}_boom CASCADE")).execute(store.pool()).await.unwrap();
     drop_tables(store.pool(), store.tables()).await;
@@ -135,7 +135,7 @@ async fn pruning_deletes_only_older_events_and_migrate_is_safe_to_race() {
     }
     let user = UserId::new("frank");
     let events: Vec<AuditEvent> = (1..=5).map(|at| event(&user, at * 100, "x")).collect();
-    store.append_events(&events).await.unwrap();
+    store.append_events(events.to_vec()).await.unwrap();
     assert_eq!(store.prune_audit_before(300).await.unwrap(), 2);
     assert_eq!(trail(&store, &user).await, events[2..]);
     drop_tables(store.pool(), store.tables()).await;

@@ -60,7 +60,7 @@ async fn records_and_events_survive_a_restart() {
     let user = UserId::new("grace");
     {
         let store = SqliteStore::open(&path).await.unwrap();
-        let saved = store.save(UserRecord::new(user.clone()), None, &[event(&user, 7, "x")]).await;
+        let saved = store.save(UserRecord::new(user.clone()), None, vec![event(&user, 7, "x")]).await;
         assert_eq!(saved.unwrap(), SaveOutcome::Saved(Version(1)));
         store.pool().close().await;
     }
@@ -83,12 +83,12 @@ async fn an_audit_insert_that_fails_rolls_back_the_record_change() {
     .unwrap();
     let user = UserId::new("dave");
     let Ok(SaveOutcome::Saved(v1)) =
-        store.save(UserRecord::new(user.clone()), None, &[event(&user, 1, "ok")]).await
+        store.save(UserRecord::new(user.clone()), None, vec![event(&user, 1, "ok")]).await
     else {
         panic!("create")
     };
     let events = [event(&user, 2, "ok"), event(&user, 3, "explode")];
-    assert!(store.save(UserRecord::new(user.clone()), Some(v1), &events).await.is_err());
+    assert!(store.save(UserRecord::new(user.clone()), Some(v1), events.to_vec()).await.is_err());
     assert_eq!(store.load(&user).await.unwrap().unwrap().version, v1, "the record change was rolled back");
     assert_eq!(trail(&store, &user).await, [event(&user, 1, "ok")], "no event of the failed save is kept");
     assert_eq!(store.prune_audit_before(2).await.unwrap(), 1);
