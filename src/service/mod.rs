@@ -19,6 +19,7 @@ mod error;
 mod oversight;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 pub use authenticator::EnrollmentStart;
@@ -397,27 +398,39 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Saves what a transition did: the changed record with its events in one
     /// conditional save, or just the events. `None` when the record changed meanwhile.
-    async fn commit<T>(
-        &self,
+    ///
+    /// The attempt is taken apart before anything is awaited, so the future holds the
+    /// store's future and the outcome, not the record: an `async fn` taking the attempt
+    /// would carry it (twice) in every enclosing future, copied at each await.
+    fn commit<'a, T: 'a>(
+        &'a self,
         attempt: Attempt,
         actor: &UserId,
         request: &RequestContext,
         step: Step<T>,
-    ) -> Result<Option<Outcome<T>>, Error> {
-        let user = attempt.record.user();
-        if !step.changed {
-            self.store_events(user, actor, attempt.now, request, step.events).await?;
-            return Ok(Some(step.outcome));
-        }
-        let events = audit_events(user, actor, attempt.now, request, step.events);
+    ) -> impl Future<Output = Result<Option<Outcome<T>>, Error>> + 'a {
+        let Attempt { now, version, record } = attempt;
+        let events = audit_events(record.user(), actor, now, request, step.events);
         let feed = self.feed(&events);
-        // The record and events go to the store: nothing here needs them afterwards.
-        let saved = self.store.save(attempt.record, attempt.version, events).await.map_err(store_error)?;
-        if saved == SaveOutcome::Conflict {
-            return Ok(None);
+        let (save, append) = if step.changed {
+            // The record and events go to the store: nothing here needs them afterwards.
+            (Some(self.store.save(record, version, events)), None)
+        } else {
+            (None, (!events.is_empty()).then(|| self.store.append_events(events)))
+        };
+        let outcome = step.outcome;
+        async move {
+            if let Some(save) = save
+                && save.await.map_err(store_error)? == SaveOutcome::Conflict
+            {
+                return Ok(None);
+            }
+            if let Some(append) = append {
+                append.await.map_err(store_error)?;
+            }
+            self.publish(feed);
+            Ok(Some(outcome))
         }
-        self.publish(feed);
-        Ok(Some(step.outcome))
     }
 
     /// Load, change, save-if-unchanged (with the events), retry on conflict.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -182,27 +183,51 @@ fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
     shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Each call does its work when it is made, under a shard's lock that is never held
+/// across an await; its future only hands over the result, so it is as small as the
+/// result (a future that carried the record would be copied with it at every await).
 impl Store for MemoryStore {
     type Error = Infallible;
 
-    async fn load(&self, user: &UserId) -> Result<Option<Versioned>, Infallible> {
+    fn load(&self, user: &UserId) -> impl Future<Output = Result<Option<Versioned>, Infallible>> + Send {
         let shard = lock(self.shard_of(user));
-        Ok(shard
+        let loaded = shard
             .records
             .get(user)
-            .map(|(version, record)| Versioned { version: *version, record: (**record).clone() }))
+            .map(|(version, record)| Versioned { version: *version, record: (**record).clone() });
+        std::future::ready(Ok(loaded))
     }
 
-    async fn save(
+    fn save(
         &self,
         record: UserRecord,
         expected: Option<Version>,
         events: Vec<AuditEvent>,
-    ) -> Result<SaveOutcome, Infallible> {
+    ) -> impl Future<Output = Result<SaveOutcome, Infallible>> + Send {
+        std::future::ready(Ok(self.save_now(record, expected, events)))
+    }
+
+    fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Infallible>> + Send {
+        for event in events {
+            let mut shard = lock(self.shard_of(&event.user));
+            self.append(&mut shard, [event]);
+        }
+        std::future::ready(Ok(()))
+    }
+}
+
+impl MemoryStore {
+    /// [`Store::save`], done at once.
+    fn save_now(
+        &self,
+        record: UserRecord,
+        expected: Option<Version>,
+        events: Vec<AuditEvent>,
+    ) -> SaveOutcome {
         let mut shard = lock(self.shard_of(record.user()));
         let (next, replaced) = match shard.records.get_mut(record.user()) {
-            Some((version, _)) if Some(*version) != expected => return Ok(SaveOutcome::Conflict),
-            None if expected.is_some() => return Ok(SaveOutcome::Conflict),
+            Some((version, _)) if Some(*version) != expected => return SaveOutcome::Conflict,
+            None if expected.is_some() => return SaveOutcome::Conflict,
             Some((version, stored)) => {
                 *version = Version(version.0.saturating_add(1));
                 (*version, Some(std::mem::replace(&mut **stored, record)))
@@ -216,15 +241,7 @@ impl Store for MemoryStore {
         drop(shard);
         // The record it replaced is dropped after the lock is released.
         drop(replaced);
-        Ok(SaveOutcome::Saved(next))
-    }
-
-    async fn append_events(&self, events: Vec<AuditEvent>) -> Result<(), Infallible> {
-        for event in events {
-            let mut shard = lock(self.shard_of(&event.user));
-            self.append(&mut shard, [event]);
-        }
-        Ok(())
+        SaveOutcome::Saved(next)
     }
 }
 
