@@ -227,3 +227,30 @@ fn a_code_typed_in_one_session_does_not_make_another_session_fresh_when_the_host
         assert!(!firm.mfa.step_up(&ann, SensitiveAction::Host, &claimed).await.unwrap().may_proceed());
     });
 }
+
+#[test]
+fn an_enrollment_opened_in_a_fresh_session_shows_its_key_again_only_while_the_proof_is_fresh() {
+    let firm = firm();
+    let sarah = user("sarah");
+    let phone = firm.enroll(&sarah);
+    run(async {
+        // She types a code and opens the screen for a new phone: the key is shown.
+        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_ok());
+        let opened = firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
+
+        // A reload within the window shows the same key.
+        firm.clock.advance(60);
+        let reloaded = firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
+        assert_eq!(reloaded.uri, opened.uri);
+
+        // Eight minutes later the enrollment is still open (ten minutes), but the proof
+        // is stale: the key is not shown again, to her or to a stale session in her name.
+        firm.clock.advance(420);
+        let stale = firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap();
+        assert_eq!(stale.map(|start| start.uri), Err(Refusal::FreshProofRequired));
+
+        // After a new code it is shown again.
+        assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_ok());
+        assert!(firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap().is_ok());
+    });
+}

@@ -196,9 +196,13 @@ fn recent(at: u64, now: u64) -> bool {
 /// that account and purpose (`adding`: the name of an authenticator being added, or
 /// `None` for a replacement). Changes nothing.
 ///
+/// Showing it again needs what starting it needed: a user who has MFA must have
+/// proved a factor recently ([`super::step_up`]), so a stale session cannot read the
+/// key of an enrollment a fresh session opened.
+///
 /// # Errors
-/// The [`Refusal`] during a lockout, when the factor is disabled, or from an address
-/// off the allowlist.
+/// The [`Refusal`] during a lockout, when the factor is disabled, from an address off
+/// the allowlist, and [`Refusal::FreshProofRequired`] without a fresh proof.
 pub fn resume<'r>(
     record: &'r UserRecord,
     account: &str,
@@ -209,6 +213,14 @@ pub fn resume<'r>(
         return Err(refused);
     }
     if let Some(refused) = record.failures.refusal_at(env.now) {
+        return Err(refused);
+    }
+    let action = if adding.is_some() {
+        SensitiveAction::AddAuthenticator
+    } else {
+        SensitiveAction::ReplaceAuthenticator
+    };
+    if let Some(refused) = super::step_up::check(record, action, env).refusal() {
         return Err(refused);
     }
     let lifetime = env.policy.enrollment_lifetime(env.context);
