@@ -219,8 +219,8 @@ impl ReadAudit for super::MemoryStore {
         let mut events: Vec<StoredEvent> = self
             .numbered_events()
             .into_iter()
-            .map(|(sequence, event)| StoredEvent {
-                id: i64::try_from(sequence).unwrap_or(i64::MAX).saturating_add(1),
+            .map(|(id, event)| StoredEvent {
+                id: i64::try_from(id).unwrap_or(i64::MAX).saturating_add(1),
                 event,
             })
             .filter(|e| query.from <= e.event.at && e.event.at < query.until)

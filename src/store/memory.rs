@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{SaveOutcome, Store, Version, Versioned};
 use crate::event::AuditEvent;
@@ -24,11 +23,14 @@ use crate::vocabulary::UserId;
 /// database store.
 ///
 /// Records are spread over 16 shards with a lock each, so threads serving different
-/// users rarely wait for one another; the audit trail keeps one order across shards.
+/// users rarely wait for one another, and no counter is shared between them: event ids
+/// are unique across the store and increase with each user's events, and the trail
+/// reads in order of time and then id, as [`super::ReadAudit`] promises (events of one
+/// user in the order they were stored; of different users in the same second, in an
+/// order that stays the same).
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
-    sequence: CacheLine<AtomicU64>,
 }
 
 /// A value alone on its cache lines (128 bytes: two 64-byte lines, as adjacent-line
@@ -49,8 +51,12 @@ impl<T> std::ops::Deref for CacheLine<T> {
 #[derive(Debug, Default)]
 struct Shard {
     records: HashMap<UserId, (Version, Box<UserRecord>)>,
-    /// Events with their place in the store-wide order.
+    /// Events with their ids.
     events: Trail,
+    /// The id of the shard's next event: a count of its events times the number of
+    /// shards, plus the shard's place, so ids are unique across shards and increase
+    /// within each without a counter every thread writes to.
+    next_id: u64,
 }
 
 /// An append-only list of events in chunks of fixed capacity: appending never moves
@@ -116,14 +122,11 @@ impl MemoryStore {
     pub fn with_audit_capacity(capacity: usize) -> MemoryStore {
         let per_shard = capacity / MemoryStore::SHARDS;
         let max_chunks = if capacity == usize::MAX { 0 } else { per_shard.div_ceil(Trail::CHUNK).max(1) };
-        let shard = || {
+        let shard = |place: usize| {
             let events = Trail { max_chunks, ..Trail::default() };
-            CacheLine(Mutex::new(Shard { events, ..Shard::default() }))
+            CacheLine(Mutex::new(Shard { events, next_id: place as u64, ..Shard::default() }))
         };
-        MemoryStore {
-            shards: (0..MemoryStore::SHARDS).map(|_| shard()).collect(),
-            sequence: CacheLine(AtomicU64::new(0)),
-        }
+        MemoryStore { shards: (0..MemoryStore::SHARDS).map(shard).collect() }
     }
 
     /// How many audit events were dropped to keep the trail within its capacity.
@@ -142,18 +145,19 @@ impl MemoryStore {
         users
     }
 
-    /// Every audit event kept, oldest first, with its place in the store-wide order.
+    /// Every audit event kept, with its id, in order of time and then id (the order
+    /// of [`super::ReadAudit`]).
     pub(crate) fn numbered_events(&self) -> Vec<(u64, AuditEvent)> {
         let mut all: Vec<(u64, AuditEvent)> = self
             .shards
             .iter()
             .flat_map(|shard| lock(shard).events.iter().cloned().collect::<Vec<_>>())
             .collect();
-        all.sort_by_key(|(sequence, _)| *sequence);
+        all.sort_by_key(|(id, event)| (event.at, *id));
         all
     }
 
-    /// Every audit event kept, oldest first.
+    /// Every audit event kept, oldest first (in order of time and then id).
     pub fn events(&self) -> Vec<AuditEvent> {
         self.numbered_events().into_iter().map(|(_, event)| event).collect()
     }
@@ -168,11 +172,12 @@ impl MemoryStore {
         &self.shards[user.shard(MemoryStore::SHARDS)]
     }
 
-    /// Appends events to the trail, each in its user's shard, in the store-wide order.
+    /// Appends events to a shard's trail, with the shard's next ids.
     fn append(&self, shard: &mut Shard, events: impl IntoIterator<Item = AuditEvent>) {
         for event in events {
-            let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-            shard.events.push((sequence, event));
+            let id = shard.next_id;
+            shard.next_id = id.saturating_add(MemoryStore::SHARDS as u64);
+            shard.events.push((id, event));
         }
     }
 }
