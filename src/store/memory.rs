@@ -223,29 +223,27 @@ impl Store for MemoryStore {
 
 impl MemoryStore {
     /// [`Store::save`], done at once.
-    fn save_now(
-        &self,
-        record: UserRecord,
-        expected: Option<Version>,
-        events: Vec<AuditEvent>,
-    ) -> SaveOutcome {
+    fn save_now(&self, mut record: UserRecord, expected: Option<Version>, events: Vec<AuditEvent>) -> SaveOutcome {
         let mut shard = lock(self.shard_of(record.user()));
-        let (next, replaced) = match shard.records.get_mut(record.user()) {
+        let next = match shard.records.get_mut(record.user()) {
             Some((version, _)) if Some(*version) != expected => return SaveOutcome::Conflict,
             None if expected.is_some() => return SaveOutcome::Conflict,
             Some((version, stored)) => {
                 *version = Version(version.0.saturating_add(1));
-                (*version, Some(std::mem::replace(&mut **stored, record)))
+                // In place: `record` now holds the one replaced.
+                std::mem::swap(&mut **stored, &mut record);
+                *version
             }
             None => {
                 shard.records.insert(record.user().clone(), (Version(1), Box::new(record)));
-                (Version(1), None)
+                self.append(&mut shard, events);
+                return SaveOutcome::Saved(Version(1));
             }
         };
         self.append(&mut shard, events);
         drop(shard);
         // The record it replaced is dropped after the lock is released.
-        drop(replaced);
+        drop(record);
         SaveOutcome::Saved(next)
     }
 }
