@@ -413,12 +413,11 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         request: &RequestContext,
         step: Step<T>,
     ) -> impl Future<Output = Result<Option<Outcome<T>>, Error>> + 'a {
-        let Attempt { now, version, record } = attempt;
-        let events = audit_events(record.user(), actor, now, request, step.events);
+        let events = audit_events(attempt.record.user(), actor, attempt.now, request, step.events);
         let feed = self.feed(&events);
         let (save, append) = if step.changed {
             // The record and events go to the store: nothing here needs them afterwards.
-            (Some(self.store.save(record, version, events)), None)
+            (Some(self.store.save(attempt.record, attempt.version, events)), None)
         } else {
             (None, (!events.is_empty()).then(|| self.store.append_events(events)))
         };
