@@ -451,10 +451,18 @@ struct Stored {
 struct Snapshot {
     alice: Stored,
     admin: Stored,
-    trail: Vec<AuditEvent>,
+    /// The events about alice and about the admin, each in the order they were stored
+    /// (the store's whole trail reads in order of time, which a clock moved back
+    /// reorders).
+    trails: [Vec<AuditEvent>; 2],
 }
 
 impl Snapshot {
+    /// How many events the trail holds.
+    fn trail_len(&self) -> usize {
+        self.trails.iter().map(Vec::len).sum()
+    }
+
     fn of(&self, who: &UserId) -> &UserRecord {
         if *who == alice() { &self.alice.record } else { &self.admin.record }
     }
@@ -472,8 +480,9 @@ struct Called<T> {
 
 impl<T> Called<T> {
     /// The events the call stored.
-    fn delta(&self) -> &[AuditEvent] {
-        &self.after.trail[self.before.trail.len()..]
+    fn delta(&self) -> Vec<AuditEvent> {
+        let new = self.after.trails.iter().zip(&self.before.trails);
+        new.flat_map(|(after, before)| after[before.len().min(after.len())..].iter().cloned()).collect()
     }
 
     fn stored_event(&self, who: &UserId, wanted: impl Fn(&EventKind) -> bool) -> bool {
@@ -689,7 +698,10 @@ impl Harness {
 
     fn snapshot(&self) -> Snapshot {
         let store = self.store();
-        Snapshot { alice: store.stored(&alice()), admin: store.stored(&admin()), trail: store.inner.events() }
+        let trails = [store.inner.events_for(&alice()), store.inner.events_for(&admin())];
+        let snapshot = Snapshot { alice: store.stored(&alice()), admin: store.stored(&admin()), trails };
+        assert_eq!(snapshot.trail_len(), store.inner.events().len(), "an event about someone else");
+        snapshot
     }
 
     /// The text typed for `typed` by `who` now.
@@ -758,11 +770,13 @@ impl Harness {
             );
         }
         assert!(log.saves.iter().all(|&events| events > 0), "{what}: a record was saved without an event");
-        let kept = before.trail.len();
-        assert!(
-            after.trail.len() >= kept && after.trail[..kept] == before.trail[..],
-            "{what}: the audit trail lost or changed an event"
-        );
+        let kept = before.trail_len();
+        for (after, before) in after.trails.iter().zip(&before.trails) {
+            assert!(
+                after.len() >= before.len() && after[..before.len()] == before[..],
+                "{what}: the audit trail lost or changed an event"
+            );
+        }
         for (who, old, new) in
             [(alice(), &before.alice, &after.alice), (admin(), &before.admin, &after.admin)]
         {
@@ -783,7 +797,7 @@ impl Harness {
         let failed = result.is_err();
         if failed && !log.wrote() {
             assert!(
-                after.alice == before.alice && after.admin == before.admin && after.trail.len() == kept,
+                after.alice == before.alice && after.admin == before.admin && after.trail_len() == kept,
                 "{what}: failed ({result:?}) without a write, yet the store changed"
             );
         }
@@ -1243,7 +1257,7 @@ impl Harness {
                 let called = self.call("step-up", |h, ctx| ready(h.mfa.step_up(&me, action, ctx)));
                 if let Ok(answer) = &called.result {
                     let unchanged = called.after.alice == called.before.alice
-                        && called.after.trail.len() == called.before.trail.len();
+                        && called.after.trail_len() == called.before.trail_len();
                     assert!(unchanged, "step-up: something changed");
                     let window = self.policy.fresh_proof_window(&called.context);
                     match answer {
