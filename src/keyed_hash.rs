@@ -10,7 +10,7 @@ use std::fmt;
 
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::SecretError;
 use crate::ct;
@@ -18,8 +18,15 @@ use crate::vocabulary::UserId;
 
 /// The host's key for hashing what users hold. All app servers must share it; losing
 /// it invalidates every recovery code, pending SMS code and remembered device.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct HashKey(Vec<u8>);
+#[derive(Clone)]
+pub struct HashKey {
+    /// HMAC-SHA-256 keyed once, so a hash costs no key set-up; its inner and outer
+    /// states are wiped on drop (sha2's `zeroize`), and the key itself is not kept.
+    keyed: hmac::Hmac<sha2::Sha256>,
+}
+
+/// The keyed states wipe themselves.
+impl ZeroizeOnDrop for HashKey {}
 
 impl HashKey {
     /// The shortest key accepted: 256 bits.
@@ -36,7 +43,7 @@ impl HashKey {
         if bytes.len() > 256 {
             return Err(SecretError::TooLong { max: 256 });
         }
-        Ok(HashKey(bytes.to_vec()))
+        Ok(HashKey::keyed(bytes))
     }
 
     /// A random key, for tests and single-process demos.
@@ -46,15 +53,19 @@ impl HashKey {
     pub fn generate() -> Result<HashKey, SecretError> {
         let mut bytes = vec![0u8; HashKey::MIN_LEN];
         crate::random::fill(&mut bytes)?;
-        Ok(HashKey(bytes))
+        Ok(HashKey::keyed(&Zeroizing::new(bytes)))
+    }
+
+    fn keyed(key: &[u8]) -> HashKey {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let keyed = hmac::Hmac::<sha2::Sha256>::new_from_slice(key)
+            .unwrap_or_else(|_| <hmac::Hmac<sha2::Sha256> as KeyInit>::new(&Default::default()));
+        HashKey { keyed }
     }
 
     /// HMAC-SHA-256 over the purpose, the user and the parts, each length-prefixed.
     pub(crate) fn hash(&self, purpose: &str, user: &UserId, parts: &[&[u8]]) -> Digest {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0) else {
-            return Digest([0; 32]);
-        };
+        let mut mac = self.keyed.clone();
         for part in [purpose.as_bytes(), user.as_str().as_bytes()].into_iter().chain(parts.iter().copied()) {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
@@ -119,6 +130,21 @@ mod tests {
         assert!(!base.matches(&key.hash("recovery", &alice, &[b"AB", b"CD"])));
         let other = HashKey::from_bytes(&[8; 32]).unwrap();
         assert!(!base.matches(&other.hash("recovery", &alice, &[b"ABCD"])));
+    }
+
+    #[test]
+    fn the_key_prepared_once_gives_the_hmac_of_the_length_prefixed_parts() {
+        // Hashes stored by earlier versions (the key set up for each hash) still match.
+        let key = HashKey::from_bytes(&[7; 32]).unwrap();
+        let mut fresh = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[7; 32]).unwrap();
+        for part in [&b"recovery"[..], b"alice", b"ABCD"] {
+            fresh.update(&(part.len() as u64).to_be_bytes());
+            fresh.update(part);
+        }
+        let expected: [u8; 32] = fresh.finalize().into_bytes().into();
+        let hashed = key.hash("recovery", &UserId::new("alice"), &[b"ABCD"]);
+        assert!(hashed.matches(&Digest(expected)));
+        assert!(key.hash("recovery", &UserId::new("alice"), &[b"ABCD"]).matches(&hashed), "reusable");
     }
 
     #[test]
