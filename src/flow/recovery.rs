@@ -82,10 +82,11 @@ fn draw(
 ) -> Result<(Vec<RecoveryCode>, RecoveryCodes), SecretError> {
     let mut shown = Vec::with_capacity(count);
     let mut entries = Vec::with_capacity(count);
+    let mut draws = crate::random::Draws::new();
     while shown.len() < count.max(1) {
         let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
         for _ in 0..CODE_LEN {
-            canonical.push(char::from(ALPHABET[usize::from(crate::random::below(31)?)]));
+            canonical.push(char::from(ALPHABET[usize::from(draws.below(31)?)]));
         }
         let hash = key.hash(PURPOSE, user, &[canonical.as_bytes()]);
         if entries.iter().any(|e: &RecoveryEntry| e.hash.matches(&hash)) {
