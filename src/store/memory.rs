@@ -223,7 +223,12 @@ impl Store for MemoryStore {
 
 impl MemoryStore {
     /// [`Store::save`], done at once.
-    fn save_now(&self, mut record: UserRecord, expected: Option<Version>, events: Vec<AuditEvent>) -> SaveOutcome {
+    fn save_now(
+        &self,
+        mut record: UserRecord,
+        expected: Option<Version>,
+        events: Vec<AuditEvent>,
+    ) -> SaveOutcome {
         let mut shard = lock(self.shard_of(record.user()));
         let next = match shard.records.get_mut(record.user()) {
             Some((version, _)) if Some(*version) != expected => return SaveOutcome::Conflict,
