@@ -59,6 +59,17 @@ struct Shard {
     next_id: u64,
 }
 
+impl Shard {
+    /// Appends events to the shard's trail, with the shard's next ids.
+    fn append(&mut self, events: impl IntoIterator<Item = AuditEvent>) {
+        for event in events {
+            let id = self.next_id;
+            self.next_id = id.saturating_add(MemoryStore::SHARDS as u64);
+            self.events.push((id, event));
+        }
+    }
+}
+
 /// An append-only list of events in chunks of fixed capacity: appending never moves
 /// the events already stored (a single growing vector would copy the whole trail each
 /// time it doubles). Beyond its capacity the oldest chunk is dropped and its memory
@@ -171,15 +182,6 @@ impl MemoryStore {
     fn shard_of(&self, user: &UserId) -> &Mutex<Shard> {
         &self.shards[user.shard(MemoryStore::SHARDS)]
     }
-
-    /// Appends events to a shard's trail, with the shard's next ids.
-    fn append(&self, shard: &mut Shard, events: impl IntoIterator<Item = AuditEvent>) {
-        for event in events {
-            let id = shard.next_id;
-            shard.next_id = id.saturating_add(MemoryStore::SHARDS as u64);
-            shard.events.push((id, event));
-        }
-    }
 }
 
 fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
@@ -215,7 +217,7 @@ impl Store for MemoryStore {
     fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Infallible>> + Send {
         for event in events {
             let mut shard = lock(self.shard_of(&event.user));
-            self.append(&mut shard, [event]);
+            shard.append([event]);
         }
         std::future::ready(Ok(()))
     }
@@ -241,11 +243,11 @@ impl MemoryStore {
             }
             None => {
                 shard.records.insert(record.user().clone(), (Version(1), Box::new(record)));
-                self.append(&mut shard, events);
+                shard.append(events);
                 return SaveOutcome::Saved(Version(1));
             }
         };
-        self.append(&mut shard, events);
+        shard.append(events);
         drop(shard);
         // The record it replaced is dropped after the lock is released.
         drop(record);
