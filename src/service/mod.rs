@@ -35,7 +35,7 @@ use crate::policy::{Decision, Policy, SignInContext, StandardPolicy};
 use crate::record::{TotpCredential, UserRecord};
 use crate::seal::{SealedSecret, SecretSealer};
 use crate::store::{CacheLine, SaveOutcome, Store, Version, Versioned};
-use crate::vocabulary::{Outcome, Refusal, RequestContext, SensitiveAction, UserId};
+use crate::vocabulary::{Outcome, Refusal, RequestContext, SensitiveAction, UserId, UserIdHash};
 use crate::{Secret, Totp, TotpParams};
 
 /// Settings of the service that are not policy.
@@ -213,7 +213,7 @@ impl std::borrow::Borrow<Totp> for OpenedSecret {
 }
 
 /// Opened authenticators by user, in the order of the record's authenticators.
-type Opened = HashMap<UserId, Arc<[OpenedSecret]>>;
+type Opened = HashMap<UserId, Arc<[OpenedSecret]>, UserIdHash>;
 
 /// Authenticator secrets opened by the sealer, kept between calls while the record
 /// still holds the same sealed secrets; sharded so app-server threads working for

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use super::{SaveOutcome, Store, Version, Versioned};
 use crate::event::AuditEvent;
 use crate::record::UserRecord;
-use crate::vocabulary::UserId;
+use crate::vocabulary::{UserId, UserIdHash};
 
 /// An in-memory [`Store`], safe to share between threads: records with their versions,
 /// and the audit events saved with them. Everything is lost when it is dropped: for
@@ -50,7 +50,7 @@ impl<T> std::ops::Deref for CacheLine<T> {
 
 #[derive(Debug, Default)]
 struct Shard {
-    records: HashMap<UserId, (Version, Box<UserRecord>)>,
+    records: HashMap<UserId, (Version, Box<UserRecord>), UserIdHash>,
     /// Events with their ids.
     events: Trail,
     /// The id of the shard's next event: a count of its events times the number of
@@ -231,6 +231,8 @@ impl MemoryStore {
         expected: Option<Version>,
         events: Vec<AuditEvent>,
     ) -> SaveOutcome {
+        // `record` ends up holding the record it replaced, dropped in place when this
+        // returns, after the lock is released.
         let mut shard = lock(self.shard_of(record.user()));
         let next = match shard.records.get_mut(record.user()) {
             Some((version, _)) if Some(*version) != expected => return SaveOutcome::Conflict,
@@ -249,8 +251,6 @@ impl MemoryStore {
         };
         shard.append(events);
         drop(shard);
-        // The record it replaced is dropped after the lock is released.
-        drop(record);
         SaveOutcome::Saved(next)
     }
 }

@@ -9,41 +9,117 @@ use serde::{Deserialize, Serialize};
 /// The host's identifier of a user (any string: a UUID, a database id, an e-mail).
 ///
 /// Cloning shares the text rather than copying it: a user id goes into every audit
-/// event and every copy of the record.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// event and every copy of the record. The id is hashed once, when it is made (SipHash
+/// with a key drawn for the process, as `HashMap`'s own), so the in-memory tables it
+/// keys look it up without hashing the text again.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
-pub struct UserId(Arc<str>);
+pub struct UserId {
+    id: Arc<str>,
+    /// The id's hash under the process's key: equal ids have equal hashes.
+    hash: u64,
+}
 
 impl UserId {
     /// Wraps the host's identifier.
     pub fn new(id: impl Into<String>) -> UserId {
-        UserId(Arc::from(id.into()))
+        UserId::from(id.into())
     }
 
     /// The identifier.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.id
     }
 
     /// Which of `shards` locked parts of an in-memory table this user's entries go to
-    /// (FNV-1a of the id: cheap, and even enough to spread users over a few locks).
+    /// (FNV-1a of the id: cheap, the same in every process, and even enough to spread
+    /// users over a few locks).
     pub(crate) fn shard(&self, shards: usize) -> usize {
-        let hash = self.0.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        let hash = self.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
         });
         usize::try_from(hash % shards.max(1) as u64).unwrap_or(0)
     }
 }
 
+/// The key user ids are hashed with: drawn once a process, so which ids collide cannot
+/// be known from outside (a host's user ids may be chosen by its users).
+fn id_hash(id: &str) -> u64 {
+    static KEY: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
+    std::hash::BuildHasher::hash_one(KEY.get_or_init(std::hash::RandomState::new), id)
+}
+
+impl PartialEq for UserId {
+    fn eq(&self, other: &UserId) -> bool {
+        // The same text shared (a record's id and its table key) is equal without a look.
+        Arc::ptr_eq(&self.id, &other.id) || (self.hash == other.hash && self.id == other.id)
+    }
+}
+
+impl Eq for UserId {}
+
+impl PartialOrd for UserId {
+    fn partial_cmp(&self, other: &UserId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// In the order of the ids' text.
+impl Ord for UserId {
+    fn cmp(&self, other: &UserId) -> std::cmp::Ordering {
+        self.id.cmp(&other.id)
+    }
+}
+
+impl std::hash::Hash for UserId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// A [`std::hash::BuildHasher`] for tables keyed by [`UserId`] that takes the hash the id
+/// already carries instead of hashing it again.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct UserIdHash;
+
+impl std::hash::BuildHasher for UserIdHash {
+    type Hasher = CarriedHash;
+
+    fn build_hasher(&self) -> CarriedHash {
+        CarriedHash(0)
+    }
+}
+
+/// The hasher of [`UserIdHash`]: keeps the `u64` a [`UserId`] writes. Anything else
+/// written is mixed in with FNV-1a, so it stays a hash, though no table uses it so.
+#[derive(Debug)]
+pub(crate) struct CarriedHash(u64);
+
+impl std::hash::Hasher for CarriedHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 ^= hash;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
 impl fmt::Debug for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(&self.id, f)
     }
 }
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.id)
     }
 }
 
@@ -55,13 +131,13 @@ impl From<&str> for UserId {
 
 impl From<String> for UserId {
     fn from(id: String) -> UserId {
-        UserId(Arc::from(id))
+        UserId { hash: id_hash(&id), id: Arc::from(id) }
     }
 }
 
 impl From<UserId> for String {
     fn from(id: UserId) -> String {
-        id.0.to_string()
+        id.id.to_string()
     }
 }
 
@@ -86,5 +162,42 @@ impl RequestContext {
     pub fn with_device(mut self, device: impl Into<String>) -> RequestContext {
         self.device = Some(device.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn ids_made_apart_from_the_same_text_are_equal_and_hash_alike() {
+        let (a, b) = (UserId::new("sarah@smith.example"), UserId::from("sarah@smith.example"));
+        assert!(!Arc::ptr_eq(&a.id, &b.id), "two separate texts");
+        assert_eq!(a, b);
+        assert_eq!(UserIdHash.hash_one(&a), UserIdHash.hash_one(&b));
+        let std = std::hash::RandomState::new();
+        assert_eq!(std.hash_one(&a), std.hash_one(&b), "any hasher sees the same hash");
+        assert_ne!(a, UserId::new("sarah@smith.example "));
+        let copied: UserId = serde_json::from_str(&serde_json::to_string(&a).expect("serializes")).expect("reads");
+        assert_eq!(copied, a);
+        assert_eq!(serde_json::to_string(&a).expect("serializes"), "\"sarah@smith.example\"");
+    }
+
+    #[test]
+    fn ids_order_by_their_text_and_key_a_table_by_their_carried_hash() {
+        let mut ids: Vec<UserId> = ["carol", "alice", "bob"].into_iter().map(UserId::new).collect();
+        ids.sort();
+        assert_eq!(ids.iter().map(UserId::as_str).collect::<Vec<_>>(), ["alice", "bob", "carol"]);
+        let mut table: HashMap<UserId, usize, UserIdHash> = HashMap::default();
+        for i in 0..1000 {
+            table.insert(UserId::new(format!("user-{i}")), i);
+        }
+        for i in 0..1000 {
+            assert_eq!(table.get(&UserId::new(format!("user-{i}"))), Some(&i));
+        }
+        assert_eq!(table.get(&UserId::new("user-1000")), None);
     }
 }
