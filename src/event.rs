@@ -258,6 +258,134 @@ pub enum EventKind {
     },
 }
 
+/// The events one transition produced, in order. Most transitions produce one, which is
+/// held inline: a sign-in does not allocate for its event before it becomes an
+/// [`AuditEvent`]. Reads as a slice; collects from, and turns into, a `Vec`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Events(Held);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum Held {
+    #[default]
+    None,
+    One(EventKind),
+    Many(Vec<EventKind>),
+}
+
+impl Events {
+    /// No events.
+    pub const fn new() -> Events {
+        Events(Held::None)
+    }
+
+    /// Adds an event after the others.
+    pub fn push(&mut self, kind: EventKind) {
+        self.0 = match std::mem::take(&mut self.0) {
+            Held::None => Held::One(kind),
+            Held::One(first) => Held::Many(vec![first, kind]),
+            Held::Many(mut all) => {
+                all.push(kind);
+                Held::Many(all)
+            }
+        };
+    }
+
+    /// The events, in order.
+    pub fn as_slice(&self) -> &[EventKind] {
+        match &self.0 {
+            Held::None => &[],
+            Held::One(kind) => std::slice::from_ref(kind),
+            Held::Many(all) => all,
+        }
+    }
+}
+
+impl std::ops::Deref for Events {
+    type Target = [EventKind];
+
+    fn deref(&self) -> &[EventKind] {
+        self.as_slice()
+    }
+}
+
+impl From<EventKind> for Events {
+    fn from(kind: EventKind) -> Events {
+        Events(Held::One(kind))
+    }
+}
+
+impl From<Vec<EventKind>> for Events {
+    fn from(all: Vec<EventKind>) -> Events {
+        Events(Held::Many(all))
+    }
+}
+
+impl From<Events> for Vec<EventKind> {
+    fn from(events: Events) -> Vec<EventKind> {
+        events.into_iter().collect()
+    }
+}
+
+impl FromIterator<EventKind> for Events {
+    fn from_iter<I: IntoIterator<Item = EventKind>>(kinds: I) -> Events {
+        let mut events = Events::new();
+        kinds.into_iter().for_each(|kind| events.push(kind));
+        events
+    }
+}
+
+impl<'a> IntoIterator for &'a Events {
+    type Item = &'a EventKind;
+    type IntoIter = std::slice::Iter<'a, EventKind>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl IntoIterator for Events {
+    type Item = EventKind;
+    type IntoIter = EventsIntoIter;
+
+    fn into_iter(self) -> EventsIntoIter {
+        EventsIntoIter(match self.0 {
+            Held::None => Taken::Inline(None),
+            Held::One(kind) => Taken::Inline(Some(kind)),
+            Held::Many(all) => Taken::Many(all.into_iter()),
+        })
+    }
+}
+
+/// The events of an [`Events`], in order, by value.
+#[derive(Debug)]
+pub struct EventsIntoIter(Taken);
+
+#[derive(Debug)]
+enum Taken {
+    Inline(Option<EventKind>),
+    Many(std::vec::IntoIter<EventKind>),
+}
+
+impl Iterator for EventsIntoIter {
+    type Item = EventKind;
+
+    fn next(&mut self) -> Option<EventKind> {
+        match &mut self.0 {
+            Taken::Inline(kind) => kind.take(),
+            Taken::Many(all) => all.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            Taken::Inline(kind) => (usize::from(kind.is_some()), Some(usize::from(kind.is_some()))),
+            Taken::Many(all) => all.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for EventsIntoIter {}
+
 /// One audit record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -427,5 +555,33 @@ impl EventKind {
             | EventKind::OrgSettingsChangeRefused { .. }
             | EventKind::BackupCodeDiscarded { .. } => AuditOutcome::Failure,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(n: u64) -> Vec<EventKind> {
+        (0..n).map(|until| EventKind::LockoutStarted { until }).collect()
+    }
+
+    #[test]
+    fn events_keep_their_order_whether_held_inline_or_in_a_vec() {
+        for n in 0..5 {
+            let mut events = Events::new();
+            kinds(n).into_iter().for_each(|kind| events.push(kind));
+            assert_eq!(events.as_slice(), kinds(n).as_slice(), "{n} events, read as a slice");
+            assert_eq!(events.len(), kinds(n).len());
+            assert_eq!(events.iter().count(), kinds(n).len());
+            let taken = events.clone().into_iter();
+            assert_eq!(taken.len(), kinds(n).len(), "the iterator knows how many are left");
+            assert_eq!(taken.collect::<Vec<_>>(), kinds(n), "{n} events, taken by value");
+            assert_eq!(Vec::from(events.clone()), kinds(n));
+            assert_eq!(kinds(n).into_iter().collect::<Events>().as_slice(), events.as_slice());
+            assert_eq!(Events::from(kinds(n)).as_slice(), events.as_slice());
+        }
+        assert!(Events::default().is_empty());
+        assert_eq!(Events::from(EventKind::LockoutEnded).as_slice(), [EventKind::LockoutEnded]);
     }
 }

@@ -210,7 +210,7 @@ fn step<T>(
             if step.outcome.is_err() {
                 nothing_admitted(&before, record, &step.events, what);
             }
-            Some((step.outcome, step.events))
+            Some((step.outcome, step.events.into()))
         }
     }
 }

@@ -4,7 +4,7 @@
 //! counting a failure and recording a success.
 
 use super::{Env, Proven, Step};
-use crate::event::EventKind;
+use crate::event::{EventKind, Events};
 use crate::record::UserRecord;
 use crate::vocabulary::{LockoutRule, Method, Outcome, Refusal, RejectionReason};
 
@@ -12,12 +12,12 @@ use crate::vocabulary::{LockoutRule, Method, Outcome, Refusal, RejectionReason};
 pub(crate) struct Draft<'r> {
     record: &'r mut UserRecord,
     changed: bool,
-    events: Vec<EventKind>,
+    events: Events,
 }
 
 impl<'r> Draft<'r> {
     pub(crate) fn new(record: &'r mut UserRecord) -> Draft<'r> {
-        Draft { record, changed: false, events: Vec::new() }
+        Draft { record, changed: false, events: Events::new() }
     }
 
     /// The record, to read.

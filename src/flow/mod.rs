@@ -63,7 +63,7 @@ use thiserror::Error;
 pub(crate) use draft::Draft;
 
 use crate::error::{SecretError, TimeError};
-use crate::event::EventKind;
+use crate::event::Events;
 use crate::policy::{Policy, SignInContext};
 use crate::record::UserRecord;
 use crate::vocabulary::{Method, Outcome};
@@ -76,7 +76,7 @@ pub struct Step<T> {
     /// The result for the user, or why it was refused.
     pub outcome: Outcome<T>,
     /// What to audit, in order; saved together with the record change.
-    pub events: Vec<EventKind>,
+    pub events: Events,
     /// Whether the record was changed; if not, there is nothing to save but the events.
     pub changed: bool,
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::step_up::StepUp;
 use super::{Env, Step, run};
-use crate::event::EventKind;
+use crate::event::{EventKind, Events};
 use crate::policy::{OrgSettings, UserFacts};
 use crate::record::UserRecord;
 use crate::vocabulary::{Cleared, Method, Refusal, Revocation, SensitiveAction, UserId};
@@ -135,7 +135,7 @@ pub fn change_org_settings(
             (Ok(new), kind)
         }
     };
-    Step { outcome, events: vec![kind], changed: false }
+    Step { outcome, events: Events::from(kind), changed: false }
 }
 
 /// One row of the admin's MFA status list (R23). Holds no secret.

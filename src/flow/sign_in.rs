@@ -2,7 +2,7 @@
 //! require enrollment, or refuse, with a remembered device skipping the code (R19).
 
 use super::{Env, Step};
-use crate::event::EventKind;
+use crate::event::{EventKind, Events};
 use crate::keyed_hash::HashKey;
 use crate::policy::{Decision, UserFacts};
 use crate::record::UserRecord;
@@ -12,7 +12,7 @@ use crate::vocabulary::Reason;
 /// token in the context turns a challenge into an allow (audited); without a hash key
 /// devices are not checked. Reads the record and never changes it.
 pub fn decide(record: &UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> Step<Decision> {
-    let mut events = Vec::new();
+    let mut events = Events::new();
     let outcome = env.policy.decide(env.context, &UserFacts::of(record, env.now), env.now).map(|decision| {
         let remembered = match (&decision, &env.context.device_token, key) {
             (Decision::Challenge { .. }, Some(token), Some(key)) => {

@@ -6,6 +6,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::{Error, MfaService, Which};
+use crate::event::Events;
 use crate::flow::{self, Proven, Step, enrollment::Confirmed};
 use crate::policy::SignInContext;
 use crate::record::{AuthenticatorInfo, TotpCredential};
@@ -309,7 +310,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                 }
                 None => Ok(Step {
                     outcome: Err(Refusal::NoPendingEnrollment),
-                    events: Vec::new(),
+                    events: Events::new(),
                     changed: false,
                 }),
             },
@@ -363,7 +364,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                 changed |= fresh.key_id() != secret.key_id();
                 *secret = fresh;
             }
-            let step = Step { outcome: Ok(changed), events: Vec::new(), changed };
+            let step = Step { outcome: Ok(changed), events: Events::new(), changed };
             if let Some(outcome) = self.commit(attempt, user, &RequestContext::default(), step).await? {
                 return Ok(outcome.unwrap_or(false));
             }

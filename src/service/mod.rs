@@ -27,7 +27,7 @@ pub use error::Error;
 pub use oversight::PermissionCheck;
 
 use crate::clock::{Clock, SystemClock};
-use crate::event::{AuditEvent, AuditSink};
+use crate::event::{AuditEvent, AuditSink, Events};
 use crate::flow::step_up::StepUp;
 use crate::flow::{Env, Rules, Step};
 use crate::keyed_hash::HashKey;
@@ -544,7 +544,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         actor: &UserId,
         at: u64,
         request: &RequestContext,
-        events: Vec<crate::event::EventKind>,
+        events: Events,
     ) -> Result<(), Error> {
         if events.is_empty() {
             return Ok(());
@@ -602,7 +602,7 @@ fn audit_events(
     actor: &UserId,
     at: u64,
     request: &RequestContext,
-    kinds: Vec<crate::event::EventKind>,
+    kinds: Events,
 ) -> Vec<AuditEvent> {
     kinds.into_iter().map(|kind| AuditEvent::new(user, actor, at, request, kind)).collect()
 }
