@@ -128,6 +128,9 @@ fn single(c: &mut Criterion) {
         (time, phone.generate(time).expect("after T0").to_string())
     };
 
+    // The host's id for the user, as it comes from a session: equal to the record's,
+    // but not the same text in memory.
+    let user = UserId::new(user.as_str());
     let mut group = c.benchmark_group("sign_in_verify");
     group.bench_function("core-verify", |b| {
         b.iter_batched(
@@ -211,7 +214,8 @@ fn threads(c: &mut Criterion) {
             let record = pollster::block_on(enrolling.record(&user)).expect("stored");
             let saved = pollster::block_on(mfa.store().save(record.clone(), None, vec![])).expect("saved");
             assert!(matches!(saved, mfa_kit::store::SaveOutcome::Saved(_)));
-            (user, phone)
+            // Verified under the host's own copy of the id, as in `single`.
+            (UserId::new(user.as_str()), phone)
         })
         .collect();
     let mut start = T0 + 60;

@@ -50,7 +50,9 @@ impl<T> std::ops::Deref for CacheLine<T> {
 
 #[derive(Debug, Default)]
 struct Shard {
-    records: HashMap<UserId, (Version, Box<UserRecord>), UserIdHash>,
+    /// Records by their user id's hash, which each id carries: the id itself is kept
+    /// once, in its record.
+    records: HashMap<u64, Bucket, UserIdHash>,
     /// Events with their ids.
     events: Trail,
     /// The id of the shard's next event: a count of its events times the number of
@@ -59,7 +61,74 @@ struct Shard {
     next_id: u64,
 }
 
+/// A record with its version.
+#[derive(Debug)]
+struct Stored {
+    version: Version,
+    record: Box<UserRecord>,
+}
+
+/// The records of the users whose ids have one hash: almost always one. Two ids with
+/// the same 64-bit hash (vanishingly rare, but possible) share a bucket.
+#[derive(Debug)]
+enum Bucket {
+    One(Stored),
+    Many(Vec<Stored>),
+}
+
+impl Bucket {
+    fn all(&self) -> &[Stored] {
+        match self {
+            Bucket::One(stored) => std::slice::from_ref(stored),
+            Bucket::Many(all) => all,
+        }
+    }
+
+    fn get(&self, user: &UserId) -> Option<&Stored> {
+        self.all().iter().find(|stored| stored.record.user() == user)
+    }
+
+    fn get_mut(&mut self, user: &UserId) -> Option<&mut Stored> {
+        match self {
+            Bucket::One(stored) => Some(stored).filter(|stored| stored.record.user() == user),
+            Bucket::Many(all) => all.iter_mut().find(|stored| stored.record.user() == user),
+        }
+    }
+
+    /// Adds the record of a user the bucket does not hold yet.
+    fn add(&mut self, stored: Stored) {
+        let all = match std::mem::replace(self, Bucket::Many(Vec::new())) {
+            Bucket::One(first) => vec![first, stored],
+            Bucket::Many(mut all) => {
+                all.push(stored);
+                all
+            }
+        };
+        *self = Bucket::Many(all);
+    }
+}
+
 impl Shard {
+    /// The record of `user`, with its version.
+    fn get(&self, user: &UserId) -> Option<&Stored> {
+        self.records.get(&user.carried_hash())?.get(user)
+    }
+
+    /// The record of `user`, with its version, to change.
+    fn get_mut(&mut self, user: &UserId) -> Option<&mut Stored> {
+        self.records.get_mut(&user.carried_hash())?.get_mut(user)
+    }
+
+    /// Stores the record of a user who has none yet.
+    fn insert(&mut self, stored: Stored) {
+        match self.records.entry(stored.record.user().carried_hash()) {
+            std::collections::hash_map::Entry::Occupied(mut bucket) => bucket.get_mut().add(stored),
+            std::collections::hash_map::Entry::Vacant(place) => {
+                place.insert(Bucket::One(stored));
+            }
+        }
+    }
+
     /// Appends events to the shard's trail, with the shard's next ids.
     fn append(&mut self, events: impl IntoIterator<Item = AuditEvent>) {
         for event in events {
@@ -150,7 +219,15 @@ impl MemoryStore {
         let mut users: Vec<UserId> = self
             .shards
             .iter()
-            .flat_map(|shard| lock(shard).records.keys().cloned().collect::<Vec<_>>())
+            .flat_map(|shard| {
+                let shard = lock(shard);
+                shard
+                    .records
+                    .values()
+                    .flat_map(Bucket::all)
+                    .map(|s| s.record.user().clone())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         users.sort();
         users
@@ -198,10 +275,7 @@ impl Store for MemoryStore {
 
     fn load(&self, user: &UserId) -> impl Future<Output = Result<Option<Versioned>, Infallible>> + Send {
         let shard = lock(self.shard_of(user));
-        let loaded = shard
-            .records
-            .get(user)
-            .map(|(version, record)| Versioned { version: *version, record: (**record).clone() });
+        let loaded = shard.get(user).map(|s| Versioned { version: s.version, record: (*s.record).clone() });
         std::future::ready(Ok(loaded))
     }
 
@@ -234,17 +308,17 @@ impl MemoryStore {
         // `record` ends up holding the record it replaced, dropped in place when this
         // returns, after the lock is released.
         let mut shard = lock(self.shard_of(record.user()));
-        let next = match shard.records.get_mut(record.user()) {
-            Some((version, _)) if Some(*version) != expected => return SaveOutcome::Conflict,
+        let next = match shard.get_mut(record.user()) {
+            Some(stored) if Some(stored.version) != expected => return SaveOutcome::Conflict,
             None if expected.is_some() => return SaveOutcome::Conflict,
-            Some((version, stored)) => {
-                *version = Version(version.0.saturating_add(1));
+            Some(stored) => {
+                stored.version = Version(stored.version.0.saturating_add(1));
                 // In place: `record` now holds the one replaced.
-                std::mem::swap(&mut **stored, &mut record);
-                *version
+                std::mem::swap(&mut *stored.record, &mut record);
+                stored.version
             }
             None => {
-                shard.records.insert(record.user().clone(), (Version(1), Box::new(record)));
+                shard.insert(Stored { version: Version(1), record: Box::new(record) });
                 shard.append(events);
                 return SaveOutcome::Saved(Version(1));
             }
@@ -278,6 +352,24 @@ mod tests {
             assert_eq!((loaded.version, loaded.record), (Version(2), record));
         });
         assert_eq!(store.users(), vec![alice]);
+    }
+
+    #[test]
+    fn users_whose_ids_share_a_hash_keep_their_own_records() {
+        let stored =
+            |name: &str| Stored { version: Version(1), record: Box::new(UserRecord::new(UserId::new(name))) };
+        let (alice, bob, carol) = (UserId::new("alice"), UserId::new("bob"), UserId::new("carol"));
+        let mut bucket = Bucket::One(stored("alice"));
+        assert!(bucket.get(&bob).is_none() && bucket.get_mut(&bob).is_none());
+        bucket.add(stored("bob"));
+        bucket.add(stored("carol"));
+        for user in [&alice, &bob, &carol] {
+            assert_eq!(bucket.get(user).map(|s| s.record.user()), Some(user));
+            bucket.get_mut(user).expect("held").version = Version(7);
+        }
+        assert!(bucket.all().iter().all(|s| s.version == Version(7)));
+        assert_eq!(bucket.all().len(), 3);
+        assert!(bucket.get(&UserId::new("dave")).is_none());
     }
 
     #[test]

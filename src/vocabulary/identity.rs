@@ -8,34 +8,82 @@ use serde::{Deserialize, Serialize};
 
 /// The host's identifier of a user (any string: a UUID, a database id, an e-mail).
 ///
-/// Cloning shares the text rather than copying it: a user id goes into every audit
-/// event and every copy of the record. The id is hashed once, when it is made (SipHash
-/// with a key drawn for the process, as `HashMap`'s own), so the in-memory tables it
-/// keys look it up without hashing the text again.
+/// A user id goes into every audit event and every copy of the record, so copying one
+/// is cheap: an id of up to [`UserId::INLINE_LEN`] bytes (a UUID, a number, most e-mail
+/// addresses) is held inline and copied as bytes, with no allocation and no reference
+/// count for threads to share; a longer one shares its text. The id is hashed once, when
+/// it is made (SipHash with a key drawn for the process, as `HashMap`'s own), so the
+/// in-memory tables it keys look it up without hashing the text again.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub struct UserId {
-    id: Arc<str>,
+    text: Text,
     /// The id's hash under the process's key: equal ids have equal hashes.
     hash: u64,
 }
 
+/// An id's text: inline up to [`UserId::INLINE_LEN`] bytes, shared beyond. Each text has
+/// one form only (by its length), so equal texts are equal forms.
+#[derive(Clone, PartialEq, Eq)]
+enum Text {
+    Inline { len: u8, bytes: [u8; UserId::INLINE_LEN] },
+    Shared(Arc<str>),
+}
+
+impl Text {
+    fn new(id: &str) -> Text {
+        match u8::try_from(id.len()) {
+            Ok(len) if id.len() <= UserId::INLINE_LEN => {
+                let mut bytes = [0; UserId::INLINE_LEN];
+                bytes[..id.len()].copy_from_slice(id.as_bytes());
+                Text::Inline { len, bytes }
+            }
+            _ => Text::Shared(Arc::from(id)),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Text::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Text::Shared(text) => text.as_bytes(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Copied from a `str` whole, so it is UTF-8; never the empty default.
+            Text::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            Text::Shared(text) => text,
+        }
+    }
+}
+
 impl UserId {
+    /// The longest id held inline, in bytes (36: a UUID's text, with room to spare).
+    pub const INLINE_LEN: usize = 38;
+
     /// Wraps the host's identifier.
-    pub fn new(id: impl Into<String>) -> UserId {
-        UserId::from(id.into())
+    pub fn new(id: impl AsRef<str>) -> UserId {
+        let id = id.as_ref();
+        UserId { text: Text::new(id), hash: id_hash(id) }
     }
 
     /// The identifier.
     pub fn as_str(&self) -> &str {
-        &self.id
+        self.text.as_str()
+    }
+
+    /// The id's hash under the process's key, as [`UserIdHash`] tables use it: equal
+    /// ids have equal hashes, and different ids almost never do.
+    pub(crate) fn carried_hash(&self) -> u64 {
+        self.hash
     }
 
     /// Which of `shards` locked parts of an in-memory table this user's entries go to
     /// (FNV-1a of the id: cheap, the same in every process, and even enough to spread
     /// users over a few locks).
     pub(crate) fn shard(&self, shards: usize) -> usize {
-        let hash = self.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        let hash = self.text.as_bytes().iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
         });
         usize::try_from(hash % shards.max(1) as u64).unwrap_or(0)
@@ -51,8 +99,7 @@ fn id_hash(id: &str) -> u64 {
 
 impl PartialEq for UserId {
     fn eq(&self, other: &UserId) -> bool {
-        // The same text shared (a record's id and its table key) is equal without a look.
-        Arc::ptr_eq(&self.id, &other.id) || (self.hash == other.hash && self.id == other.id)
+        self.hash == other.hash && self.text == other.text
     }
 }
 
@@ -67,7 +114,7 @@ impl PartialOrd for UserId {
 /// In the order of the ids' text.
 impl Ord for UserId {
     fn cmp(&self, other: &UserId) -> std::cmp::Ordering {
-        self.id.cmp(&other.id)
+        self.text.as_bytes().cmp(other.text.as_bytes())
     }
 }
 
@@ -77,8 +124,8 @@ impl std::hash::Hash for UserId {
     }
 }
 
-/// A [`std::hash::BuildHasher`] for tables keyed by [`UserId`] that takes the hash the id
-/// already carries instead of hashing it again.
+/// A [`std::hash::BuildHasher`] for tables keyed by [`UserId`], or by its carried hash,
+/// that takes the hash the id already carries instead of hashing it again.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct UserIdHash;
 
@@ -113,13 +160,13 @@ impl std::hash::Hasher for CarriedHash {
 
 impl fmt::Debug for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.id, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.id)
+        f.write_str(self.as_str())
     }
 }
 
@@ -131,13 +178,13 @@ impl From<&str> for UserId {
 
 impl From<String> for UserId {
     fn from(id: String) -> UserId {
-        UserId { hash: id_hash(&id), id: Arc::from(id) }
+        UserId::new(id)
     }
 }
 
 impl From<UserId> for String {
     fn from(id: UserId) -> String {
-        id.id.to_string()
+        id.as_str().to_owned()
     }
 }
 
@@ -175,15 +222,37 @@ mod tests {
     #[test]
     fn ids_made_apart_from_the_same_text_are_equal_and_hash_alike() {
         let (a, b) = (UserId::new("sarah@smith.example"), UserId::from("sarah@smith.example"));
-        assert!(!Arc::ptr_eq(&a.id, &b.id), "two separate texts");
         assert_eq!(a, b);
         assert_eq!(UserIdHash.hash_one(&a), UserIdHash.hash_one(&b));
         let std = std::hash::RandomState::new();
         assert_eq!(std.hash_one(&a), std.hash_one(&b), "any hasher sees the same hash");
         assert_ne!(a, UserId::new("sarah@smith.example "));
-        let copied: UserId = serde_json::from_str(&serde_json::to_string(&a).expect("serializes")).expect("reads");
+        let copied: UserId =
+            serde_json::from_str(&serde_json::to_string(&a).expect("serializes")).expect("reads");
         assert_eq!(copied, a);
         assert_eq!(serde_json::to_string(&a).expect("serializes"), "\"sarah@smith.example\"");
+    }
+
+    #[test]
+    fn ids_short_and_long_keep_their_text_and_order_as_their_text_does() {
+        let texts: Vec<String> = (0..=UserId::INLINE_LEN + 2)
+            .flat_map(|len| ["a".repeat(len), "z".repeat(len), format!("{}ü", "b".repeat(len))])
+            .chain(["550e8400-e29b-41d4-a716-446655440000".to_owned(), "ß".repeat(19), "ß".repeat(20)])
+            .collect();
+        let ids: Vec<UserId> = texts.iter().map(UserId::new).collect();
+        for (text, id) in texts.iter().zip(&ids) {
+            assert_eq!(id.as_str(), text, "{} bytes", text.len());
+            assert_eq!(id.to_string(), *text);
+            assert_eq!(String::from(id.clone()), *text);
+            assert_eq!(*id, UserId::from(text.clone()));
+            assert_eq!(id.clone(), *id);
+        }
+        for (a, x) in texts.iter().zip(&ids) {
+            for (b, y) in texts.iter().zip(&ids) {
+                assert_eq!(x.cmp(y), a.cmp(b), "{a:?} against {b:?}");
+                assert_eq!(x == y, a == b, "{a:?} against {b:?}");
+            }
+        }
     }
 
     #[test]

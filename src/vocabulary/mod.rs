@@ -15,7 +15,7 @@ mod refusal;
 
 pub use action::SensitiveAction;
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};
-pub use identity::{RequestContext, UserId};
 pub(crate) use identity::UserIdHash;
+pub use identity::{RequestContext, UserId};
 pub use reason::{Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, Revocation};
 pub use refusal::{Outcome, Refusal};
