@@ -67,6 +67,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::few::Few;
 use crate::policy::OrgSettings;
 use crate::vocabulary::{
     Cleared, EnrollmentRejection, Method, Purpose, Reason, RejectionReason, RequestContext, Revocation, Role,
@@ -262,41 +263,22 @@ pub enum EventKind {
 /// held inline: a sign-in does not allocate for its event before it becomes an
 /// [`AuditEvent`]. Reads as a slice; collects from, and turns into, a `Vec`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Events(Held);
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-enum Held {
-    #[default]
-    None,
-    One(EventKind),
-    Many(Vec<EventKind>),
-}
+pub struct Events(Few<EventKind>);
 
 impl Events {
     /// No events.
     pub const fn new() -> Events {
-        Events(Held::None)
+        Events(Few::new())
     }
 
     /// Adds an event after the others.
     pub fn push(&mut self, kind: EventKind) {
-        self.0 = match std::mem::take(&mut self.0) {
-            Held::None => Held::One(kind),
-            Held::One(first) => Held::Many(vec![first, kind]),
-            Held::Many(mut all) => {
-                all.push(kind);
-                Held::Many(all)
-            }
-        };
+        self.0.push(kind);
     }
 
     /// The events, in order.
     pub fn as_slice(&self) -> &[EventKind] {
-        match &self.0 {
-            Held::None => &[],
-            Held::One(kind) => std::slice::from_ref(kind),
-            Held::Many(all) => all,
-        }
+        self.0.as_slice()
     }
 }
 
@@ -310,13 +292,13 @@ impl std::ops::Deref for Events {
 
 impl From<EventKind> for Events {
     fn from(kind: EventKind) -> Events {
-        Events(Held::One(kind))
+        Events(Few::from(kind))
     }
 }
 
 impl From<Vec<EventKind>> for Events {
     fn from(all: Vec<EventKind>) -> Events {
-        Events(Held::Many(all))
+        Events(Few::from(all))
     }
 }
 
@@ -328,9 +310,7 @@ impl From<Events> for Vec<EventKind> {
 
 impl FromIterator<EventKind> for Events {
     fn from_iter<I: IntoIterator<Item = EventKind>>(kinds: I) -> Events {
-        let mut events = Events::new();
-        kinds.into_iter().for_each(|kind| events.push(kind));
-        events
+        Events(kinds.into_iter().collect())
     }
 }
 
@@ -348,39 +328,23 @@ impl IntoIterator for Events {
     type IntoIter = EventsIntoIter;
 
     fn into_iter(self) -> EventsIntoIter {
-        EventsIntoIter(match self.0 {
-            Held::None => Taken::Inline(None),
-            Held::One(kind) => Taken::Inline(Some(kind)),
-            Held::Many(all) => Taken::Many(all.into_iter()),
-        })
+        EventsIntoIter(self.0.into_iter())
     }
 }
 
 /// The events of an [`Events`], in order, by value.
 #[derive(Debug)]
-pub struct EventsIntoIter(Taken);
-
-#[derive(Debug)]
-enum Taken {
-    Inline(Option<EventKind>),
-    Many(std::vec::IntoIter<EventKind>),
-}
+pub struct EventsIntoIter(crate::few::IntoIter<EventKind>);
 
 impl Iterator for EventsIntoIter {
     type Item = EventKind;
 
     fn next(&mut self) -> Option<EventKind> {
-        match &mut self.0 {
-            Taken::Inline(kind) => kind.take(),
-            Taken::Many(all) => all.next(),
-        }
+        self.0.next()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        match &self.0 {
-            Taken::Inline(kind) => (usize::from(kind.is_some()), Some(usize::from(kind.is_some()))),
-            Taken::Many(all) => all.size_hint(),
-        }
+        self.0.size_hint()
     }
 }
 

@@ -20,6 +20,8 @@ pub mod uri;
 
 // The words every layer shares.
 #[cfg(feature = "std")]
+mod few;
+#[cfg(feature = "std")]
 pub mod vocabulary;
 
 // What the record is made of: hashes of what users hold, sealed secrets.

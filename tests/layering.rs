@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["uri"],
     &["qr"],
     // The words every layer shares.
-    &["vocabulary"],
+    &["vocabulary", "few"],
     // What the record is made of.
     &["keyed_hash", "seal"],
     &["danger"],

@@ -1,5 +1,6 @@
 //! A sign-in verification through the service allocates little: counted with a
-//! counting global allocator over many calls (issue: at most 6 a call).
+//! counting global allocator over many calls (the issue asked for at most 6 a call;
+//! today it is one, the audit event's list, so more than two means a regression).
 //!
 //! This file holds a single test so that no other test allocates while it counts.
 #[path = "support/counting_alloc.rs"]
@@ -12,7 +13,7 @@ use mfa_kit::prelude::*;
 static GLOBAL: Counting = Counting;
 
 #[test]
-fn a_service_verification_allocates_at_most_six_times() {
+fn a_service_verification_allocates_at_most_twice() {
     let clock = ManualClock::new(1_700_000_000);
     let mfa = MfaService::builder("Bench", MemoryStore::new(), PlaintextSealer).clock(clock.clone()).build();
     let user = UserId::new("sarah");
@@ -38,5 +39,5 @@ fn a_service_verification_allocates_at_most_six_times() {
     }
     let per_call = (counting_alloc::allocations() - before) as f64 / CALLS as f64;
     println!("allocations per verify_code: {per_call:.2}");
-    assert!(per_call <= 6.0, "{per_call} allocations per call");
+    assert!(per_call <= 2.0, "{per_call} allocations per call");
 }

@@ -268,7 +268,7 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {
             return Err(refused);
         }
-        let removed = draft.edit().authenticators.remove(index);
+        let Some(removed) = draft.edit().authenticators.remove(index) else { return Ok(false) };
         draft.emit(EventKind::AuthenticatorRemoved {
             authenticator: removed.id().to_string(),
             name: removed.name().to_string(),

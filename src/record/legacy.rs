@@ -55,7 +55,7 @@ impl From<Stored> for UserRecord {
         UserRecord {
             format,
             user: stored.user,
-            authenticators,
+            authenticators: authenticators.into(),
             pending_enrollment: stored.pending_enrollment.map(Box::new),
             failures: stored.failures,
             recovery: stored.recovery,

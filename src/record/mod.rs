@@ -93,6 +93,7 @@ pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
 
+use crate::few::Few;
 use crate::vocabulary::{Method, Refusal, Role, UserId};
 
 /// Failed proofs since the last success, and the lockouts they caused.
@@ -223,7 +224,7 @@ impl Proofs {
 pub struct UserRecord {
     pub(crate) format: u32,
     pub(crate) user: UserId,
-    pub(crate) authenticators: Vec<TotpCredential>,
+    pub(crate) authenticators: Few<TotpCredential>,
     /// Boxed: rarely there, and the record is moved on every call.
     pub(crate) pending_enrollment: Option<Box<PendingEnrollment>>,
     pub(crate) failures: FailureState,
@@ -245,7 +246,7 @@ impl UserRecord {
         UserRecord {
             format: UserRecord::FORMAT,
             user,
-            authenticators: Vec::new(),
+            authenticators: Few::new(),
             pending_enrollment: None,
             failures: FailureState::default(),
             recovery: None,

@@ -196,7 +196,7 @@ pub async fn listing_and_paging<S: ListRecords>(store: &S) {
         let user = UserId::new(format!("{prefix}/{name}"));
         let mut r = record(&user, n as u32);
         if n % 2 == 0 {
-            r.authenticators = vec![credential()];
+            r.authenticators = vec![credential()].into();
         }
         let _ = saved(store.save(r.clone(), None, vec![]).await);
     }
