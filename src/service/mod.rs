@@ -473,7 +473,11 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             let record = &attempt.record;
             let opened = match which {
                 Which::Credential if !record.authenticators().is_empty() => {
-                    Some(self.open_authenticators(user, record.authenticators()).await?)
+                    // A sign-in finds them in the cache: no future to make for that.
+                    match self.opened.get(user, record.authenticators()) {
+                        Some(cached) => Some(cached),
+                        None => Some(self.open_authenticators(user, record.authenticators()).await?),
+                    }
                 }
                 Which::Pending => match record.pending_enrollment() {
                     Some(p) => {
@@ -496,16 +500,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         Err(Error::Contention { attempts: self.attempts() })
     }
 
-    /// The user's authenticators, opened: from the cache while it holds the same
-    /// sealed secrets, otherwise from the sealer (and then cached).
+    /// The user's authenticators, opened, when the cache does not hold them all: each
+    /// from the cache if it holds that one, otherwise from the sealer; then cached.
     async fn open_authenticators(
         &self,
         user: &UserId,
         credentials: &[TotpCredential],
     ) -> Result<Arc<[OpenedSecret]>, Error> {
-        if let Some(opened) = self.opened.get(user, credentials) {
-            return Ok(opened);
-        }
         let mut opened = Vec::with_capacity(credentials.len());
         for credential in credentials {
             let sealed = credential.sealed_secret();
