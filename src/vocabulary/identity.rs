@@ -17,60 +17,51 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub struct UserId {
-    text: Text,
     /// The id's hash under the process's key: equal ids have equal hashes.
     hash: u64,
-}
-
-/// An id's text: inline up to [`UserId::INLINE_LEN`] bytes, shared beyond. Each text has
-/// one form only (by its length), so equal texts are equal forms.
-#[derive(Clone, PartialEq, Eq)]
-enum Text {
-    Inline { len: u8, bytes: [u8; UserId::INLINE_LEN] },
-    Shared(Arc<str>),
-}
-
-impl Text {
-    fn new(id: &str) -> Text {
-        match u8::try_from(id.len()) {
-            Ok(len) if id.len() <= UserId::INLINE_LEN => {
-                let mut bytes = [0; UserId::INLINE_LEN];
-                bytes[..id.len()].copy_from_slice(id.as_bytes());
-                Text::Inline { len, bytes }
-            }
-            _ => Text::Shared(Arc::from(id)),
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            Text::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
-            Text::Shared(text) => text.as_bytes(),
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        match self {
-            // Copied from a `str` whole, so it is UTF-8; never the empty default.
-            Text::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
-            Text::Shared(text) => text,
-        }
-    }
+    /// The text of an id longer than [`UserId::INLINE_LEN`] bytes; `None` when it is
+    /// held inline. (A plain struct rather than an enum of the two forms: it is copied
+    /// as a few words, where an enum's tag and odd-sized payload were copied in pieces
+    /// that the next read of the whole then waited on.)
+    long: Option<Arc<String>>,
+    /// The text of a short id, then zeros, then in the last byte the text's length (0
+    /// for a long id): one array, copied whole.
+    inline: [u8; UserId::INLINE_LEN + 1],
 }
 
 impl UserId {
     /// The longest id held inline, in bytes (36: a UUID's text, with room to spare).
-    pub const INLINE_LEN: usize = 38;
+    pub const INLINE_LEN: usize = 39;
 
     /// Wraps the host's identifier.
     pub fn new(id: impl AsRef<str>) -> UserId {
         let id = id.as_ref();
-        UserId { text: Text::new(id), hash: id_hash(id) }
+        let hash = id_hash(id);
+        let mut inline = [0; UserId::INLINE_LEN + 1];
+        match u8::try_from(id.len()) {
+            Ok(len) if id.len() <= UserId::INLINE_LEN => {
+                inline[..id.len()].copy_from_slice(id.as_bytes());
+                inline[UserId::INLINE_LEN] = len;
+                UserId { hash, long: None, inline }
+            }
+            _ => UserId { hash, long: Some(Arc::new(id.to_owned())), inline },
+        }
     }
 
     /// The identifier.
     pub fn as_str(&self) -> &str {
-        self.text.as_str()
+        match &self.long {
+            Some(long) => long,
+            // Copied from a `str` whole, so it is UTF-8: never the empty default.
+            None => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match &self.long {
+            Some(long) => long.as_bytes(),
+            None => self.inline.get(..usize::from(self.inline[UserId::INLINE_LEN])).unwrap_or_default(),
+        }
     }
 
     /// The id's hash under the process's key, as [`UserIdHash`] tables use it: equal
@@ -83,7 +74,7 @@ impl UserId {
     /// (FNV-1a of the id: cheap, the same in every process, and even enough to spread
     /// users over a few locks).
     pub(crate) fn shard(&self, shards: usize) -> usize {
-        let hash = self.text.as_bytes().iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
+        let hash = self.as_bytes().iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
         });
         usize::try_from(hash % shards.max(1) as u64).unwrap_or(0)
@@ -99,7 +90,8 @@ fn id_hash(id: &str) -> u64 {
 
 impl PartialEq for UserId {
     fn eq(&self, other: &UserId) -> bool {
-        self.hash == other.hash && self.text == other.text
+        // One form for each text (inline by its length), so the parts compare alone.
+        self.hash == other.hash && self.inline == other.inline && self.long == other.long
     }
 }
 
@@ -114,7 +106,7 @@ impl PartialOrd for UserId {
 /// In the order of the ids' text.
 impl Ord for UserId {
     fn cmp(&self, other: &UserId) -> std::cmp::Ordering {
-        self.text.as_bytes().cmp(other.text.as_bytes())
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
