@@ -2,10 +2,11 @@
 //! devices, deactivation and reset.
 //!
 //! Each transition is `(record, input, env) -> Step`: it changes the [`UserRecord`] in
-//! place and returns a [`Step`] with the [`Outcome`] for the user, the [`EventKind`]s
-//! to audit and whether the record changed. No transition does I/O: the time, the
-//! policy and the sign-in context come in an [`Env`], an opened TOTP secret comes in as
-//! a [`crate::Totp`], and the hash key as a [`crate::keyed_hash::HashKey`].
+//! place and returns a [`Step`] with the [`Outcome`] for the user, the events to audit
+//! ([`crate::event::EventKind`]s) and whether the record changed. No transition does
+//! I/O: the time, the policy and the sign-in context come in an [`Env`], an opened TOTP
+//! secret comes in as a [`crate::Totp`], and the hash key as a
+//! [`crate::keyed_hash::HashKey`].
 //!
 //! A driver does the I/O around them. [`crate::service::MfaService`] is one; a host
 //! that prefers to drive them itself does what it does:

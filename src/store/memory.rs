@@ -17,7 +17,7 @@ use crate::vocabulary::{UserId, UserIdHash};
 ///
 /// The trail is bounded, so a long-running process does not grow without end: each of
 /// the 16 shards keeps its newest [`MemoryStore::DEFAULT_AUDIT_CAPACITY`]` / 16` events
-/// (about 10 MB each at most), dropping the oldest and counting them
+/// (about 16 MB each at most), dropping the oldest and counting them
 /// ([`MemoryStore::dropped_events`]); [`MemoryStore::with_audit_capacity`] sets another
 /// bound, or none. A trail that must be kept (the ATO asks for 12 months) belongs in a
 /// database store.
