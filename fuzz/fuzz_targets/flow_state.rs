@@ -28,7 +28,7 @@ use mfa_kit::policy::{OrgSettings, SignInContext, StandardPolicy};
 use mfa_kit::record::{DeviceInfo, DeviceToken, UserRecord};
 use mfa_kit::vocabulary::LockoutRule;
 use mfa_kit::{Destination, Method, Purpose, Refusal, Role, Secret, Totp, TotpParams, UserId};
-use mfa_kit_fuzz::{T0, assert_round_trip, hash_key, user};
+use mfa_kit_fuzz::{Pick, T0, assert_round_trip, hash_key, user};
 
 #[derive(Debug, Arbitrary)]
 struct Setup {
@@ -42,13 +42,6 @@ struct Setup {
 #[derive(Debug, Clone, Arbitrary)]
 enum Typed {
     Step(i8),
-    Text(String),
-}
-
-/// One of the codes or tokens the user was given (by index), or any text.
-#[derive(Debug, Arbitrary)]
-enum Pick {
-    Given(u8),
     Text(String),
 }
 

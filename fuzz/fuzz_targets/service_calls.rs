@@ -64,7 +64,7 @@ use mfa_kit::{
     Code, Destination, Digits, KeyUri, Method, Outcome, Purpose, Reason, RequestContext, Role,
     SensitiveAction, Totp, UserId,
 };
-use mfa_kit_fuzz::{T0, assert_round_trip, hash_key};
+use mfa_kit_fuzz::{Pick, T0, assert_round_trip, hash_key};
 
 // ---------------------------------------------------------------------------------------
 // The ports: a store that fails on demand, a sender that records what it sends.
@@ -337,13 +337,6 @@ struct Setup {
 enum Typed {
     Phone { phone: u8, offset: i8 },
     Shown(i8),
-    Text(String),
-}
-
-/// One of the things the user was given (by index), or any text.
-#[derive(Debug, Arbitrary)]
-enum Pick {
-    Given(u8),
     Text(String),
 }
 

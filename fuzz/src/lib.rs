@@ -11,6 +11,17 @@ use mfa_kit::policy::{SignInContext, StandardPolicy};
 use mfa_kit::record::{DeviceToken, UserRecord};
 use mfa_kit::{Destination, Purpose, Role, Secret, Totp, TotpParams, UserId};
 
+/// One of the codes or tokens the user was given (by its index among them), or any
+/// text: how a stateful target lets the fuzzer choose between a right answer and
+/// anything at all.
+#[derive(Debug, arbitrary::Arbitrary)]
+pub enum Pick {
+    /// The given thing at this index (modulo how many there are).
+    Given(u8),
+    /// Any text.
+    Text(String),
+}
+
 /// The time every fixture is made at.
 pub const T0: u64 = 1_700_000_000;
 
