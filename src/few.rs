@@ -43,9 +43,23 @@ impl<T> Few<T> {
                 Held::One(only) => Some(only),
                 _ => None,
             },
-            Held::Many(all) if index < all.len() => Some(all.remove(index)),
+            Held::Many(all) if index < all.len() => {
+                let removed = all.remove(index);
+                // Back to the inline form when one is left, as if made that way.
+                if all.len() <= 1 {
+                    let rest = std::mem::take(all);
+                    *self = Few::from(rest);
+                }
+                Some(removed)
+            }
             _ => None,
         }
+    }
+
+    /// Whether the elements are held inline (none, or only one), for the tests.
+    #[cfg(test)]
+    fn is_inline(&self) -> bool {
+        !matches!(self.0, Held::Many(_))
     }
 
     /// Removes every element.
@@ -241,6 +255,7 @@ mod tests {
                 let removed = few.remove(index);
                 assert_eq!(removed, (index < vec.len()).then(|| vec.remove(index)));
                 assert_eq!(few.as_slice(), vec.as_slice());
+                assert_eq!(few.is_inline(), vec.len() <= 1, "one element left is held inline");
                 few.push(99);
                 vec.push(99);
                 assert_eq!(few.as_slice(), vec.as_slice());

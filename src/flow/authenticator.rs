@@ -268,6 +268,9 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {
             return Err(refused);
         }
+        if index >= draft.get().authenticators.len() {
+            return Ok(false);
+        }
         let Some(removed) = draft.edit().authenticators.remove(index) else { return Ok(false) };
         draft.emit(EventKind::AuthenticatorRemoved {
             authenticator: removed.id().to_string(),

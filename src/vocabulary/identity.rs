@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 /// addresses) is held inline and copied as bytes, with no allocation and no reference
 /// count for threads to share; a longer one shares its text. The id is hashed once, when
 /// it is made (SipHash with a key drawn for the process, as `HashMap`'s own), so the
-/// in-memory tables it keys look it up without hashing the text again.
+/// in-memory tables it keys look it up without hashing the text again. So `Hash` gives
+/// the same value for equal ids within one process only: for a value that is the same
+/// everywhere (to route users between servers), hash [`UserId::as_str`].
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub struct UserId {
@@ -30,7 +32,8 @@ pub struct UserId {
 }
 
 impl UserId {
-    /// The longest id held inline, in bytes (36: a UUID's text, with room to spare).
+    /// The longest id held inline, in bytes: 39, a UUID's 36 characters with room to
+    /// spare.
     pub const INLINE_LEN: usize = 39;
 
     /// Wraps the host's identifier.
@@ -129,8 +132,10 @@ impl std::hash::BuildHasher for UserIdHash {
     }
 }
 
-/// The hasher of [`UserIdHash`]: keeps the `u64` a [`UserId`] writes. Anything else
-/// written is mixed in with FNV-1a, so it stays a hash, though no table uses it so.
+/// The hasher of [`UserIdHash`]: the hash of a key that writes one `u64` (a [`UserId`], or
+/// its carried hash) is that `u64` itself. Anything further written is mixed in (a
+/// multiply and rotate for words, FNV-1a for bytes), so a key of several parts still
+/// hashes well, though no table here has one.
 #[derive(Debug)]
 pub(crate) struct CarriedHash(u64);
 
@@ -140,7 +145,8 @@ impl std::hash::Hasher for CarriedHash {
     }
 
     fn write_u64(&mut self, hash: u64) {
-        self.0 ^= hash;
+        // From the starting 0 this is `hash` itself; later words depend on the order.
+        self.0 = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(26) ^ hash;
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -170,7 +176,11 @@ impl From<&str> for UserId {
 
 impl From<String> for UserId {
     fn from(id: String) -> UserId {
-        UserId::new(id)
+        if id.len() <= UserId::INLINE_LEN {
+            return UserId::new(id);
+        }
+        // A long id keeps the `String` it came in.
+        UserId { hash: id_hash(&id), long: Some(Arc::new(id)), inline: [0; UserId::INLINE_LEN + 1] }
     }
 }
 
@@ -245,6 +255,30 @@ mod tests {
                 assert_eq!(x == y, a == b, "{a:?} against {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_carried_hash_is_the_hash_of_one_id_and_mixes_further_parts_in_order() {
+        use std::hash::{Hash, Hasher};
+        let (a, b) = (UserId::new("alice"), UserId::new("bob"));
+        assert_eq!(UserIdHash.hash_one(&a), a.carried_hash());
+        assert_eq!(UserIdHash.hash_one(a.carried_hash()), a.carried_hash());
+        let pair = |x: &UserId, y: &UserId| {
+            let mut hasher = UserIdHash.build_hasher();
+            x.hash(&mut hasher);
+            y.hash(&mut hasher);
+            hasher.finish()
+        };
+        assert_ne!(pair(&a, &b), pair(&b, &a), "order matters");
+        assert_ne!(pair(&a, &a), 0, "a part twice does not cancel out");
+    }
+
+    #[test]
+    fn a_long_id_read_from_a_string_is_the_same_as_one_made_from_its_text() {
+        let text = "a-user-id-much-longer-than-what-is-held-inline@example.com".to_owned();
+        assert!(text.len() > UserId::INLINE_LEN);
+        assert_eq!(UserId::from(text.clone()), UserId::new(&text));
+        assert_eq!(UserId::from(text.clone()).as_str(), text);
     }
 
     #[test]
