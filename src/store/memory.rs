@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use super::{SaveOutcome, Store, Version, Versioned};
 use crate::event::AuditEvent;
+use crate::few::Few;
 use crate::record::UserRecord;
 use crate::vocabulary::{UserId, UserIdHash};
 
@@ -51,8 +52,9 @@ impl<T> std::ops::Deref for CacheLine<T> {
 #[derive(Debug, Default)]
 struct Shard {
     /// Records by their user id's hash, which each id carries: the id itself is kept
-    /// once, in its record.
-    records: HashMap<u64, Bucket, UserIdHash>,
+    /// once, in its record. Almost always one record a hash; two ids with the same 64-bit
+    /// hash (vanishingly rare, but possible) share the list.
+    records: HashMap<u64, Few<Stored>, UserIdHash>,
     /// Events with their ids.
     events: Trail,
     /// The id of the shard's next event: a count of its events times the number of
@@ -68,65 +70,20 @@ struct Stored {
     record: Box<UserRecord>,
 }
 
-/// The records of the users whose ids have one hash: almost always one. Two ids with
-/// the same 64-bit hash (vanishingly rare, but possible) share a bucket.
-#[derive(Debug)]
-enum Bucket {
-    One(Stored),
-    Many(Vec<Stored>),
-}
-
-impl Bucket {
-    fn all(&self) -> &[Stored] {
-        match self {
-            Bucket::One(stored) => std::slice::from_ref(stored),
-            Bucket::Many(all) => all,
-        }
-    }
-
-    fn get(&self, user: &UserId) -> Option<&Stored> {
-        self.all().iter().find(|stored| stored.record.user() == user)
-    }
-
-    fn get_mut(&mut self, user: &UserId) -> Option<&mut Stored> {
-        match self {
-            Bucket::One(stored) => Some(stored).filter(|stored| stored.record.user() == user),
-            Bucket::Many(all) => all.iter_mut().find(|stored| stored.record.user() == user),
-        }
-    }
-
-    /// Adds the record of a user the bucket does not hold yet.
-    fn add(&mut self, stored: Stored) {
-        let all = match std::mem::replace(self, Bucket::Many(Vec::new())) {
-            Bucket::One(first) => vec![first, stored],
-            Bucket::Many(mut all) => {
-                all.push(stored);
-                all
-            }
-        };
-        *self = Bucket::Many(all);
-    }
-}
-
 impl Shard {
     /// The record of `user`, with its version.
     fn get(&self, user: &UserId) -> Option<&Stored> {
-        self.records.get(&user.carried_hash())?.get(user)
+        self.records.get(&user.carried_hash())?.iter().find(|stored| stored.record.user() == user)
     }
 
     /// The record of `user`, with its version, to change.
     fn get_mut(&mut self, user: &UserId) -> Option<&mut Stored> {
-        self.records.get_mut(&user.carried_hash())?.get_mut(user)
+        self.records.get_mut(&user.carried_hash())?.iter_mut().find(|stored| stored.record.user() == user)
     }
 
     /// Stores the record of a user who has none yet.
     fn insert(&mut self, stored: Stored) {
-        match self.records.entry(stored.record.user().carried_hash()) {
-            std::collections::hash_map::Entry::Occupied(mut bucket) => bucket.get_mut().add(stored),
-            std::collections::hash_map::Entry::Vacant(place) => {
-                place.insert(Bucket::One(stored));
-            }
-        }
+        self.records.entry(stored.record.user().carried_hash()).or_default().push(stored);
     }
 
     /// Appends events to the shard's trail, with the shard's next ids.
@@ -221,12 +178,7 @@ impl MemoryStore {
             .iter()
             .flat_map(|shard| {
                 let shard = lock(shard);
-                shard
-                    .records
-                    .values()
-                    .flat_map(Bucket::all)
-                    .map(|s| s.record.user().clone())
-                    .collect::<Vec<_>>()
+                shard.records.values().flatten().map(|s| s.record.user().clone()).collect::<Vec<_>>()
             })
             .collect();
         users.sort();
@@ -359,17 +311,21 @@ mod tests {
         let stored =
             |name: &str| Stored { version: Version(1), record: Box::new(UserRecord::new(UserId::new(name))) };
         let (alice, bob, carol) = (UserId::new("alice"), UserId::new("bob"), UserId::new("carol"));
-        let mut bucket = Bucket::One(stored("alice"));
-        assert!(bucket.get(&bob).is_none() && bucket.get_mut(&bob).is_none());
-        bucket.add(stored("bob"));
-        bucket.add(stored("carol"));
+        // Three users filed under one hash, as ids whose hashes collide would be.
+        let mut shard = Shard::default();
+        shard.records.insert(alice.carried_hash(), Few::from(stored("alice")));
+        let same = shard.records.get_mut(&alice.carried_hash()).expect("filed");
+        same.push(stored("bob"));
+        same.push(stored("carol"));
+        assert!(shard.get(&bob).is_none(), "bob is looked up under his own hash, where there is nothing");
+        let same = shard.records.get_mut(&alice.carried_hash()).expect("filed");
         for user in [&alice, &bob, &carol] {
-            assert_eq!(bucket.get(user).map(|s| s.record.user()), Some(user));
-            bucket.get_mut(user).expect("held").version = Version(7);
+            let found = same.iter_mut().find(|s| s.record.user() == user).expect("held");
+            assert_eq!(found.record.user(), user);
+            found.version = Version(7);
         }
-        assert!(bucket.all().iter().all(|s| s.version == Version(7)));
-        assert_eq!(bucket.all().len(), 3);
-        assert!(bucket.get(&UserId::new("dave")).is_none());
+        assert_eq!(shard.get(&alice).map(|s| s.version), Some(Version(7)), "alice found among the three");
+        assert!(shard.get(&UserId::new("dave")).is_none());
     }
 
     #[test]
