@@ -77,11 +77,14 @@ impl UserId {
     /// (FNV-1a of the id: cheap, the same in every process, and even enough to spread
     /// users over a few locks).
     pub(crate) fn shard(&self, shards: usize) -> usize {
-        let hash = self.as_bytes().iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let hash = fnv1a(0xcbf2_9ce4_8422_2325, self.as_bytes());
         usize::try_from(hash % shards.max(1) as u64).unwrap_or(0)
     }
+}
+
+/// FNV-1a of `bytes`, continuing from `hash`: cheap, and the same in every process.
+fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// The key user ids are hashed with: drawn once a process, so which ids collide cannot
@@ -150,9 +153,7 @@ impl std::hash::Hasher for CarriedHash {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        self.0 = fnv1a(self.0, bytes);
     }
 }
 
