@@ -10,19 +10,11 @@ use mfa_kit::Window;
 use mfa_kit::prelude::*;
 use mfa_kit::seal::SecretSealer;
 
-const T0: u64 = 1_700_000_000;
+#[macro_use]
+#[path = "support/ready.rs"]
+mod ready;
 
-/// The output of a future that is ready when first polled, pinned where it is made, as
-/// `benches/signin.rs` does: no executor's work is counted.
-macro_rules! ready {
-    ($future:expr) => {{
-        let mut future = std::pin::pin!($future);
-        match future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => panic!("the in-memory store and the sealers never wait"),
-        }
-    }};
-}
+const T0: u64 = 1_700_000_000;
 
 fn enroll<K: SecretSealer>(sealer: K, clock: &ManualClock, full: bool) -> (MfaService<MemoryStore, K>, Totp) {
     let mfa = MfaService::builder("Bench", MemoryStore::new(), sealer)

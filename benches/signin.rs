@@ -23,21 +23,11 @@ use mfa_kit::prelude::*;
 use mfa_kit::seal::SecretSealer;
 use mfa_kit::store::Store;
 
-const T0: u64 = 1_700_000_000;
+#[macro_use]
+#[path = "support/ready.rs"]
+mod ready;
 
-/// The output of a future that is ready when first polled, as every future over the
-/// in-memory store and the plaintext or AEAD sealer is: no executor's cost is counted.
-/// A macro, so the future is made where it is pinned, as it is inside a host's handler
-/// (`mfa.verify_code(..).await`), rather than moved into a function first.
-macro_rules! ready {
-    ($future:expr) => {{
-        let mut future = std::pin::pin!($future);
-        match future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => panic!("the in-memory store and the sealers never wait"),
-        }
-    }};
-}
+const T0: u64 = 1_700_000_000;
 
 /// Enrolls `user` and returns the phone's authenticator.
 fn enroll<S: Store, K: SecretSealer>(mfa: &MfaService<S, K>, clock: &ManualClock, user: &UserId) -> Totp {
