@@ -391,13 +391,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// The time, then the record: one attempt's starting point.
     async fn begin(&self, user: &UserId) -> Result<Attempt, Error> {
         let now = self.now()?;
-        let loaded = self.store.load(user).await.map_err(store_error)?;
-        refuse_unknown(user, loaded.as_ref())?;
-        // Straight from the store's answer into the attempt: the record is moved once.
-        Ok(match loaded {
-            Some(Versioned { version, record }) => Attempt { now, version: Some(version), record },
-            None => Attempt { now, version: None, record: UserRecord::new(user.clone()) },
-        })
+        let (version, record) = checked(user, self.store.load(user).await.map_err(store_error)?)?;
+        Ok(Attempt { now, version, record })
     }
 
     /// Saves what a transition did: the changed record with its events in one
@@ -575,23 +570,16 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 /// The record a store returned for `user`, checked: a record of a format this crate
 /// does not know, or of another user, is refused; none is a new empty record.
 fn checked(user: &UserId, loaded: Option<Versioned>) -> Result<(Option<Version>, UserRecord), Error> {
-    refuse_unknown(user, loaded.as_ref())?;
-    Ok(match loaded {
-        Some(Versioned { version, record }) => (Some(version), record),
-        None => (None, UserRecord::new(user.clone())),
-    })
-}
-
-/// Refuses a record of a format this crate does not know, or of another user.
-fn refuse_unknown(user: &UserId, loaded: Option<&Versioned>) -> Result<(), Error> {
-    let Some(Versioned { record, .. }) = loaded else { return Ok(()) };
+    let Some(Versioned { version, record }) = loaded else {
+        return Ok((None, UserRecord::new(user.clone())));
+    };
     if record.format() != UserRecord::FORMAT {
         return Err(Error::UnsupportedRecordFormat { found: record.format(), supported: UserRecord::FORMAT });
     }
     if record.user() != user {
         return Err(Error::WrongUserRecord);
     }
-    Ok(())
+    Ok((Some(version), record))
 }
 
 /// The latest clock reading the service accepts: 2100-01-01T00:00:00Z.
