@@ -268,9 +268,7 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {
             return Err(refused);
         }
-        if index >= draft.get().authenticators.len() {
-            return Ok(false);
-        }
+        // `index` was found above in this same record, so the removal always finds it.
         let Some(removed) = draft.edit().authenticators.remove(index) else { return Ok(false) };
         draft.emit(EventKind::AuthenticatorRemoved {
             authenticator: removed.id().to_string(),
