@@ -400,7 +400,7 @@ fn describe(decision: &Outcome<Decision>) -> String {
 /// What the sign-in screen says: the refusals' own sentences, shown as they are.
 fn describe_code(outcome: &Outcome<Proven>) -> String {
     match outcome {
-        Ok(Proven { method: Method::Totp, drift }) => {
+        Ok(Proven { method: Method::Totp, drift, .. }) => {
             format!("accepted (clock drift {} steps): signed in.", drift.unwrap_or(0))
         }
         Ok(Proven { method, .. }) => format!("accepted ({method:?}): signed in."),

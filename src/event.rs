@@ -58,6 +58,7 @@
 //! | `org_settings_changed` | `org`; `old` and `new` (the organisation's settings as serialised) |
 //! | `org_settings_change_refused` | `org`; `reason` (words safe to log) |
 //! | `reset_refused` | `reason` (words safe to log) |
+//! | `refusals_summarised` | `refused` (how many), `since` (the interval's start) |
 //!
 //! `outcome` is `success` or `failure`; `context.address` is an IP address or null,
 //! `context.device` the host's label or null; times are seconds since the Unix epoch.
@@ -256,6 +257,16 @@ pub enum EventKind {
     ResetRefused {
         /// Why, in words safe to log.
         reason: String,
+    },
+    /// More refused attempts than are audited one by one
+    /// ([`crate::record::RefusalTally`]): `refused` more between `since` and this
+    /// event's time, each of which changed no count (input that was not a code, codes
+    /// tried during a lockout, replays, an address off the allowlist).
+    RefusalsSummarised {
+        /// How many attempts were refused and not audited one by one.
+        refused: u32,
+        /// When the interval they fell in began.
+        since: u64,
     },
 }
 
@@ -517,7 +528,8 @@ impl EventKind {
             | EventKind::DeactivationRefused { .. }
             | EventKind::ResetRefused { .. }
             | EventKind::OrgSettingsChangeRefused { .. }
-            | EventKind::BackupCodeDiscarded { .. } => AuditOutcome::Failure,
+            | EventKind::BackupCodeDiscarded { .. }
+            | EventKind::RefusalsSummarised { .. } => AuditOutcome::Failure,
         }
     }
 }

@@ -33,7 +33,10 @@ fn a_bookkeeper_who_lost_her_phone_signs_in_with_a_recovery_code_once() {
         // Read over the phone, typed in lower case without the hyphens.
         let typed = codes[0].as_str().replace('-', " ").to_lowercase();
         let outcome = firm.mfa.redeem_recovery_code(&sarah, &typed, &office()).await.unwrap();
-        assert_eq!(outcome, Ok(Proven { method: Method::RecoveryCode, drift: None }));
+        assert!(
+            matches!(outcome, Ok(Proven { method: Method::RecoveryCode, drift: None, .. })),
+            "{outcome:?}"
+        );
         let status = firm.mfa.status(&sarah).await.unwrap();
         assert_eq!(status.recovery_codes_left, Some(9));
         // The admin list shows the last proof, whatever the method.
@@ -131,11 +134,11 @@ fn a_payroll_officer_signs_in_with_a_code_sent_by_email() {
         );
         let sent = firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &office()).await.unwrap();
         let sent = sent.map(|Sent { to, expires_at, .. }| (to, expires_at));
-        assert_eq!(sent, Ok(("a•••@smith.example".to_string(), START + 120 + 600)));
+        assert_eq!(sent, Ok(("a•••@s•••.example".to_string(), START + 120 + 600)));
         assert_eq!(outbox.sent.lock().unwrap().last().unwrap().0.address(), "ann@smith.example");
         let code = outbox.last_code();
         let outcome = firm.mfa.verify_sign_in_code(&ann, &code, &office()).await.unwrap();
-        assert_eq!(outcome, Ok(Proven { method: Method::Email, drift: None }));
+        assert!(matches!(outcome, Ok(Proven { method: Method::Email, drift: None, .. })), "{outcome:?}");
         // Once only.
         let again = firm.mfa.verify_sign_in_code(&ann, &code, &office()).await.unwrap();
         assert_eq!(again, Err(Refusal::NoCodePending));
@@ -143,7 +146,7 @@ fn a_payroll_officer_signs_in_with_a_code_sent_by_email() {
         assert!(kinds.contains(&EventKind::BackupCodeSent {
             method: Method::Email,
             purpose: Purpose::SignIn,
-            to: "a•••@smith.example".into()
+            to: "a•••@s•••.example".into()
         }));
     });
 }

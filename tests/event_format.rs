@@ -67,6 +67,7 @@ fn every_kind() -> Vec<EventKind> {
         },
         EventKind::OrgSettingsChangeRefused { org: "smith-co".into(), reason: "not permitted".into() },
         EventKind::ResetRefused { reason: "no reason given".into() },
+        EventKind::RefusalsSummarised { refused: 990, since: 1_700_000_300 },
     ]
 }
 
@@ -97,10 +98,23 @@ const PINNED: &[&str] = &[
     r#"{"kind":"device_remembered","device_id":"0a69","label":"laptop","expires_at":1700043200}"#,
     r#"{"kind":"device_accepted","device_id":"0a69"}"#,
     r#"{"kind":"devices_revoked","device_ids":["0a69"],"reason":"password_changed"}"#,
-    r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300}}"#,
+    r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300,"session_lifetime":86400,"session_idle_timeout":7200,"recovery_code_ends_sessions":false},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300,"session_lifetime":86400,"session_idle_timeout":7200,"recovery_code_ends_sessions":false}}"#,
     r#"{"kind":"org_settings_change_refused","org":"smith-co","reason":"not permitted"}"#,
     r#"{"kind":"reset_refused","reason":"no reason given"}"#,
+    r#"{"kind":"refusals_summarised","refused":990,"since":1700000300}"#,
 ];
+
+/// A settings change as stored before sessions had limits: it still reads, with the
+/// defaults for the settings it does not name.
+const ORG_SETTINGS_CHANGED_BEFORE_SESSION_LIMITS: &str = r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300}}"#;
+
+#[test]
+fn a_settings_change_stored_before_session_limits_still_reads() {
+    let kind: EventKind = serde_json::from_str(ORG_SETTINGS_CHANGED_BEFORE_SESSION_LIMITS).unwrap();
+    let EventKind::OrgSettingsChanged { new, .. } = kind else { panic!("{kind:?}") };
+    assert_eq!(new.session_lifetime, OrgSettings::default().session_lifetime);
+    assert!(!new.recovery_code_ends_sessions);
+}
 
 #[test]
 fn every_event_kind_serialises_as_pinned_and_reads_back() {

@@ -1,4 +1,4 @@
-//! The serialised record is a stored format: this test pins it (format version 2) and
+//! The serialised record is a stored format: this test pins it (format version 3) and
 //! checks the records older versions wrote still read.
 //! If it fails, the change breaks every host's stored records: bump
 //! `UserRecord::FORMAT`, write a migration, and note it in the changelog.
@@ -11,6 +11,132 @@ use mfa_kit::record::UserRecord;
 use mfa_kit::{Algorithm, Method, Secret, UserId};
 
 const PINNED: &str = r#"{
+  "format": 3,
+  "user": "sarah",
+  "authenticators": [
+    {
+      "id": "000000006553f11e",
+      "name": "Authenticator app",
+      "secret": {
+        "key_id": "plaintext-insecure",
+        "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+      },
+      "params": {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "t0": 0
+      },
+      "created_at": 1700000030,
+      "last_used_at": 1700000060,
+      "last_accepted_step": 56666668,
+      "drift": -1
+    },
+    {
+      "id": "9f3c2a7be1d04c55",
+      "name": "Backup phone",
+      "secret": {
+        "key_id": "plaintext-insecure",
+        "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+      },
+      "params": {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "t0": 0
+      },
+      "created_at": 1700000120,
+      "last_used_at": null,
+      "last_accepted_step": 56666671,
+      "drift": 0
+    }
+  ],
+  "pending_enrollment": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA256",
+      "digits": 8,
+      "period": 60,
+      "t0": 0
+    },
+    "started_at": 1700000100,
+    "expires_at": 1700000700,
+    "failed_attempts": 2,
+    "account": null,
+    "starts": [],
+    "adding": "Desktop app"
+  },
+  "failures": {
+    "consecutive": 3,
+    "locked_until": null,
+    "locked_at": null,
+    "lockouts": 0,
+    "disabled_at": null
+  },
+  "recovery": {
+    "generated_at": 1700000090,
+    "entries": [
+      {
+        "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": null
+      },
+      {
+        "hash": "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": 1700000095
+      }
+    ]
+  },
+  "oob": {
+    "destinations": [
+      {
+        "destination": {
+          "kind": "sms",
+          "address": "+61412345678"
+        },
+        "role": "backup",
+        "added_at": 1700000100,
+        "confirmed_at": 1700000160
+      }
+    ],
+    "challenge": {
+      "purpose": "sign_in",
+      "role": "backup",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "expires_at": 1700000800,
+      "attempts": 1,
+      "issued_at": null
+    },
+    "sent_at": [
+      1700000200
+    ]
+  },
+  "devices": [
+    {
+      "id": "0123456789abcdef",
+      "label": "Firefox on Windows",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "created_at": 1700000300,
+      "expires_at": 1700043500
+    }
+  ],
+  "proofs": {
+    "totp": 1700000060,
+    "recovery_code": 1700000095
+  },
+  "must_enroll": false,
+  "generation": 4,
+  "refusals": {
+    "since": 1700000300,
+    "logged": 10,
+    "unlogged": 25
+  }
+}"#;
+
+/// The same record as format 2 wrote it: no generation, no tally of refused attempts.
+const PINNED_FORMAT_2: &str = r#"{
   "format": 2,
   "user": "sarah",
   "authenticators": [
@@ -401,9 +527,9 @@ fn the_serialised_record_is_pinned() {
 }
 
 #[test]
-fn a_format_1_record_reads_as_format_2_with_its_one_authenticator_named_and_its_last_proof_kept() {
+fn a_format_1_record_reads_as_the_current_format_with_its_one_authenticator_named_and_its_last_proof_kept() {
     let record: UserRecord = serde_json::from_str(PINNED_FORMAT_1).expect("format 1 still reads");
-    assert_eq!(record.format(), 2, "read into the current form");
+    assert_eq!(record.format(), UserRecord::FORMAT, "read into the current form");
     let [phone] = record.authenticators() else { panic!("one authenticator") };
     assert_eq!(
         (phone.name(), phone.drift(), phone.last_accepted_step()),
@@ -414,10 +540,10 @@ fn a_format_1_record_reads_as_format_2_with_its_one_authenticator_named_and_its_
     assert_eq!(again.authenticators()[0].id(), phone.id());
     assert_eq!(record.last_proved(Method::RecoveryCode), Some(1_700_000_095));
     assert_eq!(record.pending_enrollment().unwrap().adding(), None, "a format 1 enrollment replaces");
-    // Written back, it is a format 2 record that reads back the same.
+    // Written back, it is a current-format record that reads back the same.
     let written = serde_json::to_string(&record).unwrap();
     assert!(
-        written.contains("\"format\":2")
+        written.contains("\"format\":3")
             && written.contains("\"authenticators\"")
             && !written.contains("\"totp\":{")
     );
@@ -426,9 +552,23 @@ fn a_format_1_record_reads_as_format_2_with_its_one_authenticator_named_and_its_
 
 #[test]
 fn a_record_of_a_later_format_keeps_its_number_so_the_service_refuses_it() {
-    let later = PINNED.replacen("\"format\": 2", "\"format\": 3", 1);
+    let later = PINNED.replacen("\"format\": 3", "\"format\": 4", 1);
     let record: UserRecord = serde_json::from_str(&later).unwrap();
-    assert_eq!(record.format(), 3);
+    assert_eq!(record.format(), 4);
+}
+
+#[test]
+fn a_format_2_record_reads_as_generation_0_with_nothing_tallied_and_is_written_back_as_format_3() {
+    let record: UserRecord = serde_json::from_str(PINNED_FORMAT_2).expect("format 2 still reads");
+    assert_eq!(record.format(), UserRecord::FORMAT);
+    assert_eq!(record.generation(), 0);
+    assert_eq!(record.refusal_tally().unlogged(), 0);
+    let current: UserRecord = serde_json::from_str(PINNED).unwrap();
+    assert_eq!(record.authenticators(), current.authenticators());
+    assert_eq!(current.generation(), 4);
+    assert_eq!(current.refusal_tally().unlogged(), 25);
+    let written = serde_json::to_string(&record).unwrap();
+    assert!(written.contains("\"format\":3") && written.contains("\"generation\":0"));
 }
 
 #[test]

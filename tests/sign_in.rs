@@ -45,7 +45,7 @@ fn a_code_is_accepted_once_and_a_replay_is_told_apart_from_a_wrong_code() {
     run(async {
         let code = phone.code();
         let accepted = firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap();
-        assert_eq!(accepted, Ok(Proven { method: Method::Totp, drift: Some(0) }));
+        assert!(matches!(accepted, Ok(Proven { method: Method::Totp, drift: Some(0), .. })), "{accepted:?}");
         let status = firm.mfa.status(&sarah).await.unwrap();
         assert_eq!(status.last_used, Some(START + 60));
 
@@ -132,14 +132,14 @@ fn a_phone_whose_clock_drifts_is_followed_and_a_far_drift_is_resynchronised() {
         firm.clock.advance(30);
         phone.skew = -30;
         let outcome = firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap();
-        assert_eq!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-1) }));
+        assert!(matches!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-1), .. })), "{outcome:?}");
         assert_eq!(firm.mfa.record(&sarah).await.unwrap().totp().unwrap().drift(), -1);
 
         // Two steps slow: the window now centres on -1, so -2 is reached.
         firm.clock.advance(60);
         phone.skew = -60;
         let outcome = firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap();
-        assert_eq!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-2) }));
+        assert!(matches!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-2), .. })), "{outcome:?}");
 
         // Five steps slow is beyond what single codes may teach (2): refused...
         firm.clock.advance(300);
@@ -151,7 +151,7 @@ fn a_phone_whose_clock_drifts_is_followed_and_a_far_drift_is_resynchronised() {
         firm.clock.advance(30);
         let second = phone.code();
         let outcome = firm.mfa.resynchronise(&sarah, &first, &second, &office()).await.unwrap();
-        assert_eq!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-5) }));
+        assert!(matches!(outcome, Ok(Proven { method: Method::Totp, drift: Some(-5), .. })), "{outcome:?}");
         firm.clock.advance(30);
         assert!(firm.mfa.verify_code(&sarah, &phone.code(), &office()).await.unwrap().is_ok());
         assert!(firm.events(&sarah).contains(&EventKind::Resynchronised { drift: -5 }));

@@ -10,6 +10,7 @@ use common::*;
 use mfa_kit::Destination;
 use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::flow::step_up::StepUp;
+use mfa_kit::policy::SessionFacts;
 use mfa_kit::policy::{OrgSettings, Preset, StandardPolicy};
 use mfa_kit::{Method, Refusal, Role, SensitiveAction};
 
@@ -214,17 +215,28 @@ fn a_code_typed_in_one_session_does_not_make_another_session_fresh_when_the_host
         // yesterday (or through a remembered device), does not become fresh.
         assert!(firm.mfa.verify_code(&ann, &phone.code(), &office()).await.unwrap().is_ok());
         let now = firm.clock.now().unwrap();
-        let laptop = office().with_session_proof(now);
-        let other = office().with_session_proof(signed_in_yesterday);
+        let generation = firm.mfa.generation(&ann).await.unwrap();
+        let session = |proved: u64| {
+            office().with_session(
+                SessionFacts::new(generation, signed_in_yesterday).active_at(now).proved_at(proved),
+            )
+        };
+        let laptop = session(now);
+        let other = session(signed_in_yesterday);
         assert!(firm.mfa.step_up(&ann, SensitiveAction::Host, &laptop).await.unwrap().may_proceed());
         let answer = firm.mfa.step_up(&ann, SensitiveAction::Host, &other).await.unwrap();
         assert!(matches!(answer, StepUp::Prove { .. }), "{answer:?}");
         // Without session tracking, the record's latest proof counts, from any session.
         assert!(firm.mfa.step_up(&ann, SensitiveAction::Host, &office()).await.unwrap().may_proceed());
         // A session cannot claim a proof the record never saw.
-        let claimed = office().with_session_proof(now + 60);
+        let claimed = session(now + 60);
         firm.clock.advance(60);
         assert!(!firm.mfa.step_up(&ann, SensitiveAction::Host, &claimed).await.unwrap().may_proceed());
+        // A session that never proved a factor (let in by a remembered device) is never
+        // fresh, however recent the user's proof in another session.
+        let never = office().with_session(SessionFacts::new(generation, now));
+        let answer = firm.mfa.step_up(&ann, SensitiveAction::Host, &never).await.unwrap();
+        assert!(matches!(answer, StepUp::Prove { .. }), "{answer:?}");
     });
 }
 

@@ -141,12 +141,12 @@ fn verify_in<T: Borrow<Totp>>(
         Found::Accepted { index, step, drift, learned } => {
             Ok(accept(draft, index, step, drift, learned, env.now))
         }
-        Found::Repeated => Err(draft.repeated(Method::Totp, lockout)),
+        Found::Repeated => Err(draft.repeated(Method::Totp, lockout, env.now)),
         Found::Replayed => {
             Err(draft.count_failure(Method::Totp, RejectionReason::Replayed, env.now, lockout))
         }
         Found::Wrong => Err(draft.count_failure(Method::Totp, RejectionReason::Wrong, env.now, lockout)),
-        Found::Malformed => Err(draft.malformed(Method::Totp)),
+        Found::Malformed => Err(draft.malformed(Method::Totp, env.now)),
     })
 }
 
@@ -204,7 +204,7 @@ pub fn resynchronise<T: Borrow<Totp>>(
             }
         }
         if !parsed_any {
-            return Ok(Err(draft.malformed(Method::Totp)));
+            return Ok(Err(draft.malformed(Method::Totp, env.now)));
         }
         let Some((index, step, now_step)) = matched else {
             let lockout = Draft::lockout(env);
@@ -241,6 +241,7 @@ pub fn deactivate<T: Borrow<Totp>>(
         if let Err(refused) = verify_in(draft, totps, code, env)? {
             return Ok(Err(refused));
         }
+        draft.protection_changed();
         let record = draft.edit();
         record.authenticators.clear();
         record.pending_enrollment = None;
@@ -270,6 +271,7 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
         }
         // `index` was found above in this same record, so the removal always finds it.
         let Some(removed) = draft.edit().authenticators.remove(index) else { return Ok(false) };
+        draft.protection_changed();
         draft.emit(EventKind::AuthenticatorRemoved {
             authenticator: removed.id().to_string(),
             name: removed.name().to_string(),

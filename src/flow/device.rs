@@ -110,6 +110,16 @@ pub fn revoke(record: &mut UserRecord, device_id: &str) -> Step<bool> {
     })
 }
 
+/// The host changed the user's password: every remembered device is revoked and the
+/// account's generation moves, which ends the user's other sessions
+/// ([`super::session`]). Returns how many devices there were.
+pub fn password_changed(record: &mut UserRecord) -> Step<usize> {
+    run(record, |draft| {
+        draft.protection_changed();
+        Ok(revoke_every(draft, Revocation::PasswordChanged))
+    })
+}
+
 /// Revokes every remembered device, for `reason`; returns how many there were.
 pub fn revoke_all(record: &mut UserRecord, reason: Revocation) -> Step<usize> {
     run(record, |draft| Ok(revoke_every(draft, reason)))

@@ -12,12 +12,15 @@ use crate::vocabulary::{LockoutRule, Method, Outcome, Refusal, RejectionReason};
 pub(crate) struct Draft<'r> {
     record: &'r mut UserRecord,
     changed: bool,
+    /// The transition changed how the account is protected: the generation moves (once)
+    /// when the draft is finished.
+    protection_changed: bool,
     events: Events,
 }
 
 impl<'r> Draft<'r> {
     pub(crate) fn new(record: &'r mut UserRecord) -> Draft<'r> {
-        Draft { record, changed: false, events: Events::new() }
+        Draft { record, changed: false, protection_changed: false, events: Events::new() }
     }
 
     /// The record, to read.
@@ -36,21 +39,73 @@ impl<'r> Draft<'r> {
         self.events.push(kind);
     }
 
+    /// Audits a refused attempt that changed no count, within the record's bound on
+    /// such events ([`crate::record::RefusalTally`]): audited one by one up to the
+    /// interval's share, counted in the record after that, and summarised in one event
+    /// when a new interval begins.
+    pub(crate) fn emit_refused(&mut self, kind: EventKind, now: u64) {
+        use crate::record::{CLOCK_SKEW, RefusalTally};
+        let tally = self.get().refusals;
+        let in_interval = tally.logged > 0
+            && tally.since <= now.saturating_add(CLOCK_SKEW)
+            && now < tally.since.saturating_add(RefusalTally::INTERVAL);
+        if in_interval && tally.logged >= RefusalTally::LOGGED_PER_INTERVAL {
+            let refusals = &mut self.edit().refusals;
+            refusals.unlogged = refusals.unlogged.saturating_add(1);
+            return;
+        }
+        if !in_interval {
+            self.flush_refusals();
+            self.edit().refusals = RefusalTally { since: now, logged: 0, unlogged: 0 };
+        }
+        let refusals = &mut self.edit().refusals;
+        refusals.logged = refusals.logged.saturating_add(1);
+        self.emit(kind);
+    }
+
+    /// Audits the refused attempts counted but not yet audited, as one event.
+    fn flush_refusals(&mut self) {
+        let tally = self.get().refusals;
+        if tally.unlogged > 0 {
+            self.edit().refusals.unlogged = 0;
+            self.emit(EventKind::RefusalsSummarised { refused: tally.unlogged, since: tally.since });
+        }
+    }
+
+    /// Marks a change of how the account is protected (a factor added, replaced or
+    /// removed, a reset, MFA turned off): the record's generation moves once when the
+    /// draft is finished, which ends the user's other sessions.
+    pub(crate) fn protection_changed(&mut self) {
+        self.changed = true;
+        self.protection_changed = true;
+    }
+
     pub(crate) fn finish<T>(self, outcome: Outcome<T>) -> Step<T> {
+        if self.protection_changed {
+            self.record.generation = self.record.generation.saturating_add(1);
+        }
         Step { outcome, events: self.events, changed: self.changed }
     }
 
-    /// Refuses a proof the policy would not even ask for (an address off the
-    /// allowlist), so a host that skipped the sign-in decision is still protected. A
+    /// Refuses any proof or change asked for by a session that has ended because the
+    /// account's protection changed since it began (see [`super::session`]).
+    pub(crate) fn refuse_ended_session(&self, env: &Env<'_>) -> Option<Refusal> {
+        super::session::stale(self.get(), env.context).map(Refusal::SessionEnded)
+    }
+
+    /// Refuses a proof from a session that has ended, or one the policy would not even
+    /// ask for (an address off the allowlist), so a host that skipped the sign-in
+    /// decision is still protected. A
     /// lockout is left to [`Draft::refuse_if_locked`], which also lifts an expired one.
     pub(crate) fn screen(&mut self, env: &Env<'_>, method: Method) -> Option<Refusal> {
+        if let Some(ended) = self.refuse_ended_session(env) {
+            return Some(ended);
+        }
         let refusal = env.policy.refuse_request(env.context, env.now)?;
         let consecutive_failures = self.get().failures.consecutive;
-        self.emit(EventKind::CodeRejected {
-            method,
-            reason: RejectionReason::PolicyRefused,
-            consecutive_failures,
-        });
+        let kind =
+            EventKind::CodeRejected { method, reason: RejectionReason::PolicyRefused, consecutive_failures };
+        self.emit_refused(kind, env.now);
         Some(refusal)
     }
 
@@ -95,7 +150,7 @@ impl<'r> Draft<'r> {
         let reason =
             if refusal == Refusal::Disabled { RejectionReason::Disabled } else { RejectionReason::LockedOut };
         let consecutive_failures = self.get().failures.consecutive;
-        self.emit(EventKind::CodeRejected { method, reason, consecutive_failures });
+        self.emit_refused(EventKind::CodeRejected { method, reason, consecutive_failures }, now);
         Some(refusal)
     }
 
@@ -147,35 +202,35 @@ impl<'r> Draft<'r> {
 
     /// Refuses a replay of the code that was just accepted (a double click, two tabs, a
     /// retrying proxy): audited, not counted as a guess.
-    pub(crate) fn repeated(&mut self, method: Method, rule: LockoutRule) -> Refusal {
+    pub(crate) fn repeated(&mut self, method: Method, rule: LockoutRule, now: u64) -> Refusal {
         let consecutive_failures = self.get().failures.consecutive;
-        self.emit(EventKind::CodeRejected {
-            method,
-            reason: RejectionReason::Replayed,
-            consecutive_failures,
-        });
+        let kind =
+            EventKind::CodeRejected { method, reason: RejectionReason::Replayed, consecutive_failures };
+        self.emit_refused(kind, now);
         Refusal::CodeReused { attempts_left: self.attempts_left(rule) }
     }
 
-    /// Refuses input that is not a code at all: audited, not counted as a failure.
-    pub(crate) fn malformed(&mut self, method: Method) -> Refusal {
+    /// Refuses input that is not a code at all (letters, the wrong length), the same
+    /// way for every method: not counted as a failure, since it cannot match and so
+    /// tells a guesser nothing, and audited within the bound on refused attempts
+    /// ([`Draft::emit_refused`]).
+    pub(crate) fn malformed(&mut self, method: Method, now: u64) -> Refusal {
         let consecutive_failures = self.get().failures.consecutive;
-        self.emit(EventKind::CodeRejected {
-            method,
-            reason: RejectionReason::Malformed,
-            consecutive_failures,
-        });
+        let kind =
+            EventKind::CodeRejected { method, reason: RejectionReason::Malformed, consecutive_failures };
+        self.emit_refused(kind, now);
         Refusal::Malformed
     }
 
     /// Records a successful proof: the failure count starts again, and the status list
     /// shows when and how the user last proved a second factor.
     pub(crate) fn succeed(&mut self, method: Method, now: u64, drift: Option<i64>) -> Proven {
+        self.flush_refusals();
         let record = self.edit();
         record.failures = crate::record::FailureState::default();
         record.note_proof(method, now);
         self.emit(EventKind::CodeAccepted { method, drift });
-        Proven { method, drift }
+        Proven { method, drift, at: now }
     }
 
     /// The lockout rule of this request.
@@ -250,11 +305,49 @@ mod tests {
     #[test]
     fn reading_does_not_mark_the_record_changed() {
         let mut record = UserRecord::new(UserId::new("a"));
+        let draft = Draft::new(&mut record);
+        let step = draft.finish::<()>(Ok(()));
+        assert!(!step.changed && step.events.is_empty());
         let mut draft = Draft::new(&mut record);
         assert!(draft.refuse_if_locked(Method::Totp, 100).is_none());
-        assert_eq!(draft.malformed(Method::Totp), Refusal::Malformed);
+        let step = draft.finish::<()>(Ok(()));
+        assert!(!step.changed && step.events.is_empty());
+    }
+
+    #[test]
+    fn refused_attempts_are_audited_one_by_one_up_to_the_bound_then_summarised_with_their_count() {
+        use crate::record::RefusalTally;
+        let mut record = UserRecord::new(UserId::new("a"));
+        let (t, per) = (1_000_000, RefusalTally::LOGGED_PER_INTERVAL);
+        let mut audited = 0;
+        for _ in 0..1000 {
+            let mut draft = Draft::new(&mut record);
+            assert_eq!(draft.malformed(Method::Totp, t), Refusal::Malformed);
+            let step = draft.finish::<()>(Err(Refusal::Malformed));
+            assert!(step.changed, "the tally is kept in the record");
+            audited += step.events.len();
+        }
+        assert_eq!(audited, per as usize);
+        assert_eq!(record.refusals.unlogged(), 1000 - per);
+        // The next refusal after the interval brings the summary with the exact count.
+        let mut draft = Draft::new(&mut record);
+        draft.malformed(Method::Totp, t + RefusalTally::INTERVAL);
         let step = draft.finish::<()>(Err(Refusal::Malformed));
-        assert!(!step.changed);
-        assert_eq!(step.events.len(), 1);
+        assert_eq!(step.events[0], EventKind::RefusalsSummarised { refused: 1000 - per, since: t });
+        assert_eq!(step.events.len(), 2);
+        // A success brings it too.
+        for _ in 0..per + 5 {
+            let mut draft = Draft::new(&mut record);
+            draft.malformed(Method::Totp, t + RefusalTally::INTERVAL + 1);
+            let _ = draft.finish::<()>(Err(Refusal::Malformed));
+        }
+        let mut draft = Draft::new(&mut record);
+        draft.succeed(Method::Totp, t + RefusalTally::INTERVAL + 2, Some(0));
+        let step = draft.finish::<()>(Ok(()));
+        assert_eq!(
+            step.events[0],
+            EventKind::RefusalsSummarised { refused: 6, since: t + RefusalTally::INTERVAL }
+        );
+        assert_eq!(record.refusals.unlogged(), 0);
     }
 }

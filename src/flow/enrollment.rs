@@ -170,6 +170,7 @@ pub fn import(
             return Ok(Err(refused));
         }
         let id = new_id()?;
+        draft.protection_changed();
         let record = draft.edit();
         let name = crate::record::default_name();
         record.authenticators.push(TotpCredential::new(id, name, secret, params, env.now));
@@ -251,6 +252,9 @@ pub fn confirm(
 ) -> Result<Step<Confirmed>, Failure> {
     try_run(record, |draft| {
         let now = env.now;
+        if let Some(ended) = draft.refuse_ended_session(env) {
+            return Ok(Err(ended));
+        }
         let Some(pending) = draft.get().pending_enrollment.as_ref() else {
             return Ok(Err(Refusal::NoPendingEnrollment));
         };
@@ -279,6 +283,7 @@ pub fn confirm(
 /// should).
 fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Result<Confirmed, Failure> {
     let id = new_id()?;
+    draft.protection_changed();
     let record = draft.edit();
     let Some(pending) = record.pending_enrollment.take().map(|boxed| *boxed) else {
         return Ok(Confirmed { replaced: false });
@@ -315,7 +320,7 @@ fn reject(draft: &mut Draft<'_>, refusal: Refusal, env: &Env<'_>) -> Refusal {
         } else {
             EnrollmentRejection::TwoCodesRequired
         };
-        draft.emit(EventKind::EnrollmentRejected { reason });
+        draft.emit_refused(EventKind::EnrollmentRejected { reason }, env.now);
         return refusal;
     }
     let limit = Draft::lockout(env).max_failures.max(1);

@@ -56,6 +56,7 @@ pub mod enrollment;
 pub mod oob;
 pub mod oversight;
 pub mod recovery;
+pub mod session;
 pub mod sign_in;
 pub mod step_up;
 
@@ -89,6 +90,10 @@ pub struct Proven {
     pub method: Method,
     /// The code's clock drift in time steps (authenticator app only).
     pub drift: Option<i64>,
+    /// When it was proved (the time of the transition): what a host keeps as its
+    /// session's proof ([`crate::policy::SessionFacts::proved_at`]), the same time the
+    /// record keeps, so step-up compares the two exactly.
+    pub at: u64,
 }
 
 /// A transition could not run: nothing for the user to fix, something for the host to

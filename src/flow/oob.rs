@@ -316,6 +316,9 @@ fn redeem_in(
     {
         return Err(refused);
     }
+    if let Some(ended) = draft.refuse_ended_session(env) {
+        return Err(ended);
+    }
     if !env.policy.method_allowed(env.context, method) {
         return Err(Refusal::MethodNotAllowed);
     }
@@ -334,7 +337,7 @@ fn redeem_in(
     }
     let code = match Code::parse(input, env.rules.oob.digits) {
         Ok(code) => Zeroizing::new(code.to_string()),
-        Err(_) => return Err(draft.malformed(method)),
+        Err(_) => return Err(draft.malformed(method, now)),
     };
     let typed = hash(key, &draft.get().user, purpose, &destination, &code);
     let matches = draft.get().oob.challenge.as_ref().is_some_and(|c| c.hash.matches(&typed));
@@ -353,6 +356,7 @@ fn redeem_in(
     if purpose == Purpose::SignIn {
         return Ok(draft.succeed(method, now, None));
     }
+    draft.protection_changed();
     let record = draft.edit();
     record.failures.consecutive = 0;
     // The code proves the user holds the destination: a proof, as a confirmed
@@ -366,7 +370,7 @@ fn redeem_in(
         confirmed.confirmed_at = Some(now);
     }
     draft.emit(EventKind::BackupDestinationConfirmed { method, role, to: destination.masked() });
-    Ok(Proven { method, drift: None })
+    Ok(Proven { method, drift: None, at: now })
 }
 
 /// Removes the destination of `role` and any code sent to it; `true` if there was one.
@@ -400,6 +404,9 @@ pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) ->
         }
         if present {
             draft.emit(EventKind::BackupDestinationRemoved { role });
+        }
+        if confirmed {
+            draft.protection_changed();
         }
         Ok(present)
     })

@@ -57,8 +57,10 @@ pub fn reset(record: &mut UserRecord, actor: &UserRecord, reason: &str, env: &En
         if super::device::revoke_every(draft, Revocation::Reset) > 0 {
             cleared.push(Cleared::RememberedDevices);
         }
-        // The user sets MFA up again at the next sign-in, whatever the level.
+        // The user sets MFA up again at the next sign-in, whatever the level, and every
+        // session of the user ends (the reset may be the answer to a stolen cookie).
         draft.edit().must_enroll = true;
+        draft.protection_changed();
         draft.emit(EventKind::ResetByAdmin { reason: reason.trim().to_string(), cleared: cleared.clone() });
         Ok(cleared)
     })

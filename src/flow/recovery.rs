@@ -147,6 +147,7 @@ pub fn generate(
         }
         let (shown, stored) = draw(key, &draft.get().user, env.rules.recovery_codes, env.now)?;
         draft.edit().recovery = Some(stored);
+        draft.protection_changed();
         draft.emit(EventKind::RecoveryCodesGenerated { count: shown.len() });
         Ok(Ok(shown))
     })
@@ -165,7 +166,7 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, input: &str, env: &Env<'_>
         }
         let index = match lookup(draft.get(), key, input) {
             Ok(index) => index,
-            Err(RejectionReason::Malformed) => return Err(draft.malformed(method)),
+            Err(RejectionReason::Malformed) => return Err(draft.malformed(method, env.now)),
             Err(reason) => {
                 return Err(draft.count_failure(method, reason, env.now, super::Draft::lockout(env)));
             }
@@ -178,6 +179,9 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, input: &str, env: &Env<'_>
             remaining = codes.remaining();
         }
         let proven = draft.succeed(method, env.now, None);
+        if env.policy.recovery_code_ends_other_sessions(env.context) {
+            draft.protection_changed();
+        }
         if remaining == 0 {
             draft.emit(EventKind::RecoveryCodesExhausted);
         } else if remaining <= LOW_WATERMARK {

@@ -9,10 +9,15 @@
 //! recovery codes, a remembered device, an admin's reset or settings change); the host
 //! asks [`check`] before its own, with [`SensitiveAction::Host`].
 //!
-//! Which proof counts: the session's own, when the host keeps when each session last
-//! proved a second factor and passes it in
-//! ([`crate::policy::SignInContext::with_session_proof`], as `mfa-kit-axum` does);
-//! otherwise the most recent proof in the user's record, from any session.
+//! Which proof counts: with a session in the context
+//! ([`crate::policy::SignInContext::with_session`], which `mfa-kit-axum` sets on every
+//! context it hands out), only that session's own proof
+//! ([`crate::policy::SessionFacts::proved_at`]): a code typed in another browser does
+//! not make this one fresh, and a session that never proved a second factor (let in by
+//! a remembered device) is never fresh. A session that has ended because the account's
+//! protection changed ([`super::session`]) may do nothing at all. Only a context
+//! without a session (a host without sessions) falls back on the most recent proof in
+//! the user's record, from any session.
 //!
 //! A user with no second factor yet may set up the first one without a proof: there is
 //! nothing to prove with, and the sign-in decision already asks for enrollment where
@@ -20,7 +25,7 @@
 
 use super::{Draft, Env};
 use crate::record::{LastProof, UserRecord};
-use crate::vocabulary::{Method, Refusal, SensitiveAction};
+use crate::vocabulary::{Method, Refusal, SensitiveAction, SessionEnd};
 
 /// What to do before a sensitive action.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +47,9 @@ pub enum StepUp {
     },
     /// The user has no second factor to prove with: set one up first.
     EnrollFirst,
+    /// The session asking has ended (the account's protection changed since it began):
+    /// sign it out; nothing may be done from it.
+    SignInAgain(SessionEnd),
 }
 
 impl StepUp {
@@ -56,6 +64,7 @@ impl StepUp {
             StepUp::Proceed { .. } => None,
             StepUp::Prove { .. } => Some(Refusal::FreshProofRequired),
             StepUp::EnrollFirst => Some(Refusal::NotEnrolled),
+            StepUp::SignInAgain(ended) => Some(Refusal::SessionEnded(*ended)),
         }
     }
 }
@@ -64,14 +73,19 @@ impl StepUp {
 /// admin's action ([`SensitiveAction::ResetUser`], [`SensitiveAction::ChangeOrgSettings`])
 /// `record` is the actor's record. Changes nothing.
 pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> StepUp {
+    if let Some(ended) = super::session::stale(record, env.context) {
+        return StepUp::SignInAgain(ended);
+    }
     if !record.has_mfa() {
         return if action.adds_a_factor() { StepUp::Proceed { proof: None } } else { StepUp::EnrollFirst };
     }
     let window = env.policy.fresh_proof_window(env.context);
-    let fresh = match env.context.session_proved_at {
+    let fresh = match env.context.session.map(|session| session.proved_at) {
+        // A session that never proved a factor is never fresh.
+        Some(None) => None,
         // The session's own proof, which the record must know of (it keeps the latest
         // proof of each method, so a session cannot claim one made after it).
-        Some(at) => record.last_proof().filter(|last| at <= last.at).and_then(|last| {
+        Some(Some(at)) => record.last_proof().filter(|last| at <= last.at).and_then(|last| {
             let proof = LastProof { at, method: record.method_proved_at(at).unwrap_or(last.method) };
             UserRecord::proof_holds(proof.at, env.now, window).then_some(proof)
         }),

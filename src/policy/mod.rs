@@ -12,6 +12,7 @@
 //! [`crate::flow::oversight::change_org_settings`] (R22).
 
 mod network;
+mod session;
 mod settings;
 mod standard;
 
@@ -21,6 +22,7 @@ use crate::record::{DeviceToken, UserRecord};
 use crate::vocabulary::{LockoutRule, Method, Outcome, Reason, RequestContext};
 
 pub use network::{IpNetwork, NetworkError};
+pub use session::{SessionFacts, SessionLimits};
 pub use settings::{Jurisdiction, Level, OrgSettings, Preset};
 pub use standard::StandardPolicy;
 
@@ -50,11 +52,16 @@ pub struct SignInContext {
     pub jurisdiction: Jurisdiction,
     /// The remembered-device token from the browser's cookie, if any.
     pub device_token: Option<DeviceToken>,
-    /// When this session last proved a second factor, if the host keeps that per
-    /// session (recommended): step-up then judges the session's own proof, so a code
-    /// typed in one browser does not make another session of the same user fresh.
-    /// `None` judges the most recent proof in the user's record.
-    pub session_proved_at: Option<u64>,
+    /// The session this request comes from, if the host has sessions (a web host
+    /// always does: `mfa-kit-axum` sets it on every context it hands out). With it,
+    /// step-up judges this session's own proof, so a code typed in one browser does not
+    /// make another session of the same user fresh, and a session from before a change
+    /// of the account's protection can prove and change nothing.
+    ///
+    /// `None` is for hosts without sessions (a command-line tool, a single-request
+    /// API): step-up then judges the most recent proof in the user's record, from any
+    /// session, which is unsafe wherever one user can have several sessions.
+    pub session: Option<SessionFacts>,
 }
 
 impl SignInContext {
@@ -98,11 +105,10 @@ impl SignInContext {
         self
     }
 
-    /// The same context for a session that last proved a second factor at `at` (see
-    /// [`SignInContext::session_proved_at`]).
+    /// The same context for a request of this session (see [`SignInContext::session`]).
     #[must_use]
-    pub fn with_session_proof(mut self, at: u64) -> SignInContext {
-        self.session_proved_at = Some(at);
+    pub fn with_session(mut self, session: SessionFacts) -> SignInContext {
+        self.session = Some(session);
         self
     }
 
@@ -262,6 +268,20 @@ pub trait Policy: Send + Sync {
         let _ = context;
         DEFAULT_FRESH_PROOF_WINDOW
     }
+
+    /// How long a signed-in session may last, overall and without activity (default
+    /// [`SessionLimits::DEFAULT`]).
+    fn session_limits(&self, context: &SignInContext) -> SessionLimits {
+        let _ = context;
+        SessionLimits::DEFAULT
+    }
+
+    /// Whether signing in with a recovery code ends the user's other sessions (as a
+    /// change of how the account is protected does). Default `false`.
+    fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {
+        let _ = context;
+        false
+    }
 }
 
 impl<T: Policy + ?Sized> Policy for Arc<T> {
@@ -294,5 +314,11 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     }
     fn fresh_proof_window(&self, context: &SignInContext) -> u64 {
         (**self).fresh_proof_window(context)
+    }
+    fn session_limits(&self, context: &SignInContext) -> SessionLimits {
+        (**self).session_limits(context)
+    }
+    fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {
+        (**self).recovery_code_ends_other_sessions(context)
     }
 }

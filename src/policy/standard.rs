@@ -217,6 +217,16 @@ impl Policy for StandardPolicy {
     fn fresh_proof_window(&self, context: &SignInContext) -> u64 {
         self.read(context, |settings| settings.fresh_proof_window)
     }
+
+    fn session_limits(&self, context: &SignInContext) -> super::SessionLimits {
+        self.read(context, |settings| {
+            super::SessionLimits::new(settings.session_lifetime, settings.session_idle_timeout)
+        })
+    }
+
+    fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {
+        self.read(context, |settings| settings.recovery_code_ends_sessions)
+    }
 }
 
 /// Rule 1: an allowlist is set and the request's address is not on it (or unknown).

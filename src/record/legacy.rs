@@ -36,6 +36,11 @@ pub(super) struct Stored {
     last_proof: Option<LastProof>,
     #[serde(default)]
     must_enroll: bool,
+    /// Format 3 on; older records read as generation 0.
+    #[serde(default)]
+    generation: u64,
+    #[serde(default)]
+    refusals: super::RefusalTally,
 }
 
 impl From<Stored> for UserRecord {
@@ -51,7 +56,7 @@ impl From<Stored> for UserRecord {
         }
         // A record of a later format than this crate knows keeps its number, so the
         // service refuses it rather than write it back in a form that loses data.
-        let format = if stored.format == 1 { UserRecord::FORMAT } else { stored.format };
+        let format = if matches!(stored.format, 1 | 2) { UserRecord::FORMAT } else { stored.format };
         UserRecord {
             format,
             user: stored.user,
@@ -63,6 +68,8 @@ impl From<Stored> for UserRecord {
             devices: stored.devices,
             proofs,
             must_enroll: stored.must_enroll,
+            generation: stored.generation,
+            refusals: stored.refusals,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! device tokens are there only as keyed hashes. Nothing else in it is secret, but the
 //! record is still the user's security state and deserves the care of a password hash.
 //!
-//! # Serialised form (format 2)
+//! # Serialised form (format 3)
 //!
 //! As JSON (any serde format works); times are seconds since the Unix epoch, sealed
 //! secrets and hashes are unpadded base32, and sections a user does not use are `null`
@@ -43,15 +43,18 @@
 //!   "devices": [{ "id": "0123456789abcdef", "label": "Firefox on Windows", "hash": "…",
 //!                 "created_at": 1700000300, "expires_at": 1700043500 }],
 //!   "proofs": { "totp": 1700000060, "recovery_code": 1700000095 },
-//!   "must_enroll": false
+//!   "must_enroll": false,
+//!   "generation": 4,
+//!   "refusals": { "since": 1700000300, "logged": 10, "unlogged": 25 }
 //! }
 //! ```
 //!
 //! `tests/record_format.rs` pins this form; a change to it bumps [`UserRecord::FORMAT`].
 //! Fields added later read as empty from older records. Format 1 records (one
 //! authenticator in `"totp"`, one `"last_proof": { "at", "method" }`) still read: the
-//! authenticator gets the default name and an id made from its creation time, and the
-//! record is written back as format 2.
+//! authenticator gets the default name and an id made from its creation time. Format 2
+//! records (no `"generation"`, no `"refusals"`) read as generation 0 with nothing
+//! tallied. Both are written back as format 3.
 //!
 //! # Time
 //!
@@ -169,6 +172,38 @@ pub fn window_holds(start: u64, end: u64, max_len: u64, now: u64) -> bool {
     start <= now.saturating_add(CLOCK_SKEW) && now < end && end.saturating_sub(start) <= max_len
 }
 
+/// Refused attempts that changed no count (input that is not a code, a code tried
+/// during a lockout, a replay, an address off the allowlist), tallied so one user's
+/// refused requests write a bounded number of audit events: the first
+/// [`RefusalTally::LOGGED_PER_INTERVAL`] of each [`RefusalTally::INTERVAL`] are audited
+/// one by one, the rest are counted here and audited as one
+/// [`crate::event::EventKind::RefusalsSummarised`] event with the next audited
+/// event of the user after the interval (or the next success), so the trail keeps the
+/// exact count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalTally {
+    pub(crate) since: u64,
+    pub(crate) logged: u32,
+    pub(crate) unlogged: u32,
+}
+
+impl RefusalTally {
+    /// The length of one interval: 15 minutes.
+    pub const INTERVAL: u64 = 900;
+    /// How many refused attempts of one interval are audited one by one: 10.
+    pub const LOGGED_PER_INTERVAL: u32 = 10;
+
+    /// When the current interval began.
+    pub fn since(&self) -> u64 {
+        self.since
+    }
+
+    /// Refused attempts counted but not yet audited.
+    pub fn unlogged(&self) -> u32 {
+        self.unlogged
+    }
+}
+
 /// The last successful second-factor proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastProof {
@@ -234,12 +269,18 @@ pub struct UserRecord {
     /// The last successful proof of each method.
     pub(crate) proofs: Proofs,
     pub(crate) must_enroll: bool,
+    /// Moves on every change of how the account is protected; see
+    /// [`UserRecord::generation`].
+    pub(crate) generation: u64,
+    /// Refused attempts not audited one by one.
+    pub(crate) refusals: RefusalTally,
 }
 
 impl UserRecord {
-    /// The version of the serialised form this crate writes. Format 1 records (one
-    /// authenticator, one last proof) are read too, and written back as this format.
-    pub const FORMAT: u32 = 2;
+    /// The version of the serialised form this crate writes. Records of formats 1 (one
+    /// authenticator, one last proof) and 2 (no generation) are read too, and written
+    /// back as this format.
+    pub const FORMAT: u32 = 3;
 
     /// The record of a user with no MFA state yet.
     pub fn new(user: UserId) -> UserRecord {
@@ -254,6 +295,8 @@ impl UserRecord {
             devices: Vec::new(),
             proofs: Proofs::default(),
             must_enroll: false,
+            generation: 0,
+            refusals: RefusalTally::default(),
         }
     }
 
@@ -355,6 +398,22 @@ impl UserRecord {
             methods.push(Method::RecoveryCode);
         }
         methods
+    }
+
+    /// The account's generation: a number that moves on every change of how the
+    /// account is protected (an admin reset; an authenticator, destination or set of
+    /// recovery codes added, replaced or removed; MFA turned off; the password changed;
+    /// a recovery code used, where the policy says so). A host keeps in each session
+    /// the generation it began under ([`crate::policy::SessionFacts`]); a session from
+    /// an older generation has ended ([`crate::flow::session`]), except the one that
+    /// made the change, which takes the new generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Refused attempts counted but not yet audited one by one (see [`RefusalTally`]).
+    pub fn refusal_tally(&self) -> &RefusalTally {
+        &self.refusals
     }
 
     /// Whether an admin reset the user's MFA and the user has not set it up again: the

@@ -193,12 +193,17 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     }
 
     /// The host tells the service the user's password changed: every remembered device
-    /// is revoked. Returns how many.
+    /// is revoked and the account's generation moves, so every other session of the
+    /// user ends ([`crate::flow::session`]); the session that changed the password
+    /// takes the new generation ([`MfaService::generation`],
+    /// [`crate::flow::session::adopt`]). Returns how many devices were revoked.
     ///
     /// # Errors
     /// Infrastructure failures.
     pub async fn password_changed(&self, user: &UserId, request: &RequestContext) -> Result<usize, Error> {
-        self.revoke_all_devices(user, user, Revocation::PasswordChanged, request).await
+        let outcome =
+            self.update(user, user, request, |record, _| Ok(flow::device::password_changed(record))).await?;
+        Ok(outcome.unwrap_or(0))
     }
 
     async fn redeem_oob(

@@ -28,6 +28,7 @@ pub use oversight::PermissionCheck;
 
 use crate::clock::{Clock, SystemClock};
 use crate::event::{AuditEvent, AuditSink, Events};
+use crate::flow::session::SessionVerdict;
 use crate::flow::step_up::StepUp;
 use crate::flow::{Env, Rules, Step};
 use crate::keyed_hash::HashKey;
@@ -348,6 +349,40 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
         Ok(crate::flow::step_up::check(&record, action, &self.env(now, context)))
+    }
+
+    /// Whether a host's session of `user` may go on, or why it has ended
+    /// ([`crate::flow::session`]): the account's generation moved since the session
+    /// began, or the session passed the policy's lifetime or inactivity limit for this
+    /// context. `context` must carry the session ([`SignInContext::with_session`]); a
+    /// context without one is judged as a session that ended with the account's change
+    /// (fail closed). Changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::Store`] or [`Error::Clock`]: the session must not go on.
+    pub async fn check_session(
+        &self,
+        user: &UserId,
+        context: &SignInContext,
+    ) -> Result<SessionVerdict, Error> {
+        self.check(context)?;
+        let now = self.now()?;
+        let Some(session) = context.session.as_ref() else {
+            return Ok(SessionVerdict::Ended(crate::vocabulary::SessionEnd::AccountChanged));
+        };
+        let (_, record) = self.load(user).await?;
+        let limits = self.policy.session_limits(context);
+        Ok(crate::flow::session::judge(&record, session, limits, now))
+    }
+
+    /// The account's generation ([`UserRecord::generation`]): what a new session keeps
+    /// when the password is checked (read it before the sign-in decision), and what the
+    /// session that made a change takes afterwards ([`crate::flow::session::adopt`]).
+    ///
+    /// # Errors
+    /// [`Error::Store`].
+    pub async fn generation(&self, user: &UserId) -> Result<u64, Error> {
+        Ok(self.load(user).await?.1.generation())
     }
 
     /// The clock's reading, refused past [`MAX_PLAUSIBLE_TIME`] so that a wild reading

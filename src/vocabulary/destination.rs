@@ -113,24 +113,22 @@ impl Destination {
         }
     }
 
-    /// An e-mail address, trimmed and in lower case.
+    /// An e-mail address, trimmed and in lower case: one mailbox, as every mailer reads
+    /// it. The part before the `@` is a dot-atom of letters, digits and
+    /// ``!#$%&*+-/=?^_`{|}~`` (no quotes, no `'`, no leading, trailing or double dots,
+    /// at most 64 characters); the domain is at least two labels of letters, digits and
+    /// inner hyphens (internationalised names in their `xn--` form). Anything a mailer
+    /// could read as several addresses, a display name or a route (`<>"',;` or spaces)
+    /// is refused.
     ///
     /// # Errors
     /// [`DestinationError::InvalidEmail`].
     pub fn email(address: &str) -> Result<Destination, DestinationError> {
-        let address = address.trim().to_lowercase();
-        let valid = match address.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
-                    && address.len() <= 254
-                    && !address.chars().any(|c| c.is_whitespace() || c.is_control())
-            }
-            None => false,
-        };
+        let address = address.trim().to_ascii_lowercase();
+        let valid = address.len() <= 254
+            && address
+                .split_once('@')
+                .is_some_and(|(local, domain)| valid_local(local) && valid_domain(domain));
         if valid { Ok(Destination::Email(address)) } else { Err(DestinationError::InvalidEmail) }
     }
 
@@ -157,11 +155,42 @@ impl Destination {
                 format!("{}{}", "•".repeat(shown), number.get(shown..).unwrap_or_default())
             }
             Destination::Email(address) => match address.split_once('@') {
-                Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
+                Some((local, domain)) => {
+                    let first = |text: &str| text.chars().next().unwrap_or('•');
+                    let top = domain.rsplit_once('.').map_or("", |(_, top)| top);
+                    format!("{}•••@{}•••.{top}", first(local), first(domain))
+                }
                 None => "•••".into(),
             },
         }
     }
+}
+
+/// A dot-atom local part (RFC 5322 §3.2.3) without the characters mailers and
+/// templates mistake for syntax (`'`).
+fn valid_local(local: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "!#$%&*+-/=?^_`{|}~.".contains(c);
+    (1..=64).contains(&local.len())
+        && local.chars().all(allowed)
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+}
+
+/// A domain name of at least two labels, each 1 to 63 letters, digits and inner
+/// hyphens, the last not all digits (not an address literal).
+fn valid_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |label: &&str| {
+        (1..=63).contains(&label.len())
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels.last().is_some_and(|top| !top.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// The international calling codes of the countries mfa-kit's users are in; a
@@ -254,9 +283,41 @@ mod tests {
     }
 
     #[test]
+    fn an_email_destination_is_one_mailbox_a_mailer_cannot_read_as_more() {
+        for good in ["sarah@smith.example", "s.ok@x.com", "a+tag@mail.b-c.co.uk", "x@xn--bcher-kva.example"] {
+            assert!(Destination::email(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "a<b@x.com",
+            "a>b@x.com",
+            "\"a\"@x.com",
+            "o'brien@x.com",
+            "a,b@x.com",
+            "a;b@x.com",
+            "a@x.com,b@y.com",
+            "Sarah <sarah@x.com>",
+            "a@x.com;b@y.com",
+            ".a@x.com",
+            "a.@x.com",
+            "a..b@x.com",
+            "a@-x.com",
+            "a@x-.com",
+            "a@x..com",
+            "a@1.2.3.4",
+            "a@[127.0.0.1]",
+            "a@x.com\r\nBcc: c@y.com",
+            "ü@x.com",
+            "a@bücher.example",
+        ] {
+            assert_eq!(Destination::email(bad), Err(DestinationError::InvalidEmail), "{bad}");
+        }
+    }
+
+    #[test]
     fn masked_forms_hide_most_of_the_address() {
         assert_eq!(Destination::sms("+61412345678").unwrap().masked(), "•••••••••678");
-        assert_eq!(Destination::email("sarah@smith.example").unwrap().masked(), "s•••@smith.example");
+        assert_eq!(Destination::email("sarah@smith.example").unwrap().masked(), "s•••@s•••.example");
+        assert_eq!(Destination::email("a@mail.smith.co.uk").unwrap().masked(), "a•••@m•••.uk");
         assert!(!format!("{:?}", Destination::sms("+61412345678").unwrap()).contains("412345"));
     }
 }

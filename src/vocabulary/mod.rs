@@ -12,6 +12,7 @@ mod destination;
 mod identity;
 mod reason;
 mod refusal;
+mod session;
 
 pub use action::SensitiveAction;
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};
@@ -19,3 +20,4 @@ pub(crate) use identity::UserIdHash;
 pub use identity::{RequestContext, UserId};
 pub use reason::{Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, Revocation};
 pub use refusal::{Outcome, Refusal};
+pub use session::SessionEnd;

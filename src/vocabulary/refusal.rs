@@ -11,7 +11,7 @@
 
 use thiserror::Error;
 
-use super::{Reason, Role};
+use super::{Reason, Role, SessionEnd};
 
 /// What a call gives when it was not refused: `Ok` with its result, or the [`Refusal`].
 pub type Outcome<T> = Result<T, Refusal>;
@@ -136,6 +136,10 @@ pub enum Refusal {
     /// The new organisation settings are out of range.
     #[error("The settings were not changed: {0}.")]
     InvalidSettings(String),
+    /// The session this request came from has ended (the account's protection changed
+    /// since it began, or it is too old): nothing was done; sign in again.
+    #[error("{}", .0.sentence())]
+    SessionEnded(SessionEnd),
 }
 
 impl Refusal {
@@ -221,6 +225,10 @@ mod tests {
             Refusal::ActorWithoutMfa,
             Refusal::NotPermitted,
             Refusal::InvalidSettings("a lockout must last at least 1 second".into()),
+            Refusal::SessionEnded(SessionEnd::AccountChanged),
+            Refusal::SessionEnded(SessionEnd::LifetimeReached),
+            Refusal::SessionEnded(SessionEnd::Inactive),
+            Refusal::SessionEnded(SessionEnd::ClockBehind),
         ];
         for refusal in all {
             let text = refusal.to_string();

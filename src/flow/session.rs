@@ -1,0 +1,156 @@
+//! Sessions bound to the account: when a host's session of a user has ended.
+//!
+//! A host keeps, in each session, what [`SessionFacts`] holds: the account's
+//! generation when the session began ([`UserRecord::generation`]), when the password
+//! was checked, when the session was last active and when it last proved a second
+//! factor. At every request it asks [`judge`] (the service's
+//! [`crate::service::MfaService::check_session`] does, and `mfa-kit-axum`'s guard calls
+//! that), and signs the session out when it has ended:
+//!
+//! - **The account changed.** The generation moves on every change of how the account
+//!   is protected: an admin reset, an authenticator, destination or set of recovery
+//!   codes added, replaced or removed, MFA turned off, the host's
+//!   [`crate::service::MfaService::password_changed`], and a sign-in with a recovery
+//!   code where the policy says so
+//!   ([`crate::policy::Policy::recovery_code_ends_other_sessions`]). Every session from
+//!   an older generation has ended, whatever its stage (second factor pending,
+//!   enrolling, signed in), except the session that made the change: after its own
+//!   successful change it takes the new generation ([`adopt`]). The same check runs
+//!   inside every proof and sensitive change, so a session that ended between the
+//!   host's check and its call still changes nothing
+//!   ([`crate::Refusal::SessionEnded`]).
+//! - **The session is too old** ([`SessionLimits::lifetime`], counted from the
+//!   password) **or was inactive too long** ([`SessionLimits::idle_timeout`]): the
+//!   policy's limits, per organisation and capped by the presets (NIST SP 800-63B-4
+//!   §2.2.3 at AAL2: 24 hours, 1 hour of inactivity).
+//! - **The clock reads a time before the session began**, by more than
+//!   [`CLOCK_SKEW`]: its age cannot be judged, so it is not trusted.
+//!
+//! ```
+//! use mfa_kit::flow::session::{self, SessionVerdict};
+//! use mfa_kit::policy::{SessionFacts, SessionLimits};
+//! use mfa_kit::record::UserRecord;
+//! use mfa_kit::UserId;
+//! use mfa_kit::vocabulary::SessionEnd;
+//!
+//! let record = UserRecord::new(UserId::new("alice"));
+//! let limits = SessionLimits::new(24 * 3600, 3600);
+//! let session = SessionFacts::new(record.generation(), 1_700_000_000);
+//! assert_eq!(session::judge(&record, &session, limits, 1_700_000_600), SessionVerdict::Continue);
+//! let idle = session::judge(&record, &session, limits, 1_700_000_000 + 3600);
+//! assert_eq!(idle, SessionVerdict::Ended(SessionEnd::Inactive));
+//! ```
+
+use crate::policy::{SessionFacts, SessionLimits, SignInContext};
+use crate::record::{CLOCK_SKEW, UserRecord};
+use crate::vocabulary::SessionEnd;
+
+/// Whether a session may go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionVerdict {
+    /// The session may go on.
+    Continue,
+    /// The session has ended: sign it out and ask for the password again.
+    Ended(SessionEnd),
+}
+
+impl SessionVerdict {
+    /// Whether the session may go on.
+    pub fn may_continue(self) -> bool {
+        self == SessionVerdict::Continue
+    }
+}
+
+/// Whether `session` of the record's user may go on at `now` under `limits`.
+pub fn judge(record: &UserRecord, session: &SessionFacts, limits: SessionLimits, now: u64) -> SessionVerdict {
+    if session.generation != record.generation() {
+        return SessionVerdict::Ended(SessionEnd::AccountChanged);
+    }
+    if now.saturating_add(CLOCK_SKEW) < session.signed_in_at {
+        return SessionVerdict::Ended(SessionEnd::ClockBehind);
+    }
+    if now.saturating_sub(session.signed_in_at) >= limits.lifetime {
+        return SessionVerdict::Ended(SessionEnd::LifetimeReached);
+    }
+    // A last activity the clock has not reached yet counts as now: the session's
+    // start, checked above, bounds how wrong it can be.
+    if now.saturating_sub(session.active_at) >= limits.idle_timeout {
+        return SessionVerdict::Ended(SessionEnd::Inactive);
+    }
+    SessionVerdict::Continue
+}
+
+/// The generation a session takes after a change it made itself succeeded: `current`
+/// (the record's generation read after the change) when the change moved it by exactly
+/// one step from the session's, since a change moves it once; `None` when it moved
+/// further, because another change was made meanwhile, and the session must end.
+/// A generation that did not move is kept.
+pub fn adopt(session_generation: u64, current: u64) -> Option<u64> {
+    (current == session_generation || current == session_generation.saturating_add(1)).then_some(current)
+}
+
+/// Why the context's session may no longer prove or change anything for the record's
+/// user, if it may not: its generation is not the record's. Contexts without a session
+/// (hosts without sessions) are never refused here.
+pub(crate) fn stale(record: &UserRecord, context: &SignInContext) -> Option<SessionEnd> {
+    let session = context.session.as_ref()?;
+    (session.generation != record.generation()).then_some(SessionEnd::AccountChanged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocabulary::UserId;
+
+    const T: u64 = 1_700_000_000;
+
+    fn record_at(generation: u64) -> UserRecord {
+        let mut record = UserRecord::new(UserId::new("a"));
+        record.generation = generation;
+        record
+    }
+
+    #[test]
+    fn a_session_of_an_older_or_unknown_generation_has_ended() {
+        let limits = SessionLimits::DEFAULT;
+        let session = SessionFacts::new(3, T);
+        assert_eq!(judge(&record_at(3), &session, limits, T + 1), SessionVerdict::Continue);
+        for generation in [4, 9, 2, 0] {
+            let verdict = judge(&record_at(generation), &session, limits, T + 1);
+            assert_eq!(verdict, SessionVerdict::Ended(SessionEnd::AccountChanged), "{generation}");
+        }
+    }
+
+    #[test]
+    fn lifetime_and_inactivity_end_a_session_at_their_limits() {
+        let limits = SessionLimits::new(1000, 100);
+        let record = record_at(0);
+        let session = SessionFacts::new(0, T).active_at(T + 950);
+        assert!(judge(&record, &session, limits, T + 999).may_continue());
+        assert_eq!(
+            judge(&record, &session, limits, T + 1000),
+            SessionVerdict::Ended(SessionEnd::LifetimeReached)
+        );
+        let quiet = SessionFacts::new(0, T);
+        assert!(judge(&record, &quiet, limits, T + 99).may_continue());
+        assert_eq!(judge(&record, &quiet, limits, T + 100), SessionVerdict::Ended(SessionEnd::Inactive));
+    }
+
+    #[test]
+    fn a_clock_far_behind_the_session_start_ends_it() {
+        let record = record_at(0);
+        let session = SessionFacts::new(0, T);
+        assert!(judge(&record, &session, SessionLimits::DEFAULT, T - CLOCK_SKEW).may_continue());
+        let verdict = judge(&record, &session, SessionLimits::DEFAULT, T - CLOCK_SKEW - 1);
+        assert_eq!(verdict, SessionVerdict::Ended(SessionEnd::ClockBehind));
+    }
+
+    #[test]
+    fn a_session_adopts_only_its_own_one_step_change() {
+        assert_eq!(adopt(4, 4), Some(4));
+        assert_eq!(adopt(4, 5), Some(5));
+        assert_eq!(adopt(4, 6), None);
+        assert_eq!(adopt(4, 3), None);
+    }
+}
