@@ -42,6 +42,10 @@ pub struct Started {
 pub struct Confirmed {
     /// Whether it replaced an older authenticator.
     pub replaced: bool,
+    /// When it was confirmed: the codes prove the user holds the app, so this is also
+    /// a second-factor proof, at the time the record keeps for it
+    /// ([`crate::policy::SessionFacts::proved_at`]).
+    pub at: u64,
 }
 
 /// How many enrollments a user may start within an hour: a page reload resumes the
@@ -286,7 +290,7 @@ fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Resul
     draft.protection_changed();
     let record = draft.edit();
     let Some(pending) = record.pending_enrollment.take().map(|boxed| *boxed) else {
-        return Ok(Confirmed { replaced: false });
+        return Ok(Confirmed { replaced: false, at: env.now });
     };
     let adding = pending.adding.is_some();
     let replaced = !adding && !record.authenticators.is_empty();
@@ -307,7 +311,7 @@ fn install(draft: &mut Draft<'_>, step: u64, drift: i64, env: &Env<'_>) -> Resul
     if !adding {
         super::device::revoke_every(draft, Revocation::NewAuthenticator);
     }
-    Ok(Confirmed { replaced })
+    Ok(Confirmed { replaced, at: env.now })
 }
 
 /// Counts a wrong confirmation against the enrollment; discards it at the limit.

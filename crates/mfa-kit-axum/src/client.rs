@@ -12,8 +12,7 @@ use mfa_kit::record::DeviceToken;
 use crate::config::{ClientAddress, MfaWeb};
 
 /// What a request says about its client: address and device label for the policy and
-/// the audit log, the remembered-device cookie, and whether it was sent to a loopback
-/// host (for [`crate::CookieSecurity::ExceptOnLocalhost`]).
+/// the audit log, and the remembered-device cookie.
 ///
 /// The address is the TCP peer's, or, only when configured with
 /// [`ClientAddress::TrustedHeader`], the one the host's own proxy wrote in that header.
@@ -24,8 +23,6 @@ pub struct Client {
     pub request: RequestContext,
     /// The remembered-device token from the cookie, if any.
     pub device_token: Option<DeviceToken>,
-    /// Whether the request's host is `localhost` or a loopback address.
-    pub loopback_host: bool,
 }
 
 impl Client {
@@ -48,8 +45,7 @@ impl Client {
         }
         let device_token =
             cookie_value(headers, &web.settings.device_cookie).map(|v| DeviceToken::from_cookie(&v));
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-        Client { request, device_token, loopback_host: is_loopback_host(host) }
+        Client { request, device_token }
     }
 }
 
@@ -85,14 +81,6 @@ pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.trim_matches('"').to_string())
         .filter(|value| !value.is_empty())
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-    };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A short label for a user agent, for the audit log and the list of remembered
@@ -145,16 +133,6 @@ mod tests {
         let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36";
         assert_eq!(device_label(chrome), "Chrome on Linux");
         assert_eq!(device_label("curl/8.0"), "curl/8.0");
-    }
-
-    #[test]
-    fn loopback_hosts() {
-        for host in ["localhost", "localhost:3000", "127.0.0.1:8080", "[::1]:80", "[::1]"] {
-            assert!(is_loopback_host(host), "{host}");
-        }
-        for host in ["example.com", "example.com:443", "203.0.113.7", "localhost.example.com"] {
-            assert!(!is_loopback_host(host), "{host}");
-        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::http::HeaderName;
 use mfa_kit::clock::{Clock, SystemClock};
 
+use crate::accounts::Accounts;
 use crate::org::{ErasedOrgSource, OrgSource};
 
 /// Where the client's address comes from.
@@ -23,16 +24,66 @@ pub enum ClientAddress {
     TrustedHeader(HeaderName),
 }
 
-/// Whether the remembered-device cookie carries the `Secure` attribute.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// An origin the application is served from, as a browser writes it in the `Origin`
+/// header: `https://app.example.com`, `http://127.0.0.1:3000`. Scheme and host are
+/// compared in lower case, and a default port (443, 80) is the same as none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicOrigin {
+    secure: bool,
+    normalised: String,
+}
+
+impl PublicOrigin {
+    /// Parses `https://host[:port]` or `http://host[:port]` (no path, no user).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidOrigin`].
+    pub fn parse(origin: &str) -> Result<PublicOrigin, ConfigError> {
+        let invalid = || ConfigError::InvalidOrigin(origin.to_string());
+        let trimmed = origin.trim().trim_end_matches('/');
+        let (scheme, rest) = trimmed.split_once("://").ok_or_else(invalid)?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => ":443",
+            "http" => ":80",
+            _ => return Err(invalid()),
+        };
+        let host = rest.to_ascii_lowercase();
+        let bad = |c: char| c.is_whitespace() || c.is_control() || "/?#@\\".contains(c);
+        if host.is_empty() || host.chars().any(bad) {
+            return Err(invalid());
+        }
+        let host = host.strip_suffix(default_port).unwrap_or(&host).to_string();
+        Ok(PublicOrigin { secure: scheme == "https", normalised: format!("{scheme}://{host}") })
+    }
+
+    /// Whether the origin is served over HTTPS.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The origin in its compared form.
+    pub fn as_str(&self) -> &str {
+        &self.normalised
+    }
+
+    /// Whether an `Origin` header names this origin.
+    pub(crate) fn matches(&self, header: &str) -> bool {
+        PublicOrigin::parse(header).is_ok_and(|sent| sent == *self)
+    }
+}
+
+/// The integration was configured in a way that cannot work safely.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum CookieSecurity {
-    /// Always `Secure` (production).
-    #[default]
-    Always,
-    /// `Secure`, except when the request's host is `localhost` or a loopback address:
-    /// for development over plain HTTP. Any other host still gets `Secure`.
-    ExceptOnLocalhost,
+pub enum ConfigError {
+    /// No public origin was configured: the forgery check has nothing to compare a
+    /// browser's `Origin` with. Call [`MfaWebBuilder::public_origin`].
+    #[error("no public origin is configured: call MfaWebBuilder::public_origin(\"https://your.app\")")]
+    NoPublicOrigin,
+    /// A public origin is not `https://host[:port]` or `http://host[:port]`.
+    #[error("{0:?} is not an origin: write it as https://host or https://host:port, with no path")]
+    InvalidOrigin(String),
 }
 
 /// Where the guard sends a browser that is not (fully) signed in.
@@ -70,19 +121,20 @@ impl Paths {
 
 pub(crate) struct Settings {
     pub(crate) client_address: ClientAddress,
-    pub(crate) cookies: CookieSecurity,
+    pub(crate) origins: Vec<PublicOrigin>,
     pub(crate) device_cookie: String,
     pub(crate) pending_lifetime: u64,
     pub(crate) paths: Paths,
 }
 
 /// What the extractors, the guard and the cookie helpers share: the settings, the
-/// host's [`OrgSource`] and the clock. Cheap to clone; give it to the router state and
-/// implement [`axum::extract::FromRef`] for it.
+/// host's [`OrgSource`], the MFA service (as [`Accounts`]) and the clock. Cheap to
+/// clone; give it to the router state and implement [`axum::extract::FromRef`] for it.
 #[derive(Clone)]
 pub struct MfaWeb {
     pub(crate) settings: Arc<Settings>,
     pub(crate) orgs: Arc<dyn ErasedOrgSource>,
+    pub(crate) accounts: Arc<dyn Accounts>,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -90,26 +142,41 @@ impl std::fmt::Debug for MfaWeb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MfaWeb")
             .field("client_address", &self.settings.client_address)
-            .field("cookies", &self.settings.cookies)
+            .field("origins", &self.settings.origins)
             .field("paths", &self.settings.paths)
             .finish_non_exhaustive()
     }
 }
 
 impl MfaWeb {
-    /// Starts building the shared state over the host's source of organisation settings.
-    pub fn builder(orgs: impl OrgSource) -> MfaWebBuilder {
+    /// Starts building the shared state over the host's source of organisation settings
+    /// and the MFA service (an `Arc<MfaService<_, _>>`, which the guard asks at every
+    /// request whether the session may go on). Give it the application's public origin
+    /// before building ([`MfaWebBuilder::public_origin`]).
+    pub fn builder(orgs: impl OrgSource, accounts: impl Accounts) -> MfaWebBuilder {
         MfaWebBuilder {
             settings: Settings {
                 client_address: ClientAddress::Peer,
-                cookies: CookieSecurity::Always,
+                origins: Vec::new(),
                 device_cookie: "mfa_device".into(),
                 pending_lifetime: 600,
                 paths: Paths::default(),
             },
             orgs: Arc::new(orgs),
+            accounts: Arc::new(accounts),
             clock: Arc::new(SystemClock),
+            invalid: None,
         }
+    }
+
+    /// The public origins a browser's `Origin` header may name.
+    pub fn public_origins(&self) -> &[PublicOrigin] {
+        &self.settings.origins
+    }
+
+    /// Whether cookies are `Secure`: when the first public origin is HTTPS.
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.settings.origins.first().is_none_or(PublicOrigin::is_secure)
     }
 
     /// The guard's redirect targets.
@@ -131,7 +198,9 @@ impl MfaWeb {
 pub struct MfaWebBuilder {
     settings: Settings,
     orgs: Arc<dyn ErasedOrgSource>,
+    accounts: Arc<dyn Accounts>,
     clock: Arc<dyn Clock>,
+    invalid: Option<ConfigError>,
 }
 
 impl std::fmt::Debug for MfaWebBuilder {
@@ -148,10 +217,18 @@ impl MfaWebBuilder {
         self
     }
 
-    /// Whether the device cookie is `Secure` (default: always).
+    /// An origin the application is served from, as browsers write it in the `Origin`
+    /// header (`https://app.example.com`); call it again for each further origin. The
+    /// forgery check ([`crate::csrf_protect`]) refuses a request whose `Origin` names
+    /// none of them, whatever the `Host` header says (HTTP/2 sends none, and proxies
+    /// rewrite it). The device cookie is `Secure` unless the first origin is plain
+    /// `http://` (a development server).
     #[must_use]
-    pub fn cookie_security(mut self, security: CookieSecurity) -> Self {
-        self.settings.cookies = security;
+    pub fn public_origin(mut self, origin: &str) -> Self {
+        match PublicOrigin::parse(origin) {
+            Ok(origin) => self.settings.origins.push(origin),
+            Err(error) => self.invalid = self.invalid.or(Some(error)),
+        }
         self
     }
 
@@ -186,7 +263,42 @@ impl MfaWebBuilder {
     }
 
     /// The shared state.
-    pub fn build(self) -> MfaWeb {
-        MfaWeb { settings: Arc::new(self.settings), orgs: self.orgs, clock: self.clock }
+    ///
+    /// # Errors
+    /// [`ConfigError::NoPublicOrigin`] without a public origin,
+    /// [`ConfigError::InvalidOrigin`] for one that is not an origin.
+    pub fn build(self) -> Result<MfaWeb, ConfigError> {
+        if let Some(error) = self.invalid {
+            return Err(error);
+        }
+        if self.settings.origins.is_empty() {
+            return Err(ConfigError::NoPublicOrigin);
+        }
+        Ok(MfaWeb {
+            settings: Arc::new(self.settings),
+            orgs: self.orgs,
+            accounts: self.accounts,
+            clock: self.clock,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_compare_in_lower_case_with_default_ports_dropped() {
+        let origin = PublicOrigin::parse("https://App.Example.com/").unwrap();
+        assert_eq!(origin.as_str(), "https://app.example.com");
+        assert!(origin.matches("https://app.example.com:443") && origin.matches("HTTPS://APP.EXAMPLE.COM"));
+        assert!(!origin.matches("http://app.example.com") && !origin.matches("https://app.example.com.evil"));
+        assert!(!origin.matches("null") && !origin.matches("https://evil.example"));
+        let dev = PublicOrigin::parse("http://127.0.0.1:3000").unwrap();
+        assert!(!dev.is_secure() && dev.matches("http://127.0.0.1:3000") && !dev.matches("http://127.0.0.1"));
+        for bad in ["", "app.example.com", "ftp://x", "https://", "https://a/b", "https://u@a", "https://a b"]
+        {
+            assert!(PublicOrigin::parse(bad).is_err(), "{bad}");
+        }
     }
 }

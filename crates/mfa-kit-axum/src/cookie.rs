@@ -5,12 +5,12 @@ use axum::response::{IntoResponseParts, ResponseParts};
 use mfa_kit::flow::device::Remembered;
 use tower_sessions::cookie::{Cookie, SameSite};
 
-use crate::client::Client;
-use crate::config::{CookieSecurity, MfaWeb};
+use crate::config::MfaWeb;
 use crate::response::WebError;
 
-/// A `Set-Cookie` header for the remembered-device cookie: `HttpOnly`, `Secure` (see
-/// [`CookieSecurity`]), `SameSite=Lax`, `Path=/`. Return it as part of a response:
+/// A `Set-Cookie` header for the remembered-device cookie: `HttpOnly`, `Secure` (unless
+/// the first public origin is plain `http://`, see
+/// [`crate::MfaWebBuilder::public_origin`]), `SameSite=Lax`, `Path=/`. Return it as part of a response:
 /// `(cookie, Redirect::to("/"))`.
 #[derive(Clone, Debug)]
 pub struct DeviceCookie(HeaderValue);
@@ -38,27 +38,20 @@ impl MfaWeb {
     ///
     /// # Errors
     /// [`WebError::Clock`].
-    pub fn remember_cookie(
-        &self,
-        client: &Client,
-        remembered: &Remembered,
-    ) -> Result<DeviceCookie, WebError> {
+    pub fn remember_cookie(&self, remembered: &Remembered) -> Result<DeviceCookie, WebError> {
         let now = self.now()?;
         let max_age = remembered.info.expires_at.saturating_sub(now);
-        Ok(self.device_cookie(client, remembered.token.as_str(), max_age))
+        Ok(self.device_cookie(remembered.token.as_str(), max_age))
     }
 
     /// A cookie that makes the browser forget the remembered device (on sign-out
     /// with "forget this device", after a revocation).
-    pub fn forget_cookie(&self, client: &Client) -> DeviceCookie {
-        self.device_cookie(client, "", 0)
+    pub fn forget_cookie(&self) -> DeviceCookie {
+        self.device_cookie("", 0)
     }
 
-    fn device_cookie(&self, client: &Client, value: &str, max_age: u64) -> DeviceCookie {
-        let secure = match self.settings.cookies {
-            CookieSecurity::Always => true,
-            CookieSecurity::ExceptOnLocalhost => !client.loopback_host,
-        };
+    fn device_cookie(&self, value: &str, max_age: u64) -> DeviceCookie {
+        let secure = self.secure_cookies();
         let seconds = i64::try_from(max_age).unwrap_or(i64::MAX);
         let cookie = Cookie::build((self.settings.device_cookie.clone(), value.to_string()))
             .http_only(true)

@@ -1,18 +1,27 @@
 //! Cross-site request forgery protection: a per-session token in every form, checked
 //! on every request that changes something.
 //!
-//! Put [`csrf_protect`] on the router (inside the session layer) and write
+//! Put [`csrf_protect`] on the router (inside the session layer), with the shared
+//! [`crate::MfaWeb`] as its state:
+//! `.layer(axum::middleware::from_fn_with_state(web.clone(), csrf_protect))`, and write
 //! [`CsrfToken::FIELD`] with the session's [`CsrfToken`] into every form:
 //!
 //! ```text
 //! <input type="hidden" name="csrf_token" value="{token}">
 //! ```
 //!
-//! Scripts may send the token in the `X-CSRF-Token` header instead. A request with
-//! an `Origin` header naming another host is refused as well.
+//! Scripts may send the token in the `X-CSRF-Token` header instead. A request whose
+//! `Origin` header names none of the configured public origins
+//! ([`crate::MfaWebBuilder::public_origin`]), or that the browser marks as
+//! cross-site (`Sec-Fetch-Site: cross-site`), is refused as well. The `Host` header
+//! plays no part: HTTP/2 does not send it, and proxies rewrite it.
+//!
+//! The token is replaced at every change of a session's stage (password checked,
+//! second factor proved, enrollment confirmed, sign-out), so a token read before
+//! signing in is worth nothing after.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -20,6 +29,7 @@ use axum::response::{IntoResponse, Response};
 use rand::TryRng;
 use tower_sessions::Session;
 
+use crate::config::MfaWeb;
 use crate::response::WebError;
 use crate::session::GuardRejection;
 
@@ -55,6 +65,15 @@ impl CsrfToken {
         if let Some(token) = session.get::<String>(KEY).await? {
             return Ok(CsrfToken(token));
         }
+        CsrfToken::renew(session).await
+    }
+
+    /// A new token for the session, replacing the one it had: called at every change
+    /// of the session's stage, so a token seen before it is refused after.
+    ///
+    /// # Errors
+    /// [`WebError::Session`], [`WebError::RandomSource`].
+    pub async fn renew(session: &Session) -> Result<CsrfToken, WebError> {
         let mut bytes = [0u8; 32];
         rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|_| WebError::RandomSource)?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -74,14 +93,20 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 
 /// The middleware: lets safe methods (`GET`, `HEAD`, `OPTIONS`, `TRACE`) through, and
 /// any other request only with the session's token in the `X-CSRF-Token` header or in
-/// the `csrf_token` field of a URL-encoded form, and without a foreign `Origin`.
-/// Others get `403 Forbidden` with [`REFUSED`]. The form body is read (up to
-/// [`MAX_FORM_BYTES`]) and handed on unchanged.
-pub async fn csrf_protect(session: Session, request: Request, next: Next) -> Response {
+/// the `csrf_token` field of a URL-encoded form, with no `Origin` but a configured
+/// public origin, and not marked cross-site by the browser. Others get
+/// `403 Forbidden` with [`REFUSED`]. The form body is read (up to [`MAX_FORM_BYTES`])
+/// and handed on unchanged.
+pub async fn csrf_protect(
+    State(web): State<MfaWeb>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
         return next.run(request).await;
     }
-    if foreign_origin(request.headers()) {
+    if foreign(&web, request.headers()) {
         return refuse();
     }
     let expected = match session.get::<String>(KEY).await {
@@ -124,12 +149,16 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
 }
 
-/// An `Origin` that is not this request's own host (`null` included).
-fn foreign_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
-    origin_host.is_none_or(|origin_host| !origin_host.eq_ignore_ascii_case(host))
+/// A request from another site: an `Origin` that is none of the public origins (`null`
+/// and unreadable ones included), or a browser's `Sec-Fetch-Site: cross-site`.
+fn foreign(web: &MfaWeb, headers: &HeaderMap) -> bool {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"));
+    let Some(origin) = headers.get(header::ORIGIN) else { return cross_site };
+    let Ok(origin) = origin.to_str() else { return true };
+    cross_site || !web.public_origins().iter().any(|public| public.matches(origin))
 }
 
 /// Compares in time independent of where the inputs differ.

@@ -4,6 +4,7 @@
 #![warn(unreachable_pub)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod accounts;
 mod client;
 mod config;
 mod cookie;
@@ -12,14 +13,15 @@ mod org;
 mod response;
 mod session;
 
+pub use accounts::Accounts;
 pub use client::{Client, device_label};
-pub use config::{ClientAddress, CookieSecurity, MfaWeb, MfaWebBuilder, Paths};
+pub use config::{ClientAddress, ConfigError, MfaWeb, MfaWebBuilder, Paths, PublicOrigin};
 pub use cookie::DeviceCookie;
 pub use csrf::{CsrfToken, csrf_protect};
 pub use org::{OrgSource, UserOrg};
 pub use response::UNAVAILABLE;
-pub use response::{Refused, WebError, status_for};
+pub use response::{NoStore, Refused, WebError, no_store, status_for};
 pub use session::{
-    AuthState, Enrolling, GuardRejection, MfaSession, MfaUser, Next, SecondFactorDue, SignedIn, Stage,
-    require_signed_in,
+    ACTIVITY_GRANULARITY, AuthState, Enrolling, GuardRejection, MfaSession, MfaUser, Next, SecondFactorDue,
+    SignedIn, Stage, require_signed_in,
 };

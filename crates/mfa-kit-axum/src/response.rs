@@ -1,6 +1,8 @@
 //! Refusals and failures as HTTP responses.
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mfa_kit::Refusal;
 use mfa_kit::clock::ClockError;
@@ -52,6 +54,7 @@ pub fn status_for(refusal: &Refusal) -> StatusCode {
         | Refusal::SelfReset
         | Refusal::ActorWithoutMfa
         | Refusal::RememberDisabled => StatusCode::FORBIDDEN,
+        Refusal::SessionEnded(_) => StatusCode::UNAUTHORIZED,
         Refusal::InvalidSettings(_) | Refusal::ReasonRequired | Refusal::ConfirmationRequired => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
@@ -75,4 +78,34 @@ impl From<Refusal> for Refused {
     fn from(refusal: Refusal) -> Refused {
         Refused(refusal)
     }
+}
+
+/// A response that must not be kept by the browser or any cache: a page showing a
+/// secret (an enrollment key or QR code, new recovery codes). Adds
+/// `Cache-Control: no-store` (and `Pragma: no-cache` for old caches) to whatever it
+/// wraps: `NoStore(Html(page))`. For whole routers, use the [`no_store`] middleware.
+#[derive(Clone, Debug)]
+pub struct NoStore<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        mark_no_store(&mut response);
+        response
+    }
+}
+
+/// Middleware marking every response of a router `Cache-Control: no-store`:
+/// `.route_layer(axum::middleware::from_fn(no_store))` on the routes that show secrets
+/// or account pages.
+pub async fn no_store(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    mark_no_store(&mut response);
+    response
+}
+
+fn mark_no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }

@@ -1,5 +1,16 @@
 //! "Password done, second factor pending", kept in the server-side session, and the
 //! guard that keeps protected routes shut until the second factor is done.
+//!
+//! Every session is bound to the account ([`mfa_kit::flow::session`]): it keeps the
+//! account's generation from when the password was checked, and at every request the
+//! guard asks the service whether it may go on. A session from before a change of how
+//! the account is protected (an admin reset, a factor added, replaced or removed, a
+//! password change) is signed out at its next request, whatever its stage, unless it
+//! made the change itself and said so ([`MfaSession::account_changed`],
+//! [`MfaSession::enrollment_confirmed`]). So is a signed-in session past the policy's
+//! absolute lifetime or inactivity limit. Every context handed to a handler carries the
+//! session ([`mfa_kit::policy::SignInContext::with_session`]), so step-up judges this
+//! session's own proof, never one made in another browser.
 
 use std::net::SocketAddr;
 
@@ -8,16 +19,25 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
-use mfa_kit::policy::{Decision, SignInContext};
-use mfa_kit::{Method, UserId};
+use mfa_kit::flow::Proven;
+use mfa_kit::flow::enrollment::Confirmed;
+use mfa_kit::flow::session::{SessionVerdict, adopt};
+use mfa_kit::policy::{Decision, SessionFacts, SignInContext};
+use mfa_kit::{Method, SessionEnd, UserId};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::client::Client;
 use crate::config::MfaWeb;
+use crate::csrf::CsrfToken;
 use crate::response::WebError;
 
 const KEY: &str = "mfa_kit_axum.auth";
+
+/// How stale a session's recorded last activity may get before a request writes it
+/// again: one minute, so a busy session is not written at every request. The
+/// inactivity limit is enforced to within this.
+pub const ACTIVITY_GRANULARITY: u64 = 60;
 
 /// How far a session has come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,9 +62,19 @@ pub struct AuthState {
     methods: Vec<Method>,
     enrollment_suggested: bool,
     needs_backup: bool,
-    /// When this session last proved a second factor (the service's clock).
+    /// When this session last proved a second factor (the proof's own time).
     #[serde(default)]
     proved_at: Option<u64>,
+    /// The account's generation the session belongs to. Sessions stored before it was
+    /// kept read as 0, and end at their next request if the account has moved on.
+    #[serde(default)]
+    generation: u64,
+    /// When the password was checked.
+    #[serde(default)]
+    signed_in_at: u64,
+    /// When the session last made a request (to within [`ACTIVITY_GRANULARITY`]).
+    #[serde(default)]
+    active_at: u64,
 }
 
 impl AuthState {
@@ -54,12 +84,25 @@ impl AuthState {
         self.proved_at
     }
 
-    /// `context` for this session's sensitive actions: step-up judges this session's
-    /// own proof ([`SignInContext::with_session_proof`]), so a code typed in another
-    /// browser does not make this one fresh. A session that never proved a second
-    /// factor is never fresh.
-    pub fn step_up_context(&self, context: SignInContext) -> SignInContext {
-        context.with_session_proof(self.proved_at.unwrap_or(0))
+    /// What the service needs to know of this session
+    /// ([`SignInContext::with_session`]): its generation, start, last activity and own
+    /// proof. The extractors put it into every context they hand out.
+    pub fn facts(&self) -> SessionFacts {
+        let facts = SessionFacts::new(self.generation, self.signed_in_at).active_at(self.active_at);
+        match self.proved_at {
+            Some(at) => facts.proved_at(at),
+            None => facts,
+        }
+    }
+
+    /// The account's generation this session belongs to.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// When the password was checked.
+    pub fn signed_in_at(&self) -> u64 {
+        self.signed_in_at
     }
 
     /// The user whose password was checked.
@@ -158,10 +201,12 @@ impl MfaSession {
     }
 
     /// The host checked `user`'s password and asked the service for its decision:
-    /// records the stage the decision calls for and says where to go.
+    /// records the stage the decision calls for, with the account's generation, and
+    /// says where to go. The session gets a new id and a new CSRF token.
     ///
     /// # Errors
-    /// [`WebError::Session`], [`WebError::Clock`].
+    /// [`WebError::Session`], [`WebError::Clock`], [`WebError::Service`] (the
+    /// generation could not be read: nobody is let in).
     pub async fn password_verified(&self, user: UserId, decision: &Decision) -> Result<Next, WebError> {
         let (stage, next, methods, suggested, needs_backup) = match decision {
             Decision::Allow { .. } => (Stage::SignedIn, Next::SignedIn, Vec::new(), false, false),
@@ -177,6 +222,7 @@ impl MfaSession {
             // A decision this version does not know lets nobody in.
             _ => return Ok(Next::SecondFactor),
         };
+        let generation = self.web.accounts.generation(&user).await?;
         let since = self.web.now()?;
         let state = AuthState {
             user,
@@ -186,38 +232,75 @@ impl MfaSession {
             enrollment_suggested: suggested,
             needs_backup,
             proved_at: None,
+            generation,
+            signed_in_at: since,
+            active_at: since,
         };
         self.session.cycle_id().await?;
         self.session.insert(KEY, state).await?;
+        CsrfToken::renew(&self.session).await?;
         Ok(next)
     }
 
-    /// The service accepted the second factor: the session is signed in. `None` if no
-    /// second factor was pending (nothing changes).
+    /// The service accepted the second factor (`proof`): the session is signed in, with
+    /// the proof's time as its own. `None` if no second factor was pending (nothing
+    /// changes), or if the account changed meanwhile (the session is signed out).
     ///
     /// # Errors
-    /// [`WebError::Session`], [`WebError::Clock`].
-    pub async fn second_factor_proven(&self) -> Result<Option<AuthState>, WebError> {
-        self.advance(&[Stage::SecondFactor]).await
+    /// [`WebError::Session`], [`WebError::Service`].
+    pub async fn second_factor_proven(&self, proof: &Proven) -> Result<Option<AuthState>, WebError> {
+        // A recovery code may end the user's other sessions (the policy says): this
+        // session made that change and keeps going.
+        let changed = proof.method == Method::RecoveryCode;
+        self.advance(&[Stage::SecondFactor], proof.at, changed).await
     }
 
-    /// The service confirmed an enrollment: the session is signed in and no longer
-    /// prompted to enroll. `None` if the session was not enrolling or signed in.
+    /// The service confirmed an enrollment this session started (`confirmed`): the
+    /// session is signed in, no longer prompted to enroll, fresh from the confirmation,
+    /// and keeps the account's new generation (it made the change; every other session
+    /// of the user ends). `None` if the session was not enrolling or signed in, or if
+    /// another change of the account came in between (the session is signed out).
     ///
     /// # Errors
-    /// [`WebError::Session`], [`WebError::Clock`].
-    pub async fn enrollment_confirmed(&self) -> Result<Option<AuthState>, WebError> {
-        self.advance(&[Stage::Enrollment, Stage::SignedIn]).await
+    /// [`WebError::Session`], [`WebError::Service`].
+    pub async fn enrollment_confirmed(&self, confirmed: &Confirmed) -> Result<Option<AuthState>, WebError> {
+        self.advance(&[Stage::Enrollment, Stage::SignedIn], confirmed.at, true).await
     }
 
     /// The service accepted a second factor asked for before a sensitive action
-    /// (step-up) in this signed-in session: the session is fresh from now. `None` if
-    /// the session is not signed in.
+    /// (step-up) in this signed-in session: the session is fresh from the proof's time.
+    /// `None` if the session is not signed in.
     ///
     /// # Errors
-    /// [`WebError::Session`], [`WebError::Clock`].
-    pub async fn step_up_proven(&self) -> Result<Option<AuthState>, WebError> {
-        self.advance(&[Stage::SignedIn]).await
+    /// [`WebError::Session`], [`WebError::Service`].
+    pub async fn step_up_proven(&self, proof: &Proven) -> Result<Option<AuthState>, WebError> {
+        let changed = proof.method == Method::RecoveryCode;
+        self.advance(&[Stage::SignedIn], proof.at, changed).await
+    }
+
+    /// This session just changed how the account is protected (removed an
+    /// authenticator, generated recovery codes, added or removed a destination, changed
+    /// the password with [`mfa_kit::service::MfaService::password_changed`]): every
+    /// other session of the user ends at its next request, and this one keeps going
+    /// under the account's new generation. `false` if another change came in between,
+    /// in which case this session is signed out too.
+    ///
+    /// # Errors
+    /// [`WebError::Session`], [`WebError::Service`].
+    pub async fn account_changed(&self) -> Result<bool, WebError> {
+        let Some(mut state) = self.state().await? else { return Ok(false) };
+        let current = self.web.accounts.generation(&state.user).await?;
+        match adopt(state.generation, current) {
+            Some(generation) => {
+                state.generation = generation;
+                self.session.insert(KEY, state).await?;
+                Ok(true)
+            }
+            None => {
+                self.sign_out().await?;
+                Ok(false)
+            }
+        }
     }
 
     /// The user dismissed the suggestion to set up MFA.
@@ -240,20 +323,38 @@ impl MfaSession {
         Ok(self.session.flush().await?)
     }
 
-    async fn advance(&self, from: &[Stage]) -> Result<Option<AuthState>, WebError> {
+    /// Moves the session to signed in after a proof made at `proved_at`; after a change
+    /// of the account made by this session (`changed`), takes its new generation.
+    async fn advance(
+        &self,
+        from: &[Stage],
+        proved_at: u64,
+        changed: bool,
+    ) -> Result<Option<AuthState>, WebError> {
         let Some(mut state) = self.state().await?.filter(|s| from.contains(&s.stage)) else {
             return Ok(None);
         };
+        if changed {
+            let current = self.web.accounts.generation(&state.user).await?;
+            let Some(generation) = adopt(state.generation, current) else {
+                self.sign_out().await?;
+                return Ok(None);
+            };
+            state.generation = generation;
+        }
         let was = state.stage;
-        let now = self.web.now()?;
         state.stage = Stage::SignedIn;
-        state.since = now;
-        state.proved_at = Some(now);
+        state.since = proved_at;
+        state.proved_at = Some(proved_at);
+        state.active_at = state.active_at.max(proved_at);
         state.enrollment_suggested = false;
         if was != Stage::SignedIn {
             self.session.cycle_id().await?;
         }
         self.session.insert(KEY, state.clone()).await?;
+        if was != Stage::SignedIn {
+            CsrfToken::renew(&self.session).await?;
+        }
         Ok(Some(state))
     }
 }
@@ -285,6 +386,9 @@ pub enum GuardRejection {
     SecondFactor(String),
     /// Enrollment is required first: to the enrollment page.
     Enroll(String),
+    /// The session has ended (the account changed, or a limit passed) and was signed
+    /// out: to the password page, with `?ended=` and the reason's id.
+    Ended(String, SessionEnd),
     /// The session or the organisation source failed (`503`).
     Failed(WebError),
     /// The `SessionManagerLayer` is missing from the router (`500`).
@@ -296,6 +400,10 @@ impl IntoResponse for GuardRejection {
         match self {
             GuardRejection::SignIn(to) | GuardRejection::SecondFactor(to) | GuardRejection::Enroll(to) => {
                 Redirect::to(&to).into_response()
+            }
+            GuardRejection::Ended(to, ended) => {
+                let separator = if to.contains('?') { '&' } else { '?' };
+                Redirect::to(&format!("{to}{separator}ended={}", ended.as_str())).into_response()
             }
             GuardRejection::Failed(error) => error.into_response(),
             GuardRejection::NoSessionLayer => {
@@ -312,19 +420,51 @@ impl From<WebError> for GuardRejection {
     }
 }
 
-/// The state in a request's session, or where to send the browser instead.
-async fn state_in(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<AuthState, GuardRejection> {
+/// A session admitted by the guard: its state, the request's client, and the context
+/// for the service with the session in it.
+struct Admitted {
+    state: AuthState,
+    client: Client,
+    context: SignInContext,
+}
+
+/// The state in a request's session, checked against the account (generation,
+/// lifetime, inactivity), or where to send the browser instead. A session that has
+/// ended is signed out here.
+async fn admit(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<Admitted, GuardRejection> {
     let session = MfaSession::new(session_of(parts).await?, web.clone());
     let paths = &web.settings.paths;
-    match session.state().await? {
-        Some(state) if allowed.contains(&state.stage) => Ok(state),
-        None => Err(GuardRejection::SignIn(paths.sign_in.clone())),
-        Some(state) => Err(match state.stage {
+    let Some(mut state) = session.state().await? else {
+        return Err(GuardRejection::SignIn(paths.sign_in.clone()));
+    };
+    let client = client_of(parts, web);
+    let context = web.password_step_context(&state.user, &client).await?.with_session(state.facts());
+    match web.accounts.check_session(&state.user, &context).await.map_err(WebError::from)? {
+        SessionVerdict::Continue => {}
+        verdict => {
+            let ended = match verdict {
+                SessionVerdict::Ended(ended) => ended,
+                _ => SessionEnd::AccountChanged,
+            };
+            tracing::info!(reason = ended.as_str(), "MFA session ended; signing it out");
+            session.sign_out().await?;
+            return Err(GuardRejection::Ended(paths.sign_in.clone(), ended));
+        }
+    }
+    if !allowed.contains(&state.stage) {
+        return Err(match state.stage {
             Stage::SecondFactor => GuardRejection::SecondFactor(paths.second_factor.clone()),
             Stage::Enrollment => GuardRejection::Enroll(paths.enroll.clone()),
             Stage::SignedIn => GuardRejection::SignIn(paths.sign_in.clone()),
-        }),
+        });
     }
+    let now = web.now()?;
+    if now.saturating_sub(state.active_at) >= ACTIVITY_GRANULARITY {
+        state.active_at = now;
+        session.session.insert(KEY, state.clone()).await.map_err(WebError::from)?;
+    }
+    let context = context.with_session(state.facts());
+    Ok(Admitted { state, client, context })
 }
 
 fn client_of(parts: &Parts, web: &MfaWeb) -> Client {
@@ -343,6 +483,9 @@ pub struct SignedIn {
     pub state: AuthState,
     /// The request's client.
     pub client: Client,
+    /// The context to pass to the service, with this session in it: step-up judges
+    /// this session's own proof.
+    pub context: SignInContext,
 }
 
 impl<S> FromRequestParts<S> for SignedIn
@@ -357,8 +500,8 @@ where
             return Ok(signed_in.clone());
         }
         let web = MfaWeb::from_ref(state);
-        let state = state_in(parts, &web, &[Stage::SignedIn]).await?;
-        Ok(SignedIn { user: state.user.clone(), state, client: client_of(parts, &web) })
+        let Admitted { state, client, context } = admit(parts, &web, &[Stage::SignedIn]).await?;
+        Ok(SignedIn { user: state.user.clone(), state, client, context })
     }
 }
 
@@ -382,8 +525,9 @@ pub async fn require_signed_in(
 
 /// A user whose password was checked, at an allowed stage, with the complete
 /// [`SignInContext`] for the service: the client's address and device, the
-/// remembered-device cookie, and the organisation's settings from the host's
-/// [`crate::OrgSource`]. Taken through [`SecondFactorDue`] and [`Enrolling`].
+/// remembered-device cookie, the organisation's settings from the host's
+/// [`crate::OrgSource`], and this session ([`AuthState::facts`]), so step-up judges
+/// this session's own proof. Taken through [`SecondFactorDue`] and [`Enrolling`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MfaUser {
@@ -399,9 +543,7 @@ pub struct MfaUser {
 
 impl MfaUser {
     async fn extract(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<MfaUser, GuardRejection> {
-        let state = state_in(parts, web, allowed).await?;
-        let client = client_of(parts, web);
-        let context = web.sign_in_context(&state.user, &client).await?;
+        let Admitted { state, client, context } = admit(parts, web, allowed).await?;
         Ok(MfaUser { user: state.user.clone(), state, client, context })
     }
 }
@@ -450,23 +592,19 @@ stage_extractor!(
 );
 
 impl MfaWeb {
-    /// The context of a signed-in user's sensitive action: [`MfaWeb::sign_in_context`]
-    /// with this session's own last proof ([`AuthState::step_up_context`]).
-    ///
-    /// # Errors
-    /// As [`MfaWeb::sign_in_context`].
-    pub async fn signed_in_context(&self, signed_in: &SignedIn) -> Result<SignInContext, WebError> {
-        let context = self.sign_in_context(&signed_in.user, &signed_in.client).await?;
-        Ok(signed_in.state.step_up_context(context))
-    }
-
-    /// The complete sign-in context for `user` on this request, with the
-    /// organisation's settings from the host's source: for the password step, where
-    /// the session has no user yet.
+    /// The context for the password step only, where no session has a user yet: the
+    /// organisation's settings from the host's source and the request's client, but no
+    /// session, so step-up would judge the user's latest proof from any session. Every
+    /// later request takes its context from an extractor ([`SignedIn::context`],
+    /// [`MfaUser::context`]), which carries the session.
     ///
     /// # Errors
     /// [`WebError::OrgSource`].
-    pub async fn sign_in_context(&self, user: &UserId, client: &Client) -> Result<SignInContext, WebError> {
+    pub async fn password_step_context(
+        &self,
+        user: &UserId,
+        client: &Client,
+    ) -> Result<SignInContext, WebError> {
         let org = self.orgs.org_for(user).await.map_err(WebError::OrgSource)?;
         let mut context = SignInContext::new(client.request.clone()).with_jurisdiction(org.jurisdiction);
         if let Some(settings) = org.settings {

@@ -1,0 +1,63 @@
+//! The account side of a session: the service that says whether a session of a user
+//! may go on, and which generation of the account a session belongs to.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use mfa_kit::UserId;
+use mfa_kit::flow::session::SessionVerdict;
+use mfa_kit::policy::SignInContext;
+use mfa_kit::seal::SecretSealer;
+use mfa_kit::service::{Error, MfaService};
+use mfa_kit::store::Store;
+
+type AccountFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// What the guard asks of the MFA service at every request: whether the session may
+/// go on ([`MfaService::check_session`]), and the account's generation
+/// ([`MfaService::generation`]) for a new session or after the session's own change.
+/// Implemented for [`MfaService`]; give [`crate::MfaWeb::builder`] the service itself.
+pub trait Accounts: Send + Sync + 'static {
+    /// As [`MfaService::check_session`].
+    fn check_session<'a>(
+        &'a self,
+        user: &'a UserId,
+        context: &'a SignInContext,
+    ) -> AccountFuture<'a, SessionVerdict>;
+
+    /// As [`MfaService::generation`].
+    fn generation<'a>(&'a self, user: &'a UserId) -> AccountFuture<'a, u64>;
+}
+
+impl<S, K> Accounts for MfaService<S, K>
+where
+    S: Store + 'static,
+    K: SecretSealer + 'static,
+{
+    fn check_session<'a>(
+        &'a self,
+        user: &'a UserId,
+        context: &'a SignInContext,
+    ) -> AccountFuture<'a, SessionVerdict> {
+        Box::pin(MfaService::check_session(self, user, context))
+    }
+
+    fn generation<'a>(&'a self, user: &'a UserId) -> AccountFuture<'a, u64> {
+        Box::pin(MfaService::generation(self, user))
+    }
+}
+
+impl<T: Accounts + ?Sized> Accounts for Arc<T> {
+    fn check_session<'a>(
+        &'a self,
+        user: &'a UserId,
+        context: &'a SignInContext,
+    ) -> AccountFuture<'a, SessionVerdict> {
+        (**self).check_session(user, context)
+    }
+
+    fn generation<'a>(&'a self, user: &'a UserId) -> AccountFuture<'a, u64> {
+        (**self).generation(user)
+    }
+}
