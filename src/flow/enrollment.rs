@@ -244,7 +244,9 @@ pub fn resume<'r>(
 /// success the new authenticator is added beside the others (an enrollment opened with
 /// [`add`]) or replaces them (opened with [`start`]: remembered devices are then
 /// revoked), and the failure count is cleared; wrong confirmations are counted against the
-/// enrollment, which is discarded after the lockout rule's number of them.
+/// enrollment, which is discarded after the lockout rule's number of them. A user who
+/// already has MFA confirms only with a fresh second-factor proof, as starting needed
+/// ([`super::step_up`]), and a session that has ended confirms nothing.
 ///
 /// # Errors
 /// [`Failure::Time`] when `env.now` is before the credential's epoch.
@@ -262,6 +264,11 @@ pub fn confirm(
         let Some(pending) = draft.get().pending_enrollment.as_ref() else {
             return Ok(Err(Refusal::NoPendingEnrollment));
         };
+        let action = if pending.adding.is_some() {
+            SensitiveAction::AddAuthenticator
+        } else {
+            SensitiveAction::ReplaceAuthenticator
+        };
         let lifetime = env.policy.enrollment_lifetime(env.context);
         if !crate::record::window_holds(pending.started_at, pending.expires_at, lifetime, now) {
             draft.edit().pending_enrollment = None;
@@ -272,6 +279,12 @@ pub fn confirm(
             return Ok(Err(refused));
         }
         if let Some(refused) = draft.locked(now) {
+            return Ok(Err(refused));
+        }
+        // Replacing or adding to the user's factors needs this session's fresh proof at
+        // the confirmation too, not only at the start: a session that could not have
+        // started the enrollment cannot finish one another session started.
+        if let Some(refused) = super::step_up::require(draft, action, env) {
             return Ok(Err(refused));
         }
         let matched = match_codes(totp, codes, env.rules.confirmation, now, env.rules.drift.base)?;

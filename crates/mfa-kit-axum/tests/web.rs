@@ -1,5 +1,5 @@
 //! The integration through a router, one request at a time (tower's `oneshot`), with a
-//! small cookie jar standing in for the browser.
+//! small cookie jar standing in for the browser, over the real service.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -10,19 +10,23 @@ use axum::extract::{ConnectInfo, FromRef, State};
 use axum::http::{HeaderName, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Router, middleware};
+use axum::{Form, Router, middleware};
 use http_body_util::BodyExt;
-use mfa_kit::clock::ManualClock;
+use mfa_kit::clock::{Clock, ManualClock};
+use mfa_kit::flow::Proven;
 use mfa_kit::flow::device::Remembered;
+use mfa_kit::policy::SignInContext;
 use mfa_kit::policy::{Decision, OrgSettings};
 use mfa_kit::prelude::*;
+use mfa_kit::record::RefusalTally;
 use mfa_kit_axum::{
-    Client, ClientAddress, CookieSecurity, CsrfToken, Enrolling, MfaSession, MfaWeb, OrgSource, Refused,
+    Client, ClientAddress, CsrfToken, Enrolling, MfaSession, MfaWeb, NoStore, OrgSource, Refused,
     SecondFactorDue, SignedIn, UserOrg, WebError, csrf_protect, require_signed_in, status_for,
 };
 use tower::ServiceExt;
 
 const NOW: u64 = 1_751_360_400;
+const ORIGIN: &str = "https://app.example";
 
 type Service = MfaService<MemoryStore, PlaintextSealer>;
 
@@ -59,18 +63,28 @@ impl OrgSource for Orgs {
     }
 }
 
-fn app(address: ClientAddress, cookies: CookieSecurity, orgs: Orgs) -> (Router, App) {
+fn app(address: ClientAddress, origin: &str, orgs: Orgs) -> (Router, App) {
     let clock = ManualClock::new(NOW);
-    let web =
-        MfaWeb::builder(orgs).client_address(address).cookie_security(cookies).clock(clock.clone()).build();
-    let mfa = MfaService::builder("Test", MemoryStore::new(), PlaintextSealer)
+    let mfa = Arc::new(
+        MfaService::builder("Test", MemoryStore::new(), PlaintextSealer)
+            .clock(clock.clone())
+            .hash_key(HashKey::generate().unwrap())
+            .build(),
+    );
+    let web = MfaWeb::builder(orgs, mfa.clone())
+        .public_origin(origin)
+        .client_address(address)
         .clock(clock.clone())
-        .hash_key(HashKey::generate().unwrap())
-        .build();
-    let app = App { web: web.clone(), mfa: Arc::new(mfa), clock };
+        .build()
+        .unwrap();
+    let app = App { web: web.clone(), mfa, clock };
     let protected = Router::new()
         .route("/protected", get(|user: SignedIn| async move { format!("hello {}", user.user) }))
-        .route_layer(middleware::from_fn_with_state(web, require_signed_in));
+        .route("/recovery-codes", post(recovery_codes))
+        .route("/password-changed", post(password_changed))
+        .route("/step-up", post(step_up))
+        .route("/remember-device", post(remember_device))
+        .route_layer(middleware::from_fn_with_state(web.clone(), require_signed_in));
     let router = Router::new()
         .merge(protected)
         .route("/client", get(client))
@@ -78,18 +92,15 @@ fn app(address: ClientAddress, cookies: CookieSecurity, orgs: Orgs) -> (Router, 
         .route("/password/{user}/{decision}", post(password))
         .route("/code", post(code))
         .route("/enroll", get(|e: Enrolling| async move { format!("enrolling {}", e.user) }))
+        .route("/enroll/start", post(start_enrollment))
+        .route("/enroll/confirm", post(confirm_enrollment))
         .route("/enrolled", post(enrolled))
         .route("/remember", post(remember))
-        .route(
-            "/forget",
-            post(
-                |State(app): State<App>, client: Client| async move { (app.web.forget_cookie(&client), "") },
-            ),
-        )
+        .route("/forget", post(|State(app): State<App>| async move { (app.web.forget_cookie(), "") }))
         .route("/context", get(context))
         .route("/refusal/{which}", get(refusal))
         .route("/failure", get(|| async { WebError::from(mfa_kit::service::Error::HashKeyMissing) }))
-        .layer(middleware::from_fn(csrf_protect))
+        .layer(middleware::from_fn_with_state(web, csrf_protect))
         .layer(
             tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
                 .with_secure(false),
@@ -105,8 +116,10 @@ async fn client(client: Client) -> String {
 async fn password(
     State(app): State<App>,
     session: MfaSession,
+    client: Client,
     axum::extract::Path((user, decision)): axum::extract::Path<(String, String)>,
-) -> Result<String, WebError> {
+) -> Result<Response, WebError> {
+    let user = UserId::new(&user);
     let decision = match decision.as_str() {
         "allow" => Decision::Allow { reason: Reason::NotRequired },
         "challenge" => {
@@ -114,51 +127,144 @@ async fn password(
         }
         "require" => Decision::RequireEnrollment { reason: Reason::OrgEnforced },
         "ask" => {
-            let context = app
-                .web
-                .sign_in_context(
-                    &UserId::new(&user),
-                    &Client::from_parts(&app.web, &Default::default(), None),
-                )
-                .await?;
-            app.mfa
-                .sign_in_decision(&UserId::new(&user), &context)
-                .await?
-                .map_err(|_| mfa_kit::service::Error::HashKeyMissing)?
+            let context = app.web.password_step_context(&user, &client).await?;
+            match app.mfa.sign_in_decision(&user, &context).await? {
+                Ok(decision) => decision,
+                Err(refusal) => return Ok(Refused(refusal).into_response()),
+            }
         }
         _ => Decision::SuggestEnrollment { reason: Reason::LevelSuggested, deadline: None },
     };
-    let next = session.password_verified(UserId::new(user), &decision).await?;
-    Ok(next.path(&app.web, "/home").to_string())
+    let next = session.password_verified(user, &decision).await?;
+    Ok(next.path(&app.web, "/home").to_string().into_response())
 }
 
-/// Accepts "good" as the second factor.
-async fn code(due: SecondFactorDue, session: MfaSession, body: String) -> Result<Response, WebError> {
-    if body.contains("code=good") {
-        session.second_factor_proven().await?;
-        return Ok(format!("welcome {}", due.user).into_response());
+#[derive(serde::Deserialize)]
+struct CodeForm {
+    code: String,
+}
+
+/// "good" stands for a second factor the host checked itself; anything else goes to
+/// the service.
+async fn code(
+    State(app): State<App>,
+    due: SecondFactorDue,
+    session: MfaSession,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    let proof = if form.code == "good" {
+        Proven { method: Method::Totp, drift: Some(0), at: app.clock.now().unwrap() }
+    } else {
+        match app.mfa.verify_code(&due.user, &form.code, &due.context).await? {
+            Ok(proof) => proof,
+            Err(refusal) => return Ok(Refused(refusal).into_response()),
+        }
+    };
+    session.second_factor_proven(&proof).await?;
+    Ok(format!("welcome {}", due.user).into_response())
+}
+
+async fn step_up(
+    State(app): State<App>,
+    user: SignedIn,
+    session: MfaSession,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    match app.mfa.verify_code(&user.user, &form.code, &user.context).await? {
+        Ok(proof) => {
+            session.step_up_proven(&proof).await?;
+            Ok("fresh".into_response())
+        }
+        Err(refusal) => Ok(Refused(refusal).into_response()),
     }
-    Ok(Refused(Refusal::WrongCode { attempts_left: 4 }).into_response())
 }
 
-async fn enrolled(_e: Enrolling, session: MfaSession) -> Result<&'static str, WebError> {
-    session.enrollment_confirmed().await?;
+/// Starts (or shows) an enrollment: the page shows the key.
+async fn start_enrollment(State(app): State<App>, who: Enrolling) -> Result<Response, WebError> {
+    Ok(match app.mfa.start_enrollment(&who.user, "u@example.com", &who.context).await? {
+        Ok(start) => NoStore(start.uri.to_string()).into_response(),
+        Err(refusal) => Refused(refusal).into_response(),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct Codes {
+    first: String,
+    second: String,
+}
+
+async fn confirm_enrollment(
+    State(app): State<App>,
+    who: Enrolling,
+    session: MfaSession,
+    Form(codes): Form<Codes>,
+) -> Result<Response, WebError> {
+    match app.mfa.confirm_enrollment(&who.user, &[&codes.first, &codes.second], &who.context).await? {
+        Ok(confirmed) => {
+            session.enrollment_confirmed(&confirmed).await?;
+            Ok("enrolled".into_response())
+        }
+        Err(refusal) => Ok(Refused(refusal).into_response()),
+    }
+}
+
+async fn recovery_codes(
+    State(app): State<App>,
+    user: SignedIn,
+    session: MfaSession,
+) -> Result<Response, WebError> {
+    match app.mfa.generate_recovery_codes(&user.user, &user.context).await? {
+        Ok(codes) => {
+            session.account_changed().await?;
+            Ok(NoStore(format!("{} codes", codes.len())).into_response())
+        }
+        Err(refusal) => Ok(Refused(refusal).into_response()),
+    }
+}
+
+async fn password_changed(
+    State(app): State<App>,
+    user: SignedIn,
+    session: MfaSession,
+) -> Result<String, WebError> {
+    app.mfa.password_changed(&user.user, &user.client.request).await?;
+    Ok(format!("kept {}", session.account_changed().await?))
+}
+
+/// Marks the session enrolled after a confirmation the host made itself.
+async fn enrolled(
+    State(app): State<App>,
+    _e: Enrolling,
+    session: MfaSession,
+) -> Result<&'static str, WebError> {
+    let confirmed = mfa_kit::flow::enrollment::Confirmed { replaced: false, at: app.clock.now().unwrap() };
+    session.enrollment_confirmed(&confirmed).await?;
     Ok("enrolled")
 }
 
 /// Enrolls the signed-in user and remembers the device for a week.
-async fn remember(State(app): State<App>, user: SignedIn) -> Result<Response, WebError> {
-    let context = app.web.sign_in_context(&user.user, &user.client).await?;
-    let start = app.mfa.start_enrollment(&user.user, "u@example.com", &context).await?.unwrap();
+async fn remember(State(app): State<App>, user: SignedIn, session: MfaSession) -> Result<Response, WebError> {
+    let start = app.mfa.start_enrollment(&user.user, "u@example.com", &user.context).await?.unwrap();
     let key = KeyUri::parse(&start.uri).unwrap();
     let phone = Totp::new(key.secret(), key.totp_params().unwrap());
-    let first = phone.generate(NOW - 30).unwrap().to_string();
-    let second = phone.generate(NOW).unwrap().to_string();
-    app.mfa.confirm_enrollment(&user.user, &[&first, &second], &context).await?.unwrap();
+    let now = app.clock.now().unwrap();
+    let first = phone.generate(now - 30).unwrap().to_string();
+    let second = phone.generate(now).unwrap().to_string();
+    let confirmed = app.mfa.confirm_enrollment(&user.user, &[&first, &second], &user.context).await?.unwrap();
+    let state = session.enrollment_confirmed(&confirmed).await?.unwrap();
     app.clock.advance(100);
+    let context = user.context.clone().with_session(state.facts());
     let remembered: Remembered =
         app.mfa.remember_device(&user.user, "laptop", 7 * 86_400, &context).await?.unwrap();
-    Ok((app.web.remember_cookie(&user.client, &remembered)?, "remembered").into_response())
+    Ok((app.web.remember_cookie(&remembered)?, "remembered").into_response())
+}
+
+/// Remembers this device for a week (needs this session's fresh proof).
+async fn remember_device(State(app): State<App>, user: SignedIn) -> Result<Response, WebError> {
+    Ok(match app.mfa.remember_device(&user.user, "laptop", 7 * 86_400, &user.context).await? {
+        Ok(remembered) => (app.web.remember_cookie(&remembered)?, "remembered").into_response(),
+        Err(refusal) => Refused(refusal).into_response(),
+    })
 }
 
 async fn context(due: SecondFactorDue) -> String {
@@ -182,6 +288,7 @@ struct Browser {
     host: String,
     cookies: BTreeMap<String, String>,
     set_cookies: Vec<String>,
+    cache_control: Option<String>,
 }
 
 impl Browser {
@@ -191,6 +298,7 @@ impl Browser {
             host: host.into(),
             cookies: BTreeMap::new(),
             set_cookies: Vec::new(),
+            cache_control: None,
         }
     }
 
@@ -200,7 +308,10 @@ impl Browser {
         body: &str,
     ) -> (StatusCode, String, Option<String>) {
         let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut request = request.header(header::HOST, &self.host);
+        let mut request = request;
+        if !self.host.is_empty() {
+            request = request.header(header::HOST, &self.host);
+        }
         if !cookie.is_empty() {
             request = request.header(header::COOKIE, cookie.join("; "));
         }
@@ -210,6 +321,8 @@ impl Browser {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
+        self.cache_control =
+            response.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_string());
         self.set_cookies.clear();
         for value in response.headers().get_all(header::SET_COOKIE) {
             let text = value.to_str().unwrap().to_string();
@@ -248,7 +361,7 @@ impl Browser {
 }
 
 fn default_app() -> (Router, App) {
-    app(ClientAddress::Peer, CookieSecurity::Always, Orgs::default())
+    app(ClientAddress::Peer, ORIGIN, Orgs::default())
 }
 
 #[tokio::test]
@@ -265,7 +378,7 @@ async fn the_client_address_is_the_peer_unless_a_proxy_header_is_configured() {
     );
 
     let proxy = ClientAddress::TrustedHeader(HeaderName::from_static("x-forwarded-for"));
-    let (router, _) = app(proxy, CookieSecurity::Always, Orgs::default());
+    let (router, _) = app(proxy, ORIGIN, Orgs::default());
     let mut browser = Browser::new(&router, "app.example");
     let request = Request::get("/client").header("x-forwarded-for", "192.0.2.1, 203.0.113.7");
     let (_, body, _) = browser.send(request, "").await;
@@ -291,11 +404,8 @@ async fn protected_routes_wait_for_the_second_factor() {
     );
     let session_before = browser.cookies.get("id").cloned();
 
-    let (status, body, _) = browser.post("/code", "code=bad").await;
-    assert_eq!(
-        (status, body.as_str()),
-        (StatusCode::UNAUTHORIZED, "That code is not right. Check it and try again (4 tries left).")
-    );
+    let (status, body, _) = browser.post("/code", "code=123456").await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Refusal::NotEnrolled.to_string()));
     assert_eq!(browser.get("/protected").await.2.as_deref(), Some("/sign-in/code"));
 
     let (status, body, _) = browser.post("/code", "code=good").await;
@@ -349,7 +459,7 @@ async fn a_pending_second_factor_expires() {
 async fn the_sign_in_context_carries_the_org_settings_and_the_device_cookie() {
     let orgs = Orgs::default();
     orgs.0.lock().unwrap().0.lockout.max_failures = 3;
-    let (router, _) = app(ClientAddress::Peer, CookieSecurity::Always, orgs.clone());
+    let (router, _) = app(ClientAddress::Peer, ORIGIN, orgs.clone());
     let mut browser = Browser::new(&router, "app.example");
     browser.cookies.insert("mfa_device".into(), "TOKEN".into());
     browser.post("/password/alice/challenge", "").await;
@@ -383,15 +493,18 @@ async fn the_device_cookie_is_http_only_secure_lax_and_lives_as_long_as_the_serv
 }
 
 #[tokio::test]
-async fn the_secure_attribute_is_dropped_only_on_localhost_when_asked() {
-    let (router, _) = app(ClientAddress::Peer, CookieSecurity::ExceptOnLocalhost, Orgs::default());
-    for (host, secure) in [("127.0.0.1:8080", false), ("localhost:3000", false), ("app.example", true)] {
-        let mut browser = Browser::new(&router, host);
-        browser.post("/password/alice/allow", "").await;
-        browser.post("/forget", "").await;
-        let cookie = browser.set_cookies.iter().find(|c| c.starts_with("mfa_device=")).unwrap();
-        assert_eq!(cookie.contains("Secure"), secure, "{host}: {cookie}");
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+async fn the_secure_attribute_follows_the_configured_origin_not_the_host_header() {
+    for (origin, secure) in [("http://127.0.0.1:8080", false), ("https://app.example", true)] {
+        let (router, _) = app(ClientAddress::Peer, origin, Orgs::default());
+        // An upstream proxy's "Host: 127.0.0.1" no longer drops Secure from the cookie.
+        for host in ["127.0.0.1", "app.example", ""] {
+            let mut browser = Browser::new(&router, host);
+            browser.post("/password/alice/allow", "").await;
+            browser.post("/forget", "").await;
+            let cookie = browser.set_cookies.iter().find(|c| c.starts_with("mfa_device=")).unwrap();
+            assert_eq!(cookie.contains("Secure"), secure, "{origin} {host}: {cookie}");
+            assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+        }
     }
 }
 
@@ -411,7 +524,7 @@ async fn forms_without_the_session_token_are_refused() {
     );
     let token = browser.get("/token").await.1;
     assert_eq!(token.len(), 64);
-    assert_eq!(browser.get("/token").await.1, token, "one token per session");
+    assert_eq!(browser.get("/token").await.1, token, "one token per session stage");
     assert_eq!(browser.send(form(), "csrf_token=0000").await.0, StatusCode::FORBIDDEN, "a wrong token");
     assert_eq!(browser.send(form(), "").await.0, StatusCode::FORBIDDEN, "no token");
     let foreign = form().header(header::ORIGIN, "https://evil.example");
@@ -456,7 +569,7 @@ async fn refusals_show_their_sentence_and_failures_say_nothing() {
 async fn a_real_decision_from_the_service_drives_the_session() {
     let orgs = Orgs::default();
     orgs.0.lock().unwrap().0.enforce_for_all = true;
-    let (router, _) = app(ClientAddress::Peer, CookieSecurity::Always, orgs);
+    let (router, _) = app(ClientAddress::Peer, ORIGIN, orgs);
     let mut browser = Browser::new(&router, "app.example");
     assert_eq!(
         browser.post("/password/erin/ask", "").await.1,
@@ -464,4 +577,286 @@ async fn a_real_decision_from_the_service_drives_the_session() {
         "mandatory for all: enroll first"
     );
     assert_eq!(browser.get("/protected").await.2.as_deref(), Some("/mfa/enroll"));
+}
+
+/// An authenticator app the test holds.
+struct Phone(Totp);
+
+impl Phone {
+    fn code(&self, app: &App) -> String {
+        self.0.generate(app.clock.now().unwrap()).unwrap().to_string()
+    }
+
+    fn code_at(&self, at: u64) -> String {
+        self.0.generate(at).unwrap().to_string()
+    }
+}
+
+/// Sets up `user`'s authenticator through the service (no session yet: a first factor).
+async fn enroll(app: &App, user: &str) -> Phone {
+    let user = UserId::new(user);
+    let here = SignInContext::default();
+    let start = app.mfa.start_enrollment(&user, "u@example.com", &here).await.unwrap().unwrap();
+    let key = KeyUri::parse(&start.uri).unwrap();
+    let phone = Phone(Totp::new(key.secret(), key.totp_params().unwrap()));
+    let now = app.clock.now().unwrap();
+    let (first, second) = (phone.code_at(now - 30), phone.code_at(now));
+    app.mfa.confirm_enrollment(&user, &[&first, &second], &here).await.unwrap().unwrap();
+    app.clock.advance(30);
+    phone
+}
+
+/// Password, then a real code from `phone`: the browser is signed in.
+async fn sign_in(browser: &mut Browser, app: &App, user: &str, phone: &Phone) {
+    assert_eq!(browser.post(&format!("/password/{user}/ask"), "").await.1, "/sign-in/code");
+    let (status, body, _) = browser.post("/code", &format!("code={}", phone.code(app))).await;
+    assert_eq!((status, body), (StatusCode::OK, format!("welcome {user}")));
+    app.clock.advance(30);
+}
+
+/// Where the browser is sent when it asks for a protected page.
+async fn sent_to(browser: &mut Browser) -> Option<String> {
+    browser.get("/protected").await.2
+}
+
+#[tokio::test]
+async fn a_session_let_in_by_a_remembered_device_cannot_enroll_or_get_recovery_codes_after_the_user_proves_a_code_elsewhere()
+ {
+    let (router, app) = default_app();
+    let phone = enroll(&app, "alice").await;
+    let mut laptop = Browser::new(&router, "app.example");
+    sign_in(&mut laptop, &app, "alice", &phone).await;
+    assert_eq!(laptop.post("/remember-device", "").await.1, "remembered");
+    // A stolen (or forgotten) device cookie lets another browser in without a code.
+    let mut thief = Browser::new(&router, "app.example");
+    thief.cookies.insert("mfa_device".into(), laptop.cookies["mfa_device"].clone());
+    assert_eq!(thief.post("/password/alice/ask", "").await.1, "/home", "let in by the remembered device");
+    assert_eq!(thief.get("/protected").await.1, "hello alice");
+
+    // Alice proves a code in her own browser; the other session waits for that moment.
+    assert_eq!(laptop.post("/step-up", &format!("code={}", phone.code(&app))).await.1, "fresh");
+    let fresh = Refusal::FreshProofRequired.to_string();
+    let (status, body, _) = thief.post("/enroll/start", "").await;
+    assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, fresh.as_str()), "no new authenticator");
+    let (status, body, _) = thief.post("/recovery-codes", "").await;
+    assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, fresh.as_str()), "no new recovery codes");
+    // Her own browser may: it just proved a code. Its pending enrollment cannot be
+    // finished by the other session either, even with the right codes.
+    let uri = laptop.post("/enroll/start", "").await.1;
+    let key = KeyUri::parse(&uri).unwrap();
+    let new_phone = Phone(Totp::new(key.secret(), key.totp_params().unwrap()));
+    let now = app.clock.now().unwrap();
+    let codes = format!("first={}&second={}", new_phone.code_at(now - 30), new_phone.code_at(now));
+    let (status, body, _) = thief.post("/enroll/confirm", &codes).await;
+    assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, fresh.as_str()), "no confirmation");
+    assert_eq!(app.mfa.record(&UserId::new("alice")).await.unwrap().authenticators().len(), 1);
+    assert_eq!(laptop.post("/enroll/confirm", &codes).await.1, "enrolled");
+}
+
+#[tokio::test]
+async fn a_password_only_session_parked_at_the_must_enroll_stage_cannot_replace_the_authenticator_enrolled_afterwards()
+ {
+    let (router, app) = default_app();
+    let (admin, bob) = (UserId::new("admin"), UserId::new("bob"));
+    let admin_phone = enroll(&app, "admin").await;
+    enroll(&app, "bob").await;
+    let proof =
+        app.mfa.verify_code(&admin, &admin_phone.code(&app), &SignInContext::default()).await.unwrap();
+    assert!(proof.is_ok());
+    app.mfa.reset(&bob, &admin, "lost phone", &SignInContext::default()).await.unwrap().unwrap();
+
+    // Someone with Bob's password parks a session at "set up MFA first".
+    let mut parked = Browser::new(&router, "app.example");
+    assert_eq!(parked.post("/password/bob/ask", "").await.1, "/mfa/enroll");
+    // Bob signs in and sets up his new phone.
+    let mut bobs = Browser::new(&router, "app.example");
+    assert_eq!(bobs.post("/password/bob/ask", "").await.1, "/mfa/enroll");
+    let uri = bobs.post("/enroll/start", "").await.1;
+    let key = KeyUri::parse(&uri).unwrap();
+    let phone = Phone(Totp::new(key.secret(), key.totp_params().unwrap()));
+    let now = app.clock.now().unwrap();
+    let codes = format!("first={}&second={}", phone.code_at(now - 30), phone.code_at(now));
+    assert_eq!(bobs.post("/enroll/confirm", &codes).await.1, "enrolled");
+    assert_eq!(bobs.get("/protected").await.1, "hello bob", "the session that enrolled goes on");
+    let enrolled = app.mfa.record(&bob).await.unwrap().authenticators()[0].id().to_string();
+
+    // The parked session is signed out, and cannot start or confirm anything.
+    app.clock.advance(30);
+    let (status, _, location) = parked.post("/enroll/start", "").await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/sign-in?ended=account_changed"))
+    );
+    assert_eq!(sent_to(&mut parked).await.as_deref(), Some("/sign-in"), "its session is gone");
+    assert_eq!(app.mfa.record(&bob).await.unwrap().authenticators()[0].id(), enrolled);
+}
+
+#[tokio::test]
+async fn after_an_admin_reset_a_factor_replacement_and_a_password_change_older_sessions_are_signed_out_and_the_changer_is_not()
+ {
+    let (router, app) = default_app();
+    let (admin, alice) = (UserId::new("admin"), UserId::new("alice"));
+    let admin_phone = enroll(&app, "admin").await;
+    let phone = enroll(&app, "alice").await;
+    let ended = Some("/sign-in?ended=account_changed");
+
+    // An admin reset ends every session of the user, whatever its stage.
+    let mut signed_in = Browser::new(&router, "app.example");
+    sign_in(&mut signed_in, &app, "alice", &phone).await;
+    let mut pending = Browser::new(&router, "app.example");
+    assert_eq!(pending.post("/password/alice/ask", "").await.1, "/sign-in/code");
+    let proof =
+        app.mfa.verify_code(&admin, &admin_phone.code(&app), &SignInContext::default()).await.unwrap();
+    assert!(proof.is_ok());
+    app.mfa.reset(&alice, &admin, "stolen cookie", &SignInContext::default()).await.unwrap().unwrap();
+    assert_eq!(sent_to(&mut signed_in).await.as_deref(), ended);
+    assert_eq!(sent_to(&mut pending).await.as_deref(), ended);
+    assert_eq!(sent_to(&mut signed_in).await.as_deref(), Some("/sign-in"), "signed out for good");
+
+    // A replaced authenticator ends the others; the session that replaced it goes on.
+    let phone = enroll(&app, "alice").await;
+    let (mut changer, mut other) =
+        (Browser::new(&router, "app.example"), Browser::new(&router, "app.example"));
+    sign_in(&mut changer, &app, "alice", &phone).await;
+    sign_in(&mut other, &app, "alice", &phone).await;
+    assert_eq!(changer.post("/step-up", &format!("code={}", phone.code(&app))).await.1, "fresh");
+    let key = KeyUri::parse(&changer.post("/enroll/start", "").await.1).unwrap();
+    let new_phone = Phone(Totp::new(key.secret(), key.totp_params().unwrap()));
+    let now = app.clock.now().unwrap();
+    let codes = format!("first={}&second={}", new_phone.code_at(now - 30), new_phone.code_at(now));
+    assert_eq!(changer.post("/enroll/confirm", &codes).await.1, "enrolled");
+    assert_eq!(changer.get("/protected").await.1, "hello alice");
+    assert_eq!(sent_to(&mut other).await.as_deref(), ended);
+    app.clock.advance(30);
+
+    // A password change ends the others; the session that changed it goes on.
+    let mut other = Browser::new(&router, "app.example");
+    sign_in(&mut other, &app, "alice", &new_phone).await;
+    assert_eq!(changer.post("/password-changed", "").await.1, "kept true");
+    assert_eq!(changer.get("/protected").await.1, "hello alice");
+    assert_eq!(sent_to(&mut other).await.as_deref(), ended);
+}
+
+#[tokio::test]
+async fn a_session_past_the_absolute_lifetime_or_the_inactivity_limit_signs_in_again() {
+    let orgs = Orgs::default();
+    {
+        let mut org = orgs.0.lock().unwrap();
+        org.0.session_lifetime = 3600;
+        org.0.session_idle_timeout = 900;
+    }
+    let (router, app) = app(ClientAddress::Peer, ORIGIN, orgs);
+    let phone = enroll(&app, "alice").await;
+    let (mut busy, mut idle) = (Browser::new(&router, "app.example"), Browser::new(&router, "app.example"));
+    sign_in(&mut busy, &app, "alice", &phone).await;
+    sign_in(&mut idle, &app, "alice", &phone).await;
+    let started = app.clock.now().unwrap() - 30;
+    // Active every 10 minutes: inactivity never ends it, the lifetime does.
+    while app.clock.now().unwrap() + 600 < started + 3600 {
+        app.clock.advance(600);
+        assert_eq!(busy.get("/protected").await.1, "hello alice");
+    }
+    assert_eq!(sent_to(&mut idle).await.as_deref(), Some("/sign-in?ended=inactive"));
+    app.clock.set(started + 3600);
+    assert_eq!(sent_to(&mut busy).await.as_deref(), Some("/sign-in?ended=lifetime_reached"));
+    assert_eq!(sent_to(&mut busy).await.as_deref(), Some("/sign-in"));
+}
+
+#[tokio::test]
+async fn the_csrf_token_differs_before_and_after_each_stage() {
+    let (router, app) = default_app();
+    let phone = enroll(&app, "alice").await;
+    let mut browser = Browser::new(&router, "app.example");
+    let before = browser.get("/token").await.1;
+    assert_eq!(browser.post("/password/alice/ask", "").await.1, "/sign-in/code");
+    let pending = browser.get("/token").await.1;
+    assert_eq!(browser.post("/code", &format!("code={}", phone.code(&app))).await.1, "welcome alice");
+    let signed_in = browser.get("/token").await.1;
+    assert!(
+        before != pending && pending != signed_in && before != signed_in,
+        "{before} {pending} {signed_in}"
+    );
+    // The token of the stage before is refused.
+    let form = Request::post("/protected").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    assert_eq!(browser.send(form, &format!("csrf_token={pending}")).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_post_over_http2_without_host_with_the_configured_origin_succeeds_and_a_foreign_one_is_refused() {
+    let (router, _) = default_app();
+    let mut browser = Browser::new(&router, "");
+    let token = browser.get("/token").await.1;
+    let form = |origin: &str| {
+        Request::post("/password/alice/allow")
+            .version(axum::http::Version::HTTP_2)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, origin)
+    };
+    let body = format!("csrf_token={token}");
+    assert_eq!(browser.send(form("https://app.example"), &body).await.1, "/home", "the configured origin");
+    let token = browser.get("/token").await.1;
+    let body = format!("csrf_token={token}");
+    for foreign in ["https://evil.example", "null", "http://app.example", "https://app.example.evil.example"]
+    {
+        assert_eq!(browser.send(form(foreign), &body).await.0, StatusCode::FORBIDDEN, "{foreign}");
+    }
+    let cross_site = form("https://app.example").header("sec-fetch-site", "cross-site");
+    assert_eq!(browser.send(cross_site, &body).await.0, StatusCode::FORBIDDEN, "marked cross-site");
+    assert!(MfaWeb::builder(Orgs::default(), app_service()).build().is_err(), "an origin is required");
+}
+
+fn app_service() -> Arc<Service> {
+    Arc::new(MfaService::builder("Test", MemoryStore::new(), PlaintextSealer).build())
+}
+
+#[tokio::test]
+async fn secret_bearing_responses_carry_no_store() {
+    let (router, app) = default_app();
+    let mut browser = Browser::new(&router, "app.example");
+    assert_eq!(browser.post("/password/carol/require", "").await.1, "/mfa/enroll");
+    let (status, uri, _) = browser.post("/enroll/start", "").await;
+    assert!(status == StatusCode::OK && uri.starts_with("otpauth://"), "{status} {uri}");
+    assert_eq!(browser.cache_control.as_deref(), Some("no-store"), "the enrollment key");
+    let key = KeyUri::parse(&uri).unwrap();
+    let phone = Phone(Totp::new(key.secret(), key.totp_params().unwrap()));
+    let now = app.clock.now().unwrap();
+    let codes = format!("first={}&second={}", phone.code_at(now - 30), phone.code_at(now));
+    assert_eq!(browser.post("/enroll/confirm", &codes).await.1, "enrolled");
+    let (status, body, _) = browser.post("/recovery-codes", "").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "10 codes"));
+    assert_eq!(browser.cache_control.as_deref(), Some("no-store"), "recovery codes");
+}
+
+#[tokio::test]
+async fn a_thousand_malformed_codes_from_one_session_write_a_bounded_number_of_audit_rows_and_the_trail_keeps_the_count()
+ {
+    let (router, app) = default_app();
+    let phone = enroll(&app, "alice").await;
+    let alice = UserId::new("alice");
+    let mut browser = Browser::new(&router, "app.example");
+    assert_eq!(browser.post("/password/alice/ask", "").await.1, "/sign-in/code");
+    let before = app.mfa.store().events_for(&alice).len();
+    let token = browser.get("/token").await.1;
+    for _ in 0..1000 {
+        let form = Request::post("/code").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let (status, body, _) = browser.send(form, &format!("code=abc&csrf_token={token}")).await;
+        assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Refusal::Malformed.to_string()));
+    }
+    let written = app.mfa.store().events_for(&alice).len() - before;
+    assert_eq!(written, RefusalTally::LOGGED_PER_INTERVAL as usize, "at most the bound, one by one");
+    // The right code brings the summary with the exact count of the rest.
+    let (status, body, _) = browser.post("/code", &format!("code={}", phone.code(&app))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "welcome alice"));
+    let trail = app.mfa.store().events_for(&alice);
+    let summarised: u32 = trail
+        .iter()
+        .filter_map(|e| match e.kind {
+            mfa_kit::event::EventKind::RefusalsSummarised { refused, .. } => Some(refused),
+            _ => None,
+        })
+        .sum();
+    let one_by_one =
+        trail.iter().filter(|e| matches!(e.kind, mfa_kit::event::EventKind::CodeRejected { .. })).count();
+    assert_eq!(summarised as usize + one_by_one, 1000, "the trail says how many were refused");
+    assert!(trail.len() - before <= RefusalTally::LOGGED_PER_INTERVAL as usize + 2);
 }
