@@ -10,7 +10,6 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mfa_kit::Method;
 use mfa_kit::event::EventKind;
-use mfa_kit::flow::Proven;
 use mfa_kit::flow::recovery::{self, ALPHABET, CODE_LEN, SEPARATORS};
 use mfa_kit_fuzz::{Deployment, Fixture, assert_round_trip, fixture, hash_key};
 

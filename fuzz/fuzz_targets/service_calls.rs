@@ -55,7 +55,7 @@ use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::flow::step_up::{self, StepUp};
 use mfa_kit::flow::{Env, Rules};
 use mfa_kit::notify::CodeSender;
-use mfa_kit::policy::{Decision, OrgSettings, Policy, SignInContext, StandardPolicy};
+use mfa_kit::policy::{Decision, OrgSettings, Policy, SessionFacts, SignInContext, StandardPolicy};
 use mfa_kit::record::{CLOCK_SKEW, DeviceInfo, DeviceToken, UserRecord};
 use mfa_kit::service::{Error, MfaService, ServiceConfig};
 use mfa_kit::store::{MemoryStore, SaveOutcome, Store, Version, Versioned};
@@ -681,7 +681,10 @@ impl Harness {
             context = context.with_org(Arc::clone(&self.settings));
         }
         if let Some(at) = self.session {
-            context = context.with_session_proof(at);
+            // A host that tracks Alice's session and takes every change's new
+            // generation, as the session that made it does.
+            let generation = self.store().stored(&alice()).record.generation();
+            context = context.with_session(SessionFacts::new(generation, at).proved_at(at));
         }
         if let Some(token) = &self.cookie {
             context = context.with_device_token(token.clone());
