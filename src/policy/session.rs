@@ -35,6 +35,14 @@ impl SessionFacts {
         SessionFacts { generation, signed_in_at, active_at: signed_in_at, proved_at: None }
     }
 
+    /// The same session under the account's `generation` (after a change the session
+    /// made itself: [`crate::flow::session::adopt`]).
+    #[must_use]
+    pub fn with_generation(mut self, generation: u64) -> SessionFacts {
+        self.generation = generation;
+        self
+    }
+
     /// The same session, last active at `at`.
     #[must_use]
     pub fn active_at(mut self, at: u64) -> SessionFacts {
