@@ -58,6 +58,7 @@
 //! | `org_settings_changed` | `org`; `old` and `new` (the organisation's settings as serialised) |
 //! | `org_settings_change_refused` | `org`; `reason` (words safe to log) |
 //! | `reset_refused` | `reason` (words safe to log) |
+//! | `sign_in_refused` | `reason`: `policy_refused` (address off the allowlist), `locked_out`, `disabled` |
 //! | `refusals_summarised` | `refused` (how many), `since` (the interval's start) |
 //!
 //! `outcome` is `success` or `failure`; `context.address` is an IP address or null,
@@ -257,6 +258,13 @@ pub enum EventKind {
     ResetRefused {
         /// Why, in words safe to log.
         reason: String,
+    },
+    /// The sign-in decision after the password refused the user: an address off the
+    /// allowlist (`policy_refused`), a lockout (`locked_out`) or a disabled second
+    /// factor (`disabled`).
+    SignInRefused {
+        /// Why.
+        reason: RejectionReason,
     },
     /// More refused attempts than are audited one by one
     /// ([`crate::record::RefusalTally`]): `refused` more between `since` and this
@@ -529,6 +537,7 @@ impl EventKind {
             | EventKind::ResetRefused { .. }
             | EventKind::OrgSettingsChangeRefused { .. }
             | EventKind::BackupCodeDiscarded { .. }
+            | EventKind::SignInRefused { .. }
             | EventKind::RefusalsSummarised { .. } => AuditOutcome::Failure,
         }
     }

@@ -107,9 +107,8 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
         flow::enrollment::confirm(r, &phone, &[&first, &second], &env(T0 + 30)).unwrap()
     });
     manual.push(format!("{confirmed:?}"));
-    let record = ledger.records[&sarah].1.clone();
-    let decision = flow::sign_in::decide(&record, Some(&key), &env(T0 + 60));
-    manual.push(format!("{:?}", decision.outcome));
+    let decision = ledger.drive(&sarah, T0 + 60, |r| flow::sign_in::decide(r, Some(&key), &env(T0 + 60)));
+    manual.push(format!("{decision:?}"));
     let code = code_at(T0 + 60);
     for _ in 0..2 {
         let proof = ledger.drive(&sarah, T0 + 60, |r| {
@@ -139,14 +138,10 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
         })
         .unwrap();
     let with_cookie = context.clone().with_device_token(DeviceToken::from_cookie(remembered.token.as_str()));
-    let record = ledger.records[&sarah].1.clone();
-    let decision =
-        flow::sign_in::decide(&record, Some(&key), &Env::new(T0 + 240, &policy, &with_cookie, &rules));
-    manual.push(format!("{:?}", decision.outcome));
-    let context_now = RequestContext::default();
-    ledger.audit.extend(
-        decision.events.into_iter().map(|k| AuditEvent::new(&sarah, &sarah, T0 + 240, &context_now, k)),
-    );
+    let decision = ledger.drive(&sarah, T0 + 240, |r| {
+        flow::sign_in::decide(r, Some(&key), &Env::new(T0 + 240, &policy, &with_cookie, &rules))
+    });
+    manual.push(format!("{decision:?}"));
     let revoked =
         ledger.drive(&sarah, T0 + 270, |r| flow::device::revoke_all(r, mfa_kit::Revocation::PasswordChanged));
     manual.push(format!("{revoked:?}"));

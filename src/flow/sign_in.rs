@@ -1,32 +1,46 @@
 //! The decision after the password step (R8): let in, ask for a code, suggest or
 //! require enrollment, or refuse, with a remembered device skipping the code (R19).
 
-use super::{Env, Step};
-use crate::event::{EventKind, Events};
+use super::{Env, Step, run};
+use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
 use crate::policy::{Decision, UserFacts};
 use crate::record::UserRecord;
-use crate::vocabulary::Reason;
+use crate::vocabulary::{Reason, Refusal, RejectionReason};
 
 /// What the host does after the user's password was accepted. A remembered-device
 /// token in the context turns a challenge into an allow (audited); without a hash key
-/// devices are not checked. Reads the record and never changes it.
-pub fn decide(record: &UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> Step<Decision> {
-    let mut events = Events::new();
-    let outcome = env.policy.decide(env.context, &UserFacts::of(record, env.now), env.now).map(|decision| {
+/// devices are not checked. A refusal (an address off the allowlist, a lockout, a
+/// disabled second factor) is audited as `sign_in_refused`, within the record's bound
+/// on refused attempts ([`crate::record::RefusalTally`]): the only change this makes to
+/// the record.
+pub fn decide(record: &mut UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> Step<Decision> {
+    run(record, |draft| {
+        let facts = UserFacts::of(draft.get(), env.now);
+        let decision = match env.policy.decide(env.context, &facts, env.now) {
+            Ok(decision) => decision,
+            Err(refusal) => {
+                let reason = match refusal {
+                    Refusal::LockedOut { .. } => RejectionReason::LockedOut,
+                    Refusal::Disabled => RejectionReason::Disabled,
+                    _ => RejectionReason::PolicyRefused,
+                };
+                draft.emit_refused(EventKind::SignInRefused { reason }, env.now);
+                return Err(refusal);
+            }
+        };
         let remembered = match (&decision, &env.context.device_token, key) {
             (Decision::Challenge { .. }, Some(token), Some(key)) => {
-                super::device::recognise(record, key, token, env)
+                super::device::recognise(draft.get(), key, token, env).map(|device| device.id.clone())
             }
             _ => None,
         };
-        match remembered {
-            Some(device) => {
-                events.push(EventKind::DeviceAccepted { device_id: device.id.clone() });
+        Ok(match remembered {
+            Some(device_id) => {
+                draft.emit(EventKind::DeviceAccepted { device_id });
                 Decision::Allow { reason: Reason::RememberedDevice }
             }
             None => decision,
-        }
-    });
-    Step { outcome, events, changed: false }
+        })
+    })
 }

@@ -324,11 +324,11 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
     ) -> Result<Outcome<Decision>, Error> {
         self.check(context)?;
-        let now = self.now()?;
-        let (_, record) = self.load(user).await?;
-        let step = crate::flow::sign_in::decide(&record, self.hash_key.as_ref(), &self.env(now, context));
-        self.store_events(user, user, now, &context.request, step.events).await?;
-        Ok(step.outcome)
+        let key = self.hash_key.as_ref();
+        self.update(user, user, &context.request, |record, now| {
+            Ok(crate::flow::sign_in::decide(record, key, &self.env(now, context)))
+        })
+        .await
     }
 
     /// Before a sensitive action (the host's own, such as changing bank details, or one
