@@ -81,6 +81,7 @@ mod device;
 mod legacy;
 mod oob;
 mod recovery;
+mod time;
 
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +93,7 @@ pub use authenticator::{
 pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
+pub use time::from_the_future;
 
 use crate::few::Few;
 use crate::vocabulary::{Method, Refusal, Role, UserId};
@@ -227,6 +229,10 @@ pub struct UserRecord {
     pub(crate) authenticators: Few<TotpCredential>,
     /// Boxed: rarely there, and the record is moved on every call.
     pub(crate) pending_enrollment: Option<Box<PendingEnrollment>>,
+    /// When enrollments were started within the last hour, for the restart limit:
+    /// kept beside the pending enrollment, so dropping that does not forget them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) enrollment_starts: Vec<u64>,
     pub(crate) failures: FailureState,
     pub(crate) recovery: Option<RecoveryCodes>,
     pub(crate) oob: OobState,
@@ -248,6 +254,7 @@ impl UserRecord {
             user,
             authenticators: Few::new(),
             pending_enrollment: None,
+            enrollment_starts: Vec::new(),
             failures: FailureState::default(),
             recovery: None,
             oob: OobState::default(),
