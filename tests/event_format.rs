@@ -5,7 +5,7 @@
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::policy::OrgSettings;
 use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason};
-use mfa_kit::{Cleared, Method, Purpose, Reason, RequestContext, Revocation, Role, UserId};
+use mfa_kit::{Cleared, Method, Purpose, Reason, RequestContext, Revocation, Role, UserId, Voided};
 
 fn every_kind() -> Vec<EventKind> {
     let settings = OrgSettings::default();
@@ -44,6 +44,13 @@ fn every_kind() -> Vec<EventKind> {
             to: "s•••@x.example".into(),
         },
         EventKind::BackupCodeDiscarded { method: Method::Sms },
+        EventKind::BackupCodeReserved {
+            method: Method::Sms,
+            purpose: Purpose::ConfirmDestination,
+            to: "•••678".into(),
+        },
+        EventKind::BackupCodeNotSent { method: Method::Email },
+        EventKind::BackupCodeLapsed { role: Role::Primary },
         EventKind::BackupDestinationAdded {
             method: Method::Sms, role: Role::Backup, to: "•••678".into()
         },
@@ -67,6 +74,10 @@ fn every_kind() -> Vec<EventKind> {
         },
         EventKind::OrgSettingsChangeRefused { org: "smith-co".into(), reason: "not permitted".into() },
         EventKind::ResetRefused { reason: "no reason given".into() },
+        EventKind::FutureDatedVoided {
+            reading: 1_700_000_000,
+            voided: vec![Voided::RememberedDevice, Voided::Proof, Voided::Send],
+        },
     ]
 }
 
@@ -91,6 +102,9 @@ const PINNED: &[&str] = &[
     r#"{"kind":"recovery_codes_exhausted"}"#,
     r#"{"kind":"backup_code_sent","method":"email","purpose":"sign_in","to":"s•••@x.example"}"#,
     r#"{"kind":"backup_code_discarded","method":"sms"}"#,
+    r#"{"kind":"backup_code_reserved","method":"sms","purpose":"confirm_destination","to":"•••678"}"#,
+    r#"{"kind":"backup_code_not_sent","method":"email"}"#,
+    r#"{"kind":"backup_code_lapsed","role":"primary"}"#,
     r#"{"kind":"backup_destination_added","method":"sms","role":"backup","to":"•••678"}"#,
     r#"{"kind":"backup_destination_confirmed","method":"sms","role":"primary","to":"•••678"}"#,
     r#"{"kind":"backup_destination_removed","role":"backup"}"#,
@@ -100,6 +114,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300}}"#,
     r#"{"kind":"org_settings_change_refused","org":"smith-co","reason":"not permitted"}"#,
     r#"{"kind":"reset_refused","reason":"no reason given"}"#,
+    r#"{"kind":"future_dated_voided","reading":1700000000,"voided":["remembered_device","proof","send"]}"#,
 ];
 
 #[test]

@@ -119,8 +119,8 @@ fn open(
     let lifetime = env.policy.enrollment_lifetime(env.context);
     let expires_at = now.saturating_add(lifetime);
     let record = draft.edit();
-    record.enrollment_starts.retain(|t| recent(*t, now));
-    record.enrollment_starts.push(now);
+    let kept = record.enrollment_starts.iter().copied().filter(|t| recent(*t, now));
+    record.enrollment_starts = kept.chain([now]).collect();
     record.pending_enrollment = Some(Box::new(PendingEnrollment {
         secret,
         params,

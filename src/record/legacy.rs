@@ -64,7 +64,7 @@ impl From<Stored> for UserRecord {
             user: stored.user,
             authenticators: authenticators.into(),
             pending_enrollment: pending_enrollment.map(Box::new),
-            enrollment_starts,
+            enrollment_starts: enrollment_starts.into(),
             failures: stored.failures,
             recovery: stored.recovery,
             oob: stored.oob,

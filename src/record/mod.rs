@@ -231,8 +231,8 @@ pub struct UserRecord {
     pub(crate) pending_enrollment: Option<Box<PendingEnrollment>>,
     /// When enrollments were started within the last hour, for the restart limit:
     /// kept beside the pending enrollment, so dropping that does not forget them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) enrollment_starts: Vec<u64>,
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    pub(crate) enrollment_starts: Few<u64>,
     pub(crate) failures: FailureState,
     pub(crate) recovery: Option<RecoveryCodes>,
     pub(crate) oob: OobState,
@@ -254,7 +254,7 @@ impl UserRecord {
             user,
             authenticators: Few::new(),
             pending_enrollment: None,
-            enrollment_starts: Vec::new(),
+            enrollment_starts: Few::new(),
             failures: FailureState::default(),
             recovery: None,
             oob: OobState::default(),

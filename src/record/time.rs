@@ -82,7 +82,10 @@ impl UserRecord {
                     self.failures.locked_at = None;
                 }
                 Voided::Send => self.oob.sent_at.retain(|at| !from_the_future(*at, now)),
-                Voided::EnrollmentStart => self.enrollment_starts.retain(|at| !from_the_future(*at, now)),
+                Voided::EnrollmentStart => {
+                    let kept = self.enrollment_starts.iter().copied().filter(|at| !from_the_future(*at, now));
+                    self.enrollment_starts = kept.collect();
+                }
             }
         }
         voided
