@@ -7,12 +7,12 @@
 //! future, it must never be honoured, also after real time (leaping days) passes it.
 
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::flow::step_up::StepUp;
 use mfa_kit::flow::{self, Env, Rules};
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::policy::{SignInContext, StandardPolicy};
 use mfa_kit::record::{CLOCK_SKEW, DeviceToken, UserRecord};
 use mfa_kit::service::MAX_PLAUSIBLE_TIME;
-use mfa_kit::flow::step_up::StepUp;
 use mfa_kit::vocabulary::{Destination, Purpose, Role};
 use mfa_kit::{Method, Refusal, Secret, SensitiveAction, Totp, TotpParams, UserId};
 use proptest::prelude::*;
@@ -184,7 +184,10 @@ impl World {
         let sms = self.sms.iter_mut().map(|(_, w, _)| w);
         let devices = self.devices.iter_mut().map(|(_, w)| w);
         let proofs = self.proofs.iter_mut().map(|(_, w)| w);
-        sms.chain(devices).chain(proofs).chain(self.pending.as_mut().map(|(_, w)| w)).chain(self.lockout.as_mut())
+        sms.chain(devices)
+            .chain(proofs)
+            .chain(self.pending.as_mut().map(|(_, w)| w))
+            .chain(self.lockout.as_mut())
     }
 
     fn proved(&mut self, method: Method, written: Written) {
@@ -305,7 +308,8 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64, stats: &mut Stats) 
             world.record = record;
         }
         Op::Remember => {
-            let fresh = flow::step_up::check(&world.record, SensitiveAction::RememberDevice, &world.env(reading));
+            let fresh =
+                flow::step_up::check(&world.record, SensitiveAction::RememberDevice, &world.env(reading));
             let mut record = world.record.clone();
             let step =
                 flow::device::remember(&mut record, &world.key, "laptop", 30 * 86_400, &world.env(reading))
@@ -355,8 +359,13 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64, stats: &mut Stats) 
             let secret = Secret::from_bytes(format!("{:020}", world.secrets).as_bytes()).unwrap();
             let sealed = PlaintextSealer.seal(world.record.user(), &secret).unwrap();
             let mut record = world.record.clone();
-            let step =
-                flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, "sarah", &world.env(reading));
+            let step = flow::enrollment::start(
+                &mut record,
+                sealed,
+                TotpParams::DEFAULT,
+                "sarah",
+                &world.env(reading),
+            );
             if step.outcome.is_ok() {
                 let written = wrote(stats);
                 world.pending = Some((Totp::new(&secret, TotpParams::DEFAULT), written));
@@ -369,7 +378,10 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64, stats: &mut Stats) 
                 return Ok(());
             };
             revisit(stats, &written, now, truthful);
-            let codes = [phone.generate(now.saturating_sub(30)).unwrap().to_string(), phone.generate(now).unwrap().to_string()];
+            let codes = [
+                phone.generate(now.saturating_sub(30)).unwrap().to_string(),
+                phone.generate(now).unwrap().to_string(),
+            ];
             let codes = [codes[0].as_str(), codes[1].as_str()];
             let mut record = world.record.clone();
             let step = flow::enrollment::confirm(&mut record, &phone, &codes, &world.env(reading)).unwrap();
@@ -466,9 +478,7 @@ fn the_walks_revisit_windows_written_ahead_after_real_time_passes_them() {
         proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
     );
     let stats = std::cell::RefCell::new(Stats::default());
-    runner
-        .run(&proptest::collection::vec(op(), OPS), |ops| walk(&ops, &mut stats.borrow_mut()))
-        .unwrap();
+    runner.run(&proptest::collection::vec(op(), OPS), |ops| walk(&ops, &mut stats.borrow_mut())).unwrap();
     let stats = stats.into_inner();
     println!("{stats:?}");
     assert!(stats.steps >= 10_000, "{stats:?}");

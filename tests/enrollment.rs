@@ -325,7 +325,8 @@ fn restarts_stay_limited_after_the_enrollment_expires_or_is_confirmed() {
         for _ in 0..4 {
             firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
             firm.clock.advance(601);
-            let refused = firm.mfa.confirm_enrollment(&sarah, &["123456", "234567"], &office()).await.unwrap();
+            let refused =
+                firm.mfa.confirm_enrollment(&sarah, &["123456", "234567"], &office()).await.unwrap();
             assert_eq!(refused.map(|_| ()), Err(Refusal::EnrollmentExpired));
         }
         // The fifth is confirmed; the user now has MFA and proves it for each restart.
@@ -353,7 +354,9 @@ fn a_record_whose_pending_enrollment_holds_the_starts_still_counts_them() {
     let sealed = || mfa_kit::danger::PlaintextSealer.seal(&user("sarah"), &secret).unwrap();
     let mut record = mfa_kit::record::UserRecord::new(user("sarah"));
     let env = Env::new(START, &policy, &context, &rules);
-    flow::enrollment::start(&mut record, sealed(), mfa_kit::TotpParams::DEFAULT, "sarah", &env).outcome.unwrap();
+    flow::enrollment::start(&mut record, sealed(), mfa_kit::TotpParams::DEFAULT, "sarah", &env)
+        .outcome
+        .unwrap();
     // As records written before the history moved to the record kept it.
     let mut json = serde_json::to_value(&record).unwrap();
     assert_eq!(json["enrollment_starts"], serde_json::json!([START]));

@@ -212,7 +212,7 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
         format!("{:?}", Ok::<Decision, Refusal>(Decision::Allow { reason: Reason::RememberedDevice }))
     );
     // Started, confirmed, accepted, replay refused, codes generated, recovery code
-    // accepted then refused, destination added, code sent, destination confirmed,
-    // device remembered, device accepted, devices revoked.
-    assert_eq!(ledger.audit.len(), 13, "{:#?}", ledger.audit);
+    // accepted then refused, destination added, code reserved, code sent, destination
+    // confirmed, device remembered, device accepted, devices revoked.
+    assert_eq!(ledger.audit.len(), 14, "{:#?}", ledger.audit);
 }

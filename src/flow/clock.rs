@@ -24,7 +24,8 @@ pub fn settle(record: &mut UserRecord, env: &Env<'_>) -> Step<()> {
 
 /// Whether [`settle`] would change the record at `env.now`. Allocates nothing.
 pub fn needs_settling(record: &UserRecord, env: &Env<'_>) -> bool {
-    record.future_dated(env.now, env.rules.oob.lifetime).next().is_some() || super::oob::lapsed(record, env.now)
+    record.future_dated(env.now, env.rules.oob.lifetime).next().is_some()
+        || super::oob::lapsed(record, env.now)
 }
 
 /// What every transition with a reading does first.
