@@ -47,8 +47,11 @@
 //! | `recovery_codes_generated` | `count` |
 //! | `recovery_codes_low` | `remaining` |
 //! | `recovery_codes_exhausted` | |
-//! | `backup_code_sent` | `method`; `purpose`: `sign_in`, `confirm_destination`; `to` (masked) |
+//! | `backup_code_reserved` | `method`; `purpose`: `sign_in`, `confirm_destination`; `to` (masked) |
+//! | `backup_code_sent` | `method`; `purpose`; `to` (masked) |
 //! | `backup_code_discarded` | `method` |
+//! | `backup_code_not_sent` | `method` |
+//! | `backup_code_lapsed` | `role` |
 //! | `backup_destination_added` | `method`; `role`: `primary`, `backup`; `to` (masked) |
 //! | `backup_destination_confirmed` | `method`; `role`; `to` (masked) |
 //! | `backup_destination_removed` | `role` |
@@ -60,6 +63,7 @@
 //! | `reset_refused` | `reason` (words safe to log) |
 //! | `sign_in_refused` | `reason`: `policy_refused` (address off the allowlist), `locked_out`, `disabled` |
 //! | `refusals_summarised` | `refused` (how many), `since` (the interval's start) |
+//! | `future_dated_voided` | `reading`; `voided`: list of `remembered_device`, `code`, `proof`, `pending_enrollment`, `lockout`, `send`, `enrollment_start` |
 //!
 //! `outcome` is `success` or `failure`; `context.address` is an IP address or null,
 //! `context.device` the host's label or null; times are seconds since the Unix epoch.
@@ -73,7 +77,7 @@ use crate::few::Few;
 use crate::policy::OrgSettings;
 use crate::vocabulary::{
     Cleared, EnrollmentRejection, Method, Purpose, Reason, RejectionReason, RequestContext, Revocation, Role,
-    UserId,
+    UserId, Voided,
 };
 
 /// Whether the audited action succeeded.
@@ -179,7 +183,20 @@ pub enum EventKind {
     },
     /// Every recovery code has been used.
     RecoveryCodesExhausted,
-    /// An out-of-band code was sent.
+    /// An out-of-band code was reserved in the record, to be sent: it works once its
+    /// send is confirmed ([`EventKind::BackupCodeSent`]); otherwise it is taken back
+    /// ([`EventKind::BackupCodeNotSent`]) or lapses ([`EventKind::BackupCodeLapsed`]).
+    BackupCodeReserved {
+        /// SMS or e-mail.
+        method: Method,
+        /// What the code is for.
+        purpose: Purpose,
+        /// The destination, masked.
+        to: String,
+    },
+    /// The host's sender accepted an out-of-band code. (Trails written before
+    /// `backup_code_reserved` existed have this event at the reservation, before the
+    /// sender ran.)
     BackupCodeSent {
         /// SMS or e-mail.
         method: Method,
@@ -192,6 +209,18 @@ pub enum EventKind {
     BackupCodeDiscarded {
         /// SMS or e-mail.
         method: Method,
+    },
+    /// The sender failed, and the reserved code was taken back: it never works and the
+    /// send does not count.
+    BackupCodeNotSent {
+        /// SMS or e-mail.
+        method: Method,
+    },
+    /// A reserved code whose send was never confirmed lapsed: it never worked, and the
+    /// send no longer counts.
+    BackupCodeLapsed {
+        /// The role of the destination it was for.
+        role: Role,
     },
     /// A destination was added and awaits confirmation.
     BackupDestinationAdded {
@@ -275,6 +304,15 @@ pub enum EventKind {
         refused: u32,
         /// When the interval they fell in began.
         since: u64,
+    },
+    /// A clock reading proved windows of the record were written by a clock that ran
+    /// ahead (they start more than [`crate::record::CLOCK_SKEW`] after it), and they
+    /// were voided, so they never become valid (the record's rule for time).
+    FutureDatedVoided {
+        /// The reading.
+        reading: u64,
+        /// What was voided.
+        voided: Vec<Voided>,
     },
 }
 
@@ -521,6 +559,7 @@ impl EventKind {
             | EventKind::RecoveryCodesGenerated { .. }
             | EventKind::RecoveryCodesLow { .. }
             | EventKind::RecoveryCodesExhausted
+            | EventKind::BackupCodeReserved { .. }
             | EventKind::BackupCodeSent { .. }
             | EventKind::BackupDestinationAdded { .. }
             | EventKind::BackupDestinationConfirmed { .. }
@@ -538,7 +577,10 @@ impl EventKind {
             | EventKind::OrgSettingsChangeRefused { .. }
             | EventKind::BackupCodeDiscarded { .. }
             | EventKind::SignInRefused { .. }
-            | EventKind::RefusalsSummarised { .. } => AuditOutcome::Failure,
+            | EventKind::RefusalsSummarised { .. }
+            | EventKind::BackupCodeNotSent { .. }
+            | EventKind::BackupCodeLapsed { .. }
+            | EventKind::FutureDatedVoided { .. } => AuditOutcome::Failure,
         }
     }
 }

@@ -70,5 +70,5 @@ pub use uri::{KeyUri, OtpKind, UriError};
 #[cfg(feature = "std")]
 pub use vocabulary::{
     Cleared, Destination, Method, Outcome, Purpose, Reason, Refusal, RequestContext, Revocation, Role,
-    SensitiveAction, SessionEnd, UserId,
+    SensitiveAction, SessionEnd, UserId, Voided,
 };

@@ -242,8 +242,8 @@ fn resends_are_limited_and_a_failing_sender_issues_no_code() {
         assert_eq!(
             kinds[kinds.len() - 2..],
             [
-                EventKind::BackupCodeSent { method: Method::Sms, purpose: Purpose::SignIn, to: masked },
-                EventKind::BackupCodeDiscarded { method: Method::Sms },
+                EventKind::BackupCodeReserved { method: Method::Sms, purpose: Purpose::SignIn, to: masked },
+                EventKind::BackupCodeNotSent { method: Method::Sms },
             ]
         );
         // The code sent before no longer works, and trying it costs nothing.
@@ -295,12 +295,12 @@ fn a_confirmation_code_that_cannot_be_sent_adds_no_destination() {
                     role: Role::Backup,
                     to: email.masked()
                 },
-                EventKind::BackupCodeSent {
+                EventKind::BackupCodeReserved {
                     method: Method::Email,
                     purpose: Purpose::ConfirmDestination,
                     to: email.masked()
                 },
-                EventKind::BackupCodeDiscarded { method: Method::Email },
+                EventKind::BackupCodeNotSent { method: Method::Email },
                 EventKind::BackupDestinationRemoved { role: Role::Backup },
             ]
         );

@@ -1,16 +1,20 @@
 //! One wrong clock reading must not be written into the record and kept. Random walks
 //! of the true time, with wild readings mixed in (days ahead, days behind, the epoch,
-//! the latest time the service accepts), drive the transitions; at every true reading
-//! the invariants of the record's rule for time must hold (see `record`'s docs).
+//! the latest time the service accepts, for one operation or a few), drive the
+//! transitions; at every true reading the invariants of the record's rule for time must
+//! hold (see `record`'s docs). Every window a walk writes (a code, a device, a proof, an
+//! enrollment, a lockout) is tracked; once a later reading shows it starts in the
+//! future, it must never be honoured, also after real time (leaping days) passes it.
 
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::flow::step_up::StepUp;
 use mfa_kit::flow::{self, Env, Rules};
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::policy::{SignInContext, StandardPolicy};
 use mfa_kit::record::{CLOCK_SKEW, DeviceToken, UserRecord};
 use mfa_kit::service::MAX_PLAUSIBLE_TIME;
 use mfa_kit::vocabulary::{Destination, Purpose, Role};
-use mfa_kit::{Refusal, Secret, Totp, TotpParams, UserId};
+use mfa_kit::{Method, Refusal, Secret, SensitiveAction, Totp, TotpParams, UserId};
 use proptest::prelude::*;
 
 const T0: u64 = 1_700_000_000;
@@ -23,14 +27,23 @@ const LOCK_CAP: u64 = 86_400;
 enum Op {
     /// The true time moves on.
     Tick(u64),
-    /// The next operation reads a wrong clock.
-    Wild(Wild),
+    /// The true time leaps on (days), so that real time passes windows written by a
+    /// clock that ran ahead.
+    Leap(u64),
+    /// The next `1 + n` operations read a wrong clock.
+    Wild(Wild, u8),
     Guess,
-    Right,
-    Send,
+    /// A right code: of the true time, or (`true`) of the reading, as from a phone
+    /// whose clock is as wrong as the server's.
+    Right(bool),
+    /// A code sent, and (`true`) the send confirmed; `false`: the confirmation is lost.
+    Send(bool),
     EnterSms,
     Remember,
     CheckDevice,
+    StepUp,
+    StartEnrollment,
+    ConfirmEnrollment,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -44,17 +57,52 @@ enum Wild {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0u64..4_000).prop_map(Op::Tick),
-        1 => (1u64..40 * 86_400).prop_map(|d| Op::Wild(Wild::Ahead(d))),
-        1 => (1u64..40 * 86_400).prop_map(|d| Op::Wild(Wild::Behind(d))),
-        1 => Just(Op::Wild(Wild::Epoch)),
-        1 => Just(Op::Wild(Wild::Latest)),
+        1 => (3_600u64..3 * 86_400).prop_map(Op::Leap),
+        2 => ((1u64..3 * 86_400), 0u8..4).prop_map(|(d, n)| Op::Wild(Wild::Ahead(d), n)),
+        1 => ((1u64..40 * 86_400), 0u8..2).prop_map(|(d, n)| Op::Wild(Wild::Ahead(d), n)),
+        1 => ((1u64..40 * 86_400), 0u8..2).prop_map(|(d, n)| Op::Wild(Wild::Behind(d), n)),
+        1 => Just(Op::Wild(Wild::Epoch, 0)),
+        1 => Just(Op::Wild(Wild::Latest, 0)),
         4 => Just(Op::Guess),
-        2 => Just(Op::Right),
-        2 => Just(Op::Send),
+        2 => any::<bool>().prop_map(Op::Right),
+        2 => prop_oneof![3 => Just(Op::Send(true)), 1 => Just(Op::Send(false))],
         2 => Just(Op::EnterSms),
         1 => Just(Op::Remember),
         2 => Just(Op::CheckDevice),
+        1 => Just(Op::StepUp),
+        1 => Just(Op::StartEnrollment),
+        1 => Just(Op::ConfirmEnrollment),
     ]
+}
+
+/// A window the walk wrote: the reading it starts at, and whether a later reading the
+/// record was shown proved it future-dated (more than `CLOCK_SKEW` before its start).
+#[derive(Clone, Copy, Debug)]
+struct Written {
+    start: u64,
+    exposed: bool,
+}
+
+impl Written {
+    fn at(start: u64) -> Written {
+        Written { start, exposed: false }
+    }
+
+    fn see(&mut self, reading: u64) {
+        self.exposed |= self.start > reading.saturating_add(CLOCK_SKEW);
+    }
+}
+
+/// What the walks did, summed over every walk.
+#[derive(Debug, Default)]
+struct Stats {
+    steps: u64,
+    /// Windows written at a reading ahead of the true time by more than `CLOCK_SKEW`.
+    written_ahead: u64,
+    /// Of them, proved future-dated by a later reading.
+    exposed: u64,
+    /// Uses tried of exposed windows at a true reading past their start.
+    revisits: u64,
 }
 
 struct World {
@@ -64,10 +112,17 @@ struct World {
     policy: StandardPolicy,
     context: SignInContext,
     rules: Rules,
-    /// The last code sent, and the reading it was issued at.
-    sms: Option<(String, u64)>,
-    /// The device token, and the reading it was remembered at.
-    device: Option<(DeviceToken, u64)>,
+    /// Codes reserved: the code, its window, whether its send was confirmed.
+    sms: Vec<(String, Written, bool)>,
+    /// Devices remembered: the token and its window.
+    devices: Vec<(DeviceToken, Written)>,
+    /// The last proof written of each method.
+    proofs: Vec<(Method, Written)>,
+    /// The enrollment started last, with its phone.
+    pending: Option<(Totp, Written)>,
+    /// The lockout started last.
+    lockout: Option<Written>,
+    secrets: u64,
     accepted_steps: Vec<u64>,
 }
 
@@ -89,11 +144,26 @@ impl World {
         let email = Destination::email("sarah@smith.example").unwrap();
         let sent =
             flow::oob::reserve(&mut record, &key, Role::Backup, Some(email), &env).unwrap().outcome.unwrap();
+        assert!(flow::oob::confirm_sent(&mut record, &key, &sent).changed);
         flow::oob::redeem(&mut record, &key, sent.message.code(), Purpose::ConfirmDestination, &env)
             .outcome
             .unwrap();
         let accepted_steps = vec![record.totp().unwrap().last_accepted_step().unwrap()];
-        World { record, phone, key, policy, context, rules, sms: None, device: None, accepted_steps }
+        World {
+            record,
+            phone,
+            key,
+            policy,
+            context,
+            rules,
+            sms: Vec::new(),
+            devices: Vec::new(),
+            proofs: vec![(Method::Totp, Written::at(T0)), (Method::Email, Written::at(T0))],
+            pending: None,
+            lockout: None,
+            secrets: 0,
+            accepted_steps,
+        }
     }
 
     fn env(&self, reading: u64) -> Env<'_> {
@@ -108,14 +178,64 @@ impl World {
             .collect();
         (0..1_000_000u32).map(|n| format!("{n:06}")).find(|c| !near.contains(c)).unwrap()
     }
+
+    /// Every window the walk wrote, to mark what a reading exposes.
+    fn written(&mut self) -> impl Iterator<Item = &mut Written> {
+        let sms = self.sms.iter_mut().map(|(_, w, _)| w);
+        let devices = self.devices.iter_mut().map(|(_, w)| w);
+        let proofs = self.proofs.iter_mut().map(|(_, w)| w);
+        sms.chain(devices)
+            .chain(proofs)
+            .chain(self.pending.as_mut().map(|(_, w)| w))
+            .chain(self.lockout.as_mut())
+    }
+
+    fn proved(&mut self, method: Method, written: Written) {
+        self.proofs.retain(|(m, _)| *m != method);
+        self.proofs.push((method, written));
+    }
+
+    /// What a check that only reads leaves for the driver to save (as the service does).
+    fn settle(&mut self, reading: u64) {
+        let mut record = self.record.clone();
+        let _ = flow::clock::settle(&mut record, &self.env(reading));
+        self.record = record;
+    }
 }
 
-/// Runs one operation at `reading` (the true time `now`), checking what must hold when
-/// the reading is true.
-fn apply(world: &mut World, op: &Op, reading: u64, now: u64) -> Result<(), TestCaseError> {
+/// Counts a use of `written` at the true time `now` past its start, if a reading has
+/// exposed it: the case the rule for time is about.
+fn revisit(stats: &mut Stats, written: &Written, now: u64, truthful: bool) {
+    if truthful && written.exposed && written.start <= now {
+        stats.revisits += 1;
+    }
+}
+
+/// Runs one operation at `reading` (the true time `now`), checking what must hold.
+fn apply(world: &mut World, op: &Op, reading: u64, now: u64, stats: &mut Stats) -> Result<(), TestCaseError> {
     let truthful = reading == now;
+    if matches!(op, Op::Tick(_) | Op::Leap(_) | Op::Wild(..)) {
+        return Ok(());
+    }
+    stats.steps += 1;
+    // Every other operation shows the record this reading, and keeps what it proves.
+    for written in world.written() {
+        let was = written.exposed;
+        written.see(reading);
+        if written.exposed && !was {
+            stats.exposed += 1;
+        }
+    }
+    let locked_before = world.record.failures().locked_until();
+    let ahead = reading > now.saturating_add(CLOCK_SKEW);
+    let wrote = |stats: &mut Stats| {
+        if ahead {
+            stats.written_ahead += 1;
+        }
+        Written::at(reading)
+    };
     match op {
-        Op::Tick(_) | Op::Wild(_) => {}
+        Op::Tick(_) | Op::Leap(_) | Op::Wild(..) => {}
         Op::Guess => {
             let code = world.wrong_code(reading);
             let mut record = world.record.clone();
@@ -124,8 +244,8 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64) -> Result<(), TestC
             prop_assert!(step.outcome.is_err());
             world.record = record;
         }
-        Op::Right => {
-            let code = world.phone.generate(now).unwrap().to_string();
+        Op::Right(at_reading) => {
+            let code = world.phone.generate(if *at_reading { reading } else { now }).unwrap().to_string();
             let disabled = world.record.failures().disabled_at().is_some();
             let mut record = world.record.clone();
             let step = flow::authenticator::verify(&mut record, &[&world.phone], &code, &world.env(reading))
@@ -137,15 +257,23 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64) -> Result<(), TestC
                 let accepted = record.totp().unwrap().last_accepted_step().unwrap();
                 prop_assert!(!world.accepted_steps.contains(&accepted), "step {} accepted twice", accepted);
                 world.accepted_steps.push(accepted);
+                let written = wrote(stats);
+                world.proved(Method::Totp, written);
             }
             world.record = record;
         }
-        Op::Send => {
+        Op::Send(confirmed) => {
             let mut record = world.record.clone();
             let step =
                 flow::oob::reserve(&mut record, &world.key, Role::Backup, None, &world.env(reading)).unwrap();
             match step.outcome {
-                Ok(reservation) => world.sms = Some((reservation.message.code().to_string(), reading)),
+                Ok(reservation) => {
+                    if *confirmed {
+                        let _ = flow::oob::confirm_sent(&mut record, &world.key, &reservation);
+                    }
+                    let written = wrote(stats);
+                    world.sms.push((reservation.message.code().to_string(), written, *confirmed));
+                }
                 Err(Refusal::RateLimited { retry_at }) if truthful => {
                     prop_assert!(retry_at <= now + 3_600 + CLOCK_SKEW, "sends blocked until {}", retry_at);
                 }
@@ -154,43 +282,128 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64) -> Result<(), TestC
             world.record = record;
         }
         Op::EnterSms => {
-            let Some((code, issued)) = world.sms.clone() else { return Ok(()) };
+            let Some((code, written, confirmed)) = world.sms.last().cloned() else {
+                world.settle(reading); // what any transition at this reading does first
+                return Ok(());
+            };
+            revisit(stats, &written, now, truthful);
             let mut record = world.record.clone();
             let step =
                 flow::oob::redeem(&mut record, &world.key, &code, Purpose::SignIn, &world.env(reading));
-            if step.outcome.is_ok() && truthful {
-                prop_assert!(
-                    issued <= now + CLOCK_SKEW && now < issued + SMS_LIFETIME,
-                    "code of {} taken at {}",
-                    issued,
-                    now
-                );
+            if step.outcome.is_ok() {
+                prop_assert!(confirmed, "a code whose send was never confirmed was taken");
+                prop_assert!(!written.exposed, "a code from a clock that ran ahead was taken: {:?}", written);
+                if truthful {
+                    let issued = written.start;
+                    prop_assert!(
+                        issued <= now + CLOCK_SKEW && now < issued + SMS_LIFETIME,
+                        "code of {} taken at {}",
+                        issued,
+                        now
+                    );
+                }
+                let written = wrote(stats);
+                world.proved(Method::Email, written);
             }
             world.record = record;
         }
         Op::Remember => {
+            let fresh =
+                flow::step_up::check(&world.record, SensitiveAction::RememberDevice, &world.env(reading));
             let mut record = world.record.clone();
             let step =
                 flow::device::remember(&mut record, &world.key, "laptop", 30 * 86_400, &world.env(reading))
                     .unwrap();
             if let Ok(remembered) = step.outcome {
-                world.device = Some((remembered.token, reading));
+                let StepUp::Proceed { proof: Some(proof) } = fresh else {
+                    return Err(TestCaseError::fail(format!("remembered without a fresh proof: {fresh:?}")));
+                };
+                let used = world.proofs.iter().find(|(m, _)| *m == proof.method).map(|(_, w)| *w);
+                prop_assert!(used.is_some_and(|w| !w.exposed), "an exposed proof let a device be remembered");
+                let written = wrote(stats);
+                world.devices.push((remembered.token, written));
             }
             world.record = record;
         }
         Op::CheckDevice => {
-            let Some((token, created)) = world.device.clone() else { return Ok(()) };
             let env = world.env(reading);
-            let found = flow::device::recognise(&world.record, &world.key, &token, &env).is_some();
-            if found && truthful {
-                prop_assert!(
-                    created <= now + CLOCK_SKEW && now < created + DEVICE_CAP,
-                    "device of {} at {}",
-                    created,
-                    now
-                );
+            for (token, written) in &world.devices {
+                let found = flow::device::recognise(&world.record, &world.key, token, &env).is_some();
+                revisit(stats, written, now, truthful);
+                prop_assert!(!(found && written.exposed), "an exposed device was honoured: {:?}", written);
+                if found && truthful {
+                    let created = written.start;
+                    prop_assert!(
+                        created <= now + CLOCK_SKEW && now < created + DEVICE_CAP,
+                        "device of {} at {}",
+                        created,
+                        now
+                    );
+                }
             }
+            world.settle(reading);
         }
+        Op::StepUp => {
+            for (_, written) in &world.proofs {
+                revisit(stats, written, now, truthful);
+            }
+            let answer = flow::step_up::check(&world.record, SensitiveAction::Host, &world.env(reading));
+            if let StepUp::Proceed { proof: Some(proof) } = answer {
+                let used = world.proofs.iter().find(|(m, _)| *m == proof.method).map(|(_, w)| *w);
+                prop_assert!(used.is_some_and(|w| !w.exposed), "step-up proceeded on an exposed proof");
+            }
+            world.settle(reading);
+        }
+        Op::StartEnrollment => {
+            world.secrets += 1;
+            let secret = Secret::from_bytes(format!("{:020}", world.secrets).as_bytes()).unwrap();
+            let sealed = PlaintextSealer.seal(world.record.user(), &secret).unwrap();
+            let mut record = world.record.clone();
+            let step = flow::enrollment::start(
+                &mut record,
+                sealed,
+                TotpParams::DEFAULT,
+                "sarah",
+                &world.env(reading),
+            );
+            if step.outcome.is_ok() {
+                let written = wrote(stats);
+                world.pending = Some((Totp::new(&secret, TotpParams::DEFAULT), written));
+            }
+            world.record = record;
+        }
+        Op::ConfirmEnrollment => {
+            let Some((phone, written)) = world.pending.take() else {
+                world.settle(reading); // what any transition at this reading does first
+                return Ok(());
+            };
+            revisit(stats, &written, now, truthful);
+            let codes = [
+                phone.generate(now.saturating_sub(30)).unwrap().to_string(),
+                phone.generate(now).unwrap().to_string(),
+            ];
+            let codes = [codes[0].as_str(), codes[1].as_str()];
+            let mut record = world.record.clone();
+            let step = flow::enrollment::confirm(&mut record, &phone, &codes, &world.env(reading)).unwrap();
+            if step.outcome.is_ok() {
+                prop_assert!(!written.exposed, "an exposed enrollment was confirmed: {:?}", written);
+                world.accepted_steps = vec![record.totp().unwrap().last_accepted_step().unwrap()];
+                world.phone = phone;
+                let written = wrote(stats);
+                world.proved(Method::Totp, written);
+            } else {
+                world.pending = Some((phone, written));
+            }
+            world.record = record;
+        }
+    }
+    // The lockout: a new one is this reading's; an exposed one was voided.
+    let locked = world.record.failures().locked_until();
+    if locked.is_some() && locked != locked_before {
+        world.lockout = Some(wrote(stats));
+    } else if let Some(lockout) = world.lockout {
+        revisit(stats, &lockout, now, truthful);
+        prop_assert!(!(lockout.exposed && locked.is_some()), "an exposed lockout is kept: {:?}", lockout);
     }
     if truthful {
         // A lockout seen at a true reading ends within the longest lockout.
@@ -205,29 +418,69 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64) -> Result<(), TestC
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 80, ..ProptestConfig::default() })]
-
-    /// 80 walks of 130 steps: 10,400 steps in all.
-    #[test]
-    fn a_wrong_clock_reading_is_never_kept(ops in proptest::collection::vec(op(), 130)) {
-        let mut world = World::new();
-        let mut now = T0 + 30;
-        let mut wild = None;
-        for op in &ops {
-            match op {
-                Op::Tick(seconds) => now += seconds,
-                Op::Wild(kind) => wild = Some(*kind),
-                _ => {}
-            }
-            let reading = match wild.take_if(|_| !matches!(op, Op::Wild(_))) {
-                Some(Wild::Ahead(d)) => now + d,
-                Some(Wild::Behind(d)) => now.saturating_sub(d),
-                Some(Wild::Epoch) => 0,
-                Some(Wild::Latest) => MAX_PLAUSIBLE_TIME,
-                None => now,
-            };
-            apply(&mut world, op, reading, now)?;
+/// One walk: the operations, then real time carried past every window written and
+/// each one tried again.
+fn walk(ops: &[Op], stats: &mut Stats) -> Result<(), TestCaseError> {
+    let mut world = World::new();
+    let mut now = T0 + 30;
+    let mut wild: Option<(Wild, u8)> = None;
+    for op in ops {
+        match op {
+            Op::Tick(seconds) | Op::Leap(seconds) => now += seconds,
+            Op::Wild(kind, more) => wild = Some((*kind, *more)),
+            _ => {}
         }
+        let reading = match wild.filter(|_| !matches!(op, Op::Wild(..) | Op::Tick(_) | Op::Leap(_))) {
+            Some((kind, more)) => {
+                wild = more.checked_sub(1).map(|more| (kind, more));
+                match kind {
+                    Wild::Ahead(d) => now + d,
+                    Wild::Behind(d) => now.saturating_sub(d),
+                    Wild::Epoch => 0,
+                    Wild::Latest => MAX_PLAUSIBLE_TIME,
+                }
+            }
+            None => now,
+        };
+        apply(&mut world, op, reading, now, stats)?;
     }
+    // Real time passes every window written, and each is tried again at a true reading.
+    let latest = world.written().map(|w| w.start).filter(|s| *s < MAX_PLAUSIBLE_TIME).max().unwrap_or(now);
+    now = now.max(latest + 1);
+    for op in [Op::CheckDevice, Op::EnterSms, Op::StepUp, Op::ConfirmEnrollment, Op::Guess] {
+        apply(&mut world, &op, now, now, stats)?;
+    }
+    Ok(())
+}
+
+const CASES: u32 = 100;
+const OPS: usize = 200;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+    /// 100 walks of 200 operations (time moves in about a third of them) and 5 revisits.
+    #[test]
+    fn a_wrong_clock_reading_is_never_kept_and_its_windows_never_become_valid(
+        ops in proptest::collection::vec(op(), OPS)
+    ) {
+        walk(&ops, &mut Stats::default())?;
+    }
+}
+
+/// The same walks from a fixed seed, counted: they take at least 10,000 steps, and real
+/// time passes windows that readings exposed, which are then tried again.
+#[test]
+fn the_walks_revisit_windows_written_ahead_after_real_time_passes_them() {
+    let config = ProptestConfig { cases: CASES, failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        config,
+        proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+    );
+    let stats = std::cell::RefCell::new(Stats::default());
+    runner.run(&proptest::collection::vec(op(), OPS), |ops| walk(&ops, &mut stats.borrow_mut())).unwrap();
+    let stats = stats.into_inner();
+    println!("{stats:?}");
+    assert!(stats.steps >= 10_000, "{stats:?}");
+    assert!(stats.written_ahead > 0 && stats.exposed > 0 && stats.revisits > 0, "{stats:?}");
 }

@@ -283,3 +283,91 @@ fn an_authenticator_from_another_system_is_imported_and_its_next_code_sets_the_r
         assert!(firm.mfa.record(&user("ann")).await.unwrap().totp().is_none());
     });
 }
+
+#[test]
+fn restarts_stay_limited_after_too_many_wrong_confirmations_discard_the_enrollment() {
+    let firm = firm();
+    let sarah = user("sarah");
+    run(async {
+        let start = firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
+        let phone = Phone::scan(&start.uri, &firm.clock);
+        // Five wrong confirmations discard the enrollment, and its start with it.
+        let mut discarded = false;
+        for _ in 0..5 {
+            let wrong = phone.wrong_code();
+            let refused = firm.mfa.confirm_enrollment(&sarah, &[&wrong, &wrong], &office()).await.unwrap();
+            discarded = refused == Err(Refusal::EnrollmentDiscarded);
+        }
+        assert!(discarded);
+        assert!(firm.mfa.record(&sarah).await.unwrap().pending_enrollment().is_none());
+
+        // Thirty restarts in the next 15 minutes: only four more start.
+        let mut started = 1;
+        for _ in 0..30 {
+            firm.clock.advance(30);
+            let outcome = firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap();
+            match outcome {
+                Ok(_) => started += 1,
+                Err(Refusal::RateLimited { retry_at }) => assert_eq!(retry_at, START + 3600),
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(started, mfa_kit::flow::enrollment::MAX_STARTS_PER_HOUR);
+    });
+}
+
+#[test]
+fn restarts_stay_limited_after_the_enrollment_expires_or_is_confirmed() {
+    let firm = firm();
+    let sarah = user("sarah");
+    run(async {
+        // Started and let expire, four times: each expiry drops the pending enrollment.
+        for _ in 0..4 {
+            firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
+            firm.clock.advance(601);
+            let refused =
+                firm.mfa.confirm_enrollment(&sarah, &["123456", "234567"], &office()).await.unwrap();
+            assert_eq!(refused.map(|_| ()), Err(Refusal::EnrollmentExpired));
+        }
+        // The fifth is confirmed; the user now has MFA and proves it for each restart.
+        let start = firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap().unwrap();
+        let phone = Phone::scan(&start.uri, &firm.clock);
+        let first = phone.code();
+        firm.clock.advance(30);
+        let second = phone.code();
+        firm.mfa.confirm_enrollment(&sarah, &[&first, &second], &office()).await.unwrap().unwrap();
+        let refused = firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap();
+        assert!(matches!(refused, Err(Refusal::RateLimited { .. })), "{refused:?}");
+        // An hour after the first start, one more is allowed.
+        firm.clock.set(START + 3600);
+        firm.prove(&sarah, &phone);
+        assert!(firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap().is_ok());
+    });
+}
+
+#[test]
+fn a_record_whose_pending_enrollment_holds_the_starts_still_counts_them() {
+    use mfa_kit::flow::{self, Env, Rules};
+    use mfa_kit::policy::{SignInContext, StandardPolicy};
+    let (policy, context, rules) = (StandardPolicy::new(), SignInContext::default(), Rules::default());
+    let secret = mfa_kit::Secret::generate().unwrap();
+    let sealed = || mfa_kit::danger::PlaintextSealer.seal(&user("sarah"), &secret).unwrap();
+    let mut record = mfa_kit::record::UserRecord::new(user("sarah"));
+    let env = Env::new(START, &policy, &context, &rules);
+    flow::enrollment::start(&mut record, sealed(), mfa_kit::TotpParams::DEFAULT, "sarah", &env)
+        .outcome
+        .unwrap();
+    // As records written before the history moved to the record kept it.
+    let mut json = serde_json::to_value(&record).unwrap();
+    assert_eq!(json["enrollment_starts"], serde_json::json!([START]));
+    json.as_object_mut().unwrap().remove("enrollment_starts");
+    let starts: Vec<u64> = (0..5).map(|i| START + i * 60).collect();
+    json["pending_enrollment"]["starts"] = serde_json::json!(starts);
+    let mut record: mfa_kit::record::UserRecord = serde_json::from_value(json).unwrap();
+    assert_eq!(record.enrollment_starts(), starts.as_slice());
+    assert!(record.pending_enrollment().is_some());
+
+    let env = Env::new(START + 600, &policy, &context, &rules);
+    let step = flow::enrollment::start(&mut record, sealed(), mfa_kit::TotpParams::DEFAULT, "sarah", &env);
+    assert_eq!(step.outcome, Err(Refusal::RateLimited { retry_at: START + 3600 }));
+}

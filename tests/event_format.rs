@@ -5,7 +5,7 @@
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::policy::OrgSettings;
 use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason};
-use mfa_kit::{Cleared, Method, Purpose, Reason, RequestContext, Revocation, Role, UserId};
+use mfa_kit::{Cleared, Method, Purpose, Reason, RequestContext, Revocation, Role, UserId, Voided};
 
 fn every_kind() -> Vec<EventKind> {
     let settings = OrgSettings::default();
@@ -44,6 +44,13 @@ fn every_kind() -> Vec<EventKind> {
             to: "s•••@x.example".into(),
         },
         EventKind::BackupCodeDiscarded { method: Method::Sms },
+        EventKind::BackupCodeReserved {
+            method: Method::Sms,
+            purpose: Purpose::ConfirmDestination,
+            to: "•••678".into(),
+        },
+        EventKind::BackupCodeNotSent { method: Method::Email },
+        EventKind::BackupCodeLapsed { role: Role::Primary },
         EventKind::BackupDestinationAdded {
             method: Method::Sms, role: Role::Backup, to: "•••678".into()
         },
@@ -69,6 +76,10 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::ResetRefused { reason: "no reason given".into() },
         EventKind::SignInRefused { reason: RejectionReason::LockedOut },
         EventKind::RefusalsSummarised { refused: 990, since: 1_700_000_300 },
+        EventKind::FutureDatedVoided {
+            reading: 1_700_000_000,
+            voided: vec![Voided::RememberedDevice, Voided::Proof, Voided::Send],
+        },
     ]
 }
 
@@ -93,6 +104,9 @@ const PINNED: &[&str] = &[
     r#"{"kind":"recovery_codes_exhausted"}"#,
     r#"{"kind":"backup_code_sent","method":"email","purpose":"sign_in","to":"s•••@x.example"}"#,
     r#"{"kind":"backup_code_discarded","method":"sms"}"#,
+    r#"{"kind":"backup_code_reserved","method":"sms","purpose":"confirm_destination","to":"•••678"}"#,
+    r#"{"kind":"backup_code_not_sent","method":"email"}"#,
+    r#"{"kind":"backup_code_lapsed","role":"primary"}"#,
     r#"{"kind":"backup_destination_added","method":"sms","role":"backup","to":"•••678"}"#,
     r#"{"kind":"backup_destination_confirmed","method":"sms","role":"primary","to":"•••678"}"#,
     r#"{"kind":"backup_destination_removed","role":"backup"}"#,
@@ -104,6 +118,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"reset_refused","reason":"no reason given"}"#,
     r#"{"kind":"sign_in_refused","reason":"locked_out"}"#,
     r#"{"kind":"refusals_summarised","refused":990,"since":1700000300}"#,
+    r#"{"kind":"future_dated_voided","reading":1700000000,"voided":["remembered_device","proof","send"]}"#,
 ];
 
 /// A settings change as stored before sessions had limits: it still reads, with the

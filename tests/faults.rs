@@ -238,6 +238,14 @@ fn a_store_failing_at_any_call_lets_nobody_in_names_the_store_and_changes_nothin
                 }
                 other => panic!("{name}, call {failing} failing: expected a store error, got {other:?}"),
             }
+            if after_the_reservation(&s) {
+                // The send was reserved and made, but the store failed as the send was
+                // confirmed: the one change left behind is a reservation that never
+                // works and lapses.
+                assert_eq!(name, "send a sign-in code");
+                assert_reservation_is_dead_and_lapses(&s, before.as_ref().unwrap(), trail_before, name);
+                continue;
+            }
             assert_eq!(stored(&s.firm, &s.sarah), before, "{name}, call {failing}: the record changed");
             assert_eq!(s.firm.audit.events().len(), events_before, "{name}: an unsaved change was audited");
             assert_eq!(trail(&s.firm).len(), trail_before, "{name}, call {failing}: an event was stored");
@@ -393,4 +401,143 @@ fn a_failing_sealer_lets_nobody_in_and_keeps_the_credential() {
         .build();
     let result = run(service.verify_code(&user("mallory"), &phone.code(), &office()));
     assert!(matches!(result, Err(Error::Sealer(SealError::Tampered))), "{result:?}");
+}
+
+/// Whether Sarah's record holds a reservation whose send was never confirmed.
+fn after_the_reservation(s: &Setup) -> bool {
+    let record = stored(&s.firm, &s.sarah).unwrap().record;
+    record.out_of_band().challenge().is_some_and(|c| c.awaiting_send().is_some())
+}
+
+/// A reservation left unconfirmed: its code (if the sender got it) does not work, the
+/// trail says only that it was reserved, and once `SEND_DEADLINE` has passed the next
+/// change of the record lets it lapse: the send no longer counts, a destination it
+/// added is removed, and the trail says so.
+fn assert_reservation_is_dead_and_lapses(s: &Setup, before: &Versioned, trail_before: usize, name: &str) {
+    let reserved = kinds_since(&trail(&s.firm), trail_before);
+    assert_eq!(names(&reserved), ["backup_code_reserved"], "{name}: the trail says reserved, not sent");
+    if s.outbox.count() > 0 {
+        let code = s.outbox.last_code();
+        let refused = run(s.firm.mfa.verify_sign_in_code(&s.sarah, &code, &office())).unwrap();
+        assert_eq!(refused, Err(Refusal::NoCodePending), "{name}: an unconfirmed code does not work");
+    }
+    let trail_reserved = trail(&s.firm).len();
+    s.firm.clock.advance(mfa_kit::flow::oob::SEND_DEADLINE);
+    let refused = run(s.firm.mfa.verify_sign_in_code(&s.sarah, "000000", &office())).unwrap();
+    assert_eq!(refused, Err(Refusal::NoCodePending));
+    let record = stored(&s.firm, &s.sarah).unwrap().record;
+    let oob = record.out_of_band();
+    assert!(oob.challenge().is_none(), "{name}: lapsed");
+    assert_eq!(oob.sent_at(), before.record.out_of_band().sent_at(), "{name}: the send no longer counts");
+    assert_eq!(oob.destinations(), before.record.out_of_band().destinations(), "{name}: no destination left");
+    let lapsed = names(&kinds_since(&trail(&s.firm), trail_reserved));
+    assert_eq!(lapsed[0], "backup_code_lapsed", "{name}: {lapsed:?}");
+}
+
+#[test]
+fn a_code_whose_send_confirmation_is_not_saved_never_works_and_lapses_uncounted() {
+    let s = setup();
+    let before = stored(&s.firm, &s.sarah).unwrap();
+    let trail_before = trail(&s.firm).len();
+    // Calls: load, save (the reservation), load, save (its confirmation).
+    s.firm.mfa.store().arm(Fault::ErrorAt(3));
+    let result = run(s.firm.mfa.send_sign_in_code(&s.sarah, Role::Backup, &s.outbox, &office()));
+    s.firm.mfa.store().disarm();
+    assert!(matches!(result, Err(Error::Store(_))), "{result:?}");
+    assert!(after_the_reservation(&s));
+    assert_reservation_is_dead_and_lapses(&s, &before, trail_before, "send, confirmation lost");
+    // The user asks again and the new code works.
+    run(s.firm.mfa.send_sign_in_code(&s.sarah, Role::Backup, &s.outbox, &office())).unwrap().unwrap();
+    let accepted = run(s.firm.mfa.verify_sign_in_code(&s.sarah, &s.outbox.last_code(), &office())).unwrap();
+    assert!(accepted.is_ok(), "{accepted:?}");
+}
+
+#[test]
+fn the_trail_says_a_code_was_reserved_then_sent_or_not_sent() {
+    let s = setup();
+    let from = trail(&s.firm).len();
+    run(s.firm.mfa.send_sign_in_code(&s.sarah, Role::Backup, &s.outbox, &office())).unwrap().unwrap();
+    assert_eq!(names(&kinds_since(&trail(&s.firm), from)), ["backup_code_reserved", "backup_code_sent"]);
+    let record = stored(&s.firm, &s.sarah).unwrap().record;
+    assert_eq!(record.out_of_band().challenge().unwrap().awaiting_send(), None, "confirmed");
+
+    s.firm.clock.advance(60);
+    s.outbox.down.store(true, Ordering::SeqCst);
+    let from = trail(&s.firm).len();
+    let result = run(s.firm.mfa.send_sign_in_code(&s.sarah, Role::Backup, &s.outbox, &office()));
+    assert!(matches!(result, Err(Error::Sender(_))), "{result:?}");
+    assert_eq!(names(&kinds_since(&trail(&s.firm), from)), ["backup_code_reserved", "backup_code_not_sent"]);
+}
+
+/// Sends that fail at the sender, each with the store failing at one call of the
+/// send-release path (load, save the reservation, load, save the release) or not at all.
+#[test]
+fn a_store_failing_at_each_step_of_a_failed_send_and_its_release_leaves_nothing_live() {
+    type Send = fn(&Setup) -> Result<mfa_kit::Outcome<mfa_kit::flow::oob::Sent>, Error>;
+    let sends: [(&str, Send); 2] = [
+        ("send a sign-in code", |s| {
+            run(s.firm.mfa.send_sign_in_code(&s.sarah, Role::Backup, &s.outbox, &office()))
+        }),
+        ("add a destination", |s| {
+            let sms = mfa_kit::Destination::sms("+61412345678").unwrap();
+            run(s.firm.mfa.add_destination(&s.sarah, sms, Role::Primary, &s.outbox, &office()))
+        }),
+    ];
+    for (name, send) in sends {
+        for failing in 0..5 {
+            let s = setup();
+            s.firm.clock.advance(300); // a fresh proof is needed to add a destination
+            s.firm.prove(&s.sarah, &s.phone);
+            let before = stored(&s.firm, &s.sarah).unwrap();
+            let trail_before = trail(&s.firm).len();
+            s.outbox.down.store(true, Ordering::SeqCst);
+            s.firm.mfa.store().arm(Fault::ErrorAt(failing));
+            let result = send(&s);
+            let calls = s.firm.mfa.store().disarm();
+            s.outbox.down.store(false, Ordering::SeqCst);
+            match (failing, &result) {
+                (0..4, Err(Error::Store(_))) => {}
+                (4, Err(Error::Sender(_))) => {
+                    assert_eq!(calls, 4, "{name}: load, reserve, load, release");
+                }
+                _ => panic!("{name}, call {failing} failing: {result:?}"),
+            }
+            let after = stored(&s.firm, &s.sarah).unwrap();
+            match failing {
+                // The reservation was never saved: nothing changed, nothing was sent.
+                0 | 1 => {
+                    assert_eq!(after, before, "{name}, call {failing}");
+                    assert_eq!(trail(&s.firm).len(), trail_before, "{name}, call {failing}");
+                }
+                // Saved, and not taken back: dead, and it lapses.
+                2 | 3 => {
+                    assert!(after_the_reservation(&s), "{name}, call {failing}");
+                    let kinds = names(&kinds_since(&trail(&s.firm), trail_before));
+                    assert!(kinds.contains(&"backup_code_reserved".to_string()), "{name}: {kinds:?}");
+                    assert!(!kinds.contains(&"backup_code_sent".to_string()), "{name}: {kinds:?}");
+                    let trail_reserved = trail(&s.firm).len();
+                    s.firm.clock.advance(mfa_kit::flow::oob::SEND_DEADLINE);
+                    let refused = run(s.firm.mfa.verify_sign_in_code(&s.sarah, "000000", &office())).unwrap();
+                    assert_eq!(refused, Err(Refusal::NoCodePending));
+                    let record = stored(&s.firm, &s.sarah).unwrap().record;
+                    let (oob, was) = (record.out_of_band(), before.record.out_of_band());
+                    assert!(oob.challenge().is_none(), "{name}, call {failing}: lapsed");
+                    assert_eq!(oob.sent_at(), was.sent_at(), "{name}, call {failing}: not counted");
+                    assert_eq!(oob.destinations(), was.destinations(), "{name}, call {failing}");
+                    let lapsed = names(&kinds_since(&trail(&s.firm), trail_reserved));
+                    assert_eq!(lapsed[0], "backup_code_lapsed", "{name}: {lapsed:?}");
+                }
+                // Taken back at once.
+                _ => {
+                    let (oob, was) = (after.record.out_of_band(), before.record.out_of_band());
+                    assert!(oob.challenge().is_none(), "{name}");
+                    assert_eq!(oob.sent_at(), was.sent_at(), "{name}");
+                    assert_eq!(oob.destinations(), was.destinations(), "{name}");
+                    let kinds = names(&kinds_since(&trail(&s.firm), trail_before));
+                    assert!(kinds.contains(&"backup_code_not_sent".to_string()), "{name}: {kinds:?}");
+                }
+            }
+            assert_eq!(s.outbox.count(), 1, "{name}: only setup's code was ever sent");
+        }
+    }
 }

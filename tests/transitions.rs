@@ -128,6 +128,8 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
             flow::oob::reserve(r, &key, Role::Backup, Some(email.clone()), &env(T0 + 150)).unwrap()
         })
         .unwrap();
+    // The sender took it.
+    ledger.drive(&sarah, T0 + 150, |r| flow::oob::confirm_sent(r, &key, &reservation)).unwrap();
     let confirmed = ledger.drive(&sarah, T0 + 180, |r| {
         flow::oob::redeem(r, &key, reservation.message.code(), Purpose::ConfirmDestination, &env(T0 + 180))
     });
@@ -204,7 +206,7 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
         format!("{:?}", Ok::<Decision, Refusal>(Decision::Allow { reason: Reason::RememberedDevice }))
     );
     // Started, confirmed, accepted, replay refused, codes generated, recovery code
-    // accepted then refused, destination added, code sent, destination confirmed,
-    // device remembered, device accepted, devices revoked.
-    assert_eq!(ledger.audit.len(), 13, "{:#?}", ledger.audit);
+    // accepted then refused, destination added, code reserved, code sent, destination
+    // confirmed, device remembered, device accepted, devices revoked.
+    assert_eq!(ledger.audit.len(), 14, "{:#?}", ledger.audit);
 }

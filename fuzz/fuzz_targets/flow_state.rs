@@ -398,6 +398,8 @@ fuzz_target!(|input: Input| {
                     flow::oob::reserve(r, &key, role(backup), Some(destination(which)), &env)
                 });
                 if let Some((Ok(reservation), _)) = result {
+                    // The sender took it.
+                    step(&mut record, "oob sent", |r| Ok(flow::oob::confirm_sent(r, &key, &reservation)));
                     let code = reservation.message.code().to_string();
                     let (purpose, expires_at) =
                         (reservation.message.purpose(), reservation.message.expires_at());
@@ -413,6 +415,7 @@ fuzz_target!(|input: Input| {
                     step(&mut record, "oob send", |r| flow::oob::reserve(r, &key, role(backup), None, &env));
                 if let Some((Ok(reservation), _)) = result {
                     assert!(!locked, "a code was sent during a lockout");
+                    step(&mut record, "oob sent", |r| Ok(flow::oob::confirm_sent(r, &key, &reservation)));
                     let code = reservation.message.code().to_string();
                     let (purpose, expires_at) =
                         (reservation.message.purpose(), reservation.message.expires_at());

@@ -9,7 +9,7 @@
 
 use std::borrow::Borrow;
 
-use super::{Draft, Env, Failure, Proven, Step, run, try_run};
+use super::{Draft, Env, Failure, Proven, Step, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::record::UserRecord;
 use crate::vocabulary::{Method, Refusal, RejectionReason, Revocation, Role, SensitiveAction};
@@ -164,7 +164,7 @@ pub fn verify<T: Borrow<Totp>>(
     input: &str,
     env: &Env<'_>,
 ) -> Result<Step<Proven>, Failure> {
-    try_run(record, |draft| verify_in(draft, totps, input, env))
+    try_run_in(record, env, |draft| verify_in(draft, totps, input, env))
 }
 
 /// Re-learns the drift of a clock that has moved past the learned bound, from two
@@ -180,7 +180,7 @@ pub fn resynchronise<T: Borrow<Totp>>(
     [first, second]: [&str; 2],
     env: &Env<'_>,
 ) -> Result<Step<Proven>, Failure> {
-    try_run(record, |draft| {
+    try_run_in(record, env, |draft| {
         if let Some(refused) = begin(draft, env) {
             return Ok(Err(refused));
         }
@@ -231,7 +231,7 @@ pub fn deactivate<T: Borrow<Totp>>(
     confirmed: bool,
     env: &Env<'_>,
 ) -> Result<Step<()>, Failure> {
-    try_run(record, |draft| {
+    try_run_in(record, env, |draft| {
         if !confirmed {
             return Ok(Err(Refusal::ConfirmationRequired));
         }
@@ -259,7 +259,7 @@ pub fn deactivate<T: Borrow<Totp>>(
 /// factor also obeys the rules of deactivation, and is refused where the policy
 /// forbids turning MFA off. Remembered devices stay.
 pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
-    run(record, |draft| {
+    run_in(record, env, |draft| {
         let Some((index, _)) = draft.get().authenticator(id) else { return Ok(false) };
         let record = draft.get();
         let last_factor = record.authenticators.len() == 1 && record.oob.confirmed(Role::Primary).is_none();

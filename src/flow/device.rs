@@ -8,7 +8,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{Draft, Env, Failure, Step, run, try_run};
+use super::{Draft, Env, Failure, Step, run, try_run_in};
 use crate::SecretError;
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
@@ -47,7 +47,7 @@ pub fn remember(
     lifetime: u64,
     env: &Env<'_>,
 ) -> Result<Step<Remembered>, Failure> {
-    try_run(record, |draft| {
+    try_run_in(record, env, |draft| {
         let cap = env.policy.remember_device_max(env.context);
         if cap == 0 {
             return Ok(Err(Refusal::RememberDisabled));

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Draft, Env, Failure, Step, run, try_run};
+use super::{Draft, Env, Failure, Step, run_in, try_run_in};
 use crate::error::TimeError;
 use crate::event::EventKind;
 use crate::record::{
@@ -66,7 +66,7 @@ pub fn start(
     account: &str,
     env: &Env<'_>,
 ) -> Step<Started> {
-    run(record, |draft| open(draft, secret, params, account, None, env))
+    run_in(record, env, |draft| open(draft, secret, params, account, None, env))
 }
 
 /// Opens an enrollment of another authenticator, named `name` (a backup phone, a
@@ -81,7 +81,7 @@ pub fn add(
     name: &str,
     env: &Env<'_>,
 ) -> Step<Started> {
-    run(record, |draft| {
+    run_in(record, env, |draft| {
         let Some(name) = authenticator_name(name) else { return Err(Refusal::InvalidName) };
         if draft.get().authenticators.len() >= MAX_AUTHENTICATORS {
             return Err(Refusal::TooManyAuthenticators);
@@ -113,27 +113,26 @@ fn open(
         return Err(refused);
     }
     let now = env.now;
-    let mut starts: Vec<u64> = draft
-        .get()
-        .pending_enrollment
-        .as_ref()
-        .map(|p| p.starts.iter().copied().filter(|t| recent(*t, now)).collect())
-        .unwrap_or_default();
-    if starts.len() >= MAX_STARTS_PER_HOUR {
-        let retry_at = starts.iter().min().map_or(now, |oldest| oldest.saturating_add(3600));
+    // The history is the record's, not the pending enrollment's: discarding, expiring
+    // or confirming an enrollment does not give a fresh allowance of starts.
+    let recent_starts = || draft.get().enrollment_starts.iter().copied().filter(|t| recent(*t, now));
+    if recent_starts().count() >= MAX_STARTS_PER_HOUR {
+        let retry_at = recent_starts().min().map_or(now, |oldest| oldest.saturating_add(3600));
         return Err(Refusal::RateLimited { retry_at });
     }
-    starts.push(now);
     let lifetime = env.policy.enrollment_lifetime(env.context);
     let expires_at = now.saturating_add(lifetime);
-    draft.edit().pending_enrollment = Some(Box::new(PendingEnrollment {
+    let record = draft.edit();
+    let kept = record.enrollment_starts.iter().copied().filter(|t| recent(*t, now));
+    record.enrollment_starts = kept.chain([now]).collect();
+    record.pending_enrollment = Some(Box::new(PendingEnrollment {
         secret,
         params,
         started_at: now,
         expires_at,
         failed_attempts: 0,
         account: Some(account.to_string()),
-        starts,
+        starts: Vec::new(),
         adding,
     }));
     draft.emit(EventKind::EnrollmentStarted { expires_at });
@@ -160,7 +159,7 @@ pub fn import(
     params: TotpParams,
     env: &Env<'_>,
 ) -> Result<Step<()>, Failure> {
-    try_run(record, |draft| {
+    try_run_in(record, env, |draft| {
         if let Some(refused) = draft.refuse_address(env) {
             return Ok(Err(refused));
         }
@@ -256,7 +255,7 @@ pub fn confirm(
     codes: &[&str],
     env: &Env<'_>,
 ) -> Result<Step<Confirmed>, Failure> {
-    try_run(record, |draft| {
+    try_run_in(record, env, |draft| {
         let now = env.now;
         if let Some(ended) = draft.refuse_ended_session(env) {
             return Ok(Err(ended));

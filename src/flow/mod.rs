@@ -50,6 +50,7 @@
 //! ```
 
 pub mod authenticator;
+pub mod clock;
 pub mod device;
 mod draft;
 pub mod enrollment;
@@ -215,12 +216,27 @@ pub(crate) fn run<T>(record: &mut UserRecord, body: impl FnOnce(&mut Draft<'_>) 
     draft.finish(outcome)
 }
 
-/// As [`run`], for a body that can fail.
-pub(crate) fn try_run<T>(
+/// As [`run`], for a transition with a clock reading: the record's rule for time is
+/// applied first ([`clock`]).
+pub(crate) fn run_in<T>(
     record: &mut UserRecord,
+    env: &Env<'_>,
+    body: impl FnOnce(&mut Draft<'_>) -> Outcome<T>,
+) -> Step<T> {
+    let mut draft = Draft::new(record);
+    clock::settle_in(&mut draft, env);
+    let outcome = body(&mut draft);
+    draft.finish(outcome)
+}
+
+/// As [`run_in`], for a body that can fail.
+pub(crate) fn try_run_in<T>(
+    record: &mut UserRecord,
+    env: &Env<'_>,
     body: impl FnOnce(&mut Draft<'_>) -> Result<Outcome<T>, Failure>,
 ) -> Result<Step<T>, Failure> {
     let mut draft = Draft::new(record);
+    clock::settle_in(&mut draft, env);
     let outcome = body(&mut draft)?;
     Ok(draft.finish(outcome))
 }

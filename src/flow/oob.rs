@@ -6,16 +6,22 @@
 //! it once. A destination counts as a method only once confirmed with such a code, and
 //! a backup destination must differ from the primary one.
 //!
-//! Sending is two steps around the host's [`crate::notify::CodeSender`], so that the
-//! limits hold however many app servers send at once: [`reserve`] records the send in
-//! the record (saved conditionally, like every change) and gives the message; the
-//! driver sends it; if the sender fails, [`release`] takes the reservation back.
+//! Sending is three steps around the host's [`crate::notify::CodeSender`], so that the
+//! limits hold however many app servers send at once and the trail says what happened:
+//! [`reserve`] records the send in the record (saved conditionally, like every change;
+//! audited as reserved) and gives the message; the driver sends it; then
+//! [`confirm_sent`] marks it sent, or, if the sender failed, [`release`] takes it back.
+//! A reserved code works only once its send is confirmed. A reservation whose fate
+//! never reaches the record (a lost reply, a store failing after the send) lapses
+//! [`SEND_DEADLINE`] after it was made: at the next change of the record the code is
+//! dropped, the send no longer counts, a destination it added is removed, and the
+//! trail says it lapsed.
 
 use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::{Draft, Env, Failure, Proven, Step, run, try_run};
+use super::{Draft, Env, Failure, Proven, Step, run, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::keyed_hash::{Digest, HashKey};
 use crate::record::{Challenge, OobState, RegisteredDestination, UserRecord};
@@ -124,6 +130,44 @@ pub struct Sent {
     pub expires_at: u64,
 }
 
+/// How long a reserved code waits for its send to be confirmed before it lapses, in
+/// seconds (5 minutes: far longer than a sender should take).
+pub const SEND_DEADLINE: u64 = 300;
+
+/// Whether the record holds a reservation that lapsed unconfirmed by `now`.
+pub(crate) fn lapsed(record: &UserRecord, now: u64) -> bool {
+    record.oob.challenge.as_ref().and_then(|c| c.send_by).is_some_and(|by| now >= by)
+}
+
+/// Lets a reservation whose send was never confirmed lapse (see the module's docs).
+pub(crate) fn lapse(draft: &mut Draft<'_>, now: u64) {
+    if !lapsed(draft.get(), now) {
+        return;
+    }
+    let oob = &mut draft.edit().oob;
+    let Some(challenge) = oob.challenge.take() else { return };
+    if let Some(index) = challenge.issued_at.and_then(|at| oob.sent_at.iter().rposition(|sent| *sent == at)) {
+        oob.sent_at.remove(index);
+    }
+    let role = challenge.role;
+    let before = oob.destinations.len();
+    if challenge.purpose == Purpose::ConfirmDestination {
+        oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
+    }
+    let removed = oob.destinations.len() != before;
+    draft.emit(EventKind::BackupCodeLapsed { role });
+    if removed {
+        draft.emit(EventKind::BackupDestinationRemoved { role });
+    }
+}
+
+/// Whether the record's one valid code is the reservation's.
+fn holds(record: &UserRecord, key: &HashKey, reservation: &Reservation) -> bool {
+    let message = &reservation.message;
+    let digest = hash(key, &record.user, message.purpose, &reservation.destination, &message.code);
+    record.oob.challenge.as_ref().is_some_and(|c| c.hash.matches(&digest))
+}
+
 /// Whether a send at `sent` counts at `now`: within the last hour, and not written by
 /// a clock that ran ahead.
 fn counts(sent: u64, now: u64) -> bool {
@@ -158,7 +202,9 @@ fn hash(key: &HashKey, user: &UserId, purpose: Purpose, destination: &Destinatio
 /// `adding`, registers that destination unconfirmed and reserves its confirmation
 /// code): checks the policy screen, the lockout and the resend limits, draws a code,
 /// makes it the one valid code and counts the send. Any code sent before stops
-/// working. Save the record before sending the reservation's message.
+/// working. Save the record before sending the reservation's message, then save
+/// [`confirm_sent`] (or [`release`] if the sender failed): until its send is confirmed
+/// the code does not work, and [`SEND_DEADLINE`] after the reservation it lapses.
 ///
 /// # Errors
 /// [`Failure::RandomSource`] if the operating system's random source fails.
@@ -170,7 +216,7 @@ pub fn reserve(
     env: &Env<'_>,
 ) -> Result<Step<Reservation>, Failure> {
     let purpose = if adding.is_some() { Purpose::ConfirmDestination } else { Purpose::SignIn };
-    try_run(record, |draft| {
+    try_run_in(record, env, |draft| {
         let now = env.now;
         let limits = &env.rules.oob;
         if let Some(refused) = draft.locked(now) {
@@ -228,6 +274,7 @@ pub fn reserve(
             expires_at,
             attempts: 0,
             issued_at: Some(now),
+            send_by: Some(now.saturating_add(SEND_DEADLINE)),
         }));
         if adding.is_some() {
             oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
@@ -243,21 +290,45 @@ pub fn reserve(
                 to: target.masked(),
             });
         }
-        draft.emit(EventKind::BackupCodeSent { method: target.method(), purpose, to: target.masked() });
+        draft.emit(EventKind::BackupCodeReserved { method: target.method(), purpose, to: target.masked() });
         let message = OobMessage { code, purpose, expires_at };
         Ok(Ok(Reservation { destination: target, message, added: adding.is_some(), reserved_at: now }))
     })
 }
 
+/// Records that the sender accepted the reservation's message: the code works from
+/// now until its expiry, and the trail says it was sent. A reservation replaced by a
+/// newer code, or lapsed, meanwhile stays gone (the trail still says the message went).
+pub fn confirm_sent(record: &mut UserRecord, key: &HashKey, reservation: &Reservation) -> Step<()> {
+    run(record, |draft| {
+        let unconfirmed = draft.get().oob.challenge.as_ref().is_some_and(|c| c.send_by.is_some());
+        if unconfirmed
+            && holds(draft.get(), key, reservation)
+            && let Some(challenge) = draft.edit().oob.challenge.as_mut()
+        {
+            challenge.send_by = None;
+        }
+        let destination = &reservation.destination;
+        draft.emit(EventKind::BackupCodeSent {
+            method: destination.method(),
+            purpose: reservation.message.purpose,
+            to: destination.masked(),
+        });
+        Ok(())
+    })
+}
+
 /// Takes back a reservation whose message could not be sent: the code stops working,
-/// the send is not counted, and a destination the reservation added is removed.
+/// the send is not counted, and a destination the reservation added is removed. If the
+/// record cannot be saved, the reservation, never confirmed, lapses instead.
 pub fn release(record: &mut UserRecord, key: &HashKey, reservation: &Reservation) -> Step<()> {
     run(record, |draft| {
-        let message = &reservation.message;
-        let user = draft.get().user.clone();
-        let digest = hash(key, &user, message.purpose, &reservation.destination, &message.code);
-        let Some(challenge) = draft.get().oob.challenge.as_ref().filter(|c| c.hash.matches(&digest)) else {
-            return Ok(()); // Replaced by a newer code meanwhile: nothing of ours is left.
+        let method = reservation.destination.method();
+        let challenge = draft.get().oob.challenge.as_ref().filter(|_| holds(draft.get(), key, reservation));
+        let Some(challenge) = challenge else {
+            // Replaced by a newer code, or lapsed, meanwhile: nothing of ours is left.
+            draft.emit(EventKind::BackupCodeNotSent { method });
+            return Ok(());
         };
         let (role, sent_at) = (challenge.role, reservation.reserved_at);
         let oob = &mut draft.edit().oob;
@@ -270,7 +341,7 @@ pub fn release(record: &mut UserRecord, key: &HashKey, reservation: &Reservation
             oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
         }
         let removed = oob.destinations.len() != before;
-        draft.emit(EventKind::BackupCodeDiscarded { method: reservation.destination.method() });
+        draft.emit(EventKind::BackupCodeNotSent { method });
         if removed {
             draft.emit(EventKind::BackupDestinationRemoved { role });
         }
@@ -288,7 +359,7 @@ pub fn redeem(
     purpose: Purpose,
     env: &Env<'_>,
 ) -> Step<Proven> {
-    run(record, |draft| redeem_in(draft, key, input, purpose, env))
+    run_in(record, env, |draft| redeem_in(draft, key, input, purpose, env))
 }
 
 fn redeem_in(
@@ -299,7 +370,8 @@ fn redeem_in(
     env: &Env<'_>,
 ) -> Result<Proven, Refusal> {
     let now = env.now;
-    let pending = draft.get().oob.challenge.as_ref().filter(|c| c.purpose == purpose);
+    // A reserved code whose send is not confirmed does not work (yet).
+    let pending = draft.get().oob.challenge.as_ref().filter(|c| c.purpose == purpose && c.send_by.is_none());
     let Some((role, issued_at, expires_at)) = pending.map(|c| {
         (c.role, c.issued_at.unwrap_or(c.expires_at.saturating_sub(env.rules.oob.lifetime)), c.expires_at)
     }) else {
@@ -378,7 +450,7 @@ fn redeem_in(
 /// the user's last factor also obeys the rules of deactivation: it is refused where the
 /// policy forbids turning MFA off (the AU/NZ tax-data rule, the ATO preset).
 pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) -> Step<bool> {
-    run(record, |draft| {
+    run_in(record, env, |draft| {
         let oob = &draft.get().oob;
         let present = oob.destinations.iter().any(|d| d.role == role);
         let pending = oob.challenge.as_ref().is_some_and(|c| c.role == role);

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::step_up::StepUp;
-use super::{Env, Step, run};
+use super::{Env, Step, run_in};
 use crate::event::{EventKind, Events};
 use crate::policy::{OrgSettings, UserFacts};
 use crate::record::UserRecord;
@@ -20,7 +20,7 @@ use crate::vocabulary::{Cleared, Method, Refusal, Revocation, SensitiveAction, U
 /// actor is an admin of the user's organisation.
 pub fn reset(record: &mut UserRecord, actor: &UserRecord, reason: &str, env: &Env<'_>) -> Step<Vec<Cleared>> {
     let now = env.now;
-    run(record, |draft| {
+    run_in(record, env, |draft| {
         let refusal = if reason.trim().is_empty() {
             Some(Refusal::ReasonRequired)
         } else if draft.get().user == actor.user {

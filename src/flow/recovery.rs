@@ -10,7 +10,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::{Env, Failure, Proven, Step, run, try_run};
+use super::{Env, Failure, Proven, Step, run_in, try_run_in};
 use crate::SecretError;
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
@@ -135,7 +135,7 @@ pub fn generate(
     key: &HashKey,
     env: &Env<'_>,
 ) -> Result<Step<Vec<RecoveryCode>>, Failure> {
-    try_run(record, |draft| {
+    try_run_in(record, env, |draft| {
         if let Some(refused) = draft.refuse_address(env) {
             return Ok(Err(refused));
         }
@@ -157,7 +157,7 @@ pub fn generate(
 /// time over the whole set, failures counted towards the lockout.
 pub fn redeem(record: &mut UserRecord, key: &HashKey, input: &str, env: &Env<'_>) -> Step<Proven> {
     let method = Method::RecoveryCode;
-    run(record, |draft| {
+    run_in(record, env, |draft| {
         if let Some(refused) = draft.screen(env, method) {
             return Err(refused);
         }

@@ -1,7 +1,7 @@
 //! The decision after the password step (R8): let in, ask for a code, suggest or
 //! require enrollment, or refuse, with a remembered device skipping the code (R19).
 
-use super::{Env, Step, run};
+use super::{Env, Step, run_in};
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
 use crate::policy::{Decision, UserFacts};
@@ -15,7 +15,7 @@ use crate::vocabulary::{Reason, Refusal, RejectionReason};
 /// on refused attempts ([`crate::record::RefusalTally`]): the only change this makes to
 /// the record.
 pub fn decide(record: &mut UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> Step<Decision> {
-    run(record, |draft| {
+    run_in(record, env, |draft| {
         let facts = UserFacts::of(draft.get(), env.now);
         let decision = match env.policy.decide(env.context, &facts, env.now) {
             Ok(decision) => decision,

@@ -240,7 +240,8 @@ pub struct PendingEnrollment {
     /// The account name the URI was built for, so the same QR code can be shown again.
     #[serde(default)]
     pub(crate) account: Option<String>,
-    /// When enrollments were started within the last hour, for the restart limit.
+    /// Read from records written before the restart limit's history moved to the
+    /// record (`enrollment_starts`), and moved there as it is read; written empty.
     #[serde(default)]
     pub(crate) starts: Vec<u64>,
     /// The name of the authenticator being added beside the others; `None` when it

@@ -22,6 +22,8 @@ pub(super) struct Stored {
     #[serde(default)]
     pending_enrollment: Option<PendingEnrollment>,
     #[serde(default)]
+    enrollment_starts: Vec<u64>,
+    #[serde(default)]
     failures: FailureState,
     #[serde(default)]
     recovery: Option<RecoveryCodes>,
@@ -57,11 +59,17 @@ impl From<Stored> for UserRecord {
         // A record of a later format than this crate knows keeps its number, so the
         // service refuses it rather than write it back in a form that loses data.
         let format = if matches!(stored.format, 1 | 2) { UserRecord::FORMAT } else { stored.format };
+        // Starts a pending enrollment held (as records before `enrollment_starts` kept
+        // them) still count towards the restart limit, from the record.
+        let mut pending_enrollment = stored.pending_enrollment;
+        let mut enrollment_starts = stored.enrollment_starts;
+        enrollment_starts.extend(pending_enrollment.iter_mut().flat_map(|p| std::mem::take(&mut p.starts)));
         UserRecord {
             format,
             user: stored.user,
             authenticators: authenticators.into(),
-            pending_enrollment: stored.pending_enrollment.map(Box::new),
+            pending_enrollment: pending_enrollment.map(Box::new),
+            enrollment_starts: enrollment_starts.into(),
             failures: stored.failures,
             recovery: stored.recovery,
             oob: stored.oob,

@@ -29,8 +29,9 @@
 //!   "pending_enrollment": null,
 //!   (an enrollment: { "secret": {…}, "params": {…}, "started_at": 1700000100,
 //!                     "expires_at": 1700000700, "failed_attempts": 0,
-//!                     "account": "sarah@smith.example", "starts": [1700000100],
+//!                     "account": "sarah@smith.example", "starts": [],
 //!                     "adding": "Backup phone" (or null: it replaces the others) })
+//!   "enrollment_starts": [1700000100], (absent when empty)
 //!   "failures": { "consecutive": 0, "locked_until": null, "locked_at": null, "lockouts": 0, "disabled_at": null },
 //!   "recovery": { "generated_at": 1700000090, "entries": [{ "hash": "…", "used_at": null }] },
 //!   "oob": {
@@ -38,7 +39,8 @@
 //!                        "role": "backup", "added_at": 1700000100, "confirmed_at": 1700000160 }],
 //!     "challenge": null, "sent_at": []
 //!     (a challenge: { "purpose": "sign_in", "role": "backup", "hash": "…",
-//!                     "expires_at": 1700000760, "attempts": 0, "issued_at": 1700000160 })
+//!                     "expires_at": 1700000760, "attempts": 0, "issued_at": 1700000160,
+//!                     "send_by": 1700000460 (only while its send is unconfirmed) })
 //!   },
 //!   "devices": [{ "id": "0123456789abcdef", "label": "Firefox on Windows", "hash": "…",
 //!                 "created_at": 1700000300, "expires_at": 1700043500 }],
@@ -62,17 +64,33 @@
 //! not be written into the record and kept. So:
 //!
 //! - Every lifetime is stored with its start and its end (a lockout, an SMS code, an
-//!   enrollment, a remembered device), and holds only while the reading is before the
-//!   end, not before the start less [`CLOCK_SKEW`], and while the window is no longer
-//!   than the rules allow now ([`window_holds`]). A window written by a clock that ran
-//!   ahead therefore grants nothing once the clock is right (the code, device or
-//!   enrollment is refused and can be issued again) and locks nothing beyond its own
-//!   length; a tightened rule (a shorter device cap) applies at once.
+//!   enrollment, a remembered device, a proof for step-up), and holds only while the
+//!   reading is before the end, not before the start less [`CLOCK_SKEW`], and while
+//!   the window is no longer than the rules allow now ([`window_holds`]); a tightened
+//!   rule (a shorter device cap) applies at once.
+//! - A window whose start is more than [`CLOCK_SKEW`] after a reading the record is
+//!   shown ([`from_the_future`]) was written by a clock that ran ahead (or the reading
+//!   is behind: either way it grants nothing), and it is voided, not merely refused:
+//!   every transition with a reading first deletes such devices and codes, forgets
+//!   such proof times, drops such an enrollment, lifts such a lockout (its failures
+//!   still count) and stops counting such sends and enrollment starts, audited as
+//!   `future_dated_voided` ([`crate::flow::clock`]). Checks that only read (the sign-in
+//!   decision, step-up, showing an enrollment again, the device list) refuse such
+//!   windows, and the service then saves the voiding
+//!   ([`crate::flow::clock::settle`]). So a window written ahead never becomes valid
+//!   when real time reaches its start, once any reading before that has been shown
+//!   to the record. What no reading exposed in time cannot be told from a true
+//!   window: one written ahead and untouched until real time reaches it holds from
+//!   then on.
 //! - Failures count from the last success, not from the end of a lockout, so a reading
 //!   that runs ahead and ends a lockout early gives no fresh allowance of guesses
 //!   towards the hard limit (see [`crate::vocabulary::LockoutRule`]).
-//! - Send times older than an hour or more than [`CLOCK_SKEW`] ahead of the reading do
-//!   not count towards the resend limits, and are dropped at the next write.
+//! - Send times and enrollment starts older than an hour do not count towards the
+//!   resend and restart limits, and are dropped at the next send or start. The
+//!   enrollment starts are the record's (`enrollment_starts`), so dropping a pending
+//!   enrollment does not forget them.
+//! - A code reserved but whose send was never confirmed does not work, and lapses
+//!   [`crate::flow::oob::SEND_DEADLINE`] after it was reserved (uncounted, audited).
 //! - The service refuses readings past the year 2100 as a clock failure
 //!   (`service::Error::Clock`), so `u64::MAX` is never written.
 //! - A reading behind the truth is caught only where the record holds a later time: a
@@ -84,6 +102,7 @@ mod device;
 mod legacy;
 mod oob;
 mod recovery;
+mod time;
 
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +114,7 @@ pub use authenticator::{
 pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
+pub use time::from_the_future;
 
 use crate::few::Few;
 use crate::vocabulary::{Method, Refusal, Role, UserId};
@@ -262,6 +282,10 @@ pub struct UserRecord {
     pub(crate) authenticators: Few<TotpCredential>,
     /// Boxed: rarely there, and the record is moved on every call.
     pub(crate) pending_enrollment: Option<Box<PendingEnrollment>>,
+    /// When enrollments were started within the last hour, for the restart limit:
+    /// kept beside the pending enrollment, so dropping that does not forget them.
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    pub(crate) enrollment_starts: Few<u64>,
     pub(crate) failures: FailureState,
     pub(crate) recovery: Option<RecoveryCodes>,
     pub(crate) oob: OobState,
@@ -289,6 +313,7 @@ impl UserRecord {
             user,
             authenticators: Few::new(),
             pending_enrollment: None,
+            enrollment_starts: Few::new(),
             failures: FailureState::default(),
             recovery: None,
             oob: OobState::default(),

@@ -39,6 +39,12 @@ pub struct Challenge {
     pub(crate) attempts: u32,
     #[serde(default)]
     pub(crate) issued_at: Option<u64>,
+    /// While the code is reserved and its send not yet confirmed: the time after which
+    /// the reservation lapses. Such a code does not work (see
+    /// [`crate::flow::oob::reserve`]). Absent once the send is confirmed, and in
+    /// records written before reservations were confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) send_by: Option<u64>,
 }
 
 impl Challenge {
@@ -60,6 +66,17 @@ impl Challenge {
     /// Wrong tries so far.
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+
+    /// When it was issued (reserved), if the record knows.
+    pub fn issued_at(&self) -> Option<u64> {
+        self.issued_at
+    }
+
+    /// Whether its send is still unconfirmed: `Some(deadline)` for a reserved code
+    /// that does not work yet and lapses at `deadline` unless the send is confirmed.
+    pub fn awaiting_send(&self) -> Option<u64> {
+        self.send_by
     }
 }
 

@@ -149,6 +149,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.check(context)?;
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
+        self.settle(user, now, &record, context).await?;
         let pending = match flow::enrollment::resume(&record, account_name, adding, &self.env(now, context)) {
             Ok(pending) => pending,
             Err(refusal) => return Ok(Err(refusal)),

@@ -155,6 +155,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     pub async fn devices(&self, user: &UserId) -> Result<Vec<DeviceInfo>, Error> {
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
+        self.settle(user, now, &record, &SignInContext::default()).await?;
         Ok(flow::device::list(&record, now))
     }
 
@@ -222,8 +223,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     }
 
     /// Reserves the send in the record (saved like any change, so the limits hold
-    /// across app servers), sends it, and takes the reservation back if the sender
-    /// fails.
+    /// across app servers), sends it, then records it sent, or takes the reservation
+    /// back if the sender fails.
     async fn send_code(
         &self,
         user: &UserId,
@@ -244,9 +245,19 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             Err(refusal) => return Ok(Err(refusal)),
         };
         match sender.send(&reservation.destination, &reservation.message).await {
-            Ok(()) => Ok(Ok(reservation.sent())),
+            Ok(()) => {
+                // Never refused; if the store fails here, the code never works and
+                // lapses (see `flow::oob::SEND_DEADLINE`).
+                let _confirmed: Outcome<()> = self
+                    .update(user, user, &context.request, |record, _| {
+                        Ok(flow::oob::confirm_sent(record, key, &reservation))
+                    })
+                    .await?;
+                Ok(Ok(reservation.sent()))
+            }
             Err(error) => {
-                // A release is never refused; only a failing store stops it.
+                // A release is never refused; only a failing store stops it, and then
+                // the reservation, never confirmed, lapses.
                 let _released: Outcome<()> = self
                     .update(user, user, &context.request, |record, _| {
                         Ok(flow::oob::release(record, key, &reservation))

@@ -11,15 +11,24 @@ use crate::uri::UriError;
 
 /// Why a call to [`super::MfaService`] could not be carried out.
 ///
-/// Every failure means nobody was let in and nothing was changed (except where a
-/// store cannot tell whether its write committed: see [`Error::Store`]). None of the
-/// variants holds a secret or a code, so they are safe to log.
+/// Every failure means nobody was let in and nothing was changed, with two exceptions
+/// named at [`Error::Store`]: a store that cannot tell whether its write committed, and
+/// a code whose send was reserved but whose fate (sent, or taken back) could not be
+/// saved. None of the variants holds a secret or a code, so they are safe to log.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The host's store failed; nobody was let in. If the failure came after a write
     /// may have committed (a lost reply), the change and its audit events are either
     /// both stored or both absent, and the call is not retried.
+    ///
+    /// When sending an SMS or e-mail code, the send is first reserved in the record
+    /// (audited as `backup_code_reserved`), then confirmed as sent or taken back. If
+    /// the store fails after the reservation was saved (or its reply was lost), the
+    /// reservation stays unconfirmed: its code never works, and
+    /// [`SEND_DEADLINE`](crate::flow::oob::SEND_DEADLINE) after it was made it lapses
+    /// at the record's next change: the send stops counting towards the limits, a
+    /// destination it added is removed, and the trail says `backup_code_lapsed`.
     #[error("the MFA store failed, so nobody was let in: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The record kept changing under concurrent updates.
@@ -35,7 +44,9 @@ pub enum Error {
     #[error("the secret sealer failed, so nobody was let in and nothing was changed: {0}")]
     Sealer(#[from] SealError),
     /// The host's SMS or e-mail sender failed; the code was taken back and the send
-    /// not counted.
+    /// not counted (audited as `backup_code_not_sent`). If the store then fails while
+    /// taking it back, the call returns [`Error::Store`] instead, and the reservation
+    /// lapses as described there.
     #[error("the code could not be sent, so it was not issued: {0}")]
     Sender(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The operating system's random source failed; nothing was generated.

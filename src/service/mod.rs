@@ -348,7 +348,30 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.check(context)?;
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
-        Ok(crate::flow::step_up::check(&record, action, &self.env(now, context)))
+        let answer = crate::flow::step_up::check(&record, action, &self.env(now, context));
+        self.settle(user, now, &record, context).await?;
+        Ok(answer)
+    }
+
+    /// After a check that only read `record` at `now`: if the reading proved windows of
+    /// it future-dated (or a reserved code lapsed), saves [`crate::flow::clock::settle`]
+    /// so the reading is not forgotten and those windows never become valid.
+    pub(super) async fn settle(
+        &self,
+        user: &UserId,
+        now: u64,
+        record: &UserRecord,
+        context: &SignInContext,
+    ) -> Result<(), Error> {
+        if !crate::flow::clock::needs_settling(record, &self.env(now, context)) {
+            return Ok(());
+        }
+        let _settled: Outcome<()> = self
+            .update(user, user, &context.request, |record, now| {
+                Ok(crate::flow::clock::settle(record, &self.env(now, context)))
+            })
+            .await?;
+        Ok(())
     }
 
     /// Whether a host's session of `user` may go on, or why it has ended

@@ -41,7 +41,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
     ) -> Result<Outcome<Vec<Cleared>>, Error> {
         self.check(context)?;
+        let now = self.now()?;
         let (_, actor_record) = self.load(actor).await?;
+        self.settle(actor, now, &actor_record, context).await?;
         let reset = self
             .update(target, actor, &context.request, |record, now| {
                 Ok(flow::oversight::reset(record, &actor_record, reason, &self.env(now, context)))
@@ -79,6 +81,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let now = self.now()?;
         let actor = change.actor.clone();
         let (_, actor_record) = self.load(&actor).await?;
+        self.settle(&actor, now, &actor_record, context).await?;
         let permitted = permissions.may_change_mfa_settings(&actor, change.org);
         let env = self.env(now, context);
         let Step { outcome, events, .. } =

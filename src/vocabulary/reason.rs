@@ -100,6 +100,30 @@ pub enum Cleared {
     RememberedDevices,
 }
 
+/// A time window of the record voided because a clock reading proved it was written by
+/// a clock that ran ahead: its start was more than
+/// [`CLOCK_SKEW`](crate::record::CLOCK_SKEW) after the reading (see the record's rule
+/// for time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Voided {
+    /// A remembered device (it was deleted).
+    RememberedDevice,
+    /// The SMS or e-mail code (it stops working).
+    Code,
+    /// The time of a method's last proof (it no longer makes a step-up fresh).
+    Proof,
+    /// The enrollment in progress.
+    PendingEnrollment,
+    /// A lockout.
+    Lockout,
+    /// A send counted towards the resend limits.
+    Send,
+    /// An enrollment start counted towards the restart limit.
+    EnrollmentStart,
+}
+
 /// Why devices were revoked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
