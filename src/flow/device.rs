@@ -55,7 +55,7 @@ pub fn remember(
         if let Some(refused) = draft.refuse_address(env) {
             return Ok(Err(refused));
         }
-        if !draft.get().has_mfa() {
+        if !super::has_mfa(draft.get(), env) {
             return Ok(Err(Refusal::NotEnrolled));
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RememberDevice, env) {

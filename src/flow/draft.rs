@@ -118,7 +118,7 @@ impl<'r> Draft<'r> {
     /// Refuses (and audits) turning MFA off, or removing the user's last factor, where
     /// the policy forbids it (the AU/NZ tax-data rule, the ATO preset).
     pub(crate) fn refuse_deactivation(&mut self, env: &Env<'_>) -> Option<Refusal> {
-        let facts = crate::policy::UserFacts::of(self.get(), env.now);
+        let facts = super::facts(self.get(), env);
         let reason = env.policy.may_deactivate(env.context, &facts).err()?;
         self.emit(EventKind::DeactivationRefused { reason });
         Some(Refusal::Forbidden(reason))

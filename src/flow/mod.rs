@@ -209,6 +209,20 @@ impl std::fmt::Debug for Env<'_> {
     }
 }
 
+/// Whether the record's user has MFA under this request's policy: only the methods the
+/// organisation allows as factors count ([`UserRecord::has_mfa_allowing`]).
+pub(crate) fn has_mfa(record: &UserRecord, env: &Env<'_>) -> bool {
+    record.has_mfa_allowing(|method| env.policy.method_allowed(env.context, method))
+}
+
+/// What the record says of its user under this request's policy
+/// ([`crate::policy::UserFacts::of_allowing`]).
+pub(crate) fn facts(record: &UserRecord, env: &Env<'_>) -> crate::policy::UserFacts {
+    crate::policy::UserFacts::of_allowing(record, env.now, |method| {
+        env.policy.method_allowed(env.context, method)
+    })
+}
+
 /// Runs a transition body on a draft of `record` and turns it into a [`Step`].
 pub(crate) fn run<T>(record: &mut UserRecord, body: impl FnOnce(&mut Draft<'_>) -> Outcome<T>) -> Step<T> {
     let mut draft = Draft::new(record);

@@ -139,7 +139,7 @@ pub fn generate(
         if let Some(refused) = draft.refuse_address(env) {
             return Ok(Err(refused));
         }
-        if !draft.get().has_mfa() {
+        if !super::has_mfa(draft.get(), env) {
             return Ok(Err(Refusal::NotEnrolled));
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RegenerateRecoveryCodes, env) {

@@ -4,7 +4,7 @@
 use super::{Env, Step, run_in};
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
-use crate::policy::{Decision, UserFacts};
+use crate::policy::Decision;
 use crate::record::UserRecord;
 use crate::vocabulary::{Reason, Refusal, RejectionReason};
 
@@ -16,7 +16,7 @@ use crate::vocabulary::{Reason, Refusal, RejectionReason};
 /// the record.
 pub fn decide(record: &mut UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> Step<Decision> {
     run_in(record, env, |draft| {
-        let facts = UserFacts::of(draft.get(), env.now);
+        let facts = super::facts(draft.get(), env);
         let decision = match env.policy.decide(env.context, &facts, env.now) {
             Ok(decision) => decision,
             Err(refusal) => {

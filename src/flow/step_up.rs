@@ -76,10 +76,13 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
     if let Some(ended) = super::session::stale(record, env.context) {
         return StepUp::SignInAgain(ended);
     }
-    if !record.has_mfa() {
+    if !super::has_mfa(record, env) {
         return if action.adds_a_factor() { StepUp::Proceed { proof: None } } else { StepUp::EnrollFirst };
     }
     let window = env.policy.fresh_proof_window(env.context);
+    // Only a proof with a method the organisation allows counts (an e-mailed code does
+    // not where e-mailed codes are refused).
+    let allowed = |method: Method| env.policy.method_allowed(env.context, method);
     let fresh = match env.context.session.map(|session| session.proved_at) {
         // A session that never proved a factor is never fresh.
         Some(None) => None,
@@ -87,9 +90,9 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
         // proof of each method, so a session cannot claim one made after it).
         Some(Some(at)) => record.last_proof().filter(|last| at <= last.at).and_then(|last| {
             let proof = LastProof { at, method: record.method_proved_at(at).unwrap_or(last.method) };
-            UserRecord::proof_holds(proof.at, env.now, window).then_some(proof)
+            (allowed(proof.method) && UserRecord::proof_holds(proof.at, env.now, window)).then_some(proof)
         }),
-        None => record.proved_within(env.now, window),
+        None => record.proved_within_allowing(env.now, window, allowed),
     };
     match fresh {
         Some(proof) => StepUp::Proceed { proof: Some(proof) },

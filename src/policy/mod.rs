@@ -149,11 +149,18 @@ impl UserFacts {
 
     /// What `record` says at `now`: the methods set up, a running lockout, a backup.
     pub fn of(record: &UserRecord, now: u64) -> UserFacts {
+        UserFacts::of_allowing(record, now, |_| true)
+    }
+
+    /// What `record` says at `now` counting only the methods `allowed` as factors: a
+    /// user whose only factor is a method the organisation refuses (codes by e-mail
+    /// under the NIST preset) is not enrolled, and a backup of such a method is none.
+    pub fn of_allowing(record: &UserRecord, now: u64, allowed: impl Fn(Method) -> bool) -> UserFacts {
         UserFacts {
             methods: record.methods(),
             locked_until: record.failures().lock_at(now),
-            has_backup: record.has_backup(),
-            enrolled: record.has_mfa(),
+            has_backup: record.has_backup_allowing(&allowed),
+            enrolled: record.has_mfa_allowing(&allowed),
             must_enroll: record.must_enroll(),
             disabled: record.failures().disabled_at().is_some(),
         }

@@ -456,7 +456,35 @@ impl UserRecord {
     /// e-mail destination. Backup methods alone (a backup destination, recovery codes)
     /// are not MFA. The policy, the status list and every call use this one meaning.
     pub fn has_mfa(&self) -> bool {
-        !self.authenticators.is_empty() || self.oob.confirmed(Role::Primary).is_some()
+        self.has_mfa_allowing(|_| true)
+    }
+
+    /// Whether the user has MFA counting only the methods `allowed` (an organisation
+    /// that refuses codes by e-mail, as the NIST preset does, does not count a user
+    /// whose only factor is an e-mail address as having MFA).
+    pub fn has_mfa_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
+        (!self.authenticators.is_empty() && allowed(Method::Totp))
+            || self.oob.confirmed(Role::Primary).is_some_and(|d| allowed(d.destination.method()))
+    }
+
+    /// Whether the user has a backup method counting only the methods `allowed`.
+    pub fn has_backup_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
+        self.oob.confirmed(Role::Backup).is_some_and(|d| allowed(d.destination.method()))
+            || self.recovery.as_ref().is_some_and(|r| r.remaining() > 0)
+    }
+
+    /// The latest proof made within `window` seconds of `now` with a method
+    /// `allowed` (see [`UserRecord::proved_within`]).
+    pub fn proved_within_allowing(
+        &self,
+        now: u64,
+        window: u64,
+        allowed: impl Fn(Method) -> bool,
+    ) -> Option<LastProof> {
+        self.proofs
+            .all()
+            .filter(|proof| allowed(proof.method) && UserRecord::proof_holds(proof.at, now, window))
+            .max_by_key(|proof| proof.at)
     }
 
     /// Whether the user has a backup method: a confirmed backup destination or unused
