@@ -35,6 +35,7 @@
 //! | `authenticator_removed` | `authenticator` (its id), `name` |
 //! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts` |
 //! | `enrollment_expired` | |
+//! | `enrollment_refused` | `refusal` (the refusal's stable code: `fresh_proof_required`, `locked_out`, `address_not_allowed`, `rate_limited`, ...) |
 //! | `code_accepted` | `method`: `totp`, `sms`, `email`, `recovery_code`; `drift` (steps or null) |
 //! | `code_rejected` | `method`; `reason`: `wrong`, `replayed`, `malformed`, `already_used`, `expired`, `no_code_pending`, `locked_out`, `policy_refused`, `disabled`; `consecutive_failures` |
 //! | `resynchronised` | `drift` |
@@ -122,6 +123,13 @@ pub enum EventKind {
     },
     /// A pending enrollment expired before it was confirmed.
     EnrollmentExpired,
+    /// Starting (or restarting) an enrollment was refused: `refusal` is the refusal's
+    /// stable code ([`crate::Refusal::code`]): `fresh_proof_required`, `locked_out`,
+    /// `address_not_allowed`, `rate_limited`, `session_ended`, ...
+    EnrollmentRefused {
+        /// The refusal's code.
+        refusal: String,
+    },
     /// A second factor was accepted.
     CodeAccepted {
         /// The factor used.
@@ -569,6 +577,7 @@ impl EventKind {
             | EventKind::DevicesRevoked { .. } => AuditOutcome::Success,
             EventKind::EnrollmentRejected { .. }
             | EventKind::EnrollmentExpired
+            | EventKind::EnrollmentRefused { .. }
             | EventKind::CodeRejected { .. }
             | EventKind::LockoutStarted { .. }
             | EventKind::SecondFactorDisabled { .. }

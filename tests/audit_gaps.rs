@@ -94,3 +94,33 @@ fn refused_sign_in_decisions_from_one_password_holder_write_a_bounded_number_of_
         since: record.refusal_tally().since(),
     }));
 }
+
+#[test]
+fn a_refused_enrollment_start_or_restart_is_audited_with_its_reason() {
+    let firm = firm();
+    let sarah = user("sarah");
+    let phone = firm.enroll(&sarah);
+    firm.clock.advance(3600);
+    run(async {
+        // No fresh proof: a new phone is refused, on the start and the restart.
+        let started = firm.mfa.start_enrollment(&sarah, "sarah", &office()).await.unwrap();
+        assert_eq!(started.err(), Some(Refusal::FreshProofRequired));
+        let restarted = firm.mfa.restart_enrollment(&sarah, "sarah", &office()).await.unwrap();
+        assert_eq!(restarted.err(), Some(Refusal::FreshProofRequired));
+        // Locked out: refused too.
+        for _ in 0..5 {
+            let _wrong = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
+        }
+        let locked = firm.mfa.add_authenticator(&sarah, "Desk", "sarah", &office()).await.unwrap();
+        assert!(matches!(locked, Err(Refusal::LockedOut { .. })), "{locked:?}");
+    });
+    let refusals: Vec<String> = firm
+        .events(&sarah)
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::EnrollmentRefused { refusal } => Some(refusal),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refusals, ["fresh_proof_required", "fresh_proof_required", "locked_out"]);
+}

@@ -19,6 +19,7 @@ fn every_kind() -> Vec<EventKind> {
         },
         EventKind::EnrollmentRejected { reason: EnrollmentRejection::NotConsecutive },
         EventKind::EnrollmentExpired,
+        EventKind::EnrollmentRefused { refusal: "fresh_proof_required".into() },
         EventKind::CodeAccepted { method: Method::Totp, drift: Some(-1) },
         EventKind::CodeRejected {
             method: Method::Sms,
@@ -90,6 +91,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"authenticator_removed","authenticator":"0123456789abcdef","name":"Old phone"}"#,
     r#"{"kind":"enrollment_rejected","reason":"not_consecutive"}"#,
     r#"{"kind":"enrollment_expired"}"#,
+    r#"{"kind":"enrollment_refused","refusal":"fresh_proof_required"}"#,
     r#"{"kind":"code_accepted","method":"totp","drift":-1}"#,
     r#"{"kind":"code_rejected","method":"sms","reason":"replayed","consecutive_failures":2}"#,
     r#"{"kind":"resynchronised","drift":5}"#,

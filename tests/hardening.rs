@@ -261,9 +261,18 @@ fn the_allowlist_also_covers_setting_up_factors() {
         assert_eq!(added, Err(Refusal::AddressNotAllowed));
         let device = firm.mfa.remember_device(&sarah, "laptop", 3600, &outside).await.unwrap();
         assert!(matches!(device, Err(Refusal::AddressNotAllowed)));
-        assert_eq!(firm.mfa.record(&sarah).await.unwrap(), before);
+        // Nothing was set up; the refused start is in the trail (and its tally).
+        let after = firm.mfa.record(&sarah).await.unwrap();
+        assert_eq!(
+            (after.authenticators(), after.pending_enrollment(), after.recovery_codes()),
+            (before.authenticators(), before.pending_enrollment(), before.recovery_codes())
+        );
+        assert_eq!((after.out_of_band(), after.devices()), (before.out_of_band(), before.devices()));
+        assert_eq!(after.generation(), before.generation());
         assert_eq!(outbox.count(), 0);
     });
+    let refused = mfa_kit::event::EventKind::EnrollmentRefused { refusal: "address_not_allowed".into() };
+    assert!(firm.events(&sarah).contains(&refused));
 }
 
 #[test]

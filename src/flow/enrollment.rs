@@ -66,7 +66,25 @@ pub fn start(
     account: &str,
     env: &Env<'_>,
 ) -> Step<Started> {
-    run_in(record, env, |draft| open(draft, secret, params, account, None, env))
+    run_in(record, env, |draft| {
+        let opened = open(draft, secret, params, account, None, env);
+        audit_refusal(draft, opened, env)
+    })
+}
+
+/// Audits a start that [`resume`] refused (it only reads): the same `enrollment_refused`
+/// event a refused [`start`] writes, within the bound on refused attempts.
+pub fn refused_start(record: &mut UserRecord, refusal: Refusal, env: &Env<'_>) -> Step<()> {
+    run_in(record, env, |draft| audit_refusal(draft, Err(refusal), env))
+}
+
+/// Audits a refused start (within the bound on refused attempts): the trail records
+/// every decision, an enrollment not opened included.
+fn audit_refusal<T>(draft: &mut Draft<'_>, outcome: Outcome<T>, env: &Env<'_>) -> Outcome<T> {
+    if let Err(refusal) = &outcome {
+        draft.emit_refused(EventKind::EnrollmentRefused { refusal: refusal.code().to_string() }, env.now);
+    }
+    outcome
 }
 
 /// Opens an enrollment of another authenticator, named `name` (a backup phone, a
@@ -82,11 +100,14 @@ pub fn add(
     env: &Env<'_>,
 ) -> Step<Started> {
     run_in(record, env, |draft| {
-        let Some(name) = authenticator_name(name) else { return Err(Refusal::InvalidName) };
-        if draft.get().authenticators.len() >= MAX_AUTHENTICATORS {
-            return Err(Refusal::TooManyAuthenticators);
-        }
-        open(draft, secret, params, account, Some(name), env)
+        let opened = match authenticator_name(name) {
+            None => Err(Refusal::InvalidName),
+            Some(_) if draft.get().authenticators.len() >= MAX_AUTHENTICATORS => {
+                Err(Refusal::TooManyAuthenticators)
+            }
+            Some(name) => open(draft, secret, params, account, Some(name), env),
+        };
+        audit_refusal(draft, opened, env)
     })
 }
 

@@ -152,7 +152,14 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.settle(user, now, &record, context).await?;
         let pending = match flow::enrollment::resume(&record, account_name, adding, &self.env(now, context)) {
             Ok(pending) => pending,
-            Err(refusal) => return Ok(Err(refusal)),
+            Err(refusal) => {
+                let _audited: Outcome<()> = self
+                    .update(user, user, &context.request, |record, now| {
+                        Ok(flow::enrollment::refused_start(record, refusal.clone(), &self.env(now, context)))
+                    })
+                    .await?;
+                return Ok(Err(refusal));
+            }
         };
         let Some(pending) = pending else {
             return self.begin_enrollment(user, account_name, adding, context).await;

@@ -143,6 +143,47 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// A stable identifier of the kind of refusal, for logs and audit events
+    /// (`wrong_code`, `fresh_proof_required`, `locked_out`, ...): never the sentence,
+    /// which may change, and never a code or a secret.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::WrongCode { .. } => "wrong_code",
+            Refusal::CodeReused { .. } => "code_reused",
+            Refusal::Malformed => "malformed",
+            Refusal::CodeExpired => "code_expired",
+            Refusal::NoCodePending => "no_code_pending",
+            Refusal::LockedOut { .. } => "locked_out",
+            Refusal::Disabled => "disabled",
+            Refusal::MethodNotAllowed => "method_not_allowed",
+            Refusal::FreshProofRequired => "fresh_proof_required",
+            Refusal::AddressNotAllowed => "address_not_allowed",
+            Refusal::NotEnrolled => "not_enrolled",
+            Refusal::InvalidKey => "invalid_key",
+            Refusal::AlreadyEnrolled => "already_enrolled",
+            Refusal::TooManyAuthenticators => "too_many_authenticators",
+            Refusal::InvalidName => "invalid_name",
+            Refusal::NoPendingEnrollment => "no_pending_enrollment",
+            Refusal::EnrollmentExpired => "enrollment_expired",
+            Refusal::SameCodeTwice => "same_code_twice",
+            Refusal::NotConsecutive => "not_consecutive",
+            Refusal::TwoCodesRequired => "two_codes_required",
+            Refusal::EnrollmentDiscarded => "enrollment_discarded",
+            Refusal::ConfirmationRequired => "confirmation_required",
+            Refusal::Forbidden(_) => "forbidden",
+            Refusal::SameAsPrimary => "same_as_primary",
+            Refusal::NoDestination(_) => "no_destination",
+            Refusal::RateLimited { .. } => "rate_limited",
+            Refusal::RememberDisabled => "remember_disabled",
+            Refusal::ReasonRequired => "reason_required",
+            Refusal::SelfReset => "self_reset",
+            Refusal::ActorWithoutMfa => "actor_without_mfa",
+            Refusal::NotPermitted => "not_permitted",
+            Refusal::InvalidSettings(_) => "invalid_settings",
+            Refusal::SessionEnded(_) => "session_ended",
+        }
+    }
+
     /// Whether a wrong or reused code left the user fewer tries (the host may say how
     /// many are left).
     pub fn attempts_left(&self) -> Option<u32> {
@@ -230,7 +271,11 @@ mod tests {
             Refusal::SessionEnded(SessionEnd::Inactive),
             Refusal::SessionEnded(SessionEnd::ClockBehind),
         ];
+        let codes: std::collections::BTreeSet<&str> = all.iter().map(Refusal::code).collect();
+        assert!(codes.len() >= 33, "each kind of refusal has its own code");
         for refusal in all {
+            let code = refusal.code();
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code}");
             let text = refusal.to_string();
             assert!(text.chars().next().is_some_and(char::is_uppercase), "{text}");
             assert!(text.ends_with('.'), "{text}");
