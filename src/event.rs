@@ -62,6 +62,7 @@
 //! | `org_settings_changed` | `org`; `old` and `new` (the organisation's settings as serialised) |
 //! | `org_settings_change_refused` | `org`; `reason` (words safe to log) |
 //! | `reset_refused` | `reason` (words safe to log) |
+//! | `password_changed` | |
 //! | `sign_in_refused` | `reason`: `policy_refused` (address off the allowlist), `locked_out`, `disabled` |
 //! | `refusals_summarised` | `refused` (how many), `since` (the interval's start) |
 //! | `future_dated_voided` | `reading`; `voided`: list of `remembered_device`, `code`, `proof`, `pending_enrollment`, `lockout`, `send`, `enrollment_start` |
@@ -291,6 +292,10 @@ pub enum EventKind {
         /// Why, in words safe to log.
         reason: String,
     },
+    /// The host changed the user's password: the account's other sessions end
+    /// ([`crate::flow::session`]) and remembered devices are revoked (a
+    /// `devices_revoked` event follows if there were any).
+    PasswordChanged,
     /// An admin reset was refused.
     ResetRefused {
         /// Why, in words safe to log.
@@ -574,7 +579,8 @@ impl EventKind {
             | EventKind::BackupDestinationRemoved { .. }
             | EventKind::DeviceRemembered { .. }
             | EventKind::DeviceAccepted { .. }
-            | EventKind::DevicesRevoked { .. } => AuditOutcome::Success,
+            | EventKind::DevicesRevoked { .. }
+            | EventKind::PasswordChanged => AuditOutcome::Success,
             EventKind::EnrollmentRejected { .. }
             | EventKind::EnrollmentExpired
             | EventKind::EnrollmentRefused { .. }

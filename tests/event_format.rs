@@ -75,6 +75,7 @@ fn every_kind() -> Vec<EventKind> {
         },
         EventKind::OrgSettingsChangeRefused { org: "smith-co".into(), reason: "not permitted".into() },
         EventKind::ResetRefused { reason: "no reason given".into() },
+        EventKind::PasswordChanged,
         EventKind::SignInRefused { reason: RejectionReason::LockedOut },
         EventKind::RefusalsSummarised { refused: 990, since: 1_700_000_300 },
         EventKind::FutureDatedVoided {
@@ -118,6 +119,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300,"session_lifetime":86400,"session_idle_timeout":7200,"recovery_code_ends_sessions":false},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300,"session_lifetime":86400,"session_idle_timeout":7200,"recovery_code_ends_sessions":false}}"#,
     r#"{"kind":"org_settings_change_refused","org":"smith-co","reason":"not permitted"}"#,
     r#"{"kind":"reset_refused","reason":"no reason given"}"#,
+    r#"{"kind":"password_changed"}"#,
     r#"{"kind":"sign_in_refused","reason":"locked_out"}"#,
     r#"{"kind":"refusals_summarised","refused":990,"since":1700000300}"#,
     r#"{"kind":"future_dated_voided","reading":1700000000,"voided":["remembered_device","proof","send"]}"#,

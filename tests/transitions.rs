@@ -144,8 +144,7 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
         flow::sign_in::decide(r, Some(&key), &Env::new(T0 + 240, &policy, &with_cookie, &rules))
     });
     manual.push(format!("{decision:?}"));
-    let revoked =
-        ledger.drive(&sarah, T0 + 270, |r| flow::device::revoke_all(r, mfa_kit::Revocation::PasswordChanged));
+    let revoked = ledger.drive(&sarah, T0 + 270, flow::device::password_changed);
     manual.push(format!("{revoked:?}"));
 
     // The same story through the service.
@@ -207,6 +206,6 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
     );
     // Started, confirmed, accepted, replay refused, codes generated, recovery code
     // accepted then refused, destination added, code reserved, code sent, destination
-    // confirmed, device remembered, device accepted, devices revoked.
-    assert_eq!(ledger.audit.len(), 14, "{:#?}", ledger.audit);
+    // confirmed, device remembered, device accepted, password changed, devices revoked.
+    assert_eq!(ledger.audit.len(), 15, "{:#?}", ledger.audit);
 }

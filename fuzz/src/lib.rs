@@ -103,7 +103,10 @@ pub fn fixture() -> Fixture {
     let phone = Destination::sms("+61 412 345 678").expect("a valid number");
     let reserved = flow::oob::reserve(&mut record, &key, Role::Primary, Some(phone), &deployment.env(now))
         .expect("random source");
-    let confirm_code = ok(reserved, "reserve destination").message.code().to_string();
+    let reservation = ok(reserved, "reserve destination");
+    let confirm_code = reservation.message.code().to_string();
+    // The sender took it: the code works from now on.
+    let _sent = flow::oob::confirm_sent(&mut record, &key, &reservation);
     now += 10;
     ok(
         flow::oob::redeem(
@@ -124,7 +127,9 @@ pub fn fixture() -> Fixture {
     now += 60;
     let reserved = flow::oob::reserve(&mut record, &key, Role::Primary, None, &deployment.env(now))
         .expect("random source");
-    let oob_code = ok(reserved, "reserve sign-in code").message.code().to_string();
+    let reservation = ok(reserved, "reserve sign-in code");
+    let oob_code = reservation.message.code().to_string();
+    let _sent = flow::oob::confirm_sent(&mut record, &key, &reservation);
 
     Fixture { record, totp, recovery_codes, oob_code, device_token, now }
 }

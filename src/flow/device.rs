@@ -116,6 +116,7 @@ pub fn revoke(record: &mut UserRecord, device_id: &str) -> Step<bool> {
 pub fn password_changed(record: &mut UserRecord) -> Step<usize> {
     run(record, |draft| {
         draft.protection_changed();
+        draft.emit(EventKind::PasswordChanged);
         Ok(revoke_every(draft, Revocation::PasswordChanged))
     })
 }
