@@ -2,7 +2,10 @@
 // would: sign up, enroll reading the key off the page, sign in with codes, a replayed
 // code refused, a recovery code accepted once, a remembered device, an admin making
 // MFA mandatory, a second user forced to enroll and locked out, the admin's reset,
-// and the audit log. The admin's changes ask for a fresh code ("Confirm it's you")
+// and the audit log. Then, with a second browser of the same user, sessions that
+// follow the account: a session let in by a remembered device proves nothing, a reset,
+// a new phone or a new password signs out every other session, secrets are never
+// cached, and each stage of signing in has its own CSRF token. The admin's changes ask for a fresh code ("Confirm it's you")
 // once the last one is older than the organisation's window, shortened to 30 seconds
 // here so that the story waits for it. Screenshots go to $SCREENSHOT_DIR.
 //
@@ -138,11 +141,57 @@ async function confirmItsMe(page, code) {
 const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 const notice = (page) => page.locator('.notice').textContent();
 
-async function passwordForm(page, path, user) {
+async function passwordForm(page, path, user, password = PASSWORD) {
   await page.goto(base + path);
   await page.fill('input[name=username]', user);
-  await page.fill('input[name=password]', PASSWORD);
+  await page.fill('input[name=password]', password);
   await page.click('form[action="' + path + '"] button');
+}
+
+/** The session's CSRF token, from the first form on the page. */
+const csrfToken = (page) => page.locator('input[name=csrf_token]').first().inputValue();
+
+/** A form POST from the page's own origin, as a script on it would send; returns status and final path. */
+async function postForm(page, path, fields) {
+  return page.evaluate(async ([path, body]) => {
+    const response = await fetch(path, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body,
+    });
+    return { status: response.status, path: new URL(response.url).pathname };
+  }, [path, new URLSearchParams(fields).toString()]);
+}
+
+/** The next request of a session that another session's change ended: signed out, told why. */
+async function signedOutAtNextRequest(page, what, name) {
+  await page.goto(base + '/');
+  const url = new URL(page.url());
+  assert.equal(url.pathname, '/sign-in', `${what}: the older session is signed out`);
+  assert.equal(url.searchParams.get('ended'), 'account_changed', what);
+  assert.match(await notice(page), /sign-in settings changed, so you were signed out/, what);
+  if (name) await shot(page, name);
+  await page.goto(base + '/');
+  assert.equal(new URL(page.url()).search, '', 'signed out for good: the next visit is a plain sign-in');
+}
+
+async function stillSignedIn(page, user, what) {
+  await page.goto(base + '/');
+  assert.equal(new URL(page.url()).pathname, '/', `${what}: the session that made the change goes on`);
+  assert.match(await page.locator('#who').textContent(), new RegExp(`Signed in as ${user}`), what);
+}
+
+/** If the page asks "Confirm it's you", answers with a fresh code. */
+async function stepUpIfAsked(page, phone) {
+  if (new URL(page.url()).pathname === '/step-up') {
+    assert.equal(await confirmItsMe(page, await phone.nextCode()), 303);
+  }
+}
+
+/** On the enrollment page: the enrollment in progress, or a new one started with the button. */
+async function showEnrollment(page) {
+  if (await page.locator('#key').count() === 0) {
+    await page.click('#start button');
+  }
+  await page.locator('#key').waitFor({ state: 'attached' });
 }
 
 async function signOut(page) {
@@ -161,15 +210,19 @@ async function submitCode(page, code, { remember = false } = {}) {
 /** Enrolls on the enrollment page: key read off the page, two codes. Returns the phone and the recovery codes. */
 async function enroll(page, name) {
   assert.equal(new URL(page.url()).pathname, '/mfa/enroll');
+  await showEnrollment(page);
   const phone = new Phone(await page.locator('#key').textContent());
   if (name) await shot(page, name);
   const [first, second] = phone.enrollmentCodes();
   await page.fill('input[name=first]', first);
   await page.fill('input[name=second]', second);
-  await page.click('form[action="/mfa/enroll"] button');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/mfa/enroll'),
+    page.click('form[action="/mfa/enroll"] button'),
+  ]);
   await page.locator('#recovery-codes').waitFor();
   const codes = await page.locator('#recovery-codes .code').allTextContents();
-  return { phone, codes };
+  return { phone, codes, response };
 }
 
 before(async () => {
@@ -200,6 +253,9 @@ test('the whole story in a real browser', async (t) => {
 
   await t.test('alice enrolls from the key on the page, and the QR code holds the same URI', async () => {
     await a.click('a[href="/mfa/enroll"]');
+    await shot(a, 'enrollment-start');
+    assert.equal(await a.locator('#key').count(), 0, 'looking at the page starts nothing');
+    await showEnrollment(a);
     const uri = await a.locator('#uri').textContent();
     assert.match(uri, /^otpauth:\/\/totp\/mfa-kit%20demo:alice%40demo\.example\?secret=/);
     const qrPath = join(SHOTS, 'enrollment-qr.png');
@@ -272,6 +328,48 @@ test('the whole story in a real browser', async (t) => {
     await signOut(a);
     await passwordForm(a, '/sign-in', 'alice');
     assert.equal(new URL(a.url()).pathname, '/', 'no code asked on the remembered device');
+  });
+
+  await t.test('a session let in by a remembered device cannot start or confirm an enrollment, or get recovery codes, right after the user proved a code in another browser', async () => {
+    // Her second browser: password and a code, typed just now.
+    const elsewhere = await browser();
+    const e = elsewhere.page;
+    await passwordForm(e, '/sign-in', 'alice');
+    assert.equal(new URL(e.url()).pathname, '/sign-in/code', 'no remembered device in this browser');
+    await submitCode(e, await alicePhone.nextCode());
+    assert.equal(new URL(e.url()).pathname, '/');
+    // Fresh there, she opens an enrollment of a new phone (and does not finish it).
+    await e.goto(base + '/mfa/enroll');
+    assert.equal(new URL(e.url()).pathname, '/mfa/enroll', 'the browser that proved a code needs no step-up');
+    await showEnrollment(e);
+    const opened = new Phone(await e.locator('#key').textContent());
+
+    // The first browser came in by the device cookie: it proved nothing itself.
+    await a.goto(base + '/');
+    assert.equal(new URL(a.url()).pathname, '/');
+    await a.click('a[href="/mfa/enroll"]');
+    assert.equal(new URL(a.url()).pathname, '/step-up', 'the enrollment page asks this session for a code');
+    assert.equal(await a.locator('#key').count(), 0, 'the key opened in the other browser is not shown');
+    await a.goto(base + '/');
+    const token = await csrfToken(a);
+    const start = await postForm(a, '/mfa/enroll/start', { csrf_token: token });
+    assert.equal(start.path, '/step-up', 'starting an enrollment is sent to the step-up');
+    const [first, second] = opened.enrollmentCodes();
+    const confirm = await postForm(a, '/mfa/enroll', { csrf_token: token, first, second });
+    assert.equal(confirm.path, '/step-up', 'confirming one, even with the right codes, is sent to the step-up');
+    await a.goto(base + '/');
+    await Promise.all([a.waitForURL((url) => url.pathname === '/step-up'), a.click('#new-recovery-codes button')]);
+    assert.equal(await a.locator('#recovery-codes').count(), 0, 'no recovery codes without a code in this session');
+    await shot(a, 'remembered-device-step-up');
+
+    // Nothing changed: both sessions go on, with her one phone and her codes.
+    await stillSignedIn(a, 'alice', 'the remembered device');
+    assert.match(await a.content(), /9 recovery codes left/);
+    assert.equal(await a.locator('#authenticators tr', { hasText: 'Authenticator app' }).count(), 1);
+    await stillSignedIn(e, 'alice', 'the other browser');
+    await e.goto(base + '/mfa/enroll');
+    assert.equal(new Phone(await e.locator('#key').textContent()).key.toString('hex'), opened.key.toString('hex'),
+      'the enrollment opened there is still the one in progress');
   });
 
   await t.test('a session let in by a remembered device has proved nothing: the admin confirms it is her first', async () => {
@@ -379,6 +477,7 @@ test('the whole story in a real browser', async (t) => {
     await shot(a, 'home');
     await a.click('a[href="/mfa/enroll"]');
     assert.equal(new URL(a.url()).pathname, '/mfa/enroll', 'still fresh: a new phone may be set up at once');
+    await showEnrollment(a);
     await a.locator('#qr svg').waitFor();
   });
 
@@ -400,5 +499,137 @@ test('the whole story in a real browser', async (t) => {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'level=upon_request&max_failures=5&remember_days=30',
     })).status);
     assert.equal(status, 403);
+  });
+
+  // ---- carol, in two browsers: sessions that follow the account ----
+
+  const first = await browser();
+  const c1 = first.page;
+  const second = await browser();
+  const c2 = second.page;
+  const NEW_PASSWORD = 'a new correct horse';
+  let carolPhone;
+  let enrollmentPage;
+  let codesPage;
+
+  await t.test('the CSRF token differs before and after each stage', async () => {
+    await c1.goto(base + '/sign-up');
+    const anonymous = await csrfToken(c1);
+    await passwordForm(c1, '/sign-up', 'carol');
+    assert.equal(new URL(c1.url()).pathname, '/mfa/enroll', 'MFA is mandatory now: enrollment first');
+    const passwordChecked = await csrfToken(c1);
+    assert.notEqual(passwordChecked, anonymous, 'password checked: a new token');
+    assert.equal((await postForm(c1, '/mfa/later', { csrf_token: anonymous })).status, 403,
+      'the token from before the password is refused after it');
+    [enrollmentPage] = await Promise.all([
+      c1.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === '/mfa/enroll'),
+      c1.click('#start button'),
+    ]);
+    const enrolled = await enroll(c1, 'carol-enrollment');
+    carolPhone = enrolled.phone;
+    codesPage = enrolled.response;
+    await c1.click('a.button');
+    const signedIn = await csrfToken(c1);
+    assert.notEqual(signedIn, passwordChecked, 'enrollment confirmed: a new token');
+    assert.equal((await postForm(c1, '/mfa/later', { csrf_token: passwordChecked })).status, 403);
+
+    await c2.goto(base + '/sign-in');
+    const before = await csrfToken(c2);
+    await passwordForm(c2, '/sign-in', 'carol');
+    assert.equal(new URL(c2.url()).pathname, '/sign-in/code');
+    const codeDue = await csrfToken(c2);
+    assert.notEqual(codeDue, before, 'password checked: a new token');
+    await submitCode(c2, await carolPhone.nextCode());
+    assert.equal(new URL(c2.url()).pathname, '/');
+    const after = await csrfToken(c2);
+    assert.notEqual(after, codeDue, 'second factor proved: a new token');
+    assert.equal((await postForm(c2, '/mfa/later', { csrf_token: codeDue })).status, 403);
+    await c2.click('form[action="/sign-out"] button');
+    const signedOut = await csrfToken(c2);
+    assert.notEqual(signedOut, after, 'signed out: a new token');
+    assert.equal(new Set([anonymous, passwordChecked, signedIn, before, codeDue, after, signedOut]).size, 7);
+  });
+
+  await t.test('secret-bearing responses carry Cache-Control: no-store', async () => {
+    assert.equal(enrollmentPage.headers()['cache-control'], 'no-store', 'the page with the key and QR code');
+    assert.equal(codesPage.headers()['cache-control'], 'no-store', 'the page with the first recovery codes');
+    const newCodes = async () => {
+      await c1.goto(base + '/');
+      const [response] = await Promise.all([
+        c1.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/mfa/recovery-codes'),
+        c1.click('#new-recovery-codes button'),
+      ]);
+      return response;
+    };
+    let response = await newCodes();
+    if (new URL(c1.url()).pathname === '/step-up') {
+      await stepUpIfAsked(c1, carolPhone);
+      response = await newCodes();
+    }
+    await c1.locator('#recovery-codes').waitFor();
+    assert.equal(await c1.locator('#recovery-codes .code').count(), 10);
+    await shot(c1, 'new-recovery-codes');
+    assert.equal(response.status(), 200);
+    assert.equal(response.headers()['cache-control'], 'no-store', 'the page with new recovery codes');
+    const home = await c1.goto(base + '/');
+    assert.notEqual(home.headers()['cache-control'], 'no-store', 'a page with no secret may be cached as usual');
+  });
+
+  await t.test('after an admin reset, a factor replacement and a password change, every older session of that user is signed out at its next request, and the one that made the change is not', async () => {
+    // A new phone, set up in the first browser.
+    await passwordForm(c2, '/sign-in', 'carol');
+    await submitCode(c2, await carolPhone.nextCode());
+    await stillSignedIn(c2, 'carol', 'before the new phone');
+    await c1.goto(base + '/mfa/enroll');
+    await stepUpIfAsked(c1, carolPhone);
+    const replaced = await enroll(c1);
+    carolPhone = replaced.phone;
+    await stillSignedIn(c1, 'carol', 'the new phone');
+    await signedOutAtNextRequest(c2, 'the new phone', 'signed-out-account-changed');
+
+    // A new password, chosen in the first browser.
+    await passwordForm(c2, '/sign-in', 'carol');
+    await submitCode(c2, await carolPhone.nextCode());
+    await stillSignedIn(c2, 'carol', 'before the new password');
+    await c1.goto(base + '/');
+    await c1.click('a[href="/account/password"]');
+    await stepUpIfAsked(c1, carolPhone);
+    assert.equal(new URL(c1.url()).pathname, '/account/password');
+    await c1.fill('input[name=current]', PASSWORD);
+    await c1.fill('input[name=new]', NEW_PASSWORD);
+    await shot(c1, 'change-password');
+    await c1.click('form[action="/account/password"] button');
+    assert.match(await notice(c1), /Your password was changed/);
+    await stillSignedIn(c1, 'carol', 'the new password');
+    await signedOutAtNextRequest(c2, 'the new password');
+    await passwordForm(c2, '/sign-in', 'carol');
+    assert.match(await notice(c2), /do not match/, 'the old password no longer works');
+    await passwordForm(c2, '/sign-in', 'carol', NEW_PASSWORD);
+    await submitCode(c2, await carolPhone.nextCode());
+    await stillSignedIn(c2, 'carol', 'before the reset');
+
+    // The administrator resets her: both of her sessions end, the admin's goes on.
+    await a.goto(base + '/admin');
+    const row = () => a.locator('#status tr', { hasText: 'carol' });
+    await row().locator('input[name=reason]').fill('lost both phones; identity checked by video');
+    await row().locator('button').click();
+    if (new URL(a.url()).pathname === '/step-up') {
+      await confirmItsMe(a, await alicePhone.nextCode());
+      await row().locator('input[name=reason]').fill('lost both phones; identity checked by video');
+      await row().locator('button').click();
+    }
+    assert.match(await notice(a), /Two-step verification of carol was reset/);
+    await a.goto(base + '/admin');
+    assert.equal(new URL(a.url()).pathname, '/admin', 'the admin who made the change goes on');
+    await signedOutAtNextRequest(c1, 'the reset');
+    await signedOutAtNextRequest(c2, 'the reset');
+  });
+
+  await t.test('the admin cannot reset a user the application does not know', async () => {
+    await a.goto(base + '/admin');
+    const refused = await postForm(a, '/admin/reset', { csrf_token: await csrfToken(a), user: 'nobody', reason: 'typo' });
+    assert.equal(refused.status, 404);
+    await a.goto(base + '/admin/audit');
+    assert.ok(!(await a.locator('#audit').textContent()).includes('nobody'), 'nothing was written for a stranger');
   });
 });

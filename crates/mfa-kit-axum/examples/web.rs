@@ -1,67 +1,196 @@
 //! A small web application with two-step verification, on mfa-kit and mfa-kit-axum.
 //!
 //! Run: `cargo run -p mfa-kit-axum --example web [-- --port N] [--db FILE]` and open
-//! the address it prints (it listens on 127.0.0.1 only; port 0 picks a free one). MFA
-//! records and the audit trail are kept by `mfa_kit_sqlx::SqliteStore` in FILE (a new
-//! file in the temporary directory when none is given). `MFA_PRESET` chooses
-//! the compliance preset on top of the organisation's settings: `nist` (default),
-//! `ato` or `none`.
+//! the address it prints (it listens on 127.0.0.1 only; port 0 picks a free one). The
+//! host's accounts, the organisation's settings, the MFA records, the audit trail and
+//! the hash key of recovery codes and remembered devices are all kept in the SQLite
+//! file FILE (`mfa_kit_sqlx::SqliteStore` and three small tables of the example's own),
+//! so a restart on the same file keeps everyone's sign-in. Without `--db`, a new file in
+//! the temporary directory. `MFA_PRESET` chooses the compliance preset on top of the
+//! organisation's settings: `nist` (default), `ato` or `none`. `PUBLIC_ORIGIN` is the
+//! origin browsers use (default `http://127.0.0.1:PORT`); behind an HTTPS proxy, give
+//! `https://your.host`, and the cookies become `Secure`.
 //!
 //! Sign up with a password (the first account is the administrator), set up an
 //! authenticator app from the QR code or the grouped key, confirm two codes, keep the
 //! recovery codes shown once, and sign in with a code, a recovery code, or a device
 //! remembered by "don't ask again on this device". The administrator sees who has MFA,
 //! resets a user, changes the organisation's settings and reads the audit log.
-//! Sensitive actions (a reset, a settings change, a new or removed authenticator app)
-//! first ask for a fresh code on a "Confirm it's you" page (step-up), unless one was
-//! entered within the organisation's window; a remembered device is no such proof.
+//! Sensitive actions (a reset, a settings change, a new or removed authenticator app,
+//! new recovery codes, a password change) first ask for a fresh code on a "Confirm
+//! it's you" page (step-up), unless this session entered one within the
+//! organisation's window; a remembered device is no such proof, and neither is a code
+//! entered in another browser.
 //!
-//! Demo shortcuts, not for production: users, passwords and settings live in memory;
-//! secrets are stored unsealed (`PlaintextSealer`); cookies are sent over plain HTTP on
-//! localhost (`CookieSecurity::ExceptOnLocalhost`, and the session cookie not `Secure`).
+//! Sessions follow the account: a reset, a new or removed authenticator, new recovery
+//! codes or a password change signs out every other session of the user at its next
+//! request (the one that made the change goes on), and so do the policy's lifetime and
+//! inactivity limits; the sign-in page then says why. Sessions live in a store that
+//! deletes them after an hour without a request, at most two passwords are hashed at
+//! once (Argon2 takes 19 MiB each), and pages that show a secret are marked
+//! `Cache-Control: no-store`.
+//!
+//! Demo shortcuts, not for production: secrets are stored unsealed (`PlaintextSealer`);
+//! the hash key lies in the same database as the hashes it protects (keep it in a
+//! secret manager instead); sessions are kept in this process's memory (one server);
+//! plain HTTP on localhost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRef, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
+use mfa_kit::SessionEnd;
 use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::policy::{Level, Preset};
 use mfa_kit::prelude::*;
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
-    Client, CookieSecurity, CsrfToken, Enrolling, MfaSession, MfaWeb, OrgSource, SecondFactorDue, SignedIn,
-    Stage, UserOrg, WebError, status_for,
+    Client, CsrfToken, Enrolling, MfaSession, MfaWeb, NoStore, OrgSource, SecondFactorDue, SignedIn, Stage,
+    UserOrg, WebError, status_for,
 };
 use mfa_kit_sqlx::SqliteStore;
 use serde::Deserialize;
-use tower_sessions::{Expiry, SessionManagerLayer, cookie::time::Duration};
+use sqlx::SqlitePool;
+use tokio::sync::Semaphore;
+use tower_sessions::cookie::time::{Duration, OffsetDateTime};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 type Mfa = MfaService<SqliteStore, PlaintextSealer>;
 type Page = Result<Response, WebError>;
 
-/// The host's own tables: accounts with password hashes, and the one organisation's
-/// MFA settings.
-#[derive(Default)]
+/// How many passwords are hashed at once. Argon2id with the default parameters takes
+/// 19 MiB and most of a core for each; unbounded, 48 sign-ins at once took 963 MiB.
+const CONCURRENT_HASHES: usize = 2;
+
+/// A session not used for this long is deleted (the NIST preset's inactivity limit).
+const SESSION_IDLE: Duration = Duration::hours(1);
+
+/// How often expired sessions are purged from the store.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+// ---- the host's own tables ----
+
+/// The host's own tables, in the same SQLite file as the MFA records: accounts with
+/// password hashes, the one organisation's MFA settings, and the hash key. Accounts
+/// and settings are read once at start and kept in memory; every change is written
+/// through.
 struct Db {
+    pool: SqlitePool,
     accounts: Mutex<BTreeMap<String, Account>>,
     settings: Mutex<Arc<OrgSettings>>,
 }
 
+#[derive(Clone)]
 struct Account {
     password_hash: String,
     admin: bool,
 }
 
 impl Db {
-    fn is_admin(&self, user: &UserId) -> bool {
-        self.accounts.lock().unwrap().get(user.as_str()).is_some_and(|a| a.admin)
+    async fn open(pool: SqlitePool) -> Result<Db, sqlx::Error> {
+        for table in [
+            "CREATE TABLE IF NOT EXISTS demo_accounts (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, admin INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS demo_settings (id INTEGER PRIMARY KEY CHECK (id = 1), settings TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS demo_keys (name TEXT PRIMARY KEY, key BLOB NOT NULL)",
+        ] {
+            sqlx::query(table).execute(&pool).await?;
+        }
+        let rows: Vec<(String, String, bool)> =
+            sqlx::query_as("SELECT name, password_hash, admin FROM demo_accounts").fetch_all(&pool).await?;
+        let accounts = rows
+            .into_iter()
+            .map(|(name, password_hash, admin)| (name, Account { password_hash, admin }))
+            .collect();
+        let stored: Option<(String,)> =
+            sqlx::query_as("SELECT settings FROM demo_settings WHERE id = 1").fetch_optional(&pool).await?;
+        let settings = stored.and_then(|(json,)| serde_json::from_str(&json).ok()).unwrap_or_default();
+        Ok(Db { pool, accounts: Mutex::new(accounts), settings: Mutex::new(Arc::new(settings)) })
     }
+
+    /// The key for recovery codes, SMS codes and device tokens: made once, kept, and
+    /// the same after a restart (with another key every remembered device and recovery
+    /// code would stop working).
+    async fn hash_key(&self) -> Result<HashKey, Box<dyn std::error::Error>> {
+        let mut fresh = [0u8; 32];
+        OsRng.try_fill_bytes(&mut fresh)?;
+        // Another process starting on the same file at the same moment keeps the first.
+        sqlx::query("INSERT OR IGNORE INTO demo_keys (name, key) VALUES ('hash_key', ?)")
+            .bind(&fresh[..])
+            .execute(&self.pool)
+            .await?;
+        let (key,): (Vec<u8>,) =
+            sqlx::query_as("SELECT key FROM demo_keys WHERE name = 'hash_key'").fetch_one(&self.pool).await?;
+        Ok(HashKey::from_bytes(&key)?)
+    }
+
+    fn account(&self, name: &str) -> Option<Account> {
+        self.accounts.lock().unwrap().get(name).cloned()
+    }
+
+    fn is_admin(&self, user: &UserId) -> bool {
+        self.account(user.as_str()).is_some_and(|a| a.admin)
+    }
+
+    /// A new account, the administrator if it is the first; `None` if the name is taken.
+    async fn create(&self, name: &str, password_hash: &str) -> Result<Option<Account>, WebError> {
+        let inserted = sqlx::query(
+            "INSERT INTO demo_accounts (name, password_hash, admin)
+             SELECT ?1, ?2, NOT EXISTS (SELECT 1 FROM demo_accounts) WHERE true
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(password_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(db_failed)?;
+        if inserted.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let (admin,): (bool,) = sqlx::query_as("SELECT admin FROM demo_accounts WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_failed)?;
+        let account = Account { password_hash: password_hash.to_string(), admin };
+        self.accounts.lock().unwrap().insert(name.to_string(), account.clone());
+        Ok(Some(account))
+    }
+
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), WebError> {
+        sqlx::query("UPDATE demo_accounts SET password_hash = ? WHERE name = ?")
+            .bind(password_hash)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(db_failed)?;
+        if let Some(account) = self.accounts.lock().unwrap().get_mut(name) {
+            account.password_hash = password_hash.to_string();
+        }
+        Ok(())
+    }
+
+    async fn save_settings(&self, settings: OrgSettings) -> Result<(), sqlx::Error> {
+        let json = serde_json::to_string(&settings).unwrap_or_default();
+        sqlx::query("INSERT INTO demo_settings (id, settings) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings")
+            .bind(json)
+            .execute(&self.pool)
+            .await?;
+        *self.settings.lock().unwrap() = Arc::new(settings);
+        Ok(())
+    }
+}
+
+fn db_failed(error: impl std::error::Error + Send + Sync + 'static) -> WebError {
+    WebError::Service(mfa_kit::service::Error::Store(Box::new(error)))
 }
 
 /// The organisation settings every sign-in context carries.
@@ -76,12 +205,59 @@ impl OrgSource for Orgs {
     }
 }
 
+// ---- sessions: in memory, deleted once expired ----
+
+/// tower-sessions' `MemoryStore` keeps every session it was given until the process
+/// ends, and every visit to a page with a form makes one (its CSRF token). This one is
+/// the same map, purged of expired sessions every minute ([`ExpiredDeletion`]).
+#[derive(Clone, Debug, Default)]
+struct Sessions(Arc<tokio::sync::Mutex<HashMap<Id, Record>>>);
+
+#[async_trait::async_trait]
+impl SessionStore for Sessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let mut sessions = self.0.lock().await;
+        while sessions.contains_key(&record.id) {
+            record.id = Id::default();
+        }
+        sessions.insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.0.lock().await.insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = OffsetDateTime::now_utc();
+        Ok(self.0.lock().await.get(id).filter(|r| r.expiry_date > now).cloned())
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.lock().await.remove(id);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ExpiredDeletion for Sessions {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        let now = OffsetDateTime::now_utc();
+        self.0.lock().await.retain(|_, r| r.expiry_date > now);
+        Ok(())
+    }
+}
+
+// ---- the application ----
+
 #[derive(Clone)]
 struct App {
     mfa: Arc<Mfa>,
     web: MfaWeb,
     db: Arc<Db>,
     policy: StandardPolicy,
+    hashing: Arc<Semaphore>,
 }
 
 impl FromRef<App> for MfaWeb {
@@ -90,9 +266,13 @@ impl FromRef<App> for MfaWeb {
     }
 }
 
+fn arg(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port: u16 = match std::env::args().skip_while(|a| a != "--port").nth(1) {
+    let port: u16 = match arg("--port") {
         Some(port) => port.parse()?,
         None => 3000,
     };
@@ -101,36 +281,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("ato") => StandardPolicy::ato_tax_data(),
         _ => StandardPolicy::nist_aal2(),
     };
-    let db = Arc::new(Db::default());
-    let web = MfaWeb::builder(Orgs(db.clone())).cookie_security(CookieSecurity::ExceptOnLocalhost).build();
-    // MFA records and the audit trail live in SQLite (WAL), in the file given with
-    // `--db`, or a fresh one for this run.
-    let path = match std::env::args().skip_while(|a| a != "--db").nth(1) {
+    // Everything lasting lives in SQLite (WAL), in the file given with `--db`, or a
+    // fresh one for this run.
+    let path = match arg("--db") {
         Some(path) => std::path::PathBuf::from(path),
         None => std::env::temp_dir().join(format!("mfa-kit-web-{}.sqlite", std::process::id())),
     };
     let store = SqliteStore::open(&path).await?;
-    println!("MFA records and audit trail in {}", path.display());
-    let mfa = MfaService::builder("mfa-kit demo", store, PlaintextSealer)
-        .policy(policy.clone())
-        .hash_key(HashKey::generate()?)
-        .build();
-    let app = App { mfa: Arc::new(mfa), web: web.clone(), db, policy };
+    let db = Arc::new(Db::open(store.pool().clone()).await?);
+    let hash_key = db.hash_key().await?;
+    println!("accounts, MFA records, audit trail and hash key in {}", path.display());
+    let mfa = Arc::new(
+        MfaService::builder("mfa-kit demo", store, PlaintextSealer)
+            .policy(policy.clone())
+            .hash_key(hash_key)
+            .build(),
+    );
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let address = listener.local_addr()?;
+    let origin = std::env::var("PUBLIC_ORIGIN").unwrap_or_else(|_| format!("http://{address}"));
+    let web = MfaWeb::builder(Orgs(db.clone()), mfa.clone()).public_origin(&origin).build()?;
+    let app = App { mfa, web: web.clone(), db, policy, hashing: Arc::new(Semaphore::new(CONCURRENT_HASHES)) };
 
     let signed_in = Router::new()
         .route("/", get(home))
         .route("/step-up", get(step_up_page).post(submit_step_up))
         .route("/step-up/recovery", get(step_up_recovery_page).post(submit_step_up_recovery))
         .route("/mfa/authenticators/remove", post(remove_authenticator))
+        .route("/mfa/recovery-codes", post(new_recovery_codes))
+        .route("/account/password", get(password_page).post(change_password))
         .route("/admin", get(admin))
         .route("/admin/reset", post(reset))
         .route("/admin/settings", post(change_settings))
         .route("/admin/audit", get(audit))
-        .route_layer(middleware::from_fn_with_state(web, mfa_kit_axum::require_signed_in));
-    let sessions = SessionManagerLayer::new(tower_sessions::MemoryStore::default())
-        .with_secure(false)
+        .route_layer(middleware::from_fn_with_state(web.clone(), mfa_kit_axum::require_signed_in));
+    let sessions = Sessions::default();
+    let purged = sessions.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(error) = purged.delete_expired().await {
+                eprintln!("purging expired sessions failed: {error}");
+            }
+        }
+    });
+    let sessions = SessionManagerLayer::new(sessions)
+        .with_secure(web.public_origins().first().is_none_or(|o| o.is_secure()))
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
-        .with_expiry(Expiry::OnInactivity(Duration::hours(1)));
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
     let router = Router::new()
         .merge(signed_in)
         .route("/sign-up", get(sign_up_page).post(sign_up))
@@ -138,16 +338,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/sign-in/code", get(code_page).post(submit_code))
         .route("/sign-in/recovery", get(recovery_page).post(submit_recovery))
         .route("/mfa/enroll", get(enroll_page).post(confirm_enrollment))
+        .route("/mfa/enroll/start", post(start_enrollment))
         .route("/mfa/later", post(later))
         .route("/sign-out", post(sign_out))
-        .layer(middleware::from_fn(mfa_kit_axum::csrf_protect))
+        .layer(middleware::from_fn_with_state(web, mfa_kit_axum::csrf_protect))
         .layer(sessions)
         .with_state(app);
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("mfa-kit web example listening on http://{}/", listener.local_addr()?);
+    println!("mfa-kit web example listening on http://{address}/ (public origin {origin})");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
+}
+
+// ---- passwords ----
+
+/// Hashes or checks a password on the blocking pool, at most [`CONCURRENT_HASHES`] at
+/// once; the others wait their turn.
+async fn argon2<T: Send + 'static>(app: &App, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _permit = app.hashing.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+async fn hash_password(app: &App, password: String) -> Result<String, WebError> {
+    argon2(app, move || {
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .map(|h| h.to_string())
+    })
+    .await
+    .and_then(Result::ok)
+    .ok_or(WebError::RandomSource)
+}
+
+/// Whether `password` is `name`'s; as long for an unknown name as for a known one.
+async fn password_matches(app: &App, name: &str, password: String) -> bool {
+    let stored = app.db.account(name).map(|a| a.password_hash);
+    argon2(app, move || {
+        let hash = stored.unwrap_or_else(|| {
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into()
+        });
+        PasswordHash::new(&hash)
+            .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .unwrap_or(false)
 }
 
 // ---- sign-up and password ----
@@ -158,12 +392,26 @@ struct Credentials {
     password: String,
 }
 
+#[derive(Deserialize)]
+struct Ended {
+    ended: Option<String>,
+}
+
 async fn sign_up_page(csrf: CsrfToken) -> Html<String> {
     password_form(&csrf, "Create an account", "/sign-up", "")
 }
 
-async fn sign_in_page(csrf: CsrfToken) -> Html<String> {
-    password_form(&csrf, "Sign in", "/sign-in", "")
+/// The sign-in page; after the guard signed a session out, with the reason.
+async fn sign_in_page(csrf: CsrfToken, Query(q): Query<Ended>) -> Html<String> {
+    let ended = [
+        SessionEnd::AccountChanged,
+        SessionEnd::LifetimeReached,
+        SessionEnd::Inactive,
+        SessionEnd::ClockBehind,
+    ]
+    .into_iter()
+    .find(|end| q.ended.as_deref() == Some(end.as_str()));
+    password_form(&csrf, "Sign in", "/sign-in", ended.map_or("", SessionEnd::sentence))
 }
 
 fn password_form(csrf: &CsrfToken, title: &str, action: &str, message: &str) -> Html<String> {
@@ -205,26 +453,11 @@ async fn sign_up(
         )
             .into_response());
     }
-    let password = form.password.clone();
-    let hash = tokio::task::spawn_blocking(move || {
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
-            .map(|h| h.to_string())
-    })
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .ok_or(WebError::RandomSource)?;
-    {
-        let mut accounts = app.db.accounts.lock().unwrap();
-        if accounts.contains_key(&name) {
-            drop(accounts);
-            let text = "That user name is taken.";
-            return Ok((StatusCode::CONFLICT, password_form(&csrf, "Create an account", "/sign-up", text))
-                .into_response());
-        }
-        let admin = accounts.is_empty();
-        accounts.insert(name.clone(), Account { password_hash: hash, admin });
+    let hash = hash_password(&app, form.password).await?;
+    if app.db.create(&name, &hash).await?.is_none() {
+        let text = "That user name is taken.";
+        return Ok((StatusCode::CONFLICT, password_form(&csrf, "Create an account", "/sign-up", text))
+            .into_response());
     }
     after_password(&app, &session, &client, UserId::new(name), &csrf).await
 }
@@ -237,15 +470,7 @@ async fn sign_in(
     Form(form): Form<Credentials>,
 ) -> Page {
     let name = form.username.trim().to_lowercase();
-    let stored = app.db.accounts.lock().unwrap().get(&name).map(|a| a.password_hash.clone());
-    let checked = tokio::task::spawn_blocking(move || {
-        let hash = stored.unwrap_or_else(|| {
-            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into()
-        });
-        PasswordHash::new(&hash)
-            .is_ok_and(|h| argon2::Argon2::default().verify_password(form.password.as_bytes(), &h).is_ok())
-    });
-    if !checked.await.unwrap_or(false) {
+    if !password_matches(&app, &name, form.password).await {
         let text = "That user name and password do not match.";
         return Ok(
             (StatusCode::UNAUTHORIZED, password_form(&csrf, "Sign in", "/sign-in", text)).into_response()
@@ -262,7 +487,7 @@ async fn after_password(
     user: UserId,
     csrf: &CsrfToken,
 ) -> Page {
-    let context = app.web.sign_in_context(&user, client).await?;
+    let context = app.web.password_step_context(&user, client).await?;
     match app.mfa.sign_in_decision(&user, &context).await? {
         Ok(decision) => {
             let next = session.password_verified(user, &decision).await?;
@@ -278,6 +503,11 @@ async fn after_password(
 async fn sign_out(session: MfaSession) -> Result<Redirect, WebError> {
     session.sign_out().await?;
     Ok(Redirect::to("/sign-in"))
+}
+
+/// Where a session goes that another change of the account signed out meanwhile.
+fn ended() -> Response {
+    Redirect::to(&format!("/sign-in?ended={}", SessionEnd::AccountChanged.as_str())).into_response()
 }
 
 // ---- the second factor ----
@@ -356,22 +586,27 @@ async fn second_factor(
     remember: bool,
     recovery: bool,
 ) -> Page {
-    if let Err(refusal) = outcome {
-        return Ok((status_for(&refusal), code_form(csrf, recovery, &refusal.to_string())).into_response());
-    }
-    session.second_factor_proven().await?;
+    let proven = match outcome {
+        Ok(proven) => proven,
+        Err(refusal) => {
+            return Ok(
+                (status_for(&refusal), code_form(csrf, recovery, &refusal.to_string())).into_response()
+            );
+        }
+    };
+    let Some(state) = session.second_factor_proven(&proven).await? else { return Ok(ended()) };
     if !remember {
         return Ok(Redirect::to("/").into_response());
     }
+    // The session as it is now: signed in, with its own proof.
+    let context = due.context.clone().with_session(state.facts());
     let label = due.client.request.device.clone().unwrap_or_else(|| "this browser".into());
     match app
         .mfa
-        .remember_device(&due.user, &label, OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX, &due.context)
+        .remember_device(&due.user, &label, OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX, &context)
         .await?
     {
-        Ok(remembered) => {
-            Ok((app.web.remember_cookie(&due.client, &remembered)?, Redirect::to("/")).into_response())
-        }
+        Ok(remembered) => Ok((app.web.remember_cookie(&remembered)?, Redirect::to("/")).into_response()),
         Err(refusal) => Ok(message_page("Signed in", &format!("Signed in, but {refusal}")).into_response()),
     }
 }
@@ -384,9 +619,15 @@ struct Confirm {
     second: String,
 }
 
+fn account_name(user: &UserId) -> String {
+    format!("{user}@demo.example")
+}
+
+/// The enrollment page. Showing it writes nothing: it shows the enrollment in
+/// progress (the same QR code and key as before), or a button that starts one
+/// ([`start_enrollment`]). A user who has MFA and is setting up a new phone first
+/// confirms it's them, in this session.
 async fn enroll_page(State(app): State<App>, who: Enrolling, csrf: CsrfToken) -> Page {
-    // A new phone in place of the user's apps needs a fresh code; the first set-up
-    // needs none. (Only a signed-in session can reach the step-up page.)
     if who.state.stage() == Stage::SignedIn
         && let Some(confirm) =
             confirm_first(&app, &who.user, SensitiveAction::ReplaceAuthenticator, &who.context, "/mfa/enroll")
@@ -394,30 +635,27 @@ async fn enroll_page(State(app): State<App>, who: Enrolling, csrf: CsrfToken) ->
     {
         return Ok(confirm);
     }
-    let account = format!("{}@demo.example", who.user);
+    let account = account_name(&who.user);
+    let record = app.mfa.record(&who.user).await?;
+    let now = SystemClock.now()?;
+    let open = record.pending_enrollment().is_some_and(|pending| {
+        pending.account() == Some(account.as_str())
+            && pending.adding().is_none()
+            && now < pending.expires_at()
+    });
+    if !open {
+        return Ok(start_page(&who, &csrf, record.has_mfa()).into_response());
+    }
+    // The enrollment in progress, as the service shows it again: nothing is written.
     let start = match app.mfa.start_enrollment(&who.user, &account, &who.context).await? {
         Ok(start) => start,
         Err(Refusal::FreshProofRequired) if who.state.stage() == Stage::SignedIn => {
             return Ok(to_step_up("/mfa/enroll"));
         }
-        Err(refusal) => {
-            return Ok((
-                status_for(&refusal),
-                message_page("Set up two-step verification", &refusal.to_string()),
-            )
-                .into_response());
-        }
+        Err(refusal) => return Ok(refused_page("Set up two-step verification", &refusal)),
     };
     let svg = start.qr_svg().map_err(|e| WebError::Service(e.into()))?;
     let svg = svg.trim_start_matches(|c| c != '>').trim_start_matches('>').trim_start();
-    let later = if who.state.enrollment_suggested() {
-        format!(
-            r#"<form method="post" action="/mfa/later">{}<button class="link">Not now</button></form>"#,
-            hidden(&csrf)
-        )
-    } else {
-        String::new()
-    };
     let body = format!(
         r#"<ol><li>Scan this QR code with your authenticator app:<div id="qr">{svg}</div>
 <details><summary>Can't scan it?</summary>Enter this key by hand: <code id="key">{key}</code>
@@ -427,8 +665,61 @@ async fn enroll_page(State(app): State<App>, who: Enrolling, csrf: CsrfToken) ->
         key = escape(&start.secret_grouped),
         uri = escape(&start.uri),
         form = confirm_form(&csrf),
+        later = later_form(&who, &csrf),
     );
-    Ok(page("Set up two-step verification", &body).into_response())
+    // The key is a secret: no cache may keep the page.
+    Ok(NoStore(page("Set up two-step verification", &body)).into_response())
+}
+
+fn start_page(who: &Enrolling, csrf: &CsrfToken, has_mfa: bool) -> Html<String> {
+    let (intro, button) = if has_mfa {
+        (
+            "Set up a new phone: scan a new QR code with it and confirm two codes. It then replaces your authenticator app, which works until then.",
+            "Set up a new phone",
+        )
+    } else {
+        (
+            "Two-step verification asks for a code from an authenticator app on your phone when you sign in, so that a password alone is not enough.",
+            "Show the QR code",
+        )
+    };
+    page(
+        "Set up two-step verification",
+        &format!(
+            r#"<p>{intro}</p><form method="post" action="/mfa/enroll/start" id="start">{}<button>{button}</button></form>{}"#,
+            hidden(csrf),
+            later_form(who, csrf)
+        ),
+    )
+}
+
+fn later_form(who: &Enrolling, csrf: &CsrfToken) -> String {
+    if who.state.enrollment_suggested() {
+        format!(
+            r#"<form method="post" action="/mfa/later">{}<button class="link">Not now</button></form>"#,
+            hidden(csrf)
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// Starts an enrollment with a new secret (replacing one in progress), then shows it
+/// on the enrollment page.
+async fn start_enrollment(State(app): State<App>, who: Enrolling) -> Page {
+    let signed_in = who.state.stage() == Stage::SignedIn;
+    if signed_in
+        && let Some(confirm) =
+            confirm_first(&app, &who.user, SensitiveAction::ReplaceAuthenticator, &who.context, "/mfa/enroll")
+                .await?
+    {
+        return Ok(confirm);
+    }
+    match app.mfa.restart_enrollment(&who.user, &account_name(&who.user), &who.context).await? {
+        Ok(_) => Ok(Redirect::to("/mfa/enroll").into_response()),
+        Err(Refusal::FreshProofRequired) if signed_in => Ok(to_step_up("/mfa/enroll")),
+        Err(refusal) => Ok(refused_page("Set up two-step verification", &refusal)),
+    }
 }
 
 fn confirm_form(csrf: &CsrfToken) -> String {
@@ -448,28 +739,55 @@ async fn confirm_enrollment(
     csrf: CsrfToken,
     Form(form): Form<Confirm>,
 ) -> Page {
-    if let Err(refusal) =
-        app.mfa.confirm_enrollment(&who.user, &[&form.first, &form.second], &who.context).await?
+    // Codes from the new phone prove the new phone, not the user: replacing an
+    // authenticator takes a fresh proof of this session, as starting it did.
+    if who.state.stage() == Stage::SignedIn
+        && let Some(confirm) =
+            confirm_first(&app, &who.user, SensitiveAction::ReplaceAuthenticator, &who.context, "/mfa/enroll")
+                .await?
     {
-        let body = format!(
-            r#"{}{}<p><a href="/mfa/enroll">Start again with a new QR code</a></p>"#,
-            notice(&refusal.to_string()),
-            confirm_form(&csrf)
-        );
-        return Ok((status_for(&refusal), page("Set up two-step verification", &body)).into_response());
+        return Ok(confirm);
     }
-    session.enrollment_confirmed().await?;
-    let codes = match app.mfa.generate_recovery_codes(&who.user, &who.context).await? {
-        Ok(codes) => {
-            codes.iter().map(|c| format!(r#"<li class="code">{}</li>"#, c.as_str())).collect::<String>()
+    let confirmed = match app
+        .mfa
+        .confirm_enrollment(&who.user, &[&form.first, &form.second], &who.context)
+        .await?
+    {
+        Ok(confirmed) => confirmed,
+        Err(refusal) => {
+            let body = format!(
+                r#"{}{}<form method="post" action="/mfa/enroll/start">{}<button class="link">Start again with a new QR code</button></form>"#,
+                notice(&refusal.to_string()),
+                confirm_form(&csrf),
+                hidden(&csrf)
+            );
+            return Ok((status_for(&refusal), page("Set up two-step verification", &body)).into_response());
         }
-        Err(refusal) => format!("<li>{refusal}</li>"),
     };
+    // Signed in, under the account's new generation: every other session of the user
+    // ends at its next request.
+    let Some(state) = session.enrollment_confirmed(&confirmed).await? else { return Ok(ended()) };
+    let context = who.context.clone().with_session(state.facts());
+    let codes = match app.mfa.generate_recovery_codes(&who.user, &context).await? {
+        Ok(codes) => {
+            if !session.account_changed().await? {
+                return Ok(ended());
+            }
+            codes
+        }
+        Err(refusal) => return Ok(refused_page("Two-step verification is on", &refusal)),
+    };
+    let intro = r#"<p class="ok">Two-step verification is on.</p>"#;
+    Ok(NoStore(recovery_codes_page(intro, codes.iter().map(|c| c.as_str()))).into_response())
+}
+
+fn recovery_codes_page<'a>(intro: &str, codes: impl Iterator<Item = &'a str>) -> Html<String> {
+    let codes: String = codes.map(|c| format!(r#"<li class="code">{}</li>"#, escape(c))).collect();
     let body = format!(
-        r#"<p class="ok">Two-step verification is on.</p><p>Keep these recovery codes somewhere safe. Each works once, if you lose your phone. <strong>They are shown only now.</strong></p>
+        r#"{intro}<p>Keep these recovery codes somewhere safe. Each works once, if you lose your phone. <strong>They are shown only now.</strong></p>
 <ul id="recovery-codes">{codes}</ul><p><a class="button" href="/">I have saved them</a></p>"#
     );
-    Ok(page("Your recovery codes", &body).into_response())
+    page("Your recovery codes", &body)
 }
 
 async fn later(session: MfaSession) -> Result<Redirect, WebError> {
@@ -487,8 +805,10 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
     let status = app.mfa.status(&user.user).await?;
     let mfa = if status.has_mfa() {
         format!(
-            r#"<p class="ok">Two-step verification is on ({} recovery codes left).</p>"#,
-            status.recovery_codes_left.unwrap_or(0)
+            r#"<p class="ok">Two-step verification is on ({} recovery codes left).</p>
+<form method="post" action="/mfa/recovery-codes" id="new-recovery-codes">{}<button>Get new recovery codes</button></form>"#,
+            status.recovery_codes_left.unwrap_or(0),
+            hidden(csrf)
         )
     } else {
         r#"<p class="warn">Two-step verification is off. <a href="/mfa/enroll">Set it up</a></p>"#.into()
@@ -517,7 +837,7 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
         )
     };
     let body = format!(
-        r#"{}<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{apps}{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
+        r#"{}<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{apps}<p><a href="/account/password">Change your password</a></p>{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
         notice(message),
         escape(user.user.as_str()),
         hidden(csrf)
@@ -533,22 +853,113 @@ struct RemoveForm {
 async fn remove_authenticator(
     State(app): State<App>,
     user: SignedIn,
+    session: MfaSession,
     csrf: CsrfToken,
     Form(form): Form<RemoveForm>,
 ) -> Page {
-    let context = app.web.signed_in_context(&user).await?;
     if let Some(confirm) =
-        confirm_first(&app, &user.user, SensitiveAction::RemoveAuthenticator, &context, "/").await?
+        confirm_first(&app, &user.user, SensitiveAction::RemoveAuthenticator, &user.context, "/").await?
     {
         return Ok(confirm);
     }
-    let message = match app.mfa.remove_authenticator(&user.user, &form.id, &context).await? {
-        Ok(true) => "The authenticator app was removed.".to_string(),
+    let message = match app.mfa.remove_authenticator(&user.user, &form.id, &user.context).await? {
+        Ok(true) => {
+            if !session.account_changed().await? {
+                return Ok(ended());
+            }
+            "The authenticator app was removed. Your other sessions were signed out.".to_string()
+        }
         Ok(false) => "That authenticator app was already removed.".to_string(),
         Err(Refusal::FreshProofRequired) => return Ok(to_step_up("/")),
         Err(refusal) => refusal.to_string(),
     };
     home_page(&app, &user, &csrf, &message).await
+}
+
+/// A new set of recovery codes in place of the old, after a fresh proof.
+async fn new_recovery_codes(State(app): State<App>, user: SignedIn, session: MfaSession) -> Page {
+    if let Some(confirm) =
+        confirm_first(&app, &user.user, SensitiveAction::RegenerateRecoveryCodes, &user.context, "/").await?
+    {
+        return Ok(confirm);
+    }
+    match app.mfa.generate_recovery_codes(&user.user, &user.context).await? {
+        Ok(codes) => {
+            if !session.account_changed().await? {
+                return Ok(ended());
+            }
+            let intro = r#"<p class="ok">Your old recovery codes no longer work.</p>"#;
+            Ok(NoStore(recovery_codes_page(intro, codes.iter().map(|c| c.as_str()))).into_response())
+        }
+        Err(Refusal::FreshProofRequired) => Ok(to_step_up("/")),
+        Err(refusal) => Ok(refused_page("Recovery codes", &refusal)),
+    }
+}
+
+// ---- the password ----
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// The password page: a code first (in this session, recently), then the current and
+/// the new password.
+async fn password_page(State(app): State<App>, user: SignedIn, csrf: CsrfToken) -> Page {
+    if let Some(confirm) =
+        confirm_first(&app, &user.user, SensitiveAction::Host, &user.context, "/account/password").await?
+    {
+        return Ok(confirm);
+    }
+    Ok(password_change_form(&csrf, "").into_response())
+}
+
+fn password_change_form(csrf: &CsrfToken, message: &str) -> Html<String> {
+    page(
+        "Change your password",
+        &format!(
+            r#"{}<p>Every other session of your account will be signed out, and remembered devices forgotten.</p><form method="post" action="/account/password">{}
+<label>Current password <input name="current" type="password" autocomplete="current-password" required></label>
+<label>New password <input name="new" type="password" autocomplete="new-password" required minlength="8"></label>
+<button>Change password</button></form><p><a href="/">Cancel</a></p>"#,
+            notice(message),
+            hidden(csrf)
+        ),
+    )
+}
+
+async fn change_password(
+    State(app): State<App>,
+    user: SignedIn,
+    session: MfaSession,
+    csrf: CsrfToken,
+    Form(form): Form<PasswordChange>,
+) -> Page {
+    if let Some(confirm) =
+        confirm_first(&app, &user.user, SensitiveAction::Host, &user.context, "/account/password").await?
+    {
+        return Ok(confirm);
+    }
+    if form.new.len() < 8 {
+        let text = "Choose a new password of at least 8 characters.";
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, password_change_form(&csrf, text)).into_response());
+    }
+    if !password_matches(&app, user.user.as_str(), form.current).await {
+        let text = "That is not your current password.";
+        return Ok((StatusCode::UNAUTHORIZED, password_change_form(&csrf, text)).into_response());
+    }
+    let hash = hash_password(&app, form.new).await?;
+    app.db.set_password(user.user.as_str(), &hash).await?;
+    // Every remembered device is forgotten and every other session ends; this one
+    // takes the account's new generation and goes on.
+    app.mfa.password_changed(&user.user, &user.client.request).await?;
+    if !session.account_changed().await? {
+        return Ok(ended());
+    }
+    let text =
+        "Your password was changed. Your other sessions were signed out and remembered devices forgotten.";
+    Ok((app.web.forget_cookie(), home_page(&app, &user, &csrf, text).await?).into_response())
 }
 
 // ---- step-up: a fresh code before a sensitive action ----
@@ -636,8 +1047,7 @@ async fn step_up_form(
     message: &str,
 ) -> Page {
     let title = "Confirm it's you";
-    let context = app.web.signed_in_context(user).await?;
-    let (methods, window) = match app.mfa.step_up(&user.user, SensitiveAction::Host, &context).await? {
+    let (methods, window) = match app.mfa.step_up(&user.user, SensitiveAction::Host, &user.context).await? {
         StepUp::Prove { methods, window } => (methods, window),
         StepUp::EnrollFirst => {
             return Ok(message_page(title, &Refusal::NotEnrolled.to_string()).into_response());
@@ -677,8 +1087,7 @@ async fn submit_step_up(
     csrf: CsrfToken,
     Form(form): Form<StepUpForm>,
 ) -> Page {
-    let context = app.web.signed_in_context(&user).await?;
-    let outcome = app.mfa.verify_code(&user.user, &form.code, &context).await?;
+    let outcome = app.mfa.verify_code(&user.user, &form.code, &user.context).await?;
     stepped_up(&app, &user, &session, &csrf, &form.next, outcome, false).await
 }
 
@@ -689,8 +1098,7 @@ async fn submit_step_up_recovery(
     csrf: CsrfToken,
     Form(form): Form<StepUpForm>,
 ) -> Page {
-    let context = app.web.signed_in_context(&user).await?;
-    let outcome = app.mfa.redeem_recovery_code(&user.user, &form.code, &context).await?;
+    let outcome = app.mfa.redeem_recovery_code(&user.user, &form.code, &user.context).await?;
     stepped_up(&app, &user, &session, &csrf, &form.next, outcome, true).await
 }
 
@@ -705,9 +1113,11 @@ async fn stepped_up(
 ) -> Page {
     let next = back_to(Some(next));
     match outcome {
-        Ok(_) => {
+        Ok(proven) => {
             // This session is fresh from now; other sessions of the user are not.
-            session.step_up_proven().await?;
+            if session.step_up_proven(&proven).await?.is_none() {
+                return Ok(ended());
+            }
             Ok(Redirect::to(next).into_response())
         }
         Err(refusal) => {
@@ -754,9 +1164,11 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
             h = hidden(csrf),
         );
     }
-    let context = app.web.signed_in_context(user).await?;
-    let configured = context.org.clone().unwrap_or_default();
-    let in_force = app.policy.effective(&context);
+    // The settings as they are now (the request's context was built before a change
+    // this request may have saved).
+    let configured = app.db.settings.lock().unwrap().clone();
+    let now_in_force = user.context.clone().with_org(configured.clone());
+    let in_force = app.policy.effective(&now_in_force);
     let level = |l: Level| {
         ["upon_request", "suggested", "mandatory"]
             .map(|v| {
@@ -839,14 +1251,21 @@ async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(for
     if let Some(refused) = forbid_non_admin(&app, &user) {
         return Ok(refused);
     }
-    let target = UserId::new(form.user.as_str());
-    let context = app.web.signed_in_context(&user).await?;
+    // Only a user of this application can be reset: the service would take any name.
+    let name = form.user.trim().to_lowercase();
+    if app.db.account(&name).is_none() {
+        let message = format!("There is no user called {name}.");
+        let mut response = admin_page(&app, &user, &csrf, &message).await?;
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        return Ok(response);
+    }
+    let target = UserId::new(name.as_str());
     if let Some(confirm) =
-        confirm_first(&app, &user.user, SensitiveAction::ResetUser, &context, "/admin").await?
+        confirm_first(&app, &user.user, SensitiveAction::ResetUser, &user.context, "/admin").await?
     {
         return Ok(confirm);
     }
-    let message = match app.mfa.reset(&target, &user.user, &form.reason, &context).await? {
+    let message = match app.mfa.reset(&target, &user.user, &form.reason, &user.context).await? {
         Ok(cleared) => format!(
             "Two-step verification of {} was reset (cleared: {cleared:?}). They must set it up again.",
             form.user
@@ -885,20 +1304,17 @@ async fn change_settings(
     wanted.fresh_proof_window = form.confirm_after;
     let change = SettingsChange::new("demo", &user.user, &current, wanted);
     let admins = |actor: &UserId, _org: &str| app.db.is_admin(actor);
-    let save = |settings: OrgSettings| {
-        *app.db.settings.lock().unwrap() = Arc::new(settings);
-        std::future::ready(Ok::<(), std::convert::Infallible>(()))
-    };
-    let context = app.web.signed_in_context(&user).await?;
+    let save = |settings: OrgSettings| app.db.save_settings(settings);
     // Who may change the settings comes first, as in the service: a code is asked of
     // administrators only.
     if app.db.is_admin(&user.user)
         && let Some(confirm) =
-            confirm_first(&app, &user.user, SensitiveAction::ChangeOrgSettings, &context, "/admin").await?
+            confirm_first(&app, &user.user, SensitiveAction::ChangeOrgSettings, &user.context, "/admin")
+                .await?
     {
         return Ok(confirm);
     }
-    let message = match app.mfa.change_org_settings(change, &admins, &context, save).await? {
+    let message = match app.mfa.change_org_settings(change, &admins, &user.context, save).await? {
         Ok(_) => "The settings were saved.".to_string(),
         Err(Refusal::FreshProofRequired) => return Ok(to_step_up("/admin")),
         Err(refusal) => refusal.to_string(),
@@ -948,6 +1364,11 @@ table{{border-collapse:collapse;margin:1rem 0;font-size:.9rem}} td,th{{border:1p
 
 fn message_page(title: &str, message: &str) -> Html<String> {
     page(title, &format!(r#"{}<p><a href="/">Continue</a></p>"#, notice(message)))
+}
+
+/// A refusal on a page of its own, with its status.
+fn refused_page(title: &str, refusal: &Refusal) -> Response {
+    (status_for(refusal), message_page(title, &refusal.to_string())).into_response()
 }
 
 fn notice(message: &str) -> String {
