@@ -322,3 +322,24 @@ pub(crate) fn judged(new_version: Option<i64>) -> Result<SaveOutcome, Error> {
         None => Ok(SaveOutcome::Conflict),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_table_sits_beside_the_records_unless_named() {
+        assert_eq!(TableNames::new().org_settings(), "mfa_org_settings");
+        let names = TableNames::custom("auth.mfa_records", "auth.mfa_audit").unwrap();
+        assert_eq!(names.org_settings(), "auth.mfa_org_settings");
+        assert_eq!(TableNames::custom("r", "a").unwrap().org_settings(), "mfa_org_settings");
+        let named = names.clone().with_org_settings("auth.settings").unwrap();
+        assert_eq!(
+            (named.records(), named.audit(), named.org_settings()),
+            ("auth.mfa_records", "auth.mfa_audit", "auth.settings")
+        );
+        assert!(matches!(names.clone().with_org_settings("AUTH.MFA_AUDIT"), Err(Error::SameTableNames)));
+        assert!(matches!(names.with_org_settings("x; DROP TABLE y"), Err(Error::InvalidTableName(_))));
+        assert!(matches!(TableNames::custom("mfa_org_settings", "a"), Err(Error::SameTableNames)));
+    }
+}
