@@ -16,3 +16,8 @@ fn racing_writers_on_threads_have_one_winner() {
     let store = Arc::new(MemoryStore::new());
     pollster::block_on(conformance::one_winner_among_racing_writers(store, &ThreadSpawner));
 }
+
+#[test]
+fn memory_store_passes_the_org_settings_conformance_suite() {
+    pollster::block_on(conformance::run_org_settings(Arc::new(MemoryStore::new()), &ThreadSpawner));
+}

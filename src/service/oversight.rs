@@ -2,12 +2,12 @@
 
 use std::future::Future;
 
-use super::{Error, MfaService, store_error};
+use super::{Error, MfaService, audit_events, store_error};
 use crate::flow::oversight::{SettingsChange, UserStatus};
 use crate::flow::{self, Step};
 use crate::policy::{OrgSettings, SignInContext};
 use crate::seal::SecretSealer;
-use crate::store::Store;
+use crate::store::{OrgSettingsStore, SaveOutcome, Store};
 use crate::vocabulary::{Cleared, Outcome, UserId};
 
 /// The host's answer to "may this user change who must use MFA?" (R22: in seed 003 only
@@ -53,16 +53,29 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         reset
     }
 
-    /// Changes an organisation's MFA settings (levels, enforcement, grace deadline,
-    /// allowlist, limits): a privileged action. The host's permission check must allow
-    /// the actor, the actor must have proved a second factor within the step-up window
-    /// and the new settings must be valid; then `save` stores them (the host's settings
-    /// table), and only once it succeeded is the change audited, with the old and new
-    /// settings. A refusal is audited too. Returns the settings saved. `context` is the
-    /// actor's request.
+    /// Changes an organisation's MFA settings kept by the host itself (levels,
+    /// enforcement, grace deadline, allowlist, limits): a privileged action. The host's
+    /// permission check must allow the actor, the actor must have proved a second factor
+    /// within the step-up window and the new settings must be valid; then `save` stores
+    /// them (the host's settings table), and only once it returned `Ok` is the change
+    /// audited, with the old and new settings. A refusal is audited too. Returns the
+    /// settings saved. `context` is the actor's request.
     ///
-    /// A host that can write its settings and the audit rows in one transaction can
-    /// call [`flow::oversight::change_org_settings`] instead and store both itself.
+    /// The host's save and the audit write are two writes, so this call cannot make
+    /// them one. What it guarantees:
+    /// - a refused change calls no `save`;
+    /// - if `save` fails, nothing is audited as changed and the call returns
+    ///   [`Error::Store`] (a `save` whose own reply was lost may still have written the
+    ///   settings: then they changed unaudited);
+    /// - if `save` succeeds and the audit write fails, the settings **are changed** and
+    ///   the event may be missing, and the call returns [`Error::Store`]: read the
+    ///   settings back before telling the admin nothing changed.
+    ///
+    /// For one atomic write, keep the settings in the store
+    /// ([`OrgSettingsStore`], implemented by [`crate::store::MemoryStore`] and
+    /// mfa-kit-sqlx's stores) and call [`MfaService::change_stored_org_settings`], or
+    /// call [`flow::oversight::change_org_settings`] and write the settings and its
+    /// events in one transaction of your own.
     ///
     /// # Errors
     /// [`Error::Store`] if `save` or the audit write fails, [`Error::Clock`].
@@ -115,5 +128,88 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             rows.push((user.clone(), self.status(user).await));
         }
         rows
+    }
+}
+
+impl<S: OrgSettingsStore, K: SecretSealer> MfaService<S, K> {
+    /// The MFA settings of organisation `org` kept in the store
+    /// ([`OrgSettingsStore`]): what a host passes in each of its users' sign-in
+    /// contexts ([`SignInContext::with_org`]). An organisation whose settings were
+    /// never changed through [`MfaService::change_stored_org_settings`] has
+    /// `OrgSettings::default()`, the settings that call starts from.
+    ///
+    /// # Errors
+    /// [`Error::Store`]; [`Error::InvalidOrgSettings`] for stored settings that fail
+    /// validation (written around the service), which must not be used.
+    pub async fn org_settings(&self, org: &str) -> Result<OrgSettings, Error> {
+        let stored = self.store.load_org_settings(org).await.map_err(store_error)?;
+        let settings = stored.map(|stored| stored.settings).unwrap_or_default();
+        settings.validate().map_err(Error::InvalidOrgSettings)?;
+        Ok(settings)
+    }
+
+    /// Changes the MFA settings of organisation `org` kept in the store, the settings
+    /// and the event that records the change in one atomic write. `change` makes the
+    /// new settings from those in force (`OrgSettings::default()` for an organisation
+    /// whose settings were never stored); it is called again with the newer settings
+    /// if another change was saved meanwhile, so two admins' changes both apply and
+    /// neither is lost (`|_| new.clone()` replaces the settings whole).
+    ///
+    /// The same rules as [`MfaService::change_org_settings`]: the host's permission
+    /// check must allow `actor`, who must have proved a second factor within the
+    /// step-up window (`context` is the actor's request), and the new settings must be
+    /// valid; a refusal changes nothing and is audited. The `org_settings_changed`
+    /// event holds the settings it replaced as stored, and is stored if and only if
+    /// the change is: when the call returns [`Error::Store`] the change may or may not
+    /// have been made (a reply lost after the commit), but never one without the
+    /// other. Read the settings back ([`MfaService::org_settings`]) to know which.
+    ///
+    /// # Errors
+    /// [`Error::Store`] (not retried), [`Error::Clock`], [`Error::Contention`] when
+    /// other changes kept winning for `max_attempts` tries.
+    pub async fn change_stored_org_settings(
+        &self,
+        org: &str,
+        actor: &UserId,
+        permissions: &impl PermissionCheck,
+        context: &SignInContext,
+        mut change: impl FnMut(&OrgSettings) -> OrgSettings,
+    ) -> Result<Outcome<OrgSettings>, Error> {
+        self.check(context)?;
+        let now = self.now()?;
+        let (_, actor_record) = self.load(actor).await?;
+        self.settle(actor, now, &actor_record, context).await?;
+        let permitted = permissions.may_change_mfa_settings(actor, org);
+        let env = self.env(now, context);
+        for _ in 0..self.attempts() {
+            let stored = self.store.load_org_settings(org).await.map_err(store_error)?;
+            let (expected, current) = match stored {
+                Some(stored) => (Some(stored.version), stored.settings),
+                None => (None, OrgSettings::default()),
+            };
+            let new = change(&current);
+            let asked = SettingsChange::new(org, actor, &current, new);
+            let Step { outcome, events, .. } =
+                flow::oversight::change_org_settings(asked, &actor_record, permitted, &env);
+            let settings = match outcome {
+                Ok(settings) => settings,
+                Err(refusal) => {
+                    self.store_events(actor, actor, now, &context.request, events).await?;
+                    return Ok(Err(refusal));
+                }
+            };
+            let events = audit_events(actor, actor, now, &context.request, events);
+            let feed = self.feed(&events);
+            let saved = self
+                .store
+                .save_org_settings(org, settings.clone(), expected, events)
+                .await
+                .map_err(store_error)?;
+            if let SaveOutcome::Saved(_) = saved {
+                self.publish(feed);
+                return Ok(Ok(settings));
+            }
+        }
+        Err(Error::Contention { attempts: self.attempts() })
     }
 }

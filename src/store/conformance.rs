@@ -31,9 +31,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use super::listing::{AuditQuery, ListRecords, ReadAudit, RecordQuery};
-use super::{SaveOutcome, Store, Version};
+use super::{OrgSettingsStore, SaveOutcome, Store, Version, VersionedSettings};
 // The shared vocabulary, in one place.
 use crate::event::{AuditEvent, AuditOutcome, EventKind};
+use crate::policy::{Level, OrgSettings};
 use crate::record::{TotpCredential, UserRecord};
 use crate::vocabulary::UserId;
 use crate::vocabulary::{Method, RejectionReason, RequestContext};
@@ -55,6 +56,181 @@ where
     one_winner_among_racing_writers(store.clone(), spawner).await;
     listing_and_paging(&*store).await;
     audit_reading_and_paging(&*store).await;
+}
+
+/// Runs every check of an [`OrgSettingsStore`] that needs a working store: all but
+/// [`org_settings_errors_are_not_conflicts`]. Run it besides [`run`].
+pub async fn run_org_settings<S, P>(store: Arc<S>, spawner: &P)
+where
+    S: OrgSettingsStore + ReadAudit + 'static,
+    P: Spawner,
+{
+    org_settings_are_saved_only_at_their_version(&*store).await;
+    org_settings_are_stored_with_their_events(&*store).await;
+    one_winner_among_racing_settings_writers(store, spawner).await;
+}
+
+/// An organisation's settings are created once, saved only at the version loaded, each
+/// save giving a version never given before; a conflict changes nothing; each
+/// organisation (its id compared exactly) has its own settings.
+pub async fn org_settings_are_saved_only_at_their_version<S: OrgSettingsStore>(store: &S) {
+    let org = fresh("org").as_str().to_string();
+    assert_eq!(ok(store.load_org_settings(&org).await), None, "an organisation never saved has no settings");
+    let Saved(v1) = saved(store.save_org_settings(&org, settings(1), None, vec![]).await) else {
+        panic!("creating new settings was refused")
+    };
+    assert_eq!(
+        ok(store.save_org_settings(&org, settings(2), None, vec![]).await),
+        SaveOutcome::Conflict,
+        "creating settings that exist must be a conflict"
+    );
+    assert_eq!(
+        stored_settings(store, &org).await,
+        Some((v1, settings(1))),
+        "a conflicting create changed them"
+    );
+    let mut seen = vec![v1];
+    let mut current = v1;
+    for mark in 2..12 {
+        let Saved(next) = saved(store.save_org_settings(&org, settings(mark), Some(current), vec![]).await)
+        else {
+            panic!("a settings save at the current version was refused")
+        };
+        assert!(!seen.contains(&next), "settings version {next:?} was given twice");
+        seen.push(next);
+        current = next;
+    }
+    for stale in &seen[..seen.len() - 1] {
+        assert_eq!(
+            ok(store.save_org_settings(&org, settings(99), Some(*stale), vec![]).await),
+            SaveOutcome::Conflict,
+            "an old settings version {stale:?} was accepted again"
+        );
+    }
+    assert_eq!(
+        stored_settings(store, &org).await,
+        Some((current, settings(11))),
+        "a stale save changed them"
+    );
+
+    let ghost = format!("{org}-missing");
+    assert_eq!(
+        ok(store.save_org_settings(&ghost, settings(1), Some(v1), vec![]).await),
+        SaveOutcome::Conflict,
+        "updating settings that do not exist must be a conflict"
+    );
+    assert_eq!(ok(store.load_org_settings(&ghost).await), None, "a conflicting update created settings");
+    for other in [org.to_uppercase(), format!("{org} "), format!("{org}%")] {
+        assert_eq!(
+            ok(store.load_org_settings(&other).await),
+            None,
+            "{other:?} read another organisation's settings"
+        );
+    }
+}
+
+/// The events of a settings save are stored with it, all of them in order, or not at
+/// all when the save is a conflict.
+pub async fn org_settings_are_stored_with_their_events<S: OrgSettingsStore + ReadAudit>(store: &S) {
+    let (org, admin) = (fresh("org-events").as_str().to_string(), fresh("org-admin"));
+    let events = vec![settings_event(&admin, &org, 0, 1), event(&admin, 1_700_000_001, 7)];
+    let Saved(v1) = saved(store.save_org_settings(&org, settings(1), None, events.clone()).await) else {
+        panic!("create refused")
+    };
+    assert_eq!(
+        trail(store, &admin).await,
+        events,
+        "the events of a settings save are not all there, or not as given"
+    );
+    let lost = vec![settings_event(&admin, &org, 1, 2)];
+    assert_eq!(
+        ok(store.save_org_settings(&org, settings(2), None, lost.clone()).await),
+        SaveOutcome::Conflict
+    );
+    let stale = Some(Version(v1.0 ^ 1));
+    assert_eq!(ok(store.save_org_settings(&org, settings(2), stale, lost).await), SaveOutcome::Conflict);
+    assert_eq!(trail(store, &admin).await, events, "a conflicting settings save stored its events");
+    assert_eq!(stored_settings(store, &org).await, Some((v1, settings(1))));
+}
+
+/// [`RACING_WRITERS`] admins save an organisation's settings at once, five rounds, first
+/// creating them and then updating them from the same version: exactly one wins each
+/// race, the others see a conflict (never an error), the stored settings are the
+/// winner's, and the trail holds the winner's event and no loser's.
+pub async fn one_winner_among_racing_settings_writers<S, P>(store: Arc<S>, spawner: &P)
+where
+    S: OrgSettingsStore + ReadAudit + 'static,
+    P: Spawner,
+{
+    for round in 0..5 {
+        let org = fresh("org-race").as_str().to_string();
+        let mut expected = None;
+        for (step, from) in [(0, 0), (1, 1000)] {
+            let ready = Arc::new(AtomicUsize::new(0));
+            let mut joins = Vec::new();
+            let admins: Vec<UserId> = (0..RACING_WRITERS).map(|n| fresh(&format!("org-racer-{n}"))).collect();
+            for (writer, admin) in admins.iter().enumerate() {
+                let (store, ready, org, admin) = (store.clone(), ready.clone(), org.clone(), admin.clone());
+                let mark = 2000 + step * 100 + writer as u32;
+                joins.push(spawner.spawn(async move {
+                    ready.fetch_add(1, Ordering::SeqCst);
+                    while ready.load(Ordering::SeqCst) < RACING_WRITERS {
+                        YieldNow(false).await;
+                    }
+                    let events = vec![settings_event(&admin, &org, from, mark)];
+                    store
+                        .save_org_settings(&org, settings(mark), expected, events)
+                        .await
+                        .map_err(|e| e.to_string())
+                }));
+            }
+            let mut outcomes = Vec::new();
+            for join in joins {
+                outcomes.push(join.await);
+            }
+            if let Some(error) = outcomes.iter().find_map(|o| o.as_ref().err()) {
+                panic!("round {round}: a racing settings writer got an error instead of a conflict: {error}");
+            }
+            let winners: Vec<(usize, Version)> = outcomes
+                .iter()
+                .enumerate()
+                .filter_map(|(n, o)| match o {
+                    Ok(Saved(v)) => Some((n, *v)),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(winners.len(), 1, "round {round}: {} settings writers won", winners.len());
+            let (n, version) = winners[0];
+            let mark = 2000 + step * 100 + n as u32;
+            assert_eq!(
+                stored_settings(&*store, &org).await,
+                Some((version, settings(mark))),
+                "round {round}: the stored settings are not the winner's"
+            );
+            for (writer, admin) in admins.iter().enumerate() {
+                let kept = trail(&*store, admin).await;
+                let wanted = if writer == n { vec![settings_event(admin, &org, from, mark)] } else { vec![] };
+                assert_eq!(kept, wanted, "round {round}: writer {writer}'s events are wrong (winner {n})");
+            }
+            assert_ne!(Some(version), expected, "round {round}: the update kept the version");
+            expected = Some(version);
+        }
+    }
+}
+
+/// A store that fails reports the failure of a settings load or save as an error, never
+/// as a conflict or as settings never saved. Pass a store whose database is unreachable
+/// or has no tables.
+pub async fn org_settings_errors_are_not_conflicts<S: OrgSettingsStore>(failing: &S) {
+    let org = fresh("org-failing").as_str().to_string();
+    assert!(
+        failing.load_org_settings(&org).await.is_err(),
+        "a failing settings load must be an error, not none"
+    );
+    let outcome = failing.save_org_settings(&org, settings(1), None, vec![]).await;
+    assert!(outcome.is_err(), "a failing settings create must be an error, got {outcome:?}");
+    let outcome = failing.save_org_settings(&org, settings(1), Some(Version(1)), vec![]).await;
+    assert!(outcome.is_err(), "a failing settings update must be an error, got {outcome:?}");
 }
 
 /// A record exists once: creating it again is a conflict that changes nothing.
@@ -487,6 +663,35 @@ fn event(user: &UserId, at: u64, mark: u32) -> AuditEvent {
         },
         context,
     }
+}
+
+/// Settings told apart by `mark`, with every kind of field set to something other than
+/// its default, so a store that loses or rewrites a field is caught.
+fn settings(mark: u32) -> OrgSettings {
+    let mut settings = OrgSettings::default()
+        .with_level("practitioner", Level::Mandatory)
+        .with_level("client \u{e9}t\u{e9} \"quoted\"", Level::Suggested);
+    settings.enforce_for_all = mark % 2 == 1;
+    settings.grace_until = Some(1_700_000_000 + u64::from(mark));
+    settings.allowed_networks =
+        vec!["203.0.113.0/24".parse().expect("a network"), "2001:db8::/32".parse().expect("a network")];
+    settings.max_totp_period = Some(60);
+    settings.enrollment_lifetime = 600 + u64::from(mark);
+    settings
+}
+
+async fn stored_settings<S: OrgSettingsStore>(store: &S, org: &str) -> Option<(Version, OrgSettings)> {
+    ok(store.load_org_settings(org).await).map(|VersionedSettings { version, settings }| (version, settings))
+}
+
+/// The event of `admin` changing `org`'s settings from `settings(from)` to `settings(to)`.
+fn settings_event(admin: &UserId, org: &str, from: u32, to: u32) -> AuditEvent {
+    let kind = EventKind::OrgSettingsChanged {
+        org: org.to_string(),
+        old: Box::new(settings(from)),
+        new: Box::new(settings(to)),
+    };
+    AuditEvent::new(admin, admin, 1_700_000_000, &RequestContext::default(), kind)
 }
 
 fn mark_of(event: &AuditEvent) -> u32 {

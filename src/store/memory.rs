@@ -6,9 +6,10 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Mutex;
 
-use super::{SaveOutcome, Store, Version, Versioned};
+use super::{OrgSettingsStore, SaveOutcome, Store, Version, Versioned, VersionedSettings};
 use crate::event::AuditEvent;
 use crate::few::Few;
+use crate::policy::OrgSettings;
 use crate::record::UserRecord;
 use crate::vocabulary::{UserId, UserIdHash};
 
@@ -32,6 +33,8 @@ use crate::vocabulary::{UserId, UserIdHash};
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
+    /// Organisations' settings with their versions ([`OrgSettingsStore`]).
+    org_settings: Mutex<HashMap<String, (Version, OrgSettings)>>,
 }
 
 /// A value alone on its cache lines (128 bytes: two 64-byte lines, as adjacent-line
@@ -163,7 +166,7 @@ impl MemoryStore {
             let events = Trail { max_chunks, ..Trail::default() };
             CacheLine(Mutex::new(Shard { events, next_id: place as u64, ..Shard::default() }))
         };
-        MemoryStore { shards: (0..MemoryStore::SHARDS).map(shard).collect() }
+        MemoryStore { shards: (0..MemoryStore::SHARDS).map(shard).collect(), org_settings: Mutex::default() }
     }
 
     /// How many audit events were dropped to keep the trail within its capacity.
@@ -246,6 +249,45 @@ impl Store for MemoryStore {
             shard.append([event]);
         }
         std::future::ready(Ok(()))
+    }
+}
+
+/// Settings are kept under one lock, held while the change's events are appended (each
+/// under its shard's lock, taken after it: nothing takes them the other way round), so
+/// the settings and their events are stored together.
+impl OrgSettingsStore for MemoryStore {
+    fn load_org_settings(
+        &self,
+        org: &str,
+    ) -> impl Future<Output = Result<Option<VersionedSettings>, Infallible>> + Send {
+        let all = self.org_settings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let loaded = all
+            .get(org)
+            .map(|(version, settings)| VersionedSettings { version: *version, settings: settings.clone() });
+        std::future::ready(Ok(loaded))
+    }
+
+    fn save_org_settings(
+        &self,
+        org: &str,
+        settings: OrgSettings,
+        expected: Option<Version>,
+        events: Vec<AuditEvent>,
+    ) -> impl Future<Output = Result<SaveOutcome, Infallible>> + Send {
+        // A panic while holding the lock cannot leave a half-written change: the
+        // settings are written after the check, and nothing after them can fail.
+        let mut all = self.org_settings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let current = all.get(org).map(|(version, _)| *version);
+        if current != expected {
+            return std::future::ready(Ok(SaveOutcome::Conflict));
+        }
+        let next = Version(current.map_or(1, |v| v.0.saturating_add(1)));
+        all.insert(org.to_string(), (next, settings));
+        for event in events {
+            lock(self.shard_of(&event.user)).append([event]);
+        }
+        drop(all);
+        std::future::ready(Ok(SaveOutcome::Saved(next)))
     }
 }
 

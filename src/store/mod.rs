@@ -21,6 +21,7 @@ pub(crate) use memory::CacheLine;
 pub use memory::MemoryStore;
 
 use crate::event::AuditEvent;
+use crate::policy::OrgSettings;
 use crate::record::UserRecord;
 use crate::vocabulary::UserId;
 
@@ -159,5 +160,73 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
 
     fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Self::Error>> + Send {
         (**self).append_events(events)
+    }
+}
+
+/// An organisation's settings and the version they were loaded at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionedSettings {
+    /// The version to pass back to [`OrgSettingsStore::save_org_settings`].
+    pub version: Version,
+    /// The settings.
+    pub settings: OrgSettings,
+}
+
+/// A store that also keeps organisations' MFA settings, so that a change of settings
+/// and the event that records it are one atomic write, as a record change and its
+/// events are. Optional: a host that keeps settings in its own tables implements only
+/// [`Store`] and writes the settings itself (see
+/// [`crate::service::MfaService::change_org_settings`]).
+///
+/// # Contract
+/// The same as [`Store`]'s for records, with the organisation's id (the host's, compared
+/// exactly) in place of the user:
+/// - `load_org_settings` returns the settings last saved for the organisation with
+///   their version, or `None` if none were ever saved.
+/// - `save_org_settings(org, settings, Some(v), events)` writes only if the stored
+///   version is still `v`, and with `None` only if the organisation has no settings
+///   yet. The check, the write of the settings and the append of `events` are one
+///   atomic step: either the settings and every event are stored, or nothing is.
+///   Otherwise it returns [`SaveOutcome::Conflict`] and changes nothing.
+/// - A successful save gives the settings a version they never had before.
+/// - An `Err` means the store failed, never a conflict; a store that cannot tell
+///   whether the write committed (the reply was lost) returns `Err`, and the service
+///   does not retry it.
+///
+/// The conformance suite's `run_org_settings` (feature `test-suite`) checks it.
+pub trait OrgSettingsStore: Store {
+    /// Loads an organisation's settings with their version.
+    fn load_org_settings(
+        &self,
+        org: &str,
+    ) -> impl Future<Output = Result<Option<VersionedSettings>, Self::Error>> + Send;
+
+    /// Saves an organisation's settings and appends `events`, in one atomic step, if the
+    /// stored version is still `expected` (`None`: no settings yet).
+    fn save_org_settings(
+        &self,
+        org: &str,
+        settings: OrgSettings,
+        expected: Option<Version>,
+        events: Vec<AuditEvent>,
+    ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send;
+}
+
+impl<T: OrgSettingsStore + ?Sized> OrgSettingsStore for std::sync::Arc<T> {
+    fn load_org_settings(
+        &self,
+        org: &str,
+    ) -> impl Future<Output = Result<Option<VersionedSettings>, Self::Error>> + Send {
+        (**self).load_org_settings(org)
+    }
+
+    fn save_org_settings(
+        &self,
+        org: &str,
+        settings: OrgSettings,
+        expected: Option<Version>,
+        events: Vec<AuditEvent>,
+    ) -> impl Future<Output = Result<SaveOutcome, Self::Error>> + Send {
+        (**self).save_org_settings(org, settings, expected, events)
     }
 }

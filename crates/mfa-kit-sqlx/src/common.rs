@@ -4,9 +4,11 @@
 // The shared vocabulary of mfa-kit, imported in this one place.
 pub(crate) use mfa_kit::UserId;
 pub(crate) use mfa_kit::event::{AuditEvent, AuditOutcome};
+pub(crate) use mfa_kit::policy::OrgSettings;
 pub(crate) use mfa_kit::record::UserRecord;
 pub(crate) use mfa_kit::store::{
-    AuditCursor, AuditPage, AuditQuery, RecordPage, RecordQuery, SaveOutcome, StoredEvent, Version, Versioned,
+    AuditCursor, AuditPage, AuditQuery, RecordPage, RecordQuery, SaveOutcome, StoredEvent, Version,
+    Versioned, VersionedSettings,
 };
 
 /// What went wrong in a store. Messages never hold a record, a code or a secret.
@@ -17,13 +19,13 @@ pub enum Error {
     /// may or may not have been made (see the crate docs on lost replies).
     #[error("the database failed: {0}")]
     Database(#[from] sqlx::Error),
-    /// A stored record or event could not be read back, or a record could not be
-    /// written as JSON.
+    /// A stored record, event or organisation's settings could not be read back, or
+    /// could not be written as JSON.
     #[error(
         "the stored {what} is not valid JSON of its type ({category:?} error at line {line}, column {column})"
     )]
     Json {
-        /// A record or an audit event.
+        /// A record, an audit event or organisation settings.
         what: &'static str,
         /// What kind of JSON error.
         category: serde_json::error::Category,
@@ -36,6 +38,12 @@ pub enum Error {
     /// which a PostgreSQL text column cannot hold. Nothing was written.
     #[error("a user id contains a NUL character, which PostgreSQL text cannot hold; nothing was written")]
     NulInUserId,
+    /// An organisation's id holds a NUL character, which a PostgreSQL text column
+    /// cannot hold. Nothing was written.
+    #[error(
+        "an organisation id contains a NUL character, which PostgreSQL text cannot hold; nothing was written"
+    )]
+    NulInOrgId,
     /// A version or time does not fit the database's signed 64-bit column. Nothing was
     /// written.
     #[error("the {what} {value} does not fit a signed 64-bit column; nothing was written")]
@@ -60,8 +68,8 @@ pub enum Error {
         "the table name {0:?} is not a plain SQL identifier (letters, digits and _, at most 48 characters, optionally schema.table)"
     )]
     InvalidTableName(String),
-    /// The two table names are the same.
-    #[error("the records and audit tables must have different names")]
+    /// Two of the table names are the same.
+    #[error("the records, audit and organisation settings tables must have different names")]
     SameTableNames,
 }
 
@@ -71,32 +79,59 @@ impl Error {
     }
 }
 
-/// The names of the two tables a store uses.
+/// The names of the tables a store uses: records, audit, and organisation settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableNames {
     records: String,
     audit: String,
+    org_settings: String,
 }
 
 impl Default for TableNames {
     fn default() -> Self {
-        TableNames { records: "mfa_records".into(), audit: "mfa_audit".into() }
+        TableNames {
+            records: "mfa_records".into(),
+            audit: "mfa_audit".into(),
+            org_settings: TableNames::DEFAULT_ORG_SETTINGS.into(),
+        }
     }
 }
 
 impl TableNames {
-    /// The default names: `mfa_records` and `mfa_audit`.
+    const DEFAULT_ORG_SETTINGS: &str = "mfa_org_settings";
+
+    /// The default names: `mfa_records`, `mfa_audit` and `mfa_org_settings`.
     pub fn new() -> TableNames {
         TableNames::default()
     }
 
-    /// Custom names, each `table` or `schema.table` in plain identifiers.
+    /// Custom names for the records and audit tables, each `table` or `schema.table` in
+    /// plain identifiers. The organisation settings table is `mfa_org_settings`, in the
+    /// records table's schema if it names one; [`TableNames::with_org_settings`] names
+    /// it otherwise.
     ///
     /// # Errors
     /// [`Error::InvalidTableName`] for a name that is not a plain identifier (so no name
     /// can smuggle SQL), [`Error::SameTableNames`].
     pub fn custom(records: &str, audit: &str) -> Result<TableNames, Error> {
-        for name in [records, audit] {
+        let org_settings = match records.split_once('.') {
+            Some((schema, _)) => format!("{schema}.{}", TableNames::DEFAULT_ORG_SETTINGS),
+            None => TableNames::DEFAULT_ORG_SETTINGS.to_string(),
+        };
+        TableNames { records: records.to_string(), audit: audit.to_string(), org_settings }.checked()
+    }
+
+    /// The same names with another organisation settings table (`table` or
+    /// `schema.table`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidTableName`], [`Error::SameTableNames`].
+    pub fn with_org_settings(self, org_settings: &str) -> Result<TableNames, Error> {
+        TableNames { org_settings: org_settings.to_string(), ..self }.checked()
+    }
+
+    fn checked(self) -> Result<TableNames, Error> {
+        for name in [&self.records, &self.audit, &self.org_settings] {
             let mut parts = name.split('.');
             let valid = name.split('.').count() <= 2
                 && parts.all(|part| {
@@ -106,13 +141,17 @@ impl TableNames {
                         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
                 });
             if !valid {
-                return Err(Error::InvalidTableName(name.to_string()));
+                return Err(Error::InvalidTableName(name.clone()));
             }
         }
-        if records.eq_ignore_ascii_case(audit) {
+        let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        if same(&self.records, &self.audit)
+            || same(&self.records, &self.org_settings)
+            || same(&self.audit, &self.org_settings)
+        {
             return Err(Error::SameTableNames);
         }
-        Ok(TableNames { records: records.to_string(), audit: audit.to_string() })
+        Ok(self)
     }
 
     /// The records table.
@@ -123,6 +162,11 @@ impl TableNames {
     /// The audit table.
     pub fn audit(&self) -> &str {
         &self.audit
+    }
+
+    /// The organisation settings table.
+    pub fn org_settings(&self) -> &str {
+        &self.org_settings
     }
 
     /// The audit table's name without its schema, to name its indexes.
@@ -215,6 +259,17 @@ pub(crate) fn versioned(version: i64, json: &str) -> Result<Versioned, Error> {
     })
 }
 
+pub(crate) fn settings_json(settings: &OrgSettings) -> Result<String, Error> {
+    serde_json::to_string(settings).map_err(Error::json("organisation settings"))
+}
+
+pub(crate) fn versioned_settings(version: i64, json: &str) -> Result<VersionedSettings, Error> {
+    Ok(VersionedSettings {
+        version: Version(stored_u64("version", version, 1)?),
+        settings: serde_json::from_str(json).map_err(Error::json("organisation settings"))?,
+    })
+}
+
 pub(crate) fn stored_event(id: i64, json: &str) -> Result<StoredEvent, Error> {
     Ok(StoredEvent { id, event: serde_json::from_str(json).map_err(Error::json("audit event"))? })
 }
@@ -254,10 +309,37 @@ pub(crate) fn check_user_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Resu
     if ids.into_iter().any(|id| id.contains('\0')) { Err(Error::NulInUserId) } else { Ok(()) }
 }
 
+/// Refuses organisation ids a PostgreSQL text column cannot hold.
+#[cfg(feature = "postgres")]
+pub(crate) fn check_org_id(org: &str) -> Result<(), Error> {
+    if org.contains('\0') { Err(Error::NulInOrgId) } else { Ok(()) }
+}
+
 /// The outcome of a conditional write judged by the rows it returned.
 pub(crate) fn judged(new_version: Option<i64>) -> Result<SaveOutcome, Error> {
     match new_version {
         Some(v) => Ok(SaveOutcome::Saved(Version(stored_u64("version", v, 1)?))),
         None => Ok(SaveOutcome::Conflict),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_table_sits_beside_the_records_unless_named() {
+        assert_eq!(TableNames::new().org_settings(), "mfa_org_settings");
+        let names = TableNames::custom("auth.mfa_records", "auth.mfa_audit").unwrap();
+        assert_eq!(names.org_settings(), "auth.mfa_org_settings");
+        assert_eq!(TableNames::custom("r", "a").unwrap().org_settings(), "mfa_org_settings");
+        let named = names.clone().with_org_settings("auth.settings").unwrap();
+        assert_eq!(
+            (named.records(), named.audit(), named.org_settings()),
+            ("auth.mfa_records", "auth.mfa_audit", "auth.settings")
+        );
+        assert!(matches!(names.clone().with_org_settings("AUTH.MFA_AUDIT"), Err(Error::SameTableNames)));
+        assert!(matches!(names.with_org_settings("x; DROP TABLE y"), Err(Error::InvalidTableName(_))));
+        assert!(matches!(TableNames::custom("mfa_org_settings", "a"), Err(Error::SameTableNames)));
     }
 }

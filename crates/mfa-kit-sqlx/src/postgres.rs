@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use mfa_kit::store::{ListRecords, ReadAudit, Store};
+use mfa_kit::store::{ListRecords, OrgSettingsStore, ReadAudit, Store};
 use sqlx::PgPool;
 
 use crate::common::{
-    AuditEvent, AuditPage, AuditQuery, Error, EventRow, RecordPage, RecordQuery, RecordRow, SaveOutcome,
-    TableNames, UserId, UserRecord, Version, Versioned, audit_bounds, audit_page, check_user_ids, judged,
-    record_after, record_page, stored_event, to_i64, version_to_i64, versioned,
+    AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgSettings, RecordPage, RecordQuery, RecordRow,
+    SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings, audit_bounds,
+    audit_page, check_org_id, check_user_ids, judged, record_after, record_page, settings_json, stored_event,
+    to_i64, version_to_i64, versioned, versioned_settings,
 };
 
 /// A [`Store`] on PostgreSQL (or a PostgreSQL-compatible database), over a pool.
@@ -18,6 +19,8 @@ use crate::common::{
 ///   affected (none: [`SaveOutcome::Conflict`]) and carries the audit rows in the same
 ///   statement (a data-modifying `WITH`), so the record and its events commit together
 ///   in one round trip, or not at all.
+/// - Organisations' settings ([`OrgSettingsStore`]) are saved the same way, in their
+///   own table, with their events.
 /// - Versions are `BIGINT`, starting at 1 and growing by one per save.
 /// - User ids holding a NUL character are refused before any write
 ///   ([`Error::NulInUserId`]).
@@ -36,6 +39,9 @@ struct Sql {
     load: String,
     create: String,
     update: String,
+    load_settings: String,
+    create_settings: String,
+    update_settings: String,
     append: String,
     list: String,
     read_user: String,
@@ -60,6 +66,7 @@ fn insert_events(audit: &str, first: usize, condition: &str) -> String {
 impl Sql {
     fn new(tables: TableNames) -> Sql {
         let (records, audit, bare) = (tables.records(), tables.audit(), tables.audit_bare());
+        let settings = tables.org_settings();
         let saved_events = |first| insert_events(audit, first, "WHERE EXISTS (SELECT 1 FROM saved)");
         Sql {
             load: format!("SELECT version, record FROM {records} WHERE user_id = $1"),
@@ -74,6 +81,17 @@ impl Sql {
                  version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $5 RETURNING version), \
                  events AS ({}) SELECT version FROM saved",
                 saved_events(6)
+            ),
+            load_settings: format!("SELECT version, settings FROM {settings} WHERE org = $1"),
+            create_settings: format!(
+                "WITH saved AS (INSERT INTO {settings} (org, settings, version) VALUES ($1, $2, 1) \
+                 ON CONFLICT (org) DO NOTHING RETURNING version), events AS ({}) SELECT version FROM saved",
+                saved_events(3)
+            ),
+            update_settings: format!(
+                "WITH saved AS (UPDATE {settings} SET settings = $2, version = version + 1, updated_at = now() \
+                 WHERE org = $1 AND version = $3 RETURNING version), events AS ({}) SELECT version FROM saved",
+                saved_events(4)
             ),
             append: format!(
                 "WITH appended AS ({} RETURNING 1) SELECT count(*) FROM appended",
@@ -116,6 +134,13 @@ impl Sql {
                 ),
                 format!("CREATE INDEX IF NOT EXISTS {bare}_user_at ON {audit} (user_id, at, id)"),
                 format!("CREATE INDEX IF NOT EXISTS {bare}_at ON {audit} (at, id)"),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {settings} (\
+                     org TEXT COLLATE \"C\" PRIMARY KEY, \
+                     version BIGINT NOT NULL CHECK (version > 0), \
+                     settings TEXT NOT NULL, \
+                     updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                ),
             ],
             tables,
         }
@@ -143,8 +168,9 @@ impl PostgresStore {
         &self.sql.tables
     }
 
-    /// Creates the tables and indexes if they do not exist. Many processes may call it at
-    /// once: a transaction-scoped advisory lock makes them take turns.
+    /// Creates the tables and indexes if they do not exist (after an upgrade, the ones
+    /// the new version added). Many processes may call it at once: a transaction-scoped
+    /// advisory lock makes them take turns.
     ///
     /// # Errors
     /// [`Error::Database`].
@@ -258,6 +284,34 @@ impl Store for PostgresStore {
         let events = checked_events(&events)?;
         events.bind(sqlx::query_scalar::<_, i64>(&self.sql.append)).fetch_one(&self.pool).await?;
         Ok(())
+    }
+}
+
+impl OrgSettingsStore for PostgresStore {
+    async fn load_org_settings(&self, org: &str) -> Result<Option<VersionedSettings>, Error> {
+        check_org_id(org)?;
+        let row: Option<(i64, String)> =
+            sqlx::query_as(&self.sql.load_settings).bind(org).fetch_optional(&self.pool).await?;
+        row.map(|(version, json)| versioned_settings(version, &json)).transpose()
+    }
+
+    async fn save_org_settings(
+        &self,
+        org: &str,
+        settings: OrgSettings,
+        expected: Option<Version>,
+        events: Vec<AuditEvent>,
+    ) -> Result<SaveOutcome, Error> {
+        check_org_id(org)?;
+        let events = checked_events(&events)?;
+        let json = settings_json(&settings)?;
+        let expected = expected.map(version_to_i64).transpose()?;
+        let sql = if expected.is_some() { &self.sql.update_settings } else { &self.sql.create_settings };
+        let mut query = sqlx::query_scalar::<_, i64>(sql).bind(org).bind(json);
+        if let Some(expected) = expected {
+            query = query.bind(expected);
+        }
+        judged(events.bind(query).fetch_optional(&self.pool).await?)
     }
 }
 

@@ -4,14 +4,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mfa_kit::store::{ListRecords, ReadAudit, Store};
+use mfa_kit::store::{ListRecords, OrgSettingsStore, ReadAudit, Store};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::common::{
-    AuditEvent, AuditPage, AuditQuery, Error, EventRow, RecordPage, RecordQuery, RecordRow, SaveOutcome,
-    TableNames, UserId, UserRecord, Version, Versioned, audit_bounds, audit_page, judged, record_after,
-    record_page, stored_event, to_i64, version_to_i64, versioned,
+    AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgSettings, RecordPage, RecordQuery, RecordRow,
+    SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings, audit_bounds,
+    audit_page, judged, record_after, record_page, settings_json, stored_event, to_i64, version_to_i64,
+    versioned, versioned_settings,
 };
 
 /// A [`Store`] on SQLite, over a pool: for single-server hosts, tools and demos, and
@@ -19,7 +20,8 @@ use crate::common::{
 ///
 /// A save is one transaction: `INSERT … ON CONFLICT (user_id) DO NOTHING` (create) or
 /// `UPDATE … WHERE user_id = ? AND version = ?` (update), judged by the rows affected,
-/// then the audit rows; a conflict rolls back. [`SqliteStore::open`] sets WAL mode,
+/// then the audit rows; a conflict rolls back. Organisations' settings
+/// ([`OrgSettingsStore`]) are saved the same way, in their own table, with their events. [`SqliteStore::open`] sets WAL mode,
 /// `synchronous = FULL` and a busy timeout, so concurrent writers wait their turn
 /// instead of failing.
 #[derive(Clone, Debug)]
@@ -34,6 +36,9 @@ struct Sql {
     load: String,
     create: String,
     update: String,
+    load_settings: String,
+    create_settings: String,
+    update_settings: String,
     append: String,
     list: String,
     read_user: String,
@@ -45,6 +50,7 @@ struct Sql {
 impl Sql {
     fn new(tables: TableNames) -> Sql {
         let (records, audit, bare) = (tables.records(), tables.audit(), tables.audit_bare());
+        let settings = tables.org_settings();
         Sql {
             load: format!("SELECT version, record FROM {records} WHERE user_id = ?1"),
             create: format!(
@@ -54,6 +60,15 @@ impl Sql {
             update: format!(
                 "UPDATE {records} SET format = ?2, has_mfa = ?3, record = ?4, version = version + 1 \
                  WHERE user_id = ?1 AND version = ?5 RETURNING version"
+            ),
+            load_settings: format!("SELECT version, settings FROM {settings} WHERE org = ?1"),
+            create_settings: format!(
+                "INSERT INTO {settings} (org, settings, version) VALUES (?1, ?2, 1) \
+                 ON CONFLICT (org) DO NOTHING RETURNING version"
+            ),
+            update_settings: format!(
+                "UPDATE {settings} SET settings = ?2, version = version + 1 \
+                 WHERE org = ?1 AND version = ?3 RETURNING version"
             ),
             append: format!(
                 "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event) \
@@ -97,6 +112,12 @@ impl Sql {
                 // SQLite names the index with the schema and the table without it.
                 format!("CREATE INDEX IF NOT EXISTS {audit}_user_at ON {bare} (user_id, at, id)"),
                 format!("CREATE INDEX IF NOT EXISTS {audit}_at ON {bare} (at, id)"),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {settings} (\
+                     org TEXT NOT NULL PRIMARY KEY, \
+                     version INTEGER NOT NULL CHECK (version > 0), \
+                     settings TEXT NOT NULL)"
+                ),
             ],
             tables,
         }
@@ -144,7 +165,8 @@ impl SqliteStore {
         &self.sql.tables
     }
 
-    /// Creates the tables and indexes if they do not exist, in one transaction.
+    /// Creates the tables and indexes if they do not exist (after an upgrade, the ones
+    /// the new version added), in one transaction.
     ///
     /// # Errors
     /// [`Error::Database`].
@@ -236,6 +258,40 @@ impl Store for SqliteStore {
         self.insert_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl OrgSettingsStore for SqliteStore {
+    async fn load_org_settings(&self, org: &str) -> Result<Option<VersionedSettings>, Error> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as(&self.sql.load_settings).bind(org).fetch_optional(&self.pool).await?;
+        row.map(|(version, json)| versioned_settings(version, &json)).transpose()
+    }
+
+    async fn save_org_settings(
+        &self,
+        org: &str,
+        settings: OrgSettings,
+        expected: Option<Version>,
+        events: Vec<AuditEvent>,
+    ) -> Result<SaveOutcome, Error> {
+        let events = EventRow::all(&events)?;
+        let json = settings_json(&settings)?;
+        let expected = expected.map(version_to_i64).transpose()?;
+        let sql = if expected.is_some() { &self.sql.update_settings } else { &self.sql.create_settings };
+        let mut tx = self.pool.begin().await?;
+        let mut query = sqlx::query_scalar::<_, i64>(sql).bind(org).bind(json);
+        if let Some(expected) = expected {
+            query = query.bind(expected);
+        }
+        let saved = query.fetch_optional(&mut *tx).await?;
+        if saved.is_none() {
+            tx.rollback().await?;
+            return Ok(SaveOutcome::Conflict);
+        }
+        self.insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        judged(saved)
     }
 }
 

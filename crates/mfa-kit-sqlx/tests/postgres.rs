@@ -41,9 +41,17 @@ async fn postgres_store_passes_the_conformance_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_passes_the_org_settings_conformance_suite() {
+    let store = Arc::new(store("conf_org").await);
+    conformance::run_org_settings(store.clone(), &Tokio).await;
+    drop_tables(store.pool(), store.tables()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_without_its_tables_reports_errors_not_conflicts() {
     let store = PostgresStore::with_tables(postgres_pool(2).await, unique_tables("none"));
     conformance::errors_are_not_conflicts(&store).await;
+    conformance::org_settings_errors_are_not_conflicts(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,6 +60,7 @@ async fn a_closed_pool_reports_errors_not_conflicts() {
     let tables = store.tables().clone();
     store.pool().close().await;
     conformance::errors_are_not_conflicts(&store).await;
+    conformance::org_settings_errors_are_not_conflicts(&store).await;
     drop_tables(&postgres_pool(1).await, &tables).await;
 }
 

@@ -33,7 +33,8 @@ async fn sqlite_store_passes_the_conformance_suite() {
     let store = Arc::new(SqliteStore::open(dir.path().join("mfa.db")).await.unwrap());
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
     assert_eq!(mode, "wal");
-    conformance::run(store, &Tokio).await;
+    conformance::run(store.clone(), &Tokio).await;
+    conformance::run_org_settings(store, &Tokio).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +43,8 @@ async fn custom_table_names_pass_the_conformance_suite() {
     let opened = SqliteStore::open(dir.path().join("mfa.db")).await.unwrap();
     let store = Arc::new(SqliteStore::with_tables(opened.pool().clone(), unique_tables("sq")));
     store.migrate().await.unwrap();
-    conformance::run(store, &Tokio).await;
+    conformance::run(store.clone(), &Tokio).await;
+    conformance::run_org_settings(store, &Tokio).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,6 +53,7 @@ async fn a_store_without_its_tables_reports_errors_not_conflicts() {
     let opened = SqliteStore::open(dir.path().join("mfa.db")).await.unwrap();
     let store = SqliteStore::with_tables(opened.pool().clone(), unique_tables("none"));
     conformance::errors_are_not_conflicts(&store).await;
+    conformance::org_settings_errors_are_not_conflicts(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,13 +39,15 @@ pub fn unique_tables(label: &str) -> TableNames {
         .map_or(0, |d| d.as_nanos() % 1_000_000_000_000);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let stem = format!("t_{label}_{}_{nanos}_{n}", std::process::id());
-    TableNames::custom(&format!("{stem}_r"), &format!("{stem}_a")).expect("valid names")
+    TableNames::custom(&format!("{stem}_r"), &format!("{stem}_a"))
+        .and_then(|names| names.with_org_settings(&format!("{stem}_s")))
+        .expect("valid names")
 }
 
 /// Drops a test's tables (PostgreSQL).
 #[cfg(feature = "postgres")]
 pub async fn drop_tables(pool: &sqlx::PgPool, tables: &TableNames) {
-    for table in [tables.records(), tables.audit()] {
+    for table in [tables.records(), tables.audit(), tables.org_settings()] {
         sqlx::query(&format!("DROP TABLE IF EXISTS {table}")).execute(pool).await.expect("drop table");
     }
 }
