@@ -53,8 +53,9 @@ fn a_bookkeeper_who_lost_her_phone_signs_in_with_a_recovery_code_once() {
 
 #[test]
 fn malformed_recovery_code_input_is_refused_and_not_counted() {
-    // Deliberate change: input that is not 12 alphabet symbols is `Malformed` and no
-    // longer counts towards the lockout (it was counted as a wrong code).
+    // Deliberate change: input that is not 15 (or, for older sets, 12) alphabet symbols
+    // is `Malformed` and no longer counts towards the lockout (it was counted as a
+    // wrong code).
     let firm = firm();
     let sarah = user("sarah");
     firm.enroll(&sarah);
@@ -73,6 +74,48 @@ fn malformed_recovery_code_input_is_refused_and_not_counted() {
         // The first real failure still has every try left but one.
         let made_up = firm.mfa.redeem_recovery_code(&sarah, "2345-6789-ABCD", &office()).await.unwrap();
         assert_eq!(made_up, Err(Refusal::WrongCode { attempts_left: 4 }));
+    });
+}
+
+#[test]
+fn under_the_nist_preset_the_user_is_prompted_to_replace_the_set_after_using_a_code() {
+    let firm = firm_with_policy(StandardPolicy::nist_aal2());
+    let sarah = user("sarah");
+    firm.enroll(&sarah);
+    run(async {
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
+        // 15 symbols in three groups of five: 74.3 bits (NIST SP 800-63B-4 §4.2).
+        assert_eq!(codes[0].as_str().split('-').map(str::len).collect::<Vec<_>>(), [5, 5, 5]);
+        let due = |record: &mfa_kit::record::UserRecord| {
+            record.recovery_codes().is_some_and(mfa_kit::record::RecoveryCodes::replacement_due)
+        };
+        assert!(!due(&firm.mfa.record(&sarah).await.unwrap()));
+        firm.clock.advance(60);
+        let proven = firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap();
+        assert!(proven.is_ok(), "{proven:?}");
+        // The host learns it from the trail at once and from the record on any later page.
+        assert!(firm.events(&sarah).contains(&EventKind::RecoveryCodesReplacementDue { remaining: 9 }));
+        let record = firm.mfa.record(&sarah).await.unwrap();
+        assert!(due(&record) && record.recovery_codes().unwrap().used() == 1);
+        // The recovery code is a fresh proof: the new set can be made at once, and is not due.
+        firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
+        assert!(!due(&firm.mfa.record(&sarah).await.unwrap()));
+    });
+}
+
+#[test]
+fn under_the_standard_rules_a_used_recovery_code_prompts_no_replacement() {
+    let firm = firm();
+    let sarah = user("sarah");
+    firm.enroll(&sarah);
+    run(async {
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
+        firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap().unwrap();
+        let record = firm.mfa.record(&sarah).await.unwrap();
+        assert!(!record.recovery_codes().unwrap().replacement_due());
+        assert!(
+            !firm.events(&sarah).iter().any(|e| matches!(e, EventKind::RecoveryCodesReplacementDue { .. }))
+        );
     });
 }
 
