@@ -48,6 +48,7 @@
 //! | `recovery_codes_generated` | `count` |
 //! | `recovery_codes_low` | `remaining` |
 //! | `recovery_codes_exhausted` | |
+//! | `recovery_codes_replacement_due` | `remaining` |
 //! | `backup_code_reserved` | `method`; `purpose`: `sign_in`, `confirm_destination`; `to` (masked) |
 //! | `backup_code_sent` | `method`; `purpose`; `to` (masked) |
 //! | `backup_code_discarded` | `method` |
@@ -192,6 +193,14 @@ pub enum EventKind {
     },
     /// Every recovery code has been used.
     RecoveryCodesExhausted,
+    /// A recovery code was redeemed under a policy that asks for a new set after any
+    /// use (the NIST preset, SP 800-63B-4 §4.2): the host prompts the user to generate
+    /// a new set. [`crate::record::RecoveryCodes::replacement_due`] says the same until
+    /// a new set is generated.
+    RecoveryCodesReplacementDue {
+        /// Unused codes left in the set.
+        remaining: usize,
+    },
     /// An out-of-band code was reserved in the record, to be sent: it works once its
     /// send is confirmed ([`EventKind::BackupCodeSent`]); otherwise it is taken back
     /// ([`EventKind::BackupCodeNotSent`]) or lapses ([`EventKind::BackupCodeLapsed`]).
@@ -572,6 +581,7 @@ impl EventKind {
             | EventKind::RecoveryCodesGenerated { .. }
             | EventKind::RecoveryCodesLow { .. }
             | EventKind::RecoveryCodesExhausted
+            | EventKind::RecoveryCodesReplacementDue { .. }
             | EventKind::BackupCodeReserved { .. }
             | EventKind::BackupCodeSent { .. }
             | EventKind::BackupDestinationAdded { .. }

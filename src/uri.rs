@@ -45,8 +45,9 @@ pub enum UriError {
     #[error("the URI has no account name in its label")]
     MissingAccount,
     /// An issuer or account to build a URI with contains a colon, which the format
-    /// uses to separate them; or a parsed URI's account contains one, so it could not
-    /// be written back unambiguously.
+    /// uses to separate them; or a parsed URI's account contains one and the label does
+    /// not start with the `issuer` parameter and a colon, so where the issuer ends is
+    /// ambiguous (see [`KeyUri::parse`]).
     #[error("the {part} contains a colon, which the Key URI format does not allow")]
     ColonInLabel {
         /// `issuer` or `account`.
@@ -278,6 +279,24 @@ impl KeyUri {
     /// any order, algorithm names in any case, padding and lower case in the secret;
     /// parameters this crate does not use (such as `image`) are ignored.
     ///
+    /// # Colons in the account
+    ///
+    /// An account may contain a colon only when the label says unambiguously where the
+    /// issuer ends: the label (percent-decoded) starts with the `issuer` parameter and a
+    /// colon, and the rest is the account. pyotp writes the account `alice:smith` of
+    /// the issuer `ACME Co` as
+    /// `otpauth://totp/ACME%20Co:alice%3Asmith?secret=..&issuer=ACME%20Co`, which reads
+    /// as issuer `ACME Co` and account `alice:smith`. Without an `issuer` parameter, or
+    /// when the label does not start with it, a colon in what would be the account is
+    /// refused with [`UriError::ColonInLabel`]: `otpauth://totp/x:y:z` could be issuer
+    /// `x` and account `y:z` or issuer `x:y` and account `z`. A label with no plain
+    /// colon and no `issuer` parameter, such as `alice%3Asmith`, reads as issuer
+    /// `alice` and account `smith`, as the Key URI format defines and Google
+    /// Authenticator shows it. Building ([`KeyUri::totp`], [`KeyUri::hotp`]) still
+    /// refuses a colon in the account or the issuer; a parsed account with a colon is
+    /// written back as `%3A` after the issuer, with the `issuer` parameter, so it reads
+    /// back the same.
+    ///
     /// # Errors
     /// A specific [`UriError`] for each way the URI can be wrong.
     pub fn parse(uri: &str) -> Result<KeyUri, UriError> {
@@ -299,8 +318,8 @@ impl KeyUri {
             return Err(UriError::UnsupportedType);
         };
         let (label, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (label_issuer, account) = parse_label(label)?;
         let params = Query::parse(query)?;
+        let (label_issuer, account) = parse_label(label, params.issuer.as_deref())?;
 
         let issuer = match (label_issuer, params.issuer) {
             (Some(from_label), Some(from_param)) if from_label != from_param => {
@@ -364,8 +383,22 @@ fn checked_label(issuer: &str, account: &str) -> Result<(Option<String>, String)
     Ok(((!issuer.is_empty()).then(|| issuer.into()), account.into()))
 }
 
-/// Splits `issuer:account` at a plain colon, or at an encoded one if there is none.
-fn parse_label(raw: &str) -> Result<(Option<String>, String), UriError> {
+/// Splits `issuer:account`. When the `issuer` parameter is given and the decoded label
+/// starts with it and a colon, the issuer is that and the rest is the account, which may
+/// then contain colons (pyotp's `Issuer:alice%3Asmith`). Otherwise the label splits at
+/// a plain colon, or at an encoded one if there is none, and the account may not
+/// contain a colon.
+fn parse_label(raw: &str, issuer_param: Option<&str>) -> Result<(Option<String>, String), UriError> {
+    if let Some(issuer) = issuer_param.filter(|issuer| !issuer.is_empty()) {
+        let decoded = percent_decode(raw)?;
+        if let Some(account) = decoded.strip_prefix(issuer).and_then(|rest| rest.strip_prefix(':')) {
+            let account = account.trim_start_matches(' ');
+            if account.is_empty() {
+                return Err(UriError::MissingAccount);
+            }
+            return Ok((Some(issuer.into()), account.into()));
+        }
+    }
     let (issuer, account) = match raw.split_once(':') {
         Some((issuer, account)) => (Some(percent_decode(issuer)?), percent_decode(account)?),
         None => {
@@ -380,7 +413,8 @@ fn parse_label(raw: &str) -> Result<(Option<String>, String), UriError> {
     if account.is_empty() {
         return Err(UriError::MissingAccount);
     }
-    // As when building: an account with a colon could not be written back unambiguously.
+    // Without an issuer prefix to anchor it, an account with a colon is ambiguous
+    // (`x:y:z`), and could not be written back to read the same.
     if account.contains(':') {
         return Err(UriError::ColonInLabel { part: "account" });
     }
@@ -616,6 +650,92 @@ mod tests {
         }
     }
 
+    /// What pyotp 2.9's `build_uri` writes (`quote(issuer) + ":" + quote(name)`, then
+    /// `urlencode` with `+` turned into `%20`) for accounts whose name has a colon.
+    #[test]
+    fn reads_an_account_with_an_encoded_colon_as_pyotp_writes_it() {
+        let cases: &[(&str, &str, &str, OtpKind)] = &[
+            (
+                "otpauth://totp/ACME%20Co:alice%3Asmith?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co",
+                "ACME Co",
+                "alice:smith",
+                OtpKind::Totp { period: 30 },
+            ),
+            (
+                "otpauth://totp/ACME%20Co:alice%3Asmith%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA256&digits=8&period=60",
+                "ACME Co",
+                "alice:smith@example.com",
+                OtpKind::Totp { period: 60 },
+            ),
+            (
+                "otpauth://hotp/ACME%20Co:alice%3Asmith?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&counter=0",
+                "ACME Co",
+                "alice:smith",
+                OtpKind::Hotp { counter: 0 },
+            ),
+            // pyotp does not refuse a colon in the issuer either: `quote` encodes it in
+            // the label and `urlencode` in the parameter.
+            (
+                "otpauth://totp/A%3AB:alice%3Asmith?secret=JBSWY3DPEHPK3PXP&issuer=A%3AB",
+                "A:B",
+                "alice:smith",
+                OtpKind::Totp { period: 30 },
+            ),
+            // The same label with the colon written plain or both encoded: the issuer
+            // parameter still says where the issuer ends.
+            (
+                "otpauth://totp/ACME%20Co%3Aalice%3Asmith?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co",
+                "ACME Co",
+                "alice:smith",
+                OtpKind::Totp { period: 30 },
+            ),
+            (
+                "otpauth://totp/ACME:%20alice:smith?issuer=ACME&secret=JBSWY3DPEHPK3PXP",
+                "ACME",
+                "alice:smith",
+                OtpKind::Totp { period: 30 },
+            ),
+        ];
+        for (text, issuer, account, kind) in cases {
+            let uri = KeyUri::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!((uri.issuer(), uri.account(), uri.kind()), (Some(*issuer), *account, *kind), "{text}");
+            assert_eq!(uri.secret(), &secret(), "{text}");
+            assert_eq!(KeyUri::parse(&uri.to_uri()).as_ref(), Ok(&uri), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_account_with_a_colon_writes_back_exactly_as_pyotp_wrote_it() {
+        let pyotp = "otpauth://totp/ACME%20Co:alice%3Asmith?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co";
+        assert_eq!(*KeyUri::parse(pyotp).unwrap().to_uri(), pyotp);
+    }
+
+    #[test]
+    fn a_colon_in_the_account_is_refused_when_the_label_is_ambiguous() {
+        let cases: &[(&str, UriError)] = &[
+            // No issuer parameter: `x:y:z` could be `x` and `y:z` or `x:y` and `z`.
+            ("otpauth://totp/x:y:z?secret=JBSWY3DP", UriError::ColonInLabel { part: "account" }),
+            ("otpauth://totp/ACME:alice%3Asmith?secret=JBSWY3DP", UriError::ColonInLabel { part: "account" }),
+            ("otpauth://totp/:x:y?secret=JBSWY3DP&issuer=", UriError::ColonInLabel { part: "account" }),
+            // An issuer parameter the label does not start with anchors nothing.
+            (
+                "otpauth://totp/Other:alice%3Asmith?secret=JBSWY3DP&issuer=ACME",
+                UriError::ColonInLabel { part: "account" },
+            ),
+            ("otpauth://totp/Evil:alice?secret=JBSWY3DP&issuer=ACME", UriError::IssuerMismatch),
+            ("otpauth://totp/ACME%3A?secret=JBSWY3DP&issuer=ACME", UriError::MissingAccount),
+            ("otpauth://totp/ACME:%20?secret=JBSWY3DP&issuer=ACME", UriError::MissingAccount),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(KeyUri::parse(text).as_ref().err(), Some(expected), "{text}");
+        }
+        // With neither a plain colon nor an issuer parameter, the encoded colon is the
+        // label's separator, as the Key URI format defines: pyotp's URI for an account
+        // `alice:smith` without an issuer reads as issuer `alice`, account `smith`.
+        let uri = KeyUri::parse("otpauth://totp/alice%3Asmith?secret=JBSWY3DPEHPK3PXP").unwrap();
+        assert_eq!((uri.issuer(), uri.account()), (Some("alice"), "smith"));
+    }
+
     #[test]
     fn debug_and_errors_never_show_the_secret() {
         let uri = KeyUri::parse("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP").unwrap();
@@ -675,10 +795,39 @@ mod tests {
             prop_assert_eq!(parsed.account(), account.as_str());
         }
 
+        /// Any issuer and any account, colons included, written as pyotp writes them,
+        /// reads back as that issuer and that account.
+        #[test]
+        fn an_issuer_prefixed_label_reads_back_any_account(
+            issuer in label_text(1).prop_filter("no leading space", |i| !i.starts_with(' ')),
+            issuer_colons in proptest::collection::vec(0usize..12, 0..2),
+            account in label_text(1).prop_filter("no leading space", |a| !a.starts_with(' ')),
+            account_colons in proptest::collection::vec(0usize..12, 0..3),
+        ) {
+            let with_colons = |text: &str, at: &[usize]| {
+                let mut chars: Vec<char> = text.chars().collect();
+                for &i in at {
+                    chars.insert(i.min(chars.len()), ':');
+                }
+                chars.into_iter().collect::<String>()
+            };
+            let issuer = with_colons(&issuer, &issuer_colons);
+            let account = with_colons(&account, &account_colons);
+            let (mut label_issuer, mut label_account, mut param) = (String::new(), String::new(), String::new());
+            percent_encode(&issuer, &mut label_issuer);
+            percent_encode(&account, &mut label_account);
+            percent_encode(&issuer, &mut param);
+            let text = format!("otpauth://totp/{label_issuer}:{label_account}?secret={SECRET}&issuer={param}");
+            let uri = KeyUri::parse(&text).unwrap();
+            prop_assert_eq!(uri.issuer(), Some(issuer.as_str()));
+            prop_assert_eq!(uri.account(), account.as_str());
+            prop_assert_eq!(KeyUri::parse(&uri.to_uri()), Ok(uri));
+        }
+
         #[test]
         /// Whatever parses, builds back to a URI that parses to the same thing.
         fn anything_parsed_builds_back_the_same(
-            text in "otpauth://(totp|hotp|TOTP|x)/[a-zA-Z0-9%: ]{0,12}\\?(secret=[A-Za-z2-7=]{0,12}&)?((issuer|digits|period|counter|algorithm|image)=[a-zA-Z0-9%: ]{0,6}&?){0,4}"
+            text in "otpauth://(totp|hotp|TOTP|x)/(ab?:|%3A|[a-zA-Z0-9%: ]){0,12}\\?(secret=[A-Za-z2-7=]{0,12}&)?((issuer|digits|period|counter|algorithm|image)=(ab?|[a-zA-Z0-9%: ]{0,6})&?){0,4}"
         ) {
             if let Ok(uri) = KeyUri::parse(&text) {
                 prop_assert_eq!(KeyUri::parse(&uri.to_uri()), Ok(uri));

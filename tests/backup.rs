@@ -10,9 +10,11 @@ use mfa_kit::event::EventKind;
 use mfa_kit::flow::Proven;
 use mfa_kit::flow::device::Remembered;
 use mfa_kit::flow::oob::Sent;
+use mfa_kit::policy::Jurisdiction;
 use mfa_kit::policy::{Decision, OrgSettings, StandardPolicy};
 use mfa_kit::record::DeviceToken;
 use mfa_kit::service::Error;
+use mfa_kit::vocabulary::DestinationError;
 use mfa_kit::vocabulary::RejectionReason;
 use mfa_kit::{Cleared, Destination, Method, Purpose, Reason, Refusal, Revocation, Role};
 
@@ -51,8 +53,9 @@ fn a_bookkeeper_who_lost_her_phone_signs_in_with_a_recovery_code_once() {
 
 #[test]
 fn malformed_recovery_code_input_is_refused_and_not_counted() {
-    // Deliberate change: input that is not 12 alphabet symbols is `Malformed` and no
-    // longer counts towards the lockout (it was counted as a wrong code).
+    // Deliberate change: input that is not 15 (or, for older sets, 12) alphabet symbols
+    // is `Malformed` and no longer counts towards the lockout (it was counted as a
+    // wrong code).
     let firm = firm();
     let sarah = user("sarah");
     firm.enroll(&sarah);
@@ -71,6 +74,48 @@ fn malformed_recovery_code_input_is_refused_and_not_counted() {
         // The first real failure still has every try left but one.
         let made_up = firm.mfa.redeem_recovery_code(&sarah, "2345-6789-ABCD", &office()).await.unwrap();
         assert_eq!(made_up, Err(Refusal::WrongCode { attempts_left: 4 }));
+    });
+}
+
+#[test]
+fn under_the_nist_preset_the_user_is_prompted_to_replace_the_set_after_using_a_code() {
+    let firm = firm_with_policy(StandardPolicy::nist_aal2());
+    let sarah = user("sarah");
+    firm.enroll(&sarah);
+    run(async {
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
+        // 15 symbols in three groups of five: 74.3 bits (NIST SP 800-63B-4 §4.2).
+        assert_eq!(codes[0].as_str().split('-').map(str::len).collect::<Vec<_>>(), [5, 5, 5]);
+        let due = |record: &mfa_kit::record::UserRecord| {
+            record.recovery_codes().is_some_and(mfa_kit::record::RecoveryCodes::replacement_due)
+        };
+        assert!(!due(&firm.mfa.record(&sarah).await.unwrap()));
+        firm.clock.advance(60);
+        let proven = firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap();
+        assert!(proven.is_ok(), "{proven:?}");
+        // The host learns it from the trail at once and from the record on any later page.
+        assert!(firm.events(&sarah).contains(&EventKind::RecoveryCodesReplacementDue { remaining: 9 }));
+        let record = firm.mfa.record(&sarah).await.unwrap();
+        assert!(due(&record) && record.recovery_codes().unwrap().used() == 1);
+        // The recovery code is a fresh proof: the new set can be made at once, and is not due.
+        firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
+        assert!(!due(&firm.mfa.record(&sarah).await.unwrap()));
+    });
+}
+
+#[test]
+fn under_the_standard_rules_a_used_recovery_code_prompts_no_replacement() {
+    let firm = firm();
+    let sarah = user("sarah");
+    firm.enroll(&sarah);
+    run(async {
+        let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
+        firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap().unwrap();
+        let record = firm.mfa.record(&sarah).await.unwrap();
+        assert!(!record.recovery_codes().unwrap().replacement_due());
+        assert!(
+            !firm.events(&sarah).iter().any(|e| matches!(e, EventKind::RecoveryCodesReplacementDue { .. }))
+        );
     });
 }
 
@@ -352,6 +397,93 @@ fn a_destination_counts_only_once_confirmed_and_a_backup_phone_must_differ_from_
         assert!(firm.mfa.confirm_destination(&ben, &confirmation, &office()).await.unwrap().is_ok());
         assert_eq!(firm.mfa.status(&ben).await.unwrap().methods, vec![Method::Sms]);
         assert!(firm.mfa.record(&ben).await.unwrap().has_backup());
+    });
+}
+
+/// A phone number as a host that deserialises destinations itself, or a record written
+/// before national numbers were refused, may still hold it.
+fn national(address: &str) -> Destination {
+    serde_json::from_value(serde_json::json!({"kind": "sms", "address": address})).unwrap()
+}
+
+#[test]
+fn a_backup_phone_in_national_form_cannot_sidestep_the_differs_from_primary_rule() {
+    let firm = firm();
+    let ben = user("ben");
+    let outbox = Outbox::default();
+    // The organisation has no country in the context.
+    assert_eq!(office().jurisdiction.country, None);
+    run(async {
+        let primary = Destination::sms("+61 412 345 678").unwrap();
+        firm.mfa.add_destination(&ben, primary, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
+        firm.mfa.confirm_destination(&ben, &outbox.last_code(), &office()).await.unwrap().unwrap();
+        firm.clock.advance(60);
+        // The national form cannot be made without a country...
+        assert_eq!(Destination::sms("0412 345 678"), Err(DestinationError::NeedsCountryCode));
+        assert_eq!(Destination::sms_in("0412 345 678", "XX"), Err(DestinationError::NeedsCountryCode));
+        // ...and one that arrives anyway counts as the primary it could be.
+        let refused = firm
+            .mfa
+            .add_destination(&ben, national("0412345678"), Role::Backup, &outbox, &office())
+            .await
+            .unwrap();
+        assert_eq!(refused, Err(Refusal::SameAsPrimary));
+        let other = firm
+            .mfa
+            .add_destination(&ben, national("0498765432"), Role::Backup, &outbox, &office())
+            .await
+            .unwrap();
+        assert!(matches!(other, Ok(Sent { .. })));
+    });
+}
+
+#[test]
+fn a_backup_phone_in_national_form_is_read_in_the_organisations_country() {
+    let firm = firm();
+    let ben = user("ben");
+    let outbox = Outbox::default();
+    let sydney = office().with_jurisdiction(Jurisdiction::country("AU"));
+    run(async {
+        let primary = Destination::sms("+61 412 345 678").unwrap();
+        firm.mfa.add_destination(&ben, primary, Role::Primary, &outbox, &sydney).await.unwrap().unwrap();
+        firm.mfa.confirm_destination(&ben, &outbox.last_code(), &sydney).await.unwrap().unwrap();
+        firm.clock.advance(60);
+        let typed = Destination::sms_in("0412 345 678", "AU").unwrap();
+        let refused = firm.mfa.add_destination(&ben, typed, Role::Backup, &outbox, &sydney).await.unwrap();
+        assert_eq!(refused, Err(Refusal::SameAsPrimary));
+        // A national number that arrives anyway is stored in international form.
+        firm.mfa
+            .add_destination(&ben, national("0498765432"), Role::Backup, &outbox, &sydney)
+            .await
+            .unwrap()
+            .unwrap();
+        let sent_to = outbox.sent.lock().unwrap().last().unwrap().0.clone();
+        assert_eq!(sent_to.address(), "+61498765432");
+    });
+}
+
+#[test]
+fn a_national_primary_phone_of_an_old_record_still_blocks_the_same_phone_as_backup() {
+    let firm = firm();
+    let ben = user("ben");
+    let outbox = Outbox::default();
+    run(async {
+        firm.mfa
+            .add_destination(&ben, national("0412345678"), Role::Primary, &outbox, &office())
+            .await
+            .unwrap()
+            .unwrap();
+        firm.mfa.confirm_destination(&ben, &outbox.last_code(), &office()).await.unwrap().unwrap();
+        assert!(firm.mfa.record(&ben).await.unwrap().has_mfa());
+        firm.clock.advance(60);
+        let international = Destination::sms("+61 412 345 678").unwrap();
+        let refused =
+            firm.mfa.add_destination(&ben, international, Role::Backup, &outbox, &office()).await.unwrap();
+        assert_eq!(refused, Err(Refusal::SameAsPrimary));
+        let other = Destination::sms("+61 498 765 432").unwrap();
+        assert!(
+            firm.mfa.add_destination(&ben, other, Role::Backup, &outbox, &office()).await.unwrap().is_ok()
+        );
     });
 }
 

@@ -39,6 +39,7 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::RecoveryCodesGenerated { count: 10 },
         EventKind::RecoveryCodesLow { remaining: 2 },
         EventKind::RecoveryCodesExhausted,
+        EventKind::RecoveryCodesReplacementDue { remaining: 9 },
         EventKind::BackupCodeSent {
             method: Method::Email,
             purpose: Purpose::SignIn,
@@ -105,6 +106,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"recovery_codes_generated","count":10}"#,
     r#"{"kind":"recovery_codes_low","remaining":2}"#,
     r#"{"kind":"recovery_codes_exhausted"}"#,
+    r#"{"kind":"recovery_codes_replacement_due","remaining":9}"#,
     r#"{"kind":"backup_code_sent","method":"email","purpose":"sign_in","to":"s•••@x.example"}"#,
     r#"{"kind":"backup_code_discarded","method":"sms"}"#,
     r#"{"kind":"backup_code_reserved","method":"sms","purpose":"confirm_destination","to":"•••678"}"#,

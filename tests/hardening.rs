@@ -135,7 +135,7 @@ fn a_user_whose_only_factor_is_sms_cannot_remove_it_under_the_au_nz_rule() {
     let sydney = office().with_jurisdiction(Jurisdiction::country("AU").with_xero());
     let outbox = Outbox::default();
     run(async {
-        let phone = Destination::sms("0412 345 678").unwrap();
+        let phone = Destination::sms_in("0412 345 678", "AU").unwrap();
         firm.mfa.add_destination(&mia, phone, Role::Primary, &outbox, &sydney).await.unwrap().unwrap();
         assert!(firm.mfa.confirm_destination(&mia, &outbox.last_code(), &sydney).await.unwrap().is_ok());
         assert!(firm.mfa.status(&mia).await.unwrap().has_mfa());
@@ -206,7 +206,7 @@ fn a_backup_phone_must_differ_from_the_primary_in_either_order_and_either_format
         let mia = user("mia");
         let outbox = Outbox::default();
         run(async {
-            let national = Destination::sms("0412 345 678").unwrap();
+            let national = Destination::sms_in("0412 345 678", "AU").unwrap();
             firm.mfa.add_destination(&mia, national, first, &outbox, &sydney).await.unwrap().unwrap();
             firm.mfa.confirm_destination(&mia, &outbox.last_code(), &sydney).await.unwrap().unwrap();
             firm.clock.advance(60);

@@ -99,6 +99,27 @@ fn uri_parse_prints_one_json_object() {
 }
 
 #[test]
+fn uri_parse_reads_an_account_with_a_colon_as_pyotp_writes_it() {
+    // pyotp: TOTP("JBSWY3DPEHPK3PXP").provisioning_uri("alice:smith", issuer_name="ACME Co")
+    let out = totp(&[
+        "uri",
+        "parse",
+        "otpauth://totp/ACME%20Co:alice%3Asmith?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((json["issuer"].as_str(), json["account"].as_str()), (Some("ACME Co"), Some("alice:smith")));
+    // Without the issuer parameter to anchor the label, the colon is ambiguous.
+    let out = totp(&["uri", "parse", "otpauth://totp/x:alice%3Asmith?secret=JBSWY3DPEHPK3PXP"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colon"));
+    // And `uri make` still refuses to write one.
+    let out = totp(&["uri", "make", "--issuer", "ACME", "--account", "alice:smith"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colon"));
+}
+
+#[test]
 fn bad_input_exits_2_with_one_line_naming_the_problem() {
     let cases: &[(&[&str], &str)] = &[
         (&["code", "--secret", "JBSW1111"], "base32"),

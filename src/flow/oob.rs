@@ -230,7 +230,9 @@ pub fn reserve(
             return Ok(Err(refused));
         }
         let target = match &adding {
-            Some(destination) => destination.clone(),
+            // A national number (from a host's own deserialising) is stored in E.164
+            // form where the organisation's country says how.
+            Some(destination) => destination.in_country(env.context.jurisdiction.country.as_deref()),
             None => match draft.get().oob.confirmed(role) {
                 Some(registered) => registered.destination.clone(),
                 None => return Ok(Err(Refusal::NoDestination(role))),

@@ -1,10 +1,20 @@
 //! Recovery codes: single-use codes shown once, for when the phone is lost (R16).
 //!
-//! A set (10 by default) of codes of 12 characters from an alphabet without look-alike
-//! characters (no 0/O, 1/I/L), about 59 bits each, shown in three groups of four for
-//! reading aloud: `7KQM-RZ4D-X9AB`. Only keyed hashes are stored. A code is accepted
-//! with or without separators and in any letter case, once; a second try says "already
-//! used". Regenerating replaces the whole set.
+//! A set (10 by default) of codes of 15 characters from an alphabet without look-alike
+//! characters (no 0/O, 1/I/L), 74.3 bits each (NIST SP 800-63B-4 §4.2 asks at least 64
+//! for saved recovery codes), shown in three groups of five for reading aloud:
+//! `7KQMR-Z4DX9-ABCDE`. Only keyed hashes are stored. A code is accepted with or
+//! without separators and in any letter case, once; a second try says "already used".
+//! Regenerating replaces the whole set.
+//!
+//! Codes of sets generated before (12 characters, `7KQM-RZ4D-X9AB`, 59.45 bits) still
+//! redeem: the stored hash is of the normalised text, and [`normalize`] accepts both
+//! lengths. Under a policy that asks for it
+//! ([`crate::policy::Policy::replace_recovery_codes_after_use`], on under the NIST
+//! preset), redeeming a code marks the set for replacement
+//! ([`crate::record::RecoveryCodes::replacement_due`]) and emits
+//! [`EventKind::RecoveryCodesReplacementDue`], so the host prompts the user to generate
+//! a new set.
 
 use std::fmt;
 
@@ -19,10 +29,14 @@ use crate::vocabulary::{Method, Refusal, RejectionReason, SensitiveAction, UserI
 
 /// The symbols of a recovery code: digits and capitals without 0, 1, I, L and O.
 pub const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-/// Symbols in a code (12 × log2(31) ≈ 59.4 bits).
-pub const CODE_LEN: usize = 12;
+/// Symbols in a code: 15 × log2(31) ≈ 74.3 bits, at least the 64 bits NIST SP
+/// 800-63B-4 §4.2 asks of saved recovery codes.
+pub const CODE_LEN: usize = 15;
+/// Symbols in a code of a set generated before codes grew to [`CODE_LEN`]
+/// (12 × log2(31) ≈ 59.45 bits); such codes still redeem.
+pub const LEGACY_CODE_LEN: usize = 12;
 /// Symbols per group when shown.
-pub const GROUP_LEN: usize = 4;
+pub const GROUP_LEN: usize = 5;
 /// Codes in a set unless asked otherwise.
 pub const DEFAULT_COUNT: usize = 10;
 /// At or below this many unused codes the user is warned (an audit event).
@@ -60,7 +74,8 @@ impl fmt::Debug for RecoveryCode {
 }
 
 /// The canonical form of a typed code: separators removed, upper case, exactly
-/// [`CODE_LEN`] symbols of [`ALPHABET`]; `None` for anything else.
+/// [`CODE_LEN`] (or, for a set generated before, [`LEGACY_CODE_LEN`]) symbols of
+/// [`ALPHABET`]; `None` for anything else.
 pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
     let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
     for c in input.trim().chars().filter(|c| !SEPARATORS.contains(c)) {
@@ -70,7 +85,7 @@ pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
         }
         canonical.push(upper);
     }
-    (canonical.len() == CODE_LEN).then_some(canonical)
+    matches!(canonical.len(), CODE_LEN | LEGACY_CODE_LEN).then_some(canonical)
 }
 
 /// A new set of `count` codes for `user`: the codes to show once, and what to store.
@@ -90,7 +105,7 @@ fn draw(
         }
         let hash = key.hash(PURPOSE, user, &[canonical.as_bytes()]);
         if entries.iter().any(|e: &RecoveryEntry| e.hash.matches(&hash)) {
-            continue; // A repeat in one set (odds 2^-59): draw again.
+            continue; // A repeat in one set (odds 2^-74): draw again.
         }
         let mut grouped = Zeroizing::new(String::with_capacity(CODE_LEN + CODE_LEN / GROUP_LEN));
         for (i, c) in canonical.chars().enumerate() {
@@ -102,7 +117,7 @@ fn draw(
         shown.push(RecoveryCode(grouped));
         entries.push(RecoveryEntry { hash, used_at: None });
     }
-    Ok((shown, RecoveryCodes { generated_at: now, entries }))
+    Ok((shown, RecoveryCodes { generated_at: now, entries, replacement_due: false }))
 }
 
 /// The index of the unused entry `input` names, or why there is none. Every entry is
@@ -154,7 +169,10 @@ pub fn generate(
 }
 
 /// Redeems a typed recovery code instead of the app: single use, compared in constant
-/// time over the whole set, failures counted towards the lockout.
+/// time over the whole set, failures counted towards the lockout. A code of the current
+/// length or of a set generated before ([`LEGACY_CODE_LEN`]) is read. Where the policy
+/// asks for a new set after any use, the set is marked for replacement and
+/// [`EventKind::RecoveryCodesReplacementDue`] emitted: prompt the user to generate one.
 pub fn redeem(record: &mut UserRecord, key: &HashKey, input: &str, env: &Env<'_>) -> Step<Proven> {
     let method = Method::RecoveryCode;
     run_in(record, env, |draft| {
@@ -171,11 +189,13 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, input: &str, env: &Env<'_>
                 return Err(draft.count_failure(method, reason, env.now, super::Draft::lockout(env)));
             }
         };
+        let replace = env.policy.replace_recovery_codes_after_use(env.context);
         let mut remaining = 0;
         if let Some(codes) = draft.edit().recovery.as_mut() {
             if let Some(entry) = codes.entries.get_mut(index) {
                 entry.used_at = Some(env.now);
             }
+            codes.replacement_due |= replace;
             remaining = codes.remaining();
         }
         let proven = draft.succeed(method, env.now, None);
@@ -186,6 +206,9 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, input: &str, env: &Env<'_>
             draft.emit(EventKind::RecoveryCodesExhausted);
         } else if remaining <= LOW_WATERMARK {
             draft.emit(EventKind::RecoveryCodesLow { remaining });
+        }
+        if replace {
+            draft.emit(EventKind::RecoveryCodesReplacementDue { remaining });
         }
         Ok(proven)
     })
@@ -201,16 +224,115 @@ mod tests {
         let key = HashKey::from_bytes(&[1; 32]).unwrap();
         let (shown, stored) = draw(&key, &UserId::new("a"), 10, 5).unwrap();
         assert_eq!((shown.len(), stored.remaining(), stored.generated_at()), (10, 10, 5));
+        assert_eq!((stored.used(), stored.replacement_due()), (0, false));
         for code in &shown {
             let text = code.as_str();
-            assert_eq!(text.len(), 14);
-            assert_eq!(text.split('-').map(str::len).collect::<Vec<_>>(), vec![4, 4, 4]);
+            assert_eq!(text.len(), 17);
+            assert_eq!(text.split('-').map(str::len).collect::<Vec<_>>(), vec![5, 5, 5]);
             assert!(normalize(text).is_some());
             assert_eq!(format!("{code:?}"), "RecoveryCode(..)");
         }
-        let bits = CODE_LEN as f64 * (ALPHABET.len() as f64).log2();
-        assert!(bits >= 50.0, "{bits}");
         assert!(!ALPHABET.iter().any(|c| b"01ILO".contains(c)));
+    }
+
+    /// NIST SP 800-63B-4 §4.2: saved recovery codes carry at least 64 bits. Each symbol
+    /// is drawn uniformly from the 31 (rejection sampling in `random::Draws`).
+    #[test]
+    fn a_saved_recovery_code_carries_at_least_64_bits() {
+        let bits = |symbols: usize| symbols as f64 * (ALPHABET.len() as f64).log2();
+        assert_eq!(format!("{:.1}", bits(CODE_LEN)), "74.3");
+        assert!(bits(CODE_LEN) >= 64.0);
+        // The codes of sets generated before carried less; they still redeem.
+        assert_eq!(format!("{:.2}", bits(LEGACY_CODE_LEN)), "59.45");
+        // 13 symbols (64.4 bits) would be the fewest that reach 64; 15 make three
+        // groups of five with room to spare.
+        assert!(bits(13) >= 64.0 && bits(LEGACY_CODE_LEN) < 64.0);
+    }
+
+    #[test]
+    fn a_code_of_a_set_generated_before_still_normalises_to_its_hashed_text() {
+        assert_eq!(normalize("7kqm-rz4d-x9ab").as_deref().map(String::as_str), Some("7KQMRZ4DX9AB"));
+        assert_eq!(normalize("7KQMR-Z4DX9-ABCDE").as_deref().map(String::as_str), Some("7KQMRZ4DX9ABCDE"));
+    }
+
+    /// A record holding a set of the given canonical codes, hashed as `draw` hashes
+    /// them (the hash is of the normalised text, whatever its length).
+    fn record_with(key: &HashKey, canonical: &[&str]) -> UserRecord {
+        let mut record = UserRecord::new(UserId::new("sarah"));
+        let entries = canonical
+            .iter()
+            .map(|code| RecoveryEntry {
+                hash: key.hash(PURPOSE, &record.user, &[code.as_bytes()]),
+                used_at: None,
+            })
+            .collect();
+        record.recovery = Some(RecoveryCodes { generated_at: 1, entries, replacement_due: false });
+        record
+    }
+
+    fn redeem_with(
+        policy: &dyn crate::policy::Policy,
+        record: &mut UserRecord,
+        key: &HashKey,
+        typed: &str,
+    ) -> Step<Proven> {
+        let context = crate::policy::SignInContext::default();
+        redeem(record, key, typed, &Env::new(1_000, policy, &context, &super::super::Rules::DEFAULT))
+    }
+
+    #[test]
+    fn a_code_of_a_twelve_symbol_set_generated_before_still_redeems_once() {
+        let key = HashKey::from_bytes(&[1; 32]).unwrap();
+        let mut record = record_with(&key, &["7KQMRZ4DX9AB", "ABCDEFGHJKMN"]);
+        let policy = crate::policy::StandardPolicy::new();
+        let step = redeem_with(&policy, &mut record, &key, "7kqm rz4d x9ab");
+        assert!(
+            matches!(step.outcome, Ok(Proven { method: Method::RecoveryCode, .. })),
+            "{:?}",
+            step.outcome
+        );
+        let codes = record.recovery_codes().unwrap();
+        assert_eq!((codes.used(), codes.remaining(), codes.replacement_due()), (1, 1, false));
+        let again = redeem_with(&policy, &mut record, &key, "7KQM-RZ4D-X9AB");
+        assert!(matches!(again.outcome, Err(Refusal::CodeReused { .. })), "{:?}", again.outcome);
+        // A stored set from before reads as not due for replacement.
+        let stored = r#"{"generated_at":1,"entries":[]}"#;
+        let old: RecoveryCodes = serde_json::from_str(stored).unwrap();
+        assert!(!old.replacement_due());
+        assert_eq!(serde_json::to_string(&old).unwrap(), stored, "written as before");
+    }
+
+    #[test]
+    fn under_the_nist_preset_redeeming_a_code_makes_replacing_the_set_due() {
+        let key = HashKey::from_bytes(&[1; 32]).unwrap();
+        let (shown, stored) = draw(&key, &UserId::new("sarah"), 10, 5).unwrap();
+        let mut record = UserRecord::new(UserId::new("sarah"));
+        record.recovery = Some(stored);
+        let policy = crate::policy::StandardPolicy::nist_aal2();
+        let step = redeem_with(&policy, &mut record, &key, shown[3].as_str());
+        assert!(step.outcome.is_ok(), "{:?}", step.outcome);
+        assert!(step.events.contains(&EventKind::RecoveryCodesReplacementDue { remaining: 9 }));
+        let codes = record.recovery_codes().unwrap();
+        assert_eq!((codes.used(), codes.replacement_due()), (1, true));
+        // Still due after a wrong code; a refusal changes nothing of it.
+        let wrong = redeem_with(&policy, &mut record, &key, "22222-22222-22222");
+        assert!(
+            wrong.outcome.is_err()
+                && !wrong.events.iter().any(|e| matches!(e, EventKind::RecoveryCodesReplacementDue { .. }))
+        );
+        assert!(record.recovery_codes().unwrap().replacement_due());
+    }
+
+    #[test]
+    fn under_the_standard_rules_redeeming_a_code_prompts_no_replacement() {
+        let key = HashKey::from_bytes(&[1; 32]).unwrap();
+        let (shown, stored) = draw(&key, &UserId::new("sarah"), 10, 5).unwrap();
+        let mut record = UserRecord::new(UserId::new("sarah"));
+        record.recovery = Some(stored);
+        let step = redeem_with(&crate::policy::StandardPolicy::new(), &mut record, &key, shown[0].as_str());
+        assert!(step.outcome.is_ok());
+        assert!(!step.events.iter().any(|e| matches!(e, EventKind::RecoveryCodesReplacementDue { .. })));
+        assert!(!record.recovery_codes().unwrap().replacement_due());
     }
 
     #[test]
@@ -219,7 +341,10 @@ mod tests {
             "",
             "7KQM-RZ4D-X9A",
             "7KQM-RZ4D-X9ABC",
+            "7KQMR-Z4DX9-ABCD",
+            "7KQMR-Z4DX9-ABCDEF",
             "7KQM-RZ4D-X9A0",
+            "7KQMR-Z4DX9-ABCD0",
             "7KQM/RZ4D/X9AB",
             "7KQM-RZ4D-X9ÄB",
             "7KQMRZ4DX9AO",
@@ -228,8 +353,10 @@ mod tests {
         }
     }
 
+    /// A code of the current length or of a set generated before.
     fn valid_code() -> impl Strategy<Value = String> {
-        proptest::collection::vec(proptest::sample::select(ALPHABET.to_vec()), CODE_LEN)
+        prop_oneof![Just(CODE_LEN), Just(LEGACY_CODE_LEN)]
+            .prop_flat_map(|len| proptest::collection::vec(proptest::sample::select(ALPHABET.to_vec()), len))
             .prop_map(|symbols| symbols.into_iter().map(char::from).collect())
     }
 
@@ -241,6 +368,7 @@ mod tests {
             separators in proptest::collection::vec(proptest::option::of(proptest::sample::select(SEPARATORS.to_vec())), CODE_LEN + 1),
             lower in proptest::collection::vec(any::<bool>(), CODE_LEN),
         ) {
+            let len = code.len();
             let mut typed = String::new();
             for (i, c) in code.chars().enumerate() {
                 if let Some(separator) = separators[i] {
@@ -248,7 +376,7 @@ mod tests {
                 }
                 typed.push(if lower[i] { c.to_ascii_lowercase() } else { c });
             }
-            if let Some(separator) = separators[CODE_LEN] {
+            if let Some(separator) = separators[len] {
                 typed.push(separator);
             }
             let canonical = normalize(&typed);
@@ -258,18 +386,18 @@ mod tests {
         /// And nothing else: whatever normalises is the code with only separators
         /// removed and letters upper-cased.
         #[test]
-        fn nothing_else_is_accepted(input in "[ -~]{0,20}|[2-9A-Za-z\\-_. ]{10,16}|.{0,14}") {
+        fn nothing_else_is_accepted(input in "[ -~]{0,24}|[2-9A-Za-z\\-_. ]{10,20}|.{0,18}") {
             if let Some(canonical) = normalize(&input) {
                 let stripped: String = input.trim().chars().filter(|c| !SEPARATORS.contains(c)).collect();
                 prop_assert_eq!(stripped.to_ascii_uppercase(), canonical.as_str());
                 prop_assert!(canonical.bytes().all(|b| ALPHABET.contains(&b)));
-                prop_assert_eq!(canonical.len(), CODE_LEN);
+                prop_assert!(canonical.len() == CODE_LEN || canonical.len() == LEGACY_CODE_LEN);
             }
         }
 
         /// A code with one symbol replaced by a non-alphabet character is refused.
         #[test]
-        fn a_foreign_symbol_is_refused(code in valid_code(), at in 0..CODE_LEN, foreign in "[01ILOilo!@#/\\\\é中]") {
+        fn a_foreign_symbol_is_refused(code in valid_code(), at in 0..LEGACY_CODE_LEN, foreign in "[01ILOilo!@#/\\\\é中]") {
             let mut chars: Vec<char> = code.chars().collect();
             chars[at] = foreign.chars().next().unwrap();
             let typed: String = chars.into_iter().collect();

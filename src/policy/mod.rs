@@ -289,6 +289,13 @@ pub trait Policy: Send + Sync {
         let _ = context;
         false
     }
+
+    /// Whether the user is prompted to replace the whole set of recovery codes once any
+    /// code of it has been used (NIST SP 800-63B-4 §4.2). Default `false`.
+    fn replace_recovery_codes_after_use(&self, context: &SignInContext) -> bool {
+        let _ = context;
+        false
+    }
 }
 
 impl<T: Policy + ?Sized> Policy for Arc<T> {
@@ -327,5 +334,8 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     }
     fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {
         (**self).recovery_code_ends_other_sessions(context)
+    }
+    fn replace_recovery_codes_after_use(&self, context: &SignInContext) -> bool {
+        (**self).replace_recovery_codes_after_use(context)
     }
 }

@@ -227,6 +227,11 @@ impl Policy for StandardPolicy {
     fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {
         self.read(context, |settings| settings.recovery_code_ends_sessions)
     }
+
+    /// `true` under [`Preset::NistAal2`] (NIST SP 800-63B-4 §4.2).
+    fn replace_recovery_codes_after_use(&self, _context: &SignInContext) -> bool {
+        self.presets.contains(&Preset::NistAal2)
+    }
 }
 
 /// Rule 1: an allowlist is set and the request's address is not on it (or unknown).

@@ -34,6 +34,8 @@
 //!   "enrollment_starts": [1700000100], (absent when empty)
 //!   "failures": { "consecutive": 0, "locked_until": null, "locked_at": null, "lockouts": 0, "disabled_at": null },
 //!   "recovery": { "generated_at": 1700000090, "entries": [{ "hash": "…", "used_at": null }] },
+//!   (and "replacement_due": true in it, only once a code was used under a policy that
+//!    asks for a new set after use)
 //!   "oob": {
 //!     "destinations": [{ "destination": { "kind": "sms", "address": "+61412345678" },
 //!                        "role": "backup", "added_at": 1700000100, "confirmed_at": 1700000160 }],

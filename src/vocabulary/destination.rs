@@ -41,14 +41,46 @@ pub enum DestinationError {
     /// Not an e-mail address.
     #[error("not an e-mail address: give one such as name@example.com")]
     InvalidEmail,
+    /// A phone number without its country code, where no known country says which it
+    /// is: it could not be compared with the same phone written internationally.
+    #[error(
+        "the phone number has no country code: give it in international form, starting with + and the country code, such as +61 412 345 678"
+    )]
+    NeedsCountryCode,
 }
 
 impl Destination {
-    /// A phone number, normalised: `+61 (412) 345-678` becomes `+61412345678`.
+    /// A phone number in international form, normalised: `+61 (412) 345-678` becomes
+    /// `+61412345678`. A number without `+` and its country code is refused: which
+    /// phone `0412 345 678` is depends on the country, so it could not be told apart
+    /// from, or matched with, the same phone written internationally (a backup phone
+    /// must differ from the primary, R18). Use [`Destination::sms_in`] with the
+    /// organisation's country to accept national numbers.
     ///
     /// # Errors
-    /// [`DestinationError::InvalidPhone`].
+    /// [`DestinationError::InvalidPhone`] if it is not a phone number;
+    /// [`DestinationError::NeedsCountryCode`] if it has no `+` and country code.
     pub fn sms(number: &str) -> Result<Destination, DestinationError> {
+        let parsed = Destination::phone(number)?;
+        if parsed.address().starts_with('+') { Ok(parsed) } else { Err(DestinationError::NeedsCountryCode) }
+    }
+
+    /// A phone number given as it is written in `country` (ISO 3166-1 alpha-2), in
+    /// E.164 form: `0412 345 678` in `AU` becomes `+61412345678`. A number that starts
+    /// with `+` keeps its own country code.
+    ///
+    /// # Errors
+    /// [`DestinationError::InvalidPhone`] if it is not a phone number;
+    /// [`DestinationError::NeedsCountryCode`] for a national number when `country` is
+    /// not one this crate knows the calling code of (`AU`, `NZ`, `GB`, `IE`, `US`, `CA`,
+    /// `SG`, `ZA`, `IN`, `DE`, `FR`, `NL`).
+    pub fn sms_in(number: &str, country: &str) -> Result<Destination, DestinationError> {
+        let parsed = Destination::phone(number)?;
+        parsed.e164(Some(country)).map(Destination::Sms).ok_or(DestinationError::NeedsCountryCode)
+    }
+
+    /// Digits, with the leading `+` if written, between 7 and 15 of them.
+    fn phone(number: &str) -> Result<Destination, DestinationError> {
         let number = number.trim();
         let (plus, rest) = match number.strip_prefix('+') {
             Some(rest) => ("+", rest),
@@ -69,19 +101,14 @@ impl Destination {
         Ok(Destination::Sms(digits))
     }
 
-    /// A phone number given as it is written in `country` (ISO 3166-1 alpha-2), in
-    /// E.164 form: `0412 345 678` in `AU` becomes `+61412345678`. A number that starts
-    /// with `+` keeps its own country code; a country this crate does not know leaves a
-    /// national number as [`Destination::sms`] does.
-    ///
-    /// # Errors
-    /// [`DestinationError::InvalidPhone`].
-    pub fn sms_in(number: &str, country: &str) -> Result<Destination, DestinationError> {
-        let parsed = Destination::sms(number)?;
-        Ok(match parsed.e164(Some(country)) {
+    /// The same destination, a national phone number put in E.164 form when `country`
+    /// is known; otherwise unchanged. Only records written before national numbers were
+    /// refused (or destinations deserialised by the host) hold national numbers.
+    pub(crate) fn in_country(&self, country: Option<&str>) -> Destination {
+        match self.e164(country) {
             Some(international) => Destination::Sms(international),
-            None => parsed,
-        })
+            None => self.clone(),
+        }
     }
 
     /// The phone number in E.164 form, reading a national number as written in
@@ -103,13 +130,26 @@ impl Destination {
     /// Whether two destinations reach the same phone or mailbox, reading national
     /// phone numbers as written in `country` (`0412 345 678` and `+61 412 345 678` are
     /// the same phone in `AU`).
+    ///
+    /// A national number of no known country (kept from a record written before
+    /// [`Destination::sms`] refused them) cannot be read exactly, so it counts as the
+    /// same phone as any number it could be: one whose digits end with its digits after
+    /// the trunk prefix (`0412 345 678` and `+61 412 345 678`, but also `+64 412 345
+    /// 678`). A backup phone that only might be the primary is refused rather than let
+    /// through by a difference of format.
     pub fn same_as(&self, other: &Destination, country: Option<&str>) -> bool {
         if self == other {
             return true;
         }
+        match (self, other) {
+            (Destination::Sms(_), Destination::Sms(_)) => {}
+            _ => return false,
+        }
         match (self.e164(country), other.e164(country)) {
             (Some(a), Some(b)) => a == b,
-            _ => false,
+            (Some(international), None) => may_be(&international, other.address()),
+            (None, Some(international)) => may_be(&international, self.address()),
+            (None, None) => subscriber(self.address()) == subscriber(other.address()),
         }
     }
 
@@ -193,8 +233,19 @@ fn valid_domain(domain: &str) -> bool {
         && labels.last().is_some_and(|top| !top.chars().all(|c| c.is_ascii_digit()))
 }
 
+/// A national number without its trunk prefix (the leading `0`s of `0412 345 678`).
+fn subscriber(national: &str) -> &str {
+    national.trim_start_matches('0')
+}
+
+/// Whether the E.164 number `international` could be the national number `national`
+/// of some country: its digits end with the national number's after the trunk prefix.
+fn may_be(international: &str, national: &str) -> bool {
+    international.trim_start_matches('+').ends_with(subscriber(national))
+}
+
 /// The international calling codes of the countries mfa-kit's users are in; a
-/// national number of another country is compared as written.
+/// national number of another country cannot be put in E.164 form.
 fn calling_code(country: &str) -> Option<&'static str> {
     const CODES: &[(&str, &str)] = &[
         ("AU", "61"),
@@ -242,6 +293,7 @@ pub enum Purpose {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn phone_numbers_are_compared_after_normalising() {
@@ -250,26 +302,76 @@ mod tests {
         let c = Destination::sms(" +61 (412) 345.678 ").unwrap();
         assert_eq!((&a, &b), (&c, &c));
         assert_eq!(a.address(), "+61412345678");
-        assert_ne!(a, Destination::sms("0412 345 678").unwrap());
         for bad in ["", "12345", "+61 412 345 678 999 12", "call me", "+61 412-ABC", "++61412345678"] {
             assert_eq!(Destination::sms(bad), Err(DestinationError::InvalidPhone), "{bad}");
         }
     }
 
+    /// A national number as records written before national numbers were refused hold it.
+    fn stored(address: &str) -> Destination {
+        serde_json::from_value(serde_json::json!({"kind": "sms", "address": address})).unwrap()
+    }
+
     #[test]
     fn national_and_international_forms_of_one_phone_are_the_same_phone() {
-        let national = Destination::sms("0412 345 678").unwrap();
+        let national = stored("0412345678");
         let international = Destination::sms("+61 412 345 678").unwrap();
         assert!(national.same_as(&international, Some("AU")));
         assert!(international.same_as(&national, Some("au")));
         assert!(!national.same_as(&international, Some("NZ")));
-        assert!(!national.same_as(&international, None));
         assert_eq!(Destination::sms_in("0412 345 678", "AU").unwrap(), international);
+        assert_eq!(Destination::sms_in("+61 412 345 678", "NZ").unwrap(), international);
         assert_eq!(Destination::sms_in("(415) 555-0100", "US").unwrap().address(), "+14155550100");
         assert_eq!(Destination::sms_in("1 415 555 0100", "US").unwrap().address(), "+14155550100");
-        assert_eq!(Destination::sms_in("0412 345 678", "XX").unwrap(), national);
         let email = Destination::email("a@b.example").unwrap();
         assert!(!email.same_as(&national, Some("AU")) && email.same_as(&email.clone(), None));
+    }
+
+    #[test]
+    fn a_national_number_without_a_known_country_is_refused_with_a_hint_to_write_it_internationally() {
+        assert_eq!(Destination::sms("0412 345 678"), Err(DestinationError::NeedsCountryCode));
+        assert_eq!(Destination::sms_in("0412 345 678", "XX"), Err(DestinationError::NeedsCountryCode));
+        assert_eq!(Destination::sms_in("0412 345 678", ""), Err(DestinationError::NeedsCountryCode));
+        assert_eq!(Destination::sms_in("call me", "AU"), Err(DestinationError::InvalidPhone));
+        let message = DestinationError::NeedsCountryCode.to_string();
+        assert!(message.contains("international form") && message.contains("+61 412 345 678"), "{message}");
+    }
+
+    #[test]
+    fn a_stored_national_number_of_no_known_country_counts_as_every_phone_it_could_be() {
+        let national = stored("0412345678");
+        for country in [None, Some("XX")] {
+            assert!(national.same_as(&Destination::sms("+61 412 345 678").unwrap(), country));
+            assert!(Destination::sms("+64 412 345 678").unwrap().same_as(&national, country));
+            assert!(national.same_as(&stored("412345678"), country));
+            assert!(!national.same_as(&Destination::sms("+61 412 345 679").unwrap(), country));
+            assert!(!national.same_as(&stored("0412345679"), country));
+        }
+        // The old record still reads, and `in_country` brings it to E.164 where it can.
+        assert_eq!(national.address(), "0412345678");
+        assert_eq!(national.in_country(Some("AU")).address(), "+61412345678");
+        assert_eq!(national.in_country(None), national);
+    }
+
+    proptest! {
+        /// Whatever `sms` accepts is in international form, and any national number
+        /// with the country that reads it matches its international form, with that
+        /// country, an unknown one or none.
+        #[test]
+        fn a_phone_is_the_same_phone_whichever_form_it_is_written_in(
+            typed in "[+]?[0-9 ().-]{0,20}",
+            subscriber in "[1-9][0-9]{8}",
+            country in proptest::option::of(prop_oneof![Just("AU"), Just("XX")]),
+        ) {
+            if let Ok(sms) = Destination::sms(&typed) {
+                prop_assert!(sms.address().starts_with('+'));
+            }
+            let national = stored(&format!("0{subscriber}"));
+            let international = Destination::sms(&format!("+61 {subscriber}")).unwrap();
+            prop_assert!(national.same_as(&international, country));
+            prop_assert!(international.same_as(&national, country));
+            prop_assert_eq!(Destination::sms_in(&format!("0{subscriber}"), "AU").unwrap(), international);
+        }
     }
 
     #[test]
