@@ -383,7 +383,7 @@ fn describe_step_up(answer: &StepUp) -> String {
 fn describe(decision: &Outcome<Decision>) -> String {
     match decision {
         Ok(Decision::Allow { reason }) => format!("let in ({reason:?})"),
-        Ok(Decision::Challenge { methods, reason, needs_backup }) => {
+        Ok(Decision::Challenge { methods, reason, needs_backup, .. }) => {
             let backup = if *needs_backup { ", then ask them to set up a backup method" } else { "" };
             format!("ask for a code, methods {methods:?} ({reason:?}){backup}")
         }

@@ -136,6 +136,8 @@ fn the_standard_policy_follows_its_specification_table() {
                                         methods: vec![Method::Totp],
                                         reason: Enrolled,
                                         needs_backup: false,
+                                        backup_blocking: false,
+                                        restricted: vec![],
                                     }),
                                     Suggest(reason) => Ok(Decision::SuggestEnrollment {
                                         reason,
@@ -311,7 +313,13 @@ fn lowering_a_level_to_upon_request_still_challenges_users_who_set_up_mfa() {
         let after = office().with_user_type("practitioner").with_org(lowered);
         assert_eq!(
             firm.mfa.sign_in_decision(&sarah, &after).await.unwrap(),
-            Ok(Decision::Challenge { methods: vec![Method::Totp], reason: Enrolled, needs_backup: false })
+            Ok(Decision::Challenge {
+                methods: vec![Method::Totp],
+                reason: Enrolled,
+                needs_backup: false,
+                backup_blocking: false,
+                restricted: vec![],
+            })
         );
         assert_eq!(
             firm.mfa.sign_in_decision(&tom, &after).await.unwrap(),

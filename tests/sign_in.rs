@@ -21,7 +21,9 @@ fn after_the_password_an_enrolled_user_is_asked_for_a_code_and_others_are_let_in
             Ok(Decision::Challenge {
                 methods: vec![Method::Totp],
                 reason: Reason::Enrolled,
-                needs_backup: false
+                needs_backup: false,
+                backup_blocking: false,
+                restricted: vec![],
             })
         );
         assert_eq!(

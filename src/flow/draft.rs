@@ -110,9 +110,12 @@ impl<'r> Draft<'r> {
     }
 
     /// Refuses setting up or changing a factor from an address the organisation does
-    /// not allow (the allowlist covers set-up, not only proofs).
+    /// not allow (the allowlist covers set-up, not only proofs), or for a user who may
+    /// not set up MFA here at all (single sign-on users whose provider does MFA).
     pub(crate) fn refuse_address(&self, env: &Env<'_>) -> Option<Refusal> {
-        env.policy.refuse_request(env.context, env.now)
+        env.policy
+            .refuse_request(env.context, env.now)
+            .or_else(|| env.policy.mfa_unavailable(env.context).map(Refusal::Forbidden))
     }
 
     /// Refuses (and audits) turning MFA off, or removing the user's last factor, where

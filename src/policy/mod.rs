@@ -23,7 +23,7 @@ use crate::vocabulary::{LockoutRule, Method, Outcome, Reason, RequestContext};
 
 pub use network::{IpNetwork, NetworkError};
 pub use session::{SessionFacts, SessionLimits};
-pub use settings::{Jurisdiction, Level, OrgSettings, Preset};
+pub use settings::{BackupRule, Jurisdiction, Level, OrgSettings, Preset};
 pub use standard::StandardPolicy;
 
 /// How long a started enrollment stays open: 10 minutes (seed 004).
@@ -137,6 +137,9 @@ pub struct UserFacts {
     pub must_enroll: bool,
     /// Whether too many failures disabled the second factor until an admin reset.
     pub disabled: bool,
+    /// Whether the user has a confirmed backup phone number or e-mail address (of a
+    /// method that counts), the backup [`BackupRule::RequireDestination`] asks for.
+    pub has_backup_destination: bool,
 }
 
 impl UserFacts {
@@ -144,7 +147,15 @@ impl UserFacts {
     pub fn new(methods: Vec<Method>, locked_until: Option<u64>) -> UserFacts {
         let has_backup = methods.contains(&Method::RecoveryCode);
         let enrolled = methods.iter().any(|m| *m != Method::RecoveryCode);
-        UserFacts { methods, locked_until, has_backup, enrolled, must_enroll: false, disabled: false }
+        UserFacts {
+            methods,
+            locked_until,
+            has_backup,
+            enrolled,
+            must_enroll: false,
+            disabled: false,
+            has_backup_destination: false,
+        }
     }
 
     /// What `record` says at `now`: the methods set up, a running lockout, a backup.
@@ -163,6 +174,10 @@ impl UserFacts {
             enrolled: record.has_mfa_allowing(&allowed),
             must_enroll: record.must_enroll(),
             disabled: record.failures().disabled_at().is_some(),
+            has_backup_destination: record
+                .out_of_band()
+                .confirmed(crate::vocabulary::Role::Backup)
+                .is_some_and(|backup| allowed(backup.destination().method())),
         }
     }
 
@@ -189,8 +204,19 @@ pub enum Decision {
         /// Why.
         reason: Reason,
         /// After the proof, ask the user to set up a backup method: the policy requires
-        /// one (principal users, seed 004) and the user has none.
+        /// one (principal users, seed 004) and the user has none that counts.
         needs_backup: bool,
+        /// The backup is required before going on, not only suggested: send the user
+        /// to add a backup phone number or e-mail address right after the proof (the
+        /// organisation's [`OrgSettings::principal_backup`] is
+        /// [`BackupRule::RequireDestination`]).
+        backup_blocking: bool,
+        /// The offered methods that are restricted authenticators (NIST SP 800-63B-4
+        /// §3.2.9: codes by SMS): where one is offered, tell the user the risk (a
+        /// number can be taken over, messages intercepted) and offer an unrestricted
+        /// alternative (an authenticator app, a security key), which the user should
+        /// set up if `methods` holds nothing else.
+        restricted: Vec<Method>,
     },
     /// Let the user in, but prompt them to set up MFA first; they may dismiss it.
     SuggestEnrollment {
@@ -283,6 +309,15 @@ pub trait Policy: Send + Sync {
         SessionLimits::DEFAULT
     }
 
+    /// Why the user may not set up MFA at all, if they may not: a user signing in
+    /// through single sign-on where the organisation says MFA belongs to its SSO
+    /// provider (seed 003: "if the accounting firm uses an SSO connection, MFA cannot
+    /// be activated"). Default: never.
+    fn mfa_unavailable(&self, context: &SignInContext) -> Option<Reason> {
+        let _ = context;
+        None
+    }
+
     /// Whether signing in with a recovery code ends the user's other sessions (as a
     /// change of how the account is protected does). Default `false`.
     fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {
@@ -334,6 +369,9 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     }
     fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {
         (**self).recovery_code_ends_other_sessions(context)
+    }
+    fn mfa_unavailable(&self, context: &SignInContext) -> Option<Reason> {
+        (**self).mfa_unavailable(context)
     }
     fn replace_recovery_codes_after_use(&self, context: &SignInContext) -> bool {
         (**self).replace_recovery_codes_after_use(context)

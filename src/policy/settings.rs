@@ -90,6 +90,11 @@ pub struct OrgSettings {
     pub remember_device_max: u64,
     /// Whether principal users must also set up a backup method (seed 004).
     pub backup_required_for_principals: bool,
+    /// What the principals' backup must be, and whether it blocks: a suggestion any
+    /// backup meets (recovery codes included, the default), or a backup phone number
+    /// or e-mail address required before going on (seed 004: "this step is required
+    /// for principal users").
+    pub principal_backup: BackupRule,
     /// Whether users may turn their own MFA off.
     pub allow_self_deactivation: bool,
     /// Whether codes sent by e-mail may be used as a factor.
@@ -107,6 +112,11 @@ pub struct OrgSettings {
     /// The longest a signed-in session may go without a request, in seconds: 1 minute
     /// to the session lifetime, default 2 hours.
     pub session_idle_timeout: u64,
+    /// The user types (the host's, as in [`OrgSettings::levels`]; `"*"` for every type)
+    /// whose users, signing in through single sign-on, can neither be asked for nor
+    /// set up MFA here: their SSO provider does it (seed 003). Users of other types
+    /// signing in through SSO are not asked, but may set MFA up.
+    pub sso_without_mfa: Vec<String>,
     /// Whether signing in with a recovery code ends the user's other sessions, as a
     /// change of how the account is protected does (someone may be recovering an
     /// account they lost to an attacker). Default `false`; the presets turn it on.
@@ -215,6 +225,7 @@ impl Default for OrgSettings {
             enrollment_lifetime: super::DEFAULT_ENROLLMENT_LIFETIME,
             remember_device_max: OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX,
             backup_required_for_principals: true,
+            principal_backup: BackupRule::Advisory,
             allow_self_deactivation: true,
             allow_email_codes: true,
             allow_sms_codes: true,
@@ -223,8 +234,23 @@ impl Default for OrgSettings {
             session_lifetime: super::SessionLimits::DEFAULT.lifetime,
             session_idle_timeout: super::SessionLimits::DEFAULT.idle_timeout,
             recovery_code_ends_sessions: false,
+            sso_without_mfa: Vec::new(),
         }
     }
+}
+
+/// What a required backup method must be, and whether the user may go on without it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BackupRule {
+    /// Suggest a backup after the sign-in; any backup counts (a backup phone or
+    /// e-mail address, or unused recovery codes).
+    #[default]
+    Advisory,
+    /// Require a backup phone number or e-mail address before going on: recovery
+    /// codes alone do not count (seed 004).
+    RequireDestination,
 }
 
 /// A compliance preset: rules a regulator or standard sets, applied on top of what an

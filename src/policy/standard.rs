@@ -164,9 +164,18 @@ impl Policy for StandardPolicy {
             return Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin });
         }
         if user.has_mfa() {
-            let needs_backup = self.backup_required(context) && !user.has_backup;
-            let methods = user.methods.iter().copied().filter(|m| settings.allows(*m)).collect();
-            return Ok(Decision::Challenge { methods, reason: Reason::Enrolled, needs_backup });
+            let blocking = settings.principal_backup == super::BackupRule::RequireDestination;
+            let has_backup = if blocking { user.has_backup_destination } else { user.has_backup };
+            let needs_backup = self.backup_required(context) && !has_backup;
+            let methods: Vec<_> = user.methods.iter().copied().filter(|m| settings.allows(*m)).collect();
+            let restricted = methods.iter().copied().filter(|m| m.is_restricted()).collect();
+            return Ok(Decision::Challenge {
+                methods,
+                reason: Reason::Enrolled,
+                needs_backup,
+                backup_blocking: needs_backup && blocking,
+                restricted,
+            });
         }
         Ok(self.enrollment_decision(context, &settings, now))
     }
@@ -222,6 +231,13 @@ impl Policy for StandardPolicy {
         self.read(context, |settings| {
             super::SessionLimits::new(settings.session_lifetime, settings.session_idle_timeout)
         })
+    }
+
+    fn mfa_unavailable(&self, context: &SignInContext) -> Option<Reason> {
+        let user_type = context.user_type.as_deref();
+        let listed = |types: &Vec<String>| types.iter().any(|t| t == "*" || Some(t.as_str()) == user_type);
+        (context.via_sso && self.read(context, |settings| listed(&settings.sso_without_mfa)))
+            .then_some(Reason::SingleSignOn)
     }
 
     fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {

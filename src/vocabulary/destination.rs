@@ -20,6 +20,16 @@ pub enum Method {
     RecoveryCode,
 }
 
+impl Method {
+    /// Whether the method is a restricted authenticator under NIST SP 800-63B-4
+    /// §3.2.9: codes by SMS (the number can be ported or taken over, the message
+    /// intercepted). A verifier that offers one tells the user the risk and offers an
+    /// unrestricted alternative ([`crate::policy::Decision::Challenge`]'s `restricted`).
+    pub fn is_restricted(self) -> bool {
+        self == Method::Sms
+    }
+}
+
 /// Where an out-of-band code goes: a phone number or an e-mail address, normalised.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "address", rename_all = "snake_case")]

@@ -214,6 +214,9 @@ fn forbidden_text(reason: Reason) -> &'static str {
         Reason::LevelMandatory | Reason::OrgEnforced => {
             "Two-step verification is mandatory in your organisation and cannot be turned off."
         }
+        Reason::SingleSignOn => {
+            "You sign in through your organisation's single sign-on, which handles two-step verification: it cannot be set up here."
+        }
         _ => "Your organisation does not allow turning off two-step verification.",
     }
 }
@@ -256,6 +259,7 @@ mod tests {
             Refusal::ConfirmationRequired,
             Refusal::Forbidden(Reason::JurisdictionRule),
             Refusal::Forbidden(Reason::DeactivationDisabled),
+            Refusal::Forbidden(Reason::SingleSignOn),
             Refusal::SameAsPrimary,
             Refusal::NoDestination(Role::Primary),
             Refusal::NoDestination(Role::Backup),

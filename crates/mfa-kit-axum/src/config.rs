@@ -96,6 +96,9 @@ pub struct Paths {
     pub second_factor: String,
     /// The authenticator enrollment page.
     pub enroll: String,
+    /// The page where a user adds the backup phone number or e-mail address the
+    /// organisation requires before going on.
+    pub backup: String,
 }
 
 impl Default for Paths {
@@ -104,6 +107,7 @@ impl Default for Paths {
             sign_in: "/sign-in".into(),
             second_factor: "/sign-in/code".into(),
             enroll: "/mfa/enroll".into(),
+            backup: "/mfa/backup".into(),
         }
     }
 }
@@ -115,7 +119,19 @@ impl Paths {
         second_factor: impl Into<String>,
         enroll: impl Into<String>,
     ) -> Paths {
-        Paths { sign_in: sign_in.into(), second_factor: second_factor.into(), enroll: enroll.into() }
+        Paths {
+            sign_in: sign_in.into(),
+            second_factor: second_factor.into(),
+            enroll: enroll.into(),
+            backup: Paths::default().backup,
+        }
+    }
+
+    /// The same paths with another backup page (default `/mfa/backup`).
+    #[must_use]
+    pub fn with_backup(mut self, backup: impl Into<String>) -> Paths {
+        self.backup = backup.into();
+        self
     }
 }
 

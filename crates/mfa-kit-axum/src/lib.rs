@@ -22,6 +22,6 @@ pub use org::{OrgSource, UserOrg};
 pub use response::UNAVAILABLE;
 pub use response::{NoStore, Refused, WebError, no_store, status_for};
 pub use session::{
-    ACTIVITY_GRANULARITY, AuthState, Enrolling, GuardRejection, MfaSession, MfaUser, Next, SecondFactorDue,
-    SignedIn, Stage, require_signed_in,
+    ACTIVITY_GRANULARITY, AddingBackup, AuthState, Enrolling, GuardRejection, MfaSession, MfaUser, Next,
+    SecondFactorDue, SignedIn, Stage, require_signed_in,
 };

@@ -50,6 +50,10 @@ pub enum Stage {
     Enrollment,
     /// Fully signed in.
     SignedIn,
+    /// The second factor was proved, but the organisation requires a backup phone
+    /// number or e-mail address before going on (a principal user, seed 004): every
+    /// other page sends the browser to [`crate::Paths::backup`] until one is added.
+    Backup,
 }
 
 /// The session's sign-in state. Lives only in the server-side session store; the
@@ -65,6 +69,10 @@ pub struct AuthState {
     /// When this session last proved a second factor (the proof's own time).
     #[serde(default)]
     proved_at: Option<u64>,
+    /// The backup is required before going on ([`Decision::Challenge`]'s
+    /// `backup_blocking`).
+    #[serde(default)]
+    backup_blocking: bool,
     /// The account's generation the session belongs to. Sessions stored before it was
     /// kept read as 0, and end at their next request if the account has moved on.
     #[serde(default)]
@@ -92,6 +100,15 @@ impl AuthState {
         match self.proved_at {
             Some(at) => facts.proved_at(at),
             None => facts,
+        }
+    }
+
+    /// Where to send the browser once this state is reached: the backup page at
+    /// [`Stage::Backup`], `home` otherwise.
+    pub fn landing<'a>(&self, web: &'a MfaWeb, home: &'a str) -> &'a str {
+        match self.stage {
+            Stage::Backup => &web.settings.paths.backup,
+            _ => home,
         }
     }
 
@@ -208,9 +225,11 @@ impl MfaSession {
     /// [`WebError::Session`], [`WebError::Clock`], [`WebError::Service`] (the
     /// generation could not be read: nobody is let in).
     pub async fn password_verified(&self, user: UserId, decision: &Decision) -> Result<Next, WebError> {
+        let mut backup_blocking = false;
         let (stage, next, methods, suggested, needs_backup) = match decision {
             Decision::Allow { .. } => (Stage::SignedIn, Next::SignedIn, Vec::new(), false, false),
-            Decision::Challenge { methods, needs_backup, .. } => {
+            Decision::Challenge { methods, needs_backup, backup_blocking: blocking, .. } => {
+                backup_blocking = *blocking;
                 (Stage::SecondFactor, Next::SecondFactor, methods.clone(), false, *needs_backup)
             }
             Decision::SuggestEnrollment { .. } => {
@@ -232,6 +251,7 @@ impl MfaSession {
             enrollment_suggested: suggested,
             needs_backup,
             proved_at: None,
+            backup_blocking,
             generation,
             signed_in_at: since,
             active_at: since,
@@ -243,8 +263,10 @@ impl MfaSession {
     }
 
     /// The service accepted the second factor (`proof`): the session is signed in, with
-    /// the proof's time as its own. `None` if no second factor was pending (nothing
-    /// changes), or if the account changed meanwhile (the session is signed out).
+    /// the proof's time as its own, or, where the organisation requires a backup before
+    /// going on, at [`Stage::Backup`] ([`AuthState::landing`] says where to go). `None`
+    /// if no second factor was pending (nothing changes), or if the account changed
+    /// meanwhile (the session is signed out).
     ///
     /// # Errors
     /// [`WebError::Session`], [`WebError::Service`].
@@ -253,6 +275,39 @@ impl MfaSession {
         // session made that change and keeps going.
         let changed = proof.method == Method::RecoveryCode;
         self.advance(&[Stage::SecondFactor], proof.at, changed).await
+    }
+
+    /// The user added and confirmed the backup phone number or e-mail address the
+    /// organisation requires ([`Stage::Backup`]): the session is signed in, and keeps
+    /// the account's new generation (confirming a destination moves it). `None` if the
+    /// session was at neither stage, or another change came in between (signed out).
+    ///
+    /// # Errors
+    /// [`WebError::Session`], [`WebError::Service`].
+    pub async fn backup_added(&self) -> Result<Option<AuthState>, WebError> {
+        let Some(mut state) =
+            self.state().await?.filter(|s| matches!(s.stage, Stage::Backup | Stage::SignedIn))
+        else {
+            return Ok(None);
+        };
+        let current = self.web.accounts.generation(&state.user).await?;
+        let Some(generation) = adopt(state.generation, current) else {
+            self.sign_out().await?;
+            return Ok(None);
+        };
+        let was = state.stage;
+        state.generation = generation;
+        state.stage = Stage::SignedIn;
+        state.needs_backup = false;
+        state.backup_blocking = false;
+        if was != Stage::SignedIn {
+            self.session.cycle_id().await?;
+        }
+        self.session.insert(KEY, state.clone()).await?;
+        if was != Stage::SignedIn {
+            CsrfToken::renew(&self.session).await?;
+        }
+        Ok(Some(state))
     }
 
     /// The service confirmed an enrollment this session started (`confirmed`): the
@@ -343,16 +398,17 @@ impl MfaSession {
             state.generation = generation;
         }
         let was = state.stage;
-        state.stage = Stage::SignedIn;
+        state.stage =
+            if was == Stage::SecondFactor && state.backup_blocking { Stage::Backup } else { Stage::SignedIn };
         state.since = proved_at;
         state.proved_at = Some(proved_at);
         state.active_at = state.active_at.max(proved_at);
         state.enrollment_suggested = false;
-        if was != Stage::SignedIn {
+        if was != state.stage {
             self.session.cycle_id().await?;
         }
         self.session.insert(KEY, state.clone()).await?;
-        if was != Stage::SignedIn {
+        if was != state.stage {
             CsrfToken::renew(&self.session).await?;
         }
         Ok(Some(state))
@@ -386,6 +442,8 @@ pub enum GuardRejection {
     SecondFactor(String),
     /// Enrollment is required first: to the enrollment page.
     Enroll(String),
+    /// A backup phone number or e-mail address is required first: to its page.
+    Backup(String),
     /// The session has ended (the account changed, or a limit passed) and was signed
     /// out: to the password page, with `?ended=` and the reason's id.
     Ended(String, SessionEnd),
@@ -398,9 +456,10 @@ pub enum GuardRejection {
 impl IntoResponse for GuardRejection {
     fn into_response(self) -> Response {
         match self {
-            GuardRejection::SignIn(to) | GuardRejection::SecondFactor(to) | GuardRejection::Enroll(to) => {
-                Redirect::to(&to).into_response()
-            }
+            GuardRejection::SignIn(to)
+            | GuardRejection::SecondFactor(to)
+            | GuardRejection::Enroll(to)
+            | GuardRejection::Backup(to) => Redirect::to(&to).into_response(),
             GuardRejection::Ended(to, ended) => {
                 let separator = if to.contains('?') { '&' } else { '?' };
                 Redirect::to(&format!("{to}{separator}ended={}", ended.as_str())).into_response()
@@ -455,6 +514,7 @@ async fn admit(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<Adm
         return Err(match state.stage {
             Stage::SecondFactor => GuardRejection::SecondFactor(paths.second_factor.clone()),
             Stage::Enrollment => GuardRejection::Enroll(paths.enroll.clone()),
+            Stage::Backup => GuardRejection::Backup(paths.backup.clone()),
             Stage::SignedIn => GuardRejection::SignIn(paths.sign_in.clone()),
         });
     }
@@ -580,6 +640,14 @@ stage_extractor!(
     /// second factor is due. Anyone else is redirected.
     SecondFactorDue,
     Stage::SecondFactor
+);
+
+stage_extractor!(
+    /// For the backup page: a user who must add a backup phone number or e-mail address
+    /// before going on ([`Stage::Backup`]), or who is fully signed in.
+    AddingBackup,
+    Stage::Backup,
+    Stage::SignedIn
 );
 
 stage_extractor!(

@@ -20,8 +20,8 @@ use mfa_kit::policy::{Decision, OrgSettings};
 use mfa_kit::prelude::*;
 use mfa_kit::record::RefusalTally;
 use mfa_kit_axum::{
-    Client, ClientAddress, CsrfToken, Enrolling, MfaSession, MfaWeb, NoStore, OrgSource, Refused,
-    SecondFactorDue, SignedIn, UserOrg, WebError, csrf_protect, require_signed_in, status_for,
+    AddingBackup, Client, ClientAddress, CsrfToken, Enrolling, MfaSession, MfaWeb, NoStore, OrgSource,
+    Refused, SecondFactorDue, SignedIn, UserOrg, WebError, csrf_protect, require_signed_in, status_for,
 };
 use tower::ServiceExt;
 
@@ -54,12 +54,13 @@ struct OrgsDown;
 impl OrgSource for Orgs {
     type Error = OrgsDown;
 
-    async fn org_for(&self, _user: &UserId) -> Result<UserOrg, OrgsDown> {
+    async fn org_for(&self, user: &UserId) -> Result<UserOrg, OrgsDown> {
         let (settings, broken) = self.0.lock().unwrap().clone();
         if broken {
             return Err(OrgsDown);
         }
-        Ok(UserOrg::new(Arc::new(settings)).with_user_type("staff"))
+        let org = UserOrg::new(Arc::new(settings)).with_user_type("staff");
+        Ok(if user.as_str() == "boss" { org.as_principal() } else { org })
     }
 }
 
@@ -95,6 +96,9 @@ fn app(address: ClientAddress, origin: &str, orgs: Orgs) -> (Router, App) {
         .route("/enroll/start", post(start_enrollment))
         .route("/enroll/confirm", post(confirm_enrollment))
         .route("/enrolled", post(enrolled))
+        .route("/backup", get(|who: AddingBackup| async move { format!("add a backup, {}", who.user) }))
+        .route("/backup/add", post(add_backup))
+        .route("/backup/confirm", post(confirm_backup))
         .route("/remember", post(remember))
         .route("/forget", post(|State(app): State<App>| async move { (app.web.forget_cookie(), "") }))
         .route("/context", get(context))
@@ -122,9 +126,13 @@ async fn password(
     let user = UserId::new(&user);
     let decision = match decision.as_str() {
         "allow" => Decision::Allow { reason: Reason::NotRequired },
-        "challenge" => {
-            Decision::Challenge { methods: vec![Method::Totp], reason: Reason::Enrolled, needs_backup: false }
-        }
+        "challenge" => Decision::Challenge {
+            methods: vec![Method::Totp],
+            reason: Reason::Enrolled,
+            needs_backup: false,
+            backup_blocking: false,
+            restricted: vec![],
+        },
         "require" => Decision::RequireEnrollment { reason: Reason::OrgEnforced },
         "ask" => {
             let context = app.web.password_step_context(&user, &client).await?;
@@ -160,7 +168,10 @@ async fn code(
             Err(refusal) => return Ok(Refused(refusal).into_response()),
         }
     };
-    session.second_factor_proven(&proof).await?;
+    let state = session.second_factor_proven(&proof).await?;
+    if let Some(state) = state.filter(|state| state.stage() == mfa_kit_axum::Stage::Backup) {
+        return Ok(format!("to {}", state.landing(&app.web, "/home")).into_response());
+    }
     Ok(format!("welcome {}", due.user).into_response())
 }
 
@@ -257,6 +268,48 @@ async fn remember(State(app): State<App>, user: SignedIn, session: MfaSession) -
     let remembered: Remembered =
         app.mfa.remember_device(&user.user, "laptop", 7 * 86_400, &context).await?.unwrap();
     Ok((app.web.remember_cookie(&remembered)?, "remembered").into_response())
+}
+
+/// The codes the test's SMS gateway "sent".
+#[derive(Clone, Default)]
+struct Gateway(Arc<Mutex<Vec<String>>>);
+
+impl mfa_kit::notify::CodeSender for Gateway {
+    type Error = std::convert::Infallible;
+
+    async fn send(
+        &self,
+        _to: &Destination,
+        message: &mfa_kit::flow::oob::OobMessage,
+    ) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().push(message.code().to_string());
+        Ok(())
+    }
+}
+
+static GATEWAY: std::sync::LazyLock<Gateway> = std::sync::LazyLock::new(Gateway::default);
+
+async fn add_backup(State(app): State<App>, who: AddingBackup) -> Result<Response, WebError> {
+    let phone = Destination::sms("+61 412 345 678").unwrap();
+    Ok(match app.mfa.add_destination(&who.user, phone, Role::Backup, &*GATEWAY, &who.context).await? {
+        Ok(_) => "sent".into_response(),
+        Err(refusal) => Refused(refusal).into_response(),
+    })
+}
+
+async fn confirm_backup(
+    State(app): State<App>,
+    who: AddingBackup,
+    session: MfaSession,
+) -> Result<Response, WebError> {
+    let code = GATEWAY.0.lock().unwrap().last().cloned().unwrap_or_default();
+    match app.mfa.confirm_destination(&who.user, &code, &who.context).await? {
+        Ok(_) => {
+            session.backup_added().await?;
+            Ok("backup added".into_response())
+        }
+        Err(refusal) => Ok(Refused(refusal).into_response()),
+    }
 }
 
 /// Remembers this device for a week (needs this session's fresh proof).
@@ -859,4 +912,51 @@ async fn a_thousand_malformed_codes_from_one_session_write_a_bounded_number_of_a
         trail.iter().filter(|e| matches!(e.kind, mfa_kit::event::EventKind::CodeRejected { .. })).count();
     assert_eq!(summarised as usize + one_by_one, 1000, "the trail says how many were refused");
     assert!(trail.len() - before <= RefusalTally::LOGGED_PER_INTERVAL as usize + 2);
+}
+
+#[tokio::test]
+async fn a_principal_without_a_backup_destination_is_sent_to_add_one_before_going_on() {
+    use mfa_kit::policy::BackupRule;
+    let orgs = Orgs::default();
+    orgs.0.lock().unwrap().0.principal_backup = BackupRule::RequireDestination;
+    let (router, app) = app(ClientAddress::Peer, ORIGIN, orgs);
+    let phone = enroll(&app, "boss").await;
+    // Recovery codes do not count as the backup this organisation requires.
+    let here = SignInContext::default();
+    let boss = UserId::new("boss");
+    app.mfa.verify_code(&boss, &phone.code(&app), &here).await.unwrap().unwrap();
+    app.clock.advance(30);
+    app.mfa.generate_recovery_codes(&boss, &here).await.unwrap().unwrap();
+
+    let mut browser = Browser::new(&router, "app.example");
+    assert_eq!(browser.post("/password/boss/ask", "").await.1, "/sign-in/code");
+    let (status, body, _) = browser.post("/code", &format!("code={}", phone.code(&app))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "to /mfa/backup"));
+    assert_eq!(
+        sent_to(&mut browser).await.as_deref(),
+        Some("/mfa/backup"),
+        "blocked until a backup is added"
+    );
+    assert_eq!(browser.get("/backup").await.1, "add a backup, boss");
+    assert_eq!(browser.post("/backup/add", "").await.1, "sent");
+    assert_eq!(browser.post("/backup/confirm", "").await.1, "backup added");
+    assert_eq!(browser.get("/protected").await.1, "hello boss", "on with a backup phone");
+
+    // Staff (not principals) are not held up.
+    enroll(&app, "staff").await;
+    let decision = app
+        .mfa
+        .sign_in_decision(
+            &UserId::new("staff"),
+            &app.web
+                .password_step_context(
+                    &UserId::new("staff"),
+                    &Client::from_parts(&app.web, &Default::default(), None),
+                )
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(decision, Ok(Decision::Challenge { backup_blocking: false, .. })), "{decision:?}");
 }
