@@ -90,3 +90,85 @@ fn a_user_whose_only_factor_is_email_has_no_mfa_where_emailed_codes_are_refused(
     assert!(record.has_mfa(), "by every method");
     assert!(!record.has_mfa_allowing(|m| m != Method::Email), "by the methods the organisation allows");
 }
+
+/// A user whose factor is a phone (SMS), confirmed; the gateway that sent the codes.
+fn sms_only(firm: &Firm, who: &UserId) -> Outbox {
+    let outbox = Outbox::default();
+    run(async {
+        let phone = Destination::sms("+61 412 345 678").unwrap();
+        firm.mfa.add_destination(who, phone, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
+        firm.mfa.confirm_destination(who, &outbox.last_code(), &office()).await.unwrap().unwrap();
+    });
+    firm.clock.advance(120);
+    outbox
+}
+
+#[test]
+fn where_sms_is_offered_the_decision_asks_for_the_risk_notice_and_an_unrestricted_alternative() {
+    let firm = firm();
+    let (raj, ann) = (user("raj"), user("ann"));
+    sms_only(&firm, &raj);
+    firm.enroll(&ann);
+    run(async {
+        let decision = firm.mfa.sign_in_decision(&raj, &office()).await.unwrap();
+        let Ok(Decision::Challenge { methods, restricted, .. }) = decision else { panic!("{decision:?}") };
+        assert_eq!((methods, restricted), (vec![Method::Sms], vec![Method::Sms]), "SMS alone: offer an app");
+        let decision = firm.mfa.sign_in_decision(&ann, &office()).await.unwrap();
+        let Ok(Decision::Challenge { restricted, .. }) = decision else { panic!("{decision:?}") };
+        assert!(restricted.is_empty(), "an authenticator app is not restricted");
+    });
+    assert!(Method::Sms.is_restricted() && !Method::Totp.is_restricted() && !Method::Email.is_restricted());
+}
+
+#[test]
+fn changing_the_phone_number_binds_a_new_authenticator_with_a_fresh_proof_and_a_notice() {
+    use mfa_kit::event::{EventKind, SecurityNotice};
+    let firm = firm();
+    let raj = user("raj");
+    let outbox = sms_only(&firm, &raj);
+    firm.clock.advance(3600);
+    let generation = run(firm.mfa.generation(&raj)).unwrap();
+    run(async {
+        let new_phone = Destination::sms("+61 498 765 432").unwrap();
+        let stale =
+            firm.mfa.add_destination(&raj, new_phone.clone(), Role::Primary, &outbox, &office()).await;
+        assert_eq!(stale.unwrap().err(), Some(Refusal::FreshProofRequired), "no fresh proof, no new number");
+        // He proves the old number, then moves to the new one.
+        firm.mfa.send_sign_in_code(&raj, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
+        firm.mfa.verify_sign_in_code(&raj, &outbox.last_code(), &office()).await.unwrap().unwrap();
+        firm.clock.advance(60);
+        firm.mfa.add_destination(&raj, new_phone, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
+        firm.mfa.confirm_destination(&raj, &outbox.last_code(), &office()).await.unwrap().unwrap();
+    });
+    let confirmed = firm
+        .events(&raj)
+        .into_iter()
+        .rfind(|kind| matches!(kind, EventKind::BackupDestinationConfirmed { .. }))
+        .unwrap();
+    assert_eq!(confirmed.security_notice(), Some(SecurityNotice::FactorAdded), "the user is told");
+    assert_eq!(run(firm.mfa.generation(&raj)).unwrap(), generation + 1, "other sessions end");
+    let record = run(firm.mfa.record(&raj)).unwrap();
+    let primary = record.out_of_band().confirmed(Role::Primary).unwrap();
+    assert_eq!(primary.destination().address(), "+61498765432");
+}
+
+#[test]
+fn sending_a_new_code_never_resets_the_failure_count() {
+    let firm = firm();
+    let raj = user("raj");
+    let outbox = sms_only(&firm, &raj);
+    run(async {
+        firm.mfa.send_sign_in_code(&raj, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
+        for _ in 0..3 {
+            let wrong = firm.mfa.verify_sign_in_code(&raj, "000000", &office()).await.unwrap();
+            assert!(matches!(wrong, Err(Refusal::WrongCode { .. })), "{wrong:?}");
+        }
+        firm.clock.advance(61);
+        firm.mfa.send_sign_in_code(&raj, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
+        let fourth = firm.mfa.verify_sign_in_code(&raj, "000000", &office()).await.unwrap();
+        assert_eq!(fourth, Err(Refusal::WrongCode { attempts_left: 1 }), "the count goes on across codes");
+        let fifth = firm.mfa.verify_sign_in_code(&raj, "000000", &office()).await.unwrap();
+        assert!(matches!(fifth, Err(Refusal::LockedOut { .. })), "{fifth:?}");
+    });
+    assert_eq!(run(firm.mfa.record(&raj)).unwrap().failures().consecutive(), 5);
+}
