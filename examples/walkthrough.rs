@@ -105,7 +105,13 @@ async fn walkthrough() -> Demo {
     say(&clock, &format!("She types the first recovery code as \"{typed}\": {}", describe_code(&outcome)));
     let outcome = mfa.redeem_recovery_code(&sarah, &typed, &elsewhere).await?;
     say(&clock, &format!("The same code again: {}", describe_code(&outcome)));
-    say(&clock, &format!("Recovery codes left: {:?}", mfa.status(&sarah).await?.recovery_codes_left));
+    say(
+        &clock,
+        &format!(
+            "Recovery codes left: {:?}",
+            mfa.status(&sarah, &SignInContext::default()).await?.recovery_codes_left
+        ),
+    );
 
     heading("Sarah sets up a new phone, and a second authenticator kept in the office safe");
     say(&clock, "The recovery code was a fresh proof, so she may replace her authenticator now.");
@@ -250,7 +256,7 @@ async fn walkthrough() -> Demo {
 
     heading("The partner looks at the firm's MFA status list");
     println!("  {:<8} {:<4} {:<22} {:<22} locked", "user", "mfa", "since", "last used");
-    for (_, row) in mfa.status_list([&partner, &sarah, &tom]).await {
+    for (_, row) in mfa.status_list([&partner, &sarah, &tom], &SignInContext::default()).await {
         let row = row?;
         println!(
             "  {:<8} {:<4} {:<22} {:<22} {}",

@@ -26,7 +26,7 @@ fn a_bookkeeper_who_lost_her_phone_signs_in_with_a_recovery_code_once() {
     run(async {
         let codes = firm.mfa.generate_recovery_codes(&sarah, &office()).await.unwrap().unwrap();
         assert_eq!(codes.len(), 10);
-        assert_eq!(firm.mfa.status(&sarah).await.unwrap().recovery_codes_left, Some(10));
+        assert_eq!(firm.mfa.status(&sarah, &office()).await.unwrap().recovery_codes_left, Some(10));
         let decision = firm.mfa.sign_in_decision(&sarah, &office()).await.unwrap();
         assert!(
             matches!(decision, Ok(Decision::Challenge { ref methods, .. }) if methods == &[Method::Totp, Method::RecoveryCode])
@@ -39,7 +39,7 @@ fn a_bookkeeper_who_lost_her_phone_signs_in_with_a_recovery_code_once() {
             matches!(outcome, Ok(Proven { method: Method::RecoveryCode, drift: None, .. })),
             "{outcome:?}"
         );
-        let status = firm.mfa.status(&sarah).await.unwrap();
+        let status = firm.mfa.status(&sarah, &office()).await.unwrap();
         assert_eq!(status.recovery_codes_left, Some(9));
         // The admin list shows the last proof, whatever the method.
         assert_eq!((status.last_used, status.last_method), (Some(START + 60), Some(Method::RecoveryCode)));
@@ -134,7 +134,7 @@ fn the_host_is_told_when_few_recovery_codes_remain_and_when_none_do() {
         assert!(events.contains(&EventKind::RecoveryCodesLow { remaining: 1 }));
         assert!(!events.contains(&EventKind::RecoveryCodesLow { remaining: 3 }));
         assert_eq!(events.last(), Some(&EventKind::RecoveryCodesExhausted));
-        assert_eq!(firm.mfa.status(&tom).await.unwrap().recovery_codes_left, Some(0));
+        assert_eq!(firm.mfa.status(&tom, &office()).await.unwrap().recovery_codes_left, Some(0));
 
         // Regenerating replaces the whole set.
         let old = firm.mfa.generate_recovery_codes(&tom, &office()).await.unwrap().unwrap();
@@ -376,12 +376,12 @@ fn a_destination_counts_only_once_confirmed_and_a_backup_phone_must_differ_from_
             .await
             .unwrap()
             .unwrap();
-        assert!(!firm.mfa.status(&ben).await.unwrap().has_mfa(), "not a method until confirmed");
+        assert!(!firm.mfa.status(&ben, &office()).await.unwrap().has_mfa(), "not a method until confirmed");
         let wrong = if outbox.last_code() == "000000" { "111111" } else { "000000" };
         let refused = firm.mfa.confirm_destination(&ben, wrong, &office()).await.unwrap();
         assert!(matches!(refused, Err(Refusal::WrongCode { .. })), "{refused:?}");
         assert!(firm.mfa.confirm_destination(&ben, &outbox.last_code(), &office()).await.unwrap().is_ok());
-        assert_eq!(firm.mfa.status(&ben).await.unwrap().methods, vec![Method::Sms]);
+        assert_eq!(firm.mfa.status(&ben, &office()).await.unwrap().methods, vec![Method::Sms]);
 
         firm.clock.advance(60);
         let same = Destination::sms("+61 (412) 345-678").unwrap();
@@ -395,7 +395,7 @@ fn a_destination_counts_only_once_confirmed_and_a_backup_phone_must_differ_from_
         let crossed = firm.mfa.verify_sign_in_code(&ben, &confirmation, &office()).await.unwrap();
         assert_eq!(crossed, Err(Refusal::NoCodePending));
         assert!(firm.mfa.confirm_destination(&ben, &confirmation, &office()).await.unwrap().is_ok());
-        assert_eq!(firm.mfa.status(&ben).await.unwrap().methods, vec![Method::Sms]);
+        assert_eq!(firm.mfa.status(&ben, &office()).await.unwrap().methods, vec![Method::Sms]);
         assert!(firm.mfa.record(&ben).await.unwrap().has_backup());
     });
 }

@@ -28,8 +28,8 @@ fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
         assert_eq!(start.secret_grouped.split(' ').count(), 8, "160 bits: 32 characters in 8 groups");
         assert_eq!(start.expires_at, START + 600);
         // Not active until confirmed.
-        assert!(!firm.mfa.status(&sarah).await.unwrap().has_mfa());
-        assert!(firm.mfa.status(&sarah).await.unwrap().enrollment_pending);
+        assert!(!firm.mfa.status(&sarah, &office()).await.unwrap().has_mfa());
+        assert!(firm.mfa.status(&sarah, &office()).await.unwrap().enrollment_pending);
 
         let phone = Phone::scan(&start.uri, &firm.clock);
         let first = phone.code();
@@ -90,7 +90,7 @@ fn the_same_code_twice_or_codes_that_are_not_consecutive_are_refused() {
         assert_eq!(wrong, Err(Refusal::WrongCode { attempts_left: 2 }));
         let only_one = firm.mfa.confirm_enrollment(&tom, &[&third], &office()).await.unwrap();
         assert!(matches!(only_one, Err(Refusal::TwoCodesRequired)));
-        assert!(!firm.mfa.status(&tom).await.unwrap().has_mfa());
+        assert!(!firm.mfa.status(&tom, &office()).await.unwrap().has_mfa());
     });
 }
 

@@ -138,10 +138,10 @@ fn a_user_whose_only_factor_is_sms_cannot_remove_it_under_the_au_nz_rule() {
         let phone = Destination::sms_in("0412 345 678", "AU").unwrap();
         firm.mfa.add_destination(&mia, phone, Role::Primary, &outbox, &sydney).await.unwrap().unwrap();
         assert!(firm.mfa.confirm_destination(&mia, &outbox.last_code(), &sydney).await.unwrap().is_ok());
-        assert!(firm.mfa.status(&mia).await.unwrap().has_mfa());
+        assert!(firm.mfa.status(&mia, &office()).await.unwrap().has_mfa());
         let removed = firm.mfa.remove_destination(&mia, Role::Primary, &sydney).await.unwrap();
         assert_eq!(removed, Err(Refusal::Forbidden(Reason::JurisdictionRule)));
-        assert!(firm.mfa.status(&mia).await.unwrap().has_mfa());
+        assert!(firm.mfa.status(&mia, &office()).await.unwrap().has_mfa());
         assert!(
             firm.events(&mia).contains(&EventKind::DeactivationRefused { reason: Reason::JurisdictionRule })
         );
@@ -164,7 +164,7 @@ fn removing_the_last_factor_needs_a_fresh_proof() {
         firm.mfa.send_sign_in_code(&raj, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
         firm.mfa.verify_sign_in_code(&raj, &outbox.last_code(), &office()).await.unwrap().unwrap();
         assert_eq!(firm.mfa.remove_destination(&raj, Role::Primary, &office()).await.unwrap(), Ok(true));
-        assert!(!firm.mfa.status(&raj).await.unwrap().has_mfa());
+        assert!(!firm.mfa.status(&raj, &office()).await.unwrap().has_mfa());
     });
 }
 
@@ -182,7 +182,7 @@ fn has_mfa_means_the_same_in_the_policy_the_status_list_and_every_call() {
         firm.mfa.confirm_destination(&ann, &outbox.last_code(), &office()).await.unwrap().unwrap();
         let record = firm.mfa.record(&ann).await.unwrap();
         assert!(!record.has_mfa() && record.has_backup());
-        assert!(!firm.mfa.status(&ann).await.unwrap().has_mfa());
+        assert!(!firm.mfa.status(&ann, &office()).await.unwrap().has_mfa());
         assert_eq!(
             firm.mfa.sign_in_decision(&ann, &mandatory).await.unwrap(),
             Ok(Decision::RequireEnrollment { reason: Reason::OrgEnforced })
@@ -378,7 +378,7 @@ fn the_status_list_reports_an_unreadable_record_in_its_own_row() {
     future["format"] = 99.into();
     let record: mfa_kit::record::UserRecord = serde_json::from_value(future).unwrap();
     let _saved = run(firm.mfa.store().save(record.clone(), None, vec![])).unwrap();
-    let rows = run(firm.mfa.status_list([&sarah, &broken]));
+    let rows = run(firm.mfa.status_list([&sarah, &broken], &office()));
     assert!(rows[0].1.as_ref().is_ok_and(|row| row.has_mfa()));
     assert!(matches!(rows[1].1, Err(Error::UnsupportedRecordFormat { found: 99, .. })));
 }

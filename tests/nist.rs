@@ -86,6 +86,9 @@ fn a_user_whose_only_factor_is_email_has_no_mfa_where_emailed_codes_are_refused(
         let device = firm.mfa.remember_device(&raj, "laptop", 3600, &no_email(true)).await.unwrap();
         assert_eq!(device.err(), Some(Refusal::NotEnrolled));
     });
+    // The admin's list shows the red cross where e-mail is no factor.
+    assert!(run(firm.mfa.status(&raj, &office())).unwrap().has_mfa());
+    assert!(!run(firm.mfa.status(&raj, &no_email(true))).unwrap().has_mfa());
     let record = run(firm.mfa.record(&raj)).unwrap();
     assert!(record.has_mfa(), "by every method");
     assert!(!record.has_mfa_allowing(|m| m != Method::Email), "by the methods the organisation allows");

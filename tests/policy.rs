@@ -469,5 +469,5 @@ fn resynchronising_or_deactivating_from_an_address_off_the_allowlist_is_refused_
     }));
     let outcome = run(firm.mfa.deactivate(&sarah, &phone.code(), true, &outside)).unwrap();
     assert_eq!(outcome, Err(Refusal::AddressNotAllowed));
-    assert!(run(firm.mfa.status(&sarah)).unwrap().has_mfa());
+    assert!(run(firm.mfa.status(&sarah, &office())).unwrap().has_mfa());
 }

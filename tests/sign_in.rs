@@ -48,7 +48,7 @@ fn a_code_is_accepted_once_and_a_replay_is_told_apart_from_a_wrong_code() {
         let code = phone.code();
         let accepted = firm.mfa.verify_code(&sarah, &code, &office()).await.unwrap();
         assert!(matches!(accepted, Ok(Proven { method: Method::Totp, drift: Some(0), .. })), "{accepted:?}");
-        let status = firm.mfa.status(&sarah).await.unwrap();
+        let status = firm.mfa.status(&sarah, &office()).await.unwrap();
         assert_eq!(status.last_used, Some(START + 60));
 
         // The same code again at once (a double click) is a replay, not a guess.
@@ -105,7 +105,7 @@ fn five_wrong_codes_lock_the_user_out_for_fifteen_minutes_even_with_the_right_co
             firm.mfa.sign_in_decision(&sarah, &office()).await.unwrap(),
             Err(Refusal::LockedOut { until: locked_at + 900 })
         );
-        assert_eq!(firm.mfa.status(&sarah).await.unwrap().locked_until, Some(locked_at + 900));
+        assert_eq!(firm.mfa.status(&sarah, &office()).await.unwrap().locked_until, Some(locked_at + 900));
 
         // After fifteen minutes the lock ends and the right code works.
         firm.clock.advance(900);
@@ -170,11 +170,11 @@ fn a_user_deactivates_only_with_a_current_code_and_an_explicit_confirmation() {
         assert_eq!(unconfirmed, Err(Refusal::ConfirmationRequired));
         let wrong = firm.mfa.deactivate(&tom, &phone.wrong_code(), true, &office()).await.unwrap();
         assert!(matches!(wrong, Err(Refusal::WrongCode { .. })));
-        assert!(firm.mfa.status(&tom).await.unwrap().has_mfa());
+        assert!(firm.mfa.status(&tom, &office()).await.unwrap().has_mfa());
 
         let done = firm.mfa.deactivate(&tom, &phone.code(), true, &office()).await.unwrap();
         assert_eq!(done, Ok(()));
-        assert!(!firm.mfa.status(&tom).await.unwrap().has_mfa());
+        assert!(!firm.mfa.status(&tom, &office()).await.unwrap().has_mfa());
         assert_eq!(firm.events(&tom).last(), Some(&EventKind::Deactivated));
         assert_eq!(
             firm.mfa.verify_code(&tom, &phone.code(), &office()).await.unwrap(),
@@ -197,7 +197,7 @@ fn an_admin_resets_a_locked_out_user_who_then_enrolls_again() {
         let cleared =
             firm.mfa.reset(&sarah, &partner, "lost phone, identity checked by call", &request).await.unwrap();
         assert_eq!(cleared, Ok(vec![Cleared::Authenticator, Cleared::Lockout]));
-        let status = firm.mfa.status(&sarah).await.unwrap();
+        let status = firm.mfa.status(&sarah, &office()).await.unwrap();
         assert!(!status.has_mfa() && status.locked_until.is_none());
 
         let reset_event = firm.audit.events().into_iter().rev().find(|e| e.user == sarah).unwrap();
@@ -236,7 +236,7 @@ fn resets_are_refused_without_a_reason_for_oneself_or_by_an_admin_without_mfa() 
             firm.mfa.reset(&sarah, &newbie, "help", &request).await.unwrap(),
             Err(Refusal::ActorWithoutMfa)
         );
-        assert!(firm.mfa.status(&sarah).await.unwrap().has_mfa());
+        assert!(firm.mfa.status(&sarah, &office()).await.unwrap().has_mfa());
         let refusals =
             firm.audit.events().into_iter().filter(|e| matches!(e.kind, EventKind::ResetRefused { .. }));
         assert_eq!(refusals.map(|e| e.outcome).collect::<Vec<_>>(), vec![AuditOutcome::Failure; 3]);
@@ -253,7 +253,7 @@ fn the_admin_status_list_shows_who_has_mfa_since_when_and_last_use() {
         firm.mfa.start_enrollment(&ann, "ann", &office()).await.unwrap().unwrap();
         let rows: Vec<_> = firm
             .mfa
-            .status_list([&sarah, &tom, &ann])
+            .status_list([&sarah, &tom, &ann], &office())
             .await
             .into_iter()
             .map(|(_, row)| row.unwrap())

@@ -170,9 +170,19 @@ pub struct UserStatus {
 }
 
 impl UserStatus {
-    /// The row for `record` at `now`.
+    /// The row for `record` at `now`, counting every method.
     pub fn of(record: &UserRecord, now: u64) -> UserStatus {
-        let facts = UserFacts::of(record, now);
+        UserStatus::of_allowing(record, now, |_| true)
+    }
+
+    /// The row for `record` at `now`, counting only the methods `allowed` as factors
+    /// (the organisation's: see [`crate::policy::Policy::method_allowed`]).
+    pub fn of_allowing(
+        record: &UserRecord,
+        now: u64,
+        allowed: impl Fn(crate::vocabulary::Method) -> bool,
+    ) -> UserStatus {
+        let facts = UserFacts::of_allowing(record, now, allowed);
         UserStatus {
             user: record.user.clone(),
             mfa: facts.enrolled,

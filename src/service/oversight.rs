@@ -106,26 +106,31 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         Ok(outcome)
     }
 
-    /// The admin list's row for one user.
+    /// The admin list's row for one user, under the organisation's rules in
+    /// `context`: "has MFA" counts only the methods the organisation allows as factors
+    /// (a user whose only factor is an e-mail address has none under the NIST preset).
     ///
     /// # Errors
     /// Infrastructure failures.
-    pub async fn status(&self, user: &UserId) -> Result<UserStatus, Error> {
+    pub async fn status(&self, user: &UserId, context: &SignInContext) -> Result<UserStatus, Error> {
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
-        Ok(UserStatus::of(&record, now))
+        let env = self.env(now, context);
+        Ok(UserStatus::of_allowing(&record, now, |method| env.policy.method_allowed(context, method)))
     }
 
-    /// The admin list: one row per user, in the order given. A record that cannot be
-    /// read (a store error, a record of an unknown format) gives an error in its own
-    /// row; the other rows are still listed.
+    /// The admin list: one row per user, in the order given, under the organisation's
+    /// rules in `context` (see [`MfaService::status`]). A record that cannot be read (a
+    /// store error, a record of an unknown format) gives an error in its own row; the
+    /// other rows are still listed.
     pub async fn status_list<'a>(
         &self,
         users: impl IntoIterator<Item = &'a UserId>,
+        context: &SignInContext,
     ) -> Vec<(UserId, Result<UserStatus, Error>)> {
         let mut rows = Vec::new();
         for user in users {
-            rows.push((user.clone(), self.status(user).await));
+            rows.push((user.clone(), self.status(user, context).await));
         }
         rows
     }

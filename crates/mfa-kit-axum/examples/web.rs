@@ -802,7 +802,7 @@ async fn home(State(app): State<App>, user: SignedIn, csrf: CsrfToken) -> Page {
 }
 
 async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) -> Page {
-    let status = app.mfa.status(&user.user).await?;
+    let status = app.mfa.status(&user.user, &user.context).await?;
     let mfa = if status.has_mfa() {
         format!(
             r#"<p class="ok">Two-step verification is on ({} recovery codes left).</p>
@@ -1149,7 +1149,7 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
     let names: Vec<UserId> =
         app.db.accounts.lock().unwrap().keys().map(|k| UserId::new(k.as_str())).collect();
     let mut rows = String::new();
-    for (_, row) in app.mfa.status_list(&names).await {
+    for (_, row) in app.mfa.status_list(&names, &user.context).await {
         let row = row?;
         let name = escape(row.user.as_str());
         rows += &format!(
