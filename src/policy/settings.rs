@@ -270,7 +270,30 @@ pub enum Preset {
     /// it) or 1 hour of inactivity, and signing in with a recovery code ends the
     /// user's other sessions.
     AtoOperationalSecurity,
-    /// NIST SP 800-63B-4 at authenticator assurance level 2: at most 100 consecutive
+    /// NIST SP 800-63B-4 at authenticator assurance level 2.
+    ///
+    /// What the preset enforces:
+    /// - at most 100 consecutive failures, the hard limit after which the factor is
+    ///   disabled (§3.2.2, rate limiting);
+    /// - no codes by e-mail as a factor (§3.1.3): not offered, not counted by step-up,
+    ///   and a user whose only factor is an e-mail address has no MFA;
+    /// - TOTP periods of at most 2 minutes for new authenticators (§3.1.4.1);
+    /// - reauthentication at least every 24 hours and after at most 1 hour of
+    ///   inactivity (§2.2.3), as session limits;
+    /// - remembered devices capped at 12 hours; step-up within 15 minutes;
+    /// - recovery codes of at least 64 bits (§4.2; 74.3 bits always), a prompt to
+    ///   replace a set after a code is used, and a recovery code ending the user's
+    ///   other sessions;
+    /// - OTPs single-use (always enforced), and SMS listed as restricted in the
+    ///   decision (§3.2.9; always).
+    ///
+    /// What it leaves to the host: offering a phishing-resistant authenticator (§2.2.2,
+    /// WebAuthn, not yet in this crate), the password (memorized secret) rules, giving
+    /// the SMS risk notice the decision asks for, sending the notices of §4.6 the
+    /// events classify ([`crate::event::SecurityNotice`]), identity proofing, and
+    /// keeping the audit trail.
+    ///
+    /// In detail: at most 100 consecutive
     /// failures (the hard limit, after which the factor is disabled); reauthentication
     /// at least every 24 hours and after at most 1 hour of inactivity (§2.2.3), so
     /// sessions are capped at those; remembered devices capped at 12 hours (stricter
