@@ -44,6 +44,10 @@ pub mod record;
 #[cfg(feature = "std")]
 pub mod flow;
 
+// What a proof is worth to other systems (OIDC claims, HMRC's fraud-prevention header).
+#[cfg(feature = "std")]
+pub mod assurance;
+
 // The ports a host implements: storage, time, delivery of codes.
 #[cfg(feature = "std")]
 pub mod clock;

@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["event"],
     // Pure transitions on the record.
     &["flow"],
+    &["assurance"],
     // The ports a host implements.
     &["clock", "notify", "store"],
     // The driver.

@@ -362,6 +362,22 @@ impl Preset {
     }
 }
 
+crate::vocabulary::stable_ids!("level", Level {
+    UponRequest => "upon_request",
+    Suggested => "suggested",
+    Mandatory => "mandatory",
+});
+
+crate::vocabulary::stable_ids!("backup rule", BackupRule {
+    Advisory => "advisory",
+    RequireDestination => "require_destination",
+});
+
+crate::vocabulary::stable_ids!("preset", Preset {
+    AtoOperationalSecurity => "ato_operational_security",
+    NistAal2 => "nist_aal2",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,3 +47,16 @@ impl SensitiveAction {
         )
     }
 }
+
+super::stable_ids!("sensitive action", SensitiveAction {
+    ReplaceAuthenticator => "replace_authenticator",
+    AddAuthenticator => "add_authenticator",
+    RemoveAuthenticator => "remove_authenticator",
+    AddDestination => "add_destination",
+    RemoveDestination => "remove_destination",
+    RegenerateRecoveryCodes => "regenerate_recovery_codes",
+    RememberDevice => "remember_device",
+    ResetUser => "reset_user",
+    ChangeOrgSettings => "change_org_settings",
+    Host => "host",
+});

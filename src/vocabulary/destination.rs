@@ -300,6 +300,23 @@ pub enum Purpose {
     ConfirmDestination,
 }
 
+super::stable_ids!("method", Method {
+    Totp => "totp",
+    Sms => "sms",
+    Email => "email",
+    RecoveryCode => "recovery_code",
+});
+
+super::stable_ids!("role", Role {
+    Primary => "primary",
+    Backup => "backup",
+});
+
+super::stable_ids!("purpose", Purpose {
+    SignIn => "sign_in",
+    ConfirmDestination => "confirm_destination",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

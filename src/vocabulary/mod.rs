@@ -7,17 +7,22 @@
 //! layers above it (record, policy, events, transitions, service), so each of them can
 //! use these types without importing another.
 
+#[macro_use]
+mod ids;
 mod action;
 mod destination;
 mod identity;
 mod reason;
 mod refusal;
 mod session;
+pub(crate) mod utc;
 
 pub use action::SensitiveAction;
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};
 pub(crate) use identity::UserIdHash;
 pub use identity::{RequestContext, UserId};
+pub use ids::UnknownId;
+pub(crate) use ids::stable_ids;
 pub use reason::{Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, Revocation, Voided};
 pub use refusal::{Outcome, Refusal};
 pub use session::SessionEnd;

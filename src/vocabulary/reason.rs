@@ -220,3 +220,67 @@ mod tests {
         assert_eq!(long.lock_duration(3), u64::MAX);
     }
 }
+
+super::stable_ids!("reason", Reason {
+    Enrolled => "enrolled",
+    NotRequired => "not_required",
+    SingleSignOn => "single_sign_on",
+    LockedOut => "locked_out",
+    AddressNotAllowed => "address_not_allowed",
+    LevelSuggested => "level_suggested",
+    LevelMandatory => "level_mandatory",
+    OrgEnforced => "org_enforced",
+    JurisdictionRule => "jurisdiction_rule",
+    CompliancePreset => "compliance_preset",
+    DeactivationDisabled => "deactivation_disabled",
+    RememberedDevice => "remembered_device",
+    ResetByAdmin => "reset_by_admin",
+});
+
+super::stable_ids!("rejection reason", RejectionReason {
+    Wrong => "wrong",
+    Replayed => "replayed",
+    Malformed => "malformed",
+    AlreadyUsed => "already_used",
+    Expired => "expired",
+    NoCodePending => "no_code_pending",
+    LockedOut => "locked_out",
+    PolicyRefused => "policy_refused",
+    Disabled => "disabled",
+});
+
+super::stable_ids!("enrollment rejection", EnrollmentRejection {
+    WrongCode => "wrong_code",
+    SameCodeTwice => "same_code_twice",
+    NotConsecutive => "not_consecutive",
+    Malformed => "malformed",
+    TwoCodesRequired => "two_codes_required",
+    TooManyAttempts => "too_many_attempts",
+});
+
+super::stable_ids!("cleared item", Cleared {
+    Authenticator => "authenticator",
+    PendingEnrollment => "pending_enrollment",
+    Lockout => "lockout",
+    RecoveryCodes => "recovery_codes",
+    BackupDestinations => "backup_destinations",
+    RememberedDevices => "remembered_devices",
+});
+
+super::stable_ids!("voided item", Voided {
+    RememberedDevice => "remembered_device",
+    Code => "code",
+    Proof => "proof",
+    PendingEnrollment => "pending_enrollment",
+    Lockout => "lockout",
+    Send => "send",
+    EnrollmentStart => "enrollment_start",
+});
+
+super::stable_ids!("revocation", Revocation {
+    Requested => "requested",
+    PasswordChanged => "password_changed",
+    Reset => "reset",
+    Deactivated => "deactivated",
+    NewAuthenticator => "new_authenticator",
+});

@@ -606,7 +606,7 @@ async fn refusals_show_their_sentence_and_failures_say_nothing() {
     let (status, body, _) = browser.get("/refusal/locked").await;
     assert_eq!(
         (status, body.as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, "Too many wrong codes. Try again after the lockout ends.")
+        (StatusCode::TOO_MANY_REQUESTS, "Too many wrong codes. Try again after 2025-07-01 09:15 UTC.")
     );
     assert_eq!(browser.get("/refusal/rate").await.0, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(browser.get("/refusal/wrong").await.0, StatusCode::UNAUTHORIZED);

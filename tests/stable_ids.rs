@@ -1,0 +1,45 @@
+//! Every enum a host shows or stores has a stable id: `Display` and `FromStr` round
+//! trip, and the id is the serialised form, so a column written through serde and one
+//! written through `to_string` hold the same text.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use mfa_kit::policy::{BackupRule, Level, Preset};
+use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason, UnknownId, Voided};
+use mfa_kit::{Cleared, Method, Purpose, Reason, Revocation, Role, SensitiveAction};
+use serde::Serialize;
+
+fn check<T>(all: &[T])
+where
+    T: Copy + Display + FromStr<Err = UnknownId> + Serialize + PartialEq + std::fmt::Debug,
+{
+    let mut seen = std::collections::BTreeSet::new();
+    for value in all {
+        let id = value.to_string();
+        assert_eq!(serde_json::to_string(value).unwrap(), format!("\"{id}\""), "{value:?}");
+        assert_eq!(id.parse::<T>().unwrap(), *value);
+        assert!(seen.insert(id.clone()), "{id} twice");
+    }
+    let unknown = "not-an-id".parse::<T>().unwrap_err();
+    assert!(unknown.to_string().contains("not-an-id"), "{unknown}");
+    assert!(unknown.to_string().contains(&all[0].to_string()), "the error lists the ids: {unknown}");
+}
+
+#[test]
+fn every_shown_or_stored_enum_round_trips_through_its_stable_id() {
+    check(Method::ALL);
+    check(Role::ALL);
+    check(Purpose::ALL);
+    check(Reason::ALL);
+    check(RejectionReason::ALL);
+    check(EnrollmentRejection::ALL);
+    check(Cleared::ALL);
+    check(Voided::ALL);
+    check(Revocation::ALL);
+    check(SensitiveAction::ALL);
+    check(Level::ALL);
+    check(BackupRule::ALL);
+    check(Preset::ALL);
+    assert_eq!("mandatory".parse::<Level>(), Ok(Level::Mandatory), "a form field, without serde_json");
+}
