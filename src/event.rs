@@ -72,6 +72,8 @@
 //! `context.device` the host's label or null; times are seconds since the Unix epoch.
 //! `tests/event_format.rs` pins this form.
 
+mod sentence;
+
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};

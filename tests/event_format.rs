@@ -210,3 +210,15 @@ fn what_a_user_is_told_at_once_is_classified_and_routine_events_are_not() {
     assert_eq!(recovery.security_notice(), Some(SignedInWithRecoveryCode));
     assert_eq!(EventKind::CodeAccepted { method: Method::Totp, drift: Some(0) }.security_notice(), None);
 }
+
+#[test]
+fn every_event_kind_reads_as_one_sentence_for_an_admin() {
+    for kind in every_kind() {
+        let sentence = kind.sentence();
+        assert!(
+            sentence.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit()),
+            "{sentence}"
+        );
+        assert!(sentence.ends_with('.') && !sentence.contains('{'), "{sentence}");
+    }
+}

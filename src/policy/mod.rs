@@ -23,7 +23,7 @@ use crate::vocabulary::{LockoutRule, Method, Outcome, Reason, RequestContext};
 
 pub use network::{IpNetwork, NetworkError};
 pub use session::{SessionFacts, SessionLimits};
-pub use settings::{BackupRule, Jurisdiction, Level, OrgSettings, Preset};
+pub use settings::{BackupRule, Jurisdiction, Level, OrgSettings, Preset, SettingChange};
 pub use standard::StandardPolicy;
 
 /// How long a started enrollment stays open: 10 minutes (seed 004).
