@@ -1331,11 +1331,13 @@ async fn audit(State(app): State<App>, user: SignedIn) -> Page {
     let query = AuditQuery::range(now.saturating_sub(366 * 86_400), now + 1, 500);
     let store_failed = |e: mfa_kit_sqlx::Error| WebError::from(mfa_kit::service::Error::Store(Box::new(e)));
     let trail = app.mfa.store().read_audit(&query).await.map_err(store_failed)?;
+    // Each event as its sentence, with its stable kind id for filters and scripts.
     let rows: String = trail.events.iter().rev().map(|stored| &stored.event).map(|e| {
-        let kind = serde_json::to_string(&e.kind).unwrap_or_default();
+        let kind = serde_json::to_value(&e.kind).ok().and_then(|v| v["kind"].as_str().map(str::to_owned)).unwrap_or_default();
         format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{:?}\">{:?}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{:?}\">{:?}</td><td data-kind=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
             date(e.at), escape(e.user.as_str()), escape(e.actor.as_str()), e.outcome, e.outcome, escape(&kind),
+            escape(&e.kind.sentence()),
             e.context.address.map(|a| a.to_string()).unwrap_or_default(), escape(e.context.device.as_deref().unwrap_or("")),
         )
     }).collect();
