@@ -18,6 +18,8 @@ pub use action::SensitiveAction;
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};
 pub(crate) use identity::UserIdHash;
 pub use identity::{RequestContext, UserId};
-pub use reason::{Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, Revocation, Voided};
+pub use reason::{
+    Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, ResetMode, Revocation, Voided,
+};
 pub use refusal::{Outcome, Refusal};
 pub use session::SessionEnd;
