@@ -549,8 +549,9 @@ fuzz_target!(|input: Input| {
                 let reason = if reason { "lost phone" } else { "  " };
                 let actor = mfa_kit_fuzz::admin(actor, model.now, actor_has_mfa);
                 let env = model.env();
-                let result =
-                    step(&mut record, "reset", |r| Ok(flow::oversight::reset(r, &actor, reason, mfa_kit::ResetMode::RequireEnrollment, &env)));
+                let result = step(&mut record, "reset", |r| {
+                    Ok(flow::oversight::reset(r, &actor, reason, mfa_kit::ResetMode::RequireEnrollment, &env))
+                });
                 if let Some((Ok(_), _)) = result {
                     assert!(
                         record.totp().is_none()

@@ -1042,7 +1042,8 @@ impl Harness {
                             let message = &messages[index];
                             message.purpose == Purpose::SignIn
                                 && called.now < message.expires_at
-                                && Code::parse(&text, Digits::SIX).is_ok_and(|code| code.to_string() == message.code)
+                                && Code::parse(&text, Digits::SIX)
+                                    .is_ok_and(|code| code.to_string() == message.code)
                         });
                     assert!(
                         proved || sent,
@@ -1306,7 +1307,9 @@ impl Harness {
             Op::Reset { reason, by_self } => {
                 let actor = if by_self { me.clone() } else { boss.clone() };
                 let reason = if reason { "lost phone" } else { " " };
-                let called = self.call("reset", |h, ctx| ready(h.mfa.reset(&me, &actor, reason, mfa_kit::ResetMode::RequireEnrollment, ctx)));
+                let called = self.call("reset", |h, ctx| {
+                    ready(h.mfa.reset(&me, &actor, reason, mfa_kit::ResetMode::RequireEnrollment, ctx))
+                });
                 match &called.result {
                     Ok(Ok(_)) => {
                         assert!(!by_self, "reset: a self-reset");
