@@ -81,7 +81,13 @@ async fn walkthrough() -> Demo {
     let outcome = mfa.verify_code(&partner, &partner_phone.code(&clock)?, &office).await?;
     say(&clock, &format!("The partner confirms it is them with a code first: {}", describe_code(&outcome)));
     let cleared = mfa
-        .reset(&sarah, &partner, "locked out by password guessing; verified by phone call", &office)
+        .reset(
+            &sarah,
+            &partner,
+            "locked out by password guessing; verified by phone call",
+            ResetMode::RequireEnrollment,
+            &office,
+        )
         .await??;
     say(&clock, &format!("The partner's reset cleared: {cleared:?}"));
     let decision = mfa.sign_in_decision(&sarah, &office).await?;

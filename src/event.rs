@@ -44,7 +44,7 @@
 //! | `second_factor_disabled` | `failures` |
 //! | `deactivated` | |
 //! | `deactivation_refused` | `reason` (a policy reason in `snake_case`) |
-//! | `reset_by_admin` | `reason` (the admin's words); `cleared`: list of `authenticator`, `pending_enrollment`, `lockout`, `recovery_codes`, `backup_destinations`, `remembered_devices` |
+//! | `reset_by_admin` | `reason` (the admin's words); `cleared`: list of `authenticator`, `pending_enrollment`, `lockout`, `recovery_codes`, `backup_destinations`, `remembered_devices`; `mode`: `require_enrollment`, `turn_off` (absent in events stored before resets had modes: `require_enrollment`) |
 //! | `recovery_codes_generated` | `count` |
 //! | `recovery_codes_low` | `remaining` |
 //! | `recovery_codes_exhausted` | |
@@ -81,8 +81,8 @@ use serde::{Deserialize, Serialize};
 use crate::few::Few;
 use crate::policy::OrgSettings;
 use crate::vocabulary::{
-    Cleared, EnrollmentRejection, Method, Purpose, Reason, RejectionReason, RequestContext, Revocation, Role,
-    UserId, Voided,
+    Cleared, EnrollmentRejection, Method, Purpose, Reason, RejectionReason, RequestContext, ResetMode,
+    Revocation, Role, UserId, Voided,
 };
 
 /// Whether the audited action succeeded.
@@ -182,6 +182,10 @@ pub enum EventKind {
         reason: String,
         /// What was cleared.
         cleared: Vec<Cleared>,
+        /// What the reset left the user with: enroll again, or MFA off. Events stored
+        /// before resets had modes read as [`ResetMode::RequireEnrollment`].
+        #[serde(default)]
+        mode: ResetMode,
     },
     /// A new set of recovery codes replaced any older set.
     RecoveryCodesGenerated {

@@ -11,6 +11,6 @@ pub use crate::policy::{Decision, OrgSettings, SignInContext, StandardPolicy};
 pub use crate::service::{Error, MfaService};
 pub use crate::store::{MemoryStore, Store};
 pub use crate::vocabulary::{
-    Destination, Method, Outcome, Reason, Refusal, RequestContext, Role, SensitiveAction, UserId,
+    Destination, Method, Outcome, Reason, Refusal, RequestContext, ResetMode, Role, SensitiveAction, UserId,
 };
 pub use crate::{KeyUri, Secret, Totp, TotpParams};

@@ -98,22 +98,33 @@ fn a_lost_phone_is_removed_on_its_own_and_its_codes_stop_working() {
 }
 
 #[test]
-fn the_last_authenticator_cannot_be_removed_where_mfa_may_not_be_turned_off() {
+fn the_last_authenticator_is_not_removed_but_turned_off_with_a_code_and_a_confirmation() {
     let firm = firm_with_policy(StandardPolicy::ato_tax_data());
     let sarah = user("sarah");
-    firm.enroll(&sarah);
+    let phone = firm.enroll(&sarah);
     run(async {
         let id = firm.mfa.authenticators(&sarah).await.unwrap()[0].id.clone();
         let refused = firm.mfa.remove_authenticator(&sarah, &id, &office()).await.unwrap();
+        assert_eq!(refused, Err(Refusal::LastFactor));
+        // Where MFA may not be turned off, turning it off is refused too.
+        let refused = firm.mfa.deactivate(&sarah, &phone.code(), true, &office()).await.unwrap();
         assert!(matches!(refused, Err(Refusal::Forbidden(_))), "{refused:?}");
         assert_eq!(firm.mfa.authenticators(&sarah).await.unwrap().len(), 1);
     });
-    // Where it may, the last one goes, and the user has no MFA left.
+    // Where it may, removing the last one is still refused, and turning MFA off with a
+    // current code and the confirmation leaves the user without MFA.
     let firm = firm_with_policy(StandardPolicy::new());
-    firm.enroll(&sarah);
+    let phone = firm.enroll(&sarah);
+    firm.prove(&sarah, &phone);
     run(async {
         let id = firm.mfa.authenticators(&sarah).await.unwrap()[0].id.clone();
-        assert_eq!(firm.mfa.remove_authenticator(&sarah, &id, &office()).await.unwrap(), Ok(true));
+        assert_eq!(
+            firm.mfa.remove_authenticator(&sarah, &id, &office()).await.unwrap(),
+            Err(Refusal::LastFactor)
+        );
+        assert!(firm.mfa.status(&sarah, &office()).await.unwrap().has_mfa());
+        firm.clock.advance(30);
+        assert_eq!(firm.mfa.deactivate(&sarah, &phone.code(), true, &office()).await.unwrap(), Ok(()));
         assert!(!firm.mfa.status(&sarah, &office()).await.unwrap().has_mfa());
     });
 }

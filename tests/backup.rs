@@ -617,8 +617,18 @@ fn a_reset_clears_the_authenticator_recovery_codes_destinations_and_devices() {
             firm.mfa.remember_device(&sarah, "Laptop", 86_400, &office()).await.unwrap().unwrap();
         let _ = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
 
-        let cleared =
-            firm.mfa.reset(&sarah, &partner, "lost phone and laptop", &office()).await.unwrap().unwrap();
+        let cleared = firm
+            .mfa
+            .reset(
+                &sarah,
+                &partner,
+                "lost phone and laptop",
+                mfa_kit::ResetMode::RequireEnrollment,
+                &office(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             cleared,
             vec![

@@ -5,7 +5,9 @@
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::policy::OrgSettings;
 use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason};
-use mfa_kit::{Cleared, Method, Purpose, Reason, RequestContext, Revocation, Role, UserId, Voided};
+use mfa_kit::{
+    Cleared, Method, Purpose, Reason, RequestContext, ResetMode, Revocation, Role, UserId, Voided,
+};
 
 fn every_kind() -> Vec<EventKind> {
     let settings = OrgSettings::default();
@@ -35,6 +37,7 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::ResetByAdmin {
             reason: "lost phone".into(),
             cleared: vec![Cleared::Authenticator, Cleared::RememberedDevices],
+            mode: ResetMode::TurnOff,
         },
         EventKind::RecoveryCodesGenerated { count: 10 },
         EventKind::RecoveryCodesLow { remaining: 2 },
@@ -102,7 +105,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"second_factor_disabled","failures":100}"#,
     r#"{"kind":"deactivated"}"#,
     r#"{"kind":"deactivation_refused","reason":"jurisdiction_rule"}"#,
-    r#"{"kind":"reset_by_admin","reason":"lost phone","cleared":["authenticator","remembered_devices"]}"#,
+    r#"{"kind":"reset_by_admin","reason":"lost phone","cleared":["authenticator","remembered_devices"],"mode":"turn_off"}"#,
     r#"{"kind":"recovery_codes_generated","count":10}"#,
     r#"{"kind":"recovery_codes_low","remaining":2}"#,
     r#"{"kind":"recovery_codes_exhausted"}"#,
@@ -130,6 +133,24 @@ const PINNED: &[&str] = &[
 /// A settings change as stored before sessions had limits: it still reads, with the
 /// defaults for the settings it does not name.
 const ORG_SETTINGS_CHANGED_BEFORE_SESSION_LIMITS: &str = r#"{"kind":"org_settings_changed","org":"smith-co","old":{"levels":{},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300},"new":{"levels":{"practitioner":"mandatory"},"default_level":"upon_request","enforce_for_all":false,"grace_until":null,"allowed_networks":[],"lockout":{"max_failures":5,"lock_seconds":900,"max_lock_seconds":86400,"hard_limit":100},"enrollment_lifetime":600,"remember_device_max":2592000,"backup_required_for_principals":true,"allow_self_deactivation":true,"allow_email_codes":true,"allow_sms_codes":true,"max_totp_period":null,"fresh_proof_window":300}}"#;
+
+/// A reset stored before resets had modes: it reads as one that required enrollment
+/// again, which every reset did then.
+const RESET_BY_ADMIN_BEFORE_MODES: &str =
+    r#"{"kind":"reset_by_admin","reason":"lost phone","cleared":["authenticator","remembered_devices"]}"#;
+
+#[test]
+fn a_reset_stored_before_reset_modes_reads_as_requiring_enrollment_again() {
+    let kind: EventKind = serde_json::from_str(RESET_BY_ADMIN_BEFORE_MODES).unwrap();
+    assert_eq!(
+        kind,
+        EventKind::ResetByAdmin {
+            reason: "lost phone".into(),
+            cleared: vec![Cleared::Authenticator, Cleared::RememberedDevices],
+            mode: ResetMode::RequireEnrollment,
+        }
+    );
+}
 
 #[test]
 fn a_settings_change_stored_before_session_limits_still_reads() {

@@ -162,6 +162,7 @@ fn operations() -> Vec<(&'static str, Operation)> {
                 &s.sarah,
                 &s.admin,
                 "lost phone",
+                mfa_kit::ResetMode::RequireEnrollment,
                 &mfa_kit::policy::SignInContext::default(),
             ))
             .map(|cleared| done("reset by an admin", cleared))

@@ -65,7 +65,15 @@ fn the_hard_limit_disables_the_second_factor_until_an_admin_resets_it() {
     assert!(firm.events(&sarah).contains(&EventKind::SecondFactorDisabled { failures: 15 }));
     // An admin reset, with a fresh proof of the admin's own, lets her set MFA up again.
     firm.prove(&partner, &partner_phone);
-    run(firm.mfa.reset(&sarah, &partner, "locked out by guessing", &office())).unwrap().unwrap();
+    run(firm.mfa.reset(
+        &sarah,
+        &partner,
+        "locked out by guessing",
+        mfa_kit::ResetMode::RequireEnrollment,
+        &office(),
+    ))
+    .unwrap()
+    .unwrap();
     assert_eq!(
         run(firm.mfa.sign_in_decision(&sarah, &office())).unwrap(),
         Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin })
@@ -129,7 +137,7 @@ fn a_double_submit_does_not_lock_out_the_user_who_was_just_let_in() {
 }
 
 #[test]
-fn a_user_whose_only_factor_is_sms_cannot_remove_it_under_the_au_nz_rule() {
+fn a_user_whose_only_factor_is_sms_cannot_turn_it_off_under_the_au_nz_rule() {
     let firm = firm();
     let mia = user("mia");
     let sydney = office().with_jurisdiction(Jurisdiction::country("AU").with_xero());
@@ -140,7 +148,11 @@ fn a_user_whose_only_factor_is_sms_cannot_remove_it_under_the_au_nz_rule() {
         assert!(firm.mfa.confirm_destination(&mia, &outbox.last_code(), &sydney).await.unwrap().is_ok());
         assert!(firm.mfa.status(&mia, &office()).await.unwrap().has_mfa());
         let removed = firm.mfa.remove_destination(&mia, Role::Primary, &sydney).await.unwrap();
-        assert_eq!(removed, Err(Refusal::Forbidden(Reason::JurisdictionRule)));
+        assert_eq!(removed, Err(Refusal::LastFactor));
+        firm.clock.advance(60);
+        firm.mfa.send_sign_in_code(&mia, Role::Primary, &outbox, &sydney).await.unwrap().unwrap();
+        let turned_off = firm.mfa.deactivate(&mia, &outbox.last_code(), true, &sydney).await.unwrap();
+        assert_eq!(turned_off, Err(Refusal::Forbidden(Reason::JurisdictionRule)));
         assert!(firm.mfa.status(&mia, &office()).await.unwrap().has_mfa());
         assert!(
             firm.events(&mia).contains(&EventKind::DeactivationRefused { reason: Reason::JurisdictionRule })
@@ -149,10 +161,11 @@ fn a_user_whose_only_factor_is_sms_cannot_remove_it_under_the_au_nz_rule() {
 }
 
 #[test]
-fn removing_the_last_factor_needs_a_fresh_proof() {
+fn removing_the_primary_destination_beside_an_authenticator_needs_a_fresh_proof() {
     let firm = firm();
     let raj = user("raj");
     let outbox = Outbox::default();
+    let app = firm.enroll(&raj);
     run(async {
         let email = Destination::email("raj@smith.example").unwrap();
         firm.mfa.add_destination(&raj, email, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
@@ -160,11 +173,11 @@ fn removing_the_last_factor_needs_a_fresh_proof() {
         firm.clock.advance(3600);
         let stale = firm.mfa.remove_destination(&raj, Role::Primary, &office()).await.unwrap();
         assert_eq!(stale, Err(Refusal::FreshProofRequired));
-        firm.clock.advance(60);
-        firm.mfa.send_sign_in_code(&raj, Role::Primary, &outbox, &office()).await.unwrap().unwrap();
-        firm.mfa.verify_sign_in_code(&raj, &outbox.last_code(), &office()).await.unwrap().unwrap();
+    });
+    firm.prove(&raj, &app);
+    run(async {
         assert_eq!(firm.mfa.remove_destination(&raj, Role::Primary, &office()).await.unwrap(), Ok(true));
-        assert!(!firm.mfa.status(&raj, &office()).await.unwrap().has_mfa());
+        assert!(firm.mfa.status(&raj, &office()).await.unwrap().has_mfa(), "the authenticator app is left");
     });
 }
 
@@ -228,7 +241,9 @@ fn after_an_admin_reset_the_user_must_enroll_again_whatever_the_level() {
     firm.enroll(&sarah);
     firm.enroll(&partner);
     let upon_request = office().with_org(Arc::new(OrgSettings::default()));
-    run(firm.mfa.reset(&sarah, &partner, "lost phone", &office())).unwrap().unwrap();
+    run(firm.mfa.reset(&sarah, &partner, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office()))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         run(firm.mfa.sign_in_decision(&sarah, &upon_request)).unwrap(),
         Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin })

@@ -92,7 +92,11 @@ fn nothing_printable_holds_a_secret_code_token_or_hash() {
         // before refusals became outcomes).
         let refusals = [
             firm.mfa.deactivate(&sarah, &code, false, &office()).await.unwrap().unwrap_err(),
-            firm.mfa.reset(&sarah, &sarah, "mine", &office()).await.unwrap().unwrap_err(),
+            firm.mfa
+                .reset(&sarah, &sarah, "mine", mfa_kit::ResetMode::RequireEnrollment, &office())
+                .await
+                .unwrap()
+                .unwrap_err(),
             firm.mfa.confirm_enrollment(&sarah, &[&code, &second], &office()).await.unwrap().unwrap_err(),
         ];
         for refusal in refusals {

@@ -48,16 +48,36 @@ fn every_change_of_how_the_account_is_protected_moves_the_generation_once() {
         assert_eq!(firm.mfa.password_changed(&ann, &office().request).await.unwrap(), 0);
         assert_eq!(generation(&firm, &ann), 5, "the password changed");
         firm.prove(&admin, &admin_phone);
-        assert!(firm.mfa.reset(&ann, &admin, "lost phone", &office()).await.unwrap().is_ok());
+        assert!(
+            firm.mfa
+                .reset(&ann, &admin, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office())
+                .await
+                .unwrap()
+                .is_ok()
+        );
         assert_eq!(generation(&firm, &ann), 6, "an admin reset");
     });
     let phone = firm.enroll(&ann);
     assert_eq!(generation(&firm, &ann), 7, "enrolled again");
     firm.prove(&ann, &phone);
+    run(async {
+        let email = Destination::email("ann@smith.example").unwrap();
+        let outbox = Outbox::default();
+        assert!(
+            firm.mfa.add_destination(&ann, email, Role::Primary, &outbox, &office()).await.unwrap().is_ok()
+        );
+        assert!(firm.mfa.confirm_destination(&ann, &outbox.last_code(), &office()).await.unwrap().is_ok());
+    });
+    assert_eq!(generation(&firm, &ann), 8, "a confirmed e-mail address for codes");
     let id = run(firm.mfa.authenticators(&ann)).unwrap()[0].id.clone();
     let removed = run(firm.mfa.remove_authenticator(&ann, &id, &office())).unwrap();
     assert_eq!(removed, Ok(true));
-    assert_eq!(generation(&firm, &ann), 8, "the authenticator removed");
+    assert_eq!(generation(&firm, &ann), 9, "the authenticator removed");
+    let outbox = Outbox::default();
+    firm.clock.advance(60);
+    assert!(run(firm.mfa.send_sign_in_code(&ann, Role::Primary, &outbox, &office())).unwrap().is_ok());
+    assert_eq!(run(firm.mfa.deactivate(&ann, &outbox.last_code(), true, &office())).unwrap(), Ok(()));
+    assert_eq!(generation(&firm, &ann), 10, "MFA turned off");
 }
 
 #[test]
@@ -70,7 +90,13 @@ fn a_session_from_before_an_admin_reset_can_prove_and_change_nothing() {
     let stolen = session_now(&firm, &ann);
     firm.prove(&admin, &admin_phone);
     run(async {
-        assert!(firm.mfa.reset(&ann, &admin, "stolen cookie", &office()).await.unwrap().is_ok());
+        assert!(
+            firm.mfa
+                .reset(&ann, &admin, "stolen cookie", mfa_kit::ResetMode::RequireEnrollment, &office())
+                .await
+                .unwrap()
+                .is_ok()
+        );
         let ended = Refusal::SessionEnded(SessionEnd::AccountChanged);
         // The session cannot set up a new authenticator, with no password and no code.
         let started = firm.mfa.start_enrollment(&ann, "ann", &stolen).await.unwrap();

@@ -194,8 +194,17 @@ fn an_admin_resets_a_locked_out_user_who_then_enrolls_again() {
             let _refused = firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office()).await.unwrap();
         }
         let request = office();
-        let cleared =
-            firm.mfa.reset(&sarah, &partner, "lost phone, identity checked by call", &request).await.unwrap();
+        let cleared = firm
+            .mfa
+            .reset(
+                &sarah,
+                &partner,
+                "lost phone, identity checked by call",
+                mfa_kit::ResetMode::RequireEnrollment,
+                &request,
+            )
+            .await
+            .unwrap();
         assert_eq!(cleared, Ok(vec![Cleared::Authenticator, Cleared::Lockout]));
         let status = firm.mfa.status(&sarah, &office()).await.unwrap();
         assert!(!status.has_mfa() && status.locked_until.is_none());
@@ -207,7 +216,8 @@ fn an_admin_resets_a_locked_out_user_who_then_enrolls_again() {
             reset_event.kind,
             EventKind::ResetByAdmin {
                 reason: "lost phone, identity checked by call".into(),
-                cleared: vec![Cleared::Authenticator, Cleared::Lockout]
+                cleared: vec![Cleared::Authenticator, Cleared::Lockout],
+                mode: mfa_kit::ResetMode::RequireEnrollment,
             }
         );
         // She enrolls again and signs in with the new phone.
@@ -225,15 +235,24 @@ fn resets_are_refused_without_a_reason_for_oneself_or_by_an_admin_without_mfa() 
     let request = office();
     run(async {
         assert_eq!(
-            firm.mfa.reset(&sarah, &partner, "  ", &request).await.unwrap(),
+            firm.mfa
+                .reset(&sarah, &partner, "  ", mfa_kit::ResetMode::RequireEnrollment, &request)
+                .await
+                .unwrap(),
             Err(Refusal::ReasonRequired)
         );
         assert_eq!(
-            firm.mfa.reset(&partner, &partner, "mine", &request).await.unwrap(),
+            firm.mfa
+                .reset(&partner, &partner, "mine", mfa_kit::ResetMode::RequireEnrollment, &request)
+                .await
+                .unwrap(),
             Err(Refusal::SelfReset)
         );
         assert_eq!(
-            firm.mfa.reset(&sarah, &newbie, "help", &request).await.unwrap(),
+            firm.mfa
+                .reset(&sarah, &newbie, "help", mfa_kit::ResetMode::RequireEnrollment, &request)
+                .await
+                .unwrap(),
             Err(Refusal::ActorWithoutMfa)
         );
         assert!(firm.mfa.status(&sarah, &office()).await.unwrap().has_mfa());

@@ -6,7 +6,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use mfa_kit::policy::{BackupRule, Level, Preset};
-use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason, UnknownId, Voided};
+use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason, ResetMode, UnknownId, Voided};
 use mfa_kit::{Cleared, Method, Purpose, Reason, Revocation, Role, SensitiveAction};
 use serde::Serialize;
 
@@ -37,6 +37,7 @@ fn every_shown_or_stored_enum_round_trips_through_its_stable_id() {
     check(Cleared::ALL);
     check(Voided::ALL);
     check(Revocation::ALL);
+    check(ResetMode::ALL);
     check(SensitiveAction::ALL);
     check(Level::ALL);
     check(BackupRule::ALL);

@@ -136,7 +136,11 @@ fn an_admin_resets_someone_or_changes_settings_only_with_a_fresh_proof_of_their_
     let save = |_: OrgSettings| std::future::ready(Ok::<(), std::convert::Infallible>(()));
     let anyone = |_: &mfa_kit::UserId, _: &str| true;
     run(async {
-        let stale = firm.mfa.reset(&sarah, &partner, "lost phone", &office()).await.unwrap();
+        let stale = firm
+            .mfa
+            .reset(&sarah, &partner, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office())
+            .await
+            .unwrap();
         assert_eq!(stale, Err(Refusal::FreshProofRequired));
         let change = SettingsChange::new("smith-co", &partner, &current, current.clone());
         let stale = firm.mfa.change_org_settings(change, &anyone, &office(), save).await.unwrap();
@@ -145,7 +149,13 @@ fn an_admin_resets_someone_or_changes_settings_only_with_a_fresh_proof_of_their_
         assert!(firm.mfa.record(&sarah).await.unwrap().totp().is_some());
 
         firm.prove(&partner, &partner_phone);
-        assert!(firm.mfa.reset(&sarah, &partner, "lost phone", &office()).await.unwrap().is_ok());
+        assert!(
+            firm.mfa
+                .reset(&sarah, &partner, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office())
+                .await
+                .unwrap()
+                .is_ok()
+        );
         let change = SettingsChange::new("smith-co", &partner, &current, current.clone());
         assert!(firm.mfa.change_org_settings(change, &anyone, &office(), save).await.unwrap().is_ok());
     });

@@ -332,7 +332,7 @@ fuzz_target!(|input: Input| {
                     .filter(|s| s.outcome.is_ok())
                     .and_then(|_| shadow.totp().and_then(|c| c.last_accepted_step()));
                 let result = step(&mut record, "deactivate", |r| {
-                    flow::authenticator::deactivate(r, &[&totp], &text, confirmed, &env)
+                    flow::authenticator::deactivate(r, &[&totp], None, &text, confirmed, &env)
                 });
                 if let Some((Ok(()), _)) = result {
                     assert!(confirmed, "deactivated without the confirmation");
@@ -549,8 +549,9 @@ fuzz_target!(|input: Input| {
                 let reason = if reason { "lost phone" } else { "  " };
                 let actor = mfa_kit_fuzz::admin(actor, model.now, actor_has_mfa);
                 let env = model.env();
-                let result =
-                    step(&mut record, "reset", |r| Ok(flow::oversight::reset(r, &actor, reason, &env)));
+                let result = step(&mut record, "reset", |r| {
+                    Ok(flow::oversight::reset(r, &actor, reason, mfa_kit::ResetMode::RequireEnrollment, &env))
+                });
                 if let Some((Ok(_), _)) = result {
                     assert!(
                         record.totp().is_none()

@@ -59,7 +59,11 @@ fuzz_target!(|data: &[u8]| {
         run(&|r| {
             flow::authenticator::resynchronise(r, &[&totp], [&right, &next], &env).ok().map(|s| s.changed)
         });
-        run(&|r| flow::authenticator::deactivate(r, &[&totp], &right, true, &env).ok().map(|s| s.changed));
+        run(&|r| {
+            flow::authenticator::deactivate(r, &[&totp], Some(&key), &right, true, &env)
+                .ok()
+                .map(|s| s.changed)
+        });
         run(&|r| flow::enrollment::confirm(r, &totp, &[&right, &next], &env).ok().map(|s| s.changed));
         run(&|r| Some(flow::recovery::redeem(r, &key, "2345-6789-ABCD", &env).changed));
         run(&|r| flow::recovery::generate(r, &key, &env).ok().map(|s| s.changed));
@@ -71,7 +75,12 @@ fuzz_target!(|data: &[u8]| {
         run(&|r| flow::device::remember(r, &key, "fuzz", 3_600, &env).ok().map(|s| s.changed));
         run(&|r| Some(flow::device::revoke_all(r, Revocation::PasswordChanged).changed));
         let admin = mfa_kit_fuzz::admin(UserId::new("admin"), now, true);
-        run(&|r| Some(flow::oversight::reset(r, &admin, "lost phone", &env).changed));
+        run(&|r| {
+            Some(
+                flow::oversight::reset(r, &admin, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &env)
+                    .changed,
+            )
+        });
         if let Some(first) = record.authenticators().first() {
             let id = first.id().to_string();
             run(&|r| Some(flow::authenticator::remove(r, &id, &env).changed));

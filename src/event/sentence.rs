@@ -69,10 +69,14 @@ impl EventKind {
             EventKind::DeactivationRefused { reason } => {
                 format!("Turning two-step verification off was refused ({reason}).")
             }
-            EventKind::ResetByAdmin { reason, cleared, .. } => {
+            EventKind::ResetByAdmin { reason, cleared, mode } => {
                 let cleared: Vec<&str> = cleared.iter().map(|c| c.as_str()).collect();
+                let after = match mode {
+                    crate::vocabulary::ResetMode::TurnOff => "two-step verification is off",
+                    _ => "the user sets it up again at the next sign-in",
+                };
                 format!(
-                    "An admin reset two-step verification (\"{reason}\"); cleared: {}.",
+                    "An admin reset two-step verification (\"{reason}\"); cleared: {}; {after}.",
                     cleared.join(", ")
                 )
             }

@@ -11,6 +11,7 @@ use std::borrow::Borrow;
 
 use super::{Draft, Env, Failure, Proven, Step, run_in, try_run_in};
 use crate::event::EventKind;
+use crate::keyed_hash::HashKey;
 use crate::record::UserRecord;
 use crate::vocabulary::{Method, Refusal, RejectionReason, Revocation, Role, SensitiveAction};
 use crate::{Totp, Verification, Window};
@@ -216,17 +217,27 @@ pub fn resynchronise<T: Borrow<Totp>>(
     })
 }
 
-/// The user turns MFA off (R20): needs `confirmed` (the "yes, turn it off" of the
-/// screen) and a current code from any of the user's authenticators (`totps`, as in
-/// [`verify`]), and is refused where a rule forbids it (R12). Clears every
-/// authenticator, any enrollment, recovery codes, SMS and e-mail destinations and
-/// remembered devices.
+/// The user turns MFA off (R20): the one way to end up without MFA, for every kind of
+/// user. Needs `confirmed` (the "yes, turn it off" of the screen) and a current code,
+/// and is refused (and audited) where a rule forbids it (R12). The current code is:
+/// - for a user with an authenticator app, a code from any of them (`totps`, as in
+///   [`verify`]);
+/// - for a user without one whose factor is a primary SMS or e-mail destination, the
+///   sign-in code sent to that destination ([`super::oob::reserve`] with
+///   [`Role::Primary`], then sent), checked as [`super::oob::redeem`] checks a sign-in
+///   code (expiry, attempts per code, lockout) under the deployment's hash `key`
+///   (`None`: codes were never sent, and none is pending).
+///
+/// Clears every authenticator, any enrollment, recovery codes, SMS and e-mail
+/// destinations and remembered devices, and ends the user's other sessions. A user with
+/// neither factor is refused as [`Refusal::NotEnrolled`].
 ///
 /// # Errors
 /// [`Failure::Time`] when `env.now` is before the credential's epoch.
 pub fn deactivate<T: Borrow<Totp>>(
     record: &mut UserRecord,
     totps: &[T],
+    key: Option<&HashKey>,
     code: &str,
     confirmed: bool,
     env: &Env<'_>,
@@ -235,10 +246,20 @@ pub fn deactivate<T: Borrow<Totp>>(
         if !confirmed {
             return Ok(Err(Refusal::ConfirmationRequired));
         }
+        let by_destination =
+            draft.get().authenticators.is_empty() && draft.get().oob.confirmed(Role::Primary).is_some();
         if let Some(refused) = draft.refuse_deactivation(env) {
             return Ok(Err(refused));
         }
-        if let Err(refused) = verify_in(draft, totps, code, env)? {
+        let proved = if by_destination {
+            match key {
+                Some(key) => super::oob::redeem_primary_sign_in_code(draft, key, code, env),
+                None => Err(Refusal::NoCodePending),
+            }
+        } else {
+            verify_in(draft, totps, code, env)?
+        };
+        if let Err(refused) = proved {
             return Ok(Err(refused));
         }
         draft.protection_changed();
@@ -255,16 +276,18 @@ pub fn deactivate<T: Borrow<Totp>>(
 
 /// Removes one of the user's authenticators (a phone that was lost or replaced), by
 /// its id; `Ok(false)` if there is none with that id. Needs a second factor proved
-/// within the policy's step-up window ([`super::step_up`]); removing the user's last
-/// factor also obeys the rules of deactivation, and is refused where the policy
-/// forbids turning MFA off. Remembered devices stay.
+/// within the policy's step-up window ([`super::step_up`]). The user's last factor (the
+/// only authenticator of a user without a confirmed primary destination) is not
+/// removed: that is turning MFA off, which takes [`deactivate`] with a current code
+/// and the confirmation, so it is refused as [`Refusal::LastFactor`]. Remembered
+/// devices stay.
 pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
     run_in(record, env, |draft| {
         let Some((index, _)) = draft.get().authenticator(id) else { return Ok(false) };
         let record = draft.get();
         let last_factor = record.authenticators.len() == 1 && record.oob.confirmed(Role::Primary).is_none();
-        if last_factor && let Some(refused) = draft.refuse_deactivation(env) {
-            return Err(refused);
+        if last_factor {
+            return Err(Refusal::LastFactor);
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {
             return Err(refused);

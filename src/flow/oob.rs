@@ -364,6 +364,23 @@ pub fn redeem(
     run_in(record, env, |draft| redeem_in(draft, key, input, purpose, env))
 }
 
+/// Checks `input` against the sign-in code sent to the user's primary destination, as
+/// [`redeem`] checks a sign-in code: the proof [`super::authenticator::deactivate`]
+/// asks of a user whose factor is that destination. A code sent to the backup
+/// destination does not count.
+pub(crate) fn redeem_primary_sign_in_code(
+    draft: &mut Draft<'_>,
+    key: &HashKey,
+    input: &str,
+    env: &Env<'_>,
+) -> Result<Proven, Refusal> {
+    let to_primary = draft.get().oob.challenge.as_ref().is_some_and(|c| c.role == Role::Primary);
+    if !to_primary {
+        return Err(Refusal::NoCodePending);
+    }
+    redeem_in(draft, key, input, Purpose::SignIn, env)
+}
+
 fn redeem_in(
     draft: &mut Draft<'_>,
     key: &HashKey,
@@ -448,9 +465,11 @@ fn redeem_in(
 }
 
 /// Removes the destination of `role` and any code sent to it; `true` if there was one.
-/// A confirmed one needs a fresh second-factor proof ([`super::step_up`]); removing
-/// the user's last factor also obeys the rules of deactivation: it is refused where the
-/// policy forbids turning MFA off (the AU/NZ tax-data rule, the ATO preset).
+/// A confirmed one needs a fresh second-factor proof ([`super::step_up`]). The user's
+/// last factor (the confirmed primary destination of a user without an authenticator
+/// app) is not removed: that is turning MFA off, which takes
+/// [`super::authenticator::deactivate`] with a current code and the confirmation, so it
+/// is refused as [`Refusal::LastFactor`].
 pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) -> Step<bool> {
     run_in(record, env, |draft| {
         let oob = &draft.get().oob;
@@ -459,8 +478,8 @@ pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) ->
         // Without an authenticator, the confirmed primary destination is the last factor.
         let last_factor =
             role == Role::Primary && draft.get().authenticators.is_empty() && oob.confirmed(role).is_some();
-        if last_factor && let Some(refused) = draft.refuse_deactivation(env) {
-            return Err(refused);
+        if last_factor {
+            return Err(Refusal::LastFactor);
         }
         // A destination never confirmed (a typo being taken back) protects nothing yet.
         let confirmed = draft.get().oob.confirmed(role).is_some();

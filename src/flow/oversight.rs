@@ -8,25 +8,43 @@ use super::{Env, Step, run_in};
 use crate::event::{EventKind, Events};
 use crate::policy::{OrgSettings, UserFacts};
 use crate::record::UserRecord;
-use crate::vocabulary::{Cleared, Method, Refusal, Revocation, SensitiveAction, UserId};
+use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, SensitiveAction, UserId};
 
 /// An admin or principal user resets the record's user's MFA (the user lost the
-/// phone): every factor, enrollment, lockout, recovery code, destination and device is
-/// cleared, and the user must enroll again at the next sign-in, whatever the level (a
-/// disabled second factor is enabled again this way). `actor` is the admin's own
-/// record. Refused (and audited) without a reason, for a self-reset, when the actor has
-/// no MFA of their own, and when the actor has not proved a second factor within the
-/// policy's step-up window ([`super::step_up`]). The driver checks first that the
-/// actor is an admin of the user's organisation.
-pub fn reset(record: &mut UserRecord, actor: &UserRecord, reason: &str, env: &Env<'_>) -> Step<Vec<Cleared>> {
+/// phone, or is locked out): every factor, enrollment, lockout, recovery code,
+/// destination and device is cleared, and every session of the user ends. `mode` says
+/// what the user is left with (R21):
+/// - [`ResetMode::RequireEnrollment`]: the user must enroll again at the next sign-in,
+///   whatever the level (seed 004; a disabled second factor is enabled again this way);
+/// - [`ResetMode::TurnOff`]: MFA is off and the user signs in without it until they
+///   set it up again themselves (seed 001). Refused (and audited) where the policy
+///   forbids turning MFA off for the user ([`crate::policy::Policy::may_deactivate`]
+///   with `env.context`): where levels differ by user type, the context must carry the
+///   **target's** user type ([`crate::policy::SignInContext::with_user_type`]), not the
+///   admin's.
+///
+/// `actor` is the admin's own record. Refused (and audited) without a reason, for a
+/// self-reset, when the actor has no MFA of their own, and when the actor has not
+/// proved a second factor within the policy's step-up window ([`super::step_up`]). The
+/// driver checks first that the actor is an admin of the user's organisation. The
+/// `reset_by_admin` event records the mode.
+pub fn reset(
+    record: &mut UserRecord,
+    actor: &UserRecord,
+    reason: &str,
+    mode: ResetMode,
+    env: &Env<'_>,
+) -> Step<Vec<Cleared>> {
     let now = env.now;
     run_in(record, env, |draft| {
         let refusal = if reason.trim().is_empty() {
             Some(Refusal::ReasonRequired)
         } else if draft.get().user == actor.user {
             Some(Refusal::SelfReset)
+        } else if let Some(refusal) = actor_refusal(actor, SensitiveAction::ResetUser, env) {
+            Some(refusal)
         } else {
-            actor_refusal(actor, SensitiveAction::ResetUser, env)
+            mode_refusal(draft.get(), mode, env)
         };
         if let Some(refusal) = refusal {
             draft.emit(EventKind::ResetRefused { reason: refusal.to_string() });
@@ -57,13 +75,33 @@ pub fn reset(record: &mut UserRecord, actor: &UserRecord, reason: &str, env: &En
         if super::device::revoke_every(draft, Revocation::Reset) > 0 {
             cleared.push(Cleared::RememberedDevices);
         }
-        // The user sets MFA up again at the next sign-in, whatever the level, and every
-        // session of the user ends (the reset may be the answer to a stolen cookie).
-        draft.edit().must_enroll = true;
+        // Either the user sets MFA up again at the next sign-in, whatever the level, or
+        // MFA is off until they set it up themselves; in both modes every session of
+        // the user ends (the reset may be the answer to a stolen cookie).
+        draft.edit().must_enroll = match mode {
+            ResetMode::RequireEnrollment => true,
+            ResetMode::TurnOff => false,
+        };
         draft.protection_changed();
-        draft.emit(EventKind::ResetByAdmin { reason: reason.trim().to_string(), cleared: cleared.clone() });
+        draft.emit(EventKind::ResetByAdmin {
+            reason: reason.trim().to_string(),
+            cleared: cleared.clone(),
+            mode,
+        });
         Ok(cleared)
     })
+}
+
+/// Why the reset's `mode` is refused for the record's user: turning MFA off where the
+/// policy forbids it.
+fn mode_refusal(record: &UserRecord, mode: ResetMode, env: &Env<'_>) -> Option<Refusal> {
+    match mode {
+        ResetMode::TurnOff => {
+            let facts = super::facts(record, env);
+            env.policy.may_deactivate(env.context, &facts).err().map(Refusal::Forbidden)
+        }
+        ResetMode::RequireEnrollment => None,
+    }
 }
 
 /// A change of an organisation's MFA settings that an actor asks for.

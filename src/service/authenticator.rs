@@ -326,11 +326,18 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         .await
     }
 
-    /// The user turns MFA off: needs `confirmed` (the "yes, turn it off" of the screen)
-    /// and a current code, and is refused where a rule forbids it.
+    /// The user turns MFA off: the one way to end up without MFA, for every kind of
+    /// user. Needs `confirmed` (the "yes, turn it off" of the screen) and a current
+    /// code, and is refused where a rule forbids it. The current code comes from an
+    /// authenticator app, or, for a user without one whose factor is a phone number or
+    /// e-mail address, is the sign-in code sent to it first
+    /// ([`MfaService::send_sign_in_code`] with [`crate::vocabulary::Role::Primary`]),
+    /// checked as [`MfaService::verify_sign_in_code`] checks it (see
+    /// [`flow::authenticator::deactivate`]).
     ///
     /// # Errors
-    /// Infrastructure failures.
+    /// [`Error::HashKeyMissing`] for a user whose factor is a destination when no hash
+    /// key is configured, and infrastructure failures.
     pub async fn deactivate(
         &self,
         user: &UserId,
@@ -341,13 +348,18 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         if !confirmed {
             return Ok(Err(Refusal::ConfirmationRequired));
         }
+        let key = self.key().ok();
         self.update_with_secret(
             user,
             context,
-            Which::Credential,
+            Which::CredentialsIfAny,
             Refusal::NotEnrolled,
             |record, totps, now| {
-                Ok(flow::authenticator::deactivate(record, totps, code, confirmed, &self.env(now, context))?)
+                if key.is_none() && totps.is_empty() && !record.oob.destinations.is_empty() {
+                    return Err(Error::HashKeyMissing);
+                }
+                let env = self.env(now, context);
+                Ok(flow::authenticator::deactivate(record, totps, key, code, confirmed, &env)?)
             },
         )
         .await

@@ -277,6 +277,9 @@ impl SecretCache {
 #[derive(Clone, Copy)]
 enum Which {
     Credential,
+    /// The authenticators if there are any, otherwise none (the transition has another
+    /// proof for a user without one).
+    CredentialsIfAny,
     Pending,
 }
 
@@ -525,7 +528,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             let mut attempt = self.begin(user).await?;
             let record = &attempt.record;
             let opened = match which {
-                Which::Credential if !record.authenticators().is_empty() => {
+                Which::Credential | Which::CredentialsIfAny if !record.authenticators().is_empty() => {
                     // A sign-in finds them in the cache: no future to make for that.
                     match self.opened.get(user, record.authenticators()) {
                         Some(cached) => Some(cached),
@@ -539,6 +542,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                     None => None,
                 },
                 Which::Credential => None,
+                Which::CredentialsIfAny => Some(Arc::from(Vec::new())),
             };
             let Some(totps) = opened else {
                 // Nothing to prove against; an address off the allowlist still hears

@@ -8,7 +8,7 @@ use crate::flow::{self, Step};
 use crate::policy::{OrgSettings, SignInContext};
 use crate::seal::SecretSealer;
 use crate::store::{OrgSettingsStore, SaveOutcome, Store};
-use crate::vocabulary::{Cleared, Outcome, UserId};
+use crate::vocabulary::{Cleared, Outcome, ResetMode, UserId};
 
 /// The host's answer to "may this user change who must use MFA?" (R22: in seed 003 only
 /// support levels 2 and 3 may). Any `Fn(&UserId, &str) -> bool` over (actor, org) is one.
@@ -24,12 +24,16 @@ impl<F: Fn(&UserId, &str) -> bool> PermissionCheck for F {
 }
 
 impl<S: Store, K: SecretSealer> MfaService<S, K> {
-    /// An admin or principal user resets a user's MFA (the user lost the phone): the
-    /// user must enroll again. The host calls this only for actors allowed to; the
+    /// An admin or principal user resets a user's MFA (the user lost the phone, or is
+    /// locked out): with [`ResetMode::RequireEnrollment`] the user must enroll again;
+    /// with [`ResetMode::TurnOff`] MFA is off and the user signs in without it, which
+    /// is refused where the policy forbids turning MFA off for the user (see
+    /// [`flow::oversight::reset`]). The host calls this only for actors allowed to; the
     /// service also refuses self-resets and actors without MFA of their own or without
-    /// a second factor proved within the step-up window, and audits the actor and the
-    /// reason. `context` is the actor's request (its organisation's settings set the
-    /// window).
+    /// a second factor proved within the step-up window, and audits the actor, the
+    /// reason and the mode. `context` is the actor's request (its organisation's
+    /// settings set the window); where levels differ by user type it must carry the
+    /// target's user type, which [`ResetMode::TurnOff`] is checked against.
     ///
     /// # Errors
     /// Infrastructure failures.
@@ -38,6 +42,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         target: &UserId,
         actor: &UserId,
         reason: &str,
+        mode: ResetMode,
         context: &SignInContext,
     ) -> Result<Outcome<Vec<Cleared>>, Error> {
         self.check(context)?;
@@ -46,7 +51,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.settle(actor, now, &actor_record, context).await?;
         let reset = self
             .update(target, actor, &context.request, |record, now| {
-                Ok(flow::oversight::reset(record, &actor_record, reason, &self.env(now, context)))
+                Ok(flow::oversight::reset(record, &actor_record, reason, mode, &self.env(now, context)))
             })
             .await;
         self.opened.forget(target);

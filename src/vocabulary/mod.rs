@@ -23,6 +23,8 @@ pub(crate) use identity::UserIdHash;
 pub use identity::{RequestContext, UserId};
 pub use ids::UnknownId;
 pub(crate) use ids::stable_ids;
-pub use reason::{Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, Revocation, Voided};
+pub use reason::{
+    Cleared, EnrollmentRejection, LockoutRule, Reason, RejectionReason, ResetMode, Revocation, Voided,
+};
 pub use refusal::{Outcome, Refusal};
 pub use session::SessionEnd;

@@ -81,6 +81,21 @@ pub enum EnrollmentRejection {
     TooManyAttempts,
 }
 
+/// What an admin reset leaves the user with (R21, seeds 001 and 004).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ResetMode {
+    /// The user must set MFA up again at the next sign-in, whatever the level (seed
+    /// 004: both methods again). Events stored before resets had modes read as this.
+    #[default]
+    RequireEnrollment,
+    /// MFA is turned off: the user signs in without it and may set it up again
+    /// themselves (seed 001). Refused where the policy forbids turning MFA off for
+    /// the user.
+    TurnOff,
+}
+
 /// What an admin reset cleared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -283,4 +298,9 @@ super::stable_ids!("revocation", Revocation {
     Reset => "reset",
     Deactivated => "deactivated",
     NewAuthenticator => "new_authenticator",
+});
+
+super::stable_ids!("reset mode", ResetMode {
+    RequireEnrollment => "require_enrollment",
+    TurnOff => "turn_off",
 });

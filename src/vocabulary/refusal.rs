@@ -102,9 +102,17 @@ pub enum Refusal {
     /// Turning MFA off needs an explicit confirmation.
     #[error("Confirm that you want to turn off two-step verification.")]
     ConfirmationRequired,
-    /// A rule forbids what was asked (turning MFA off, removing the last factor).
+    /// A rule forbids what was asked (turning MFA off).
     #[error("{}", forbidden_text(*.0))]
     Forbidden(Reason),
+    /// Removing the user's last second factor (their only authenticator app, or the
+    /// primary phone number or e-mail address of a user without one) would turn MFA
+    /// off without the confirmation that takes: the user turns two-step verification
+    /// off instead, with a current code and the confirmation (R20).
+    #[error(
+        "This is your last way to confirm it is you. To stop using two-step verification, turn it off instead."
+    )]
+    LastFactor,
     /// A backup destination must differ from the primary one.
     #[error("The backup phone number or address must differ from the primary one.")]
     SameAsPrimary,
@@ -171,6 +179,7 @@ impl Refusal {
             Refusal::EnrollmentDiscarded => "enrollment_discarded",
             Refusal::ConfirmationRequired => "confirmation_required",
             Refusal::Forbidden(_) => "forbidden",
+            Refusal::LastFactor => "last_factor",
             Refusal::SameAsPrimary => "same_as_primary",
             Refusal::NoDestination(_) => "no_destination",
             Refusal::RateLimited { .. } => "rate_limited",
@@ -260,6 +269,7 @@ mod tests {
             Refusal::Forbidden(Reason::JurisdictionRule),
             Refusal::Forbidden(Reason::DeactivationDisabled),
             Refusal::Forbidden(Reason::SingleSignOn),
+            Refusal::LastFactor,
             Refusal::SameAsPrimary,
             Refusal::NoDestination(Role::Primary),
             Refusal::NoDestination(Role::Backup),
@@ -276,7 +286,7 @@ mod tests {
             Refusal::SessionEnded(SessionEnd::ClockBehind),
         ];
         let codes: std::collections::BTreeSet<&str> = all.iter().map(Refusal::code).collect();
-        assert!(codes.len() >= 33, "each kind of refusal has its own code");
+        assert!(codes.len() >= 34, "each kind of refusal has its own code");
         for refusal in all {
             let code = refusal.code();
             assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code}");

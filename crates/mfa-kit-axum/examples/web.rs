@@ -1265,7 +1265,11 @@ async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(for
     {
         return Ok(confirm);
     }
-    let message = match app.mfa.reset(&target, &user.user, &form.reason, &user.context).await? {
+    let message = match app
+        .mfa
+        .reset(&target, &user.user, &form.reason, mfa_kit::ResetMode::RequireEnrollment, &user.context)
+        .await?
+    {
         Ok(cleared) => format!(
             "Two-step verification of {} was reset (cleared: {cleared:?}). They must set it up again.",
             form.user

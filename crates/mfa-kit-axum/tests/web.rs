@@ -716,7 +716,11 @@ async fn a_password_only_session_parked_at_the_must_enroll_stage_cannot_replace_
     let proof =
         app.mfa.verify_code(&admin, &admin_phone.code(&app), &SignInContext::default()).await.unwrap();
     assert!(proof.is_ok());
-    app.mfa.reset(&bob, &admin, "lost phone", &SignInContext::default()).await.unwrap().unwrap();
+    app.mfa
+        .reset(&bob, &admin, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &SignInContext::default())
+        .await
+        .unwrap()
+        .unwrap();
 
     // Someone with Bob's password parks a session at "set up MFA first".
     let mut parked = Browser::new(&router, "app.example");
@@ -761,7 +765,17 @@ async fn after_an_admin_reset_a_factor_replacement_and_a_password_change_older_s
     let proof =
         app.mfa.verify_code(&admin, &admin_phone.code(&app), &SignInContext::default()).await.unwrap();
     assert!(proof.is_ok());
-    app.mfa.reset(&alice, &admin, "stolen cookie", &SignInContext::default()).await.unwrap().unwrap();
+    app.mfa
+        .reset(
+            &alice,
+            &admin,
+            "stolen cookie",
+            mfa_kit::ResetMode::RequireEnrollment,
+            &SignInContext::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(sent_to(&mut signed_in).await.as_deref(), ended);
     assert_eq!(sent_to(&mut pending).await.as_deref(), ended);
     assert_eq!(sent_to(&mut signed_in).await.as_deref(), Some("/sign-in"), "signed out for good");
