@@ -86,7 +86,9 @@ impl Destination {
     /// `SG`, `ZA`, `IN`, `DE`, `FR`, `NL`).
     pub fn sms_in(number: &str, country: &str) -> Result<Destination, DestinationError> {
         let parsed = Destination::phone(number)?;
-        parsed.e164(Some(country)).map(Destination::Sms).ok_or(DestinationError::NeedsCountryCode)
+        let international = parsed.e164(Some(country)).ok_or(DestinationError::NeedsCountryCode)?;
+        // The country code may take a national number past E.164's 15 digits.
+        Destination::phone(&international)
     }
 
     /// Digits, with the leading `+` if written, between 7 and 15 of them.
@@ -440,6 +442,13 @@ mod tests {
         ] {
             assert_eq!(Destination::email(bad), Err(DestinationError::InvalidEmail), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_national_number_that_its_country_code_makes_too_long_is_refused() {
+        // 15 national digits after the trunk 0, plus 61: 16 digits, past E.164's 15.
+        assert_eq!(Destination::sms_in("0123456789012345", "AU"), Err(DestinationError::InvalidPhone));
+        assert!(Destination::sms_in("0412 345 678", "AU").is_ok());
     }
 
     #[test]
