@@ -143,7 +143,13 @@ impl Default for RelayConfig {
     /// 50 a batch, a 5-minute lease, retries after 30 s, 1 min, 2 min ... up to 6 hours,
     /// polling every second when idle.
     fn default() -> RelayConfig {
-        RelayConfig { batch: 50, lease: 300, first_retry: 30, max_retry: 6 * 3600, idle: Duration::from_secs(1) }
+        RelayConfig {
+            batch: 50,
+            lease: 300,
+            first_retry: 30,
+            max_retry: 6 * 3600,
+            idle: Duration::from_secs(1),
+        }
     }
 }
 
@@ -179,6 +185,8 @@ pub struct Batch {
     pub failed: usize,
     /// Not tried because the lease had ended; another claim will take them.
     pub lease_ended: usize,
+    /// Events of the trail read (most are not notices).
+    pub read: usize,
     /// Whether the store's cursor reached the end of the trail: if not, more notices
     /// may be waiting.
     pub caught_up: bool,
@@ -200,7 +208,14 @@ impl<S: NoticeOutbox, N: Notifier, C: Clock> NoticeRelay<S, N, C> {
     /// A relay called `name` (its cursor and queue in the store; relays of one name
     /// share the work) with the default [`RelayConfig`].
     pub fn new(name: impl Into<String>, store: S, notifier: N, clock: C) -> NoticeRelay<S, N, C> {
-        NoticeRelay { name: name.into(), store, notifier, clock, config: RelayConfig::default(), claims: 0.into() }
+        NoticeRelay {
+            name: name.into(),
+            store,
+            notifier,
+            clock,
+            config: RelayConfig::default(),
+            claims: 0.into(),
+        }
     }
 
     /// The same relay with another configuration.
@@ -243,8 +258,12 @@ impl<S: NoticeOutbox, N: Notifier, C: Clock> NoticeRelay<S, N, C> {
             token: self.token(),
         };
         let claimed = self.store.claim_notices(&self.name, &claim).await.map_err(RelayError::Store)?;
-        let mut batch =
-            Batch { claimed: claimed.notices.len(), caught_up: claimed.caught_up, ..Batch::default() };
+        let mut batch = Batch {
+            claimed: claimed.notices.len(),
+            read: claimed.read,
+            caught_up: claimed.caught_up,
+            ..Batch::default()
+        };
         for claimed in claimed.notices {
             let now = self.clock.now()?;
             if now >= claim.lease_until {
@@ -272,18 +291,27 @@ impl<S: NoticeOutbox, N: Notifier, C: Clock> NoticeRelay<S, N, C> {
     }
 
     /// Runs batches until `stop` is set: at once after a full batch or while the trail
-    /// has unread events, after
+    /// is being read through, after
     /// [`RelayConfig::idle`] (waited with `sleep`, the host runtime's timer) otherwise.
     /// A failing store or clock is reported to `on_error` and tried again after the
     /// idle wait: the relay keeps going. `stop` is checked between batches.
-    pub async fn run<F, W>(&self, stop: &AtomicBool, sleep: F, mut on_error: impl FnMut(&RelayError<S::Error>))
-    where
+    pub async fn run<F, W>(
+        &self,
+        stop: &AtomicBool,
+        sleep: F,
+        mut on_error: impl FnMut(&RelayError<S::Error>),
+    ) where
         F: Fn(Duration) -> W,
         W: Future<Output = ()>,
     {
         while !stop.load(Ordering::Acquire) {
             match self.run_once().await {
-                Ok(batch) if !batch.caught_up || batch.claimed >= self.config.batch.max(1) as usize => continue,
+                Ok(batch)
+                    if batch.claimed >= self.config.batch.max(1) as usize
+                        || (batch.read > 0 && !batch.caught_up) =>
+                {
+                    continue;
+                }
                 Ok(_) => {}
                 Err(error) => on_error(&error),
             }

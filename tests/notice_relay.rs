@@ -52,7 +52,11 @@ fn notice(user: &UserId, at: u64) -> AuditEvent {
 }
 
 fn routine(user: &UserId, at: u64) -> AuditEvent {
-    let kind = EventKind::CodeRejected { method: Method::Totp, reason: RejectionReason::Wrong, consecutive_failures: 1 };
+    let kind = EventKind::CodeRejected {
+        method: Method::Totp,
+        reason: RejectionReason::Wrong,
+        consecutive_failures: 1,
+    };
     AuditEvent::new(user, user, at, &RequestContext::default(), kind)
 }
 
@@ -64,7 +68,8 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
 fn only_security_notices_reach_the_notifier_with_the_event_id_as_idempotency_key() {
     let store = Arc::new(MemoryStore::new());
     let alice = UserId::new("alice");
-    block(store.append_events(vec![routine(&alice, T0), notice(&alice, T0 + 1), routine(&alice, T0 + 2)])).unwrap();
+    block(store.append_events(vec![routine(&alice, T0), notice(&alice, T0 + 1), routine(&alice, T0 + 2)]))
+        .unwrap();
     let recorder = Arc::new(Recorder::default());
     let relay = NoticeRelay::new("email", store.clone(), recorder.clone(), ManualClock::new(T0 + 10));
     let batch = block(relay.run_once()).unwrap();
@@ -160,7 +165,8 @@ fn four_relays_in_parallel_deliver_each_notice_exactly_once() {
     let recorder = Arc::new(Recorder::default());
     let clock = ManualClock::new(T0);
     let stop = Arc::new(AtomicBool::new(false));
-    let config = RelayConfig { batch: 5, idle: std::time::Duration::from_millis(1), ..RelayConfig::default() };
+    let config =
+        RelayConfig { batch: 5, idle: std::time::Duration::from_millis(1), ..RelayConfig::default() };
     let relays: Vec<_> = (0..4)
         .map(|_| {
             let relay =

@@ -245,14 +245,7 @@ impl MemoryStore {
         let chunks = &shard.events.chunks;
         // The first chunk holding a newer event; the chunks before hold only older ones.
         let start = chunks.partition_point(|chunk| chunk.last().is_none_or(|(id, _)| !newer(*id)));
-        chunks
-            .iter()
-            .skip(start)
-            .flatten()
-            .filter(|(id, _)| newer(*id))
-            .take(limit)
-            .cloned()
-            .collect()
+        chunks.iter().skip(start).flatten().filter(|(id, _)| newer(*id)).take(limit).cloned().collect()
     }
 
     fn shard_of(&self, user: &UserId) -> &Mutex<Shard> {

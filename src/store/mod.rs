@@ -21,7 +21,8 @@ pub use listing::{
 pub(crate) use memory::CacheLine;
 pub use memory::MemoryStore;
 pub use notices::{
-    Claimed, ClaimedNotice, FailingNotice, MAX_ERROR_LEN, MAX_INTAKE, NoticeClaim, NoticeOutbox, NoticeStats, error_text,
+    Claimed, ClaimedNotice, FailingNotice, MAX_ERROR_LEN, MAX_INTAKE, NoticeClaim, NoticeOutbox, NoticeStats,
+    error_text,
 };
 
 use crate::event::AuditEvent;

@@ -78,9 +78,12 @@ pub struct ClaimedNotice {
 pub struct Claimed {
     /// The notices leased to the claim, oldest event id first.
     pub notices: Vec<ClaimedNotice>,
+    /// How many events of the trail the claim read (and moved the cursor over).
+    pub read: usize,
     /// Whether the relay's cursor reached the end of the trail as committed when the
-    /// claim read it; `false` when more events are still to be read (claim again at
-    /// once).
+    /// claim read it: `false` when committed events are still to be read, because the
+    /// claim read its most ([`MAX_INTAKE`]), or another claim of the relay was reading,
+    /// or (PostgreSQL) a transaction still open holds reading back.
     pub caught_up: bool,
 }
 
@@ -283,8 +286,15 @@ impl NoticeOutbox for MemoryStore {
                 state.cursors[shard] = Some(raw);
                 let Some(notice) = event.kind.security_notice() else { continue };
                 let event = StoredEvent { id: MemoryStore::event_id(raw), event };
-                let queued =
-                    Queued { event, notice, attempts: 0, next_at: 0, lease_until: 0, token: 0, last_error: None };
+                let queued = Queued {
+                    event,
+                    notice,
+                    attempts: 0,
+                    next_at: 0,
+                    lease_until: 0,
+                    token: 0,
+                    last_error: None,
+                };
                 state.queue.insert(queued.event.id, queued);
             }
         }
@@ -305,7 +315,8 @@ impl NoticeOutbox for MemoryStore {
                 attempt: queued.attempts,
             });
         }
-        std::future::ready(Ok(Claimed { notices: claimed, caught_up: budget > 0 }))
+        let read = MAX_INTAKE as usize - budget;
+        std::future::ready(Ok(Claimed { notices: claimed, read, caught_up: budget > 0 }))
     }
 
     fn ack_notice(&self, relay: &str, event_id: i64) -> impl Future<Output = Result<(), Infallible>> + Send {
