@@ -56,7 +56,9 @@ pub mod notify;
 #[cfg(feature = "std")]
 pub mod store;
 
-// The driver on top.
+// The drivers on top: the service, and the relay that sends security notices.
+#[cfg(feature = "std")]
+pub mod relay;
 #[cfg(feature = "std")]
 pub mod service;
 

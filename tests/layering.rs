@@ -26,8 +26,8 @@ const LAYERS: &[&[&str]] = &[
     &["assurance"],
     // The ports a host implements.
     &["clock", "notify", "store"],
-    // The driver.
-    &["service"],
+    // The drivers: the service, and the notice relay beside it.
+    &["service", "relay"],
     &["prelude"],
 ];
 

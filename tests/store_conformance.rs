@@ -21,3 +21,8 @@ fn racing_writers_on_threads_have_one_winner() {
 fn memory_store_passes_the_org_settings_conformance_suite() {
     pollster::block_on(conformance::run_org_settings(Arc::new(MemoryStore::new()), &ThreadSpawner));
 }
+
+#[test]
+fn memory_store_passes_the_notice_outbox_conformance_suite() {
+    pollster::block_on(conformance::run_notice_outbox(Arc::new(MemoryStore::new()), &ThreadSpawner));
+}

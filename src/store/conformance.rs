@@ -31,9 +31,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use super::listing::{AuditQuery, ListRecords, ReadAudit, RecordQuery};
+use super::notices::{ClaimedNotice, MAX_ERROR_LEN, NoticeClaim, NoticeOutbox};
 use super::{OrgSettingsStore, SaveOutcome, Store, Version, VersionedSettings};
 // The shared vocabulary, in one place.
-use crate::event::{AuditEvent, AuditOutcome, EventKind};
+use crate::event::{AuditEvent, AuditOutcome, EventKind, SecurityNotice};
 use crate::policy::{Level, OrgSettings};
 use crate::record::{TotpCredential, UserRecord};
 use crate::vocabulary::UserId;
@@ -68,6 +69,223 @@ where
     org_settings_are_saved_only_at_their_version(&*store).await;
     org_settings_are_stored_with_their_events(&*store).await;
     one_winner_among_racing_settings_writers(store, spawner).await;
+}
+
+/// Runs every check of a [`NoticeOutbox`]. Run it besides [`run`].
+pub async fn run_notice_outbox<S, P>(store: Arc<S>, spawner: &P)
+where
+    S: NoticeOutbox + 'static,
+    P: Spawner,
+{
+    notices_are_queued_from_the_trail_once_and_in_order(&*store).await;
+    claimed_notices_are_leased_until_the_lease_ends(&*store).await;
+    failed_notices_wait_and_stay_visible_until_delivered(&*store).await;
+    each_notice_is_claimed_once_among_racing_relays(store, spawner).await;
+}
+
+/// A relay's first claim reads the whole trail, also what was stored before the relay
+/// existed; only events with a [`SecurityNotice`] are queued, each once, oldest first,
+/// with attempt 1 and the event as stored; a second relay name has its own cursor.
+pub async fn notices_are_queued_from_the_trail_once_and_in_order<S: NoticeOutbox>(store: &S) {
+    let user = fresh("notices");
+    let mut stored = Vec::new();
+    for mark in 0..6 {
+        stored.push(notice_event(&user, 1_700_000_000 + u64::from(mark), mark));
+        stored.push(event(&user, 1_700_000_000 + u64::from(mark), mark));
+    }
+    let Saved(_) = saved(store.save(record(&user, 1), None, stored[..4].to_vec()).await) else {
+        panic!("creating a new record was refused")
+    };
+    ok(store.append_events(stored[4..].to_vec()).await);
+    let relay = fresh("relay").as_str().to_string();
+    let claimed = drain(store, &relay, &user, 100, 200).await;
+    let expected: Vec<AuditEvent> =
+        stored.iter().filter(|e| e.kind.security_notice().is_some()).cloned().collect();
+    let got: Vec<AuditEvent> = claimed.iter().map(|c| c.event.event.clone()).collect();
+    assert_eq!(got, expected, "the relay must get every notice event, in order, as stored, and nothing else");
+    assert!(claimed.windows(2).all(|w| w[0].event.id < w[1].event.id), "notices come oldest id first");
+    assert!(claimed.iter().all(|c| c.attempt == 1 && c.notice == SecurityNotice::RecoveryCodesRegenerated));
+    for c in &claimed {
+        ok(store.ack_notice(&relay, c.event.id).await);
+    }
+    assert!(drain(store, &relay, &user, 300, 400).await.is_empty(), "delivered notices came back");
+    ok(store.append_events(vec![notice_event(&user, 1_700_000_100, 9)]).await);
+    let later = drain(store, &relay, &user, 500, 600).await;
+    assert_eq!(later.len(), 1, "a notice stored after the cursor moved must be read once");
+    let other = fresh("relay-other").as_str().to_string();
+    assert_eq!(drain(store, &other, &user, 500, 600).await.len(), 7, "another relay name has its own cursor");
+    let stats = ok(store.notice_stats(&other).await);
+    assert_eq!((stats.pending, stats.failing, stats.most_attempts), (7, 0, 1), "{stats:?}");
+}
+
+/// A claimed notice is not claimed again before its lease ends, and is claimed again
+/// (attempt 2) once it has: a relay that died with it does not lose it.
+pub async fn claimed_notices_are_leased_until_the_lease_ends<S: NoticeOutbox>(store: &S) {
+    let user = fresh("lease");
+    ok(store.append_events(vec![notice_event(&user, 1_700_000_000, 1)]).await);
+    let relay = fresh("relay").as_str().to_string();
+    let first = drain(store, &relay, &user, 1000, 1060).await;
+    assert_eq!(first.len(), 1, "the notice was not claimed");
+    assert!(
+        drain(store, &relay, &user, 1059, 2000).await.is_empty(),
+        "a notice was claimed twice under a lease"
+    );
+    let again = drain(store, &relay, &user, 1060, 2000).await;
+    assert_eq!(again.len(), 1, "a notice whose lease ended was not claimed again");
+    assert_eq!((again[0].event.id, again[0].attempt), (first[0].event.id, 2));
+    let stats = ok(store.notice_stats(&relay).await);
+    assert_eq!((stats.pending, stats.most_attempts, stats.oldest_at), (1, 2, Some(1_700_000_000)));
+}
+
+/// A failed delivery reported under the claim's token makes the notice wait until its
+/// retry time, with its error and attempts visible; a stale token changes nothing; only
+/// an acknowledgement removes it.
+pub async fn failed_notices_wait_and_stay_visible_until_delivered<S: NoticeOutbox>(store: &S) {
+    let user = fresh("failing-notice");
+    ok(store.append_events(vec![notice_event(&user, 1_700_000_000, 1)]).await);
+    let relay = fresh("relay").as_str().to_string();
+    let claim = NoticeClaim { now: 1000, lease_until: 1060, limit: 1000, token: 41 };
+    let mut claimed = ours(store, &relay, ok(store.claim_notices(&relay, &claim).await).notices, &user).await;
+    claimed.extend(drain(store, &relay, &user, 1000, 1060).await);
+    assert_eq!(claimed.len(), 1, "the notice was not claimed once");
+    let id = claimed[0].event.id;
+    assert!(
+        !ok(store.retry_notice(&relay, id, 40, 1030, "stale").await),
+        "a stale token rescheduled a notice"
+    );
+    let long = "\u{e9}".repeat(MAX_ERROR_LEN);
+    assert!(ok(store.retry_notice(&relay, id, 41, 1030, &long).await), "the claim's token was refused");
+    assert!(drain(store, &relay, &user, 1029, 2000).await.is_empty(), "a notice was retried before its time");
+    let stats = ok(store.notice_stats(&relay).await);
+    assert_eq!((stats.pending, stats.failing, stats.most_attempts), (1, 1, 1), "{stats:?}");
+    let failing = ok(store.failing_notices(&relay, 10).await);
+    assert_eq!(failing.len(), 1, "the failing notice is not listed");
+    assert_eq!((failing[0].event.id, failing[0].attempts, failing[0].next_attempt_at), (id, 1, 1030));
+    assert_eq!(failing[0].last_error, super::notices::error_text(&long), "the error was not kept, cut");
+    let again = drain(store, &relay, &user, 1030, 2000).await;
+    assert_eq!(again.len(), 1, "a failed notice was not retried at its time");
+    ok(store.ack_notice(&relay, id).await);
+    ok(store.ack_notice(&relay, id).await);
+    let stats = ok(store.notice_stats(&relay).await);
+    assert_eq!((stats.pending, stats.failing), (0, 0), "a delivered notice stayed: {stats:?}");
+    assert!(ok(store.failing_notices(&relay, 10).await).is_empty());
+}
+
+/// How many claimers race in [`each_notice_is_claimed_once_among_racing_relays`].
+pub const RACING_RELAYS: usize = 4;
+
+/// [`RACING_RELAYS`] relays of one name claim and acknowledge while notices are being
+/// appended: every notice is claimed exactly once.
+pub async fn each_notice_is_claimed_once_among_racing_relays<S, P>(store: Arc<S>, spawner: &P)
+where
+    S: NoticeOutbox + 'static,
+    P: Spawner,
+{
+    const NOTICES: u32 = 400;
+    let user = fresh("racing-relays");
+    let relay = fresh("relay").as_str().to_string();
+    let done = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (store, user, done) = (store.clone(), user.clone(), done.clone());
+        spawner.spawn(async move {
+            for mark in 0..NOTICES {
+                ok(store.append_events(vec![notice_event(&user, 1_700_000_000, mark)]).await);
+                if mark % 16 == 0 {
+                    YieldNow(false).await;
+                }
+            }
+            done.store(1, Ordering::SeqCst);
+        })
+    };
+    let mut joins = Vec::new();
+    for n in 0..RACING_RELAYS {
+        let (store, user, relay, done) = (store.clone(), user.clone(), relay.clone(), done.clone());
+        joins.push(spawner.spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let finished = done.load(Ordering::SeqCst) == 1;
+                let token = ((n as u64) << 32) | got.len() as u64;
+                let claim = NoticeClaim { now: 1000, lease_until: u64::MAX >> 2, limit: 7, token };
+                let claimed = ok(store.claim_notices(&relay, &claim).await);
+                let empty = claimed.notices.is_empty() && claimed.caught_up;
+                if claimed.read == 0 && !claimed.caught_up {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                for c in ours(&*store, &relay, claimed.notices, &user).await {
+                    ok(store.ack_notice(&relay, c.event.id).await);
+                    got.push(c.event.id);
+                }
+                if empty && finished {
+                    return got;
+                }
+                YieldNow(false).await;
+            }
+        }));
+    }
+    writer.await;
+    let mut all = Vec::new();
+    for join in joins {
+        all.extend(join.await);
+    }
+    let claimed = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(claimed, all.len(), "{} notices were claimed twice by live relays", claimed - all.len());
+    assert_eq!(all.len(), NOTICES as usize, "notices were lost among racing relays");
+}
+
+/// Claims until the relay is caught up and nothing more is due at `now`; returns the
+/// notices about `user`.
+async fn drain<S: NoticeOutbox>(
+    store: &S,
+    relay: &str,
+    user: &UserId,
+    now: u64,
+    lease_until: u64,
+) -> Vec<ClaimedNotice> {
+    let mut all = Vec::new();
+    let started = std::time::Instant::now();
+    loop {
+        assert!(started.elapsed().as_secs() < 60, "the relay did not catch up in a minute");
+        let claim = NoticeClaim { now, lease_until, limit: 1000, token: fresh_number() };
+        let claimed = ok(store.claim_notices(relay, &claim).await);
+        let done = claimed.caught_up && claimed.notices.is_empty();
+        if claimed.read == 0 && !claimed.caught_up {
+            // Held back (another claim reading, a transaction still open): wait a little.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        all.extend(ours(store, relay, claimed.notices, user).await);
+        if done {
+            break;
+        }
+    }
+    all
+}
+
+/// The claimed notices about `user`; those of other checks sharing the store are
+/// acknowledged, so the relay's counts are the check's own.
+async fn ours<S: NoticeOutbox>(
+    store: &S,
+    relay: &str,
+    claimed: Vec<ClaimedNotice>,
+    user: &UserId,
+) -> Vec<ClaimedNotice> {
+    let mut mine = Vec::new();
+    for c in claimed {
+        if &c.event.event.user == user {
+            mine.push(c);
+        } else {
+            ok(store.ack_notice(relay, c.event.id).await);
+        }
+    }
+    mine
+}
+
+/// An event that is a security notice, told apart by `mark`.
+fn notice_event(user: &UserId, at: u64, mark: u32) -> AuditEvent {
+    let context =
+        RequestContext::from_address(std::net::IpAddr::from([203, 0, 113, 9])).with_device("Safari");
+    AuditEvent::new(user, user, at, &context, EventKind::RecoveryCodesGenerated { count: mark as usize })
 }
 
 /// An organisation's settings are created once, saved only at the version loaded, each

@@ -219,10 +219,7 @@ impl ReadAudit for super::MemoryStore {
         let mut events: Vec<StoredEvent> = self
             .numbered_events()
             .into_iter()
-            .map(|(id, event)| StoredEvent {
-                id: i64::try_from(id).unwrap_or(i64::MAX).saturating_add(1),
-                event,
-            })
+            .map(|(id, event)| StoredEvent { id: super::MemoryStore::event_id(id), event })
             .filter(|e| query.from <= e.event.at && e.event.at < query.until)
             .filter(|e| query.user.as_ref().is_none_or(|u| &e.event.user == u))
             .filter(|e| query.after.is_none_or(|after| e.cursor() > after))

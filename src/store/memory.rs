@@ -35,6 +35,8 @@ pub struct MemoryStore {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
     /// Organisations' settings with their versions ([`OrgSettingsStore`]).
     org_settings: Mutex<HashMap<String, (Version, OrgSettings)>>,
+    /// The notice relays' cursors and queues ([`super::NoticeOutbox`]).
+    notices: Mutex<super::notices::MemoryRelays>,
 }
 
 /// A value alone on its cache lines (128 bytes: two 64-byte lines, as adjacent-line
@@ -166,7 +168,11 @@ impl MemoryStore {
             let events = Trail { max_chunks, ..Trail::default() };
             CacheLine(Mutex::new(Shard { events, next_id: place as u64, ..Shard::default() }))
         };
-        MemoryStore { shards: (0..MemoryStore::SHARDS).map(shard).collect(), org_settings: Mutex::default() }
+        MemoryStore {
+            shards: (0..MemoryStore::SHARDS).map(shard).collect(),
+            org_settings: Mutex::default(),
+            notices: Mutex::default(),
+        }
     }
 
     /// How many audit events were dropped to keep the trail within its capacity.
@@ -209,6 +215,37 @@ impl MemoryStore {
     pub fn events_for(&self, user: &UserId) -> Vec<AuditEvent> {
         let shard = lock(self.shard_of(user));
         shard.events.iter().filter(|(_, e)| &e.user == user).map(|(_, e)| e.clone()).collect()
+    }
+
+    /// The notice relays' state.
+    pub(crate) fn notice_relays(&self) -> &Mutex<super::notices::MemoryRelays> {
+        &self.notices
+    }
+
+    /// How many shards the store has.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The id [`super::ReadAudit`] gives the event stored with the shard's id `raw`.
+    pub(crate) fn event_id(raw: u64) -> i64 {
+        i64::try_from(raw).unwrap_or(i64::MAX).saturating_add(1)
+    }
+
+    /// Up to `limit` events of shard `shard` with ids after `after`, in the order they
+    /// were appended (which is the order of their ids), with their shard ids.
+    pub(crate) fn shard_events_after(
+        &self,
+        shard: usize,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Vec<(u64, AuditEvent)> {
+        let shard = lock(&self.shards[shard]);
+        let newer = |id: u64| after.is_none_or(|a| id > a);
+        let chunks = &shard.events.chunks;
+        // The first chunk holding a newer event; the chunks before hold only older ones.
+        let start = chunks.partition_point(|chunk| chunk.last().is_none_or(|(id, _)| !newer(*id)));
+        chunks.iter().skip(start).flatten().filter(|(id, _)| newer(*id)).take(limit).cloned().collect()
     }
 
     fn shard_of(&self, user: &UserId) -> &Mutex<Shard> {

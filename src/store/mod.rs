@@ -10,6 +10,7 @@
 pub mod conformance;
 mod listing;
 mod memory;
+mod notices;
 
 use std::future::Future;
 
@@ -19,6 +20,10 @@ pub use listing::{
 };
 pub(crate) use memory::CacheLine;
 pub use memory::MemoryStore;
+pub use notices::{
+    Claimed, ClaimedNotice, FailingNotice, MAX_ERROR_LEN, MAX_INTAKE, NoticeClaim, NoticeOutbox, NoticeStats,
+    error_text,
+};
 
 use crate::event::AuditEvent;
 use crate::policy::OrgSettings;

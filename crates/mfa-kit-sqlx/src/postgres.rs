@@ -141,7 +141,10 @@ impl Sql {
                      settings TEXT NOT NULL, \
                      updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(crate::notices::postgres_migrate(&tables))
+            .collect(),
             tables,
         }
     }

@@ -118,7 +118,10 @@ impl Sql {
                      version INTEGER NOT NULL CHECK (version > 0), \
                      settings TEXT NOT NULL)"
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(crate::notices::sqlite_migrate(&tables))
+            .collect(),
             tables,
         }
     }

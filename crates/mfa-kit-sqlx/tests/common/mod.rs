@@ -47,7 +47,8 @@ pub fn unique_tables(label: &str) -> TableNames {
 /// Drops a test's tables (PostgreSQL).
 #[cfg(feature = "postgres")]
 pub async fn drop_tables(pool: &sqlx::PgPool, tables: &TableNames) {
-    for table in [tables.records(), tables.audit(), tables.org_settings()] {
+    let (relays, queue) = (tables.notice_relays(), tables.notice_queue());
+    for table in [tables.records(), tables.audit(), tables.org_settings(), &relays, &queue] {
         sqlx::query(&format!("DROP TABLE IF EXISTS {table}")).execute(pool).await.expect("drop table");
     }
 }
