@@ -120,6 +120,8 @@ impl<S: Store + Clone + Send + Sync + 'static> Signer<S> {
 struct FloorSql {
     load: String,
     save: String,
+    /// PostgreSQL: the audit row's columns bound as one-element arrays.
+    arrays: bool,
     /// SQLite: the audit row's `INSERT`, in the save's transaction.
     insert: String,
     /// Set-up: the record's other columns, and the user's last audit row.
@@ -128,17 +130,27 @@ struct FloorSql {
 }
 
 impl FloorSql {
-    fn postgres(t: &TableNames) -> FloorSql {
+    /// `arrays`: the audit row bound as the store binds its events, eight one-element
+    /// arrays through `UNNEST … WITH ORDINALITY … ORDER BY` (`--floor-arrays`, to tell
+    /// the statement's cost from the rest).
+    fn postgres(t: &TableNames, arrays: bool) -> FloorSql {
         let (records, audit) = (t.records(), t.audit());
+        let select = if arrays {
+            "SELECT u, a, t, o, k, ad, d, ev FROM UNNEST(ARRAY[$1]::text[], $6::text[], $7::bigint[], $8::text[], \
+             $9::text[], $10::text[], $11::text[], $12::text[]) WITH ORDINALITY AS e(u, a, t, o, k, ad, d, ev, n) \
+             WHERE EXISTS (SELECT 1 FROM saved) ORDER BY n"
+        } else {
+            "SELECT $1, $6, $7, $8, $9, $10, $11, $12 WHERE EXISTS (SELECT 1 FROM saved)"
+        };
         FloorSql {
             load: format!("SELECT version, record FROM {records} WHERE user_id = $1"),
             save: format!(
                 "WITH saved AS (UPDATE {records} SET format = $2, has_mfa = $3, record = $4, \
                  version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $5 RETURNING version), \
                  events AS (INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event) \
-                 SELECT $1, $6, $7, $8, $9, $10, $11, $12 WHERE EXISTS (SELECT 1 FROM saved)) \
-                 SELECT version FROM saved"
+                 {select}) SELECT version FROM saved"
             ),
+            arrays,
             insert: String::new(),
             columns: format!("SELECT format, has_mfa FROM {records} WHERE user_id = $1"),
             last_event: format!(
@@ -156,6 +168,7 @@ impl FloorSql {
                 "UPDATE {records} SET format = ?2, has_mfa = ?3, record = ?4, version = version + 1 \
                  WHERE user_id = ?1 AND version = ?5 RETURNING version"
             ),
+            arrays: false,
             insert: format!(
                 "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -175,22 +188,32 @@ async fn floor_pg(pool: &PgPool, sql: &FloorSql, s: &mut Signer<PostgresStore>) 
         sqlx::query_as(&sql.load).bind(s.user.as_str()).fetch_one(pool).await.unwrap();
     let at = s.check();
     let r = &s.row;
-    let saved: Option<i64> = sqlx::query_scalar(&sql.save)
+    let query = sqlx::query_scalar(&sql.save)
         .bind(s.user.as_str())
         .bind(r.format)
         .bind(r.has_mfa)
         .bind(record)
-        .bind(version)
-        .bind(&r.actor)
-        .bind(at)
-        .bind(&r.outcome)
-        .bind(&r.kind)
-        .bind(&r.address)
-        .bind(&r.device)
-        .bind(&r.event)
-        .fetch_optional(pool)
-        .await
-        .unwrap();
+        .bind(version);
+    let query = if sql.arrays {
+        query
+            .bind([&r.actor])
+            .bind([at])
+            .bind([&r.outcome])
+            .bind([&r.kind])
+            .bind([&r.address])
+            .bind([&r.device])
+            .bind([&r.event])
+    } else {
+        query
+            .bind(&r.actor)
+            .bind(at)
+            .bind(&r.outcome)
+            .bind(&r.kind)
+            .bind(&r.address)
+            .bind(&r.device)
+            .bind(&r.event)
+    };
+    let saved: Option<i64> = query.fetch_optional(pool).await.unwrap();
     assert_eq!(saved, Some(version + 1));
 }
 
@@ -304,11 +327,13 @@ async fn round<S, F>(
     calls: usize,
     variant: Variant,
     floor: F,
+    skip: bool,
 ) -> (Vec<Signer<S>>, Vec<Duration>, Duration)
 where
     S: Store + Clone + Send + Sync + 'static,
     F: AsyncFloor<S>,
 {
+    let calls = if skip { 1 } else { calls };
     let began = Instant::now();
     let handles: Vec<_> = signers
         .into_iter()
@@ -365,10 +390,22 @@ struct Args {
     sqlite: bool,
     rounds: usize,
     tasks: Vec<usize>,
+    /// For profiling one side (`--only service|floor`): the other side's rounds are
+    /// skipped and the ratios mean nothing.
+    only: Option<String>,
+    /// `--floor-arrays`: see [`FloorSql::postgres`].
+    floor_arrays: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { postgres: true, sqlite: true, rounds: 20, tasks: vec![1, 4, 16, 64] };
+    let mut a = Args {
+        postgres: true,
+        sqlite: true,
+        rounds: 20,
+        tasks: vec![1, 4, 16, 64],
+        only: None,
+        floor_arrays: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -387,6 +424,8 @@ fn args() -> Args {
                     .map(|n| n.parse().expect("--tasks 1,4,16,64"))
                     .collect();
             }
+            "--only" => a.only = it.next(),
+            "--floor-arrays" => a.floor_arrays = true,
             _ => {} // `cargo bench` passes --bench, and filters.
         }
     }
@@ -441,16 +480,17 @@ where
             println!("{:>5} (record JSON {record} bytes, audit event JSON {event} bytes)", "");
         }
         let calls = calls_per_task(tasks);
+        let (skip_a, skip_b) = (a.only.as_deref() == Some("floor"), a.only.as_deref() == Some("service"));
         // Warm-up: a round of each, not counted.
-        (signers, _, _) = round(signers, calls, Variant::Service, floor.clone()).await;
-        (signers, _, _) = round(signers, calls, Variant::Floor, floor.clone()).await;
+        (signers, _, _) = round(signers, calls, Variant::Service, floor.clone(), skip_a).await;
+        (signers, _, _) = round(signers, calls, Variant::Floor, floor.clone(), skip_b).await;
         let (mut va, mut vb) = (Samples::default(), Samples::default());
         for _ in 0..a.rounds {
             let before = cpu_ns();
-            let (s, times, wall) = round(signers, calls, Variant::Service, floor.clone()).await;
+            let (s, times, wall) = round(signers, calls, Variant::Service, floor.clone(), skip_a).await;
             let between = cpu_ns();
             va.add(times, wall, (before, between));
-            let (s, times, wall) = round(s, calls, Variant::Floor, floor.clone()).await;
+            let (s, times, wall) = round(s, calls, Variant::Floor, floor.clone(), skip_b).await;
             vb.add(times, wall, (between, cpu_ns()));
             signers = s;
         }
@@ -547,7 +587,8 @@ fn main() {
                 .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}; start it with .ci/services"));
             let store = PostgresStore::with_tables(pool.clone(), tables.clone());
             store.migrate().await.unwrap();
-            let floor = PgFloor(pool.clone(), std::sync::Arc::new(FloorSql::postgres(&tables)));
+            let floor =
+                PgFloor(pool.clone(), std::sync::Arc::new(FloorSql::postgres(&tables, a.floor_arrays)));
             let label = format!("PostgreSQL (pool of {PG_POOL})");
             run_backend("postgres", &label, store, floor.clone(), floor, &a).await;
             for table in [tables.records(), tables.audit(), tables.org_settings()] {
