@@ -39,6 +39,10 @@ struct Sql {
     load: String,
     create: String,
     update: String,
+    /// `create` and `update` for exactly one event (a sign-in's), its columns bound as
+    /// scalars: PostgreSQL decodes and unnests no arrays.
+    create_one: String,
+    update_one: String,
     load_settings: String,
     create_settings: String,
     update_settings: String,
@@ -63,25 +67,43 @@ fn insert_events(audit: &str, first: usize, condition: &str) -> String {
     )
 }
 
+/// Inserts the one event bound as eight scalars from parameter `$first` on, when
+/// `condition` holds.
+fn insert_event(audit: &str, first: usize, condition: &str) -> String {
+    let p: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event) \
+         SELECT {}::text, {}::text, {}::bigint, {}::text, {}::text, {}::text, {}::text, {}::text {condition}",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+    )
+}
+
 impl Sql {
     fn new(tables: TableNames) -> Sql {
         let (records, audit, bare) = (tables.records(), tables.audit(), tables.audit_bare());
         let settings = tables.org_settings();
         let saved_events = |first| insert_events(audit, first, "WHERE EXISTS (SELECT 1 FROM saved)");
-        Sql {
-            load: format!("SELECT version, record FROM {records} WHERE user_id = $1"),
-            create: format!(
+        let saved_event = |first| insert_event(audit, first, "WHERE EXISTS (SELECT 1 FROM saved)");
+        let create = |events: String| {
+            format!(
                 "WITH saved AS (INSERT INTO {records} (user_id, format, has_mfa, record, version) \
                  VALUES ($1, $2, $3, $4, 1) ON CONFLICT (user_id) DO NOTHING RETURNING version), \
-                 events AS ({}) SELECT version FROM saved",
-                saved_events(5)
-            ),
-            update: format!(
+                 events AS ({events}) SELECT version FROM saved"
+            )
+        };
+        let update = |events: String| {
+            format!(
                 "WITH saved AS (UPDATE {records} SET format = $2, has_mfa = $3, record = $4, \
                  version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $5 RETURNING version), \
-                 events AS ({}) SELECT version FROM saved",
-                saved_events(6)
-            ),
+                 events AS ({events}) SELECT version FROM saved"
+            )
+        };
+        Sql {
+            load: format!("SELECT version, record FROM {records} WHERE user_id = $1"),
+            create: create(saved_events(5)),
+            update: update(saved_events(6)),
+            create_one: create(saved_event(5)),
+            update_one: update(saved_event(6)),
             load_settings: format!("SELECT version, settings FROM {settings} WHERE org = $1"),
             create_settings: format!(
                 "WITH saved AS (INSERT INTO {settings} (org, settings, version) VALUES ($1, $2, 1) \
@@ -201,17 +223,62 @@ impl PostgresStore {
     }
 }
 
-/// Binds one column of every event as an array.
-fn columns(rows: &[EventRow]) -> EventColumns {
-    EventColumns {
-        user: rows.iter().map(|r| r.user.clone()).collect(),
-        actor: rows.iter().map(|r| r.actor.clone()).collect(),
-        at: rows.iter().map(|r| r.at).collect(),
-        outcome: rows.iter().map(|r| r.outcome.to_string()).collect(),
-        kind: rows.iter().map(|r| r.kind.clone()).collect(),
-        address: rows.iter().map(|r| r.address.clone()).collect(),
-        device: rows.iter().map(|r| r.device.clone()).collect(),
-        event: rows.iter().map(|r| r.event.clone()).collect(),
+/// One column of every event, to bind as an array.
+fn columns(rows: Vec<EventRow>) -> EventColumns {
+    let mut c = EventColumns {
+        user: Vec::with_capacity(rows.len()),
+        actor: Vec::with_capacity(rows.len()),
+        at: Vec::with_capacity(rows.len()),
+        outcome: Vec::with_capacity(rows.len()),
+        kind: Vec::with_capacity(rows.len()),
+        address: Vec::with_capacity(rows.len()),
+        device: Vec::with_capacity(rows.len()),
+        event: Vec::with_capacity(rows.len()),
+    };
+    for r in rows {
+        c.user.push(r.user);
+        c.actor.push(r.actor);
+        c.at.push(r.at);
+        c.outcome.push(r.outcome.to_string());
+        c.kind.push(r.kind);
+        c.address.push(r.address);
+        c.device.push(r.device);
+        c.event.push(r.event);
+    }
+    c
+}
+
+/// A save's events, bound as one scalar per column when there is exactly one (the
+/// `…_one` statements), otherwise as arrays.
+enum SaveEvents {
+    One(EventRow),
+    Many(EventColumns),
+}
+
+impl SaveEvents {
+    fn new(rows: Vec<EventRow>) -> SaveEvents {
+        match <[EventRow; 1]>::try_from(rows) {
+            Ok([one]) => SaveEvents::One(one),
+            Err(rows) => SaveEvents::Many(columns(rows)),
+        }
+    }
+
+    fn bind<'q>(
+        self,
+        query: sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments> {
+        match self {
+            SaveEvents::One(r) => query
+                .bind(r.user)
+                .bind(r.actor)
+                .bind(r.at)
+                .bind(r.outcome)
+                .bind(r.kind)
+                .bind(r.address)
+                .bind(r.device)
+                .bind(r.event),
+            SaveEvents::Many(columns) => columns.bind(query),
+        }
     }
 }
 
@@ -243,9 +310,13 @@ impl EventColumns {
     }
 }
 
-fn checked_events(events: &[AuditEvent]) -> Result<EventColumns, Error> {
+fn checked_rows(events: &[AuditEvent]) -> Result<Vec<EventRow>, Error> {
     check_user_ids(events.iter().flat_map(|e| [e.user.as_str(), e.actor.as_str()]))?;
-    Ok(columns(&EventRow::all(events)?))
+    EventRow::all(events)
+}
+
+fn checked_events(events: &[AuditEvent]) -> Result<EventColumns, Error> {
+    Ok(columns(checked_rows(events)?))
 }
 
 impl Store for PostgresStore {
@@ -265,10 +336,15 @@ impl Store for PostgresStore {
         events: Vec<AuditEvent>,
     ) -> Result<SaveOutcome, Error> {
         check_user_ids([record.user().as_str()])?;
-        let events = checked_events(&events)?;
+        let events = SaveEvents::new(checked_rows(&events)?);
         let row = RecordRow::new(&record)?;
         let expected = expected.map(version_to_i64).transpose()?;
-        let sql = if expected.is_some() { &self.sql.update } else { &self.sql.create };
+        let sql = match (&events, expected.is_some()) {
+            (SaveEvents::One(_), true) => &self.sql.update_one,
+            (SaveEvents::One(_), false) => &self.sql.create_one,
+            (SaveEvents::Many(_), true) => &self.sql.update,
+            (SaveEvents::Many(_), false) => &self.sql.create,
+        };
         let mut query = sqlx::query_scalar::<_, i64>(sql)
             .bind(row.user)
             .bind(row.format)

@@ -122,6 +122,10 @@ async fn an_audit_insert_that_fails_rolls_back_the_record_change() {
     let events = [event(&user, 2, "ok"), event(&user, 3, "explode")];
     assert!(store.save(UserRecord::new(user.clone()), Some(v1), events.to_vec()).await.is_err());
     assert_eq!(store.load(&user).await.unwrap().unwrap().version, v1, "the record change was rolled back");
+    // A single event is bound as scalars, not arrays: the same statement otherwise.
+    let one = vec![event(&user, 3, "explode")];
+    assert!(store.save(UserRecord::new(user.clone()), Some(v1), one).await.is_err());
+    assert_eq!(store.load(&user).await.unwrap().unwrap().version, v1, "the one-event change was rolled back");
     assert_eq!(trail(&store, &user).await, [event(&user, 1, "ok")], "no event of the failed save is kept");
     let other = UserId::new("erin");
     assert!(store.save(UserRecord::new(other.clone()), None, events.to_vec()).await.is_err());
