@@ -430,14 +430,15 @@ fn describe_code(outcome: &Outcome<Proven>) -> String {
 fn audit_line(event: &AuditEvent) -> String {
     let address = event.context.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
     let actor = if event.actor == event.user { String::new() } else { format!(" by {}", event.actor) };
+    // The event's own sentence, as an admin's log shows it.
     format!(
-        "{}  {:<8} {:?}  {:?}{} from {}",
+        "{}  {:<8} {:?}  (from {}{})  {}",
         date(event.at),
         event.user.as_str(),
         event.outcome,
-        event.kind,
+        address,
         actor,
-        address
+        event.kind.sentence()
     )
 }
 
