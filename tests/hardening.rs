@@ -148,7 +148,7 @@ fn a_user_whose_only_factor_is_sms_cannot_turn_it_off_under_the_au_nz_rule() {
         assert!(firm.mfa.confirm_destination(&mia, &outbox.last_code(), &sydney).await.unwrap().is_ok());
         assert!(firm.mfa.status(&mia, &office()).await.unwrap().has_mfa());
         let removed = firm.mfa.remove_destination(&mia, Role::Primary, &sydney).await.unwrap();
-        assert_eq!(removed, Err(Refusal::LastFactor));
+        assert_eq!(removed, Err(Refusal::Forbidden(Reason::JurisdictionRule)), "the rule, not a dead end");
         firm.clock.advance(60);
         firm.mfa.send_sign_in_code(&mia, Role::Primary, &outbox, &sydney).await.unwrap().unwrap();
         let turned_off = firm.mfa.deactivate(&mia, &outbox.last_code(), true, &sydney).await.unwrap();

@@ -279,15 +279,17 @@ pub fn deactivate<T: Borrow<Totp>>(
 /// within the policy's step-up window ([`super::step_up`]). The user's last factor (the
 /// only authenticator of a user without a confirmed primary destination) is not
 /// removed: that is turning MFA off, which takes [`deactivate`] with a current code
-/// and the confirmation, so it is refused as [`Refusal::LastFactor`]. Remembered
-/// devices stay.
+/// and the confirmation, so it is refused as [`Refusal::LastFactor`], or, where the
+/// policy forbids turning MFA off at all, as that rule ([`Refusal::Forbidden`],
+/// audited as `deactivation_refused`), so the user is not sent to a dead end.
+/// Remembered devices stay.
 pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
     run_in(record, env, |draft| {
         let Some((index, _)) = draft.get().authenticator(id) else { return Ok(false) };
         let record = draft.get();
         let last_factor = record.authenticators.len() == 1 && record.oob.confirmed(Role::Primary).is_none();
         if last_factor {
-            return Err(Refusal::LastFactor);
+            return Err(draft.refuse_deactivation(env).unwrap_or(Refusal::LastFactor));
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {
             return Err(refused);

@@ -469,7 +469,8 @@ fn redeem_in(
 /// last factor (the confirmed primary destination of a user without an authenticator
 /// app) is not removed: that is turning MFA off, which takes
 /// [`super::authenticator::deactivate`] with a current code and the confirmation, so it
-/// is refused as [`Refusal::LastFactor`].
+/// is refused as [`Refusal::LastFactor`], or as the rule that forbids turning MFA off
+/// where one does ([`Refusal::Forbidden`], audited).
 pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) -> Step<bool> {
     run_in(record, env, |draft| {
         let oob = &draft.get().oob;
@@ -479,7 +480,7 @@ pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) ->
         let last_factor =
             role == Role::Primary && draft.get().authenticators.is_empty() && oob.confirmed(role).is_some();
         if last_factor {
-            return Err(Refusal::LastFactor);
+            return Err(draft.refuse_deactivation(env).unwrap_or(Refusal::LastFactor));
         }
         // A destination never confirmed (a typo being taken back) protects nothing yet.
         let confirmed = draft.get().oob.confirmed(role).is_some();
