@@ -1247,7 +1247,12 @@ impl Harness {
                     // Only the record's rule for time may change it: windows the reading
                     // showed future-dated voided, unconfirmed sends lapsed.
                     let settled = called.delta().iter().any(|e| {
-                        matches!(e.kind, EventKind::FutureDatedVoided { .. } | EventKind::BackupCodeLapsed { .. })
+                        matches!(
+                            e.kind,
+                            EventKind::FutureDatedVoided { .. }
+                                | EventKind::BackupCodeLapsed { .. }
+                                | EventKind::BackupDestinationRemoved { .. }
+                        )
                     });
                     assert!(
                         called.after.alice == called.before.alice || settled,
@@ -1279,9 +1284,15 @@ impl Harness {
                 let called = self.call("step-up", |h, ctx| ready(h.mfa.step_up(&me, action, ctx)));
                 if let Ok(answer) = &called.result {
                     // Only the record's rule for time may change anything: windows the
-                    // reading showed future-dated voided, unconfirmed sends lapsed.
+                    // reading showed future-dated voided, unconfirmed sends lapsed (with
+                    // the unconfirmed destination a lapsed send had added).
                     let settled_only = called.delta().iter().all(|e| {
-                        matches!(e.kind, EventKind::FutureDatedVoided { .. } | EventKind::BackupCodeLapsed { .. })
+                        matches!(
+                            e.kind,
+                            EventKind::FutureDatedVoided { .. }
+                                | EventKind::BackupCodeLapsed { .. }
+                                | EventKind::BackupDestinationRemoved { .. }
+                        )
                     });
                     let unchanged = called.after.alice == called.before.alice
                         && called.after.trail_len() == called.before.trail_len();
@@ -1463,13 +1474,18 @@ impl Harness {
                 );
             }
             Err(_) => {
-                // The sender failed and then the store failed while taking the send back:
-                // the reservation committed before the send may still be pending (the
-                // code nobody received stays valid). Anything else sent nothing.
-                if handed == 1
-                    && !messages[sent_before].delivered
-                    && called.after.alice.record.out_of_band().challenge().is_some()
-                {
+                // The store failed (or its reply was lost) somewhere around the send. A
+                // code works only once its send is confirmed in the record: a delivered
+                // code whose confirmation was saved (the reply lost) is live; a
+                // reservation left unconfirmed never works and lapses.
+                let confirmed = called
+                    .after
+                    .alice
+                    .record
+                    .out_of_band()
+                    .challenge()
+                    .is_some_and(|challenge| challenge.awaiting_send().is_none());
+                if handed == 1 && messages[sent_before].delivered && confirmed {
                     self.live_code = Some(sent_before);
                 }
             }
