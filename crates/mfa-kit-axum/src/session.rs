@@ -290,23 +290,14 @@ impl MfaSession {
         else {
             return Ok(None);
         };
-        let current = self.web.accounts.generation(&state.user).await?;
-        let Some(generation) = adopt(state.generation, current) else {
-            self.sign_out().await?;
+        if !self.adopt_own_change(&mut state).await? {
             return Ok(None);
-        };
+        }
         let was = state.stage;
-        state.generation = generation;
         state.stage = Stage::SignedIn;
         state.needs_backup = false;
         state.backup_blocking = false;
-        if was != Stage::SignedIn {
-            self.session.cycle_id().await?;
-        }
-        self.session.insert(KEY, state.clone()).await?;
-        if was != Stage::SignedIn {
-            CsrfToken::renew(&self.session).await?;
-        }
+        self.save_from(was, &state).await?;
         Ok(Some(state))
     }
 
@@ -344,18 +335,11 @@ impl MfaSession {
     /// [`WebError::Session`], [`WebError::Service`].
     pub async fn account_changed(&self) -> Result<bool, WebError> {
         let Some(mut state) = self.state().await? else { return Ok(false) };
-        let current = self.web.accounts.generation(&state.user).await?;
-        match adopt(state.generation, current) {
-            Some(generation) => {
-                state.generation = generation;
-                self.session.insert(KEY, state).await?;
-                Ok(true)
-            }
-            None => {
-                self.sign_out().await?;
-                Ok(false)
-            }
+        if !self.adopt_own_change(&mut state).await? {
+            return Ok(false);
         }
+        self.session.insert(KEY, state).await?;
+        Ok(true)
     }
 
     /// The user dismissed the suggestion to set up MFA.
@@ -389,13 +373,8 @@ impl MfaSession {
         let Some(mut state) = self.state().await?.filter(|s| from.contains(&s.stage)) else {
             return Ok(None);
         };
-        if changed {
-            let current = self.web.accounts.generation(&state.user).await?;
-            let Some(generation) = adopt(state.generation, current) else {
-                self.sign_out().await?;
-                return Ok(None);
-            };
-            state.generation = generation;
+        if changed && !self.adopt_own_change(&mut state).await? {
+            return Ok(None);
         }
         let was = state.stage;
         state.stage =
@@ -404,14 +383,39 @@ impl MfaSession {
         state.proved_at = Some(proved_at);
         state.active_at = state.active_at.max(proved_at);
         state.enrollment_suggested = false;
-        if was != state.stage {
+        self.save_from(was, &state).await?;
+        Ok(Some(state))
+    }
+
+    /// After a change of the account this session made: takes the account's new
+    /// generation into `state` ([`adopt`]), or signs the session out and says `false`
+    /// when another change came in between.
+    async fn adopt_own_change(&self, state: &mut AuthState) -> Result<bool, WebError> {
+        let current = self.web.accounts.generation(&state.user).await?;
+        match adopt(state.generation, current) {
+            Some(generation) => {
+                state.generation = generation;
+                Ok(true)
+            }
+            None => {
+                self.sign_out().await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Saves `state`, reached from stage `was`: a change of stage gives the session a
+    /// new id and a new CSRF token.
+    async fn save_from(&self, was: Stage, state: &AuthState) -> Result<(), WebError> {
+        let moved = was != state.stage;
+        if moved {
             self.session.cycle_id().await?;
         }
-        self.session.insert(KEY, state.clone()).await?;
-        if was != state.stage {
+        self.session.insert(KEY, state).await?;
+        if moved {
             CsrfToken::renew(&self.session).await?;
         }
-        Ok(Some(state))
+        Ok(())
     }
 }
 
