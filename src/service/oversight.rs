@@ -120,8 +120,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     pub async fn status(&self, user: &UserId, context: &SignInContext) -> Result<UserStatus, Error> {
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
-        let env = self.env(now, context);
-        Ok(UserStatus::of_allowing(&record, now, |method| env.policy.method_allowed(context, method)))
+        Ok(UserStatus::of_allowing(&record, now, |method| self.policy.method_allowed(context, method)))
     }
 
     /// The admin list: one row per user, in the order given, under the organisation's
