@@ -24,13 +24,15 @@ use crate::vocabulary::Method;
 use crate::vocabulary::utc::civil;
 
 /// The RFC 8176 `amr` values of a second factor: `otp` for every one-time code (an
-/// authenticator app's, an SMS or e-mail code, a single-use recovery code), and `sms`
-/// beside it for a code sent by SMS. The password is the host's: see
+/// authenticator app's, an SMS or e-mail code, a single-use recovery code), `sms`
+/// beside it for a code sent by SMS, and `hwk` (proof of possession of a
+/// hardware-secured key) for a security key or passkey. The password is the host's: see
 /// [`amr_after_password`].
 pub fn amr(method: Method) -> &'static [&'static str] {
     match method {
         Method::Sms => &["otp", "sms"],
         Method::Totp | Method::Email | Method::RecoveryCode => &["otp"],
+        Method::SecurityKey => &["hwk"],
     }
 }
 
@@ -49,11 +51,13 @@ pub const ACR_NIST_AAL2: &str = "http://idmanagement.gov/ns/assurance/aal/2";
 
 /// The NIST SP 800-63B-4 `acr` a password followed by `method` reaches, if any: AAL2 for
 /// an authenticator app, an SMS code (a restricted authenticator, §3.2.9) and a saved
-/// recovery code (a look-up secret); none for a code by e-mail, which §3.1.3 does not
-/// accept as an out-of-band authenticator.
+/// recovery code (a look-up secret) and a security key or passkey (a phishing-resistant
+/// cryptographic authenticator, §3.1.6 and §3.1.7; AAL3 asks more of the key than a
+/// WebAuthn assertion shows, so AAL2 is all that is claimed); none for a code by
+/// e-mail, which §3.1.3 does not accept as an out-of-band authenticator.
 pub fn nist_acr(method: Method) -> Option<&'static str> {
     match method {
-        Method::Totp | Method::Sms | Method::RecoveryCode => Some(ACR_NIST_AAL2),
+        Method::Totp | Method::Sms | Method::RecoveryCode | Method::SecurityKey => Some(ACR_NIST_AAL2),
         Method::Email => None,
     }
 }
@@ -75,7 +79,7 @@ impl HmrcFactor {
         let kind = match method {
             Method::Totp => "TOTP",
             Method::Sms | Method::Email => "AUTH_CODE",
-            Method::RecoveryCode => "OTHER",
+            Method::RecoveryCode | Method::SecurityKey => "OTHER",
         };
         let digest = Sha256::digest(reference.as_bytes());
         let reference = digest.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -126,7 +130,7 @@ mod tests {
 
     #[test]
     fn the_hmrc_header_hashes_the_reference_and_lists_factors_with_commas() {
-        let proof = Proven { method: Method::Sms, drift: None, at: 1_700_000_000 };
+        let proof = Proven { method: Method::Sms, drift: None, at: 1_700_000_000, phishing_resistant: false };
         let sms = HmrcFactor::of(&proof, "+61412345678");
         let part = sms.to_header_part();
         assert!(!part.contains("61412345678"), "no personal data: {part}");

@@ -30,14 +30,18 @@
 //! | `kind` | fields |
 //! |---|---|
 //! | `enrollment_started` | `expires_at` |
+//! | `security_key_registered` | `authenticator` (its id), `name`, `discoverable` (bool: a passkey), `user_verified` (bool) |
+//! | `security_key_removed` | `authenticator`, `name` |
+//! | `authenticator_renamed` | `authenticator`, `name` (the new one) |
+//! | `security_key_counter_regressed` | `authenticator`; `stored` and `presented` (the signature counters); `accepted` (bool: whether the policy let the proof through) |
 //! | `enrollment_confirmed` | `replaced` (bool) |
 //! | `authenticator_imported` | |
 //! | `authenticator_removed` | `authenticator` (its id), `name` |
 //! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts` |
 //! | `enrollment_expired` | |
 //! | `enrollment_refused` | `refusal` (the refusal's stable code: `fresh_proof_required`, `locked_out`, `address_not_allowed`, `rate_limited`, ...) |
-//! | `code_accepted` | `method`: `totp`, `sms`, `email`, `recovery_code`; `drift` (steps or null) |
-//! | `code_rejected` | `method`; `reason`: `wrong`, `replayed`, `malformed`, `already_used`, `expired`, `no_code_pending`, `locked_out`, `policy_refused`, `disabled`; `consecutive_failures` |
+//! | `code_accepted` | `method`: `totp`, `sms`, `email`, `recovery_code`, `security_key` (a security key's assertion: "used"); `drift` (steps or null) |
+//! | `code_rejected` | `method`; `reason`: `wrong`, `replayed`, `malformed`, `already_used`, `expired`, `no_code_pending`, `locked_out`, `policy_refused`, `disabled`, and for security keys `wrong_origin`, `wrong_challenge`, `unknown_credential`, `bad_signature`, `user_not_verified`, `counter_regressed`; `consecutive_failures` |
 //! | `resynchronised` | `drift` |
 //! | `lockout_started` | `until` |
 //! | `lockout_ended` | |
@@ -119,6 +123,44 @@ pub enum EventKind {
         authenticator: String,
         /// The name the user gave it.
         name: String,
+    },
+    /// A security key or passkey was registered as one of the user's authenticators.
+    SecurityKeyRegistered {
+        /// Its id among the user's authenticators.
+        authenticator: String,
+        /// The name the user gave it.
+        name: String,
+        /// Whether it is a discoverable credential (a passkey).
+        discoverable: bool,
+        /// Whether the authenticator verified the user (PIN or biometric).
+        user_verified: bool,
+    },
+    /// A security key or passkey was removed.
+    SecurityKeyRemoved {
+        /// Its id.
+        authenticator: String,
+        /// The name it had.
+        name: String,
+    },
+    /// One of the user's authenticators (an app, a security key) was renamed.
+    AuthenticatorRenamed {
+        /// Its id.
+        authenticator: String,
+        /// Its new name.
+        name: String,
+    },
+    /// A security key's signature counter did not move forward: two copies of the
+    /// key may exist (a cloned key).
+    SecurityKeyCounterRegressed {
+        /// Its id.
+        authenticator: String,
+        /// The counter the record held.
+        stored: u32,
+        /// The counter the assertion carried.
+        presented: u32,
+        /// Whether the proof was accepted all the same (the policy flags rather than
+        /// refuses).
+        accepted: bool,
     },
     /// A confirmation code was refused.
     EnrollmentRejected {
@@ -551,9 +593,11 @@ impl EventKind {
         Some(match self {
             EventKind::EnrollmentConfirmed { .. }
             | EventKind::AuthenticatorImported
+            | EventKind::SecurityKeyRegistered { .. }
             | EventKind::BackupDestinationConfirmed { .. } => SecurityNotice::FactorAdded,
             EventKind::Deactivated
             | EventKind::AuthenticatorRemoved { .. }
+            | EventKind::SecurityKeyRemoved { .. }
             | EventKind::BackupDestinationRemoved { .. } => SecurityNotice::FactorRemoved,
             EventKind::RecoveryCodesGenerated { .. } => SecurityNotice::RecoveryCodesRegenerated,
             EventKind::RecoveryCodesLow { .. } | EventKind::RecoveryCodesExhausted => {
@@ -578,6 +622,10 @@ impl EventKind {
             | EventKind::EnrollmentConfirmed { .. }
             | EventKind::AuthenticatorImported
             | EventKind::AuthenticatorRemoved { .. }
+            | EventKind::SecurityKeyRegistered { .. }
+            | EventKind::SecurityKeyRemoved { .. }
+            | EventKind::AuthenticatorRenamed { .. }
+            | EventKind::SecurityKeyCounterRegressed { accepted: true, .. }
             | EventKind::CodeAccepted { .. }
             | EventKind::Resynchronised { .. }
             | EventKind::LockoutEnded
@@ -598,6 +646,7 @@ impl EventKind {
             | EventKind::DevicesRevoked { .. }
             | EventKind::PasswordChanged => AuditOutcome::Success,
             EventKind::EnrollmentRejected { .. }
+            | EventKind::SecurityKeyCounterRegressed { accepted: false, .. }
             | EventKind::EnrollmentExpired
             | EventKind::EnrollmentRefused { .. }
             | EventKind::CodeRejected { .. }

@@ -54,6 +54,8 @@ pub mod clock;
 #[cfg(feature = "std")]
 pub mod notify;
 #[cfg(feature = "std")]
+pub mod relying_party;
+#[cfg(feature = "std")]
 pub mod store;
 
 // The drivers on top: the service, and the relay that sends security notices.

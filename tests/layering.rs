@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["flow"],
     &["assurance"],
     // The ports a host implements.
-    &["clock", "notify", "store"],
+    &["clock", "notify", "store", "relying_party"],
     // The drivers: the service, and the notice relay beside it.
     &["service", "relay"],
     &["prelude"],

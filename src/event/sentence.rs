@@ -11,6 +11,7 @@ fn method_name(method: Method) -> &'static str {
         Method::Sms => "a code by SMS",
         Method::Email => "a code by e-mail",
         Method::RecoveryCode => "a recovery code",
+        Method::SecurityKey => "a security key",
     }
 }
 
@@ -40,6 +41,18 @@ impl EventKind {
             EventKind::EnrollmentConfirmed { replaced: false } => "Set up an authenticator app.".into(),
             EventKind::AuthenticatorImported => "An authenticator was imported from another system.".into(),
             EventKind::AuthenticatorRemoved { name, .. } => format!("Removed the authenticator \"{name}\"."),
+            EventKind::SecurityKeyRegistered { name, discoverable, .. } => {
+                let what = if *discoverable { "passkey" } else { "security key" };
+                format!("Registered the {what} \"{name}\".")
+            }
+            EventKind::SecurityKeyRemoved { name, .. } => format!("Removed the security key \"{name}\"."),
+            EventKind::AuthenticatorRenamed { name, .. } => format!("Renamed an authenticator to \"{name}\"."),
+            EventKind::SecurityKeyCounterRegressed { authenticator, stored, presented, accepted } => {
+                let then = if *accepted { "accepted under the policy" } else { "refused" };
+                format!(
+                    "The security key {authenticator} presented signature counter {presented}, not above {stored}: it may be cloned ({then})."
+                )
+            }
             EventKind::EnrollmentRejected { reason } => {
                 format!("An authenticator set-up code was refused ({reason}).")
             }

@@ -222,13 +222,15 @@ pub fn resynchronise<T: Borrow<Totp>>(
 /// and is refused (and audited) where a rule forbids it (R12). The current code is:
 /// - for a user with an authenticator app, a code from any of them (`totps`, as in
 ///   [`verify`]);
+/// - for a user whose only factors are security keys, no code: a security-key proof
+///   made within the step-up window ([`super::step_up`]) by this session;
 /// - for a user without one whose factor is a primary SMS or e-mail destination, the
 ///   sign-in code sent to that destination ([`super::oob::reserve`] with
 ///   [`Role::Primary`], then sent), checked as [`super::oob::redeem`] checks a sign-in
 ///   code (expiry, attempts per code, lockout) under the deployment's hash `key`
 ///   (`None`: codes were never sent, and none is pending).
 ///
-/// Clears every authenticator, any enrollment, recovery codes, SMS and e-mail
+/// Clears every authenticator and security key, any enrollment, recovery codes, SMS and e-mail
 /// destinations and remembered devices, and ends the user's other sessions. A user with
 /// neither factor is refused as [`Refusal::NotEnrolled`].
 ///
@@ -246,18 +248,23 @@ pub fn deactivate<T: Borrow<Totp>>(
         if !confirmed {
             return Ok(Err(Refusal::ConfirmationRequired));
         }
-        let by_destination =
-            draft.get().authenticators.is_empty() && draft.get().oob.confirmed(Role::Primary).is_some();
+        let record = draft.get();
+        let by_destination = record.authenticators.is_empty() && record.oob.confirmed(Role::Primary).is_some();
+        let by_key = record.authenticators.is_empty() && !by_destination && !record.security_keys.is_empty();
         if let Some(refused) = draft.refuse_deactivation(env) {
             return Ok(Err(refused));
         }
-        let proved = if by_destination {
+        let proved = if by_key {
+            // No code to type: the security key's own proof, made within the step-up
+            // window by this session.
+            super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env).map_or(Ok(()), Err)
+        } else if by_destination {
             match key {
-                Some(key) => super::oob::redeem_primary_sign_in_code(draft, key, code, env),
+                Some(key) => super::oob::redeem_primary_sign_in_code(draft, key, code, env).map(drop),
                 None => Err(Refusal::NoCodePending),
             }
         } else {
-            verify_in(draft, totps, code, env)?
+            verify_in(draft, totps, code, env)?.map(drop)
         };
         if let Err(refused) = proved {
             return Ok(Err(refused));
@@ -265,6 +272,8 @@ pub fn deactivate<T: Borrow<Totp>>(
         draft.protection_changed();
         let record = draft.edit();
         record.authenticators.clear();
+        record.security_keys.clear();
+        record.ceremony = None;
         record.pending_enrollment = None;
         record.recovery = None;
         record.oob = Default::default();
@@ -274,33 +283,75 @@ pub fn deactivate<T: Borrow<Totp>>(
     })
 }
 
-/// Removes one of the user's authenticators (a phone that was lost or replaced), by
-/// its id; `Ok(false)` if there is none with that id. Needs a second factor proved
-/// within the policy's step-up window ([`super::step_up`]). The user's last factor (the
-/// only authenticator of a user without a confirmed primary destination) is not
-/// removed: that is turning MFA off, which takes [`deactivate`] with a current code
-/// and the confirmation, so it is refused as [`Refusal::LastFactor`], or, where the
-/// policy forbids turning MFA off at all, as that rule ([`Refusal::Forbidden`],
-/// audited as `deactivation_refused`), so the user is not sent to a dead end.
-/// Remembered devices stay.
+/// Removes one of the user's authenticators (a phone that was lost or replaced, a
+/// security key), by its id; `Ok(false)` if there is none with that id. Needs a second
+/// factor proved within the policy's step-up window ([`super::step_up`]). The user's
+/// last factor (the only authenticator, app or key, of a user without a confirmed
+/// primary destination) is not removed: that is turning MFA off, which takes
+/// [`deactivate`] with a current code and the confirmation, so it is refused as
+/// [`Refusal::LastFactor`], or, where the policy forbids turning MFA off at all, as
+/// that rule ([`Refusal::Forbidden`], audited as `deactivation_refused`), so the user
+/// is not sent to a dead end. Remembered devices stay.
 pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
     run_in(record, env, |draft| {
-        let Some((index, _)) = draft.get().authenticator(id) else { return Ok(false) };
+        let app = draft.get().authenticator(id).map(|(index, _)| index);
+        let key = draft.get().security_key(id).map(|(index, _)| index);
+        if app.is_none() && key.is_none() {
+            return Ok(false);
+        }
         let record = draft.get();
-        let last_factor = record.authenticators.len() == 1 && record.oob.confirmed(Role::Primary).is_none();
+        let last_factor = record.authenticator_count() == 1 && record.oob.confirmed(Role::Primary).is_none();
         if last_factor {
             return Err(draft.refuse_deactivation(env).unwrap_or(Refusal::LastFactor));
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {
             return Err(refused);
         }
-        // `index` was found above in this same record, so the removal always finds it.
-        let Some(removed) = draft.edit().authenticators.remove(index) else { return Ok(false) };
+        if let Some(index) = app {
+            // `index` was found above in this same record, so the removal always finds it.
+            let Some(removed) = draft.edit().authenticators.remove(index) else { return Ok(false) };
+            draft.emit(EventKind::AuthenticatorRemoved {
+                authenticator: removed.id().to_string(),
+                name: removed.name().to_string(),
+            });
+        } else if let Some(index) = key {
+            let removed = draft.edit().security_keys.remove(index);
+            draft.emit(EventKind::SecurityKeyRemoved {
+                authenticator: removed.id().to_string(),
+                name: removed.name().to_string(),
+            });
+        }
         draft.protection_changed();
-        draft.emit(EventKind::AuthenticatorRemoved {
-            authenticator: removed.id().to_string(),
-            name: removed.name().to_string(),
-        });
+        Ok(true)
+    })
+}
+
+/// Renames one of the user's authenticators (an app or a security key), by its id;
+/// `Ok(false)` if there is none with that id. Refused for a name that
+/// [`crate::record::authenticator_name`] does not accept, and from a session that has
+/// ended. Audited as `authenticator_renamed`; not a change of how the account is
+/// protected, so no session ends.
+pub fn rename(record: &mut UserRecord, id: &str, name: &str, env: &Env<'_>) -> Step<bool> {
+    run_in(record, env, |draft| {
+        if let Some(ended) = draft.refuse_ended_session(env) {
+            return Err(ended);
+        }
+        let Some(name) = crate::record::authenticator_name(name) else { return Err(Refusal::InvalidName) };
+        let app = draft.get().authenticator(id).map(|(index, _)| index);
+        let key = draft.get().security_key(id).map(|(index, _)| index);
+        if app.is_none() && key.is_none() {
+            return Ok(false);
+        }
+        let record = draft.edit();
+        match (app, key) {
+            (Some(index), _) => match record.authenticators.get_mut(index) {
+                Some(credential) => credential.rename(&name),
+                None => return Ok(false),
+            },
+            (None, Some(index)) => record.security_keys[index].name = name.clone().into(),
+            (None, None) => return Ok(false),
+        }
+        draft.emit(EventKind::AuthenticatorRenamed { authenticator: id.to_string(), name });
         Ok(true)
     })
 }

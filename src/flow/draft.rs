@@ -101,6 +101,19 @@ impl<'r> Draft<'r> {
         if let Some(ended) = self.refuse_ended_session(env) {
             return Some(ended);
         }
+        // Where the organisation requires a phishing-resistant factor of this user and
+        // the user has one, a code is not enough (a recovery code stays the way back
+        // from a lost key).
+        if !method.is_phishing_resistant()
+            && method != Method::RecoveryCode
+            && super::security_key::phishing_resistant_required(self.get(), env)
+        {
+            let consecutive_failures = self.get().failures.consecutive;
+            let kind =
+                EventKind::CodeRejected { method, reason: RejectionReason::PolicyRefused, consecutive_failures };
+            self.emit_refused(kind, env.now);
+            return Some(Refusal::PhishingResistantRequired);
+        }
         let refusal = env.policy.refuse_request(env.context, env.now)?;
         let consecutive_failures = self.get().failures.consecutive;
         let kind =
@@ -158,7 +171,7 @@ impl<'r> Draft<'r> {
     }
 
     /// Wrong codes left before the next lockout.
-    fn attempts_left(&self, rule: LockoutRule) -> u32 {
+    pub(crate) fn attempts_left(&self, rule: LockoutRule) -> u32 {
         let failures = &self.get().failures;
         let limit = rule.max_failures.max(1);
         let in_round = failures.consecutive.saturating_sub(failures.lockouts.saturating_mul(limit));
@@ -233,7 +246,7 @@ impl<'r> Draft<'r> {
         record.failures = crate::record::FailureState::default();
         record.note_proof(method, now);
         self.emit(EventKind::CodeAccepted { method, drift });
-        Proven { method, drift, at: now }
+        Proven { method, drift, at: now, phishing_resistant: method.is_phishing_resistant() }
     }
 
     /// The lockout rule of this request.

@@ -205,7 +205,7 @@ pub fn import(
 }
 
 /// A new authenticator id: 64 random bits as 16 hex digits.
-fn new_id() -> Result<String, Failure> {
+pub(crate) fn new_id() -> Result<String, Failure> {
     let mut bytes = [0u8; 8];
     crate::random::fill(&mut bytes)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())

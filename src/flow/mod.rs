@@ -57,6 +57,7 @@ pub mod enrollment;
 pub mod oob;
 pub mod oversight;
 pub mod recovery;
+pub mod security_key;
 pub mod session;
 pub mod sign_in;
 pub mod step_up;
@@ -95,6 +96,9 @@ pub struct Proven {
     /// session's proof ([`crate::policy::SessionFacts::proved_at`]), the same time the
     /// record keeps, so step-up compares the two exactly.
     pub at: u64,
+    /// Whether the proof resists phishing ([`Method::is_phishing_resistant`]): a
+    /// security key's or passkey's signature, bound to the site's origin.
+    pub phishing_resistant: bool,
 }
 
 /// A transition could not run: nothing for the user to fix, something for the host to
@@ -131,16 +135,19 @@ pub struct Rules {
     pub oob: oob::OobLimits,
     /// How many recovery codes a set holds.
     pub recovery_codes: usize,
+    /// What a security key's counter going backwards does.
+    pub counter: security_key::CounterRule,
 }
 
 impl Rules {
     /// One step of drift either way, two-code confirmation, 10-minute SMS and e-mail
-    /// codes, 10 recovery codes.
+    /// codes, 10 recovery codes, security keys whose counter goes back refused.
     pub const DEFAULT: Rules = Rules {
         drift: authenticator::DriftRules::DEFAULT,
         confirmation: enrollment::Confirmation::TwoCodes,
         oob: oob::OobLimits::DEFAULT,
         recovery_codes: recovery::DEFAULT_COUNT,
+        counter: security_key::CounterRule::Refuse,
     };
 
     /// The same rules with another confirmation mode.
@@ -161,6 +168,13 @@ impl Rules {
     #[must_use]
     pub fn with_oob(mut self, oob: oob::OobLimits) -> Rules {
         self.oob = oob;
+        self
+    }
+
+    /// The same rules with another answer to a security key's counter going backwards.
+    #[must_use]
+    pub fn with_counter(mut self, counter: security_key::CounterRule) -> Rules {
+        self.counter = counter;
         self
     }
 

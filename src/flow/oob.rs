@@ -461,7 +461,7 @@ fn redeem_in(
         confirmed.confirmed_at = Some(now);
     }
     draft.emit(EventKind::BackupDestinationConfirmed { method, role, to: destination.masked() });
-    Ok(Proven { method, drift: None, at: now })
+    Ok(Proven { method, drift: None, at: now, phishing_resistant: false })
 }
 
 /// Removes the destination of `role` and any code sent to it; `true` if there was one.

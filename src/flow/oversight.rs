@@ -59,6 +59,7 @@ pub fn reset(
             (before.failures != Default::default(), Cleared::Lockout),
             (before.recovery.is_some(), Cleared::RecoveryCodes),
             (!before.oob.is_empty(), Cleared::BackupDestinations),
+            (!before.security_keys.is_empty() || before.ceremony.is_some(), Cleared::SecurityKeys),
         ];
         cleared.extend(had.iter().filter(|(present, _)| *present).map(|(_, what)| *what));
         if !cleared.is_empty() {
@@ -68,6 +69,8 @@ pub fn reset(
             record.failures = Default::default();
             record.recovery = None;
             record.oob = Default::default();
+            record.security_keys.clear();
+            record.ceremony = None;
         }
         if locked {
             draft.emit(EventKind::LockoutEnded);

@@ -217,6 +217,15 @@ pub enum Decision {
         /// alternative (an authenticator app, a security key), which the user should
         /// set up if `methods` holds nothing else.
         restricted: Vec<Method>,
+        /// After the proof, offer the user to register a security key or passkey: they
+        /// have none, and the organisation offers a phishing-resistant option (NIST
+        /// SP 800-63B-4 §2.2.2, the NIST preset) or requires one of them.
+        offer_security_key: bool,
+        /// Registering a security key is required before going on, not only offered:
+        /// the organisation requires a phishing-resistant factor of this user
+        /// ([`OrgSettings::phishing_resistant_for`]) and they have none yet. Once they
+        /// have one, `methods` offers it (and recovery codes) alone.
+        security_key_blocking: bool,
     },
     /// Let the user in, but prompt them to set up MFA first; they may dismiss it.
     SuggestEnrollment {
@@ -287,6 +296,15 @@ pub trait Policy: Send + Sync {
     fn method_allowed(&self, context: &SignInContext, method: Method) -> bool {
         let _ = (context, method);
         true
+    }
+
+    /// Whether this user must prove with a phishing-resistant factor (a security key
+    /// or passkey) once they have one: codes are then refused at sign-in and step-up,
+    /// and a user without one is sent to register one after their next proof
+    /// ([`Decision::Challenge`]'s `security_key`). None must unless a policy says so.
+    fn phishing_resistant_required(&self, context: &SignInContext) -> bool {
+        let _ = context;
+        false
     }
 
     /// The longest TOTP period new authenticators may have, in seconds, if limited.
@@ -360,6 +378,9 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     }
     fn max_totp_period(&self, context: &SignInContext) -> Option<u64> {
         (**self).max_totp_period(context)
+    }
+    fn phishing_resistant_required(&self, context: &SignInContext) -> bool {
+        (**self).phishing_resistant_required(context)
     }
     fn fresh_proof_window(&self, context: &SignInContext) -> u64 {
         (**self).fresh_proof_window(context)

@@ -121,6 +121,20 @@ pub struct OrgSettings {
     /// change of how the account is protected does (someone may be recovering an
     /// account they lost to an attacker). Default `false`; the presets turn it on.
     pub recovery_code_ends_sessions: bool,
+    /// Whether security keys and passkeys (WebAuthn) may be used as a factor (default
+    /// `true`).
+    pub allow_security_keys: bool,
+    /// The user types (the host's; `"*"` for every type) who must prove with a
+    /// phishing-resistant factor, a security key or passkey: once they have one, app,
+    /// SMS and e-mail codes are refused for them at sign-in and step-up (recovery codes
+    /// stay, the way back from a lost key), and until they have one the sign-in
+    /// decision sends them to register one right after their proof. For example
+    /// `["admin", "practitioner"]`.
+    pub phishing_resistant_for: Vec<String>,
+    /// Whether the sign-in decision offers every user without a security key to
+    /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
+    /// offers a phishing-resistant option). The NIST preset turns it on.
+    pub offer_phishing_resistant: bool,
 }
 
 impl OrgSettings {
@@ -151,6 +165,7 @@ impl OrgSettings {
         match method {
             crate::vocabulary::Method::Email => self.allow_email_codes,
             crate::vocabulary::Method::Sms => self.allow_sms_codes,
+            crate::vocabulary::Method::SecurityKey => self.allow_security_keys,
             _ => true,
         }
     }
@@ -235,6 +250,9 @@ impl Default for OrgSettings {
             session_idle_timeout: super::SessionLimits::DEFAULT.idle_timeout,
             recovery_code_ends_sessions: false,
             sso_without_mfa: Vec::new(),
+            allow_security_keys: true,
+            phishing_resistant_for: Vec::new(),
+            offer_phishing_resistant: false,
         }
     }
 }
@@ -287,8 +305,12 @@ pub enum Preset {
     /// - OTPs single-use (always enforced), and SMS listed as restricted in the
     ///   decision (§3.2.9; always).
     ///
-    /// What it leaves to the host: offering a phishing-resistant authenticator (§2.2.2,
-    /// WebAuthn, not yet in this crate), the password (memorized secret) rules, giving
+    /// - a phishing-resistant option offered (§2.2.2): security keys and passkeys stay
+    ///   allowed, the decision lists a user's key first and offers every user without
+    ///   one to register one after the proof (`offer_phishing_resistant`).
+    ///
+    /// What it leaves to the host: configuring the relying party
+    /// (`mfa-kit-webauthn`) so the offer can be taken up, the password (memorized secret) rules, giving
     /// the SMS risk notice the decision asks for, sending the notices of §4.6 the
     /// events classify ([`crate::event::SecurityNotice`]), identity proofing, and
     /// keeping the audit trail.
@@ -355,6 +377,9 @@ impl Preset {
                 tight.lockout.hard_limit = tight.lockout.hard_limit.min(OrgSettings::MAX_FAILURES_LIMIT);
                 tight.max_totp_period = Some(tight.max_totp_period.map_or(120, |p| p.min(120)));
                 tight.allow_email_codes = false;
+                // §2.2.2: a phishing-resistant option is offered at AAL2.
+                tight.allow_security_keys = true;
+                tight.offer_phishing_resistant = true;
             }
         }
         tight.lockout.hard_limit = tight.lockout.hard_limit.max(tight.lockout.max_failures);
@@ -413,9 +438,12 @@ impl OrgSettings {
             session_idle_timeout: _,
             sso_without_mfa: _,
             recovery_code_ends_sessions: _,
+            allow_security_keys: _,
+            phishing_resistant_for: _,
+            offer_phishing_resistant: _,
         } = self;
         let (a, b) = (self, new);
-        let all: [(&'static str, String, String); 22] = [
+        let all: [(&'static str, String, String); 25] = [
             ("levels", levels(&a.levels), levels(&b.levels)),
             ("default_level", a.default_level.to_string(), b.default_level.to_string()),
             ("enforce_for_all", a.enforce_for_all.to_string(), b.enforce_for_all.to_string()),
@@ -469,6 +497,13 @@ impl OrgSettings {
                 "recovery_code_ends_sessions",
                 a.recovery_code_ends_sessions.to_string(),
                 b.recovery_code_ends_sessions.to_string(),
+            ),
+            ("allow_security_keys", a.allow_security_keys.to_string(), b.allow_security_keys.to_string()),
+            ("phishing_resistant_for", list(&a.phishing_resistant_for), list(&b.phishing_resistant_for)),
+            (
+                "offer_phishing_resistant",
+                a.offer_phishing_resistant.to_string(),
+                b.offer_phishing_resistant.to_string(),
             ),
         ];
         all.into_iter()

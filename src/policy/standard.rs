@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::settings::{Level, OrgSettings, Preset};
 use super::{Decision, Policy, SignInContext, UserFacts};
-use crate::vocabulary::{LockoutRule, Outcome, Reason, Refusal};
+use crate::vocabulary::{LockoutRule, Method, Outcome, Reason, Refusal};
 
 /// The standard rules, from the organisation's [`OrgSettings`] in the sign-in context
 /// (or the policy's defaults), tightened by its compliance [`Preset`]s.
@@ -167,14 +167,23 @@ impl Policy for StandardPolicy {
             let blocking = settings.principal_backup == super::BackupRule::RequireDestination;
             let has_backup = if blocking { user.has_backup_destination } else { user.has_backup };
             let needs_backup = self.backup_required(context) && !has_backup;
-            let methods: Vec<_> = user.methods.iter().copied().filter(|m| settings.allows(*m)).collect();
+            let mut methods: Vec<_> = user.methods.iter().copied().filter(|m| settings.allows(*m)).collect();
+            let required = listed(&settings.phishing_resistant_for, context);
+            let has_key = methods.contains(&Method::SecurityKey);
+            if required && has_key {
+                // A code is not enough: the key, or a recovery code for a lost key.
+                methods.retain(|m| m.is_phishing_resistant() || *m == Method::RecoveryCode);
+            }
             let restricted = methods.iter().copied().filter(|m| m.is_restricted()).collect();
+            let may_register = settings.allows(Method::SecurityKey) && !has_key;
             return Ok(Decision::Challenge {
                 methods,
                 reason: Reason::Enrolled,
                 needs_backup,
                 backup_blocking: needs_backup && blocking,
                 restricted,
+                offer_security_key: may_register && (required || settings.offer_phishing_resistant),
+                security_key_blocking: may_register && required,
             });
         }
         Ok(self.enrollment_decision(context, &settings, now))
@@ -234,10 +243,14 @@ impl Policy for StandardPolicy {
     }
 
     fn mfa_unavailable(&self, context: &SignInContext) -> Option<Reason> {
-        let user_type = context.user_type.as_deref();
-        let listed = |types: &Vec<String>| types.iter().any(|t| t == "*" || Some(t.as_str()) == user_type);
-        (context.via_sso && self.read(context, |settings| listed(&settings.sso_without_mfa)))
+        (context.via_sso && self.read(context, |settings| listed(&settings.sso_without_mfa, context)))
             .then_some(Reason::SingleSignOn)
+    }
+
+    fn phishing_resistant_required(&self, context: &SignInContext) -> bool {
+        self.read(context, |settings| {
+            settings.allows(Method::SecurityKey) && listed(&settings.phishing_resistant_for, context)
+        })
     }
 
     fn recovery_code_ends_other_sessions(&self, context: &SignInContext) -> bool {
@@ -248,6 +261,12 @@ impl Policy for StandardPolicy {
     fn replace_recovery_codes_after_use(&self, _context: &SignInContext) -> bool {
         self.presets.contains(&Preset::NistAal2)
     }
+}
+
+/// Whether the context's user type is in `types` (`"*"` lists every type).
+fn listed(types: &[String], context: &SignInContext) -> bool {
+    let user_type = context.user_type.as_deref();
+    types.iter().any(|t| t == "*" || Some(t.as_str()) == user_type)
 }
 
 /// Rule 1: an allowlist is set and the request's address is not on it (or unknown).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::TotpParams;
+use crate::vocabulary::Method;
 use crate::seal::SealedSecret;
 
 /// The most authenticator apps one user may have: each one is another secret every
@@ -166,6 +167,7 @@ impl TotpCredential {
         AuthenticatorInfo {
             id: self.id().to_string(),
             name: self.name().to_string(),
+            method: Method::Totp,
             created_at: self.created_at(),
             last_used_at: self.last_used_at,
         }
@@ -174,6 +176,11 @@ impl TotpCredential {
     /// The sealed secret, with the id of the key that sealed it (for key rotation).
     pub fn sealed_secret(&self) -> &SealedSecret {
         &self.setup.secret
+    }
+
+    /// Gives it another name (this copy's alone).
+    pub(crate) fn rename(&mut self, name: &str) {
+        Arc::make_mut(&mut self.setup).name = Arc::from(name);
     }
 
     /// The sealed secret, to re-seal it under another key (this copy's alone).
@@ -208,13 +215,16 @@ impl TotpCredential {
 }
 
 /// One authenticator as the user's list shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AuthenticatorInfo {
     /// Its id, to remove it by.
     pub id: String,
     /// Its name.
     pub name: String,
+    /// What kind of authenticator it is: [`Method::Totp`] (an app) or
+    /// [`Method::SecurityKey`] (a security key or passkey).
+    pub method: Method,
     /// When it was set up.
     pub created_at: u64,
     /// When a code of it was last accepted.

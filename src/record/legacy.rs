@@ -16,6 +16,13 @@ pub(super) struct Stored {
     user: UserId,
     #[serde(default)]
     authenticators: Vec<TotpCredential>,
+    /// Format 4 on.
+    #[serde(default)]
+    security_keys: Vec<super::SecurityKey>,
+    #[serde(default)]
+    user_handle: Option<super::UserHandle>,
+    #[serde(default)]
+    ceremony: Option<super::Ceremony>,
     /// Format 1: the one authenticator.
     #[serde(default)]
     totp: Option<TotpCredential>,
@@ -58,7 +65,7 @@ impl From<Stored> for UserRecord {
         }
         // A record of a later format than this crate knows keeps its number, so the
         // service refuses it rather than write it back in a form that loses data.
-        let format = if matches!(stored.format, 1 | 2) { UserRecord::FORMAT } else { stored.format };
+        let format = if matches!(stored.format, 1..=3) { UserRecord::FORMAT } else { stored.format };
         // Starts a pending enrollment held (as records before `enrollment_starts` kept
         // them) still count towards the restart limit, from the record.
         let mut pending_enrollment = stored.pending_enrollment;
@@ -68,6 +75,9 @@ impl From<Stored> for UserRecord {
             format,
             user: stored.user,
             authenticators: authenticators.into(),
+            security_keys: stored.security_keys,
+            user_handle: stored.user_handle,
+            ceremony: stored.ceremony.map(Box::new),
             pending_enrollment: pending_enrollment.map(Box::new),
             enrollment_starts: enrollment_starts.into(),
             failures: stored.failures,

@@ -104,6 +104,7 @@ mod device;
 mod legacy;
 mod oob;
 mod recovery;
+mod security_key;
 mod time;
 
 use serde::{Deserialize, Serialize};
@@ -116,6 +117,10 @@ pub use authenticator::{
 pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
+pub use security_key::{
+    CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, MAX_CEREMONY_STATE, MAX_CREDENTIAL_ID, MAX_PUBLIC_KEY,
+    SecurityKey, UserHandle,
+};
 pub use time::from_the_future;
 
 use crate::few::Few;
@@ -247,6 +252,8 @@ pub(crate) struct Proofs {
     email: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     recovery_code: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    security_key: Option<u64>,
 }
 
 impl Proofs {
@@ -256,6 +263,7 @@ impl Proofs {
             Method::Sms => &mut self.sms,
             Method::Email => &mut self.email,
             Method::RecoveryCode => &mut self.recovery_code,
+            Method::SecurityKey => &mut self.security_key,
         }
     }
 
@@ -268,9 +276,9 @@ impl Proofs {
     }
 
     fn all(self) -> impl Iterator<Item = LastProof> {
-        [(Method::Totp, self.totp), (Method::Sms, self.sms), (Method::Email, self.email)]
+        [(Method::SecurityKey, self.security_key), (Method::Totp, self.totp), (Method::Sms, self.sms)]
             .into_iter()
-            .chain([(Method::RecoveryCode, self.recovery_code)])
+            .chain([(Method::Email, self.email), (Method::RecoveryCode, self.recovery_code)])
             .filter_map(|(method, at)| at.map(|at| LastProof { at, method }))
     }
 }
@@ -282,6 +290,16 @@ pub struct UserRecord {
     pub(crate) format: u32,
     pub(crate) user: UserId,
     pub(crate) authenticators: Few<TotpCredential>,
+    /// The user's security keys and passkeys, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) security_keys: Vec<SecurityKey>,
+    /// The handle the user's authenticators know them by; made at the first
+    /// registration of a security key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user_handle: Option<UserHandle>,
+    /// The WebAuthn ceremony in progress; boxed, as rarely there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ceremony: Option<Box<Ceremony>>,
     /// Boxed: rarely there, and the record is moved on every call.
     pub(crate) pending_enrollment: Option<Box<PendingEnrollment>>,
     /// When enrollments were started within the last hour, for the restart limit:
@@ -306,7 +324,7 @@ impl UserRecord {
     /// The version of the serialised form this crate writes. Records of formats 1 (one
     /// authenticator, one last proof) and 2 (no generation) are read too, and written
     /// back as this format.
-    pub const FORMAT: u32 = 3;
+    pub const FORMAT: u32 = 4;
 
     /// The record of a user with no MFA state yet.
     pub fn new(user: UserId) -> UserRecord {
@@ -314,6 +332,9 @@ impl UserRecord {
             format: UserRecord::FORMAT,
             user,
             authenticators: Few::new(),
+            security_keys: Vec::new(),
+            user_handle: None,
+            ceremony: None,
             pending_enrollment: None,
             enrollment_starts: Few::new(),
             failures: FailureState::default(),
@@ -340,6 +361,45 @@ impl UserRecord {
     /// The user's authenticator apps, oldest first.
     pub fn authenticators(&self) -> &[TotpCredential] {
         &self.authenticators
+    }
+
+    /// The user's security keys and passkeys, oldest first.
+    pub fn security_keys(&self) -> &[SecurityKey] {
+        &self.security_keys
+    }
+
+    /// The security key with `id`, and its place in [`UserRecord::security_keys`].
+    pub fn security_key(&self, id: &str) -> Option<(usize, &SecurityKey)> {
+        self.security_keys.iter().enumerate().find(|(_, key)| key.id() == id)
+    }
+
+    /// The handle the user's authenticators know them by, once a key was registered.
+    pub fn user_handle(&self) -> Option<&UserHandle> {
+        self.user_handle.as_ref()
+    }
+
+    /// The WebAuthn ceremony in progress, if any.
+    pub fn ceremony(&self) -> Option<&Ceremony> {
+        self.ceremony.as_deref()
+    }
+
+    /// Every authenticator of the user as a list shows it: security keys first, then
+    /// authenticator apps, each oldest first.
+    pub fn authenticator_list(&self) -> Vec<AuthenticatorInfo> {
+        let keys = self.security_keys.iter().map(|key| AuthenticatorInfo {
+            id: key.id().to_string(),
+            name: key.name().to_string(),
+            method: Method::SecurityKey,
+            created_at: key.created_at(),
+            last_used_at: key.last_used_at(),
+        });
+        keys.chain(self.authenticators.iter().map(TotpCredential::info)).collect()
+    }
+
+    /// How many authenticators the user has, apps and keys together (at most
+    /// [`MAX_AUTHENTICATORS`]).
+    pub fn authenticator_count(&self) -> usize {
+        self.authenticators.len() + self.security_keys.len()
     }
 
     /// The user's first (oldest) authenticator app, if any; see
@@ -410,9 +470,13 @@ impl UserRecord {
     }
 
     /// The second factors the user can prove with now, strongest first: the
-    /// authenticator app, confirmed SMS and e-mail destinations, unused recovery codes.
+    /// security key, the authenticator app, confirmed SMS and e-mail destinations,
+    /// unused recovery codes.
     pub fn methods(&self) -> Vec<Method> {
         let mut methods = Vec::new();
+        if !self.security_keys.is_empty() {
+            methods.push(Method::SecurityKey);
+        }
         if !self.authenticators.is_empty() {
             methods.push(Method::Totp);
         }
@@ -449,12 +513,18 @@ impl UserRecord {
         self.must_enroll
     }
 
-    /// The authenticator with `id`, and its place in [`UserRecord::authenticators`].
+    /// Whether the user has a phishing-resistant factor (a security key or passkey)
+    /// the policy allows.
+    pub fn has_phishing_resistant_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
+        !self.security_keys.is_empty() && allowed(Method::SecurityKey)
+    }
+
+    /// The authenticator app with `id`, and its place in [`UserRecord::authenticators`].
     pub fn authenticator(&self, id: &str) -> Option<(usize, &TotpCredential)> {
         self.authenticators.iter().enumerate().find(|(_, a)| a.id() == id)
     }
 
-    /// Whether the user has MFA: an authenticator app or a confirmed primary SMS or
+    /// Whether the user has MFA: a security key, an authenticator app or a confirmed primary SMS or
     /// e-mail destination. Backup methods alone (a backup destination, recovery codes)
     /// are not MFA. The policy, the status list and every call use this one meaning.
     pub fn has_mfa(&self) -> bool {
@@ -465,7 +535,8 @@ impl UserRecord {
     /// that refuses codes by e-mail, as the NIST preset does, does not count a user
     /// whose only factor is an e-mail address as having MFA).
     pub fn has_mfa_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
-        (!self.authenticators.is_empty() && allowed(Method::Totp))
+        (!self.security_keys.is_empty() && allowed(Method::SecurityKey))
+            || (!self.authenticators.is_empty() && allowed(Method::Totp))
             || self.oob.confirmed(Role::Primary).is_some_and(|d| allowed(d.destination.method()))
     }
 

@@ -234,7 +234,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// Infrastructure failures.
     pub async fn authenticators(&self, user: &UserId) -> Result<Vec<AuthenticatorInfo>, Error> {
         let (_, record) = self.load(user).await?;
-        Ok(record.authenticators().iter().map(TotpCredential::info).collect())
+        Ok(record.authenticator_list())
     }
 
     /// Removes one of the user's authenticators by its id (a lost phone, an old

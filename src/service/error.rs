@@ -69,6 +69,10 @@ pub enum Error {
     /// policy allows for new authenticators).
     #[error("the MFA service is misconfigured: {0}")]
     Misconfigured(String),
+    /// The WebAuthn relying party failed (it could not make options, or read a
+    /// ceremony's state); nobody was let in and nothing was registered.
+    #[error(transparent)]
+    RelyingParty(#[from] crate::relying_party::RelyingPartyError),
     /// The stored record was written by a newer or unknown version of this crate.
     #[error(
         "the stored MFA record has format {found}, but this version of mfa-kit reads format {supported}: upgrade mfa-kit"

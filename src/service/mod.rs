@@ -17,6 +17,7 @@ mod authenticator;
 mod backup;
 mod error;
 mod oversight;
+mod security_key;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex};
 pub use authenticator::EnrollmentStart;
 pub use error::Error;
 pub use oversight::PermissionCheck;
+pub use security_key::SecurityKeyOptions;
 
 use crate::clock::{Clock, SystemClock};
 use crate::event::{AuditEvent, AuditSink, Events};
@@ -127,6 +129,15 @@ impl<S: Store, K: SecretSealer> MfaServiceBuilder<S, K> {
         self
     }
 
+    /// The WebAuthn relying party that registers and checks security keys and
+    /// passkeys (`mfa_kit_webauthn::WebauthnParty`); without one, the security-key
+    /// calls fail with [`Error::Misconfigured`].
+    #[must_use]
+    pub fn relying_party(mut self, party: impl crate::relying_party::RelyingParty + 'static) -> Self {
+        self.0.relying_party = Some(Arc::new(party));
+        self
+    }
+
     /// The service.
     pub fn build(mut self) -> MfaService<S, K> {
         self.0.opened = SecretCache::new(self.0.config.secret_cache);
@@ -176,6 +187,8 @@ pub struct MfaService<S, K> {
     /// Where stored events are pushed too, if anywhere.
     audit: Option<Arc<dyn AuditSink>>,
     policy: Arc<dyn Policy>,
+    /// The WebAuthn relying party, if security keys are offered.
+    relying_party: Option<Arc<dyn crate::relying_party::RelyingParty>>,
     config: ServiceConfig,
 }
 
@@ -295,6 +308,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             clock: Arc::new(SystemClock),
             audit: None,
             policy: Arc::new(StandardPolicy::new()),
+            relying_party: None,
             config: ServiceConfig::new(issuer),
         })
     }

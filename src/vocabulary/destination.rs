@@ -18,6 +18,9 @@ pub enum Method {
     Email,
     /// A single-use recovery code.
     RecoveryCode,
+    /// A security key or passkey (WebAuthn): a signature over a fresh challenge, bound
+    /// to the site's origin, so a fake sign-in page cannot relay it.
+    SecurityKey,
 }
 
 impl Method {
@@ -27,6 +30,14 @@ impl Method {
     /// unrestricted alternative ([`crate::policy::Decision::Challenge`]'s `restricted`).
     pub fn is_restricted(self) -> bool {
         self == Method::Sms
+    }
+
+    /// Whether a proof with the method resists phishing (NIST SP 800-63B-4 §3.2.5):
+    /// only a security key or passkey, whose signature covers the origin the browser
+    /// saw, so a look-alike page gets nothing it can replay. Codes typed by the user
+    /// (app, SMS, e-mail, recovery) can all be relayed in real time.
+    pub fn is_phishing_resistant(self) -> bool {
+        self == Method::SecurityKey
     }
 }
 
@@ -307,6 +318,7 @@ super::stable_ids!("method", Method {
     Sms => "sms",
     Email => "email",
     RecoveryCode => "recovery_code",
+    SecurityKey => "security_key",
 });
 
 super::stable_ids!("role", Role {

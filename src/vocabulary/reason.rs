@@ -60,6 +60,21 @@ pub enum RejectionReason {
     PolicyRefused,
     /// The second factor is disabled after too many failures; the code was not evaluated.
     Disabled,
+    /// A security key's response was signed for another site: the origin or relying
+    /// party id in it is not this service's (a look-alike page relayed it).
+    WrongOrigin,
+    /// A security key's response answers another challenge (another ceremony, another
+    /// user's, or an old one).
+    WrongChallenge,
+    /// A security key's response is signed by a credential not registered to the user.
+    UnknownCredential,
+    /// A security key's signature does not verify with the registered public key.
+    BadSignature,
+    /// The security key did not verify the user (PIN or biometric) where that is
+    /// required.
+    UserNotVerified,
+    /// The security key's signature counter went backwards: the key may be cloned.
+    CounterRegressed,
 }
 
 /// Why a confirmation code was refused during enrollment.
@@ -79,6 +94,9 @@ pub enum EnrollmentRejection {
     TwoCodesRequired,
     /// Too many wrong confirmations: the enrollment was discarded.
     TooManyAttempts,
+    /// The relying party did not accept a security key's registration (another site's,
+    /// another request's, or a signature or attestation that does not verify).
+    KeyRejected,
 }
 
 /// What an admin reset leaves the user with (R21, seeds 001 and 004).
@@ -113,6 +131,8 @@ pub enum Cleared {
     BackupDestinations,
     /// Remembered devices.
     RememberedDevices,
+    /// Security keys and passkeys, and any WebAuthn ceremony in progress.
+    SecurityKeys,
 }
 
 /// A time window of the record voided because a clock reading proved it was written by
@@ -262,6 +282,12 @@ super::stable_ids!("rejection reason", RejectionReason {
     LockedOut => "locked_out",
     PolicyRefused => "policy_refused",
     Disabled => "disabled",
+    WrongOrigin => "wrong_origin",
+    WrongChallenge => "wrong_challenge",
+    UnknownCredential => "unknown_credential",
+    BadSignature => "bad_signature",
+    UserNotVerified => "user_not_verified",
+    CounterRegressed => "counter_regressed",
 });
 
 super::stable_ids!("enrollment rejection", EnrollmentRejection {
@@ -271,6 +297,7 @@ super::stable_ids!("enrollment rejection", EnrollmentRejection {
     Malformed => "malformed",
     TwoCodesRequired => "two_codes_required",
     TooManyAttempts => "too_many_attempts",
+    KeyRejected => "key_rejected",
 });
 
 super::stable_ids!("cleared item", Cleared {
@@ -280,6 +307,7 @@ super::stable_ids!("cleared item", Cleared {
     RecoveryCodes => "recovery_codes",
     BackupDestinations => "backup_destinations",
     RememberedDevices => "remembered_devices",
+    SecurityKeys => "security_keys",
 });
 
 super::stable_ids!("voided item", Voided {

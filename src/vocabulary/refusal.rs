@@ -148,6 +148,28 @@ pub enum Refusal {
     /// since it began, or it is too old): nothing was done; sign in again.
     #[error("{}", .0.sentence())]
     SessionEnded(SessionEnd),
+    /// The security key's signed response was not accepted: not from a key registered
+    /// to this account, not for this site, not for this request, or its signature or
+    /// counter is wrong.
+    #[error("Your security key's response was not accepted. Try again with a key registered to this account ({}).", tries_left(*.attempts_left))]
+    KeyRejected {
+        /// Failed proofs left before a lockout.
+        attempts_left: u32,
+    },
+    /// No security-key request is waiting for an answer (none was started, it was
+    /// answered already, or another one replaced it).
+    #[error("No security-key request is waiting. Start again.")]
+    NoCeremonyPending,
+    /// The security-key request took too long to answer.
+    #[error("The security-key request has expired. Start again.")]
+    CeremonyExpired,
+    /// The security key is registered to this account already.
+    #[error("That security key is already registered to your account.")]
+    KeyAlreadyRegistered,
+    /// The account must prove itself with a security key or passkey: an app, SMS or
+    /// e-mail code is not enough under the organisation's rules.
+    #[error("Your organisation requires a security key or passkey for your account: use it instead of a code.")]
+    PhishingResistantRequired,
 }
 
 impl Refusal {
@@ -190,6 +212,11 @@ impl Refusal {
             Refusal::NotPermitted => "not_permitted",
             Refusal::InvalidSettings(_) => "invalid_settings",
             Refusal::SessionEnded(_) => "session_ended",
+            Refusal::KeyRejected { .. } => "key_rejected",
+            Refusal::NoCeremonyPending => "no_ceremony_pending",
+            Refusal::CeremonyExpired => "ceremony_expired",
+            Refusal::KeyAlreadyRegistered => "key_already_registered",
+            Refusal::PhishingResistantRequired => "phishing_resistant_required",
         }
     }
 
@@ -197,7 +224,9 @@ impl Refusal {
     /// many are left).
     pub fn attempts_left(&self) -> Option<u32> {
         match self {
-            Refusal::WrongCode { attempts_left } | Refusal::CodeReused { attempts_left } => {
+            Refusal::WrongCode { attempts_left }
+            | Refusal::CodeReused { attempts_left }
+            | Refusal::KeyRejected { attempts_left } => {
                 Some(*attempts_left)
             }
             _ => None,
