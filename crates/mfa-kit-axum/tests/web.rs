@@ -132,6 +132,8 @@ async fn password(
             needs_backup: false,
             backup_blocking: false,
             restricted: vec![],
+            offer_security_key: false,
+            security_key_blocking: false,
         },
         "require" => Decision::RequireEnrollment { reason: Reason::OrgEnforced },
         "ask" => {
