@@ -674,7 +674,10 @@ fn the_serialised_record_is_pinned() {
     assert_eq!(record.last_proved(Method::Sms), None);
     assert_eq!(record.methods(), vec![Method::SecurityKey, Method::Totp, Method::Sms, Method::RecoveryCode]);
     let [key] = record.security_keys() else { panic!("one security key") };
-    assert_eq!((key.id(), key.name(), key.counter(), key.discoverable()), ("5be0c3a1d2e4f607", "YubiKey", 17, true));
+    assert_eq!(
+        (key.id(), key.name(), key.counter(), key.discoverable()),
+        ("5be0c3a1d2e4f607", "YubiKey", 17, true)
+    );
     assert_eq!(key.credential_id().as_bytes(), (0u8..32).collect::<Vec<_>>().as_slice());
     assert_eq!(record.user_handle().unwrap().as_bytes(), &[0xAA; 16]);
     assert_eq!(record.ceremony().unwrap().expires_at(), 1_700_000_570);
@@ -687,7 +690,9 @@ fn the_serialised_record_is_pinned() {
 fn a_format_3_record_reads_with_no_security_keys_and_is_written_back_as_format_4() {
     let record: UserRecord = serde_json::from_str(PINNED_FORMAT_3).expect("format 3 still reads");
     assert_eq!(record.format(), UserRecord::FORMAT);
-    assert!(record.security_keys().is_empty() && record.user_handle().is_none() && record.ceremony().is_none());
+    assert!(
+        record.security_keys().is_empty() && record.user_handle().is_none() && record.ceremony().is_none()
+    );
     assert_eq!(record.authenticators().len(), 2);
     assert_eq!(record.generation(), 4);
     let written = serde_json::to_string(&record).unwrap();

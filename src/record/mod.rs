@@ -137,8 +137,8 @@ pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
 pub use security_key::{
-    CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, MAX_CEREMONY_STATE, MAX_CREDENTIAL_ID, MAX_PUBLIC_KEY,
-    SecurityKey, UserHandle,
+    CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, MAX_CEREMONY_STATE, MAX_CREDENTIAL_ID,
+    MAX_PUBLIC_KEY, SecurityKey, UserHandle,
 };
 pub use time::from_the_future;
 

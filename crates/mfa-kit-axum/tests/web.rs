@@ -163,7 +163,12 @@ async fn code(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let proof = if form.code == "good" {
-        Proven { method: Method::Totp, drift: Some(0), at: app.clock.now().unwrap(), phishing_resistant: false }
+        Proven {
+            method: Method::Totp,
+            drift: Some(0),
+            at: app.clock.now().unwrap(),
+            phishing_resistant: false,
+        }
     } else {
         match app.mfa.verify_code(&due.user, &form.code, &due.context).await? {
             Ok(proof) => proof,
