@@ -68,6 +68,8 @@
 //! | `org_settings_change_refused` | `org`; `reason` (words safe to log) |
 //! | `reset_refused` | `reason` (words safe to log) |
 //! | `password_changed` | |
+//! | `notice_disowned` | `event_id` (the stored event whose notice's "this wasn't me" link was followed); `revoked` (list: ids, `primary_destination`, `backup_destination`, `recovery_codes`) |
+//! | `disown_refused` | `refusal`: `disown_link_invalid`, `disown_link_used`, `disown_link_expired` |
 //! | `sign_in_refused` | `reason`: `policy_refused` (address off the allowlist), `locked_out`, `disabled` |
 //! | `refusals_summarised` | `refused` (how many), `since` (the interval's start) |
 //! | `future_dated_voided` | `reading`; `voided`: list of `remembered_device`, `code`, `proof`, `pending_enrollment`, `lockout`, `send`, `enrollment_start` |
@@ -134,6 +136,20 @@ pub enum EventKind {
         discoverable: bool,
         /// Whether the authenticator verified the user (PIN or biometric).
         user_verified: bool,
+    },
+    /// The user followed a security notice's "this wasn't me" link: the account's MFA
+    /// changes are frozen, what the notice was about revoked where it could be, devices
+    /// and sessions ended.
+    NoticeDisowned {
+        /// The stored event whose notice it was.
+        event_id: i64,
+        /// What was revoked besides devices and sessions.
+        revoked: Vec<String>,
+    },
+    /// A "this wasn't me" link was refused.
+    DisownRefused {
+        /// The refusal's stable code.
+        refusal: String,
     },
     /// A security key or passkey was removed.
     SecurityKeyRemoved {
@@ -624,6 +640,7 @@ impl EventKind {
             | EventKind::AuthenticatorRemoved { .. }
             | EventKind::SecurityKeyRegistered { .. }
             | EventKind::SecurityKeyRemoved { .. }
+            | EventKind::NoticeDisowned { .. }
             | EventKind::AuthenticatorRenamed { .. }
             | EventKind::SecurityKeyCounterRegressed { accepted: true, .. }
             | EventKind::CodeAccepted { .. }
@@ -646,6 +663,7 @@ impl EventKind {
             | EventKind::DevicesRevoked { .. }
             | EventKind::PasswordChanged => AuditOutcome::Success,
             EventKind::EnrollmentRejected { .. }
+            | EventKind::DisownRefused { .. }
             | EventKind::SecurityKeyCounterRegressed { accepted: false, .. }
             | EventKind::EnrollmentExpired
             | EventKind::EnrollmentRefused { .. }

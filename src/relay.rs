@@ -89,6 +89,13 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// The token of this notice's "this wasn't me" link, under the deployment's hash
+    /// key: the same for every delivery of the notice. Redeemed with
+    /// [`crate::service::MfaService::disown`]; see [`crate::flow::disown`].
+    pub fn disown_token(&self, key: &crate::keyed_hash::HashKey) -> crate::flow::disown::DisownToken {
+        crate::flow::disown::token(key, &self.user, self.id, self.at, &self.event)
+    }
+
     fn of(claimed: ClaimedNotice) -> Notice {
         let ClaimedNotice { event, notice, attempt } = claimed;
         let AuditEvent { user, actor, at, kind, context, .. } = event.event;

@@ -26,6 +26,8 @@ fn every_kind() -> Vec<EventKind> {
             user_verified: true,
         },
         EventKind::SecurityKeyRemoved { authenticator: "5be0c3a1d2e4f607".into(), name: "YubiKey".into() },
+        EventKind::NoticeDisowned { event_id: 4711, revoked: vec!["recovery_codes".into()] },
+        EventKind::DisownRefused { refusal: "disown_link_used".into() },
         EventKind::AuthenticatorRenamed { authenticator: "5be0c3a1d2e4f607".into(), name: "Blue key".into() },
         EventKind::SecurityKeyCounterRegressed {
             authenticator: "5be0c3a1d2e4f607".into(),
@@ -116,6 +118,8 @@ const PINNED: &[&str] = &[
     r#"{"kind":"authenticator_removed","authenticator":"0123456789abcdef","name":"Old phone"}"#,
     r#"{"kind":"security_key_registered","authenticator":"5be0c3a1d2e4f607","name":"YubiKey","discoverable":true,"user_verified":true}"#,
     r#"{"kind":"security_key_removed","authenticator":"5be0c3a1d2e4f607","name":"YubiKey"}"#,
+    r#"{"kind":"notice_disowned","event_id":4711,"revoked":["recovery_codes"]}"#,
+    r#"{"kind":"disown_refused","refusal":"disown_link_used"}"#,
     r#"{"kind":"authenticator_renamed","authenticator":"5be0c3a1d2e4f607","name":"Blue key"}"#,
     r#"{"kind":"security_key_counter_regressed","authenticator":"5be0c3a1d2e4f607","stored":17,"presented":3,"accepted":false}"#,
     r#"{"kind":"code_rejected","method":"security_key","reason":"wrong_origin","consecutive_failures":1}"#,

@@ -155,7 +155,14 @@ const PINNED: &str = r#"{
     "since": 1700000300,
     "logged": 10,
     "unlogged": 25
-  }
+  },
+  "frozen": {
+    "since": 1700000900,
+    "event_id": 4711
+  },
+  "disowned": [
+    4711
+  ]
 }"#;
 
 /// The same record as format 3 wrote it: no security keys.
@@ -682,6 +689,7 @@ fn the_serialised_record_is_pinned() {
     assert_eq!(record.user_handle().unwrap().as_bytes(), &[0xAA; 16]);
     assert_eq!(record.ceremony().unwrap().expires_at(), 1_700_000_570);
     assert_eq!(record.authenticator_count(), 3);
+    assert_eq!(record.frozen().map(|f| (f.since, f.event_id)), Some((1_700_000_900, 4711)));
     let listed: Vec<_> = record.authenticator_list().into_iter().map(|a| (a.id, a.method)).collect();
     assert_eq!(listed[0], ("5be0c3a1d2e4f607".to_string(), Method::SecurityKey));
 }

@@ -46,6 +46,16 @@ impl EventKind {
                 format!("Registered the {what} \"{name}\".")
             }
             EventKind::SecurityKeyRemoved { name, .. } => format!("Removed the security key \"{name}\"."),
+            EventKind::NoticeDisowned { event_id, revoked } if revoked.is_empty() => format!(
+                "The user reported the change of event {event_id} as not theirs: MFA changes frozen, devices and sessions ended."
+            ),
+            EventKind::NoticeDisowned { event_id, revoked } => format!(
+                "The user reported the change of event {event_id} as not theirs: revoked {}; MFA changes frozen, devices and sessions ended.",
+                revoked.join(", ")
+            ),
+            EventKind::DisownRefused { refusal } => {
+                format!("A \"this wasn't me\" link was refused ({refusal}).")
+            }
             EventKind::AuthenticatorRenamed { name, .. } => {
                 format!("Renamed an authenticator to \"{name}\".")
             }

@@ -248,6 +248,9 @@ pub fn deactivate<T: Borrow<Totp>>(
         if !confirmed {
             return Ok(Err(Refusal::ConfirmationRequired));
         }
+        if let Some(frozen) = super::disown::refuse_frozen(draft.get()) {
+            return Ok(Err(frozen));
+        }
         let record = draft.get();
         let by_destination =
             record.authenticators.is_empty() && record.oob.confirmed(Role::Primary).is_some();

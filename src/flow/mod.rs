@@ -52,6 +52,7 @@
 pub mod authenticator;
 pub mod clock;
 pub mod device;
+pub mod disown;
 mod draft;
 pub mod enrollment;
 pub mod oob;

@@ -60,6 +60,7 @@ pub fn reset(
             (before.recovery.is_some(), Cleared::RecoveryCodes),
             (!before.oob.is_empty(), Cleared::BackupDestinations),
             (!before.security_keys.is_empty() || before.ceremony.is_some(), Cleared::SecurityKeys),
+            (before.frozen.is_some(), Cleared::Freeze),
         ];
         cleared.extend(had.iter().filter(|(present, _)| *present).map(|(_, what)| *what));
         if !cleared.is_empty() {
@@ -71,6 +72,7 @@ pub fn reset(
             record.oob = Default::default();
             record.security_keys.clear();
             record.ceremony = None;
+            record.frozen = None;
         }
         if locked {
             draft.emit(EventKind::LockoutEnded);

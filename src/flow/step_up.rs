@@ -50,6 +50,9 @@ pub enum StepUp {
     /// The session asking has ended (the account's protection changed since it began):
     /// sign it out; nothing may be done from it.
     SignInAgain(SessionEnd),
+    /// The account's MFA changes are frozen after a "this wasn't me" link
+    /// ([`super::disown`]): nothing sensitive may be done until an admin's reset.
+    Frozen,
 }
 
 impl StepUp {
@@ -65,6 +68,7 @@ impl StepUp {
             StepUp::Prove { .. } => Some(Refusal::FreshProofRequired),
             StepUp::EnrollFirst => Some(Refusal::NotEnrolled),
             StepUp::SignInAgain(ended) => Some(Refusal::SessionEnded(*ended)),
+            StepUp::Frozen => Some(Refusal::AccountFrozen),
         }
     }
 }
@@ -75,6 +79,9 @@ impl StepUp {
 pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> StepUp {
     if let Some(ended) = super::session::stale(record, env.context) {
         return StepUp::SignInAgain(ended);
+    }
+    if super::disown::refuse_frozen(record).is_some() {
+        return StepUp::Frozen;
     }
     if !super::has_mfa(record, env) {
         return if action.adds_a_factor() { StepUp::Proceed { proof: None } } else { StepUp::EnrollFirst };

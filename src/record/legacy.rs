@@ -50,6 +50,10 @@ pub(super) struct Stored {
     generation: u64,
     #[serde(default)]
     refusals: super::RefusalTally,
+    #[serde(default)]
+    frozen: Option<super::Frozen>,
+    #[serde(default)]
+    disowned: Vec<i64>,
 }
 
 impl From<Stored> for UserRecord {
@@ -88,6 +92,8 @@ impl From<Stored> for UserRecord {
             must_enroll: stored.must_enroll,
             generation: stored.generation,
             refusals: stored.refusals,
+            frozen: stored.frozen,
+            disowned: stored.disowned,
         }
     }
 }

@@ -62,7 +62,10 @@
 //!   "proofs": { "totp": 1700000060, "recovery_code": 1700000095, "security_key": 1700000260 },
 //!   "must_enroll": false,
 //!   "generation": 4,
-//!   "refusals": { "since": 1700000300, "logged": 10, "unlogged": 25 }
+//!   "refusals": { "since": 1700000300, "logged": 10, "unlogged": 25 },
+//!   "frozen": { "since": 1700000900, "event_id": 4711 } (absent unless frozen),
+//!   "disowned": [4711] (absent when empty: the events whose "this wasn't me" links
+//!                       were redeemed)
 //! }
 //! ```
 //!
@@ -250,6 +253,16 @@ impl RefusalTally {
     }
 }
 
+/// The freeze a security notice's "this wasn't me" link put on the account's MFA
+/// changes ([`crate::flow::disown`]); lifted by an admin's reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frozen {
+    /// When the link was followed.
+    pub since: u64,
+    /// The stored event whose notice it was.
+    pub event_id: i64,
+}
+
 /// The last successful second-factor proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastProof {
@@ -337,6 +350,13 @@ pub struct UserRecord {
     pub(crate) generation: u64,
     /// Refused attempts not audited one by one.
     pub(crate) refusals: RefusalTally,
+    /// Set while the account's MFA changes are frozen ("this wasn't me").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) frozen: Option<Frozen>,
+    /// The events whose "this wasn't me" links were redeemed (the latest
+    /// [`crate::flow::disown::REMEMBERED_LINKS`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) disowned: Vec<i64>,
 }
 
 impl UserRecord {
@@ -364,6 +384,8 @@ impl UserRecord {
             must_enroll: false,
             generation: 0,
             refusals: RefusalTally::default(),
+            frozen: None,
+            disowned: Vec::new(),
         }
     }
 
@@ -519,6 +541,12 @@ impl UserRecord {
     /// made the change, which takes the new generation.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Whether the account's MFA changes are frozen, and since when (see
+    /// [`crate::flow::disown`]).
+    pub fn frozen(&self) -> Option<&Frozen> {
+        self.frozen.as_ref()
     }
 
     /// Refused attempts counted but not yet audited one by one (see [`RefusalTally`]).

@@ -15,6 +15,7 @@
 
 mod authenticator;
 mod backup;
+mod disown;
 mod error;
 mod oversight;
 mod security_key;

@@ -133,6 +133,8 @@ pub enum Cleared {
     RememberedDevices,
     /// Security keys and passkeys, and any WebAuthn ceremony in progress.
     SecurityKeys,
+    /// The freeze a "this wasn't me" link put on the account's MFA changes.
+    Freeze,
 }
 
 /// A time window of the record voided because a clock reading proved it was written by
@@ -174,6 +176,8 @@ pub enum Revocation {
     Deactivated,
     /// A new authenticator was set up.
     NewAuthenticator,
+    /// The user followed a security notice's "this wasn't me" link.
+    Disowned,
 }
 
 /// How many wrong codes in a row lock a user out, for how long, and when the second
@@ -308,6 +312,7 @@ super::stable_ids!("cleared item", Cleared {
     BackupDestinations => "backup_destinations",
     RememberedDevices => "remembered_devices",
     SecurityKeys => "security_keys",
+    Freeze => "freeze",
 });
 
 super::stable_ids!("voided item", Voided {
@@ -326,6 +331,7 @@ super::stable_ids!("revocation", Revocation {
     Reset => "reset",
     Deactivated => "deactivated",
     NewAuthenticator => "new_authenticator",
+    Disowned => "disowned",
 });
 
 super::stable_ids!("reset mode", ResetMode {

@@ -172,6 +172,23 @@ pub enum Refusal {
         "Your organisation requires a security key or passkey for your account: use it instead of a code."
     )]
     PhishingResistantRequired,
+    /// The account's MFA changes are frozen: the user reported a change they did not
+    /// make ("this wasn't me"); an admin's reset lifts it.
+    #[error(
+        "Changes to your two-step verification are frozen because you reported a change you did not make. Ask your administrator to reset it."
+    )]
+    AccountFrozen,
+    /// The "this wasn't me" link is not one this service made for this account.
+    #[error("That link is not valid. Use the link in the message exactly as it is.")]
+    DisownLinkInvalid,
+    /// The "this wasn't me" link was used already.
+    #[error(
+        "That link was already used: your account's changes are frozen until your administrator resets them."
+    )]
+    DisownLinkUsed,
+    /// The "this wasn't me" link is too old.
+    #[error("That link has expired. Contact your administrator.")]
+    DisownLinkExpired,
 }
 
 impl Refusal {
@@ -219,6 +236,10 @@ impl Refusal {
             Refusal::CeremonyExpired => "ceremony_expired",
             Refusal::KeyAlreadyRegistered => "key_already_registered",
             Refusal::PhishingResistantRequired => "phishing_resistant_required",
+            Refusal::AccountFrozen => "account_frozen",
+            Refusal::DisownLinkInvalid => "disown_link_invalid",
+            Refusal::DisownLinkUsed => "disown_link_used",
+            Refusal::DisownLinkExpired => "disown_link_expired",
         }
     }
 
