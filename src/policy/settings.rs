@@ -135,6 +135,12 @@ pub struct OrgSettings {
     /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
     /// offers a phishing-resistant option). The NIST preset turns it on.
     pub offer_phishing_resistant: bool,
+    /// The organisation's own compliance presets, applied on top of its settings and
+    /// of the policy's presets (an Australian tax-data firm under
+    /// [`Preset::AtoOperationalSecurity`], a US agency's contractor under
+    /// [`Preset::NistAal2`]), so one service serves organisations under different
+    /// rules. Empty by default.
+    pub presets: Vec<Preset>,
 }
 
 impl OrgSettings {
@@ -253,6 +259,7 @@ impl Default for OrgSettings {
             allow_security_keys: true,
             phishing_resistant_for: Vec::new(),
             offer_phishing_resistant: false,
+            presets: Vec::new(),
         }
     }
 }
@@ -447,9 +454,10 @@ impl OrgSettings {
             allow_security_keys: _,
             phishing_resistant_for: _,
             offer_phishing_resistant: _,
+            presets: _,
         } = self;
         let (a, b) = (self, new);
-        let all: [(&'static str, String, String); 25] = [
+        let all: [(&'static str, String, String); 26] = [
             ("levels", levels(&a.levels), levels(&b.levels)),
             ("default_level", a.default_level.to_string(), b.default_level.to_string()),
             ("enforce_for_all", a.enforce_for_all.to_string(), b.enforce_for_all.to_string()),
@@ -511,6 +519,7 @@ impl OrgSettings {
                 a.offer_phishing_resistant.to_string(),
                 b.offer_phishing_resistant.to_string(),
             ),
+            ("presets", list(&a.presets), list(&b.presets)),
         ];
         all.into_iter()
             .filter(|(_, from, to)| from != to)

@@ -48,6 +48,9 @@ use crate::vocabulary::{LockoutRule, Method, Outcome, Reason, Refusal};
 pub struct StandardPolicy {
     defaults: OrgSettings,
     presets: Vec<Preset>,
+    /// Apply [`Preset::AtoOperationalSecurity`] wherever the context's jurisdiction
+    /// falls under the AU/NZ tax-data rule.
+    ato_for_tax_data: bool,
 }
 
 impl StandardPolicy {
@@ -76,6 +79,18 @@ impl StandardPolicy {
         self
     }
 
+    /// The same policy, applying [`Preset::AtoOperationalSecurity`] to every
+    /// organisation whose jurisdiction falls under the AU/NZ tax-data rule
+    /// ([`super::Jurisdiction::tax_data_rule_applies`]: in Australia or New Zealand,
+    /// linked to Xero or with accounting configured) and to no other: one service for
+    /// Australian tax-data firms and everyone else, without a policy of the host's own.
+    /// An organisation can also name its own presets ([`OrgSettings::presets`]).
+    #[must_use]
+    pub fn with_ato_for_tax_data(mut self) -> StandardPolicy {
+        self.ato_for_tax_data = true;
+        self
+    }
+
     /// The same policy with the settings used when a context carries none.
     #[must_use]
     pub fn with_defaults(mut self, defaults: OrgSettings) -> StandardPolicy {
@@ -83,9 +98,32 @@ impl StandardPolicy {
         self
     }
 
-    /// The presets applied.
+    /// The presets applied to every organisation.
     pub fn presets(&self) -> &[Preset] {
         &self.presets
+    }
+
+    /// The presets in force for this context, each once: the policy's, the
+    /// organisation's own ([`OrgSettings::presets`]), and the ATO preset where
+    /// [`StandardPolicy::with_ato_for_tax_data`] applies it.
+    pub fn presets_for(&self, context: &SignInContext) -> Vec<Preset> {
+        let automatic = (self.ato_for_tax_data && context.jurisdiction.tax_data_rule_applies())
+            .then_some(Preset::AtoOperationalSecurity);
+        let mut all: Vec<Preset> = Vec::new();
+        let org = self.configured(context).presets.iter().copied();
+        for preset in self.presets.iter().copied().chain(org).chain(automatic) {
+            if !all.contains(&preset) {
+                all.push(preset);
+            }
+        }
+        all
+    }
+
+    /// Whether any preset may apply to this context (cheap: no allocation).
+    fn any_preset(&self, context: &SignInContext) -> bool {
+        !self.presets.is_empty()
+            || !self.configured(context).presets.is_empty()
+            || (self.ato_for_tax_data && context.jurisdiction.tax_data_rule_applies())
     }
 
     /// The organisation's settings as configured (before presets).
@@ -96,8 +134,10 @@ impl StandardPolicy {
     /// The settings in force: the organisation's, tightened by every preset.
     pub fn effective<'a>(&'a self, context: &'a SignInContext) -> Cow<'a, OrgSettings> {
         let mut settings = Cow::Borrowed(self.configured(context));
-        for preset in &self.presets {
-            settings = Cow::Owned(preset.tighten(&settings));
+        if self.any_preset(context) {
+            for preset in self.presets_for(context) {
+                settings = Cow::Owned(preset.tighten(&settings));
+            }
         }
         settings
     }
@@ -105,7 +145,7 @@ impl StandardPolicy {
     /// One reading of the settings in force, without copying them when no preset
     /// applies (the common case, on every proof).
     fn read<R>(&self, context: &SignInContext, read: impl FnOnce(&OrgSettings) -> R) -> R {
-        if self.presets.is_empty() { read(self.configured(context)) } else { read(&self.effective(context)) }
+        if self.any_preset(context) { read(&self.effective(context)) } else { read(self.configured(context)) }
     }
 
     /// Why MFA is mandatory for this user, if it is.
@@ -258,8 +298,8 @@ impl Policy for StandardPolicy {
     }
 
     /// `true` under [`Preset::NistAal2`] (NIST SP 800-63B-4 §4.2).
-    fn replace_recovery_codes_after_use(&self, _context: &SignInContext) -> bool {
-        self.presets.contains(&Preset::NistAal2)
+    fn replace_recovery_codes_after_use(&self, context: &SignInContext) -> bool {
+        self.any_preset(context) && self.presets_for(context).contains(&Preset::NistAal2)
     }
 }
 
