@@ -161,7 +161,8 @@ impl Browser {
             Soft::Passkey(key) => key,
             Soft::Token(key) => key,
         };
-        let mut credential = backend.perform_auth(hash, options.public_key, 60_000).expect("the authenticator signs");
+        let mut credential =
+            backend.perform_auth(hash, options.public_key, 60_000).expect("the authenticator signs");
         credential.response.client_data_json = client_data;
         to_browser_json(serde_json::to_value(credential).unwrap())
     }
@@ -216,9 +217,17 @@ impl<S: Store> Firm<S> {
     /// Enrolls an authenticator app with two consecutive codes.
     pub fn enroll_app(&self, who: &UserId) -> Phone {
         run(async {
-            let start = self.mfa.start_enrollment(who, &format!("{who}@smith.example"), &office()).await.unwrap().unwrap();
+            let start = self
+                .mfa
+                .start_enrollment(who, &format!("{who}@smith.example"), &office())
+                .await
+                .unwrap()
+                .unwrap();
             let key = KeyUri::parse(&start.uri).unwrap();
-            let phone = Phone { totp: Totp::new(key.secret(), key.totp_params().unwrap()), clock: self.clock.clone() };
+            let phone = Phone {
+                totp: Totp::new(key.secret(), key.totp_params().unwrap()),
+                clock: self.clock.clone(),
+            };
             let first = phone.code();
             self.clock.advance(30);
             let second = phone.code();
@@ -238,8 +247,14 @@ impl<S: Store> Firm<S> {
 
     /// The options of a new registration, which must be allowed.
     pub fn start_registration(&self, who: &UserId, name: &str) -> String {
-        let started = run(self.mfa.start_security_key_registration(who, name, &format!("{who}@smith.example"), who.as_str(), &office()))
-            .unwrap();
+        let started = run(self.mfa.start_security_key_registration(
+            who,
+            name,
+            &format!("{who}@smith.example"),
+            who.as_str(),
+            &office(),
+        ))
+        .unwrap();
         started.expect("the registration may start").options
     }
 
