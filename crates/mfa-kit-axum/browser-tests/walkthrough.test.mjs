@@ -7,7 +7,11 @@
 // a new phone or a new password signs out every other session, secrets are never
 // cached, and each stage of signing in has its own CSRF token. The admin's changes ask for a fresh code ("Confirm it's you")
 // once the last one is older than the organisation's window, shortened to 30 seconds
-// here so that the story waits for it. Screenshots go to $SCREENSHOT_DIR.
+// here so that the story waits for it. Last, security keys on Chromium's virtual
+// authenticator (WebAuthn over CDP): a key added from the account page, a sign-in and
+// a step-up with it, a key whose signature counter was wound back refused, and the key
+// removed. The example is opened at http://localhost:PORT, where WebAuthn works
+// (relying-party id `localhost`). Screenshots go to $SCREENSHOT_DIR.
 //
 // Run through scripts/browser-test.sh, which builds the example and sets WEB_BIN.
 
@@ -100,8 +104,8 @@ async function startServer() {
     const timer = setTimeout(() => reject(new Error(`the example printed no address: ${out}`)), 30_000);
     server.stdout.on('data', (chunk) => {
       out += chunk;
-      const found = out.match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (found) { clearTimeout(timer); resolve(found[0]); }
+      const found = out.match(/open (http:\/\/localhost:\d+)\//);
+      if (found) { clearTimeout(timer); resolve(found[1]); }
     });
     server.on('exit', (code) => reject(new Error(`the example exited with ${code}: ${out}`)));
   });
@@ -133,7 +137,7 @@ async function staleAfter(provedAt, window) {
 async function confirmItsMe(page, code) {
   await page.fill('input[name=code]', code);
   const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-    page.click('form[action^="/step-up"] button')]);
+    page.click('form#code button')]);
   await page.waitForLoadState();
   return response.status();
 }
@@ -203,7 +207,7 @@ async function signOut(page) {
 async function submitCode(page, code, { remember = false } = {}) {
   await page.fill('input[name=code]', code);
   if (remember) await page.check('input[name=remember]');
-  const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('form button')]);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('form#code button')]);
   return response.status();
 }
 
@@ -638,5 +642,117 @@ test('the whole story in a real browser', async (t) => {
     assert.equal(refused.status, 404);
     await a.goto(base + '/admin/audit');
     assert.ok(!(await a.locator('#audit').textContent()).includes('nobody'), 'nothing was written for a stranger');
+  });
+
+  // ---- dave: a security key, on Chromium's virtual authenticator ----
+
+  const daves = await browser();
+  const d = daves.page;
+  const cdp = await daves.context.newCDPSession(d);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+  });
+  const credentials = async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+  let davePhone;
+  let daveProvedAt;
+
+  await t.test('dave adds a security key from the account page, and it is listed with his authenticator app', async () => {
+    await passwordForm(d, '/sign-up', 'dave');
+    assert.equal(new URL(d.url()).pathname, '/mfa/enroll', 'MFA is mandatory: enrollment first');
+    davePhone = (await enroll(d)).phone;
+    await d.click('a.button');
+    assert.match(await d.locator('#who').textContent(), /Signed in as dave/);
+    await d.click('#keys a');
+    assert.equal(new URL(d.url()).pathname, '/mfa/security-key', 'fresh from the enrollment: no step-up');
+    assert.equal(await d.locator('h1').textContent(), 'Add a security key');
+    await d.fill('#add-key input[name=name]', 'YubiKey 5');
+    await shot(d, 'security-key-add');
+    await Promise.all([d.waitForURL((url) => url.pathname === '/'), d.click('#add-key button')]);
+    assert.equal(new URL(d.url()).searchParams.get('key'), 'added');
+    assert.match(await notice(d), /Your security key was added/);
+    const key = d.locator('#authenticators tr[data-kind="security-key"]');
+    assert.equal(await key.count(), 1, 'the key is listed');
+    assert.match(await key.textContent(), /YubiKey 5\s*Security key or passkey/);
+    assert.equal(await d.locator('#authenticators tr[data-kind="app"]').count(), 1, 'with his app');
+    await shot(d, 'security-key-listed');
+    const held = await credentials();
+    assert.equal(held.length, 1, 'the virtual authenticator holds one credential');
+    assert.equal(held[0].rpId, 'localhost');
+  });
+
+  await t.test('after signing out, dave signs in with the password and his security key', async () => {
+    await signOut(d);
+    await passwordForm(d, '/sign-in', 'dave');
+    assert.equal(new URL(d.url()).pathname, '/sign-in/code');
+    assert.equal(await d.locator('#use-key button').textContent(), 'Use your security key');
+    await shot(d, 'security-key-sign-in');
+    const [response] = await Promise.all([
+      d.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/sign-in/key'),
+      d.click('#use-key button'),
+    ]);
+    assert.equal(response.status(), 303, 'accepted: on to the application');
+    await d.waitForURL((url) => url.pathname === '/');
+    daveProvedAt = Date.now();
+    assert.match(await d.locator('#who').textContent(), /Signed in as dave/);
+    const used = d.locator('#authenticators tr[data-kind="security-key"] td').nth(3);
+    assert.notEqual((await used.textContent()).trim(), '', 'the key shows when it was last used');
+  });
+
+  await t.test('before a sensitive action, dave confirms it is him with the key', async () => {
+    await staleAfter(daveProvedAt, 30);
+    await d.goto(base + '/');
+    await d.click('a[href="/account/password"]');
+    assert.equal(new URL(d.url()).pathname, '/step-up', 'the proof is older than the window');
+    assert.equal(await d.locator('#use-key button').count(), 1, 'the step-up offers the key');
+    await shot(d, 'security-key-step-up');
+    await Promise.all([d.waitForURL((url) => url.pathname === '/account/password'), d.click('#use-key button')]);
+    assert.equal(await d.locator('h1').textContent(), 'Change your password', 'back where he was going');
+  });
+
+  await t.test('a key whose signature counter was wound back (a copy of it?) is refused at sign-in', async () => {
+    await signOut(d);
+    const [credential] = await credentials();
+    assert.ok(credential.signCount >= 1, `the key has signed: counter ${credential.signCount}`);
+    await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: credential.credentialId });
+    await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...credential, signCount: 0 } });
+    await passwordForm(d, '/sign-in', 'dave');
+    const [response] = await Promise.all([
+      d.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/sign-in/key'),
+      d.click('#use-key button'),
+    ]);
+    assert.equal(response.status(), 401);
+    await d.waitForLoadState();
+    assert.match(await notice(d), /Your security key's response was not accepted/);
+    assert.equal(await d.locator('#use-key button').count(), 1, 'the prompt is shown again');
+    await shot(d, 'security-key-counter-refused');
+    await d.goto(base + '/');
+    assert.equal(new URL(d.url()).pathname, '/sign-in/code', 'not signed in');
+    await a.goto(base + '/admin/audit');
+    const kinds = await a.locator('#audit td[data-kind]').evaluateAll((cells) => cells.map((c) => c.dataset.kind));
+    for (const kind of ['security_key_registered', 'security_key_counter_regressed']) {
+      assert.ok(kinds.includes(kind), `the audit log has a ${kind} event`);
+    }
+  });
+
+  await t.test('dave signs in with a code, renames the key and removes it; the sign-in no longer offers one', async () => {
+    await d.goto(base + '/sign-in/code');
+    await submitCode(d, await davePhone.nextCode());
+    assert.equal(new URL(d.url()).pathname, '/');
+    const key = d.locator('#authenticators tr[data-kind="security-key"]');
+    await key.locator('summary', { hasText: 'Rename' }).click();
+    await key.locator('input[name=name]').fill('Old blue key');
+    await key.locator('button', { hasText: 'Save' }).click();
+    assert.match(await notice(d), /The name was changed/);
+    assert.match(await key.textContent(), /Old blue key/);
+    await key.locator('button', { hasText: 'Remove' }).click();
+    assert.match(await notice(d), /The security key was removed/);
+    assert.equal(await d.locator('#authenticators tr[data-kind="security-key"]').count(), 0);
+    assert.equal(await d.locator('#authenticators tr[data-kind="app"]').count(), 1, 'his app stays');
+    await shot(d, 'security-key-removed');
+    await signOut(d);
+    await passwordForm(d, '/sign-in', 'dave');
+    assert.equal(new URL(d.url()).pathname, '/sign-in/code');
+    assert.equal(await d.locator('#use-key').count(), 0, 'no key to offer');
   });
 });

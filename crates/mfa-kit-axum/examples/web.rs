@@ -8,14 +8,23 @@
 //! so a restart on the same file keeps everyone's sign-in. Without `--db`, a new file in
 //! the temporary directory. `MFA_PRESET` chooses the compliance preset on top of the
 //! organisation's settings: `nist` (default), `ato` or `none`. `PUBLIC_ORIGIN` is the
-//! origin browsers use (default `http://127.0.0.1:PORT`); behind an HTTPS proxy, give
-//! `https://your.host`, and the cookies become `Secure`.
+//! origin browsers use (default `http://localhost:PORT`, which browsers treat as a
+//! secure context, so WebAuthn works there; `http://127.0.0.1:PORT` is accepted too,
+//! without security keys); behind an HTTPS proxy, give `https://your.host`, and the
+//! cookies become `Secure`. The WebAuthn relying-party id is the origin's host
+//! (`localhost` by default).
 //!
 //! Sign up with a password (the first account is the administrator), set up an
 //! authenticator app from the QR code or the grouped key, confirm two codes, keep the
 //! recovery codes shown once, and sign in with a code, a recovery code, or a device
-//! remembered by "don't ask again on this device". The administrator sees who has MFA,
-//! resets a user, changes the organisation's settings and reads the audit log.
+//! remembered by "don't ask again on this device". From the account page, add a security
+//! key or passkey ("Add a security key"), then use it at sign-in and on the "Confirm
+//! it's you" page instead of a code ("Use your security key"); keys are listed with the
+//! authenticator apps, and can be renamed and removed. The pages' small script
+//! (`examples/security-key.js`, served at `/security-key.js`) passes the server's
+//! options to `navigator.credentials` and posts the browser's answer back. The
+//! administrator sees who has MFA, resets a user, changes the organisation's settings
+//! and reads the audit log.
 //! Sensitive actions (a reset, a settings change, a new or removed authenticator app,
 //! new recovery codes, a password change) first ask for a fresh code on a "Confirm
 //! it's you" page (step-up), unless this session entered one within the
@@ -52,8 +61,8 @@ use mfa_kit::policy::{Level, Preset};
 use mfa_kit::prelude::*;
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
-    Client, CsrfToken, Enrolling, MfaSession, MfaWeb, NoStore, OrgSource, SecondFactorDue, SignedIn, Stage,
-    UserOrg, WebError, status_for,
+    AddingSecurityKey, Client, CsrfToken, Enrolling, KeyOptions, KeyResponse, MfaSession, MfaWeb, NoStore,
+    OrgSource, SecondFactorDue, SignedIn, Stage, UserOrg, WebError, status_for,
 };
 use mfa_kit_sqlx::SqliteStore;
 use serde::Deserialize;
@@ -258,6 +267,9 @@ struct App {
     db: Arc<Db>,
     policy: StandardPolicy,
     hashing: Arc<Semaphore>,
+    /// Whether security keys and passkeys work here: a WebAuthn relying party was made
+    /// for the public origin.
+    keys: bool,
 }
 
 impl FromRef<App> for MfaWeb {
@@ -291,24 +303,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = Arc::new(Db::open(store.pool().clone()).await?);
     let hash_key = db.hash_key().await?;
     println!("accounts, MFA records, audit trail and hash key in {}", path.display());
-    let mfa = Arc::new(
-        MfaService::builder("mfa-kit demo", store, PlaintextSealer)
-            .policy(policy.clone())
-            .hash_key(hash_key)
-            .build(),
-    );
-
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let address = listener.local_addr()?;
-    let origin = std::env::var("PUBLIC_ORIGIN").unwrap_or_else(|_| format!("http://{address}"));
-    let web = MfaWeb::builder(Orgs(db.clone()), mfa.clone()).public_origin(&origin).build()?;
-    let app = App { mfa, web: web.clone(), db, policy, hashing: Arc::new(Semaphore::new(CONCURRENT_HASHES)) };
+    // Browsers treat http://localhost as a secure context, where WebAuthn works; the
+    // address itself (http://127.0.0.1:PORT) is accepted too, without security keys.
+    let loopback = format!("http://localhost:{}", address.port());
+    let origin = std::env::var("PUBLIC_ORIGIN").unwrap_or_else(|_| loopback.clone());
+    let mut service =
+        MfaService::builder("mfa-kit demo", store, PlaintextSealer).policy(policy.clone()).hash_key(hash_key);
+    let party = relying_party(&origin);
+    let keys = party.is_some();
+    if let Some(party) = party {
+        service = service.relying_party(party);
+    }
+    let mfa = Arc::new(service.build());
+    let mut web = MfaWeb::builder(Orgs(db.clone()), mfa.clone()).public_origin(&origin);
+    if origin == loopback {
+        web = web.public_origin(&format!("http://{address}"));
+    }
+    let web = web.build()?;
+    let app =
+        App { mfa, web: web.clone(), db, policy, hashing: Arc::new(Semaphore::new(CONCURRENT_HASHES)), keys };
 
     let signed_in = Router::new()
         .route("/", get(home))
         .route("/step-up", get(step_up_page).post(submit_step_up))
         .route("/step-up/recovery", get(step_up_recovery_page).post(submit_step_up_recovery))
         .route("/mfa/authenticators/remove", post(remove_authenticator))
+        .route("/mfa/authenticators/rename", post(rename_authenticator))
+        .route("/step-up/key/options", post(step_up_key_options))
+        .route("/step-up/key", post(submit_step_up_key))
         .route("/mfa/recovery-codes", post(new_recovery_codes))
         .route("/account/password", get(password_page).post(change_password))
         .route("/admin", get(admin))
@@ -337,6 +361,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-in/code", get(code_page).post(submit_code))
         .route("/sign-in/recovery", get(recovery_page).post(submit_recovery))
+        .route("/sign-in/key/options", post(sign_in_key_options))
+        .route("/sign-in/key", post(submit_sign_in_key))
+        .route(KEY_PAGE, get(security_key_page).post(add_security_key))
+        .route("/mfa/security-key/options", post(security_key_options))
+        .route("/security-key.js", get(security_key_script))
         .route("/mfa/enroll", get(enroll_page).post(confirm_enrollment))
         .route("/mfa/enroll/start", post(start_enrollment))
         .route("/mfa/later", post(later))
@@ -345,9 +374,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(sessions)
         .with_state(app);
 
-    println!("mfa-kit web example listening on http://{address}/ (public origin {origin})");
+    println!("mfa-kit web example listening on {address}: open {origin}/");
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
+}
+
+/// The page script for security keys and passkeys (`examples/security-key.js`).
+const SECURITY_KEY_SCRIPT: &str = include_str!("security-key.js");
+
+async fn security_key_script() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SECURITY_KEY_SCRIPT)
+}
+
+/// The WebAuthn relying party for security keys and passkeys, for the public origin:
+/// its host is the relying-party id (`localhost` by default). `None`, with a warning,
+/// where none can be made (an IP address is no relying-party id): the example then
+/// runs without security keys.
+fn relying_party(origin: &str) -> Option<mfa_kit_webauthn::WebauthnParty> {
+    let host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host = host.trim_end_matches('/');
+    let rp_id = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    match mfa_kit_webauthn::WebauthnParty::builder(rp_id, origin).rp_name("mfa-kit demo").build() {
+        Ok(party) => Some(party),
+        Err(error) => {
+            eprintln!("security keys are off: no WebAuthn relying party for {origin}: {error}");
+            None
+        }
+    }
 }
 
 // ---- passwords ----
@@ -505,6 +561,25 @@ async fn sign_out(session: MfaSession) -> Result<Redirect, WebError> {
     Ok(Redirect::to("/sign-in"))
 }
 
+/// How the user answered a prompt for the second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    Code,
+    Recovery,
+    Key,
+}
+
+/// The sentence for a refusal of a proof `via` that way. The service's sentence, except
+/// for a security key's response it could not read, whose sentence speaks of codes.
+fn refusal_text(refusal: &Refusal, via: Via) -> String {
+    match (refusal, via) {
+        (Refusal::Malformed, Via::Key) => {
+            "Your security key's response could not be read. Try again.".to_string()
+        }
+        _ => refusal.to_string(),
+    }
+}
+
 /// Where a session goes that another change of the account signed out meanwhile.
 fn ended() -> Response {
     Redirect::to(&format!("/sign-in?ended={}", SessionEnd::AccountChanged.as_str())).into_response()
@@ -518,15 +593,52 @@ struct CodeForm {
     remember: Option<String>,
 }
 
-async fn code_page(_due: SecondFactorDue, csrf: CsrfToken) -> Html<String> {
-    code_form(&csrf, false, "")
+async fn code_page(State(app): State<App>, due: SecondFactorDue, csrf: CsrfToken) -> Html<String> {
+    code_form(&csrf, false, offers_key(&app, due.state.methods()), "")
 }
 
-async fn recovery_page(_due: SecondFactorDue, csrf: CsrfToken) -> Html<String> {
-    code_form(&csrf, true, "")
+async fn recovery_page(State(app): State<App>, due: SecondFactorDue, csrf: CsrfToken) -> Html<String> {
+    code_form(&csrf, true, offers_key(&app, due.state.methods()), "")
 }
 
-fn code_form(csrf: &CsrfToken, recovery: bool, message: &str) -> Html<String> {
+/// Whether to offer "Use your security key": the user has one, and keys work here.
+fn offers_key(app: &App, methods: &[Method]) -> bool {
+    app.keys && methods.contains(&Method::SecurityKey)
+}
+
+/// A form the page script drives (`security-key.js`): on submit it fetches the options
+/// from `options`, asks the browser's authenticator, and posts the response to
+/// `action`. `step_up`: where to go when the options ask for a fresh proof first.
+fn key_form(
+    csrf: &CsrfToken,
+    id: &str,
+    mode: &str,
+    options: &str,
+    action: &str,
+    step_up: &str,
+    inner: &str,
+) -> String {
+    format!(
+        r#"<form method="post" action="{action}" id="{id}" data-security-key="{mode}" data-options="{options}" data-step-up="{step_up}">{}<input type="hidden" name="response" value="">{inner}</form>"#,
+        hidden(csrf),
+        action = escape(action),
+        options = escape(options),
+        step_up = escape(step_up),
+    )
+}
+
+const SCRIPT_TAG: &str = r#"<script src="/security-key.js" defer></script>"#;
+
+/// "Use your security key", over the code form at sign-in and at step-up.
+fn use_key_form(csrf: &CsrfToken, options: &str, action: &str) -> String {
+    let inner = r#"<p>Use the security key or passkey you added to your account.</p><button>Use your security key</button>"#;
+    format!(
+        r#"<section class="key">{}</section><p class="or">Or enter a code instead:</p>{SCRIPT_TAG}"#,
+        key_form(csrf, "use-key", "authenticate", options, action, "", inner)
+    )
+}
+
+fn code_form(csrf: &CsrfToken, recovery: bool, key: bool, message: &str) -> Html<String> {
     let (title, action, label, other) = if recovery {
         (
             "Use a recovery code",
@@ -542,10 +654,11 @@ fn code_form(csrf: &CsrfToken, recovery: bool, message: &str) -> Html<String> {
             r#"<a href="/sign-in/recovery">Use a recovery code</a>"#,
         )
     };
+    let key = if key { use_key_form(csrf, "/sign-in/key/options", "/sign-in/key") } else { String::new() };
     page(
         title,
         &format!(
-            r#"{}<form method="post" action="{action}">{}
+            r#"{}{key}<form method="post" action="{action}" id="code">{}
 <label>{label} <input name="code" autocomplete="one-time-code" autofocus required></label>
 <label class="check"><input type="checkbox" name="remember" value="1"> Don't ask again on this device</label>
 <button>Verify</button></form><p>{other}</p>"#,
@@ -553,6 +666,23 @@ fn code_form(csrf: &CsrfToken, recovery: bool, message: &str) -> Html<String> {
             hidden(csrf)
         ),
     )
+}
+
+/// The options for signing in with a security key (JSON for the page script).
+async fn sign_in_key_options(State(app): State<App>, due: SecondFactorDue) -> Result<KeyOptions, WebError> {
+    Ok(KeyOptions(app.mfa.start_security_key(&due.user, &due.context).await?))
+}
+
+/// The key's signed response, as the second factor.
+async fn submit_sign_in_key(
+    State(app): State<App>,
+    due: SecondFactorDue,
+    session: MfaSession,
+    csrf: CsrfToken,
+    response: KeyResponse,
+) -> Page {
+    let outcome = app.mfa.verify_security_key(&due.user, response.as_str(), &due.context).await?;
+    second_factor(&app, &due, &session, &csrf, outcome, false, Via::Key).await
 }
 
 async fn submit_code(
@@ -563,7 +693,7 @@ async fn submit_code(
     Form(form): Form<CodeForm>,
 ) -> Page {
     let outcome = app.mfa.verify_code(&due.user, &form.code, &due.context).await?;
-    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), false).await
+    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), Via::Code).await
 }
 
 async fn submit_recovery(
@@ -574,7 +704,7 @@ async fn submit_recovery(
     Form(form): Form<CodeForm>,
 ) -> Page {
     let outcome = app.mfa.redeem_recovery_code(&due.user, &form.code, &due.context).await?;
-    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), true).await
+    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), Via::Recovery).await
 }
 
 async fn second_factor(
@@ -584,19 +714,22 @@ async fn second_factor(
     csrf: &CsrfToken,
     outcome: Outcome<Proven>,
     remember: bool,
-    recovery: bool,
+    via: Via,
 ) -> Page {
     let proven = match outcome {
         Ok(proven) => proven,
         Err(refusal) => {
-            return Ok(
-                (status_for(&refusal), code_form(csrf, recovery, &refusal.to_string())).into_response()
-            );
+            let key = offers_key(app, due.state.methods());
+            let text = refusal_text(&refusal, via);
+            let recovery = via == Via::Recovery;
+            return Ok((status_for(&refusal), code_form(csrf, recovery, key, &text)).into_response());
         }
     };
     let Some(state) = session.second_factor_proven(&proven).await? else { return Ok(ended()) };
-    if !remember {
-        return Ok(Redirect::to("/").into_response());
+    // Signed in, or held where the organisation requires a security key or a backup.
+    let landing = state.landing(&app.web, "/").to_string();
+    if !remember || state.stage() != Stage::SignedIn {
+        return Ok(Redirect::to(&landing).into_response());
     }
     // The session as it is now: signed in, with its own proof.
     let context = due.context.clone().with_session(state.facts());
@@ -797,8 +930,18 @@ async fn later(session: MfaSession) -> Result<Redirect, WebError> {
 
 // ---- signed in ----
 
-async fn home(State(app): State<App>, user: SignedIn, csrf: CsrfToken) -> Page {
-    home_page(&app, &user, &csrf, "").await
+#[derive(Deserialize)]
+struct HomeQuery {
+    key: Option<String>,
+}
+
+async fn home(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Query(q): Query<HomeQuery>) -> Page {
+    // Back from registering a security key (a redirect, so a reload posts nothing again).
+    let message = match q.key.as_deref() {
+        Some("added") => "Your security key was added. Your other sessions were signed out.",
+        _ => "",
+    };
+    home_page(&app, &user, &csrf, message).await
 }
 
 async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) -> Page {
@@ -818,10 +961,13 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
     } else {
         ""
     };
-    let apps: String = app.mfa.authenticators(&user.user).await?.iter().map(|a| {
+    let authenticators = app.mfa.authenticators(&user.user).await?;
+    let apps: String = authenticators.iter().map(|a| {
         format!(
-            r#"<tr><td>{name}</td><td>{added}</td><td>{used}</td><td><form method="post" action="/mfa/authenticators/remove" class="inline">{h}<input type="hidden" name="id" value="{id}"><button>Remove</button></form></td></tr>"#,
+            r#"<tr data-kind="{kind_id}"><td>{name}</td><td>{kind}</td><td>{added}</td><td>{used}</td><td><details class="rename"><summary>Rename</summary><form method="post" action="/mfa/authenticators/rename" class="inline">{h}<input type="hidden" name="id" value="{id}"><input name="name" value="{name}" aria-label="New name" required maxlength="64" size="14"><button>Save</button></form></details></td><td><form method="post" action="/mfa/authenticators/remove" class="inline">{h}<input type="hidden" name="id" value="{id}"><button>Remove</button></form></td></tr>"#,
             name = escape(&a.name),
+            kind_id = if a.method == Method::SecurityKey { "security-key" } else { "app" },
+            kind = if a.method == Method::SecurityKey { "Security key or passkey" } else { "App on a phone" },
             added = date(a.created_at),
             used = a.last_used_at.map(date).unwrap_or_default(),
             h = hidden(csrf),
@@ -831,13 +977,24 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
     let apps = if apps.is_empty() {
         String::new()
     } else {
+        let phone = if authenticators.iter().any(|a| a.method == Method::Totp) {
+            r#"<p><a href="/mfa/enroll">Set up a new phone</a> (replaces your authenticator apps)</p>"#
+        } else {
+            ""
+        };
         format!(
-            r#"<h2>Authenticator apps</h2><table id="authenticators"><tr><th>Name</th><th>Added</th><th>Last used</th><th></th></tr>{apps}</table>
-<p><a href="/mfa/enroll">Set up a new phone</a> (replaces these)</p>"#
+            r#"<h2>Your authenticators</h2><table id="authenticators"><tr><th>Name</th><th>Kind</th><th>Added</th><th>Last used</th><th></th><th></th></tr>{apps}</table>
+{phone}"#
         )
     };
+    // A security key or passkey: signs in without typing a code, and cannot be phished.
+    let keys = if app.keys && status.has_mfa() {
+        r#"<p id="keys"><a class="button" href="/mfa/security-key">Add a security key</a> or a passkey: sign in with a touch instead of a code, and no look-alike site can use it.</p>"#
+    } else {
+        ""
+    };
     let body = format!(
-        r#"{}<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{apps}<p><a href="/account/password">Change your password</a></p>{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
+        r#"{}<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{apps}{keys}<p><a href="/account/password">Change your password</a></p>{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
         notice(message),
         escape(user.user.as_str()),
         hidden(csrf)
@@ -862,18 +1019,133 @@ async fn remove_authenticator(
     {
         return Ok(confirm);
     }
+    let kind = match app.mfa.authenticators(&user.user).await?.iter().find(|a| a.id == form.id) {
+        Some(a) if a.method == Method::SecurityKey => "security key",
+        _ => "authenticator app",
+    };
     let message = match app.mfa.remove_authenticator(&user.user, &form.id, &user.context).await? {
         Ok(true) => {
             if !session.account_changed().await? {
                 return Ok(ended());
             }
-            "The authenticator app was removed. Your other sessions were signed out.".to_string()
+            format!("The {kind} was removed. Your other sessions were signed out.")
         }
-        Ok(false) => "That authenticator app was already removed.".to_string(),
+        Ok(false) => format!("That {kind} was already removed."),
         Err(Refusal::FreshProofRequired) => return Ok(to_step_up("/")),
         Err(refusal) => refusal.to_string(),
     };
     home_page(&app, &user, &csrf, &message).await
+}
+
+#[derive(Deserialize)]
+struct RenameForm {
+    id: String,
+    name: String,
+}
+
+/// Renames an app or a key (not a change of how the account is protected: no step-up).
+async fn rename_authenticator(
+    State(app): State<App>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    Form(form): Form<RenameForm>,
+) -> Page {
+    let message = match app.mfa.rename_authenticator(&user.user, &form.id, &form.name, &user.context).await? {
+        Ok(true) => "The name was changed.".to_string(),
+        Ok(false) => "That authenticator was removed meanwhile.".to_string(),
+        Err(refusal) => refusal.to_string(),
+    };
+    home_page(&app, &user, &csrf, &message).await
+}
+
+// ---- security keys and passkeys ----
+
+#[derive(Deserialize)]
+struct KeyName {
+    #[serde(default)]
+    name: String,
+}
+
+const KEY_PAGE: &str = "/mfa/security-key";
+
+/// "Add a security key": after a fresh proof (in this session) for a signed-in user,
+/// at once for one the organisation holds here until they add one.
+async fn security_key_page(State(app): State<App>, who: AddingSecurityKey, csrf: CsrfToken) -> Page {
+    if who.state.stage() == Stage::SignedIn
+        && let Some(confirm) =
+            confirm_first(&app, &who.user, SensitiveAction::AddAuthenticator, &who.context, KEY_PAGE).await?
+    {
+        return Ok(confirm);
+    }
+    Ok(add_key_form(&app, &who, &csrf, "").into_response())
+}
+
+fn add_key_form(app: &App, who: &AddingSecurityKey, csrf: &CsrfToken, message: &str) -> Html<String> {
+    let title = "Add a security key";
+    if !app.keys {
+        let text = "Security keys and passkeys are not available on this server (see PUBLIC_ORIGIN).";
+        return page(title, &format!("{}<p><a href=\"/\">Home</a></p>", notice(text)));
+    }
+    let held = who.state.stage() == Stage::SecurityKey;
+    let intro = if held {
+        "Your organisation requires a security key or passkey for your account. Add one to continue: from then on you sign in with it instead of a code."
+    } else {
+        "A security key (a USB or NFC key such as a YubiKey) or a passkey (kept by this device, or by your phone or password manager) signs you in with a touch or your fingerprint. It only works on this site, so a look-alike page cannot use it."
+    };
+    let inner = r#"<label>Name <input name="name" value="Security key" required maxlength="64" autocomplete="off"></label>
+<button>Add a security key</button>"#;
+    let step_up = format!("/step-up?{}", next_query(KEY_PAGE));
+    let form = key_form(csrf, "add-key", "register", "/mfa/security-key/options", KEY_PAGE, &step_up, inner);
+    let cancel = if held {
+        r#"<form method="post" action="/sign-out">"#.to_string()
+            + &hidden(csrf)
+            + r#"<button class="link">Sign out</button></form>"#
+    } else {
+        r#"<p><a href="/">Cancel</a></p>"#.to_string()
+    };
+    page(
+        title,
+        &format!(
+            r#"{}<p>{intro}</p>{form}<p class="hint">Your browser will ask you to insert and touch the key, or to confirm with this device.</p>{cancel}{SCRIPT_TAG}"#,
+            notice(message)
+        ),
+    )
+}
+
+/// The options to register a key (JSON for the page script).
+async fn security_key_options(
+    State(app): State<App>,
+    who: AddingSecurityKey,
+    Form(form): Form<KeyName>,
+) -> Result<KeyOptions, WebError> {
+    let account = account_name(&who.user);
+    let outcome = app
+        .mfa
+        .start_security_key_registration(&who.user, &form.name, &account, who.user.as_str(), &who.context)
+        .await?;
+    Ok(KeyOptions(outcome))
+}
+
+/// The new key's signed registration: listed with the authenticators, and every other
+/// session of the user ends.
+async fn add_security_key(
+    State(app): State<App>,
+    who: AddingSecurityKey,
+    session: MfaSession,
+    csrf: CsrfToken,
+    response: KeyResponse,
+) -> Page {
+    match app.mfa.finish_security_key_registration(&who.user, response.as_str(), &who.context).await? {
+        Ok(confirmed) => {
+            let Some(state) = session.security_key_registered(&confirmed).await? else { return Ok(ended()) };
+            Ok(Redirect::to(state.landing(&app.web, "/?key=added")).into_response())
+        }
+        Err(Refusal::FreshProofRequired) => Ok(to_step_up(KEY_PAGE)),
+        Err(refusal) => {
+            let text = refusal_text(&refusal, Via::Key);
+            Ok((status_for(&refusal), add_key_form(&app, &who, &csrf, &text)).into_response())
+        }
+    }
 }
 
 /// A new set of recovery codes in place of the old, after a fresh proof.
@@ -1054,6 +1326,12 @@ async fn step_up_form(
         }
         _ => return Ok(Redirect::to(next).into_response()),
     };
+    let key = if offers_key(app, &methods) {
+        let action = format!("/step-up/key?{}", next_query(next));
+        use_key_form(csrf, "/step-up/key/options", &action)
+    } else {
+        String::new()
+    };
     let (action, label, other, other_text) = if recovery {
         ("/step-up/recovery", "Recovery code", Method::Totp, "Use the authenticator app instead")
     } else {
@@ -1067,8 +1345,8 @@ async fn step_up_form(
         String::new()
     };
     let body = format!(
-        r#"{}<p>For your security, enter a code before changing how accounts are protected. You will return to where you were, and will not be asked again for {}.</p>
-<form method="post" action="{action}">{}<input type="hidden" name="next" value="{}">
+        r#"{}<p>For your security, confirm it's you before changing how accounts are protected. You will return to where you were, and will not be asked again for {}.</p>
+{key}<form method="post" action="{action}" id="code">{}<input type="hidden" name="next" value="{}">
 <label>{label} <input name="code" autocomplete="one-time-code" autofocus required></label>
 <button>Confirm</button></form><p>{other}<a href="{}">Cancel</a></p>"#,
         notice(message),
@@ -1088,7 +1366,7 @@ async fn submit_step_up(
     Form(form): Form<StepUpForm>,
 ) -> Page {
     let outcome = app.mfa.verify_code(&user.user, &form.code, &user.context).await?;
-    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, false).await
+    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, Via::Code).await
 }
 
 async fn submit_step_up_recovery(
@@ -1099,7 +1377,25 @@ async fn submit_step_up_recovery(
     Form(form): Form<StepUpForm>,
 ) -> Page {
     let outcome = app.mfa.redeem_recovery_code(&user.user, &form.code, &user.context).await?;
-    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, true).await
+    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, Via::Recovery).await
+}
+
+/// The options for a step-up with a security key (JSON for the page script).
+async fn step_up_key_options(State(app): State<App>, user: SignedIn) -> Result<KeyOptions, WebError> {
+    Ok(KeyOptions(app.mfa.start_security_key(&user.user, &user.context).await?))
+}
+
+/// The key's signed response, before a sensitive action; back to `next` after.
+async fn submit_step_up_key(
+    State(app): State<App>,
+    user: SignedIn,
+    session: MfaSession,
+    csrf: CsrfToken,
+    Query(q): Query<Back>,
+    response: KeyResponse,
+) -> Page {
+    let outcome = app.mfa.verify_security_key(&user.user, response.as_str(), &user.context).await?;
+    stepped_up(&app, &user, &session, &csrf, back_to(q.next.as_deref()), outcome, Via::Key).await
 }
 
 async fn stepped_up(
@@ -1109,7 +1405,7 @@ async fn stepped_up(
     csrf: &CsrfToken,
     next: &str,
     outcome: Outcome<Proven>,
-    recovery: bool,
+    via: Via,
 ) -> Page {
     let next = back_to(Some(next));
     match outcome {
@@ -1121,7 +1417,9 @@ async fn stepped_up(
             Ok(Redirect::to(next).into_response())
         }
         Err(refusal) => {
-            let mut response = step_up_form(app, user, csrf, next, recovery, &refusal.to_string()).await?;
+            let recovery = via == Via::Recovery;
+            let text = refusal_text(&refusal, via);
+            let mut response = step_up_form(app, user, csrf, next, recovery, &text).await?;
             // The form again with the refusal; a redirect (proved meanwhile) stays one.
             if response.status() == StatusCode::OK {
                 *response.status_mut() = status_for(&refusal);
@@ -1363,7 +1661,8 @@ button,.button{{font:inherit;padding:.4rem 1rem;background:#2457c5;color:#fff;bo
 button.link{{background:none;color:#2457c5;padding:0}} .inline{{display:flex;gap:.3rem;margin:0}} .inline button{{padding:.2rem .6rem}}
 table{{border-collapse:collapse;margin:1rem 0;font-size:.9rem}} td,th{{border:1px solid #ccd;padding:.3rem .5rem;text-align:left}}
 .ok,.Success{{color:#16703a}} .bad,.Failure,.warn{{color:#b3261e}} .notice{{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem 1rem}}
-#qr svg{{width:220px;height:220px}} .code{{font-family:monospace;font-size:1.1rem}} code{{word-break:break-all}}
+#qr svg{{width:220px;height:220px}} section.key{{border:1px solid #ccd;border-radius:6px;padding:0 1rem 1rem;margin:1rem 0;max-width:36rem}}
+details.rename summary{{color:#2457c5;cursor:pointer}} details.rename[open] summary{{margin-bottom:.3rem}} .code{{font-family:monospace;font-size:1.1rem}} code{{word-break:break-all}}
 </style></head><body><h1>{title}</h1>{body}</body></html>"#
     ))
 }

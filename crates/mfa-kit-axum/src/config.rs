@@ -99,6 +99,9 @@ pub struct Paths {
     /// The page where a user adds the backup phone number or e-mail address the
     /// organisation requires before going on.
     pub backup: String,
+    /// The page where a user registers the security key or passkey the organisation
+    /// requires before going on ([`crate::Stage::SecurityKey`]).
+    pub security_key: String,
 }
 
 impl Default for Paths {
@@ -108,12 +111,13 @@ impl Default for Paths {
             second_factor: "/sign-in/code".into(),
             enroll: "/mfa/enroll".into(),
             backup: "/mfa/backup".into(),
+            security_key: "/mfa/security-key".into(),
         }
     }
 }
 
 impl Paths {
-    /// The three paths.
+    /// The three paths (the backup and security-key pages keep their defaults).
     pub fn new(
         sign_in: impl Into<String>,
         second_factor: impl Into<String>,
@@ -124,6 +128,7 @@ impl Paths {
             second_factor: second_factor.into(),
             enroll: enroll.into(),
             backup: Paths::default().backup,
+            security_key: Paths::default().security_key,
         }
     }
 
@@ -131,6 +136,13 @@ impl Paths {
     #[must_use]
     pub fn with_backup(mut self, backup: impl Into<String>) -> Paths {
         self.backup = backup.into();
+        self
+    }
+
+    /// The same paths with another security-key page (default `/mfa/security-key`).
+    #[must_use]
+    pub fn with_security_key(mut self, security_key: impl Into<String>) -> Paths {
+        self.security_key = security_key.into();
         self
     }
 }

@@ -142,7 +142,7 @@ fn refuse() -> Response {
     (StatusCode::FORBIDDEN, REFUSED).into_response()
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -11,6 +11,7 @@ mod cookie;
 pub mod csrf;
 mod org;
 mod response;
+pub mod security_key;
 mod session;
 
 pub use accounts::Accounts;
@@ -21,7 +22,8 @@ pub use csrf::{CsrfToken, csrf_protect};
 pub use org::{OrgSource, UserOrg};
 pub use response::UNAVAILABLE;
 pub use response::{NoStore, Refused, WebError, no_store, status_for};
+pub use security_key::{KeyOptions, KeyResponse};
 pub use session::{
-    ACTIVITY_GRANULARITY, AddingBackup, AuthState, Enrolling, GuardRejection, MfaSession, MfaUser, Next,
-    SecondFactorDue, SignedIn, Stage, require_signed_in,
+    ACTIVITY_GRANULARITY, AddingBackup, AddingSecurityKey, AuthState, Enrolling, GuardRejection, MfaSession,
+    MfaUser, Next, SecondFactorDue, SignedIn, Stage, require_signed_in,
 };

@@ -44,9 +44,14 @@ impl IntoResponse for WebError {
 
 /// The status code for a refusal: `429 Too Many Requests` for a lockout or a send
 /// limit, `403 Forbidden` where no other answer would be accepted (address, permission,
-/// a rule), `401 Unauthorized` for every code that was not accepted.
+/// a rule, a code where the organisation requires a security key), `409 Conflict` for a
+/// security key registered already, `401 Unauthorized` for every code or security-key
+/// response that was not accepted (and a security-key request that lapsed or was never
+/// made).
 pub fn status_for(refusal: &Refusal) -> StatusCode {
     match refusal {
+        Refusal::PhishingResistantRequired => StatusCode::FORBIDDEN,
+        Refusal::KeyAlreadyRegistered => StatusCode::CONFLICT,
         Refusal::LockedOut { .. } | Refusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Refusal::AddressNotAllowed
         | Refusal::NotPermitted

@@ -54,6 +54,12 @@ pub enum Stage {
     /// number or e-mail address before going on (a principal user, seed 004): every
     /// other page sends the browser to [`crate::Paths::backup`] until one is added.
     Backup,
+    /// The second factor was proved, but the organisation requires a security key or
+    /// passkey of this user and they have none yet ([`Decision::Challenge`]'s
+    /// `security_key_blocking`): every other page sends the browser to
+    /// [`crate::Paths::security_key`] until one is registered
+    /// ([`MfaSession::security_key_registered`]).
+    SecurityKey,
 }
 
 /// The session's sign-in state. Lives only in the server-side session store; the
@@ -73,6 +79,10 @@ pub struct AuthState {
     /// `backup_blocking`).
     #[serde(default)]
     backup_blocking: bool,
+    /// A security key must be registered before going on ([`Decision::Challenge`]'s
+    /// `security_key_blocking`).
+    #[serde(default)]
+    security_key_blocking: bool,
     /// The account's generation the session belongs to. Sessions stored before it was
     /// kept read as 0, and end at their next request if the account has moved on.
     #[serde(default)]
@@ -104,10 +114,12 @@ impl AuthState {
     }
 
     /// Where to send the browser once this state is reached: the backup page at
-    /// [`Stage::Backup`], `home` otherwise.
+    /// [`Stage::Backup`], the security-key page at [`Stage::SecurityKey`], `home`
+    /// otherwise.
     pub fn landing<'a>(&self, web: &'a MfaWeb, home: &'a str) -> &'a str {
         match self.stage {
             Stage::Backup => &web.settings.paths.backup,
+            Stage::SecurityKey => &web.settings.paths.security_key,
             _ => home,
         }
     }
@@ -150,6 +162,13 @@ impl AuthState {
     /// The policy asks the user to add a backup method after signing in.
     pub fn needs_backup(&self) -> bool {
         self.needs_backup
+    }
+
+    /// The organisation requires this user to register a security key or passkey
+    /// before going on, and they have not yet ([`Stage::SecurityKey`] after the
+    /// second factor).
+    pub fn security_key_blocking(&self) -> bool {
+        self.security_key_blocking
     }
 }
 
@@ -225,11 +244,18 @@ impl MfaSession {
     /// [`WebError::Session`], [`WebError::Clock`], [`WebError::Service`] (the
     /// generation could not be read: nobody is let in).
     pub async fn password_verified(&self, user: UserId, decision: &Decision) -> Result<Next, WebError> {
-        let mut backup_blocking = false;
+        let (mut backup_blocking, mut security_key_blocking) = (false, false);
         let (stage, next, methods, suggested, needs_backup) = match decision {
             Decision::Allow { .. } => (Stage::SignedIn, Next::SignedIn, Vec::new(), false, false),
-            Decision::Challenge { methods, needs_backup, backup_blocking: blocking, .. } => {
+            Decision::Challenge {
+                methods,
+                needs_backup,
+                backup_blocking: blocking,
+                security_key_blocking: key_blocking,
+                ..
+            } => {
                 backup_blocking = *blocking;
+                security_key_blocking = *key_blocking;
                 (Stage::SecondFactor, Next::SecondFactor, methods.clone(), false, *needs_backup)
             }
             Decision::SuggestEnrollment { .. } => {
@@ -252,6 +278,7 @@ impl MfaSession {
             needs_backup,
             proved_at: None,
             backup_blocking,
+            security_key_blocking,
             generation,
             signed_in_at: since,
             active_at: since,
@@ -262,9 +289,11 @@ impl MfaSession {
         Ok(next)
     }
 
-    /// The service accepted the second factor (`proof`): the session is signed in, with
-    /// the proof's time as its own, or, where the organisation requires a backup before
-    /// going on, at [`Stage::Backup`] ([`AuthState::landing`] says where to go). `None`
+    /// The service accepted the second factor (`proof`: a code, a recovery code or a
+    /// security key's signed response): the session is signed in, with the proof's time
+    /// as its own, or, where the organisation requires a security key or a backup before
+    /// going on, at [`Stage::SecurityKey`] or [`Stage::Backup`] ([`AuthState::landing`]
+    /// says where to go). `None`
     /// if no second factor was pending (nothing changes), or if the account changed
     /// meanwhile (the session is signed out).
     ///
@@ -342,6 +371,24 @@ impl MfaSession {
         Ok(true)
     }
 
+    /// The service registered a security key or passkey this session started
+    /// ([`mfa_kit::service::MfaService::finish_security_key_registration`] gave
+    /// `confirmed`): a session held at [`Stage::SecurityKey`] goes on (to
+    /// [`Stage::Backup`] if the organisation also requires a backup, signed in
+    /// otherwise), and the session is fresh from the registration (the signed
+    /// registration proves the user holds the key, as the service notes). It keeps the
+    /// account's new generation: every other session of the user ends. `None` if the
+    /// session was at neither stage, or another change came in between (signed out).
+    ///
+    /// # Errors
+    /// [`WebError::Session`], [`WebError::Service`].
+    pub async fn security_key_registered(
+        &self,
+        confirmed: &Confirmed,
+    ) -> Result<Option<AuthState>, WebError> {
+        self.advance(&[Stage::SecurityKey, Stage::SignedIn], confirmed.at, true).await
+    }
+
     /// The user dismissed the suggestion to set up MFA.
     ///
     /// # Errors
@@ -377,8 +424,14 @@ impl MfaSession {
             return Ok(None);
         }
         let was = state.stage;
-        state.stage =
-            if was == Stage::SecondFactor && state.backup_blocking { Stage::Backup } else { Stage::SignedIn };
+        state.stage = match was {
+            Stage::SecondFactor if state.security_key_blocking => Stage::SecurityKey,
+            Stage::SecondFactor | Stage::SecurityKey if state.backup_blocking => Stage::Backup,
+            _ => Stage::SignedIn,
+        };
+        if was == Stage::SecurityKey {
+            state.security_key_blocking = false;
+        }
         state.since = proved_at;
         state.proved_at = Some(proved_at);
         state.active_at = state.active_at.max(proved_at);
@@ -448,6 +501,8 @@ pub enum GuardRejection {
     Enroll(String),
     /// A backup phone number or e-mail address is required first: to its page.
     Backup(String),
+    /// A security key or passkey must be registered first: to its page.
+    SecurityKey(String),
     /// The session has ended (the account changed, or a limit passed) and was signed
     /// out: to the password page, with `?ended=` and the reason's id.
     Ended(String, SessionEnd),
@@ -463,7 +518,8 @@ impl IntoResponse for GuardRejection {
             GuardRejection::SignIn(to)
             | GuardRejection::SecondFactor(to)
             | GuardRejection::Enroll(to)
-            | GuardRejection::Backup(to) => Redirect::to(&to).into_response(),
+            | GuardRejection::Backup(to)
+            | GuardRejection::SecurityKey(to) => Redirect::to(&to).into_response(),
             GuardRejection::Ended(to, ended) => {
                 let separator = if to.contains('?') { '&' } else { '?' };
                 Redirect::to(&format!("{to}{separator}ended={}", ended.as_str())).into_response()
@@ -519,6 +575,7 @@ async fn admit(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<Adm
             Stage::SecondFactor => GuardRejection::SecondFactor(paths.second_factor.clone()),
             Stage::Enrollment => GuardRejection::Enroll(paths.enroll.clone()),
             Stage::Backup => GuardRejection::Backup(paths.backup.clone()),
+            Stage::SecurityKey => GuardRejection::SecurityKey(paths.security_key.clone()),
             Stage::SignedIn => GuardRejection::SignIn(paths.sign_in.clone()),
         });
     }
@@ -651,6 +708,14 @@ stage_extractor!(
     /// before going on ([`Stage::Backup`]), or who is fully signed in.
     AddingBackup,
     Stage::Backup,
+    Stage::SignedIn
+);
+
+stage_extractor!(
+    /// For the pages that register a security key or passkey: a user who must register
+    /// one before going on ([`Stage::SecurityKey`]), or who is fully signed in.
+    AddingSecurityKey,
+    Stage::SecurityKey,
     Stage::SignedIn
 );
 

@@ -15,13 +15,17 @@ use http_body_util::BodyExt;
 use mfa_kit::clock::{Clock, ManualClock};
 use mfa_kit::flow::Proven;
 use mfa_kit::flow::device::Remembered;
+use mfa_kit::flow::security_key::{Assertion, CeremonyError, NewKey};
 use mfa_kit::policy::SignInContext;
 use mfa_kit::policy::{Decision, OrgSettings};
 use mfa_kit::prelude::*;
 use mfa_kit::record::RefusalTally;
+use mfa_kit::record::{CredentialId, SecurityKey};
+use mfa_kit::relying_party::{CeremonyOptions, RegistrationUser, RelyingParty, RelyingPartyError};
 use mfa_kit_axum::{
-    AddingBackup, Client, ClientAddress, CsrfToken, Enrolling, MfaSession, MfaWeb, NoStore, OrgSource,
-    Refused, SecondFactorDue, SignedIn, UserOrg, WebError, csrf_protect, require_signed_in, status_for,
+    AddingBackup, AddingSecurityKey, Client, ClientAddress, CsrfToken, Enrolling, KeyOptions, KeyResponse,
+    MfaSession, MfaWeb, NoStore, OrgSource, Refused, SecondFactorDue, SignedIn, UserOrg, WebError,
+    csrf_protect, require_signed_in, status_for,
 };
 use tower::ServiceExt;
 
@@ -70,6 +74,7 @@ fn app(address: ClientAddress, origin: &str, orgs: Orgs) -> (Router, App) {
         MfaService::builder("Test", MemoryStore::new(), PlaintextSealer)
             .clock(clock.clone())
             .hash_key(HashKey::generate().unwrap())
+            .relying_party(FakeParty::default())
             .build(),
     );
     let web = MfaWeb::builder(orgs, mfa.clone())
@@ -85,6 +90,9 @@ fn app(address: ClientAddress, origin: &str, orgs: Orgs) -> (Router, App) {
         .route("/password-changed", post(password_changed))
         .route("/step-up", post(step_up))
         .route("/remember-device", post(remember_device))
+        .route("/key/step-up/options", post(key_options))
+        .route("/key/step-up", post(key_step_up))
+        .route("/key/remove", post(remove_authenticator))
         .route_layer(middleware::from_fn_with_state(web.clone(), require_signed_in));
     let router = Router::new()
         .merge(protected)
@@ -100,6 +108,10 @@ fn app(address: ClientAddress, origin: &str, orgs: Orgs) -> (Router, App) {
         .route("/backup/add", post(add_backup))
         .route("/backup/confirm", post(confirm_backup))
         .route("/remember", post(remember))
+        .route("/key/sign-in/options", post(key_sign_in_options))
+        .route("/key/sign-in", post(key_sign_in))
+        .route("/key/register/options", post(key_register_options))
+        .route("/key/register", post(key_register))
         .route("/forget", post(|State(app): State<App>| async move { (app.web.forget_cookie(), "") }))
         .route("/context", get(context))
         .route("/refusal/{which}", get(refusal))
@@ -134,6 +146,15 @@ async fn password(
             restricted: vec![],
             offer_security_key: false,
             security_key_blocking: false,
+        },
+        "challenge-key" => Decision::Challenge {
+            methods: vec![Method::Totp],
+            reason: Reason::Enrolled,
+            needs_backup: false,
+            backup_blocking: false,
+            restricted: vec![],
+            offer_security_key: true,
+            security_key_blocking: true,
         },
         "require" => Decision::RequireEnrollment { reason: Reason::OrgEnforced },
         "ask" => {
@@ -176,7 +197,7 @@ async fn code(
         }
     };
     let state = session.second_factor_proven(&proof).await?;
-    if let Some(state) = state.filter(|state| state.stage() == mfa_kit_axum::Stage::Backup) {
+    if let Some(state) = state.filter(|state| state.stage() != mfa_kit_axum::Stage::SignedIn) {
         return Ok(format!("to {}", state.landing(&app.web, "/home")).into_response());
     }
     Ok(format!("welcome {}", due.user).into_response())
@@ -327,6 +348,172 @@ async fn remember_device(State(app): State<App>, user: SignedIn) -> Result<Respo
     })
 }
 
+// ---- security keys: the routes a host writes with the crate's helpers ----
+
+/// Options to register a key: a user held at the security-key stage, or signed in.
+async fn key_register_options(
+    State(app): State<App>,
+    who: AddingSecurityKey,
+) -> Result<KeyOptions, WebError> {
+    let outcome = app
+        .mfa
+        .start_security_key_registration(&who.user, "YubiKey", "u@example.com", "U", &who.context)
+        .await?;
+    Ok(KeyOptions(outcome))
+}
+
+async fn key_register(
+    State(app): State<App>,
+    who: AddingSecurityKey,
+    session: MfaSession,
+    response: KeyResponse,
+) -> Result<Response, WebError> {
+    match app.mfa.finish_security_key_registration(&who.user, response.as_str(), &who.context).await? {
+        Ok(confirmed) => Ok(match session.security_key_registered(&confirmed).await? {
+            Some(_) => "registered".into_response(),
+            None => "signed out".into_response(),
+        }),
+        Err(refusal) => Ok(Refused(refusal).into_response()),
+    }
+}
+
+async fn key_sign_in_options(State(app): State<App>, due: SecondFactorDue) -> Result<KeyOptions, WebError> {
+    Ok(KeyOptions(app.mfa.start_security_key(&due.user, &due.context).await?))
+}
+
+async fn key_sign_in(
+    State(app): State<App>,
+    due: SecondFactorDue,
+    session: MfaSession,
+    response: KeyResponse,
+) -> Result<Response, WebError> {
+    match app.mfa.verify_security_key(&due.user, response.as_str(), &due.context).await? {
+        Ok(proof) => {
+            session.second_factor_proven(&proof).await?;
+            Ok(format!("welcome {}", due.user).into_response())
+        }
+        Err(refusal) => Ok(Refused(refusal).into_response()),
+    }
+}
+
+async fn key_options(State(app): State<App>, user: SignedIn) -> Result<KeyOptions, WebError> {
+    Ok(KeyOptions(app.mfa.start_security_key(&user.user, &user.context).await?))
+}
+
+async fn key_step_up(
+    State(app): State<App>,
+    user: SignedIn,
+    session: MfaSession,
+    response: KeyResponse,
+) -> Result<Response, WebError> {
+    match app.mfa.verify_security_key(&user.user, response.as_str(), &user.context).await? {
+        Ok(proof) => {
+            session.step_up_proven(&proof).await?;
+            Ok("fresh".into_response())
+        }
+        Err(refusal) => Ok(Refused(refusal).into_response()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RemoveForm {
+    id: String,
+}
+
+async fn remove_authenticator(
+    State(app): State<App>,
+    user: SignedIn,
+    session: MfaSession,
+    Form(form): Form<RemoveForm>,
+) -> Result<Response, WebError> {
+    match app.mfa.remove_authenticator(&user.user, &form.id, &user.context).await? {
+        Ok(removed) => {
+            Ok(format!("removed {removed}, kept {}", session.account_changed().await?).into_response())
+        }
+        Err(refusal) => Ok(Refused(refusal).into_response()),
+    }
+}
+
+/// A relying party with no cryptography: its options carry a numbered challenge, and a
+/// "response" is `{"id": credential, "challenge": n, "counter": c}`, accepted when the
+/// challenge is the ceremony's. Anything that is not such JSON is malformed.
+#[derive(Default)]
+struct FakeParty(std::sync::atomic::AtomicU64);
+
+#[derive(serde::Deserialize)]
+struct FakeAnswer {
+    id: String,
+    challenge: u64,
+    #[serde(default)]
+    counter: u32,
+}
+
+impl FakeParty {
+    fn options(&self, kind: &str) -> CeremonyOptions {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        CeremonyOptions::new(format!(r#"{{"publicKey":{{"challenge":"{kind}{n}"}}}}"#), n.to_string())
+    }
+
+    fn answer(state: &str, response: &str) -> Result<FakeAnswer, CeremonyError> {
+        let answer: FakeAnswer = serde_json::from_str(response).map_err(|_| CeremonyError::Malformed)?;
+        if answer.challenge.to_string() != state {
+            return Err(CeremonyError::WrongChallenge);
+        }
+        Ok(answer)
+    }
+}
+
+impl RelyingParty for FakeParty {
+    fn start_registration(
+        &self,
+        _user: &RegistrationUser<'_>,
+        _registered: &[SecurityKey],
+    ) -> Result<CeremonyOptions, RelyingPartyError> {
+        Ok(self.options("reg"))
+    }
+
+    fn finish_registration(
+        &self,
+        state: &str,
+        response: &str,
+    ) -> Result<Result<NewKey, CeremonyError>, RelyingPartyError> {
+        Ok(FakeParty::answer(state, response).map(|answer| NewKey {
+            credential_id: CredentialId::new(answer.id.into_bytes()),
+            public_key: "fake".into(),
+            counter: answer.counter,
+            user_verified: true,
+            backup_eligible: false,
+            backup_state: false,
+            discoverable: true,
+        }))
+    }
+
+    fn start_authentication(&self, _keys: &[SecurityKey]) -> Result<CeremonyOptions, RelyingPartyError> {
+        Ok(self.options("auth"))
+    }
+
+    fn finish_authentication(
+        &self,
+        state: &str,
+        response: &str,
+        keys: &[SecurityKey],
+    ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError> {
+        Ok(FakeParty::answer(state, response).and_then(|answer| {
+            let id = CredentialId::new(answer.id.into_bytes());
+            if !keys.iter().any(|key| *key.credential_id() == id) {
+                return Err(CeremonyError::UnknownCredential);
+            }
+            Ok(Assertion {
+                credential_id: id,
+                counter: answer.counter,
+                user_verified: true,
+                backup_eligible: false,
+                backup_state: false,
+            })
+        }))
+    }
+}
+
 async fn context(due: SecondFactorDue) -> String {
     let org = due.context.org.as_ref().map(|o| o.lockout.max_failures);
     format!("{} {:?} {:?} {}", due.user, org, due.context.user_type, due.context.device_token.is_some())
@@ -417,6 +604,17 @@ impl Browser {
             &body,
         )
         .await
+    }
+}
+
+impl Browser {
+    /// A script's POST of `body` as JSON, with the session's CSRF token in the header.
+    async fn post_json(&mut self, path: &str, body: &str) -> (StatusCode, String, Option<String>) {
+        let token = self.get("/token").await.1;
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(CsrfToken::HEADER, token);
+        self.send(request, body).await
     }
 }
 
@@ -980,4 +1178,181 @@ async fn a_principal_without_a_backup_destination_is_sent_to_add_one_before_goin
         .await
         .unwrap();
     assert!(matches!(decision, Ok(Decision::Challenge { backup_blocking: false, .. })), "{decision:?}");
+}
+
+// ---- security keys ----
+
+/// The challenge number in the fake relying party's options.
+fn challenge(options: &str) -> u64 {
+    let json: serde_json::Value = serde_json::from_str(options).unwrap();
+    let text = json["publicKey"]["challenge"].as_str().unwrap();
+    text.trim_start_matches(char::is_alphabetic).parse().unwrap()
+}
+
+/// The fake authenticator's answer to `options`, from credential `id` at `counter`.
+fn answer(options: &str, id: &str, counter: u32) -> String {
+    serde_json::json!({ "id": id, "challenge": challenge(options), "counter": counter }).to_string()
+}
+
+/// Registers key `id` from a session that is fresh.
+async fn register_key(browser: &mut Browser, id: &str) {
+    let (status, options, _) = browser.post_json("/key/register/options", "").await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    let (status, body, _) = browser.post_json("/key/register", &answer(&options, id, 1)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "registered"));
+}
+
+#[tokio::test]
+async fn registering_a_security_key_needs_the_session_token_a_fresh_proof_and_a_real_response() {
+    let (router, app) = default_app();
+    let phone = enroll(&app, "kim").await;
+    let mut browser = Browser::new(&router, "app.example");
+    sign_in(&mut browser, &app, "kim", &phone).await;
+
+    // A script's POST without the session's token never reaches the service.
+    let bare = Request::post("/key/register/options").header(header::CONTENT_TYPE, "application/json");
+    let (status, body, _) = browser.send(bare, "").await;
+    assert_eq!((status, body.as_str()), (StatusCode::FORBIDDEN, mfa_kit_axum::csrf::REFUSED));
+
+    // Minutes after the sign-in the proof is stale: the options are refused, as JSON.
+    app.clock.advance(400);
+    let (status, body, _) = browser.post_json("/key/register/options", "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let refusal: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(refusal["code"], "fresh_proof_required");
+    assert_eq!(refusal["error"], Refusal::FreshProofRequired.to_string());
+    assert_eq!(browser.cache_control.as_deref(), Some("no-store"));
+
+    // A code in this session: the options, never cached.
+    let (_, fresh, _) = browser.post("/step-up", &format!("code={}", phone.code(&app))).await;
+    assert_eq!(fresh, "fresh");
+    let (status, options, _) = browser.post_json("/key/register/options", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(options.starts_with(r#"{"publicKey":"#), "{options}");
+    assert_eq!(browser.cache_control.as_deref(), Some("no-store"));
+
+    // Not JSON: the service's refusal, with its status; the challenge is spent.
+    let (status, body, _) = browser.post_json("/key/register", "{not json").await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Refusal::Malformed.to_string()));
+    let (status, body, _) = browser.post_json("/key/register", &answer(&options, "key-1", 1)).await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Refusal::NoCeremonyPending.to_string()));
+    assert!(
+        app.mfa.authenticators(&UserId::new("kim")).await.unwrap().iter().all(|a| a.method == Method::Totp)
+    );
+
+    // Through a plain form post this time (the response in the form's field).
+    let (_, options, _) = browser.post_json("/key/register/options", "").await;
+    let field = serde_urlencoded::to_string([(KeyResponse::FIELD, answer(&options, "key-1", 1))]).unwrap();
+    let (status, body, _) = browser.post("/key/register", &field).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "registered"));
+    assert_eq!(browser.get("/protected").await.1, "hello kim", "the session that registered it goes on");
+    let keys: Vec<_> = app
+        .mfa
+        .authenticators(&UserId::new("kim"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.method == Method::SecurityKey)
+        .collect();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].name, "YubiKey");
+
+    // The same key again is refused as such.
+    let (_, options, _) = browser.post_json("/key/register/options", "").await;
+    let (status, body, _) = browser.post_json("/key/register", &answer(&options, "key-1", 2)).await;
+    assert_eq!((status, body), (StatusCode::CONFLICT, Refusal::KeyAlreadyRegistered.to_string()));
+
+    // What the browser sends must fit; a form without the field is no response.
+    let (status, _, _) = browser.post_json("/key/register", &"x".repeat(KeyResponse::MAX_BODY + 1)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _, _) = browser.post("/key/register", "other=1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_security_key_signs_in_and_steps_up_and_a_replayed_or_wound_back_response_is_refused() {
+    let (router, app) = default_app();
+    let phone = enroll(&app, "kim").await;
+    let mut first = Browser::new(&router, "app.example");
+    sign_in(&mut first, &app, "kim", &phone).await;
+    register_key(&mut first, "key-1").await;
+    app.clock.advance(30);
+
+    // A new browser: the password, then the key instead of a code.
+    let mut second = Browser::new(&router, "app.example");
+    assert_eq!(second.post("/password/kim/ask", "").await.1, "/sign-in/code");
+    let (status, options, _) = second.post_json("/key/sign-in/options", "").await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    let signed = answer(&options, "key-1", 5);
+    let (status, body, _) = second.post_json("/key/sign-in", &signed).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "welcome kim"));
+    assert_eq!(second.get("/protected").await.1, "hello kim");
+
+    // A third: the same signed response again answers nothing now; a stranger's key
+    // and a counter that went back are refused and counted.
+    let mut third = Browser::new(&router, "app.example");
+    assert_eq!(third.post("/password/kim/ask", "").await.1, "/sign-in/code");
+    let (status, body, _) = third.post_json("/key/sign-in", &signed).await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Refusal::NoCeremonyPending.to_string()));
+    let (_, options, _) = third.post_json("/key/sign-in/options", "").await;
+    let (status, body, _) = third.post_json("/key/sign-in", &signed).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a response to another challenge");
+    assert!(body.starts_with("Your security key's response was not accepted"), "{body}");
+    let _ = options;
+    let (_, options, _) = third.post_json("/key/sign-in/options", "").await;
+    let (status, body, _) = third.post_json("/key/sign-in", &answer(&options, "key-1", 3)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the counter went back: a copy of the key?");
+    assert!(body.contains("(3 tries left"), "{body}");
+    assert_eq!(sent_to(&mut third).await.as_deref(), Some("/sign-in/code"), "still not signed in");
+    let (_, options, _) = third.post_json("/key/sign-in/options", "").await;
+    let (status, body, _) = third.post_json("/key/sign-in", &answer(&options, "key-1", 6)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "welcome kim"));
+
+    // Step-up with the key, in the second browser, once its proof is stale.
+    app.clock.advance(400);
+    let kim = UserId::new("kim");
+    let key = app
+        .mfa
+        .authenticators(&kim)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.method == Method::SecurityKey)
+        .unwrap();
+    let (status, body, _) = second.post("/key/remove", &format!("id={}", key.id)).await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Refusal::FreshProofRequired.to_string()));
+    let (_, options, _) = second.post_json("/key/step-up/options", "").await;
+    let (status, body, _) = second.post_json("/key/step-up", &answer(&options, "key-1", 7)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "fresh"));
+
+    // Removed from there: that session goes on, the others end.
+    let (status, body, _) = second.post("/key/remove", &format!("id={}", key.id)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "removed true, kept true"));
+    assert_eq!(second.get("/protected").await.1, "hello kim");
+    assert_eq!(sent_to(&mut third).await.as_deref(), Some("/sign-in?ended=account_changed"));
+    assert!(app.mfa.authenticators(&kim).await.unwrap().iter().all(|a| a.method == Method::Totp));
+    assert_eq!(second.post("/password/kim/ask", "").await.1, "/sign-in/code");
+    let (status, body, _) = second.post_json("/key/sign-in/options", "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no key left to sign in with");
+    let refusal: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(refusal["code"], "not_enrolled");
+}
+
+#[tokio::test]
+async fn a_user_the_organisation_requires_a_key_of_is_held_until_they_register_one() {
+    let (router, app) = default_app();
+    let phone = enroll(&app, "lee").await;
+    let mut browser = Browser::new(&router, "app.example");
+    assert_eq!(browser.post("/password/lee/challenge-key", "").await.1, "/sign-in/code");
+    let (status, body, _) = browser.post("/code", &format!("code={}", phone.code(&app))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "to /mfa/security-key"));
+    assert_eq!(
+        sent_to(&mut browser).await.as_deref(),
+        Some("/mfa/security-key"),
+        "held until a key is added"
+    );
+    let (status, _, to) = browser.post_json("/key/step-up/options", "").await;
+    assert_eq!((status, to.as_deref()), (StatusCode::SEE_OTHER, Some("/mfa/security-key")));
+    register_key(&mut browser, "key-9").await;
+    assert_eq!(browser.get("/protected").await.1, "hello lee", "on with a key");
 }
