@@ -308,10 +308,10 @@ fn reject_registration(draft: &mut Draft<'_>, error: CeremonyError, env: &Env<'_
     };
     draft.emit_refused(EventKind::EnrollmentRejected { reason }, env.now);
     if error == CeremonyError::Malformed {
-        Refusal::Malformed
-    } else {
-        Refusal::KeyRejected { attempts_left: draft.attempts_left(Draft::lockout(env)) }
+        return Refusal::KeyResponseMalformed;
     }
+    // Registering counts no failure.
+    Refusal::KeyRejected { attempts_left: draft.attempts_left(Draft::lockout(env)) }
 }
 
 /// What every security-key proof starts with: the policy screen, a key to prove
@@ -384,7 +384,11 @@ pub fn finish_authentication(
         let lockout = Draft::lockout(env);
         let assertion = match answer {
             Ok(assertion) => assertion,
-            Err(CeremonyError::Malformed) => return Err(draft.malformed(Method::SecurityKey, env.now)),
+            Err(CeremonyError::Malformed) => {
+                // Not counted, as input that is not a code is not.
+                draft.malformed(Method::SecurityKey, env.now);
+                return Err(Refusal::KeyResponseMalformed);
+            }
             Err(error) => {
                 return Err(rejected(draft.count_failure(
                     Method::SecurityKey,
@@ -551,7 +555,7 @@ mod tests {
         assert_eq!(record.failures().consecutive(), 1);
         let _ = start_authentication(&mut record, "s".into(), &env);
         let junk = finish_authentication(&mut record, Err(CeremonyError::Malformed), &env);
-        assert_eq!(junk.outcome, Err(Refusal::Malformed));
+        assert_eq!(junk.outcome, Err(Refusal::KeyResponseMalformed));
         assert_eq!(record.failures().consecutive(), 1);
         let _ = start_authentication(&mut record, "s".into(), &env);
         let stranger = finish_authentication(&mut record, Ok(assertion(9, 50)), &env);

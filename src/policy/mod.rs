@@ -301,7 +301,7 @@ pub trait Policy: Send + Sync {
     /// Whether this user must prove with a phishing-resistant factor (a security key
     /// or passkey) once they have one: codes are then refused at sign-in and step-up,
     /// and a user without one is sent to register one after their next proof
-    /// ([`Decision::Challenge`]'s `security_key`). None must unless a policy says so.
+    /// ([`Decision::Challenge`]'s `security_key_blocking`). None must unless a policy says so.
     fn phishing_resistant_required(&self, context: &SignInContext) -> bool {
         let _ = context;
         false

@@ -227,7 +227,7 @@ pub struct AuthenticatorInfo {
     pub method: Method,
     /// When it was set up.
     pub created_at: u64,
-    /// When a code of it was last accepted.
+    /// When it last proved the second factor (a code accepted, a key's signature).
     pub last_used_at: Option<u64>,
 }
 

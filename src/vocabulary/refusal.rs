@@ -156,6 +156,10 @@ pub enum Refusal {
         /// Failed proofs left before a lockout.
         attempts_left: u32,
     },
+    /// The browser's answer from the security key could not be read (not a WebAuthn
+    /// response at all): not counted as a failure, as input that is not a code is not.
+    #[error("Your browser's answer from the security key could not be read. Try the key again.")]
+    KeyResponseMalformed,
     /// No security-key request is waiting for an answer (none was started, it was
     /// answered already, or another one replaced it).
     #[error("No security-key request is waiting. Start again.")]
@@ -232,6 +236,7 @@ impl Refusal {
             Refusal::InvalidSettings(_) => "invalid_settings",
             Refusal::SessionEnded(_) => "session_ended",
             Refusal::KeyRejected { .. } => "key_rejected",
+            Refusal::KeyResponseMalformed => "key_response_malformed",
             Refusal::NoCeremonyPending => "no_ceremony_pending",
             Refusal::CeremonyExpired => "ceremony_expired",
             Refusal::KeyAlreadyRegistered => "key_already_registered",

@@ -569,17 +569,6 @@ enum Via {
     Key,
 }
 
-/// The sentence for a refusal of a proof `via` that way. The service's sentence, except
-/// for a security key's response it could not read, whose sentence speaks of codes.
-fn refusal_text(refusal: &Refusal, via: Via) -> String {
-    match (refusal, via) {
-        (Refusal::Malformed, Via::Key) => {
-            "Your security key's response could not be read. Try again.".to_string()
-        }
-        _ => refusal.to_string(),
-    }
-}
-
 /// Where a session goes that another change of the account signed out meanwhile.
 fn ended() -> Response {
     Redirect::to(&format!("/sign-in?ended={}", SessionEnd::AccountChanged.as_str())).into_response()
@@ -720,7 +709,7 @@ async fn second_factor(
         Ok(proven) => proven,
         Err(refusal) => {
             let key = offers_key(app, due.state.methods());
-            let text = refusal_text(&refusal, via);
+            let text = refusal.to_string();
             let recovery = via == Via::Recovery;
             return Ok((status_for(&refusal), code_form(csrf, recovery, key, &text)).into_response());
         }
@@ -1142,7 +1131,7 @@ async fn add_security_key(
         }
         Err(Refusal::FreshProofRequired) => Ok(to_step_up(KEY_PAGE)),
         Err(refusal) => {
-            let text = refusal_text(&refusal, Via::Key);
+            let text = refusal.to_string();
             Ok((status_for(&refusal), add_key_form(&app, &who, &csrf, &text)).into_response())
         }
     }
@@ -1418,7 +1407,7 @@ async fn stepped_up(
         }
         Err(refusal) => {
             let recovery = via == Via::Recovery;
-            let text = refusal_text(&refusal, via);
+            let text = refusal.to_string();
             let mut response = step_up_form(app, user, csrf, next, recovery, &text).await?;
             // The form again with the refusal; a redirect (proved meanwhile) stays one.
             if response.status() == StatusCode::OK {

@@ -166,14 +166,14 @@ fn a_registration_and_an_authentication_do_not_answer_each_other() {
     );
     // Handed to the registration: not a registration response at all.
     let refused = run(firm.mfa.finish_security_key_registration(&ann, &signed, &office())).unwrap();
-    assert_eq!(refused, Err(Refusal::Malformed));
+    assert_eq!(refused, Err(Refusal::KeyResponseMalformed));
     assert_eq!(firm.record(&ann).security_keys().len(), 1, "nothing registered");
 
     // A registration response handed in as an assertion.
     let registration = firm.start_registration(&ann, "Spare");
     let created = Browser::new().create(&registration);
     firm.start_proof(&ann);
-    assert_eq!(verify(&firm, &ann, &created), Err(Refusal::Malformed));
+    assert_eq!(verify(&firm, &ann, &created), Err(Refusal::KeyResponseMalformed));
     // An assertion whose client data says it was made by create(): another kind of
     // ceremony, over the right challenge.
     let options = firm.start_proof(&ann);
@@ -252,7 +252,7 @@ fn an_answer_that_is_not_a_webauthn_response_is_malformed_and_not_counted() {
     for response in &malformed {
         firm.start_proof(&ann);
         let refused = verify(&firm, &ann, response);
-        assert_eq!(refused, Err(Refusal::Malformed), "{}", &response[..response.len().min(200)]);
+        assert_eq!(refused, Err(Refusal::KeyResponseMalformed), "{}", &response[..response.len().min(200)]);
     }
     assert_eq!(failures(&firm, &ann), 0, "none of them counts");
     firm.prove_with_key(&ann, &mut browser);
@@ -274,7 +274,7 @@ fn an_answer_that_is_not_a_webauthn_response_is_malformed_and_not_counted() {
     let refused =
         run(firm.mfa.finish_security_key_registration(&ann, &created[..created.len() - 9], &office()))
             .unwrap();
-    assert_eq!(refused, Err(Refusal::Malformed));
+    assert_eq!(refused, Err(Refusal::KeyResponseMalformed));
     assert!(
         firm.events(&ann)
             .iter()
