@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::step_up::StepUp;
 use super::{Env, Step, run_in};
 use crate::event::{EventKind, Events};
-use crate::policy::{OrgSettings, UserFacts};
+use crate::policy::{Decision, OrgSettings, UserFacts};
 use crate::record::UserRecord;
 use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, SensitiveAction, UserId};
 
@@ -210,6 +210,125 @@ pub struct UserStatus {
     pub locked_until: Option<u64>,
     /// Whether an enrollment is in progress.
     pub enrollment_pending: bool,
+    /// Where the user stands against the organisation's rules; `None` in a row made
+    /// without a policy ([`UserStatus::of`]), set by [`UserStatus::under`] and the
+    /// service's status list.
+    #[serde(default)]
+    pub compliance: Option<Compliance>,
+}
+
+/// Where a user stands against the organisation's MFA rules, for the admin's list and
+/// its dashboard ([`ComplianceCounts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Compliance {
+    /// MFA is set up (with a method the organisation allows).
+    SetUp,
+    /// MFA is required and not set up: blocked at the next sign-in, or, with a
+    /// `deadline`, prompted until then and blocked after it.
+    Required {
+        /// The grace deadline, if one runs.
+        deadline: Option<u64>,
+    },
+    /// MFA is suggested (prompted at sign-in, may be dismissed) and not set up.
+    Suggested,
+    /// MFA is not asked of the user, and not set up.
+    NotRequired,
+    /// The user signs in through single sign-on, whose provider does MFA.
+    Exempt,
+    /// Locked out after wrong codes, until then.
+    Locked {
+        /// When the lockout ends.
+        until: u64,
+    },
+    /// The second factor is disabled by the hard limit until an admin's reset.
+    Disabled,
+}
+
+impl Compliance {
+    /// The state's stable id: `set_up`, `required`, `suggested`, `not_required`,
+    /// `exempt`, `locked`, `disabled`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Compliance::SetUp => "set_up",
+            Compliance::Required { .. } => "required",
+            Compliance::Suggested => "suggested",
+            Compliance::NotRequired => "not_required",
+            Compliance::Exempt => "exempt",
+            Compliance::Locked { .. } => "locked",
+            Compliance::Disabled => "disabled",
+        }
+    }
+
+    /// Where `record`'s user stands under the policy and context of `env` (the user's
+    /// type, organisation and jurisdiction; the request's address is not judged).
+    pub fn of(record: &UserRecord, env: &Env<'_>) -> Compliance {
+        let facts = super::facts(record, env);
+        // The list is not a sign-in: an allowlist says nothing about the user.
+        let mut context = env.context.clone();
+        if let Some(org) = context.org.as_deref().filter(|org| !org.allowed_networks.is_empty()) {
+            let open = OrgSettings { allowed_networks: Vec::new(), ..org.clone() };
+            context.org = Some(std::sync::Arc::new(open));
+        }
+        match env.policy.decide(&context, &facts, env.now) {
+            Ok(Decision::Challenge { .. }) => Compliance::SetUp,
+            Ok(Decision::Allow { reason: crate::vocabulary::Reason::SingleSignOn }) => Compliance::Exempt,
+            Ok(Decision::Allow { .. }) => Compliance::NotRequired,
+            Ok(Decision::RequireEnrollment { .. }) => Compliance::Required { deadline: None },
+            Ok(Decision::SuggestEnrollment { deadline: Some(deadline), .. }) => {
+                Compliance::Required { deadline: Some(deadline) }
+            }
+            Ok(Decision::SuggestEnrollment { deadline: None, .. }) => Compliance::Suggested,
+            Err(Refusal::LockedOut { until }) => Compliance::Locked { until },
+            Err(Refusal::Disabled) => Compliance::Disabled,
+            Err(_) if facts.enrolled => Compliance::SetUp,
+            Err(_) => Compliance::NotRequired,
+        }
+    }
+}
+
+/// How many users are in each [`Compliance`] state: the dashboard over a status list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ComplianceCounts {
+    /// MFA set up.
+    pub set_up: usize,
+    /// Required and not set up, blocked now.
+    pub required: usize,
+    /// Required and not set up, within a grace deadline.
+    pub required_with_deadline: usize,
+    /// Suggested and not set up.
+    pub suggested: usize,
+    /// Not asked and not set up.
+    pub not_required: usize,
+    /// Single sign-on.
+    pub exempt: usize,
+    /// Locked out now.
+    pub locked: usize,
+    /// Disabled by the hard limit.
+    pub disabled: usize,
+}
+
+impl ComplianceCounts {
+    /// The counts over the rows that carry a state.
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a UserStatus>) -> ComplianceCounts {
+        let mut counts = ComplianceCounts::default();
+        for state in rows.into_iter().filter_map(|row| row.compliance) {
+            let slot = match state {
+                Compliance::SetUp => &mut counts.set_up,
+                Compliance::Required { deadline: None } => &mut counts.required,
+                Compliance::Required { deadline: Some(_) } => &mut counts.required_with_deadline,
+                Compliance::Suggested => &mut counts.suggested,
+                Compliance::NotRequired => &mut counts.not_required,
+                Compliance::Exempt => &mut counts.exempt,
+                Compliance::Locked { .. } => &mut counts.locked,
+                Compliance::Disabled => &mut counts.disabled,
+            };
+            *slot += 1;
+        }
+        counts
+    }
 }
 
 impl UserStatus {
@@ -238,7 +357,17 @@ impl UserStatus {
             remembered_devices: record.devices.iter().filter(|d| now < d.expires_at).count(),
             locked_until: facts.locked_until,
             enrollment_pending: record.pending_enrollment.as_ref().is_some_and(|p| now < p.expires_at),
+            compliance: None,
         }
+    }
+
+    /// The row for `record` under the policy and context of `env`: the methods the
+    /// organisation allows, and where the user stands ([`Compliance`]).
+    pub fn under(record: &UserRecord, env: &Env<'_>) -> UserStatus {
+        let allowed = |method| env.policy.method_allowed(env.context, method);
+        let mut row = UserStatus::of_allowing(record, env.now, allowed);
+        row.compliance = Some(Compliance::of(record, env));
+        row
     }
 
     /// The tick or red cross of the admin list: whether the user has MFA.

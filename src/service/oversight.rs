@@ -120,7 +120,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     pub async fn status(&self, user: &UserId, context: &SignInContext) -> Result<UserStatus, Error> {
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
-        Ok(UserStatus::of_allowing(&record, now, |method| self.policy.method_allowed(context, method)))
+        Ok(UserStatus::under(&record, &self.env(now, context)))
     }
 
     /// The admin list: one row per user, in the order given, under the organisation's
