@@ -26,7 +26,9 @@ pub(crate) fn ceremony_error(error: &WebauthnError) -> CeremonyError {
         W::InvalidRPOrigin | W::InvalidRPIDHash | W::CredentialCrossOrigin => CeremonyError::WrongOrigin,
 
         // Another challenge, or another kind of ceremony (webauthn.get for .create).
-        W::MismatchedChallenge | W::InvalidClientDataType | W::ChallengeNotFound => CeremonyError::WrongChallenge,
+        W::MismatchedChallenge | W::InvalidClientDataType | W::ChallengeNotFound => {
+            CeremonyError::WrongChallenge
+        }
 
         W::CredentialNotFound => CeremonyError::UnknownCredential,
 

@@ -171,7 +171,10 @@ pub(crate) fn credential(key: &SecurityKey) -> Result<Credential, Unreadable> {
         backup_state: key.backup_state(),
         registration_policy: stored.uv,
         extensions: RegisteredExtensions::none(),
-        attestation: ParsedAttestation { data: ParsedAttestationData::None, metadata: AttestationMetadata::None },
+        attestation: ParsedAttestation {
+            data: ParsedAttestationData::None,
+            metadata: AttestationMetadata::None,
+        },
         attestation_format: stored.fmt,
     })
 }

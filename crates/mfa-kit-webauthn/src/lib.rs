@@ -122,9 +122,9 @@ use thiserror::Error;
 use url::Url;
 use webauthn_rs_core::WebauthnCore;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, CollectedClientData, ExtnState, PublicKeyCredential,
-    PublicKeyCredentialDescriptor, RegisterPublicKeyCredential, RegistrationState, RequestRegistrationExtensions,
-    ResidentKeyRequirement, UserVerificationPolicy,
+    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, CollectedClientData, ExtnState,
+    PublicKeyCredential, PublicKeyCredentialDescriptor, RegisterPublicKeyCredential, RegistrationState,
+    RequestRegistrationExtensions, ResidentKeyRequirement, UserVerificationPolicy,
 };
 
 /// Whether the authenticator is asked to verify the user (a PIN or a biometric on the
@@ -252,7 +252,8 @@ impl WebauthnPartyBuilder {
         if origin.scheme() == "http" && host != "localhost" {
             return Err(BuildError::InsecureOrigin(self.origin));
         }
-        let on_rp_id = host == rp_id || host.strip_suffix(rp_id.as_str()).is_some_and(|sub| sub.ends_with('.'));
+        let on_rp_id =
+            host == rp_id || host.strip_suffix(rp_id.as_str()).is_some_and(|sub| sub.ends_with('.'));
         if !on_rp_id {
             return Err(BuildError::OriginOutsideRpId { origin: self.origin, rp_id });
         }
@@ -325,8 +326,12 @@ fn failed(what: &str) -> RelyingPartyError {
 
 /// A state this crate wrote, of the version it writes. No serde message is kept: it
 /// could quote the state, and so the challenge.
-fn read_state<T: for<'de> Deserialize<'de>>(state: &str, version: impl Fn(&T) -> u8) -> Result<T, RelyingPartyError> {
-    let doc: T = serde_json::from_str(state).map_err(|_| failed("the WebAuthn ceremony state cannot be read"))?;
+fn read_state<T: for<'de> Deserialize<'de>>(
+    state: &str,
+    version: impl Fn(&T) -> u8,
+) -> Result<T, RelyingPartyError> {
+    let doc: T =
+        serde_json::from_str(state).map_err(|_| failed("the WebAuthn ceremony state cannot be read"))?;
     if version(&doc) != STATE_VERSION {
         return Err(failed("the WebAuthn ceremony state is of an unknown version"));
     }
@@ -473,13 +478,15 @@ impl RelyingParty for WebauthnParty {
         if response.response.authenticator_data.len() < AUTHENTICATOR_DATA_MIN {
             return Ok(Err(CeremonyError::Malformed));
         }
-        let Some(key) = keys.iter().find(|key| key.credential_id().as_bytes() == response.raw_id.as_slice()) else {
+        let Some(key) = keys.iter().find(|key| key.credential_id().as_bytes() == response.raw_id.as_slice())
+        else {
             return Ok(Err(CeremonyError::UnknownCredential));
         };
         if cross_origin(&client_data) {
             return Ok(Err(CeremonyError::WrongOrigin));
         }
-        let credential = key::credential(key).map_err(|_| failed("the security key's stored public key cannot be read"))?;
+        let credential = key::credential(key)
+            .map_err(|_| failed("the security key's stored public key cannot be read"))?;
         match self.core.authenticate_single_credential(&response, &doc.authentication, &credential) {
             Ok(result) => Ok(Ok(Assertion {
                 credential_id: key.credential_id().clone(),
@@ -522,7 +529,10 @@ mod tests {
             WebauthnParty::builder("Example.com", "https://example.com").build(),
             Err(BuildError::RpId(_))
         ));
-        assert!(matches!(WebauthnParty::builder("", "https://example.com").build(), Err(BuildError::RpId(_))));
+        assert!(matches!(
+            WebauthnParty::builder("", "https://example.com").build(),
+            Err(BuildError::RpId(_))
+        ));
         assert!(matches!(
             WebauthnParty::builder("127.0.0.1", "http://127.0.0.1:3000").build(),
             Err(BuildError::RpId(_))

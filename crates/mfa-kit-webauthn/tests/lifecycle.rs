@@ -61,7 +61,11 @@ fn removing_a_key_needs_a_fresh_proof_and_its_assertions_then_count_as_unknown()
     assert!(matches!(refused, Err(Refusal::KeyRejected { .. })), "{refused:?}");
     assert!(firm.events(&ann).iter().any(|e| matches!(
         e,
-        EventKind::CodeRejected { method: Method::SecurityKey, reason: RejectionReason::UnknownCredential, .. }
+        EventKind::CodeRejected {
+            method: Method::SecurityKey,
+            reason: RejectionReason::UnknownCredential,
+            ..
+        }
     )));
 }
 
@@ -107,7 +111,10 @@ fn the_relying_party_reports_the_counter_as_it_is_and_leaves_judging_it_to_the_r
 
     let party = party().build().unwrap();
     let started = party.start_authentication(&keys).unwrap();
-    assert!(!started.state.contains(&URL_SAFE_NO_PAD.encode(keys[0].credential_id().as_bytes())), "no keys in the state");
+    assert!(
+        !started.state.contains(&URL_SAFE_NO_PAD.encode(keys[0].credential_id().as_bytes())),
+        "no keys in the state"
+    );
     // The copy is behind: it signs with counter 1, which webauthn-rs would call a
     // possible compromise. The relying party verifies the signature and reports 1.
     let response = copy.get(&started.options);
@@ -128,18 +135,26 @@ fn the_relying_party_reports_the_counter_as_it_is_and_leaves_judging_it_to_the_r
     // read.
     let started = party.start_authentication(&keys).unwrap();
     let response = original.get(&started.options);
-    assert_eq!(party.finish_authentication(&started.state, &response, &[]).unwrap(), Err(CeremonyError::UnknownCredential));
+    assert_eq!(
+        party.finish_authentication(&started.state, &response, &[]).unwrap(),
+        Err(CeremonyError::UnknownCredential)
+    );
     assert!(party.finish_registration(&started.state, &response).is_err());
     let handle = *firm.record(&cat).user_handle().unwrap();
-    let registering = party.start_registration(&RegistrationUser::new(&handle, "cat@smith.example", ""), &keys).unwrap();
+    let registering =
+        party.start_registration(&RegistrationUser::new(&handle, "cat@smith.example", ""), &keys).unwrap();
     assert!(party.finish_authentication(&registering.state, &response, &keys).is_err());
     let error = party.finish_authentication(&registering.state, &response, &keys).unwrap_err();
-    let challenge = serde_json::from_str::<serde_json::Value>(&registering.options).unwrap()["publicKey"]["challenge"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let challenge =
+        serde_json::from_str::<serde_json::Value>(&registering.options).unwrap()["publicKey"]["challenge"]
+            .as_str()
+            .unwrap()
+            .to_string();
     assert!(!error.to_string().contains(&challenge), "no challenge in error text");
-    assert!(party.start_registration(&RegistrationUser::new(&handle, " ", "Cat"), &keys).is_err(), "a name is needed");
+    assert!(
+        party.start_registration(&RegistrationUser::new(&handle, " ", "Cat"), &keys).is_err(),
+        "a name is needed"
+    );
 }
 
 #[test]

@@ -90,11 +90,12 @@ fn an_assertion_made_for_another_site_is_rejected_and_counted() {
     // The site's own origin, but in a frame of another site (webauthn-rs itself checks
     // this at registration only).
     let options = firm.start_proof(&ann);
-    let response = browser.get_crafted(&options, RP_ID, |client_data| client_data["crossOrigin"] = json!(true));
+    let response =
+        browser.get_crafted(&options, RP_ID, |client_data| client_data["crossOrigin"] = json!(true));
     assert!(matches!(verify(&firm, &ann, &response), Err(Refusal::KeyRejected { .. })));
     let options = firm.start_proof(&ann);
-    let response =
-        browser.get_crafted(&options, RP_ID, |client_data| client_data["topOrigin"] = json!("https://evil.example"));
+    let response = browser
+        .get_crafted(&options, RP_ID, |client_data| client_data["topOrigin"] = json!("https://evil.example"));
     // The fifth failure in a row: the lockout.
     assert!(matches!(verify(&firm, &ann, &response), Err(Refusal::LockedOut { .. })));
 
@@ -147,9 +148,11 @@ fn another_users_registration_registers_nothing() {
     assert!(matches!(refused, Err(Refusal::KeyRejected { .. })), "{refused:?}");
     assert!(firm.record(&ann).security_keys().is_empty());
     assert!(!firm.record(&ann).has_mfa());
-    assert!(firm.events(&ann).iter().any(
-        |e| matches!(e, EventKind::EnrollmentRejected { reason: EnrollmentRejection::KeyRejected })
-    ));
+    assert!(
+        firm.events(&ann)
+            .iter()
+            .any(|e| matches!(e, EventKind::EnrollmentRejected { reason: EnrollmentRejection::KeyRejected }))
+    );
     // Ann's ceremony is spent; Bob's is still there and takes his answer.
     let again = run(firm.mfa.finish_security_key_registration(&ann, &bobs_answer, &office())).unwrap();
     assert_eq!(again, Err(Refusal::NoCeremonyPending));
@@ -170,7 +173,11 @@ fn a_registration_and_an_authentication_do_not_answer_each_other() {
     let signed = browser.get_crafted(&auth_options, RP_ID, |client_data| {
         client_data["challenge"] = json!(challenge_of(&registration));
     });
-    assert_eq!(verify(&firm, &ann, &signed), Err(Refusal::NoCeremonyPending), "a registration is in progress");
+    assert_eq!(
+        verify(&firm, &ann, &signed),
+        Err(Refusal::NoCeremonyPending),
+        "a registration is in progress"
+    );
     // Handed to the registration: not a registration response at all.
     let refused = run(firm.mfa.finish_security_key_registration(&ann, &signed, &office())).unwrap();
     assert_eq!(refused, Err(Refusal::Malformed));
@@ -184,7 +191,8 @@ fn a_registration_and_an_authentication_do_not_answer_each_other() {
     // An assertion whose client data says it was made by create(): another kind of
     // ceremony, over the right challenge.
     let options = firm.start_proof(&ann);
-    let signed = browser.get_crafted(&options, RP_ID, |client_data| client_data["type"] = json!("webauthn.create"));
+    let signed =
+        browser.get_crafted(&options, RP_ID, |client_data| client_data["type"] = json!("webauthn.create"));
     assert!(matches!(verify(&firm, &ann, &signed), Err(Refusal::KeyRejected { .. })));
     assert_eq!(rejected_for(&firm, &ann, RejectionReason::WrongChallenge), 1);
     assert_eq!(firm.record(&ann).security_keys().len(), 1, "nothing registered");
@@ -206,7 +214,9 @@ fn a_late_answer_is_refused_and_not_counted() {
     let bob = user("bob");
     let options = firm.start_registration(&bob, "YubiKey");
     firm.clock.advance(CEREMONY_LIFETIME + 1);
-    let late = run(firm.mfa.finish_security_key_registration(&bob, &Browser::new().create(&options), &office())).unwrap();
+    let late =
+        run(firm.mfa.finish_security_key_registration(&bob, &Browser::new().create(&options), &office()))
+            .unwrap();
     assert_eq!(late, Err(Refusal::CeremonyExpired));
     assert!(firm.record(&bob).security_keys().is_empty());
 }
@@ -247,7 +257,9 @@ fn an_answer_that_is_not_a_webauthn_response_is_malformed_and_not_counted() {
         with_client_data_bytes(&good, &serde_json::to_vec(&without_challenge).unwrap()),
         with_client_data_bytes(&good, &serde_json::to_vec(&wrong_type).unwrap()),
         edit_json(&good, |r| r["response"]["authenticatorData"] = json!(URL_SAFE_NO_PAD.encode([0u8; 10]))),
-        edit_json(&good, |r| r["response"].as_object_mut().unwrap().remove("signature").map(drop).unwrap_or(())),
+        edit_json(&good, |r| {
+            r["response"].as_object_mut().unwrap().remove("signature").map(drop).unwrap_or(())
+        }),
         edit_json(&good, |r| r["response"]["userHandle"] = json!(["not", "bytes"])),
         format!("{}{}", good, " ".repeat(MAX_RESPONSE)),
     ];
@@ -273,11 +285,15 @@ fn an_answer_that_is_not_a_webauthn_response_is_malformed_and_not_counted() {
     firm.prove_with_key(&ann, &mut browser);
     let options = firm.start_registration(&ann, "Spare");
     let created = Browser::new().create(&options);
-    let refused = run(firm.mfa.finish_security_key_registration(&ann, &created[..created.len() - 9], &office())).unwrap();
+    let refused =
+        run(firm.mfa.finish_security_key_registration(&ann, &created[..created.len() - 9], &office()))
+            .unwrap();
     assert_eq!(refused, Err(Refusal::Malformed));
-    assert!(firm.events(&ann).iter().any(
-        |e| matches!(e, EventKind::EnrollmentRejected { reason: EnrollmentRejection::Malformed })
-    ));
+    assert!(
+        firm.events(&ann)
+            .iter()
+            .any(|e| matches!(e, EventKind::EnrollmentRejected { reason: EnrollmentRejection::Malformed }))
+    );
     assert_eq!(firm.record(&ann).security_keys().len(), 1);
 }
 
@@ -360,7 +376,10 @@ fn repeated_bad_assertions_lock_the_user_out_until_the_lockout_ends() {
         other => panic!("expected a lockout, got {other:?}"),
     };
     // Even a good key is refused now, from the start.
-    assert!(matches!(run(firm.mfa.start_security_key(&dan, &office())).unwrap(), Err(Refusal::LockedOut { .. })));
+    assert!(matches!(
+        run(firm.mfa.start_security_key(&dan, &office())).unwrap(),
+        Err(Refusal::LockedOut { .. })
+    ));
     firm.clock.set(until + 1);
     firm.prove_with_key(&dan, &mut browser);
     assert_eq!(failures(&firm, &dan), 0);

@@ -51,7 +51,11 @@ fn a_first_key_is_registered_without_a_proof_and_then_proves_the_second_factor()
 
     let record = firm.record(&ann);
     assert!(record.has_mfa());
-    assert_eq!(record.user_handle().unwrap().as_bytes().as_slice(), user_id.as_slice(), "the handle the key knows");
+    assert_eq!(
+        record.user_handle().unwrap().as_bytes().as_slice(),
+        user_id.as_slice(),
+        "the handle the key knows"
+    );
     let key = &record.security_keys()[0];
     assert_eq!(key.name(), "YubiKey");
     assert_eq!(key.counter(), 0);
@@ -93,7 +97,11 @@ fn a_first_key_is_registered_without_a_proof_and_then_proves_the_second_factor()
     assert_eq!(record.security_keys()[0].counter(), 1, "the authenticator's counter, as it signed");
     assert_eq!(record.security_keys()[0].last_used_at(), Some(START + 3600));
     assert!(record.ceremony().is_none(), "the challenge is spent");
-    assert!(firm.events(&ann).iter().any(|e| matches!(e, EventKind::CodeAccepted { method: Method::SecurityKey, .. })));
+    assert!(
+        firm.events(&ann)
+            .iter()
+            .any(|e| matches!(e, EventKind::CodeAccepted { method: Method::SecurityKey, .. }))
+    );
 }
 
 #[test]
@@ -105,18 +113,22 @@ fn a_key_for_a_user_with_an_app_needs_a_fresh_proof_at_the_start_and_at_the_fini
 
     firm.clock.advance(3600);
     let refused =
-        run(firm.mfa.start_security_key_registration(&bob, "Token", "bob@smith.example", "Bob", &office())).unwrap();
+        run(firm.mfa.start_security_key_registration(&bob, "Token", "bob@smith.example", "Bob", &office()))
+            .unwrap();
     assert_eq!(refused, Err(Refusal::FreshProofRequired));
-    assert!(firm.events(&bob).iter().any(
-        |e| matches!(e, EventKind::EnrollmentRefused { refusal } if refusal == "fresh_proof_required")
-    ));
+    assert!(
+        firm.events(&bob).iter().any(
+            |e| matches!(e, EventKind::EnrollmentRefused { refusal } if refusal == "fresh_proof_required")
+        )
+    );
 
     // Proved, but the proof goes stale before the browser answers.
     firm.prove_with_app(&bob, &phone);
     firm.clock.advance(200);
     let options = firm.start_registration(&bob, "Token");
     firm.clock.advance(200);
-    let late = run(firm.mfa.finish_security_key_registration(&bob, &browser.create(&options), &office())).unwrap();
+    let late =
+        run(firm.mfa.finish_security_key_registration(&bob, &browser.create(&options), &office())).unwrap();
     assert_eq!(late, Err(Refusal::FreshProofRequired));
     assert!(firm.record(&bob).security_keys().is_empty());
 
@@ -124,7 +136,10 @@ fn a_key_for_a_user_with_an_app_needs_a_fresh_proof_at_the_start_and_at_the_fini
     firm.register(&bob, "Token", &mut browser);
     let record = firm.record(&bob);
     assert_eq!(record.security_keys().len(), 1);
-    assert_eq!(serde_json::from_str::<Value>(record.security_keys()[0].public_key()).unwrap()["transports"], json!(["internal"]));
+    assert_eq!(
+        serde_json::from_str::<Value>(record.security_keys()[0].public_key()).unwrap()["transports"],
+        json!(["internal"])
+    );
 
     firm.clock.advance(3600);
     assert_eq!(offered_methods(&firm, &bob), vec![Method::SecurityKey, Method::Totp], "the key first");
@@ -134,7 +149,10 @@ fn a_key_for_a_user_with_an_app_needs_a_fresh_proof_at_the_start_and_at_the_fini
     // A third authenticator's options exclude the key already registered.
     let options = firm.start_registration(&bob, "Spare");
     let excluded = &public_key(&options)["excludeCredentials"];
-    assert_eq!(excluded[0]["id"], URL_SAFE_NO_PAD.encode(record.security_keys()[0].credential_id().as_bytes()));
+    assert_eq!(
+        excluded[0]["id"],
+        URL_SAFE_NO_PAD.encode(record.security_keys()[0].credential_id().as_bytes())
+    );
     assert_eq!(excluded[0]["transports"], json!(["internal"]));
 }
 
@@ -150,7 +168,11 @@ fn a_passkey_the_browser_says_is_discoverable_is_kept_as_one_and_signs_in() {
     });
     assert!(run(firm.mfa.finish_security_key_registration(&cat, &response, &office())).unwrap().is_ok());
     assert!(firm.record(&cat).security_keys()[0].discoverable());
-    assert!(firm.events(&cat).iter().any(|e| matches!(e, EventKind::SecurityKeyRegistered { discoverable: true, .. })));
+    assert!(
+        firm.events(&cat)
+            .iter()
+            .any(|e| matches!(e, EventKind::SecurityKeyRegistered { discoverable: true, .. }))
+    );
     firm.clock.advance(3600);
     firm.prove_with_key(&cat, &mut browser);
 }
@@ -164,7 +186,9 @@ fn without_passkeys_a_resident_key_is_discouraged() {
     assert_eq!(selection["userVerification"], "discouraged");
     let mut browser = Browser::new();
     let response = browser.create(&options);
-    assert!(run(firm.mfa.finish_security_key_registration(&user("dan"), &response, &office())).unwrap().is_ok());
+    assert!(
+        run(firm.mfa.finish_security_key_registration(&user("dan"), &response, &office())).unwrap().is_ok()
+    );
     firm.clock.advance(3600);
     let options = firm.start_proof(&user("dan"));
     assert_eq!(public_key(&options)["userVerification"], "discouraged");
@@ -182,13 +206,18 @@ fn where_user_verification_is_required_a_key_that_does_not_verify_is_refused() {
     // register.
     let options = firm.start_registration(&eve, "YubiKey");
     assert_eq!(public_key(&options)["authenticatorSelection"]["userVerification"], "required");
-    let lax = edit_json(&options, |o| o["publicKey"]["authenticatorSelection"]["userVerification"] = json!("discouraged"));
-    let refused = run(firm.mfa.finish_security_key_registration(&eve, &browser.create(&lax), &office())).unwrap();
+    let lax = edit_json(&options, |o| {
+        o["publicKey"]["authenticatorSelection"]["userVerification"] = json!("discouraged")
+    });
+    let refused =
+        run(firm.mfa.finish_security_key_registration(&eve, &browser.create(&lax), &office())).unwrap();
     assert!(matches!(refused, Err(Refusal::KeyRejected { .. })), "{refused:?}");
     assert!(firm.record(&eve).security_keys().is_empty());
-    assert!(firm.events(&eve).iter().any(
-        |e| matches!(e, EventKind::EnrollmentRejected { reason: EnrollmentRejection::KeyRejected })
-    ));
+    assert!(
+        firm.events(&eve)
+            .iter()
+            .any(|e| matches!(e, EventKind::EnrollmentRejected { reason: EnrollmentRejection::KeyRejected }))
+    );
 
     firm.register(&eve, "YubiKey", &mut browser);
     assert!(firm.record(&eve).security_keys()[0].user_verified());
@@ -215,8 +244,14 @@ fn a_key_that_verified_the_user_at_registration_must_keep_doing_so_under_preferr
     let mut browser = Browser::new();
     // This authenticator verifies the user at registration (told it was required).
     let options = firm.start_registration(&fay, "YubiKey");
-    let strict = edit_json(&options, |o| o["publicKey"]["authenticatorSelection"]["userVerification"] = json!("required"));
-    assert!(run(firm.mfa.finish_security_key_registration(&fay, &browser.create(&strict), &office())).unwrap().is_ok());
+    let strict = edit_json(&options, |o| {
+        o["publicKey"]["authenticatorSelection"]["userVerification"] = json!("required")
+    });
+    assert!(
+        run(firm.mfa.finish_security_key_registration(&fay, &browser.create(&strict), &office()))
+            .unwrap()
+            .is_ok()
+    );
     assert!(firm.record(&fay).security_keys()[0].user_verified());
     firm.clock.advance(3600);
     let options = firm.start_proof(&fay);

@@ -81,7 +81,7 @@ pub enum Soft {
     Passkey(SoftPasskey),
     /// Its soft token ("packed" attestation with a certificate chain); it can be
     /// copied, private keys and counter included, which makes a cloned key.
-    Token(SoftToken),
+    Token(Box<SoftToken>),
 }
 
 /// A browser with one authenticator, on one origin.
@@ -98,7 +98,7 @@ impl Browser {
 
     /// A browser on the site with a soft token.
     pub fn token() -> Browser {
-        Browser::with(Soft::Token(SoftToken::new(true).expect("a soft token").0))
+        Browser::with(Soft::Token(Box::new(SoftToken::new(true).expect("a soft token").0)))
     }
 
     pub fn with(key: Soft) -> Browser {
@@ -116,7 +116,7 @@ impl Browser {
     pub fn clone_token(&self) -> Browser {
         let Soft::Token(token) = &self.key else { panic!("only a soft token can be copied") };
         let copy = SoftToken::from_cbor(&token.to_cbor().unwrap()).unwrap();
-        Browser { origin: self.origin.clone(), key: Soft::Token(copy) }
+        Browser { origin: self.origin.clone(), key: Soft::Token(Box::new(copy)) }
     }
 
     /// `navigator.credentials.create(options)` and `credential.toJSON()`.
@@ -159,9 +159,10 @@ impl Browser {
         options.public_key.rp_id = rp_id.to_string();
         let backend: &mut dyn AuthenticatorBackendHashedClientData = match &mut self.key {
             Soft::Passkey(key) => key,
-            Soft::Token(key) => key,
+            Soft::Token(key) => key.as_mut(),
         };
-        let mut credential = backend.perform_auth(hash, options.public_key, 60_000).expect("the authenticator signs");
+        let mut credential =
+            backend.perform_auth(hash, options.public_key, 60_000).expect("the authenticator signs");
         credential.response.client_data_json = client_data;
         to_browser_json(serde_json::to_value(credential).unwrap())
     }
@@ -216,9 +217,17 @@ impl<S: Store> Firm<S> {
     /// Enrolls an authenticator app with two consecutive codes.
     pub fn enroll_app(&self, who: &UserId) -> Phone {
         run(async {
-            let start = self.mfa.start_enrollment(who, &format!("{who}@smith.example"), &office()).await.unwrap().unwrap();
+            let start = self
+                .mfa
+                .start_enrollment(who, &format!("{who}@smith.example"), &office())
+                .await
+                .unwrap()
+                .unwrap();
             let key = KeyUri::parse(&start.uri).unwrap();
-            let phone = Phone { totp: Totp::new(key.secret(), key.totp_params().unwrap()), clock: self.clock.clone() };
+            let phone = Phone {
+                totp: Totp::new(key.secret(), key.totp_params().unwrap()),
+                clock: self.clock.clone(),
+            };
             let first = phone.code();
             self.clock.advance(30);
             let second = phone.code();
@@ -238,8 +247,14 @@ impl<S: Store> Firm<S> {
 
     /// The options of a new registration, which must be allowed.
     pub fn start_registration(&self, who: &UserId, name: &str) -> String {
-        let started = run(self.mfa.start_security_key_registration(who, name, &format!("{who}@smith.example"), who.as_str(), &office()))
-            .unwrap();
+        let started = run(self.mfa.start_security_key_registration(
+            who,
+            name,
+            &format!("{who}@smith.example"),
+            who.as_str(),
+            &office(),
+        ))
+        .unwrap();
         started.expect("the registration may start").options
     }
 
