@@ -367,7 +367,14 @@ impl RelyingParty for WebauthnParty {
             // Not in the state: the record refuses a key it already holds
             // (`KeyAlreadyRegistered`); the browser is told below.
             .exclude_credentials(None)
-            .extensions(Some(RequestRegistrationExtensions { cred_props: Some(true), ..Default::default() }));
+            // Only whether the browser made a discoverable credential (`credProps`).
+            .extensions(Some(RequestRegistrationExtensions {
+                cred_protect: None,
+                uvm: None,
+                cred_props: Some(true),
+                min_pin_length: None,
+                hmac_create_secret: None,
+            }));
         let (mut options, state) = self
             .core
             .generate_challenge_register(builder)
