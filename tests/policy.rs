@@ -138,6 +138,8 @@ fn the_standard_policy_follows_its_specification_table() {
                                         needs_backup: false,
                                         backup_blocking: false,
                                         restricted: vec![],
+                                        offer_security_key: false,
+                                        security_key_blocking: false,
                                     }),
                                     Suggest(reason) => Ok(Decision::SuggestEnrollment {
                                         reason,
@@ -319,6 +321,8 @@ fn lowering_a_level_to_upon_request_still_challenges_users_who_set_up_mfa() {
                 needs_backup: false,
                 backup_blocking: false,
                 restricted: vec![],
+                offer_security_key: false,
+                security_key_blocking: false,
             })
         );
         assert_eq!(

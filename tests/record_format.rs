@@ -1,4 +1,4 @@
-//! The serialised record is a stored format: this test pins it (format version 3) and
+//! The serialised record is a stored format: this test pins it (format version 4) and
 //! checks the records older versions wrote still read.
 //! If it fails, the change breaks every host's stored records: bump
 //! `UserRecord::FORMAT`, write a migration, and note it in the changelog.
@@ -11,6 +11,155 @@ use mfa_kit::record::UserRecord;
 use mfa_kit::{Algorithm, Method, Secret, UserId};
 
 const PINNED: &str = r#"{
+  "format": 4,
+  "user": "sarah",
+  "authenticators": [
+    {
+      "id": "000000006553f11e",
+      "name": "Authenticator app",
+      "secret": {
+        "key_id": "plaintext-insecure",
+        "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+      },
+      "params": {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "t0": 0
+      },
+      "created_at": 1700000030,
+      "last_used_at": 1700000060,
+      "last_accepted_step": 56666668,
+      "drift": -1
+    },
+    {
+      "id": "9f3c2a7be1d04c55",
+      "name": "Backup phone",
+      "secret": {
+        "key_id": "plaintext-insecure",
+        "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+      },
+      "params": {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "t0": 0
+      },
+      "created_at": 1700000120,
+      "last_used_at": null,
+      "last_accepted_step": 56666671,
+      "drift": 0
+    }
+  ],
+  "security_keys": [
+    {
+      "id": "5be0c3a1d2e4f607",
+      "name": "YubiKey",
+      "credential_id": "AAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPQ",
+      "public_key": "{\"type_\":\"ES256\",\"key\":\"…\"}",
+      "counter": 17,
+      "user_verified": true,
+      "backup_eligible": false,
+      "backup_state": false,
+      "discoverable": true,
+      "created_at": 1700000200,
+      "last_used_at": 1700000260
+    }
+  ],
+  "user_handle": "VKVKVKVKVKVKVKVKVKVKVKVKVI",
+  "ceremony": {
+    "kind": "authentication",
+    "state": "{\"challenge\":\"…\"}",
+    "started_at": 1700000270,
+    "expires_at": 1700000570
+  },
+  "pending_enrollment": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA256",
+      "digits": 8,
+      "period": 60,
+      "t0": 0
+    },
+    "started_at": 1700000100,
+    "expires_at": 1700000700,
+    "failed_attempts": 2,
+    "account": null,
+    "starts": [],
+    "adding": "Desktop app"
+  },
+  "failures": {
+    "consecutive": 3,
+    "locked_until": null,
+    "locked_at": null,
+    "lockouts": 0,
+    "disabled_at": null
+  },
+  "recovery": {
+    "generated_at": 1700000090,
+    "entries": [
+      {
+        "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": null
+      },
+      {
+        "hash": "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": 1700000095
+      }
+    ]
+  },
+  "oob": {
+    "destinations": [
+      {
+        "destination": {
+          "kind": "sms",
+          "address": "+61412345678"
+        },
+        "role": "backup",
+        "added_at": 1700000100,
+        "confirmed_at": 1700000160
+      }
+    ],
+    "challenge": {
+      "purpose": "sign_in",
+      "role": "backup",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "expires_at": 1700000800,
+      "attempts": 1,
+      "issued_at": null
+    },
+    "sent_at": [
+      1700000200
+    ]
+  },
+  "devices": [
+    {
+      "id": "0123456789abcdef",
+      "label": "Firefox on Windows",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "created_at": 1700000300,
+      "expires_at": 1700043500
+    }
+  ],
+  "proofs": {
+    "totp": 1700000060,
+    "recovery_code": 1700000095,
+    "security_key": 1700000260
+  },
+  "must_enroll": false,
+  "generation": 4,
+  "refusals": {
+    "since": 1700000300,
+    "logged": 10,
+    "unlogged": 25
+  }
+}"#;
+
+/// The same record as format 3 wrote it: no security keys.
+const PINNED_FORMAT_3: &str = r#"{
   "format": 3,
   "user": "sarah",
   "authenticators": [
@@ -520,10 +669,36 @@ fn the_serialised_record_is_pinned() {
     );
     assert_eq!(record.devices().len(), 1);
     let last = record.last_proof().unwrap();
-    assert_eq!((last.at, last.method), (1_700_000_095, Method::RecoveryCode));
+    assert_eq!((last.at, last.method), (1_700_000_260, Method::SecurityKey));
     assert_eq!(record.last_proved(Method::Totp), Some(1_700_000_060));
     assert_eq!(record.last_proved(Method::Sms), None);
-    assert_eq!(record.methods(), vec![Method::Totp, Method::Sms, Method::RecoveryCode]);
+    assert_eq!(record.methods(), vec![Method::SecurityKey, Method::Totp, Method::Sms, Method::RecoveryCode]);
+    let [key] = record.security_keys() else { panic!("one security key") };
+    assert_eq!(
+        (key.id(), key.name(), key.counter(), key.discoverable()),
+        ("5be0c3a1d2e4f607", "YubiKey", 17, true)
+    );
+    assert_eq!(key.credential_id().as_bytes(), (0u8..32).collect::<Vec<_>>().as_slice());
+    assert_eq!(record.user_handle().unwrap().as_bytes(), &[0xAA; 16]);
+    assert_eq!(record.ceremony().unwrap().expires_at(), 1_700_000_570);
+    assert_eq!(record.authenticator_count(), 3);
+    let listed: Vec<_> = record.authenticator_list().into_iter().map(|a| (a.id, a.method)).collect();
+    assert_eq!(listed[0], ("5be0c3a1d2e4f607".to_string(), Method::SecurityKey));
+}
+
+#[test]
+fn a_format_3_record_reads_with_no_security_keys_and_is_written_back_as_format_4() {
+    let record: UserRecord = serde_json::from_str(PINNED_FORMAT_3).expect("format 3 still reads");
+    assert_eq!(record.format(), UserRecord::FORMAT);
+    assert!(
+        record.security_keys().is_empty() && record.user_handle().is_none() && record.ceremony().is_none()
+    );
+    assert_eq!(record.authenticators().len(), 2);
+    assert_eq!(record.generation(), 4);
+    let written = serde_json::to_string(&record).unwrap();
+    assert!(written.contains("\"format\":4") && !written.contains("security_keys"));
+    let again: UserRecord = serde_json::from_str(&written).unwrap();
+    assert_eq!(again, record);
 }
 
 #[test]
@@ -543,7 +718,7 @@ fn a_format_1_record_reads_as_the_current_format_with_its_one_authenticator_name
     // Written back, it is a current-format record that reads back the same.
     let written = serde_json::to_string(&record).unwrap();
     assert!(
-        written.contains("\"format\":3")
+        written.contains("\"format\":4")
             && written.contains("\"authenticators\"")
             && !written.contains("\"totp\":{")
     );
@@ -552,13 +727,13 @@ fn a_format_1_record_reads_as_the_current_format_with_its_one_authenticator_name
 
 #[test]
 fn a_record_of_a_later_format_keeps_its_number_so_the_service_refuses_it() {
-    let later = PINNED.replacen("\"format\": 3", "\"format\": 4", 1);
+    let later = PINNED.replacen("\"format\": 4", "\"format\": 5", 1);
     let record: UserRecord = serde_json::from_str(&later).unwrap();
-    assert_eq!(record.format(), 4);
+    assert_eq!(record.format(), 5);
 }
 
 #[test]
-fn a_format_2_record_reads_as_generation_0_with_nothing_tallied_and_is_written_back_as_format_3() {
+fn a_format_2_record_reads_as_generation_0_with_nothing_tallied_and_is_written_back_as_format_4() {
     let record: UserRecord = serde_json::from_str(PINNED_FORMAT_2).expect("format 2 still reads");
     assert_eq!(record.format(), UserRecord::FORMAT);
     assert_eq!(record.generation(), 0);
@@ -568,7 +743,7 @@ fn a_format_2_record_reads_as_generation_0_with_nothing_tallied_and_is_written_b
     assert_eq!(current.generation(), 4);
     assert_eq!(current.refusal_tally().unlogged(), 25);
     let written = serde_json::to_string(&record).unwrap();
-    assert!(written.contains("\"format\":3") && written.contains("\"generation\":0"));
+    assert!(written.contains("\"format\":4") && written.contains("\"generation\":0"));
 }
 
 #[test]

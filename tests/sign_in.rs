@@ -24,6 +24,8 @@ fn after_the_password_an_enrolled_user_is_asked_for_a_code_and_others_are_let_in
                 needs_backup: false,
                 backup_blocking: false,
                 restricted: vec![],
+                offer_security_key: false,
+                security_key_blocking: false,
             })
         );
         assert_eq!(

@@ -10,6 +10,9 @@
 //! - nothing is admitted during a lockout;
 //! - recovery codes, out-of-band codes and device tokens are accepted only when they
 //!   are the live ones, once; and the obviously right answer is accepted;
+//! - a security key's assertion is accepted only against a live, unexpired
+//!   authentication ceremony, at most once per ceremony, from a registered key whose
+//!   counter moved forward (or where neither side counts);
 //! - the record always serialises and reads back equal;
 //! - `Step::changed == false` means the record really is unchanged.
 #![no_main]
@@ -22,9 +25,11 @@ use libfuzzer_sys::fuzz_target;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::enrollment::Confirmation;
+use mfa_kit::flow::security_key::{self, Assertion, CeremonyError, NewKey};
 use mfa_kit::flow::{self, Env, Failure, Rules, Step};
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::policy::{OrgSettings, SignInContext, StandardPolicy};
+use mfa_kit::record::{CEREMONY_LIFETIME, CeremonyKind, CredentialId};
 use mfa_kit::record::{DeviceInfo, DeviceToken, UserRecord};
 use mfa_kit::vocabulary::LockoutRule;
 use mfa_kit::{Destination, Method, Purpose, Refusal, Role, Secret, Totp, TotpParams, UserId};
@@ -68,6 +73,11 @@ enum Op {
     RevokeAll,
     Reset { reason: bool, by_self: bool, actor_has_mfa: bool },
     Decide,
+    KeyRegisterStart,
+    KeyRegisterFinish { credential: u8, rejected: bool },
+    KeyStart,
+    KeyFinish { credential: u8, counter: u8, rejected: Option<u8> },
+    KeyRemove(u8),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -162,7 +172,7 @@ fn accepted_code(events: &[EventKind]) -> bool {
 fn nothing_admitted(before: &UserRecord, after: &UserRecord, events: &[EventKind], what: &str) {
     assert!(!accepted_code(events), "{what}: refused, yet a code was accepted");
     // A proof the reading showed future-dated may be voided; none may be added.
-    for method in [Method::Totp, Method::Sms, Method::Email, Method::RecoveryCode] {
+    for method in [Method::Totp, Method::Sms, Method::Email, Method::RecoveryCode, Method::SecurityKey] {
         let (was, now) = (before.last_proved(method), after.last_proved(method));
         assert!(now == was || now.is_none(), "{what}: refused, yet a proof was recorded ({method:?})");
     }
@@ -180,6 +190,12 @@ fn nothing_admitted(before: &UserRecord, after: &UserRecord, events: &[EventKind
         after.recovery_codes().map(|r| r.remaining()),
         before.recovery_codes().map(|r| r.remaining()),
         "{what}: refused, yet a recovery code was spent"
+    );
+    let counters = |r: &UserRecord| r.security_keys().iter().map(|k| k.counter()).collect::<Vec<_>>();
+    assert_eq!(counters(after), counters(before), "{what}: refused, yet a key's counter moved");
+    assert!(
+        after.security_keys().len() <= before.security_keys().len(),
+        "{what}: refused, yet a security key was registered"
     );
     let confirmed =
         |r: &UserRecord| r.out_of_band().destinations().iter().filter(|d| d.confirmed_at().is_some()).count();
@@ -570,6 +586,104 @@ fuzz_target!(|input: Input| {
                 let env = model.env();
                 let key = model.key.clone();
                 step(&mut record, "decide", |r| Ok(flow::sign_in::decide(r, Some(&key), &env)));
+            }
+            Op::KeyRegisterStart => {
+                let env = model.env();
+                let handle = security_key::user_handle(&record).expect("the random source works");
+                step(&mut record, "key registration start", |r| {
+                    Ok(security_key::start_registration(r, "Fuzz key", handle, "state".into(), &env))
+                });
+            }
+            Op::KeyRegisterFinish { credential, rejected } => {
+                let answer = if rejected {
+                    Err(CeremonyError::BadSignature)
+                } else {
+                    Ok(NewKey {
+                        credential_id: CredentialId::new(vec![credential % 4; 16]),
+                        public_key: "{}".into(),
+                        counter: 0,
+                        user_verified: true,
+                        backup_eligible: false,
+                        backup_state: false,
+                        discoverable: credential % 2 == 0,
+                    })
+                };
+                let open =
+                    before.ceremony().is_some_and(|c| matches!(c.kind(), CeremonyKind::Registration { .. }));
+                let env = model.env();
+                let result = step(&mut record, "key registration finish", |r| {
+                    security_key::finish_registration(r, answer, &env)
+                });
+                if let Some((Ok(_), _)) = result {
+                    assert!(open && !rejected, "a key was registered without an open registration");
+                    assert!(!locked, "a key was registered during a lockout");
+                    assert_eq!(record.security_keys().len(), before.security_keys().len() + 1);
+                    assert!(record.ceremony().is_none(), "the registration's challenge was not spent");
+                }
+            }
+            Op::KeyStart => {
+                let env = model.env();
+                step(&mut record, "key start", |r| {
+                    Ok(security_key::start_authentication(r, "state".into(), &env))
+                });
+            }
+            Op::KeyFinish { credential, counter, rejected } => {
+                let credential_id = CredentialId::new(vec![credential % 4; 16]);
+                let answer = match rejected {
+                    Some(0) => Err(CeremonyError::Malformed),
+                    Some(1) => Err(CeremonyError::WrongOrigin),
+                    Some(2) => Err(CeremonyError::WrongChallenge),
+                    Some(_) | None => Ok(Assertion {
+                        credential_id: credential_id.clone(),
+                        counter: u32::from(counter),
+                        user_verified: true,
+                        backup_eligible: false,
+                        backup_state: false,
+                    }),
+                };
+                let live = before.ceremony().is_some_and(|c| {
+                    *c.kind() == CeremonyKind::Authentication
+                        && c.started_at() <= model.now + mfa_kit::record::CLOCK_SKEW
+                        && model.now < c.expires_at()
+                        && c.expires_at() - c.started_at() <= CEREMONY_LIFETIME
+                });
+                let stored = before
+                    .security_keys()
+                    .iter()
+                    .find(|k| *k.credential_id() == credential_id)
+                    .map(|k| k.counter());
+                let env = model.env();
+                let result = step(&mut record, "key finish", |r| {
+                    Ok(security_key::finish_authentication(r, answer.clone(), &env))
+                });
+                if let Some((outcome, _)) = result {
+                    assert!(
+                        record.ceremony().is_none_or(|c| *c.kind() != CeremonyKind::Authentication || !live),
+                        "an answered challenge was not spent"
+                    );
+                    if let Ok(proven) = outcome {
+                        assert!(proven.phishing_resistant);
+                        assert!(live, "an assertion was accepted without a live challenge");
+                        let (Ok(assertion), Some(stored)) = (&answer, stored) else {
+                            panic!("accepted: a rejected answer or an unknown key")
+                        };
+                        assert!(
+                            assertion.counter > stored || (assertion.counter == 0 && stored == 0),
+                            "a counter that did not move forward was accepted ({stored} -> {})",
+                            assertion.counter
+                        );
+                        proved = true;
+                    }
+                }
+            }
+            Op::KeyRemove(which) => {
+                if !record.security_keys().is_empty() {
+                    let id = record.security_keys()[usize::from(which) % record.security_keys().len()]
+                        .id()
+                        .to_string();
+                    let env = model.env();
+                    step(&mut record, "key remove", |r| Ok(flow::authenticator::remove(r, &id, &env)));
+                }
             }
         }
 

@@ -46,7 +46,9 @@ impl EventKind {
                 format!("Registered the {what} \"{name}\".")
             }
             EventKind::SecurityKeyRemoved { name, .. } => format!("Removed the security key \"{name}\"."),
-            EventKind::AuthenticatorRenamed { name, .. } => format!("Renamed an authenticator to \"{name}\"."),
+            EventKind::AuthenticatorRenamed { name, .. } => {
+                format!("Renamed an authenticator to \"{name}\".")
+            }
             EventKind::SecurityKeyCounterRegressed { authenticator, stored, presented, accepted } => {
                 let then = if *accepted { "accepted under the policy" } else { "refused" };
                 format!(

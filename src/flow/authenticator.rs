@@ -249,7 +249,8 @@ pub fn deactivate<T: Borrow<Totp>>(
             return Ok(Err(Refusal::ConfirmationRequired));
         }
         let record = draft.get();
-        let by_destination = record.authenticators.is_empty() && record.oob.confirmed(Role::Primary).is_some();
+        let by_destination =
+            record.authenticators.is_empty() && record.oob.confirmed(Role::Primary).is_some();
         let by_key = record.authenticators.is_empty() && !by_destination && !record.security_keys.is_empty();
         if let Some(refused) = draft.refuse_deactivation(env) {
             return Ok(Err(refused));

@@ -109,8 +109,11 @@ impl<'r> Draft<'r> {
             && super::security_key::phishing_resistant_required(self.get(), env)
         {
             let consecutive_failures = self.get().failures.consecutive;
-            let kind =
-                EventKind::CodeRejected { method, reason: RejectionReason::PolicyRefused, consecutive_failures };
+            let kind = EventKind::CodeRejected {
+                method,
+                reason: RejectionReason::PolicyRefused,
+                consecutive_failures,
+            };
             self.emit_refused(kind, env.now);
             return Some(Refusal::PhishingResistantRequired);
         }

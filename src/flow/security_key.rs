@@ -25,8 +25,9 @@ use super::enrollment::Confirmed;
 use super::{Draft, Env, Failure, Proven, Step, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::record::{
-    CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, FailureState, MAX_AUTHENTICATORS, MAX_CEREMONY_STATE,
-    MAX_PUBLIC_KEY, SecurityKey, UserHandle, UserRecord, authenticator_name, window_holds,
+    CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, FailureState, MAX_AUTHENTICATORS,
+    MAX_CEREMONY_STATE, MAX_PUBLIC_KEY, SecurityKey, UserHandle, UserRecord, authenticator_name,
+    window_holds,
 };
 use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, RejectionReason, SensitiveAction};
 
@@ -211,11 +212,7 @@ fn may_add(draft: &mut Draft<'_>, env: &Env<'_>) -> Option<Refusal> {
 
 /// The ceremony of `kind` in progress, if it holds at `now`; an expired one is cleared
 /// (and refused as [`Refusal::CeremonyExpired`]).
-fn take_ceremony(
-    draft: &mut Draft<'_>,
-    registration: bool,
-    env: &Env<'_>,
-) -> Result<Ceremony, Refusal> {
+fn take_ceremony(draft: &mut Draft<'_>, registration: bool, env: &Env<'_>) -> Result<Ceremony, Refusal> {
     let matches = |ceremony: &Ceremony| {
         matches!(
             (&ceremony.kind, registration),
@@ -257,7 +254,9 @@ pub fn finish_registration(
             Ok(ceremony) => ceremony,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        let CeremonyKind::Registration { name } = ceremony.kind else { return Ok(Err(Refusal::NoCeremonyPending)) };
+        let CeremonyKind::Registration { name } = ceremony.kind else {
+            return Ok(Err(Refusal::NoCeremonyPending));
+        };
         if let Some(refused) = may_add(draft, env) {
             return Ok(Err(refused));
         }
@@ -371,7 +370,8 @@ pub fn finish_authentication(
             return Err(refused);
         }
         let consecutive_failures = draft.get().failures.consecutive;
-        let refused = |reason| EventKind::CodeRejected { method: Method::SecurityKey, reason, consecutive_failures };
+        let refused =
+            |reason| EventKind::CodeRejected { method: Method::SecurityKey, reason, consecutive_failures };
         if let Err(refusal) = take_ceremony(draft, false, env) {
             let reason = if refusal == Refusal::CeremonyExpired {
                 RejectionReason::Expired
@@ -385,9 +385,17 @@ pub fn finish_authentication(
         let assertion = match answer {
             Ok(assertion) => assertion,
             Err(CeremonyError::Malformed) => return Err(draft.malformed(Method::SecurityKey, env.now)),
-            Err(error) => return Err(rejected(draft.count_failure(Method::SecurityKey, error.reason(), env.now, lockout))),
+            Err(error) => {
+                return Err(rejected(draft.count_failure(
+                    Method::SecurityKey,
+                    error.reason(),
+                    env.now,
+                    lockout,
+                )));
+            }
         };
-        let found = draft.get().security_keys.iter().position(|key| key.credential_id == assertion.credential_id);
+        let found =
+            draft.get().security_keys.iter().position(|key| key.credential_id == assertion.credential_id);
         let Some(index) = found else {
             let reason = RejectionReason::UnknownCredential;
             return Err(rejected(draft.count_failure(Method::SecurityKey, reason, env.now, lockout)));
@@ -440,9 +448,9 @@ pub(crate) fn phishing_resistant_required(record: &UserRecord, env: &Env<'_>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::Rules;
     use crate::policy::{SignInContext, StandardPolicy};
     use crate::vocabulary::UserId;
-    use crate::flow::Rules;
 
     const NOW: u64 = 1_700_000_000;
 

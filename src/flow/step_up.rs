@@ -81,8 +81,13 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
     }
     let window = env.policy.fresh_proof_window(env.context);
     // Only a proof with a method the organisation allows counts (an e-mailed code does
-    // not where e-mailed codes are refused).
-    let allowed = |method: Method| env.policy.method_allowed(env.context, method);
+    // not where e-mailed codes are refused), and, for a user who must prove with a
+    // phishing-resistant factor and has one, only such a proof (or a recovery code's).
+    let keys_only = super::security_key::phishing_resistant_required(record, env);
+    let allowed = |method: Method| {
+        env.policy.method_allowed(env.context, method)
+            && (!keys_only || method.is_phishing_resistant() || method == Method::RecoveryCode)
+    };
     let fresh = match env.context.session.map(|session| session.proved_at) {
         // A session that never proved a factor is never fresh.
         Some(None) => None,
@@ -98,7 +103,7 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
         Some(proof) => StepUp::Proceed { proof: Some(proof) },
         None => {
             let mut methods = record.methods();
-            methods.retain(|method| env.policy.method_allowed(env.context, *method));
+            methods.retain(|method| allowed(*method));
             StepUp::Prove { methods, window }
         }
     }

@@ -287,6 +287,12 @@ pub enum Preset {
     /// sessions end after 12 hours (the remembered-device cap, so no sign-in outlives
     /// it) or 1 hour of inactivity, and signing in with a recovery code ends the
     /// user's other sessions.
+    ///
+    /// On phishing resistance the framework is silent, so the preset claims nothing:
+    /// security keys and passkeys stay allowed as they were configured. An
+    /// organisation that follows Australia's Essential Eight at maturity level 2 or
+    /// above (phishing-resistant MFA for online services) lists its user types in
+    /// [`OrgSettings::phishing_resistant_for`].
     AtoOperationalSecurity,
     /// NIST SP 800-63B-4 at authenticator assurance level 2.
     ///

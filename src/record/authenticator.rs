@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::TotpParams;
-use crate::vocabulary::Method;
 use crate::seal::SealedSecret;
+use crate::vocabulary::Method;
 
 /// The most authenticator apps one user may have: each one is another secret every
 /// code is checked against.

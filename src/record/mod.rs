@@ -9,7 +9,7 @@
 //! device tokens are there only as keyed hashes. Nothing else in it is secret, but the
 //! record is still the user's security state and deserves the care of a password hash.
 //!
-//! # Serialised form (format 3)
+//! # Serialised form (format 4)
 //!
 //! As JSON (any serde format works); times are seconds since the Unix epoch, sealed
 //! secrets and hashes are unpadded base32, and sections a user does not use are `null`
@@ -17,7 +17,7 @@
 //!
 //! ```json
 //! {
-//!   "format": 2,
+//!   "format": 4,
 //!   "user": "sarah",
 //!   "authenticators": [{
 //!     "id": "000000006553f11e", "name": "Authenticator app",
@@ -26,6 +26,19 @@
 //!     "created_at": 1700000030, "last_used_at": 1700000060,
 //!     "last_accepted_step": 56666668, "drift": -1
 //!   }],
+//!   "security_keys": [{ (absent when there are none)
+//!     "id": "5be0c3a1d2e4f607", "name": "YubiKey",
+//!     "credential_id": "…" (base32 of the authenticator's credential id),
+//!     "public_key": "…" (the relying party's encoding of the public key; mfa-kit-webauthn:
+//!                        the COSE key as JSON), "counter": 17,
+//!     "user_verified": true, "backup_eligible": false, "backup_state": false,
+//!     "discoverable": true, "created_at": 1700000200, "last_used_at": 1700000260
+//!   }],
+//!   "user_handle": "…" (base32 of 16 random bytes; absent until a key is registered),
+//!   "ceremony": { (absent when none is in progress)
+//!     "kind": "registration", "name": "YubiKey" (or "kind": "authentication"),
+//!     "state": "…" (the relying party's state: the challenge, the keys allowed),
+//!     "started_at": 1700000200, "expires_at": 1700000500 },
 //!   "pending_enrollment": null,
 //!   (an enrollment: { "secret": {…}, "params": {…}, "started_at": 1700000100,
 //!                     "expires_at": 1700000700, "failed_attempts": 0,
@@ -46,7 +59,7 @@
 //!   },
 //!   "devices": [{ "id": "0123456789abcdef", "label": "Firefox on Windows", "hash": "…",
 //!                 "created_at": 1700000300, "expires_at": 1700043500 }],
-//!   "proofs": { "totp": 1700000060, "recovery_code": 1700000095 },
+//!   "proofs": { "totp": 1700000060, "recovery_code": 1700000095, "security_key": 1700000260 },
 //!   "must_enroll": false,
 //!   "generation": 4,
 //!   "refusals": { "since": 1700000300, "logged": 10, "unlogged": 25 }
@@ -58,7 +71,13 @@
 //! authenticator in `"totp"`, one `"last_proof": { "at", "method" }`) still read: the
 //! authenticator gets the default name and an id made from its creation time. Format 2
 //! records (no `"generation"`, no `"refusals"`) read as generation 0 with nothing
-//! tallied. Both are written back as format 3.
+//! tallied. Format 3 records (no security keys) read with none. All are written back
+//! as format 4.
+//!
+//! A security key's entry holds public material only: the credential id, the public
+//! key, the signature counter and the flags the authenticator reported. The private key
+//! never leaves the authenticator, so a copy of the record lets nobody sign in with
+//! the key.
 //!
 //! # Time
 //!
@@ -118,8 +137,8 @@ pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
 pub use security_key::{
-    CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, MAX_CEREMONY_STATE, MAX_CREDENTIAL_ID, MAX_PUBLIC_KEY,
-    SecurityKey, UserHandle,
+    CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, MAX_CEREMONY_STATE, MAX_CREDENTIAL_ID,
+    MAX_PUBLIC_KEY, SecurityKey, UserHandle,
 };
 pub use time::from_the_future;
 

@@ -28,7 +28,9 @@ pub struct SecurityKeyOptions {
 impl<S: Store, K: SecretSealer> MfaService<S, K> {
     fn party(&self) -> Result<Arc<dyn RelyingParty>, Error> {
         self.relying_party.clone().ok_or_else(|| {
-            Error::Misconfigured("no WebAuthn relying party: give one with MfaServiceBuilder::relying_party".into())
+            Error::Misconfigured(
+                "no WebAuthn relying party: give one with MfaServiceBuilder::relying_party".into(),
+            )
         })
     }
 
@@ -107,7 +109,10 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             let env = self.env(now, context);
             if record.security_keys().is_empty() {
                 // Nothing to make options for: the transition refuses it as such.
-                return Ok(with_options(rules::start_authentication(record, String::new(), &env), String::new()));
+                return Ok(with_options(
+                    rules::start_authentication(record, String::new(), &env),
+                    String::new(),
+                ));
             }
             let made = party.start_authentication(record.security_keys())?;
             Ok(with_options(rules::start_authentication(record, made.state, &env), made.options))

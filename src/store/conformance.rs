@@ -54,6 +54,7 @@ where
     stale_versions_conflict(&*store).await;
     versions_are_never_reused(&*store).await;
     events_are_stored_with_their_record(&*store).await;
+    security_keys_are_kept_exactly(&*store).await;
     one_winner_among_racing_writers(store.clone(), spawner).await;
     listing_and_paging(&*store).await;
     audit_reading_and_paging(&*store).await;
@@ -493,6 +494,48 @@ pub async fn stale_versions_conflict<S: Store>(store: &S) {
     );
     let loaded = ok(store.load(&user).await).expect("the record loads");
     assert_eq!((loaded.version, loaded.record), (v2, second), "a stale save changed the record");
+}
+
+/// A record with security keys (every byte value in a credential id, the largest
+/// counter, a long public key), a user handle and a ceremony in progress loads exactly
+/// as saved, and a signature counter moved by a later save is the one that loads.
+pub async fn security_keys_are_kept_exactly<S: Store>(store: &S) {
+    use crate::record::{Ceremony, CeremonyKind, CredentialId, SecurityKey, UserHandle};
+    let user = fresh("keys");
+    let mut first = UserRecord::new(user.clone());
+    let key = |id: &str, credential: Vec<u8>, counter: u32, discoverable: bool| SecurityKey {
+        id: id.into(),
+        name: "Conformance key \u{1F511}".into(),
+        credential_id: CredentialId::new(credential),
+        public_key: format!("{{\"cose\":\"{}\"}}", "A".repeat(2000)).into(),
+        counter,
+        user_verified: true,
+        backup_eligible: discoverable,
+        backup_state: false,
+        discoverable,
+        created_at: 1_700_000_000,
+        last_used_at: Some(1_700_000_060),
+    };
+    first.security_keys.push(key("00000000000000d1", (0..=255).collect(), u32::MAX - 1, false));
+    first.security_keys.push(key("00000000000000d2", vec![7; 1023], 0, true));
+    first.user_handle = Some(UserHandle([0xAB; 16]));
+    first.ceremony = Some(Box::new(Ceremony {
+        kind: CeremonyKind::Registration { name: "Spare key".into() },
+        state: "{\"challenge\":\"conformance\"}".into(),
+        started_at: 1_700_000_100,
+        expires_at: 1_700_000_400,
+    }));
+    let Saved(v1) = saved(store.save(first.clone(), None, vec![]).await) else { panic!("create refused") };
+    let loaded = ok(store.load(&user).await).expect("the record loads");
+    assert_eq!(loaded.record, first, "a record with security keys changed in the store");
+    let mut second = first;
+    second.security_keys[0].counter = u32::MAX;
+    second.ceremony = None;
+    let Saved(_) = saved(store.save(second.clone(), Some(v1), vec![]).await) else {
+        panic!("a save at the current version was refused")
+    };
+    let loaded = ok(store.load(&user).await).expect("the record loads");
+    assert_eq!(loaded.record, second, "a key's counter or a spent ceremony was not kept");
 }
 
 /// Every successful save gives the record a version it never had, so a writer holding

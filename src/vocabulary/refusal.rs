@@ -168,7 +168,9 @@ pub enum Refusal {
     KeyAlreadyRegistered,
     /// The account must prove itself with a security key or passkey: an app, SMS or
     /// e-mail code is not enough under the organisation's rules.
-    #[error("Your organisation requires a security key or passkey for your account: use it instead of a code.")]
+    #[error(
+        "Your organisation requires a security key or passkey for your account: use it instead of a code."
+    )]
     PhishingResistantRequired,
 }
 
@@ -226,9 +228,7 @@ impl Refusal {
         match self {
             Refusal::WrongCode { attempts_left }
             | Refusal::CodeReused { attempts_left }
-            | Refusal::KeyRejected { attempts_left } => {
-                Some(*attempts_left)
-            }
+            | Refusal::KeyRejected { attempts_left } => Some(*attempts_left),
             _ => None,
         }
     }

@@ -132,6 +132,8 @@ async fn password(
             needs_backup: false,
             backup_blocking: false,
             restricted: vec![],
+            offer_security_key: false,
+            security_key_blocking: false,
         },
         "require" => Decision::RequireEnrollment { reason: Reason::OrgEnforced },
         "ask" => {
@@ -161,7 +163,12 @@ async fn code(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let proof = if form.code == "good" {
-        Proven { method: Method::Totp, drift: Some(0), at: app.clock.now().unwrap(), phishing_resistant: false }
+        Proven {
+            method: Method::Totp,
+            drift: Some(0),
+            at: app.clock.now().unwrap(),
+            phishing_resistant: false,
+        }
     } else {
         match app.mfa.verify_code(&due.user, &form.code, &due.context).await? {
             Ok(proof) => proof,

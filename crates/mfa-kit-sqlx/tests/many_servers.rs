@@ -7,7 +7,9 @@
 //! limit (5) and no further; the recovery code and the SMS code are each accepted once;
 //! and sends of SMS codes stay within the limits (one a minute): exactly one SMS per
 //! round, because the service reserves a send in the record with a conditional save
-//! before it calls the sender.
+//! before it calls the sender; and one signed security-key assertion (a real
+//! signature from a software authenticator), replayed to all 8 servers at the same
+//! moment, is accepted by exactly one: the save that accepts it spends the challenge.
 
 mod common;
 
@@ -30,12 +32,16 @@ use mfa_kit::store::{AuditQuery, ReadAudit, Store};
 use mfa_kit::vocabulary::RejectionReason;
 use mfa_kit::{Destination, KeyUri, Role, Totp};
 use mfa_kit_sqlx::{PostgresStore, SqliteStore, TableNames};
+use webauthn_authenticator_rs::prelude::WebauthnAuthenticator;
 
 const SERVERS: usize = 8;
 const ROUNDS: usize = 200;
 const START: u64 = 1_700_000_000;
 /// The moment the servers play every round at (`ROUND_TIME` of the server binary).
 const ROUND_TIME: u64 = START + 600;
+/// The relying party the servers use (`RP_ID` and `ORIGIN` of the server binary).
+const RP_ID: &str = "localhost";
+const ORIGIN: &str = "http://localhost:3000";
 
 /// The two tests take turns: 16 processes at once would only measure the scheduler.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -152,6 +158,28 @@ async fn prepare<S: Store + 'static>(mfa: &Arc<Service<S>>, clock: &ManualClock)
         }
     })
     .await;
+    // Each round's user registers a security key (a software authenticator making a
+    // real key pair) and asks to sign in with it; the signed answer is the plan's.
+    clock.set(START + 400);
+    let assertions = each_round(mfa, |mfa, r| async move {
+        let here = SignInContext::default();
+        let who = user(r, "key");
+        let origin = webauthn_authenticator_rs::prelude::Url::parse(ORIGIN).unwrap();
+        let mut key = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+        let options =
+            mfa.start_security_key_registration(&who, "Key", "staff", "Staff", &here).await.unwrap().unwrap();
+        let options: webauthn_rs_core::proto::CreationChallengeResponse =
+            serde_json::from_str(&options.options).unwrap();
+        let created = key.do_registration(origin.clone(), options).unwrap();
+        let created = serde_json::to_string(&created).unwrap();
+        mfa.finish_security_key_registration(&who, &created, &here).await.unwrap().unwrap();
+        let options = mfa.start_security_key(&who, &here).await.unwrap().unwrap();
+        let options: webauthn_rs_core::proto::RequestChallengeResponse =
+            serde_json::from_str(&options.options).unwrap();
+        let signed = key.do_authentication(origin, options).unwrap();
+        serde_json::to_string(&signed).unwrap()
+    })
+    .await;
     let mut plan = String::new();
     for r in 0..ROUNDS {
         let totp = &phones[r][0];
@@ -161,7 +189,8 @@ async fn prepare<S: Store + 'static>(mfa: &Arc<Service<S>>, clock: &ManualClock)
             .collect();
         let wrong = (0..1_000_000u32).map(|n| format!("{n:06}")).find(|c| !near.contains(c)).unwrap();
         let sms = outbox.code(&phone(r, "sms"));
-        plan.push_str(&format!("{r}\t{valid}\t{wrong}\t{}\t{sms}\n", recovery[r].0));
+        assert!(!assertions[r].contains(['\t', '\n']), "an assertion fits on one plan line");
+        plan.push_str(&format!("{r}\t{valid}\t{wrong}\t{}\t{sms}\t{}\n", recovery[r].0, assertions[r]));
     }
     (plan, recovery.iter().map(|(_, n)| *n).collect())
 }
@@ -196,10 +225,12 @@ async fn kinds_at<S: ReadAudit>(store: &S, user: &UserId, at: Option<u64>) -> Ve
 async fn many_servers<S: Backend>(store: S, url: &str, tables: &TableNames) {
     let key_bytes: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
     let clock = ManualClock::new(START);
+    let party = mfa_kit_webauthn::WebauthnParty::builder(RP_ID, ORIGIN).build().unwrap();
     let mfa = Arc::new(
         MfaService::builder("Many Servers", store.clone(), PlaintextSealer)
             .clock(clock.clone())
             .hash_key(HashKey::from_bytes(&key_bytes).unwrap())
+            .relying_party(party)
             .build(),
     );
     let began = Instant::now();
@@ -235,7 +266,7 @@ async fn many_servers<S: Backend>(store: S, url: &str, tables: &TableNames) {
     let raced = raced.elapsed();
 
     // rounds[r][column] summed over the servers.
-    let mut rounds = vec![[0u32; 10]; ROUNDS];
+    let mut rounds = vec![[0u32; 11]; ROUNDS];
     for (w, output) in outputs.iter().enumerate() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success() && stderr.is_empty(), "server {w} failed: {stderr}");
@@ -247,10 +278,11 @@ async fn many_servers<S: Backend>(store: S, url: &str, tables: &TableNames) {
         }
     }
     let mut sends = 0;
+    let keys: u32 = rounds.iter().map(|round| round[10]).sum();
     // Rounds where more than one SMS went out at one moment: (round, sender calls,
     // sends recorded in the audit trail, sends recorded in the record at that moment).
     let mut over_limit: Vec<(usize, u32, usize, usize)> = Vec::new();
-    for (r, [totp, wrong, locked, recovery, sms, sent, limited, calls, errors, _]) in
+    for (r, [totp, wrong, locked, recovery, sms, sent, limited, calls, errors, _, key]) in
         rounds.iter().enumerate()
     {
         let at = format!("{} round {r}", S::name());
@@ -259,6 +291,13 @@ async fn many_servers<S: Backend>(store: S, url: &str, tables: &TableNames) {
         assert_eq!(wrong + locked, 2 * SERVERS as u32, "{at}: every wrong code got an answer");
         assert_eq!(*recovery, 1, "{at}: the recovery code was accepted {recovery} times");
         assert_eq!(*sms, 1, "{at}: the SMS code was accepted {sms} times");
+        assert_eq!(*key, 1, "{at}: the replayed security-key assertion was accepted {key} times");
+        let key_proofs = kinds(&store, &user(r, "key"))
+            .await
+            .iter()
+            .filter(|k| matches!(k, EventKind::CodeAccepted { method: mfa_kit::Method::SecurityKey, .. }))
+            .count();
+        assert_eq!(key_proofs, 1, "{at}: security-key proofs in the trail");
         assert_eq!(sent + limited, SERVERS as u32, "{at}: every send got an answer");
         assert!(*sent >= 1, "{at}: no server could send an SMS");
         assert_eq!(calls, sent, "{at}: every SMS handed to the provider is reported as sent");
@@ -292,9 +331,10 @@ async fn many_servers<S: Backend>(store: S, url: &str, tables: &TableNames) {
     }
     println!(
         "{}: {SERVERS} processes x {ROUNDS} rounds, {} requests, in {:.1} s (setup {:.1} s); \
-         {sends} SMS sent in {ROUNDS} rounds, {} rounds sent more than one at one moment",
+         {sends} SMS sent in {ROUNDS} rounds, {} rounds sent more than one at one moment; \
+         {keys} of {ROUNDS} security-key assertions accepted, each replayed to {SERVERS} servers at once",
         S::name(),
-        ROUNDS * SERVERS * 6,
+        ROUNDS * SERVERS * 7,
         raced.as_secs_f64(),
         prepared.as_secs_f64(),
         over_limit.len(),

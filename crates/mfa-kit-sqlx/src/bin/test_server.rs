@@ -3,15 +3,17 @@
 //! It builds its own `MfaService` over the shared database and, round after round, waits
 //! until every server has reached the round (a file each in a shared directory), then
 //! sends the round's codes: the valid authenticator code, two wrong codes, the
-//! recovery code, the SMS code, and one request to send an SMS code. It prints one line
-//! per round with what it saw:
+//! recovery code, the SMS code, one request to send an SMS code, and the round's signed
+//! security-key assertion (the same one from every server). It prints one line per
+//! round with what it saw:
 //!
 //! `round totp_accepted wrong_rejected locked_out recovery_accepted sms_accepted sent
-//! rate_limited sender_calls errors`
+//! rate_limited sender_calls errors key_accepted`
 //!
 //! Usage: `mfa-kit-sqlx-test-server BACKEND URL RECORDS AUDIT WORKER WORKERS SYNC_DIR
 //! PLAN HASH_KEY_HEX` where BACKEND is `postgres` or `sqlite` and PLAN has one line per
-//! round: `round totp wrong recovery sms` (tab-separated codes).
+//! round: `round totp wrong recovery sms assertion` (tab-separated; the assertion is
+//! the browser's JSON for the relying party of [`RP_ID`] and [`ORIGIN`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -30,6 +32,10 @@ use mfa_kit_sqlx::{PostgresStore, SqliteStore, TableNames};
 
 /// The moment every round is played at (the test's plan is made for it).
 pub const ROUND_TIME: u64 = 1_700_000_000 + 600;
+/// The relying party's id the test's keys are registered for.
+pub const RP_ID: &str = "localhost";
+/// The site's origin the test's keys sign for.
+pub const ORIGIN: &str = "http://localhost:3000";
 
 /// Counts the SMS messages this server really hands to the provider.
 #[derive(Debug, Default)]
@@ -93,20 +99,22 @@ async fn barrier(sync: &Path, round: usize, worker: usize, workers: usize) -> Re
 }
 
 async fn serve<S: Store>(store: S, args: Args) -> Result<(), String> {
+    let party = mfa_kit_webauthn::WebauthnParty::builder(RP_ID, ORIGIN).build().map_err(|e| e.to_string())?;
     let mfa = MfaService::builder("Many Servers", store, PlaintextSealer)
         .clock(ManualClock::new(ROUND_TIME))
         .hash_key(args.key)
+        .relying_party(party)
         .build();
     let here = SignInContext::default();
     let sender = CountingSender::default();
     for line in &args.plan {
-        let [round, totp, wrong, recovery, sms] = line.as_slice() else {
+        let [round, totp, wrong, recovery, sms, assertion] = line.as_slice() else {
             return Err(format!("bad plan line {line:?}"));
         };
         let r: usize = round.parse().map_err(|e| format!("{round}: {e}"))?;
         let user = |name: &str| UserId::new(format!("r{r}/{name}"));
-        let mut counts = [0u32; 10];
-        let error = |e: Error, counts: &mut [u32; 10]| {
+        let mut counts = [0u32; 11];
+        let error = |e: Error, counts: &mut [u32; 11]| {
             eprintln!("server {} round {r}: {e}", args.worker);
             counts[9] += 1;
         };
@@ -139,6 +147,13 @@ async fn serve<S: Store>(store: S, args: Args) -> Result<(), String> {
             Ok(Ok(_sent)) => counts[5] += 1,
             Ok(Err(Refusal::RateLimited { .. })) => counts[6] += 1,
             Ok(other) => return Err(format!("round {r}: a send gave {other:?}")),
+            Err(e) => error(e, &mut counts),
+        }
+        match mfa.verify_security_key(&user("key"), assertion, &here).await {
+            Ok(Ok(proven)) if proven.phishing_resistant => counts[10] += 1,
+            Ok(Ok(other)) => return Err(format!("round {r}: a key's proof gave {other:?}")),
+            Ok(Err(Refusal::NoCeremonyPending)) => {}
+            Ok(other) => return Err(format!("round {r}: a replayed assertion gave {other:?}")),
             Err(e) => error(e, &mut counts),
         }
         counts[7] = sender.0.load(Ordering::SeqCst) - calls_before;

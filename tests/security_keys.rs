@@ -1,0 +1,312 @@
+//! Security keys and passkeys in the record's rules, as the user stories tell them: a
+//! practitioner whose firm requires a phishing-resistant factor, a user under the NIST
+//! preset who is offered one, a cloned key, a lost key, an admin's reset.
+//!
+//! The relying party's cryptography is `mfa-kit-webauthn`'s (its tests drive these
+//! same rules with real signatures from a software authenticator); here the
+//! transitions get what a relying party reports, so every rule is shown on its own.
+
+use std::sync::Arc;
+
+use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::event::EventKind;
+use mfa_kit::flow::security_key::{self, Assertion, CeremonyError, NewKey};
+use mfa_kit::flow::step_up::{self, StepUp};
+use mfa_kit::flow::{self, Env, Rules};
+use mfa_kit::policy::{Decision, OrgSettings, Policy, SignInContext, StandardPolicy};
+use mfa_kit::record::{CEREMONY_LIFETIME, CredentialId, UserRecord};
+use mfa_kit::{Cleared, Method, Refusal, ResetMode, Secret, SensitiveAction, Totp, TotpParams, UserId};
+
+const T0: u64 = 1_700_000_010 - 10;
+
+struct World {
+    policy: Box<dyn Policy>,
+    context: SignInContext,
+    rules: Rules,
+}
+
+impl World {
+    fn new(policy: impl Policy + 'static, context: SignInContext) -> World {
+        World { policy: Box::new(policy), context, rules: Rules::default() }
+    }
+
+    fn env(&self, now: u64) -> Env<'_> {
+        Env::new(now, self.policy.as_ref(), &self.context, &self.rules)
+    }
+}
+
+fn new_key(id: u8) -> NewKey {
+    NewKey {
+        credential_id: CredentialId::new(vec![id; 32]),
+        public_key: "{\"kty\":2}".into(),
+        counter: 1,
+        user_verified: true,
+        backup_eligible: false,
+        backup_state: false,
+        discoverable: true,
+    }
+}
+
+fn signed(id: u8, counter: u32) -> Assertion {
+    Assertion {
+        credential_id: CredentialId::new(vec![id; 32]),
+        counter,
+        user_verified: true,
+        backup_eligible: false,
+        backup_state: false,
+    }
+}
+
+/// A user with an authenticator app, enrolled at `T0`..`T0 + 30`.
+fn with_app(world: &World, name: &str) -> (UserRecord, Totp) {
+    let mut record = UserRecord::new(UserId::new(name));
+    let secret = Secret::generate().unwrap();
+    let sealed = PlaintextSealer.seal(record.user(), &secret).unwrap();
+    let phone = Totp::new(&secret, TotpParams::DEFAULT);
+    let started = flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, name, &world.env(T0));
+    assert!(started.outcome.is_ok());
+    let codes = [phone.generate(T0).unwrap().to_string(), phone.generate(T0 + 30).unwrap().to_string()];
+    let confirmed =
+        flow::enrollment::confirm(&mut record, &phone, &[&codes[0], &codes[1]], &world.env(T0 + 30));
+    assert!(confirmed.unwrap().outcome.is_ok());
+    (record, phone)
+}
+
+fn register(record: &mut UserRecord, world: &World, id: u8, now: u64) -> Result<(), Refusal> {
+    let handle = security_key::user_handle(record).unwrap();
+    security_key::start_registration(record, "YubiKey", handle, "state".into(), &world.env(now)).outcome?;
+    security_key::finish_registration(record, Ok(new_key(id)), &world.env(now + 5)).unwrap().outcome.map(drop)
+}
+
+fn prove_with_key(
+    record: &mut UserRecord,
+    world: &World,
+    id: u8,
+    counter: u32,
+    now: u64,
+) -> Result<(), Refusal> {
+    security_key::start_authentication(record, "state".into(), &world.env(now)).outcome?;
+    let step = security_key::finish_authentication(record, Ok(signed(id, counter)), &world.env(now + 2));
+    step.outcome.map(|proven| assert!(proven.phishing_resistant && proven.method == Method::SecurityKey))
+}
+
+fn decision(record: &mut UserRecord, world: &World, now: u64) -> Decision {
+    flow::sign_in::decide(record, None, &world.env(now)).outcome.unwrap()
+}
+
+#[test]
+fn a_practitioner_whose_firm_requires_a_phishing_resistant_factor_registers_a_key_then_codes_no_longer_do() {
+    let settings =
+        OrgSettings { phishing_resistant_for: vec!["practitioner".into()], ..OrgSettings::default() };
+    let context =
+        SignInContext::default().with_user_type("practitioner").with_org(Arc::new(settings.clone()));
+    let world = World::new(StandardPolicy::new(), context);
+    let (mut record, phone) = with_app(&world, "tom");
+
+    // With only an app: asked for the code, then held to register a key.
+    let Decision::Challenge { methods, offer_security_key, security_key_blocking, .. } =
+        decision(&mut record, &world, T0 + 60)
+    else {
+        panic!("a challenge")
+    };
+    assert_eq!(methods, [Method::Totp]);
+    assert!(offer_security_key && security_key_blocking);
+    let code = phone.generate(T0 + 60).unwrap().to_string();
+    let proof = flow::authenticator::verify(&mut record, &[&phone], &code, &world.env(T0 + 60)).unwrap();
+    assert!(proof.outcome.is_ok_and(|p| !p.phishing_resistant));
+
+    // The app code is fresh, so the key may be added.
+    register(&mut record, &world, 1, T0 + 90).unwrap();
+    assert_eq!(record.methods()[0], Method::SecurityKey);
+
+    // From now on the key (or a recovery code) is what signs in, not the app.
+    let Decision::Challenge { methods, security_key_blocking, .. } = decision(&mut record, &world, T0 + 600)
+    else {
+        panic!("a challenge")
+    };
+    assert_eq!(methods, [Method::SecurityKey]);
+    assert!(!security_key_blocking);
+    let code = phone.generate(T0 + 600).unwrap().to_string();
+    let refused = flow::authenticator::verify(&mut record, &[&phone], &code, &world.env(T0 + 600)).unwrap();
+    assert_eq!(refused.outcome, Err(Refusal::PhishingResistantRequired));
+    assert_eq!(record.failures().consecutive(), 0, "a refused method is not a guess");
+    prove_with_key(&mut record, &world, 1, 2, T0 + 610).unwrap();
+    let check = step_up::check(&record, SensitiveAction::Host, &world.env(T0 + 620));
+    assert!(matches!(check, StepUp::Proceed { proof: Some(p) } if p.method == Method::SecurityKey));
+
+    // A colleague of another type still signs in with the app.
+    let other = SignInContext::default().with_user_type("bookkeeper").with_org(Arc::new(settings));
+    let world = World::new(StandardPolicy::new(), other);
+    let code = phone.generate(T0 + 660).unwrap().to_string();
+    assert!(
+        flow::authenticator::verify(&mut record, &[&phone], &code, &world.env(T0 + 660))
+            .unwrap()
+            .outcome
+            .is_ok()
+    );
+}
+
+#[test]
+fn under_the_nist_preset_a_user_without_a_key_is_offered_one_and_a_user_with_one_is_asked_for_it_first() {
+    let world = World::new(StandardPolicy::nist_aal2(), SignInContext::default());
+    let (mut record, _phone) = with_app(&world, "sarah");
+    let Decision::Challenge { methods, offer_security_key, security_key_blocking, .. } =
+        decision(&mut record, &world, T0 + 60)
+    else {
+        panic!("a challenge")
+    };
+    assert_eq!(methods, [Method::Totp]);
+    assert!(offer_security_key && !security_key_blocking, "offered, not required");
+
+    register(&mut record, &world, 7, T0 + 40).unwrap();
+    let Decision::Challenge { methods, offer_security_key, .. } = decision(&mut record, &world, T0 + 300)
+    else {
+        panic!("a challenge")
+    };
+    assert_eq!(methods, [Method::SecurityKey, Method::Totp], "the key first");
+    assert!(!offer_security_key);
+
+    // Without the preset, nobody is offered one unprompted.
+    let plain = World::new(StandardPolicy::new(), SignInContext::default());
+    let (mut other, _) = with_app(&plain, "ann");
+    let Decision::Challenge { offer_security_key, .. } = decision(&mut other, &plain, T0 + 60) else {
+        panic!("a challenge")
+    };
+    assert!(!offer_security_key);
+}
+
+#[test]
+fn an_organisation_that_turns_security_keys_off_neither_offers_nor_accepts_them() {
+    let settings = OrgSettings { allow_security_keys: false, ..OrgSettings::default() };
+    let world = World::new(StandardPolicy::new(), SignInContext::default().with_org(Arc::new(settings)));
+    let open = World::new(StandardPolicy::new(), SignInContext::default());
+    let (mut record, _phone) = with_app(&open, "kim");
+    register(&mut record, &open, 3, T0 + 40).unwrap();
+    let Decision::Challenge { methods, .. } = decision(&mut record, &world, T0 + 300) else {
+        panic!("a challenge")
+    };
+    assert_eq!(methods, [Method::Totp]);
+    let refused = security_key::start_authentication(&mut record, "state".into(), &world.env(T0 + 300));
+    assert_eq!(refused.outcome, Err(Refusal::MethodNotAllowed));
+}
+
+#[test]
+fn failed_assertions_count_towards_the_lockout_and_a_cloned_key_is_refused_and_audited() {
+    let world = World::new(StandardPolicy::new(), SignInContext::default());
+    let (mut record, _phone) = with_app(&world, "lee");
+    register(&mut record, &world, 5, T0 + 40).unwrap();
+    prove_with_key(&mut record, &world, 5, 10, T0 + 100).unwrap();
+
+    // The clone answers with a counter the original already passed.
+    security_key::start_authentication(&mut record, "state".into(), &world.env(T0 + 200)).outcome.unwrap();
+    let cloned = security_key::finish_authentication(&mut record, Ok(signed(5, 9)), &world.env(T0 + 201));
+    assert!(matches!(cloned.outcome, Err(Refusal::KeyRejected { attempts_left: 4 })));
+    assert!(cloned.events.iter().any(|e| matches!(
+        e,
+        EventKind::SecurityKeyCounterRegressed { stored: 10, presented: 9, accepted: false, .. }
+    )));
+    assert_eq!(record.security_keys()[0].counter(), 10);
+
+    // Four more signatures from another site: the fifth failure locks.
+    let mut last = None;
+    for i in 0..4 {
+        let now = T0 + 210 + i * 10;
+        security_key::start_authentication(&mut record, "state".into(), &world.env(now)).outcome.unwrap();
+        let step = security_key::finish_authentication(
+            &mut record,
+            Err(CeremonyError::WrongOrigin),
+            &world.env(now),
+        );
+        last = Some(step.outcome);
+    }
+    assert!(matches!(last, Some(Err(Refusal::LockedOut { .. }))));
+    let locked = security_key::start_authentication(&mut record, "state".into(), &world.env(T0 + 260));
+    assert!(matches!(locked.outcome, Err(Refusal::LockedOut { .. })));
+}
+
+#[test]
+fn the_last_key_is_not_removed_but_a_spare_one_is_with_a_fresh_proof_and_the_user_may_turn_mfa_off_with_the_key()
+ {
+    let world = World::new(StandardPolicy::new(), SignInContext::default());
+    let mut record = UserRecord::new(UserId::new("max"));
+    // A first factor needs no earlier proof.
+    register(&mut record, &world, 1, T0).unwrap();
+    assert!(record.has_mfa());
+    let only = record.security_keys()[0].id().to_string();
+    let refused = flow::authenticator::remove(&mut record, &only, &world.env(T0 + 10));
+    assert_eq!(refused.outcome, Err(Refusal::LastFactor));
+
+    // The registration's signature was the proof for a spare key right after.
+    register(&mut record, &world, 2, T0 + 20).unwrap();
+    let stale = flow::authenticator::remove(&mut record, &only, &world.env(T0 + 2000));
+    assert_eq!(stale.outcome, Err(Refusal::FreshProofRequired));
+    prove_with_key(&mut record, &world, 2, 5, T0 + 2000).unwrap();
+    let removed = flow::authenticator::remove(&mut record, &only, &world.env(T0 + 2010));
+    assert_eq!(removed.outcome, Ok(true));
+    assert!(removed.events.iter().any(|e| matches!(e, EventKind::SecurityKeyRemoved { .. })));
+    assert_eq!(record.security_keys().len(), 1);
+
+    let spare = record.security_keys()[0].id().to_string();
+    let renamed = flow::authenticator::rename(&mut record, &spare, " Blue key ", &world.env(T0 + 2020));
+    assert_eq!(renamed.outcome, Ok(true));
+    assert_eq!(record.security_keys()[0].name(), "Blue key");
+
+    // Turning MFA off: no code to type, the key's fresh proof and the confirmation.
+    let no_totps: [&Totp; 0] = [];
+    let off = flow::authenticator::deactivate(&mut record, &no_totps, None, "", true, &world.env(T0 + 2030))
+        .unwrap();
+    assert_eq!(off.outcome, Ok(()));
+    assert!(record.security_keys().is_empty() && !record.has_mfa());
+}
+
+#[test]
+fn an_admin_reset_clears_the_keys_and_a_ceremony_in_progress() {
+    let world = World::new(StandardPolicy::new(), SignInContext::default());
+    let (mut admin, admin_phone) = with_app(&world, "admin");
+    let code = admin_phone.generate(T0 + 60).unwrap().to_string();
+    assert!(
+        flow::authenticator::verify(&mut admin, &[&admin_phone], &code, &world.env(T0 + 60))
+            .unwrap()
+            .outcome
+            .is_ok()
+    );
+    let (mut record, _phone) = with_app(&world, "lost");
+    register(&mut record, &world, 4, T0 + 40).unwrap();
+    security_key::start_authentication(&mut record, "state".into(), &world.env(T0 + 60)).outcome.unwrap();
+    let reset = flow::oversight::reset(
+        &mut record,
+        &admin,
+        "lost keyring",
+        ResetMode::RequireEnrollment,
+        &world.env(T0 + 70),
+    );
+    let cleared = reset.outcome.unwrap();
+    assert!(cleared.contains(&Cleared::SecurityKeys) && cleared.contains(&Cleared::Authenticator));
+    assert!(record.security_keys().is_empty() && record.ceremony().is_none());
+}
+
+#[test]
+fn a_ceremony_answers_once_lapses_and_is_replaced_by_the_next_start() {
+    let world = World::new(StandardPolicy::new(), SignInContext::default());
+    let (mut record, _phone) = with_app(&world, "joe");
+    register(&mut record, &world, 9, T0 + 40).unwrap();
+
+    security_key::start_authentication(&mut record, "first".into(), &world.env(T0 + 100)).outcome.unwrap();
+    security_key::start_authentication(&mut record, "second".into(), &world.env(T0 + 101)).outcome.unwrap();
+    assert_eq!(record.ceremony().unwrap().state(), "second", "a new start replaces the old challenge");
+
+    let late = T0 + 101 + CEREMONY_LIFETIME;
+    let lapsed = security_key::finish_authentication(&mut record, Ok(signed(9, 50)), &world.env(late));
+    assert_eq!(lapsed.outcome, Err(Refusal::CeremonyExpired));
+    assert_eq!(record.failures().consecutive(), 0);
+
+    // A registration's answer does not finish an authentication, nor the reverse.
+    prove_with_key(&mut record, &world, 9, 51, late + 1).unwrap();
+    let handle = security_key::user_handle(&record).unwrap();
+    security_key::start_registration(&mut record, "Spare", handle, "reg".into(), &world.env(late + 5))
+        .outcome
+        .unwrap();
+    let crossed = security_key::finish_authentication(&mut record, Ok(signed(9, 52)), &world.env(late + 6));
+    assert_eq!(crossed.outcome, Err(Refusal::NoCeremonyPending));
+    assert_eq!(record.ceremony().unwrap().state(), "reg", "the registration is still open");
+}
