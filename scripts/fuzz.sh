@@ -45,6 +45,7 @@ dictionary_for() {
   case "$1" in
     uri_parse) echo "-dict=dict/uri.dict" ;;
     record_json | settings_json) echo "-dict=dict/json.dict" ;;
+    webauthn_response) echo "-dict=dict/webauthn.dict" ;;
   esac
 }
 

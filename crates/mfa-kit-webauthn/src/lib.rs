@@ -94,8 +94,9 @@
 //! A response that does not parse (not JSON, not the shape of a `PublicKeyCredential`,
 //! base64, CBOR or client data that does not decode, or truncated) is
 //! [`CeremonyError::Malformed`], which mfa-kit does not count towards the lockout. A
-//! response made for another origin or relying-party id is
-//! [`CeremonyError::WrongOrigin`]; for another challenge or another kind of ceremony,
+//! response made for another origin or relying-party id, or in a frame of another
+//! origin (`crossOrigin`, `topOrigin`: refused at authentication too, where webauthn-rs
+//! 0.6 checks it at registration only), is [`CeremonyError::WrongOrigin`]; for another challenge or another kind of ceremony,
 //! [`CeremonyError::WrongChallenge`]; by a credential not among the user's keys,
 //! [`CeremonyError::UnknownCredential`]; without the user verification needed,
 //! [`CeremonyError::UserNotVerified`]; any other refusal (a signature or attestation
@@ -121,8 +122,8 @@ use thiserror::Error;
 use url::Url;
 use webauthn_rs_core::WebauthnCore;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, ExtnState, PublicKeyCredential,
-    PublicKeyCredentialDescriptor, RegisterPublicKeyCredential, RegistrationState,
+    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, CollectedClientData, ExtnState,
+    PublicKeyCredential, PublicKeyCredentialDescriptor, RegisterPublicKeyCredential, RegistrationState,
     RequestRegistrationExtensions, ResidentKeyRequirement, UserVerificationPolicy,
 };
 
@@ -366,7 +367,14 @@ impl RelyingParty for WebauthnParty {
             // Not in the state: the record refuses a key it already holds
             // (`KeyAlreadyRegistered`); the browser is told below.
             .exclude_credentials(None)
-            .extensions(Some(RequestRegistrationExtensions { cred_props: Some(true), ..Default::default() }));
+            // Only whether the browser made a discoverable credential (`credProps`).
+            .extensions(Some(RequestRegistrationExtensions {
+                cred_protect: None,
+                uvm: None,
+                cred_props: Some(true),
+                min_pin_length: None,
+                hmac_create_secret: None,
+            }));
         let (mut options, state) = self
             .core
             .generate_challenge_register(builder)
@@ -403,8 +411,12 @@ impl RelyingParty for WebauthnParty {
         let Ok(response) = serde_json::from_str::<RegisterPublicKeyCredential>(response) else {
             return Ok(Err(CeremonyError::Malformed));
         };
-        if response.type_ != "public-key" {
+        let client_data = client_data(&response.response.client_data_json);
+        let Some(client_data) = client_data.filter(|_| response.type_ == "public-key") else {
             return Ok(Err(CeremonyError::Malformed));
+        };
+        if cross_origin(&client_data) {
+            return Ok(Err(CeremonyError::WrongOrigin));
         }
         let credential = match self.core.register_credential(&response, &doc.registration, None) {
             Ok(credential) => credential,
@@ -464,13 +476,22 @@ impl RelyingParty for WebauthnParty {
         let Ok(response) = serde_json::from_str::<PublicKeyCredential>(response) else {
             return Ok(Err(CeremonyError::Malformed));
         };
-        if response.type_ != "public-key" || !client_data_parses(&response) {
+        // Parsed before the credential is looked up, so that a response that does not
+        // parse is malformed whatever credential it names.
+        let client_data = client_data(&response.response.client_data_json);
+        let Some(client_data) = client_data.filter(|_| response.type_ == "public-key") else {
+            return Ok(Err(CeremonyError::Malformed));
+        };
+        if response.response.authenticator_data.len() < AUTHENTICATOR_DATA_MIN {
             return Ok(Err(CeremonyError::Malformed));
         }
         let Some(key) = keys.iter().find(|key| key.credential_id().as_bytes() == response.raw_id.as_slice())
         else {
             return Ok(Err(CeremonyError::UnknownCredential));
         };
+        if cross_origin(&client_data) {
+            return Ok(Err(CeremonyError::WrongOrigin));
+        }
         let credential = key::credential(key)
             .map_err(|_| failed("the security key's stored public key cannot be read"))?;
         match self.core.authenticate_single_credential(&response, &doc.authentication, &credential) {
@@ -486,16 +507,20 @@ impl RelyingParty for WebauthnParty {
     }
 }
 
-/// Whether the assertion's client data is client data at all, and its authenticator
-/// data long enough to hold the fixed part (relying-party id hash, flags, counter):
-/// checked before the credential is looked up, so that a response that does not parse
-/// is malformed whatever credential it names.
-fn client_data_parses(response: &PublicKeyCredential) -> bool {
-    response.response.authenticator_data.len() >= 37
-        && serde_json::from_slice::<webauthn_rs_core::proto::CollectedClientData>(
-            &response.response.client_data_json,
-        )
-        .is_ok()
+/// The fixed part of authenticator data: the relying-party id hash, the flags and the
+/// counter.
+const AUTHENTICATOR_DATA_MIN: usize = 32 + 1 + 4;
+
+/// The client data, if it is client data at all.
+fn client_data(bytes: &[u8]) -> Option<CollectedClientData> {
+    serde_json::from_slice(bytes).ok()
+}
+
+/// Whether the browser says the ceremony ran in a frame of another origin than the
+/// page's top (`crossOrigin`, or a `topOrigin`): refused as another site's. webauthn-rs
+/// 0.6 refuses it at registration only; a site's sign-in is never framed by another.
+fn cross_origin(client_data: &CollectedClientData) -> bool {
+    client_data.cross_origin == Some(true) || client_data.unknown_keys.contains_key("topOrigin")
 }
 
 #[cfg(test)]

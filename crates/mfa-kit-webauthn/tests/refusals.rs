@@ -85,8 +85,22 @@ fn an_assertion_made_for_another_site_is_rejected_and_counted() {
     let response = browser.get_crafted(&options, "evil.example", |_| {});
     assert!(matches!(verify(&firm, &ann, &response), Err(Refusal::KeyRejected { .. })));
 
-    assert_eq!(rejected_for(&firm, &ann, RejectionReason::WrongOrigin), 3);
-    assert_eq!(failures(&firm, &ann), 3);
+    browser.origin = ORIGIN.parse().unwrap();
+
+    // The site's own origin, but in a frame of another site (webauthn-rs itself checks
+    // this at registration only).
+    let options = firm.start_proof(&ann);
+    let response =
+        browser.get_crafted(&options, RP_ID, |client_data| client_data["crossOrigin"] = json!(true));
+    assert!(matches!(verify(&firm, &ann, &response), Err(Refusal::KeyRejected { .. })));
+    let options = firm.start_proof(&ann);
+    let response = browser
+        .get_crafted(&options, RP_ID, |client_data| client_data["topOrigin"] = json!("https://evil.example"));
+    // The fifth failure in a row: the lockout.
+    assert!(matches!(verify(&firm, &ann, &response), Err(Refusal::LockedOut { .. })));
+
+    assert_eq!(rejected_for(&firm, &ann, RejectionReason::WrongOrigin), 5);
+    assert_eq!(failures(&firm, &ann), 5);
     assert!(firm.record(&ann).security_keys()[0].last_used_at().is_none(), "never proved with");
 }
 

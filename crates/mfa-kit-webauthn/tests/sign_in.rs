@@ -41,7 +41,16 @@ fn a_first_key_is_registered_without_a_proof_and_then_proves_the_second_factor()
     assert_eq!(creation["authenticatorSelection"]["userVerification"], "preferred");
     assert_eq!(creation["authenticatorSelection"]["residentKey"], "preferred");
     assert_eq!(creation["authenticatorSelection"]["requireResidentKey"], false);
-    assert_eq!(creation["extensions"]["credProps"], true);
+    assert_eq!(creation["extensions"], json!({ "credProps": true }));
+    assert_eq!(creation["timeout"], 240_000);
+    assert_eq!(
+        creation["pubKeyCredParams"],
+        json!([
+            { "type": "public-key", "alg": -7 },
+            { "type": "public-key", "alg": -35 },
+            { "type": "public-key", "alg": -257 },
+        ])
+    );
     assert!(creation.get("excludeCredentials").is_none_or(Value::is_null), "nothing to exclude yet");
     let user_id = URL_SAFE_NO_PAD.decode(creation["user"]["id"].as_str().unwrap()).unwrap();
 

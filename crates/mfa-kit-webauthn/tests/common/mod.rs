@@ -81,7 +81,7 @@ pub enum Soft {
     Passkey(SoftPasskey),
     /// Its soft token ("packed" attestation with a certificate chain); it can be
     /// copied, private keys and counter included, which makes a cloned key.
-    Token(SoftToken),
+    Token(Box<SoftToken>),
 }
 
 /// A browser with one authenticator, on one origin.
@@ -98,7 +98,7 @@ impl Browser {
 
     /// A browser on the site with a soft token.
     pub fn token() -> Browser {
-        Browser::with(Soft::Token(SoftToken::new(true).expect("a soft token").0))
+        Browser::with(Soft::Token(Box::new(SoftToken::new(true).expect("a soft token").0)))
     }
 
     pub fn with(key: Soft) -> Browser {
@@ -116,7 +116,7 @@ impl Browser {
     pub fn clone_token(&self) -> Browser {
         let Soft::Token(token) = &self.key else { panic!("only a soft token can be copied") };
         let copy = SoftToken::from_cbor(&token.to_cbor().unwrap()).unwrap();
-        Browser { origin: self.origin.clone(), key: Soft::Token(copy) }
+        Browser { origin: self.origin.clone(), key: Soft::Token(Box::new(copy)) }
     }
 
     /// `navigator.credentials.create(options)` and `credential.toJSON()`.
@@ -159,7 +159,7 @@ impl Browser {
         options.public_key.rp_id = rp_id.to_string();
         let backend: &mut dyn AuthenticatorBackendHashedClientData = match &mut self.key {
             Soft::Passkey(key) => key,
-            Soft::Token(key) => key,
+            Soft::Token(key) => key.as_mut(),
         };
         let mut credential =
             backend.perform_auth(hash, options.public_key, 60_000).expect("the authenticator signs");
