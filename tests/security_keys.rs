@@ -310,3 +310,41 @@ fn a_ceremony_answers_once_lapses_and_is_replaced_by_the_next_start() {
     assert_eq!(crossed.outcome, Err(Refusal::NoCeremonyPending));
     assert_eq!(record.ceremony().unwrap().state(), "reg", "the registration is still open");
 }
+
+#[test]
+fn a_slow_browser_dialog_does_not_run_out_the_proof_but_a_session_stale_at_the_start_cannot_finish() {
+    let world = World::new(StandardPolicy::new(), SignInContext::default());
+    let (mut record, phone) = with_app(&world, "eve");
+    let code = phone.generate(T0 + 60).unwrap().to_string();
+    assert!(
+        flow::authenticator::verify(&mut record, &[&phone], &code, &world.env(T0 + 60))
+            .unwrap()
+            .outcome
+            .is_ok()
+    );
+    // Started 250 s after the proof, answered 150 s later: 400 s after the proof.
+    let handle = security_key::user_handle(&record).unwrap();
+    security_key::start_registration(&mut record, "Slow", handle, "s".into(), &world.env(T0 + 310))
+        .outcome
+        .unwrap();
+    let done = security_key::finish_registration(&mut record, Ok(new_key(8)), &world.env(T0 + 460)).unwrap();
+    assert!(done.outcome.is_ok(), "{:?}", done.outcome);
+
+    // A registration whose start was already past the window is refused at the start;
+    // one finished with a rejected answer adds nothing and counts nothing.
+    let late =
+        security_key::start_registration(&mut record, "Late", handle, "s".into(), &world.env(T0 + 2000));
+    assert_eq!(late.outcome, Err(Refusal::FreshProofRequired));
+    prove_with_key(&mut record, &world, 8, 3, T0 + 2000).unwrap();
+    security_key::start_registration(&mut record, "Spare", handle, "s".into(), &world.env(T0 + 2010))
+        .outcome
+        .unwrap();
+    let rejected = security_key::finish_registration(
+        &mut record,
+        Err(CeremonyError::BadSignature),
+        &world.env(T0 + 2011),
+    )
+    .unwrap();
+    assert_eq!(rejected.outcome, Err(Refusal::KeyNotRegistered));
+    assert_eq!((record.security_keys().len(), record.failures().consecutive()), (1, 0));
+}

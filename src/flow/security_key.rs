@@ -174,7 +174,7 @@ fn open_registration(
     env: &Env<'_>,
 ) -> Outcome<CeremonyStarted> {
     let Some(name) = authenticator_name(name) else { return Err(Refusal::InvalidName) };
-    if let Some(refused) = may_add(draft, env) {
+    if let Some(refused) = may_add(draft, env, env.now) {
         return Err(refused);
     }
     if state.len() > MAX_CEREMONY_STATE {
@@ -193,8 +193,10 @@ fn open_registration(
 }
 
 /// Whether the user may add a key now: the address, the lock, the count and a fresh
-/// proof, as adding an authenticator app needs.
-fn may_add(draft: &mut Draft<'_>, env: &Env<'_>) -> Option<Refusal> {
+/// proof, as adding an authenticator app needs. The proof is judged at `fresh_at` (the
+/// ceremony's start, when finishing one: a slow browser dialog does not spend the
+/// proof's window, and a session that was not fresh then cannot finish it).
+fn may_add(draft: &mut Draft<'_>, env: &Env<'_>, fresh_at: u64) -> Option<Refusal> {
     if let Some(refused) = draft.refuse_ended_session(env) {
         return Some(refused);
     }
@@ -207,7 +209,8 @@ fn may_add(draft: &mut Draft<'_>, env: &Env<'_>) -> Option<Refusal> {
     if draft.get().authenticator_count() >= MAX_AUTHENTICATORS {
         return Some(Refusal::TooManyAuthenticators);
     }
-    super::step_up::require(draft, SensitiveAction::AddAuthenticator, env)
+    let then = Env { now: fresh_at.min(env.now), ..*env };
+    super::step_up::require(draft, SensitiveAction::AddAuthenticator, &then)
 }
 
 /// The ceremony of `kind` in progress, if it holds at `now`; an expired one is cleared
@@ -257,7 +260,7 @@ pub fn finish_registration(
         let CeremonyKind::Registration { name } = ceremony.kind else {
             return Ok(Err(Refusal::NoCeremonyPending));
         };
-        if let Some(refused) = may_add(draft, env) {
+        if let Some(refused) = may_add(draft, env, ceremony.started_at) {
             return Ok(Err(refused));
         }
         let key = match answer {
@@ -307,11 +310,8 @@ fn reject_registration(draft: &mut Draft<'_>, error: CeremonyError, env: &Env<'_
         EnrollmentRejection::KeyRejected
     };
     draft.emit_refused(EventKind::EnrollmentRejected { reason }, env.now);
-    if error == CeremonyError::Malformed {
-        return Refusal::KeyResponseMalformed;
-    }
     // Registering counts no failure.
-    Refusal::KeyRejected { attempts_left: draft.attempts_left(Draft::lockout(env)) }
+    if error == CeremonyError::Malformed { Refusal::KeyResponseMalformed } else { Refusal::KeyNotRegistered }
 }
 
 /// What every security-key proof starts with: the policy screen, a key to prove

@@ -236,8 +236,9 @@ pub struct Ceremony {
     #[serde(flatten)]
     pub(crate) kind: CeremonyKind,
     /// The relying party's state of the ceremony (`mfa-kit-webauthn`: webauthn-rs's
-    /// registration or authentication state as JSON: the challenge, the credentials
-    /// allowed, the user-verification policy). Public: a challenge is not a secret, it
+    /// registration or authentication state as JSON: the challenge and the
+    /// user-verification policy; the keys are checked against the record's at the
+    /// finish). Public: a challenge is not a secret, it
     /// is only good once and for this user.
     pub(crate) state: Box<str>,
     pub(crate) started_at: u64,

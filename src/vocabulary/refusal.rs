@@ -160,6 +160,11 @@ pub enum Refusal {
     /// response at all): not counted as a failure, as input that is not a code is not.
     #[error("Your browser's answer from the security key could not be read. Try the key again.")]
     KeyResponseMalformed,
+    /// The security key's registration was not accepted (made for another site or
+    /// request, or a signature that does not verify), so no key was added; nothing is
+    /// counted.
+    #[error("Your security key's answer was not accepted, so the key was not added. Try again.")]
+    KeyNotRegistered,
     /// No security-key request is waiting for an answer (none was started, it was
     /// answered already, or another one replaced it).
     #[error("No security-key request is waiting. Start again.")]
@@ -237,6 +242,7 @@ impl Refusal {
             Refusal::SessionEnded(_) => "session_ended",
             Refusal::KeyRejected { .. } => "key_rejected",
             Refusal::KeyResponseMalformed => "key_response_malformed",
+            Refusal::KeyNotRegistered => "key_not_registered",
             Refusal::NoCeremonyPending => "no_ceremony_pending",
             Refusal::CeremonyExpired => "ceremony_expired",
             Refusal::KeyAlreadyRegistered => "key_already_registered",
