@@ -67,12 +67,13 @@ impl MailError {
     /// From lettre's SMTP error; `secret` (the code being sent) is removed from any
     /// text the server sent back.
     pub(crate) fn from_smtp(error: &lettre::transport::smtp::Error, secret: Option<&str>) -> MailError {
-        let text = sanitise(&chain(error), secret);
         if let Some(code) = error.status() {
-            let code = u16::from(code);
-            MailError::Refused { code, permanent: error.is_permanent(), detail: text }
+            // lettre's own text repeats the code; the server's words are its source.
+            let words = std::error::Error::source(error).map(chain).unwrap_or_default();
+            let detail = sanitise(words.trim(), secret);
+            MailError::Refused { code: u16::from(code), permanent: error.is_permanent(), detail }
         } else {
-            MailError::Connection(text)
+            MailError::Connection(sanitise(&chain(error), secret))
         }
     }
 }
