@@ -17,7 +17,7 @@ use mfa_kit::policy::SignInContext;
 use mfa_kit::service::{Error, MfaService};
 use mfa_kit::store::MemoryStore;
 use mfa_kit::{Destination, Method, Purpose, RequestContext, Role, UserId};
-use mfa_kit_mail::{MailCodeSender, MailError, TlsMode};
+use mfa_kit_mail::{MailCodeSender, MailError, Mailbox, TlsMode, account_and_record, record_addresses};
 use support::{DOMAIN, Misbehaviour, Scripted, addresses, delivered_to, mailer, mailer_to, parse, unique};
 
 /// 2023-11-14 22:13:20 UTC.
@@ -224,4 +224,26 @@ async fn an_sms_destination_is_refused_by_the_email_sender() {
     assert!(error.to_string().contains("not an e-mail address"), "{error}");
     assert!(firm.mfa.record(&carol).await.unwrap().out_of_band().destinations().is_empty());
     assert!(matches!(error.downcast_ref::<MailError>(), Some(MailError::NotEmail)), "{error:?}");
+}
+
+#[tokio::test]
+async fn notices_go_to_the_account_address_and_the_records_confirmed_email_destinations() {
+    let firm = firm();
+    let dan = UserId::new(unique("dan"));
+    let confirmed = with_email(&firm, &dan).await;
+    // An unconfirmed backup address is not a recipient.
+    let unconfirmed = Destination::email(&unique("unconfirmed")).unwrap();
+    let sender = MailCodeSender::new(mailer());
+    firm.mfa.add_destination(&dan, unconfirmed, Role::Backup, &sender, &office()).await.unwrap().unwrap();
+    let record = firm.mfa.record(&dan).await.unwrap();
+    assert_eq!(record.out_of_band().destinations().len(), 2);
+    let from_record: Vec<String> = record_addresses(&record).iter().map(|m| m.email.to_string()).collect();
+    assert_eq!(from_record, vec![confirmed.clone()]);
+    // The account's own address first; the same address twice (any case) only once.
+    let account: Mailbox = "Dan <dan@smith.example>".parse().unwrap();
+    let both = account_and_record(Some(account.clone()), Some(&record));
+    assert_eq!(both, vec![account.clone(), confirmed.parse().unwrap()]);
+    let same: Mailbox = confirmed.to_uppercase().parse().unwrap();
+    assert_eq!(account_and_record(Some(same.clone()), Some(&record)), vec![same]);
+    assert_eq!(account_and_record(None, None), Vec::<Mailbox>::new());
 }
