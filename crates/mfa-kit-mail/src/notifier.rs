@@ -98,7 +98,8 @@ pub fn record_addresses(record: &UserRecord) -> Vec<Mailbox> {
 pub fn account_and_record(account: Option<Mailbox>, record: Option<&UserRecord>) -> Vec<Mailbox> {
     let mut all: Vec<Mailbox> = Vec::new();
     for mailbox in account.into_iter().chain(record.map(record_addresses).unwrap_or_default()) {
-        let same = |m: &Mailbox| m.email.to_string().eq_ignore_ascii_case(&mailbox.email.to_string());
+        let text = |m: &Mailbox| -> String { m.email.to_string() };
+        let same = |m: &Mailbox| text(m).eq_ignore_ascii_case(&text(&mailbox));
         if !all.iter().any(same) {
             all.push(mailbox);
         }
