@@ -108,8 +108,11 @@ impl SmtpConfig {
     fn tls_parameters(&self) -> Result<TlsParameters, MailError> {
         let mut builder = TlsParameters::builder(self.host.clone());
         for pem in &self.roots {
-            let certificate = Certificate::from_pem(pem)
-                .map_err(|_| MailError::Config("a root certificate is not PEM".into()))?;
+            let not_pem = || MailError::Config("a root certificate is not a PEM certificate".into());
+            if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                return Err(not_pem());
+            }
+            let certificate = Certificate::from_pem(pem).map_err(|_| not_pem())?;
             builder = builder.add_root_certificate(certificate);
         }
         builder.build_rustls().map_err(|error| MailError::Config(error.to_string()))
@@ -272,5 +275,28 @@ impl Mailer {
             Ok(Err(error)) => Err(MailError::from_smtp(&error, secret)),
             Ok(Ok(_response)) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_never_printed() {
+        let config =
+            SmtpConfig::new("smtp.example", 587, TlsMode::StartTls).credentials("user", "hunter2-secret");
+        let letterhead = Letterhead::new("Site", "a@b.example".parse().unwrap(), "b.example");
+        let mailer = Mailer::new(config.clone(), letterhead).unwrap();
+        for printed in [format!("{config:?}"), format!("{mailer:?}")] {
+            assert!(!printed.contains("hunter2") && printed.contains("user"), "{printed}");
+        }
+    }
+
+    #[test]
+    fn a_root_certificate_that_is_not_pem_is_a_configuration_error() {
+        let config = SmtpConfig::new("smtp.example", 465, TlsMode::Implicit).root_certificate("not pem");
+        let letterhead = Letterhead::new("Site", "a@b.example".parse().unwrap(), "b.example");
+        assert!(matches!(Mailer::new(config, letterhead), Err(MailError::Config(_))));
     }
 }

@@ -319,3 +319,44 @@ async fn a_notice_delivered_twice_keeps_its_message_id() {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains("From: not recorded") && flat.contains("Device: not recorded"), "{text}");
 }
+
+#[tokio::test]
+async fn hostile_event_text_stays_in_the_body_escaped_and_never_breaks_the_message() {
+    let store = Arc::new(MemoryStore::new());
+    let user = UserId::new(unique("eve"));
+    let inbox = unique("eve-inbox");
+    let device =
+        format!("x\r\nBcc: victim@evil.example\r\n\r\n<img src=x onerror=alert(1)>\u{0}{}", "é".repeat(5000));
+    let context = RequestContext::from_address("2001:db8::1".parse().unwrap()).with_device(device);
+    let events = vec![
+        AuditEvent::new(&user, &user, T0, &context, EventKind::LockoutStarted { until: u64::MAX }),
+        AuditEvent::new(
+            &user,
+            &user,
+            T0,
+            &context,
+            EventKind::DeviceRemembered {
+                device_id: "d".into(),
+                label: "\u{202e}<b>\"'&".into(),
+                expires_at: 0,
+            },
+        ),
+    ];
+    store.append_events(events).await.unwrap();
+    let relay =
+        NoticeRelay::new("email", store, notifier_for(&user, vec![inbox.clone()]), ManualClock::new(T0 + 1));
+    let batch = relay.run_once().await.unwrap();
+    assert_eq!((batch.claimed, batch.delivered), (2, 2), "{batch:?}");
+    for raw in delivered_to(&inbox, 2) {
+        let message = parse(&raw);
+        assert_eq!(addresses(message.to()), vec![inbox.clone()]);
+        assert!(message.bcc().is_none() && message.header("Bcc").is_none(), "no header was injected");
+        assert_eq!(content_types(&message), ["multipart/alternative", "text/plain", "text/html"]);
+        let text = message.body_text(0).unwrap().to_string();
+        let html = message.body_html(0).unwrap().to_string();
+        assert!(text.contains("From:   2001:db8::1"), "{text}");
+        assert!(!text.contains('\u{0}') && text.contains("Bcc: victim@evil.example"), "kept, on one line");
+        assert!(text.contains('…') && text.len() < 5_000, "a device label is cut short: {}", text.len());
+        assert!(!html.contains("<img") && !html.contains("<b>"), "{html}");
+    }
+}
