@@ -65,9 +65,9 @@ pub fn mailer_to(port: u16, tls: TlsMode, send: Duration) -> Mailer {
     Mailer::new(config, letterhead()).unwrap()
 }
 
-/// One GET to maildev's API, as HTTP/1.0 (no chunking): the body.
-fn get(path: &str) -> Vec<u8> {
-    let mut stream = TcpStream::connect(("127.0.0.1", api_port())).expect("maildev's API is reachable");
+/// One GET to the maildev API on `port`, as HTTP/1.0 (no chunking): the body.
+fn get_at(port: u16, path: &str) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("maildev's API is reachable");
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     let mut response = Vec::new();
@@ -81,11 +81,16 @@ fn get(path: &str) -> Vec<u8> {
 /// The raw messages delivered to `recipient` (by the envelope), oldest first, once at
 /// least `count` have arrived (waiting up to 10 s).
 pub fn delivered_to(recipient: &str, count: usize) -> Vec<Vec<u8>> {
+    delivered_at(api_port(), recipient, count)
+}
+
+/// [`delivered_to`] for the maildev whose API is on `port`.
+pub fn delivered_at(port: u16, recipient: &str, count: usize) -> Vec<Vec<u8>> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let ids = ids_for(recipient);
+        let ids = ids_for(port, recipient);
         if ids.len() >= count || Instant::now() > deadline {
-            return ids.iter().map(|id| get(&format!("/api/email/{id}/source"))).collect();
+            return ids.iter().map(|id| get_at(port, &format!("/api/email/{id}/source"))).collect();
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -93,12 +98,12 @@ pub fn delivered_to(recipient: &str, count: usize) -> Vec<Vec<u8>> {
 
 /// How many messages have been delivered to `recipient` so far.
 pub fn count_to(recipient: &str) -> usize {
-    ids_for(recipient).len()
+    ids_for(api_port(), recipient).len()
 }
 
-fn ids_for(recipient: &str) -> Vec<String> {
+fn ids_for(port: u16, recipient: &str) -> Vec<String> {
     let all: serde_json::Value =
-        serde_json::from_slice(&get("/api/email")).expect("maildev lists e-mail as JSON");
+        serde_json::from_slice(&get_at(port, "/api/email")).expect("maildev lists e-mail as JSON");
     all.as_array()
         .expect("a list")
         .iter()
