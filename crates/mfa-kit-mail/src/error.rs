@@ -1,0 +1,127 @@
+//! What can go wrong sending mail. No variant holds a code, a password or a message
+//! body: the texts are stored with failing notices and shown to operators.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// Why a message was not handed over to the SMTP server.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum MailError {
+    /// The configuration cannot work (a bad host name for TLS, an unreadable root
+    /// certificate, an address that is not one).
+    #[error("the mail configuration is not usable: {0}")]
+    Config(String),
+    /// The server answered with an error: `permanent` for a 5xx reply (the same
+    /// message will be refused again), transient for 4xx.
+    #[error("the mail server refused the message ({}{code}): {detail}", if *.permanent { "permanent, " } else { "transient, " })]
+    Refused {
+        /// The SMTP reply code, such as 554.
+        code: u16,
+        /// Whether it was a 5xx reply.
+        permanent: bool,
+        /// The server's words, shortened, with anything that could be the code removed.
+        detail: String,
+    },
+    /// The server could not be reached, the connection broke, TLS could not be set up
+    /// (including a server that does not offer the STARTTLS that [`TlsMode::StartTls`]
+    /// requires), or the server's reply could not be read.
+    ///
+    /// [`TlsMode::StartTls`]: crate::TlsMode::StartTls
+    #[error("the mail server could not be used: {0}")]
+    Connection(String),
+    /// The server did not finish taking the message within the configured time.
+    #[error("the mail server did not take the message within {0:?}")]
+    Timeout(Duration),
+    /// A code was to be sent to a destination that is not an e-mail address (an SMS
+    /// destination given to the e-mail sender).
+    #[error("the destination is not an e-mail address; this sender only sends e-mail")]
+    NotEmail,
+    /// An address could not be used as a mailbox.
+    #[error("not a usable e-mail address")]
+    BadAddress,
+    /// The host's [`Recipients`](crate::Recipients) gave no address for the user.
+    #[error("no e-mail address is known for the user")]
+    NoRecipient,
+    /// The host's [`Recipients`](crate::Recipients) failed.
+    #[error("looking up the user's e-mail addresses failed: {0}")]
+    Lookup(String),
+    /// The message could not be put together.
+    #[error("the message could not be built: {0}")]
+    Build(String),
+}
+
+impl MailError {
+    /// Whether sending the same message again later may succeed (a timeout, a broken
+    /// connection, a 4xx reply); `false` for a permanent refusal or a configuration
+    /// that cannot work.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MailError::Refused { permanent, .. } => !permanent,
+            MailError::Connection(_) | MailError::Timeout(_) | MailError::Lookup(_) => true,
+            _ => false,
+        }
+    }
+
+    /// From lettre's SMTP error; `secret` (the code being sent) is removed from any
+    /// text the server sent back.
+    pub(crate) fn from_smtp(error: &lettre::transport::smtp::Error, secret: Option<&str>) -> MailError {
+        if let Some(code) = error.status() {
+            // lettre's own text repeats the code; the server's words are its source.
+            let words = std::error::Error::source(error).map(chain).unwrap_or_default();
+            let detail = sanitise(words.trim(), secret);
+            MailError::Refused { code: u16::from(code), permanent: error.is_permanent(), detail }
+        } else {
+            MailError::Connection(sanitise(&chain(error), secret))
+        }
+    }
+}
+
+/// The error and its sources, as one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = inner.source();
+    }
+    text
+}
+
+/// One line of at most 300 characters, without control characters, with `secret`
+/// replaced by `[redacted]`.
+pub(crate) fn sanitise(text: &str, secret: Option<&str>) -> String {
+    let mut text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "[redacted]");
+    }
+    if text.chars().count() > 300 {
+        text = text.chars().take(300).collect::<String>() + "…";
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_is_one_short_line_without_the_code() {
+        let text = sanitise("554 5.7.1 rejected: 123456\r\nbody 123456", Some("123456"));
+        assert_eq!(text, "554 5.7.1 rejected: [redacted]  body [redacted]");
+        assert!(sanitise(&"x".repeat(1000), None).chars().count() <= 301);
+    }
+
+    #[test]
+    fn refusals_say_whether_trying_again_may_help() {
+        let refused = MailError::Refused { code: 554, permanent: true, detail: "no".into() };
+        assert_eq!(refused.to_string(), "the mail server refused the message (permanent, 554): no");
+        assert!(!refused.is_transient());
+        assert!(MailError::Timeout(Duration::from_secs(1)).is_transient());
+    }
+}

@@ -1,0 +1,183 @@
+//! Security notices by e-mail: the relay's [`Notifier`] over SMTP.
+
+use std::future::Future;
+
+use lettre::message::Mailbox;
+use mfa_kit::record::UserRecord;
+use mfa_kit::relay::{Notice, Notifier};
+use mfa_kit::{Destination, UserId};
+
+use crate::error::MailError;
+use crate::mailer::Mailer;
+use crate::render::render_notice;
+
+/// The e-mail addresses a user's notices go to; implemented by the host.
+///
+/// Recommended: the host's own account e-mail for the user, plus the confirmed e-mail
+/// destinations of the user's record ([`account_and_record`]), so a notice reaches
+/// the user in more than one way (NIST SP 800-63B-4 §4.6) and an attacker who changed
+/// one of them is still seen by the other. Return `Err` if the lookup failed (the
+/// notice is retried), an empty list if the user has no address (see [`NoAddress`]).
+pub trait Recipients: Send + Sync {
+    /// The lookup's error; its text is kept with a failing notice, so it must hold no
+    /// secret.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The addresses of `user`.
+    fn addresses(&self, user: &UserId) -> impl Future<Output = Result<Vec<Mailbox>, Self::Error>> + Send;
+}
+
+impl<T: Recipients + ?Sized> Recipients for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    fn addresses(&self, user: &UserId) -> impl Future<Output = Result<Vec<Mailbox>, Self::Error>> + Send {
+        (**self).addresses(user)
+    }
+}
+
+/// [`Recipients`] from a closure: see [`recipients_fn`].
+#[derive(Clone, Copy, Debug)]
+pub struct FnRecipients<F>(F);
+
+/// [`Recipients`] from a closure that takes the user and returns a future of the
+/// addresses; the future cannot borrow the user, so clone it:
+///
+/// ```
+/// use mfa_kit::UserId;
+/// use mfa_kit_mail::{Mailbox, recipients_fn};
+///
+/// let recipients = recipients_fn(|user: &UserId| {
+///     let user = user.clone();
+///     async move {
+///         let account: Mailbox = format!("{user}@smith.example").parse().map_err(std::io::Error::other)?;
+///         Ok::<_, std::io::Error>(vec![account])
+///     }
+/// });
+/// # let _ = recipients;
+/// ```
+pub fn recipients_fn<F, Fut, E>(lookup: F) -> FnRecipients<F>
+where
+    F: Fn(&UserId) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Vec<Mailbox>, E>> + Send,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    FnRecipients(lookup)
+}
+
+impl<F, Fut, E> Recipients for FnRecipients<F>
+where
+    F: Fn(&UserId) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Vec<Mailbox>, E>> + Send,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    type Error = E;
+
+    fn addresses(&self, user: &UserId) -> impl Future<Output = Result<Vec<Mailbox>, E>> + Send {
+        (self.0)(user)
+    }
+}
+
+/// The confirmed e-mail destinations of `record` (primary first), as mailboxes. An
+/// unconfirmed destination is left out: whoever added it has not shown they hold it.
+pub fn record_addresses(record: &UserRecord) -> Vec<Mailbox> {
+    let mut confirmed: Vec<_> =
+        record.out_of_band().destinations().iter().filter(|d| d.confirmed_at().is_some()).collect();
+    confirmed.sort_by_key(|d| d.role() != mfa_kit::Role::Primary);
+    confirmed
+        .into_iter()
+        .filter_map(|d| match d.destination() {
+            Destination::Email(address) => address.parse().ok().map(|address| Mailbox::new(None, address)),
+            Destination::Sms(_) => None,
+        })
+        .collect()
+}
+
+/// The recommended recipients: the host's account e-mail for the user (if any), then
+/// the record's confirmed e-mail destinations ([`record_addresses`]), each address once
+/// (compared without regard to case).
+pub fn account_and_record(account: Option<Mailbox>, record: Option<&UserRecord>) -> Vec<Mailbox> {
+    let mut all: Vec<Mailbox> = Vec::new();
+    for mailbox in account.into_iter().chain(record.map(record_addresses).unwrap_or_default()) {
+        let text = |m: &Mailbox| -> String { m.email.to_string() };
+        let same = |m: &Mailbox| text(m).eq_ignore_ascii_case(&text(&mailbox));
+        if !all.iter().any(same) {
+            all.push(mailbox);
+        }
+    }
+    all
+}
+
+/// The `Message-ID` of the notice with event id `id`, in `domain`:
+/// `<mfa-notice-42@smith.example>`. Every delivery of one notice has the same one, so a
+/// notice sent twice (the relay delivers at least once) is recognisably one message,
+/// and mail software that drops repeated ids drops it.
+pub fn notice_message_id(id: i64, domain: &str) -> String {
+    format!("<mfa-notice-{id}@{domain}>")
+}
+
+/// What to do with a notice for a user whom [`Recipients`] gives no address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoAddress {
+    /// Fail it ([`MailError::NoRecipient`]): the relay keeps it, retries it with
+    /// backoff and lists it among the failing notices, so an operator sees it.
+    #[default]
+    Retry,
+    /// Count it delivered: for hosts where users may have no e-mail at all and notices
+    /// also go out another way.
+    Skip,
+}
+
+/// Sends each security notice by e-mail to the addresses [`Recipients`] gives, through
+/// a [`Mailer`]: one message to all of them, with plain-text and HTML bodies
+/// ([`render_notice`]) and the `Message-ID` [`notice_message_id`].
+///
+/// `Ok` only once the SMTP server accepted the message; a refusal, a failed connection
+/// or a server slower than the send timeout is an `Err`, and the relay tries again with
+/// backoff (the error's text, kept with the notice, never holds a secret).
+#[derive(Clone, Debug)]
+pub struct MailNotifier<R> {
+    mailer: Mailer,
+    recipients: R,
+    no_address: NoAddress,
+}
+
+impl<R: Recipients> MailNotifier<R> {
+    /// A notifier sending through `mailer` to the addresses `recipients` gives.
+    pub fn new(mailer: Mailer, recipients: R) -> MailNotifier<R> {
+        MailNotifier { mailer, recipients, no_address: NoAddress::default() }
+    }
+
+    /// The same notifier treating users without an address as `no_address` says.
+    #[must_use]
+    pub fn when_no_address(mut self, no_address: NoAddress) -> MailNotifier<R> {
+        self.no_address = no_address;
+        self
+    }
+
+    /// The mailer.
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+}
+
+impl<R: Recipients> Notifier for MailNotifier<R> {
+    type Error = MailError;
+
+    async fn notify(&self, notice: &Notice) -> Result<(), MailError> {
+        let to = self
+            .recipients
+            .addresses(&notice.user)
+            .await
+            .map_err(|error| MailError::Lookup(crate::error::sanitise(&error.to_string(), None)))?;
+        if to.is_empty() {
+            return match self.no_address {
+                NoAddress::Retry => Err(MailError::NoRecipient),
+                NoAddress::Skip => Ok(()),
+            };
+        }
+        let letterhead = self.mailer.letterhead();
+        let rendered = render_notice(notice, letterhead);
+        self.mailer.send(&to, notice_message_id(notice.id, &letterhead.domain), rendered, None).await
+    }
+}

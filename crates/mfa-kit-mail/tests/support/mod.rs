@@ -1,0 +1,261 @@
+//! The real SMTP server the tests deliver to (maildev, started by `.ci/services`), the
+//! API that reads delivered messages back, and scripted misbehaving servers.
+#![allow(dead_code)] // Each test file uses a different part.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mail_parser::{Message, MessageParser};
+use mfa_kit_mail::{Letterhead, Mailbox, Mailer, SmtpConfig, TlsMode};
+
+/// The domain of every test address and `Message-ID`.
+pub const DOMAIN: &str = "mail-test.example";
+
+fn smtp_port() -> u16 {
+    std::env::var("MFA_KIT_SMTP_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(1025)
+}
+
+fn api_port() -> u16 {
+    std::env::var("MFA_KIT_MAILDEV_API_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(1080)
+}
+
+/// Fails the test, saying how to start the server, when maildev is not reachable.
+pub fn require_server() {
+    for (what, port) in [("SMTP", smtp_port()), ("maildev API", api_port())] {
+        if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).is_err() {
+            panic!(
+                "no {what} server on 127.0.0.1:{port}: these tests deliver to a real SMTP server and read \
+                 the messages back from maildev. Run `.ci/services` (it installs and starts maildev), then \
+                 run the tests again."
+            );
+        }
+    }
+}
+
+/// An address no other test (or run) uses.
+pub fn unique(tag: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{tag}-{}-{nanos}-{}@{DOMAIN}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn mailbox(address: &str) -> Mailbox {
+    address.parse().unwrap()
+}
+
+pub fn letterhead() -> Letterhead {
+    let from: Mailbox = "Smith & Co Security <security@smith.example>".parse().unwrap();
+    Letterhead::new("Smith & Co Accounting", from, DOMAIN)
+        .help("Call us on 1300 000 000 if you need help.")
+        .security_url("https://smith.example/settings/security?tab=mfa&x=1")
+}
+
+/// A mailer to the real server (after checking it is up).
+pub fn mailer() -> Mailer {
+    require_server();
+    mailer_to(smtp_port(), TlsMode::None, Duration::from_secs(10))
+}
+
+/// A mailer to `127.0.0.1:port` that gives up on a message after `send`.
+pub fn mailer_to(port: u16, tls: TlsMode, send: Duration) -> Mailer {
+    let config = SmtpConfig::new("127.0.0.1", port, tls).timeouts(Duration::from_secs(2), send);
+    Mailer::new(config, letterhead()).unwrap()
+}
+
+/// One GET to the maildev API on `port`, as HTTP/1.0 (no chunking): the body.
+fn get_at(port: u16, path: &str) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("maildev's API is reachable");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP response");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"), "GET {path}: {head}");
+    response[split + 4..].to_vec()
+}
+
+/// The raw messages delivered to `recipient` (by the envelope), oldest first, once at
+/// least `count` have arrived (waiting up to 10 s).
+pub fn delivered_to(recipient: &str, count: usize) -> Vec<Vec<u8>> {
+    delivered_at(api_port(), recipient, count)
+}
+
+/// [`delivered_to`] for the maildev whose API is on `port`.
+pub fn delivered_at(port: u16, recipient: &str, count: usize) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ids = ids_for(port, recipient);
+        if ids.len() >= count || Instant::now() > deadline {
+            return ids.iter().map(|id| get_at(port, &format!("/api/email/{id}/source"))).collect();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// How many messages have been delivered to `recipient` so far.
+pub fn count_to(recipient: &str) -> usize {
+    ids_for(api_port(), recipient).len()
+}
+
+fn ids_for(port: u16, recipient: &str) -> Vec<String> {
+    let all: serde_json::Value =
+        serde_json::from_slice(&get_at(port, "/api/email")).expect("maildev lists e-mail as JSON");
+    all.as_array()
+        .expect("a list")
+        .iter()
+        .filter(|email| {
+            email["envelope"]["to"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|t| t["address"].as_str() == Some(recipient)))
+        })
+        .map(|email| email["id"].as_str().expect("an id").to_string())
+        .collect()
+}
+
+pub fn parse(raw: &[u8]) -> Message<'_> {
+    MessageParser::default().parse(raw).expect("a parsable message")
+}
+
+/// The one address of each mailbox in an address header.
+pub fn addresses(header: Option<&mail_parser::Address<'_>>) -> Vec<String> {
+    header
+        .map(|a| a.iter().filter_map(|addr| addr.address().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// How a scripted server misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// Answers the greeting with 554 and nothing else.
+    RefuseGreeting,
+    /// Takes the greeting and the sender, refuses every recipient with 550.
+    RefuseRecipient,
+    /// Takes everything up to the body, then refuses it with 554, echoing the body.
+    RefuseBodyEchoing,
+    /// Accepts connections and never says a word.
+    Silent,
+    /// A well-behaved server that does not offer STARTTLS and would take the message.
+    NoStartTls,
+}
+
+/// A scripted SMTP server on a loopback port, in a thread; keeps what it was told.
+pub struct Scripted {
+    pub port: u16,
+    pub heard: Arc<Mutex<Vec<String>>>,
+    pub connections: Arc<AtomicU64>,
+}
+
+impl Scripted {
+    pub fn start(misbehaviour: Misbehaviour) -> Scripted {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicU64::new(0));
+        let (h, c) = (heard.clone(), connections.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                c.fetch_add(1, Ordering::SeqCst);
+                let h = h.clone();
+                std::thread::spawn(move || serve(stream, misbehaviour, &h));
+            }
+        });
+        Scripted { port, heard, connections }
+    }
+
+    pub fn heard(&self) -> Vec<String> {
+        self.heard.lock().unwrap().clone()
+    }
+
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(stream: TcpStream, misbehaviour: Misbehaviour, heard: &Mutex<Vec<String>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut say = |line: &str| {
+        let _ = writer.write_all(format!("{line}\r\n").as_bytes());
+    };
+    match misbehaviour {
+        Misbehaviour::Silent => {
+            // Hold the connection open, reading whatever comes, answering nothing.
+            let mut sink = Vec::new();
+            let _ = reader.read_to_end(&mut sink);
+            return;
+        }
+        Misbehaviour::RefuseGreeting => {
+            say("554 5.3.2 mail.example does not take mail now");
+            let mut sink = Vec::new();
+            let _ = reader.read_to_end(&mut sink);
+            return;
+        }
+        _ => say("220 mail.example ESMTP scripted"),
+    }
+    let mut in_data = false;
+    let mut data = String::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let text = line.trim_end_matches(['\r', '\n']).to_string();
+        if in_data {
+            if text == "." {
+                in_data = false;
+                heard.lock().unwrap().push(format!("DATA {data}"));
+                if misbehaviour == Misbehaviour::RefuseBodyEchoing {
+                    // What a content filter might quote back: the lines of digits.
+                    let echo: String = data
+                        .lines()
+                        .filter(|l| !l.trim().is_empty() && l.trim().chars().all(|c| c.is_ascii_digit()))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(400)
+                        .collect();
+                    say(&format!("554 5.7.1 content rejected: {echo}"));
+                } else {
+                    say("250 2.0.0 queued");
+                }
+                data.clear();
+            } else {
+                data.push_str(&text);
+                data.push('\n');
+            }
+            continue;
+        }
+        heard.lock().unwrap().push(text.clone());
+        let verb = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" => {
+                say("250-mail.example");
+                say("250-8BITMIME");
+                say("250 SIZE 10000000");
+            }
+            "HELO" => say("250 mail.example"),
+            "MAIL" => say("250 2.1.0 ok"),
+            "RCPT" if misbehaviour == Misbehaviour::RefuseRecipient => say("550 5.1.1 no such user here"),
+            "RCPT" => say("250 2.1.5 ok"),
+            "DATA" => {
+                in_data = true;
+                say("354 go ahead");
+            }
+            "RSET" | "NOOP" => say("250 ok"),
+            "QUIT" => {
+                say("221 bye");
+                return;
+            }
+            _ => say("502 5.5.2 not implemented"),
+        }
+    }
+}
