@@ -67,3 +67,54 @@ fn on_one_service_the_australian_firm_cannot_turn_mfa_off_and_the_other_can() {
     let turned_off = run(firm.mfa.deactivate(&tom, &tom_phone.code(), true, &us_firm())).unwrap();
     assert_eq!(turned_off, Ok(()));
 }
+
+#[test]
+fn the_status_list_says_who_is_required_but_not_set_up_and_the_dashboard_counts_each_state() {
+    use mfa_kit::flow::oversight::{Compliance, ComplianceCounts};
+    use mfa_kit::policy::Level;
+
+    let firm = firm_with_policy(StandardPolicy::new());
+    let deadline = START + 10 * 86_400;
+    let settings = Arc::new(OrgSettings {
+        grace_until: Some(deadline),
+        ..OrgSettings::default()
+            .with_level("practitioner", Level::Mandatory)
+            .with_level("bookkeeper", Level::Suggested)
+    });
+    let as_type = |kind: &str| office().with_user_type(kind).with_org(settings.clone());
+    let (sarah, tom, ann, kim, joe, lee) =
+        (user("sarah"), user("tom"), user("ann"), user("kim"), user("joe"), user("lee"));
+    firm.enroll(&sarah);
+    let lee_phone = firm.enroll(&lee);
+    for _ in 0..5 {
+        let _ = run(firm.mfa.verify_code(&lee, &lee_phone.wrong_code(), &as_type("clerk"))).unwrap();
+    }
+    let population = [
+        (&sarah, as_type("practitioner")),
+        (&tom, as_type("practitioner")),
+        (&ann, as_type("bookkeeper")),
+        (&kim, as_type("clerk")),
+        (&joe, as_type("practitioner").with_sso(true)),
+        (&lee, as_type("clerk")),
+    ];
+    let rows: Vec<_> =
+        population.iter().map(|(who, context)| run(firm.mfa.status(who, context)).unwrap()).collect();
+    let states: Vec<_> = rows.iter().map(|row| row.compliance.unwrap()).collect();
+    assert_eq!(states[0], Compliance::SetUp);
+    assert_eq!(states[1], Compliance::Required { deadline: Some(deadline) });
+    assert_eq!(states[2], Compliance::Suggested);
+    assert_eq!(states[3], Compliance::NotRequired);
+    assert_eq!(states[4], Compliance::Exempt);
+    assert!(matches!(states[5], Compliance::Locked { .. }));
+    let counts = ComplianceCounts::of(&rows);
+    assert_eq!(
+        (counts.set_up, counts.required_with_deadline, counts.suggested, counts.not_required, counts.exempt),
+        (1, 1, 1, 1, 1)
+    );
+    assert_eq!((counts.locked, counts.required, counts.disabled), (1, 0, 0));
+
+    // After the grace deadline, the practitioner without MFA is blocked.
+    firm.clock.set(deadline + 1);
+    let tom_now = run(firm.mfa.status(&tom, &as_type("practitioner"))).unwrap();
+    assert_eq!(tom_now.compliance, Some(Compliance::Required { deadline: None }));
+}

@@ -1112,7 +1112,7 @@ async fn a_thousand_malformed_codes_from_one_session_write_a_bounded_number_of_a
     for _ in 0..1000 {
         let form = Request::post("/code").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         let (status, body, _) = browser.send(form, &format!("code=abc&csrf_token={token}")).await;
-        assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Refusal::KeyResponseMalformed.to_string()));
+        assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Refusal::Malformed.to_string()));
     }
     let written = app.mfa.store().events_for(&alice).len() - before;
     assert_eq!(written, RefusalTally::LOGGED_PER_INTERVAL as usize, "at most the bound, one by one");
