@@ -81,6 +81,21 @@ async fn notice_ids(store: &PostgresStore) -> HashSet<i64> {
     sqlx::query_scalar(&sql).fetch_all(store.pool()).await.unwrap().into_iter().collect()
 }
 
+/// Whether the relay has read the whole trail and its queue is empty: nothing is left
+/// to deliver, whether or not every notice was.
+async fn drained(store: &PostgresStore) -> bool {
+    let t = store.tables();
+    let sql = format!(
+        "SELECT NOT EXISTS (SELECT 1 FROM {queue} WHERE relay = $1) AND EXISTS (SELECT 1 FROM {relays} \
+         WHERE relay = $1 AND (cursor_tx, cursor_id) >= (SELECT coalesce(tx, 0), id FROM {audit} \
+         ORDER BY coalesce(tx, 0) DESC, id DESC LIMIT 1))",
+        queue = t.notice_queue(),
+        relays = t.notice_relays(),
+        audit = t.audit(),
+    );
+    sqlx::query_scalar(&sql).bind(RELAY).fetch_one(store.pool()).await.unwrap()
+}
+
 /// Starts a relay process; it stops when its standard input is closed.
 fn start_relay(tables: &TableNames, deliveries: &Path, delivery_ms: u64, lease: u64, batch: u32) -> Child {
     Command::new(env!("CARGO_BIN_EXE_mfa-kit-sqlx-test-relay"))
@@ -196,8 +211,7 @@ async fn a_relay_killed_at_random_loses_no_notice_and_repeats_at_most_one_per_ki
     let mut recorded_at_start = 0;
     let done = loop {
         tokio::time::sleep(Duration::from_millis(20 + rng.below(480))).await;
-        let lines = deliveries(&file);
-        if distinct(&lines).len() >= NOTICES && store.notice_stats(RELAY).await.unwrap().pending == 0 {
+        if drained(&store).await {
             break true;
         }
         if began.elapsed() > deadline {
@@ -273,7 +287,7 @@ async fn four_relay_processes_deliver_each_notice_exactly_once() {
     }
     let all = |files: &[PathBuf]| files.iter().flat_map(|f| deliveries(f)).collect::<Vec<_>>();
     while began.elapsed() < Duration::from_secs(90) {
-        if distinct(&all(&files)).len() >= NOTICES && store.notice_stats(RELAY).await.unwrap().pending == 0 {
+        if drained(&store).await {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
