@@ -131,18 +131,15 @@ fn a_key_for_a_user_with_an_app_needs_a_fresh_proof_at_the_start_and_at_the_fini
         )
     );
 
-    // Proved, but the proof goes stale before the browser answers.
+    // Proved 200 s before the start, answered 200 s after it: the proof is judged at
+    // the ceremony's start, so a slow browser dialog does not run it out.
     firm.prove_with_app(&bob, &phone);
     firm.clock.advance(200);
     let options = firm.start_registration(&bob, "Token");
     firm.clock.advance(200);
-    let late =
+    let slow =
         run(firm.mfa.finish_security_key_registration(&bob, &browser.create(&options), &office())).unwrap();
-    assert_eq!(late, Err(Refusal::FreshProofRequired));
-    assert!(firm.record(&bob).security_keys().is_empty());
-
-    firm.prove_with_app(&bob, &phone);
-    firm.register(&bob, "Token", &mut browser);
+    assert!(slow.is_ok(), "{slow:?}");
     let record = firm.record(&bob);
     assert_eq!(record.security_keys().len(), 1);
     assert_eq!(
@@ -220,7 +217,7 @@ fn where_user_verification_is_required_a_key_that_does_not_verify_is_refused() {
     });
     let refused =
         run(firm.mfa.finish_security_key_registration(&eve, &browser.create(&lax), &office())).unwrap();
-    assert!(matches!(refused, Err(Refusal::KeyRejected { .. })), "{refused:?}");
+    assert_eq!(refused, Err(Refusal::KeyNotRegistered));
     assert!(firm.record(&eve).security_keys().is_empty());
     assert!(
         firm.events(&eve)
