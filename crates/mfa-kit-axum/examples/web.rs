@@ -39,13 +39,26 @@
 //! once (Argon2 takes 19 MiB each), and pages that show a secret are marked
 //! `Cache-Control: no-store`.
 //!
+//! Security notices: every change a user must hear of (a sign-in method added or
+//! removed, new recovery codes, a remembered device, a lockout, an admin's reset) is
+//! read from the audit trail by a notice relay (`mfa_kit::relay::NoticeRelay`) running
+//! in this process, and rendered with mfa-kit-mail's `render_notice`, as its SMTP
+//! notifier would send it. No SMTP server is needed: the messages are kept in memory and
+//! shown at `/dev/mailbox?user=NAME`, the demo's stand-in for the user's inbox (linked
+//! from the account page), each with its "This wasn't me" link. The link's page
+//! (`/wasnt-me`) says what confirming does; its button revokes what the notice was
+//! about, signs every session of the account out and freezes its two-step verification
+//! until an administrator resets it.
+//!
 //! Demo shortcuts, not for production: secrets are stored unsealed (`PlaintextSealer`);
 //! the hash key lies in the same database as the hashes it protects (keep it in a
 //! secret manager instead); sessions are kept in this process's memory (one server);
-//! plain HTTP on localhost.
+//! plain HTTP on localhost; the mailbox page shows anyone's notices to anyone, and
+//! forgets them at a restart (the relay has delivered them: they are not sent again).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -56,14 +69,17 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
 use mfa_kit::SessionEnd;
+use mfa_kit::flow::disown::Disowned;
 use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::policy::{Level, Preset};
 use mfa_kit::prelude::*;
+use mfa_kit::relay::{Notice, NoticeRelay, Notifier, RelayConfig};
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
     AddingSecurityKey, Client, CsrfToken, Enrolling, KeyOptions, KeyResponse, MfaSession, MfaWeb, NoStore,
     OrgSource, SecondFactorDue, SignedIn, Stage, UserOrg, WebError, status_for,
 };
+use mfa_kit_mail::{Letterhead, notice_message_id, render_notice, utc_minute};
 use mfa_kit_sqlx::SqliteStore;
 use serde::Deserialize;
 use sqlx::SqlitePool;
@@ -258,6 +274,91 @@ impl ExpiredDeletion for Sessions {
     }
 }
 
+// ---- security notices: the relay, and the demo's mailbox ----
+
+/// How many messages the demo's mailbox keeps per user (the oldest go first).
+const MAILBOX_SIZE: usize = 50;
+
+/// One security notice as the user would receive it by e-mail.
+#[derive(Clone)]
+struct Mail {
+    /// The notice's id: the same for every delivery of it (the relay delivers at least
+    /// once), so a repeat replaces nothing.
+    id: i64,
+    message_id: String,
+    at: u64,
+    subject: String,
+    text: String,
+    /// The notice's "This wasn't me" link.
+    wasnt_me: String,
+}
+
+/// The demo's stand-in for its users' e-mail inboxes: the messages the relay "sent",
+/// by user, in this process's memory. A real deployment sends them by e-mail
+/// (`mfa_kit_mail::MailNotifier` through an SMTP server) and has no such page.
+#[derive(Clone, Default)]
+struct Mailboxes(Arc<Mutex<HashMap<String, Vec<Mail>>>>);
+
+impl Mailboxes {
+    fn deliver(&self, user: &UserId, mail: Mail) {
+        let mut boxes = self.0.lock().unwrap();
+        let inbox = boxes.entry(user.as_str().to_string()).or_default();
+        if inbox.iter().any(|m| m.id == mail.id) {
+            return;
+        }
+        inbox.push(mail);
+        let excess = inbox.len().saturating_sub(MAILBOX_SIZE);
+        inbox.drain(..excess);
+    }
+
+    /// `user`'s messages, newest first.
+    fn of(&self, user: &str) -> Vec<Mail> {
+        let boxes = self.0.lock().unwrap();
+        let mut mails = boxes.get(user).cloned().unwrap_or_default();
+        mails.sort_by_key(|mail| std::cmp::Reverse(mail.id));
+        mails
+    }
+}
+
+/// The notice relay's notifier: renders each notice with mfa-kit-mail, exactly as
+/// its `MailNotifier` would send it, with the notice's "This wasn't me" link (made
+/// with the deployment's hash key), and puts it in the demo's mailbox.
+struct DemoMail {
+    letterhead: Letterhead,
+    key: HashKey,
+    origin: String,
+    mailboxes: Mailboxes,
+}
+
+impl Notifier for DemoMail {
+    type Error = std::convert::Infallible;
+
+    async fn notify(&self, notice: &Notice) -> Result<(), Self::Error> {
+        let rendered = render_notice(notice, &self.letterhead);
+        let token = notice.disown_token(&self.key);
+        let query = serde_urlencoded::to_string([("user", notice.user.as_str()), ("token", token.as_str())])
+            .unwrap_or_default();
+        let mail = Mail {
+            id: notice.id,
+            message_id: notice_message_id(notice.id, &self.letterhead.domain),
+            at: notice.at,
+            subject: rendered.subject.clone(),
+            text: rendered.text.clone(),
+            wasnt_me: format!("{}/wasnt-me?{query}", self.origin),
+        };
+        self.mailboxes.deliver(&notice.user, mail);
+        Ok(())
+    }
+}
+
+type Relay = NoticeRelay<SqliteStore, DemoMail, SystemClock>;
+
+/// The relay's pace: every half second when idle, so a notice is in the mailbox
+/// almost at once (the mailbox page also runs a batch before it shows anything).
+fn relay_config() -> RelayConfig {
+    RelayConfig { idle: std::time::Duration::from_millis(500), ..RelayConfig::default() }
+}
+
 // ---- the application ----
 
 #[derive(Clone)]
@@ -270,6 +371,9 @@ struct App {
     /// Whether security keys and passkeys work here: a WebAuthn relying party was made
     /// for the public origin.
     keys: bool,
+    /// The notice relay, which the mailbox page also runs once before showing it.
+    relay: Arc<Relay>,
+    mailboxes: Mailboxes,
 }
 
 impl FromRef<App> for MfaWeb {
@@ -309,6 +413,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // address itself (http://127.0.0.1:PORT) is accepted too, without security keys.
     let loopback = format!("http://localhost:{}", address.port());
     let origin = std::env::var("PUBLIC_ORIGIN").unwrap_or_else(|_| loopback.clone());
+    let mailboxes = Mailboxes::default();
+    let from = "mfa-kit demo security <security@demo.example>".parse()?;
+    let letterhead = Letterhead::new("mfa-kit demo", from, "demo.example")
+        .help(
+            "Or use the \u{201c}This wasn't me\u{201d} link that comes with this message: it undoes the change, \
+             signs everyone out of your account and freezes its sign-in settings until your administrator has \
+             checked them.",
+        )
+        .security_url(format!("{origin}/"));
+    let notifier =
+        DemoMail { letterhead, key: hash_key.clone(), origin: origin.clone(), mailboxes: mailboxes.clone() };
+    let relay = Arc::new(
+        NoticeRelay::new("demo-mailbox", store.clone(), notifier, SystemClock).with_config(relay_config()),
+    );
+    let running = relay.clone();
+    tokio::spawn(async move {
+        let stop = AtomicBool::new(false);
+        running.run(&stop, tokio::time::sleep, |error| eprintln!("the notice relay failed: {error}")).await;
+    });
     let mut service =
         MfaService::builder("mfa-kit demo", store, PlaintextSealer).policy(policy.clone()).hash_key(hash_key);
     let party = relying_party(&origin);
@@ -322,8 +445,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         web = web.public_origin(&format!("http://{address}"));
     }
     let web = web.build()?;
-    let app =
-        App { mfa, web: web.clone(), db, policy, hashing: Arc::new(Semaphore::new(CONCURRENT_HASHES)), keys };
+    let app = App {
+        mfa,
+        web: web.clone(),
+        db,
+        policy,
+        hashing: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
+        keys,
+        relay,
+        mailboxes,
+    };
 
     let signed_in = Router::new()
         .route("/", get(home))
@@ -370,6 +501,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/mfa/enroll/start", post(start_enrollment))
         .route("/mfa/later", post(later))
         .route("/sign-out", post(sign_out))
+        .route("/dev/mailbox", get(mailbox))
+        .route("/wasnt-me", get(wasnt_me_page).post(wasnt_me))
         .layer(middleware::from_fn_with_state(web, mfa_kit_axum::csrf_protect))
         .layer(sessions)
         .with_state(app);
@@ -982,8 +1115,18 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
     } else {
         ""
     };
+    // After "This wasn't me": nothing about the account's protection may change.
+    let frozen = if app.mfa.record(&user.user).await?.frozen().is_some() {
+        format!(r#"<p class="notice" id="frozen">{}</p>"#, escape(&Refusal::AccountFrozen.to_string()))
+    } else {
+        String::new()
+    };
+    let mailbox = format!(
+        r#"<p><a href="/dev/mailbox?{}" id="mailbox-link">Your security messages</a> (the demo's stand-in for your e-mail)</p>"#,
+        escape(&serde_urlencoded::to_string([("user", user.user.as_str())]).unwrap_or_default())
+    );
     let body = format!(
-        r#"{}<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{apps}{keys}<p><a href="/account/password">Change your password</a></p>{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
+        r#"{}{frozen}<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{apps}{keys}<p><a href="/account/password">Change your password</a></p>{mailbox}{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
         notice(message),
         escape(user.user.as_str()),
         hidden(csrf)
@@ -1238,6 +1381,9 @@ async fn confirm_first(
 ) -> Result<Option<Response>, WebError> {
     Ok(match app.mfa.step_up(user, action, context).await? {
         StepUp::Prove { .. } => Some(to_step_up(back)),
+        // After "This wasn't me", until an admin's reset: the host's own sensitive
+        // actions (a new password) are refused like the service's.
+        StepUp::Frozen => Some(refused_page("Changes are frozen", &Refusal::AccountFrozen)),
         // Go ahead, or let the action give its own refusal (an admin without MFA).
         _ => None,
     })
@@ -1638,6 +1784,141 @@ async fn audit(State(app): State<App>, user: SignedIn) -> Page {
     Ok(page("Audit log", &body).into_response())
 }
 
+// ---- the demo's mailbox and the "This wasn't me" link ----
+
+#[derive(Deserialize)]
+struct MailboxQuery {
+    user: Option<String>,
+}
+
+/// The demo's stand-in for a user's e-mail inbox: the security notices the relay
+/// rendered for them, newest first, each with its "This wasn't me" link. Open to
+/// anyone, like the rest of the demo's shortcuts: a real deployment sends these
+/// messages by e-mail and has no such page.
+async fn mailbox(State(app): State<App>, Query(q): Query<MailboxQuery>) -> Page {
+    // Deliver what is due now, so a change made a moment ago is here.
+    if let Err(error) = app.relay.run_once().await {
+        eprintln!("the notice relay failed: {error}");
+    }
+    let user = q.user.as_deref().map(|u| u.trim().to_lowercase()).unwrap_or_default();
+    let chooser = format!(
+        r#"<form method="get" action="/dev/mailbox" class="inline"><label>Whose messages <input name="user" value="{}" required></label><button>Show</button></form>"#,
+        escape(&user)
+    );
+    let intro = r#"<p class="demo" id="demo-label"><strong>Demo only.</strong> This page stands in for the user's e-mail inbox: a real deployment sends these security notices by e-mail. They are rendered by mfa-kit-mail as its SMTP notifier would send them, and kept in this server's memory. Each message's "This wasn't me" link is shown below it.</p>"#;
+    let mails = if user.is_empty() { Vec::new() } else { app.mailboxes.of(&user) };
+    let list: String = mails
+        .iter()
+        .map(|mail| {
+            format!(
+                r#"<article class="mail" data-id="{id}"><dl><dt>From</dt><dd>mfa-kit demo security &lt;security@demo.example&gt;</dd><dt>To</dt><dd>{to}</dd><dt>Date</dt><dd>{date}</dd><dt>Subject</dt><dd class="subject">{subject}</dd><dt>Message-ID</dt><dd><code>{message_id}</code></dd></dl>
+<pre class="mail-text">{text}</pre><p class="wasnt-me">Not you? <a href="{link}">This wasn't me</a></p></article>"#,
+                id = mail.id,
+                to = escape(&user),
+                date = utc_minute(mail.at),
+                subject = escape(&mail.subject),
+                message_id = escape(&mail.message_id),
+                text = escape(&mail.text),
+                link = escape(&mail.wasnt_me),
+            )
+        })
+        .collect();
+    let list = match (user.is_empty(), list.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!("<p>No messages for {}.</p>", escape(&user)),
+        (false, false) => format!(r#"<section id="mailbox">{list}</section>"#),
+    };
+    // The messages hold links that act on the account: no cache may keep them.
+    Ok(NoStore(page("Mailbox (demo)", &format!("{intro}{chooser}{list}"))).into_response())
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    user: Option<String>,
+    token: Option<String>,
+}
+
+/// The page of a notice's "This wasn't me" link: what confirming does, and the button.
+/// Showing it changes nothing (mail scanners and link previews open links); only the
+/// button's POST, with the session's CSRF token like every form here, acts.
+async fn wasnt_me_page(csrf: CsrfToken, Query(q): Query<LinkForm>) -> Response {
+    let title = "This wasn't me";
+    let (Some(user), Some(token)) = (q.user, q.token) else {
+        return refused_page(title, &Refusal::DisownLinkInvalid);
+    };
+    let body = format!(
+        r#"<p>You are telling us that a change to the account <strong>{user}</strong>, reported in a security message, was not made by you. When you confirm:</p>
+<ul id="what-happens"><li>what the message was about is undone where it still can be: a sign-in method added then is removed, recovery codes made then stop working;</li>
+<li>every session of the account is signed out, and remembered devices are forgotten;</li>
+<li>changes to the account's two-step verification are frozen until your administrator resets it: nobody, you included, can add or remove a sign-in method, get new recovery codes or change the password. You can still sign in with the methods that remain.</li></ul>
+<form method="post" action="/wasnt-me" id="wasnt-me">{h}<input type="hidden" name="user" value="{user}"><input type="hidden" name="token" value="{token}"><button>Yes, this wasn't me: secure my account</button></form>
+<p><a href="/">It was me: do nothing</a></p>"#,
+        user = escape(&user),
+        token = escape(&token),
+        h = hidden(&csrf),
+    );
+    NoStore(page(title, &body)).into_response()
+}
+
+/// Redeems the link: freezes the account's MFA changes, revokes what the notice was
+/// about, signs every session out; or says why the link does nothing.
+async fn wasnt_me(State(app): State<App>, client: Client, Form(form): Form<LinkForm>) -> Page {
+    let title = "This wasn't me";
+    let user = form.user.as_deref().map(|u| u.trim().to_lowercase()).unwrap_or_default();
+    let token = form.token.unwrap_or_default();
+    // Only a user of this application: the service would write a refusal for any name.
+    if app.db.account(&user).is_none() {
+        return Ok(refused_page(title, &Refusal::DisownLinkInvalid));
+    }
+    let user = UserId::new(user.as_str());
+    // The names of what may be revoked, to say it in the user's words.
+    let before = app.mfa.authenticators(&user).await?;
+    let context = app.web.password_step_context(&user, &client).await?;
+    match app.mfa.disown(&user, &token, &context).await? {
+        Ok(disowned) => Ok(disowned_page(&disowned, &before).into_response()),
+        Err(refusal) => Ok(refused_page(title, &refusal)),
+    }
+}
+
+/// What redeeming the link did, in the user's words.
+fn disowned_page(disowned: &Disowned, before: &[mfa_kit::record::AuthenticatorInfo]) -> Html<String> {
+    let revoked: String = disowned
+        .revoked
+        .iter()
+        .map(|what| {
+            let text = match what.as_str() {
+                "recovery_codes" => "The recovery codes made then: they no longer work.".to_string(),
+                "primary_destination" => {
+                    "The main phone number or e-mail address for sign-in codes confirmed then.".to_string()
+                }
+                "backup_destination" => {
+                    "The backup phone number or e-mail address for sign-in codes confirmed then.".to_string()
+                }
+                id => match before.iter().find(|a| a.id == id) {
+                    Some(a) if a.method == Method::SecurityKey => {
+                        format!("The security key \u{201c}{}\u{201d} added then.", a.name)
+                    }
+                    Some(a) => format!("The authenticator app \u{201c}{}\u{201d} set up then.", a.name),
+                    None => "The device remembered then.".to_string(),
+                },
+            };
+            format!("<li>{}</li>", escape(&text))
+        })
+        .collect();
+    let revoked = if revoked.is_empty() {
+        "<p>What the message was about could not be undone: it was gone already, or was not something that can be taken back.</p>".to_string()
+    } else {
+        format!(r#"<p>Removed from the account:</p><ul id="revoked">{revoked}</ul>"#)
+    };
+    let body = format!(
+        r#"<p class="ok" id="outcome">Done: your account is secured.</p>{revoked}
+<p id="signed-out">Every session of the account was signed out, and remembered devices were forgotten.</p>
+<p class="warn" id="frozen">Changes to your two-step verification are now frozen until your administrator resets it: nobody can add or remove a sign-in method, get new recovery codes or change the password. You can still sign in with the methods that remain.</p>
+<p>Tell your administrator what happened, so they can check the account and reset it.</p><p><a href="/sign-in">Sign in</a></p>"#
+    );
+    page("Your account is frozen", &body)
+}
+
 // ---- HTML ----
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -1652,6 +1933,9 @@ table{{border-collapse:collapse;margin:1rem 0;font-size:.9rem}} td,th{{border:1p
 .ok,.Success{{color:#16703a}} .bad,.Failure,.warn{{color:#b3261e}} .notice{{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem 1rem}}
 #qr svg{{width:220px;height:220px}} section.key{{border:1px solid #ccd;border-radius:6px;padding:0 1rem 1rem;margin:1rem 0;max-width:36rem}}
 details.rename summary{{color:#2457c5;cursor:pointer}} details.rename[open] summary{{margin-bottom:.3rem}} .code{{font-family:monospace;font-size:1.1rem}} code{{word-break:break-all}}
+.demo{{background:#fff8e1;border-left:4px solid #c98a00;padding:.5rem 1rem}} article.mail{{border:1px solid #ccd;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}}
+article.mail dl{{display:grid;grid-template-columns:7rem 1fr;margin:.3rem 0;font-size:.9rem}} article.mail dt{{color:#556}} article.mail dd{{margin:0}} .subject{{font-weight:600}}
+pre.mail-text{{white-space:pre-wrap;font:.95rem/1.45 ui-monospace,monospace;background:#f6f7f9;padding:.7rem;border-radius:4px}} .wasnt-me a{{font-weight:600;color:#b3261e}}
 </style></head><body><h1>{title}</h1>{body}</body></html>"#
     ))
 }
