@@ -10,7 +10,8 @@
 // here so that the story waits for it. Last, security keys on Chromium's virtual
 // authenticator (WebAuthn over CDP): a key added from the account page, a sign-in and
 // a step-up with it, a key whose signature counter was wound back refused, and the key
-// removed. The example is opened at http://localhost:PORT, where WebAuthn works
+// removed. Then a security notice in the demo's mailbox, its "This wasn't me" link followed and
+// confirmed, the account frozen, and the link refused when used again. The example is opened at http://localhost:PORT, where WebAuthn works
 // (relying-party id `localhost`). Screenshots go to $SCREENSHOT_DIR.
 //
 // Run through scripts/browser-test.sh, which builds the example and sets WEB_BIN.
@@ -754,5 +755,106 @@ test('the whole story in a real browser', async (t) => {
     await passwordForm(d, '/sign-in', 'dave');
     assert.equal(new URL(d.url()).pathname, '/sign-in/code');
     assert.equal(await d.locator('#use-key').count(), 0, 'no key to offer');
+  });
+
+  // ---- erin: a security notice by "e-mail", and its "This wasn't me" link ----
+
+  const erins = await browser();
+  const ep = erins.page;
+  let erinPhone;
+  let link;
+
+  await t.test('erin gets new recovery codes, and her mailbox shows the notice e-mail with a "This wasn\'t me" link', async () => {
+    await passwordForm(ep, '/sign-up', 'erin');
+    assert.equal(new URL(ep.url()).pathname, '/mfa/enroll', 'MFA is mandatory: enrollment first');
+    erinPhone = (await enroll(ep)).phone;
+    await ep.click('a.button');
+    await ep.click('#new-recovery-codes button');
+    if (new URL(ep.url()).pathname === '/step-up') {
+      await stepUpIfAsked(ep, erinPhone);
+      await ep.click('#new-recovery-codes button');
+    }
+    await ep.locator('#recovery-codes').waitFor();
+    await ep.click('a.button');
+    await ep.click('#mailbox-link');
+    assert.equal(new URL(ep.url()).pathname, '/dev/mailbox');
+    assert.equal(new URL(ep.url()).searchParams.get('user'), 'erin');
+    assert.match(await ep.locator('#demo-label').textContent(), /Demo only\. This page stands in for the user's e-mail inbox/);
+    const mails = ep.locator('article.mail');
+    assert.equal(await mails.count(), 3, 'the app set up, the first recovery codes, the new ones');
+    const newest = mails.first();
+    assert.equal(await newest.locator('.subject').textContent(), 'New recovery codes for your mfa-kit demo account');
+    const text = await newest.locator('pre.mail-text').textContent();
+    assert.match(text, /^10 new recovery codes were generated for your account; the old ones no longer work\./);
+    assert.match(text, /When: {3}\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    assert.match(text, /If this was not you, someone may hold your new codes/);
+    assert.match(text, /Or use the “This wasn't me” link that comes with this message/);
+    assert.match(text, /Reference: notice \d+\./);
+    assert.match(await mails.nth(2).locator('.subject').textContent(), /A sign-in method was added to your mfa-kit demo account/);
+    const wasntMe = newest.locator('.wasnt-me a');
+    assert.equal(await wasntMe.textContent(), 'This wasn\'t me');
+    link = await wasntMe.getAttribute('href');
+    const url = new URL(link);
+    assert.equal(url.origin + url.pathname, base + '/wasnt-me');
+    assert.equal(url.searchParams.get('user'), 'erin');
+    assert.match(url.searchParams.get('token'), /^\d+\.\d+\.r\.\S+$/, 'the token of a recovery-codes notice');
+    await shot(ep, 'mailbox');
+  });
+
+  await t.test('erin follows the link: its page changes nothing until she confirms; then the codes are revoked, every session signed out, the account frozen', async () => {
+    await ep.click('article.mail >> nth=0 >> .wasnt-me a');
+    assert.equal(new URL(ep.url()).pathname, '/wasnt-me');
+    assert.equal(await ep.locator('h1').textContent(), 'This wasn\'t me');
+    assert.match(await ep.locator('#what-happens').textContent(), /frozen until your administrator resets it/);
+    await shot(ep, 'wasnt-me');
+    await stillSignedIn(ep, 'erin', 'opening the link');
+    assert.equal(await ep.locator('#frozen').count(), 0, 'opening the link froze nothing');
+    await ep.goto(link);
+    await ep.click('#wasnt-me button');
+    assert.equal(new URL(ep.url()).pathname, '/wasnt-me');
+    assert.equal(await ep.locator('h1').textContent(), 'Your account is frozen');
+    assert.match(await ep.locator('#revoked').textContent(), /The recovery codes made then: they no longer work\./);
+    assert.match(await ep.locator('#signed-out').textContent(), /Every session of the account was signed out/);
+    assert.match(await ep.locator('#frozen').textContent(), /frozen until your administrator resets it/);
+    await shot(ep, 'wasnt-me-done');
+    await signedOutAtNextRequest(ep, 'this wasn\'t me');
+  });
+
+  await t.test('erin signs in again with her app, and changes are refused with the frozen sentence', async () => {
+    await passwordForm(ep, '/sign-in', 'erin');
+    assert.equal(new URL(ep.url()).pathname, '/sign-in/code', 'the factors that remain still sign in');
+    await submitCode(ep, await erinPhone.nextCode());
+    assert.equal(new URL(ep.url()).pathname, '/');
+    assert.match(await ep.locator('#frozen').textContent(), /frozen because you reported a change you did not make/);
+    assert.match(await ep.content(), /0 recovery codes left/, 'the codes of the notice were revoked');
+    await shot(ep, 'frozen-home');
+    await ep.click('#new-recovery-codes button');
+    assert.match(await notice(ep), /Changes to your two-step verification are frozen because you reported a change you did not make\. Ask your administrator to reset it\./);
+    assert.equal(await ep.locator('#recovery-codes').count(), 0, 'no new recovery codes');
+    await shot(ep, 'frozen-refused');
+    await ep.goto(base + '/mfa/enroll');
+    assert.match(await notice(ep), /Changes to your two-step verification are frozen/, 'nor a new phone');
+    assert.equal(await ep.locator('#key').count(), 0);
+    await ep.goto(base + '/account/password');
+    assert.match(await notice(ep), /Changes to your two-step verification are frozen/, 'nor a new password');
+    assert.equal(await ep.locator('input[name=new]').count(), 0);
+  });
+
+  await t.test('the same link again says it was used, an altered one that it is not valid, and the audit log has both', async () => {
+    await ep.goto(link);
+    await ep.click('#wasnt-me button');
+    assert.match(await notice(ep), /That link was already used: your account's changes are frozen until your administrator resets them\./);
+    await shot(ep, 'wasnt-me-used');
+    const altered = new URL(link);
+    const token = altered.searchParams.get('token');
+    altered.searchParams.set('token', token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'));
+    await ep.goto(altered.href);
+    await ep.click('#wasnt-me button');
+    assert.match(await notice(ep), /That link is not valid/);
+    await a.goto(base + '/admin/audit');
+    const kinds = await a.locator('#audit td[data-kind]').evaluateAll((cells) => cells.map((c) => c.dataset.kind));
+    for (const kind of ['notice_disowned', 'disown_refused']) {
+      assert.ok(kinds.includes(kind), `the audit log has a ${kind} event`);
+    }
   });
 });
