@@ -116,6 +116,7 @@ fn app(address: ClientAddress, origin: &str, orgs: Orgs) -> (Router, App) {
         .route("/context", get(context))
         .route("/refusal/{which}", get(refusal))
         .route("/failure", get(|| async { WebError::from(mfa_kit::service::Error::HashKeyMissing) }))
+        .route("/wasnt-me", post(wasnt_me))
         .layer(middleware::from_fn_with_state(web, csrf_protect))
         .layer(
             tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
@@ -517,6 +518,29 @@ impl RelyingParty for FakeParty {
 async fn context(due: SecondFactorDue) -> String {
     let org = due.context.org.as_ref().map(|o| o.lockout.max_failures);
     format!("{} {:?} {:?} {}", due.user, org, due.context.user_type, due.context.device_token.is_some())
+}
+
+#[derive(serde::Deserialize)]
+struct Link {
+    user: String,
+    token: String,
+}
+
+/// The page of a security notice's "this wasn't me" link: no sign-in, the session's
+/// CSRF token.
+async fn wasnt_me(
+    State(app): State<App>,
+    client: Client,
+    Form(link): Form<Link>,
+) -> Result<Response, WebError> {
+    let user = UserId::new(&link.user);
+    let context = app.web.password_step_context(&user, &client).await?;
+    Ok(match app.mfa.disown(&user, &link.token, &context).await? {
+        Ok(disowned) => {
+            format!("disowned {}: {}", disowned.event_id, disowned.revoked.join(",")).into_response()
+        }
+        Err(refusal) => Refused(refusal).into_response(),
+    })
 }
 
 async fn refusal(axum::extract::Path(which): axum::extract::Path<String>) -> Response {
@@ -1355,4 +1379,68 @@ async fn a_user_the_organisation_requires_a_key_of_is_held_until_they_register_o
     assert_eq!((status, to.as_deref()), (StatusCode::SEE_OTHER, Some("/mfa/security-key")));
     register_key(&mut browser, "key-9").await;
     assert_eq!(browser.get("/protected").await.1, "hello lee", "on with a key");
+}
+
+#[tokio::test]
+async fn a_notice_link_with_an_altered_token_changes_nothing_and_the_true_one_freezes_the_account_once() {
+    use mfa_kit::store::{AuditQuery, ReadAudit};
+
+    let (router, app) = default_app();
+    let phone = enroll(&app, "erin").await;
+    let erin = UserId::new("erin");
+    // The notice of her new authenticator app, and its link's token.
+    let trail = app.mfa.store().read_audit(&AuditQuery::range(0, u64::MAX, 100)).await.unwrap();
+    let added =
+        trail.events.iter().find(|s| matches!(s.event.kind, EventKind::EnrollmentConfirmed { .. })).unwrap();
+    let token = app.mfa.disown_token(&erin, added.id, added.event.at, &added.event.kind).unwrap();
+    let token = token.as_str();
+    let form =
+        |user: &str, token: &str| serde_urlencoded::to_string([("user", user), ("token", token)]).unwrap();
+    let mut browser = Browser::new(&router, "app.example");
+    sign_in(&mut browser, &app, "erin", &phone).await;
+
+    // Without the session's CSRF token, the service is not asked.
+    let request =
+        Request::post("/wasnt-me").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    assert_eq!(browser.send(request, &form("erin", token)).await.0, StatusCode::FORBIDDEN);
+
+    // Altered tokens: the hash, the event, what it was about, another user's, no token.
+    let (event_id, rest) = token.split_once('.').unwrap();
+    let mut altered_hash = token.to_string();
+    let last = altered_hash.pop().unwrap();
+    altered_hash.push(if last == 'A' { 'B' } else { 'A' });
+    let other_event = format!("{}.{rest}", event_id.parse::<i64>().unwrap() + 1);
+    let other_subject = token.replacen(".a.", ".r.", 1);
+    assert_ne!(other_subject, token, "an app's token names its subject");
+    let invalid = Refusal::DisownLinkInvalid.to_string();
+    for (user, altered) in [
+        ("erin", altered_hash.as_str()),
+        ("erin", other_event.as_str()),
+        ("erin", other_subject.as_str()),
+        ("erin", "not a token"),
+        ("erin", ""),
+        ("mallory", token),
+    ] {
+        let (status, body, _) = browser.post("/wasnt-me", &form(user, altered)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, invalid.as_str()), "{user} {altered}");
+    }
+    let record = app.mfa.record(&erin).await.unwrap();
+    assert!(record.frozen().is_none(), "nothing frozen");
+    assert_eq!(record.authenticators().len(), 1, "nothing revoked");
+    assert_eq!(browser.get("/protected").await.1, "hello erin", "her session goes on");
+
+    // The true link: the app set up then is revoked, the account frozen, her session ended.
+    let app_id = record.authenticators()[0].id().to_string();
+    let (status, body, _) = browser.post("/wasnt-me", &form("erin", token)).await;
+    assert_eq!((status, body), (StatusCode::OK, format!("disowned {}: {app_id}", added.id)));
+    let record = app.mfa.record(&erin).await.unwrap();
+    assert!(record.frozen().is_some());
+    assert!(record.authenticators().is_empty());
+    assert_eq!(sent_to(&mut browser).await.as_deref(), Some("/sign-in?ended=account_changed"));
+
+    // Once only.
+    let mut again = Browser::new(&router, "app.example");
+    let (status, body, _) = again.post("/wasnt-me", &form("erin", token)).await;
+    let used = Refusal::DisownLinkUsed.to_string();
+    assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, used.as_str()));
 }
