@@ -73,7 +73,7 @@ use mfa_kit::flow::disown::Disowned;
 use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::policy::{Level, Preset};
 use mfa_kit::prelude::*;
-use mfa_kit::relay::{Notice, NoticeRelay, Notifier, RelayConfig};
+use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
     AddingSecurityKey, Client, CsrfToken, Enrolling, KeyOptions, KeyResponse, MfaSession, MfaWeb, NoStore,
@@ -353,12 +353,6 @@ impl Notifier for DemoMail {
 
 type Relay = NoticeRelay<SqliteStore, DemoMail, SystemClock>;
 
-/// The relay's pace: every half second when idle, so a notice is in the mailbox
-/// almost at once (the mailbox page also runs a batch before it shows anything).
-fn relay_config() -> RelayConfig {
-    RelayConfig { idle: std::time::Duration::from_millis(500), ..RelayConfig::default() }
-}
-
 // ---- the application ----
 
 #[derive(Clone)]
@@ -424,9 +418,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .security_url(format!("{origin}/"));
     let notifier =
         DemoMail { letterhead, key: hash_key.clone(), origin: origin.clone(), mailboxes: mailboxes.clone() };
-    let relay = Arc::new(
-        NoticeRelay::new("demo-mailbox", store.clone(), notifier, SystemClock).with_config(relay_config()),
-    );
+    // The relay polls the trail every second (`RelayConfig::default`); the mailbox page
+    // also runs a batch before it shows anything, so a change is there at once.
+    let relay = Arc::new(NoticeRelay::new("demo-mailbox", store.clone(), notifier, SystemClock));
     let running = relay.clone();
     tokio::spawn(async move {
         let stop = AtomicBool::new(false);
