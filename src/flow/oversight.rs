@@ -210,6 +210,10 @@ pub struct UserStatus {
     pub locked_until: Option<u64>,
     /// Whether an enrollment is in progress.
     pub enrollment_pending: bool,
+    /// Whether the account's MFA changes are frozen after a "this wasn't me" link
+    /// ([`crate::flow::disown`]), until an admin's reset.
+    #[serde(default)]
+    pub frozen: bool,
     /// Where the user stands against the organisation's rules; `None` in a row made
     /// without a policy ([`UserStatus::of`]), set by [`UserStatus::under`] and the
     /// service's status list.
@@ -358,6 +362,7 @@ impl UserStatus {
             locked_until: facts.locked_until,
             enrollment_pending: record.pending_enrollment.as_ref().is_some_and(|p| now < p.expires_at),
             compliance: None,
+            frozen: record.frozen.is_some(),
         }
     }
 

@@ -42,6 +42,11 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
     ) -> Result<Outcome<Disowned>, Error> {
         let key = self.key()?;
+        // The link's page needs no sign-in: a name with no record gets the same answer
+        // as a wrong token, and nothing is written for it.
+        if self.load(user).await?.0.is_none() {
+            return Ok(Err(crate::vocabulary::Refusal::DisownLinkInvalid));
+        }
         self.update(user, user, &context.request, |record, now| {
             Ok(disown::redeem(record, key, token, &self.env(now, context)))
         })

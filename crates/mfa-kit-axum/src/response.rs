@@ -58,7 +58,10 @@ pub fn status_for(refusal: &Refusal) -> StatusCode {
         | Refusal::Forbidden(_)
         | Refusal::SelfReset
         | Refusal::ActorWithoutMfa
-        | Refusal::RememberDisabled => StatusCode::FORBIDDEN,
+        | Refusal::RememberDisabled
+        | Refusal::AccountFrozen => StatusCode::FORBIDDEN,
+        Refusal::DisownLinkUsed | Refusal::DisownLinkExpired => StatusCode::GONE,
+        Refusal::DisownLinkInvalid => StatusCode::BAD_REQUEST,
         Refusal::SessionEnded(_) => StatusCode::UNAUTHORIZED,
         Refusal::InvalidSettings(_) | Refusal::ReasonRequired | Refusal::ConfirmationRequired => {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -1422,7 +1422,7 @@ async fn a_notice_link_with_an_altered_token_changes_nothing_and_the_true_one_fr
         ("mallory", token),
     ] {
         let (status, body, _) = browser.post("/wasnt-me", &form(user, altered)).await;
-        assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, invalid.as_str()), "{user} {altered}");
+        assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, invalid.as_str()), "{user} {altered}");
     }
     let record = app.mfa.record(&erin).await.unwrap();
     assert!(record.frozen().is_none(), "nothing frozen");
@@ -1442,5 +1442,5 @@ async fn a_notice_link_with_an_altered_token_changes_nothing_and_the_true_one_fr
     let mut again = Browser::new(&router, "app.example");
     let (status, body, _) = again.post("/wasnt-me", &form("erin", token)).await;
     let used = Refusal::DisownLinkUsed.to_string();
-    assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, used.as_str()));
+    assert_eq!((status, body.as_str()), (StatusCode::GONE, used.as_str()));
 }

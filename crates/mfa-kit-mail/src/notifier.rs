@@ -9,7 +9,7 @@ use mfa_kit::{Destination, UserId};
 
 use crate::error::MailError;
 use crate::mailer::Mailer;
-use crate::render::render_notice;
+use crate::render::render_notice_with_link;
 
 /// The e-mail addresses a user's notices go to; implemented by the host.
 ///
@@ -130,28 +130,58 @@ pub enum NoAddress {
 
 /// Sends each security notice by e-mail to the addresses [`Recipients`] gives, through
 /// a [`Mailer`]: one message to all of them, with plain-text and HTML bodies
-/// ([`render_notice`]) and the `Message-ID` [`notice_message_id`].
+/// ([`render_notice`](crate::render_notice)) and the `Message-ID` [`notice_message_id`].
 ///
 /// `Ok` only once the SMTP server accepted the message; a refusal, a failed connection
 /// or a server slower than the send timeout is an `Err`, and the relay tries again with
 /// backoff (the error's text, kept with the notice, never holds a secret).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct MailNotifier<R> {
     mailer: Mailer,
     recipients: R,
     no_address: NoAddress,
+    /// Makes each notice's "this wasn't me" link, if the host gives a way to.
+    disown_link: Option<DisownLink>,
+}
+
+/// Makes the "this wasn't me" link of a notice: the host's page, with the notice's
+/// token ([`mfa_kit::relay::Notice::disown_token`]) and whatever names the user there.
+type DisownLink = std::sync::Arc<dyn Fn(&Notice) -> Option<String> + Send + Sync>;
+
+impl<R: std::fmt::Debug> std::fmt::Debug for MailNotifier<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailNotifier")
+            .field("mailer", &self.mailer)
+            .field("recipients", &self.recipients)
+            .field("no_address", &self.no_address)
+            .field("disown_link", &self.disown_link.is_some())
+            .finish()
+    }
 }
 
 impl<R: Recipients> MailNotifier<R> {
     /// A notifier sending through `mailer` to the addresses `recipients` gives.
     pub fn new(mailer: Mailer, recipients: R) -> MailNotifier<R> {
-        MailNotifier { mailer, recipients, no_address: NoAddress::default() }
+        MailNotifier { mailer, recipients, no_address: NoAddress::default(), disown_link: None }
     }
 
     /// The same notifier treating users without an address as `no_address` says.
     #[must_use]
     pub fn when_no_address(mut self, no_address: NoAddress) -> MailNotifier<R> {
         self.no_address = no_address;
+        self
+    }
+
+    /// The same notifier putting a "this wasn't me" link in every notice, made by
+    /// `link` (for example `https://app.example/wasnt-me?user={id}&token={token}`
+    /// with the token from [`mfa_kit::relay::Notice::disown_token`] under the service's
+    /// hash key); a notice for which it gives `None` goes without.
+    #[must_use]
+    pub fn with_disown_link(
+        mut self,
+        link: impl Fn(&Notice) -> Option<String> + Send + Sync + 'static,
+    ) -> MailNotifier<R> {
+        self.disown_link = Some(std::sync::Arc::new(link));
         self
     }
 
@@ -177,7 +207,8 @@ impl<R: Recipients> Notifier for MailNotifier<R> {
             };
         }
         let letterhead = self.mailer.letterhead();
-        let rendered = render_notice(notice, letterhead);
+        let link = self.disown_link.as_ref().and_then(|make| make(notice));
+        let rendered = render_notice_with_link(notice, letterhead, link.as_deref());
         self.mailer.send(&to, notice_message_id(notice.id, &letterhead.domain), rendered, None).await
     }
 }

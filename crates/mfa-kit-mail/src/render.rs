@@ -73,6 +73,8 @@ fn one_line(text: &str) -> String {
 struct Body<'a> {
     letterhead: &'a Letterhead,
     wording: Wording,
+    /// The notice's "this wasn't me" link, if the host gives one.
+    disown: Option<&'a str>,
     code: Option<&'a str>,
     facts: Vec<(&'static str, String)>,
     footer: String,
@@ -80,7 +82,7 @@ struct Body<'a> {
 
 impl Body<'_> {
     fn render(self) -> Rendered {
-        let Body { letterhead, wording, code, facts, footer } = self;
+        let Body { letterhead, wording, disown, code, facts, footer } = self;
         let mut text = String::new();
         let _ = writeln!(text, "{}\n", wording.what);
         if let Some(code) = code {
@@ -93,6 +95,12 @@ impl Body<'_> {
             text.push('\n');
         }
         let _ = writeln!(text, "{}", wording.advice);
+        if let Some(link) = disown {
+            let _ = writeln!(
+                text,
+                "\nThis wasn't me: {link}\n(it freezes changes to your sign-in and undoes this one where it can)\n"
+            );
+        }
         let _ = writeln!(text, "{}", letterhead.help);
         if let Some(url) = &letterhead.security_url {
             let _ = writeln!(text, "\nYour security settings: {url}");
@@ -132,6 +140,13 @@ impl Body<'_> {
             escape(&wording.advice),
             escape(&letterhead.help)
         );
+        if let Some(link) = disown {
+            let _ = writeln!(
+                html,
+                "<p><a href=\"{}\">This wasn't me</a>: it freezes changes to your sign-in and undoes this one where it can.</p>",
+                escape(link)
+            );
+        }
         if let Some(url) = &letterhead.security_url {
             let _ = writeln!(html, "<p><a href=\"{0}\">Your security settings</a></p>", escape(url));
         }
@@ -149,6 +164,12 @@ impl Body<'_> {
 /// from the event is escaped in the HTML body; destinations appear only masked, as
 /// the event holds them.
 pub fn render_notice(notice: &Notice, letterhead: &Letterhead) -> Rendered {
+    render_notice_with_link(notice, letterhead, None)
+}
+
+/// As [`render_notice`], with the notice's "this wasn't me" link (`disown`, the host's
+/// page with [`mfa_kit::relay::Notice::disown_token`] in it) in both bodies.
+pub fn render_notice_with_link(notice: &Notice, letterhead: &Letterhead, disown: Option<&str>) -> Rendered {
     let wording = texts::notice(notice, &letterhead.site);
     let mut facts = vec![
         ("When", utc_minute(notice.at)),
@@ -162,7 +183,7 @@ pub fn render_notice(notice: &Notice, letterhead: &Letterhead) -> Rendered {
         "{}: a security notice, sent to the e-mail addresses on your account. Reference: notice {}.",
         letterhead.site, notice.id
     );
-    Body { letterhead, wording, code: None, facts, footer }.render()
+    Body { letterhead, wording, disown, code: None, facts, footer }.render()
 }
 
 /// The message carrying an e-mailed code: the code, what it is for, until when it
@@ -172,7 +193,7 @@ pub fn render_code(to: &Destination, message: &OobMessage, letterhead: &Letterhe
     let wording = texts::code(message.purpose(), &letterhead.site, &to.masked(), &expires);
     let footer =
         format!("{}: sent because a code was asked for at sign-in or in your settings.", letterhead.site);
-    Body { letterhead, wording, code: Some(message.code()), facts: Vec::new(), footer }.render()
+    Body { letterhead, wording, disown: None, code: Some(message.code()), facts: Vec::new(), footer }.render()
 }
 
 #[cfg(test)]

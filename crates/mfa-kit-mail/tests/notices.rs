@@ -360,3 +360,34 @@ async fn hostile_event_text_stays_in_the_body_escaped_and_never_breaks_the_messa
         assert!(!html.contains("<img") && !html.contains("<b>"), "{html}");
     }
 }
+
+#[tokio::test]
+async fn a_notice_carries_its_this_wasnt_me_link_in_both_bodies() {
+    let store = Arc::new(MemoryStore::new());
+    let user = UserId::new(unique("kim"));
+    let inbox = unique("kim-inbox");
+    let key = mfa_kit::keyed_hash::HashKey::generate().unwrap();
+    let context = RequestContext::from_address("203.0.113.9".parse().unwrap()).with_device("Chrome");
+    let event = AuditEvent::new(&user, &user, T0, &context, EventKind::RecoveryCodesGenerated { count: 10 });
+    store.append_events(vec![event]).await.unwrap();
+    let links = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let made = links.clone();
+    let notifier = notifier_for(&user, vec![inbox.clone()]).with_disown_link(move |notice| {
+        let link = format!(
+            "https://app.example/wasnt-me?user={}&token={}",
+            notice.user,
+            notice.disown_token(&key).as_str()
+        );
+        made.lock().unwrap().push(link.clone());
+        Some(link)
+    });
+    let relay = NoticeRelay::new("email", store, notifier, ManualClock::new(T0 + 1));
+    assert_eq!(relay.run_once().await.unwrap().delivered, 1);
+    let [raw] = delivered_to(&inbox, 1).try_into().unwrap();
+    let message = parse(&raw);
+    let link = links.lock().unwrap()[0].clone();
+    let text = message.body_text(0).unwrap().to_string();
+    let html = message.body_html(0).unwrap().to_string();
+    assert!(text.contains(&format!("This wasn't me: {link}")), "{text}");
+    assert!(html.contains(&format!("<a href=\"{}\">This wasn't me</a>", html_escaped(&link))), "{html}");
+}
