@@ -103,6 +103,8 @@ struct Stats {
     exposed: u64,
     /// Uses tried of exposed windows at a true reading past their start.
     revisits: u64,
+    /// Right codes at a right clock, all of which must be accepted.
+    right_accepted: u64,
 }
 
 struct World {
@@ -247,11 +249,25 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64, stats: &mut Stats) 
         Op::Right(at_reading) => {
             let code = world.phone.generate(if *at_reading { reading } else { now }).unwrap().to_string();
             let disabled = world.record.failures().disabled_at().is_some();
+            // Liveness beside safety: at a right clock, the current code of a user who
+            // is not locked out, for a step not accepted before, is accepted.
+            let floor = world.record.totp().and_then(|c| c.last_accepted_step());
+            let current = world.phone.step_at(now).unwrap();
+            let open = !disabled && !world.record.failures().is_locked(now);
+            let due = reading == now && !*at_reading && open && floor.is_none_or(|f| current > f);
             let mut record = world.record.clone();
             let step = flow::authenticator::verify(&mut record, &[&world.phone], &code, &world.env(reading))
                 .unwrap();
             if disabled {
                 prop_assert_eq!(&step.outcome, &Err(Refusal::Disabled));
+            }
+            if due && world.record.totp().is_some() {
+                prop_assert!(
+                    step.outcome.is_ok(),
+                    "a right code at a right clock was refused: {:?}",
+                    step.outcome
+                );
+                stats.right_accepted += 1;
             }
             if step.outcome.is_ok() {
                 let accepted = record.totp().unwrap().last_accepted_step().unwrap();
@@ -483,4 +499,5 @@ fn the_walks_revisit_windows_written_ahead_after_real_time_passes_them() {
     println!("{stats:?}");
     assert!(stats.steps >= 10_000, "{stats:?}");
     assert!(stats.written_ahead > 0 && stats.exposed > 0 && stats.revisits > 0, "{stats:?}");
+    assert!(stats.right_accepted > 100, "right codes at right clocks were checked: {stats:?}");
 }

@@ -310,7 +310,11 @@ mod tests {
             }
             refusals.push(draft.count_failure(Method::Totp, RejectionReason::Wrong, now, rule));
         }
-        while draft.refuse_if_locked(Method::Totp, now).is_none() {
+        // Bounded: a hard limit that never disables fails here rather than looping.
+        for _ in 0..100 {
+            if draft.refuse_if_locked(Method::Totp, now).is_some() {
+                break;
+            }
             refusals.push(draft.count_failure(Method::Totp, RejectionReason::Wrong, now, rule));
             now += 100_000;
         }
