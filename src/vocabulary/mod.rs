@@ -15,7 +15,7 @@ mod identity;
 mod reason;
 mod refusal;
 mod session;
-pub(crate) mod utc;
+pub mod utc;
 
 pub use action::SensitiveAction;
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};

@@ -21,8 +21,9 @@ pub(crate) fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
     (year, month as u32, day as u32, hour as u32, minute as u32, second as u32)
 }
 
-/// `2026-12-06 21:30 UTC`: a time as a sentence shows it.
-pub(crate) fn utc_minute(secs: u64) -> String {
+/// `secs` (seconds since the Unix epoch) as `2026-12-06 21:30 UTC`: a time as a
+/// sentence, an audit page or a message shows it.
+pub fn utc_minute(secs: u64) -> String {
     let (year, month, day, hour, minute, _) = civil(secs);
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
 }

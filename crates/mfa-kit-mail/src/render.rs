@@ -29,22 +29,9 @@ impl std::fmt::Debug for Rendered {
     }
 }
 
-/// `secs` (since the Unix epoch) as `2025-07-01 09:15 UTC`.
-pub fn utc_minute(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rest = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rest / 3_600, rest % 3_600 / 60)
-}
+/// `secs` (since the Unix epoch) as `2025-07-01 09:15 UTC`: mfa-kit's own wording of
+/// times, so a message and the audit page say the same.
+pub use mfa_kit::vocabulary::utc::utc_minute;
 
 /// `text` with `& < > " '` escaped, for HTML text and attribute values.
 pub(crate) fn escape(text: &str) -> String {
