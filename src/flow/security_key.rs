@@ -216,13 +216,8 @@ fn may_add(draft: &mut Draft<'_>, env: &Env<'_>, fresh_at: u64) -> Option<Refusa
 /// The ceremony of `kind` in progress, if it holds at `now`; an expired one is cleared
 /// (and refused as [`Refusal::CeremonyExpired`]).
 fn take_ceremony(draft: &mut Draft<'_>, registration: bool, env: &Env<'_>) -> Result<Ceremony, Refusal> {
-    let matches = |ceremony: &Ceremony| {
-        matches!(
-            (&ceremony.kind, registration),
-            (CeremonyKind::Registration { .. }, true) | (CeremonyKind::Authentication, false)
-        )
-    };
-    let Some(ceremony) = draft.get().ceremony.as_deref().filter(|c| matches(c)).cloned() else {
+    let of_kind = |ceremony: &&Ceremony| ceremony.is_registration() == registration;
+    let Some(ceremony) = draft.get().ceremony.as_deref().filter(of_kind).cloned() else {
         return Err(Refusal::NoCeremonyPending);
     };
     // Single use: whatever the answer, this challenge is spent.

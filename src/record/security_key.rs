@@ -261,6 +261,11 @@ impl Ceremony {
         &self.kind
     }
 
+    /// Whether it registers a key (`true`) or proves one (`false`).
+    pub fn is_registration(&self) -> bool {
+        matches!(self.kind, CeremonyKind::Registration { .. })
+    }
+
     /// The relying party's state of the ceremony.
     pub fn state(&self) -> &str {
         &self.state

@@ -8,8 +8,8 @@ use super::{Error, MfaService};
 use crate::flow::security_key::{self as rules, CeremonyError};
 use crate::flow::{Proven, Step, enrollment::Confirmed};
 use crate::policy::SignInContext;
-use crate::record::{CeremonyKind, UserRecord};
-use crate::relying_party::{MAX_RESPONSE, RegistrationUser, RelyingParty};
+use crate::record::UserRecord;
+use crate::relying_party::{MAX_RESPONSE, RegistrationUser, RelyingParty, RelyingPartyError};
 use crate::seal::SecretSealer;
 use crate::store::Store;
 use crate::vocabulary::{Outcome, UserId};
@@ -80,12 +80,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.check(context)?;
         let party = self.party()?;
         self.update(user, user, &context.request, |record, now| {
-            let answer = match ceremony_state(record, true) {
-                Some(_) if response.len() > MAX_RESPONSE => Err(CeremonyError::Malformed),
-                Some(state) => party.finish_registration(state, response)?,
-                // Nothing to check against: the transition refuses it as such.
-                None => Err(CeremonyError::WrongChallenge),
-            };
+            let answer = answer(record, true, response, |state| party.finish_registration(state, response))?;
             Ok(rules::finish_registration(record, answer, &self.env(now, context))?)
         })
         .await
@@ -138,11 +133,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.check(context)?;
         let party = self.party()?;
         self.update(user, user, &context.request, |record, now| {
-            let answer = match ceremony_state(record, false) {
-                Some(_) if response.len() > MAX_RESPONSE => Err(CeremonyError::Malformed),
-                Some(state) => party.finish_authentication(state, response, record.security_keys())?,
-                None => Err(CeremonyError::WrongChallenge),
-            };
+            let keys = record.security_keys();
+            let answer =
+                answer(record, false, response, |state| party.finish_authentication(state, response, keys))?;
             Ok(rules::finish_authentication(record, answer, &self.env(now, context)))
         })
         .await
@@ -169,11 +162,21 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     }
 }
 
-/// The relying party's state of the ceremony in progress, if it is of the kind asked.
-fn ceremony_state(record: &UserRecord, registration: bool) -> Option<&str> {
-    let ceremony = record.ceremony()?;
-    let is_registration = matches!(ceremony.kind(), CeremonyKind::Registration { .. });
-    (is_registration == registration).then(|| ceremony.state())
+/// What the relying party makes of `response` (with `check`) against the state of the
+/// ceremony in progress, if it is of the kind asked: an answer too long to parse is
+/// malformed, and with no such ceremony there is nothing to check against (the
+/// transition refuses it as such).
+fn answer<T>(
+    record: &UserRecord,
+    registration: bool,
+    response: &str,
+    check: impl FnOnce(&str) -> Result<Result<T, CeremonyError>, RelyingPartyError>,
+) -> Result<Result<T, CeremonyError>, RelyingPartyError> {
+    match record.ceremony().filter(|ceremony| ceremony.is_registration() == registration) {
+        Some(_) if response.len() > MAX_RESPONSE => Ok(Err(CeremonyError::Malformed)),
+        Some(ceremony) => check(ceremony.state()),
+        None => Ok(Err(CeremonyError::WrongChallenge)),
+    }
 }
 
 /// A started ceremony's step, with the options for the browser.
