@@ -512,6 +512,13 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// The organisation the event is filed under: its request's
+    /// ([`RequestContext::org`]), or for a request made in none, that of the user's
+    /// record.
+    pub fn org(&self) -> Option<&crate::vocabulary::OrgId> {
+        self.context.org.as_ref()
+    }
+
     /// The event of `kind` about `user`, done by `actor` at `at` from `context`; the
     /// outcome follows from the kind.
     pub fn new(

@@ -77,6 +77,6 @@ pub use otp::{Algorithm, Code, Digits, Hotp, Secret, StepMatch, Totp, TotpParams
 pub use uri::{KeyUri, OtpKind, UriError};
 #[cfg(feature = "std")]
 pub use vocabulary::{
-    Cleared, Destination, Method, Outcome, Purpose, Reason, Refusal, RequestContext, ResetMode, Revocation,
-    Role, SensitiveAction, SessionEnd, UserId, Voided,
+    Cleared, Destination, Method, OrgId, Outcome, Purpose, Reason, Refusal, RequestContext, ResetMode,
+    Revocation, Role, SensitiveAction, SessionEnd, UserId, Voided,
 };

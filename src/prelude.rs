@@ -11,6 +11,7 @@ pub use crate::policy::{Decision, OrgSettings, SignInContext, StandardPolicy};
 pub use crate::service::{Error, MfaService};
 pub use crate::store::{MemoryStore, Store};
 pub use crate::vocabulary::{
-    Destination, Method, Outcome, Reason, Refusal, RequestContext, ResetMode, Role, SensitiveAction, UserId,
+    Destination, Method, OrgId, Outcome, Reason, Refusal, RequestContext, ResetMode, Role, SensitiveAction,
+    UserId,
 };
 pub use crate::{KeyUri, Secret, Totp, TotpParams};

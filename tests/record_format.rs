@@ -11,6 +11,163 @@ use mfa_kit::record::UserRecord;
 use mfa_kit::{Algorithm, Method, Secret, UserId};
 
 const PINNED: &str = r#"{
+  "format": 5,
+  "user": "sarah",
+  "org": "acme",
+  "authenticators": [
+    {
+      "id": "000000006553f11e",
+      "name": "Authenticator app",
+      "secret": {
+        "key_id": "plaintext-insecure",
+        "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+      },
+      "params": {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "t0": 0
+      },
+      "created_at": 1700000030,
+      "last_used_at": 1700000060,
+      "last_accepted_step": 56666668,
+      "drift": -1
+    },
+    {
+      "id": "9f3c2a7be1d04c55",
+      "name": "Backup phone",
+      "secret": {
+        "key_id": "plaintext-insecure",
+        "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+      },
+      "params": {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "t0": 0
+      },
+      "created_at": 1700000120,
+      "last_used_at": null,
+      "last_accepted_step": 56666671,
+      "drift": 0
+    }
+  ],
+  "security_keys": [
+    {
+      "id": "5be0c3a1d2e4f607",
+      "name": "YubiKey",
+      "credential_id": "AAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPQ",
+      "public_key": "{\"type_\":\"ES256\",\"key\":\"…\"}",
+      "counter": 17,
+      "user_verified": true,
+      "backup_eligible": false,
+      "backup_state": false,
+      "discoverable": true,
+      "created_at": 1700000200,
+      "last_used_at": 1700000260
+    }
+  ],
+  "user_handle": "VKVKVKVKVKVKVKVKVKVKVKVKVI",
+  "ceremony": {
+    "kind": "authentication",
+    "state": "{\"challenge\":\"…\"}",
+    "started_at": 1700000270,
+    "expires_at": 1700000570
+  },
+  "pending_enrollment": {
+    "secret": {
+      "key_id": "plaintext-insecure",
+      "ciphertext": "AAAAABLTMFZGC2BRGIZTINJWG44DSMBRGIZTINJWG44DSMA"
+    },
+    "params": {
+      "algorithm": "SHA256",
+      "digits": 8,
+      "period": 60,
+      "t0": 0
+    },
+    "started_at": 1700000100,
+    "expires_at": 1700000700,
+    "failed_attempts": 2,
+    "account": null,
+    "starts": [],
+    "adding": "Desktop app"
+  },
+  "failures": {
+    "consecutive": 3,
+    "locked_until": null,
+    "locked_at": null,
+    "lockouts": 0,
+    "disabled_at": null
+  },
+  "recovery": {
+    "generated_at": 1700000090,
+    "entries": [
+      {
+        "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": null
+      },
+      {
+        "hash": "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "used_at": 1700000095
+      }
+    ]
+  },
+  "oob": {
+    "destinations": [
+      {
+        "destination": {
+          "kind": "sms",
+          "address": "+61412345678"
+        },
+        "role": "backup",
+        "added_at": 1700000100,
+        "confirmed_at": 1700000160
+      }
+    ],
+    "challenge": {
+      "purpose": "sign_in",
+      "role": "backup",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "expires_at": 1700000800,
+      "attempts": 1,
+      "issued_at": null
+    },
+    "sent_at": [
+      1700000200
+    ]
+  },
+  "devices": [
+    {
+      "id": "0123456789abcdef",
+      "label": "Firefox on Windows",
+      "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "created_at": 1700000300,
+      "expires_at": 1700043500
+    }
+  ],
+  "proofs": {
+    "totp": 1700000060,
+    "recovery_code": 1700000095,
+    "security_key": 1700000260
+  },
+  "must_enroll": false,
+  "generation": 4,
+  "refusals": {
+    "since": 1700000300,
+    "logged": 10,
+    "unlogged": 25
+  },
+  "frozen": {
+    "since": 1700000900,
+    "event_id": 4711
+  },
+  "disowned": [
+    4711
+  ]
+}"#;
+
+/// The same record as format 4 wrote it: no organisation.
+const PINNED_FORMAT_4: &str = r#"{
   "format": 4,
   "user": "sarah",
   "authenticators": [
@@ -695,7 +852,21 @@ fn the_serialised_record_is_pinned() {
 }
 
 #[test]
-fn a_format_3_record_reads_with_no_security_keys_and_is_written_back_as_format_4() {
+fn a_format_4_record_reads_with_no_organisation_and_is_written_back_as_the_current_format() {
+    let record: UserRecord = serde_json::from_str(PINNED_FORMAT_4).expect("format 4 still reads");
+    assert_eq!(record.format(), UserRecord::FORMAT);
+    assert_eq!(record.org(), None);
+    let current: UserRecord = serde_json::from_str(PINNED).unwrap();
+    assert_eq!(current.org().map(|org| org.as_str()), Some("acme"));
+    assert_eq!(record.authenticators(), current.authenticators());
+    assert_eq!(record.security_keys(), current.security_keys());
+    let written = serde_json::to_string(&record).unwrap();
+    assert!(written.contains("\"format\":5") && !written.contains("\"org\""));
+    assert_eq!(serde_json::from_str::<UserRecord>(&written).unwrap(), record);
+}
+
+#[test]
+fn a_format_3_record_reads_with_no_security_keys_and_is_written_back_as_the_current_format() {
     let record: UserRecord = serde_json::from_str(PINNED_FORMAT_3).expect("format 3 still reads");
     assert_eq!(record.format(), UserRecord::FORMAT);
     assert!(
@@ -704,7 +875,7 @@ fn a_format_3_record_reads_with_no_security_keys_and_is_written_back_as_format_4
     assert_eq!(record.authenticators().len(), 2);
     assert_eq!(record.generation(), 4);
     let written = serde_json::to_string(&record).unwrap();
-    assert!(written.contains("\"format\":4") && !written.contains("security_keys"));
+    assert!(written.contains("\"format\":5") && !written.contains("security_keys"));
     let again: UserRecord = serde_json::from_str(&written).unwrap();
     assert_eq!(again, record);
 }
@@ -726,7 +897,7 @@ fn a_format_1_record_reads_as_the_current_format_with_its_one_authenticator_name
     // Written back, it is a current-format record that reads back the same.
     let written = serde_json::to_string(&record).unwrap();
     assert!(
-        written.contains("\"format\":4")
+        written.contains("\"format\":5")
             && written.contains("\"authenticators\"")
             && !written.contains("\"totp\":{")
     );
@@ -735,13 +906,13 @@ fn a_format_1_record_reads_as_the_current_format_with_its_one_authenticator_name
 
 #[test]
 fn a_record_of_a_later_format_keeps_its_number_so_the_service_refuses_it() {
-    let later = PINNED.replacen("\"format\": 4", "\"format\": 5", 1);
+    let later = PINNED.replacen("\"format\": 5", "\"format\": 6", 1);
     let record: UserRecord = serde_json::from_str(&later).unwrap();
-    assert_eq!(record.format(), 5);
+    assert_eq!(record.format(), 6);
 }
 
 #[test]
-fn a_format_2_record_reads_as_generation_0_with_nothing_tallied_and_is_written_back_as_format_4() {
+fn a_format_2_record_reads_as_generation_0_with_nothing_tallied_and_is_written_back_as_the_current_format() {
     let record: UserRecord = serde_json::from_str(PINNED_FORMAT_2).expect("format 2 still reads");
     assert_eq!(record.format(), UserRecord::FORMAT);
     assert_eq!(record.generation(), 0);
@@ -751,7 +922,7 @@ fn a_format_2_record_reads_as_generation_0_with_nothing_tallied_and_is_written_b
     assert_eq!(current.generation(), 4);
     assert_eq!(current.refusal_tally().unlogged(), 25);
     let written = serde_json::to_string(&record).unwrap();
-    assert!(written.contains("\"format\":4") && written.contains("\"generation\":0"));
+    assert!(written.contains("\"format\":5") && written.contains("\"generation\":0"));
 }
 
 #[test]

@@ -91,6 +91,15 @@ impl SignInContext {
         self
     }
 
+    /// The same context for a request made in organisation `org` (see
+    /// [`RequestContext::org`]): its events are filed under it. Pair it with the
+    /// organisation's settings ([`SignInContext::with_org`]).
+    #[must_use]
+    pub fn in_org(mut self, org: impl Into<crate::vocabulary::OrgId>) -> SignInContext {
+        self.request.org = Some(org.into());
+        self
+    }
+
     /// The same context with the organisation's settings.
     #[must_use]
     pub fn with_org(mut self, settings: Arc<OrgSettings>) -> SignInContext {

@@ -14,6 +14,9 @@ use crate::vocabulary::UserId;
 pub(super) struct Stored {
     format: u32,
     user: UserId,
+    /// Format 5 on.
+    #[serde(default)]
+    org: Option<crate::vocabulary::OrgId>,
     #[serde(default)]
     authenticators: Vec<TotpCredential>,
     /// Format 4 on.
@@ -69,7 +72,7 @@ impl From<Stored> for UserRecord {
         }
         // A record of a later format than this crate knows keeps its number, so the
         // service refuses it rather than write it back in a form that loses data.
-        let format = if matches!(stored.format, 1..=3) { UserRecord::FORMAT } else { stored.format };
+        let format = if matches!(stored.format, 1..=4) { UserRecord::FORMAT } else { stored.format };
         // Starts a pending enrollment held (as records before `enrollment_starts` kept
         // them) still count towards the restart limit, from the record.
         let mut pending_enrollment = stored.pending_enrollment;
@@ -78,6 +81,7 @@ impl From<Stored> for UserRecord {
         UserRecord {
             format,
             user: stored.user,
+            org: stored.org,
             authenticators: authenticators.into(),
             security_keys: stored.security_keys,
             user_handle: stored.user_handle,

@@ -9,7 +9,7 @@
 //! device tokens are there only as keyed hashes. Nothing else in it is secret, but the
 //! record is still the user's security state and deserves the care of a password hash.
 //!
-//! # Serialised form (format 4)
+//! # Serialised form (format 5)
 //!
 //! As JSON (any serde format works); times are seconds since the Unix epoch, sealed
 //! secrets and hashes are unpadded base32, and sections a user does not use are `null`
@@ -17,8 +17,9 @@
 //!
 //! ```json
 //! {
-//!   "format": 4,
+//!   "format": 5,
 //!   "user": "sarah",
+//!   "org": "acme" (absent for a record never changed within an organisation),
 //!   "authenticators": [{
 //!     "id": "000000006553f11e", "name": "Authenticator app",
 //!     "secret": { "key_id": "2026-11", "ciphertext": "…" },
@@ -74,8 +75,8 @@
 //! authenticator in `"totp"`, one `"last_proof": { "at", "method" }`) still read: the
 //! authenticator gets the default name and an id made from its creation time. Format 2
 //! records (no `"generation"`, no `"refusals"`) read as generation 0 with nothing
-//! tallied. Format 3 records (no security keys) read with none. All are written back
-//! as format 4.
+//! tallied. Format 3 records (no security keys) read with none, and format 4 records
+//! (no organisation) with none. All are written back as format 5.
 //!
 //! A security key's entry holds public material only: the credential id, the public
 //! key, the signature counter and the flags the authenticator reported. The private key
@@ -146,7 +147,7 @@ pub use security_key::{
 pub use time::from_the_future;
 
 use crate::few::Few;
-use crate::vocabulary::{Method, Refusal, Role, UserId};
+use crate::vocabulary::{Method, OrgId, Refusal, Role, UserId};
 
 /// Failed proofs since the last success, and the lockouts they caused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,6 +322,9 @@ impl Proofs {
 pub struct UserRecord {
     pub(crate) format: u32,
     pub(crate) user: UserId,
+    /// The organisation of the latest change made within one; see [`UserRecord::org`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) org: Option<OrgId>,
     pub(crate) authenticators: Few<TotpCredential>,
     /// The user's security keys and passkeys, oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -363,13 +367,14 @@ impl UserRecord {
     /// The version of the serialised form this crate writes. Records of formats 1 (one
     /// authenticator, one last proof) and 2 (no generation) are read too, and written
     /// back as this format.
-    pub const FORMAT: u32 = 4;
+    pub const FORMAT: u32 = 5;
 
     /// The record of a user with no MFA state yet.
     pub fn new(user: UserId) -> UserRecord {
         UserRecord {
             format: UserRecord::FORMAT,
             user,
+            org: None,
             authenticators: Few::new(),
             security_keys: Vec::new(),
             user_handle: None,
@@ -397,6 +402,23 @@ impl UserRecord {
     /// Whose record it is.
     pub fn user(&self) -> &UserId {
         &self.user
+    }
+
+    /// The organisation the record is listed under: that of the latest change made by
+    /// a request within an organisation ([`RequestContext::org`](crate::vocabulary::RequestContext::org)).
+    /// `None` for a record no such request changed (records written before organisations
+    /// were kept, or by a host without them). A user who works in several organisations
+    /// is listed under the latest; such a host keeps memberships in its own tables and
+    /// reads each organisation's trail, which files every event under the organisation
+    /// of its request.
+    pub fn org(&self) -> Option<&OrgId> {
+        self.org.as_ref()
+    }
+
+    /// Files the record under `org` (see [`UserRecord::org`]): done when a request
+    /// within an organisation changes the record.
+    pub(crate) fn set_org(&mut self, org: OrgId) {
+        self.org = Some(org);
     }
 
     /// The user's authenticator apps, oldest first.

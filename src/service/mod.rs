@@ -39,7 +39,7 @@ use crate::policy::{Decision, Policy, SignInContext, StandardPolicy};
 use crate::record::{TotpCredential, UserRecord};
 use crate::seal::{SealedSecret, SecretSealer};
 use crate::store::{CacheLine, SaveOutcome, Store, Version, Versioned};
-use crate::vocabulary::{Outcome, Refusal, RequestContext, SensitiveAction, UserId, UserIdHash};
+use crate::vocabulary::{OrgId, Outcome, Refusal, RequestContext, SensitiveAction, UserId, UserIdHash};
 use crate::{Secret, Totp, TotpParams};
 
 /// Settings of the service that are not policy.
@@ -479,12 +479,21 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// would carry it (twice) in every enclosing future, copied at each await.
     fn commit<'a, T: 'a>(
         &'a self,
-        attempt: Attempt,
+        mut attempt: Attempt,
         actor: &UserId,
         request: &RequestContext,
         step: Step<T>,
     ) -> impl Future<Output = Result<Option<Outcome<T>>, Error>> + 'a {
-        let events = audit_events(attempt.record.user(), actor, attempt.now, request, step.events);
+        // A change made within an organisation files the record under it; the events
+        // go under the request's organisation, else the record's.
+        if step.changed
+            && let Some(org) = &request.org
+            && attempt.record.org() != Some(org)
+        {
+            attempt.record.set_org(org.clone());
+        }
+        let org = request.org.as_ref().or(attempt.record.org());
+        let events = audit_events(attempt.record.user(), actor, attempt.now, request, org, step.events);
         let feed = self.feed(&events);
         let (save, append) = if step.changed {
             // The record and events go to the store: nothing here needs them afterwards.
@@ -617,12 +626,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         actor: &UserId,
         at: u64,
         request: &RequestContext,
+        org: Option<&OrgId>,
         events: Events,
     ) -> Result<(), Error> {
         if events.is_empty() {
             return Ok(());
         }
-        let events = audit_events(user, actor, at, request, events);
+        let events = audit_events(user, actor, at, request, org, events);
         let feed = self.feed(&events);
         self.store.append_events(events).await.map_err(store_error)?;
         self.publish(feed);
@@ -663,13 +673,23 @@ fn checked(user: &UserId, loaded: Option<Versioned>) -> Result<(Option<Version>,
 pub const MAX_PLAUSIBLE_TIME: u64 = 4_102_444_800;
 
 /// The audit events of `kinds`, about `user`, done by `actor` at `at`.
+/// The audit events of `kinds`, filed under organisation `org` (which the request's
+/// own organisation, if any, was resolved into).
 fn audit_events(
     user: &UserId,
     actor: &UserId,
     at: u64,
     request: &RequestContext,
+    org: Option<&OrgId>,
     kinds: Events,
 ) -> Vec<AuditEvent> {
+    let filed;
+    let request = if request.org.as_ref() == org {
+        request
+    } else {
+        filed = RequestContext { org: org.cloned(), ..request.clone() };
+        &filed
+    };
     kinds.into_iter().map(|kind| AuditEvent::new(user, actor, at, request, kind)).collect()
 }
 

@@ -8,7 +8,7 @@ use crate::flow::{self, Step};
 use crate::policy::{OrgSettings, SignInContext};
 use crate::seal::SecretSealer;
 use crate::store::{OrgSettingsStore, SaveOutcome, Store};
-use crate::vocabulary::{Cleared, Outcome, ResetMode, UserId};
+use crate::vocabulary::{Cleared, OrgId, Outcome, ResetMode, UserId};
 
 /// The host's answer to "may this user change who must use MFA?" (R22: in seed 003 only
 /// support levels 2 and 3 may). Any `Fn(&UserId, &str) -> bool` over (actor, org) is one.
@@ -98,6 +98,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.check(context)?;
         let now = self.now()?;
         let actor = change.actor.clone();
+        let filed = OrgId::new(change.org);
         let (_, actor_record) = self.load(&actor).await?;
         self.settle(&actor, now, &actor_record, context).await?;
         let permitted = permissions.may_change_mfa_settings(&actor, change.org);
@@ -107,7 +108,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         if let Ok(settings) = &outcome {
             save(settings.clone()).await.map_err(store_error)?;
         }
-        self.store_events(&actor, &actor, now, &context.request, events).await?;
+        self.store_events(&actor, &actor, now, &context.request, Some(&filed), events).await?;
         Ok(outcome)
     }
 
@@ -190,6 +191,7 @@ impl<S: OrgSettingsStore, K: SecretSealer> MfaService<S, K> {
         self.settle(actor, now, &actor_record, context).await?;
         let permitted = permissions.may_change_mfa_settings(actor, org);
         let env = self.env(now, context);
+        let filed = OrgId::new(org);
         for _ in 0..self.attempts() {
             let stored = self.store.load_org_settings(org).await.map_err(store_error)?;
             let (expected, current) = match stored {
@@ -203,11 +205,11 @@ impl<S: OrgSettingsStore, K: SecretSealer> MfaService<S, K> {
             let settings = match outcome {
                 Ok(settings) => settings,
                 Err(refusal) => {
-                    self.store_events(actor, actor, now, &context.request, events).await?;
+                    self.store_events(actor, actor, now, &context.request, Some(&filed), events).await?;
                     return Ok(Err(refusal));
                 }
             };
-            let events = audit_events(actor, actor, now, &context.request, events);
+            let events = audit_events(actor, actor, now, &context.request, Some(&filed), events);
             let feed = self.feed(&events);
             let saved = self
                 .store

@@ -37,8 +37,8 @@ use super::{OrgSettingsStore, SaveOutcome, Store, Version, VersionedSettings};
 use crate::event::{AuditEvent, AuditOutcome, EventKind, SecurityNotice};
 use crate::policy::{Level, OrgSettings};
 use crate::record::{TotpCredential, UserRecord};
-use crate::vocabulary::UserId;
 use crate::vocabulary::{Method, RejectionReason, RequestContext};
+use crate::vocabulary::{OrgId, UserId};
 
 /// How many writers race in [`one_winner_among_racing_writers`].
 pub const RACING_WRITERS: usize = 32;
@@ -58,6 +58,7 @@ where
     one_winner_among_racing_writers(store.clone(), spawner).await;
     listing_and_paging(&*store).await;
     audit_reading_and_paging(&*store).await;
+    organisations_are_kept_apart(&*store).await;
 }
 
 /// Runs every check of an [`OrgSettingsStore`] that needs a working store: all but
@@ -718,6 +719,107 @@ pub async fn audit_reading_and_paging<S: ReadAudit>(store: &S) {
     let page = ok(store.read_audit(&AuditQuery::range(base + 30, base + 31, 100)).await);
     let everyone: Vec<&UserId> = page.events.iter().map(|e| &e.event.user).collect();
     assert_eq!(everyone, [&bob], "everyone's events in one second");
+}
+
+/// Records and events filed under organisations: each organisation's listing (with and
+/// without the "without MFA" filter, page by page) and trail hold its own and no other's;
+/// a record moved to another organisation is listed there only; the organisation of a
+/// record and of an event reads back as written.
+pub async fn organisations_are_kept_apart<S: ListRecords + ReadAudit>(store: &S) {
+    let tag = fresh("org");
+    let (acme, globex) = (OrgId::new(format!("{tag}/acme")), OrgId::new(format!("{tag}/globex")));
+    let base = 1_850_000_000 + (fresh_number() % 1_000_000) * 100;
+    let mut expected: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for n in 0..7u32 {
+        let org = if n % 3 == 0 { &globex } else { &acme };
+        let user = UserId::new(format!("{tag}/user-{n}"));
+        let mut r = record(&user, n);
+        r.set_org(org.clone());
+        if n % 2 == 0 {
+            r.authenticators = vec![credential()].into();
+        }
+        let mut e = event(&user, base + u64::from(n), n);
+        e.context.org = Some(org.clone());
+        let _ = saved(store.save(r, None, vec![e]).await);
+        expected[usize::from(org == &globex)].push(user.as_str().to_string());
+        let loaded = ok(store.load(&user).await).expect("a saved record loads");
+        assert_eq!(loaded.record.org(), Some(org), "a record's organisation reads back as written");
+    }
+    // One of acme's users moves to globex with a change made there.
+    let moved = UserId::new(format!("{tag}/user-1"));
+    let current = ok(store.load(&moved).await).expect("saved above");
+    let mut r = current.record.clone();
+    r.set_org(globex.clone());
+    let _ = saved(store.save(r, Some(current.version), vec![]).await);
+    expected[0].retain(|u| u != moved.as_str());
+    expected[1].push(moved.as_str().to_string());
+    // A record and an event of no organisation are in neither.
+    let loner = UserId::new(format!("{tag}/user-loner"));
+    let _ = saved(store.save(record(&loner, 9), None, vec![event(&loner, base + 3, 9)]).await);
+
+    let [mut in_acme, mut in_globex] = expected;
+    in_acme.sort();
+    in_globex.sort();
+    for (org, expected) in [(&acme, &in_acme), (&globex, &in_globex)] {
+        let mut listed = Vec::new();
+        let mut query = RecordQuery::org(org.clone(), 2);
+        for _ in 0..10 {
+            let page = ok(store.list_records(&query).await);
+            assert!(page.records.len() <= 2, "a page is longer than asked");
+            listed.extend(page.records.iter().map(|v| v.record.user().as_str().to_string()));
+            assert!(
+                page.records.iter().all(|v| v.record.org() == Some(org)),
+                "another organisation's record"
+            );
+            match page.next {
+                Some(next) => query = query.after(Some(next)),
+                None => break,
+            }
+        }
+        assert_eq!(&listed, expected, "organisation {org}'s records, page by page");
+        let without = ok(store.list_records(&RecordQuery::org(org.clone(), 100).without_mfa()).await);
+        let without: Vec<String> =
+            without.records.iter().map(|v| v.record.user().as_str().to_string()).collect();
+        let expected_without: Vec<String> = expected
+            .iter()
+            .filter(|u| u.rsplit('-').next().and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n % 2 == 1))
+            .cloned()
+            .collect();
+        assert_eq!(without, expected_without, "organisation {org}'s users without MFA");
+
+        let mut trail = Vec::new();
+        let mut query = AuditQuery::org(org.clone(), base, base + 100, 2);
+        for _ in 0..10 {
+            let page = ok(store.read_audit(&query).await);
+            trail.extend(page.events.iter().map(|e| e.event.clone()));
+            match page.next {
+                Some(next) => query = query.after(Some(next)),
+                None => break,
+            }
+        }
+        assert!(trail.iter().all(|e| e.org() == Some(org)), "another organisation's event in {org}'s trail");
+        let marks: Vec<u32> = trail.iter().map(mark_of).collect();
+        let want: Vec<u32> = (0..7).filter(|n| (n % 3 == 0) == (org == &globex)).collect();
+        assert_eq!(marks, want, "organisation {org}'s trail, by time");
+    }
+    let one = AuditQuery {
+        user: Some(UserId::new(format!("{tag}/user-3"))),
+        ..AuditQuery::org(globex, base, base + 100, 10)
+    };
+    let page = ok(store.read_audit(&one).await);
+    assert_eq!(
+        page.events.iter().map(|e| mark_of(&e.event)).collect::<Vec<_>>(),
+        [3],
+        "one user's events in one organisation"
+    );
+    let one = AuditQuery {
+        user: Some(UserId::new(format!("{tag}/user-3"))),
+        ..AuditQuery::org(acme, base, base + 100, 10)
+    };
+    assert!(
+        ok(store.read_audit(&one).await).events.is_empty(),
+        "a user's events filed under another organisation"
+    );
 }
 
 /// Spawns a task to run beside the caller and gives a future of its output.

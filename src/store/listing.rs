@@ -15,19 +15,23 @@ use std::future::Future;
 
 use super::{Store, Versioned};
 use crate::event::AuditEvent;
-use crate::vocabulary::UserId;
+use crate::vocabulary::{OrgId, UserId};
 
 /// The most rows a page holds, whatever the query asks for.
 pub const MAX_PAGE: u32 = 1000;
 
-/// Which records to list: those whose user id starts with `prefix`, in ascending order
-/// of user id (compared byte by byte, as Rust compares strings).
+/// Which records to list: those of one organisation, or whose user id starts with
+/// `prefix`, or both, in ascending order of user id (compared byte by byte, as Rust
+/// compares strings).
 ///
-/// Records do not know organisations: hosts that list by organisation give their users
-/// ids that start with the organisation's (`acme/…`) and list by that prefix, or keep
-/// the membership in their own tables and load the few records they need.
+/// A record is listed under the organisation of the latest change made within one
+/// ([`UserRecord::org`](crate::record::UserRecord::org)); a host whose users belong to
+/// several organisations keeps the membership in its own tables and loads the few
+/// records it needs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecordQuery {
+    /// Only records of this organisation; `None`: of any (and of none).
+    pub org: Option<OrgId>,
     /// Only user ids that start with this; empty: every record.
     pub prefix: String,
     /// Only users without a primary second factor
@@ -44,7 +48,19 @@ pub struct RecordQuery {
 impl RecordQuery {
     /// The first page of records whose user id starts with `prefix`, `limit` rows long.
     pub fn prefix(prefix: impl Into<String>, limit: u32) -> RecordQuery {
-        RecordQuery { prefix: prefix.into(), without_mfa: false, after: None, limit }
+        RecordQuery { org: None, prefix: prefix.into(), without_mfa: false, after: None, limit }
+    }
+
+    /// The first page of organisation `org`'s records, `limit` rows long.
+    pub fn org(org: impl Into<OrgId>, limit: u32) -> RecordQuery {
+        RecordQuery { org: Some(org.into()), prefix: String::new(), without_mfa: false, after: None, limit }
+    }
+
+    /// Whether `record` is one the query lists (leaving the cursor aside).
+    pub fn matches(&self, record: &crate::record::UserRecord) -> bool {
+        record.user().as_str().starts_with(&self.prefix)
+            && self.org.as_ref().is_none_or(|org| record.org() == Some(org))
+            && !(self.without_mfa && record.has_mfa())
     }
 
     /// The same query restricted to users without MFA.
@@ -102,12 +118,14 @@ pub struct AuditCursor {
     pub id: i64,
 }
 
-/// Which audit events to read: those with `from <= at < until`, optionally of one user,
-/// in order of time and then of storing.
+/// Which audit events to read: those with `from <= at < until`, optionally of one user
+/// or of one organisation, in order of time and then of storing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditQuery {
     /// Only events about this user; `None`: everyone's.
     pub user: Option<UserId>,
+    /// Only events filed under this organisation ([`AuditEvent::org`]); `None`: any.
+    pub org: Option<OrgId>,
     /// The earliest time, inclusive (seconds since the Unix epoch).
     pub from: u64,
     /// The end of the range, exclusive.
@@ -121,12 +139,25 @@ pub struct AuditQuery {
 impl AuditQuery {
     /// The first page of one user's events in `from..until`.
     pub fn user(user: UserId, from: u64, until: u64, limit: u32) -> AuditQuery {
-        AuditQuery { user: Some(user), from, until, after: None, limit }
+        AuditQuery { user: Some(user), org: None, from, until, after: None, limit }
     }
 
     /// The first page of everyone's events in `from..until`.
     pub fn range(from: u64, until: u64, limit: u32) -> AuditQuery {
-        AuditQuery { user: None, from, until, after: None, limit }
+        AuditQuery { user: None, org: None, from, until, after: None, limit }
+    }
+
+    /// The first page of the events filed under organisation `org` in `from..until`.
+    pub fn org(org: impl Into<OrgId>, from: u64, until: u64, limit: u32) -> AuditQuery {
+        AuditQuery { user: None, org: Some(org.into()), from, until, after: None, limit }
+    }
+
+    /// Whether `event` is one the query reads (leaving the cursor aside).
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        self.from <= event.at
+            && event.at < self.until
+            && self.user.as_ref().is_none_or(|user| &event.user == user)
+            && self.org.as_ref().is_none_or(|org| event.org() == Some(org))
     }
 
     /// The same query, starting after `cursor`.
@@ -201,7 +232,7 @@ impl ListRecords for super::MemoryStore {
                 continue;
             }
             let Some(versioned) = self.load(&user).await? else { continue };
-            if query.without_mfa && versioned.record.has_mfa() {
+            if !query.matches(&versioned.record) {
                 continue;
             }
             records.push(versioned);
@@ -220,8 +251,7 @@ impl ReadAudit for super::MemoryStore {
             .numbered_events()
             .into_iter()
             .map(|(id, event)| StoredEvent { id: super::MemoryStore::event_id(id), event })
-            .filter(|e| query.from <= e.event.at && e.event.at < query.until)
-            .filter(|e| query.user.as_ref().is_none_or(|u| &e.event.user == u))
+            .filter(|e| query.matches(&e.event))
             .filter(|e| query.after.is_none_or(|after| e.cursor() > after))
             .collect();
         events.sort_by_key(StoredEvent::cursor);

@@ -191,7 +191,69 @@ impl From<UserId> for String {
     }
 }
 
-/// What the host knows of the request: where it came from and on what device.
+/// The host's identifier of an organisation (a tenant: a practice, a firm, a client
+/// company), compared exactly. Cheap to copy: every audit event of the organisation
+/// carries one.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct OrgId(Arc<str>);
+
+impl OrgId {
+    /// Wraps the host's identifier.
+    pub fn new(id: impl AsRef<str>) -> OrgId {
+        OrgId(Arc::from(id.as_ref()))
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for OrgId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for OrgId {
+    fn from(id: &str) -> OrgId {
+        OrgId::new(id)
+    }
+}
+
+impl From<String> for OrgId {
+    fn from(id: String) -> OrgId {
+        OrgId(Arc::from(id))
+    }
+}
+
+impl From<&OrgId> for OrgId {
+    fn from(id: &OrgId) -> OrgId {
+        id.clone()
+    }
+}
+
+impl From<OrgId> for String {
+    fn from(id: OrgId) -> String {
+        id.as_str().to_owned()
+    }
+}
+
+/// What the host knows of the request: where it came from, on what device, and in
+/// which organisation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RequestContext {
@@ -199,12 +261,26 @@ pub struct RequestContext {
     pub address: Option<IpAddr>,
     /// A label for the device or user agent, as the host chooses to describe it.
     pub device: Option<String>,
+    /// The organisation the request is made in (the tenant of the page or API call).
+    /// Every audit event the request causes is filed under it, and a record changed by
+    /// the request is listed under it ([`crate::record::UserRecord::org`]). `None`: the
+    /// host has no organisations, or the request is not made in one (a background
+    /// job); its events are then filed under the organisation of the user's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgId>,
 }
 
 impl RequestContext {
     /// A context with the client's address.
     pub fn from_address(address: IpAddr) -> RequestContext {
-        RequestContext { address: Some(address), device: None }
+        RequestContext { address: Some(address), device: None, org: None }
+    }
+
+    /// The same context in organisation `org`.
+    #[must_use]
+    pub fn in_org(mut self, org: impl Into<OrgId>) -> RequestContext {
+        self.org = Some(org.into());
+        self
     }
 
     /// The same context with a device label.

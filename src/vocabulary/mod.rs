@@ -20,7 +20,7 @@ pub mod utc;
 pub use action::SensitiveAction;
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};
 pub(crate) use identity::UserIdHash;
-pub use identity::{RequestContext, UserId};
+pub use identity::{OrgId, RequestContext, UserId};
 pub use ids::UnknownId;
 pub(crate) use ids::stable_ids;
 pub use reason::{

@@ -173,6 +173,11 @@ impl TableNames {
     pub(crate) fn audit_bare(&self) -> &str {
         self.audit.rsplit('.').next().unwrap_or(&self.audit)
     }
+
+    /// The records table's name without its schema, to name its indexes.
+    pub(crate) fn records_bare(&self) -> &str {
+        self.records.rsplit('.').next().unwrap_or(&self.records)
+    }
 }
 
 /// An audit event as the columns of its row.
@@ -187,6 +192,8 @@ pub(crate) struct EventRow {
     pub(crate) device: Option<String>,
     /// The whole event as JSON: what is read back.
     pub(crate) event: String,
+    /// The organisation it is filed under.
+    pub(crate) org: Option<String>,
 }
 
 impl EventRow {
@@ -210,6 +217,7 @@ impl EventRow {
             address: event.context.address.map(|a| a.to_string()),
             device: event.context.device.as_ref().map(|d| d.replace('\0', "\u{fffd}")),
             event: json.to_string(),
+            org: event.org().map(|org| org.as_str().to_string()),
         })
     }
 
@@ -224,6 +232,7 @@ pub(crate) struct RecordRow {
     pub(crate) format: i32,
     pub(crate) has_mfa: bool,
     pub(crate) json: String,
+    pub(crate) org: Option<String>,
 }
 
 impl RecordRow {
@@ -233,6 +242,7 @@ impl RecordRow {
             format: i32::try_from(record.format()).unwrap_or(i32::MAX),
             has_mfa: record.has_mfa(),
             json: serde_json::to_string(record).map_err(Error::json("record"))?,
+            org: record.org().map(|org| org.as_str().to_string()),
         })
     }
 }

@@ -47,63 +47,102 @@ struct Sql {
     create_settings: String,
     update_settings: String,
     append: String,
-    list: String,
-    read_user: String,
-    read_all: String,
+    /// Listing statements by (organisation given, only without MFA, cursor given).
+    list: [String; 8],
+    /// Audit reading statements by (user given, organisation given).
+    read: [String; 4],
     prune: String,
     migrate: Vec<String>,
 }
 
-/// Inserts the events bound as eight arrays from parameter `$first` on, in their order,
+/// Inserts the events bound as nine arrays from parameter `$first` on, in their order,
 /// when `condition` holds.
 fn insert_events(audit: &str, first: usize, condition: &str) -> String {
-    let p: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+    let p: Vec<String> = (first..first + 9).map(|n| format!("${n}")).collect();
     format!(
-        "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event) \
-         SELECT u, a, t, o, k, ad, d, ev FROM UNNEST({}::text[], {}::text[], {}::bigint[], {}::text[], \
-         {}::text[], {}::text[], {}::text[], {}::text[]) WITH ORDINALITY AS e(u, a, t, o, k, ad, d, ev, n) \
-         {condition} ORDER BY n",
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+        "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event, org) \
+         SELECT u, a, t, o, k, ad, d, ev, og FROM UNNEST({}::text[], {}::text[], {}::bigint[], {}::text[], \
+         {}::text[], {}::text[], {}::text[], {}::text[], {}::text[]) \
+         WITH ORDINALITY AS e(u, a, t, o, k, ad, d, ev, og, n) {condition} ORDER BY n",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
     )
 }
 
-/// Inserts the one event bound as eight scalars from parameter `$first` on, when
+/// Inserts the one event bound as nine scalars from parameter `$first` on, when
 /// `condition` holds.
 fn insert_event(audit: &str, first: usize, condition: &str) -> String {
-    let p: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+    let p: Vec<String> = (first..first + 9).map(|n| format!("${n}")).collect();
     format!(
-        "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event) \
-         SELECT {}::text, {}::text, {}::bigint, {}::text, {}::text, {}::text, {}::text, {}::text {condition}",
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+        "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event, org) \
+         SELECT {}::text, {}::text, {}::bigint, {}::text, {}::text, {}::text, {}::text, {}::text, {}::text \
+         {condition}",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    )
+}
+
+/// The listing statement for a query with an organisation (`org`), a cursor (`after`)
+/// and only users without MFA (`without_mfa`) or not: `$1` the page length, then the
+/// cursor, the organisation and the user id prefix, as many as it uses. Written out per
+/// case, so that each is a range scan of its index (`(org, user_id)`, the primary key,
+/// and the partial ones on `NOT has_mfa`).
+fn list_statement(records: &str, org: bool, without_mfa: bool, after: bool) -> String {
+    let mut next = 1;
+    let mut param = || {
+        next += 1;
+        format!("${next}")
+    };
+    let after = if after { format!("AND user_id > {} ", param()) } else { String::new() };
+    let org = if org { format!("AND org = {} ", param()) } else { String::new() };
+    let without = if without_mfa { "AND NOT has_mfa " } else { "" };
+    let prefix = param();
+    format!(
+        "SELECT version, record FROM {records} WHERE user_id >= {prefix} \
+         AND left(user_id, char_length({prefix})) = {prefix} {after}{org}{without}ORDER BY user_id LIMIT $1"
+    )
+}
+
+/// The audit reading statement: events with `$1 <= at < $2` after `($3, $4)`, `$5`
+/// rows, of user `$6` if `user`, filed under organisation `$6` (or `$7`) if `org`.
+fn read_statement(audit: &str, user: bool, org: bool) -> String {
+    let user_filter = if user { "AND user_id = $6 " } else { "" };
+    let org_filter = match (user, org) {
+        (true, true) => "AND org = $7 ",
+        (false, true) => "AND org = $6 ",
+        _ => "",
+    };
+    format!(
+        "SELECT id, event FROM {audit} WHERE at >= $1 AND at < $2 AND (at, id) > ($3, $4) \
+         {user_filter}{org_filter}ORDER BY at, id LIMIT $5"
     )
 }
 
 impl Sql {
     fn new(tables: TableNames) -> Sql {
         let (records, audit, bare) = (tables.records(), tables.audit(), tables.audit_bare());
+        let records_bare = tables.records_bare();
         let settings = tables.org_settings();
         let saved_events = |first| insert_events(audit, first, "WHERE EXISTS (SELECT 1 FROM saved)");
         let saved_event = |first| insert_event(audit, first, "WHERE EXISTS (SELECT 1 FROM saved)");
         let create = |events: String| {
             format!(
-                "WITH saved AS (INSERT INTO {records} (user_id, format, has_mfa, record, version) \
-                 VALUES ($1, $2, $3, $4, 1) ON CONFLICT (user_id) DO NOTHING RETURNING version), \
+                "WITH saved AS (INSERT INTO {records} (user_id, format, has_mfa, record, org, version) \
+                 VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (user_id) DO NOTHING RETURNING version), \
                  events AS ({events}) SELECT version FROM saved"
             )
         };
         let update = |events: String| {
             format!(
-                "WITH saved AS (UPDATE {records} SET format = $2, has_mfa = $3, record = $4, \
-                 version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $5 RETURNING version), \
+                "WITH saved AS (UPDATE {records} SET format = $2, has_mfa = $3, record = $4, org = $5, \
+                 version = version + 1, updated_at = now() WHERE user_id = $1 AND version = $6 RETURNING version), \
                  events AS ({events}) SELECT version FROM saved"
             )
         };
         Sql {
             load: format!("SELECT version, record FROM {records} WHERE user_id = $1"),
-            create: create(saved_events(5)),
-            update: update(saved_events(6)),
-            create_one: create(saved_event(5)),
-            update_one: update(saved_event(6)),
+            create: create(saved_events(6)),
+            update: update(saved_events(7)),
+            create_one: create(saved_event(6)),
+            update_one: update(saved_event(7)),
             load_settings: format!("SELECT version, settings FROM {settings} WHERE org = $1"),
             create_settings: format!(
                 "WITH saved AS (INSERT INTO {settings} (org, settings, version) VALUES ($1, $2, 1) \
@@ -119,18 +158,9 @@ impl Sql {
                 "WITH appended AS ({} RETURNING 1) SELECT count(*) FROM appended",
                 insert_events(audit, 1, "")
             ),
-            list: format!(
-                "SELECT version, record FROM {records} WHERE user_id >= $1 AND left(user_id, char_length($1)) = $1 \
-                 AND ($2::text IS NULL OR user_id > $2) AND (NOT $3 OR NOT has_mfa) ORDER BY user_id LIMIT $4"
-            ),
-            read_user: format!(
-                "SELECT id, event FROM {audit} WHERE user_id = $1 AND at >= $2 AND at < $3 \
-                 AND (at, id) > ($4, $5) ORDER BY at, id LIMIT $6"
-            ),
-            read_all: format!(
-                "SELECT id, event FROM {audit} WHERE at >= $1 AND at < $2 \
-                 AND (at, id) > ($3, $4) ORDER BY at, id LIMIT $5"
-            ),
+            list: std::array::from_fn(|case| list_statement(records, case & 4 != 0, case & 2 != 0, case & 1 != 0)),
+            read: [(false, false), (false, true), (true, false), (true, true)]
+                .map(|(user, org)| read_statement(audit, user, org)),
             prune: format!("DELETE FROM {audit} WHERE at < $1"),
             migrate: vec![
                 format!(
@@ -156,6 +186,19 @@ impl Sql {
                 ),
                 format!("CREATE INDEX IF NOT EXISTS {bare}_user_at ON {audit} (user_id, at, id)"),
                 format!("CREATE INDEX IF NOT EXISTS {bare}_at ON {audit} (at, id)"),
+                // Organisations (added after the first release: tables made before get
+                // the columns here; rows written before have none).
+                format!("ALTER TABLE {records} ADD COLUMN IF NOT EXISTS org TEXT COLLATE \"C\""),
+                format!("ALTER TABLE {audit} ADD COLUMN IF NOT EXISTS org TEXT COLLATE \"C\""),
+                format!("CREATE INDEX IF NOT EXISTS {records_bare}_org ON {records} (org, user_id)"),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {records_bare}_org_without_mfa ON {records} (org, user_id) \
+                     WHERE NOT has_mfa"
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {records_bare}_without_mfa ON {records} (user_id) WHERE NOT has_mfa"
+                ),
+                format!("CREATE INDEX IF NOT EXISTS {bare}_org_at ON {audit} (org, at, id) WHERE org IS NOT NULL"),
                 format!(
                     "CREATE TABLE IF NOT EXISTS {settings} (\
                      org TEXT COLLATE \"C\" PRIMARY KEY, \
@@ -234,6 +277,7 @@ fn columns(rows: Vec<EventRow>) -> EventColumns {
         address: Vec::with_capacity(rows.len()),
         device: Vec::with_capacity(rows.len()),
         event: Vec::with_capacity(rows.len()),
+        org: Vec::with_capacity(rows.len()),
     };
     for r in rows {
         c.user.push(r.user);
@@ -244,6 +288,7 @@ fn columns(rows: Vec<EventRow>) -> EventColumns {
         c.address.push(r.address);
         c.device.push(r.device);
         c.event.push(r.event);
+        c.org.push(r.org);
     }
     c
 }
@@ -276,7 +321,8 @@ impl SaveEvents {
                 .bind(r.kind)
                 .bind(r.address)
                 .bind(r.device)
-                .bind(r.event),
+                .bind(r.event)
+                .bind(r.org),
             SaveEvents::Many(columns) => columns.bind(query),
         }
     }
@@ -291,6 +337,7 @@ struct EventColumns {
     address: Vec<Option<String>>,
     device: Vec<Option<String>>,
     event: Vec<String>,
+    org: Vec<Option<String>>,
 }
 
 impl EventColumns {
@@ -307,11 +354,13 @@ impl EventColumns {
             .bind(self.address)
             .bind(self.device)
             .bind(self.event)
+            .bind(self.org)
     }
 }
 
 fn checked_rows(events: &[AuditEvent]) -> Result<Vec<EventRow>, Error> {
     check_user_ids(events.iter().flat_map(|e| [e.user.as_str(), e.actor.as_str()]))?;
+    events.iter().filter_map(AuditEvent::org).try_for_each(|org| check_org_id(org.as_str()))?;
     EventRow::all(events)
 }
 
@@ -336,6 +385,7 @@ impl Store for PostgresStore {
         events: Vec<AuditEvent>,
     ) -> Result<SaveOutcome, Error> {
         check_user_ids([record.user().as_str()])?;
+        record.org().map(|org| check_org_id(org.as_str())).transpose()?;
         let events = SaveEvents::new(checked_rows(&events)?);
         let row = RecordRow::new(&record)?;
         let expected = expected.map(version_to_i64).transpose()?;
@@ -349,7 +399,8 @@ impl Store for PostgresStore {
             .bind(row.user)
             .bind(row.format)
             .bind(row.has_mfa)
-            .bind(row.json);
+            .bind(row.json)
+            .bind(row.org);
         if let Some(expected) = expected {
             query = query.bind(expected);
         }
@@ -397,14 +448,18 @@ impl OrgSettingsStore for PostgresStore {
 impl ListRecords for PostgresStore {
     async fn list_records(&self, query: &RecordQuery) -> Result<RecordPage, Error> {
         check_user_ids([query.prefix.as_str()].into_iter().chain(record_after(query)))?;
+        query.org.as_ref().map(|org| check_org_id(org.as_str())).transpose()?;
         let len = query.page_len();
-        let rows: Vec<(i64, String)> = sqlx::query_as(&self.sql.list)
-            .bind(&query.prefix)
-            .bind(record_after(query))
-            .bind(query.without_mfa)
-            .bind(len as i64 + 1)
-            .fetch_all(&self.pool)
-            .await?;
+        let after = record_after(query);
+        let org = query.org.as_ref().map(|org| org.as_str());
+        let case = usize::from(org.is_some()) * 4
+            + usize::from(query.without_mfa) * 2
+            + usize::from(after.is_some());
+        let mut statement = sqlx::query_as(&self.sql.list[case]).bind(len as i64 + 1);
+        for value in after.into_iter().chain(org) {
+            statement = statement.bind(value);
+        }
+        let rows: Vec<(i64, String)> = statement.bind(&query.prefix).fetch_all(&self.pool).await?;
         let records = rows.iter().map(|(v, json)| versioned(*v, json)).collect::<Result<_, _>>()?;
         Ok(record_page(records, len))
     }
@@ -417,24 +472,21 @@ impl ReadAudit for PostgresStore {
             return Ok(AuditPage { events: Vec::new(), next: None });
         };
         let user = query.user.as_ref().map(UserId::as_str);
+        let org = query.org.as_ref().map(|org| org.as_str());
         check_user_ids(user)?;
+        org.map(check_org_id).transpose()?;
         // No cursor: start before every event of the range.
         let (after_at, after_id) = match after {
             Some(c) => (to_i64("time", c.at)?, c.id),
             None => (from, i64::MIN),
         };
-        let query = match user {
-            Some(user) => sqlx::query_as(&self.sql.read_user).bind(user),
-            None => sqlx::query_as(&self.sql.read_all),
-        };
-        let rows: Vec<(i64, String)> = query
-            .bind(from)
-            .bind(until)
-            .bind(after_at)
-            .bind(after_id)
-            .bind(len as i64 + 1)
-            .fetch_all(&self.pool)
-            .await?;
+        let sql = &self.sql.read[usize::from(user.is_some()) * 2 + usize::from(org.is_some())];
+        let mut statement =
+            sqlx::query_as(sql).bind(from).bind(until).bind(after_at).bind(after_id).bind(len as i64 + 1);
+        for value in user.into_iter().chain(org) {
+            statement = statement.bind(value);
+        }
+        let rows: Vec<(i64, String)> = statement.fetch_all(&self.pool).await?;
         let events = rows.iter().map(|(id, json)| stored_event(*id, json)).collect::<Result<_, _>>()?;
         Ok(audit_page(events, len))
     }

@@ -40,26 +40,71 @@ struct Sql {
     create_settings: String,
     update_settings: String,
     append: String,
-    list: String,
-    read_user: String,
-    read_all: String,
+    /// Listing statements by (organisation given, only without MFA, cursor given).
+    list: [String; 8],
+    /// Audit reading statements by (user given, organisation given).
+    read: [String; 4],
     prune: String,
     migrate: Vec<String>,
+    /// Statements run after `migrate`'s tables exist and before its indexes: the
+    /// columns added since the first release, each with the table it goes to.
+    add_columns: Vec<(String, &'static str, String)>,
+    indexes: Vec<String>,
+}
+
+/// The listing statement for a query with an organisation (`org`), a cursor (`after`)
+/// and only users without MFA (`without_mfa`) or not: `?1` the page length, then the
+/// cursor, the organisation and the user id prefix, as many as it uses. Written out per
+/// case, so that each can use its index.
+fn list_statement(records: &str, org: bool, without_mfa: bool, after: bool) -> String {
+    let mut next = 1;
+    let mut param = || {
+        next += 1;
+        format!("?{next}")
+    };
+    let after = if after { format!("AND user_id > {} ", param()) } else { String::new() };
+    let org = if org { format!("AND org = {} ", param()) } else { String::new() };
+    let without = if without_mfa { "AND NOT has_mfa " } else { "" };
+    let prefix = param();
+    format!(
+        "SELECT version, record FROM {records} WHERE user_id >= {prefix} \
+         AND substr(user_id, 1, length({prefix})) = {prefix} {after}{org}{without}ORDER BY user_id LIMIT ?1"
+    )
+}
+
+/// The audit reading statement: events with `?1 <= at < ?2` after `(?3, ?4)`, `?5`
+/// rows, of user `?6` if `user`, filed under organisation `?6` (or `?7`) if `org`.
+fn read_statement(audit: &str, user: bool, org: bool) -> String {
+    let user_filter = if user { "AND user_id = ?6 " } else { "" };
+    let org_filter = match (user, org) {
+        (true, true) => "AND org = ?7 ",
+        (false, true) => "AND org = ?6 ",
+        _ => "",
+    };
+    format!(
+        "SELECT id, event FROM {audit} WHERE at >= ?1 AND at < ?2 AND (at, id) > (?3, ?4) \
+         {user_filter}{org_filter}ORDER BY at, id LIMIT ?5"
+    )
 }
 
 impl Sql {
     fn new(tables: TableNames) -> Sql {
         let (records, audit, bare) = (tables.records(), tables.audit(), tables.audit_bare());
+        let records_bare = tables.records_bare();
+        let records_index = |name: &str| match records.split_once('.') {
+            Some((schema, _)) => format!("{schema}.{records_bare}_{name}"),
+            None => format!("{records_bare}_{name}"),
+        };
         let settings = tables.org_settings();
         Sql {
             load: format!("SELECT version, record FROM {records} WHERE user_id = ?1"),
             create: format!(
-                "INSERT INTO {records} (user_id, format, has_mfa, record, version) VALUES (?1, ?2, ?3, ?4, 1) \
-                 ON CONFLICT (user_id) DO NOTHING RETURNING version"
+                "INSERT INTO {records} (user_id, format, has_mfa, record, org, version) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (user_id) DO NOTHING RETURNING version"
             ),
             update: format!(
-                "UPDATE {records} SET format = ?2, has_mfa = ?3, record = ?4, version = version + 1 \
-                 WHERE user_id = ?1 AND version = ?5 RETURNING version"
+                "UPDATE {records} SET format = ?2, has_mfa = ?3, record = ?4, org = ?5, version = version + 1 \
+                 WHERE user_id = ?1 AND version = ?6 RETURNING version"
             ),
             load_settings: format!("SELECT version, settings FROM {settings} WHERE org = ?1"),
             create_settings: format!(
@@ -71,22 +116,14 @@ impl Sql {
                  WHERE org = ?1 AND version = ?3 RETURNING version"
             ),
             append: format!(
-                "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event, org) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
             ),
-            list: format!(
-                "SELECT version, record FROM {records} WHERE user_id >= ?1 \
-                 AND substr(user_id, 1, length(?1)) = ?1 AND (?2 IS NULL OR user_id > ?2) \
-                 AND (NOT ?3 OR NOT has_mfa) ORDER BY user_id LIMIT ?4"
-            ),
-            read_user: format!(
-                "SELECT id, event FROM {audit} WHERE user_id = ?1 AND at >= ?2 AND at < ?3 \
-                 AND (at, id) > (?4, ?5) ORDER BY at, id LIMIT ?6"
-            ),
-            read_all: format!(
-                "SELECT id, event FROM {audit} WHERE at >= ?1 AND at < ?2 \
-                 AND (at, id) > (?3, ?4) ORDER BY at, id LIMIT ?5"
-            ),
+            list: std::array::from_fn(|case| {
+                list_statement(records, case & 4 != 0, case & 2 != 0, case & 1 != 0)
+            }),
+            read: [(false, false), (false, true), (true, false), (true, true)]
+                .map(|(user, org)| read_statement(audit, user, org)),
             prune: format!("DELETE FROM {audit} WHERE at < ?1"),
             migrate: vec![
                 format!(
@@ -122,6 +159,29 @@ impl Sql {
             .into_iter()
             .chain(crate::notices::sqlite_migrate(&tables))
             .collect(),
+            // Organisations (added after the first release: tables made before get the
+            // columns; rows written before have none).
+            add_columns: vec![
+                (records.to_string(), "org", format!("ALTER TABLE {records} ADD COLUMN org TEXT")),
+                (audit.to_string(), "org", format!("ALTER TABLE {audit} ADD COLUMN org TEXT")),
+            ],
+            indexes: vec![
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {} ON {records_bare} (org, user_id)",
+                    records_index("org")
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {} ON {records_bare} (org, user_id) WHERE NOT has_mfa",
+                    records_index("org_without_mfa")
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {} ON {records_bare} (user_id) WHERE NOT has_mfa",
+                    records_index("without_mfa")
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {audit}_org_at ON {bare} (org, at, id) WHERE org IS NOT NULL"
+                ),
+            ],
             tables,
         }
     }
@@ -178,6 +238,22 @@ impl SqliteStore {
         for statement in &self.sql.migrate {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
+        for (table, column, statement) in &self.sql.add_columns {
+            let (schema, table) = table.split_once('.').unwrap_or(("main", table));
+            let has: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM pragma_table_info(?1, ?2) WHERE name = ?3")
+                    .bind(table)
+                    .bind(schema)
+                    .bind(column)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if has == 0 {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+        }
+        for statement in &self.sql.indexes {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -207,6 +283,7 @@ impl SqliteStore {
                 .bind(row.address)
                 .bind(row.device)
                 .bind(row.event)
+                .bind(row.org)
                 .execute(&mut *conn)
                 .await?;
         }
@@ -238,7 +315,8 @@ impl Store for SqliteStore {
             .bind(row.user)
             .bind(row.format)
             .bind(row.has_mfa)
-            .bind(row.json);
+            .bind(row.json)
+            .bind(row.org);
         if let Some(expected) = expected {
             query = query.bind(expected);
         }
@@ -301,13 +379,16 @@ impl OrgSettingsStore for SqliteStore {
 impl ListRecords for SqliteStore {
     async fn list_records(&self, query: &RecordQuery) -> Result<RecordPage, Error> {
         let len = query.page_len();
-        let rows: Vec<(i64, String)> = sqlx::query_as(&self.sql.list)
-            .bind(&query.prefix)
-            .bind(record_after(query))
-            .bind(query.without_mfa)
-            .bind(len as i64 + 1)
-            .fetch_all(&self.pool)
-            .await?;
+        let after = record_after(query);
+        let org = query.org.as_ref().map(|org| org.as_str());
+        let case = usize::from(org.is_some()) * 4
+            + usize::from(query.without_mfa) * 2
+            + usize::from(after.is_some());
+        let mut statement = sqlx::query_as(&self.sql.list[case]).bind(len as i64 + 1);
+        for value in after.into_iter().chain(org) {
+            statement = statement.bind(value);
+        }
+        let rows: Vec<(i64, String)> = statement.bind(&query.prefix).fetch_all(&self.pool).await?;
         let records = rows.iter().map(|(v, json)| versioned(*v, json)).collect::<Result<_, _>>()?;
         Ok(record_page(records, len))
     }
@@ -323,18 +404,15 @@ impl ReadAudit for SqliteStore {
             Some(c) => (to_i64("time", c.at)?, c.id),
             None => (from, i64::MIN),
         };
-        let query = match &query.user {
-            Some(user) => sqlx::query_as(&self.sql.read_user).bind(user.as_str()),
-            None => sqlx::query_as(&self.sql.read_all),
-        };
-        let rows: Vec<(i64, String)> = query
-            .bind(from)
-            .bind(until)
-            .bind(after_at)
-            .bind(after_id)
-            .bind(len as i64 + 1)
-            .fetch_all(&self.pool)
-            .await?;
+        let user = query.user.as_ref().map(UserId::as_str);
+        let org = query.org.as_ref().map(|org| org.as_str());
+        let sql = &self.sql.read[usize::from(user.is_some()) * 2 + usize::from(org.is_some())];
+        let mut statement =
+            sqlx::query_as(sql).bind(from).bind(until).bind(after_at).bind(after_id).bind(len as i64 + 1);
+        for value in user.into_iter().chain(org) {
+            statement = statement.bind(value);
+        }
+        let rows: Vec<(i64, String)> = statement.fetch_all(&self.pool).await?;
         let events = rows.iter().map(|(id, json)| stored_event(*id, json)).collect::<Result<_, _>>()?;
         Ok(audit_page(events, len))
     }

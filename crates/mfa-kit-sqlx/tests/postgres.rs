@@ -11,7 +11,7 @@ use mfa_kit::UserId;
 use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
 use mfa_kit::record::UserRecord;
 use mfa_kit::store::conformance;
-use mfa_kit::store::{AuditQuery, ReadAudit, SaveOutcome, Store, Version};
+use mfa_kit::store::{AuditQuery, ListRecords, ReadAudit, RecordQuery, SaveOutcome, Store, Version};
 use mfa_kit::vocabulary::RequestContext;
 use mfa_kit_sqlx::{Error, PostgresStore};
 
@@ -151,5 +151,60 @@ async fn pruning_deletes_only_older_events_and_migrate_is_safe_to_race() {
     store.append_events(events.to_vec()).await.unwrap();
     assert_eq!(store.prune_audit_before(300).await.unwrap(), 2);
     assert_eq!(trail(&store, &user).await, events[2..]);
+    drop_tables(store.pool(), store.tables()).await;
+}
+
+/// Tables made by the release before organisations (no `org` columns, no indexes on
+/// them) upgrade in place: `migrate()` adds them, a record written before reads and is
+/// listed under no organisation, and a change made in one files it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_upgrades_tables_made_before_organisations() {
+    let pool = postgres_pool(4).await;
+    let tables = unique_tables("upgrade");
+    let (records, audit) = (tables.records(), tables.audit());
+    for statement in [
+        format!(
+            "CREATE TABLE {records} (user_id TEXT COLLATE \"C\" PRIMARY KEY, version BIGINT NOT NULL CHECK (version > 0), \
+             format INTEGER NOT NULL, has_mfa BOOLEAN NOT NULL, record TEXT NOT NULL, \
+             updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        ),
+        format!(
+            "CREATE TABLE {audit} (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id TEXT COLLATE \"C\" NOT NULL, \
+             actor TEXT NOT NULL, at BIGINT NOT NULL, outcome TEXT NOT NULL, kind TEXT NOT NULL, address TEXT, \
+             device TEXT, event TEXT NOT NULL)"
+        ),
+    ] {
+        sqlx::query(&statement).execute(&pool).await.unwrap();
+    }
+    let old = UserId::new("written-before");
+    let json =
+        serde_json::to_string(&UserRecord::new(old.clone())).unwrap().replace("\"format\":5", "\"format\":4");
+    sqlx::query(&format!(
+        "INSERT INTO {records} (user_id, version, format, has_mfa, record) VALUES ($1, 1, 4, false, $2)"
+    ))
+    .bind(old.as_str())
+    .bind(json)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let store = PostgresStore::with_tables(pool, tables);
+    store.migrate().await.expect("migrate upgrades the old tables");
+    store.migrate().await.expect("and runs again");
+    let loaded = store.load(&old).await.unwrap().expect("the old record reads");
+    assert_eq!(loaded.record.org(), None);
+    assert_eq!(store.list_records(&RecordQuery::prefix("", 10)).await.unwrap().records.len(), 1);
+    assert!(store.list_records(&RecordQuery::org("acme", 10)).await.unwrap().records.is_empty());
+
+    let service =
+        mfa_kit::service::MfaService::builder("Upgrade", store.clone(), mfa_kit::danger::PlaintextSealer)
+            .build();
+    let context = mfa_kit::policy::SignInContext::new(RequestContext::default()).in_org("acme");
+    let started = service.start_enrollment(&old, "old@example.com", &context).await.unwrap();
+    assert!(started.is_ok());
+    let listed = store.list_records(&RecordQuery::org("acme", 10)).await.unwrap();
+    assert_eq!(listed.records.iter().map(|v| v.record.user().clone()).collect::<Vec<_>>(), [old.clone()]);
+    let trail = store.read_audit(&AuditQuery::org("acme", 0, i64::MAX as u64, 10)).await.unwrap();
+    assert_eq!(trail.events.len(), 1, "the enrollment's event is filed under acme");
     drop_tables(store.pool(), store.tables()).await;
 }

@@ -11,7 +11,7 @@ use mfa_kit::UserId;
 use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
 use mfa_kit::record::UserRecord;
 use mfa_kit::store::conformance;
-use mfa_kit::store::{AuditQuery, ReadAudit, SaveOutcome, Store, Version};
+use mfa_kit::store::{AuditQuery, ListRecords, ReadAudit, RecordQuery, SaveOutcome, Store, Version};
 use mfa_kit::vocabulary::RequestContext;
 use mfa_kit_sqlx::SqliteStore;
 
@@ -95,4 +95,54 @@ async fn an_audit_insert_that_fails_rolls_back_the_record_change() {
     assert_eq!(store.load(&user).await.unwrap().unwrap().version, v1, "the record change was rolled back");
     assert_eq!(trail(&store, &user).await, [event(&user, 1, "ok")], "no event of the failed save is kept");
     assert_eq!(store.prune_audit_before(2).await.unwrap(), 1);
+}
+
+/// A database file made by the release before organisations (no `org` columns, no
+/// indexes on them) upgrades in place: opening it adds them, a record written before
+/// reads and is listed under no organisation, and a change made in one files it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_upgrades_a_database_made_before_organisations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = UserId::new("written-before");
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        for statement in [
+            "CREATE TABLE mfa_records (user_id TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL CHECK (version > 0), \
+             format INTEGER NOT NULL, has_mfa INTEGER NOT NULL, record TEXT NOT NULL)",
+            "CREATE TABLE mfa_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, actor TEXT NOT NULL, \
+             at INTEGER NOT NULL, outcome TEXT NOT NULL, kind TEXT NOT NULL, address TEXT, device TEXT, event TEXT NOT NULL)",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        let json = serde_json::to_string(&UserRecord::new(old.clone()))
+            .unwrap()
+            .replace("\"format\":5", "\"format\":4");
+        sqlx::query(
+            "INSERT INTO mfa_records (user_id, version, format, has_mfa, record) VALUES (?1, 1, 4, 0, ?2)",
+        )
+        .bind(old.as_str())
+        .bind(json)
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("opening upgrades the old tables");
+    store.migrate().await.expect("and migrating again changes nothing");
+    let loaded = store.load(&old).await.unwrap().expect("the old record reads");
+    assert_eq!(loaded.record.org(), None);
+    assert_eq!(store.list_records(&RecordQuery::prefix("", 10)).await.unwrap().records.len(), 1);
+    assert!(store.list_records(&RecordQuery::org("acme", 10)).await.unwrap().records.is_empty());
+
+    let service =
+        mfa_kit::service::MfaService::builder("Upgrade", store.clone(), mfa_kit::danger::PlaintextSealer)
+            .build();
+    let context = mfa_kit::policy::SignInContext::new(RequestContext::default()).in_org("acme");
+    assert!(service.start_enrollment(&old, "old@example.com", &context).await.unwrap().is_ok());
+    let listed = store.list_records(&RecordQuery::org("acme", 10)).await.unwrap();
+    assert_eq!(listed.records.iter().map(|v| v.record.user().clone()).collect::<Vec<_>>(), [old.clone()]);
+    let trail = store.read_audit(&AuditQuery::org("acme", 0, i64::MAX as u64, 10)).await.unwrap();
+    assert_eq!(trail.events.len(), 1, "the enrollment's event is filed under acme");
 }
