@@ -203,7 +203,7 @@ async fn migrate_upgrades_tables_made_before_organisations() {
     let started = service.start_enrollment(&old, "old@example.com", &context).await.unwrap();
     assert!(started.is_ok());
     let listed = store.list_records(&RecordQuery::org("acme", 10)).await.unwrap();
-    assert_eq!(listed.records.iter().map(|v| v.record.user().clone()).collect::<Vec<_>>(), [old.clone()]);
+    assert_eq!(listed.records.iter().map(|v| v.record.user().clone()).collect::<Vec<_>>(), [old]);
     let trail = store.read_audit(&AuditQuery::org("acme", 0, i64::MAX as u64, 10)).await.unwrap();
     assert_eq!(trail.events.len(), 1, "the enrollment's event is filed under acme");
     drop_tables(store.pool(), store.tables()).await;

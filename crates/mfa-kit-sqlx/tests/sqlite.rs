@@ -142,7 +142,7 @@ async fn opening_upgrades_a_database_made_before_organisations() {
     let context = mfa_kit::policy::SignInContext::new(RequestContext::default()).in_org("acme");
     assert!(service.start_enrollment(&old, "old@example.com", &context).await.unwrap().is_ok());
     let listed = store.list_records(&RecordQuery::org("acme", 10)).await.unwrap();
-    assert_eq!(listed.records.iter().map(|v| v.record.user().clone()).collect::<Vec<_>>(), [old.clone()]);
+    assert_eq!(listed.records.iter().map(|v| v.record.user().clone()).collect::<Vec<_>>(), [old]);
     let trail = store.read_audit(&AuditQuery::org("acme", 0, i64::MAX as u64, 10)).await.unwrap();
     assert_eq!(trail.events.len(), 1, "the enrollment's event is filed under acme");
 }
