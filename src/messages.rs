@@ -11,7 +11,7 @@
 //! `Accept-Language` ([`Language::first_supported`]) or the organisation. For a
 //! language per organisation, the host keeps the language's id (`"en"`, `"fr"`: its
 //! serialised form and [`Language::as_str`]) in its own organisation table beside the
-//! [`OrgSettings`](crate::policy::OrgSettings) it stores, and passes it to each call;
+//! [`OrgSettings`] it stores, and passes it to each call;
 //! the settings themselves hold no language.
 //!
 //! ```
