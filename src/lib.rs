@@ -40,6 +40,10 @@ pub mod policy;
 #[cfg(feature = "std")]
 pub mod record;
 
+// Refusals and events in the user's language, from Fluent catalogues.
+#[cfg(feature = "messages")]
+pub mod messages;
+
 // Pure transitions on the record.
 #[cfg(feature = "std")]
 pub mod flow;

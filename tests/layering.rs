@@ -21,6 +21,8 @@ const LAYERS: &[&[&str]] = &[
     &["record"],
     &["policy"],
     &["event"],
+    // Refusals and events in the user's language.
+    &["messages"],
     // Pure transitions on the record.
     &["flow"],
     &["assurance"],

@@ -43,4 +43,6 @@ fn every_shown_or_stored_enum_round_trips_through_its_stable_id() {
     check(BackupRule::ALL);
     check(Preset::ALL);
     assert_eq!("mandatory".parse::<Level>(), Ok(Level::Mandatory), "a form field, without serde_json");
+    #[cfg(feature = "messages")]
+    check(mfa_kit::messages::Language::ALL);
 }
