@@ -17,6 +17,7 @@ mod authenticator;
 mod backup;
 mod disown;
 mod error;
+mod host_action;
 mod oversight;
 mod security_key;
 
