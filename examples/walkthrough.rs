@@ -20,10 +20,11 @@ use std::sync::Arc;
 
 use mfa_kit::event::{AuditSink, MemoryAuditLog, SecurityNotice};
 use mfa_kit::flow::oob::OobMessage;
-use mfa_kit::flow::oversight::SettingsChange;
+use mfa_kit::flow::oversight::{ResetRequest, SettingsChange};
 use mfa_kit::policy::{Jurisdiction, Level, Policy};
 use mfa_kit::prelude::*;
 use mfa_kit::record::DeviceToken;
+use mfa_kit::service::permissions;
 
 type Demo = Result<(), Box<dyn std::error::Error>>;
 
@@ -80,15 +81,14 @@ async fn walkthrough() -> Demo {
     heading("Sarah calls the partner, who resets her MFA");
     let outcome = mfa.verify_code(&partner, &partner_phone.code(&clock)?, &office).await?;
     say(&clock, &format!("The partner confirms it is them with a code first: {}", describe_code(&outcome)));
-    let cleared = mfa
-        .reset(
-            &sarah,
-            &partner,
-            "locked out by password guessing; verified by phone call",
-            ResetMode::RequireEnrollment,
-            &office,
-        )
-        .await??;
+    // The firm's roles, as its own database would answer them: the partner administers
+    // smith-co; nobody else may reset or change settings.
+    let only_partner =
+        permissions::from_sync_fn(|request| request.actor.as_str() == "partner" && request.org == "smith-co");
+    let reason = "locked out by password guessing; verified by phone call";
+    let by_partner =
+        ResetRequest::new("smith-co", &partner, &sarah, reason).with_mode(ResetMode::RequireEnrollment);
+    let cleared = mfa.reset(by_partner, &only_partner, &office).await??;
     say(&clock, &format!("The partner's reset cleared: {cleared:?}"));
     let decision = mfa.sign_in_decision(&sarah, &office).await?;
     say(&clock, &format!("Sarah's next sign-in: {}", describe(&decision)));
@@ -189,7 +189,6 @@ async fn walkthrough() -> Demo {
 
     heading("The partner makes MFA mandatory for practitioners, then lowers it again");
     let tom = UserId::new("tom");
-    let only_partner = |actor: &UserId, _org: &str| actor.as_str() == "partner";
     let as_practitioner = |settings: &OrgSettings| {
         office.clone().with_user_type("practitioner").with_org(Arc::new(settings.clone()))
     };

@@ -67,6 +67,8 @@
 //! | `org_settings_changed` | `org`; `old` and `new` (the organisation's settings as serialised) |
 //! | `org_settings_change_refused` | `org`; `reason` (words safe to log) |
 //! | `reset_refused` | `reason` (words safe to log) |
+//! | `host_action_allowed` | `action` (the host's name of its action, as given to `MfaService::step_up_host_action`) |
+//! | `host_action_refused` | `action`; `refusal`: `session_ended`, `account_frozen` |
 //! | `password_changed` | |
 //! | `notice_disowned` | `event_id` (the stored event whose notice's "this wasn't me" link was followed); `revoked` (list: ids, `primary_destination`, `backup_destination`, `recovery_codes`) |
 //! | `disown_refused` | `refusal`: `disown_link_invalid`, `disown_link_used`, `disown_link_expired` |
@@ -374,6 +376,22 @@ pub enum EventKind {
         /// Why, in words safe to log.
         reason: String,
     },
+    /// A step-up allowed one of the host's own sensitive actions: the user had proved
+    /// a second factor recently enough ([`crate::flow::step_up::host_action`]).
+    HostActionAllowed {
+        /// The host's name of the action ([`crate::vocabulary::HostAction`]).
+        action: String,
+    },
+    /// A step-up refused one of the host's own sensitive actions because the session
+    /// asking had ended or the account's MFA changes are frozen (not when it only asked
+    /// for a fresh proof, nor when the user has no second factor yet).
+    HostActionRefused {
+        /// The host's name of the action.
+        action: String,
+        /// The refusal's stable code ([`crate::Refusal::code`]): `session_ended`,
+        /// `account_frozen`.
+        refusal: String,
+    },
     /// The sign-in decision after the password refused the user: an address off the
     /// allowlist (`policy_refused`), a lockout (`locked_out`) or a disabled second
     /// factor (`disabled`).
@@ -668,7 +686,8 @@ impl EventKind {
             | EventKind::DeviceRemembered { .. }
             | EventKind::DeviceAccepted { .. }
             | EventKind::DevicesRevoked { .. }
-            | EventKind::PasswordChanged => AuditOutcome::Success,
+            | EventKind::PasswordChanged
+            | EventKind::HostActionAllowed { .. } => AuditOutcome::Success,
             EventKind::EnrollmentRejected { .. }
             | EventKind::DisownRefused { .. }
             | EventKind::SecurityKeyCounterRegressed { accepted: false, .. }
@@ -679,6 +698,7 @@ impl EventKind {
             | EventKind::SecondFactorDisabled { .. }
             | EventKind::DeactivationRefused { .. }
             | EventKind::ResetRefused { .. }
+            | EventKind::HostActionRefused { .. }
             | EventKind::OrgSettingsChangeRefused { .. }
             | EventKind::BackupCodeDiscarded { .. }
             | EventKind::SignInRefused { .. }

@@ -323,6 +323,8 @@ fn event_name(kind: &EventKind) -> &'static str {
         EventKind::OrgSettingsChangeRefused { .. } => "org_settings_change_refused",
         EventKind::PasswordChanged => "password_changed",
         EventKind::ResetRefused { .. } => "reset_refused",
+        EventKind::HostActionAllowed { .. } => "host_action_allowed",
+        EventKind::HostActionRefused { .. } => "host_action_refused",
         EventKind::SignInRefused { .. } => "sign_in_refused",
         EventKind::RefusalsSummarised { .. } => "refusals_summarised",
         EventKind::FutureDatedVoided { .. } => "future_dated_voided",
@@ -492,6 +494,11 @@ impl EventKind {
                 args.set("reason", reason.clone());
             }
             EventKind::ResetRefused { reason } => args.set("reason", reason.clone()),
+            EventKind::HostActionAllowed { action } => args.set("action", action.clone()),
+            EventKind::HostActionRefused { action, refusal } => {
+                args.set("action", action.clone());
+                args.set("refusal", refusal.clone());
+            }
             EventKind::SignInRefused { reason } => args.set("reason", reason.as_str()),
             EventKind::RefusalsSummarised { refused, since } => {
                 args.set("refused", *refused);

@@ -130,8 +130,7 @@ fn a_reset_whose_commit_reply_is_lost_is_in_the_trail_with_its_change() {
     let store = firm.mfa.store();
 
     store.arm(Fault::LostReply);
-    let lost =
-        run(firm.mfa.reset(&sarah, &partner, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office()));
+    let lost = run(firm.mfa.reset(reset_of(&partner, &sarah, "lost phone"), &permitted(), &office()));
     assert!(matches!(lost, Err(Error::Store(_))));
     let tables = store.tables();
     assert!(!tables.records[&sarah].1.has_mfa(), "the reset committed");
@@ -155,14 +154,7 @@ fn a_change_whose_audit_insert_fails_leaves_neither_the_change_nor_any_event() {
         let failed = if attempt == 0 {
             run(firm.mfa.verify_code(&sarah, &phone.wrong_code(), &office())).map(|_| ())
         } else {
-            run(firm.mfa.reset(
-                &sarah,
-                &partner,
-                "lost phone",
-                mfa_kit::ResetMode::RequireEnrollment,
-                &office(),
-            ))
-            .map(|_| ())
+            run(firm.mfa.reset(reset_of(&partner, &sarah, "lost phone"), &permitted(), &office())).map(|_| ())
         };
         assert!(matches!(failed, Err(Error::Store(_))));
         let after = store.tables();

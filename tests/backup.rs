@@ -619,13 +619,7 @@ fn a_reset_clears_the_authenticator_recovery_codes_destinations_and_devices() {
 
         let cleared = firm
             .mfa
-            .reset(
-                &sarah,
-                &partner,
-                "lost phone and laptop",
-                mfa_kit::ResetMode::RequireEnrollment,
-                &office(),
-            )
+            .reset(reset_of(&partner, &sarah, "lost phone and laptop"), &permitted(), &office())
             .await
             .unwrap()
             .unwrap();

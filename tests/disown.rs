@@ -11,7 +11,7 @@ use mfa_kit::event::{EventKind, SecurityNotice};
 use mfa_kit::flow::disown::LINK_LIFETIME;
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::store::MemoryStore;
-use mfa_kit::{Cleared, Refusal, ResetMode};
+use mfa_kit::{Cleared, Refusal};
 
 #[derive(Default)]
 struct Inbox(Mutex<Vec<Notice>>);
@@ -112,10 +112,8 @@ fn the_link_in_a_notice_revokes_what_it_was_about_freezes_changes_and_works_once
     let admin_phone = shop.enroll(&admin);
     shop.prove(&admin, &admin_phone);
     let cleared = run(shop.mfa.reset(
-        &sarah,
-        &admin,
-        "she reported codes she did not make",
-        ResetMode::RequireEnrollment,
+        reset_of(&admin, &sarah, "she reported codes she did not make"),
+        &permitted(),
         &office(),
     ))
     .unwrap()

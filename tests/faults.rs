@@ -159,10 +159,8 @@ fn operations() -> Vec<(&'static str, Operation)> {
         }),
         ("reset by an admin", |s| {
             run(s.firm.mfa.reset(
-                &s.sarah,
-                &s.admin,
-                "lost phone",
-                mfa_kit::ResetMode::RequireEnrollment,
+                reset_of(&s.admin, &s.sarah, "lost phone"),
+                &permitted(),
                 &mfa_kit::policy::SignInContext::default(),
             ))
             .map(|cleared| done("reset by an admin", cleared))

@@ -65,15 +65,9 @@ fn the_hard_limit_disables_the_second_factor_until_an_admin_resets_it() {
     assert!(firm.events(&sarah).contains(&EventKind::SecondFactorDisabled { failures: 15 }));
     // An admin reset, with a fresh proof of the admin's own, lets her set MFA up again.
     firm.prove(&partner, &partner_phone);
-    run(firm.mfa.reset(
-        &sarah,
-        &partner,
-        "locked out by guessing",
-        mfa_kit::ResetMode::RequireEnrollment,
-        &office(),
-    ))
-    .unwrap()
-    .unwrap();
+    run(firm.mfa.reset(reset_of(&partner, &sarah, "locked out by guessing"), &permitted(), &office()))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         run(firm.mfa.sign_in_decision(&sarah, &office())).unwrap(),
         Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin })
@@ -241,9 +235,7 @@ fn after_an_admin_reset_the_user_must_enroll_again_whatever_the_level() {
     firm.enroll(&sarah);
     firm.enroll(&partner);
     let upon_request = office().with_org(Arc::new(OrgSettings::default()));
-    run(firm.mfa.reset(&sarah, &partner, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office()))
-        .unwrap()
-        .unwrap();
+    run(firm.mfa.reset(reset_of(&partner, &sarah, "lost phone"), &permitted(), &office())).unwrap().unwrap();
     assert_eq!(
         run(firm.mfa.sign_in_decision(&sarah, &upon_request)).unwrap(),
         Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin })

@@ -190,6 +190,8 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::OrgSettingsChangeRefused { org: "smith-co".into(), reason: "not permitted".into() },
         EventKind::PasswordChanged,
         EventKind::ResetRefused { reason: "the actor has no MFA".into() },
+        EventKind::HostActionAllowed { action: "approve_pay_run".into() },
+        EventKind::HostActionRefused { action: "approve_pay_run".into(), refusal: "session_ended".into() },
         EventKind::SignInRefused { reason: RejectionReason::PolicyRefused },
         EventKind::RefusalsSummarised { refused: 7, since: 1_700_000_000 },
         EventKind::FutureDatedVoided { reading: 1_700_000_000, voided: vec![Voided::Code, Voided::Lockout] },

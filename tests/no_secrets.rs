@@ -93,7 +93,7 @@ fn nothing_printable_holds_a_secret_code_token_or_hash() {
         let refusals = [
             firm.mfa.deactivate(&sarah, &code, false, &office()).await.unwrap().unwrap_err(),
             firm.mfa
-                .reset(&sarah, &sarah, "mine", mfa_kit::ResetMode::RequireEnrollment, &office())
+                .reset(reset_of(&sarah, &sarah, "mine"), &permitted(), &office())
                 .await
                 .unwrap()
                 .unwrap_err(),

@@ -16,7 +16,7 @@ use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::policy::Level::{Mandatory, Suggested};
 use mfa_kit::policy::OrgSettings;
 use mfa_kit::record::UserRecord;
-use mfa_kit::service::Error;
+use mfa_kit::service::{Error, permissions};
 use mfa_kit::store::{
     MemoryStore, OrgSettingsStore, SaveOutcome, Store, Version, Versioned, VersionedSettings,
 };
@@ -112,8 +112,9 @@ impl OrgSettingsStore for Faulty {
 
 const ORG: &str = "firm-42";
 
-fn anyone(_: &UserId, _: &str) -> bool {
-    true
+/// A host check that permits every admin action: what is tested is the service's rules.
+fn anyone() -> impl mfa_kit::service::Permissions {
+    permitted()
 }
 
 fn changes(events: &[AuditEvent]) -> Vec<(OrgSettings, OrgSettings)> {
@@ -146,7 +147,7 @@ fn a_settings_change_and_its_event_are_written_together_or_not_at_all() {
         store.arm(Fault::WriteFails);
         let failed = firm
             .mfa
-            .change_stored_org_settings(ORG, &support, &anyone, &office(), mandatory_for("practitioner"))
+            .change_stored_org_settings(ORG, &support, &anyone(), &office(), mandatory_for("practitioner"))
             .await;
         assert!(matches!(failed, Err(Error::Store(_))), "{failed:?}");
         assert_eq!(store.settings_saves.load(Ordering::SeqCst), 1, "not retried");
@@ -160,7 +161,7 @@ fn a_settings_change_and_its_event_are_written_together_or_not_at_all() {
         store.arm(Fault::ReplyLost);
         let lost = firm
             .mfa
-            .change_stored_org_settings(ORG, &support, &anyone, &office(), mandatory_for("practitioner"))
+            .change_stored_org_settings(ORG, &support, &anyone(), &office(), mandatory_for("practitioner"))
             .await;
         assert!(matches!(lost, Err(Error::Store(_))), "{lost:?}");
         assert_eq!(store.settings_saves.load(Ordering::SeqCst), 2, "not retried");
@@ -171,7 +172,7 @@ fn a_settings_change_and_its_event_are_written_together_or_not_at_all() {
         // With the store working again, the next change is made on the stored settings.
         let next = firm
             .mfa
-            .change_stored_org_settings(ORG, &support, &anyone, &office(), mandatory_for("partner"))
+            .change_stored_org_settings(ORG, &support, &anyone(), &office(), mandatory_for("partner"))
             .await;
         let both = practitioners.clone().with_level("partner", Mandatory);
         assert_eq!(next.unwrap(), Ok(both.clone()));
@@ -201,7 +202,7 @@ fn stored_settings_are_read_back_per_organisation_and_start_from_the_defaults() 
             ..OrgSettings::default()
         };
         let replace = |_: &OrgSettings| new.clone();
-        let changed = firm.mfa.change_stored_org_settings(ORG, &support, &anyone, &office(), replace).await;
+        let changed = firm.mfa.change_stored_org_settings(ORG, &support, &anyone(), &office(), replace).await;
         assert_eq!(changed.unwrap(), Ok(new.clone()));
         assert_eq!(firm.mfa.org_settings(ORG).await.unwrap(), new);
         assert_eq!(
@@ -226,7 +227,8 @@ fn a_refused_settings_change_changes_nothing_and_is_audited() {
     let (support, clerk) = (user("support-level-2"), user("clerk"));
     firm.enroll(&support);
     firm.enroll(&clerk);
-    let only_support = |actor: &UserId, _: &str| actor.as_str().starts_with("support-level-");
+    let only_support =
+        permissions::from_sync_fn(|request| request.actor.as_str().starts_with("support-level-"));
     let store = firm.mfa.store();
     run(async {
         let refused = firm
@@ -296,7 +298,7 @@ fn a_settings_change_that_meets_another_is_made_again_on_the_newer_settings() {
         current.clone().with_level("practitioner", Mandatory)
     };
     let changed =
-        run(firm.mfa.change_stored_org_settings(ORG, &support, &anyone, &office(), change)).unwrap();
+        run(firm.mfa.change_stored_org_settings(ORG, &support, &anyone(), &office(), change)).unwrap();
     let both = theirs.clone().with_level("practitioner", Mandatory);
     assert_eq!(changed, Ok(both.clone()), "the other admin's change is kept");
     assert_eq!(
@@ -324,7 +326,8 @@ fn concurrent_settings_changes_all_apply_and_each_event_records_the_settings_it_
             scope.spawn(move || {
                 for round in 0..5 {
                     let change = mandatory_for(&format!("type-{n}-{round}"));
-                    let changed = run(mfa.change_stored_org_settings(ORG, admin, &anyone, &office(), change));
+                    let changed =
+                        run(mfa.change_stored_org_settings(ORG, admin, &anyone(), &office(), change));
                     assert!(matches!(changed, Ok(Ok(_))), "{changed:?}");
                 }
             });
@@ -364,7 +367,7 @@ fn a_host_saved_settings_change_whose_audit_write_fails_is_reported_though_the_s
     let current = OrgSettings::default();
     let new = current.clone().with_level("practitioner", Mandatory);
     let change = SettingsChange::new(ORG, &support, &current, new.clone());
-    let result = run(firm.mfa.change_org_settings(change, &anyone, &office(), save));
+    let result = run(firm.mfa.change_org_settings(change, &anyone(), &office(), save));
     assert!(matches!(result, Err(Error::Store(_))), "{result:?}");
     assert_eq!(*table.lock().unwrap(), [new], "the host's save had already run");
     assert_eq!(changes(&firm.mfa.store().inner.events()), [], "and the change is not audited");

@@ -16,7 +16,7 @@ use mfa_kit::policy::{
     Decision, Jurisdiction, Level, OrgSettings, Policy, Preset, SignInContext, StandardPolicy, UserFacts,
 };
 use mfa_kit::vocabulary::LockoutRule;
-use mfa_kit::{Method, Reason, Refusal, RequestContext, UserId};
+use mfa_kit::{Method, Reason, Refusal, RequestContext};
 
 /// A fact that a row requires, or `_` (any).
 #[derive(Clone, Copy, Debug)]
@@ -336,7 +336,9 @@ fn lowering_a_level_to_upon_request_still_challenges_users_who_set_up_mfa() {
 fn changing_who_must_use_mfa_is_privileged_and_audited() {
     let firm = firm();
     let (support, clerk) = (user("support-level-2"), user("clerk"));
-    let only_support = |actor: &UserId, _org: &str| actor.as_str().starts_with("support-level-");
+    let only_support = mfa_kit::service::permissions::from_sync_fn(|request| {
+        request.actor.as_str().starts_with("support-level-")
+    });
     let current = OrgSettings::default();
     let new = current.clone().with_level("practitioner", Mandatory);
     let request = office();
@@ -392,7 +394,7 @@ fn a_settings_change_whose_save_fails_is_not_audited_as_made() {
     let failing =
         |_: OrgSettings| std::future::ready(Err::<(), _>(std::io::Error::other("settings table is down")));
     let change = SettingsChange::new("firm-42", &support, &current, new);
-    let result = run(firm.mfa.change_org_settings(change, &|_: &UserId, _: &str| true, &office(), failing));
+    let result = run(firm.mfa.change_org_settings(change, &permitted(), &office(), failing));
     assert!(matches!(result, Err(mfa_kit::service::Error::Store(_))));
     assert_eq!((firm.audit.events().len(), firm.mfa.store().events().len()), audited);
 }

@@ -278,6 +278,7 @@ fn an_admin_reset_clears_the_keys_and_a_ceremony_in_progress() {
         &admin,
         "lost keyring",
         ResetMode::RequireEnrollment,
+        true,
         &world.env(T0 + 70),
     );
     let cleared = reset.outcome.unwrap();

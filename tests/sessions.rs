@@ -50,7 +50,7 @@ fn every_change_of_how_the_account_is_protected_moves_the_generation_once() {
         firm.prove(&admin, &admin_phone);
         assert!(
             firm.mfa
-                .reset(&ann, &admin, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office())
+                .reset(reset_of(&admin, &ann, "lost phone"), &permitted(), &office())
                 .await
                 .unwrap()
                 .is_ok()
@@ -92,7 +92,7 @@ fn a_session_from_before_an_admin_reset_can_prove_and_change_nothing() {
     run(async {
         assert!(
             firm.mfa
-                .reset(&ann, &admin, "stolen cookie", mfa_kit::ResetMode::RequireEnrollment, &office())
+                .reset(reset_of(&admin, &ann, "stolen cookie"), &permitted(), &office())
                 .await
                 .unwrap()
                 .is_ok()

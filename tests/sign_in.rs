@@ -198,13 +198,7 @@ fn an_admin_resets_a_locked_out_user_who_then_enrolls_again() {
         let request = office();
         let cleared = firm
             .mfa
-            .reset(
-                &sarah,
-                &partner,
-                "lost phone, identity checked by call",
-                mfa_kit::ResetMode::RequireEnrollment,
-                &request,
-            )
+            .reset(reset_of(&partner, &sarah, "lost phone, identity checked by call"), &permitted(), &request)
             .await
             .unwrap();
         assert_eq!(cleared, Ok(vec![Cleared::Authenticator, Cleared::Lockout]));
@@ -237,24 +231,15 @@ fn resets_are_refused_without_a_reason_for_oneself_or_by_an_admin_without_mfa() 
     let request = office();
     run(async {
         assert_eq!(
-            firm.mfa
-                .reset(&sarah, &partner, "  ", mfa_kit::ResetMode::RequireEnrollment, &request)
-                .await
-                .unwrap(),
+            firm.mfa.reset(reset_of(&partner, &sarah, "  "), &permitted(), &request).await.unwrap(),
             Err(Refusal::ReasonRequired)
         );
         assert_eq!(
-            firm.mfa
-                .reset(&partner, &partner, "mine", mfa_kit::ResetMode::RequireEnrollment, &request)
-                .await
-                .unwrap(),
+            firm.mfa.reset(reset_of(&partner, &partner, "mine"), &permitted(), &request).await.unwrap(),
             Err(Refusal::SelfReset)
         );
         assert_eq!(
-            firm.mfa
-                .reset(&sarah, &newbie, "help", mfa_kit::ResetMode::RequireEnrollment, &request)
-                .await
-                .unwrap(),
+            firm.mfa.reset(reset_of(&newbie, &sarah, "help"), &permitted(), &request).await.unwrap(),
             Err(Refusal::ActorWithoutMfa)
         );
         assert!(firm.mfa.status(&sarah, &office()).await.unwrap().has_mfa());

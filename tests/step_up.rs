@@ -134,13 +134,10 @@ fn an_admin_resets_someone_or_changes_settings_only_with_a_fresh_proof_of_their_
     firm.clock.advance(86_400);
     let current = OrgSettings::default();
     let save = |_: OrgSettings| std::future::ready(Ok::<(), std::convert::Infallible>(()));
-    let anyone = |_: &mfa_kit::UserId, _: &str| true;
+    let anyone = permitted();
     run(async {
-        let stale = firm
-            .mfa
-            .reset(&sarah, &partner, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office())
-            .await
-            .unwrap();
+        let stale =
+            firm.mfa.reset(reset_of(&partner, &sarah, "lost phone"), &permitted(), &office()).await.unwrap();
         assert_eq!(stale, Err(Refusal::FreshProofRequired));
         let change = SettingsChange::new("smith-co", &partner, &current, current.clone());
         let stale = firm.mfa.change_org_settings(change, &anyone, &office(), save).await.unwrap();
@@ -151,7 +148,7 @@ fn an_admin_resets_someone_or_changes_settings_only_with_a_fresh_proof_of_their_
         firm.prove(&partner, &partner_phone);
         assert!(
             firm.mfa
-                .reset(&sarah, &partner, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &office())
+                .reset(reset_of(&partner, &sarah, "lost phone"), &permitted(), &office())
                 .await
                 .unwrap()
                 .is_ok()
@@ -170,8 +167,7 @@ fn an_admin_without_mfa_cannot_change_who_must_use_it() {
     let current = OrgSettings::default();
     let change = SettingsChange::new("smith-co", &admin, &current, current.clone());
     let save = |_: OrgSettings| std::future::ready(Ok::<(), std::convert::Infallible>(()));
-    let outcome =
-        run(firm.mfa.change_org_settings(change, &|_: &mfa_kit::UserId, _: &str| true, &office(), save));
+    let outcome = run(firm.mfa.change_org_settings(change, &permitted(), &office(), save));
     assert_eq!(outcome.unwrap(), Err(Refusal::ActorWithoutMfa));
 }
 

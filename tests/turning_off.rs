@@ -55,7 +55,12 @@ fn an_admin_turns_a_locked_out_users_mfa_off_where_the_level_allows_and_the_user
         let generation = firm.mfa.generation(&sarah).await.unwrap();
         let cleared = firm
             .mfa
-            .reset(&sarah, &partner, "locked out; identity checked by call", ResetMode::TurnOff, &office())
+            .reset(
+                reset_of(&partner, &sarah, "locked out; identity checked by call")
+                    .with_mode(ResetMode::TurnOff),
+                &permitted(),
+                &office(),
+            )
             .await
             .unwrap();
         assert_eq!(cleared, Ok(vec![Cleared::Authenticator, Cleared::Lockout]));
@@ -86,8 +91,15 @@ fn turning_mfa_off_by_reset_is_refused_where_mfa_is_mandatory() {
     let settings = OrgSettings::default().with_level("practitioner", Level::Mandatory);
     let for_sarah = office().with_org(Arc::new(settings)).with_user_type("practitioner");
     run(async {
-        let refused =
-            firm.mfa.reset(&sarah, &partner, "locked out", ResetMode::TurnOff, &for_sarah).await.unwrap();
+        let refused = firm
+            .mfa
+            .reset(
+                reset_of(&partner, &sarah, "locked out").with_mode(ResetMode::TurnOff),
+                &permitted(),
+                &for_sarah,
+            )
+            .await
+            .unwrap();
         assert_eq!(refused, Err(Refusal::Forbidden(Reason::LevelMandatory)));
         let status = firm.mfa.status(&sarah, &office()).await.unwrap();
         assert!(status.has_mfa() && status.locked_until.is_some(), "nothing was cleared");
@@ -96,8 +108,7 @@ fn turning_mfa_off_by_reset_is_refused_where_mfa_is_mandatory() {
         assert_eq!((refusal.actor, refusal.outcome), (partner.clone(), AuditOutcome::Failure));
 
         // Requiring her to set it up again is still open to the admin.
-        let reset =
-            firm.mfa.reset(&sarah, &partner, "locked out", ResetMode::RequireEnrollment, &for_sarah).await;
+        let reset = firm.mfa.reset(reset_of(&partner, &sarah, "locked out"), &permitted(), &for_sarah).await;
         assert!(reset.unwrap().is_ok());
         assert_eq!(resets(&firm, &sarah), [(partner.clone(), ResetMode::RequireEnrollment)]);
     });
@@ -112,8 +123,7 @@ fn a_reset_requiring_re_enrollment_is_audited_with_its_mode() {
     lock_out(&firm, &sarah, &phone);
     firm.prove(&partner, &partner_phone);
     run(async {
-        let reset =
-            firm.mfa.reset(&sarah, &partner, "lost phone", ResetMode::RequireEnrollment, &office()).await;
+        let reset = firm.mfa.reset(reset_of(&partner, &sarah, "lost phone"), &permitted(), &office()).await;
         assert!(reset.unwrap().is_ok());
         assert_eq!(resets(&firm, &sarah), [(partner.clone(), ResetMode::RequireEnrollment)]);
         let stored = firm.audit.events().into_iter().rev().find(|e| e.user == sarah).unwrap();

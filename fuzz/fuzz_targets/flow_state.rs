@@ -570,7 +570,14 @@ fuzz_target!(|input: Input| {
                 let actor = mfa_kit_fuzz::admin(actor, model.now, actor_has_mfa);
                 let env = model.env();
                 let result = step(&mut record, "reset", |r| {
-                    Ok(flow::oversight::reset(r, &actor, reason, mfa_kit::ResetMode::RequireEnrollment, &env))
+                    Ok(flow::oversight::reset(
+                        r,
+                        &actor,
+                        reason,
+                        mfa_kit::ResetMode::RequireEnrollment,
+                        true,
+                        &env,
+                    ))
                 });
                 if let Some((Ok(_), _)) = result {
                     assert!(

@@ -77,8 +77,15 @@ fuzz_target!(|data: &[u8]| {
         let admin = mfa_kit_fuzz::admin(UserId::new("admin"), now, true);
         run(&|r| {
             Some(
-                flow::oversight::reset(r, &admin, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &env)
-                    .changed,
+                flow::oversight::reset(
+                    r,
+                    &admin,
+                    "lost phone",
+                    mfa_kit::ResetMode::RequireEnrollment,
+                    true,
+                    &env,
+                )
+                .changed,
             )
         });
         if let Some(first) = record.authenticators().first() {

@@ -51,13 +51,13 @@ use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::flow::enrollment::Confirmation;
 use mfa_kit::flow::oob::OobMessage;
-use mfa_kit::flow::oversight::SettingsChange;
+use mfa_kit::flow::oversight::{ResetRequest, SettingsChange};
 use mfa_kit::flow::step_up::{self, StepUp};
 use mfa_kit::flow::{Env, Rules};
 use mfa_kit::notify::CodeSender;
 use mfa_kit::policy::{Decision, OrgSettings, Policy, SessionFacts, SignInContext, StandardPolicy};
 use mfa_kit::record::{CLOCK_SKEW, DeviceInfo, DeviceToken, UserRecord};
-use mfa_kit::service::{Error, MfaService, ServiceConfig};
+use mfa_kit::service::{Error, MfaService, ServiceConfig, permissions};
 use mfa_kit::store::{MemoryStore, SaveOutcome, Store, Version, Versioned};
 use mfa_kit::vocabulary::LockoutRule;
 use mfa_kit::{
@@ -379,6 +379,7 @@ enum Op {
     Reset {
         reason: bool,
         by_self: bool,
+        permitted: bool,
     },
     ChangeSettings {
         settings: Settings,
@@ -1315,14 +1316,17 @@ impl Harness {
                 }
             }
 
-            Op::Reset { reason, by_self } => {
+            Op::Reset { reason, by_self, permitted } => {
                 let actor = if by_self { me.clone() } else { boss.clone() };
                 let reason = if reason { "lost phone" } else { " " };
                 let called = self.call("reset", |h, ctx| {
-                    ready(h.mfa.reset(&me, &actor, reason, mfa_kit::ResetMode::RequireEnrollment, ctx))
+                    let reset = ResetRequest::new(ORG, &actor, &me, reason);
+                    let permissions = permissions::from_sync_fn(|_| permitted);
+                    ready(h.mfa.reset(reset, &permissions, ctx))
                 });
                 match &called.result {
                     Ok(Ok(_)) => {
+                        assert!(permitted, "reset: done without permission");
                         assert!(!by_self, "reset: a self-reset");
                         assert!(
                             self.fresh(&called, &actor, SensitiveAction::ResetUser),
@@ -1351,7 +1355,7 @@ impl Harness {
                 let saved: Mutex<Option<OrgSettings>> = Mutex::new(None);
                 let called = self.call("change settings", |h, ctx| {
                     let change = SettingsChange::new(ORG, &boss, &current, new.clone());
-                    let permissions = |_: &UserId, _: &str| permitted;
+                    let permissions = permissions::from_sync_fn(|_| permitted);
                     ready(h.mfa.change_org_settings(change, &permissions, ctx, |settings| {
                         *lock(&saved) = Some(settings);
                         std::future::ready(if save_fails { Err(Outage) } else { Ok(()) })

@@ -160,6 +160,10 @@ impl EventKind {
             }
             EventKind::PasswordChanged => "The password was changed; other sessions were ended.".into(),
             EventKind::ResetRefused { reason } => format!("A reset was refused ({reason})."),
+            EventKind::HostActionAllowed { action } => {
+                format!("Allowed \"{action}\" after a recent second-factor proof.")
+            }
+            EventKind::HostActionRefused { action, refusal } => format!("Refused \"{action}\" ({refusal})."),
             EventKind::SignInRefused { reason } => format!("A sign-in was refused ({reason})."),
             EventKind::RefusalsSummarised { refused, since } => {
                 format!("{refused} more refused attempts since {}.", utc_minute(*since))

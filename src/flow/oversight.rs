@@ -23,21 +23,26 @@ use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, Sensiti
 ///   **target's** user type ([`crate::policy::SignInContext::with_user_type`]), not the
 ///   admin's.
 ///
-/// `actor` is the admin's own record. Refused (and audited) without a reason, for a
-/// self-reset, when the actor has no MFA of their own, and when the actor has not
-/// proved a second factor within the policy's step-up window ([`super::step_up`]). The
-/// driver checks first that the actor is an admin of the user's organisation. The
-/// `reset_by_admin` event records the mode.
+/// `actor` is the admin's own record; `permitted` is the host's answer to "may this
+/// actor reset this user's MFA, with this mode, in this organisation?" (the service
+/// asks its [`crate::service::permissions::Permissions`]). Refused (and audited as
+/// `reset_refused`) when not permitted, without a reason, for a self-reset, when the
+/// actor has no MFA of their own, and when the actor has not proved a second factor
+/// within the policy's step-up window ([`super::step_up`]). The `reset_by_admin` event
+/// records the mode.
 pub fn reset(
     record: &mut UserRecord,
     actor: &UserRecord,
     reason: &str,
     mode: ResetMode,
+    permitted: bool,
     env: &Env<'_>,
 ) -> Step<Vec<Cleared>> {
     let now = env.now;
     run_in(record, env, |draft| {
-        let refusal = if reason.trim().is_empty() {
+        let refusal = if !permitted {
+            Some(Refusal::NotPermitted)
+        } else if reason.trim().is_empty() {
             Some(Refusal::ReasonRequired)
         } else if draft.get().user == actor.user {
             Some(Refusal::SelfReset)
@@ -106,6 +111,40 @@ fn mode_refusal(record: &UserRecord, mode: ResetMode, env: &Env<'_>) -> Option<R
             env.policy.may_deactivate(env.context, &facts).err().map(Refusal::Forbidden)
         }
         ResetMode::RequireEnrollment => None,
+    }
+}
+
+/// An admin's reset of a user's MFA, as asked: by `actor`, of `target`, in
+/// organisation `org` (the host's id, which the permission check is asked about),
+/// with the admin's `reason` and the `mode` the user is left with
+/// ([`ResetMode::RequireEnrollment`] unless [`ResetRequest::with_mode`] says otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResetRequest<'a> {
+    /// The host's id of the organisation.
+    pub org: &'a str,
+    /// The admin who resets.
+    pub actor: &'a UserId,
+    /// The user whose MFA is reset.
+    pub target: &'a UserId,
+    /// Why, in the admin's words (required, for the audit trail).
+    pub reason: &'a str,
+    /// What the user is left with.
+    pub mode: ResetMode,
+}
+
+impl<'a> ResetRequest<'a> {
+    /// `actor` asks to reset `target`'s MFA in `org` because of `reason`; the user must
+    /// set MFA up again ([`ResetMode::RequireEnrollment`]).
+    pub fn new(org: &'a str, actor: &'a UserId, target: &'a UserId, reason: &'a str) -> ResetRequest<'a> {
+        ResetRequest { org, actor, target, reason, mode: ResetMode::RequireEnrollment }
+    }
+
+    /// The same reset, leaving the user with `mode`.
+    #[must_use]
+    pub fn with_mode(mut self, mode: ResetMode) -> ResetRequest<'a> {
+        self.mode = mode;
+        self
     }
 }
 

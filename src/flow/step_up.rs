@@ -7,7 +7,9 @@
 //! ATO and NIST presets). The crate checks this itself before each of its sensitive
 //! changes (a new or replaced authenticator, a destination added or removed, new
 //! recovery codes, a remembered device, an admin's reset or settings change); the host
-//! asks [`check`] before its own, with [`SensitiveAction::Host`].
+//! asks [`host_action`] before its own, naming it, so that the trail says which of its
+//! actions a proof allowed (or [`check`] with [`SensitiveAction::Host`], which audits
+//! nothing).
 //!
 //! Which proof counts: with a session in the context
 //! ([`crate::policy::SignInContext::with_session`], which `mfa-kit-axum` sets on every
@@ -24,8 +26,9 @@
 //! the policy requires it.
 
 use super::{Draft, Env};
+use crate::event::{EventKind, Events};
 use crate::record::{LastProof, UserRecord};
-use crate::vocabulary::{Method, Refusal, SensitiveAction, SessionEnd};
+use crate::vocabulary::{HostAction, Method, Refusal, SensitiveAction, SessionEnd};
 
 /// What to do before a sensitive action.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +117,26 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
             StepUp::Prove { methods, window }
         }
     }
+}
+
+/// Whether the record's user may do the host's own sensitive `action` now, as
+/// [`check`] with [`SensitiveAction::Host`], with what to audit: `host_action_allowed`
+/// (with the action's name) when it may proceed, `host_action_refused` when the session
+/// has ended or the account's changes are frozen, nothing when the answer only asks for
+/// a proof first ([`StepUp::Prove`], [`StepUp::EnrollFirst`]). Changes nothing: the
+/// driver appends the events ([`crate::store::Store::append_events`]).
+pub fn host_action(record: &UserRecord, action: &HostAction, env: &Env<'_>) -> (StepUp, Events) {
+    let answer = check(record, SensitiveAction::Host, env);
+    let action = action.as_str().to_string();
+    let event = match &answer {
+        StepUp::Proceed { .. } => Some(EventKind::HostActionAllowed { action }),
+        StepUp::SignInAgain(_) | StepUp::Frozen => {
+            let refusal = answer.refusal().map(|refusal| refusal.code().to_string()).unwrap_or_default();
+            Some(EventKind::HostActionRefused { action, refusal })
+        }
+        StepUp::Prove { .. } | StepUp::EnrollFirst => None,
+    };
+    (answer, event.map(Events::from).unwrap_or_default())
 }
 
 /// The refusal of a transition's sensitive `action` without a fresh proof, if any.

@@ -59,7 +59,7 @@ refusal-remember_disabled = This device cannot be remembered: your organisation 
 refusal-reason_required = Give a reason for the reset.
 refusal-self_reset = You cannot reset your own two-step verification. Ask another administrator.
 refusal-actor_without_mfa = Set up two-step verification for your own account first.
-refusal-not_permitted = You do not have permission to change the two-step verification settings.
+refusal-not_permitted = You do not have permission to do this. Ask an administrator who has.
 refusal-invalid_settings = The settings were not changed: { $detail }.
 refusal-session_ended = { $end ->
         [account_changed] Your account's sign-in settings changed, so you were signed out. Sign in again.
@@ -146,6 +146,8 @@ event-org_settings_changed = { $count ->
 event-org_settings_change_refused = A change of the MFA settings of { $org } was refused ({ $reason }).
 event-password_changed = The password was changed; other sessions were ended.
 event-reset_refused = A reset was refused ({ $reason }).
+event-host_action_allowed = Allowed "{ $action }" after a recent second-factor proof.
+event-host_action_refused = Refused "{ $action }" ({ $refusal }).
 event-sign_in_refused = A sign-in was refused ({ $reason }).
 event-refusals_summarised = { $refused } more refused attempts since { $since }.
 event-future_dated_voided = Entries written by a clock that ran ahead were voided at { $reading }: { $voided }.

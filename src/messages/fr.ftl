@@ -58,7 +58,7 @@ refusal-remember_disabled = Cet appareil ne peut pas être mémorisé : votre o
 refusal-reason_required = Indiquez le motif de la réinitialisation.
 refusal-self_reset = Vous ne pouvez pas réinitialiser votre propre validation en deux étapes. Adressez-vous à un autre administrateur.
 refusal-actor_without_mfa = Configurez d’abord la validation en deux étapes pour votre propre compte.
-refusal-not_permitted = Vous n’avez pas l’autorisation de modifier les paramètres de la validation en deux étapes.
+refusal-not_permitted = Vous n’avez pas l’autorisation de faire ceci. Demandez-le à un administrateur qui l’a.
 refusal-invalid_settings = Les paramètres n’ont pas été modifiés : { $detail }.
 refusal-session_ended = { $end ->
         [account_changed] Les paramètres de connexion de votre compte ont changé, votre session a donc été fermée. Reconnectez-vous.
@@ -157,6 +157,8 @@ event-org_settings_changed = { $count ->
 event-org_settings_change_refused = Une modification des paramètres MFA de { $org } a été refusée ({ $reason }).
 event-password_changed = Le mot de passe a été changé ; les autres sessions ont été fermées.
 event-reset_refused = Une réinitialisation a été refusée ({ $reason }).
+event-host_action_allowed = « { $action } » a été autorisé après une preuve récente du second facteur.
+event-host_action_refused = « { $action } » a été refusé ({ $refusal }).
 event-sign_in_refused = Une connexion a été refusée ({ $reason }).
 event-refusals_summarised = { $refused ->
         [one] { $refused } autre tentative refusée depuis le { $since }.

@@ -237,6 +237,8 @@ fn every_event() -> Vec<EventKind> {
         EventKind::OrgSettingsChangeRefused { org: "smith-co".into(), reason: "not permitted".into() },
         EventKind::PasswordChanged,
         EventKind::ResetRefused { reason: "the actor has no MFA".into() },
+        EventKind::HostActionAllowed { action: "approve_pay_run".into() },
+        EventKind::HostActionRefused { action: "approve_pay_run".into(), refusal: "session_ended".into() },
         EventKind::SignInRefused { reason: RejectionReason::PolicyRefused },
         EventKind::RefusalsSummarised { refused: 12, since: 1_751_360_000 },
         EventKind::RefusalsSummarised { refused: 1, since: 1_751_360_000 },
@@ -294,12 +296,14 @@ fn every_event() -> Vec<EventKind> {
         | EventKind::OrgSettingsChangeRefused { .. }
         | EventKind::PasswordChanged
         | EventKind::ResetRefused { .. }
+        | EventKind::HostActionAllowed { .. }
+        | EventKind::HostActionRefused { .. }
         | EventKind::SignInRefused { .. }
         | EventKind::RefusalsSummarised { .. }
         | EventKind::FutureDatedVoided { .. } => event_name(kind),
     };
     let names: std::collections::BTreeSet<&str> = all.iter().map(listed).collect();
-    assert_eq!(names.len(), 44, "one sample of each event: {names:?}");
+    assert_eq!(names.len(), 46, "one sample of each event: {names:?}");
     all
 }
 

@@ -86,6 +86,17 @@ pub enum Error {
     /// The store returned a record that belongs to another user.
     #[error("the store returned another user's record: check the store's keying")]
     WrongUserRecord,
+    /// The host's permission check ([`super::permissions::Permissions`]) failed, so
+    /// the admin's action was not carried out: nothing was changed, and nothing was
+    /// audited as permitted.
+    #[error("the permission check failed, so nothing was changed: {0}")]
+    Permissions(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The name of a host's action given to
+    /// [`MfaService::step_up_host_action`](super::MfaService::step_up_host_action) is not
+    /// 1 to 64 printable characters without surrounding spaces; nothing was checked or
+    /// audited.
+    #[error("the host action's name must be 1 to 64 printable characters without surrounding spaces")]
+    InvalidHostAction,
     /// No hashing key was given to the service, so recovery codes, out-of-band codes and
     /// remembered devices cannot be used.
     #[error("no hash key is configured: give one with MfaServiceBuilder::hash_key")]

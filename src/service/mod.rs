@@ -17,7 +17,9 @@ mod authenticator;
 mod backup;
 mod disown;
 mod error;
+mod host_action;
 mod oversight;
+pub mod permissions;
 mod security_key;
 
 use std::collections::HashMap;
@@ -26,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 pub use authenticator::EnrollmentStart;
 pub use error::Error;
-pub use oversight::PermissionCheck;
+pub use permissions::Permissions;
 pub use security_key::SecurityKeyOptions;
 
 use crate::clock::{Clock, SystemClock};

@@ -2,56 +2,82 @@
 
 use std::future::Future;
 
+use super::permissions::{AdminAction, PermissionRequest, Permissions};
 use super::{Error, MfaService, audit_events, store_error};
-use crate::flow::oversight::{SettingsChange, UserStatus};
+use crate::flow::oversight::{ResetRequest, SettingsChange, UserStatus};
 use crate::flow::{self, Step};
 use crate::policy::{OrgSettings, SignInContext};
 use crate::seal::SecretSealer;
 use crate::store::{OrgSettingsStore, SaveOutcome, Store};
-use crate::vocabulary::{Cleared, OrgId, Outcome, ResetMode, UserId};
+use crate::vocabulary::{Cleared, OrgId, Outcome, RequestContext, UserId};
 
-/// The host's answer to "may this user change who must use MFA?" (R22: in seed 003 only
-/// support levels 2 and 3 may). Any `Fn(&UserId, &str) -> bool` over (actor, org) is one.
-pub trait PermissionCheck {
-    /// Whether `actor` may change the MFA settings of organisation `org`.
-    fn may_change_mfa_settings(&self, actor: &UserId, org: &str) -> bool;
-}
-
-impl<F: Fn(&UserId, &str) -> bool> PermissionCheck for F {
-    fn may_change_mfa_settings(&self, actor: &UserId, org: &str) -> bool {
-        self(actor, org)
-    }
+/// The host's answer to `request`, asked once per call; a failed check fails the call
+/// closed.
+async fn ask(permissions: &impl Permissions, request: PermissionRequest<'_>) -> Result<bool, Error> {
+    permissions.permits(&request).await.map_err(|error| Error::Permissions(Box::new(error)))
 }
 
 impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// An admin or principal user resets a user's MFA (the user lost the phone, or is
-    /// locked out): with [`ResetMode::RequireEnrollment`] the user must enroll again;
-    /// with [`ResetMode::TurnOff`] MFA is off and the user signs in without it, which
-    /// is refused where the policy forbids turning MFA off for the user (see
-    /// [`flow::oversight::reset`]). The host calls this only for actors allowed to; the
-    /// service also refuses self-resets and actors without MFA of their own or without
-    /// a second factor proved within the step-up window, and audits the actor, the
-    /// reason and the mode. `context` is the actor's request (its organisation's
-    /// settings set the window); where levels differ by user type it must carry the
-    /// target's user type, which [`ResetMode::TurnOff`] is checked against.
+    /// locked out): with [`ResetMode::RequireEnrollment`](crate::ResetMode) (the
+    /// default of [`ResetRequest::new`]) the user must enroll again; with
+    /// [`ResetMode::TurnOff`](crate::ResetMode) MFA is off and the user signs in
+    /// without it, which is refused where the policy forbids turning MFA off for the
+    /// user (see [`flow::oversight::reset`]).
+    ///
+    /// `permissions` is asked first whether `reset.actor` may reset `reset.target`
+    /// with this mode in `reset.org` ([`AdminAction::Reset`]); if it says no, the reset
+    /// is refused with [`Refusal::NotPermitted`](crate::Refusal::NotPermitted) and
+    /// audited as `reset_refused`. The service also refuses a reset without a reason,
+    /// self-resets and actors without MFA of their own or without a second factor
+    /// proved within the step-up window, and audits the actor, the reason and the
+    /// mode. `context` is the actor's request (its organisation's settings set the
+    /// window); where levels differ by user type it must carry the target's user type,
+    /// which `TurnOff` is checked against.
+    ///
+    /// ```
+    /// use mfa_kit::flow::oversight::ResetRequest;
+    /// use mfa_kit::prelude::*;
+    /// use mfa_kit::service::permissions::{self, AdminAction};
+    ///
+    /// # pollster::block_on(async {
+    /// let mfa = MfaService::builder("Acme Payroll", MemoryStore::new(), PlaintextSealer).build();
+    /// let (tom, sarah) = (UserId::new("tom"), UserId::new("sarah"));
+    /// // The host's roles: only the partner resets, and only in the firm's organisation.
+    /// let partners = permissions::from_sync_fn(|request| {
+    ///     request.actor.as_str() == "partner"
+    ///         && request.org == "smith-co"
+    ///         && matches!(request.action, AdminAction::Reset { .. })
+    /// });
+    /// let by_tom = ResetRequest::new("smith-co", &tom, &sarah, "lost phone");
+    /// let refused = mfa.reset(by_tom, &partners, &SignInContext::default()).await?;
+    /// assert_eq!(refused, Err(Refusal::NotPermitted));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
-    /// Infrastructure failures.
+    /// [`Error::Permissions`] when the permission check fails (nothing is changed or
+    /// audited as reset); infrastructure failures.
     pub async fn reset(
         &self,
-        target: &UserId,
-        actor: &UserId,
-        reason: &str,
-        mode: ResetMode,
+        reset: ResetRequest<'_>,
+        permissions: &impl Permissions,
         context: &SignInContext,
     ) -> Result<Outcome<Vec<Cleared>>, Error> {
         self.check(context)?;
+        let ResetRequest { org, actor, target, reason, mode } = reset;
         let now = self.now()?;
+        let action = AdminAction::Reset { target, mode };
+        let permitted = ask(permissions, PermissionRequest::new(actor, org, action)).await?;
         let (_, actor_record) = self.load(actor).await?;
         self.settle(actor, now, &actor_record, context).await?;
+        // Filed under the organisation the reset is made in.
+        let request = RequestContext { org: Some(OrgId::new(org)), ..context.request.clone() };
         let reset = self
-            .update(target, actor, &context.request, |record, now| {
-                Ok(flow::oversight::reset(record, &actor_record, reason, mode, &self.env(now, context)))
+            .update(target, actor, &request, |record, now| {
+                let env = self.env(now, context);
+                Ok(flow::oversight::reset(record, &actor_record, reason, mode, permitted, &env))
             })
             .await;
         self.opened.forget(target);
@@ -60,7 +86,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Changes an organisation's MFA settings kept by the host itself (levels,
     /// enforcement, grace deadline, allowlist, limits): a privileged action. The host's
-    /// permission check must allow the actor, the actor must have proved a second factor
+    /// permission check must allow the actor ([`AdminAction::ChangeOrgSettings`] in
+    /// `change.org`; a failed check is [`Error::Permissions`], and nothing is saved or
+    /// audited), the actor must have proved a second factor
     /// within the step-up window and the new settings must be valid; then `save` stores
     /// them (the host's settings table), and only once it returned `Ok` is the change
     /// audited, with the old and new settings. A refusal is audited too. Returns the
@@ -83,11 +111,12 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// events in one transaction of your own.
     ///
     /// # Errors
-    /// [`Error::Store`] if `save` or the audit write fails, [`Error::Clock`].
+    /// [`Error::Store`] if `save` or the audit write fails, [`Error::Clock`],
+    /// [`Error::Permissions`].
     pub async fn change_org_settings<F, E>(
         &self,
         change: SettingsChange<'_>,
-        permissions: &impl PermissionCheck,
+        permissions: &impl Permissions,
         context: &SignInContext,
         save: impl FnOnce(OrgSettings) -> F,
     ) -> Result<Outcome<OrgSettings>, Error>
@@ -99,9 +128,10 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let now = self.now()?;
         let actor = change.actor.clone();
         let filed = OrgId::new(change.org);
+        let asked = PermissionRequest::new(&actor, change.org, AdminAction::ChangeOrgSettings);
+        let permitted = ask(permissions, asked).await?;
         let (_, actor_record) = self.load(&actor).await?;
         self.settle(&actor, now, &actor_record, context).await?;
-        let permitted = permissions.may_change_mfa_settings(&actor, change.org);
         let env = self.env(now, context);
         let Step { outcome, events, .. } =
             flow::oversight::change_org_settings(change, &actor_record, permitted, &env);
@@ -166,7 +196,8 @@ impl<S: OrgSettingsStore, K: SecretSealer> MfaService<S, K> {
     /// neither is lost (`|_| new.clone()` replaces the settings whole).
     ///
     /// The same rules as [`MfaService::change_org_settings`]: the host's permission
-    /// check must allow `actor`, who must have proved a second factor within the
+    /// check must allow `actor` (asked once, before the first try; a failed check is
+    /// [`Error::Permissions`]), who must have proved a second factor within the
     /// step-up window (`context` is the actor's request), and the new settings must be
     /// valid; a refusal changes nothing and is audited. The `org_settings_changed`
     /// event holds the settings it replaced as stored, and is stored if and only if
@@ -176,20 +207,21 @@ impl<S: OrgSettingsStore, K: SecretSealer> MfaService<S, K> {
     ///
     /// # Errors
     /// [`Error::Store`] (not retried), [`Error::Clock`], [`Error::Contention`] when
-    /// other changes kept winning for `max_attempts` tries.
+    /// other changes kept winning for `max_attempts` tries, [`Error::Permissions`].
     pub async fn change_stored_org_settings(
         &self,
         org: &str,
         actor: &UserId,
-        permissions: &impl PermissionCheck,
+        permissions: &impl Permissions,
         context: &SignInContext,
         mut change: impl FnMut(&OrgSettings) -> OrgSettings,
     ) -> Result<Outcome<OrgSettings>, Error> {
         self.check(context)?;
         let now = self.now()?;
+        let permitted =
+            ask(permissions, PermissionRequest::new(actor, org, AdminAction::ChangeOrgSettings)).await?;
         let (_, actor_record) = self.load(actor).await?;
         self.settle(actor, now, &actor_record, context).await?;
-        let permitted = permissions.may_change_mfa_settings(actor, org);
         let env = self.env(now, context);
         let filed = OrgId::new(org);
         for _ in 0..self.attempts() {

@@ -17,7 +17,7 @@ mod refusal;
 mod session;
 pub mod utc;
 
-pub use action::SensitiveAction;
+pub use action::{HostAction, InvalidHostAction, SensitiveAction};
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};
 pub(crate) use identity::UserIdHash;
 pub use identity::{OrgId, RequestContext, UserId};

@@ -138,8 +138,9 @@ pub enum Refusal {
     /// must use it.
     #[error("Set up two-step verification for your own account first.")]
     ActorWithoutMfa,
-    /// The user may not do this (change who must use MFA).
-    #[error("You do not have permission to change the two-step verification settings.")]
+    /// The host's permission check said no: the user may not do this admin action
+    /// (reset another user's MFA, change who must use MFA).
+    #[error("You do not have permission to do this. Ask an administrator who has.")]
     NotPermitted,
     /// The new organisation settings are out of range.
     #[error("The settings were not changed: {0}.")]

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{EventKind, MemoryAuditLog};
+use mfa_kit::flow::oversight::ResetRequest;
 use mfa_kit::policy::{Policy, SignInContext};
+use mfa_kit::service::permissions::{self, Permissions};
 use mfa_kit::service::{MfaService, MfaServiceBuilder, ServiceConfig};
 use mfa_kit::store::{MemoryStore, Store};
 use mfa_kit::{KeyUri, RequestContext, Totp, UserId};
@@ -54,6 +56,20 @@ pub fn office() -> SignInContext {
 
 pub fn user(name: &str) -> UserId {
     UserId::new(name)
+}
+
+/// The firm's organisation, as the host names it.
+pub const FIRM: &str = "smith-co";
+
+/// The host's permission check in stories about other rules: every admin action is
+/// permitted, so what is tested is the service's own rules.
+pub fn permitted() -> impl Permissions {
+    permissions::from_sync_fn(|_| true)
+}
+
+/// `actor`'s reset of `target`'s MFA in the firm, because of `reason`.
+pub fn reset_of<'a>(actor: &'a UserId, target: &'a UserId, reason: &'a str) -> ResetRequest<'a> {
+    ResetRequest::new(FIRM, actor, target, reason)
 }
 
 /// The authenticator app on a user's phone.

@@ -70,10 +70,11 @@ use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
 use mfa_kit::SessionEnd;
 use mfa_kit::flow::disown::Disowned;
-use mfa_kit::flow::oversight::SettingsChange;
+use mfa_kit::flow::oversight::{ResetRequest, SettingsChange};
 use mfa_kit::policy::{Level, Preset};
 use mfa_kit::prelude::*;
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
+use mfa_kit::service::permissions::{PermissionRequest, Permissions};
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
     AddingSecurityKey, Client, CsrfToken, Enrolling, KeyOptions, KeyResponse, MfaSession, MfaWeb, NoStore,
@@ -164,7 +165,31 @@ impl Db {
     fn is_admin(&self, user: &UserId) -> bool {
         self.account(user.as_str()).is_some_and(|a| a.admin)
     }
+}
 
+/// The demo's one organisation, as the permission check and the audit trail name it.
+const ORG: &str = "demo";
+
+/// Who may reset a user's MFA or change the settings: an administrator of the demo's
+/// organisation, read from the database at each admin action (a host's permissions
+/// live in its database, so the check is asynchronous; if the query fails, the service
+/// changes nothing and the page shows an error).
+impl Permissions for Db {
+    type Error = sqlx::Error;
+
+    async fn permits(&self, request: &PermissionRequest<'_>) -> Result<bool, sqlx::Error> {
+        if request.org != ORG {
+            return Ok(false);
+        }
+        let admin: Option<(bool,)> = sqlx::query_as("SELECT admin FROM demo_accounts WHERE name = ?")
+            .bind(request.actor.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(admin.is_some_and(|(admin,)| admin))
+    }
+}
+
+impl Db {
     /// A new account, the administrator if it is the first; `None` if the name is taken.
     async fn create(&self, name: &str, password_hash: &str) -> Result<Option<Account>, WebError> {
         let inserted = sqlx::query(
@@ -1347,6 +1372,12 @@ async fn change_password(
         let text = "That is not your current password.";
         return Ok((StatusCode::UNAUTHORIZED, password_change_form(&csrf, text)).into_response());
     }
+    // Checked again right before the change, so that the trail names it.
+    if let Some(confirm) =
+        confirm_host_action(&app, &user.user, "change_password", &user.context, "/account/password").await?
+    {
+        return Ok(confirm);
+    }
     let hash = hash_password(&app, form.new).await?;
     app.db.set_password(user.user.as_str(), &hash).await?;
     // Every remembered device is forgotten and every other session ends; this one
@@ -1373,14 +1404,31 @@ async fn confirm_first(
     context: &SignInContext,
     back: &str,
 ) -> Result<Option<Response>, WebError> {
-    Ok(match app.mfa.step_up(user, action, context).await? {
+    Ok(step_up_answer(app.mfa.step_up(user, action, context).await?, back))
+}
+
+/// Right before one of this application's own sensitive actions, named for the audit
+/// trail (`change_password`): as [`confirm_first`], and a go-ahead is audited as
+/// `host_action_allowed` under that name.
+async fn confirm_host_action(
+    app: &App,
+    user: &UserId,
+    name: &str,
+    context: &SignInContext,
+    back: &str,
+) -> Result<Option<Response>, WebError> {
+    Ok(step_up_answer(app.mfa.step_up_host_action(user, name, context).await?, back))
+}
+
+fn step_up_answer(answer: StepUp, back: &str) -> Option<Response> {
+    match answer {
         StepUp::Prove { .. } => Some(to_step_up(back)),
         // After "This wasn't me", until an admin's reset: the host's own sensitive
         // actions (a new password) are refused like the service's.
         StepUp::Frozen => Some(refused_page("Changes are frozen", &Refusal::AccountFrozen)),
         // Go ahead, or let the action give its own refusal (an admin without MFA).
         _ => None,
-    })
+    }
 }
 
 fn to_step_up(back: &str) -> Response {
@@ -1692,11 +1740,8 @@ async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(for
     {
         return Ok(confirm);
     }
-    let message = match app
-        .mfa
-        .reset(&target, &user.user, &form.reason, mfa_kit::ResetMode::RequireEnrollment, &user.context)
-        .await?
-    {
+    let reset = ResetRequest::new(ORG, &user.user, &target, &form.reason);
+    let message = match app.mfa.reset(reset, &app.db, &user.context).await? {
         Ok(cleared) => format!(
             "Two-step verification of {} was reset (cleared: {cleared:?}). They must set it up again.",
             form.user
@@ -1733,8 +1778,7 @@ async fn change_settings(
     wanted.lockout.max_failures = form.max_failures;
     wanted.remember_device_max = form.remember_days.saturating_mul(86_400);
     wanted.fresh_proof_window = form.confirm_after;
-    let change = SettingsChange::new("demo", &user.user, &current, wanted);
-    let admins = |actor: &UserId, _org: &str| app.db.is_admin(actor);
+    let change = SettingsChange::new(ORG, &user.user, &current, wanted);
     let save = |settings: OrgSettings| app.db.save_settings(settings);
     // Who may change the settings comes first, as in the service: a code is asked of
     // administrators only.
@@ -1745,7 +1789,7 @@ async fn change_settings(
     {
         return Ok(confirm);
     }
-    let message = match app.mfa.change_org_settings(change, &admins, &user.context, save).await? {
+    let message = match app.mfa.change_org_settings(change, &app.db, &user.context, save).await? {
         Ok(_) => "The settings were saved.".to_string(),
         Err(Refusal::FreshProofRequired) => return Ok(to_step_up("/admin")),
         Err(refusal) => refusal.to_string(),

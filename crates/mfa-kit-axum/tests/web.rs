@@ -15,6 +15,7 @@ use http_body_util::BodyExt;
 use mfa_kit::clock::{Clock, ManualClock};
 use mfa_kit::flow::Proven;
 use mfa_kit::flow::device::Remembered;
+use mfa_kit::flow::oversight::ResetRequest;
 use mfa_kit::flow::security_key::{Assertion, CeremonyError, NewKey};
 use mfa_kit::policy::SignInContext;
 use mfa_kit::policy::{Decision, OrgSettings};
@@ -22,6 +23,7 @@ use mfa_kit::prelude::*;
 use mfa_kit::record::RefusalTally;
 use mfa_kit::record::{CredentialId, SecurityKey};
 use mfa_kit::relying_party::{CeremonyOptions, RegistrationUser, RelyingParty, RelyingPartyError};
+use mfa_kit::service::permissions;
 use mfa_kit_axum::{
     AddingBackup, AddingSecurityKey, Client, ClientAddress, CsrfToken, Enrolling, KeyOptions, KeyResponse,
     MfaSession, MfaWeb, NoStore, OrgSource, Refused, SecondFactorDue, SignedIn, UserOrg, WebError,
@@ -945,8 +947,9 @@ async fn a_password_only_session_parked_at_the_must_enroll_stage_cannot_replace_
     let proof =
         app.mfa.verify_code(&admin, &admin_phone.code(&app), &SignInContext::default()).await.unwrap();
     assert!(proof.is_ok());
+    let reset = ResetRequest::new("demo", &admin, &bob, "lost phone");
     app.mfa
-        .reset(&bob, &admin, "lost phone", mfa_kit::ResetMode::RequireEnrollment, &SignInContext::default())
+        .reset(reset, &permissions::from_sync_fn(|_| true), &SignInContext::default())
         .await
         .unwrap()
         .unwrap();
@@ -994,14 +997,9 @@ async fn after_an_admin_reset_a_factor_replacement_and_a_password_change_older_s
     let proof =
         app.mfa.verify_code(&admin, &admin_phone.code(&app), &SignInContext::default()).await.unwrap();
     assert!(proof.is_ok());
+    let reset = ResetRequest::new("demo", &admin, &alice, "stolen cookie");
     app.mfa
-        .reset(
-            &alice,
-            &admin,
-            "stolen cookie",
-            mfa_kit::ResetMode::RequireEnrollment,
-            &SignInContext::default(),
-        )
+        .reset(reset, &permissions::from_sync_fn(|_| true), &SignInContext::default())
         .await
         .unwrap()
         .unwrap();

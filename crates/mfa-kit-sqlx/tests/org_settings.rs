@@ -96,8 +96,9 @@ async fn service_with_admin<S: Store>(store: S, who: &UserId) -> MfaService<S, P
     mfa
 }
 
-fn anyone(_: &UserId, _: &str) -> bool {
-    true
+/// A host check that permits every admin action: what is tested is the store.
+fn anyone() -> impl mfa_kit::service::Permissions {
+    mfa_kit::service::permissions::from_sync_fn(|_| true)
 }
 
 /// The settings changes on the trail, in the order they were stored.
@@ -136,13 +137,14 @@ async fn a_settings_change_and_its_event_are_written_together_or_not_at_all() {
     let admin = UserId::new("support-level-2");
     let mfa = service_with_admin(store.clone(), &admin).await;
     let here = SignInContext::default();
-    let failed = mfa.change_stored_org_settings(ORG, &admin, &anyone, &here, mandatory_for("p".into())).await;
+    let failed =
+        mfa.change_stored_org_settings(ORG, &admin, &anyone(), &here, mandatory_for("p".into())).await;
     assert!(matches!(failed, Err(Error::Store(_))), "{failed:?}");
     assert_eq!(store.load_org_settings(ORG).await.unwrap(), None, "the settings row was rolled back");
     assert_eq!(changes(&store).await, [], "no event without its change");
 
     sqlx::query(&format!("DROP FUNCTION {audit}_boom CASCADE")).execute(store.pool()).await.unwrap();
-    let made = mfa.change_stored_org_settings(ORG, &admin, &anyone, &here, mandatory_for("p".into())).await;
+    let made = mfa.change_stored_org_settings(ORG, &admin, &anyone(), &here, mandatory_for("p".into())).await;
     let practitioners = OrgSettings::default().with_level("p", Level::Mandatory);
     assert_eq!(made.unwrap(), Ok(practitioners.clone()));
     assert_eq!(mfa.org_settings(ORG).await.unwrap(), practitioners);
@@ -160,7 +162,7 @@ async fn a_lost_reply_to_a_settings_change_is_reported_once_and_the_change_is_au
     let admin = UserId::new("support-level-2");
     let mfa = service_with_admin(store, &admin).await;
     let here = SignInContext::default();
-    let lost = mfa.change_stored_org_settings(ORG, &admin, &anyone, &here, mandatory_for("p".into())).await;
+    let lost = mfa.change_stored_org_settings(ORG, &admin, &anyone(), &here, mandatory_for("p".into())).await;
     assert!(matches!(lost, Err(Error::Store(_))), "{lost:?}");
     assert_eq!(mfa.store().settings_saves.load(Ordering::SeqCst), 1, "not retried");
     let practitioners = OrgSettings::default().with_level("p", Level::Mandatory);
@@ -168,7 +170,7 @@ async fn a_lost_reply_to_a_settings_change_is_reported_once_and_the_change_is_au
     assert_eq!(changes(&inner).await, [(OrgSettings::default(), practitioners.clone())], "audited once");
 
     mfa.store().lose.store(false, Ordering::SeqCst);
-    let next = mfa.change_stored_org_settings(ORG, &admin, &anyone, &here, mandatory_for("q".into())).await;
+    let next = mfa.change_stored_org_settings(ORG, &admin, &anyone(), &here, mandatory_for("q".into())).await;
     let both = practitioners.clone().with_level("q", Level::Mandatory);
     assert_eq!(next.unwrap(), Ok(both.clone()));
     assert_eq!(
@@ -200,7 +202,7 @@ async fn two_app_servers_changing_settings_at_once_lose_no_change_and_audit_each
             let here = SignInContext::default();
             for round in 0..CHANGES {
                 let change = mandatory_for(format!("type-{n}-{round}"));
-                let made = mfa.change_stored_org_settings(ORG, &admin, &anyone, &here, change).await;
+                let made = mfa.change_stored_org_settings(ORG, &admin, &anyone(), &here, change).await;
                 assert!(matches!(made, Ok(Ok(_))), "{made:?}");
             }
         }));
