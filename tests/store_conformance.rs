@@ -26,3 +26,9 @@ fn memory_store_passes_the_org_settings_conformance_suite() {
 fn memory_store_passes_the_notice_outbox_conformance_suite() {
     pollster::block_on(conformance::run_notice_outbox(Arc::new(MemoryStore::new()), &ThreadSpawner));
 }
+
+#[test]
+fn two_organisations_on_one_service_over_the_memory_store_are_kept_apart() {
+    let store = Arc::new(MemoryStore::new());
+    pollster::block_on(mfa_kit::service::conformance::two_organisations_on_one_service(store));
+}

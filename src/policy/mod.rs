@@ -329,6 +329,14 @@ pub trait Policy: Send + Sync {
         DEFAULT_FRESH_PROOF_WINDOW
     }
 
+    /// How long the organisation's audit trail must be kept, in seconds: events
+    /// younger than this are never pruned ([`crate::service::MfaService::prune_audit`]).
+    /// Default: 0, no retention rule.
+    fn audit_retention(&self, context: &SignInContext) -> u64 {
+        let _ = context;
+        0
+    }
+
     /// How long a signed-in session may last, overall and without activity (default
     /// [`SessionLimits::DEFAULT`]).
     fn session_limits(&self, context: &SignInContext) -> SessionLimits {

@@ -341,6 +341,21 @@ pub enum Preset {
 }
 
 impl Preset {
+    /// Twelve months, counted generously (366 days): how long the ATO's framework has
+    /// providers keep audit logs.
+    pub const TWELVE_MONTHS: u64 = 366 * 86_400;
+
+    /// How long the audit trail must be kept under this preset, in seconds: 12 months
+    /// ([`Preset::TWELVE_MONTHS`]) under the ATO's framework; NIST SP 800-63B sets no
+    /// retention of its own (0). [`crate::service::MfaService::prune_audit`] refuses to
+    /// delete events younger than this.
+    pub fn audit_retention(self) -> u64 {
+        match self {
+            Preset::AtoOperationalSecurity => Preset::TWELVE_MONTHS,
+            Preset::NistAal2 => 0,
+        }
+    }
+
     /// The cap on remembered devices both presets apply: 12 hours, below the ATO's
     /// 24-hour limit and equal to NIST AAL2's reauthentication interval.
     pub const REMEMBER_CAP: u64 = 12 * 3600;

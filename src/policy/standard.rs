@@ -272,6 +272,11 @@ impl Policy for StandardPolicy {
         self.read(context, |settings| settings.max_totp_period)
     }
 
+    /// The longest retention of the presets in force ([`Preset::audit_retention`]).
+    fn audit_retention(&self, context: &SignInContext) -> u64 {
+        self.presets_for(context).into_iter().map(Preset::audit_retention).max().unwrap_or(0)
+    }
+
     fn fresh_proof_window(&self, context: &SignInContext) -> u64 {
         self.read(context, |settings| settings.fresh_proof_window)
     }

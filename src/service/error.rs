@@ -97,6 +97,22 @@ pub enum Error {
     /// audited.
     #[error("the host action's name must be 1 to 64 printable characters without surrounding spaces")]
     InvalidHostAction,
+    /// [`MfaService::prune_audit`](super::MfaService::prune_audit) was asked to delete
+    /// events the organisation must still keep: its presets require the trail to be
+    /// kept for `retention` seconds, so only events before `earliest` may go. Nothing
+    /// was deleted.
+    #[error(
+        "the audit trail must be kept for {} days under the organisation's rules: prune only events before {earliest} (asked: before {before}); nothing was deleted",
+        .retention / 86_400
+    )]
+    RetentionRequired {
+        /// How long the trail must be kept, in seconds.
+        retention: u64,
+        /// The latest `before` allowed now: events before it may be pruned.
+        earliest: u64,
+        /// The `before` asked for.
+        before: u64,
+    },
     /// No hashing key was given to the service, so recovery codes, out-of-band codes and
     /// remembered devices cannot be used.
     #[error("no hash key is configured: give one with MfaServiceBuilder::hash_key")]

@@ -15,11 +15,14 @@
 
 mod authenticator;
 mod backup;
+#[cfg(feature = "test-suite")]
+pub mod conformance;
 mod disown;
 mod error;
 mod host_action;
 mod oversight;
 pub mod permissions;
+mod retention;
 mod security_key;
 
 use std::collections::HashMap;
@@ -29,6 +32,7 @@ use std::sync::{Arc, Mutex};
 pub use authenticator::EnrollmentStart;
 pub use error::Error;
 pub use permissions::Permissions;
+pub use retention::PRUNE_BATCH;
 pub use security_key::SecurityKeyOptions;
 
 use crate::clock::{Clock, SystemClock};

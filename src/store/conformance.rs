@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use super::listing::{AuditQuery, ListRecords, ReadAudit, RecordQuery};
+use super::listing::{AuditQuery, ListRecords, PruneAudit, ReadAudit, RecordQuery};
 use super::notices::{ClaimedNotice, MAX_ERROR_LEN, NoticeClaim, NoticeOutbox};
 use super::{OrgSettingsStore, SaveOutcome, Store, Version, VersionedSettings};
 // The shared vocabulary, in one place.
@@ -47,7 +47,7 @@ pub const RACING_WRITERS: usize = 32;
 /// which needs a failing one.
 pub async fn run<S, P>(store: Arc<S>, spawner: &P)
 where
-    S: ListRecords + ReadAudit + 'static,
+    S: ListRecords + ReadAudit + PruneAudit + 'static,
     P: Spawner,
 {
     create_only_conflicts(&*store).await;
@@ -59,6 +59,7 @@ where
     listing_and_paging(&*store).await;
     audit_reading_and_paging(&*store).await;
     organisations_are_kept_apart(&*store).await;
+    old_events_are_pruned_by_organisation(&*store).await;
 }
 
 /// Runs every check of an [`OrgSettingsStore`] that needs a working store: all but
@@ -822,6 +823,44 @@ pub async fn organisations_are_kept_apart<S: ListRecords + ReadAudit>(store: &S)
     );
 }
 
+/// Pruning deletes the oldest events of one organisation (or of none) before a time,
+/// at most the number asked per call, and nothing else.
+pub async fn old_events_are_pruned_by_organisation<S: PruneAudit + ReadAudit>(store: &S) {
+    let tag = fresh("prune");
+    let (acme, globex) = (OrgId::new(format!("{tag}/acme")), OrgId::new(format!("{tag}/globex")));
+    let user = UserId::new(format!("{tag}/user"));
+    let base = 1_860_000_000 + (fresh_number() % 1_000_000) * 100;
+    for n in 0..6u32 {
+        for org in [Some(&acme), Some(&globex)] {
+            let mut e = event(&user, base + u64::from(n), n);
+            e.context.org = org.cloned();
+            ok(store.append_events(vec![e]).await);
+        }
+    }
+    let marks = |org: &OrgId| {
+        let query = AuditQuery::org(org.clone(), base, base + 100, 100);
+        async move {
+            ok(store.read_audit(&query).await).events.iter().map(|e| mark_of(&e.event)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ok(store.delete_audit_before(Some(&acme), base + 4, 3).await),
+        3,
+        "a batch is as long as asked"
+    );
+    assert_eq!(marks(&acme).await, [3, 4, 5], "the oldest go first");
+    assert_eq!(
+        ok(store.delete_audit_before(Some(&acme), base + 4, 3).await),
+        1,
+        "then what is left before the time"
+    );
+    assert_eq!(ok(store.delete_audit_before(Some(&acme), base + 4, 3).await), 0);
+    assert_eq!(marks(&acme).await, [4, 5], "events from the time on are kept");
+    assert_eq!(marks(&globex).await, [0, 1, 2, 3, 4, 5], "another organisation's events are untouched");
+    let mine = ok(store.read_audit(&AuditQuery::user(user.clone(), base, base + 100, 100)).await);
+    assert_eq!(mine.events.len(), 8, "and pruning one organisation touches no event of another");
+}
+
 /// Spawns a task to run beside the caller and gives a future of its output.
 ///
 /// [`ThreadSpawner`] runs tasks on OS threads; a tokio host implements it over
@@ -970,7 +1009,7 @@ async fn winner<S: Store>(
 
 use SaveOutcome::Saved;
 
-fn ok<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
+pub(crate) fn ok<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
     result.unwrap_or_else(|e| panic!("the store failed: {e}"))
 }
 
@@ -986,14 +1025,14 @@ async fn trail<S: ReadAudit>(store: &S, user: &UserId) -> Vec<AuditEvent> {
 }
 
 /// A unique user id, so checks never meet another run's rows.
-fn fresh(label: &str) -> UserId {
+pub(crate) fn fresh(label: &str) -> UserId {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     UserId::new(format!("conformance-{}-{}-{n}/{label}", std::process::id(), fresh_number()))
 }
 
 /// Nanoseconds since the epoch: differs between runs.
-fn fresh_number() -> u64 {
+pub(crate) fn fresh_number() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 

@@ -215,6 +215,55 @@ pub trait ReadAudit: Store {
     fn read_audit(&self, query: &AuditQuery) -> impl Future<Output = Result<AuditPage, Self::Error>> + Send;
 }
 
+/// Deleting old audit events, for the retention job.
+///
+/// Call it through [`MfaService::prune_audit`](crate::service::MfaService::prune_audit),
+/// which refuses to delete events younger than the retention the organisation's
+/// presets require (12 months under the ATO's framework) and deletes in batches; this
+/// method checks no retention.
+///
+/// # Contract
+/// - Deletes up to `limit` events filed under `org` (`None`: events filed under no
+///   organisation) with `at < before`, the oldest first, and returns how many it
+///   deleted; fewer than `limit` means none such are left.
+/// - Deletes no other event, and each call is short enough not to hold up saves for
+///   long (one statement over at most `limit` rows).
+pub trait PruneAudit: Store {
+    /// Deletes up to `limit` of the oldest events of `org` before `before`.
+    fn delete_audit_before(
+        &self,
+        org: Option<&OrgId>,
+        before: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
+}
+
+impl<T: ListRecords + ?Sized> ListRecords for std::sync::Arc<T> {
+    fn list_records(
+        &self,
+        query: &RecordQuery,
+    ) -> impl Future<Output = Result<RecordPage, Self::Error>> + Send {
+        (**self).list_records(query)
+    }
+}
+
+impl<T: ReadAudit + ?Sized> ReadAudit for std::sync::Arc<T> {
+    fn read_audit(&self, query: &AuditQuery) -> impl Future<Output = Result<AuditPage, Self::Error>> + Send {
+        (**self).read_audit(query)
+    }
+}
+
+impl<T: PruneAudit + ?Sized> PruneAudit for std::sync::Arc<T> {
+    fn delete_audit_before(
+        &self,
+        org: Option<&OrgId>,
+        before: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
+        (**self).delete_audit_before(org, before, limit)
+    }
+}
+
 /// Cuts a sorted list of matches into a page of `len` and the cursor of the next one.
 fn page<T, C>(mut items: Vec<T>, len: usize, cursor: impl Fn(&T) -> C) -> (Vec<T>, Option<C>) {
     let more = items.len() > len;
@@ -242,6 +291,17 @@ impl ListRecords for super::MemoryStore {
         }
         let (records, next) = page(records, len, |v| v.record.user().clone());
         Ok(RecordPage { records, next })
+    }
+}
+
+impl PruneAudit for super::MemoryStore {
+    async fn delete_audit_before(
+        &self,
+        org: Option<&OrgId>,
+        before: u64,
+        limit: u32,
+    ) -> Result<u64, Self::Error> {
+        Ok(self.delete_events(|event| event.at < before && event.org() == org, limit as usize) as u64)
     }
 }
 

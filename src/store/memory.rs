@@ -138,6 +138,24 @@ impl Trail {
     fn iter(&self) -> impl Iterator<Item = &(u64, AuditEvent)> {
         self.chunks.iter().flatten()
     }
+
+    /// Drops the events with the ids `chosen`; returns how many. Chunks left empty are
+    /// dropped too, but the one being filled.
+    fn delete(&mut self, chosen: &std::collections::HashSet<u64>) -> usize {
+        let mut deleted = 0;
+        for chunk in &mut self.chunks {
+            let before = chunk.len();
+            chunk.retain(|(id, _)| !chosen.contains(id));
+            deleted += before - chunk.len();
+        }
+        let last = self.chunks.len().saturating_sub(1);
+        let mut place = 0;
+        self.chunks.retain(|chunk| {
+            place += 1;
+            !chunk.is_empty() || place - 1 == last
+        });
+        deleted
+    }
 }
 
 impl Default for MemoryStore {
@@ -204,6 +222,28 @@ impl MemoryStore {
             .collect();
         all.sort_by_key(|(id, event)| (event.at, *id));
         all
+    }
+
+    /// Deletes up to `limit` of the oldest events matching `doomed` (by time, across
+    /// shards); returns how many.
+    pub(crate) fn delete_events(&self, doomed: impl Fn(&AuditEvent) -> bool, limit: usize) -> usize {
+        // The oldest `limit` matches, by (time, id), across shards.
+        let mut matches: Vec<(u64, u64)> = self
+            .shards
+            .iter()
+            .flat_map(|shard| {
+                lock(shard)
+                    .events
+                    .iter()
+                    .filter(|(_, e)| doomed(e))
+                    .map(|(id, e)| (e.at, *id))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        matches.sort_unstable();
+        matches.truncate(limit);
+        let chosen: std::collections::HashSet<u64> = matches.into_iter().map(|(_, id)| id).collect();
+        self.shards.iter().map(|shard| lock(shard).events.delete(&chosen)).sum()
     }
 
     /// Every audit event kept, oldest first (in order of time and then id).

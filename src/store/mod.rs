@@ -15,8 +15,8 @@ mod notices;
 use std::future::Future;
 
 pub use listing::{
-    AuditCursor, AuditPage, AuditQuery, ListRecords, MAX_PAGE, ReadAudit, RecordPage, RecordQuery,
-    StoredEvent,
+    AuditCursor, AuditPage, AuditQuery, ListRecords, MAX_PAGE, PruneAudit, ReadAudit, RecordPage,
+    RecordQuery, StoredEvent,
 };
 pub(crate) use memory::CacheLine;
 pub use memory::MemoryStore;

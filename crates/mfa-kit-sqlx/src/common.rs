@@ -2,7 +2,6 @@
 //! becomes.
 
 // The shared vocabulary of mfa-kit, imported in this one place.
-pub(crate) use mfa_kit::UserId;
 pub(crate) use mfa_kit::event::{AuditEvent, AuditOutcome};
 pub(crate) use mfa_kit::policy::OrgSettings;
 pub(crate) use mfa_kit::record::UserRecord;
@@ -10,6 +9,7 @@ pub(crate) use mfa_kit::store::{
     AuditCursor, AuditPage, AuditQuery, RecordPage, RecordQuery, SaveOutcome, StoredEvent, Version,
     Versioned, VersionedSettings,
 };
+pub(crate) use mfa_kit::{OrgId, UserId};
 
 /// What went wrong in a store. Messages never hold a record, a code or a secret.
 #[derive(Debug, thiserror::Error)]

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use mfa_kit::store::{ListRecords, OrgSettingsStore, ReadAudit, Store};
+use mfa_kit::store::{ListRecords, OrgSettingsStore, PruneAudit, ReadAudit, Store};
 use sqlx::PgPool;
 
 use crate::common::{
-    AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgSettings, RecordPage, RecordQuery, RecordRow,
-    SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings, audit_bounds,
-    audit_page, check_org_id, check_user_ids, judged, record_after, record_page, settings_json, stored_event,
-    to_i64, version_to_i64, versioned, versioned_settings,
+    AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgId, OrgSettings, RecordPage, RecordQuery,
+    RecordRow, SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings,
+    audit_bounds, audit_page, check_org_id, check_user_ids, judged, record_after, record_page, settings_json,
+    stored_event, to_i64, version_to_i64, versioned, versioned_settings,
 };
 
 /// A [`Store`] on PostgreSQL (or a PostgreSQL-compatible database), over a pool.
@@ -51,7 +51,8 @@ struct Sql {
     list: [String; 8],
     /// Audit reading statements by (user given, organisation given).
     read: [String; 4],
-    prune: String,
+    /// Pruning statements: of no organisation, of one.
+    prune: [String; 2],
     migrate: Vec<String>,
 }
 
@@ -161,7 +162,10 @@ impl Sql {
             list: std::array::from_fn(|case| list_statement(records, case & 4 != 0, case & 2 != 0, case & 1 != 0)),
             read: [(false, false), (false, true), (true, false), (true, true)]
                 .map(|(user, org)| read_statement(audit, user, org)),
-            prune: format!("DELETE FROM {audit} WHERE at < $1"),
+            prune: [
+                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at < $1 ORDER BY at, id LIMIT $2)"),
+                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = $3 AND at < $1 ORDER BY at, id LIMIT $2)"),
+            ],
             migrate: vec![
                 format!(
                     "CREATE TABLE IF NOT EXISTS {records} (\
@@ -252,17 +256,6 @@ impl PostgresStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Deletes audit events older than `before` (seconds since the Unix epoch); returns
-    /// how many. Run it daily with `now - 12 months` to keep the 12 months the ATO asks
-    /// for and no more.
-    ///
-    /// # Errors
-    /// [`Error::Database`], [`Error::OutOfRange`].
-    pub async fn prune_audit_before(&self, before: u64) -> Result<u64, Error> {
-        let before = to_i64("time", before)?;
-        Ok(sqlx::query(&self.sql.prune).bind(before).execute(&self.pool).await?.rows_affected())
     }
 }
 
@@ -489,5 +482,19 @@ impl ReadAudit for PostgresStore {
         let rows: Vec<(i64, String)> = statement.fetch_all(&self.pool).await?;
         let events = rows.iter().map(|(id, json)| stored_event(*id, json)).collect::<Result<_, _>>()?;
         Ok(audit_page(events, len))
+    }
+}
+
+impl PruneAudit for PostgresStore {
+    async fn delete_audit_before(&self, org: Option<&OrgId>, before: u64, limit: u32) -> Result<u64, Error> {
+        org.map(|org| check_org_id(org.as_str())).transpose()?;
+        let before = to_i64("time", before)?;
+        let statement =
+            sqlx::query(&self.sql.prune[usize::from(org.is_some())]).bind(before).bind(i64::from(limit));
+        let statement = match org {
+            Some(org) => statement.bind(org.as_str()),
+            None => statement,
+        };
+        Ok(statement.execute(&self.pool).await?.rows_affected())
     }
 }

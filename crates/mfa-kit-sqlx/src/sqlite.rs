@@ -4,15 +4,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mfa_kit::store::{ListRecords, OrgSettingsStore, ReadAudit, Store};
+use mfa_kit::store::{ListRecords, OrgSettingsStore, PruneAudit, ReadAudit, Store};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::common::{
-    AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgSettings, RecordPage, RecordQuery, RecordRow,
-    SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings, audit_bounds,
-    audit_page, judged, record_after, record_page, settings_json, stored_event, to_i64, version_to_i64,
-    versioned, versioned_settings,
+    AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgId, OrgSettings, RecordPage, RecordQuery,
+    RecordRow, SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings,
+    audit_bounds, audit_page, judged, record_after, record_page, settings_json, stored_event, to_i64,
+    version_to_i64, versioned, versioned_settings,
 };
 
 /// A [`Store`] on SQLite, over a pool: for single-server hosts, tools and demos, and
@@ -44,7 +44,8 @@ struct Sql {
     list: [String; 8],
     /// Audit reading statements by (user given, organisation given).
     read: [String; 4],
-    prune: String,
+    /// Pruning statements: of no organisation, of one.
+    prune: [String; 2],
     migrate: Vec<String>,
     /// Statements run after `migrate`'s tables exist and before its indexes: the
     /// columns added since the first release, each with the table it goes to.
@@ -124,7 +125,14 @@ impl Sql {
             }),
             read: [(false, false), (false, true), (true, false), (true, true)]
                 .map(|(user, org)| read_statement(audit, user, org)),
-            prune: format!("DELETE FROM {audit} WHERE at < ?1"),
+            prune: [
+                format!(
+                    "DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at < ?1 ORDER BY at, id LIMIT ?2)"
+                ),
+                format!(
+                    "DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = ?3 AND at < ?1 ORDER BY at, id LIMIT ?2)"
+                ),
+            ],
             migrate: vec![
                 format!(
                     "CREATE TABLE IF NOT EXISTS {records} (\
@@ -256,16 +264,6 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Deletes audit events older than `before` (seconds since the Unix epoch); returns
-    /// how many. Run it daily with `now - 12 months`.
-    ///
-    /// # Errors
-    /// [`Error::Database`], [`Error::OutOfRange`].
-    pub async fn prune_audit_before(&self, before: u64) -> Result<u64, Error> {
-        let before = to_i64("time", before)?;
-        Ok(sqlx::query(&self.sql.prune).bind(before).execute(&self.pool).await?.rows_affected())
     }
 
     async fn insert_events(
@@ -415,5 +413,18 @@ impl ReadAudit for SqliteStore {
         let rows: Vec<(i64, String)> = statement.fetch_all(&self.pool).await?;
         let events = rows.iter().map(|(id, json)| stored_event(*id, json)).collect::<Result<_, _>>()?;
         Ok(audit_page(events, len))
+    }
+}
+
+impl PruneAudit for SqliteStore {
+    async fn delete_audit_before(&self, org: Option<&OrgId>, before: u64, limit: u32) -> Result<u64, Error> {
+        let before = to_i64("time", before)?;
+        let statement =
+            sqlx::query(&self.sql.prune[usize::from(org.is_some())]).bind(before).bind(i64::from(limit));
+        let statement = match org {
+            Some(org) => statement.bind(org.as_str()),
+            None => statement,
+        };
+        Ok(statement.execute(&self.pool).await?.rows_affected())
     }
 }

@@ -11,7 +11,9 @@ use mfa_kit::UserId;
 use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
 use mfa_kit::record::UserRecord;
 use mfa_kit::store::conformance;
-use mfa_kit::store::{AuditQuery, ListRecords, ReadAudit, RecordQuery, SaveOutcome, Store, Version};
+use mfa_kit::store::{
+    AuditQuery, ListRecords, PruneAudit, ReadAudit, RecordQuery, SaveOutcome, Store, Version,
+};
 use mfa_kit::vocabulary::RequestContext;
 use mfa_kit_sqlx::{Error, PostgresStore};
 
@@ -149,7 +151,7 @@ async fn pruning_deletes_only_older_events_and_migrate_is_safe_to_race() {
     let user = UserId::new("frank");
     let events: Vec<AuditEvent> = (1..=5).map(|at| event(&user, at * 100, "x")).collect();
     store.append_events(events.to_vec()).await.unwrap();
-    assert_eq!(store.prune_audit_before(300).await.unwrap(), 2);
+    assert_eq!(store.delete_audit_before(None, 300, 1000).await.unwrap(), 2);
     assert_eq!(trail(&store, &user).await, events[2..]);
     drop_tables(store.pool(), store.tables()).await;
 }
@@ -206,5 +208,12 @@ async fn migrate_upgrades_tables_made_before_organisations() {
     assert_eq!(listed.records.iter().map(|v| v.record.user().clone()).collect::<Vec<_>>(), [old]);
     let trail = store.read_audit(&AuditQuery::org("acme", 0, i64::MAX as u64, 10)).await.unwrap();
     assert_eq!(trail.events.len(), 1, "the enrollment's event is filed under acme");
+    drop_tables(store.pool(), store.tables()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_organisations_on_one_service_on_postgres_are_kept_apart() {
+    let store = Arc::new(store("tenancy").await);
+    mfa_kit::service::conformance::two_organisations_on_one_service(store.clone()).await;
     drop_tables(store.pool(), store.tables()).await;
 }

@@ -11,7 +11,9 @@ use mfa_kit::UserId;
 use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
 use mfa_kit::record::UserRecord;
 use mfa_kit::store::conformance;
-use mfa_kit::store::{AuditQuery, ListRecords, ReadAudit, RecordQuery, SaveOutcome, Store, Version};
+use mfa_kit::store::{
+    AuditQuery, ListRecords, PruneAudit, ReadAudit, RecordQuery, SaveOutcome, Store, Version,
+};
 use mfa_kit::vocabulary::RequestContext;
 use mfa_kit_sqlx::SqliteStore;
 
@@ -94,7 +96,7 @@ async fn an_audit_insert_that_fails_rolls_back_the_record_change() {
     assert!(store.save(UserRecord::new(user.clone()), Some(v1), events.to_vec()).await.is_err());
     assert_eq!(store.load(&user).await.unwrap().unwrap().version, v1, "the record change was rolled back");
     assert_eq!(trail(&store, &user).await, [event(&user, 1, "ok")], "no event of the failed save is kept");
-    assert_eq!(store.prune_audit_before(2).await.unwrap(), 1);
+    assert_eq!(store.delete_audit_before(None, 2, 100).await.unwrap(), 1);
 }
 
 /// A database file made by the release before organisations (no `org` columns, no
@@ -145,4 +147,11 @@ async fn opening_upgrades_a_database_made_before_organisations() {
     assert_eq!(listed.records.iter().map(|v| v.record.user().clone()).collect::<Vec<_>>(), [old]);
     let trail = store.read_audit(&AuditQuery::org("acme", 0, i64::MAX as u64, 10)).await.unwrap();
     assert_eq!(trail.events.len(), 1, "the enrollment's event is filed under acme");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_organisations_on_one_service_on_sqlite_are_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("mfa.db")).await.unwrap());
+    mfa_kit::service::conformance::two_organisations_on_one_service(store).await;
 }

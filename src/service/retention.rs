@@ -1,0 +1,48 @@
+//! The audit trail's retention: pruning old events, never those the organisation's
+//! rules still keep.
+
+use super::{Error, MfaService, store_error};
+use crate::policy::SignInContext;
+use crate::seal::SecretSealer;
+use crate::store::PruneAudit;
+
+/// How many events one delete statement of [`MfaService::prune_audit`] removes: small
+/// enough that a sign-in's save never waits long behind it.
+pub const PRUNE_BATCH: u32 = 5_000;
+
+impl<S: PruneAudit, K: SecretSealer> MfaService<S, K> {
+    /// Deletes the audit events filed under the context's organisation
+    /// ([`SignInContext::in_org`]; a context in none: the events filed under no
+    /// organisation) that happened before `before`, in batches of [`PRUNE_BATCH`];
+    /// returns how many were deleted. Run it daily from the retention job, once per
+    /// organisation, with that organisation's context (its settings and jurisdiction
+    /// decide its presets).
+    ///
+    /// Refuses, deleting nothing, when `before` falls within the retention the
+    /// organisation's presets require ([`crate::policy::Policy::audit_retention`]: 12
+    /// months under the ATO's framework): events younger than that are never pruned.
+    ///
+    /// # Errors
+    /// [`Error::RetentionRequired`] when `before` is too recent; [`Error::Clock`];
+    /// [`Error::InvalidOrgSettings`]; [`Error::Store`] (batches deleted before the
+    /// failure stay deleted: run it again).
+    pub async fn prune_audit(&self, before: u64, context: &SignInContext) -> Result<u64, Error> {
+        self.check(context)?;
+        let now = self.now()?;
+        let retention = self.policy.audit_retention(context);
+        let earliest = now.saturating_sub(retention);
+        if retention > 0 && before > earliest {
+            return Err(Error::RetentionRequired { retention, earliest, before });
+        }
+        let org = context.request.org.as_ref();
+        let mut deleted = 0;
+        loop {
+            let batch =
+                self.store.delete_audit_before(org, before, PRUNE_BATCH).await.map_err(store_error)?;
+            deleted += batch;
+            if batch < u64::from(PRUNE_BATCH) {
+                return Ok(deleted);
+            }
+        }
+    }
+}
