@@ -656,6 +656,59 @@ impl EventKind {
         })
     }
 
+    /// The event's stable id: its serialised `kind` (`code_accepted`,
+    /// `org_settings_changed`), for a host's own columns, filters and query strings.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::EnrollmentStarted { .. } => "enrollment_started",
+            EventKind::EnrollmentConfirmed { .. } => "enrollment_confirmed",
+            EventKind::AuthenticatorImported => "authenticator_imported",
+            EventKind::AuthenticatorRemoved { .. } => "authenticator_removed",
+            EventKind::SecurityKeyRegistered { .. } => "security_key_registered",
+            EventKind::NoticeDisowned { .. } => "notice_disowned",
+            EventKind::DisownRefused { .. } => "disown_refused",
+            EventKind::SecurityKeyRemoved { .. } => "security_key_removed",
+            EventKind::AuthenticatorRenamed { .. } => "authenticator_renamed",
+            EventKind::SecurityKeyCounterRegressed { .. } => "security_key_counter_regressed",
+            EventKind::EnrollmentRejected { .. } => "enrollment_rejected",
+            EventKind::EnrollmentExpired => "enrollment_expired",
+            EventKind::EnrollmentRefused { .. } => "enrollment_refused",
+            EventKind::CodeAccepted { .. } => "code_accepted",
+            EventKind::CodeRejected { .. } => "code_rejected",
+            EventKind::Resynchronised { .. } => "resynchronised",
+            EventKind::LockoutStarted { .. } => "lockout_started",
+            EventKind::LockoutEnded => "lockout_ended",
+            EventKind::SecondFactorDisabled { .. } => "second_factor_disabled",
+            EventKind::Deactivated => "deactivated",
+            EventKind::DeactivationRefused { .. } => "deactivation_refused",
+            EventKind::ResetByAdmin { .. } => "reset_by_admin",
+            EventKind::RecoveryCodesGenerated { .. } => "recovery_codes_generated",
+            EventKind::RecoveryCodesLow { .. } => "recovery_codes_low",
+            EventKind::RecoveryCodesExhausted => "recovery_codes_exhausted",
+            EventKind::RecoveryCodesReplacementDue { .. } => "recovery_codes_replacement_due",
+            EventKind::BackupCodeReserved { .. } => "backup_code_reserved",
+            EventKind::BackupCodeSent { .. } => "backup_code_sent",
+            EventKind::BackupCodeDiscarded { .. } => "backup_code_discarded",
+            EventKind::BackupCodeNotSent { .. } => "backup_code_not_sent",
+            EventKind::BackupCodeLapsed { .. } => "backup_code_lapsed",
+            EventKind::BackupDestinationAdded { .. } => "backup_destination_added",
+            EventKind::BackupDestinationConfirmed { .. } => "backup_destination_confirmed",
+            EventKind::BackupDestinationRemoved { .. } => "backup_destination_removed",
+            EventKind::DeviceRemembered { .. } => "device_remembered",
+            EventKind::DeviceAccepted { .. } => "device_accepted",
+            EventKind::DevicesRevoked { .. } => "devices_revoked",
+            EventKind::OrgSettingsChanged { .. } => "org_settings_changed",
+            EventKind::OrgSettingsChangeRefused { .. } => "org_settings_change_refused",
+            EventKind::PasswordChanged => "password_changed",
+            EventKind::ResetRefused { .. } => "reset_refused",
+            EventKind::HostActionAllowed { .. } => "host_action_allowed",
+            EventKind::HostActionRefused { .. } => "host_action_refused",
+            EventKind::SignInRefused { .. } => "sign_in_refused",
+            EventKind::RefusalsSummarised { .. } => "refusals_summarised",
+            EventKind::FutureDatedVoided { .. } => "future_dated_voided",
+        }
+    }
+
     /// Whether the event records a success or a failure.
     pub fn outcome(&self) -> AuditOutcome {
         match self {

@@ -279,58 +279,6 @@ impl Refusal {
     }
 }
 
-/// The event's serialised kind, as its message id ends.
-fn event_name(kind: &EventKind) -> &'static str {
-    match kind {
-        EventKind::EnrollmentStarted { .. } => "enrollment_started",
-        EventKind::EnrollmentConfirmed { .. } => "enrollment_confirmed",
-        EventKind::AuthenticatorImported => "authenticator_imported",
-        EventKind::AuthenticatorRemoved { .. } => "authenticator_removed",
-        EventKind::SecurityKeyRegistered { .. } => "security_key_registered",
-        EventKind::NoticeDisowned { .. } => "notice_disowned",
-        EventKind::DisownRefused { .. } => "disown_refused",
-        EventKind::SecurityKeyRemoved { .. } => "security_key_removed",
-        EventKind::AuthenticatorRenamed { .. } => "authenticator_renamed",
-        EventKind::SecurityKeyCounterRegressed { .. } => "security_key_counter_regressed",
-        EventKind::EnrollmentRejected { .. } => "enrollment_rejected",
-        EventKind::EnrollmentExpired => "enrollment_expired",
-        EventKind::EnrollmentRefused { .. } => "enrollment_refused",
-        EventKind::CodeAccepted { .. } => "code_accepted",
-        EventKind::CodeRejected { .. } => "code_rejected",
-        EventKind::Resynchronised { .. } => "resynchronised",
-        EventKind::LockoutStarted { .. } => "lockout_started",
-        EventKind::LockoutEnded => "lockout_ended",
-        EventKind::SecondFactorDisabled { .. } => "second_factor_disabled",
-        EventKind::Deactivated => "deactivated",
-        EventKind::DeactivationRefused { .. } => "deactivation_refused",
-        EventKind::ResetByAdmin { .. } => "reset_by_admin",
-        EventKind::RecoveryCodesGenerated { .. } => "recovery_codes_generated",
-        EventKind::RecoveryCodesLow { .. } => "recovery_codes_low",
-        EventKind::RecoveryCodesExhausted => "recovery_codes_exhausted",
-        EventKind::RecoveryCodesReplacementDue { .. } => "recovery_codes_replacement_due",
-        EventKind::BackupCodeReserved { .. } => "backup_code_reserved",
-        EventKind::BackupCodeSent { .. } => "backup_code_sent",
-        EventKind::BackupCodeDiscarded { .. } => "backup_code_discarded",
-        EventKind::BackupCodeNotSent { .. } => "backup_code_not_sent",
-        EventKind::BackupCodeLapsed { .. } => "backup_code_lapsed",
-        EventKind::BackupDestinationAdded { .. } => "backup_destination_added",
-        EventKind::BackupDestinationConfirmed { .. } => "backup_destination_confirmed",
-        EventKind::BackupDestinationRemoved { .. } => "backup_destination_removed",
-        EventKind::DeviceRemembered { .. } => "device_remembered",
-        EventKind::DeviceAccepted { .. } => "device_accepted",
-        EventKind::DevicesRevoked { .. } => "devices_revoked",
-        EventKind::OrgSettingsChanged { .. } => "org_settings_changed",
-        EventKind::OrgSettingsChangeRefused { .. } => "org_settings_change_refused",
-        EventKind::PasswordChanged => "password_changed",
-        EventKind::ResetRefused { .. } => "reset_refused",
-        EventKind::HostActionAllowed { .. } => "host_action_allowed",
-        EventKind::HostActionRefused { .. } => "host_action_refused",
-        EventKind::SignInRefused { .. } => "sign_in_refused",
-        EventKind::RefusalsSummarised { .. } => "refusals_summarised",
-        EventKind::FutureDatedVoided { .. } => "future_dated_voided",
-    }
-}
-
 /// A method as the words of `language` (`method-totp`): `method`, and `method_start`
 /// with a capital.
 fn set_method(
@@ -385,7 +333,7 @@ impl EventKind {
     /// The id of this event's message in every catalogue: `event-` and the event's
     /// serialised kind (`event-lockout_started`).
     pub fn message_id(&self) -> String {
-        format!("event-{}", event_name(self))
+        format!("event-{}", self.name())
     }
 
     /// What happened, as one sentence in `language` for an admin's log. Falls back to

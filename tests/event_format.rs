@@ -279,3 +279,14 @@ fn every_event_kind_reads_as_one_sentence_for_an_admin() {
         assert!(sentence.ends_with('.') && !sentence.contains('{'), "{sentence}");
     }
 }
+
+#[test]
+fn every_event_kind_names_itself_by_its_serialised_kind() {
+    let mut names = std::collections::BTreeSet::new();
+    for kind in every_kind() {
+        let json = serde_json::to_value(&kind).unwrap();
+        assert_eq!(json["kind"].as_str(), Some(kind.name()), "{kind:?}");
+        names.insert(kind.name());
+    }
+    assert!(names.len() >= 40, "every kind has its own name");
+}

@@ -198,13 +198,8 @@ pub(crate) struct EventRow {
 
 impl EventRow {
     pub(crate) fn new(event: &AuditEvent) -> Result<EventRow, Error> {
-        let json = serde_json::to_value(event).map_err(Error::json("audit event"))?;
-        let kind = json
-            .get("kind")
-            .and_then(|k| k.get("kind"))
-            .and_then(|k| k.as_str())
-            .unwrap_or("unknown")
-            .to_string();
+        let json = serde_json::to_string(event).map_err(Error::json("audit event"))?;
+        let kind = event.kind.name().to_string();
         Ok(EventRow {
             user: event.user.as_str().to_string(),
             actor: event.actor.as_str().to_string(),
@@ -216,7 +211,7 @@ impl EventRow {
             kind,
             address: event.context.address.map(|a| a.to_string()),
             device: event.context.device.as_ref().map(|d| d.replace('\0', "\u{fffd}")),
-            event: json.to_string(),
+            event: json,
             org: event.org().map(|org| org.as_str().to_string()),
         })
     }
