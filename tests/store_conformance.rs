@@ -1,34 +1,56 @@
-//! The public store conformance suite on the in-memory store.
+//! The public store conformance suite on the in-memory store, one test per check.
 #![cfg(feature = "test-suite")]
 
-use std::sync::Arc;
+mod records {
+    use std::sync::Arc;
 
-use mfa_kit::store::MemoryStore;
-use mfa_kit::store::conformance::{self, ThreadSpawner};
+    use mfa_kit::store::MemoryStore;
+    use mfa_kit::store::conformance::ThreadSpawner;
+
+    mfa_kit::store_conformance_tests!(records;
+        store: async { Arc::new(MemoryStore::new()) },
+        block_on: pollster::block_on,
+        spawner: ThreadSpawner,
+    );
+}
+
+mod org_settings {
+    use std::sync::Arc;
+
+    use mfa_kit::store::MemoryStore;
+    use mfa_kit::store::conformance::ThreadSpawner;
+
+    mfa_kit::store_conformance_tests!(org_settings;
+        store: async { Arc::new(MemoryStore::new()) },
+        block_on: pollster::block_on,
+        spawner: ThreadSpawner,
+    );
+}
+
+mod notice_outbox {
+    use std::sync::Arc;
+
+    use mfa_kit::store::MemoryStore;
+    use mfa_kit::store::conformance::ThreadSpawner;
+
+    mfa_kit::store_conformance_tests!(notice_outbox;
+        store: async { Arc::new(MemoryStore::new()) },
+        block_on: pollster::block_on,
+        spawner: ThreadSpawner,
+    );
+}
 
 #[test]
-fn memory_store_passes_the_conformance_suite() {
+fn the_whole_suite_runs_in_one_call_too() {
+    use mfa_kit::store::MemoryStore;
+    use mfa_kit::store::conformance::{self, ThreadSpawner};
+    use std::sync::Arc;
+
     pollster::block_on(conformance::run(Arc::new(MemoryStore::new()), &ThreadSpawner));
 }
 
 #[test]
-fn racing_writers_on_threads_have_one_winner() {
-    let store = Arc::new(MemoryStore::new());
-    pollster::block_on(conformance::one_winner_among_racing_writers(store, &ThreadSpawner));
-}
-
-#[test]
-fn memory_store_passes_the_org_settings_conformance_suite() {
-    pollster::block_on(conformance::run_org_settings(Arc::new(MemoryStore::new()), &ThreadSpawner));
-}
-
-#[test]
-fn memory_store_passes_the_notice_outbox_conformance_suite() {
-    pollster::block_on(conformance::run_notice_outbox(Arc::new(MemoryStore::new()), &ThreadSpawner));
-}
-
-#[test]
 fn two_organisations_on_one_service_over_the_memory_store_are_kept_apart() {
-    let store = Arc::new(MemoryStore::new());
+    let store = std::sync::Arc::new(mfa_kit::store::MemoryStore::new());
     pollster::block_on(mfa_kit::service::conformance::two_organisations_on_one_service(store));
 }

@@ -62,6 +62,87 @@ where
     old_events_are_pruned_by_organisation(&*store).await;
 }
 
+/// Writes the suite as tests, one `#[test]` per check, so a failing store learns which
+/// check it failed (as tower-sessions' store tests do). Put each use in a module of its
+/// own; the tests take the checks' names.
+///
+/// - `records`: the checks of [`run`] (a [`ListRecords`] + [`ReadAudit`] +
+///   [`PruneAudit`] store);
+/// - `org_settings`: those of [`run_org_settings`];
+/// - `notice_outbox`: those of [`run_notice_outbox`].
+///
+/// `store` is an expression giving a future of an `Arc` of the store, evaluated afresh
+/// for each test; `block_on` a function that runs a future to its end (the store's
+/// runtime: `pollster::block_on`, or one that builds a tokio runtime); `spawner` the
+/// [`Spawner`] of the racing checks; `finish`, optional, an async function given the
+/// store after the check (to drop its tables).
+///
+/// ```
+/// mod memory_store {
+///     use std::sync::Arc;
+///     use mfa_kit::store::MemoryStore;
+///     use mfa_kit::store::conformance::ThreadSpawner;
+///
+///     mfa_kit::store_conformance_tests!(records;
+///         store: async { Arc::new(MemoryStore::new()) },
+///         block_on: pollster::block_on,
+///         spawner: ThreadSpawner,
+///     );
+/// }
+/// ```
+#[macro_export]
+macro_rules! store_conformance_tests {
+    (records; store: $store:expr, block_on: $block_on:path, spawner: $spawner:expr $(, finish: $finish:path)? $(,)?) => {
+        $crate::store_conformance_tests!(@each $store, $block_on, [$($finish)?];
+            create_only_conflicts, stale_versions_conflict, versions_are_never_reused,
+            events_are_stored_with_their_record, security_keys_are_kept_exactly, listing_and_paging,
+            audit_reading_and_paging, organisations_are_kept_apart, old_events_are_pruned_by_organisation);
+        $crate::store_conformance_tests!(@raced $store, $block_on, $spawner, [$($finish)?];
+            one_winner_among_racing_writers);
+    };
+    (org_settings; store: $store:expr, block_on: $block_on:path, spawner: $spawner:expr $(, finish: $finish:path)? $(,)?) => {
+        $crate::store_conformance_tests!(@each $store, $block_on, [$($finish)?];
+            org_settings_are_saved_only_at_their_version, org_settings_are_stored_with_their_events);
+        $crate::store_conformance_tests!(@raced $store, $block_on, $spawner, [$($finish)?];
+            one_winner_among_racing_settings_writers);
+    };
+    (notice_outbox; store: $store:expr, block_on: $block_on:path, spawner: $spawner:expr $(, finish: $finish:path)? $(,)?) => {
+        $crate::store_conformance_tests!(@each $store, $block_on, [$($finish)?];
+            notices_are_queued_from_the_trail_once_and_in_order, claimed_notices_are_leased_until_the_lease_ends,
+            failed_notices_wait_and_stay_visible_until_delivered);
+        $crate::store_conformance_tests!(@raced $store, $block_on, $spawner, [$($finish)?];
+            each_notice_is_claimed_once_among_racing_relays);
+    };
+    (@each $store:expr, $block_on:path, $finish:tt; $($check:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $block_on(async {
+                    let store = $store.await;
+                    $crate::store::conformance::$check(&*store).await;
+                    $crate::store_conformance_tests!(@finish store $finish);
+                });
+            }
+        )+
+    };
+    (@raced $store:expr, $block_on:path, $spawner:expr, $finish:tt; $check:ident) => {
+        #[test]
+        fn $check() {
+            $block_on(async {
+                let store = $store.await;
+                $crate::store::conformance::$check(store.clone(), &$spawner).await;
+                $crate::store_conformance_tests!(@finish store $finish);
+            });
+        }
+    };
+    (@finish $store:ident []) => {
+        drop($store);
+    };
+    (@finish $store:ident [$finish:path]) => {
+        $finish($store).await;
+    };
+}
+
 /// Runs every check of an [`OrgSettingsStore`] that needs a working store: all but
 /// [`org_settings_errors_are_not_conflicts`]. Run it besides [`run`].
 pub async fn run_org_settings<S, P>(store: Arc<S>, spawner: &P)

@@ -35,18 +35,27 @@ async fn trail(store: &PostgresStore, user: &UserId) -> Vec<AuditEvent> {
     page.events.into_iter().map(|e| e.event).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_store_passes_the_conformance_suite() {
-    let store = Arc::new(store("conf").await);
-    conformance::run(store.clone(), &Tokio).await;
-    drop_tables(store.pool(), store.tables()).await;
+/// The conformance suite, one test per check, each on tables of its own.
+mod conformance_records {
+    use super::common::{Tokio, block_on, drop_postgres_store, fresh_postgres_store};
+
+    mfa_kit::store_conformance_tests!(records;
+        store: fresh_postgres_store(),
+        block_on: block_on,
+        spawner: Tokio,
+        finish: drop_postgres_store,
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_store_passes_the_org_settings_conformance_suite() {
-    let store = Arc::new(store("conf_org").await);
-    conformance::run_org_settings(store.clone(), &Tokio).await;
-    drop_tables(store.pool(), store.tables()).await;
+mod conformance_org_settings {
+    use super::common::{Tokio, block_on, drop_postgres_store, fresh_postgres_store};
+
+    mfa_kit::store_conformance_tests!(org_settings;
+        store: fresh_postgres_store(),
+        block_on: block_on,
+        spawner: Tokio,
+        finish: drop_postgres_store,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

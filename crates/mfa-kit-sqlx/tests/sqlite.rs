@@ -29,14 +29,35 @@ async fn trail(store: &SqliteStore, user: &UserId) -> Vec<AuditEvent> {
     page.events.into_iter().map(|e| e.event).collect()
 }
 
+/// The conformance suite, one test per check, each on a database file of its own.
+mod conformance_records {
+    use super::common::{Tokio, block_on, drop_sqlite_store, fresh_sqlite_store};
+
+    mfa_kit::store_conformance_tests!(records;
+        store: fresh_sqlite_store(),
+        block_on: block_on,
+        spawner: Tokio,
+        finish: drop_sqlite_store,
+    );
+}
+
+mod conformance_org_settings {
+    use super::common::{Tokio, block_on, drop_sqlite_store, fresh_sqlite_store};
+
+    mfa_kit::store_conformance_tests!(org_settings;
+        store: fresh_sqlite_store(),
+        block_on: block_on,
+        spawner: Tokio,
+        finish: drop_sqlite_store,
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_store_passes_the_conformance_suite() {
+async fn a_database_file_opens_in_wal_mode() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("mfa.db")).await.unwrap());
+    let store = SqliteStore::open(dir.path().join("mfa.db")).await.unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
     assert_eq!(mode, "wal");
-    conformance::run(store.clone(), &Tokio).await;
-    conformance::run_org_settings(store, &Tokio).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,3 +67,56 @@ impl Spawner for Tokio {
         async move { handle.await.expect("a spawned task panicked") }
     }
 }
+
+/// Runs a future on a fresh multi-threaded tokio runtime: the `block_on` of the
+/// conformance tests' macro.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+/// A PostgreSQL store on tables of its own, migrated: one per conformance test.
+#[cfg(feature = "postgres")]
+pub async fn fresh_postgres_store() -> std::sync::Arc<mfa_kit_sqlx::PostgresStore> {
+    let store = mfa_kit_sqlx::PostgresStore::with_tables(postgres_pool(12).await, unique_tables("conf"));
+    store.migrate().await.expect("migrate");
+    std::sync::Arc::new(store)
+}
+
+/// Drops a conformance test's PostgreSQL tables.
+#[cfg(feature = "postgres")]
+pub async fn drop_postgres_store(store: std::sync::Arc<mfa_kit_sqlx::PostgresStore>) {
+    drop_tables(store.pool(), store.tables()).await;
+}
+
+/// A SQLite store on a database file of its own in WAL mode: one per conformance test.
+#[cfg(feature = "sqlite")]
+pub async fn fresh_sqlite_store() -> std::sync::Arc<mfa_kit_sqlx::SqliteStore> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("mfa-kit-conformance-{}-{n}.db", std::process::id()));
+    remove_sqlite_files(&path);
+    std::sync::Arc::new(mfa_kit_sqlx::SqliteStore::open(&path).await.expect("open the database file"))
+}
+
+/// Closes a conformance test's SQLite store and deletes its files.
+#[cfg(feature = "sqlite")]
+pub async fn drop_sqlite_store(store: std::sync::Arc<mfa_kit_sqlx::SqliteStore>) {
+    let path: Option<std::path::PathBuf> =
+        store.pool().connect_options().get_filename().to_str().map(std::path::PathBuf::from);
+    store.pool().close().await;
+    if let Some(path) = path {
+        remove_sqlite_files(&path);
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn remove_sqlite_files(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
