@@ -17,6 +17,7 @@ mod authenticator;
 mod backup;
 mod disown;
 mod error;
+mod evidence;
 mod host_action;
 mod oversight;
 pub mod permissions;
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex};
 
 pub use authenticator::EnrollmentStart;
 pub use error::Error;
+pub use evidence::{StatusPage, TrailExport};
 pub use permissions::Permissions;
 pub use security_key::SecurityKeyOptions;
 
