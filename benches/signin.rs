@@ -51,6 +51,7 @@ fn enroll<S: Store, K: SecretSealer>(mfa: &MfaService<S, K>, clock: &ManualClock
 }
 
 /// A full record: recovery codes, a confirmed backup e-mail address and a device.
+#[cfg(feature = "aead-sealer")]
 fn fill<S: Store, K: SecretSealer>(mfa: &MfaService<S, K>, user: &UserId) {
     #[derive(Default)]
     struct Inbox(std::sync::Mutex<String>);

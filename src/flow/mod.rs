@@ -55,6 +55,7 @@ pub mod device;
 pub mod disown;
 mod draft;
 pub mod enrollment;
+pub mod evidence;
 pub mod oob;
 pub mod oversight;
 pub mod recovery;

@@ -366,6 +366,22 @@ pub trait Policy: Send + Sync {
         let _ = context;
         false
     }
+
+    /// The compliance presets in force for this context, for an organisation's
+    /// evidence report ([`crate::flow::evidence`]). Default: none (a host's own policy
+    /// that follows a preset's rules may name it here).
+    fn presets_in_force(&self, context: &SignInContext) -> Vec<Preset> {
+        let _ = context;
+        Vec::new()
+    }
+
+    /// The organisation settings in force for this context, presets applied, if the
+    /// policy is made of them (for the evidence report). Default `None`: a host's own
+    /// policy need not keep its rules as [`OrgSettings`].
+    fn settings_in_force(&self, context: &SignInContext) -> Option<OrgSettings> {
+        let _ = context;
+        None
+    }
 }
 
 impl<T: Policy + ?Sized> Policy for Arc<T> {
@@ -413,5 +429,11 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     }
     fn replace_recovery_codes_after_use(&self, context: &SignInContext) -> bool {
         (**self).replace_recovery_codes_after_use(context)
+    }
+    fn presets_in_force(&self, context: &SignInContext) -> Vec<Preset> {
+        (**self).presets_in_force(context)
+    }
+    fn settings_in_force(&self, context: &SignInContext) -> Option<OrgSettings> {
+        (**self).settings_in_force(context)
     }
 }

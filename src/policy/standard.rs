@@ -306,6 +306,16 @@ impl Policy for StandardPolicy {
     fn replace_recovery_codes_after_use(&self, context: &SignInContext) -> bool {
         self.any_preset(context) && self.presets_for(context).contains(&Preset::NistAal2)
     }
+
+    /// [`StandardPolicy::presets_for`].
+    fn presets_in_force(&self, context: &SignInContext) -> Vec<Preset> {
+        self.presets_for(context)
+    }
+
+    /// [`StandardPolicy::effective`].
+    fn settings_in_force(&self, context: &SignInContext) -> Option<OrgSettings> {
+        Some(self.effective(context).into_owned())
+    }
 }
 
 /// Whether the context's user type is in `types` (`"*"` lists every type).

@@ -117,6 +117,25 @@ pub enum Error {
     /// remembered devices cannot be used.
     #[error("no hash key is configured: give one with MfaServiceBuilder::hash_key")]
     HashKeyMissing,
+    /// An organisation's list, counts or evidence was asked for under the rules of
+    /// another organisation: the context's organisation
+    /// ([`SignInContext::in_org`](crate::policy::SignInContext::in_org)) is not the one
+    /// asked for (or the list asked for is not of one organisation). Nothing was read.
+    #[error(
+        "a list, count or report of another organisation was asked for in organisation {context}: nothing was read"
+    )]
+    OrgMismatch {
+        /// The organisation asked for; `None`: a list of every organisation's records.
+        asked: Option<crate::vocabulary::OrgId>,
+        /// The organisation of the context.
+        context: crate::vocabulary::OrgId,
+    },
+    /// An audit event could not be written into an export
+    /// (`crate::flow::evidence::ExportFormat`, feature `export`); the chunk was not
+    /// produced.
+    #[cfg(feature = "export")]
+    #[error(transparent)]
+    Export(#[from] crate::flow::evidence::ExportError),
 }
 
 impl From<Failure> for Error {

@@ -19,6 +19,9 @@ mod backup;
 pub mod conformance;
 mod disown;
 mod error;
+mod evidence;
+#[cfg(feature = "export")]
+mod export;
 mod host_action;
 mod oversight;
 pub mod permissions;
@@ -31,6 +34,9 @@ use std::sync::{Arc, Mutex};
 
 pub use authenticator::EnrollmentStart;
 pub use error::Error;
+pub use evidence::StatusPage;
+#[cfg(feature = "export")]
+pub use export::TrailExport;
 pub use permissions::Permissions;
 pub use retention::PRUNE_BATCH;
 pub use security_key::SecurityKeyOptions;

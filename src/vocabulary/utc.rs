@@ -28,9 +28,64 @@ pub fn utc_minute(secs: u64) -> String {
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
 }
 
+/// `secs` (seconds since the Unix epoch) as an RFC 3339 UTC timestamp,
+/// `2026-12-06T21:30:05Z`: a time as exports and machine-read reports show it.
+pub fn utc_rfc3339(secs: u64) -> String {
+    let (year, month, day, hour, minute, second) = civil(secs);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+}
+
+/// Days since the Unix epoch of a proleptic Gregorian date (after Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = i64::from((month + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The same UTC time of day `months` calendar months before `secs`, on the same day of
+/// the month or, where that month is shorter, its last day (29 February less 12 months
+/// is 28 February); 0 if that is before the epoch.
+pub fn months_before(secs: u64, months: u32) -> u64 {
+    let (year, month, day, ..) = civil(secs);
+    let index = year * 12 + i64::from(month) - 1 - i64::from(months);
+    let (year, month) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+    // `month` is within 1..=12, so the narrowing is exact.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let month = month as u32;
+    let next =
+        if month == 12 { days_from_civil(year + 1, 1, 1) } else { days_from_civil(year, month + 1, 1) };
+    let length = next - days_from_civil(year, month, 1);
+    let day = i64::from(day).min(length);
+    let days = days_from_civil(year, month, 1) + day - 1;
+    let seconds = days.saturating_mul(86_400).saturating_add(i64::try_from(secs % 86_400).unwrap_or(0));
+    u64::try_from(seconds).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc_3339_times_and_calendar_months_back() {
+        assert_eq!(utc_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        // 2023-11-14 22:13:20 less 12 months: 2022-11-14 22:13:20.
+        assert_eq!(months_before(1_700_000_000, 12), 1_700_000_000 - 365 * 86_400);
+        // 2024-02-29 less 12 months: 2023-02-28; 2024-03-31 less 1 month: 2024-02-29.
+        assert_eq!(utc_rfc3339(months_before(1_709_208_000, 12)), "2023-02-28T12:00:00Z");
+        assert_eq!(utc_rfc3339(months_before(1_711_886_400, 1)), "2024-02-29T12:00:00Z");
+        assert_eq!(months_before(86_400, 12), 0);
+        let _ = months_before(u64::MAX, 12);
+        for secs in [0, 951_782_400, 1_700_000_000, 4_102_444_799] {
+            let (y, m, d, ..) = civil(secs);
+            assert_eq!(days_from_civil(y, m, d), i64::try_from(secs / 86_400).unwrap());
+        }
+    }
 
     #[test]
     fn known_instants_read_as_their_utc_date_and_time() {
