@@ -198,13 +198,9 @@ fn hash(key: &HashKey, user: &UserId, purpose: Purpose, destination: &Destinatio
     key.hash(PURPOSE, user, &[purpose, kind, destination.address().as_bytes(), code.as_bytes()])
 }
 
-/// Reserves a sign-in code for the user's confirmed destination of `role` (or, with
-/// `adding`, registers that destination unconfirmed and reserves its confirmation
-/// code): checks the policy screen, the lockout and the resend limits, draws a code,
-/// makes it the one valid code and counts the send. Any code sent before stops
-/// working. Save the record before sending the reservation's message, then save
-/// [`confirm_sent`] (or [`release`] if the sender failed): until its send is confirmed
-/// the code does not work, and [`SEND_DEADLINE`] after the reservation it lapses.
+/// Reserves a code: a sign-in code for the user's confirmed destination of `role`
+/// ([`reserve_sign_in_code`]), or with `adding`, that destination registered
+/// unconfirmed and its confirmation code ([`reserve_confirmation_code`]).
 ///
 /// # Errors
 /// [`Failure::RandomSource`] if the operating system's random source fails.
@@ -215,87 +211,153 @@ pub fn reserve(
     adding: Option<Destination>,
     env: &Env<'_>,
 ) -> Result<Step<Reservation>, Failure> {
-    let purpose = if adding.is_some() { Purpose::ConfirmDestination } else { Purpose::SignIn };
+    match adding {
+        Some(destination) => reserve_confirmation_code(record, key, role, destination, env),
+        None => reserve_sign_in_code(record, key, role, env),
+    }
+}
+
+/// Reserves a sign-in code for the user's confirmed destination of `role`: checks the
+/// lockout, the policy screen and the resend limits, draws a code, makes it the one
+/// valid code and counts the send. Any code sent before stops working. Save the record
+/// before sending the reservation's message, then save [`confirm_sent`] (or [`release`]
+/// if the sender failed): until its send is confirmed the code does not work, and
+/// [`SEND_DEADLINE`] after the reservation it lapses.
+///
+/// # Errors
+/// [`Failure::RandomSource`] if the operating system's random source fails.
+pub fn reserve_sign_in_code(
+    record: &mut UserRecord,
+    key: &HashKey,
+    role: Role,
+    env: &Env<'_>,
+) -> Result<Step<Reservation>, Failure> {
     try_run_in(record, env, |draft| {
-        let now = env.now;
-        let limits = &env.rules.oob;
-        if let Some(refused) = draft.locked(now) {
+        if let Some(refused) = draft.locked(env.now) {
             return Ok(Err(refused));
         }
-        if adding.is_some()
-            && let Some(refused) = draft
-                .refuse_address(env)
-                .or_else(|| super::step_up::require(draft, SensitiveAction::AddDestination, env))
-        {
-            return Ok(Err(refused));
-        }
-        let target = match &adding {
-            // A national number (from a host's own deserialising) is stored in E.164
-            // form where the organisation's country says how.
-            Some(destination) => destination.in_country(env.context.jurisdiction.country.as_deref()),
-            None => match draft.get().oob.confirmed(role) {
-                Some(registered) => registered.destination.clone(),
-                None => return Ok(Err(Refusal::NoDestination(role))),
-            },
+        let Some(registered) = draft.get().oob.confirmed(role) else {
+            return Ok(Err(Refusal::NoDestination(role)));
         };
-        if adding.is_none()
-            && let Some(refused) = draft.screen(env, target.method())
-        {
+        let target = registered.destination.clone();
+        if let Some(refused) = draft.screen(env, target.method()) {
             return Ok(Err(refused));
         }
         if !env.policy.method_allowed(env.context, target.method()) {
             return Ok(Err(Refusal::MethodNotAllowed));
         }
-        if adding.is_some() {
-            // A backup must reach another phone or mailbox than the primary, in
-            // whichever order they are added.
-            let other = match role {
-                Role::Primary => Role::Backup,
-                Role::Backup => Role::Primary,
-            };
-            let country = env.context.jurisdiction.country.as_deref();
-            let existing = draft.get().oob.confirmed(other);
-            if existing.is_some_and(|d| d.destination.same_as(&target, country)) {
-                return Ok(Err(Refusal::SameAsPrimary));
-            }
-        }
-        if let Some(retry_at) = rate_limit(&draft.get().oob, now, limits) {
-            return Ok(Err(Refusal::RateLimited { retry_at }));
-        }
-        let value = crate::random::below_u32(limits.digits.modulus())?;
-        let code = Zeroizing::new(Code::new(value, limits.digits).to_string());
-        let digest = hash(key, &draft.get().user, purpose, &target, &code);
-        let expires_at = now.saturating_add(limits.lifetime);
-        let oob = &mut draft.edit().oob;
-        oob.sent_at.retain(|sent| counts(*sent, now));
-        oob.sent_at.push(now);
-        oob.challenge = Some(Box::new(Challenge {
-            purpose,
-            role,
-            hash: digest,
-            expires_at,
-            attempts: 0,
-            issued_at: Some(now),
-            send_by: Some(now.saturating_add(SEND_DEADLINE)),
-        }));
-        if adding.is_some() {
-            oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
-            oob.destinations.push(RegisteredDestination {
-                destination: target.clone(),
-                role,
-                added_at: now,
-                confirmed_at: None,
-            });
-            draft.emit(EventKind::BackupDestinationAdded {
-                method: target.method(),
-                role,
-                to: target.masked(),
-            });
-        }
-        draft.emit(EventKind::BackupCodeReserved { method: target.method(), purpose, to: target.masked() });
-        let message = OobMessage { code, purpose, expires_at };
-        Ok(Ok(Reservation { destination: target, message, added: adding.is_some(), reserved_at: now }))
+        let issued = issue(draft, key, role, Purpose::SignIn, &target, env)?;
+        Ok(issued
+            .map(|(code, expires_at)| reserved(draft, target, Purpose::SignIn, code, expires_at, env.now)))
     })
+}
+
+/// Registers `destination` as the user's unconfirmed destination of `role` (replacing
+/// an unconfirmed one of that role) and reserves its confirmation code, as
+/// [`reserve_sign_in_code`] reserves a sign-in code. Adding a destination is a
+/// sensitive action (a fresh second-factor proof, unless it is the first factor), from
+/// an allowed address; a backup must reach another phone or mailbox than the primary.
+///
+/// # Errors
+/// [`Failure::RandomSource`] if the operating system's random source fails.
+pub fn reserve_confirmation_code(
+    record: &mut UserRecord,
+    key: &HashKey,
+    role: Role,
+    destination: Destination,
+    env: &Env<'_>,
+) -> Result<Step<Reservation>, Failure> {
+    try_run_in(record, env, |draft| {
+        let now = env.now;
+        if let Some(refused) = draft
+            .locked(now)
+            .or_else(|| draft.refuse_address(env))
+            .or_else(|| super::step_up::require(draft, SensitiveAction::AddDestination, env))
+        {
+            return Ok(Err(refused));
+        }
+        // A national number (from a host's own deserialising) is stored in E.164 form
+        // where the organisation's country says how.
+        let country = env.context.jurisdiction.country.as_deref();
+        let target = destination.in_country(country);
+        if !env.policy.method_allowed(env.context, target.method()) {
+            return Ok(Err(Refusal::MethodNotAllowed));
+        }
+        // A backup must reach another phone or mailbox than the primary, in whichever
+        // order they are added.
+        let other = match role {
+            Role::Primary => Role::Backup,
+            Role::Backup => Role::Primary,
+        };
+        if draft.get().oob.confirmed(other).is_some_and(|d| d.destination.same_as(&target, country)) {
+            return Ok(Err(Refusal::SameAsPrimary));
+        }
+        let (code, expires_at) = match issue(draft, key, role, Purpose::ConfirmDestination, &target, env)? {
+            Ok(issued) => issued,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let oob = &mut draft.edit().oob;
+        oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
+        oob.destinations.push(RegisteredDestination {
+            destination: target.clone(),
+            role,
+            added_at: now,
+            confirmed_at: None,
+        });
+        draft.emit(EventKind::BackupDestinationAdded { method: target.method(), role, to: target.masked() });
+        let mut reservation = reserved(draft, target, Purpose::ConfirmDestination, code, expires_at, now);
+        reservation.added = true;
+        Ok(Ok(reservation))
+    })
+}
+
+/// The code-issuing step both reservations share: refused while the resend limit
+/// holds; otherwise draws a code for `purpose` to `target`, makes it the one valid
+/// code (unsent: see [`SEND_DEADLINE`]) and counts the send. Gives the code and its
+/// expiry.
+fn issue(
+    draft: &mut Draft<'_>,
+    key: &HashKey,
+    role: Role,
+    purpose: Purpose,
+    target: &Destination,
+    env: &Env<'_>,
+) -> Result<Result<(Zeroizing<String>, u64), Refusal>, Failure> {
+    let (now, limits) = (env.now, &env.rules.oob);
+    if let Some(retry_at) = rate_limit(&draft.get().oob, now, limits) {
+        return Ok(Err(Refusal::RateLimited { retry_at }));
+    }
+    let value = crate::random::below_u32(limits.digits.modulus())?;
+    let code = Zeroizing::new(Code::new(value, limits.digits).to_string());
+    let digest = hash(key, &draft.get().user, purpose, target, &code);
+    let expires_at = now.saturating_add(limits.lifetime);
+    let oob = &mut draft.edit().oob;
+    oob.sent_at.retain(|sent| counts(*sent, now));
+    oob.sent_at.push(now);
+    oob.challenge = Some(Box::new(Challenge {
+        purpose,
+        role,
+        hash: digest,
+        expires_at,
+        attempts: 0,
+        issued_at: Some(now),
+        send_by: Some(now.saturating_add(SEND_DEADLINE)),
+    }));
+    Ok(Ok((code, expires_at)))
+}
+
+/// The reservation of an issued code, audited as reserved.
+fn reserved(
+    draft: &mut Draft<'_>,
+    target: Destination,
+    purpose: Purpose,
+    code: Zeroizing<String>,
+    expires_at: u64,
+    now: u64,
+) -> Reservation {
+    draft.emit(EventKind::BackupCodeReserved { method: target.method(), purpose, to: target.masked() });
+    let message = OobMessage { code, purpose, expires_at };
+    Reservation { destination: target, message, added: false, reserved_at: now }
 }
 
 /// Records that the sender accepted the reservation's message: the code works from
@@ -351,9 +413,8 @@ pub fn release(record: &mut UserRecord, key: &HashKey, reservation: &Reservation
     })
 }
 
-/// Checks a typed code for `purpose`; on success the code is spent and, when
-/// confirming, the destination becomes a method (replacing an older one of its role).
-/// Wrong codes count towards the code's attempt limit and the user's lockout.
+/// Checks a typed code for `purpose`: a sign-in code ([`redeem_sign_in_code`]) or a
+/// destination's confirmation code ([`redeem_confirmation_code`]).
 pub fn redeem(
     record: &mut UserRecord,
     key: &HashKey,
@@ -361,13 +422,66 @@ pub fn redeem(
     purpose: Purpose,
     env: &Env<'_>,
 ) -> Step<Proven> {
-    run_in(record, env, |draft| redeem_in(draft, key, input, purpose, env))
+    match purpose {
+        Purpose::SignIn => redeem_sign_in_code(record, key, input, env),
+        Purpose::ConfirmDestination => redeem_confirmation_code(record, key, input, env),
+    }
+}
+
+/// Checks a typed sign-in code; on success the code is spent and the user has proved
+/// the destination's method. Wrong codes count towards the code's attempt limit and
+/// the user's lockout.
+pub fn redeem_sign_in_code(
+    record: &mut UserRecord,
+    key: &HashKey,
+    input: &str,
+    env: &Env<'_>,
+) -> Step<Proven> {
+    run_in(record, env, |draft| sign_in_code_in(draft, key, input, env))
+}
+
+/// Checks a typed confirmation code; on success the code is spent and the destination
+/// becomes a method (replacing an older one of its role), and the code counts as a
+/// proof of it. Wrong codes count as [`redeem_sign_in_code`]'s do.
+pub fn redeem_confirmation_code(
+    record: &mut UserRecord,
+    key: &HashKey,
+    input: &str,
+    env: &Env<'_>,
+) -> Step<Proven> {
+    run_in(record, env, |draft| {
+        let (role, issued_at, expires_at) = pending(draft, Purpose::ConfirmDestination, env)?;
+        // The destination being confirmed: registered, not yet confirmed (or confirmed).
+        let Some(destination) = draft.get().oob.find(role, false).map(|d| d.destination.clone()) else {
+            draft.edit().oob.challenge = None;
+            return Err(Refusal::NoCodePending);
+        };
+        let typed =
+            Typed { purpose: Purpose::ConfirmDestination, destination: &destination, issued_at, expires_at };
+        spend(draft, key, input, &typed, env)?;
+        let (now, method) = (env.now, destination.method());
+        draft.protection_changed();
+        let record = draft.edit();
+        record.failures.consecutive = 0;
+        // The code proves the user holds the destination: a proof, as a confirmed
+        // authenticator is, so the next set-up step needs no second sign-in.
+        record.note_proof(method, now);
+        if role == Role::Primary {
+            record.must_enroll = false;
+        }
+        record.oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_none());
+        if let Some(confirmed) = record.oob.destinations.iter_mut().find(|d| d.role == role) {
+            confirmed.confirmed_at = Some(now);
+        }
+        draft.emit(EventKind::BackupDestinationConfirmed { method, role, to: destination.masked() });
+        Ok(Proven { method, drift: None, at: now, phishing_resistant: false })
+    })
 }
 
 /// Checks `input` against the sign-in code sent to the user's primary destination, as
-/// [`redeem`] checks a sign-in code: the proof [`super::authenticator::deactivate`]
-/// asks of a user whose factor is that destination. A code sent to the backup
-/// destination does not count.
+/// [`redeem_sign_in_code`] does: the proof [`super::authenticator::deactivate`] asks of
+/// a user whose factor is that destination. A code sent to the backup destination does
+/// not count.
 pub(crate) fn redeem_primary_sign_in_code(
     draft: &mut Draft<'_>,
     key: &HashKey,
@@ -378,35 +492,61 @@ pub(crate) fn redeem_primary_sign_in_code(
     if !to_primary {
         return Err(Refusal::NoCodePending);
     }
-    redeem_in(draft, key, input, Purpose::SignIn, env)
+    sign_in_code_in(draft, key, input, env)
 }
 
-fn redeem_in(
+fn sign_in_code_in(
     draft: &mut Draft<'_>,
     key: &HashKey,
     input: &str,
-    purpose: Purpose,
     env: &Env<'_>,
 ) -> Result<Proven, Refusal> {
-    let now = env.now;
-    // A reserved code whose send is not confirmed does not work (yet).
-    let pending = draft.get().oob.challenge.as_ref().filter(|c| c.purpose == purpose && c.send_by.is_none());
-    let Some((role, issued_at, expires_at)) = pending.map(|c| {
-        (c.role, c.issued_at.unwrap_or(c.expires_at.saturating_sub(env.rules.oob.lifetime)), c.expires_at)
-    }) else {
-        return Err(Refusal::NoCodePending);
-    };
-    let registered = draft.get().oob.find(role, purpose == Purpose::SignIn);
-    let Some(destination) = registered.map(|d| d.destination.clone()) else {
+    let (role, issued_at, expires_at) = pending(draft, Purpose::SignIn, env)?;
+    // A sign-in code proves only a confirmed destination.
+    let Some(destination) = draft.get().oob.find(role, true).map(|d| d.destination.clone()) else {
         draft.edit().oob.challenge = None;
         return Err(Refusal::NoCodePending);
     };
-    let method = destination.method();
-    if purpose == Purpose::SignIn
-        && let Some(refused) = draft.screen(env, method)
-    {
+    if let Some(refused) = draft.screen(env, destination.method()) {
         return Err(refused);
     }
+    let typed = Typed { purpose: Purpose::SignIn, destination: &destination, issued_at, expires_at };
+    spend(draft, key, input, &typed, env)?;
+    Ok(draft.succeed(destination.method(), env.now, None))
+}
+
+/// The code waiting for `purpose` whose send was confirmed (a reserved code whose send
+/// is not confirmed does not work yet): its role, when it was issued, when it expires.
+fn pending(draft: &Draft<'_>, purpose: Purpose, env: &Env<'_>) -> Result<(Role, u64, u64), Refusal> {
+    let pending = draft.get().oob.challenge.as_ref().filter(|c| c.purpose == purpose && c.send_by.is_none());
+    pending
+        .map(|c| {
+            (c.role, c.issued_at.unwrap_or(c.expires_at.saturating_sub(env.rules.oob.lifetime)), c.expires_at)
+        })
+        .ok_or(Refusal::NoCodePending)
+}
+
+/// What a typed code is checked against.
+struct Typed<'a> {
+    purpose: Purpose,
+    destination: &'a Destination,
+    issued_at: u64,
+    expires_at: u64,
+}
+
+/// The check both redemptions share: refused from an ended session, for a method the
+/// organisation does not allow, while locked, after the code expired (which discards
+/// it), for input that is not a code; a wrong code counts an attempt (discarding the
+/// code at the limit) and a failure towards the lockout. A right code is spent.
+fn spend(
+    draft: &mut Draft<'_>,
+    key: &HashKey,
+    input: &str,
+    typed: &Typed<'_>,
+    env: &Env<'_>,
+) -> Result<(), Refusal> {
+    let now = env.now;
+    let method = typed.destination.method();
     if let Some(ended) = draft.refuse_ended_session(env) {
         return Err(ended);
     }
@@ -416,7 +556,7 @@ fn redeem_in(
     if let Some(refused) = draft.refuse_if_locked(method, now) {
         return Err(refused);
     }
-    if !crate::record::window_holds(issued_at, expires_at, env.rules.oob.lifetime, now) {
+    if !crate::record::window_holds(typed.issued_at, typed.expires_at, env.rules.oob.lifetime, now) {
         draft.edit().oob.challenge = None;
         let consecutive_failures = draft.get().failures.consecutive;
         draft.emit(EventKind::CodeRejected {
@@ -430,8 +570,8 @@ fn redeem_in(
         Ok(code) => Zeroizing::new(code.to_string()),
         Err(_) => return Err(draft.malformed(method, now)),
     };
-    let typed = hash(key, &draft.get().user, purpose, &destination, &code);
-    let matches = draft.get().oob.challenge.as_ref().is_some_and(|c| c.hash.matches(&typed));
+    let digest = hash(key, &draft.get().user, typed.purpose, typed.destination, &code);
+    let matches = draft.get().oob.challenge.as_ref().is_some_and(|c| c.hash.matches(&digest));
     if !matches {
         let max_attempts = env.rules.oob.max_attempts;
         if let Some(challenge) = draft.edit().oob.challenge.as_mut() {
@@ -444,24 +584,7 @@ fn redeem_in(
         return Err(draft.count_failure(method, RejectionReason::Wrong, now, Draft::lockout(env)));
     }
     draft.edit().oob.challenge = None;
-    if purpose == Purpose::SignIn {
-        return Ok(draft.succeed(method, now, None));
-    }
-    draft.protection_changed();
-    let record = draft.edit();
-    record.failures.consecutive = 0;
-    // The code proves the user holds the destination: a proof, as a confirmed
-    // authenticator is, so the next set-up step needs no second sign-in.
-    record.note_proof(method, now);
-    if role == Role::Primary {
-        record.must_enroll = false;
-    }
-    record.oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_none());
-    if let Some(confirmed) = record.oob.destinations.iter_mut().find(|d| d.role == role) {
-        confirmed.confirmed_at = Some(now);
-    }
-    draft.emit(EventKind::BackupDestinationConfirmed { method, role, to: destination.masked() });
-    Ok(Proven { method, drift: None, at: now, phishing_resistant: false })
+    Ok(())
 }
 
 /// Removes the destination of `role` and any code sent to it; `true` if there was one.
