@@ -11,7 +11,11 @@
 // authenticator (WebAuthn over CDP): a key added from the account page, a sign-in and
 // a step-up with it, a key whose signature counter was wound back refused, and the key
 // removed. Then a security notice in the demo's mailbox, its "This wasn't me" link followed and
-// confirmed, the account frozen, and the link refused when used again. The example is opened at http://localhost:PORT, where WebAuthn works
+// confirmed, the account frozen, and the link refused when used again. Last, a second
+// organisation on the same server: sam signs up at Smith & Co (Australia, under the ATO
+// preset), and each administrator's status list, dashboard and audit log hold their own
+// organisation's users and events only; the audit log reads in French for a French
+// browser. Everyone else signs up at the default organisation, Harbour Books (UK). The example is opened at http://localhost:PORT, where WebAuthn works
 // (relying-party id `localhost`). Screenshots go to $SCREENSHOT_DIR.
 //
 // Run through scripts/browser-test.sh, which builds the example and sets WEB_BIN.
@@ -420,7 +424,7 @@ test('the whole story in a real browser', async (t) => {
     const inForce = await a.locator('#in-force').textContent();
     assert.match(inForce, /Remember devices\s*30 days\s*12 hours/);
     assert.match(inForce, /Mandatory for everyone\s*true\s*true/);
-    assert.match(await a.content(), /In force under the NIST SP 800-63B AAL2 preset/);
+    assert.match(await a.content(), /In force under the presets: NIST SP 800-63B AAL2</, 'no ATO preset for a UK firm');
   });
 
   const bob = await browser();
@@ -488,7 +492,7 @@ test('the whole story in a real browser', async (t) => {
 
   await t.test('the audit log shows what happened', async () => {
     await a.goto(base + '/admin/audit');
-    const kinds = await a.locator('#audit td[data-kind]').evaluateAll((cells) => cells.map((c) => c.dataset.kind));
+    const kinds = await a.locator('#audit li[data-kind]').evaluateAll((cells) => cells.map((c) => c.dataset.kind));
     for (const kind of ['enrollment_confirmed', 'code_accepted', 'code_rejected', 'device_remembered',
       'device_accepted', 'org_settings_changed', 'lockout_started', 'reset_by_admin']) {
       assert.ok(kinds.includes(kind), `the audit log has a ${kind} event`);
@@ -730,7 +734,7 @@ test('the whole story in a real browser', async (t) => {
     await d.goto(base + '/');
     assert.equal(new URL(d.url()).pathname, '/sign-in/code', 'not signed in');
     await a.goto(base + '/admin/audit');
-    const kinds = await a.locator('#audit td[data-kind]').evaluateAll((cells) => cells.map((c) => c.dataset.kind));
+    const kinds = await a.locator('#audit li[data-kind]').evaluateAll((cells) => cells.map((c) => c.dataset.kind));
     for (const kind of ['security_key_registered', 'security_key_counter_regressed']) {
       assert.ok(kinds.includes(kind), `the audit log has a ${kind} event`);
     }
@@ -852,9 +856,73 @@ test('the whole story in a real browser', async (t) => {
     await ep.click('#wasnt-me button');
     assert.match(await notice(ep), /That link is not valid/);
     await a.goto(base + '/admin/audit');
-    const kinds = await a.locator('#audit td[data-kind]').evaluateAll((cells) => cells.map((c) => c.dataset.kind));
+    const kinds = await a.locator('#audit li[data-kind]').evaluateAll((cells) => cells.map((c) => c.dataset.kind));
     for (const kind of ['notice_disowned', 'disown_refused']) {
       assert.ok(kinds.includes(kind), `the audit log has a ${kind} event`);
     }
+  });
+
+  // ---- a second organisation on the same server: Smith & Co, under the ATO preset ----
+
+  const sams = await browser();
+  const s = sams.page;
+  await t.test('sam signs up at Smith & Co: its first account, its administrator, under the ATO preset, enrolls at once', async () => {
+    await s.goto(base + '/sign-up');
+    await s.selectOption('select[name=org]', 'smith-co');
+    await s.fill('input[name=username]', 'sam');
+    await s.fill('input[name=password]', PASSWORD);
+    await s.click('form[action="/sign-up"] button');
+    assert.equal(new URL(s.url()).pathname, '/mfa/enroll', 'the ATO preset makes MFA mandatory for an Australian tax-data firm');
+    assert.equal(await s.locator('text=Not now').count(), 0);
+    await enroll(s);
+    await s.click('a.button');
+    assert.match(await s.locator('#who').textContent(), /Signed in as sam of Smith & Co/);
+  });
+
+  await t.test('sam\'s status list and dashboard hold Smith & Co\'s users only, with where each stands', async () => {
+    await s.goto(base + '/admin');
+    assert.equal(new URL(s.url()).pathname, '/admin', 'the first account of an organisation administers it');
+    assert.match(await s.locator('#org').textContent(), /Smith & Co/);
+    const users = await s.locator('#status tr td:first-child').allTextContents();
+    assert.deepEqual(users, ['sam'], 'only Smith & Co\'s users');
+    assert.equal(await s.locator('#status tr', { hasText: 'sam' }).locator('td[data-compliance]').getAttribute('data-compliance'), 'set_up');
+    assert.equal(await s.locator('#counts li[data-state=set_up] strong').textContent(), '1');
+    const inForce = await s.locator('#in-force').textContent();
+    assert.match(await s.content(), /In force under the presets: NIST SP 800-63B AAL2, ATO Operational Security</);
+    assert.match(inForce, /Lockout after\s*5\s*5/, 'the ATO preset\'s lockout');
+    assert.match(inForce, /Users may turn MFA off\s*true\s*false/, 'and no way out');
+    await shot(s, 'admin-smith-co');
+  });
+
+  await t.test('alice\'s status list holds Harbour Books\' users with where each stands, and not sam', async () => {
+    await a.goto(base + '/admin');
+    const users = await a.locator('#status tr td:first-child').allTextContents();
+    for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) assert.ok(users.includes(user), `${user} is listed`);
+    assert.ok(!users.includes('sam'), 'no user of Smith & Co');
+    const standing = async (user) => a.locator('#status tr', { hasText: user }).locator('td[data-compliance]').getAttribute('data-compliance');
+    assert.equal(await standing('alice'), 'set_up');
+    assert.equal(await standing('bob'), 'required', 'reset, and MFA is mandatory: required, not set up');
+    const counted = await a.locator('#counts strong').allTextContents();
+    assert.equal(counted.reduce((sum, n) => sum + Number(n), 0), users.length, 'the dashboard counts every member once');
+    const required = await a.locator('#status td[data-compliance=required]').count();
+    assert.equal(await a.locator('#counts li[data-state=required] strong').textContent(), String(required));
+    await shot(a, 'admin-harbour');
+  });
+
+  await t.test('each audit log holds its own organisation\'s events, one sentence each, and reads in French for a French browser', async () => {
+    await s.goto(base + '/admin/audit');
+    const samLog = await s.locator('#audit').textContent();
+    assert.match(samLog, /UTC, sam from [^:]+: Set up an authenticator app\./, 'sam\'s enrollment, as a sentence');
+    for (const other of ['alice', 'bob', 'erin']) assert.ok(!samLog.includes(`, ${other}`), `no event of ${other}`);
+    assert.ok(!samLog.includes('{"kind"'), 'no raw JSON');
+    await shot(s, 'audit-smith-co');
+    await a.goto(base + '/admin/audit');
+    const aliceLog = await a.locator('#audit').textContent();
+    assert.ok(aliceLog.includes('alice') && !aliceLog.includes('sam'), 'no event of Smith & Co at Harbour Books');
+    const french = await s.evaluate(async () => (await fetch('/admin/audit', { headers: { 'Accept-Language': 'fr-CA, en;q=0.5' } })).text());
+    const lines = [...french.matchAll(/<li[^>]*data-kind="enrollment_confirmed"[^>]*>([^<]*)</g)].map((m) => m[1]);
+    assert.ok(lines.length > 0, 'the French log lists the enrollment');
+    assert.match(lines[0], /UTC/);
+    assert.doesNotMatch(lines[0], /Set up|authenticator app/, `in French: ${lines[0]}`);
   });
 });

@@ -2,12 +2,22 @@
 //!
 //! Run: `cargo run -p mfa-kit-axum --example web [-- --port N] [--db FILE]` and open
 //! the address it prints (it listens on 127.0.0.1 only; port 0 picks a free one). The
-//! host's accounts, the organisation's settings, the MFA records, the audit trail and
+//! host's accounts, the organisations' settings, the MFA records, the audit trail and
 //! the hash key of recovery codes and remembered devices are all kept in the SQLite
 //! file FILE (`mfa_kit_sqlx::SqliteStore` and three small tables of the example's own),
 //! so a restart on the same file keeps everyone's sign-in. Without `--db`, a new file in
-//! the temporary directory. `MFA_PRESET` chooses the compliance preset on top of the
-//! organisation's settings: `nist` (default), `ato` or `none`. `PUBLIC_ORIGIN` is the
+//! the temporary directory.
+//!
+//! One service serves two organisations: Harbour Books, a UK firm, and Smith & Co, an
+//! Australian one keeping its books here, which `StandardPolicy::with_ato_for_tax_data`
+//! puts under the ATO preset (no policy of the example's own). Each account belongs to
+//! the organisation chosen at sign-up; the first account of each is its administrator.
+//! Every request's context is filed under the user's organisation (`UserOrg::in_org`),
+//! so each administrator's status list, dashboard counts and audit trail
+//! (`AuditQuery::org`) hold their organisation's users and events only. `MFA_PRESET`
+//! chooses the compliance preset on top of every organisation's settings: `nist`
+//! (default), `ato` or `none`. The audit log is written in the browser's language
+//! (English or French, from `Accept-Language`). `PUBLIC_ORIGIN` is the
 //! origin browsers use (default `http://localhost:PORT`, which browsers treat as a
 //! secure context, so WebAuthn works there; `http://127.0.0.1:PORT` is accepted too,
 //! without security keys); behind an HTTPS proxy, give `https://your.host`, and the
@@ -23,8 +33,8 @@
 //! authenticator apps, and can be renamed and removed. The pages' small script
 //! (`examples/security-key.js`, served at `/security-key.js`) passes the server's
 //! options to `navigator.credentials` and posts the browser's answer back. The
-//! administrator sees who has MFA, resets a user, changes the organisation's settings
-//! and reads the audit log.
+//! administrator sees who in the organisation has MFA and where each stands against its
+//! rules, resets a user, changes the organisation's settings and reads its audit log.
 //! Sensitive actions (a reset, a settings change, a new or removed authenticator app,
 //! new recovery codes, a password change) first ask for a fresh code on a "Confirm
 //! it's you" page (step-up), unless this session entered one within the
@@ -64,21 +74,23 @@ use std::sync::{Arc, Mutex};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRef, Query, State};
-use axum::http::StatusCode;
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
 use mfa_kit::SessionEnd;
 use mfa_kit::flow::disown::Disowned;
-use mfa_kit::flow::oversight::{ResetRequest, SettingsChange};
-use mfa_kit::policy::{Level, Preset};
+use mfa_kit::flow::oversight::{Compliance, ComplianceCounts, ResetRequest, SettingsChange, UserStatus};
+use mfa_kit::messages::Language;
+use mfa_kit::policy::{Jurisdiction, Level, Preset};
 use mfa_kit::prelude::*;
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::service::permissions::{PermissionRequest, Permissions};
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
     AddingSecurityKey, Client, CsrfToken, Enrolling, KeyOptions, KeyResponse, MfaSession, MfaWeb, NoStore,
-    OrgSource, SecondFactorDue, SignedIn, Stage, UserOrg, WebError, status_for,
+    OrgSource, PublicOrigin, SecondFactorDue, SignedIn, Stage, UserOrg, WebError, status_for,
 };
 use mfa_kit_mail::{Letterhead, notice_message_id, render_notice, utc_minute};
 use mfa_kit_sqlx::SqliteStore;
@@ -105,41 +117,62 @@ const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 // ---- the host's own tables ----
 
+/// An organisation the demo serves: its id (events and records are filed under it),
+/// its name, and its country.
+struct Org {
+    id: &'static str,
+    name: &'static str,
+    country: &'static str,
+}
+
+/// The demo's organisations; the sign-up form offers the first by default.
+const ORGS: [Org; 2] = [
+    Org { id: "harbour", name: "Harbour Books Ltd (UK)", country: "GB" },
+    Org { id: "smith-co", name: "Smith & Co (Australia)", country: "AU" },
+];
+
 /// The host's own tables, in the same SQLite file as the MFA records: accounts with
-/// password hashes, the one organisation's MFA settings, and the hash key. Accounts
-/// and settings are read once at start and kept in memory; every change is written
-/// through.
+/// password hashes and organisations, each organisation's MFA settings, and the hash
+/// key. Accounts and settings are read once at start and kept in memory; every change
+/// is written through.
 struct Db {
     pool: SqlitePool,
     accounts: Mutex<BTreeMap<String, Account>>,
-    settings: Mutex<Arc<OrgSettings>>,
+    settings: Mutex<HashMap<String, Arc<OrgSettings>>>,
 }
 
 #[derive(Clone)]
 struct Account {
     password_hash: String,
     admin: bool,
+    org: &'static Org,
 }
 
 impl Db {
     async fn open(pool: SqlitePool) -> Result<Db, sqlx::Error> {
         for table in [
-            "CREATE TABLE IF NOT EXISTS demo_accounts (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, admin INTEGER NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS demo_settings (id INTEGER PRIMARY KEY CHECK (id = 1), settings TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS demo_accounts (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, admin INTEGER NOT NULL, org TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS demo_org_settings (org TEXT PRIMARY KEY, settings TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS demo_keys (name TEXT PRIMARY KEY, key BLOB NOT NULL)",
         ] {
             sqlx::query(table).execute(&pool).await?;
         }
-        let rows: Vec<(String, String, bool)> =
-            sqlx::query_as("SELECT name, password_hash, admin FROM demo_accounts").fetch_all(&pool).await?;
+        let rows: Vec<(String, String, bool, String)> =
+            sqlx::query_as("SELECT name, password_hash, admin, org FROM demo_accounts")
+                .fetch_all(&pool)
+                .await?;
         let accounts = rows
             .into_iter()
-            .map(|(name, password_hash, admin)| (name, Account { password_hash, admin }))
+            .filter_map(|(name, password_hash, admin, org)| {
+                Some((name, Account { password_hash, admin, org: ORGS.iter().find(|o| o.id == org)? }))
+            })
             .collect();
-        let stored: Option<(String,)> =
-            sqlx::query_as("SELECT settings FROM demo_settings WHERE id = 1").fetch_optional(&pool).await?;
-        let settings = stored.and_then(|(json,)| serde_json::from_str(&json).ok()).unwrap_or_default();
-        Ok(Db { pool, accounts: Mutex::new(accounts), settings: Mutex::new(Arc::new(settings)) })
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT org, settings FROM demo_org_settings").fetch_all(&pool).await?;
+        let settings = stored
+            .into_iter()
+            .filter_map(|(org, json)| Some((org, Arc::new(serde_json::from_str(&json).ok()?))));
+        Ok(Db { pool, accounts: Mutex::new(accounts), settings: Mutex::new(settings.collect()) })
     }
 
     /// The key for recovery codes, SMS codes and device tokens: made once, kept, and
@@ -162,55 +195,54 @@ impl Db {
         self.accounts.lock().unwrap().get(name).cloned()
     }
 
-    fn is_admin(&self, user: &UserId) -> bool {
-        self.account(user.as_str()).is_some_and(|a| a.admin)
+    /// The organisation's settings as its administrator saved them.
+    fn settings(&self, org: &Org) -> Arc<OrgSettings> {
+        self.settings.lock().unwrap().get(org.id).cloned().unwrap_or_default()
+    }
+
+    /// The organisation's members, the host's own list: it knows those who never set
+    /// anything up, of whom the MFA store has no record.
+    fn members(&self, org: &Org) -> Vec<UserId> {
+        let accounts = self.accounts.lock().unwrap();
+        accounts.iter().filter(|(_, a)| a.org.id == org.id).map(|(name, _)| UserId::new(name)).collect()
     }
 }
 
-/// The demo's one organisation, as the permission check and the audit trail name it.
-const ORG: &str = "demo";
-
-/// Who may reset a user's MFA or change the settings: an administrator of the demo's
-/// organisation, read from the database at each admin action (a host's permissions
-/// live in its database, so the check is asynchronous; if the query fails, the service
-/// changes nothing and the page shows an error).
+/// Who may reset a user's MFA or change the settings: an administrator of the
+/// organisation the action is in, read from the database at each admin action (a
+/// host's permissions live in its database, so the check is asynchronous; if the query
+/// fails, the service changes nothing and the page shows an error).
 impl Permissions for Db {
     type Error = sqlx::Error;
 
     async fn permits(&self, request: &PermissionRequest<'_>) -> Result<bool, sqlx::Error> {
-        if request.org != ORG {
-            return Ok(false);
-        }
-        let admin: Option<(bool,)> = sqlx::query_as("SELECT admin FROM demo_accounts WHERE name = ?")
-            .bind(request.actor.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let admin: Option<(bool,)> =
+            sqlx::query_as("SELECT admin FROM demo_accounts WHERE name = ? AND org = ?")
+                .bind(request.actor.as_str())
+                .bind(request.org)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(admin.is_some_and(|(admin,)| admin))
     }
 }
 
 impl Db {
-    /// A new account, the administrator if it is the first; `None` if the name is taken.
-    async fn create(&self, name: &str, password_hash: &str) -> Result<Option<Account>, WebError> {
-        let inserted = sqlx::query(
-            "INSERT INTO demo_accounts (name, password_hash, admin)
-             SELECT ?1, ?2, NOT EXISTS (SELECT 1 FROM demo_accounts) WHERE true
-             ON CONFLICT (name) DO NOTHING",
+    /// A new account in `org`, its administrator if it is the first; `None` if the name
+    /// is taken.
+    async fn create(&self, name: &str, hash: &str, org: &'static Org) -> Result<Option<Account>, WebError> {
+        let inserted: Option<(bool,)> = sqlx::query_as(
+            "INSERT INTO demo_accounts (name, password_hash, admin, org)
+             SELECT ?1, ?2, NOT EXISTS (SELECT 1 FROM demo_accounts WHERE org = ?3), ?3 WHERE true
+             ON CONFLICT (name) DO NOTHING RETURNING admin",
         )
         .bind(name)
-        .bind(password_hash)
-        .execute(&self.pool)
+        .bind(hash)
+        .bind(org.id)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_failed)?;
-        if inserted.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let (admin,): (bool,) = sqlx::query_as("SELECT admin FROM demo_accounts WHERE name = ?")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_failed)?;
-        let account = Account { password_hash: password_hash.to_string(), admin };
+        let Some((admin,)) = inserted else { return Ok(None) };
+        let account = Account { password_hash: hash.to_string(), admin, org };
         self.accounts.lock().unwrap().insert(name.to_string(), account.clone());
         Ok(Some(account))
     }
@@ -228,13 +260,14 @@ impl Db {
         Ok(())
     }
 
-    async fn save_settings(&self, settings: OrgSettings) -> Result<(), sqlx::Error> {
+    async fn save_settings(&self, org: &Org, settings: OrgSettings) -> Result<(), sqlx::Error> {
         let json = serde_json::to_string(&settings).unwrap_or_default();
-        sqlx::query("INSERT INTO demo_settings (id, settings) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings")
+        sqlx::query("INSERT INTO demo_org_settings (org, settings) VALUES (?, ?) ON CONFLICT (org) DO UPDATE SET settings = excluded.settings")
+            .bind(org.id)
             .bind(json)
             .execute(&self.pool)
             .await?;
-        *self.settings.lock().unwrap() = Arc::new(settings);
+        self.settings.lock().unwrap().insert(org.id.to_string(), Arc::new(settings));
         Ok(())
     }
 }
@@ -243,15 +276,22 @@ fn db_failed(error: impl std::error::Error + Send + Sync + 'static) -> WebError 
     WebError::Service(mfa_kit::service::Error::Store(Box::new(error)))
 }
 
-/// The organisation settings every sign-in context carries.
+/// The organisation every sign-in context carries: its id (each event is filed under
+/// it), its settings and its jurisdiction (which chooses the ATO preset or not).
 struct Orgs(Arc<Db>);
 
 impl OrgSource for Orgs {
     type Error = std::convert::Infallible;
 
     async fn org_for(&self, user: &UserId) -> Result<UserOrg, Self::Error> {
-        let settings = self.0.settings.lock().unwrap().clone();
-        Ok(UserOrg::new(settings).with_user_type(if self.0.is_admin(user) { "admin" } else { "staff" }))
+        let Some(account) = self.0.account(user.as_str()) else { return Ok(UserOrg::default()) };
+        let org = account.org;
+        Ok(UserOrg::new(self.0.settings(org))
+            .in_org(org.id)
+            // Both keep their books here: accounting is configured, which in Australia
+            // puts the organisation under the ATO preset (`with_ato_for_tax_data`).
+            .with_jurisdiction(Jurisdiction::country(org.country).with_accounting())
+            .with_user_type(if account.admin { "admin" } else { "staff" }))
     }
 }
 
@@ -411,11 +451,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(port) => port.parse()?,
         None => 3000,
     };
+    // The preset chosen for everyone, and the ATO's for Australian and New Zealand
+    // organisations keeping tax data here (Smith & Co).
     let policy = match std::env::var("MFA_PRESET").as_deref() {
         Ok("none") => StandardPolicy::new(),
         Ok("ato") => StandardPolicy::ato_tax_data(),
         _ => StandardPolicy::nist_aal2(),
-    };
+    }
+    .with_ato_for_tax_data();
     // Everything lasting lives in SQLite (WAL), in the file given with `--db`, or a
     // fresh one for this run.
     let path = match arg("--db") {
@@ -543,13 +586,8 @@ async fn security_key_script() -> impl IntoResponse {
 /// where none can be made (an IP address is no relying-party id): the example then
 /// runs without security keys.
 fn relying_party(origin: &str) -> Option<mfa_kit_webauthn::WebauthnParty> {
-    let host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    let host = host.trim_end_matches('/');
-    let rp_id = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    match mfa_kit_webauthn::WebauthnParty::builder(rp_id, origin).rp_name("mfa-kit demo").build() {
+    let rp_id = PublicOrigin::parse(origin).map(|origin| origin.host().to_string()).unwrap_or_default();
+    match mfa_kit_webauthn::WebauthnParty::builder(&rp_id, origin).rp_name("mfa-kit demo").build() {
         Ok(party) => Some(party),
         Err(error) => {
             eprintln!("security keys are off: no WebAuthn relying party for {origin}: {error}");
@@ -598,11 +636,13 @@ async fn password_matches(app: &App, name: &str, password: String) -> bool {
 struct Credentials {
     username: String,
     password: String,
+    /// At sign-up: the organisation's id.
+    org: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Ended {
-    ended: Option<String>,
+    ended: Option<SessionEnd>,
 }
 
 async fn sign_up_page(csrf: CsrfToken) -> Html<String> {
@@ -611,22 +651,20 @@ async fn sign_up_page(csrf: CsrfToken) -> Html<String> {
 
 /// The sign-in page; after the guard signed a session out, with the reason.
 async fn sign_in_page(csrf: CsrfToken, Query(q): Query<Ended>) -> Html<String> {
-    let ended = [
-        SessionEnd::AccountChanged,
-        SessionEnd::LifetimeReached,
-        SessionEnd::Inactive,
-        SessionEnd::ClockBehind,
-    ]
-    .into_iter()
-    .find(|end| q.ended.as_deref() == Some(end.as_str()));
-    password_form(&csrf, "Sign in", "/sign-in", ended.map_or("", SessionEnd::sentence))
+    password_form(&csrf, "Sign in", "/sign-in", q.ended.map_or("", SessionEnd::sentence))
 }
 
 fn password_form(csrf: &CsrfToken, title: &str, action: &str, message: &str) -> Html<String> {
-    let other = if action == "/sign-up" {
-        r#"Have an account? <a href="/sign-in">Sign in</a>"#
+    let (other, orgs) = if action == "/sign-up" {
+        let orgs = ORGS.iter().map(|o| format!(r#"<option value="{}">{}</option>"#, o.id, escape(o.name)));
+        (r#"Have an account? <a href="/sign-in">Sign in</a>"#, orgs.collect())
     } else {
-        r#"New here? <a href="/sign-up">Create an account</a>"#
+        (r#"New here? <a href="/sign-up">Create an account</a>"#, String::new())
+    };
+    let orgs = if orgs.is_empty() {
+        orgs
+    } else {
+        format!(r#"<label>Organisation <select name="org">{orgs}</select></label>"#)
     };
     page(
         title,
@@ -634,7 +672,7 @@ fn password_form(csrf: &CsrfToken, title: &str, action: &str, message: &str) -> 
             r#"{}<form method="post" action="{action}">{}
 <label>User name <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" required minlength="8"></label>
-<button>{title}</button></form><p>{other}</p>"#,
+{orgs}<button>{title}</button></form><p>{other}</p>"#,
             notice(message),
             hidden(csrf)
         ),
@@ -652,17 +690,17 @@ async fn sign_up(
     let valid = !name.is_empty()
         && name.len() <= 40
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    if !valid || form.password.len() < 8 {
-        let text =
-            "Choose a user name of letters, digits, dots or dashes, and a password of at least 8 characters.";
+    let org = form.org.as_deref().and_then(|id| ORGS.iter().find(|o| o.id == id));
+    let (true, Some(org)) = (valid && form.password.len() >= 8, org) else {
+        let text = "Choose a user name of letters, digits, dots or dashes, a password of at least 8 characters, and your organisation.";
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             password_form(&csrf, "Create an account", "/sign-up", text),
         )
             .into_response());
-    }
+    };
     let hash = hash_password(&app, form.password).await?;
-    if app.db.create(&name, &hash).await?.is_none() {
+    if app.db.create(&name, &hash, org).await?.is_none() {
         let text = "That user name is taken.";
         return Ok((StatusCode::CONFLICT, password_form(&csrf, "Create an account", "/sign-up", text))
             .into_response());
@@ -711,14 +749,6 @@ async fn after_password(
 async fn sign_out(session: MfaSession) -> Result<Redirect, WebError> {
     session.sign_out().await?;
     Ok(Redirect::to("/sign-in"))
-}
-
-/// How the user answered a prompt for the second factor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Via {
-    Code,
-    Recovery,
-    Key,
 }
 
 /// Where a session goes that another change of the account signed out meanwhile.
@@ -823,7 +853,7 @@ async fn submit_sign_in_key(
     response: KeyResponse,
 ) -> Page {
     let outcome = app.mfa.verify_security_key(&due.user, response.as_str(), &due.context).await?;
-    second_factor(&app, &due, &session, &csrf, outcome, false, Via::Key).await
+    second_factor(&app, &due, &session, &csrf, outcome, false, Method::SecurityKey).await
 }
 
 async fn submit_code(
@@ -834,7 +864,7 @@ async fn submit_code(
     Form(form): Form<CodeForm>,
 ) -> Page {
     let outcome = app.mfa.verify_code(&due.user, &form.code, &due.context).await?;
-    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), Via::Code).await
+    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), Method::Totp).await
 }
 
 async fn submit_recovery(
@@ -845,7 +875,7 @@ async fn submit_recovery(
     Form(form): Form<CodeForm>,
 ) -> Page {
     let outcome = app.mfa.redeem_recovery_code(&due.user, &form.code, &due.context).await?;
-    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), Via::Recovery).await
+    second_factor(&app, &due, &session, &csrf, outcome, form.remember.is_some(), Method::RecoveryCode).await
 }
 
 async fn second_factor(
@@ -855,14 +885,14 @@ async fn second_factor(
     csrf: &CsrfToken,
     outcome: Outcome<Proven>,
     remember: bool,
-    via: Via,
+    via: Method,
 ) -> Page {
     let proven = match outcome {
         Ok(proven) => proven,
         Err(refusal) => {
             let key = offers_key(app, due.state.methods());
             let text = refusal.to_string();
-            let recovery = via == Via::Recovery;
+            let recovery = via == Method::RecoveryCode;
             return Ok((status_for(&refusal), code_form(csrf, recovery, key, &text)).into_response());
         }
     };
@@ -1085,6 +1115,12 @@ async fn home(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Query(q):
     home_page(&app, &user, &csrf, message).await
 }
 
+const ADMIN_LINKS: &str =
+    r#"<p><a href="/admin">Administration</a> · <a href="/admin/audit">Audit log</a></p>"#;
+const NEW_PHONE: &str =
+    r#"<p><a href="/mfa/enroll">Set up a new phone</a> (replaces your authenticator apps)</p>"#;
+const ADD_KEY: &str = r#"<p id="keys"><a class="button" href="/mfa/security-key">Add a security key</a> or a passkey: sign in with a touch instead of a code, and no look-alike site can use it.</p>"#;
+
 async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) -> Page {
     let status = app.mfa.status(&user.user, &user.context).await?;
     let mfa = if status.has_mfa() {
@@ -1097,11 +1133,9 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
     } else {
         r#"<p class="warn">Two-step verification is off. <a href="/mfa/enroll">Set it up</a></p>"#.into()
     };
-    let admin = if app.db.is_admin(&user.user) {
-        r#"<p><a href="/admin">Administration</a> · <a href="/admin/audit">Audit log</a></p>"#
-    } else {
-        ""
-    };
+    let account = app.db.account(user.user.as_str());
+    let admin = if account.as_ref().is_some_and(|a| a.admin) { ADMIN_LINKS } else { "" };
+    let org = account.map_or("", |a| a.org.name);
     let authenticators = app.mfa.authenticators(&user.user).await?;
     let apps: String = authenticators.iter().map(|a| {
         format!(
@@ -1109,8 +1143,8 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
             name = escape(&a.name),
             kind_id = if a.method == Method::SecurityKey { "security-key" } else { "app" },
             kind = if a.method == Method::SecurityKey { "Security key or passkey" } else { "App on a phone" },
-            added = date(a.created_at),
-            used = a.last_used_at.map(date).unwrap_or_default(),
+            added = utc_minute(a.created_at),
+            used = a.last_used_at.map(utc_minute).unwrap_or_default(),
             h = hidden(csrf),
             id = escape(&a.id),
         )
@@ -1118,24 +1152,16 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
     let apps = if apps.is_empty() {
         String::new()
     } else {
-        let phone = if authenticators.iter().any(|a| a.method == Method::Totp) {
-            r#"<p><a href="/mfa/enroll">Set up a new phone</a> (replaces your authenticator apps)</p>"#
-        } else {
-            ""
-        };
+        let phone = if authenticators.iter().any(|a| a.method == Method::Totp) { NEW_PHONE } else { "" };
         format!(
             r#"<h2>Your authenticators</h2><table id="authenticators"><tr><th>Name</th><th>Kind</th><th>Added</th><th>Last used</th><th></th><th></th></tr>{apps}</table>
 {phone}"#
         )
     };
     // A security key or passkey: signs in without typing a code, and cannot be phished.
-    let keys = if app.keys && status.has_mfa() {
-        r#"<p id="keys"><a class="button" href="/mfa/security-key">Add a security key</a> or a passkey: sign in with a touch instead of a code, and no look-alike site can use it.</p>"#
-    } else {
-        ""
-    };
+    let keys = if app.keys && status.has_mfa() { ADD_KEY } else { "" };
     // After "This wasn't me": nothing about the account's protection may change.
-    let frozen = if app.mfa.record(&user.user).await?.frozen().is_some() {
+    let frozen = if status.frozen {
         format!(r#"<p class="notice" id="frozen">{}</p>"#, escape(&Refusal::AccountFrozen.to_string()))
     } else {
         String::new()
@@ -1145,9 +1171,10 @@ async fn home_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) 
         escape(&serde_urlencoded::to_string([("user", user.user.as_str())]).unwrap_or_default())
     );
     let body = format!(
-        r#"{}{frozen}<p id="who">Signed in as <strong>{}</strong>.</p>{mfa}{apps}{keys}<p><a href="/account/password">Change your password</a></p>{mailbox}{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
+        r#"{}{frozen}<p id="who">Signed in as <strong>{}</strong> of {}.</p>{mfa}{apps}{keys}<p><a href="/account/password">Change your password</a></p>{mailbox}{admin}<form method="post" action="/sign-out">{}<button>Sign out</button></form>"#,
         notice(message),
         escape(user.user.as_str()),
+        escape(org),
         hidden(csrf)
     );
     Ok(page("Home", &body).into_response())
@@ -1382,7 +1409,7 @@ async fn change_password(
     app.db.set_password(user.user.as_str(), &hash).await?;
     // Every remembered device is forgotten and every other session ends; this one
     // takes the account's new generation and goes on.
-    app.mfa.password_changed(&user.user, &user.client.request).await?;
+    app.mfa.password_changed(&user.user, &user.context.request).await?;
     if !session.account_changed().await? {
         return Ok(ended());
     }
@@ -1543,7 +1570,7 @@ async fn submit_step_up(
     Form(form): Form<StepUpForm>,
 ) -> Page {
     let outcome = app.mfa.verify_code(&user.user, &form.code, &user.context).await?;
-    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, Via::Code).await
+    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, Method::Totp).await
 }
 
 async fn submit_step_up_recovery(
@@ -1554,7 +1581,7 @@ async fn submit_step_up_recovery(
     Form(form): Form<StepUpForm>,
 ) -> Page {
     let outcome = app.mfa.redeem_recovery_code(&user.user, &form.code, &user.context).await?;
-    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, Via::Recovery).await
+    stepped_up(&app, &user, &session, &csrf, &form.next, outcome, Method::RecoveryCode).await
 }
 
 /// The options for a step-up with a security key (JSON for the page script).
@@ -1572,7 +1599,7 @@ async fn submit_step_up_key(
     response: KeyResponse,
 ) -> Page {
     let outcome = app.mfa.verify_security_key(&user.user, response.as_str(), &user.context).await?;
-    stepped_up(&app, &user, &session, &csrf, back_to(q.next.as_deref()), outcome, Via::Key).await
+    stepped_up(&app, &user, &session, &csrf, back_to(q.next.as_deref()), outcome, Method::SecurityKey).await
 }
 
 async fn stepped_up(
@@ -1582,7 +1609,7 @@ async fn stepped_up(
     csrf: &CsrfToken,
     next: &str,
     outcome: Outcome<Proven>,
-    via: Via,
+    via: Method,
 ) -> Page {
     let next = back_to(Some(next));
     match outcome {
@@ -1594,7 +1621,7 @@ async fn stepped_up(
             Ok(Redirect::to(next).into_response())
         }
         Err(refusal) => {
-            let recovery = via == Via::Recovery;
+            let recovery = via == Method::RecoveryCode;
             let text = refusal.to_string();
             let mut response = step_up_form(app, user, csrf, next, recovery, &text).await?;
             // The form again with the refusal; a redirect (proved meanwhile) stays one.
@@ -1606,112 +1633,127 @@ async fn stepped_up(
     }
 }
 
-fn forbid_non_admin(app: &App, user: &SignedIn) -> Option<Response> {
-    (!app.db.is_admin(&user.user)).then(|| {
-        (StatusCode::FORBIDDEN, message_page("Administration", "Only administrators can see this page."))
-            .into_response()
-    })
+/// The organisation `user` administers, if any.
+fn administered(app: &App, user: &SignedIn) -> Option<&'static Org> {
+    app.db.account(user.user.as_str()).filter(|account| account.admin).map(|account| account.org)
+}
+
+fn admins_only() -> Page {
+    let text = "Only administrators can see this page.";
+    Ok((StatusCode::FORBIDDEN, message_page("Administration", text)).into_response())
 }
 
 async fn admin(State(app): State<App>, user: SignedIn, csrf: CsrfToken) -> Page {
     admin_page(&app, &user, &csrf, "").await
 }
 
-async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) -> Page {
-    if let Some(refused) = forbid_non_admin(app, user) {
-        return Ok(refused);
+/// The organisation's status list: a row per member, under the organisation's rules in
+/// `context`. The members come from the host's own table, which also knows those who
+/// never set anything up (the MFA store has no record of them to list).
+async fn status_rows(app: &App, org: &Org, context: &SignInContext) -> Result<Vec<UserStatus>, WebError> {
+    let members = app.db.members(org);
+    app.mfa.status_list(&members, context).await.into_iter().map(|(_, row)| Ok(row?)).collect()
+}
+
+/// Where a user stands against the organisation's rules, in words.
+fn compliance(state: Option<Compliance>) -> String {
+    match state {
+        Some(Compliance::Locked { until }) => format!("locked until {}", utc_minute(until)),
+        Some(state) => words(state.as_str()),
+        None => String::new(),
     }
-    let names: Vec<UserId> =
-        app.db.accounts.lock().unwrap().keys().map(|k| UserId::new(k.as_str())).collect();
+}
+
+/// A stable id (`upon_request`) in words.
+fn words(id: impl ToString) -> String {
+    id.to_string().replace('_', " ")
+}
+
+fn preset_name(preset: Preset) -> &'static str {
+    match preset {
+        Preset::AtoOperationalSecurity => "ATO Operational Security",
+        Preset::NistAal2 => "NIST SP 800-63B AAL2",
+        other => other.as_str(),
+    }
+}
+
+async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) -> Page {
+    let Some(org) = administered(app, user) else { return admins_only() };
+    // The settings as they are now (the request's context was built before a change
+    // this request may have saved).
+    let configured = app.db.settings(org);
+    let context = user.context.clone().with_org(configured.clone());
+    let statuses = status_rows(app, org, &context).await?;
     let mut rows = String::new();
-    for (_, row) in app.mfa.status_list(&names, &user.context).await {
-        let row = row?;
+    for row in &statuses {
         let name = escape(row.user.as_str());
         rows += &format!(
-            r#"<tr><td>{name}</td><td class="{c}">{mark}</td><td>{methods:?}</td><td>{since}</td><td>{used}</td><td>{locked}</td>
+            r#"<tr><td>{name}</td><td class="{c}">{mark}</td><td data-compliance="{state}">{compliance}</td><td>{methods}</td><td>{since}</td><td>{used}</td>
 <td><form method="post" action="/admin/reset" class="inline">{h}<input type="hidden" name="user" value="{name}"><input name="reason" placeholder="Reason" required><button>Reset</button></form></td></tr>"#,
             c = if row.has_mfa() { "ok" } else { "bad" },
             mark = if row.has_mfa() { "✔" } else { "✘" },
-            methods = row.methods,
-            since = row.enrolled_since.map(date).unwrap_or_default(),
-            used = row.last_used.map(date).unwrap_or_default(),
-            locked = row.locked_until.map(|t| format!("until {}", date(t))).unwrap_or_default(),
+            state = row.compliance.map_or("", |c| c.as_str()),
+            compliance = compliance(row.compliance),
+            methods = row.methods.iter().map(words).collect::<Vec<_>>().join(", "),
+            since = row.enrolled_since.map(utc_minute).unwrap_or_default(),
+            used = row.last_used.map(utc_minute).unwrap_or_default(),
             h = hidden(csrf),
         );
     }
-    // The settings as they are now (the request's context was built before a change
-    // this request may have saved).
-    let configured = app.db.settings.lock().unwrap().clone();
-    let now_in_force = user.context.clone().with_org(configured.clone());
-    let in_force = app.policy.effective(&now_in_force);
-    let level = |l: Level| {
-        ["upon_request", "suggested", "mandatory"]
-            .map(|v| {
-                let selected = if format!("{l:?}").to_lowercase().replace("uponrequest", "upon_request") == v
-                {
-                    " selected"
-                } else {
-                    ""
-                };
-                format!(r#"<option value="{v}"{selected}>{}</option>"#, v.replace('_', " "))
-            })
-            .concat()
-    };
-    let row = |name: &str, a: String, b: String| format!("<tr><td>{name}</td><td>{a}</td><td>{b}</td></tr>");
-    let presets: Vec<String> = app
-        .policy
-        .presets()
-        .iter()
-        .map(|p| match p {
-            Preset::AtoOperationalSecurity => "ATO Operational Security".into(),
-            Preset::NistAal2 => "NIST SP 800-63B AAL2".into(),
-            other => format!("{other:?}"),
-        })
-        .collect();
+    // The dashboard: how many members stand where.
+    let n = ComplianceCounts::of(&statuses);
+    let counts: String = [
+        ("set_up", "set up", n.set_up),
+        ("required", "required, not set up", n.required + n.required_with_deadline),
+        ("suggested", "suggested", n.suggested),
+        ("not_required", "not required", n.not_required),
+        ("exempt", "single sign-on", n.exempt),
+        ("locked", "locked out", n.locked),
+        ("disabled", "disabled", n.disabled),
+    ]
+    .map(|(id, label, n)| format!(r#"<li data-state="{id}"><strong>{n}</strong> {label}</li>"#))
+    .concat();
+    let (c, f) = (&configured, app.policy.effective(&context));
+    let selected = |l: &Level| if *l == c.default_level { " selected" } else { "" };
+    let levels =
+        Level::ALL.iter().map(|l| format!(r#"<option value="{l}"{}>{}</option>"#, selected(l), words(l)));
+    let presets: Vec<&str> = app.policy.presets_for(&context).into_iter().map(preset_name).collect();
     let body = format!(
-        r#"{}<h2>Who has two-step verification</h2><table id="status"><tr><th>User</th><th>MFA</th><th>Methods</th><th>Since</th><th>Last used</th><th>Locked</th><th>Reset</th></tr>{rows}</table>
+        r#"{}<p id="org"><strong>{org}</strong></p><h2>Who has two-step verification</h2><ul id="counts">{counts}</ul>
+<table id="status"><tr><th>User</th><th>MFA</th><th>Standing</th><th>Methods</th><th>Since</th><th>Last used</th><th>Reset</th></tr>{rows}</table>
 <h2>Organisation settings</h2><form method="post" action="/admin/settings">{h}
-<label>Level for everyone <select name="level">{levels}</select></label>
+<label>Level for everyone <select name="level">{}</select></label>
 <label class="check"><input type="checkbox" name="enforce" value="1"{enforced}> Make two-step verification mandatory for every user</label>
 <label>Lock out after <input name="max_failures" type="number" min="1" max="100" value="{failures}"> wrong codes</label>
 <label>Remember devices for <input name="remember_days" type="number" min="0" max="400" value="{days}"> days</label>
 <label>Ask for a code again before sensitive changes after <input name="confirm_after" type="number" min="30" max="3600" value="{confirm}"> seconds</label>
 <button>Save settings</button></form>
-<h3>In force under the {preset} preset</h3><table id="in-force"><tr><th>Setting</th><th>Configured</th><th>In force</th></tr>{r1}{r2}{r3}{r4}{r5}</table>
+<h3>In force under the presets: {presets}</h3><table id="in-force"><tr><th>Setting</th><th>Configured</th><th>In force</th></tr>
+<tr><td>Mandatory for everyone</td><td>{}</td><td>{}</td></tr>
+<tr><td>Lockout after</td><td>{}</td><td>{}</td></tr>
+<tr><td>Remember devices</td><td>{}</td><td>{}</td></tr>
+<tr><td>Users may turn MFA off</td><td>{}</td><td>{}</td></tr>
+<tr><td>Code again before sensitive changes after</td><td>{}</td><td>{}</td></tr></table>
 <p><a href="/admin/audit">Audit log</a> · <a href="/">Home</a></p>"#,
         notice(message),
+        levels.collect::<String>(),
+        c.enforce_for_all,
+        f.enforce_for_all,
+        c.lockout.max_failures,
+        f.lockout.max_failures,
+        span(c.remember_device_max),
+        span(f.remember_device_max),
+        c.allow_self_deactivation,
+        f.allow_self_deactivation,
+        span(c.fresh_proof_window),
+        span(f.fresh_proof_window),
+        org = escape(org.name),
         h = hidden(csrf),
-        levels = level(configured.default_level),
-        enforced = if configured.enforce_for_all { " checked" } else { "" },
-        failures = configured.lockout.max_failures,
-        days = configured.remember_device_max / 86_400,
-        confirm = configured.fresh_proof_window,
-        preset = if presets.is_empty() { "no".into() } else { presets.join(" + ") },
-        r1 = row(
-            "Mandatory for everyone",
-            configured.enforce_for_all.to_string(),
-            in_force.enforce_for_all.to_string()
-        ),
-        r2 = row(
-            "Lockout after",
-            configured.lockout.max_failures.to_string(),
-            in_force.lockout.max_failures.to_string()
-        ),
-        r3 = row(
-            "Remember devices",
-            hours(configured.remember_device_max),
-            hours(in_force.remember_device_max)
-        ),
-        r4 = row(
-            "Users may turn MFA off",
-            configured.allow_self_deactivation.to_string(),
-            in_force.allow_self_deactivation.to_string()
-        ),
-        r5 = row(
-            "Code again before sensitive changes after",
-            span(configured.fresh_proof_window),
-            span(in_force.fresh_proof_window)
-        ),
+        enforced = if c.enforce_for_all { " checked" } else { "" },
+        failures = c.lockout.max_failures,
+        days = c.remember_device_max / 86_400,
+        confirm = c.fresh_proof_window,
+        presets = if presets.is_empty() { "none".to_string() } else { presets.join(", ") },
     );
     Ok(page("Administration", &body).into_response())
 }
@@ -1723,16 +1765,12 @@ struct ResetForm {
 }
 
 async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(form): Form<ResetForm>) -> Page {
-    if let Some(refused) = forbid_non_admin(&app, &user) {
-        return Ok(refused);
-    }
-    // Only a user of this application can be reset: the service would take any name.
+    let Some(org) = administered(&app, &user) else { return admins_only() };
+    // Only a member of the organisation can be reset: the service would take any name.
     let name = form.user.trim().to_lowercase();
-    if app.db.account(&name).is_none() {
-        let message = format!("There is no user called {name}.");
-        let mut response = admin_page(&app, &user, &csrf, &message).await?;
-        *response.status_mut() = StatusCode::NOT_FOUND;
-        return Ok(response);
+    if app.db.account(&name).is_none_or(|a| a.org.id != org.id) {
+        let message = format!("There is no user called {name} at {}.", org.name);
+        return Ok((StatusCode::NOT_FOUND, admin_page(&app, &user, &csrf, &message).await?).into_response());
     }
     let target = UserId::new(name.as_str());
     if let Some(confirm) =
@@ -1740,11 +1778,12 @@ async fn reset(State(app): State<App>, user: SignedIn, csrf: CsrfToken, Form(for
     {
         return Ok(confirm);
     }
-    let reset = ResetRequest::new(ORG, &user.user, &target, &form.reason);
+    let reset = ResetRequest::new(org.id, &user.user, &target, &form.reason);
     let message = match app.mfa.reset(reset, &app.db, &user.context).await? {
         Ok(cleared) => format!(
-            "Two-step verification of {} was reset (cleared: {cleared:?}). They must set it up again.",
-            form.user
+            "Two-step verification of {} was reset (cleared: {}). They must set it up again.",
+            form.user,
+            cleared.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
         ),
         Err(Refusal::FreshProofRequired) => return Ok(to_step_up("/admin")),
         Err(refusal) => refusal.to_string(),
@@ -1761,28 +1800,33 @@ struct SettingsForm {
     confirm_after: u64,
 }
 
+/// Changes the settings of the user's organisation (the service refuses, and audits,
+/// anyone but its administrator).
 async fn change_settings(
     State(app): State<App>,
     user: SignedIn,
     csrf: CsrfToken,
     Form(form): Form<SettingsForm>,
 ) -> Page {
-    let current = app.db.settings.lock().unwrap().clone();
+    let Some(account) = app.db.account(user.user.as_str()) else { return Ok(ended()) };
+    let current = app.db.settings(account.org);
     let mut wanted = (*current).clone();
-    wanted.default_level = match form.level.as_str() {
-        "mandatory" => Level::Mandatory,
-        "suggested" => Level::Suggested,
-        _ => Level::UponRequest,
+    wanted.default_level = match form.level.parse() {
+        Ok(level) => level,
+        Err(unknown) => {
+            let page = admin_page(&app, &user, &csrf, &unknown.to_string()).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
     wanted.enforce_for_all = form.enforce.is_some();
     wanted.lockout.max_failures = form.max_failures;
     wanted.remember_device_max = form.remember_days.saturating_mul(86_400);
     wanted.fresh_proof_window = form.confirm_after;
-    let change = SettingsChange::new(ORG, &user.user, &current, wanted);
-    let save = |settings: OrgSettings| app.db.save_settings(settings);
+    let change = SettingsChange::new(account.org.id, &user.user, &current, wanted);
+    let save = |settings: OrgSettings| app.db.save_settings(account.org, settings);
     // Who may change the settings comes first, as in the service: a code is asked of
     // administrators only.
-    if app.db.is_admin(&user.user)
+    if account.admin
         && let Some(confirm) =
             confirm_first(&app, &user.user, SensitiveAction::ChangeOrgSettings, &user.context, "/admin")
                 .await?
@@ -1797,27 +1841,32 @@ async fn change_settings(
     admin_page(&app, &user, &csrf, &message).await
 }
 
-async fn audit(State(app): State<App>, user: SignedIn) -> Page {
-    if let Some(refused) = forbid_non_admin(&app, &user) {
-        return Ok(refused);
-    }
-    // The last 12 months, newest first, as the ATO asks them kept.
+/// The language of the reader's browser, of those the messages are written in
+/// (English, French): the first of its `Accept-Language` tags that has one.
+fn reader_language(headers: &HeaderMap) -> Language {
+    let accepted = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let tags = accepted.split(',').map(|tag| tag.split(';').next().unwrap_or_default().trim());
+    Language::first_supported(tags).unwrap_or_default()
+}
+
+/// The organisation's audit log, each event as one sentence in the reader's language.
+async fn audit(State(app): State<App>, user: SignedIn, headers: HeaderMap) -> Page {
+    let Some(org) = administered(&app, &user) else { return admins_only() };
+    // The organisation's last 12 months, newest first, as the ATO asks them kept.
     let now = SystemClock.now()?;
-    let query = AuditQuery::range(now.saturating_sub(366 * 86_400), now + 1, 500);
-    let store_failed = |e: mfa_kit_sqlx::Error| WebError::from(mfa_kit::service::Error::Store(Box::new(e)));
-    let trail = app.mfa.store().read_audit(&query).await.map_err(store_failed)?;
-    // Each event as its sentence, with its stable kind id for filters and scripts.
-    let rows: String = trail.events.iter().rev().map(|stored| &stored.event).map(|e| {
-        let kind = serde_json::to_value(&e.kind).ok().and_then(|v| v["kind"].as_str().map(str::to_owned)).unwrap_or_default();
-        format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{:?}\">{:?}</td><td data-kind=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
-            date(e.at), escape(e.user.as_str()), escape(e.actor.as_str()), e.outcome, e.outcome, escape(&kind),
-            escape(&e.kind.sentence()),
-            e.context.address.map(|a| a.to_string()).unwrap_or_default(), escape(e.context.device.as_deref().unwrap_or("")),
-        )
-    }).collect();
+    let query = AuditQuery::org(org.id, now.saturating_sub(366 * 86_400), now + 1, 500);
+    let trail = app.mfa.store().read_audit(&query).await.map_err(db_failed)?;
+    let language = reader_language(&headers);
+    // Each event with its stable kind id, for filters and scripts.
+    let mut rows = String::new();
+    for event in trail.events.iter().rev().map(|stored| &stored.event) {
+        let (kind, line) = (event.kind.message_id(), escape(&event.message(language)));
+        let kind = escape(kind.trim_start_matches("event-"));
+        rows += &format!(r#"<li class="{:?}" data-kind="{kind}">{line}</li>"#, event.outcome);
+    }
     let body = format!(
-        r#"<table id="audit"><tr><th>When (UTC)</th><th>User</th><th>By</th><th>Outcome</th><th>Event</th><th>Address</th><th>Device</th></tr>{rows}</table><p><a href="/admin">Administration</a></p>"#
+        r#"<p id="org">{}: the last 12 months, newest first.</p><ol id="audit">{rows}</ol><p><a href="/admin">Administration</a></p>"#,
+        escape(org.name)
     );
     Ok(page("Audit log", &body).into_response())
 }
@@ -1971,6 +2020,7 @@ table{{border-collapse:collapse;margin:1rem 0;font-size:.9rem}} td,th{{border:1p
 .ok,.Success{{color:#16703a}} .bad,.Failure,.warn{{color:#b3261e}} .notice{{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem 1rem}}
 #qr svg{{width:220px;height:220px}} section.key{{border:1px solid #ccd;border-radius:6px;padding:0 1rem 1rem;margin:1rem 0;max-width:36rem}}
 details.rename summary{{color:#2457c5;cursor:pointer}} details.rename[open] summary{{margin-bottom:.3rem}} .code{{font-family:monospace;font-size:1.1rem}} code{{word-break:break-all}}
+#counts{{display:flex;flex-wrap:wrap;gap:.4rem 1.4rem;list-style:none;padding:0}} #audit li{{margin:.25rem 0}}
 .demo{{background:#fff8e1;border-left:4px solid #c98a00;padding:.5rem 1rem}} article.mail{{border:1px solid #ccd;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}}
 article.mail dl{{display:grid;grid-template-columns:7rem 1fr;margin:.3rem 0;font-size:.9rem}} article.mail dt{{color:#556}} article.mail dd{{margin:0}} .subject{{font-weight:600}}
 pre.mail-text{{white-space:pre-wrap;font:.95rem/1.45 ui-monospace,monospace;background:#f6f7f9;padding:.7rem;border-radius:4px}} .wasnt-me a{{font-weight:600;color:#b3261e}}
@@ -2007,31 +2057,11 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn hours(seconds: u64) -> String {
-    if seconds.is_multiple_of(86_400) && seconds > 0 {
-        format!("{} days", seconds / 86_400)
-    } else {
-        format!("{} hours", seconds / 3600)
-    }
-}
-
-/// A number of seconds, in minutes where it divides evenly.
+/// A number of seconds, in the largest unit that divides it evenly.
 fn span(seconds: u64) -> String {
-    let (n, unit) = if seconds.is_multiple_of(60) { (seconds / 60, "minute") } else { (seconds, "second") };
+    let units = [(86_400, "day"), (3600, "hour"), (60, "minute")];
+    let (size, unit) =
+        units.into_iter().find(|(size, _)| seconds.is_multiple_of(*size)).unwrap_or((1, "second"));
+    let n = seconds / size;
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
-
-/// A Unix time as `YYYY-MM-DD HH:MM` UTC (the civil-from-days algorithm).
-fn date(unix: u64) -> String {
-    let (days, seconds) = ((unix / 86_400) as i64, unix % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", seconds / 3600, seconds / 60 % 60)
 }

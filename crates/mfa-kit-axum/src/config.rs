@@ -67,6 +67,16 @@ impl PublicOrigin {
         &self.normalised
     }
 
+    /// The origin's host, without scheme and port (`app.example.com`, `localhost`,
+    /// `[::1]`): the WebAuthn relying-party id of a site served from this origin.
+    pub fn host(&self) -> &str {
+        let rest = self.normalised.split_once("://").map_or("", |(_, rest)| rest);
+        match rest.rsplit_once(':') {
+            Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => rest,
+        }
+    }
+
     /// Whether an `Origin` header names this origin.
     pub(crate) fn matches(&self, header: &str) -> bool {
         PublicOrigin::parse(header).is_ok_and(|sent| sent == *self)
@@ -324,6 +334,9 @@ mod tests {
         assert!(!origin.matches("null") && !origin.matches("https://evil.example"));
         let dev = PublicOrigin::parse("http://127.0.0.1:3000").unwrap();
         assert!(!dev.is_secure() && dev.matches("http://127.0.0.1:3000") && !dev.matches("http://127.0.0.1"));
+        assert_eq!((origin.host(), dev.host()), ("app.example.com", "127.0.0.1"));
+        assert_eq!(PublicOrigin::parse("http://[::1]:8080").unwrap().host(), "[::1]");
+        assert_eq!(PublicOrigin::parse("http://[::1]").unwrap().host(), "[::1]");
         for bad in ["", "app.example.com", "ftp://x", "https://", "https://a/b", "https://u@a", "https://a b"]
         {
             assert!(PublicOrigin::parse(bad).is_err(), "{bad}");

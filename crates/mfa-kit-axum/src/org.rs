@@ -4,8 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use mfa_kit::UserId;
 use mfa_kit::policy::{Jurisdiction, OrgSettings};
+use mfa_kit::{OrgId, UserId};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -13,6 +13,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UserOrg {
+    /// The organisation the user acts in: every event of their requests is filed under
+    /// it, and their record is listed under it ([`mfa_kit::policy::SignInContext::in_org`]).
+    /// `None`: no organisation (a host with one).
+    pub org: Option<OrgId>,
     /// The organisation's MFA settings as its admin saved them (`None`: the policy's
     /// defaults).
     pub settings: Option<Arc<OrgSettings>>,
@@ -28,6 +32,13 @@ impl UserOrg {
     /// A user of an organisation with these settings.
     pub fn new(settings: Arc<OrgSettings>) -> UserOrg {
         UserOrg { settings: Some(settings), ..UserOrg::default() }
+    }
+
+    /// The same, in organisation `org` (see [`UserOrg::org`]).
+    #[must_use]
+    pub fn in_org(mut self, org: impl Into<OrgId>) -> UserOrg {
+        self.org = Some(org.into());
+        self
     }
 
     /// The same, with the organisation's jurisdiction.
@@ -58,7 +69,7 @@ impl UserOrg {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use mfa_kit::UserId;
+/// use mfa_kit::{OrgId, UserId};
 /// use mfa_kit::policy::OrgSettings;
 /// use mfa_kit_axum::{OrgSource, UserOrg};
 ///

@@ -747,6 +747,9 @@ impl MfaWeb {
         if let Some(settings) = org.settings {
             context = context.with_org(settings);
         }
+        if let Some(id) = org.org {
+            context = context.in_org(id);
+        }
         if let Some(user_type) = org.user_type {
             context = context.with_user_type(user_type);
         }

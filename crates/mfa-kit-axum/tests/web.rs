@@ -65,7 +65,7 @@ impl OrgSource for Orgs {
         if broken {
             return Err(OrgsDown);
         }
-        let org = UserOrg::new(Arc::new(settings)).with_user_type("staff");
+        let org = UserOrg::new(Arc::new(settings)).in_org("acme").with_user_type("staff");
         Ok(if user.as_str() == "boss" { org.as_principal() } else { org })
     }
 }
@@ -519,7 +519,8 @@ impl RelyingParty for FakeParty {
 
 async fn context(due: SecondFactorDue) -> String {
     let org = due.context.org.as_ref().map(|o| o.lockout.max_failures);
-    format!("{} {:?} {:?} {}", due.user, org, due.context.user_type, due.context.device_token.is_some())
+    let (user, filed, kind) = (&due.user, &due.context.request.org, &due.context.user_type);
+    format!("{user} {org:?} {kind:?} {} {filed:?}", due.context.device_token.is_some())
 }
 
 #[derive(serde::Deserialize)]
@@ -740,14 +741,15 @@ async fn a_pending_second_factor_expires() {
 }
 
 #[tokio::test]
-async fn the_sign_in_context_carries_the_org_settings_and_the_device_cookie() {
+async fn the_sign_in_context_carries_the_org_its_settings_and_the_device_cookie() {
     let orgs = Orgs::default();
     orgs.0.lock().unwrap().0.lockout.max_failures = 3;
     let (router, _) = app(ClientAddress::Peer, ORIGIN, orgs.clone());
     let mut browser = Browser::new(&router, "app.example");
     browser.cookies.insert("mfa_device".into(), "TOKEN".into());
     browser.post("/password/alice/challenge", "").await;
-    assert_eq!(browser.get("/context").await.1, r#"alice Some(3) Some("staff") true"#);
+    // Every event of the user's requests is filed under the organisation.
+    assert_eq!(browser.get("/context").await.1, r#"alice Some(3) Some("staff") true Some("acme")"#);
 
     orgs.0.lock().unwrap().1 = true;
     let (status, body, _) = browser.get("/context").await;
