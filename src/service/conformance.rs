@@ -49,15 +49,7 @@ where
 
     // Sarah and Ann set up an app; Tom and Bob only start to.
     for (who, context) in [(&sarah, &in_acme), (&ann, &in_globex)] {
-        let start = ok(ok(mfa.start_enrollment(who, "conformance", context).await));
-        let key = ok(crate::KeyUri::parse(&start.uri));
-        let Some(params) = key.totp_params() else { panic!("the service builds TOTP URIs") };
-        let app = crate::Totp::new(key.secret(), params);
-        let now = ok(crate::clock::Clock::now(&clock));
-        let (first, second) = (ok(app.generate(now)).to_string(), ok(app.generate(now + 30)).to_string());
-        clock.advance(30);
-        let confirmed = ok(mfa.confirm_enrollment(who, &[&first, &second], context).await);
-        assert!(confirmed.is_ok(), "confirming {who}'s enrollment: {confirmed:?}");
+        set_up_an_app(&mfa, &clock, who, context).await;
     }
     for (who, context) in [(&tom, &in_acme), (&bob, &in_globex)] {
         assert!(ok(mfa.start_enrollment(who, "conformance", context).await).is_ok());
@@ -84,32 +76,60 @@ where
     assert!(changed.is_ok(), "the settings change: {changed:?}");
 
     // Each status list and trail holds its own organisation only.
-    for (org, members, strangers) in
-        [(&acme, [&sarah, &tom], [&ann, &bob]), (&globex, [&ann, &bob], [&sarah, &tom])]
-    {
-        let listed = ok(store.list_records(&RecordQuery::org(org.as_str(), 100)).await);
-        let mut users: Vec<&UserId> = listed.records.iter().map(|v| v.record.user()).collect();
-        users.sort();
-        let mut expected = members.to_vec();
-        expected.sort();
-        assert_eq!(users, expected, "{org}'s status list");
-        let without = ok(store.list_records(&RecordQuery::org(org.as_str(), 100).without_mfa()).await);
-        assert_eq!(without.records.len(), 1, "{org}'s users without MFA");
-        let trail = ok(store.read_audit(&AuditQuery::org(org.as_str(), 0, u64::MAX >> 2, 1000)).await);
-        assert!(!trail.events.is_empty(), "{org}'s trail is empty");
-        for stored in &trail.events {
-            assert_eq!(stored.event.org().map(OrgId::as_str), Some(org.as_str()), "an event filed elsewhere");
-            assert!(!strangers.contains(&&stored.event.user), "another organisation's user in {org}'s trail");
-        }
-        let settings_changes = trail
-            .events
-            .iter()
-            .filter(|stored| matches!(stored.event.kind, EventKind::OrgSettingsChanged { .. }))
-            .count();
-        assert_eq!(
-            settings_changes,
-            usize::from(org == &acme),
-            "the settings change is filed under acme only"
-        );
+    one_organisation_on_the_service(&*store, &acme, [&sarah, &tom], [&ann, &bob], true).await;
+    one_organisation_on_the_service(&*store, &globex, [&ann, &bob], [&sarah, &tom], false).await;
+}
+
+/// Sets up an authenticator app for `who` with two consecutive codes.
+async fn set_up_an_app<S: crate::store::Store>(
+    mfa: &crate::service::MfaService<Arc<S>, crate::danger::PlaintextSealer>,
+    clock: &crate::clock::ManualClock,
+    who: &UserId,
+    context: &crate::policy::SignInContext,
+) {
+    let start = ok(ok(mfa.start_enrollment(who, "conformance", context).await));
+    let key = ok(crate::KeyUri::parse(&start.uri));
+    let Some(params) = key.totp_params() else { panic!("the service builds TOTP URIs") };
+    let app = crate::Totp::new(key.secret(), params);
+    let now = ok(crate::clock::Clock::now(clock));
+    let (first, second) = (ok(app.generate(now)).to_string(), ok(app.generate(now + 30)).to_string());
+    clock.advance(30);
+    let confirmed = ok(mfa.confirm_enrollment(who, &[&first, &second], context).await);
+    assert!(confirmed.is_ok(), "confirming {who}'s enrollment: {confirmed:?}");
+}
+
+/// One organisation's part of [`two_organisations_on_one_service`]: its status list
+/// holds its `members` (one without MFA), its trail only its own events, none of the
+/// `strangers`, and the settings change if `changed`.
+async fn one_organisation_on_the_service<S: ListRecords + ReadAudit>(
+    store: &S,
+    org: &str,
+    members: [&UserId; 2],
+    strangers: [&UserId; 2],
+    changed: bool,
+) {
+    let listed = ok(store.list_records(&RecordQuery::org(org, 100)).await);
+    let mut users: Vec<&UserId> = listed.records.iter().map(|v| v.record.user()).collect();
+    users.sort();
+    let mut expected = members.to_vec();
+    expected.sort();
+    assert_eq!(users, expected, "{org}'s status list");
+    let without = ok(store.list_records(&RecordQuery::org(org, 100).without_mfa()).await);
+    assert_eq!(without.records.len(), 1, "{org}'s users without MFA");
+    let trail = ok(store.read_audit(&AuditQuery::org(org, 0, u64::MAX >> 2, 1000)).await);
+    assert!(!trail.events.is_empty(), "{org}'s trail is empty");
+    for stored in &trail.events {
+        assert_eq!(stored.event.org().map(OrgId::as_str), Some(org), "an event filed elsewhere");
+        assert!(!strangers.contains(&&stored.event.user), "another organisation's user in {org}'s trail");
     }
+    let settings_changes = trail
+        .events
+        .iter()
+        .filter(|stored| matches!(stored.event.kind, EventKind::OrgSettingsChanged { .. }))
+        .count();
+    assert_eq!(
+        settings_changes,
+        usize::from(changed),
+        "the settings change is filed under its organisation only"
+    );
 }
