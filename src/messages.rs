@@ -96,6 +96,37 @@ impl Language {
         tags.into_iter().find_map(|tag| Language::from_tag(tag).ok())
     }
 
+    /// The reader's language from an HTTP `Accept-Language` header's value: the
+    /// supported language of the highest quality weight (`q`), the first listed among
+    /// equals; English when none is supported or the header is absent or garbled.
+    /// Weights of 0 ("not this one") are skipped.
+    ///
+    /// ```
+    /// use mfa_kit::messages::Language;
+    ///
+    /// assert_eq!(Language::from_accept_language("de-CH, fr;q=0.8, en;q=0.5"), Language::French);
+    /// assert_eq!(Language::from_accept_language("fr;q=0.2, en-GB"), Language::English);
+    /// assert_eq!(Language::from_accept_language("fr;q=0"), Language::English);
+    /// assert_eq!(Language::from_accept_language(""), Language::English);
+    /// ```
+    pub fn from_accept_language(header: &str) -> Language {
+        let weighted = header.split(',').filter_map(|item| {
+            let mut parts = item.split(';');
+            let language = Language::from_tag(parts.next()?.trim()).ok()?;
+            let q = parts
+                .find_map(|param| param.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok().filter(|q| q.is_finite()))?;
+            (q > 0.0).then_some((language, q))
+        });
+        // The first of the highest weight: a later one wins only with a higher weight.
+        weighted
+            .fold(None, |best: Option<(Language, f32)>, (language, q)| match best {
+                Some((_, best_q)) if best_q >= q => best,
+                _ => Some((language, q)),
+            })
+            .map_or(Language::English, |(language, _)| language)
+    }
+
     fn source(self) -> &'static str {
         match self {
             Language::English => include_str!("messages/en.ftl"),

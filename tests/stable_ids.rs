@@ -46,3 +46,35 @@ fn every_shown_or_stored_enum_round_trips_through_its_stable_id() {
     #[cfg(feature = "messages")]
     check(mfa_kit::messages::Language::ALL);
 }
+
+#[test]
+fn compliance_states_read_in_words_and_name_themselves_by_id() {
+    use mfa_kit::flow::oversight::Compliance;
+
+    let words: Vec<(String, &str)> = [
+        Compliance::SetUp,
+        Compliance::Required { deadline: Some(1_800_000_000) },
+        Compliance::Suggested,
+        Compliance::NotRequired,
+        Compliance::Exempt,
+        Compliance::Locked { until: 1_751_362_200 },
+        Compliance::Disabled,
+    ]
+    .iter()
+    .map(|state| (state.to_string(), state.as_str()))
+    .collect();
+    assert_eq!(words[0], ("set up".to_string(), "set_up"));
+    assert_eq!(words[1], ("required".to_string(), "required"));
+    assert_eq!(words[3], ("not required".to_string(), "not_required"));
+    assert_eq!(words[5], ("locked until 2025-07-01 09:30 UTC".to_string(), "locked"));
+    assert_eq!(words[6], ("disabled".to_string(), "disabled"));
+}
+
+#[test]
+fn presets_have_a_title_beside_their_id() {
+    use mfa_kit::policy::Preset;
+
+    assert_eq!(Preset::AtoOperationalSecurity.title(), "ATO Operational Security Framework");
+    assert_eq!(Preset::NistAal2.title(), "NIST SP 800-63B-4 AAL2");
+    assert_eq!(Preset::NistAal2.as_str(), "nist_aal2");
+}

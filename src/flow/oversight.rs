@@ -289,6 +289,19 @@ pub enum Compliance {
     Disabled,
 }
 
+/// The state in words for an admin's list: `set up`, `required`, `suggested`, `not
+/// required`, `exempt`, `locked until 2026-07-01 09:30 UTC`, `disabled`.
+impl core::fmt::Display for Compliance {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Compliance::Locked { until } => {
+                write!(f, "locked until {}", crate::vocabulary::utc::utc_minute(*until))
+            }
+            other => f.write_str(&other.as_str().replace('_', " ")),
+        }
+    }
+}
+
 impl Compliance {
     /// The state's stable id: `set_up`, `required`, `suggested`, `not_required`,
     /// `exempt`, `locked`, `disabled`.

@@ -345,6 +345,15 @@ impl Preset {
     /// providers keep audit logs.
     pub const TWELVE_MONTHS: u64 = 366 * 86_400;
 
+    /// The preset's name for people: `ATO Operational Security Framework`,
+    /// `NIST SP 800-63B-4 AAL2` (the stable id is [`Preset::as_str`]).
+    pub fn title(self) -> &'static str {
+        match self {
+            Preset::AtoOperationalSecurity => "ATO Operational Security Framework",
+            Preset::NistAal2 => "NIST SP 800-63B-4 AAL2",
+        }
+    }
+
     /// How long the audit trail must be kept under this preset, in seconds: 12 months
     /// ([`Preset::TWELVE_MONTHS`]) under the ATO's framework; NIST SP 800-63B sets no
     /// retention of its own (0). [`crate::service::MfaService::prune_audit`] refuses to

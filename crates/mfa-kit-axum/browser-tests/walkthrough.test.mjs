@@ -424,7 +424,7 @@ test('the whole story in a real browser', async (t) => {
     const inForce = await a.locator('#in-force').textContent();
     assert.match(inForce, /Remember devices\s*30 days\s*12 hours/);
     assert.match(inForce, /Mandatory for everyone\s*true\s*true/);
-    assert.match(await a.content(), /In force under the presets: NIST SP 800-63B AAL2</, 'no ATO preset for a UK firm');
+    assert.match(await a.content(), /In force under the presets: NIST SP 800-63B-4 AAL2</, 'no ATO preset for a UK firm');
   });
 
   const bob = await browser();
@@ -888,7 +888,7 @@ test('the whole story in a real browser', async (t) => {
     assert.equal(await s.locator('#status tr', { hasText: 'sam' }).locator('td[data-compliance]').getAttribute('data-compliance'), 'set_up');
     assert.equal(await s.locator('#counts li[data-state=set_up] strong').textContent(), '1');
     const inForce = await s.locator('#in-force').textContent();
-    assert.match(await s.content(), /In force under the presets: NIST SP 800-63B AAL2, ATO Operational Security</);
+    assert.match(await s.content(), /In force under the presets: NIST SP 800-63B-4 AAL2, ATO Operational Security Framework</);
     assert.match(inForce, /Lockout after\s*5\s*5/, 'the ATO preset\'s lockout');
     assert.match(inForce, /Users may turn MFA off\s*true\s*false/, 'and no way out');
     await shot(s, 'admin-smith-co');

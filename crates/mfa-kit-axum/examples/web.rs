@@ -74,15 +74,13 @@ use std::sync::{Arc, Mutex};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRef, Query, State};
-use axum::http::header::ACCEPT_LANGUAGE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
 use mfa_kit::SessionEnd;
 use mfa_kit::flow::disown::Disowned;
-use mfa_kit::flow::oversight::{Compliance, ComplianceCounts, ResetRequest, SettingsChange, UserStatus};
-use mfa_kit::messages::Language;
+use mfa_kit::flow::oversight::{ComplianceCounts, ResetRequest, SettingsChange, UserStatus};
 use mfa_kit::policy::{Jurisdiction, Level, Preset};
 use mfa_kit::prelude::*;
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
@@ -90,7 +88,7 @@ use mfa_kit::service::permissions::{PermissionRequest, Permissions};
 use mfa_kit::store::{AuditQuery, ReadAudit};
 use mfa_kit_axum::{
     AddingSecurityKey, Client, CsrfToken, Enrolling, KeyOptions, KeyResponse, MfaSession, MfaWeb, NoStore,
-    OrgSource, PublicOrigin, SecondFactorDue, SignedIn, Stage, UserOrg, WebError, status_for,
+    OrgSource, PublicOrigin, ReaderLanguage, SecondFactorDue, SignedIn, Stage, UserOrg, WebError, status_for,
 };
 use mfa_kit_mail::{Letterhead, notice_message_id, render_notice, utc_minute};
 use mfa_kit_sqlx::SqliteStore;
@@ -1655,26 +1653,9 @@ async fn status_rows(app: &App, org: &Org, context: &SignInContext) -> Result<Ve
     app.mfa.status_list(&members, context).await.into_iter().map(|(_, row)| Ok(row?)).collect()
 }
 
-/// Where a user stands against the organisation's rules, in words.
-fn compliance(state: Option<Compliance>) -> String {
-    match state {
-        Some(Compliance::Locked { until }) => format!("locked until {}", utc_minute(until)),
-        Some(state) => words(state.as_str()),
-        None => String::new(),
-    }
-}
-
 /// A stable id (`upon_request`) in words.
 fn words(id: impl ToString) -> String {
     id.to_string().replace('_', " ")
-}
-
-fn preset_name(preset: Preset) -> &'static str {
-    match preset {
-        Preset::AtoOperationalSecurity => "ATO Operational Security",
-        Preset::NistAal2 => "NIST SP 800-63B AAL2",
-        other => other.as_str(),
-    }
 }
 
 async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str) -> Page {
@@ -1693,7 +1674,7 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
             c = if row.has_mfa() { "ok" } else { "bad" },
             mark = if row.has_mfa() { "✔" } else { "✘" },
             state = row.compliance.map_or("", |c| c.as_str()),
-            compliance = compliance(row.compliance),
+            compliance = row.compliance.map(|c| c.to_string()).unwrap_or_default(),
             methods = row.methods.iter().map(words).collect::<Vec<_>>().join(", "),
             since = row.enrolled_since.map(utc_minute).unwrap_or_default(),
             used = row.last_used.map(utc_minute).unwrap_or_default(),
@@ -1717,7 +1698,7 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
     let selected = |l: &Level| if *l == c.default_level { " selected" } else { "" };
     let levels =
         Level::ALL.iter().map(|l| format!(r#"<option value="{l}"{}>{}</option>"#, selected(l), words(l)));
-    let presets: Vec<&str> = app.policy.presets_for(&context).into_iter().map(preset_name).collect();
+    let presets: Vec<&str> = app.policy.presets_for(&context).into_iter().map(Preset::title).collect();
     let body = format!(
         r#"{}<p id="org"><strong>{org}</strong></p><h2>Who has two-step verification</h2><ul id="counts">{counts}</ul>
 <table id="status"><tr><th>User</th><th>MFA</th><th>Standing</th><th>Methods</th><th>Since</th><th>Last used</th><th>Reset</th></tr>{rows}</table>
@@ -1841,27 +1822,17 @@ async fn change_settings(
     admin_page(&app, &user, &csrf, &message).await
 }
 
-/// The language of the reader's browser, of those the messages are written in
-/// (English, French): the first of its `Accept-Language` tags that has one.
-fn reader_language(headers: &HeaderMap) -> Language {
-    let accepted = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let tags = accepted.split(',').map(|tag| tag.split(';').next().unwrap_or_default().trim());
-    Language::first_supported(tags).unwrap_or_default()
-}
-
 /// The organisation's audit log, each event as one sentence in the reader's language.
-async fn audit(State(app): State<App>, user: SignedIn, headers: HeaderMap) -> Page {
+async fn audit(State(app): State<App>, user: SignedIn, ReaderLanguage(language): ReaderLanguage) -> Page {
     let Some(org) = administered(&app, &user) else { return admins_only() };
     // The organisation's last 12 months, newest first, as the ATO asks them kept.
     let now = SystemClock.now()?;
-    let query = AuditQuery::org(org.id, now.saturating_sub(366 * 86_400), now + 1, 500);
+    let query = AuditQuery::org(org.id, now.saturating_sub(Preset::TWELVE_MONTHS), now + 1, 500);
     let trail = app.mfa.store().read_audit(&query).await.map_err(db_failed)?;
-    let language = reader_language(&headers);
     // Each event with its stable kind id, for filters and scripts.
     let mut rows = String::new();
     for event in trail.events.iter().rev().map(|stored| &stored.event) {
-        let (kind, line) = (event.kind.message_id(), escape(&event.message(language)));
-        let kind = escape(kind.trim_start_matches("event-"));
+        let (kind, line) = (event.kind.name(), escape(&event.message(language)));
         rows += &format!(r#"<li class="{:?}" data-kind="{kind}">{line}</li>"#, event.outcome);
     }
     let body = format!(

@@ -9,6 +9,8 @@ mod client;
 mod config;
 mod cookie;
 pub mod csrf;
+#[cfg(feature = "messages")]
+mod language;
 mod org;
 mod response;
 pub mod security_key;
@@ -19,6 +21,8 @@ pub use client::{Client, device_label};
 pub use config::{ClientAddress, ConfigError, MfaWeb, MfaWebBuilder, Paths, PublicOrigin};
 pub use cookie::DeviceCookie;
 pub use csrf::{CsrfToken, csrf_protect};
+#[cfg(feature = "messages")]
+pub use language::ReaderLanguage;
 pub use org::{OrgSource, UserOrg};
 pub use response::UNAVAILABLE;
 pub use response::{NoStore, Refused, WebError, no_store, status_for};
