@@ -15,7 +15,7 @@ use crate::record::{
 };
 use crate::seal::SealedSecret;
 use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, Revocation, SensitiveAction};
-use crate::{Code, Totp, TotpParams, Window};
+use crate::{Code, KeyUri, Secret, Totp, TotpParams, Window};
 
 /// How many codes confirm an enrollment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,13 +163,31 @@ fn open(
 /// The shortest secret an import accepts: 128 bits (RFC 4226 §4).
 pub const MIN_IMPORTED_SECRET_BYTES: usize = 16;
 
+/// Reads a key brought from another system for [`import`]: the `otpauth://totp/` URI
+/// of a TOTP credential (its scheme in any case) with the parameters it names, or the
+/// secret alone in base32 (upper or lower case, padded or not, grouped with spaces or
+/// hyphens), then with [`TotpParams::DEFAULT`]. Whitespace around the key is ignored.
+///
+/// # Errors
+/// [`Refusal::InvalidKey`] for a key that cannot be used: neither form, an HOTP URI,
+/// parameters out of range, or a secret shorter than [`MIN_IMPORTED_SECRET_BYTES`].
+pub fn parse_imported_key(key: &str) -> Result<(Secret, TotpParams), Refusal> {
+    let key = key.trim();
+    let parsed = if key.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("otpauth:")) {
+        KeyUri::parse(key).ok().and_then(|uri| Some((uri.secret().clone(), uri.totp_params()?)))
+    } else {
+        Secret::from_base32(key).ok().map(|secret| (secret, TotpParams::DEFAULT))
+    };
+    parsed.filter(|(secret, _)| secret.len() >= MIN_IMPORTED_SECRET_BYTES).ok_or(Refusal::InvalidKey)
+}
+
 /// Installs an authenticator whose secret comes from another system (a migration from
 /// a home-made module or another library), sealed by the host, with no confirmation
 /// codes: its first accepted code sets the replay floor. Refused when the user already
 /// has an authenticator (a replacement is set up with codes), during a lockout, from an
 /// address off the allowlist, and without a fresh proof from a user with MFA. The
-/// caller checks the secret is at least [`MIN_IMPORTED_SECRET_BYTES`] long before
-/// sealing it.
+/// secret is one [`parse_imported_key`] accepted (at least
+/// [`MIN_IMPORTED_SECRET_BYTES`] long), sealed by the host.
 ///
 /// # Errors
 /// [`Failure::RandomSource`] if the operating system's random source fails (for the
@@ -436,4 +454,90 @@ fn consecutive(
         None if totp.verify(second, now, wider, None)?.is_accepted() => Err(Refusal::NotConsecutive),
         None => Err(Refusal::WrongCode { attempts_left: 0 }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Algorithm, Digits};
+
+    /// 160 bits, the RFC 6238 test secret ("12345678901234567890").
+    const BASE32_160: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+    #[test]
+    fn an_otpauth_uri_brings_its_parameters() {
+        let uri =
+            format!("otpauth://totp/Example:alice?secret={BASE32_160}&algorithm=SHA256&digits=8&period=60");
+        let (secret, params) = parse_imported_key(&uri).expect("a usable key");
+        assert_eq!(secret.expose_bytes(), b"12345678901234567890");
+        let expected = TotpParams::DEFAULT
+            .with_algorithm(Algorithm::Sha256)
+            .with_digits(8)
+            .and_then(|p| p.with_period(60))
+            .expect("valid parameters");
+        assert_eq!(params, expected);
+        assert_eq!(params.digits(), Digits::EIGHT);
+    }
+
+    #[test]
+    fn a_base32_secret_takes_the_default_parameters() {
+        let (secret, params) = parse_imported_key(BASE32_160).expect("a usable key");
+        assert_eq!(secret.expose_bytes(), b"12345678901234567890");
+        assert_eq!(params, TotpParams::DEFAULT);
+        let (lower, _) = parse_imported_key(&BASE32_160.to_lowercase()).expect("lower case");
+        assert_eq!(lower.expose_bytes(), secret.expose_bytes());
+    }
+
+    #[test]
+    fn whitespace_around_and_within_the_key_is_ignored() {
+        let grouped = " gezd gnbv gy3t qojq gezd gnbv gy3t qojq\n";
+        let (secret, _) = parse_imported_key(grouped).expect("a usable key");
+        assert_eq!(secret.expose_bytes(), b"12345678901234567890");
+        let uri = format!("\t otpauth://totp/alice?secret={BASE32_160}\r\n");
+        let (secret, params) = parse_imported_key(&uri).expect("a usable URI");
+        assert_eq!(secret.expose_bytes(), b"12345678901234567890");
+        assert_eq!(params, TotpParams::DEFAULT);
+    }
+
+    #[test]
+    fn a_secret_under_128_bits_is_refused() {
+        // 64 bits.
+        assert_eq!(parse_imported_key("GEZDGNBVGY3TQ").err(), Some(Refusal::InvalidKey));
+        assert_eq!(
+            parse_imported_key("otpauth://totp/alice?secret=GEZDGNBVGY3TQ").err(),
+            Some(Refusal::InvalidKey)
+        );
+        // 128 bits is enough.
+        assert!(parse_imported_key("GEZDGNBVGY3TQOJQGEZDGNBVGY").is_ok());
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        for key in [
+            "",
+            "   ",
+            "not a key!",
+            "otpauth:",
+            "otpauth://totp/alice",
+            "https://example.com/?secret=GEZDGNBVGY3TQOJQ",
+        ] {
+            assert_eq!(parse_imported_key(key).err(), Some(Refusal::InvalidKey), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn an_hotp_uri_is_refused() {
+        let uri = format!("otpauth://hotp/alice?secret={BASE32_160}&counter=0");
+        assert_eq!(parse_imported_key(&uri).err(), Some(Refusal::InvalidKey));
+    }
+
+    #[test]
+    fn the_scheme_is_read_in_any_case() {
+        for scheme in ["OTPAUTH", "OtpAuth", "otpauth"] {
+            let uri = format!("{scheme}://totp/alice?secret={BASE32_160}&digits=8");
+            let (secret, params) = parse_imported_key(&uri).expect("a usable URI");
+            assert_eq!(secret.expose_bytes(), b"12345678901234567890", "{scheme}");
+            assert_eq!(params.digits(), Digits::EIGHT, "{scheme}");
+        }
+    }
 }

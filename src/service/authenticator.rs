@@ -262,7 +262,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Imports an authenticator from another system, for a migration: `key` is the
     /// otpauth:// URI of a TOTP credential or its secret in base32 (then with the
-    /// default parameters). The secret must be at least 128 bits. The user's next code
+    /// default parameters), read by [`flow::enrollment::parse_imported_key`]. The secret
+    /// must be at least 128 bits. The user's next code
     /// sets the replay floor. Audited as `AuthenticatorImported`.
     ///
     /// # Errors
@@ -275,15 +276,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
     ) -> Result<Outcome<()>, Error> {
         self.check(context)?;
-        let parsed = if key.trim_start().get(..8).is_some_and(|s| s.eq_ignore_ascii_case("otpauth:")) {
-            KeyUri::parse(key.trim()).ok().and_then(|uri| Some((uri.secret().clone(), uri.totp_params()?)))
-        } else {
-            Secret::from_base32(key).ok().map(|secret| (secret, crate::TotpParams::DEFAULT))
-        };
-        let Some((secret, params)) =
-            parsed.filter(|(secret, _)| secret.len() >= flow::enrollment::MIN_IMPORTED_SECRET_BYTES)
-        else {
-            return Ok(Err(Refusal::InvalidKey));
+        let (secret, params) = match flow::enrollment::parse_imported_key(key) {
+            Ok(parsed) => parsed,
+            Err(refusal) => return Ok(Err(refusal)),
         };
         let sealed = self.sealer.seal(user, &secret).await?;
         let imported = self
