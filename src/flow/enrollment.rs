@@ -222,6 +222,51 @@ pub fn import(
     })
 }
 
+/// The sealed secrets a record holds, for key rotation: each authenticator's, then the
+/// pending enrollment's. The host opens and seals each again under its current key and
+/// hands the pairs to [`reseal`].
+pub fn sealed_secrets(record: &UserRecord) -> Vec<SealedSecret> {
+    let authenticators = record.authenticators.iter().map(TotpCredential::sealed_secret);
+    let pending = record.pending_enrollment.as_ref().map(|pending| pending.sealed_secret());
+    authenticators.chain(pending).cloned().collect()
+}
+
+/// Puts secrets sealed again under another key in place of the ones they were sealed
+/// from, for key rotation: `resealed` pairs a sealed secret read from the record (as
+/// [`sealed_secrets`] lists them) with the same secret sealed again. A secret is
+/// replaced only where the record still holds the one it was sealed from and the new
+/// one names another key (sealing again under the same key is no change); the others
+/// stay as they are, for a later run. Audited as `SecretsResealed` when any was
+/// replaced. Returns whether any was. Needs no proof and settles no clock: it changes
+/// how the secrets are stored, not what they are.
+pub fn reseal(record: &mut UserRecord, resealed: &[(SealedSecret, SealedSecret)]) -> Step<bool> {
+    let mut draft = Draft::new(record);
+    let authenticators = draft.get().authenticators.len();
+    let mut count = 0;
+    let mut key_id = None;
+    for (index, held) in sealed_secrets(draft.get()).iter().enumerate() {
+        let Some((_, now)) = resealed.iter().find(|(was, now)| was == held && now.key_id() != held.key_id())
+        else {
+            continue;
+        };
+        // The slots are those `sealed_secrets` listed a moment ago: each is there.
+        let record = draft.edit();
+        let slot = if index < authenticators {
+            record.authenticators.get_mut(index).map(TotpCredential::sealed_secret_mut)
+        } else {
+            record.pending_enrollment.as_deref_mut().map(|pending| &mut pending.secret)
+        };
+        let Some(slot) = slot else { continue };
+        *slot = now.clone();
+        key_id = Some(now.key_id().to_string());
+        count += 1;
+    }
+    if let Some(key_id) = key_id {
+        draft.emit(EventKind::SecretsResealed { count, key_id });
+    }
+    draft.finish(Ok(count > 0))
+}
+
 /// A new authenticator id: 64 random bits as 16 hex digits.
 pub(crate) fn new_id() -> Result<String, Failure> {
     let mut bytes = [0u8; 8];
@@ -529,6 +574,56 @@ mod tests {
     fn an_hotp_uri_is_refused() {
         let uri = format!("otpauth://hotp/alice?secret={BASE32_160}&counter=0");
         assert_eq!(parse_imported_key(&uri).err(), Some(Refusal::InvalidKey));
+    }
+
+    fn sealed(key_id: &str, ciphertext: &[u8]) -> SealedSecret {
+        SealedSecret::new(key_id, ciphertext.to_vec())
+    }
+
+    /// A record with two authenticators, sealed under `old`.
+    fn record() -> UserRecord {
+        let mut record = UserRecord::new(crate::UserId::new("sarah"));
+        for (id, ciphertext) in [("a1", b"one"), ("a2", b"two")] {
+            let secret = sealed("old", ciphertext);
+            record.authenticators.push(TotpCredential::new(
+                id.into(),
+                id.into(),
+                secret,
+                TotpParams::DEFAULT,
+                1_000,
+            ));
+        }
+        record
+    }
+
+    #[test]
+    fn resealing_replaces_only_the_secrets_it_was_given_for() {
+        let mut record = record();
+        let generation = record.generation;
+        assert_eq!(sealed_secrets(&record), [sealed("old", b"one"), sealed("old", b"two")]);
+        // The second authenticator's secret changed since it was read: left alone.
+        let resealed =
+            [(sealed("old", b"one"), sealed("new", b"ONE")), (sealed("old", b"2"), sealed("new", b"TWO"))];
+        let step = reseal(&mut record, &resealed);
+        assert_eq!(step.outcome, Ok(true));
+        assert!(step.changed);
+        assert_eq!(step.events.as_slice(), [EventKind::SecretsResealed { count: 1, key_id: "new".into() }]);
+        assert_eq!(sealed_secrets(&record), [sealed("new", b"ONE"), sealed("old", b"two")]);
+        assert_eq!(record.generation, generation, "the same secrets: sessions go on");
+    }
+
+    #[test]
+    fn resealing_under_the_same_key_changes_nothing() {
+        let mut record = record();
+        let same =
+            [(sealed("old", b"one"), sealed("old", b"ONE")), (sealed("old", b"two"), sealed("old", b"TWO"))];
+        for resealed in [&same[..], &[]] {
+            let step = reseal(&mut record, resealed);
+            assert_eq!(step.outcome, Ok(false));
+            assert!(!step.changed);
+            assert!(step.events.is_empty());
+            assert_eq!(sealed_secrets(&record), [sealed("old", b"one"), sealed("old", b"two")]);
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::{Error, MfaService, Which};
 use crate::event::Events;
 use crate::flow::{self, Proven, Step, enrollment::Confirmed};
 use crate::policy::SignInContext;
-use crate::record::{AuthenticatorInfo, TotpCredential};
+use crate::record::AuthenticatorInfo;
 use crate::seal::SecretSealer;
 use crate::store::Store;
 use crate::vocabulary::{Outcome, Refusal, RequestContext, UserId};
@@ -362,7 +362,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Re-seals the user's secrets with the sealer's current key, for key rotation: run
     /// it over every user after adding a new key, then retire the old key once no
-    /// record names it. Returns whether anything was re-sealed.
+    /// record names it. Returns whether anything was re-sealed. The service opens and
+    /// seals each secret again; [`flow::enrollment::reseal`] puts them in place and
+    /// audits `SecretsResealed`.
     ///
     /// # Errors
     /// [`Error::Sealer`] if a secret does not open (it stays as it was), and
@@ -370,16 +372,12 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     pub async fn reseal(&self, user: &UserId) -> Result<bool, Error> {
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
-            let record = &mut attempt.record;
-            let sealed = record.authenticators.iter_mut().map(TotpCredential::sealed_secret_mut);
-            let pending = record.pending_enrollment.as_mut().map(|p| &mut p.secret).into_iter();
-            let mut changed = false;
-            for secret in sealed.chain(pending) {
-                let fresh = self.sealer.seal(user, &self.sealer.open(user, secret).await?).await?;
-                changed |= fresh.key_id() != secret.key_id();
-                *secret = fresh;
+            let mut resealed = Vec::new();
+            for held in flow::enrollment::sealed_secrets(&attempt.record) {
+                let fresh = self.sealer.seal(user, &self.sealer.open(user, &held).await?).await?;
+                resealed.push((held, fresh));
             }
-            let step = Step { outcome: Ok(changed), events: Events::new(), changed };
+            let step = flow::enrollment::reseal(&mut attempt.record, &resealed);
             if let Some(outcome) = self.commit(attempt, user, &RequestContext::default(), step).await? {
                 return Ok(outcome.unwrap_or(false));
             }
