@@ -36,6 +36,7 @@
 //! | `security_key_counter_regressed` | `authenticator`; `stored` and `presented` (the signature counters); `accepted` (bool: whether the policy let the proof through) |
 //! | `enrollment_confirmed` | `replaced` (bool) |
 //! | `authenticator_imported` | |
+//! | `secrets_resealed` | `count` (how many sealed secrets), `key_id` (the id of the host's key that seals them now) |
 //! | `authenticator_removed` | `authenticator` (its id), `name` |
 //! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts` |
 //! | `enrollment_expired` | |
@@ -121,6 +122,16 @@ pub enum EventKind {
     /// An authenticator's secret was imported from another system (a migration); its
     /// first accepted code sets the replay floor.
     AuthenticatorImported,
+    /// The user's secrets were sealed again under another of the host's keys, for key
+    /// rotation ([`crate::flow::enrollment::reseal`]): the same secrets, stored
+    /// differently. Not a user notice.
+    SecretsResealed {
+        /// How many sealed secrets were replaced (authenticators' and a pending
+        /// enrollment's).
+        count: usize,
+        /// The id of the key that seals them now (an id, not a key).
+        key_id: String,
+    },
     /// One of the user's authenticators was removed.
     AuthenticatorRemoved {
         /// Its id.
@@ -663,6 +674,7 @@ impl EventKind {
             EventKind::EnrollmentStarted { .. } => "enrollment_started",
             EventKind::EnrollmentConfirmed { .. } => "enrollment_confirmed",
             EventKind::AuthenticatorImported => "authenticator_imported",
+            EventKind::SecretsResealed { .. } => "secrets_resealed",
             EventKind::AuthenticatorRemoved { .. } => "authenticator_removed",
             EventKind::SecurityKeyRegistered { .. } => "security_key_registered",
             EventKind::NoticeDisowned { .. } => "notice_disowned",
@@ -715,6 +727,7 @@ impl EventKind {
             EventKind::EnrollmentStarted { .. }
             | EventKind::EnrollmentConfirmed { .. }
             | EventKind::AuthenticatorImported
+            | EventKind::SecretsResealed { .. }
             | EventKind::AuthenticatorRemoved { .. }
             | EventKind::SecurityKeyRegistered { .. }
             | EventKind::SecurityKeyRemoved { .. }

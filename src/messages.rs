@@ -434,6 +434,10 @@ impl EventKind {
                 args.set("mode", mode.as_str());
             }
             EventKind::RecoveryCodesGenerated { count } => args.set("count", *count),
+            EventKind::SecretsResealed { count, key_id } => {
+                args.set("count", *count);
+                args.set("key_id", key_id.clone());
+            }
             EventKind::RecoveryCodesLow { remaining }
             | EventKind::RecoveryCodesReplacementDue { remaining } => {
                 args.set("remaining", *remaining);

@@ -15,6 +15,7 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::EnrollmentStarted { expires_at: 1_700_000_600 },
         EventKind::EnrollmentConfirmed { replaced: true },
         EventKind::AuthenticatorImported,
+        EventKind::SecretsResealed { count: 2, key_id: "2026-12".into() },
         EventKind::AuthenticatorRemoved {
             authenticator: "0123456789abcdef".into(),
             name: "Old phone".into(),
@@ -117,6 +118,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"enrollment_started","expires_at":1700000600}"#,
     r#"{"kind":"enrollment_confirmed","replaced":true}"#,
     r#"{"kind":"authenticator_imported"}"#,
+    r#"{"kind":"secrets_resealed","count":2,"key_id":"2026-12"}"#,
     r#"{"kind":"authenticator_removed","authenticator":"0123456789abcdef","name":"Old phone"}"#,
     r#"{"kind":"security_key_registered","authenticator":"5be0c3a1d2e4f607","name":"YubiKey","discoverable":true,"user_verified":true}"#,
     r#"{"kind":"security_key_removed","authenticator":"5be0c3a1d2e4f607","name":"YubiKey"}"#,

@@ -92,6 +92,8 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::EnrollmentConfirmed { replaced: true },
         EventKind::EnrollmentConfirmed { replaced: false },
         EventKind::AuthenticatorImported,
+        EventKind::SecretsResealed { count: 2, key_id: "2026-12".into() },
+        EventKind::SecretsResealed { count: 1, key_id: "2026-12".into() },
         EventKind::AuthenticatorRemoved {
             authenticator: "0123456789abcdef".into(),
             name: "Old phone".into(),

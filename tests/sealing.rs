@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use common::*;
 use mfa_kit::clock::ManualClock;
+use mfa_kit::event::{AuditOutcome, EventKind, MemoryAuditLog};
 use mfa_kit::seal::{SealError, SealedSecret, SecretSealer};
 use mfa_kit::service::MfaService;
 use mfa_kit::store::{MemoryStore, Store};
@@ -73,19 +74,42 @@ fn resealing_rotates_the_key_and_the_authenticator_keeps_working() {
         }
     }
     let clock = ManualClock::new(START);
-    let mfa =
-        MfaService::builder("Smith", MemoryStore::new(), Shared(sealer.clone())).clock(clock.clone()).build();
+    let audit = std::sync::Arc::new(MemoryAuditLog::new());
+    let mfa = MfaService::builder("Smith", MemoryStore::new(), Shared(sealer.clone()))
+        .clock(clock.clone())
+        .audit(audit.clone())
+        .build();
     let sarah = user("sarah");
     let phone = enroll(&mfa, &clock, &sarah);
-    let key_id = |mfa: &MfaService<MemoryStore, Shared>| {
-        run(mfa.record(&sarah)).unwrap().totp().unwrap().sealed_secret().key_id().to_string()
+    // A replacement set up on a new phone, not yet confirmed: its secret is sealed too.
+    let started = run(mfa.start_enrollment(&sarah, "sarah@smith.example", &office())).unwrap();
+    assert!(started.is_ok(), "{started:?}");
+    let key_ids = |mfa: &MfaService<MemoryStore, Shared>| {
+        let record = run(mfa.record(&sarah)).unwrap();
+        let pending = record.pending_enrollment().map(|pending| pending.sealed_secret().key_id().to_string());
+        (record.totp().unwrap().sealed_secret().key_id().to_string(), pending)
     };
-    assert_eq!(key_id(&mfa), "key-2025");
+    assert_eq!(key_ids(&mfa), ("key-2025".into(), Some("key-2025".into())));
+    let resealed = || {
+        audit
+            .kinds_for(&sarah)
+            .into_iter()
+            .filter(|kind| matches!(kind, EventKind::SecretsResealed { .. }))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(resealed(), [], "nothing re-sealed yet");
+    assert!(!run(mfa.reseal(&sarah)).unwrap(), "sealed under the current key already");
+    assert_eq!(resealed(), [], "no change, no event");
 
     *sealer.current.lock().unwrap() = "key-2026";
     assert!(run(mfa.reseal(&sarah)).unwrap());
-    assert_eq!(key_id(&mfa), "key-2026");
+    assert_eq!(key_ids(&mfa), ("key-2026".into(), Some("key-2026".into())));
+    assert_eq!(resealed(), [EventKind::SecretsResealed { count: 2, key_id: "key-2026".into() }]);
+    let event = audit.events().into_iter().find(|event| event.kind.name() == "secrets_resealed").unwrap();
+    assert_eq!((&event.user, &event.actor, event.outcome), (&sarah, &sarah, AuditOutcome::Success));
+    assert_eq!(event.kind.security_notice(), None, "not news for the user");
     assert!(!run(mfa.reseal(&sarah)).unwrap(), "nothing left to rotate");
+    assert_eq!(resealed().len(), 1, "no event for a run that changed nothing");
     assert!(run(mfa.verify_code(&sarah, &phone.code(), &office())).unwrap().is_ok());
 }
 

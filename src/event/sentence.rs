@@ -40,6 +40,12 @@ impl EventKind {
             }
             EventKind::EnrollmentConfirmed { replaced: false } => "Set up an authenticator app.".into(),
             EventKind::AuthenticatorImported => "An authenticator was imported from another system.".into(),
+            EventKind::SecretsResealed { count: 1, key_id } => {
+                format!("Re-sealed 1 secret under the key \"{key_id}\".")
+            }
+            EventKind::SecretsResealed { count, key_id } => {
+                format!("Re-sealed {count} secrets under the key \"{key_id}\".")
+            }
             EventKind::AuthenticatorRemoved { name, .. } => format!("Removed the authenticator \"{name}\"."),
             EventKind::SecurityKeyRegistered { name, discoverable, .. } => {
                 let what = if *discoverable { "passkey" } else { "security key" };

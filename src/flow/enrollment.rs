@@ -15,7 +15,7 @@ use crate::record::{
 };
 use crate::seal::SealedSecret;
 use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, Revocation, SensitiveAction};
-use crate::{Code, Totp, TotpParams, Window};
+use crate::{Code, KeyUri, Secret, Totp, TotpParams, Window};
 
 /// How many codes confirm an enrollment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,13 +163,31 @@ fn open(
 /// The shortest secret an import accepts: 128 bits (RFC 4226 §4).
 pub const MIN_IMPORTED_SECRET_BYTES: usize = 16;
 
+/// Reads a key brought from another system for [`import`]: the `otpauth://totp/` URI
+/// of a TOTP credential (its scheme in any case) with the parameters it names, or the
+/// secret alone in base32 (upper or lower case, padded or not, grouped with spaces or
+/// hyphens), then with [`TotpParams::DEFAULT`]. Whitespace around the key is ignored.
+///
+/// # Errors
+/// [`Refusal::InvalidKey`] for a key that cannot be used: neither form, an HOTP URI,
+/// parameters out of range, or a secret shorter than [`MIN_IMPORTED_SECRET_BYTES`].
+pub fn parse_imported_key(key: &str) -> Result<(Secret, TotpParams), Refusal> {
+    let key = key.trim();
+    let parsed = if key.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("otpauth:")) {
+        KeyUri::parse(key).ok().and_then(|uri| Some((uri.secret().clone(), uri.totp_params()?)))
+    } else {
+        Secret::from_base32(key).ok().map(|secret| (secret, TotpParams::DEFAULT))
+    };
+    parsed.filter(|(secret, _)| secret.len() >= MIN_IMPORTED_SECRET_BYTES).ok_or(Refusal::InvalidKey)
+}
+
 /// Installs an authenticator whose secret comes from another system (a migration from
 /// a home-made module or another library), sealed by the host, with no confirmation
 /// codes: its first accepted code sets the replay floor. Refused when the user already
 /// has an authenticator (a replacement is set up with codes), during a lockout, from an
 /// address off the allowlist, and without a fresh proof from a user with MFA. The
-/// caller checks the secret is at least [`MIN_IMPORTED_SECRET_BYTES`] long before
-/// sealing it.
+/// secret is one [`parse_imported_key`] accepted (at least
+/// [`MIN_IMPORTED_SECRET_BYTES`] long), sealed by the host.
 ///
 /// # Errors
 /// [`Failure::RandomSource`] if the operating system's random source fails (for the
@@ -202,6 +220,51 @@ pub fn import(
         draft.emit(EventKind::AuthenticatorImported);
         Ok(Ok(()))
     })
+}
+
+/// The sealed secrets a record holds, for key rotation: each authenticator's, then the
+/// pending enrollment's. The host opens and seals each again under its current key and
+/// hands the pairs to [`reseal`].
+pub fn sealed_secrets(record: &UserRecord) -> Vec<SealedSecret> {
+    let authenticators = record.authenticators.iter().map(TotpCredential::sealed_secret);
+    let pending = record.pending_enrollment.as_ref().map(|pending| pending.sealed_secret());
+    authenticators.chain(pending).cloned().collect()
+}
+
+/// Puts secrets sealed again under another key in place of the ones they were sealed
+/// from, for key rotation: `resealed` pairs a sealed secret read from the record (as
+/// [`sealed_secrets`] lists them) with the same secret sealed again. A secret is
+/// replaced only where the record still holds the one it was sealed from and the new
+/// one names another key (sealing again under the same key is no change); the others
+/// stay as they are, for a later run. Audited as `SecretsResealed` when any was
+/// replaced. Returns whether any was. Needs no proof and settles no clock: it changes
+/// how the secrets are stored, not what they are.
+pub fn reseal(record: &mut UserRecord, resealed: &[(SealedSecret, SealedSecret)]) -> Step<bool> {
+    let mut draft = Draft::new(record);
+    let authenticators = draft.get().authenticators.len();
+    let mut count = 0;
+    let mut key_id = None;
+    for (index, held) in sealed_secrets(draft.get()).iter().enumerate() {
+        let Some((_, now)) = resealed.iter().find(|(was, now)| was == held && now.key_id() != held.key_id())
+        else {
+            continue;
+        };
+        // The slots are those `sealed_secrets` listed a moment ago: each is there.
+        let record = draft.edit();
+        let slot = if index < authenticators {
+            record.authenticators.get_mut(index).map(TotpCredential::sealed_secret_mut)
+        } else {
+            record.pending_enrollment.as_deref_mut().map(|pending| &mut pending.secret)
+        };
+        let Some(slot) = slot else { continue };
+        *slot = now.clone();
+        key_id = Some(now.key_id().to_string());
+        count += 1;
+    }
+    if let Some(key_id) = key_id {
+        draft.emit(EventKind::SecretsResealed { count, key_id });
+    }
+    draft.finish(Ok(count > 0))
 }
 
 /// A new authenticator id: 64 random bits as 16 hex digits.
@@ -436,4 +499,140 @@ fn consecutive(
         None if totp.verify(second, now, wider, None)?.is_accepted() => Err(Refusal::NotConsecutive),
         None => Err(Refusal::WrongCode { attempts_left: 0 }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Algorithm, Digits};
+
+    /// 160 bits, the RFC 6238 test secret ("12345678901234567890").
+    const BASE32_160: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+    #[test]
+    fn an_otpauth_uri_brings_its_parameters() {
+        let uri =
+            format!("otpauth://totp/Example:alice?secret={BASE32_160}&algorithm=SHA256&digits=8&period=60");
+        let (secret, params) = parse_imported_key(&uri).expect("a usable key");
+        assert_eq!(secret.expose_bytes(), b"12345678901234567890");
+        let expected = TotpParams::DEFAULT
+            .with_algorithm(Algorithm::Sha256)
+            .with_digits(8)
+            .and_then(|p| p.with_period(60))
+            .expect("valid parameters");
+        assert_eq!(params, expected);
+        assert_eq!(params.digits(), Digits::EIGHT);
+    }
+
+    #[test]
+    fn a_base32_secret_takes_the_default_parameters() {
+        let (secret, params) = parse_imported_key(BASE32_160).expect("a usable key");
+        assert_eq!(secret.expose_bytes(), b"12345678901234567890");
+        assert_eq!(params, TotpParams::DEFAULT);
+        let (lower, _) = parse_imported_key(&BASE32_160.to_lowercase()).expect("lower case");
+        assert_eq!(lower.expose_bytes(), secret.expose_bytes());
+    }
+
+    #[test]
+    fn whitespace_around_and_within_the_key_is_ignored() {
+        let grouped = " gezd gnbv gy3t qojq gezd gnbv gy3t qojq\n";
+        let (secret, _) = parse_imported_key(grouped).expect("a usable key");
+        assert_eq!(secret.expose_bytes(), b"12345678901234567890");
+        let uri = format!("\t otpauth://totp/alice?secret={BASE32_160}\r\n");
+        let (secret, params) = parse_imported_key(&uri).expect("a usable URI");
+        assert_eq!(secret.expose_bytes(), b"12345678901234567890");
+        assert_eq!(params, TotpParams::DEFAULT);
+    }
+
+    #[test]
+    fn a_secret_under_128_bits_is_refused() {
+        // 64 bits.
+        assert_eq!(parse_imported_key("GEZDGNBVGY3TQ").err(), Some(Refusal::InvalidKey));
+        assert_eq!(
+            parse_imported_key("otpauth://totp/alice?secret=GEZDGNBVGY3TQ").err(),
+            Some(Refusal::InvalidKey)
+        );
+        // 128 bits is enough.
+        assert!(parse_imported_key("GEZDGNBVGY3TQOJQGEZDGNBVGY").is_ok());
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        for key in [
+            "",
+            "   ",
+            "not a key!",
+            "otpauth:",
+            "otpauth://totp/alice",
+            "https://example.com/?secret=GEZDGNBVGY3TQOJQ",
+        ] {
+            assert_eq!(parse_imported_key(key).err(), Some(Refusal::InvalidKey), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn an_hotp_uri_is_refused() {
+        let uri = format!("otpauth://hotp/alice?secret={BASE32_160}&counter=0");
+        assert_eq!(parse_imported_key(&uri).err(), Some(Refusal::InvalidKey));
+    }
+
+    fn sealed(key_id: &str, ciphertext: &[u8]) -> SealedSecret {
+        SealedSecret::new(key_id, ciphertext.to_vec())
+    }
+
+    /// A record with two authenticators, sealed under `old`.
+    fn record() -> UserRecord {
+        let mut record = UserRecord::new(crate::UserId::new("sarah"));
+        for (id, ciphertext) in [("a1", b"one"), ("a2", b"two")] {
+            let secret = sealed("old", ciphertext);
+            record.authenticators.push(TotpCredential::new(
+                id.into(),
+                id.into(),
+                secret,
+                TotpParams::DEFAULT,
+                1_000,
+            ));
+        }
+        record
+    }
+
+    #[test]
+    fn resealing_replaces_only_the_secrets_it_was_given_for() {
+        let mut record = record();
+        let generation = record.generation;
+        assert_eq!(sealed_secrets(&record), [sealed("old", b"one"), sealed("old", b"two")]);
+        // The second authenticator's secret changed since it was read: left alone.
+        let resealed =
+            [(sealed("old", b"one"), sealed("new", b"ONE")), (sealed("old", b"2"), sealed("new", b"TWO"))];
+        let step = reseal(&mut record, &resealed);
+        assert_eq!(step.outcome, Ok(true));
+        assert!(step.changed);
+        assert_eq!(step.events.as_slice(), [EventKind::SecretsResealed { count: 1, key_id: "new".into() }]);
+        assert_eq!(sealed_secrets(&record), [sealed("new", b"ONE"), sealed("old", b"two")]);
+        assert_eq!(record.generation, generation, "the same secrets: sessions go on");
+    }
+
+    #[test]
+    fn resealing_under_the_same_key_changes_nothing() {
+        let mut record = record();
+        let same =
+            [(sealed("old", b"one"), sealed("old", b"ONE")), (sealed("old", b"two"), sealed("old", b"TWO"))];
+        for resealed in [&same[..], &[]] {
+            let step = reseal(&mut record, resealed);
+            assert_eq!(step.outcome, Ok(false));
+            assert!(!step.changed);
+            assert!(step.events.is_empty());
+            assert_eq!(sealed_secrets(&record), [sealed("old", b"one"), sealed("old", b"two")]);
+        }
+    }
+
+    #[test]
+    fn the_scheme_is_read_in_any_case() {
+        for scheme in ["OTPAUTH", "OtpAuth", "otpauth"] {
+            let uri = format!("{scheme}://totp/alice?secret={BASE32_160}&digits=8");
+            let (secret, params) = parse_imported_key(&uri).expect("a usable URI");
+            assert_eq!(secret.expose_bytes(), b"12345678901234567890", "{scheme}");
+            assert_eq!(params.digits(), Digits::EIGHT, "{scheme}");
+        }
+    }
 }

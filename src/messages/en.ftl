@@ -90,6 +90,10 @@ event-enrollment_confirmed = { $replaced ->
        *[false] Set up an authenticator app.
     }
 event-authenticator_imported = An authenticator was imported from another system.
+event-secrets_resealed = Re-sealed { $count ->
+        [one] { $count } secret
+       *[other] { $count } secrets
+    } under the key "{ $key_id }".
 event-authenticator_removed = Removed the authenticator "{ $name }".
 event-security_key_registered = Registered the { $discoverable ->
         [true] passkey

@@ -89,6 +89,10 @@ event-enrollment_confirmed = { $replaced ->
        *[false] Application d’authentification configurée.
     }
 event-authenticator_imported = Un authentificateur a été importé d’un autre système.
+event-secrets_resealed = { $count ->
+        [one] { $count } secret rechiffré
+       *[other] { $count } secrets rechiffrés
+    } avec la clé « { $key_id } ».
 event-authenticator_removed = Authentificateur « { $name } » supprimé.
 event-security_key_registered = { $discoverable ->
         [true] Clé d’accès

@@ -132,6 +132,8 @@ fn every_event() -> Vec<EventKind> {
         EventKind::EnrollmentConfirmed { replaced: true },
         EventKind::EnrollmentConfirmed { replaced: false },
         EventKind::AuthenticatorImported,
+        EventKind::SecretsResealed { count: 2, key_id: "2026-12".into() },
+        EventKind::SecretsResealed { count: 1, key_id: "2026-12".into() },
         EventKind::AuthenticatorRemoved { authenticator: "0123".into(), name: "Old phone".into() },
         EventKind::SecurityKeyRegistered {
             authenticator: "5be0".into(),
@@ -258,6 +260,7 @@ fn every_event() -> Vec<EventKind> {
         EventKind::EnrollmentStarted { .. }
         | EventKind::EnrollmentConfirmed { .. }
         | EventKind::AuthenticatorImported
+        | EventKind::SecretsResealed { .. }
         | EventKind::AuthenticatorRemoved { .. }
         | EventKind::SecurityKeyRegistered { .. }
         | EventKind::NoticeDisowned { .. }
@@ -303,7 +306,7 @@ fn every_event() -> Vec<EventKind> {
         | EventKind::FutureDatedVoided { .. } => kind.name(),
     };
     let names: std::collections::BTreeSet<&str> = all.iter().map(listed).collect();
-    assert_eq!(names.len(), 46, "one sample of each event: {names:?}");
+    assert_eq!(names.len(), 47, "one sample of each event: {names:?}");
     all
 }
 

@@ -9,7 +9,7 @@ use super::{Error, MfaService, Which};
 use crate::event::Events;
 use crate::flow::{self, Proven, Step, enrollment::Confirmed};
 use crate::policy::SignInContext;
-use crate::record::{AuthenticatorInfo, TotpCredential};
+use crate::record::AuthenticatorInfo;
 use crate::seal::SecretSealer;
 use crate::store::Store;
 use crate::vocabulary::{Outcome, Refusal, RequestContext, UserId};
@@ -262,7 +262,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Imports an authenticator from another system, for a migration: `key` is the
     /// otpauth:// URI of a TOTP credential or its secret in base32 (then with the
-    /// default parameters). The secret must be at least 128 bits. The user's next code
+    /// default parameters), read by [`flow::enrollment::parse_imported_key`]. The secret
+    /// must be at least 128 bits. The user's next code
     /// sets the replay floor. Audited as `AuthenticatorImported`.
     ///
     /// # Errors
@@ -275,15 +276,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
     ) -> Result<Outcome<()>, Error> {
         self.check(context)?;
-        let parsed = if key.trim_start().get(..8).is_some_and(|s| s.eq_ignore_ascii_case("otpauth:")) {
-            KeyUri::parse(key.trim()).ok().and_then(|uri| Some((uri.secret().clone(), uri.totp_params()?)))
-        } else {
-            Secret::from_base32(key).ok().map(|secret| (secret, crate::TotpParams::DEFAULT))
-        };
-        let Some((secret, params)) =
-            parsed.filter(|(secret, _)| secret.len() >= flow::enrollment::MIN_IMPORTED_SECRET_BYTES)
-        else {
-            return Ok(Err(Refusal::InvalidKey));
+        let (secret, params) = match flow::enrollment::parse_imported_key(key) {
+            Ok(parsed) => parsed,
+            Err(refusal) => return Ok(Err(refusal)),
         };
         let sealed = self.sealer.seal(user, &secret).await?;
         let imported = self
@@ -367,7 +362,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Re-seals the user's secrets with the sealer's current key, for key rotation: run
     /// it over every user after adding a new key, then retire the old key once no
-    /// record names it. Returns whether anything was re-sealed.
+    /// record names it. Returns whether anything was re-sealed. The service opens and
+    /// seals each secret again; [`flow::enrollment::reseal`] puts them in place and
+    /// audits `SecretsResealed`.
     ///
     /// # Errors
     /// [`Error::Sealer`] if a secret does not open (it stays as it was), and
@@ -375,16 +372,12 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     pub async fn reseal(&self, user: &UserId) -> Result<bool, Error> {
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
-            let record = &mut attempt.record;
-            let sealed = record.authenticators.iter_mut().map(TotpCredential::sealed_secret_mut);
-            let pending = record.pending_enrollment.as_mut().map(|p| &mut p.secret).into_iter();
-            let mut changed = false;
-            for secret in sealed.chain(pending) {
-                let fresh = self.sealer.seal(user, &self.sealer.open(user, secret).await?).await?;
-                changed |= fresh.key_id() != secret.key_id();
-                *secret = fresh;
+            let mut resealed = Vec::new();
+            for held in flow::enrollment::sealed_secrets(&attempt.record) {
+                let fresh = self.sealer.seal(user, &self.sealer.open(user, &held).await?).await?;
+                resealed.push((held, fresh));
             }
-            let step = Step { outcome: Ok(changed), events: Events::new(), changed };
+            let step = flow::enrollment::reseal(&mut attempt.record, &resealed);
             if let Some(outcome) = self.commit(attempt, user, &RequestContext::default(), step).await? {
                 return Ok(outcome.unwrap_or(false));
             }
