@@ -7,6 +7,7 @@
 //! alone, to subtract. `scripts/instructions.sh` runs all and prints ratios.
 
 use mfa_kit::Window;
+use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::prelude::*;
 use mfa_kit::seal::SecretSealer;
 

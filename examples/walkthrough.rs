@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 
+use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditSink, MemoryAuditLog, SecurityNotice};
 use mfa_kit::flow::oob::OobMessage;
 use mfa_kit::flow::oversight::{ResetRequest, SettingsChange};

@@ -1,7 +1,6 @@
 //! What a host using the service needs in scope: `use mfa_kit::prelude::*;`.
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::danger::PlaintextSealer;
 pub use crate::event::{AuditEvent, EventKind};
 pub use crate::flow::Proven;
 pub use crate::flow::step_up::StepUp;

@@ -69,6 +69,7 @@ impl<S: ListRecords, K: SecretSealer> MfaService<S, K> {
     ///
     /// ```
     /// use mfa_kit::prelude::*;
+    /// use mfa_kit::danger::PlaintextSealer;
     /// use mfa_kit::store::RecordQuery;
     ///
     /// # pollster::block_on(async {

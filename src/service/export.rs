@@ -17,6 +17,7 @@ impl<S: ReadAudit, K: SecretSealer> MfaService<S, K> {
     ///
     /// ```
     /// use mfa_kit::prelude::*;
+    /// use mfa_kit::danger::PlaintextSealer;
     /// use mfa_kit::flow::evidence::ExportFormat;
     ///
     /// # pollster::block_on(async {

@@ -22,6 +22,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     ///
     /// ```
     /// use mfa_kit::prelude::*;
+    /// use mfa_kit::danger::PlaintextSealer;
     ///
     /// # pollster::block_on(async {
     /// let mfa = MfaService::builder("Acme Payroll", MemoryStore::new(), PlaintextSealer).build();

@@ -162,6 +162,7 @@ impl<S: Store, K: SecretSealer> MfaServiceBuilder<S, K> {
 ///
 /// ```
 /// use mfa_kit::prelude::*;
+/// use mfa_kit::danger::PlaintextSealer;
 ///
 /// # pollster::block_on(async {
 /// let clock = ManualClock::new(1_700_000_000);

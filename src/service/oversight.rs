@@ -38,6 +38,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// ```
     /// use mfa_kit::flow::oversight::ResetRequest;
     /// use mfa_kit::prelude::*;
+    /// use mfa_kit::danger::PlaintextSealer;
     /// use mfa_kit::service::permissions::{self, AdminAction};
     ///
     /// # pollster::block_on(async {

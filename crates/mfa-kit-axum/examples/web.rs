@@ -79,6 +79,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
 use mfa_kit::SessionEnd;
+use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::flow::disown::Disowned;
 use mfa_kit::flow::oversight::{ComplianceCounts, ResetRequest, SettingsChange, UserStatus};
 use mfa_kit::policy::{Jurisdiction, Level, Preset};

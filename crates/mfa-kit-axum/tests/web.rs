@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
 use http_body_util::BodyExt;
 use mfa_kit::clock::{Clock, ManualClock};
+use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::flow::Proven;
 use mfa_kit::flow::device::Remembered;
 use mfa_kit::flow::oversight::ResetRequest;
