@@ -12,6 +12,7 @@ use thiserror::Error;
 /// The clock could not tell the time.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("the clock failed: {0}")]
+#[allow(clippy::exhaustive_structs, reason = "a marker or a one-field newtype: there is nothing to add")]
 pub struct ClockError(pub String);
 
 /// A source of the current time in whole seconds since the Unix epoch.
@@ -25,6 +26,7 @@ pub trait Clock: Send + Sync {
 
 /// The operating system's clock.
 #[derive(Clone, Copy, Debug, Default)]
+#[allow(clippy::exhaustive_structs, reason = "a marker or a one-field newtype: there is nothing to add")]
 pub struct SystemClock;
 
 impl Clock for SystemClock {

@@ -11,6 +11,7 @@ use crate::vocabulary::UserId;
 /// [`SealError::Tampered`]. Anyone who can read the store can read every secret: in
 /// production, implement [`SecretSealer`] over your KMS or an AEAD cipher.
 #[derive(Clone, Copy, Debug, Default)]
+#[allow(clippy::exhaustive_structs, reason = "a marker or a one-field newtype: there is nothing to add")]
 pub struct PlaintextSealer;
 
 impl PlaintextSealer {

@@ -97,6 +97,10 @@ use crate::vocabulary::{
 /// Whether the audited action succeeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two sides of a yes-or-no answer; a third would change every caller's logic on purpose"
+)]
 pub enum AuditOutcome {
     /// The action succeeded.
     Success,

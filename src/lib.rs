@@ -3,6 +3,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
+// Every public struct and enum says whether hosts may rely on its shape: new ones are
+// `#[non_exhaustive]` unless an `allow` says why they are whole (as rustls does).
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 extern crate alloc;

@@ -131,6 +131,10 @@ impl<T: Notifier + ?Sized> Notifier for std::sync::Arc<T> {
 
 /// How a relay paces itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
+)]
 pub struct RelayConfig {
     /// The most notices claimed at a time.
     pub batch: u32,
@@ -183,6 +187,10 @@ pub enum RelayError<E: std::error::Error + 'static> {
 
 /// What one [`NoticeRelay::run_once`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub struct Batch {
     /// Notices claimed.
     pub claimed: usize,

@@ -71,6 +71,7 @@ impl<'a> RegistrationUser<'a> {
 /// registered. Holds no challenge or key material.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("the WebAuthn relying party failed: {0}")]
+#[allow(clippy::exhaustive_structs, reason = "a marker or a one-field newtype: there is nothing to add")]
 pub struct RelyingPartyError(pub String);
 
 /// Registers and checks security keys and passkeys for one site. `mfa-kit-webauthn`

@@ -18,6 +18,10 @@ use crate::{Totp, Verification, Window};
 
 /// How far the verify window reaches, and how it follows a drifting clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
+)]
 pub struct DriftRules {
     /// The window around the server's current step, always checked.
     pub base: Window,

@@ -20,6 +20,10 @@ use crate::{Code, KeyUri, Secret, Totp, TotpParams, Window};
 /// How many codes confirm an enrollment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two sides of a yes-or-no answer; a third would change every caller's logic on purpose"
+)]
 pub enum Confirmation {
     /// Two consecutive codes (the default): proves the app's clock and the secret were
     /// both taken over correctly, as the ATO-connected products ask.
@@ -39,6 +43,10 @@ pub struct Started {
 
 /// An enrollment was confirmed: the new authenticator is active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub struct Confirmed {
     /// Whether it replaced an older authenticator.
     pub replaced: bool,

@@ -78,6 +78,10 @@ use crate::vocabulary::{Method, Outcome};
 /// the record changed (and so must be saved).
 #[derive(Debug)]
 #[must_use = "a changed record must be saved with the step's events"]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub struct Step<T> {
     /// The result for the user, or why it was refused.
     pub outcome: Outcome<T>,
@@ -89,6 +93,10 @@ pub struct Step<T> {
 
 /// A second factor proved by a transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub struct Proven {
     /// The factor used.
     pub method: Method,
@@ -197,6 +205,10 @@ impl Default for Rules {
 /// Everything a transition needs besides the record and the user's input: the time,
 /// the policy with the sign-in context it judges, and the deployment's rules.
 #[derive(Clone, Copy)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub struct Env<'a> {
     /// The time of the request, in seconds since the Unix epoch.
     pub now: u64,

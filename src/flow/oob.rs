@@ -32,6 +32,10 @@ const PURPOSE: &str = "mfa-kit out-of-band code v1";
 
 /// Limits on out-of-band codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
+)]
 pub struct OobLimits {
     /// How long a code is valid, in seconds (10 minutes, seed 004).
     pub lifetime: u64,

@@ -33,6 +33,10 @@ use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, Rejection
 
 /// A credential the relying party accepted at the end of a registration.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct NewKey {
     /// The id the authenticator gave the credential.
     pub credential_id: CredentialId,
@@ -54,6 +58,10 @@ pub struct NewKey {
 /// An assertion whose signature the relying party verified against one of the user's
 /// keys, for this ceremony's challenge and this site's origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct Assertion {
     /// The credential that signed.
     pub credential_id: CredentialId,

@@ -11,6 +11,10 @@ use crate::error::TimeError;
 
 /// A code that matched a time step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub struct StepMatch {
     /// The time step the code belongs to. Record it as the last accepted step.
     pub step: u64,
@@ -22,6 +26,10 @@ pub struct StepMatch {
 /// The outcome of checking a TOTP code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[must_use = "a verification that is not looked at lets nobody in, or everybody"]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two sides of a yes-or-no answer; a third would change every caller's logic on purpose"
+)]
 pub enum Verification {
     /// The code is valid for a step after the replay floor. Store `step` as the new
     /// last accepted step before letting the user in.

@@ -21,6 +21,7 @@ pub struct IpNetwork {
 #[error(
     "{0:?} is not an IP network: write an address or address/prefix, such as 203.0.113.0/24 or 2001:db8::/32"
 )]
+#[allow(clippy::exhaustive_structs, reason = "a marker or a one-field newtype: there is nothing to add")]
 pub struct NetworkError(pub String);
 
 impl IpNetwork {

@@ -10,6 +10,10 @@ use crate::vocabulary::LockoutRule;
 /// How strongly MFA is asked of a type of user (seed 003).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub enum Level {
     /// Upon request: each user decides; nobody is prompted.
     #[default]
@@ -24,6 +28,10 @@ pub enum Level {
 /// Where the organisation is and what its system is connected to: the facts the
 /// Australian and New Zealand rule depends on (seeds 000, 001).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
+)]
 pub struct Jurisdiction {
     /// ISO 3166-1 alpha-2 country code of the organisation (`AU`, `NZ`, ...).
     pub country: Option<String>,
@@ -69,6 +77,10 @@ impl Jurisdiction {
 /// (serde) and passes them in with each sign-in; a [`Preset`] may tighten them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
+)]
 pub struct OrgSettings {
     /// The level per user type (the host's own types, e.g. `practitioner`).
     pub levels: BTreeMap<String, Level>,

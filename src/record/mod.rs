@@ -257,6 +257,10 @@ impl RefusalTally {
 /// The freeze a security notice's "this wasn't me" link put on the account's MFA
 /// changes ([`crate::flow::disown`]); lifted by an admin's reset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub struct Frozen {
     /// When the link was followed.
     pub since: u64,
@@ -266,6 +270,10 @@ pub struct Frozen {
 
 /// The last successful second-factor proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub struct LastProof {
     /// When.
     pub at: u64,

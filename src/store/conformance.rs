@@ -966,6 +966,7 @@ pub trait Spawner: Send + Sync {
 /// Runs each task on its own OS thread, driven by `pollster`: for stores that need no
 /// async runtime, such as [`super::MemoryStore`].
 #[derive(Clone, Copy, Debug, Default)]
+#[allow(clippy::exhaustive_structs, reason = "a marker or a one-field newtype: there is nothing to add")]
 pub struct ThreadSpawner;
 
 impl Spawner for ThreadSpawner {

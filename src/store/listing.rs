@@ -29,6 +29,10 @@ pub const MAX_PAGE: u32 = 1000;
 /// several organisations keeps the membership in its own tables and loads the few
 /// records it needs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
+)]
 pub struct RecordQuery {
     /// Only records of this organisation; `None`: of any (and of none).
     pub org: Option<OrgId>,
@@ -85,6 +89,10 @@ impl RecordQuery {
 
 /// One page of records.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct RecordPage {
     /// The records, in ascending order of user id, with their versions.
     pub records: Vec<Versioned>,
@@ -111,6 +119,10 @@ pub trait ListRecords: Store {
 
 /// Where an audit page starts: the time and id of the last event already read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct AuditCursor {
     /// The event's time.
     pub at: u64,
@@ -121,6 +133,10 @@ pub struct AuditCursor {
 /// Which audit events to read: those with `from <= at < until`, optionally of one user
 /// or of one organisation, in order of time and then of storing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
+)]
 pub struct AuditQuery {
     /// Only events about this user; `None`: everyone's.
     pub user: Option<UserId>,
@@ -175,6 +191,10 @@ impl AuditQuery {
 
 /// An audit event as stored, with the id the store gave it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct StoredEvent {
     /// The store's id of the event: unique, larger for events stored later by the same
     /// writer.
@@ -192,6 +212,10 @@ impl StoredEvent {
 
 /// One page of audit events.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct AuditPage {
     /// The events, ordered by time and then by id.
     pub events: Vec<StoredEvent>,

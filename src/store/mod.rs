@@ -32,10 +32,15 @@ use crate::vocabulary::UserId;
 
 /// The version of a stored record, changed by every save.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(clippy::exhaustive_structs, reason = "a marker or a one-field newtype: there is nothing to add")]
 pub struct Version(pub u64);
 
 /// A record and the version it was loaded at.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct Versioned {
     /// The version to pass back to [`Store::save`].
     pub version: Version,
@@ -46,6 +51,10 @@ pub struct Versioned {
 /// What a conditional save did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "a conflict means nothing was saved"]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two sides of a yes-or-no answer; a third would change every caller's logic on purpose"
+)]
 pub enum SaveOutcome {
     /// Saved; the record now has this version.
     Saved(Version),
@@ -170,6 +179,10 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
 
 /// An organisation's settings and the version they were loaded at.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct VersionedSettings {
     /// The version to pass back to [`OrgSettingsStore::save_org_settings`].
     pub version: Version,

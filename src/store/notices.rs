@@ -37,6 +37,10 @@ pub const MAX_ERROR_LEN: usize = 500;
 
 /// What a relay asks of [`NoticeOutbox::claim_notices`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct NoticeClaim {
     /// The relay's time (seconds since the Unix epoch): notices due at or before it
     /// whose lease (if any) ended at or before it can be claimed.
@@ -64,6 +68,10 @@ impl NoticeClaim {
 
 /// A security notice leased to a relay for delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct ClaimedNotice {
     /// The event, with its id in the store: the idempotency key of the notice.
     pub event: StoredEvent,
@@ -75,6 +83,10 @@ pub struct ClaimedNotice {
 
 /// What a claim got.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct Claimed {
     /// The notices leased to the claim, oldest event id first.
     pub notices: Vec<ClaimedNotice>,
@@ -89,6 +101,10 @@ pub struct Claimed {
 
 /// A notice whose deliveries failed, for operators.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct FailingNotice {
     /// The event, with its id in the store.
     pub event: StoredEvent,
@@ -104,6 +120,10 @@ pub struct FailingNotice {
 
 /// How a relay's queue stands, for operators and alerts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
+)]
 pub struct NoticeStats {
     /// Notices read from the trail and not yet delivered.
     pub pending: u64,

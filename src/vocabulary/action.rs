@@ -72,6 +72,7 @@ pub struct HostAction(String);
 /// invisible formatting character, or with spaces around it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("a host action's name must be 1 to 64 printable characters without surrounding spaces")]
+#[allow(clippy::exhaustive_structs, reason = "a marker or a one-field newtype: there is nothing to add")]
 pub struct InvalidHostAction;
 
 impl HostAction {

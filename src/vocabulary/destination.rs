@@ -44,6 +44,10 @@ impl Method {
 /// Where an out-of-band code goes: a phone number or an e-mail address, normalised.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "address", rename_all = "snake_case")]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a plain value the crate and hosts build and read whole; a new field is a deliberate breaking change"
+)]
 pub enum Destination {
     /// A phone number for SMS, as `+` and digits.
     Sms(String),
@@ -296,6 +300,10 @@ impl fmt::Debug for Destination {
 /// Whether a destination is the user's primary out-of-band method or the backup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two sides of a yes-or-no answer; a third would change every caller's logic on purpose"
+)]
 pub enum Role {
     /// The primary method (when the user signs in with SMS rather than an app).
     Primary,
@@ -306,6 +314,10 @@ pub enum Role {
 /// What a code is for; a code for one purpose is never accepted for another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the two sides of a yes-or-no answer; a third would change every caller's logic on purpose"
+)]
 pub enum Purpose {
     /// Signing in.
     SignIn,

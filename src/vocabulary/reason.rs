@@ -190,6 +190,10 @@ pub enum Revocation {
 /// rev 4 §3.2.2 allows at most 100). So a password holder guessing codes gets a few
 /// dozen tries a day, not hundreds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
+)]
 pub struct LockoutRule {
     /// Wrong codes that start a lockout (at least 1).
     pub max_failures: u32,
