@@ -308,6 +308,66 @@ pub(crate) fn record_after(query: &RecordQuery) -> Option<&str> {
     query.after.as_ref().map(UserId::as_str)
 }
 
+/// The listing statements, indexed by [`list_case`]: records after the cursor, of an
+/// organisation, only without MFA, each or not, with parameters written `{mark}N`: the
+/// page length first, then the cursor, the organisation and the user id prefix, as
+/// many as the case uses; `starts_with` writes the dialect's "user id starts with this
+/// parameter". Written out per case, so that each is a range scan of its index
+/// (`(org, user_id)`, the primary key, and the partial ones on `NOT has_mfa`).
+pub(crate) fn list_statements(
+    records: &str,
+    mark: char,
+    starts_with: impl Fn(&str) -> String,
+) -> [String; 8] {
+    std::array::from_fn(|case| {
+        let (org, without_mfa, after) = (case & 4 != 0, case & 2 != 0, case & 1 != 0);
+        let mut next = 1;
+        let mut param = || {
+            next += 1;
+            format!("{mark}{next}")
+        };
+        let after = if after { format!("AND user_id > {} ", param()) } else { String::new() };
+        let org = if org { format!("AND org = {} ", param()) } else { String::new() };
+        let without = if without_mfa { "AND NOT has_mfa " } else { "" };
+        let prefix = param();
+        format!(
+            "SELECT version, record FROM {records} WHERE user_id >= {prefix} AND {} {after}{org}{without}\
+             ORDER BY user_id LIMIT {mark}1",
+            starts_with(&prefix)
+        )
+    })
+}
+
+/// Which of [`list_statements`] serves `query`.
+pub(crate) fn list_case(query: &RecordQuery) -> usize {
+    usize::from(query.org.is_some()) * 4
+        + usize::from(query.without_mfa) * 2
+        + usize::from(query.after.is_some())
+}
+
+/// The audit reading statements, indexed by [`read_case`], with parameters written
+/// `{mark}N`: events with `1 <= at < 2` after `(3, 4)`, `5` rows, of user `6` if one is
+/// asked for, filed under organisation `6` (or `7`) if one is asked for.
+pub(crate) fn read_statements(audit: &str, mark: char) -> [String; 4] {
+    [(false, false), (false, true), (true, false), (true, true)].map(|(user, org)| {
+        let user_filter = if user { format!("AND user_id = {mark}6 ") } else { String::new() };
+        let org_filter = match (user, org) {
+            (true, true) => format!("AND org = {mark}7 "),
+            (false, true) => format!("AND org = {mark}6 "),
+            _ => String::new(),
+        };
+        format!(
+            "SELECT id, event FROM {audit} WHERE at >= {mark}1 AND at < {mark}2 AND (at, id) > ({mark}3, {mark}4) \
+             {user_filter}{org_filter}ORDER BY at, id LIMIT {mark}5"
+        )
+    })
+}
+
+/// Which of [`read_statements`] serves `query`.
+pub(crate) fn read_case(query: &AuditQuery) -> usize {
+    usize::from(query.user.is_some()) * 2 + usize::from(query.org.is_some())
+}
+
 /// Refuses user ids a PostgreSQL text column cannot hold.
 #[cfg(feature = "postgres")]
 pub(crate) fn check_user_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<(), Error> {

@@ -8,8 +8,9 @@ use sqlx::PgPool;
 use crate::common::{
     AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgId, OrgSettings, RecordPage, RecordQuery,
     RecordRow, SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings,
-    audit_bounds, audit_page, check_org_id, check_user_ids, judged, record_after, record_page, settings_json,
-    stored_event, to_i64, version_to_i64, versioned, versioned_settings,
+    audit_bounds, audit_page, check_org_id, check_user_ids, judged, list_case, list_statements, read_case,
+    read_statements, record_after, record_page, settings_json, stored_event, to_i64, version_to_i64,
+    versioned, versioned_settings,
 };
 
 /// A [`Store`] on PostgreSQL (or a PostgreSQL-compatible database), over a pool.
@@ -81,42 +82,6 @@ fn insert_event(audit: &str, first: usize, condition: &str) -> String {
     )
 }
 
-/// The listing statement for a query with an organisation (`org`), a cursor (`after`)
-/// and only users without MFA (`without_mfa`) or not: `$1` the page length, then the
-/// cursor, the organisation and the user id prefix, as many as it uses. Written out per
-/// case, so that each is a range scan of its index (`(org, user_id)`, the primary key,
-/// and the partial ones on `NOT has_mfa`).
-fn list_statement(records: &str, org: bool, without_mfa: bool, after: bool) -> String {
-    let mut next = 1;
-    let mut param = || {
-        next += 1;
-        format!("${next}")
-    };
-    let after = if after { format!("AND user_id > {} ", param()) } else { String::new() };
-    let org = if org { format!("AND org = {} ", param()) } else { String::new() };
-    let without = if without_mfa { "AND NOT has_mfa " } else { "" };
-    let prefix = param();
-    format!(
-        "SELECT version, record FROM {records} WHERE user_id >= {prefix} \
-         AND left(user_id, char_length({prefix})) = {prefix} {after}{org}{without}ORDER BY user_id LIMIT $1"
-    )
-}
-
-/// The audit reading statement: events with `$1 <= at < $2` after `($3, $4)`, `$5`
-/// rows, of user `$6` if `user`, filed under organisation `$6` (or `$7`) if `org`.
-fn read_statement(audit: &str, user: bool, org: bool) -> String {
-    let user_filter = if user { "AND user_id = $6 " } else { "" };
-    let org_filter = match (user, org) {
-        (true, true) => "AND org = $7 ",
-        (false, true) => "AND org = $6 ",
-        _ => "",
-    };
-    format!(
-        "SELECT id, event FROM {audit} WHERE at >= $1 AND at < $2 AND (at, id) > ($3, $4) \
-         {user_filter}{org_filter}ORDER BY at, id LIMIT $5"
-    )
-}
-
 impl Sql {
     fn new(tables: TableNames) -> Sql {
         let (records, audit, bare) = (tables.records(), tables.audit(), tables.audit_bare());
@@ -159,9 +124,8 @@ impl Sql {
                 "WITH appended AS ({} RETURNING 1) SELECT count(*) FROM appended",
                 insert_events(audit, 1, "")
             ),
-            list: std::array::from_fn(|case| list_statement(records, case & 4 != 0, case & 2 != 0, case & 1 != 0)),
-            read: [(false, false), (false, true), (true, false), (true, true)]
-                .map(|(user, org)| read_statement(audit, user, org)),
+            list: list_statements(records, '$', |p| format!("left(user_id, char_length({p})) = {p}")),
+            read: read_statements(audit, '$'),
             prune: [
                 format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at < $1 ORDER BY at, id LIMIT $2)"),
                 format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = $3 AND at < $1 ORDER BY at, id LIMIT $2)"),
@@ -445,10 +409,7 @@ impl ListRecords for PostgresStore {
         let len = query.page_len();
         let after = record_after(query);
         let org = query.org.as_ref().map(|org| org.as_str());
-        let case = usize::from(org.is_some()) * 4
-            + usize::from(query.without_mfa) * 2
-            + usize::from(after.is_some());
-        let mut statement = sqlx::query_as(&self.sql.list[case]).bind(len as i64 + 1);
+        let mut statement = sqlx::query_as(&self.sql.list[list_case(query)]).bind(len as i64 + 1);
         for value in after.into_iter().chain(org) {
             statement = statement.bind(value);
         }
@@ -473,7 +434,7 @@ impl ReadAudit for PostgresStore {
             Some(c) => (to_i64("time", c.at)?, c.id),
             None => (from, i64::MIN),
         };
-        let sql = &self.sql.read[usize::from(user.is_some()) * 2 + usize::from(org.is_some())];
+        let sql = &self.sql.read[read_case(query)];
         let mut statement =
             sqlx::query_as(sql).bind(from).bind(until).bind(after_at).bind(after_id).bind(len as i64 + 1);
         for value in user.into_iter().chain(org) {
