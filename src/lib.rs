@@ -23,6 +23,8 @@ pub mod uri;
 
 // The words every layer shares.
 #[cfg(feature = "std")]
+mod cache_line;
+#[cfg(feature = "std")]
 mod few;
 #[cfg(feature = "std")]
 pub mod vocabulary;

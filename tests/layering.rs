@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["uri"],
     &["qr"],
     // The words every layer shares.
-    &["vocabulary", "few"],
+    &["vocabulary", "few", "cache_line"],
     // What the record is made of.
     &["keyed_hash", "seal"],
     &["danger"],

@@ -72,7 +72,7 @@ use crate::error::{SecretError, TimeError};
 use crate::event::Events;
 use crate::policy::{Policy, SignInContext};
 use crate::record::UserRecord;
-use crate::vocabulary::{Method, Outcome};
+use crate::vocabulary::{Method, Outcome, Refusal};
 
 /// What a transition did: the outcome for the user, the events to audit, and whether
 /// the record changed (and so must be saved).
@@ -225,6 +225,14 @@ impl<'a> Env<'a> {
     pub fn new(now: u64, policy: &'a dyn Policy, context: &'a SignInContext, rules: &'a Rules) -> Env<'a> {
         Env { now, policy, context, rules }
     }
+}
+
+/// The answer to a request that needs a secret the record does not hold (no
+/// authenticator, no enrollment in progress): `missing`, unless the request itself is
+/// refused (an address off the organisation's allowlist), which then hears only that
+/// and learns nothing of the user's set-up.
+pub fn refuse_without_secret(missing: Refusal, env: &Env<'_>) -> Refusal {
+    env.policy.refuse_request(env.context, env.now).unwrap_or(missing)
 }
 
 impl std::fmt::Debug for Env<'_> {

@@ -2,8 +2,9 @@
 
 use std::future::Future;
 
+use super::commit::audit_events;
 use super::permissions::{AdminAction, PermissionRequest, Permissions};
-use super::{Error, MfaService, audit_events, store_error};
+use super::{Error, MfaService, store_error};
 use crate::flow::oversight::{ResetRequest, SettingsChange, UserStatus};
 use crate::flow::{self, Step};
 use crate::policy::{OrgSettings, SignInContext};

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Mutex;
 
 use super::{OrgSettingsStore, SaveOutcome, Store, Version, Versioned, VersionedSettings};
+use crate::cache_line::CacheLine;
 use crate::event::AuditEvent;
 use crate::few::Few;
 use crate::policy::OrgSettings;
@@ -37,21 +38,6 @@ pub struct MemoryStore {
     org_settings: Mutex<HashMap<String, (Version, OrgSettings)>>,
     /// The notice relays' cursors and queues ([`super::NoticeOutbox`]).
     notices: Mutex<super::notices::MemoryRelays>,
-}
-
-/// A value alone on its cache lines (128 bytes: two 64-byte lines, as adjacent-line
-/// prefetching pairs them), so threads locking neighbouring shards, or counting events,
-/// do not slow each other down by writing to one line.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-pub(crate) struct CacheLine<T>(pub(crate) T);
-
-impl<T> std::ops::Deref for CacheLine<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
 }
 
 #[derive(Debug, Default)]

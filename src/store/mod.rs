@@ -18,7 +18,6 @@ pub use listing::{
     AuditCursor, AuditPage, AuditQuery, ListRecords, MAX_PAGE, PruneAudit, ReadAudit, RecordPage,
     RecordQuery, StoredEvent,
 };
-pub(crate) use memory::CacheLine;
 pub use memory::MemoryStore;
 pub use notices::{
     Claimed, ClaimedNotice, FailingNotice, MAX_ERROR_LEN, MAX_INTAKE, NoticeClaim, NoticeOutbox, NoticeStats,

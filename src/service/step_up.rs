@@ -1,14 +1,60 @@
-//! Step-up before the host's own sensitive actions, audited under the host's name.
+//! Step-up before a sensitive action ([`crate::flow::step_up`]): the crate's own, and
+//! the host's, audited under the host's name; and settling a record whose reading
+//! proved windows of it future-dated ([`crate::flow::clock`]).
 
 use super::{Error, MfaService};
 use crate::flow;
 use crate::flow::step_up::StepUp;
 use crate::policy::SignInContext;
+use crate::record::UserRecord;
 use crate::seal::SecretSealer;
 use crate::store::Store;
-use crate::vocabulary::{HostAction, UserId};
+use crate::vocabulary::{HostAction, Outcome, SensitiveAction, UserId};
 
 impl<S: Store, K: SecretSealer> MfaService<S, K> {
+    /// Before a sensitive action (the host's own, such as changing bank details, or one
+    /// of the crate's): whether the user proved a second factor recently enough, or
+    /// what to ask for first. The crate's own sensitive calls check this themselves and
+    /// refuse with [`Refusal::FreshProofRequired`]; after a [`StepUp::Prove`], prove
+    /// with [`MfaService::verify_code`] (or another method) and ask again.
+    ///
+    /// # Errors
+    /// [`Error::Store`] or [`Error::Clock`]; never an answer that lets the action through.
+    pub async fn step_up(
+        &self,
+        user: &UserId,
+        action: SensitiveAction,
+        context: &SignInContext,
+    ) -> Result<StepUp, Error> {
+        self.check(context)?;
+        let now = self.now()?;
+        let (_, record) = self.load(user).await?;
+        let answer = crate::flow::step_up::check(&record, action, &self.env(now, context));
+        self.settle(user, now, &record, context).await?;
+        Ok(answer)
+    }
+
+    /// After a check that only read `record` at `now`: if the reading proved windows of
+    /// it future-dated (or a reserved code lapsed), saves [`crate::flow::clock::settle`]
+    /// so the reading is not forgotten and those windows never become valid.
+    pub(super) async fn settle(
+        &self,
+        user: &UserId,
+        now: u64,
+        record: &UserRecord,
+        context: &SignInContext,
+    ) -> Result<(), Error> {
+        if !crate::flow::clock::needs_settling(record, &self.env(now, context)) {
+            return Ok(());
+        }
+        let _settled: Outcome<()> = self
+            .update(user, user, &context.request, |record, now| {
+                Ok(crate::flow::clock::settle(record, &self.env(now, context)))
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Before one of the host's own sensitive actions (changing bank details,
     /// approving a pay run), named `action` ("change_bank_details"): whether the user
     /// proved a second factor recently enough, or what to ask for first, as

@@ -1,54 +1,16 @@
-//! Backup methods: recovery codes, codes by SMS or e-mail, remembered devices.
+//! Phone numbers and e-mail addresses ([`crate::flow::oob`]): adding and confirming
+//! one, sending and checking sign-in codes, removing one.
 
 use super::{Error, MfaService};
-use crate::flow::device::Remembered;
 use crate::flow::oob::Sent;
-use crate::flow::recovery::RecoveryCode;
 use crate::flow::{self, Proven};
 use crate::notify::CodeSender;
 use crate::policy::SignInContext;
-use crate::record::DeviceInfo;
 use crate::seal::SecretSealer;
 use crate::store::Store;
-use crate::vocabulary::{Destination, Outcome, Purpose, RequestContext, Revocation, Role, UserId};
+use crate::vocabulary::{Destination, Outcome, Purpose, Role, UserId};
 
 impl<S: Store, K: SecretSealer> MfaService<S, K> {
-    /// A new set of recovery codes, replacing any older set; show them once. The user
-    /// needs MFA first.
-    ///
-    /// # Errors
-    /// [`Error::HashKeyMissing`], [`Error::RandomSource`], and infrastructure failures.
-    pub async fn generate_recovery_codes(
-        &self,
-        user: &UserId,
-        context: &SignInContext,
-    ) -> Result<Outcome<Vec<RecoveryCode>>, Error> {
-        self.check(context)?;
-        let key = self.key()?;
-        self.update(user, user, &context.request, |record, now| {
-            Ok(flow::recovery::generate(record, key, &self.env(now, context))?)
-        })
-        .await
-    }
-
-    /// Signs in with a recovery code instead of the app: each code works once.
-    ///
-    /// # Errors
-    /// [`Error::HashKeyMissing`] and infrastructure failures.
-    pub async fn redeem_recovery_code(
-        &self,
-        user: &UserId,
-        input: &str,
-        context: &SignInContext,
-    ) -> Result<Outcome<Proven>, Error> {
-        self.check(context)?;
-        let key = self.key()?;
-        self.update(user, user, &context.request, |record, now| {
-            Ok(flow::recovery::redeem(record, key, input, &self.env(now, context)))
-        })
-        .await
-    }
-
     /// Adds an SMS or e-mail destination and sends it a confirmation code; it becomes a
     /// method once [`MfaService::confirm_destination`] accepts the code. A backup must
     /// differ from the primary destination.
@@ -126,85 +88,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             Ok(flow::oob::remove_destination(record, role, &self.env(now, context)))
         })
         .await
-    }
-
-    /// Remembers this device after a successful second factor: returns the token for
-    /// the cookie. Its life is `lifetime` seconds, capped by the policy.
-    ///
-    /// # Errors
-    /// [`Error::HashKeyMissing`], [`Error::RandomSource`], and infrastructure failures.
-    pub async fn remember_device(
-        &self,
-        user: &UserId,
-        label: &str,
-        lifetime: u64,
-        context: &SignInContext,
-    ) -> Result<Outcome<Remembered>, Error> {
-        self.check(context)?;
-        let key = self.key()?;
-        self.update(user, user, &context.request, |record, now| {
-            Ok(flow::device::remember(record, key, label, lifetime, &self.env(now, context))?)
-        })
-        .await
-    }
-
-    /// The user's remembered devices that are still valid.
-    ///
-    /// # Errors
-    /// Infrastructure failures.
-    pub async fn devices(&self, user: &UserId) -> Result<Vec<DeviceInfo>, Error> {
-        let now = self.now()?;
-        let (_, record) = self.load(user).await?;
-        self.settle(user, now, &record, &SignInContext::default()).await?;
-        Ok(flow::device::list(&record, now))
-    }
-
-    /// Revokes one remembered device (by the user or an admin); `true` if it existed.
-    ///
-    /// # Errors
-    /// Infrastructure failures.
-    pub async fn revoke_device(
-        &self,
-        user: &UserId,
-        device_id: &str,
-        actor: &UserId,
-        request: &RequestContext,
-    ) -> Result<bool, Error> {
-        let outcome = self
-            .update(user, actor, request, |record, _| Ok(flow::device::revoke(record, device_id)))
-            .await?;
-        Ok(outcome.unwrap_or(false))
-    }
-
-    /// Revokes every remembered device of the user; returns how many.
-    ///
-    /// # Errors
-    /// Infrastructure failures.
-    pub async fn revoke_all_devices(
-        &self,
-        user: &UserId,
-        actor: &UserId,
-        reason: Revocation,
-        request: &RequestContext,
-    ) -> Result<usize, Error> {
-        let outcome = self
-            .update(user, actor, request, |record, _| Ok(flow::device::revoke_all(record, reason)))
-            .await?;
-        Ok(outcome.unwrap_or(0))
-    }
-
-    /// The host tells the service the user's password changed: every remembered device
-    /// is revoked and the account's generation moves, so every other session of the
-    /// user ends ([`crate::flow::session`]); the session that changed the password
-    /// takes the new generation ([`MfaService::generation`],
-    /// [`crate::flow::session::adopt`]). Returns how many devices were revoked.
-    ///
-    /// # Errors
-    /// Infrastructure failures.
-    pub async fn password_changed(&self, user: &UserId, request: &RequestContext) -> Result<usize, Error> {
-        let outcome =
-            self.update(user, user, request, |record, _| Ok(flow::device::password_changed(record))).await?;
-        Ok(outcome.unwrap_or(0))
     }
 
     async fn redeem_oob(

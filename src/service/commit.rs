@@ -1,0 +1,211 @@
+//! The commit loop every change goes through: load the record at the clock's time,
+//! run a transition, save the record with its events only if nobody changed it
+//! meanwhile, and try again (a bounded number of times) if somebody did.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::secret_cache::OpenedSecret;
+use super::{Error, MfaService, checked, store_error};
+use crate::event::{AuditEvent, Events};
+use crate::flow::Step;
+use crate::policy::SignInContext;
+use crate::record::UserRecord;
+use crate::seal::SecretSealer;
+use crate::store::{SaveOutcome, Store, Version};
+use crate::vocabulary::{OrgId, Outcome, Refusal, RequestContext, UserId};
+
+/// A record as loaded for one attempt, with the time of the attempt.
+pub(super) struct Attempt {
+    pub(super) now: u64,
+    pub(super) version: Option<Version>,
+    pub(super) record: UserRecord,
+}
+
+/// Which of the record's sealed secrets a transition needs.
+#[derive(Clone, Copy)]
+pub(super) enum Which {
+    Credential,
+    /// The authenticators if there are any, otherwise none (the transition has another
+    /// proof for a user without one).
+    CredentialsIfAny,
+    Pending,
+}
+
+impl<S: Store, K: SecretSealer> MfaService<S, K> {
+    /// How many times a change is tried before giving up: at least once.
+    pub(super) fn attempts(&self) -> u32 {
+        self.config.max_attempts.max(1)
+    }
+
+    /// The time, then the record: one attempt's starting point.
+    pub(super) async fn begin(&self, user: &UserId) -> Result<Attempt, Error> {
+        let now = self.now()?;
+        let (version, record) = checked(user, self.store.load(user).await.map_err(store_error)?)?;
+        Ok(Attempt { now, version, record })
+    }
+
+    /// Saves what a transition did: the changed record with its events in one
+    /// conditional save, or just the events. `None` when the record changed meanwhile.
+    ///
+    /// The attempt is taken apart before anything is awaited, so the future holds the
+    /// store's future and the outcome, not the record: an `async fn` taking the attempt
+    /// would carry it (twice) in every enclosing future, copied at each await.
+    pub(super) fn commit<'a, T: 'a>(
+        &'a self,
+        mut attempt: Attempt,
+        actor: &UserId,
+        request: &RequestContext,
+        step: Step<T>,
+    ) -> impl Future<Output = Result<Option<Outcome<T>>, Error>> + 'a {
+        // A change made within an organisation files the record under it; the events
+        // go under the request's organisation, else the record's.
+        if step.changed
+            && let Some(org) = &request.org
+            && attempt.record.org() != Some(org)
+        {
+            attempt.record.set_org(org.clone());
+        }
+        let org = request.org.as_ref().or(attempt.record.org());
+        let events = audit_events(attempt.record.user(), actor, attempt.now, request, org, step.events);
+        let feed = self.feed(&events);
+        let (save, append) = if step.changed {
+            // The record and events go to the store: nothing here needs them afterwards.
+            (Some(self.store.save(attempt.record, attempt.version, events)), None)
+        } else {
+            (None, (!events.is_empty()).then(|| self.store.append_events(events)))
+        };
+        let outcome = step.outcome;
+        async move {
+            if let Some(save) = save
+                && save.await.map_err(store_error)? == SaveOutcome::Conflict
+            {
+                return Ok(None);
+            }
+            if let Some(append) = append {
+                append.await.map_err(store_error)?;
+            }
+            self.publish(feed);
+            Ok(Some(outcome))
+        }
+    }
+
+    /// Load, change, save-if-unchanged (with the events), retry on conflict.
+    pub(super) async fn update<T>(
+        &self,
+        user: &UserId,
+        actor: &UserId,
+        request: &RequestContext,
+        mut change: impl FnMut(&mut UserRecord, u64) -> Result<Step<T>, Error> + Send,
+    ) -> Result<Outcome<T>, Error> {
+        for _ in 0..self.attempts() {
+            let mut attempt = self.begin(user).await?;
+            let step = change(&mut attempt.record, attempt.now)?;
+            if let Some(outcome) = self.commit(attempt, actor, request, step).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(Error::Contention { attempts: self.attempts() })
+    }
+
+    /// As [`MfaService::update`], for a transition that needs the record's
+    /// authenticators (or its pending enrollment) opened: the sealer is asked once per
+    /// secret, and again only if a retry finds another sealed secret. Refused with
+    /// `missing` when the record has none.
+    pub(super) async fn update_with_secret<T>(
+        &self,
+        user: &UserId,
+        context: &SignInContext,
+        which: Which,
+        missing: Refusal,
+        mut change: impl FnMut(&mut UserRecord, &[OpenedSecret], u64) -> Result<Step<T>, Error> + Send,
+    ) -> Result<Outcome<T>, Error> {
+        self.check(context)?;
+        let mut pending: Option<Arc<[OpenedSecret]>> = None;
+        for _ in 0..self.attempts() {
+            let mut attempt = self.begin(user).await?;
+            let record = &attempt.record;
+            let opened = match which {
+                Which::Credential | Which::CredentialsIfAny if !record.authenticators().is_empty() => {
+                    // A sign-in finds them in the cache: no future to make for that.
+                    match self.opened.get(user, record.authenticators()) {
+                        Some(cached) => Some(cached),
+                        None => Some(self.open_authenticators(user, record.authenticators()).await?),
+                    }
+                }
+                Which::Pending => match record.pending_enrollment() {
+                    Some(p) => {
+                        Some(self.open_pending(user, p.sealed_secret(), *p.params(), &mut pending).await?)
+                    }
+                    None => None,
+                },
+                Which::Credential => None,
+                Which::CredentialsIfAny => Some(Arc::from(Vec::new())),
+            };
+            let Some(totps) = opened else {
+                let env = self.env(attempt.now, context);
+                return Ok(Err(crate::flow::refuse_without_secret(missing, &env)));
+            };
+            let step = change(&mut attempt.record, &totps, attempt.now)?;
+            if let Some(outcome) = self.commit(attempt, user, &context.request, step).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(Error::Contention { attempts: self.attempts() })
+    }
+
+    /// Stores events that describe no record change, then pushes them to the sink.
+    pub(super) async fn store_events(
+        &self,
+        user: &UserId,
+        actor: &UserId,
+        at: u64,
+        request: &RequestContext,
+        org: Option<&OrgId>,
+        events: Events,
+    ) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let events = audit_events(user, actor, at, request, org, events);
+        let feed = self.feed(&events);
+        self.store.append_events(events).await.map_err(store_error)?;
+        self.publish(feed);
+        Ok(())
+    }
+
+    /// A copy of events for the sink, made only if there is one.
+    pub(super) fn feed(&self, events: &[AuditEvent]) -> Option<Vec<AuditEvent>> {
+        self.audit.as_ref().map(|_| events.to_vec())
+    }
+
+    /// Hands stored events to the sink, for push delivery.
+    pub(super) fn publish(&self, feed: Option<Vec<AuditEvent>>) {
+        if let (Some(audit), Some(events)) = (&self.audit, feed) {
+            for event in events {
+                audit.record(event);
+            }
+        }
+    }
+}
+
+/// The audit events of `kinds`, about `user`, done by `actor` at `at`.
+/// The audit events of `kinds`, filed under organisation `org` (which the request's
+/// own organisation, if any, was resolved into).
+pub(super) fn audit_events(
+    user: &UserId,
+    actor: &UserId,
+    at: u64,
+    request: &RequestContext,
+    org: Option<&OrgId>,
+    kinds: Events,
+) -> Vec<AuditEvent> {
+    let filed;
+    let request = if request.org.as_ref() == org {
+        request
+    } else {
+        filed = RequestContext { org: org.cloned(), ..request.clone() };
+        &filed
+    };
+    kinds.into_iter().map(|kind| AuditEvent::new(user, actor, at, request, kind)).collect()
+}
