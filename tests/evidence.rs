@@ -420,3 +420,26 @@ mod export {
         assert!(got == want, "the export holds other events than Acme's in the period");
     }
 }
+
+#[test]
+fn the_report_asks_what_the_ato_pruning_keeps_a_day_more_in_a_year_without_29_february() {
+    let (firm, _) = two_firms();
+    // A year after 2025-03-01 holds no 29 February: 12 calendar months are 365 days,
+    // and the ATO preset keeps (and prunes after) 366.
+    let march_2026 = 1_772_323_200; // 2026-03-01T00:00:00Z
+    firm.clock.set(march_2026);
+    let acme = run(firm.mfa.evidence_report("acme", &acme())).unwrap();
+    assert_eq!(acme.audit.retention_kept, 366 * DAY);
+    assert_eq!(
+        acme.audit.required_from,
+        march_2026 - 366 * DAY,
+        "what the pruning keeps, a day before 2025-03-01"
+    );
+    let csv = parse_csv(&acme.to_csv());
+    let kept = csv.iter().find(|row| row[0] == "audit" && row[1] == "retention_kept_seconds").unwrap();
+    assert_eq!(kept[2], (366 * DAY).to_string());
+    // Globex has no preset: nothing is kept by rule, and 12 calendar months are asked.
+    let globex = run(firm.mfa.evidence_report("globex", &globex())).unwrap();
+    assert_eq!(globex.audit.retention_kept, 0);
+    assert_eq!(globex.audit.required_from, march_2026 - 365 * DAY, "2025-03-01");
+}

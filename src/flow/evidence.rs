@@ -76,8 +76,14 @@ pub struct AuditCoverage {
     pub oldest_event: Option<u64>,
     /// The retention asked, in calendar months ([`RETENTION_MONTHS`]).
     pub retention_months: u32,
+    /// The retention the organisation's presets keep the trail for, in seconds
+    /// ([`crate::policy::Policy::audit_retention`], which
+    /// [`crate::service::MfaService::prune_audit`] enforces); 0 when none does.
+    pub retention_kept: u64,
     /// The start of the period the trail must cover: [`RETENTION_MONTHS`] calendar
-    /// months before the report.
+    /// months before the report, or `retention_kept` before it where that reaches
+    /// further back (the ATO preset's 366 days, one day more in a year without a 29
+    /// February), so the report asks what the pruning keeps.
     pub required_from: u64,
     /// Whether the trail reaches back that far: the oldest event kept is at or before
     /// `required_from`. `false` for a younger organisation too (nothing is missing,
@@ -135,7 +141,9 @@ impl Evidence {
     ) -> Evidence {
         let (policy, context) = (env.policy, env.context);
         let limits = policy.session_limits(context);
-        let required_from = months_before(env.now, RETENTION_MONTHS);
+        let retention_kept = policy.audit_retention(context);
+        let required_from =
+            months_before(env.now, RETENTION_MONTHS).min(env.now.saturating_sub(retention_kept));
         let oldest_event = oldest.map(|event| event.at);
         Evidence {
             org,
@@ -152,6 +160,7 @@ impl Evidence {
                 fields: AUDIT_FIELDS,
                 oldest_event,
                 retention_months: RETENTION_MONTHS,
+                retention_kept,
                 required_from,
                 retention_covered: oldest_event.is_some_and(|at| at <= required_from),
             },
@@ -201,6 +210,7 @@ impl Evidence {
             ("audit", "fields", self.audit.fields.join(" ")),
             ("audit", "oldest_event", time(self.audit.oldest_event)),
             ("audit", "retention_months", self.audit.retention_months.to_string()),
+            ("audit", "retention_kept_seconds", self.audit.retention_kept.to_string()),
             ("audit", "required_from", utc_rfc3339(self.audit.required_from)),
             ("audit", "retention_covered", self.audit.retention_covered.to_string()),
         ]
