@@ -75,6 +75,7 @@
 //! | `disown_refused` | `refusal`: `disown_link_invalid`, `disown_link_used`, `disown_link_expired` |
 //! | `sign_in_refused` | `reason`: `policy_refused` (address off the allowlist), `locked_out`, `disabled` |
 //! | `refusals_summarised` | `refused` (how many), `since` (the interval's start) |
+//! | `audit_pruned` | `before` (events before this time were deleted), `deleted` (how many) |
 //! | `future_dated_voided` | `reading`; `voided`: list of `remembered_device`, `code`, `proof`, `pending_enrollment`, `lockout`, `send`, `enrollment_start` |
 //!
 //! `outcome` is `success` or `failure`; `context.address` is an IP address or null,
@@ -433,6 +434,17 @@ pub enum EventKind {
         /// What was voided.
         voided: Vec<Voided>,
     },
+    /// The audit trail of the organisation the event is filed under was pruned
+    /// ([`crate::service::MfaService::prune_audit`]): `deleted` events that happened
+    /// before `before` were deleted, by the actor (the retention job's account, or an
+    /// admin). Written after the deletion, so the trail says it was pruned, when, by
+    /// whom, and how far.
+    AuditPruned {
+        /// The time before which events were deleted.
+        before: u64,
+        /// How many were deleted.
+        deleted: u64,
+    },
 }
 
 /// The events one transition produced, in order. Most transitions produce one, which is
@@ -722,6 +734,7 @@ impl EventKind {
             EventKind::SignInRefused { .. } => "sign_in_refused",
             EventKind::RefusalsSummarised { .. } => "refusals_summarised",
             EventKind::FutureDatedVoided { .. } => "future_dated_voided",
+            EventKind::AuditPruned { .. } => "audit_pruned",
         }
     }
 
@@ -757,7 +770,8 @@ impl EventKind {
             | EventKind::DeviceAccepted { .. }
             | EventKind::DevicesRevoked { .. }
             | EventKind::PasswordChanged
-            | EventKind::HostActionAllowed { .. } => AuditOutcome::Success,
+            | EventKind::HostActionAllowed { .. }
+            | EventKind::AuditPruned { .. } => AuditOutcome::Success,
             EventKind::EnrollmentRejected { .. }
             | EventKind::DisownRefused { .. }
             | EventKind::SecurityKeyCounterRegressed { accepted: false, .. }

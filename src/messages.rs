@@ -487,6 +487,10 @@ impl EventKind {
                 args.set("refused", *refused);
                 args.set("since", time(*since));
             }
+            EventKind::AuditPruned { before, deleted } => {
+                args.set("deleted", *deleted);
+                args.set("before", time(*before));
+            }
             EventKind::FutureDatedVoided { reading, voided } => {
                 args.set("reading", time(*reading));
                 args.set("voided", joined(voided.iter().map(|v| v.as_str())));

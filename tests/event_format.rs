@@ -111,6 +111,7 @@ fn every_kind() -> Vec<EventKind> {
             reading: 1_700_000_000,
             voided: vec![Voided::RememberedDevice, Voided::Proof, Voided::Send],
         },
+        EventKind::AuditPruned { before: 1_668_464_000, deleted: 4_812 },
     ]
 }
 
@@ -164,6 +165,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"sign_in_refused","reason":"locked_out"}"#,
     r#"{"kind":"refusals_summarised","refused":990,"since":1700000300}"#,
     r#"{"kind":"future_dated_voided","reading":1700000000,"voided":["remembered_device","proof","send"]}"#,
+    r#"{"kind":"audit_pruned","before":1668464000,"deleted":4812}"#,
 ];
 
 /// A settings change as stored before sessions had limits: it still reads, with the

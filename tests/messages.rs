@@ -197,6 +197,8 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::SignInRefused { reason: RejectionReason::PolicyRefused },
         EventKind::RefusalsSummarised { refused: 7, since: 1_700_000_000 },
         EventKind::FutureDatedVoided { reading: 1_700_000_000, voided: vec![Voided::Code, Voided::Lockout] },
+        EventKind::AuditPruned { before: 1_700_000_000, deleted: 4_812 },
+        EventKind::AuditPruned { before: 1_700_000_000, deleted: 1 },
     ];
     all.extend(Method::ALL.iter().map(|method| EventKind::CodeAccepted { method: *method, drift: None }));
     all

@@ -5,6 +5,8 @@
 mod common;
 
 use common::*;
+use mfa_kit::UserId;
+use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::policy::{Jurisdiction, Preset, SignInContext, StandardPolicy};
 use mfa_kit::service::Error;
 use mfa_kit::store::{AuditQuery, ReadAudit};
@@ -19,9 +21,30 @@ fn us_firm() -> SignInContext {
     office().in_org("acme-us").with_jurisdiction(Jurisdiction::country("US"))
 }
 
-fn kept(firm: &Firm, org: &str) -> Vec<u64> {
+/// The retention job's own account, which the pruning's events name as the actor.
+fn job() -> UserId {
+    user("retention-job")
+}
+
+fn trail(firm: &Firm, org: &str) -> Vec<AuditEvent> {
     let page = run(firm.mfa.store().read_audit(&AuditQuery::org(org, 0, u64::MAX >> 2, 1000))).unwrap();
-    page.events.iter().map(|stored| stored.event.at).collect()
+    page.events.into_iter().map(|stored| stored.event).collect()
+}
+
+/// When the organisation's events happened, but the pruning's own.
+fn kept(firm: &Firm, org: &str) -> Vec<u64> {
+    let events = trail(firm, org);
+    events.iter().filter(|e| !matches!(e.kind, EventKind::AuditPruned { .. })).map(|e| e.at).collect()
+}
+
+/// The pruning's own events: by whom, before when, how many.
+fn prunings(firm: &Firm, org: &str) -> Vec<(String, u64, u64)> {
+    let events = trail(firm, org);
+    let pruned = |e: &AuditEvent| match e.kind {
+        EventKind::AuditPruned { before, deleted } => Some((e.actor.as_str().to_string(), before, deleted)),
+        _ => None,
+    };
+    events.iter().filter_map(pruned).collect()
 }
 
 #[test]
@@ -38,7 +61,7 @@ fn the_retention_job_keeps_twelve_months_for_the_ato_firm_and_prunes_what_is_old
     assert_eq!(kept(&firm, "smith-co").len(), 18);
 
     // Pruning the Australian firm's last 30 days is refused, and nothing goes.
-    let refused = run(firm.mfa.prune_audit(now - 30 * DAY, &au_firm()));
+    let refused = run(firm.mfa.prune_audit(now - 30 * DAY, &job(), &au_firm()));
     let Err(Error::RetentionRequired { retention, earliest, before }) = refused else {
         panic!("expected the retention to be required, got {refused:?}")
     };
@@ -48,23 +71,34 @@ fn the_retention_job_keeps_twelve_months_for_the_ato_firm_and_prunes_what_is_old
     );
     assert!(refused.unwrap_err().to_string().contains("366 days"));
     assert_eq!(kept(&firm, "smith-co").len(), 18, "a refused prune deletes nothing");
+    assert!(prunings(&firm, "smith-co").is_empty(), "and writes no event");
     // One second too recent is refused too.
     let edge = now - Preset::TWELVE_MONTHS;
-    assert!(matches!(run(firm.mfa.prune_audit(edge + 1, &au_firm())), Err(Error::RetentionRequired { .. })));
+    assert!(matches!(
+        run(firm.mfa.prune_audit(edge + 1, &job(), &au_firm())),
+        Err(Error::RetentionRequired { .. })
+    ));
 
     // Up to twelve months ago: only the older events of that firm go.
-    let deleted = run(firm.mfa.prune_audit(edge, &au_firm())).unwrap();
+    let deleted = run(firm.mfa.prune_audit(edge, &job(), &au_firm())).unwrap();
     let left = kept(&firm, "smith-co");
     assert_eq!(deleted as usize, 18 - left.len());
     assert!(left.iter().all(|at| *at >= edge), "only events older than twelve months were pruned");
     assert!(left.len() >= 12, "twelve months of monthly events are kept");
     assert_eq!(kept(&firm, "acme-us").len(), 18, "the other firm's trail is untouched");
+    assert_eq!(
+        prunings(&firm, "smith-co"),
+        [("retention-job".to_string(), edge, deleted)],
+        "the pruning is itself audited, under the firm, by the job"
+    );
+    assert!(prunings(&firm, "acme-us").is_empty());
 
     // The firm under no preset keeps what its own job decides: its last 30 days only.
-    let deleted = run(firm.mfa.prune_audit(now - 30 * DAY, &us_firm())).unwrap();
+    let deleted = run(firm.mfa.prune_audit(now - 30 * DAY, &job(), &us_firm())).unwrap();
     assert_eq!(deleted, 17);
     assert_eq!(kept(&firm, "acme-us"), [now - 30 * DAY], "only the latest month is left");
     assert_eq!(kept(&firm, "smith-co"), left, "and the Australian firm's trail is as it was");
+    assert_eq!(prunings(&firm, "acme-us"), [("retention-job".to_string(), now - 30 * DAY, 17)]);
 }
 
 #[test]
@@ -76,7 +110,8 @@ fn an_organisation_that_names_the_ato_preset_itself_is_held_to_its_retention() {
     let settings = OrgSettings { presets: vec![Preset::AtoOperationalSecurity], ..OrgSettings::default() };
     let context = office().in_org("own-choice").with_org(Arc::new(settings));
     firm.clock.advance(400 * DAY);
-    let refused = run(firm.mfa.prune_audit(START + 200 * DAY, &context));
+    let refused = run(firm.mfa.prune_audit(START + 200 * DAY, &job(), &context));
     assert!(matches!(refused, Err(Error::RetentionRequired { .. })), "{refused:?}");
-    assert_eq!(run(firm.mfa.prune_audit(START + 30 * DAY, &context)).unwrap(), 0);
+    assert_eq!(run(firm.mfa.prune_audit(START + 30 * DAY, &job(), &context)).unwrap(), 0);
+    assert!(prunings(&firm, "own-choice").is_empty(), "a pruning that deleted nothing writes nothing");
 }

@@ -174,6 +174,10 @@ impl EventKind {
             EventKind::RefusalsSummarised { refused, since } => {
                 format!("{refused} more refused attempts since {}.", utc_minute(*since))
             }
+            EventKind::AuditPruned { before, deleted } => {
+                let events = if *deleted == 1 { "event" } else { "events" };
+                format!("Deleted {deleted} audit {events} from before {}.", utc_minute(*before))
+            }
             EventKind::FutureDatedVoided { reading, voided } => {
                 let voided: Vec<&str> = voided.iter().map(|v| v.as_str()).collect();
                 format!(

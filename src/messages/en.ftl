@@ -154,6 +154,10 @@ event-host_action_allowed = Allowed "{ $action }" after a recent second-factor p
 event-host_action_refused = Refused "{ $action }" ({ $refusal }).
 event-sign_in_refused = A sign-in was refused ({ $reason }).
 event-refusals_summarised = { $refused } more refused attempts since { $since }.
+event-audit_pruned = { $deleted ->
+        [one] Deleted { $deleted } audit event from before { $before }.
+       *[other] Deleted { $deleted } audit events from before { $before }.
+    }
 event-future_dated_voided = Entries written by a clock that ran ahead were voided at { $reading }: { $voided }.
 
 ## Parts of audit messages.

@@ -168,6 +168,10 @@ event-refusals_summarised = { $refused ->
         [one] { $refused } autre tentative refusée depuis le { $since }.
        *[other] { $refused } autres tentatives refusées depuis le { $since }.
     }
+event-audit_pruned = { $deleted ->
+        [one] { $deleted } événement d’audit antérieur au { $before } a été supprimé.
+       *[other] { $deleted } événements d’audit antérieurs au { $before } ont été supprimés.
+    }
 event-future_dated_voided = Des entrées écrites par une horloge en avance ont été annulées le { $reading } : { $voided }.
 
 ## Parties des messages d'audit.

@@ -245,6 +245,8 @@ fn every_event() -> Vec<EventKind> {
         EventKind::RefusalsSummarised { refused: 12, since: 1_751_360_000 },
         EventKind::RefusalsSummarised { refused: 1, since: 1_751_360_000 },
         EventKind::FutureDatedVoided { reading: 1_751_360_000, voided: vec![Voided::Code, Voided::Lockout] },
+        EventKind::AuditPruned { before: 1_751_360_000, deleted: 4_812 },
+        EventKind::AuditPruned { before: 1_751_360_000, deleted: 1 },
     ];
     for method in Method::ALL {
         all.push(EventKind::CodeAccepted { method: *method, drift: None });
@@ -303,10 +305,11 @@ fn every_event() -> Vec<EventKind> {
         | EventKind::HostActionRefused { .. }
         | EventKind::SignInRefused { .. }
         | EventKind::RefusalsSummarised { .. }
-        | EventKind::FutureDatedVoided { .. } => kind.name(),
+        | EventKind::FutureDatedVoided { .. }
+        | EventKind::AuditPruned { .. } => kind.name(),
     };
     let names: std::collections::BTreeSet<&str> = all.iter().map(listed).collect();
-    assert_eq!(names.len(), 47, "one sample of each event: {names:?}");
+    assert_eq!(names.len(), 48, "one sample of each event: {names:?}");
     all
 }
 
