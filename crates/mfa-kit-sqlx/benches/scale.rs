@@ -610,16 +610,19 @@ async fn run(a: Args) {
     let cutoff = loaded.base - SPAN + MONTH;
     let [full, empty] = &mut sides;
     let prune = prune_while_signing(full, &a, cutoff).await;
-    let (prune_signs, deleted, took) = prune;
+    let (prune_signs, during_slow, deleted, took) = prune;
     // The same sign-ins without pruning, on the full database, for comparison.
     let stop = Arc::new(AtomicBool::new(false));
     let quiet = sign_in_loop(std::mem::take(&mut full.signers), stop.clone());
     tokio::time::sleep(took.min(Duration::from_secs(20))).await;
     stop.store(true, Ordering::Relaxed);
-    let (signers, mut quiet) = quiet.await.unwrap();
+    let (signers, mut quiet, quiet_slow) = quiet.await.unwrap();
     full.signers = signers;
     let mut during = prune_signs;
     let worst = *during.0.iter().max().unwrap();
+    let quiet_worst = *quiet.0.iter().max().unwrap();
+    let over = |t: &Times, ms: u64| t.0.iter().filter(|d| **d > Duration::from_millis(ms)).count();
+    let (during_over, quiet_over) = (over(&during, 100), over(&quiet, 100));
     rows.push(Row {
         what: format!("sign-in while pruning a month ({} calls; empty: no pruning)", during.0.len()),
         target: "none blocked > 100 ms".into(),
@@ -636,12 +639,21 @@ async fn run(a: Args) {
     );
     println!(
         "pruning a month: {deleted} events deleted in {:.1} s ({:.0} events/s), \
-         prune_audit for each of the {ORGS} organisations in batches of {}; worst sign-in meanwhile {}",
+         prune_audit for each of the {ORGS} organisations in batches of {}; sign-ins meanwhile: worst {}, \
+         {during_over} over 100 ms; without pruning: worst {}, {quiet_over} over 100 ms",
         took.as_secs_f64(),
         deleted as f64 / took.as_secs_f64(),
         mfa_kit::service::PRUNE_BATCH,
-        ms(worst)
+        ms(worst),
+        ms(quiet_worst),
     );
+    for (what, slow) in [("while pruning", &during_slow), ("without pruning", &quiet_slow)] {
+        let list: Vec<String> = slow.iter().map(|(at, d)| format!("{} at {at:.2} s", ms(*d))).collect();
+        println!(
+            "  sign-ins over 50 ms {what}: {}",
+            if list.is_empty() { "none".into() } else { list.join(", ") }
+        );
+    }
 
     let full = &sides[0];
     let (records_bytes, users) = size(&full.pool, "mfa_records").await;
@@ -697,30 +709,40 @@ async fn run(a: Args) {
     }
 }
 
+/// The sign-ins over 50 ms: when each began (seconds after the loop's start), and its
+/// time.
+type Slow = Vec<(f64, Duration)>;
+
 /// Signs the signers in, one after another, until `stop`; gives them back with each
-/// sign-in's time.
+/// sign-in's time, and the slow ones.
 fn sign_in_loop(
     mut signers: Vec<Signer>,
     stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<(Vec<Signer>, Times)> {
+) -> tokio::task::JoinHandle<(Vec<Signer>, Times, Slow)> {
     tokio::spawn(async move {
-        let mut times = Times::default();
+        let (mut times, mut slow) = (Times::default(), Vec::new());
+        let start = Instant::now();
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let len = signers.len();
             let began = Instant::now();
             signers[n % len].verify().await;
-            times.0.push(began.elapsed());
+            let took = began.elapsed();
+            times.0.push(took);
+            if took > Duration::from_millis(50) {
+                slow.push(((began - start).as_secs_f64(), took));
+            }
             n += 1;
         }
-        (signers, times)
+        (signers, times, slow)
     })
 }
 
 /// `prune_audit` of every organisation's events before `cutoff`, while a task signs the
 /// side's live users in: that task's times, the events deleted, the pruning's time.
-async fn prune_while_signing(side: &mut Side, a: &Args, cutoff: u64) -> (Times, u64, Duration) {
+async fn prune_while_signing(side: &mut Side, a: &Args, cutoff: u64) -> (Times, Slow, u64, Duration) {
     let stop = Arc::new(AtomicBool::new(false));
+    let signing_began = Instant::now();
     let signing = sign_in_loop(std::mem::take(&mut side.signers), stop.clone());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let began = Instant::now();
@@ -731,7 +753,8 @@ async fn prune_while_signing(side: &mut Side, a: &Args, cutoff: u64) -> (Times, 
     }
     let took = began.elapsed();
     stop.store(true, Ordering::Relaxed);
-    let (signers, times) = signing.await.unwrap();
+    let (signers, times, slow) = signing.await.unwrap();
     side.signers = signers;
-    (times, deleted, took)
+    println!("pruning began {:.2} s after the sign-ins", (began - signing_began).as_secs_f64());
+    (times, slow, deleted, took)
 }
