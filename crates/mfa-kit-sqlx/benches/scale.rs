@@ -148,7 +148,7 @@ fn args() -> Args {
             _ => {} // `cargo bench` passes --bench, and filters.
         }
     }
-    assert!(a.users >= ORGS && a.users % ORGS == 0, "--users: a multiple of {ORGS}");
+    assert!(a.users >= ORGS && a.users.is_multiple_of(ORGS), "--users: a multiple of {ORGS}");
     a
 }
 
