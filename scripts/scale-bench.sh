@@ -11,7 +11,7 @@
 # each read). The server is MFA_KIT_POSTGRES_URL (default
 # postgres://postgres@127.0.0.1:5432/test) with the database name replaced by
 # mfa_scale_full and mfa_scale_empty; the tests' database is not touched. Leaves
-# mfa_scale_full loaded for the next run (about 7 GB at full size; drop it with
+# mfa_scale_full loaded for the next run (6 to 7 GB at full size; drop it with
 # `dropdb -h 127.0.0.1 -U postgres mfa_scale_full`). Set CARGO_BUILD_JOBS (e.g. 1) on a
 # shared machine.
 set -euo pipefail
