@@ -8,9 +8,9 @@ use sqlx::PgPool;
 use crate::common::{
     AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgId, OrgSettings, RecordPage, RecordQuery,
     RecordRow, SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings,
-    audit_bounds, audit_page, check_org_id, check_user_ids, judged, list_case, list_statements, read_case,
-    read_statements, record_after, record_page, settings_json, stored_event, to_i64, version_to_i64,
-    versioned, versioned_settings,
+    audit_bounds, audit_page, check_org_id, check_user_ids, judged, list_case, list_prefix, list_statements,
+    read_case, read_statements, record_after, record_page, settings_json, stored_event, to_i64,
+    version_to_i64, versioned, versioned_settings,
 };
 
 /// A [`Store`] on PostgreSQL (or a PostgreSQL-compatible database), over a pool.
@@ -48,8 +48,9 @@ struct Sql {
     create_settings: String,
     update_settings: String,
     append: String,
-    /// Listing statements by (organisation given, only without MFA, cursor given).
-    list: [String; 8],
+    /// Listing statements by (prefix given, organisation given, only without MFA, cursor
+    /// given).
+    list: [String; 16],
     /// Audit reading statements by (user given, organisation given).
     read: [String; 4],
     /// Pruning statements: of no organisation, of one.
@@ -410,10 +411,10 @@ impl ListRecords for PostgresStore {
         let after = record_after(query);
         let org = query.org.as_ref().map(|org| org.as_str());
         let mut statement = sqlx::query_as(&self.sql.list[list_case(query)]).bind(len as i64 + 1);
-        for value in after.into_iter().chain(org) {
+        for value in after.into_iter().chain(org).chain(list_prefix(query)) {
             statement = statement.bind(value);
         }
-        let rows: Vec<(i64, String)> = statement.bind(&query.prefix).fetch_all(&self.pool).await?;
+        let rows: Vec<(i64, String)> = statement.fetch_all(&self.pool).await?;
         let records = rows.iter().map(|(v, json)| versioned(*v, json)).collect::<Result<_, _>>()?;
         Ok(record_page(records, len))
     }

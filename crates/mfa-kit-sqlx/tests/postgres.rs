@@ -226,3 +226,10 @@ async fn two_organisations_on_one_service_on_postgres_are_kept_apart() {
     mfa_kit::service::conformance::two_organisations_on_one_service(store.clone()).await;
     drop_tables(store.pool(), store.tables()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_listing_statement_lists_what_the_query_matches() {
+    let store = store("listing").await;
+    every_listing_case(store.clone()).await;
+    drop_tables(store.pool(), store.tables()).await;
+}

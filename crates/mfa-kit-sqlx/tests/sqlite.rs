@@ -176,3 +176,9 @@ async fn two_organisations_on_one_service_on_sqlite_are_kept_apart() {
     let store = Arc::new(SqliteStore::open(dir.path().join("mfa.db")).await.unwrap());
     mfa_kit::service::conformance::two_organisations_on_one_service(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_listing_statement_lists_what_the_query_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    every_listing_case(SqliteStore::open(dir.path().join("mfa.db")).await.unwrap()).await;
+}

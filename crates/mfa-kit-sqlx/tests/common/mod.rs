@@ -120,3 +120,76 @@ fn remove_sqlite_files(path: &std::path::Path) {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+/// Every one of the store's listing statements (prefix given or not, organisation or
+/// not, only without MFA or not, cursor or not) lists what [`RecordQuery::matches`]
+/// says, in user id order: records of two organisations and of none, with and without
+/// MFA, under two prefixes, made through the service.
+pub async fn every_listing_case<S>(store: S)
+where
+    S: mfa_kit::store::ListRecords + Clone + Send + Sync + 'static,
+    S::Error: std::fmt::Debug,
+{
+    use mfa_kit::UserId;
+    use mfa_kit::clock::ManualClock;
+    use mfa_kit::danger::PlaintextSealer;
+    use mfa_kit::policy::SignInContext;
+    use mfa_kit::service::MfaService;
+    use mfa_kit::store::RecordQuery;
+    use mfa_kit::{KeyUri, Totp};
+
+    let at = 1_700_000_000;
+    let clock = ManualClock::new(at);
+    let mfa = MfaService::builder("Listing", store.clone(), PlaintextSealer).clock(clock.clone()).build();
+    let mut n = 0;
+    for prefix in ["p/", "q/"] {
+        for org in [Some("org-a"), Some("org-b"), None] {
+            for enrolled in [true, false, true] {
+                n += 1;
+                let user = UserId::new(format!("{prefix}{n:02}"));
+                let context =
+                    org.map_or_else(SignInContext::default, |org| SignInContext::default().in_org(org));
+                clock.set(at);
+                let start = mfa.start_enrollment(&user, user.as_str(), &context).await.unwrap().unwrap();
+                if enrolled {
+                    let key = KeyUri::parse(&start.uri).unwrap();
+                    let phone = Totp::new(key.secret(), key.totp_params().unwrap());
+                    let codes = [
+                        phone.generate(at).unwrap().to_string(),
+                        phone.generate(at + 30).unwrap().to_string(),
+                    ];
+                    clock.set(at + 30);
+                    mfa.confirm_enrollment(&user, &[&codes[0], &codes[1]], &context).await.unwrap().unwrap();
+                }
+            }
+        }
+    }
+    let all = store.list_records(&RecordQuery::prefix("", 1000)).await.unwrap().records;
+    assert_eq!(all.len(), n);
+    for case in 0..16 {
+        let mut query = RecordQuery::prefix(if case & 8 != 0 { "q/" } else { "" }, 2);
+        if case & 4 != 0 {
+            query.org = Some("org-a".into());
+        }
+        query.without_mfa = case & 2 != 0;
+        if case & 1 != 0 {
+            query.after = Some(UserId::new("p/02"));
+        }
+        let expected: Vec<&str> = all
+            .iter()
+            .map(|v| &v.record)
+            .filter(|r| query.matches(r) && query.after.as_ref().is_none_or(|after| r.user() > after))
+            .map(|r| r.user().as_str())
+            .collect();
+        assert!(!expected.is_empty(), "case {case}: {query:?} lists nothing here");
+        let mut listed = Vec::new();
+        loop {
+            let page = store.list_records(&query).await.unwrap();
+            assert!(page.records.len() <= 2, "case {case}: {query:?}");
+            listed.extend(page.records.iter().map(|v| v.record.user().as_str().to_string()));
+            let Some(next) = page.next else { break };
+            query = query.after(Some(next));
+        }
+        assert_eq!(listed, expected, "case {case}");
+    }
+}
