@@ -751,9 +751,10 @@ async fn prune_while_signing(side: &mut Side, a: &Args, cutoff: u64) -> (Times, 
     tokio::time::sleep(Duration::from_millis(200)).await;
     let began = Instant::now();
     let mut deleted = 0;
+    let job = UserId::new("retention-job");
     for org in 0..ORGS.min(a.users) {
         let context = SignInContext::default().in_org(org_name(org));
-        deleted += side.mfa.prune_audit(cutoff, &context).await.unwrap();
+        deleted += side.mfa.prune_audit(cutoff, &job, &context).await.unwrap();
     }
     let took = began.elapsed();
     stop.store(true, Ordering::Relaxed);
