@@ -12,14 +12,7 @@ extern crate alloc;
 
 // The one-time-password core: no I/O, no clock, no allocation on the verify path;
 // builds without std.
-mod ct;
-pub mod error;
 pub mod otp;
-#[cfg(feature = "qr")]
-pub mod qr;
-#[cfg(feature = "std")]
-mod random;
-pub mod uri;
 
 // The words every layer shares.
 #[cfg(feature = "std")]
@@ -79,9 +72,6 @@ pub mod prelude;
 #[doc = include_str!("../docs/requirements.md")]
 pub mod requirements {}
 
-pub use error::{CodeError, ParamError, SecretError, TimeError};
-pub use otp::{Algorithm, Code, Digits, Hotp, Secret, StepMatch, Totp, TotpParams, Verification, Window};
-pub use uri::{KeyUri, OtpKind, UriError};
 #[cfg(feature = "std")]
 pub use vocabulary::{
     Cleared, Destination, Method, OrgId, Outcome, Purpose, Reason, Refusal, RequestContext, ResetMode,

@@ -6,6 +6,8 @@ pub use crate::flow::Proven;
 pub use crate::flow::step_up::StepUp;
 pub use crate::keyed_hash::HashKey;
 pub use crate::notify::CodeSender;
+pub use crate::otp::uri::KeyUri;
+pub use crate::otp::{Secret, Totp, TotpParams};
 pub use crate::policy::{Decision, OrgSettings, SignInContext, StandardPolicy};
 pub use crate::service::{Error, MfaService};
 pub use crate::store::{MemoryStore, Store};
@@ -13,4 +15,3 @@ pub use crate::vocabulary::{
     Destination, Method, OrgId, Outcome, Reason, Refusal, RequestContext, ResetMode, Role, SensitiveAction,
     UserId,
 };
-pub use crate::{KeyUri, Secret, Totp, TotpParams};

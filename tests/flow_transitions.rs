@@ -13,6 +13,7 @@ use mfa_kit::flow::oversight::{self, SettingsChange};
 use mfa_kit::flow::step_up::{self, StepUp};
 use mfa_kit::flow::{self, Env, Rules, sign_in};
 use mfa_kit::keyed_hash::HashKey;
+use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit::policy::{
     Decision, IpNetwork, Jurisdiction, Level, OrgSettings, SessionFacts, SignInContext, StandardPolicy,
 };
@@ -22,7 +23,6 @@ use mfa_kit::vocabulary::{
     Cleared, EnrollmentRejection, HostAction, Method, Reason, Refusal, RejectionReason, RequestContext,
     ResetMode, Revocation, SensitiveAction, SessionEnd, UserId,
 };
-use mfa_kit::{Secret, Totp, TotpParams};
 
 /// A time whose TOTP step starts 20 seconds earlier: `T0` and `T0 + 30` are in
 /// consecutive steps.

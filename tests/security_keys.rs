@@ -13,9 +13,10 @@ use mfa_kit::event::EventKind;
 use mfa_kit::flow::security_key::{self, Assertion, CeremonyError, NewKey};
 use mfa_kit::flow::step_up::{self, StepUp};
 use mfa_kit::flow::{self, Env, Rules};
+use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit::policy::{Decision, OrgSettings, Policy, SignInContext, StandardPolicy};
 use mfa_kit::record::{CEREMONY_LIFETIME, CredentialId, UserRecord};
-use mfa_kit::{Cleared, Method, Refusal, ResetMode, Secret, SensitiveAction, Totp, TotpParams, UserId};
+use mfa_kit::{Cleared, Method, Refusal, ResetMode, SensitiveAction, UserId};
 
 const T0: u64 = 1_700_000_010 - 10;
 

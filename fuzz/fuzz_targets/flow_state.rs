@@ -32,7 +32,8 @@ use mfa_kit::policy::{OrgSettings, SignInContext, StandardPolicy};
 use mfa_kit::record::{CEREMONY_LIFETIME, CeremonyKind, CredentialId};
 use mfa_kit::record::{DeviceInfo, DeviceToken, UserRecord};
 use mfa_kit::vocabulary::LockoutRule;
-use mfa_kit::{Destination, Method, Purpose, Refusal, Role, Secret, Totp, TotpParams, UserId};
+use mfa_kit::{Destination, Method, Purpose, Refusal, Role, UserId};
+use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit_fuzz::{Pick, T0, assert_round_trip, hash_key, user};
 
 #[derive(Debug, Arbitrary)]
@@ -478,7 +479,7 @@ fuzz_target!(|input: Input| {
                     let live = model.live.expect("a code was accepted with none live");
                     let sent = &mut model.sent[live];
                     assert!(
-                        mfa_kit::Code::parse(&text, mfa_kit::Digits::SIX)
+                        mfa_kit::otp::Code::parse(&text, mfa_kit::otp::Digits::SIX)
                             .is_ok_and(|c| c.to_string() == sent.code),
                         "{text:?} is not the live code, yet it was accepted (index {index:?})"
                     );

@@ -60,10 +60,9 @@ use mfa_kit::record::{CLOCK_SKEW, DeviceInfo, DeviceToken, UserRecord};
 use mfa_kit::service::{Error, MfaService, ServiceConfig, permissions};
 use mfa_kit::store::{MemoryStore, SaveOutcome, Store, Version, Versioned};
 use mfa_kit::vocabulary::LockoutRule;
-use mfa_kit::{
-    Code, Destination, Digits, KeyUri, Method, Outcome, Purpose, Reason, RequestContext, Role,
-    SensitiveAction, Totp, UserId,
-};
+use mfa_kit::{Destination, Method, Outcome, Purpose, Reason, RequestContext, Role, SensitiveAction, UserId};
+use mfa_kit::otp::{Code, Digits, Totp};
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit_fuzz::{Pick, T0, assert_round_trip, hash_key};
 
 // ---------------------------------------------------------------------------------------

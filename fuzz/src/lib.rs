@@ -9,7 +9,8 @@ use mfa_kit::flow::{self, Env, Rules};
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::policy::{SignInContext, StandardPolicy};
 use mfa_kit::record::{DeviceToken, UserRecord};
-use mfa_kit::{Destination, Purpose, Role, Secret, Totp, TotpParams, UserId};
+use mfa_kit::{Destination, Purpose, Role, UserId};
+use mfa_kit::otp::{Secret, Totp, TotpParams};
 
 /// One of the codes or tokens the user was given (by its index among them), or any
 /// text: how a stateful target lets the fuzzer choose between a right answer and

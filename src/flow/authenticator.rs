@@ -12,9 +12,9 @@ use std::borrow::Borrow;
 use super::{Draft, Env, Failure, Proven, Step, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
+use crate::otp::{Totp, Verification, Window};
 use crate::record::UserRecord;
 use crate::vocabulary::{Method, Refusal, RejectionReason, Revocation, Role, SensitiveAction};
-use crate::{Totp, Verification, Window};
 
 /// How far the verify window reaches, and how it follows a drifting clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

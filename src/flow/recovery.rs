@@ -21,9 +21,9 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::{Env, Failure, Proven, Step, run_in, try_run_in};
-use crate::SecretError;
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
+use crate::otp::SecretError;
 use crate::record::{RecoveryCodes, RecoveryEntry, UserRecord};
 use crate::vocabulary::{Method, Refusal, RejectionReason, SensitiveAction, UserId};
 
@@ -61,7 +61,7 @@ impl RecoveryCode {
 /// Constant-time, like every comparison of what a user holds.
 impl PartialEq for RecoveryCode {
     fn eq(&self, other: &Self) -> bool {
-        crate::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
+        crate::otp::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
     }
 }
 
@@ -97,7 +97,7 @@ fn draw(
 ) -> Result<(Vec<RecoveryCode>, RecoveryCodes), SecretError> {
     let mut shown = Vec::with_capacity(count);
     let mut entries = Vec::with_capacity(count);
-    let mut draws = crate::random::Draws::new();
+    let mut draws = crate::otp::random::Draws::new();
     while shown.len() < count.max(1) {
         let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
         for _ in 0..CODE_LEN {

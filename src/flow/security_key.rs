@@ -147,7 +147,7 @@ pub fn user_handle(record: &UserRecord) -> Result<UserHandle, Failure> {
         return Ok(handle);
     }
     let mut bytes = [0u8; 16];
-    crate::random::fill(&mut bytes)?;
+    crate::otp::random::fill(&mut bytes)?;
     Ok(UserHandle(bytes))
 }
 

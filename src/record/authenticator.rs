@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::TotpParams;
+use crate::otp::TotpParams;
 use crate::seal::SealedSecret;
 use crate::vocabulary::Method;
 

@@ -8,12 +8,13 @@ use zeroize::Zeroizing;
 use super::{Error, MfaService, Which};
 use crate::event::Events;
 use crate::flow::{self, Proven, Step, enrollment::Confirmed};
+use crate::otp::Secret;
+use crate::otp::uri::KeyUri;
 use crate::policy::SignInContext;
 use crate::record::AuthenticatorInfo;
 use crate::seal::SecretSealer;
 use crate::store::Store;
 use crate::vocabulary::{Outcome, Refusal, RequestContext, UserId};
-use crate::{KeyUri, Secret};
 
 /// What the enrollment screen shows. Holds the secret: show it to this user only.
 /// `Debug` leaves the secret out.
@@ -38,13 +39,13 @@ impl EnrollmentStart {
     /// The QR code of [`EnrollmentStart::uri`] as SVG, for the enrollment screen.
     ///
     /// # Errors
-    /// [`crate::UriError::TooLongForQr`] for a URI too long to encode.
-    pub fn qr_svg(&self) -> Result<Zeroizing<String>, crate::UriError> {
+    /// [`crate::otp::uri::UriError::TooLongForQr`] for a URI too long to encode.
+    pub fn qr_svg(&self) -> Result<Zeroizing<String>, crate::otp::uri::UriError> {
         let uri = KeyUri::parse(&self.uri).map_err(|error| match error {
-            crate::UriError::TooLong { .. } => crate::UriError::TooLongForQr,
+            crate::otp::uri::UriError::TooLong { .. } => crate::otp::uri::UriError::TooLongForQr,
             other => other,
         })?;
-        crate::qr::svg(&uri)
+        crate::otp::qr::svg(&uri)
     }
 }
 

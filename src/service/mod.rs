@@ -47,12 +47,12 @@ use crate::flow::session::SessionVerdict;
 use crate::flow::step_up::StepUp;
 use crate::flow::{Env, Rules, Step};
 use crate::keyed_hash::HashKey;
+use crate::otp::{Secret, Totp, TotpParams};
 use crate::policy::{Decision, Policy, SignInContext, StandardPolicy};
 use crate::record::{TotpCredential, UserRecord};
 use crate::seal::{SealedSecret, SecretSealer};
 use crate::store::{CacheLine, SaveOutcome, Store, Version, Versioned};
 use crate::vocabulary::{OrgId, Outcome, Refusal, RequestContext, SensitiveAction, UserId, UserIdHash};
-use crate::{Secret, Totp, TotpParams};
 
 /// Settings of the service that are not policy.
 #[derive(Clone, Debug, PartialEq, Eq)]

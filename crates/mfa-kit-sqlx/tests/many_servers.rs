@@ -26,11 +26,13 @@ use mfa_kit::event::EventKind;
 use mfa_kit::flow::oob::OobMessage;
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::notify::CodeSender;
+use mfa_kit::otp::Totp;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::SignInContext;
 use mfa_kit::service::MfaService;
 use mfa_kit::store::{AuditQuery, ReadAudit, Store};
 use mfa_kit::vocabulary::RejectionReason;
-use mfa_kit::{Destination, KeyUri, Role, Totp};
+use mfa_kit::{Destination, Role};
 use mfa_kit_sqlx::{PostgresStore, SqliteStore, TableNames};
 use webauthn_authenticator_rs::prelude::WebauthnAuthenticator;
 

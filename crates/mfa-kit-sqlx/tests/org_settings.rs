@@ -15,13 +15,14 @@ use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditEvent, EventKind};
+use mfa_kit::otp::Totp;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::{Level, OrgSettings, SignInContext};
 use mfa_kit::record::UserRecord;
 use mfa_kit::service::{Error, MfaService};
 use mfa_kit::store::{
     AuditQuery, OrgSettingsStore, ReadAudit, SaveOutcome, Store, Version, Versioned, VersionedSettings,
 };
-use mfa_kit::{KeyUri, Totp};
 use mfa_kit_sqlx::PostgresStore;
 
 const ORG: &str = "firm-42";
