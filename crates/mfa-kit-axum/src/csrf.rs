@@ -31,7 +31,7 @@ use tower_sessions::Session;
 
 use crate::config::MfaWeb;
 use crate::response::WebError;
-use crate::session::GuardRejection;
+use crate::extract::GuardRejection;
 
 const KEY: &str = "mfa_kit_axum.csrf";
 
