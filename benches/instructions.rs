@@ -6,6 +6,7 @@
 //! the codes (what the phone does, subtracted from the others); `MODE 0` is the set-up
 //! alone, to subtract. `scripts/instructions.sh` runs all and prints ratios.
 
+use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::otp::Window;
 use mfa_kit::prelude::*;

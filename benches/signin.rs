@@ -18,6 +18,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::otp::Window;
 use mfa_kit::prelude::*;

@@ -18,7 +18,7 @@ pub mod otp;
 #[cfg(feature = "std")]
 mod few;
 #[cfg(feature = "std")]
-pub mod vocabulary;
+mod vocabulary;
 
 // What the record is made of: hashes of what users hold, sealed secrets.
 #[cfg(feature = "std")]
@@ -72,8 +72,10 @@ pub mod prelude;
 #[doc = include_str!("../docs/requirements.md")]
 pub mod requirements {}
 
+// The shared vocabulary, at the root and nowhere else: one path per item.
 #[cfg(feature = "std")]
 pub use vocabulary::{
-    Cleared, Destination, Method, OrgId, Outcome, Purpose, Reason, Refusal, RequestContext, ResetMode,
-    Revocation, Role, SensitiveAction, SessionEnd, UserId, Voided,
+    Cleared, Destination, DestinationError, EnrollmentRejection, HostAction, InvalidHostAction, LockoutRule,
+    Method, OrgId, Outcome, Purpose, Reason, Refusal, RejectionReason, RequestContext, ResetMode, Revocation,
+    Role, SensitiveAction, SessionEnd, UnknownId, UserId, Voided, utc,
 };

@@ -3,12 +3,12 @@
 mod common;
 
 use common::*;
+use mfa_kit::EnrollmentRejection;
 use mfa_kit::Refusal;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::enrollment::{Confirmation, Confirmed};
 use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::service::ServiceConfig;
-use mfa_kit::vocabulary::EnrollmentRejection;
 
 #[test]
 fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
@@ -60,7 +60,7 @@ fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
                 EventKind::EnrollmentConfirmed { replaced: false },
                 EventKind::CodeRejected {
                     method: mfa_kit::Method::Totp,
-                    reason: mfa_kit::vocabulary::RejectionReason::Replayed,
+                    reason: mfa_kit::RejectionReason::Replayed,
                     consecutive_failures: 0
                 },
             ]

@@ -31,7 +31,7 @@ use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::policy::{OrgSettings, SignInContext, StandardPolicy};
 use mfa_kit::record::{CEREMONY_LIFETIME, CeremonyKind, CredentialId};
 use mfa_kit::record::{DeviceInfo, DeviceToken, UserRecord};
-use mfa_kit::vocabulary::LockoutRule;
+use mfa_kit::LockoutRule;
 use mfa_kit::{Destination, Method, Purpose, Refusal, Role, UserId};
 use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit_fuzz::{Pick, T0, assert_round_trip, hash_key, user};
@@ -231,13 +231,10 @@ fn step<T>(
 
 fuzz_target!(|input: Input| {
     let setup = input.setup;
-    let settings = OrgSettings {
-        lockout: LockoutRule::new(
+    let settings = OrgSettings::builder().lockout(LockoutRule::new(
             u32::from(setup.max_failures % 6) + 1,
             u64::from(setup.lock_seconds % 1200) + 1,
-        ),
-        ..OrgSettings::default()
-    };
+        )).build().expect("valid settings");
     let rules =
         if setup.one_code { Rules::DEFAULT.with_confirmation(Confirmation::OneCode) } else { Rules::DEFAULT };
     let mut model = Model {

@@ -98,8 +98,9 @@ fn audit_refusal<T>(draft: &mut Draft<'_>, outcome: Outcome<T>, env: &Env<'_>) -
 
 /// Opens an enrollment of another authenticator, named `name` (a backup phone, a
 /// desktop app), to be added beside the user's others once confirmed. Refused as
-/// [`start`] is, for a name that [`authenticator_name`] does not accept, and when the
-/// user has [`MAX_AUTHENTICATORS`] already.
+/// [`start`] is, for a name that is blank, longer than
+/// [`MAX_AUTHENTICATOR_NAME`](crate::record::MAX_AUTHENTICATOR_NAME) characters or holds a
+/// control character, and when the user has [`MAX_AUTHENTICATORS`] already.
 pub fn add(
     record: &mut UserRecord,
     secret: SealedSecret,

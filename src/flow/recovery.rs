@@ -8,7 +8,7 @@
 //! Regenerating replaces the whole set.
 //!
 //! Codes of sets generated before (12 characters, `7KQM-RZ4D-X9AB`, 59.45 bits) still
-//! redeem: the stored hash is of the normalised text, and [`normalize`] accepts both
+//! redeem: the stored hash is of the normalised text, and normalising accepts both
 //! lengths. Under a policy that asks for it
 //! ([`crate::policy::Policy::replace_recovery_codes_after_use`], on under the NIST
 //! preset), redeeming a code marks the set for replacement
@@ -28,7 +28,7 @@ use crate::record::{RecoveryCodes, RecoveryEntry, UserRecord};
 use crate::vocabulary::{Method, Refusal, RejectionReason, SensitiveAction, UserId};
 
 /// The symbols of a recovery code: digits and capitals without 0, 1, I, L and O.
-pub const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub(crate) const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 /// Symbols in a code: 15 × log2(31) ≈ 74.3 bits, at least the 64 bits NIST SP
 /// 800-63B-4 §4.2 asks of saved recovery codes.
 pub const CODE_LEN: usize = 15;
@@ -36,13 +36,13 @@ pub const CODE_LEN: usize = 15;
 /// (12 × log2(31) ≈ 59.45 bits); such codes still redeem.
 pub const LEGACY_CODE_LEN: usize = 12;
 /// Symbols per group when shown.
-pub const GROUP_LEN: usize = 5;
+pub(crate) const GROUP_LEN: usize = 5;
 /// Codes in a set unless asked otherwise.
 pub const DEFAULT_COUNT: usize = 10;
 /// At or below this many unused codes the user is warned (an audit event).
 pub const LOW_WATERMARK: usize = 2;
 /// The separators accepted between symbols when a code is typed.
-pub const SEPARATORS: &[char] = &[' ', '-', '_', '.', '\t'];
+pub(crate) const SEPARATORS: &[char] = &[' ', '-', '_', '.', '\t'];
 
 const PURPOSE: &str = "mfa-kit recovery code v1";
 
@@ -76,7 +76,7 @@ impl fmt::Debug for RecoveryCode {
 /// The canonical form of a typed code: separators removed, upper case, exactly
 /// [`CODE_LEN`] (or, for a set generated before, [`LEGACY_CODE_LEN`]) symbols of
 /// [`ALPHABET`]; `None` for anything else.
-pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
+pub(crate) fn normalize(input: &str) -> Option<Zeroizing<String>> {
     let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
     for c in input.trim().chars().filter(|c| !SEPARATORS.contains(c)) {
         let upper = c.to_ascii_uppercase();

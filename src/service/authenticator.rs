@@ -147,7 +147,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         adding: Option<&str>,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
-        self.check(context)?;
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
         self.settle(user, now, &record, context).await?;
@@ -189,7 +188,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         account_name: &str,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
-        self.check(context)?;
         self.begin_enrollment(user, account_name, None, context).await
     }
 
@@ -251,7 +249,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         id: &str,
         context: &SignInContext,
     ) -> Result<Outcome<bool>, Error> {
-        self.check(context)?;
         let removed = self
             .update(user, user, &context.request, |record, now| {
                 Ok(flow::authenticator::remove(record, id, &self.env(now, context)))
@@ -276,7 +273,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         key: &str,
         context: &SignInContext,
     ) -> Result<Outcome<()>, Error> {
-        self.check(context)?;
         let (secret, params) = match flow::enrollment::parse_imported_key(key) {
             Ok(parsed) => parsed,
             Err(refusal) => return Ok(Err(refusal)),

@@ -23,7 +23,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<Outcome<Vec<RecoveryCode>>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::recovery::generate(record, key, &self.env(now, context))?)
@@ -41,7 +40,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         input: &str,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::recovery::redeem(record, key, input, &self.env(now, context)))
@@ -121,7 +119,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         role: Role,
         context: &SignInContext,
     ) -> Result<Outcome<bool>, Error> {
-        self.check(context)?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::oob::remove_destination(record, role, &self.env(now, context)))
         })
@@ -140,7 +137,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         lifetime: u64,
         context: &SignInContext,
     ) -> Result<Outcome<Remembered>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::device::remember(record, key, label, lifetime, &self.env(now, context))?)
@@ -214,7 +210,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         purpose: Purpose,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::oob::redeem(record, key, code, purpose, &self.env(now, context)))
@@ -233,7 +228,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         sender: &impl CodeSender,
         context: &SignInContext,
     ) -> Result<Outcome<Sent>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         let reserved = self
             .update(user, user, &context.request, |record, now| {

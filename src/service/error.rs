@@ -61,10 +61,6 @@ pub enum Error {
     /// The account name or issuer cannot go into an enrollment URI (a colon, say).
     #[error("the enrollment URI could not be built: {0}")]
     InvalidAccountName(#[from] UriError),
-    /// The organisation's settings read from the host's database are out of range; the
-    /// request was refused. Fix them through the settings screen.
-    #[error("the organisation's MFA settings are invalid, so nobody was let in: {0}")]
-    InvalidOrgSettings(String),
     /// The service's settings conflict with the policy (a TOTP period longer than the
     /// policy allows for new authenticators).
     #[error("the MFA service is misconfigured: {0}")]

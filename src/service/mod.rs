@@ -37,7 +37,6 @@ pub use error::Error;
 pub use evidence::StatusPage;
 #[cfg(feature = "export")]
 pub use export::TrailExport;
-pub use permissions::Permissions;
 pub use retention::PRUNE_BATCH;
 pub use security_key::SecurityKeyOptions;
 
@@ -161,6 +160,7 @@ impl<S: Store, K: SecretSealer> MfaServiceBuilder<S, K> {
 /// Multi-factor authentication for a host application, one call per screen.
 ///
 /// ```
+/// use mfa_kit::clock::ManualClock;
 /// use mfa_kit::prelude::*;
 /// use mfa_kit::danger::PlaintextSealer;
 ///
@@ -354,7 +354,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<Outcome<Decision>, Error> {
-        self.check(context)?;
         let key = self.hash_key.as_ref();
         self.update(user, user, &context.request, |record, now| {
             Ok(crate::flow::sign_in::decide(record, key, &self.env(now, context)))
@@ -376,7 +375,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         action: SensitiveAction,
         context: &SignInContext,
     ) -> Result<StepUp, Error> {
-        self.check(context)?;
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
         let answer = crate::flow::step_up::check(&record, action, &self.env(now, context));
@@ -419,7 +417,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<SessionVerdict, Error> {
-        self.check(context)?;
         let now = self.now()?;
         let Some(session) = context.session.as_ref() else {
             return Ok(SessionVerdict::Ended(crate::vocabulary::SessionEnd::AccountChanged));
@@ -449,14 +446,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             ))));
         }
         Ok(now)
-    }
-
-    /// Organisation settings come from the host's database: checked at every use.
-    fn check(&self, context: &SignInContext) -> Result<(), Error> {
-        match context.org.as_deref().map(crate::policy::OrgSettings::validate) {
-            Some(Err(why)) => Err(Error::InvalidOrgSettings(why)),
-            _ => Ok(()),
-        }
     }
 
     fn env<'a>(&'a self, now: u64, context: &'a SignInContext) -> Env<'a> {
@@ -559,7 +548,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         missing: Refusal,
         mut change: impl FnMut(&mut UserRecord, &[OpenedSecret], u64) -> Result<Step<T>, Error> + Send,
     ) -> Result<Outcome<T>, Error> {
-        self.check(context)?;
         let mut pending: Option<Arc<[OpenedSecret]>> = None;
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;

@@ -93,7 +93,7 @@ impl AuthState {
     }
 
     /// What the service needs to know of this session
-    /// ([`SignInContext::with_session`]): its generation, start, last activity and own
+    /// ([`SignInContext::with_session`](mfa_kit::policy::SignInContext::with_session)): its generation, start, last activity and own
     /// proof. The extractors put it into every context they hand out.
     pub fn facts(&self) -> SessionFacts {
         let facts = SessionFacts::new(self.generation, self.signed_in_at).active_at(self.active_at);

@@ -16,7 +16,7 @@ use mfa_kit::clock::ManualClock;
 use mfa_kit::event::{AuditEvent, EventKind, SecurityNotice};
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::store::{MemoryStore, Store};
-use mfa_kit::vocabulary::{Cleared, RejectionReason, ResetMode};
+use mfa_kit::{Cleared, RejectionReason, ResetMode};
 use mfa_kit::{Method, RequestContext, Role, UserId};
 use mfa_kit_mail::{MailError, MailNotifier, Mailbox, notice_message_id, recipients_fn};
 use support::{DOMAIN, addresses, delivered_to, mailbox, mailer, parse, unique};

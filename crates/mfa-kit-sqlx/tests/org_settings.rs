@@ -98,7 +98,7 @@ async fn service_with_admin<S: Store>(store: S, who: &UserId) -> MfaService<S, P
 }
 
 /// A host check that permits every admin action: what is tested is the store.
-fn anyone() -> impl mfa_kit::service::Permissions {
+fn anyone() -> impl mfa_kit::service::permissions::Permissions {
     mfa_kit::service::permissions::from_sync_fn(|_| true)
 }
 
@@ -212,7 +212,7 @@ async fn two_app_servers_changing_settings_at_once_lose_no_change_and_audit_each
         task.await.unwrap();
     }
     let stored = first.load_org_settings(ORG).await.unwrap().unwrap();
-    assert_eq!(stored.settings.levels.len(), 2 * CHANGES, "every change made, none lost");
+    assert_eq!(stored.settings.levels().len(), 2 * CHANGES, "every change made, none lost");
     assert_eq!(stored.version, Version(2 * CHANGES as u64), "one version per change");
     let chain = changes(&first).await;
     assert_eq!(chain.len(), 2 * CHANGES, "one event per change");
