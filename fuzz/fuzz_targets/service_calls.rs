@@ -46,6 +46,7 @@ use std::task::{Context, Poll, Waker};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use mfa_kit::LockoutRule;
 use mfa_kit::clock::{Clock, ManualClock};
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditEvent, EventKind};
@@ -55,15 +56,16 @@ use mfa_kit::flow::oversight::{ResetRequest, SettingsChange};
 use mfa_kit::flow::step_up::{self, StepUp};
 use mfa_kit::flow::{Env, Rules};
 use mfa_kit::notify::CodeSender;
+use mfa_kit::otp::uri::KeyUri;
+use mfa_kit::otp::{Code, Digits, Totp};
 use mfa_kit::policy::{Decision, OrgSettings, Policy, SessionFacts, SignInContext, StandardPolicy};
-use mfa_kit::record::{CLOCK_SKEW, DeviceInfo, DeviceToken, UserRecord};
+use mfa_kit::record::{DeviceInfo, DeviceToken, UserRecord};
 use mfa_kit::service::{Error, MfaService, ServiceConfig, permissions};
 use mfa_kit::store::{MemoryStore, SaveOutcome, Store, Version, Versioned};
-use mfa_kit::LockoutRule;
 use mfa_kit::{Destination, Method, Outcome, Purpose, Reason, RequestContext, Role, SensitiveAction, UserId};
-use mfa_kit::otp::{Code, Digits, Totp};
-use mfa_kit::otp::uri::KeyUri;
 use mfa_kit_fuzz::{Pick, T0, assert_round_trip, hash_key};
+
+use mfa_kit_fuzz::CLOCK_SKEW;
 
 // ---------------------------------------------------------------------------------------
 // The ports: a store that fails on demand, a sender that records what it sends.
@@ -1100,7 +1102,8 @@ impl Harness {
                 if let Some(proven) = called.done() {
                     assert_eq!(proven.method, Method::RecoveryCode);
                     self.check_admitted("redeem recovery code", &called, &me, true);
-                    let typed = mfa_kit::flow::recovery::normalize(&text).expect("accepted, so well formed");
+                    let typed = mfa_kit::flow::recovery::test_suite::normalize(&text)
+                        .expect("accepted, so well formed");
                     let index =
                         live.iter().copied().find(|&i| self.recovery[i].code.replace('-', "") == *typed);
                     let index = index

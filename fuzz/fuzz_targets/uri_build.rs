@@ -4,8 +4,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use mfa_kit::otp::{Algorithm, Digits, Secret, TotpParams};
 use mfa_kit::otp::uri::KeyUri;
+use mfa_kit::otp::{Algorithm, Digits, Secret, TotpParams};
 
 #[derive(Debug, Arbitrary)]
 struct Parts<'a> {

@@ -46,6 +46,24 @@ pub(crate) const SEPARATORS: &[char] = &[' ', '-', '_', '.', '\t'];
 
 const PURPOSE: &str = "mfa-kit recovery code v1";
 
+/// How typed codes are read, for test suites and fuzz targets that check it (feature
+/// `test-suite`); not part of the API.
+#[cfg(feature = "test-suite")]
+#[doc(hidden)]
+pub mod test_suite {
+    use zeroize::Zeroizing;
+
+    /// The symbols of a recovery code.
+    pub const ALPHABET: &[u8; 31] = super::ALPHABET;
+    /// The separators accepted between symbols.
+    pub const SEPARATORS: &[char] = super::SEPARATORS;
+
+    /// The canonical form of a typed code, or `None`.
+    pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
+        super::normalize(input)
+    }
+}
+
 /// One recovery code in its shown form (`7KQM-RZ4D-X9AB`). Wiped from memory when
 /// dropped; `Debug` does not show it.
 #[derive(Clone)]
