@@ -87,11 +87,12 @@ use mfa_kit::prelude::*;
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::service::permissions::{PermissionRequest, Permissions};
 use mfa_kit::store::{AuditQuery, ReadAudit};
+use mfa_kit::utc::utc_minute;
 use mfa_kit_axum::{
     AddingSecurityKey, Client, CsrfToken, Enrolling, KeyOptions, KeyResponse, MfaSession, MfaWeb, NoStore,
     OrgSource, PublicOrigin, ReaderLanguage, SecondFactorDue, SignedIn, Stage, UserOrg, WebError, status_for,
 };
-use mfa_kit_mail::{Letterhead, notice_message_id, render_notice, utc_minute};
+use mfa_kit_mail::{Letterhead, notice_message_id, render_notice};
 use mfa_kit_sqlx::SqliteStore;
 use serde::Deserialize;
 use sqlx::SqlitePool;

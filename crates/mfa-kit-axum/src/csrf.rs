@@ -53,7 +53,7 @@ impl CsrfToken {
     ///
     /// # Errors
     /// [`WebError::Session`], [`WebError::RandomSource`].
-    pub async fn renew(session: &Session) -> Result<CsrfToken, WebError> {
+    pub(crate) async fn renew(session: &Session) -> Result<CsrfToken, WebError> {
         let mut bytes = [0u8; 32];
         rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|_| WebError::RandomSource)?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
