@@ -6,8 +6,9 @@
 //! the codes (what the phone does, subtracted from the others); `MODE 0` is the set-up
 //! alone, to subtract. `scripts/instructions.sh` runs all and prints ratios.
 
-use mfa_kit::Window;
+use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::otp::Window;
 use mfa_kit::prelude::*;
 use mfa_kit::seal::SecretSealer;
 

@@ -6,6 +6,7 @@
 mod counting_alloc;
 
 use counting_alloc::Counting;
+use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::prelude::*;
 use mfa_kit::record::UserRecord;

@@ -18,8 +18,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use mfa_kit::Window;
+use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::otp::Window;
 use mfa_kit::prelude::*;
 use mfa_kit::seal::SecretSealer;
 use mfa_kit::store::Store;

@@ -114,8 +114,8 @@ fn libreauth_totp() -> libreauth::oath::TOTPBuilder {
 }
 
 fn benches(c: &mut Criterion) {
-    let secret = mfa_kit::Secret::from_bytes(SECRET).expect("20-byte secret");
-    let ours = mfa_kit::Totp::new(&secret, mfa_kit::TotpParams::DEFAULT);
+    let secret = mfa_kit::otp::Secret::from_bytes(SECRET).expect("20-byte secret");
+    let ours = mfa_kit::otp::Totp::new(&secret, mfa_kit::otp::TotpParams::DEFAULT);
     let theirs = totp_rs::Builder::new().with_secret(SECRET.to_vec()).with_skew(1).build().expect("totp-rs");
     let floor = Floor::new(SECRET);
     let keyed = hmac::Hmac::<sha1::Sha1>::new_from_slice(SECRET).expect("any key length");
@@ -144,7 +144,7 @@ fn benches(c: &mut Criterion) {
 
     for (name, code) in [("verify_window1_worst", &newest), ("verify_window1_wrong", &wrong)] {
         let expected = code == &newest;
-        let window = mfa_kit::Window::ONE;
+        let window = mfa_kit::otp::Window::ONE;
         let ours_verify = |code: &str| {
             ours.parse_code(code)
                 .ok()

@@ -15,7 +15,8 @@ use std::fmt::Display;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mfa_kit::{Algorithm, Digits, Hotp, KeyUri, OtpKind, Secret, Totp, TotpParams, Verification, Window};
+use mfa_kit::otp::uri::{KeyUri, OtpKind};
+use mfa_kit::otp::{Algorithm, Digits, Hotp, Secret, Totp, TotpParams, Verification, Window};
 
 const USAGE: &str =
     "usage: totp code|hotp|verify|uri make|uri parse [options] (see the source for the options)";

@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 
+use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditSink, MemoryAuditLog, SecurityNotice};
 use mfa_kit::flow::oob::OobMessage;
@@ -236,7 +237,7 @@ async fn walkthrough() -> Demo {
         .audit(audit.clone())
         .policy(ato_policy.clone())
         .build();
-    let lax = OrgSettings { allow_self_deactivation: true, ..OrgSettings::default() };
+    let lax = OrgSettings::builder().allow_self_deactivation(true).build()?;
     let sydney = SignInContext::new(RequestContext::from_address("192.0.2.44".parse()?))
         .with_org(Arc::new(lax))
         .with_jurisdiction(Jurisdiction::country("AU").with_xero());

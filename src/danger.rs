@@ -1,6 +1,6 @@
 //! Tools that are unsafe in production, named so that nobody picks them by accident.
 
-use crate::Secret;
+use crate::otp::Secret;
 use crate::seal::{SealError, SealedSecret, SecretSealer};
 use crate::vocabulary::UserId;
 

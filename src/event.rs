@@ -426,7 +426,7 @@ pub enum EventKind {
         since: u64,
     },
     /// A clock reading proved windows of the record were written by a clock that ran
-    /// ahead (they start more than [`crate::record::CLOCK_SKEW`] after it), and they
+    /// ahead (they start more than the clock skew (5 minutes) after it), and they
     /// were voided, so they never become valid (the record's rule for time).
     FutureDatedVoided {
         /// The reading.

@@ -12,8 +12,8 @@ use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use crate::SecretError;
-use crate::ct;
+use crate::otp::SecretError;
+use crate::otp::ct;
 use crate::vocabulary::UserId;
 
 /// The host's key for hashing what users hold. All app servers must share it; losing
@@ -52,7 +52,7 @@ impl HashKey {
     /// [`SecretError::RandomSource`] if the operating system's random source fails.
     pub fn generate() -> Result<HashKey, SecretError> {
         let mut bytes = vec![0u8; HashKey::MIN_LEN];
-        crate::random::fill(&mut bytes)?;
+        crate::otp::random::fill(&mut bytes)?;
         Ok(HashKey::keyed(&Zeroizing::new(bytes)))
     }
 

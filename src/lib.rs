@@ -12,14 +12,7 @@ extern crate alloc;
 
 // The one-time-password core: no I/O, no clock, no allocation on the verify path;
 // builds without std.
-mod ct;
-pub mod error;
 pub mod otp;
-#[cfg(feature = "qr")]
-pub mod qr;
-#[cfg(feature = "std")]
-mod random;
-pub mod uri;
 
 // The words every layer shares.
 #[cfg(feature = "std")]
@@ -27,7 +20,7 @@ mod cache_line;
 #[cfg(feature = "std")]
 mod few;
 #[cfg(feature = "std")]
-pub mod vocabulary;
+mod vocabulary;
 
 // What the record is made of: hashes of what users hold, sealed secrets.
 #[cfg(feature = "std")]
@@ -81,11 +74,10 @@ pub mod prelude;
 #[doc = include_str!("../docs/requirements.md")]
 pub mod requirements {}
 
-pub use error::{CodeError, ParamError, SecretError, TimeError};
-pub use otp::{Algorithm, Code, Digits, Hotp, Secret, StepMatch, Totp, TotpParams, Verification, Window};
-pub use uri::{KeyUri, OtpKind, UriError};
+// The shared vocabulary, at the root and nowhere else: one path per item.
 #[cfg(feature = "std")]
 pub use vocabulary::{
-    Cleared, Destination, Method, OrgId, Outcome, Purpose, Reason, Refusal, RequestContext, ResetMode,
-    Revocation, Role, SensitiveAction, SessionEnd, UserId, Voided,
+    Cleared, Destination, DestinationError, EnrollmentRejection, HostAction, InvalidHostAction, LockoutRule,
+    Method, OrgId, Outcome, Purpose, Reason, Refusal, RejectionReason, RequestContext, ResetMode, Revocation,
+    Role, SensitiveAction, SessionEnd, UnknownId, UserId, Voided, utc,
 };

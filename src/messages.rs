@@ -24,7 +24,7 @@
 //!
 //! let language: Language = Language::from_tag("fr-CA")?;
 //! assert_eq!(language, Language::French);
-//! # Ok::<(), mfa_kit::vocabulary::UnknownId>(())
+//! # Ok::<(), mfa_kit::UnknownId>(())
 //! ```
 //!
 //! Messages are plain text (no Unicode isolation marks) and never hold a secret or a

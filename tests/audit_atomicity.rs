@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use common::*;
+use mfa_kit::RejectionReason;
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::record::UserRecord;
 use mfa_kit::service::Error;
 use mfa_kit::store::{SaveOutcome, Store, Version, Versioned};
-use mfa_kit::vocabulary::RejectionReason;
 use mfa_kit::{Method, Refusal, UserId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use common::*;
 use mfa_kit::Refusal;
+use mfa_kit::RejectionReason;
 use mfa_kit::event::EventKind;
 use mfa_kit::policy::OrgSettings;
 use mfa_kit::record::RefusalTally;
-use mfa_kit::vocabulary::RejectionReason;
 
 fn refused_sign_ins(kinds: &[EventKind]) -> Vec<RejectionReason> {
     kinds
@@ -29,7 +29,7 @@ fn a_sign_in_decision_refused_for_the_address_a_lockout_or_a_disabled_factor_is_
     let phone = firm.enroll(&sarah);
     run(async {
         let office_only =
-            OrgSettings { allowed_networks: vec!["192.0.2.0/24".parse().unwrap()], ..OrgSettings::default() };
+            OrgSettings::builder().allowed_networks(vec!["192.0.2.0/24".parse().unwrap()]).build().unwrap();
         let cafe = office().with_org(Arc::new(office_only));
         let refused = firm.mfa.sign_in_decision(&sarah, &cafe).await.unwrap();
         assert_eq!(refused, Err(Refusal::AddressNotAllowed));
@@ -49,9 +49,9 @@ fn a_sign_in_decision_refused_for_the_address_a_lockout_or_a_disabled_factor_is_
 
 #[test]
 fn a_disabled_second_factor_refuses_the_sign_in_decision_in_the_trail() {
+    use mfa_kit::LockoutRule;
     use mfa_kit::policy::StandardPolicy;
-    use mfa_kit::vocabulary::LockoutRule;
-    let strict = OrgSettings { lockout: LockoutRule::new(2, 1).with_hard_limit(2), ..OrgSettings::default() };
+    let strict = OrgSettings::builder().lockout(LockoutRule::new(2, 1).with_hard_limit(2)).build().unwrap();
     let firm = firm_with_policy(StandardPolicy::new().with_defaults(strict));
     let tom = user("tom");
     let phone = firm.enroll(&tom);
@@ -70,7 +70,7 @@ fn refused_sign_in_decisions_from_one_password_holder_write_a_bounded_number_of_
     let sarah = user("sarah");
     firm.enroll(&sarah);
     let office_only =
-        OrgSettings { allowed_networks: vec!["192.0.2.0/24".parse().unwrap()], ..OrgSettings::default() };
+        OrgSettings::builder().allowed_networks(vec!["192.0.2.0/24".parse().unwrap()]).build().unwrap();
     let cafe = office().with_org(Arc::new(office_only));
     let before = firm.mfa.store().events_for(&sarah).len();
     run(async {

@@ -6,6 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use mfa_kit::DestinationError;
+use mfa_kit::RejectionReason;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::Proven;
 use mfa_kit::flow::device::Remembered;
@@ -14,8 +16,6 @@ use mfa_kit::policy::Jurisdiction;
 use mfa_kit::policy::{Decision, OrgSettings, StandardPolicy};
 use mfa_kit::record::DeviceToken;
 use mfa_kit::service::Error;
-use mfa_kit::vocabulary::DestinationError;
-use mfa_kit::vocabulary::RejectionReason;
 use mfa_kit::{Cleared, Destination, Method, Purpose, Reason, Refusal, Revocation, Role};
 
 #[test]
@@ -212,10 +212,10 @@ fn an_out_of_band_code_fails_after_ten_minutes() {
 
 #[test]
 fn an_out_of_band_code_fails_after_five_wrong_tries_and_only_the_latest_code_works() {
-    let firm = firm_with_policy(StandardPolicy::new().with_defaults(OrgSettings {
-        lockout: mfa_kit::vocabulary::LockoutRule::new(10, 900),
-        ..OrgSettings::default()
-    }));
+    let firm =
+        firm_with_policy(StandardPolicy::new().with_defaults(
+            OrgSettings::builder().lockout(mfa_kit::LockoutRule::new(10, 900)).build().unwrap(),
+        ));
     let ann = user("ann");
     firm.enroll(&ann);
     let outbox = with_backup(&firm, &ann, Destination::sms("+61 412 345 678").unwrap());
@@ -591,7 +591,7 @@ fn the_ato_preset_caps_remembered_devices_below_a_day() {
     let firm = firm_with_policy(StandardPolicy::ato_tax_data());
     let sarah = user("sarah");
     firm.enroll(&sarah);
-    let lax = Arc::new(OrgSettings { remember_device_max: 30 * 86_400, ..OrgSettings::default() });
+    let lax = Arc::new(OrgSettings::builder().remember_device_max(30 * 86_400).build().unwrap());
     let context = office().with_org(lax);
     let Remembered { token, info, .. } =
         run(firm.mfa.remember_device(&sarah, "Laptop", 30 * 86_400, &context)).unwrap().unwrap();
@@ -599,7 +599,7 @@ fn the_ato_preset_caps_remembered_devices_below_a_day() {
     firm.clock.advance(13 * 3600);
     let decision = run(firm.mfa.sign_in_decision(&sarah, &context.clone().with_device_token(token))).unwrap();
     assert!(matches!(decision, Ok(Decision::Challenge { .. })), "{decision:?}");
-    let off = Arc::new(OrgSettings { remember_device_max: 0, ..OrgSettings::default() });
+    let off = Arc::new(OrgSettings::builder().remember_device_max(0).build().unwrap());
     let result = run(firm.mfa.remember_device(&sarah, "Laptop", 3600, &office().with_org(off)));
     assert!(matches!(result, Ok(Err(Refusal::RememberDisabled))), "{result:?}");
 }
@@ -683,10 +683,9 @@ fn no_code_is_sent_to_a_sign_in_from_an_address_off_the_allowlist() {
     firm.enroll(&ann);
     let outbox = with_backup(&firm, &ann, Destination::sms("+61 412 345 678").unwrap());
     let sent_before = outbox.count();
-    let settings = Arc::new(OrgSettings {
-        allowed_networks: vec!["192.0.2.0/24".parse().unwrap()],
-        ..OrgSettings::default()
-    });
+    let settings = Arc::new(
+        OrgSettings::builder().allowed_networks(vec!["192.0.2.0/24".parse().unwrap()]).build().unwrap(),
+    );
     let outside = office().with_org(settings);
     let outcome = run(firm.mfa.send_sign_in_code(&ann, Role::Backup, &outbox, &outside)).unwrap();
     assert_eq!(outcome, Err(Refusal::AddressNotAllowed));

@@ -10,9 +10,9 @@ use std::sync::Barrier;
 use std::thread;
 
 use common::*;
+use mfa_kit::RejectionReason;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::Proven;
-use mfa_kit::vocabulary::RejectionReason;
 use mfa_kit::{Destination, Method, Refusal, Role};
 
 const ROUNDS: usize = 1000;

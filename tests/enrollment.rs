@@ -3,11 +3,12 @@
 mod common;
 
 use common::*;
+use mfa_kit::EnrollmentRejection;
+use mfa_kit::Refusal;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::enrollment::{Confirmation, Confirmed};
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::service::ServiceConfig;
-use mfa_kit::vocabulary::EnrollmentRejection;
-use mfa_kit::{KeyUri, Refusal};
 
 #[test]
 fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
@@ -59,7 +60,7 @@ fn a_bookkeeper_scans_the_qr_code_and_confirms_with_two_consecutive_codes() {
                 EventKind::EnrollmentConfirmed { replaced: false },
                 EventKind::CodeRejected {
                     method: mfa_kit::Method::Totp,
-                    reason: mfa_kit::vocabulary::RejectionReason::Replayed,
+                    reason: mfa_kit::RejectionReason::Replayed,
                     consecutive_failures: 0
                 },
             ]
@@ -254,9 +255,10 @@ fn an_authenticator_from_another_system_is_imported_and_its_next_code_sets_the_r
     let firm = firm();
     let (sarah, tom) = (user("sarah"), user("tom"));
     // What a home-made module or another library stored: a 160-bit secret and its URI.
-    let secret = mfa_kit::Secret::generate().unwrap();
-    let uri =
-        KeyUri::totp("Old System", "sarah", secret.clone(), mfa_kit::TotpParams::DEFAULT).unwrap().to_uri();
+    let secret = mfa_kit::otp::Secret::generate().unwrap();
+    let uri = KeyUri::totp("Old System", "sarah", secret.clone(), mfa_kit::otp::TotpParams::DEFAULT)
+        .unwrap()
+        .to_uri();
     run(async {
         assert_eq!(firm.mfa.import_authenticator(&sarah, &uri, &office()).await.unwrap(), Ok(()));
         assert!(firm.events(&sarah).contains(&EventKind::AuthenticatorImported));
@@ -272,10 +274,10 @@ fn an_authenticator_from_another_system_is_imported_and_its_next_code_sets_the_r
         assert_eq!(again, Err(Refusal::AlreadyEnrolled));
 
         // The base32 form alone works too; short, malformed and HOTP keys are refused.
-        let base32 = mfa_kit::Secret::generate().unwrap().to_base32_grouped();
+        let base32 = mfa_kit::otp::Secret::generate().unwrap().to_base32_grouped();
         assert_eq!(firm.mfa.import_authenticator(&tom, &base32, &office()).await.unwrap(), Ok(()));
-        let hotp = KeyUri::hotp("Old", "x", mfa_kit::Secret::generate().unwrap(), 0).unwrap().to_uri();
-        let short = mfa_kit::Secret::from_bytes(&[7; 10]).unwrap().to_base32();
+        let hotp = KeyUri::hotp("Old", "x", mfa_kit::otp::Secret::generate().unwrap(), 0).unwrap().to_uri();
+        let short = mfa_kit::otp::Secret::from_bytes(&[7; 10]).unwrap().to_base32();
         for bad in [short.as_str(), "not base32!", hotp.as_str(), "otpauth://totp/x?secret=!!"] {
             let refused = firm.mfa.import_authenticator(&user("ann"), bad, &office()).await.unwrap();
             assert_eq!(refused, Err(Refusal::InvalidKey), "{bad}");
@@ -350,11 +352,11 @@ fn a_record_whose_pending_enrollment_holds_the_starts_still_counts_them() {
     use mfa_kit::flow::{self, Env, Rules};
     use mfa_kit::policy::{SignInContext, StandardPolicy};
     let (policy, context, rules) = (StandardPolicy::new(), SignInContext::default(), Rules::default());
-    let secret = mfa_kit::Secret::generate().unwrap();
+    let secret = mfa_kit::otp::Secret::generate().unwrap();
     let sealed = || mfa_kit::danger::PlaintextSealer.seal(&user("sarah"), &secret).unwrap();
     let mut record = mfa_kit::record::UserRecord::new(user("sarah"));
     let env = Env::new(START, &policy, &context, &rules);
-    flow::enrollment::start(&mut record, sealed(), mfa_kit::TotpParams::DEFAULT, "sarah", &env)
+    flow::enrollment::start(&mut record, sealed(), mfa_kit::otp::TotpParams::DEFAULT, "sarah", &env)
         .outcome
         .unwrap();
     // As records written before the history moved to the record kept it.
@@ -368,6 +370,7 @@ fn a_record_whose_pending_enrollment_holds_the_starts_still_counts_them() {
     assert!(record.pending_enrollment().is_some());
 
     let env = Env::new(START + 600, &policy, &context, &rules);
-    let step = flow::enrollment::start(&mut record, sealed(), mfa_kit::TotpParams::DEFAULT, "sarah", &env);
+    let step =
+        flow::enrollment::start(&mut record, sealed(), mfa_kit::otp::TotpParams::DEFAULT, "sarah", &env);
     assert_eq!(step.outcome, Err(Refusal::RateLimited { retry_at: START + 3600 }));
 }

@@ -4,10 +4,10 @@
 
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::policy::OrgSettings;
-use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason};
 use mfa_kit::{
     Cleared, Method, Purpose, Reason, RequestContext, ResetMode, Revocation, Role, UserId, Voided,
 };
+use mfa_kit::{EnrollmentRejection, RejectionReason};
 
 fn every_kind() -> Vec<EventKind> {
     let settings = OrgSettings::default();
@@ -194,8 +194,8 @@ fn a_reset_stored_before_reset_modes_reads_as_requiring_enrollment_again() {
 fn a_settings_change_stored_before_session_limits_still_reads() {
     let kind: EventKind = serde_json::from_str(ORG_SETTINGS_CHANGED_BEFORE_SESSION_LIMITS).unwrap();
     let EventKind::OrgSettingsChanged { new, .. } = kind else { panic!("{kind:?}") };
-    assert_eq!(new.session_lifetime, OrgSettings::default().session_lifetime);
-    assert!(!new.recovery_code_ends_sessions);
+    assert_eq!(new.session_lifetime(), OrgSettings::default().session_lifetime());
+    assert!(!new.recovery_code_ends_sessions());
 }
 
 #[test]

@@ -30,11 +30,11 @@ const HISTORY: u64 = 2_500;
 const HOSTILE: &str = "=cmd|' /C calc'!A0, \"quoted\"\nsecond line";
 
 fn acme() -> SignInContext {
-    let settings = OrgSettings {
-        presets: vec![Preset::AtoOperationalSecurity],
-        grace_until: Some(DEADLINE),
-        ..OrgSettings::default()
-    };
+    let settings = OrgSettings::builder()
+        .presets(vec![Preset::AtoOperationalSecurity])
+        .grace_until(Some(DEADLINE))
+        .build()
+        .unwrap();
     SignInContext::new(
         RequestContext::from_address("203.0.113.7".parse().unwrap()).with_device("Firefox on Windows"),
     )

@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
+use mfa_kit::LockoutRule;
 use mfa_kit::event::EventKind;
 use mfa_kit::policy::{Decision, OrgSettings, StandardPolicy};
-use mfa_kit::vocabulary::LockoutRule;
 use mfa_kit::{Destination, Reason, Refusal, Role};
 
 fn wrong_codes(firm: &Firm, who: &mfa_kit::UserId, phone: &Phone, count: usize) -> Vec<Refusal> {
@@ -41,7 +41,7 @@ fn a_lockouts_end_gives_no_fresh_allowance_and_each_lockout_lasts_twice_as_long(
 fn the_hard_limit_disables_the_second_factor_until_an_admin_resets_it() {
     let rule = LockoutRule::new(5, 60).with_hard_limit(15);
     let firm = firm_with_policy(
-        StandardPolicy::new().with_defaults(OrgSettings { lockout: rule, ..OrgSettings::default() }),
+        StandardPolicy::new().with_defaults(OrgSettings::builder().lockout(rule).build().unwrap()),
     );
     let (sarah, partner) = (user("sarah"), user("partner"));
     let phone = firm.enroll(&sarah);

@@ -13,11 +13,12 @@ use common::*;
 use mfa_kit::clock::{Clock, ClockError};
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditEvent, EventKind};
+use mfa_kit::otp::Secret;
 use mfa_kit::record::UserRecord;
 use mfa_kit::seal::{SealError, SealedSecret, SecretSealer};
 use mfa_kit::service::Error;
 use mfa_kit::store::{MemoryStore, SaveOutcome, Store, Version, Versioned};
-use mfa_kit::{Refusal, RequestContext, Role, Secret, UserId};
+use mfa_kit::{Refusal, RequestContext, Role, UserId};
 
 #[derive(Debug, thiserror::Error)]
 #[error("injected database outage")]

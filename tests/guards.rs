@@ -56,7 +56,7 @@ fn a_sessions_proof_is_fresh_to_the_last_second_of_the_organisations_window_and_
     let firm = firm();
     let ann = user("ann");
     let phone = firm.enroll(&ann);
-    let settings = Arc::new(OrgSettings { fresh_proof_window: 600, ..OrgSettings::default() });
+    let settings = Arc::new(OrgSettings::builder().fresh_proof_window(600).build().unwrap());
     run(async {
         assert!(firm.mfa.verify_code(&ann, &phone.code(), &office()).await.unwrap().is_ok());
         let proved_at = firm.mfa.record(&ann).await.unwrap().last_proof().unwrap().at;

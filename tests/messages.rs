@@ -11,10 +11,10 @@ use fluent_syntax::ast::Entry;
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::messages::Language;
 use mfa_kit::policy::{Level, OrgSettings};
-use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason, SessionEnd};
 use mfa_kit::{
     Cleared, Method, Purpose, Reason, Refusal, RequestContext, ResetMode, Revocation, Role, UserId, Voided,
 };
+use mfa_kit::{EnrollmentRejection, RejectionReason, SessionEnd};
 
 const CATALOGUES: [(Language, &str); 2] = [
     (Language::English, include_str!("../src/messages/en.ftl")),
@@ -85,8 +85,12 @@ fn every_refusal() -> Vec<Refusal> {
 /// wording a field selects.
 fn every_kind() -> Vec<EventKind> {
     let old = OrgSettings::default();
-    let mut new = old.clone().with_level("practitioner", Level::Mandatory);
-    new.lockout.max_failures = 3;
+    let new = old
+        .to_builder()
+        .level("practitioner", Level::Mandatory)
+        .lockout(mfa_kit::LockoutRule { max_failures: 3, ..old.lockout() })
+        .build()
+        .unwrap();
     let mut all = vec![
         EventKind::EnrollmentStarted { expires_at: 1_700_000_600 },
         EventKind::EnrollmentConfirmed { replaced: true },

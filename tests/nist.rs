@@ -13,8 +13,8 @@ use mfa_kit::{Destination, Method, Reason, Refusal, Role, SensitiveAction, UserI
 /// An organisation that refuses e-mailed codes as a factor, as the NIST preset does.
 fn no_email(mandatory: bool) -> SignInContext {
     let settings =
-        Preset::NistAal2.tighten(&OrgSettings { enforce_for_all: mandatory, ..OrgSettings::default() });
-    assert!(!settings.allow_email_codes, "the NIST preset refuses e-mailed codes");
+        Preset::NistAal2.tighten(&OrgSettings::builder().enforce_for_all(mandatory).build().unwrap());
+    assert!(!settings.allow_email_codes(), "the NIST preset refuses e-mailed codes");
     office().with_org(Arc::new(settings))
 }
 

@@ -5,7 +5,7 @@
 mod counting_alloc;
 
 use counting_alloc::Counting;
-use mfa_kit::{Algorithm, Code, Digits, Hotp, Secret, Totp, TotpParams, Window};
+use mfa_kit::otp::{Algorithm, Code, Digits, Hotp, Secret, Totp, TotpParams, Window};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;

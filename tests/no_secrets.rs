@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use mfa_kit::flow::device::Remembered;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::record::DeviceToken;
-use mfa_kit::{Destination, KeyUri, Role};
+use mfa_kit::{Destination, Role};
 
 /// Whether `needle` stands in `haystack` on its own, not inside a longer run of
 /// letters and digits (a 6-digit code may appear inside a 10-digit timestamp by chance).

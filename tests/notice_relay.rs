@@ -10,7 +10,7 @@ use mfa_kit::clock::ManualClock;
 use mfa_kit::event::{AuditEvent, EventKind, SecurityNotice};
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier, RelayConfig};
 use mfa_kit::store::{MemoryStore, NoticeClaim, NoticeOutbox, Store};
-use mfa_kit::vocabulary::{Method, RejectionReason, RequestContext, UserId};
+use mfa_kit::{Method, RejectionReason, RequestContext, UserId};
 
 const T0: u64 = 1_700_000_000;
 

@@ -52,24 +52,25 @@ fn the_status_list_reports_an_unreadable_record_in_its_own_row() {
 
 #[test]
 fn a_uri_that_parses_writes_back_within_the_parsers_own_limit() {
-    use mfa_kit::{KeyUri, UriError};
+    use mfa_kit::otp::uri::{KeyUri, UriError};
     // Raw characters that the writer percent-encodes at three times their length.
     let account = "é".repeat(1_500);
     let text = format!("otpauth://totp/Smith:{account}?secret=JBSWY3DPEHPK3PXP");
-    assert!(text.len() <= mfa_kit::uri::MAX_URI_LEN);
-    assert_eq!(KeyUri::parse(&text).err(), Some(UriError::TooLong { max: mfa_kit::uri::MAX_URI_LEN }));
+    assert!(text.len() <= mfa_kit::otp::uri::MAX_URI_LEN);
+    assert_eq!(KeyUri::parse(&text).err(), Some(UriError::TooLong { max: mfa_kit::otp::uri::MAX_URI_LEN }));
     // A shorter one still reads, and writes back within the limit.
     let short = format!("otpauth://totp/Smith:{}?secret=JBSWY3DPEHPK3PXP", "é".repeat(100));
     let parsed = KeyUri::parse(&short).unwrap();
-    assert!(parsed.to_uri().len() <= mfa_kit::uri::MAX_URI_LEN);
+    assert!(parsed.to_uri().len() <= mfa_kit::otp::uri::MAX_URI_LEN);
     assert_eq!(KeyUri::parse(&parsed.to_uri()).unwrap(), parsed);
 }
 
 #[cfg(feature = "qr")]
 #[test]
 fn the_qr_code_of_a_uri_too_long_for_one_is_its_documented_error() {
-    use mfa_kit::{KeyUri, Secret, TotpParams, UriError};
+    use mfa_kit::otp::uri::{KeyUri, UriError};
+    use mfa_kit::otp::{Secret, TotpParams};
     let long =
         KeyUri::totp("Smith", &"a".repeat(3_000), Secret::generate().unwrap(), TotpParams::DEFAULT).unwrap();
-    assert_eq!(mfa_kit::qr::svg(&long).err(), Some(UriError::TooLongForQr));
+    assert_eq!(mfa_kit::otp::qr::svg(&long).err(), Some(UriError::TooLongForQr));
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::*;
+use mfa_kit::LockoutRule;
 use mfa_kit::Refusal;
 use mfa_kit::UserId;
 use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
@@ -20,7 +21,6 @@ use mfa_kit::service::{Error, permissions};
 use mfa_kit::store::{
     MemoryStore, OrgSettingsStore, SaveOutcome, Store, Version, Versioned, VersionedSettings,
 };
-use mfa_kit::vocabulary::LockoutRule;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fault {
@@ -113,7 +113,7 @@ impl OrgSettingsStore for Faulty {
 const ORG: &str = "firm-42";
 
 /// A host check that permits every admin action: what is tested is the service's rules.
-fn anyone() -> impl mfa_kit::service::Permissions {
+fn anyone() -> impl mfa_kit::service::permissions::Permissions {
     permitted()
 }
 
@@ -196,11 +196,8 @@ fn stored_settings_are_read_back_per_organisation_and_start_from_the_defaults() 
     firm.enroll(&support);
     run(async {
         assert_eq!(firm.mfa.org_settings(ORG).await.unwrap(), OrgSettings::default());
-        let new = OrgSettings {
-            enforce_for_all: true,
-            grace_until: Some(START + 86_400),
-            ..OrgSettings::default()
-        };
+        let new =
+            OrgSettings::builder().enforce_for_all(true).grace_until(Some(START + 86_400)).build().unwrap();
         let replace = |_: &OrgSettings| new.clone();
         let changed = firm.mfa.change_stored_org_settings(ORG, &support, &anyone(), &office(), replace).await;
         assert_eq!(changed.unwrap(), Ok(new.clone()));
@@ -236,11 +233,8 @@ fn a_refused_settings_change_changes_nothing_and_is_audited() {
             .change_stored_org_settings(ORG, &clerk, &only_support, &office(), mandatory_for("practitioner"))
             .await;
         assert_eq!(refused.unwrap(), Err(Refusal::NotPermitted));
-        let invalid =
-            |current: &OrgSettings| OrgSettings { lockout: LockoutRule::new(0, 60), ..current.clone() };
-        let refused =
-            firm.mfa.change_stored_org_settings(ORG, &support, &only_support, &office(), invalid).await;
-        assert!(matches!(refused.unwrap(), Err(Refusal::InvalidSettings(_))));
+        // Settings out of range do not build: no change can hand them to the service.
+        assert!(OrgSettings::default().to_builder().lockout(LockoutRule::new(0, 60)).build().is_err());
         // Too long after the actor's last proof: a fresh one is needed first.
         firm.clock.advance(3600);
         let stale = firm
@@ -266,11 +260,7 @@ fn a_refused_settings_change_changes_nothing_and_is_audited() {
             .collect();
         assert_eq!(
             refusals,
-            [
-                ("clerk".into(), AuditOutcome::Failure),
-                ("support-level-2".into(), AuditOutcome::Failure),
-                ("support-level-2".into(), AuditOutcome::Failure)
-            ]
+            [("clerk".into(), AuditOutcome::Failure), ("support-level-2".into(), AuditOutcome::Failure)]
         );
 
         // A refusal whose audit write fails is reported as the store's error.
@@ -334,7 +324,7 @@ fn concurrent_settings_changes_all_apply_and_each_event_records_the_settings_it_
         }
     });
     let last = run(firm.mfa.org_settings(ORG)).unwrap();
-    assert_eq!(last.levels.len(), ADMINS * 5, "every change applied, none lost");
+    assert_eq!(last.levels().len(), ADMINS * 5, "every change applied, none lost");
     let stored = run(firm.mfa.store().load_org_settings(ORG)).unwrap().unwrap();
     assert_eq!(stored.version, Version(ADMINS as u64 * 5), "one version per change");
     // The events chain from the defaults to the settings stored, each holding the
@@ -343,7 +333,7 @@ fn concurrent_settings_changes_all_apply_and_each_event_records_the_settings_it_
     // second by shard, not by when they were stored.)
     let mut chain = changes(&firm.mfa.store().events());
     assert_eq!(chain.len(), ADMINS * 5, "one event per change");
-    chain.sort_by_key(|(old, _)| old.levels.len());
+    chain.sort_by_key(|(old, _)| old.levels().len());
     let mut before = OrgSettings::default();
     for (old, new) in chain {
         assert_eq!(old, before, "an event's old settings are those the change replaced");

@@ -214,7 +214,7 @@ fn who_may_change_the_settings_is_asked_of_the_host_and_a_failed_lookup_saves_no
     assert_eq!(*saved.lock().unwrap(), 1);
     let made =
         run(firm.mfa.change_stored_org_settings(FIRM, &partner, &roles, &office(), mandatory)).unwrap();
-    assert_eq!(made.unwrap().levels.get("practitioner"), Some(&Level::Mandatory));
+    assert_eq!(made.unwrap().levels().get("practitioner"), Some(&Level::Mandatory));
     let asked = roles.asked.lock().unwrap().clone();
     assert!(asked.iter().all(|(_, target, org, action, mode)| target.is_none()
         && org == FIRM

@@ -10,12 +10,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use common::*;
+use mfa_kit::LockoutRule;
 use mfa_kit::event::{AuditOutcome, EventKind};
 use mfa_kit::flow::oversight::SettingsChange;
 use mfa_kit::policy::{
     Decision, Jurisdiction, Level, OrgSettings, Policy, Preset, SignInContext, StandardPolicy, UserFacts,
 };
-use mfa_kit::vocabulary::LockoutRule;
 use mfa_kit::{Method, Reason, Refusal, RequestContext};
 
 /// A fact that a row requires, or `_` (any).
@@ -106,12 +106,12 @@ fn the_standard_policy_follows_its_specification_table() {
                                     .unwrap_or_else(|| panic!("no row for {facts:?}"));
                                 used[row] += 1;
 
-                                let settings = OrgSettings {
-                                    grace_until: Some(DEADLINE),
-                                    allowed_networks: vec!["203.0.113.0/24".parse().unwrap()],
-                                    ..OrgSettings::default()
-                                }
-                                .with_level("practitioner", level);
+                                let settings = OrgSettings::builder()
+                                    .grace_until(Some(DEADLINE))
+                                    .allowed_networks(vec!["203.0.113.0/24".parse().unwrap()])
+                                    .build()
+                                    .unwrap()
+                                    .with_level("practitioner", level);
                                 let address: IpAddr =
                                     if allowed { office_address() } else { "198.51.100.23".parse().unwrap() };
                                 let jurisdiction = if au_nz {
@@ -184,7 +184,7 @@ fn the_jurisdiction_rule_prompts_at_every_sign_in_without_a_deadline_and_forbids
 
 #[test]
 fn the_org_wide_switch_makes_mfa_mandatory_for_every_user_type() {
-    let settings = Arc::new(OrgSettings { enforce_for_all: true, ..OrgSettings::default() });
+    let settings = Arc::new(OrgSettings::builder().enforce_for_all(true).build().unwrap());
     let policy = StandardPolicy::new();
     for user_type in ["practitioner", "client_admin", "client_employee"] {
         let context = SignInContext::default().with_user_type(user_type).with_org(settings.clone());
@@ -201,10 +201,9 @@ fn the_org_wide_switch_makes_mfa_mandatory_for_every_user_type() {
 
 #[test]
 fn an_unknown_address_is_refused_when_an_allowlist_is_set() {
-    let settings = Arc::new(OrgSettings {
-        allowed_networks: vec!["2001:db8::/32".parse().unwrap()],
-        ..OrgSettings::default()
-    });
+    let settings = Arc::new(
+        OrgSettings::builder().allowed_networks(vec!["2001:db8::/32".parse().unwrap()]).build().unwrap(),
+    );
     let unknown = SignInContext::default().with_org(settings.clone());
     let decision = StandardPolicy::new().decide(&unknown, &UserFacts::default(), NOW);
     assert_eq!(decision, Err(Refusal::AddressNotAllowed));
@@ -215,22 +214,22 @@ fn an_unknown_address_is_refused_when_an_allowlist_is_set() {
 
 /// Settings from lax to strict, to check presets against.
 fn org_variants() -> Vec<OrgSettings> {
-    let lax = OrgSettings {
-        lockout: LockoutRule::new(100, 60),
-        remember_device_max: 400 * 86_400,
-        allow_self_deactivation: true,
-        backup_required_for_principals: false,
-        ..OrgSettings::default()
-    };
-    let strict = OrgSettings {
-        lockout: LockoutRule::new(3, 3_600),
-        remember_device_max: 3_600,
-        allow_self_deactivation: false,
-        enforce_for_all: true,
-        backup_required_for_principals: true,
-        ..OrgSettings::default()
-    };
-    let remember_off = OrgSettings { remember_device_max: 0, ..OrgSettings::default() };
+    let lax = OrgSettings::builder()
+        .lockout(LockoutRule::new(100, 60))
+        .remember_device_max(400 * 86_400)
+        .allow_self_deactivation(true)
+        .backup_required_for_principals(false)
+        .build()
+        .unwrap();
+    let strict = OrgSettings::builder()
+        .lockout(LockoutRule::new(3, 3_600))
+        .remember_device_max(3_600)
+        .allow_self_deactivation(false)
+        .enforce_for_all(true)
+        .backup_required_for_principals(true)
+        .build()
+        .unwrap();
+    let remember_off = OrgSettings::builder().remember_device_max(0).build().unwrap();
     vec![lax, OrgSettings::default(), strict, remember_off, OrgSettings::default().with_level("x", Mandatory)]
 }
 
@@ -239,14 +238,14 @@ fn a_preset_never_loosens_what_an_org_configured() {
     for preset in [Preset::AtoOperationalSecurity, Preset::NistAal2] {
         for org in org_variants() {
             let tight = preset.tighten(&org);
-            assert!(tight.lockout.max_failures <= org.lockout.max_failures, "{preset:?} {org:?}");
-            assert!(tight.lockout.lock_seconds >= org.lockout.lock_seconds);
-            assert!(tight.remember_device_max <= org.remember_device_max);
-            assert!(tight.enforce_for_all >= org.enforce_for_all);
-            assert!(tight.allow_self_deactivation <= org.allow_self_deactivation);
-            assert!(tight.backup_required_for_principals >= org.backup_required_for_principals);
-            assert!(tight.enrollment_lifetime <= org.enrollment_lifetime);
-            assert_eq!(tight.allowed_networks, org.allowed_networks);
+            assert!(tight.lockout().max_failures <= org.lockout().max_failures, "{preset:?} {org:?}");
+            assert!(tight.lockout().lock_seconds >= org.lockout().lock_seconds);
+            assert!(tight.remember_device_max() <= org.remember_device_max());
+            assert!(tight.enforce_for_all() >= org.enforce_for_all());
+            assert!(tight.allow_self_deactivation() <= org.allow_self_deactivation());
+            assert!(tight.backup_required_for_principals() >= org.backup_required_for_principals());
+            assert!(tight.enrollment_lifetime() <= org.enrollment_lifetime());
+            assert_eq!(tight.allowed_networks(), org.allowed_networks());
             for user_type in [None, Some("x"), Some("y")] {
                 assert!(tight.level_for(user_type) >= org.level_for(user_type));
             }
@@ -286,9 +285,15 @@ fn the_ato_preset_enforces_mfa_caps_devices_below_a_day_locks_after_five_and_for
 #[test]
 fn the_nist_preset_caps_consecutive_failures_at_one_hundred() {
     let policy = StandardPolicy::nist_aal2();
-    let lax = OrgSettings { lockout: LockoutRule::new(1_000, 60), ..OrgSettings::default() };
+    // More than 100 does not build; the hard limit is capped too.
+    assert!(OrgSettings::builder().lockout(LockoutRule::new(1_000, 60)).build().is_err());
+    let lax = OrgSettings::builder()
+        .lockout(LockoutRule::new(100, 60).with_hard_limit(OrgSettings::MAX_HARD_LIMIT))
+        .build()
+        .unwrap();
     let context = SignInContext::default().with_org(Arc::new(lax));
     assert_eq!(policy.lockout(&context).max_failures, 100);
+    assert_eq!(policy.lockout(&context).hard_limit, 100);
     assert_eq!(policy.remember_device_max(&context), 12 * 3600);
     assert_eq!(policy.decide(&context, &UserFacts::default(), NOW).unwrap().reason(), NotRequired);
 }
@@ -298,7 +303,7 @@ fn principals_need_a_backup_method_and_others_may_choose() {
     let policy = StandardPolicy::new();
     assert!(policy.backup_required(&SignInContext::default().as_principal()));
     assert!(!policy.backup_required(&SignInContext::default()));
-    let relaxed = Arc::new(OrgSettings { backup_required_for_principals: false, ..OrgSettings::default() });
+    let relaxed = Arc::new(OrgSettings::builder().backup_required_for_principals(false).build().unwrap());
     assert!(!policy.backup_required(&SignInContext::default().as_principal().with_org(relaxed)));
 }
 
@@ -376,10 +381,9 @@ fn changing_who_must_use_mfa_is_privileged_and_audited() {
     );
     assert_eq!(firm.mfa.store().events().last(), Some(&last), "the store keeps the trail");
 
-    let invalid = OrgSettings { lockout: LockoutRule::new(0, 60), ..current.clone() };
-    let change = SettingsChange::new("firm-42", &support, &current, invalid);
-    let result = run(firm.mfa.change_org_settings(change, &only_support, &request, save)).unwrap();
-    assert!(matches!(result, Err(Refusal::InvalidSettings(ref why)) if why.contains("failures")));
+    // Settings out of range do not build, so they never reach the service.
+    let invalid = current.to_builder().lockout(LockoutRule::new(0, 60)).build().unwrap_err();
+    assert!(matches!(Refusal::from(invalid), Refusal::InvalidSettings(ref why) if why.contains("failures")));
     assert_eq!(table.lock().unwrap().len(), 1);
 }
 
@@ -404,7 +408,7 @@ fn the_service_applies_the_orgs_lockout_rule() {
     let firm = firm_with_policy(StandardPolicy::nist_aal2());
     let sarah = user("sarah");
     let phone = firm.enroll(&sarah);
-    let three = Arc::new(OrgSettings { lockout: LockoutRule::new(3, 60), ..OrgSettings::default() });
+    let three = Arc::new(OrgSettings::builder().lockout(LockoutRule::new(3, 60)).build().unwrap());
     let context = office().with_org(three);
     run(async {
         for _ in 0..2 {
@@ -420,10 +424,9 @@ fn a_code_from_an_address_off_the_allowlist_is_refused_unevaluated() {
     let firm = firm();
     let sarah = user("sarah");
     let phone = firm.enroll(&sarah);
-    let settings = Arc::new(OrgSettings {
-        allowed_networks: vec!["192.0.2.0/24".parse().unwrap()],
-        ..OrgSettings::default()
-    });
+    let settings = Arc::new(
+        OrgSettings::builder().allowed_networks(vec!["192.0.2.0/24".parse().unwrap()]).build().unwrap(),
+    );
     run(async {
         let outside = office().with_org(settings.clone());
         let outcome = firm.mfa.verify_code(&sarah, &phone.code(), &outside).await.unwrap();
@@ -438,9 +441,7 @@ fn a_code_from_an_address_off_the_allowlist_is_refused_unevaluated() {
             .into_iter()
             .filter_map(|k| match k {
                 EventKind::CodeRejected {
-                    method,
-                    reason: mfa_kit::vocabulary::RejectionReason::PolicyRefused,
-                    ..
+                    method, reason: mfa_kit::RejectionReason::PolicyRefused, ..
                 } => Some(method),
                 _ => None,
             })
@@ -457,10 +458,9 @@ fn resynchronising_or_deactivating_from_an_address_off_the_allowlist_is_refused_
     let firm = firm();
     let sarah = user("sarah");
     let phone = firm.enroll(&sarah);
-    let settings = Arc::new(OrgSettings {
-        allowed_networks: vec!["192.0.2.0/24".parse().unwrap()],
-        ..OrgSettings::default()
-    });
+    let settings = Arc::new(
+        OrgSettings::builder().allowed_networks(vec!["192.0.2.0/24".parse().unwrap()]).build().unwrap(),
+    );
     let next = phone.totp.generate(START + 90).unwrap().to_string();
     let outcome =
         run(firm.mfa.resynchronise(&sarah, &phone.code(), &next, &office().with_org(settings))).unwrap();
@@ -469,10 +469,9 @@ fn resynchronising_or_deactivating_from_an_address_off_the_allowlist_is_refused_
     assert_eq!(record.totp().unwrap().last_accepted_step(), Some((START + 30) / 30), "nothing was accepted");
 
     // Turning MFA off from there is refused the same way.
-    let outside = office().with_org(Arc::new(OrgSettings {
-        allowed_networks: vec!["192.0.2.0/24".parse().unwrap()],
-        ..OrgSettings::default()
-    }));
+    let outside = office().with_org(Arc::new(
+        OrgSettings::builder().allowed_networks(vec!["192.0.2.0/24".parse().unwrap()]).build().unwrap(),
+    ));
     let outcome = run(firm.mfa.deactivate(&sarah, &phone.code(), true, &outside)).unwrap();
     assert_eq!(outcome, Err(Refusal::AddressNotAllowed));
     assert!(run(firm.mfa.status(&sarah, &office())).unwrap().has_mfa());

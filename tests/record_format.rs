@@ -7,8 +7,9 @@ mod common;
 
 use common::*;
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::otp::{Algorithm, Secret};
 use mfa_kit::record::UserRecord;
-use mfa_kit::{Algorithm, Method, Secret, UserId};
+use mfa_kit::{Method, UserId};
 
 const PINNED: &str = r#"{
   "format": 5,

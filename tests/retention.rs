@@ -107,7 +107,7 @@ fn an_organisation_that_names_the_ato_preset_itself_is_held_to_its_retention() {
     use std::sync::Arc;
 
     let firm = firm_with_policy(StandardPolicy::new());
-    let settings = OrgSettings { presets: vec![Preset::AtoOperationalSecurity], ..OrgSettings::default() };
+    let settings = OrgSettings::builder().presets(vec![Preset::AtoOperationalSecurity]).build().unwrap();
     let context = office().in_org("own-choice").with_org(Arc::new(settings));
     firm.clock.advance(400 * DAY);
     let refused = run(firm.mfa.prune_audit(START + 200 * DAY, &job(), &context));

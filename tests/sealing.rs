@@ -6,12 +6,13 @@ mod common;
 use std::sync::Mutex;
 
 use common::*;
+use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::event::{AuditOutcome, EventKind, MemoryAuditLog};
+use mfa_kit::otp::Secret;
 use mfa_kit::seal::{SealError, SealedSecret, SecretSealer};
 use mfa_kit::service::MfaService;
 use mfa_kit::store::{MemoryStore, Store};
-use mfa_kit::{Secret, UserId};
 
 /// A sealer with two keys, sealing with whichever is current (an XOR "cipher" keyed by
 /// the key id and bound to the user: enough to tell keys apart in a test).

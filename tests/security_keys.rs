@@ -13,9 +13,10 @@ use mfa_kit::event::EventKind;
 use mfa_kit::flow::security_key::{self, Assertion, CeremonyError, NewKey};
 use mfa_kit::flow::step_up::{self, StepUp};
 use mfa_kit::flow::{self, Env, Rules};
+use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit::policy::{Decision, OrgSettings, Policy, SignInContext, StandardPolicy};
 use mfa_kit::record::{CEREMONY_LIFETIME, CredentialId, UserRecord};
-use mfa_kit::{Cleared, Method, Refusal, ResetMode, Secret, SensitiveAction, Totp, TotpParams, UserId};
+use mfa_kit::{Cleared, Method, Refusal, ResetMode, SensitiveAction, UserId};
 
 const T0: u64 = 1_700_000_010 - 10;
 
@@ -97,7 +98,7 @@ fn decision(record: &mut UserRecord, world: &World, now: u64) -> Decision {
 #[test]
 fn a_practitioner_whose_firm_requires_a_phishing_resistant_factor_registers_a_key_then_codes_no_longer_do() {
     let settings =
-        OrgSettings { phishing_resistant_for: vec!["practitioner".into()], ..OrgSettings::default() };
+        OrgSettings::builder().phishing_resistant_for(vec!["practitioner".into()]).build().unwrap();
     let context =
         SignInContext::default().with_user_type("practitioner").with_org(Arc::new(settings.clone()));
     let world = World::new(StandardPolicy::new(), context);
@@ -177,7 +178,7 @@ fn under_the_nist_preset_a_user_without_a_key_is_offered_one_and_a_user_with_one
 
 #[test]
 fn an_organisation_that_turns_security_keys_off_neither_offers_nor_accepts_them() {
-    let settings = OrgSettings { allow_security_keys: false, ..OrgSettings::default() };
+    let settings = OrgSettings::builder().allow_security_keys(false).build().unwrap();
     let world = World::new(StandardPolicy::new(), SignInContext::default().with_org(Arc::new(settings)));
     let open = World::new(StandardPolicy::new(), SignInContext::default());
     let (mut record, _phone) = with_app(&open, "kim");

@@ -23,7 +23,7 @@ fn a_principal_must_add_a_backup_phone_or_address_before_going_on_where_the_orga
     run(firm.mfa.generate_recovery_codes(&boss, &office())).unwrap().unwrap();
     let advisory = principal(OrgSettings::default());
     let blocking =
-        principal(OrgSettings { principal_backup: BackupRule::RequireDestination, ..OrgSettings::default() });
+        principal(OrgSettings::builder().principal_backup(BackupRule::RequireDestination).build().unwrap());
     run(async {
         // Recovery codes are a backup where the rule only advises one...
         let decision = firm.mfa.sign_in_decision(&boss, &advisory).await.unwrap();
@@ -38,10 +38,9 @@ fn a_principal_must_add_a_backup_phone_or_address_before_going_on_where_the_orga
             "{decision:?}"
         );
         // A staff member of the same organisation is not held up.
-        let staff = office().with_org(Arc::new(OrgSettings {
-            principal_backup: BackupRule::RequireDestination,
-            ..OrgSettings::default()
-        }));
+        let staff = office().with_org(Arc::new(
+            OrgSettings::builder().principal_backup(BackupRule::RequireDestination).build().unwrap(),
+        ));
         let decision = firm.mfa.sign_in_decision(&boss, &staff).await.unwrap();
         assert!(matches!(decision, Ok(Decision::Challenge { needs_backup: false, .. })), "{decision:?}");
         // Once a backup phone is confirmed, the principal goes on.
@@ -62,11 +61,9 @@ fn a_principal_must_add_a_backup_phone_or_address_before_going_on_where_the_orga
 fn single_sign_on_users_of_a_listed_type_are_neither_asked_for_mfa_nor_able_to_set_it_up() {
     let firm = firm();
     let (sso, staff) = (user("sso-client"), user("staff"));
-    let settings = Arc::new(OrgSettings {
-        enforce_for_all: true,
-        sso_without_mfa: vec!["client".into()],
-        ..OrgSettings::default()
-    });
+    let settings = Arc::new(
+        OrgSettings::builder().enforce_for_all(true).sso_without_mfa(vec!["client".into()]).build().unwrap(),
+    );
     let client_via_sso = office().with_org(settings.clone()).with_user_type("client").with_sso(true);
     let practitioner_via_sso =
         office().with_org(settings.clone()).with_user_type("practitioner").with_sso(true);
@@ -93,7 +90,7 @@ fn single_sign_on_users_of_a_listed_type_are_neither_asked_for_mfa_nor_able_to_s
     });
     // "*" lists every type.
     let every = office()
-        .with_org(Arc::new(OrgSettings { sso_without_mfa: vec!["*".into()], ..OrgSettings::default() }))
+        .with_org(Arc::new(OrgSettings::builder().sso_without_mfa(vec!["*".into()]).build().unwrap()))
         .with_user_type("practitioner")
         .with_sso(true);
     let started = run(firm.mfa.start_enrollment(&user("another"), "x", &every)).unwrap();

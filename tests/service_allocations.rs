@@ -7,6 +7,7 @@
 mod counting_alloc;
 
 use counting_alloc::Counting;
+use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::prelude::*;
 

@@ -159,7 +159,7 @@ fn sessions_end_at_the_organisations_lifetime_and_inactivity_limits_capped_by_th
     let ann = user("ann");
     firm.enroll(&ann);
     let settings =
-        OrgSettings { session_lifetime: 8 * 3600, session_idle_timeout: 1800, ..OrgSettings::default() };
+        OrgSettings::builder().session_lifetime(8 * 3600).session_idle_timeout(1800).build().unwrap();
     let start = firm.clock.now().unwrap();
     let session = SessionFacts::new(generation(&firm, &ann), start);
     let context = office().with_org(std::sync::Arc::new(settings)).with_session(session);
@@ -180,16 +180,15 @@ fn sessions_end_at_the_organisations_lifetime_and_inactivity_limits_capped_by_th
     // The presets cap what an organisation sets: NIST SP 800-63B-4 §2.2.3 at AAL2 asks
     // for reauthentication every 24 hours and after 1 hour of inactivity.
     let lax =
-        OrgSettings { session_lifetime: 30 * 86_400, session_idle_timeout: 86_400, ..OrgSettings::default() };
-    assert!(lax.validate().is_ok());
+        OrgSettings::builder().session_lifetime(30 * 86_400).session_idle_timeout(86_400).build().unwrap();
     let nist = StandardPolicy::nist_aal2().with_defaults(lax.clone());
     let limits = mfa_kit::policy::Policy::session_limits(&nist, &SignInContext::default());
     assert_eq!(limits, SessionLimits::new(24 * 3600, 3600));
     let ato = Preset::AtoOperationalSecurity.tighten(&lax);
-    assert_eq!((ato.session_lifetime, ato.session_idle_timeout), (12 * 3600, 3600));
-    assert!(ato.recovery_code_ends_sessions);
-    let bad = OrgSettings { session_idle_timeout: 10, ..OrgSettings::default() };
-    assert!(bad.validate().unwrap_err().contains("inactivity"));
+    assert_eq!((ato.session_lifetime(), ato.session_idle_timeout()), (12 * 3600, 3600));
+    assert!(ato.recovery_code_ends_sessions());
+    let bad = OrgSettings::builder().session_idle_timeout(10).build();
+    assert!(bad.unwrap_err().as_str().contains("inactivity"));
 }
 
 #[test]

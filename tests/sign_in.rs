@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
+use mfa_kit::RejectionReason;
 use mfa_kit::event::{AuditOutcome, EventKind};
 use mfa_kit::flow::Proven;
 use mfa_kit::policy::Decision;
-use mfa_kit::vocabulary::RejectionReason;
 use mfa_kit::{Cleared, Method, Reason, Refusal};
 
 #[test]

@@ -6,8 +6,8 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use mfa_kit::policy::{BackupRule, Level, Preset};
-use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason, ResetMode, UnknownId, Voided};
 use mfa_kit::{Cleared, Method, Purpose, Reason, Revocation, Role, SensitiveAction};
+use mfa_kit::{EnrollmentRejection, RejectionReason, ResetMode, UnknownId, Voided};
 use serde::Serialize;
 
 fn check<T>(all: &[T])

@@ -174,7 +174,7 @@ fn an_admin_without_mfa_cannot_change_who_must_use_it() {
 #[test]
 fn the_window_is_the_organisations_and_the_presets_cap_it() {
     let policy = StandardPolicy::new();
-    let wide = OrgSettings { fresh_proof_window: 3600, ..OrgSettings::default() };
+    let wide = OrgSettings::builder().fresh_proof_window(3600).build().unwrap();
     let firm = firm_with_policy(policy.clone());
     let ann = user("ann");
     firm.enroll(&ann);
@@ -184,11 +184,11 @@ fn the_window_is_the_organisations_and_the_presets_cap_it() {
         assert!(firm.mfa.step_up(&ann, SensitiveAction::Host, &org).await.unwrap().may_proceed());
         assert!(!firm.mfa.step_up(&ann, SensitiveAction::Host, &office()).await.unwrap().may_proceed());
     });
-    assert_eq!(Preset::AtoOperationalSecurity.tighten(&wide).fresh_proof_window, 300);
-    assert_eq!(Preset::NistAal2.tighten(&wide).fresh_proof_window, 900);
-    assert_eq!(Preset::NistAal2.tighten(&OrgSettings::default()).fresh_proof_window, 300, "never loosened");
-    let bad = OrgSettings { fresh_proof_window: 5, ..OrgSettings::default() };
-    assert!(bad.validate().unwrap_err().contains("fresh"));
+    assert_eq!(Preset::AtoOperationalSecurity.tighten(&wide).fresh_proof_window(), 300);
+    assert_eq!(Preset::NistAal2.tighten(&wide).fresh_proof_window(), 900);
+    assert_eq!(Preset::NistAal2.tighten(&OrgSettings::default()).fresh_proof_window(), 300, "never loosened");
+    let bad = OrgSettings::builder().fresh_proof_window(5).build();
+    assert!(bad.unwrap_err().as_str().contains("fresh"));
 }
 
 #[test]

@@ -22,7 +22,7 @@ fn us_firm() -> SignInContext {
 }
 
 fn nist_firm() -> SignInContext {
-    let settings = OrgSettings { presets: vec![Preset::NistAal2], ..OrgSettings::default() };
+    let settings = OrgSettings::builder().presets(vec![Preset::NistAal2]).build().unwrap();
     office().with_jurisdiction(Jurisdiction::country("US")).with_org(Arc::new(settings))
 }
 
@@ -36,21 +36,21 @@ fn each_organisation_gets_its_own_rules_from_one_standard_policy() {
     assert_eq!(policy.presets_for(&au), [Preset::AtoOperationalSecurity]);
     assert_eq!(policy.decide(&au, &nobody, START).map(|d| d.reason()), Ok(Reason::CompliancePreset));
     assert_eq!(policy.lockout(&au).max_failures, 5);
-    assert!(policy.effective(&au).remember_device_max <= Preset::REMEMBER_CAP);
+    assert!(policy.effective(&au).remember_device_max() <= Preset::REMEMBER_CAP);
 
     // The firm elsewhere: upon request, the default lockout, devices for 30 days.
     let us = us_firm();
     assert!(policy.presets_for(&us).is_empty());
     assert_eq!(policy.decide(&us, &nobody, START), Ok(Decision::Allow { reason: Reason::NotRequired }));
-    assert_eq!(policy.lockout(&us).max_failures, OrgSettings::default().lockout.max_failures);
-    assert_eq!(policy.effective(&us).remember_device_max, OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX);
+    assert_eq!(policy.lockout(&us).max_failures, OrgSettings::default().lockout().max_failures);
+    assert_eq!(policy.effective(&us).remember_device_max(), OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX);
 
     // The firm that named the NIST preset: no e-mailed codes, a key offered.
     let nist = nist_firm();
     assert_eq!(policy.presets_for(&nist), [Preset::NistAal2]);
     assert!(!policy.method_allowed(&nist, Method::Email));
     assert!(policy.method_allowed(&us, Method::Email));
-    assert!(policy.effective(&nist).offer_phishing_resistant);
+    assert!(policy.effective(&nist).offer_phishing_resistant());
     assert!(policy.replace_recovery_codes_after_use(&nist) && !policy.replace_recovery_codes_after_use(&us));
 }
 
@@ -75,12 +75,15 @@ fn the_status_list_says_who_is_required_but_not_set_up_and_the_dashboard_counts_
 
     let firm = firm_with_policy(StandardPolicy::new());
     let deadline = START + 10 * 86_400;
-    let settings = Arc::new(OrgSettings {
-        grace_until: Some(deadline),
-        ..OrgSettings::default()
+    let settings = Arc::new(
+        (OrgSettings::default()
             .with_level("practitioner", Level::Mandatory)
-            .with_level("bookkeeper", Level::Suggested)
-    });
+            .with_level("bookkeeper", Level::Suggested))
+        .to_builder()
+        .grace_until(Some(deadline))
+        .build()
+        .unwrap(),
+    );
     let as_type = |kind: &str| office().with_user_type(kind).with_org(settings.clone());
     let (sarah, tom, ann, kim, joe, lee) =
         (user("sarah"), user("tom"), user("ann"), user("kim"), user("joe"), user("lee"));

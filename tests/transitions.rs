@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use mfa_kit::Purpose;
+use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::flow::{self, Env, Rules, Step};
@@ -11,7 +13,6 @@ use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::policy::{Decision, SignInContext, StandardPolicy};
 use mfa_kit::prelude::*;
 use mfa_kit::record::{DeviceToken, UserRecord};
-use mfa_kit::vocabulary::Purpose;
 
 const T0: u64 = 1_700_000_010 - 10;
 

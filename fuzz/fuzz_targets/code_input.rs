@@ -5,7 +5,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use mfa_kit::{Code, Digits, Secret, Totp, TotpParams, Window};
+use mfa_kit::otp::{Code, Digits, Secret, Totp, TotpParams, Window};
 
 #[derive(Debug, Arbitrary)]
 struct Input<'a> {

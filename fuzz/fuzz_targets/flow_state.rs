@@ -22,17 +22,18 @@ use std::sync::Arc;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use mfa_kit::LockoutRule;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::enrollment::Confirmation;
 use mfa_kit::flow::security_key::{self, Assertion, CeremonyError, NewKey};
 use mfa_kit::flow::{self, Env, Failure, Rules, Step};
 use mfa_kit::keyed_hash::HashKey;
+use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit::policy::{OrgSettings, SignInContext, StandardPolicy};
 use mfa_kit::record::{CEREMONY_LIFETIME, CeremonyKind, CredentialId};
 use mfa_kit::record::{DeviceInfo, DeviceToken, UserRecord};
-use mfa_kit::vocabulary::LockoutRule;
-use mfa_kit::{Destination, Method, Purpose, Refusal, Role, Secret, Totp, TotpParams, UserId};
+use mfa_kit::{Destination, Method, Purpose, Refusal, Role, UserId};
 use mfa_kit_fuzz::{Pick, T0, assert_round_trip, hash_key, user};
 
 #[derive(Debug, Arbitrary)]
@@ -230,13 +231,13 @@ fn step<T>(
 
 fuzz_target!(|input: Input| {
     let setup = input.setup;
-    let settings = OrgSettings {
-        lockout: LockoutRule::new(
+    let settings = OrgSettings::builder()
+        .lockout(LockoutRule::new(
             u32::from(setup.max_failures % 6) + 1,
             u64::from(setup.lock_seconds % 1200) + 1,
-        ),
-        ..OrgSettings::default()
-    };
+        ))
+        .build()
+        .expect("valid settings");
     let rules =
         if setup.one_code { Rules::DEFAULT.with_confirmation(Confirmation::OneCode) } else { Rules::DEFAULT };
     let mut model = Model {
@@ -384,7 +385,7 @@ fuzz_target!(|input: Input| {
                     Pick::Given(_) => (String::new(), None),
                     Pick::Text(text) => (text, None),
                 };
-                let canonical = flow::recovery::normalize(&text);
+                let canonical = flow::recovery::test_suite::normalize(&text);
                 let index = index.or_else(|| {
                     model
                         .recovery
@@ -478,7 +479,7 @@ fuzz_target!(|input: Input| {
                     let live = model.live.expect("a code was accepted with none live");
                     let sent = &mut model.sent[live];
                     assert!(
-                        mfa_kit::Code::parse(&text, mfa_kit::Digits::SIX)
+                        mfa_kit::otp::Code::parse(&text, mfa_kit::otp::Digits::SIX)
                             .is_ok_and(|c| c.to_string() == sent.code),
                         "{text:?} is not the live code, yet it was accepted (index {index:?})"
                     );
@@ -543,7 +544,7 @@ fuzz_target!(|input: Input| {
                         let info = &model.devices[i].info;
                         let good = model.devices[i].alive
                             && stored.is_some()
-                            && info.created_at <= model.now + mfa_kit::record::CLOCK_SKEW
+                            && info.created_at <= model.now + mfa_kit_fuzz::CLOCK_SKEW
                             && model.now < info.expires_at;
                         assert!(!good, "a live device was not recognised");
                     }
@@ -650,7 +651,7 @@ fuzz_target!(|input: Input| {
                 };
                 let live = before.ceremony().is_some_and(|c| {
                     *c.kind() == CeremonyKind::Authentication
-                        && c.started_at() <= model.now + mfa_kit::record::CLOCK_SKEW
+                        && c.started_at() <= model.now + mfa_kit_fuzz::CLOCK_SKEW
                         && model.now < c.expires_at()
                         && c.expires_at() - c.started_at() <= CEREMONY_LIFETIME
                 });

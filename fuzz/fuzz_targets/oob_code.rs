@@ -10,7 +10,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::oob;
-use mfa_kit::{Code, Digits, Purpose, Refusal};
+use mfa_kit::otp::{Code, Digits};
+use mfa_kit::{Purpose, Refusal};
 use mfa_kit_fuzz::{Deployment, Fixture, assert_round_trip, fixture, hash_key};
 
 #[derive(Debug, Arbitrary)]

@@ -6,9 +6,10 @@
 use libfuzzer_sys::fuzz_target;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::flow::{self, oversight::UserStatus};
+use mfa_kit::otp::Totp;
 use mfa_kit::policy::UserFacts;
 use mfa_kit::record::{DeviceToken, UserRecord};
-use mfa_kit::{Purpose, Revocation, Role, Totp, UserId};
+use mfa_kit::{Purpose, Revocation, Role, UserId};
 use mfa_kit_fuzz::{Deployment, T0, assert_round_trip, hash_key, secret};
 
 fuzz_target!(|data: &[u8]| {

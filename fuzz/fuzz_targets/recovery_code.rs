@@ -1,4 +1,5 @@
-//! Recovery-code input: `flow::recovery::normalize` on any text, and
+//! Recovery-code input: the normalising of typed codes
+//! (`flow::recovery::test_suite::normalize`, feature `test-suite`) on any text, and
 //! `flow::recovery::redeem` of it on an enrolled record with a set of codes. The input
 //! is either free text or one of the user's codes rewritten by the fuzzer, so both the
 //! refusals and the acceptances are reached.
@@ -10,7 +11,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mfa_kit::Method;
 use mfa_kit::event::EventKind;
-use mfa_kit::flow::recovery::{self, ALPHABET, CODE_LEN, LEGACY_CODE_LEN, SEPARATORS};
+use mfa_kit::flow::recovery::test_suite::{ALPHABET, SEPARATORS};
+use mfa_kit::flow::recovery::{self, CODE_LEN, LEGACY_CODE_LEN};
 use mfa_kit_fuzz::{Deployment, Fixture, assert_round_trip, fixture, hash_key};
 
 #[derive(Debug, Arbitrary)]
@@ -51,7 +53,7 @@ fuzz_target!(|input: Input<'_>| {
         }
     };
 
-    let canonical = recovery::normalize(&typed);
+    let canonical = recovery::test_suite::normalize(&typed);
     if let Some(canonical) = &canonical {
         // Codes of sets generated before the codes grew still read.
         assert!(canonical.len() == CODE_LEN || canonical.len() == LEGACY_CODE_LEN);

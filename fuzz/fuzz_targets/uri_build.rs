@@ -4,7 +4,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use mfa_kit::{Algorithm, Digits, KeyUri, Secret, TotpParams};
+use mfa_kit::otp::uri::KeyUri;
+use mfa_kit::otp::{Algorithm, Digits, Secret, TotpParams};
 
 #[derive(Debug, Arbitrary)]
 struct Parts<'a> {
@@ -34,7 +35,7 @@ fuzz_target!(|parts: Parts<'_>| {
     let Ok(built) = built else { return };
     let text = built.to_uri();
     assert!(!text.contains(['+', ' ', '#']), "{:?}", text.as_str());
-    if text.len() > mfa_kit::uri::MAX_URI_LEN {
+    if text.len() > mfa_kit::otp::uri::MAX_URI_LEN {
         return; // Too long to read back: refused by the parser with TooLong, by design.
     }
     // Known and documented: parsers drop spaces after the label's colon, as apps write

@@ -7,9 +7,15 @@
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::flow::{self, Env, Rules};
 use mfa_kit::keyed_hash::HashKey;
+use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit::policy::{SignInContext, StandardPolicy};
 use mfa_kit::record::{DeviceToken, UserRecord};
-use mfa_kit::{Destination, Purpose, Role, Secret, Totp, TotpParams, UserId};
+use mfa_kit::{Destination, Purpose, Role, UserId};
+
+/// How far behind a time the record holds a clock may read and still be trusted with
+/// it: the record's clock skew (5 minutes), internal to mfa-kit, which the models here
+/// follow.
+pub const CLOCK_SKEW: u64 = 300;
 
 /// One of the codes or tokens the user was given (by its index among them), or any
 /// text: how a stateful target lets the fuzzer choose between a right answer and

@@ -12,9 +12,9 @@ use std::borrow::Borrow;
 use super::{Draft, Env, Failure, Proven, Step, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
+use crate::otp::{Totp, Verification, Window};
 use crate::record::UserRecord;
 use crate::vocabulary::{Method, Refusal, RejectionReason, Revocation, Role, SensitiveAction};
-use crate::{Totp, Verification, Window};
 
 /// How far the verify window reaches, and how it follows a drifting clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -335,8 +335,9 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
 }
 
 /// Renames one of the user's authenticators (an app or a security key), by its id;
-/// `Ok(false)` if there is none with that id. Refused for a name that
-/// [`crate::record::authenticator_name`] does not accept, and from a session that has
+/// `Ok(false)` if there is none with that id. Refused for a name that is blank, longer than
+/// [`MAX_AUTHENTICATOR_NAME`](crate::record::MAX_AUTHENTICATOR_NAME) characters or holds
+/// a control character, and from a session that has
 /// ended. Audited as `authenticator_renamed`; not a change of how the account is
 /// protected, so no session ends.
 pub fn rename(record: &mut UserRecord, id: &str, name: &str, env: &Env<'_>) -> Step<bool> {

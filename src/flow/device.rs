@@ -9,9 +9,9 @@
 use zeroize::Zeroizing;
 
 use super::{Draft, Env, Failure, Step, run, try_run_in};
-use crate::SecretError;
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
+use crate::otp::SecretError;
 use crate::record::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice, UserRecord};
 use crate::vocabulary::{Refusal, Revocation, SensitiveAction, UserId};
 
@@ -146,13 +146,13 @@ fn issue(
     lifetime: u64,
 ) -> Result<(DeviceToken, RememberedDevice), SecretError> {
     let mut raw = Zeroizing::new([0u8; 32]);
-    crate::random::fill(raw.as_mut())?;
+    crate::otp::random::fill(raw.as_mut())?;
     let token = DeviceToken::issued(Zeroizing::new(base32::encode(
         base32::Alphabet::Rfc4648 { padding: false },
         raw.as_ref(),
     )));
     let mut id = [0u8; 8];
-    crate::random::fill(&mut id)?;
+    crate::otp::random::fill(&mut id)?;
     let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
     let hash = key.hash(PURPOSE, user, &[token.as_str().as_bytes()]);
     let label: String = label.chars().filter(|c| !c.is_control()).take(100).collect();

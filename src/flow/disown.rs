@@ -149,7 +149,7 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, text: &str, env: &Env<'_>)
             return Err(refuse(draft, Refusal::DisownLinkInvalid, env));
         };
         let expected = mac(key, draft.get().user(), event_id, at, subject_text);
-        let matches = crate::ct::bytes_eq(expected.as_bytes(), given.as_bytes());
+        let matches = crate::otp::ct::bytes_eq(expected.as_bytes(), given.as_bytes());
         let subject = Subject::decode(subject_text).filter(|_| matches);
         let Some(subject) = subject else { return Err(refuse(draft, Refusal::DisownLinkInvalid, env)) };
         if draft.get().disowned.contains(&event_id) {

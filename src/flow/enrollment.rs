@@ -8,14 +8,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Draft, Env, Failure, Step, run_in, try_run_in};
-use crate::error::TimeError;
 use crate::event::EventKind;
+use crate::otp::TimeError;
+use crate::otp::uri::KeyUri;
+use crate::otp::{Code, Secret, Totp, TotpParams, Window};
 use crate::record::{
     FailureState, MAX_AUTHENTICATORS, PendingEnrollment, TotpCredential, UserRecord, authenticator_name,
 };
 use crate::seal::SealedSecret;
 use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, Revocation, SensitiveAction};
-use crate::{Code, KeyUri, Secret, Totp, TotpParams, Window};
 
 /// How many codes confirm an enrollment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,8 +98,9 @@ fn audit_refusal<T>(draft: &mut Draft<'_>, outcome: Outcome<T>, env: &Env<'_>) -
 
 /// Opens an enrollment of another authenticator, named `name` (a backup phone, a
 /// desktop app), to be added beside the user's others once confirmed. Refused as
-/// [`start`] is, for a name that [`authenticator_name`] does not accept, and when the
-/// user has [`MAX_AUTHENTICATORS`] already.
+/// [`start`] is, for a name that is blank, longer than
+/// [`MAX_AUTHENTICATOR_NAME`](crate::record::MAX_AUTHENTICATOR_NAME) characters or holds a
+/// control character, and when the user has [`MAX_AUTHENTICATORS`] already.
 pub fn add(
     record: &mut UserRecord,
     secret: SealedSecret,
@@ -278,7 +280,7 @@ pub fn reseal(record: &mut UserRecord, resealed: &[(SealedSecret, SealedSecret)]
 /// A new authenticator id: 64 random bits as 16 hex digits.
 pub(crate) fn new_id() -> Result<String, Failure> {
     let mut bytes = [0u8; 8];
-    crate::random::fill(&mut bytes)?;
+    crate::otp::random::fill(&mut bytes)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -512,7 +514,7 @@ fn consecutive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Algorithm, Digits};
+    use crate::otp::{Algorithm, Digits};
 
     /// 160 bits, the RFC 6238 test secret ("12345678901234567890").
     const BASE32_160: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";

@@ -5,7 +5,7 @@
 //! place and returns a [`Step`] with the [`Outcome`] for the user, the events to audit
 //! ([`crate::event::EventKind`]s) and whether the record changed. No transition does
 //! I/O: the time, the policy and the sign-in context come in an [`Env`], an opened TOTP
-//! secret comes in as a [`crate::Totp`], and the hash key as a
+//! secret comes in as a [`crate::otp::Totp`], and the hash key as a
 //! [`crate::keyed_hash::HashKey`].
 //!
 //! A driver does the I/O around them. [`crate::service::MfaService`] is one; a host
@@ -22,7 +22,8 @@
 //! use mfa_kit::flow::{self, Env, Rules};
 //! use mfa_kit::policy::{SignInContext, StandardPolicy};
 //! use mfa_kit::record::UserRecord;
-//! use mfa_kit::{Secret, Totp, TotpParams, UserId};
+//! use mfa_kit::UserId;
+//! use mfa_kit::otp::{Secret, Totp, TotpParams};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let (policy, context, rules) = (StandardPolicy::new(), SignInContext::default(), Rules::default());
@@ -68,8 +69,8 @@ use thiserror::Error;
 
 pub(crate) use draft::Draft;
 
-use crate::error::{SecretError, TimeError};
 use crate::event::Events;
+use crate::otp::{SecretError, TimeError};
 use crate::policy::{Policy, SignInContext};
 use crate::record::UserRecord;
 use crate::vocabulary::{Method, Outcome, Refusal};

@@ -24,9 +24,9 @@ use zeroize::Zeroizing;
 use super::{Draft, Env, Failure, Proven, Step, run, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::keyed_hash::{Digest, HashKey};
+use crate::otp::{Code, Digits};
 use crate::record::{Challenge, OobState, RegisteredDestination, UserRecord};
 use crate::vocabulary::{Destination, Purpose, Refusal, RejectionReason, Role, SensitiveAction, UserId};
-use crate::{Code, Digits};
 
 const PURPOSE: &str = "mfa-kit out-of-band code v1";
 
@@ -331,7 +331,7 @@ fn issue(
     if let Some(retry_at) = rate_limit(&draft.get().oob, now, limits) {
         return Ok(Err(Refusal::RateLimited { retry_at }));
     }
-    let value = crate::random::below_u32(limits.digits.modulus())?;
+    let value = crate::otp::random::below_u32(limits.digits.modulus())?;
     let code = Zeroizing::new(Code::new(value, limits.digits).to_string());
     let digest = hash(key, &draft.get().user, purpose, target, &code);
     let expires_at = now.saturating_add(limits.lifetime);

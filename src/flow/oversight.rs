@@ -198,10 +198,8 @@ pub fn change_org_settings(
 ) -> Step<OrgSettings> {
     let refusal = if !permitted || actor.user != *change.actor {
         Some(Refusal::NotPermitted)
-    } else if let Some(refusal) = actor_refusal(actor, SensitiveAction::ChangeOrgSettings, env) {
-        Some(refusal)
     } else {
-        change.new.validate().err().map(Refusal::InvalidSettings)
+        actor_refusal(actor, SensitiveAction::ChangeOrgSettings, env)
     };
     let SettingsChange { org, current, new, .. } = change;
     let (outcome, kind) = match refusal {

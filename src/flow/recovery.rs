@@ -8,7 +8,7 @@
 //! Regenerating replaces the whole set.
 //!
 //! Codes of sets generated before (12 characters, `7KQM-RZ4D-X9AB`, 59.45 bits) still
-//! redeem: the stored hash is of the normalised text, and [`normalize`] accepts both
+//! redeem: the stored hash is of the normalised text, and normalising accepts both
 //! lengths. Under a policy that asks for it
 //! ([`crate::policy::Policy::replace_recovery_codes_after_use`], on under the NIST
 //! preset), redeeming a code marks the set for replacement
@@ -21,14 +21,14 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::{Env, Failure, Proven, Step, run_in, try_run_in};
-use crate::SecretError;
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
+use crate::otp::SecretError;
 use crate::record::{RecoveryCodes, RecoveryEntry, UserRecord};
 use crate::vocabulary::{Method, Refusal, RejectionReason, SensitiveAction, UserId};
 
 /// The symbols of a recovery code: digits and capitals without 0, 1, I, L and O.
-pub const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub(crate) const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 /// Symbols in a code: 15 × log2(31) ≈ 74.3 bits, at least the 64 bits NIST SP
 /// 800-63B-4 §4.2 asks of saved recovery codes.
 pub const CODE_LEN: usize = 15;
@@ -36,15 +36,33 @@ pub const CODE_LEN: usize = 15;
 /// (12 × log2(31) ≈ 59.45 bits); such codes still redeem.
 pub const LEGACY_CODE_LEN: usize = 12;
 /// Symbols per group when shown.
-pub const GROUP_LEN: usize = 5;
+pub(crate) const GROUP_LEN: usize = 5;
 /// Codes in a set unless asked otherwise.
 pub const DEFAULT_COUNT: usize = 10;
 /// At or below this many unused codes the user is warned (an audit event).
 pub const LOW_WATERMARK: usize = 2;
 /// The separators accepted between symbols when a code is typed.
-pub const SEPARATORS: &[char] = &[' ', '-', '_', '.', '\t'];
+pub(crate) const SEPARATORS: &[char] = &[' ', '-', '_', '.', '\t'];
 
 const PURPOSE: &str = "mfa-kit recovery code v1";
+
+/// How typed codes are read, for test suites and fuzz targets that check it (feature
+/// `test-suite`); not part of the API.
+#[cfg(feature = "test-suite")]
+#[doc(hidden)]
+pub mod test_suite {
+    use zeroize::Zeroizing;
+
+    /// The symbols of a recovery code.
+    pub const ALPHABET: &[u8; 31] = super::ALPHABET;
+    /// The separators accepted between symbols.
+    pub const SEPARATORS: &[char] = super::SEPARATORS;
+
+    /// The canonical form of a typed code, or `None`.
+    pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
+        super::normalize(input)
+    }
+}
 
 /// One recovery code in its shown form (`7KQM-RZ4D-X9AB`). Wiped from memory when
 /// dropped; `Debug` does not show it.
@@ -61,7 +79,7 @@ impl RecoveryCode {
 /// Constant-time, like every comparison of what a user holds.
 impl PartialEq for RecoveryCode {
     fn eq(&self, other: &Self) -> bool {
-        crate::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
+        crate::otp::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
     }
 }
 
@@ -76,7 +94,7 @@ impl fmt::Debug for RecoveryCode {
 /// The canonical form of a typed code: separators removed, upper case, exactly
 /// [`CODE_LEN`] (or, for a set generated before, [`LEGACY_CODE_LEN`]) symbols of
 /// [`ALPHABET`]; `None` for anything else.
-pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
+pub(crate) fn normalize(input: &str) -> Option<Zeroizing<String>> {
     let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
     for c in input.trim().chars().filter(|c| !SEPARATORS.contains(c)) {
         let upper = c.to_ascii_uppercase();
@@ -97,7 +115,7 @@ fn draw(
 ) -> Result<(Vec<RecoveryCode>, RecoveryCodes), SecretError> {
     let mut shown = Vec::with_capacity(count);
     let mut entries = Vec::with_capacity(count);
-    let mut draws = crate::random::Draws::new();
+    let mut draws = crate::otp::random::Draws::new();
     while shown.len() < count.max(1) {
         let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
         for _ in 0..CODE_LEN {

@@ -147,14 +147,15 @@ pub fn user_handle(record: &UserRecord) -> Result<UserHandle, Failure> {
         return Ok(handle);
     }
     let mut bytes = [0u8; 16];
-    crate::random::fill(&mut bytes)?;
+    crate::otp::random::fill(&mut bytes)?;
     Ok(UserHandle(bytes))
 }
 
 /// Opens the registration of a new security key or passkey, to be called `name`, with
 /// the relying party's `state` for the options it made for `handle` (from
-/// [`user_handle`]). Replaces any ceremony in progress. Refused for a name that
-/// [`authenticator_name`] does not accept, at [`MAX_AUTHENTICATORS`], during a lockout,
+/// [`user_handle`]). Replaces any ceremony in progress. Refused for a name that is
+/// blank, longer than [`MAX_AUTHENTICATOR_NAME`](crate::record::MAX_AUTHENTICATOR_NAME)
+/// characters or holds a control character, at [`MAX_AUTHENTICATORS`], during a lockout,
 /// from an address off the allowlist, and, for a user who has MFA, without a fresh
 /// second-factor proof ([`super::step_up`]); a refusal is audited as
 /// `enrollment_refused`.

@@ -24,14 +24,14 @@
 //!   policy's limits, per organisation and capped by the presets (NIST SP 800-63B-4
 //!   §2.2.3 at AAL2: 24 hours, 1 hour of inactivity).
 //! - **The clock reads a time before the session began**, by more than
-//!   [`CLOCK_SKEW`]: its age cannot be judged, so it is not trusted.
+//!   the clock skew (5 minutes): its age cannot be judged, so it is not trusted.
 //!
 //! ```
 //! use mfa_kit::flow::session::{self, SessionVerdict};
 //! use mfa_kit::policy::{SessionFacts, SessionLimits};
 //! use mfa_kit::record::UserRecord;
 //! use mfa_kit::UserId;
-//! use mfa_kit::vocabulary::SessionEnd;
+//! use mfa_kit::SessionEnd;
 //!
 //! let record = UserRecord::new(UserId::new("alice"));
 //! let limits = SessionLimits::new(24 * 3600, 3600);

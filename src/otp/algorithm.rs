@@ -5,7 +5,7 @@ use core::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ParamError;
+use crate::otp::ParamError;
 
 /// The hash function behind the HMAC of HOTP and TOTP.
 ///

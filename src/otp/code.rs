@@ -5,7 +5,7 @@ use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::params::Digits;
-use crate::error::CodeError;
+use crate::otp::CodeError;
 
 /// A one-time code of 6 to 8 digits.
 ///
@@ -13,12 +13,12 @@ use crate::error::CodeError;
 /// keeps leading zeros. `Debug` never shows the digits, so codes stay out of logs.
 ///
 /// ```
-/// use mfa_kit::{Code, Digits};
+/// use mfa_kit::otp::{Code, Digits};
 ///
 /// let code = Code::parse(" 012 345 ", Digits::SIX)?;
 /// assert_eq!(code.to_string(), "012345");
 /// assert_eq!(format!("{code:?}"), "Code { digits: 6, .. }");
-/// # Ok::<(), mfa_kit::CodeError>(())
+/// # Ok::<(), mfa_kit::otp::CodeError>(())
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Code {
@@ -88,7 +88,7 @@ impl fmt::Display for Code {
 /// Constant-time: the comparison takes as long whichever digits differ.
 impl PartialEq for Code {
     fn eq(&self, other: &Self) -> bool {
-        crate::ct::eq_mask_u32(self.value, other.value) != 0 && self.digits == other.digits
+        crate::otp::ct::eq_mask_u32(self.value, other.value) != 0 && self.digits == other.digits
     }
 }
 

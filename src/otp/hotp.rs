@@ -7,12 +7,12 @@ use super::code::Code;
 use super::keyed::KeyedHmac;
 use super::params::Digits;
 use super::secret::Secret;
-use crate::ct;
+use crate::otp::ct;
 
 /// An HOTP generator and verifier with the key prepared once (RFC 4226).
 ///
 /// ```
-/// use mfa_kit::{Algorithm, Digits, Hotp, Secret};
+/// use mfa_kit::otp::{Algorithm, Digits, Hotp, Secret};
 ///
 /// let secret = Secret::from_bytes(b"12345678901234567890")?;
 /// let hotp = Hotp::new(&secret, Algorithm::Sha1, Digits::SIX);
@@ -50,7 +50,7 @@ impl Hotp {
     ///
     /// # Errors
     /// As [`Code::parse`].
-    pub fn parse_code(&self, input: &str) -> Result<Code, crate::CodeError> {
+    pub fn parse_code(&self, input: &str) -> Result<Code, crate::otp::CodeError> {
         Code::parse(input, self.digits)
     }
 

@@ -5,14 +5,22 @@
 
 mod algorithm;
 mod code;
+pub(crate) mod ct;
+mod error;
 mod hotp;
 mod keyed;
 mod params;
+#[cfg(feature = "qr")]
+pub mod qr;
+#[cfg(feature = "std")]
+pub(crate) mod random;
 mod secret;
 mod totp;
+pub mod uri;
 
 pub use algorithm::Algorithm;
 pub use code::Code;
+pub use error::{CodeError, ParamError, SecretError, TimeError};
 pub use hotp::Hotp;
 pub use params::{Digits, TotpParams, Window};
 pub use secret::Secret;

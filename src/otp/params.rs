@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::algorithm::Algorithm;
-use crate::error::ParamError;
+use crate::otp::ParamError;
 
 /// The number of digits in a code: 6, 7 or 8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -66,12 +66,12 @@ impl From<Digits> for u8 {
 /// authenticator app expects) and change what you need; each setter validates.
 ///
 /// ```
-/// use mfa_kit::{Algorithm, TotpParams};
+/// use mfa_kit::otp::{Algorithm, TotpParams};
 ///
 /// let params = TotpParams::DEFAULT.with_algorithm(Algorithm::Sha256).with_digits(8)?;
 /// assert_eq!(params.digits().get(), 8);
 /// assert_eq!(params.period(), 30);
-/// # Ok::<(), mfa_kit::ParamError>(())
+/// # Ok::<(), mfa_kit::otp::ParamError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "RawTotpParams", into = "RawTotpParams")]

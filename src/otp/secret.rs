@@ -6,8 +6,8 @@ use core::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::ct;
-use crate::error::SecretError;
+use crate::otp::SecretError;
+use crate::otp::ct;
 
 /// The shared key of a credential.
 ///
@@ -17,13 +17,13 @@ use crate::error::SecretError;
 /// ([`Secret::to_base32`], [`Secret::to_base32_grouped`]).
 ///
 /// ```
-/// use mfa_kit::Secret;
+/// use mfa_kit::otp::Secret;
 ///
 /// let imported = Secret::from_base32("jbsw y3dp ehpk 3pxp")?;
 /// assert_eq!(imported.bit_len(), 80);
 /// assert_eq!(*imported.to_base32_grouped(), "JBSW Y3DP EHPK 3PXP");
 /// assert_eq!(format!("{imported:?}"), "Secret { bits: 80, .. }");
-/// # Ok::<(), mfa_kit::SecretError>(())
+/// # Ok::<(), mfa_kit::otp::SecretError>(())
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Secret {
@@ -60,7 +60,7 @@ impl Secret {
             return Err(SecretError::TooLong { max: Secret::MAX_LEN });
         }
         let mut bytes = alloc::vec![0u8; len.max(Secret::MIN_GENERATED_LEN)];
-        crate::random::fill(&mut bytes)?;
+        crate::otp::random::fill(&mut bytes)?;
         Ok(Secret { bytes })
     }
 

@@ -6,8 +6,8 @@ use super::code::Code;
 use super::hotp::Hotp;
 use super::params::{TotpParams, Window};
 use super::secret::Secret;
-use crate::ct;
-use crate::error::TimeError;
+use crate::otp::TimeError;
+use crate::otp::ct;
 
 /// A code that matched a time step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,7 +59,7 @@ impl Verification {
 /// A TOTP generator and verifier with the key prepared once (RFC 6238).
 ///
 /// ```
-/// use mfa_kit::{Secret, Totp, TotpParams, Verification, Window};
+/// use mfa_kit::otp::{Secret, Totp, TotpParams, Verification, Window};
 ///
 /// let secret = Secret::from_bytes(b"12345678901234567890")?;
 /// let totp = Totp::new(&secret, TotpParams::DEFAULT);
@@ -120,7 +120,7 @@ impl Totp {
     ///
     /// # Errors
     /// As [`Code::parse`].
-    pub fn parse_code(&self, input: &str) -> Result<Code, crate::CodeError> {
+    pub fn parse_code(&self, input: &str) -> Result<Code, crate::otp::CodeError> {
         Code::parse(input, self.params.digits())
     }
 
@@ -221,7 +221,7 @@ impl fmt::Debug for Totp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Algorithm, Digits};
+    use crate::otp::{Algorithm, Digits};
     use proptest::prelude::*;
 
     fn default_totp() -> Totp {
@@ -390,7 +390,7 @@ mod tests {
         let totp = default_totp();
         assert_eq!(
             totp.parse_code("1234567").unwrap_err(),
-            crate::CodeError::WrongLength { expected: 6, found: 7 }
+            crate::otp::CodeError::WrongLength { expected: 6, found: 7 }
         );
         let eight = Code::parse("12345678", Digits::EIGHT).unwrap();
         assert_eq!(totp.verify_around_step(&eight, 10, Window::ONE, None), Verification::Wrong);

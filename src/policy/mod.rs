@@ -23,7 +23,9 @@ use crate::vocabulary::{LockoutRule, Method, Outcome, Reason, RequestContext};
 
 pub use network::{IpNetwork, NetworkError};
 pub use session::{SessionFacts, SessionLimits};
-pub use settings::{BackupRule, Jurisdiction, Level, OrgSettings, Preset, SettingChange};
+pub use settings::{
+    BackupRule, Jurisdiction, Level, OrgSettings, OrgSettingsBuilder, Preset, SettingChange, SettingsError,
+};
 pub use standard::StandardPolicy;
 
 /// How long a started enrollment stays open: 10 minutes (seed 004).
@@ -217,7 +219,7 @@ pub enum Decision {
         needs_backup: bool,
         /// The backup is required before going on, not only suggested: send the user
         /// to add a backup phone number or e-mail address right after the proof (the
-        /// organisation's [`OrgSettings::principal_backup`] is
+        /// organisation's [`OrgSettingsBuilder::principal_backup`] is
         /// [`BackupRule::RequireDestination`]).
         backup_blocking: bool,
         /// The offered methods that are restricted authenticators (NIST SP 800-63B-4
@@ -232,7 +234,7 @@ pub enum Decision {
         offer_security_key: bool,
         /// Registering a security key is required before going on, not only offered:
         /// the organisation requires a phishing-resistant factor of this user
-        /// ([`OrgSettings::phishing_resistant_for`]) and they have none yet. Once they
+        /// ([`OrgSettingsBuilder::phishing_resistant_for`]) and they have none yet. Once they
         /// have one, `methods` offers it (and recovery codes) alone.
         security_key_blocking: bool,
     },

@@ -2,8 +2,8 @@
 //!
 //! The rules that judge a session against the account ([`crate::flow::session`]) read
 //! these; the limits come from the policy ([`super::Policy::session_limits`]), per
-//! organisation ([`super::OrgSettings::session_lifetime`],
-//! [`super::OrgSettings::session_idle_timeout`]) and capped by the presets.
+//! organisation ([`super::OrgSettingsBuilder::session_lifetime`],
+//! [`super::OrgSettingsBuilder::session_idle_timeout`]) and capped by the presets.
 
 /// What the host keeps of one session of a user, set when the password was checked and
 /// carried with every request ([`super::SignInContext::with_session`]).

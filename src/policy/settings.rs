@@ -75,84 +75,413 @@ impl Jurisdiction {
 
 /// An organisation's MFA settings, as its admin configures them. The host stores them
 /// (serde) and passes them in with each sign-in; a [`Preset`] may tighten them.
+///
+/// Valid by construction: settings are made by [`OrgSettings::default`] or by
+/// [`OrgSettings::builder`], whose [`OrgSettingsBuilder::build`] checks them once, and
+/// read from storage through the same check (a stored value out of range fails to
+/// deserialise, naming the setting). Fields missing from stored settings, as in
+/// settings written before they existed, take their defaults.
+///
+/// ```
+/// use mfa_kit::LockoutRule;
+/// use mfa_kit::policy::{Level, OrgSettings};
+///
+/// let settings = OrgSettings::builder()
+///     .level("practitioner", Level::Mandatory)
+///     .lockout(LockoutRule::new(5, 900))
+///     .build()?;
+/// assert_eq!(settings.lockout().max_failures, 5);
+/// assert!(OrgSettings::builder().fresh_proof_window(5).build().is_err());
+/// # Ok::<(), mfa_kit::policy::SettingsError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
-)]
+#[serde(default, remote = "Self")]
+#[non_exhaustive]
 pub struct OrgSettings {
     /// The level per user type (the host's own types, e.g. `practitioner`).
-    pub levels: BTreeMap<String, Level>,
+    pub(crate) levels: BTreeMap<String, Level>,
     /// The level of user types not listed in `levels`.
-    pub default_level: Level,
+    pub(crate) default_level: Level,
     /// The org-wide switch: MFA mandatory for every user (seeds 001, 002).
-    pub enforce_for_all: bool,
+    pub(crate) enforce_for_all: bool,
     /// Before this time a mandatory enrollment may still be dismissed (seed 004's
     /// "until 31 December"); after it, enrollment is required.
-    pub grace_until: Option<u64>,
+    pub(crate) grace_until: Option<u64>,
     /// Addresses allowed to sign in; empty allows any (seed 000).
-    pub allowed_networks: Vec<IpNetwork>,
+    pub(crate) allowed_networks: Vec<IpNetwork>,
     /// Wrong codes before a lockout, and its length.
-    pub lockout: LockoutRule,
+    pub(crate) lockout: LockoutRule,
     /// How long a started enrollment stays open, in seconds.
-    pub enrollment_lifetime: u64,
+    pub(crate) enrollment_lifetime: u64,
     /// The longest a remembered device may skip the second factor, in seconds; 0
     /// turns remembered devices off.
-    pub remember_device_max: u64,
+    pub(crate) remember_device_max: u64,
     /// Whether principal users must also set up a backup method (seed 004).
-    pub backup_required_for_principals: bool,
+    pub(crate) backup_required_for_principals: bool,
     /// What the principals' backup must be, and whether it blocks: a suggestion any
     /// backup meets (recovery codes included, the default), or a backup phone number
     /// or e-mail address required before going on (seed 004: "this step is required
     /// for principal users").
-    pub principal_backup: BackupRule,
+    pub(crate) principal_backup: BackupRule,
     /// Whether users may turn their own MFA off.
-    pub allow_self_deactivation: bool,
+    pub(crate) allow_self_deactivation: bool,
     /// Whether codes sent by e-mail may be used as a factor.
-    pub allow_email_codes: bool,
+    pub(crate) allow_email_codes: bool,
     /// Whether codes sent by SMS may be used as a factor.
-    pub allow_sms_codes: bool,
+    pub(crate) allow_sms_codes: bool,
     /// The longest TOTP period new authenticators may have, in seconds, if limited.
-    pub max_totp_period: Option<u64>,
+    pub(crate) max_totp_period: Option<u64>,
     /// How recently a second factor must have been proved before a sensitive action
     /// (step-up), in seconds: 30 to 3600, default 300.
-    pub fresh_proof_window: u64,
+    pub(crate) fresh_proof_window: u64,
     /// The longest a signed-in session lasts from the password, however active, in
     /// seconds: 5 minutes to 30 days, default 24 hours.
-    pub session_lifetime: u64,
+    pub(crate) session_lifetime: u64,
     /// The longest a signed-in session may go without a request, in seconds: 1 minute
     /// to the session lifetime, default 2 hours.
-    pub session_idle_timeout: u64,
+    pub(crate) session_idle_timeout: u64,
     /// The user types (the host's, as in [`OrgSettings::levels`]; `"*"` for every type)
     /// whose users, signing in through single sign-on, can neither be asked for nor
     /// set up MFA here: their SSO provider does it (seed 003). Users of other types
     /// signing in through SSO are not asked, but may set MFA up.
-    pub sso_without_mfa: Vec<String>,
+    pub(crate) sso_without_mfa: Vec<String>,
     /// Whether signing in with a recovery code ends the user's other sessions, as a
     /// change of how the account is protected does (someone may be recovering an
     /// account they lost to an attacker). Default `false`; the presets turn it on.
-    pub recovery_code_ends_sessions: bool,
+    pub(crate) recovery_code_ends_sessions: bool,
     /// Whether security keys and passkeys (WebAuthn) may be used as a factor (default
     /// `true`).
-    pub allow_security_keys: bool,
+    pub(crate) allow_security_keys: bool,
     /// The user types (the host's; `"*"` for every type) who must prove with a
     /// phishing-resistant factor, a security key or passkey: once they have one, app,
     /// SMS and e-mail codes are refused for them at sign-in and step-up (recovery codes
     /// stay, the way back from a lost key), and until they have one the sign-in
     /// decision sends them to register one right after their proof. For example
     /// `["admin", "practitioner"]`.
-    pub phishing_resistant_for: Vec<String>,
+    pub(crate) phishing_resistant_for: Vec<String>,
     /// Whether the sign-in decision offers every user without a security key to
     /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
     /// offers a phishing-resistant option). The NIST preset turns it on.
-    pub offer_phishing_resistant: bool,
+    pub(crate) offer_phishing_resistant: bool,
     /// The organisation's own compliance presets, applied on top of its settings and
     /// of the policy's presets (an Australian tax-data firm under
     /// [`Preset::AtoOperationalSecurity`], a US agency's contractor under
     /// [`Preset::NistAal2`]), so one service serves organisations under different
     /// rules. Empty by default.
-    pub presets: Vec<Preset>,
+    pub(crate) presets: Vec<Preset>,
+}
+
+/// Builds [`OrgSettings`], checking them once: start from the defaults
+/// ([`OrgSettings::builder`]) or from settings in force ([`OrgSettings::to_builder`]),
+/// set what the admin chose, then [`OrgSettingsBuilder::build`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct OrgSettingsBuilder {
+    draft: OrgSettings,
+}
+
+impl OrgSettingsBuilder {
+    /// The level per user type (the host's own types, e.g. `practitioner`).
+    pub fn levels(mut self, levels: BTreeMap<String, Level>) -> OrgSettingsBuilder {
+        self.draft.levels = levels;
+        self
+    }
+
+    /// The level for one user type, beside the others in [`OrgSettingsBuilder::levels`].
+    pub fn level(mut self, user_type: impl Into<String>, level: Level) -> OrgSettingsBuilder {
+        self.draft.levels.insert(user_type.into(), level);
+        self
+    }
+
+    /// The level of user types not listed in `levels`.
+    pub fn default_level(mut self, value: Level) -> OrgSettingsBuilder {
+        self.draft.default_level = value;
+        self
+    }
+
+    /// The org-wide switch: MFA mandatory for every user (seeds 001, 002).
+    pub fn enforce_for_all(mut self, value: bool) -> OrgSettingsBuilder {
+        self.draft.enforce_for_all = value;
+        self
+    }
+
+    /// Before this time a mandatory enrollment may still be dismissed (seed 004's
+    /// "until 31 December"); after it, enrollment is required.
+    pub fn grace_until(mut self, value: Option<u64>) -> OrgSettingsBuilder {
+        self.draft.grace_until = value;
+        self
+    }
+
+    /// Addresses allowed to sign in; empty allows any (seed 000).
+    pub fn allowed_networks(mut self, value: Vec<IpNetwork>) -> OrgSettingsBuilder {
+        self.draft.allowed_networks = value;
+        self
+    }
+
+    /// Wrong codes before a lockout, and its length.
+    pub fn lockout(mut self, value: LockoutRule) -> OrgSettingsBuilder {
+        self.draft.lockout = value;
+        self
+    }
+
+    /// How long a started enrollment stays open, in seconds.
+    pub fn enrollment_lifetime(mut self, value: u64) -> OrgSettingsBuilder {
+        self.draft.enrollment_lifetime = value;
+        self
+    }
+
+    /// The longest a remembered device may skip the second factor, in seconds; 0
+    /// turns remembered devices off.
+    pub fn remember_device_max(mut self, value: u64) -> OrgSettingsBuilder {
+        self.draft.remember_device_max = value;
+        self
+    }
+
+    /// Whether principal users must also set up a backup method (seed 004).
+    pub fn backup_required_for_principals(mut self, value: bool) -> OrgSettingsBuilder {
+        self.draft.backup_required_for_principals = value;
+        self
+    }
+
+    /// What the principals' backup must be, and whether it blocks: a suggestion any
+    /// backup meets (recovery codes included, the default), or a backup phone number
+    /// or e-mail address required before going on (seed 004: "this step is required
+    /// for principal users").
+    pub fn principal_backup(mut self, value: BackupRule) -> OrgSettingsBuilder {
+        self.draft.principal_backup = value;
+        self
+    }
+
+    /// Whether users may turn their own MFA off.
+    pub fn allow_self_deactivation(mut self, value: bool) -> OrgSettingsBuilder {
+        self.draft.allow_self_deactivation = value;
+        self
+    }
+
+    /// Whether codes sent by e-mail may be used as a factor.
+    pub fn allow_email_codes(mut self, value: bool) -> OrgSettingsBuilder {
+        self.draft.allow_email_codes = value;
+        self
+    }
+
+    /// Whether codes sent by SMS may be used as a factor.
+    pub fn allow_sms_codes(mut self, value: bool) -> OrgSettingsBuilder {
+        self.draft.allow_sms_codes = value;
+        self
+    }
+
+    /// The longest TOTP period new authenticators may have, in seconds, if limited.
+    pub fn max_totp_period(mut self, value: Option<u64>) -> OrgSettingsBuilder {
+        self.draft.max_totp_period = value;
+        self
+    }
+
+    /// How recently a second factor must have been proved before a sensitive action
+    /// (step-up), in seconds: 30 to 3600, default 300.
+    pub fn fresh_proof_window(mut self, value: u64) -> OrgSettingsBuilder {
+        self.draft.fresh_proof_window = value;
+        self
+    }
+
+    /// The longest a signed-in session lasts from the password, however active, in
+    /// seconds: 5 minutes to 30 days, default 24 hours.
+    pub fn session_lifetime(mut self, value: u64) -> OrgSettingsBuilder {
+        self.draft.session_lifetime = value;
+        self
+    }
+
+    /// The longest a signed-in session may go without a request, in seconds: 1 minute
+    /// to the session lifetime, default 2 hours.
+    pub fn session_idle_timeout(mut self, value: u64) -> OrgSettingsBuilder {
+        self.draft.session_idle_timeout = value;
+        self
+    }
+
+    /// The user types (the host's, as in [`OrgSettings::levels`]; `"*"` for every type)
+    /// whose users, signing in through single sign-on, can neither be asked for nor
+    /// set up MFA here: their SSO provider does it (seed 003). Users of other types
+    /// signing in through SSO are not asked, but may set MFA up.
+    pub fn sso_without_mfa(mut self, value: Vec<String>) -> OrgSettingsBuilder {
+        self.draft.sso_without_mfa = value;
+        self
+    }
+
+    /// Whether signing in with a recovery code ends the user's other sessions, as a
+    /// change of how the account is protected does (someone may be recovering an
+    /// account they lost to an attacker). Default `false`; the presets turn it on.
+    pub fn recovery_code_ends_sessions(mut self, value: bool) -> OrgSettingsBuilder {
+        self.draft.recovery_code_ends_sessions = value;
+        self
+    }
+
+    /// Whether security keys and passkeys (WebAuthn) may be used as a factor (default
+    /// `true`).
+    pub fn allow_security_keys(mut self, value: bool) -> OrgSettingsBuilder {
+        self.draft.allow_security_keys = value;
+        self
+    }
+
+    /// The user types (the host's; `"*"` for every type) who must prove with a
+    /// phishing-resistant factor, a security key or passkey: once they have one, app,
+    /// SMS and e-mail codes are refused for them at sign-in and step-up (recovery codes
+    /// stay, the way back from a lost key), and until they have one the sign-in
+    /// decision sends them to register one right after their proof. For example
+    /// `["admin", "practitioner"]`.
+    pub fn phishing_resistant_for(mut self, value: Vec<String>) -> OrgSettingsBuilder {
+        self.draft.phishing_resistant_for = value;
+        self
+    }
+
+    /// Whether the sign-in decision offers every user without a security key to
+    /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
+    /// offers a phishing-resistant option). The NIST preset turns it on.
+    pub fn offer_phishing_resistant(mut self, value: bool) -> OrgSettingsBuilder {
+        self.draft.offer_phishing_resistant = value;
+        self
+    }
+
+    /// The organisation's own compliance presets, applied on top of its settings and
+    /// of the policy's presets (an Australian tax-data firm under
+    /// [`Preset::AtoOperationalSecurity`], a US agency's contractor under
+    /// [`Preset::NistAal2`]), so one service serves organisations under different
+    /// rules. Empty by default.
+    pub fn presets(mut self, value: Vec<Preset>) -> OrgSettingsBuilder {
+        self.draft.presets = value;
+        self
+    }
+
+    /// The settings, if they make sense.
+    ///
+    /// # Errors
+    /// [`SettingsError`], saying which setting is out of range.
+    pub fn build(self) -> Result<OrgSettings, SettingsError> {
+        self.draft.validate().map_err(SettingsError)?;
+        Ok(self.draft)
+    }
+}
+
+/// Organisation settings that do not make sense: the sentence says which setting is out
+/// of range and what it may be.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+#[non_exhaustive]
+pub struct SettingsError(String);
+
+impl SettingsError {
+    /// The sentence naming the setting.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a host's settings form answers when the admin's choice does not build.
+impl From<SettingsError> for crate::vocabulary::Refusal {
+    fn from(error: SettingsError) -> crate::vocabulary::Refusal {
+        crate::vocabulary::Refusal::InvalidSettings(error.0)
+    }
+}
+
+impl Serialize for OrgSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        OrgSettings::serialize(self, serializer)
+    }
+}
+
+/// Through the same check as [`OrgSettingsBuilder::build`].
+impl<'de> Deserialize<'de> for OrgSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<OrgSettings, D::Error> {
+        let settings = OrgSettings::deserialize(deserializer)?;
+        settings.validate().map_err(serde::de::Error::custom)?;
+        Ok(settings)
+    }
+}
+
+impl OrgSettings {
+    /// A builder from the defaults.
+    pub fn builder() -> OrgSettingsBuilder {
+        OrgSettingsBuilder { draft: OrgSettings::default() }
+    }
+
+    /// A builder from these settings, to change some of them.
+    pub fn to_builder(&self) -> OrgSettingsBuilder {
+        OrgSettingsBuilder { draft: self.clone() }
+    }
+
+    /// The level per user type, as set by [`OrgSettingsBuilder::levels`] and
+    /// [`OrgSettingsBuilder::level`].
+    pub fn levels(&self) -> &BTreeMap<String, Level> {
+        &self.levels
+    }
+
+    /// As set by [`OrgSettingsBuilder::default_level`].
+    pub fn default_level(&self) -> Level {
+        self.default_level
+    }
+
+    /// As set by [`OrgSettingsBuilder::enforce_for_all`].
+    pub fn enforce_for_all(&self) -> bool {
+        self.enforce_for_all
+    }
+
+    /// As set by [`OrgSettingsBuilder::allowed_networks`].
+    pub fn allowed_networks(&self) -> &[IpNetwork] {
+        &self.allowed_networks
+    }
+
+    /// As set by [`OrgSettingsBuilder::lockout`].
+    pub fn lockout(&self) -> LockoutRule {
+        self.lockout
+    }
+
+    /// As set by [`OrgSettingsBuilder::enrollment_lifetime`].
+    pub fn enrollment_lifetime(&self) -> u64 {
+        self.enrollment_lifetime
+    }
+
+    /// As set by [`OrgSettingsBuilder::remember_device_max`].
+    pub fn remember_device_max(&self) -> u64 {
+        self.remember_device_max
+    }
+
+    /// As set by [`OrgSettingsBuilder::backup_required_for_principals`].
+    pub fn backup_required_for_principals(&self) -> bool {
+        self.backup_required_for_principals
+    }
+
+    /// As set by [`OrgSettingsBuilder::allow_self_deactivation`].
+    pub fn allow_self_deactivation(&self) -> bool {
+        self.allow_self_deactivation
+    }
+
+    /// As set by [`OrgSettingsBuilder::allow_email_codes`].
+    pub fn allow_email_codes(&self) -> bool {
+        self.allow_email_codes
+    }
+
+    /// As set by [`OrgSettingsBuilder::fresh_proof_window`].
+    pub fn fresh_proof_window(&self) -> u64 {
+        self.fresh_proof_window
+    }
+
+    /// As set by [`OrgSettingsBuilder::session_lifetime`].
+    pub fn session_lifetime(&self) -> u64 {
+        self.session_lifetime
+    }
+
+    /// As set by [`OrgSettingsBuilder::session_idle_timeout`].
+    pub fn session_idle_timeout(&self) -> u64 {
+        self.session_idle_timeout
+    }
+
+    /// As set by [`OrgSettingsBuilder::recovery_code_ends_sessions`].
+    pub fn recovery_code_ends_sessions(&self) -> bool {
+        self.recovery_code_ends_sessions
+    }
+
+    /// As set by [`OrgSettingsBuilder::offer_phishing_resistant`].
+    pub fn offer_phishing_resistant(&self) -> bool {
+        self.offer_phishing_resistant
+    }
 }
 
 impl OrgSettings {
@@ -188,11 +517,9 @@ impl OrgSettings {
         }
     }
 
-    /// Checks the settings make sense.
-    ///
-    /// # Errors
-    /// A sentence saying which setting is out of range.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the settings make sense: a sentence saying which setting is out of range
+    /// if not. Run once, when they are built or read.
+    pub(crate) fn validate(&self) -> Result<(), String> {
         let lockout = self.lockout;
         if lockout.max_failures == 0 || lockout.max_failures > OrgSettings::MAX_FAILURES_LIMIT {
             return Err(format!(
@@ -311,7 +638,7 @@ pub enum Preset {
     /// security keys and passkeys stay allowed as they were configured. An
     /// organisation that follows Australia's Essential Eight at maturity level 2 or
     /// above (phishing-resistant MFA for online services) lists its user types in
-    /// [`OrgSettings::phishing_resistant_for`].
+    /// [`OrgSettingsBuilder::phishing_resistant_for`].
     AtoOperationalSecurity,
     /// NIST SP 800-63B-4 at authenticator assurance level 2.
     ///

@@ -84,7 +84,7 @@ impl StandardPolicy {
     /// ([`super::Jurisdiction::tax_data_rule_applies`]: in Australia or New Zealand,
     /// linked to Xero or with accounting configured) and to no other: one service for
     /// Australian tax-data firms and everyone else, without a policy of the host's own.
-    /// An organisation can also name its own presets ([`OrgSettings::presets`]).
+    /// An organisation can also name its own presets ([`OrgSettingsBuilder::presets`](super::OrgSettingsBuilder::presets)).
     #[must_use]
     pub fn with_ato_for_tax_data(mut self) -> StandardPolicy {
         self.ato_for_tax_data = true;
@@ -104,7 +104,7 @@ impl StandardPolicy {
     }
 
     /// The presets in force for this context, each once: the policy's, the
-    /// organisation's own ([`OrgSettings::presets`]), and the ATO preset where
+    /// organisation's own ([`OrgSettingsBuilder::presets`](super::OrgSettingsBuilder::presets)), and the ATO preset where
     /// [`StandardPolicy::with_ato_for_tax_data`] applies it.
     pub fn presets_for(&self, context: &SignInContext) -> Vec<Preset> {
         let automatic = (self.ato_for_tax_data && context.jurisdiction.tax_data_rule_applies())

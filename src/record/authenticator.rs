@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::TotpParams;
+use crate::otp::TotpParams;
 use crate::seal::SealedSecret;
 use crate::vocabulary::Method;
 
@@ -233,7 +233,7 @@ pub struct AuthenticatorInfo {
 
 /// Checks and tidies a name the user gave an authenticator: trimmed, 1 to
 /// [`MAX_AUTHENTICATOR_NAME`] characters, no control characters.
-pub fn authenticator_name(name: &str) -> Option<String> {
+pub(crate) fn authenticator_name(name: &str) -> Option<String> {
     let name = name.trim();
     let fits = (1..=MAX_AUTHENTICATOR_NAME).contains(&name.chars().count());
     (fits && !name.chars().any(char::is_control)).then(|| name.to_string())

@@ -34,7 +34,7 @@ impl DeviceToken {
 /// Constant-time, like every comparison of what a user holds.
 impl PartialEq for DeviceToken {
     fn eq(&self, other: &Self) -> bool {
-        crate::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
+        crate::otp::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
     }
 }
 

@@ -90,10 +90,10 @@
 //!
 //! - Every lifetime is stored with its start and its end (a lockout, an SMS code, an
 //!   enrollment, a remembered device, a proof for step-up), and holds only while the
-//!   reading is before the end, not before the start less [`CLOCK_SKEW`], and while
-//!   the window is no longer than the rules allow now ([`window_holds`]); a tightened
+//!   reading is before the end, not before the start less `CLOCK_SKEW` (5 minutes), and while
+//!   the window is no longer than the rules allow now; a tightened
 //!   rule (a shorter device cap) applies at once.
-//! - A window whose start is more than [`CLOCK_SKEW`] after a reading the record is
+//! - A window whose start is more than `CLOCK_SKEW` after a reading the record is
 //!   shown ([`from_the_future`]) was written by a clock that ran ahead (or the reading
 //!   is behind: either way it grants nothing), and it is voided, not merely refused:
 //!   every transition with a reading first deletes such devices and codes, forgets
@@ -120,7 +120,7 @@
 //!   (`service::Error::Clock`), so `u64::MAX` is never written.
 //! - A reading behind the truth is caught only where the record holds a later time: a
 //!   code, device or enrollment is refused when the reading is before its own start
-//!   less [`CLOCK_SKEW`].
+//!   less `CLOCK_SKEW`.
 
 mod authenticator;
 mod device;
@@ -132,10 +132,11 @@ mod time;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use authenticator::authenticator_name;
 pub(crate) use authenticator::default_name;
 pub use authenticator::{
     AuthenticatorInfo, DEFAULT_AUTHENTICATOR_NAME, MAX_AUTHENTICATOR_NAME, MAX_AUTHENTICATORS,
-    PendingEnrollment, TotpCredential, authenticator_name,
+    PendingEnrollment, TotpCredential,
 };
 pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
 pub use oob::{Challenge, OobState, RegisteredDestination};
@@ -184,7 +185,7 @@ impl FailureState {
     }
 
     /// Whether a lockout runs at `now`, under the record's rule for time: a lockout
-    /// written by a clock that ran ahead (starting more than [`CLOCK_SKEW`] after
+    /// written by a clock that ran ahead (starting more than the clock skew (5 minutes) after
     /// `now`) does not hold once the clock is right.
     pub fn is_locked(&self, now: u64) -> bool {
         let Some(until) = self.locked_until else { return false };
@@ -202,14 +203,14 @@ impl FailureState {
     }
 
     /// The end of the lockout running at `now`, if one is.
-    pub fn lock_at(&self, now: u64) -> Option<u64> {
+    pub(crate) fn lock_at(&self, now: u64) -> Option<u64> {
         self.locked_until.filter(|_| self.is_locked(now))
     }
 }
 
 /// How far a clock reading may be behind a time the record holds and still be trusted
 /// with it: 5 minutes, the skew of well-run servers, and no more.
-pub const CLOCK_SKEW: u64 = 300;
+pub(crate) const CLOCK_SKEW: u64 = 300;
 
 /// The longest any lockout lasts, whatever the rule says: one week.
 pub const MAX_LOCK_SECONDS: u64 = 7 * 86_400;
@@ -218,7 +219,7 @@ pub const MAX_LOCK_SECONDS: u64 = 7 * 86_400;
 /// time: `now` is before the end, not before the start less [`CLOCK_SKEW`], and the
 /// window is no longer than `max_len`. A window written by a clock that ran ahead, or
 /// one longer than the rules allow, grants nothing.
-pub fn window_holds(start: u64, end: u64, max_len: u64, now: u64) -> bool {
+pub(crate) fn window_holds(start: u64, end: u64, max_len: u64, now: u64) -> bool {
     start <= now.saturating_add(CLOCK_SKEW) && now < end && end.saturating_sub(start) <= max_len
 }
 
@@ -516,7 +517,7 @@ impl UserRecord {
 
     /// The last second-factor proof, if it was made within `window` seconds of `now`
     /// (step-up: see [`crate::flow::step_up`]). A proof dated more than
-    /// [`CLOCK_SKEW`] after `now` (written by a clock that ran ahead) does not count.
+    /// the clock skew (5 minutes) after `now` (written by a clock that ran ahead) does not count.
     pub fn proved_within(&self, now: u64, window: u64) -> Option<LastProof> {
         self.proofs
             .all()
@@ -592,7 +593,7 @@ impl UserRecord {
 
     /// Whether the user has a phishing-resistant factor (a security key or passkey)
     /// the policy allows.
-    pub fn has_phishing_resistant_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
+    pub(crate) fn has_phishing_resistant_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
         !self.security_keys.is_empty() && allowed(Method::SecurityKey)
     }
 
@@ -618,14 +619,14 @@ impl UserRecord {
     }
 
     /// Whether the user has a backup method counting only the methods `allowed`.
-    pub fn has_backup_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
+    pub(crate) fn has_backup_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
         self.oob.confirmed(Role::Backup).is_some_and(|d| allowed(d.destination.method()))
             || self.recovery.as_ref().is_some_and(|r| r.remaining() > 0)
     }
 
     /// The latest proof made within `window` seconds of `now` with a method
     /// `allowed` (see [`UserRecord::proved_within`]).
-    pub fn proved_within_allowing(
+    pub(crate) fn proved_within_allowing(
         &self,
         now: u64,
         window: u64,

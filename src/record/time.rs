@@ -6,7 +6,7 @@ use super::{CLOCK_SKEW, MAX_LOCK_SECONDS, Proofs, UserRecord};
 use crate::vocabulary::{Method, Voided};
 
 /// Whether a window starting at `start` is proved, at the reading `now`, to have been
-/// written by a clock that ran ahead: it starts more than [`CLOCK_SKEW`] after `now`.
+/// written by a clock that ran ahead: it starts more than the clock skew (5 minutes) after `now`.
 /// (Either that clock or this reading is wrong; the window grants nothing either way.)
 pub fn from_the_future(start: u64, now: u64) -> bool {
     start > now.saturating_add(CLOCK_SKEW)

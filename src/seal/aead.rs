@@ -8,7 +8,7 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use zeroize::Zeroizing;
 
 use super::{SealError, SealedSecret, SecretSealer};
-use crate::Secret;
+use crate::otp::Secret;
 use crate::vocabulary::UserId;
 
 const NONCE_LEN: usize = 24;
@@ -24,7 +24,7 @@ const CONTEXT: &[u8] = b"mfa-kit sealed secret v1";
 /// the old key.
 ///
 /// ```
-/// use mfa_kit::Secret;
+/// use mfa_kit::otp::Secret;
 /// use mfa_kit::UserId;
 /// use mfa_kit::seal::{AeadSealer, SecretSealer};
 ///
@@ -90,7 +90,7 @@ impl AeadSealer {
     pub fn seal(&self, user: &UserId, secret: &Secret) -> Result<SealedSecret, SealError> {
         let cipher = self.cipher(&self.current)?;
         let mut nonce = [0u8; NONCE_LEN];
-        crate::random::fill(&mut nonce).map_err(|e| SealError::Unavailable(e.to_string()))?;
+        crate::otp::random::fill(&mut nonce).map_err(|e| SealError::Unavailable(e.to_string()))?;
         let aad = associated_data(&self.current, user);
         let sealed = cipher
             .encrypt(&XNonce::from(nonce), Payload { msg: secret.expose_bytes(), aad: &aad })

@@ -24,7 +24,7 @@ use thiserror::Error;
 #[cfg(feature = "aead-sealer")]
 pub use aead::AeadSealer;
 
-use crate::Secret;
+use crate::otp::Secret;
 use crate::vocabulary::UserId;
 
 /// A sealed secret as stored in the record: the key id and the opaque ciphertext.
@@ -127,7 +127,8 @@ pub enum SealError {
 ///
 /// ```
 /// use mfa_kit::seal::{SealError, SealedSecret, SecretSealer};
-/// use mfa_kit::{Secret, UserId};
+/// use mfa_kit::UserId;
+/// use mfa_kit::otp::Secret;
 ///
 /// /// A sealer over the host's KMS client (here, a stand-in that cannot reach it).
 /// struct Kms;

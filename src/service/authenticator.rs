@@ -85,7 +85,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         id: &str,
         context: &SignInContext,
     ) -> Result<Outcome<bool>, Error> {
-        self.check(context)?;
         let removed = self
             .update(user, user, &context.request, |record, now| {
                 Ok(flow::authenticator::remove(record, id, &self.env(now, context)))

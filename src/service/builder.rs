@@ -9,10 +9,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::event::AuditSink;
 use crate::flow::Rules;
 use crate::keyed_hash::HashKey;
+use crate::otp::{Secret, TotpParams};
 use crate::policy::{Policy, StandardPolicy};
 use crate::seal::SecretSealer;
 use crate::store::Store;
-use crate::{Secret, TotpParams};
 
 /// Settings of the service that are not policy.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -120,7 +120,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         missing: Refusal,
         mut change: impl FnMut(&mut UserRecord, &[OpenedSecret], u64) -> Result<Step<T>, Error> + Send,
     ) -> Result<Outcome<T>, Error> {
-        self.check(context)?;
         let mut pending: Option<Arc<[OpenedSecret]>> = None;
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;

@@ -88,9 +88,9 @@ async fn set_up_an_app<S: crate::store::Store>(
     context: &crate::policy::SignInContext,
 ) {
     let start = ok(ok(mfa.start_enrollment(who, "conformance", context).await));
-    let key = ok(crate::KeyUri::parse(&start.uri));
+    let key = ok(crate::otp::uri::KeyUri::parse(&start.uri));
     let Some(params) = key.totp_params() else { panic!("the service builds TOTP URIs") };
-    let app = crate::Totp::new(key.secret(), params);
+    let app = crate::otp::Totp::new(key.secret(), params);
     let now = ok(crate::clock::Clock::now(clock));
     let (first, second) = (ok(app.generate(now)).to_string(), ok(app.generate(now + 30)).to_string());
     clock.advance(30);

@@ -23,7 +23,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         lifetime: u64,
         context: &SignInContext,
     ) -> Result<Outcome<Remembered>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::device::remember(record, key, label, lifetime, &self.env(now, context))?)

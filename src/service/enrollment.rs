@@ -8,11 +8,12 @@ use zeroize::Zeroizing;
 use super::{Error, MfaService, Which};
 use crate::event::Events;
 use crate::flow::{self, Step, enrollment::Confirmed};
+use crate::otp::Secret;
+use crate::otp::uri::KeyUri;
 use crate::policy::SignInContext;
 use crate::seal::SecretSealer;
 use crate::store::Store;
 use crate::vocabulary::{Outcome, Refusal, RequestContext, UserId};
-use crate::{KeyUri, Secret};
 
 /// What the enrollment screen shows. Holds the secret: show it to this user only.
 /// `Debug` leaves the secret out.
@@ -37,13 +38,13 @@ impl EnrollmentStart {
     /// The QR code of [`EnrollmentStart::uri`] as SVG, for the enrollment screen.
     ///
     /// # Errors
-    /// [`crate::UriError::TooLongForQr`] for a URI too long to encode.
-    pub fn qr_svg(&self) -> Result<Zeroizing<String>, crate::UriError> {
+    /// [`crate::otp::uri::UriError::TooLongForQr`] for a URI too long to encode.
+    pub fn qr_svg(&self) -> Result<Zeroizing<String>, crate::otp::uri::UriError> {
         let uri = KeyUri::parse(&self.uri).map_err(|error| match error {
-            crate::UriError::TooLong { .. } => crate::UriError::TooLongForQr,
+            crate::otp::uri::UriError::TooLong { .. } => crate::otp::uri::UriError::TooLongForQr,
             other => other,
         })?;
-        crate::qr::svg(&uri)
+        crate::otp::qr::svg(&uri)
     }
 }
 
@@ -92,7 +93,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         adding: Option<&str>,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
-        self.check(context)?;
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
         self.settle(user, now, &record, context).await?;
@@ -134,7 +134,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         account_name: &str,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
-        self.check(context)?;
         self.begin_enrollment(user, account_name, None, context).await
     }
 
@@ -220,7 +219,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         key: &str,
         context: &SignInContext,
     ) -> Result<Outcome<()>, Error> {
-        self.check(context)?;
         let (secret, params) = match flow::enrollment::parse_imported_key(key) {
             Ok(parsed) => parsed,
             Err(refusal) => return Ok(Err(refusal)),

@@ -4,10 +4,10 @@
 use thiserror::Error;
 
 use crate::clock::ClockError;
-use crate::error::TimeError;
 use crate::flow::Failure;
+use crate::otp::TimeError;
+use crate::otp::uri::UriError;
 use crate::seal::SealError;
-use crate::uri::UriError;
 
 /// Why a call to [`super::MfaService`] could not be carried out.
 ///
@@ -54,17 +54,13 @@ pub enum Error {
     RandomSource,
     /// A secret of the configured length cannot be made (see `ServiceConfig::secret_len`).
     #[error("the service's settings are out of range: {0}")]
-    Secret(crate::SecretError),
+    Secret(crate::otp::SecretError),
     /// The clock's time cannot be turned into a TOTP time step.
     #[error(transparent)]
     Time(#[from] TimeError),
     /// The account name or issuer cannot go into an enrollment URI (a colon, say).
     #[error("the enrollment URI could not be built: {0}")]
     InvalidAccountName(#[from] UriError),
-    /// The organisation's settings read from the host's database are out of range; the
-    /// request was refused. Fix them through the settings screen.
-    #[error("the organisation's MFA settings are invalid, so nobody was let in: {0}")]
-    InvalidOrgSettings(String),
     /// The service's settings conflict with the policy (a TOTP period longer than the
     /// policy allows for new authenticators).
     #[error("the MFA service is misconfigured: {0}")]
@@ -147,10 +143,10 @@ impl From<Failure> for Error {
     }
 }
 
-impl From<crate::SecretError> for Error {
-    fn from(error: crate::SecretError) -> Error {
+impl From<crate::otp::SecretError> for Error {
+    fn from(error: crate::otp::SecretError) -> Error {
         match error {
-            crate::SecretError::RandomSource => Error::RandomSource,
+            crate::otp::SecretError::RandomSource => Error::RandomSource,
             other => Error::Secret(other),
         }
     }

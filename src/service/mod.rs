@@ -43,7 +43,6 @@ pub use error::Error;
 pub use evidence::StatusPage;
 #[cfg(feature = "export")]
 pub use export::TrailExport;
-pub use permissions::Permissions;
 pub use retention::PRUNE_BATCH;
 pub use security_key::SecurityKeyOptions;
 
@@ -62,6 +61,7 @@ use crate::vocabulary::UserId;
 /// Multi-factor authentication for a host application, one call per screen.
 ///
 /// ```
+/// use mfa_kit::clock::ManualClock;
 /// use mfa_kit::prelude::*;
 /// use mfa_kit::danger::PlaintextSealer;
 ///
@@ -142,14 +142,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             ))));
         }
         Ok(now)
-    }
-
-    /// Organisation settings come from the host's database: checked at every use.
-    fn check(&self, context: &SignInContext) -> Result<(), Error> {
-        match context.org.as_deref().map(crate::policy::OrgSettings::validate) {
-            Some(Err(why)) => Err(Error::InvalidOrgSettings(why)),
-            _ => Ok(()),
-        }
     }
 
     fn env<'a>(&'a self, now: u64, context: &'a SignInContext) -> Env<'a> {

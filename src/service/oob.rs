@@ -83,7 +83,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         role: Role,
         context: &SignInContext,
     ) -> Result<Outcome<bool>, Error> {
-        self.check(context)?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::oob::remove_destination(record, role, &self.env(now, context)))
         })
@@ -97,7 +96,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         purpose: Purpose,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::oob::redeem(record, key, code, purpose, &self.env(now, context)))
@@ -116,7 +114,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         sender: &impl CodeSender,
         context: &SignInContext,
     ) -> Result<Outcome<Sent>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         let reserved = self
             .update(user, user, &context.request, |record, now| {

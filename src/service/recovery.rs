@@ -19,7 +19,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<Outcome<Vec<RecoveryCode>>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::recovery::generate(record, key, &self.env(now, context))?)
@@ -37,7 +36,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         input: &str,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
-        self.check(context)?;
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
             Ok(flow::recovery::redeem(record, key, input, &self.env(now, context)))

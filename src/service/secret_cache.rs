@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use super::{Error, MfaService};
 use crate::cache_line::CacheLine;
+use crate::otp::{Totp, TotpParams};
 use crate::record::TotpCredential;
 use crate::seal::{SealedSecret, SecretSealer};
 use crate::store::Store;
 use crate::vocabulary::{UserId, UserIdHash};
-use crate::{Totp, TotpParams};
 
 /// An authenticator's secret opened by the sealer, with the sealed form it was opened
 /// from. The key material is shared (`Arc`), so a call borrows it without copying or

@@ -52,7 +52,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         display_name: &str,
         context: &SignInContext,
     ) -> Result<Outcome<SecurityKeyOptions>, Error> {
-        self.check(context)?;
         let party = self.party()?;
         self.update(user, user, &context.request, |record, now| {
             let handle = rules::user_handle(record)?;
@@ -77,7 +76,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         response: &str,
         context: &SignInContext,
     ) -> Result<Outcome<Confirmed>, Error> {
-        self.check(context)?;
         let party = self.party()?;
         self.update(user, user, &context.request, |record, now| {
             let answer = answer(record, true, response, |state| party.finish_registration(state, response))?;
@@ -98,7 +96,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<Outcome<SecurityKeyOptions>, Error> {
-        self.check(context)?;
         let party = self.party()?;
         self.update(user, user, &context.request, |record, now| {
             let env = self.env(now, context);
@@ -130,7 +127,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         response: &str,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
-        self.check(context)?;
         let party = self.party()?;
         self.update(user, user, &context.request, |record, now| {
             let keys = record.security_keys();
@@ -154,7 +150,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         name: &str,
         context: &SignInContext,
     ) -> Result<Outcome<bool>, Error> {
-        self.check(context)?;
         self.update(user, user, &context.request, |record, now| {
             Ok(crate::flow::authenticator::rename(record, id, name, &self.env(now, context)))
         })

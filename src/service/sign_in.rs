@@ -18,7 +18,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<Outcome<Decision>, Error> {
-        self.check(context)?;
         let key = self.hash_key.as_ref();
         self.update(user, user, &context.request, |record, now| {
             Ok(crate::flow::sign_in::decide(record, key, &self.env(now, context)))
@@ -40,7 +39,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         user: &UserId,
         context: &SignInContext,
     ) -> Result<SessionVerdict, Error> {
-        self.check(context)?;
         let now = self.now()?;
         let Some(session) = context.session.as_ref() else {
             return Ok(SessionVerdict::Ended(crate::vocabulary::SessionEnd::AccountChanged));

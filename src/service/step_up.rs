@@ -26,7 +26,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         action: SensitiveAction,
         context: &SignInContext,
     ) -> Result<StepUp, Error> {
-        self.check(context)?;
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
         let answer = crate::flow::step_up::check(&record, action, &self.env(now, context));
@@ -95,7 +94,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
     ) -> Result<StepUp, Error> {
         let action = HostAction::new(action).map_err(|_| Error::InvalidHostAction)?;
-        self.check(context)?;
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
         let (answer, events) = flow::step_up::host_action(&record, &action, &self.env(now, context));

@@ -1136,7 +1136,7 @@ fn record(user: &UserId, mark: u32) -> UserRecord {
 fn credential() -> TotpCredential {
     let secret = crate::seal::SealedSecret::new("conformance", vec![1, 2, 3]);
     let (id, name) = ("00000000000000c1".to_string(), "Conformance phone".into());
-    TotpCredential::new(id, name, secret, crate::TotpParams::DEFAULT, 1_700_000_000)
+    TotpCredential::new(id, name, secret, crate::otp::TotpParams::DEFAULT, 1_700_000_000)
 }
 
 /// An event with every field set, told apart by `mark`.

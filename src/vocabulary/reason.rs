@@ -139,7 +139,7 @@ pub enum Cleared {
 
 /// A time window of the record voided because a clock reading proved it was written by
 /// a clock that ran ahead: its start was more than
-/// [`CLOCK_SKEW`](crate::record::CLOCK_SKEW) after the reading (see the record's rule
+/// the clock skew (5 minutes) after the reading (see the record's rule
 /// for time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -237,7 +237,7 @@ impl LockoutRule {
     }
 
     /// How long the lockout after `earlier` lockouts (since the last success) lasts.
-    pub fn lock_duration(&self, earlier: u32) -> u64 {
+    pub(crate) fn lock_duration(&self, earlier: u32) -> u64 {
         let factor = 1u64.checked_shl(earlier).unwrap_or(u64::MAX);
         self.lock_seconds.saturating_mul(factor).min(self.max_lock_seconds.max(self.lock_seconds))
     }

@@ -142,7 +142,8 @@ pub enum Refusal {
     /// (reset another user's MFA, change who must use MFA).
     #[error("You do not have permission to do this. Ask an administrator who has.")]
     NotPermitted,
-    /// The new organisation settings are out of range.
+    /// The new organisation settings are out of range: what a host's settings form
+    /// answers when they do not build (`From<SettingsError>`).
     #[error("The settings were not changed: {0}.")]
     InvalidSettings(String),
     /// The session this request came from has ended (the account's protection changed

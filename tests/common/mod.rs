@@ -8,11 +8,13 @@ use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{EventKind, MemoryAuditLog};
 use mfa_kit::flow::oversight::ResetRequest;
+use mfa_kit::otp::Totp;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::{Policy, SignInContext};
 use mfa_kit::service::permissions::{self, Permissions};
 use mfa_kit::service::{MfaService, MfaServiceBuilder, ServiceConfig};
 use mfa_kit::store::{MemoryStore, Store};
-use mfa_kit::{KeyUri, RequestContext, Totp, UserId};
+use mfa_kit::{RequestContext, UserId};
 
 /// 2023-11-14 22:13:20 UTC, a step boundary (divisible by 30).
 pub const START: u64 = 1_700_000_010 - 10;

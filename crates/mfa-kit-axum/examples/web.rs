@@ -87,11 +87,12 @@ use mfa_kit::prelude::*;
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::service::permissions::{PermissionRequest, Permissions};
 use mfa_kit::store::{AuditQuery, ReadAudit};
+use mfa_kit::utc::utc_minute;
 use mfa_kit_axum::{
     AddingSecurityKey, Client, CsrfToken, Enrolling, KeyOptions, KeyResponse, MfaSession, MfaWeb, NoStore,
     OrgSource, PublicOrigin, ReaderLanguage, SecondFactorDue, SignedIn, Stage, UserOrg, WebError, status_for,
 };
-use mfa_kit_mail::{Letterhead, notice_message_id, render_notice, utc_minute};
+use mfa_kit_mail::{Letterhead, notice_message_id, render_notice};
 use mfa_kit_sqlx::SqliteStore;
 use serde::Deserialize;
 use sqlx::SqlitePool;
@@ -1696,7 +1697,7 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
     .map(|(id, label, n)| format!(r#"<li data-state="{id}"><strong>{n}</strong> {label}</li>"#))
     .concat();
     let (c, f) = (&configured, app.policy.effective(&context));
-    let selected = |l: &Level| if *l == c.default_level { " selected" } else { "" };
+    let selected = |l: &Level| if *l == c.default_level() { " selected" } else { "" };
     let levels =
         Level::ALL.iter().map(|l| format!(r#"<option value="{l}"{}>{}</option>"#, selected(l), words(l)));
     let presets: Vec<&str> = app.policy.presets_for(&context).into_iter().map(Preset::title).collect();
@@ -1719,22 +1720,22 @@ async fn admin_page(app: &App, user: &SignedIn, csrf: &CsrfToken, message: &str)
 <p><a href="/admin/audit">Audit log</a> · <a href="/">Home</a></p>"#,
         notice(message),
         levels.collect::<String>(),
-        c.enforce_for_all,
-        f.enforce_for_all,
-        c.lockout.max_failures,
-        f.lockout.max_failures,
-        span(c.remember_device_max),
-        span(f.remember_device_max),
-        c.allow_self_deactivation,
-        f.allow_self_deactivation,
-        span(c.fresh_proof_window),
-        span(f.fresh_proof_window),
+        c.enforce_for_all(),
+        f.enforce_for_all(),
+        c.lockout().max_failures,
+        f.lockout().max_failures,
+        span(c.remember_device_max()),
+        span(f.remember_device_max()),
+        c.allow_self_deactivation(),
+        f.allow_self_deactivation(),
+        span(c.fresh_proof_window()),
+        span(f.fresh_proof_window()),
         org = escape(org.name),
         h = hidden(csrf),
-        enforced = if c.enforce_for_all { " checked" } else { "" },
-        failures = c.lockout.max_failures,
-        days = c.remember_device_max / 86_400,
-        confirm = c.fresh_proof_window,
+        enforced = if c.enforce_for_all() { " checked" } else { "" },
+        failures = c.lockout().max_failures,
+        days = c.remember_device_max() / 86_400,
+        confirm = c.fresh_proof_window(),
         presets = if presets.is_empty() { "none".to_string() } else { presets.join(", ") },
     );
     Ok(page("Administration", &body).into_response())
@@ -1792,18 +1793,28 @@ async fn change_settings(
 ) -> Page {
     let Some(account) = app.db.account(user.user.as_str()) else { return Ok(ended()) };
     let current = app.db.settings(account.org);
-    let mut wanted = (*current).clone();
-    wanted.default_level = match form.level.parse() {
+    let level: Level = match form.level.parse() {
         Ok(level) => level,
         Err(unknown) => {
             let page = admin_page(&app, &user, &csrf, &unknown.to_string()).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    wanted.enforce_for_all = form.enforce.is_some();
-    wanted.lockout.max_failures = form.max_failures;
-    wanted.remember_device_max = form.remember_days.saturating_mul(86_400);
-    wanted.fresh_proof_window = form.confirm_after;
+    let mut lockout = current.lockout();
+    lockout.max_failures = form.max_failures;
+    let wanted = current
+        .to_builder()
+        .default_level(level)
+        .enforce_for_all(form.enforce.is_some())
+        .lockout(lockout)
+        .remember_device_max(form.remember_days.saturating_mul(86_400))
+        .fresh_proof_window(form.confirm_after)
+        .build();
+    // Settings out of range never reach the service: they do not build.
+    let wanted = match wanted {
+        Ok(wanted) => wanted,
+        Err(invalid) => return admin_page(&app, &user, &csrf, &Refusal::from(invalid).to_string()).await,
+    };
     let change = SettingsChange::new(account.org.id, &user.user, &current, wanted);
     let save = |settings: OrgSettings| app.db.save_settings(account.org, settings);
     // Who may change the settings comes first, as in the service: a code is asked of

@@ -1,24 +1,4 @@
-//! Cross-site request forgery protection: a per-session token in every form, checked
-//! on every request that changes something.
-//!
-//! Put [`csrf_protect`] on the router (inside the session layer), with the shared
-//! [`crate::MfaWeb`] as its state:
-//! `.layer(axum::middleware::from_fn_with_state(web.clone(), csrf_protect))`, and write
-//! [`CsrfToken::FIELD`] with the session's [`CsrfToken`] into every form:
-//!
-//! ```text
-//! <input type="hidden" name="csrf_token" value="{token}">
-//! ```
-//!
-//! Scripts may send the token in the `X-CSRF-Token` header instead. A request whose
-//! `Origin` header names none of the configured public origins
-//! ([`crate::MfaWebBuilder::public_origin`]), or that the browser marks as
-//! cross-site (`Sec-Fetch-Site: cross-site`), is refused as well. The `Host` header
-//! plays no part: HTTP/2 does not send it, and proxies rewrite it.
-//!
-//! The token is replaced at every change of a session's stage (password checked,
-//! second factor proved, enrollment confirmed, sign-out), so a token read before
-//! signing in is worth nothing after.
+//! Cross-site request forgery protection ([`crate::csrf_protect`], [`crate::CsrfToken`]).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -30,8 +10,8 @@ use rand::TryRng;
 use tower_sessions::Session;
 
 use crate::config::MfaWeb;
+use crate::extract::GuardRejection;
 use crate::response::WebError;
-use crate::session::GuardRejection;
 
 const KEY: &str = "mfa_kit_axum.csrf";
 
@@ -39,7 +19,7 @@ const KEY: &str = "mfa_kit_axum.csrf";
 pub const MAX_FORM_BYTES: usize = 1 << 20;
 
 /// What a refused request is told.
-pub const REFUSED: &str =
+pub const CSRF_REFUSED: &str =
     "This form has expired or was sent from another site. Go back, reload the page and try again.";
 
 /// The session's anti-forgery token, created on first use.
@@ -73,7 +53,7 @@ impl CsrfToken {
     ///
     /// # Errors
     /// [`WebError::Session`], [`WebError::RandomSource`].
-    pub async fn renew(session: &Session) -> Result<CsrfToken, WebError> {
+    pub(crate) async fn renew(session: &Session) -> Result<CsrfToken, WebError> {
         let mut bytes = [0u8; 32];
         rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|_| WebError::RandomSource)?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -95,8 +75,30 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 /// any other request only with the session's token in the `X-CSRF-Token` header or in
 /// the `csrf_token` field of a URL-encoded form, with no `Origin` but a configured
 /// public origin, and not marked cross-site by the browser. Others get
-/// `403 Forbidden` with [`REFUSED`]. The form body is read (up to [`MAX_FORM_BYTES`])
+/// `403 Forbidden` with [`CSRF_REFUSED`]. The form body is read (up to [`MAX_FORM_BYTES`])
 /// and handed on unchanged.
+///
+/// Cross-site request forgery protection: a per-session token in every form, checked
+/// on every request that changes something.
+///
+/// Put [`csrf_protect`] on the router (inside the session layer), with the shared
+/// [`crate::MfaWeb`] as its state:
+/// `.layer(axum::middleware::from_fn_with_state(web.clone(), csrf_protect))`, and write
+/// [`CsrfToken::FIELD`] with the session's [`CsrfToken`] into every form:
+///
+/// ```text
+/// <input type="hidden" name="csrf_token" value="{token}">
+/// ```
+///
+/// Scripts may send the token in the `X-CSRF-Token` header instead. A request whose
+/// `Origin` header names none of the configured public origins
+/// ([`crate::MfaWebBuilder::public_origin`]), or that the browser marks as
+/// cross-site (`Sec-Fetch-Site: cross-site`), is refused as well. The `Host` header
+/// plays no part: HTTP/2 does not send it, and proxies rewrite it.
+///
+/// The token is replaced at every change of a session's stage (password checked,
+/// second factor proved, enrollment confirmed, sign-out), so a token read before
+/// signing in is worth nothing after.
 pub async fn csrf_protect(
     State(web): State<MfaWeb>,
     session: Session,
@@ -139,7 +141,7 @@ pub async fn csrf_protect(
 }
 
 fn refuse() -> Response {
-    (StatusCode::FORBIDDEN, REFUSED).into_response()
+    (StatusCode::FORBIDDEN, CSRF_REFUSED).into_response()
 }
 
 pub(crate) fn is_form(headers: &HeaderMap) -> bool {

@@ -8,26 +8,29 @@ mod accounts;
 mod client;
 mod config;
 mod cookie;
-pub mod csrf;
+mod csrf;
+mod extract;
 #[cfg(feature = "messages")]
 mod language;
+mod middleware;
 mod org;
 mod response;
-pub mod security_key;
-mod session;
+mod security_key;
+mod state;
 
 pub use accounts::Accounts;
 pub use client::{Client, device_label};
 pub use config::{ClientAddress, ConfigError, MfaWeb, MfaWebBuilder, Paths, PublicOrigin};
 pub use cookie::DeviceCookie;
-pub use csrf::{CsrfToken, csrf_protect};
+pub use csrf::{CSRF_REFUSED, CsrfToken, MAX_FORM_BYTES, csrf_protect};
+pub use extract::{
+    AddingBackup, AddingSecurityKey, Enrolling, GuardRejection, MfaUser, SecondFactorDue, SignedIn,
+};
 #[cfg(feature = "messages")]
 pub use language::ReaderLanguage;
+pub use middleware::require_signed_in;
 pub use org::{OrgSource, UserOrg};
 pub use response::UNAVAILABLE;
 pub use response::{NoStore, Refused, WebError, no_store, status_for};
-pub use security_key::{KeyOptions, KeyResponse};
-pub use session::{
-    ACTIVITY_GRANULARITY, AddingBackup, AddingSecurityKey, AuthState, Enrolling, GuardRejection, MfaSession,
-    MfaUser, Next, SecondFactorDue, SignedIn, Stage, require_signed_in,
-};
+pub use security_key::{KeyOptions, KeyResponse, KeyResponseRejection};
+pub use state::{ACTIVITY_GRANULARITY, AuthState, MfaSession, Next, Stage};

@@ -1,34 +1,5 @@
-//! Security keys and passkeys (WebAuthn) between the page's script and the service.
-//!
-//! Each ceremony is two requests from the page's script, both `POST` (each writes the
-//! user's record) and both behind [`crate::csrf_protect`] (send the session's token in
-//! the `X-CSRF-Token` header, or the form's `csrf_token` field):
-//!
-//! 1. **options out**: the handler calls
-//!    [`MfaService::start_security_key_registration`] (adding a key: a fresh proof, as
-//!    adding an authenticator app needs) or [`MfaService::start_security_key`] (the
-//!    second factor at sign-in, or a step-up before a sensitive action) and answers
-//!    with [`KeyOptions`]: the options as JSON for `navigator.credentials.create()` or
-//!    `.get()`, never cached, or the refusal as JSON with its status;
-//! 2. **the browser's response in**: the script posts the `PublicKeyCredential` as JSON
-//!    (binary fields base64url), as the body (`application/json`) or as the
-//!    [`KeyResponse::FIELD`] of a form; the handler takes it with the [`KeyResponse`]
-//!    extractor and gives it to [`MfaService::finish_security_key_registration`] (then
-//!    [`crate::MfaSession::security_key_registered`]) or
-//!    [`MfaService::verify_security_key`] (then
-//!    [`crate::MfaSession::second_factor_proven`] or
-//!    [`crate::MfaSession::step_up_proven`], as for a code).
-//!
-//! The session stages are the usual ones: sign-in with a key is the second factor
-//! ([`crate::SecondFactorDue`]), step-up and removal are for a signed-in user
-//! ([`crate::SignedIn`]), and registering a key is for a signed-in user or one the
-//! organisation holds at [`crate::Stage::SecurityKey`] until they register one
-//! ([`crate::AddingSecurityKey`]).
-//!
-//! [`MfaService::start_security_key_registration`]: mfa_kit::service::MfaService::start_security_key_registration
-//! [`MfaService::start_security_key`]: mfa_kit::service::MfaService::start_security_key
-//! [`MfaService::finish_security_key_registration`]: mfa_kit::service::MfaService::finish_security_key_registration
-//! [`MfaService::verify_security_key`]: mfa_kit::service::MfaService::verify_security_key
+//! Security keys and passkeys between the page's script and the service
+//! ([`crate::KeyOptions`], [`crate::KeyResponse`]).
 
 use axum::body::to_bytes;
 use axum::extract::{FromRequest, Request};
@@ -46,6 +17,38 @@ use crate::response::{NoStore, status_for};
 /// status ([`status_for`]; the sentence is written for the user, the id is
 /// [`Refusal::code`]). Either way `Cache-Control: no-store`: the options carry this
 /// ceremony's challenge.
+///
+/// Security keys and passkeys (WebAuthn) between the page's script and the service.
+///
+/// Each ceremony is two requests from the page's script, both `POST` (each writes the
+/// user's record) and both behind [`crate::csrf_protect`] (send the session's token in
+/// the `X-CSRF-Token` header, or the form's `csrf_token` field):
+///
+/// 1. **options out**: the handler calls
+///    [`MfaService::start_security_key_registration`] (adding a key: a fresh proof, as
+///    adding an authenticator app needs) or [`MfaService::start_security_key`] (the
+///    second factor at sign-in, or a step-up before a sensitive action) and answers
+///    with [`KeyOptions`]: the options as JSON for `navigator.credentials.create()` or
+///    `.get()`, never cached, or the refusal as JSON with its status;
+/// 2. **the browser's response in**: the script posts the `PublicKeyCredential` as JSON
+///    (binary fields base64url), as the body (`application/json`) or as the
+///    [`KeyResponse::FIELD`] of a form; the handler takes it with the [`KeyResponse`]
+///    extractor and gives it to [`MfaService::finish_security_key_registration`] (then
+///    [`crate::MfaSession::security_key_registered`]) or
+///    [`MfaService::verify_security_key`] (then
+///    [`crate::MfaSession::second_factor_proven`] or
+///    [`crate::MfaSession::step_up_proven`], as for a code).
+///
+/// The session stages are the usual ones: sign-in with a key is the second factor
+/// ([`crate::SecondFactorDue`]), step-up and removal are for a signed-in user
+/// ([`crate::SignedIn`]), and registering a key is for a signed-in user or one the
+/// organisation holds at [`crate::Stage::SecurityKey`] until they register one
+/// ([`crate::AddingSecurityKey`]).
+///
+/// [`MfaService::start_security_key_registration`]: mfa_kit::service::MfaService::start_security_key_registration
+/// [`MfaService::start_security_key`]: mfa_kit::service::MfaService::start_security_key
+/// [`MfaService::finish_security_key_registration`]: mfa_kit::service::MfaService::finish_security_key_registration
+/// [`MfaService::verify_security_key`]: mfa_kit::service::MfaService::verify_security_key
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyOptions(pub Outcome<SecurityKeyOptions>);
 

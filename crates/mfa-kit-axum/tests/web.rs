@@ -519,7 +519,7 @@ impl RelyingParty for FakeParty {
 }
 
 async fn context(due: SecondFactorDue) -> String {
-    let org = due.context.org.as_ref().map(|o| o.lockout.max_failures);
+    let org = due.context.org.as_ref().map(|o| o.lockout().max_failures);
     let (user, filed, kind) = (&due.user, &due.context.request.org, &due.context.user_type);
     format!("{user} {org:?} {kind:?} {} {filed:?}", due.context.device_token.is_some())
 }
@@ -744,7 +744,11 @@ async fn a_pending_second_factor_expires() {
 #[tokio::test]
 async fn the_sign_in_context_carries_the_org_its_settings_and_the_device_cookie() {
     let orgs = Orgs::default();
-    orgs.0.lock().unwrap().0.lockout.max_failures = 3;
+    {
+        let mut org = orgs.0.lock().unwrap();
+        let lockout = mfa_kit::LockoutRule { max_failures: 3, ..org.0.lockout() };
+        org.0 = org.0.to_builder().lockout(lockout).build().unwrap();
+    }
     let (router, _) = app(ClientAddress::Peer, ORIGIN, orgs.clone());
     let mut browser = Browser::new(&router, "app.example");
     browser.cookies.insert("mfa_device".into(), "TOKEN".into());
@@ -806,7 +810,7 @@ async fn forms_without_the_session_token_are_refused() {
     let (status, body, _) = browser.send(form(), "").await;
     assert_eq!(
         (status, body.as_str()),
-        (StatusCode::FORBIDDEN, mfa_kit_axum::csrf::REFUSED),
+        (StatusCode::FORBIDDEN, mfa_kit_axum::CSRF_REFUSED),
         "no session token yet"
     );
     let token = browser.get("/token").await.1;
@@ -855,7 +859,10 @@ async fn refusals_show_their_sentence_and_failures_say_nothing() {
 #[tokio::test]
 async fn a_real_decision_from_the_service_drives_the_session() {
     let orgs = Orgs::default();
-    orgs.0.lock().unwrap().0.enforce_for_all = true;
+    {
+        let mut org = orgs.0.lock().unwrap();
+        org.0 = org.0.to_builder().enforce_for_all(true).build().unwrap();
+    }
     let (router, _) = app(ClientAddress::Peer, ORIGIN, orgs);
     let mut browser = Browser::new(&router, "app.example");
     assert_eq!(
@@ -1039,8 +1046,7 @@ async fn a_session_past_the_absolute_lifetime_or_the_inactivity_limit_signs_in_a
     let orgs = Orgs::default();
     {
         let mut org = orgs.0.lock().unwrap();
-        org.0.session_lifetime = 3600;
-        org.0.session_idle_timeout = 900;
+        org.0 = org.0.to_builder().session_lifetime(3600).session_idle_timeout(900).build().unwrap();
     }
     let (router, app) = app(ClientAddress::Peer, ORIGIN, orgs);
     let phone = enroll(&app, "alice").await;
@@ -1162,7 +1168,10 @@ async fn a_thousand_malformed_codes_from_one_session_write_a_bounded_number_of_a
 async fn a_principal_without_a_backup_destination_is_sent_to_add_one_before_going_on() {
     use mfa_kit::policy::BackupRule;
     let orgs = Orgs::default();
-    orgs.0.lock().unwrap().0.principal_backup = BackupRule::RequireDestination;
+    {
+        let mut org = orgs.0.lock().unwrap();
+        org.0 = org.0.to_builder().principal_backup(BackupRule::RequireDestination).build().unwrap();
+    }
     let (router, app) = app(ClientAddress::Peer, ORIGIN, orgs);
     let phone = enroll(&app, "boss").await;
     // Recovery codes do not count as the backup this organisation requires.
@@ -1237,7 +1246,7 @@ async fn registering_a_security_key_needs_the_session_token_a_fresh_proof_and_a_
     // A script's POST without the session's token never reaches the service.
     let bare = Request::post("/key/register/options").header(header::CONTENT_TYPE, "application/json");
     let (status, body, _) = browser.send(bare, "").await;
-    assert_eq!((status, body.as_str()), (StatusCode::FORBIDDEN, mfa_kit_axum::csrf::REFUSED));
+    assert_eq!((status, body.as_str()), (StatusCode::FORBIDDEN, mfa_kit_axum::CSRF_REFUSED));
 
     // Minutes after the sign-in the proof is stale: the options are refused, as JSON.
     app.clock.advance(400);

@@ -76,5 +76,5 @@ pub use notifier::{
     FnRecipients, MailNotifier, NoAddress, Recipients, account_and_record, notice_message_id, recipients_fn,
     record_addresses,
 };
-pub use render::{Rendered, render_code, render_notice, render_notice_with_link, utc_minute};
+pub use render::{Rendered, render_code, render_notice, render_notice_with_link};
 pub use sender::MailCodeSender;

@@ -29,9 +29,9 @@ impl std::fmt::Debug for Rendered {
     }
 }
 
-/// `secs` (since the Unix epoch) as `2025-07-01 09:15 UTC`: mfa-kit's own wording of
-/// times, so a message and the audit page say the same.
-pub use mfa_kit::vocabulary::utc::utc_minute;
+// Times in mfa-kit's own wording (`2025-07-01 09:15 UTC`), so a message and the audit
+// page say the same.
+pub(crate) use mfa_kit::utc::utc_minute;
 
 /// `text` with `& < > " '` escaped, for HTML text and attribute values.
 pub(crate) fn escape(text: &str) -> String {

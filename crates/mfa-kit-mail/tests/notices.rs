@@ -16,7 +16,7 @@ use mfa_kit::clock::ManualClock;
 use mfa_kit::event::{AuditEvent, EventKind, SecurityNotice};
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::store::{MemoryStore, Store};
-use mfa_kit::vocabulary::{Cleared, RejectionReason, ResetMode};
+use mfa_kit::{Cleared, RejectionReason, ResetMode};
 use mfa_kit::{Method, RequestContext, Role, UserId};
 use mfa_kit_mail::{MailError, MailNotifier, Mailbox, notice_message_id, recipients_fn};
 use support::{DOMAIN, addresses, delivered_to, mailbox, mailer, parse, unique};
@@ -269,7 +269,7 @@ async fn every_notice_kind_arrives_as_a_well_formed_message() {
         // The plain-text body: what happened, when, where from, on what device, what to do.
         let text_flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(text_flat.contains(what), "{kind:?}: {text}");
-        let when = format!("When: {}", mfa_kit_mail::utc_minute(notice.at));
+        let when = format!("When: {}", mfa_kit::utc::utc_minute(notice.at));
         assert!(text_flat.contains(&when), "{text}");
         assert!(text_flat.contains("From: 203.0.113.7"), "{text}");
         assert!(text.contains(DEVICE), "{text}");

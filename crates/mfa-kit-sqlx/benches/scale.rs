@@ -36,12 +36,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::otp::Totp;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::SignInContext;
 use mfa_kit::service::MfaService;
 use mfa_kit::store::{AuditQuery, RecordQuery};
-use mfa_kit::{KeyUri, Totp, UserId};
 use mfa_kit_sqlx::PostgresStore;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};

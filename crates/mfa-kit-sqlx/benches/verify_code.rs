@@ -40,10 +40,11 @@ use std::time::{Duration, Instant};
 use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::otp::uri::KeyUri;
+use mfa_kit::otp::{Totp, Window};
 use mfa_kit::policy::SignInContext;
 use mfa_kit::service::MfaService;
 use mfa_kit::store::Store;
-use mfa_kit::{KeyUri, Totp, Window};
 use mfa_kit_sqlx::{PostgresStore, SqliteStore, TableNames};
 use sqlx::{PgPool, SqlitePool};
 

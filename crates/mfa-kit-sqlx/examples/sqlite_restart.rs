@@ -12,10 +12,10 @@
 use mfa_kit::UserId;
 use mfa_kit::clock::SystemClock;
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::otp::{Totp, TotpParams};
 use mfa_kit::policy::SignInContext;
 use mfa_kit::service::MfaService;
 use mfa_kit::store::{AuditQuery, ReadAudit};
-use mfa_kit::{Totp, TotpParams};
 use mfa_kit_sqlx::SqliteStore;
 
 #[tokio::main(flavor = "current_thread")]
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => {
             println!("{path}: no record for alice yet: enrolling");
             let start = mfa.start_enrollment(&alice, "alice@example.com", &here).await??;
-            let key = mfa_kit::KeyUri::parse(&start.uri)?;
+            let key = mfa_kit::otp::uri::KeyUri::parse(&start.uri)?;
             let phone = Totp::new(key.secret(), TotpParams::DEFAULT);
             // Two consecutive codes: the current step's and the previous one's.
             let (earlier, current) =

@@ -13,11 +13,12 @@ use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditEvent, EventKind};
+use mfa_kit::otp::Totp;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::SignInContext;
 use mfa_kit::record::UserRecord;
 use mfa_kit::service::{Error, MfaService};
 use mfa_kit::store::{AuditQuery, ReadAudit, SaveOutcome, Store, Version, Versioned};
-use mfa_kit::{KeyUri, Totp};
 use mfa_kit_sqlx::PostgresStore;
 
 /// Commits every save, then (when told to) loses the reply: of every save, or of the

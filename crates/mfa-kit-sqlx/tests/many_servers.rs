@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use common::*;
+use mfa_kit::RejectionReason;
 use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
@@ -26,11 +27,12 @@ use mfa_kit::event::EventKind;
 use mfa_kit::flow::oob::OobMessage;
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::notify::CodeSender;
+use mfa_kit::otp::Totp;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::SignInContext;
 use mfa_kit::service::MfaService;
 use mfa_kit::store::{AuditQuery, ReadAudit, Store};
-use mfa_kit::vocabulary::RejectionReason;
-use mfa_kit::{Destination, KeyUri, Role, Totp};
+use mfa_kit::{Destination, Role};
 use mfa_kit_sqlx::{PostgresStore, SqliteStore, TableNames};
 use webauthn_authenticator_rs::prelude::WebauthnAuthenticator;
 

@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
+use mfa_kit::RequestContext;
 use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier, RelayConfig};
 use mfa_kit::store::conformance;
 use mfa_kit::store::{NoticeClaim, NoticeOutbox, Store};
-use mfa_kit::vocabulary::RequestContext;
 use mfa_kit_sqlx::{PostgresStore, SqliteStore};
 
 const T0: u64 = 1_700_000_000;

@@ -15,13 +15,14 @@ use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditEvent, EventKind};
+use mfa_kit::otp::Totp;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::{Level, OrgSettings, SignInContext};
 use mfa_kit::record::UserRecord;
 use mfa_kit::service::{Error, MfaService};
 use mfa_kit::store::{
     AuditQuery, OrgSettingsStore, ReadAudit, SaveOutcome, Store, Version, Versioned, VersionedSettings,
 };
-use mfa_kit::{KeyUri, Totp};
 use mfa_kit_sqlx::PostgresStore;
 
 const ORG: &str = "firm-42";
@@ -97,7 +98,7 @@ async fn service_with_admin<S: Store>(store: S, who: &UserId) -> MfaService<S, P
 }
 
 /// A host check that permits every admin action: what is tested is the store.
-fn anyone() -> impl mfa_kit::service::Permissions {
+fn anyone() -> impl mfa_kit::service::permissions::Permissions {
     mfa_kit::service::permissions::from_sync_fn(|_| true)
 }
 
@@ -211,7 +212,7 @@ async fn two_app_servers_changing_settings_at_once_lose_no_change_and_audit_each
         task.await.unwrap();
     }
     let stored = first.load_org_settings(ORG).await.unwrap().unwrap();
-    assert_eq!(stored.settings.levels.len(), 2 * CHANGES, "every change made, none lost");
+    assert_eq!(stored.settings.levels().len(), 2 * CHANGES, "every change made, none lost");
     assert_eq!(stored.version, Version(2 * CHANGES as u64), "one version per change");
     let chain = changes(&first).await;
     assert_eq!(chain.len(), 2 * CHANGES, "one event per change");

@@ -19,10 +19,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use mfa_kit::RequestContext;
 use mfa_kit::UserId;
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::store::{NoticeOutbox, Store};
-use mfa_kit::vocabulary::RequestContext;
 use mfa_kit_sqlx::{PostgresStore, TableNames};
 
 const NOTICES: usize = 1000;

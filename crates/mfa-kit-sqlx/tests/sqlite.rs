@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use mfa_kit::RequestContext;
 use mfa_kit::UserId;
 use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
 use mfa_kit::record::UserRecord;
@@ -14,7 +15,6 @@ use mfa_kit::store::conformance;
 use mfa_kit::store::{
     AuditQuery, ListRecords, PruneAudit, ReadAudit, RecordQuery, SaveOutcome, Store, Version,
 };
-use mfa_kit::vocabulary::RequestContext;
 use mfa_kit_sqlx::SqliteStore;
 
 fn event(user: &UserId, at: u64, device: &str) -> AuditEvent {

@@ -19,12 +19,14 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use mfa_kit::UserId;
 use mfa_kit::clock::{Clock, ManualClock};
 use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::otp::Totp;
+use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::SignInContext;
 use mfa_kit::service::MfaService;
 use mfa_kit::store::MemoryStore;
-use mfa_kit::{KeyUri, Totp, UserId};
 use mfa_kit_webauthn::WebauthnParty;
 use webauthn_authenticator_rs::prelude::{Url, WebauthnAuthenticator};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;

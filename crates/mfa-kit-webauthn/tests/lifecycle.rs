@@ -6,6 +6,7 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
+use mfa_kit::RejectionReason;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::security_key::CeremonyError;
@@ -13,7 +14,6 @@ use mfa_kit::record::UserRecord;
 use mfa_kit::relying_party::RegistrationUser;
 use mfa_kit::relying_party::RelyingParty;
 use mfa_kit::store::{MemoryStore, SaveOutcome, Store};
-use mfa_kit::vocabulary::RejectionReason;
 use mfa_kit::{Method, Refusal};
 use serde_json::json;
 

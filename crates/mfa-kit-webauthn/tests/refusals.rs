@@ -10,7 +10,7 @@ use common::*;
 use mfa_kit::event::EventKind;
 use mfa_kit::record::CEREMONY_LIFETIME;
 use mfa_kit::relying_party::MAX_RESPONSE;
-use mfa_kit::vocabulary::{EnrollmentRejection, RejectionReason};
+use mfa_kit::{EnrollmentRejection, RejectionReason};
 use mfa_kit::{Method, Refusal, UserId};
 use serde_json::{Value, json};
 

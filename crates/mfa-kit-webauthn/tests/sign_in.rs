@@ -6,10 +6,10 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
+use mfa_kit::EnrollmentRejection;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::Proven;
 use mfa_kit::policy::Decision;
-use mfa_kit::vocabulary::EnrollmentRejection;
 use mfa_kit::{Method, Refusal};
 use mfa_kit_webauthn::UserVerification;
 use serde_json::{Value, json};
@@ -239,7 +239,7 @@ fn where_user_verification_is_required_a_key_that_does_not_verify_is_refused() {
     assert_eq!(firm.record(&eve).failures().consecutive(), 1);
     assert!(firm.events(&eve).iter().any(|e| matches!(
         e,
-        EventKind::CodeRejected { reason: mfa_kit::vocabulary::RejectionReason::UserNotVerified, .. }
+        EventKind::CodeRejected { reason: mfa_kit::RejectionReason::UserNotVerified, .. }
     )));
 }
 

@@ -133,10 +133,11 @@ where
     use mfa_kit::UserId;
     use mfa_kit::clock::ManualClock;
     use mfa_kit::danger::PlaintextSealer;
+    use mfa_kit::otp::Totp;
+    use mfa_kit::otp::uri::KeyUri;
     use mfa_kit::policy::SignInContext;
     use mfa_kit::service::MfaService;
     use mfa_kit::store::RecordQuery;
-    use mfa_kit::{KeyUri, Totp};
 
     let at = 1_700_000_000;
     let clock = ManualClock::new(at);

@@ -19,8 +19,8 @@ use core::fmt::{self, Write as _};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::error::{ParamError, SecretError};
 use crate::otp::{Algorithm, Digits, Secret, TotpParams};
+use crate::otp::{ParamError, SecretError};
 
 /// The longest URI [`KeyUri::parse`] reads, in bytes.
 pub const MAX_URI_LEN: usize = 4096;
@@ -119,7 +119,8 @@ pub enum OtpKind {
 /// A parsed or to-be-built otpauth:// Key URI.
 ///
 /// ```
-/// use mfa_kit::{KeyUri, Secret, TotpParams};
+/// use mfa_kit::otp::{Secret, TotpParams};
+/// use mfa_kit::otp::uri::KeyUri;
 ///
 /// let secret = Secret::from_base32("JBSWY3DPEHPK3PXP")?;
 /// let uri = KeyUri::totp("Acme Payroll", "alice@example.com", secret, TotpParams::DEFAULT)?;

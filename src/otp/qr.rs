@@ -7,7 +7,7 @@ use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 use zeroize::Zeroizing;
 
-use crate::uri::{KeyUri, UriError};
+use crate::otp::uri::{KeyUri, UriError};
 
 /// The smallest side of the image, in pixels: comfortable for phone cameras.
 pub const MIN_SIZE: u32 = 200;
@@ -20,10 +20,11 @@ pub const MIN_SIZE: u32 = 200;
 /// [`UriError::TooLongForQr`] when the URI does not fit in a QR code.
 ///
 /// ```
-/// use mfa_kit::{KeyUri, Secret, TotpParams};
+/// use mfa_kit::otp::{Secret, TotpParams};
+/// use mfa_kit::otp::uri::KeyUri;
 ///
 /// let uri = KeyUri::totp("Acme Payroll", "alice@example.com", Secret::generate()?, TotpParams::DEFAULT)?;
-/// let svg = mfa_kit::qr::svg(&uri)?;
+/// let svg = mfa_kit::otp::qr::svg(&uri)?;
 /// assert!(svg.starts_with("<?xml") && svg.ends_with("</svg>"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -43,7 +44,7 @@ pub fn svg(uri: &KeyUri) -> Result<Zeroizing<String>, UriError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Secret, TotpParams};
+    use crate::otp::{Secret, TotpParams};
 
     /// Rasterises the SVG the way a browser would: the background, then each dark
     /// rectangle of the path (`M{x} {y}h{w}v{h}H{x}V{y}`).

@@ -4,7 +4,7 @@ use rand::TryRng;
 
 use zeroize::Zeroizing;
 
-use crate::SecretError;
+use crate::otp::SecretError;
 
 /// Fills `bytes` from the operating system's CSPRNG.
 pub(crate) fn fill(bytes: &mut [u8]) -> Result<(), SecretError> {
