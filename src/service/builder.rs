@@ -104,7 +104,7 @@ impl<S: Store, K: SecretSealer> MfaServiceBuilder<S, K> {
 
     /// The WebAuthn relying party that registers and checks security keys and
     /// passkeys (`mfa_kit_webauthn::WebauthnParty`); without one, the security-key
-    /// calls fail with [`Error::Misconfigured`].
+    /// calls fail with [`Error::Misconfigured`](super::Error::Misconfigured).
     #[must_use]
     pub fn relying_party(mut self, party: impl crate::relying_party::RelyingParty + 'static) -> Self {
         self.0.relying_party = Some(Arc::new(party));

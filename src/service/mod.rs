@@ -10,7 +10,7 @@
 //!
 //! Every call answers in two layers: `Err(`[`Error`]`)` when the infrastructure failed
 //! (store, clock, sealer, sender: log it, show a generic error, let nobody in), and
-//! otherwise an [`Outcome`]: `Ok` with the result, or `Err(`[`Refusal`]`)` with a
+//! otherwise an [`Outcome`](crate::Outcome): `Ok` with the result, or `Err(`[`Refusal`](crate::Refusal)`)` with a
 //! sentence the user can be shown.
 
 mod authenticator;

@@ -48,7 +48,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         Ok(crate::flow::session::judge(&record, session, limits, now))
     }
 
-    /// The account's generation ([`UserRecord::generation`]): what a new session keeps
+    /// The account's generation ([`UserRecord::generation`](crate::record::UserRecord::generation)): what a new session keeps
     /// when the password is checked (read it before the sign-in decision), and what the
     /// session that made a change takes afterwards ([`crate::flow::session::adopt`]).
     ///

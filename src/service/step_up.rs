@@ -15,7 +15,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// Before a sensitive action (the host's own, such as changing bank details, or one
     /// of the crate's): whether the user proved a second factor recently enough, or
     /// what to ask for first. The crate's own sensitive calls check this themselves and
-    /// refuse with [`Refusal::FreshProofRequired`]; after a [`StepUp::Prove`], prove
+    /// refuse with [`Refusal::FreshProofRequired`](crate::Refusal::FreshProofRequired); after a [`StepUp::Prove`], prove
     /// with [`MfaService::verify_code`] (or another method) and ask again.
     ///
     /// # Errors
@@ -57,7 +57,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// Before one of the host's own sensitive actions (changing bank details,
     /// approving a pay run), named `action` ("change_bank_details"): whether the user
     /// proved a second factor recently enough, or what to ask for first, as
-    /// [`MfaService::step_up`] with [`SensitiveAction::Host`](crate::SensitiveAction::Host).
+    /// [`MfaService::step_up`] with [`SensitiveAction::Host`].
     /// Unlike that call, the answer is audited under the action's name:
     /// `host_action_allowed` when it may go ahead ([`StepUp::Proceed`]: do the action
     /// now), `host_action_refused` when the session has ended or the account's changes
