@@ -412,7 +412,7 @@ fn a_backup_phone_in_national_form_cannot_sidestep_the_differs_from_primary_rule
     let ben = user("ben");
     let outbox = Outbox::default();
     // The organisation has no country in the context.
-    assert_eq!(office().jurisdiction.country, None);
+    assert_eq!(office().jurisdiction.country_code(), None);
     run(async {
         let primary = Destination::sms("+61 412 345 678").unwrap();
         firm.mfa.add_destination(&ben, primary, Role::Primary, &outbox, &office()).await.unwrap().unwrap();

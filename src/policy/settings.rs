@@ -27,24 +27,30 @@ pub enum Level {
 
 /// Where the organisation is and what its system is connected to: the facts the
 /// Australian and New Zealand rule depends on (seeds 000, 001).
+///
+/// Built with [`Jurisdiction::country`], [`Jurisdiction::with_xero`] and
+/// [`Jurisdiction::with_accounting`] (or `Jurisdiction::default()`: nowhere in
+/// particular).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
-)]
+#[non_exhaustive]
 pub struct Jurisdiction {
     /// ISO 3166-1 alpha-2 country code of the organisation (`AU`, `NZ`, ...).
-    pub country: Option<String>,
+    pub(crate) country: Option<String>,
     /// Whether the system is linked to Xero.
-    pub xero_linked: bool,
+    pub(crate) xero_linked: bool,
     /// Whether accounting is configured in the system.
-    pub accounting_configured: bool,
+    pub(crate) accounting_configured: bool,
 }
 
 impl Jurisdiction {
     /// An organisation in `country` (ISO 3166-1 alpha-2).
     pub fn country(code: &str) -> Jurisdiction {
         Jurisdiction { country: Some(code.to_ascii_uppercase()), ..Jurisdiction::default() }
+    }
+
+    /// The organisation's country (ISO 3166-1 alpha-2, upper case), if known.
+    pub fn country_code(&self) -> Option<&str> {
+        self.country.as_deref()
     }
 
     /// The same, linked to Xero.
