@@ -62,7 +62,7 @@ fn fill<S: Store, K: SecretSealer>(mfa: &MfaService<S, K>, user: &UserId) {
         async fn send(
             &self,
             _: &Destination,
-            message: &mfa_kit::flow::oob::OobMessage,
+            message: &mfa_kit::flow::destination::CodeMessage,
         ) -> Result<(), Self::Error> {
             *self.0.lock().expect("not poisoned") = message.code().to_string();
             Ok(())

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditSink, MemoryAuditLog, SecurityNotice};
-use mfa_kit::flow::oob::OobMessage;
+use mfa_kit::flow::destination::CodeMessage;
 use mfa_kit::flow::oversight::{ResetRequest, SettingsChange};
 use mfa_kit::policy::{Jurisdiction, Level, Policy};
 use mfa_kit::prelude::*;
@@ -331,7 +331,7 @@ impl PrintingSender {
 impl CodeSender for PrintingSender {
     type Error = std::convert::Infallible;
 
-    async fn send(&self, to: &Destination, message: &OobMessage) -> Result<(), Self::Error> {
+    async fn send(&self, to: &Destination, message: &CodeMessage) -> Result<(), Self::Error> {
         println!(
             "      (e-mail to {}: \"Your Smith & Co code is {}. It expires at {}.\")",
             to.address(),

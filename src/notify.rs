@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::flow::oob::OobMessage;
+use crate::flow::destination::CodeMessage;
 use crate::vocabulary::Destination;
 
 /// Delivers codes by SMS or e-mail; implemented by the host over its provider.
@@ -14,7 +14,7 @@ use crate::vocabulary::Destination;
 /// ```
 /// use std::sync::Mutex;
 /// use mfa_kit::Destination;
-/// use mfa_kit::flow::oob::OobMessage;
+/// use mfa_kit::flow::destination::CodeMessage;
 /// use mfa_kit::notify::CodeSender;
 ///
 /// /// Writes messages to the host's outbox table; a worker hands them to the provider.
@@ -24,7 +24,7 @@ use crate::vocabulary::Destination;
 /// impl CodeSender for Outbox {
 ///     type Error = std::convert::Infallible;
 ///
-///     async fn send(&self, to: &Destination, message: &OobMessage) -> Result<(), Self::Error> {
+///     async fn send(&self, to: &Destination, message: &CodeMessage) -> Result<(), Self::Error> {
 ///         let text = format!("Your sign-in code is {}. It expires in 10 minutes.", message.code());
 ///         self.0.lock().unwrap().push((to.address().to_string(), text));
 ///         Ok(())
@@ -39,7 +39,7 @@ pub trait CodeSender: Send + Sync {
     fn send(
         &self,
         to: &Destination,
-        message: &OobMessage,
+        message: &CodeMessage,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
@@ -49,7 +49,7 @@ impl<T: CodeSender + ?Sized> CodeSender for std::sync::Arc<T> {
     fn send(
         &self,
         to: &Destination,
-        message: &OobMessage,
+        message: &CodeMessage,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
         (**self).send(to, message)
     }

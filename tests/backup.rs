@@ -10,8 +10,8 @@ use mfa_kit::DestinationError;
 use mfa_kit::RejectionReason;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::Proven;
+use mfa_kit::flow::destination::Sent;
 use mfa_kit::flow::device::Remembered;
-use mfa_kit::flow::oob::Sent;
 use mfa_kit::policy::Jurisdiction;
 use mfa_kit::policy::{Decision, OrgSettings, StandardPolicy};
 use mfa_kit::record::DeviceToken;
@@ -328,7 +328,7 @@ fn a_confirmation_code_that_cannot_be_sent_adds_no_destination() {
         assert!(matches!(failed, Err(Error::Sender(_))), "{failed:?}");
         // The reservation was taken back: no destination, no code, no counted send.
         let after = firm.mfa.record(&ann).await.unwrap();
-        assert!(after.out_of_band().destinations().is_empty());
+        assert!(after.destination_state().destinations().is_empty());
         assert_eq!(oob_json(&after), oob_json(&before));
         assert_eq!(outbox.count(), 0);
         let kinds = firm.events(&ann);
@@ -635,7 +635,7 @@ fn a_reset_clears_the_authenticator_recovery_codes_destinations_and_devices() {
         );
         let record = firm.mfa.record(&sarah).await.unwrap();
         assert!(record.methods().is_empty() && record.devices().is_empty() && !record.has_backup());
-        assert!(record.out_of_band().destinations().is_empty());
+        assert!(record.destination_state().destinations().is_empty());
         let redeemed = firm.mfa.redeem_recovery_code(&sarah, codes[0].as_str(), &office()).await.unwrap();
         assert!(matches!(redeemed, Err(Refusal::WrongCode { .. })), "{redeemed:?}");
         // The old device no longer skips anything, and the user must set MFA up again

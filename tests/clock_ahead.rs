@@ -63,8 +63,11 @@ fn an_sms_code_sent_while_the_clock_ran_two_days_ahead_is_refused_two_days_later
         let refused = firm.mfa.verify_sign_in_code(&sarah, &code, &office()).await.unwrap();
         assert_eq!(refused, Err(Refusal::NoCodePending));
         let record = firm.mfa.record(&sarah).await.unwrap();
-        assert!(record.out_of_band().challenge().is_none());
-        assert!(record.out_of_band().sent_at().iter().all(|at| *at <= now + 120), "the send is not counted");
+        assert!(record.destination_state().challenge().is_none());
+        assert!(
+            record.destination_state().sent_at().iter().all(|at| *at <= now + 120),
+            "the send is not counted"
+        );
 
         // Two days later it is still refused.
         firm.clock.set(now + 2 * DAY + 30);

@@ -149,10 +149,12 @@ impl World {
         let codes = [codes[0].as_str(), codes[1].as_str()];
         flow::enrollment::confirm(&mut record, &phone, &codes, &env).unwrap().outcome.unwrap();
         let email = Destination::email("sarah@smith.example").unwrap();
-        let sent =
-            flow::oob::reserve(&mut record, &key, Role::Backup, Some(email), &env).unwrap().outcome.unwrap();
-        assert!(flow::oob::confirm_sent(&mut record, &key, &sent).changed);
-        flow::oob::redeem(&mut record, &key, sent.message.code(), Purpose::ConfirmDestination, &env)
+        let sent = flow::destination::reserve(&mut record, &key, Role::Backup, Some(email), &env)
+            .unwrap()
+            .outcome
+            .unwrap();
+        assert!(flow::destination::confirm_sent(&mut record, &key, &sent).changed);
+        flow::destination::redeem(&mut record, &key, sent.message.code(), Purpose::ConfirmDestination, &env)
             .outcome
             .unwrap();
         let accepted_steps = vec![record.totp().unwrap().last_accepted_step().unwrap()];
@@ -286,11 +288,12 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64, stats: &mut Stats) 
         Op::Send(confirmed) => {
             let mut record = world.record.clone();
             let step =
-                flow::oob::reserve(&mut record, &world.key, Role::Backup, None, &world.env(reading)).unwrap();
+                flow::destination::reserve(&mut record, &world.key, Role::Backup, None, &world.env(reading))
+                    .unwrap();
             match step.outcome {
                 Ok(reservation) => {
                     if *confirmed {
-                        let _ = flow::oob::confirm_sent(&mut record, &world.key, &reservation);
+                        let _ = flow::destination::confirm_sent(&mut record, &world.key, &reservation);
                     }
                     let written = wrote(stats);
                     world.sms.push((reservation.message.code().to_string(), written, *confirmed));
@@ -309,8 +312,13 @@ fn apply(world: &mut World, op: &Op, reading: u64, now: u64, stats: &mut Stats) 
             };
             revisit(stats, &written, now, truthful);
             let mut record = world.record.clone();
-            let step =
-                flow::oob::redeem(&mut record, &world.key, &code, Purpose::SignIn, &world.env(reading));
+            let step = flow::destination::redeem(
+                &mut record,
+                &world.key,
+                &code,
+                Purpose::SignIn,
+                &world.env(reading),
+            );
             if step.outcome.is_ok() {
                 prop_assert!(confirmed, "a code whose send was never confirmed was taken");
                 prop_assert!(!written.exposed, "a code from a clock that ran ahead was taken: {:?}", written);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::*;
 use mfa_kit::event::EventKind;
-use mfa_kit::flow::oob::Sent;
+use mfa_kit::flow::destination::Sent;
 use mfa_kit::policy::{Decision, Jurisdiction, OrgSettings};
 use mfa_kit::{Destination, Reason, Refusal, Role};
 

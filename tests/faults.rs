@@ -406,7 +406,7 @@ fn a_failing_sealer_lets_nobody_in_and_keeps_the_credential() {
 /// Whether Sarah's record holds a reservation whose send was never confirmed.
 fn after_the_reservation(s: &Setup) -> bool {
     let record = stored(&s.firm, &s.sarah).unwrap().record;
-    record.out_of_band().challenge().is_some_and(|c| c.awaiting_send().is_some())
+    record.destination_state().challenge().is_some_and(|c| c.awaiting_send().is_some())
 }
 
 /// A reservation left unconfirmed: its code (if the sender got it) does not work, the
@@ -422,14 +422,22 @@ fn assert_reservation_is_dead_and_lapses(s: &Setup, before: &Versioned, trail_be
         assert_eq!(refused, Err(Refusal::NoCodePending), "{name}: an unconfirmed code does not work");
     }
     let trail_reserved = trail(&s.firm).len();
-    s.firm.clock.advance(mfa_kit::flow::oob::SEND_DEADLINE);
+    s.firm.clock.advance(mfa_kit::flow::destination::SEND_DEADLINE);
     let refused = run(s.firm.mfa.verify_sign_in_code(&s.sarah, "000000", &office())).unwrap();
     assert_eq!(refused, Err(Refusal::NoCodePending));
     let record = stored(&s.firm, &s.sarah).unwrap().record;
-    let oob = record.out_of_band();
+    let oob = record.destination_state();
     assert!(oob.challenge().is_none(), "{name}: lapsed");
-    assert_eq!(oob.sent_at(), before.record.out_of_band().sent_at(), "{name}: the send no longer counts");
-    assert_eq!(oob.destinations(), before.record.out_of_band().destinations(), "{name}: no destination left");
+    assert_eq!(
+        oob.sent_at(),
+        before.record.destination_state().sent_at(),
+        "{name}: the send no longer counts"
+    );
+    assert_eq!(
+        oob.destinations(),
+        before.record.destination_state().destinations(),
+        "{name}: no destination left"
+    );
     let lapsed = names(&kinds_since(&trail(&s.firm), trail_reserved));
     assert_eq!(lapsed[0], "backup_code_lapsed", "{name}: {lapsed:?}");
 }
@@ -459,7 +467,7 @@ fn the_trail_says_a_code_was_reserved_then_sent_or_not_sent() {
     run(s.firm.mfa.send_sign_in_code(&s.sarah, Role::Backup, &s.outbox, &office())).unwrap().unwrap();
     assert_eq!(names(&kinds_since(&trail(&s.firm), from)), ["backup_code_reserved", "backup_code_sent"]);
     let record = stored(&s.firm, &s.sarah).unwrap().record;
-    assert_eq!(record.out_of_band().challenge().unwrap().awaiting_send(), None, "confirmed");
+    assert_eq!(record.destination_state().challenge().unwrap().awaiting_send(), None, "confirmed");
 
     s.firm.clock.advance(60);
     s.outbox.down.store(true, Ordering::SeqCst);
@@ -473,7 +481,7 @@ fn the_trail_says_a_code_was_reserved_then_sent_or_not_sent() {
 /// send-release path (load, save the reservation, load, save the release) or not at all.
 #[test]
 fn a_store_failing_at_each_step_of_a_failed_send_and_its_release_leaves_nothing_live() {
-    type Send = fn(&Setup) -> Result<mfa_kit::Outcome<mfa_kit::flow::oob::Sent>, Error>;
+    type Send = fn(&Setup) -> Result<mfa_kit::Outcome<mfa_kit::flow::destination::Sent>, Error>;
     let sends: [(&str, Send); 2] = [
         ("send a sign-in code", |s| {
             run(s.firm.mfa.send_sign_in_code(&s.sarah, Role::Backup, &s.outbox, &office()))
@@ -516,11 +524,11 @@ fn a_store_failing_at_each_step_of_a_failed_send_and_its_release_leaves_nothing_
                     assert!(kinds.contains(&"backup_code_reserved".to_string()), "{name}: {kinds:?}");
                     assert!(!kinds.contains(&"backup_code_sent".to_string()), "{name}: {kinds:?}");
                     let trail_reserved = trail(&s.firm).len();
-                    s.firm.clock.advance(mfa_kit::flow::oob::SEND_DEADLINE);
+                    s.firm.clock.advance(mfa_kit::flow::destination::SEND_DEADLINE);
                     let refused = run(s.firm.mfa.verify_sign_in_code(&s.sarah, "000000", &office())).unwrap();
                     assert_eq!(refused, Err(Refusal::NoCodePending));
                     let record = stored(&s.firm, &s.sarah).unwrap().record;
-                    let (oob, was) = (record.out_of_band(), before.record.out_of_band());
+                    let (oob, was) = (record.destination_state(), before.record.destination_state());
                     assert!(oob.challenge().is_none(), "{name}, call {failing}: lapsed");
                     assert_eq!(oob.sent_at(), was.sent_at(), "{name}, call {failing}: not counted");
                     assert_eq!(oob.destinations(), was.destinations(), "{name}, call {failing}");
@@ -529,7 +537,7 @@ fn a_store_failing_at_each_step_of_a_failed_send_and_its_release_leaves_nothing_
                 }
                 // Taken back at once.
                 _ => {
-                    let (oob, was) = (after.record.out_of_band(), before.record.out_of_band());
+                    let (oob, was) = (after.record.destination_state(), before.record.destination_state());
                     assert!(oob.challenge().is_none(), "{name}");
                     assert_eq!(oob.sent_at(), was.sent_at(), "{name}");
                     assert_eq!(oob.destinations(), was.destinations(), "{name}");

@@ -151,7 +151,7 @@ fn changing_the_phone_number_binds_a_new_authenticator_with_a_fresh_proof_and_a_
     assert_eq!(confirmed.security_notice(), Some(SecurityNotice::FactorAdded), "the user is told");
     assert_eq!(run(firm.mfa.generation(&raj)).unwrap(), generation + 1, "other sessions end");
     let record = run(firm.mfa.record(&raj)).unwrap();
-    let primary = record.out_of_band().confirmed(Role::Primary).unwrap();
+    let primary = record.destination_state().confirmed(Role::Primary).unwrap();
     assert_eq!(primary.destination().address(), "+61498765432");
 }
 

@@ -69,7 +69,10 @@ fn the_allowlist_also_covers_setting_up_factors() {
             (after.authenticators(), after.pending_enrollment(), after.recovery_codes()),
             (before.authenticators(), before.pending_enrollment(), before.recovery_codes())
         );
-        assert_eq!((after.out_of_band(), after.devices()), (before.out_of_band(), before.devices()));
+        assert_eq!(
+            (after.destination_state(), after.devices()),
+            (before.destination_state(), before.devices())
+        );
         assert_eq!(after.generation(), before.generation());
         assert_eq!(outbox.count(), 0);
     });

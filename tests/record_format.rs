@@ -827,7 +827,7 @@ fn the_serialised_record_is_pinned() {
     let secret = PlaintextSealer.open(record.user(), phone.sealed_secret()).unwrap();
     assert_eq!(secret, Secret::from_bytes(b"12345678901234567890").unwrap());
     assert_eq!(record.recovery_codes().unwrap().remaining(), 1);
-    let backup = &record.out_of_band().destinations()[0];
+    let backup = &record.destination_state().destinations()[0];
     assert_eq!(
         (backup.destination().address(), backup.confirmed_at()),
         ("+61412345678", Some(1_700_000_160))
@@ -930,7 +930,7 @@ fn a_format_2_record_reads_as_generation_0_with_nothing_tallied_and_is_written_b
 fn records_written_before_the_backup_methods_still_read() {
     let record: UserRecord = serde_json::from_str(PINNED_WITHOUT_BACKUPS).unwrap();
     assert!(record.recovery_codes().is_none() && record.devices().is_empty());
-    assert!(record.out_of_band().destinations().is_empty());
+    assert!(record.destination_state().destinations().is_empty());
     assert_eq!(record.totp().unwrap().drift(), -1);
 }
 

@@ -70,7 +70,11 @@ struct Inbox(std::sync::Mutex<Option<String>>);
 impl CodeSender for Inbox {
     type Error = std::convert::Infallible;
 
-    async fn send(&self, _to: &Destination, message: &flow::oob::OobMessage) -> Result<(), Self::Error> {
+    async fn send(
+        &self,
+        _to: &Destination,
+        message: &flow::destination::CodeMessage,
+    ) -> Result<(), Self::Error> {
         *self.0.lock().unwrap() = Some(message.code().to_string());
         Ok(())
     }
@@ -126,13 +130,19 @@ fn the_transitions_alone_give_the_same_outcomes_and_events_as_the_service() {
     }
     let reservation = ledger
         .drive(&sarah, T0 + 150, |r| {
-            flow::oob::reserve(r, &key, Role::Backup, Some(email.clone()), &env(T0 + 150)).unwrap()
+            flow::destination::reserve(r, &key, Role::Backup, Some(email.clone()), &env(T0 + 150)).unwrap()
         })
         .unwrap();
     // The sender took it.
-    ledger.drive(&sarah, T0 + 150, |r| flow::oob::confirm_sent(r, &key, &reservation)).unwrap();
+    ledger.drive(&sarah, T0 + 150, |r| flow::destination::confirm_sent(r, &key, &reservation)).unwrap();
     let confirmed = ledger.drive(&sarah, T0 + 180, |r| {
-        flow::oob::redeem(r, &key, reservation.message.code(), Purpose::ConfirmDestination, &env(T0 + 180))
+        flow::destination::redeem(
+            r,
+            &key,
+            reservation.message.code(),
+            Purpose::ConfirmDestination,
+            &env(T0 + 180),
+        )
     });
     manual.push(format!("{confirmed:?}"));
     let remembered = ledger

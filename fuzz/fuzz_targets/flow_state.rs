@@ -105,7 +105,7 @@ fn destination(index: u8) -> Destination {
 
 /// An out-of-band code reserved, and what became of it.
 struct Sent {
-    reservation: flow::oob::Reservation,
+    reservation: flow::destination::Reservation,
     code: String,
     purpose: Purpose,
     expires_at: u64,
@@ -199,7 +199,7 @@ fn nothing_admitted(before: &UserRecord, after: &UserRecord, events: &[EventKind
         "{what}: refused, yet a security key was registered"
     );
     let confirmed =
-        |r: &UserRecord| r.out_of_band().destinations().iter().filter(|d| d.confirmed_at().is_some()).count();
+        |r: &UserRecord| r.destination_state().destinations().iter().filter(|d| d.confirmed_at().is_some()).count();
     assert!(confirmed(after) <= confirmed(before), "{what}: refused, yet a destination was confirmed");
     assert!(after.devices().len() <= before.devices().len(), "{what}: refused, yet a device was remembered");
 }
@@ -416,11 +416,11 @@ fuzz_target!(|input: Input| {
                 let env = model.env();
                 let key = model.key.clone();
                 let result = step(&mut record, "oob add", |r| {
-                    flow::oob::reserve(r, &key, role(backup), Some(destination(which)), &env)
+                    flow::destination::reserve(r, &key, role(backup), Some(destination(which)), &env)
                 });
                 if let Some((Ok(reservation), _)) = result {
                     // The sender took it.
-                    step(&mut record, "oob sent", |r| Ok(flow::oob::confirm_sent(r, &key, &reservation)));
+                    step(&mut record, "oob sent", |r| Ok(flow::destination::confirm_sent(r, &key, &reservation)));
                     let code = reservation.message.code().to_string();
                     let (purpose, expires_at) =
                         (reservation.message.purpose(), reservation.message.expires_at());
@@ -433,10 +433,10 @@ fuzz_target!(|input: Input| {
                 let env = model.env();
                 let key = model.key.clone();
                 let result =
-                    step(&mut record, "oob send", |r| flow::oob::reserve(r, &key, role(backup), None, &env));
+                    step(&mut record, "oob send", |r| flow::destination::reserve(r, &key, role(backup), None, &env));
                 if let Some((Ok(reservation), _)) = result {
                     assert!(!locked, "a code was sent during a lockout");
-                    step(&mut record, "oob sent", |r| Ok(flow::oob::confirm_sent(r, &key, &reservation)));
+                    step(&mut record, "oob sent", |r| Ok(flow::destination::confirm_sent(r, &key, &reservation)));
                     let code = reservation.message.code().to_string();
                     let (purpose, expires_at) =
                         (reservation.message.purpose(), reservation.message.expires_at());
@@ -450,13 +450,13 @@ fuzz_target!(|input: Input| {
                     let index = usize::from(which) % model.sent.len();
                     let key = model.key.clone();
                     let reservation = &model.sent[index].reservation;
-                    step(&mut record, "oob release", |r| Ok(flow::oob::release(r, &key, reservation)));
+                    step(&mut record, "oob release", |r| Ok(flow::destination::release(r, &key, reservation)));
                     if model.live == Some(index) {
                         model.live = None;
                     }
                     assert!(
                         model.live.is_some()
-                            || record.out_of_band().challenge().is_none()
+                            || record.destination_state().challenge().is_none()
                             || model.live != Some(index),
                     );
                 }
@@ -474,7 +474,7 @@ fuzz_target!(|input: Input| {
                 let env = model.env();
                 let key = model.key.clone();
                 let result =
-                    step(&mut record, "oob redeem", |r| Ok(flow::oob::redeem(r, &key, &text, purpose, &env)));
+                    step(&mut record, "oob redeem", |r| Ok(flow::destination::redeem(r, &key, &text, purpose, &env)));
                 if let Some((Ok(proven), _)) = result {
                     let live = model.live.expect("a code was accepted with none live");
                     let sent = &mut model.sent[live];
@@ -495,8 +495,8 @@ fuzz_target!(|input: Input| {
             }
             Op::OobRemove(backup) => {
                 let env = model.env();
-                step(&mut record, "oob remove", |r| Ok(flow::oob::remove_destination(r, role(backup), &env)));
-                if model.live.is_some() && record.out_of_band().challenge().is_none() {
+                step(&mut record, "oob remove", |r| Ok(flow::destination::remove_destination(r, role(backup), &env)));
+                if model.live.is_some() && record.destination_state().challenge().is_none() {
                     model.live = None;
                 }
             }
@@ -720,7 +720,7 @@ fuzz_target!(|input: Input| {
             assert_ne!(record.last_proof(), None);
         }
         // The code a removed destination or a new reservation left behind is dead.
-        if record.out_of_band().challenge().is_none() {
+        if record.destination_state().challenge().is_none() {
             model.live = None;
         }
         assert_round_trip(&record);

@@ -1,4 +1,4 @@
-//! Out-of-band code input: `flow::oob::redeem` of any text, for either purpose, at
+//! Out-of-band code input: `flow::destination::redeem` of any text, for either purpose, at
 //! any time, after any number of wrong tries, on a record with a sign-in code pending
 //! for its confirmed SMS destination. Accepted exactly when the text is the code sent,
 //! once, before it expires and its tries run out.
@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mfa_kit::event::EventKind;
-use mfa_kit::flow::oob;
+use mfa_kit::flow::destination;
 use mfa_kit::otp::{Code, Digits};
 use mfa_kit::{Purpose, Refusal};
 use mfa_kit_fuzz::{Deployment, Fixture, assert_round_trip, fixture, hash_key};
@@ -47,12 +47,12 @@ fuzz_target!(|input: Input<'_>| {
     let mut wrong = 0;
     for text in input.wrong_tries.into_iter().take(8) {
         let before = record.clone();
-        let step = oob::redeem(&mut record, &key, text, Purpose::SignIn, &deployment.env(now));
+        let step = destination::redeem(&mut record, &key, text, Purpose::SignIn, &deployment.env(now));
         if step.outcome.is_ok() {
             assert!(is_sent(text) && wrong < 5, "{text:?} accepted");
             return;
         }
-        if Code::parse(text, Digits::SIX).is_ok() && before.out_of_band().challenge().is_some() {
+        if Code::parse(text, Digits::SIX).is_ok() && before.destination_state().challenge().is_some() {
             wrong += 1;
         }
         now += 1;
@@ -71,9 +71,9 @@ fuzz_target!(|input: Input<'_>| {
     now += u64::from(input.later);
     for attempt in 0..if input.twice { 2 } else { 1 } {
         let before = record.clone();
-        let pending = before.out_of_band().challenge().cloned();
+        let pending = before.destination_state().challenge().cloned();
         let locked = before.failures().is_locked(now);
-        let step = oob::redeem(&mut record, &key, &typed, purpose, &deployment.env(now));
+        let step = destination::redeem(&mut record, &key, &typed, purpose, &deployment.env(now));
         match &step.outcome {
             Ok(_) => {
                 let pending = pending.expect("accepted with no code pending");
@@ -82,7 +82,7 @@ fuzz_target!(|input: Input<'_>| {
                 assert_eq!(pending.purpose(), purpose, "a code was accepted for another purpose");
                 assert!(now < pending.expires_at(), "an expired code was accepted");
                 assert!(!locked, "accepted during a lockout");
-                assert!(record.out_of_band().challenge().is_none(), "an accepted code stays valid");
+                assert!(record.destination_state().challenge().is_none(), "an accepted code stays valid");
                 assert!(step.events.iter().any(|e| matches!(e, EventKind::CodeAccepted { .. })));
             }
             Err(refusal) => {

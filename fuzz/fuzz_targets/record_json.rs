@@ -68,11 +68,11 @@ fuzz_target!(|data: &[u8]| {
         run(&|r| flow::enrollment::confirm(r, &totp, &[&right, &next], &env).ok().map(|s| s.changed));
         run(&|r| Some(flow::recovery::redeem(r, &key, "2345-6789-ABCD", &env).changed));
         run(&|r| flow::recovery::generate(r, &key, &env).ok().map(|s| s.changed));
-        run(&|r| Some(flow::oob::redeem(r, &key, "123456", Purpose::SignIn, &env).changed));
-        run(&|r| Some(flow::oob::redeem(r, &key, "123456", Purpose::ConfirmDestination, &env).changed));
-        run(&|r| flow::oob::reserve(r, &key, Role::Primary, None, &env).ok().map(|s| s.changed));
-        run(&|r| flow::oob::reserve(r, &key, Role::Backup, None, &env).ok().map(|s| s.changed));
-        run(&|r| Some(flow::oob::remove_destination(r, Role::Backup, &env).changed));
+        run(&|r| Some(flow::destination::redeem(r, &key, "123456", Purpose::SignIn, &env).changed));
+        run(&|r| Some(flow::destination::redeem(r, &key, "123456", Purpose::ConfirmDestination, &env).changed));
+        run(&|r| flow::destination::reserve(r, &key, Role::Primary, None, &env).ok().map(|s| s.changed));
+        run(&|r| flow::destination::reserve(r, &key, Role::Backup, None, &env).ok().map(|s| s.changed));
+        run(&|r| Some(flow::destination::remove_destination(r, Role::Backup, &env).changed));
         run(&|r| flow::device::remember(r, &key, "fuzz", 3_600, &env).ok().map(|s| s.changed));
         run(&|r| Some(flow::device::revoke_all(r, Revocation::PasswordChanged).changed));
         let admin = mfa_kit_fuzz::admin(UserId::new("admin"), now, true);

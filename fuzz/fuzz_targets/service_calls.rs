@@ -51,7 +51,7 @@ use mfa_kit::clock::{Clock, ManualClock};
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::flow::enrollment::Confirmation;
-use mfa_kit::flow::oob::OobMessage;
+use mfa_kit::flow::destination::CodeMessage;
 use mfa_kit::flow::oversight::{ResetRequest, SettingsChange};
 use mfa_kit::flow::step_up::{self, StepUp};
 use mfa_kit::flow::{Env, Rules};
@@ -264,7 +264,7 @@ struct Outbox {
 impl CodeSender for Outbox {
     type Error = Outage;
 
-    async fn send(&self, _to: &Destination, message: &OobMessage) -> Result<(), Outage> {
+    async fn send(&self, _to: &Destination, message: &CodeMessage) -> Result<(), Outage> {
         let delivered = !self.fail_next.swap(false, Ordering::SeqCst);
         lock(&self.messages).push(Message {
             code: message.code().to_string(),
@@ -546,7 +546,7 @@ fn nothing_admitted(what: &str, before: &UserRecord, after: &UserRecord) {
         "{what}: refused or failed, yet a recovery code of {who} was spent"
     );
     let confirmed = |r: &UserRecord| -> Vec<(Role, Option<u64>)> {
-        let destinations = r.out_of_band().destinations();
+        let destinations = r.destination_state().destinations();
         destinations
             .iter()
             .filter(|d| d.confirmed_at().is_some())
@@ -859,7 +859,7 @@ impl Harness {
             }
         }
         let record = &called.after.alice.record;
-        if record.out_of_band().challenge().is_none() {
+        if record.destination_state().challenge().is_none() {
             self.live_code = None;
         }
         for device in &mut self.devices {
@@ -1058,7 +1058,7 @@ impl Harness {
                         after.authenticators().is_empty()
                             && after.pending_enrollment().is_none()
                             && after.recovery_codes().is_none()
-                            && after.out_of_band().destinations().is_empty()
+                            && after.destination_state().destinations().is_empty()
                             && after.devices().is_empty(),
                         "deactivate: something was left"
                     );
@@ -1128,7 +1128,7 @@ impl Harness {
                         self.fresh(&called, &me, SensitiveAction::AddDestination),
                         "add destination: without a fresh proof"
                     );
-                    let added = called.after.alice.record.out_of_band().destinations().iter().any(|d| {
+                    let added = called.after.alice.record.destination_state().destinations().iter().any(|d| {
                         d.role() == role(backup)
                             && d.confirmed_at().is_none()
                             && *d.destination() == destination(which)
@@ -1170,8 +1170,8 @@ impl Harness {
                     ready(h.mfa.remove_destination(&me, role(backup), ctx))
                 });
                 if let Some(&removed) = called.done() {
-                    let before = called.before.alice.record.out_of_band();
-                    let after = called.after.alice.record.out_of_band();
+                    let before = called.before.alice.record.destination_state();
+                    let after = called.after.alice.record.destination_state();
                     assert!(
                         !after.destinations().iter().any(|d| d.role() == role(backup)),
                         "remove destination: still there"
@@ -1342,7 +1342,7 @@ impl Harness {
                             after.authenticators().is_empty()
                                 && after.recovery_codes().is_none()
                                 && after.devices().is_empty()
-                                && after.out_of_band().destinations().is_empty()
+                                && after.destination_state().destinations().is_empty()
                                 && after.must_enroll(),
                             "reset: something was left"
                         );
@@ -1446,7 +1446,7 @@ impl Harness {
     /// After a send: the code that may now work, and a failed send taken back.
     fn after_send(
         &mut self,
-        called: &Called<Outcome<mfa_kit::flow::oob::Sent>>,
+        called: &Called<Outcome<mfa_kit::flow::destination::Sent>>,
         sent_before: usize,
         purpose: Purpose,
     ) {
@@ -1466,13 +1466,13 @@ impl Harness {
             Err(Error::Sender(_)) => {
                 assert!(handed == 1 && !messages[sent_before].delivered);
                 let (before, after) = (&called.before.alice.record, &called.after.alice.record);
-                let (old, new) = (before.out_of_band(), after.out_of_band());
+                let (old, new) = (before.destination_state(), after.destination_state());
                 assert!(new.challenge().is_none(), "the sender failed, yet a code is pending");
                 assert!(
                     new.sent_at().len() <= old.sent_at().len(),
                     "the sender failed, yet the send was counted"
                 );
-                let confirmed = |o: &mfa_kit::record::OobState| {
+                let confirmed = |o: &mfa_kit::record::DestinationState| {
                     o.destinations().iter().filter(|d| d.confirmed_at().is_some()).count()
                 };
                 assert_eq!(confirmed(new), confirmed(old));
@@ -1490,7 +1490,7 @@ impl Harness {
                     .after
                     .alice
                     .record
-                    .out_of_band()
+                    .destination_state()
                     .challenge()
                     .is_some_and(|challenge| challenge.awaiting_send().is_none());
                 if handed == 1 && messages[sent_before].delivered && confirmed {
@@ -1522,7 +1522,7 @@ impl Harness {
         );
         assert_eq!(message.purpose, purpose, "{what}: a code for another purpose was accepted");
         assert!(called.now < message.expires_at, "{what}: an expired code was accepted");
-        let issued = message.expires_at.saturating_sub(self.rules.oob.lifetime);
+        let issued = message.expires_at.saturating_sub(self.rules.send_limits.lifetime);
         assert!(
             issued <= called.now.saturating_add(CLOCK_SKEW),
             "{what}: a code from the future was accepted"

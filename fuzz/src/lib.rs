@@ -107,15 +107,15 @@ pub fn fixture() -> Fixture {
     let recovery_codes = ok(codes, "recovery codes").iter().map(|c| c.as_str().to_string()).collect();
 
     let phone = Destination::sms("+61 412 345 678").expect("a valid number");
-    let reserved = flow::oob::reserve(&mut record, &key, Role::Primary, Some(phone), &deployment.env(now))
+    let reserved = flow::destination::reserve(&mut record, &key, Role::Primary, Some(phone), &deployment.env(now))
         .expect("random source");
     let reservation = ok(reserved, "reserve destination");
     let confirm_code = reservation.message.code().to_string();
     // The sender took it: the code works from now on.
-    let _sent = flow::oob::confirm_sent(&mut record, &key, &reservation);
+    let _sent = flow::destination::confirm_sent(&mut record, &key, &reservation);
     now += 10;
     ok(
-        flow::oob::redeem(
+        flow::destination::redeem(
             &mut record,
             &key,
             &confirm_code,
@@ -131,11 +131,11 @@ pub fn fixture() -> Fixture {
     let device_token = ok(remembered, "remember").token;
 
     now += 60;
-    let reserved = flow::oob::reserve(&mut record, &key, Role::Primary, None, &deployment.env(now))
+    let reserved = flow::destination::reserve(&mut record, &key, Role::Primary, None, &deployment.env(now))
         .expect("random source");
     let reservation = ok(reserved, "reserve sign-in code");
     let oob_code = reservation.message.code().to_string();
-    let _sent = flow::oob::confirm_sent(&mut record, &key, &reservation);
+    let _sent = flow::destination::confirm_sent(&mut record, &key, &reservation);
 
     Fixture { record, totp, recovery_codes, oob_code, device_token, now }
 }

@@ -229,8 +229,8 @@ pub fn resynchronise<T: Borrow<Totp>>(
 /// - for a user whose only factors are security keys, no code: a security-key proof
 ///   made within the step-up window ([`super::step_up`]) by this session;
 /// - for a user without one whose factor is a primary SMS or e-mail destination, the
-///   sign-in code sent to that destination ([`super::oob::reserve`] with
-///   [`Role::Primary`], then sent), checked as [`super::oob::redeem`] checks a sign-in
+///   sign-in code sent to that destination ([`super::destination::reserve`] with
+///   [`Role::Primary`], then sent), checked as [`super::destination::redeem`] checks a sign-in
 ///   code (expiry, attempts per code, lockout) under the deployment's hash `key`
 ///   (`None`: codes were never sent, and none is pending).
 ///
@@ -268,7 +268,7 @@ pub fn deactivate<T: Borrow<Totp>>(
             super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env).map_or(Ok(()), Err)
         } else if by_destination {
             match key {
-                Some(key) => super::oob::redeem_primary_sign_in_code(draft, key, code, env).map(drop),
+                Some(key) => super::destination::redeem_primary_sign_in_code(draft, key, code, env).map(drop),
                 None => Err(Refusal::NoCodePending),
             }
         } else {

@@ -2,7 +2,7 @@
 //! reading does anything else, it voids the windows that reading proves were written
 //! by a clock that ran ahead ([`UserRecord::future_dated`]), so they never become
 //! valid when real time reaches them, and lets a reserved code whose send was never
-//! confirmed lapse ([`super::oob::SEND_DEADLINE`]). Both are record changes, saved with
+//! confirmed lapse ([`super::destination::SEND_DEADLINE`]). Both are record changes, saved with
 //! the transition's, and audited ([`EventKind::FutureDatedVoided`],
 //! [`EventKind::BackupCodeLapsed`]).
 //!
@@ -24,16 +24,16 @@ pub fn settle(record: &mut UserRecord, env: &Env<'_>) -> Step<()> {
 
 /// Whether [`settle`] would change the record at `env.now`. Allocates nothing.
 pub fn needs_settling(record: &UserRecord, env: &Env<'_>) -> bool {
-    record.future_dated(env.now, env.rules.oob.lifetime).next().is_some()
-        || super::oob::lapsed(record, env.now)
+    record.future_dated(env.now, env.rules.send_limits.lifetime).next().is_some()
+        || super::destination::lapsed(record, env.now)
 }
 
 /// What every transition with a reading does first.
 pub(crate) fn settle_in(draft: &mut Draft<'_>, env: &Env<'_>) {
-    let (now, lifetime) = (env.now, env.rules.oob.lifetime);
+    let (now, lifetime) = (env.now, env.rules.send_limits.lifetime);
     if draft.get().future_dated(now, lifetime).next().is_some() {
         let voided = draft.edit().void_future_dated(now, lifetime);
         draft.emit(EventKind::FutureDatedVoided { reading: now, voided });
     }
-    super::oob::lapse(draft, now);
+    super::destination::lapse(draft, now);
 }

@@ -52,12 +52,12 @@
 
 pub mod authenticator;
 pub mod clock;
+pub mod destination;
 pub mod device;
 pub mod disown;
 mod draft;
 pub mod enrollment;
 pub mod evidence;
-pub mod oob;
 pub mod oversight;
 pub mod recovery;
 pub mod security_key;
@@ -143,7 +143,7 @@ pub struct Rules {
     /// Two codes (default) or one to confirm an enrollment.
     pub confirmation: enrollment::Confirmation,
     /// Limits on SMS and e-mail codes.
-    pub oob: oob::OobLimits,
+    pub send_limits: destination::SendLimits,
     /// How many recovery codes a set holds.
     pub recovery_codes: usize,
     /// What a security key's counter going backwards does.
@@ -156,7 +156,7 @@ impl Rules {
     pub const DEFAULT: Rules = Rules {
         drift: authenticator::DriftRules::DEFAULT,
         confirmation: enrollment::Confirmation::TwoCodes,
-        oob: oob::OobLimits::DEFAULT,
+        send_limits: destination::SendLimits::DEFAULT,
         recovery_codes: recovery::DEFAULT_COUNT,
         counter: security_key::CounterRule::Refuse,
     };
@@ -177,8 +177,8 @@ impl Rules {
 
     /// The same rules with other SMS and e-mail limits.
     #[must_use]
-    pub fn with_oob(mut self, oob: oob::OobLimits) -> Rules {
-        self.oob = oob;
+    pub fn with_send_limits(mut self, limits: destination::SendLimits) -> Rules {
+        self.send_limits = limits;
         self
     }
 

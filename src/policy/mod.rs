@@ -186,7 +186,7 @@ impl UserFacts {
             must_enroll: record.must_enroll(),
             disabled: record.failures().disabled_at().is_some(),
             has_backup_destination: record
-                .out_of_band()
+                .destination_state()
                 .confirmed(crate::vocabulary::Role::Backup)
                 .is_some_and(|backup| allowed(backup.destination().method())),
         }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::{
-    FailureState, LastProof, OobState, PendingEnrollment, Proofs, RecoveryCodes, RememberedDevice,
+    DestinationState, FailureState, LastProof, PendingEnrollment, Proofs, RecoveryCodes, RememberedDevice,
     TotpCredential, UserRecord,
 };
 use crate::vocabulary::UserId;
@@ -38,7 +38,7 @@ pub(super) struct Stored {
     #[serde(default)]
     recovery: Option<RecoveryCodes>,
     #[serde(default)]
-    oob: OobState,
+    oob: DestinationState,
     #[serde(default)]
     devices: Vec<RememberedDevice>,
     #[serde(default)]

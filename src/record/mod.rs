@@ -115,7 +115,7 @@
 //!   enrollment starts are the record's (`enrollment_starts`), so dropping a pending
 //!   enrollment does not forget them.
 //! - A code reserved but whose send was never confirmed does not work, and lapses
-//!   [`crate::flow::oob::SEND_DEADLINE`] after it was reserved (uncounted, audited).
+//!   [`crate::flow::destination::SEND_DEADLINE`] after it was reserved (uncounted, audited).
 //! - The service refuses readings past the year 2100 as a clock failure
 //!   (`service::Error::Clock`), so `u64::MAX` is never written.
 //! - A reading behind the truth is caught only where the record holds a later time: a
@@ -123,9 +123,9 @@
 //!   less `CLOCK_SKEW`.
 
 mod authenticator;
+mod destination;
 mod device;
 mod legacy;
-mod oob;
 mod recovery;
 mod security_key;
 mod time;
@@ -138,8 +138,8 @@ pub use authenticator::{
     AuthenticatorInfo, DEFAULT_AUTHENTICATOR_NAME, MAX_AUTHENTICATOR_NAME, MAX_AUTHENTICATORS,
     PendingEnrollment, TotpCredential,
 };
+pub use destination::{Challenge, DestinationState, RegisteredDestination};
 pub use device::{DeviceInfo, DeviceToken, MAX_DEVICES, RememberedDevice};
-pub use oob::{Challenge, OobState, RegisteredDestination};
 pub use recovery::{RecoveryCodes, RecoveryEntry};
 pub use security_key::{
     CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, MAX_CEREMONY_STATE, MAX_CREDENTIAL_ID,
@@ -353,7 +353,7 @@ pub struct UserRecord {
     pub(crate) enrollment_starts: Few<u64>,
     pub(crate) failures: FailureState,
     pub(crate) recovery: Option<RecoveryCodes>,
-    pub(crate) oob: OobState,
+    pub(crate) oob: DestinationState,
     pub(crate) devices: Vec<RememberedDevice>,
     /// The last successful proof of each method.
     pub(crate) proofs: Proofs,
@@ -392,7 +392,7 @@ impl UserRecord {
             enrollment_starts: Few::new(),
             failures: FailureState::default(),
             recovery: None,
-            oob: OobState::default(),
+            oob: DestinationState::default(),
             devices: Vec::new(),
             proofs: Proofs::default(),
             must_enroll: false,
@@ -496,7 +496,7 @@ impl UserRecord {
     }
 
     /// SMS and e-mail destinations and the pending code.
-    pub fn out_of_band(&self) -> &OobState {
+    pub fn destination_state(&self) -> &DestinationState {
         &self.oob
     }
 

@@ -26,7 +26,7 @@ pub enum Error {
     /// (audited as `backup_code_reserved`), then confirmed as sent or taken back. If
     /// the store fails after the reservation was saved (or its reply was lost), the
     /// reservation stays unconfirmed: its code never works, and
-    /// [`SEND_DEADLINE`](crate::flow::oob::SEND_DEADLINE) after it was made it lapses
+    /// [`SEND_DEADLINE`](crate::flow::destination::SEND_DEADLINE) after it was made it lapses
     /// at the record's next change: the send stops counting towards the limits, a
     /// destination it added is removed, and the trail says `backup_code_lapsed`.
     #[error("the MFA store failed, so nobody was let in: {0}")]

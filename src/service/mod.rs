@@ -18,6 +18,7 @@ mod builder;
 mod commit;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
+mod destination;
 mod device;
 mod disown;
 mod enrollment;
@@ -25,7 +26,6 @@ mod error;
 mod evidence;
 #[cfg(feature = "export")]
 mod export;
-mod oob;
 mod oversight;
 pub mod permissions;
 mod recovery;

@@ -168,7 +168,7 @@ impl mfa_kit::notify::CodeSender for Outbox {
     async fn send(
         &self,
         to: &mfa_kit::Destination,
-        message: &mfa_kit::flow::oob::OobMessage,
+        message: &mfa_kit::flow::destination::CodeMessage,
     ) -> Result<(), GatewayDown> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(GatewayDown);

@@ -312,7 +312,7 @@ impl mfa_kit::notify::CodeSender for Gateway {
     async fn send(
         &self,
         _to: &Destination,
-        message: &mfa_kit::flow::oob::OobMessage,
+        message: &mfa_kit::flow::destination::CodeMessage,
     ) -> Result<(), Self::Error> {
         self.0.lock().unwrap().push(message.code().to_string());
         Ok(())

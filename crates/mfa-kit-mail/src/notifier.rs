@@ -81,7 +81,7 @@ where
 /// unconfirmed destination is left out: whoever added it has not shown they hold it.
 pub fn record_addresses(record: &UserRecord) -> Vec<Mailbox> {
     let mut confirmed: Vec<_> =
-        record.out_of_band().destinations().iter().filter(|d| d.confirmed_at().is_some()).collect();
+        record.destination_state().destinations().iter().filter(|d| d.confirmed_at().is_some()).collect();
     confirmed.sort_by_key(|d| d.role() != mfa_kit::Role::Primary);
     confirmed
         .into_iter()

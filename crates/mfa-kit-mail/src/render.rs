@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use mfa_kit::Destination;
-use mfa_kit::flow::oob::OobMessage;
+use mfa_kit::flow::destination::CodeMessage;
 use mfa_kit::relay::Notice;
 
 use crate::mailer::Letterhead;
@@ -175,7 +175,7 @@ pub fn render_notice_with_link(notice: &Notice, letterhead: &Letterhead, disown:
 
 /// The message carrying an e-mailed code: the code, what it is for, until when it
 /// works, and what to do if the user did not ask for it.
-pub fn render_code(to: &Destination, message: &OobMessage, letterhead: &Letterhead) -> Rendered {
+pub fn render_code(to: &Destination, message: &CodeMessage, letterhead: &Letterhead) -> Rendered {
     let expires = utc_minute(message.expires_at());
     let wording = texts::code(message.purpose(), &letterhead.site, &to.masked(), &expires);
     let footer =

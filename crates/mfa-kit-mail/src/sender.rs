@@ -2,7 +2,7 @@
 
 use lettre::message::Mailbox;
 use mfa_kit::Destination;
-use mfa_kit::flow::oob::OobMessage;
+use mfa_kit::flow::destination::CodeMessage;
 use mfa_kit::notify::CodeSender;
 
 use crate::error::MailError;
@@ -47,7 +47,7 @@ fn random_message_id(domain: &str) -> Result<String, MailError> {
 impl CodeSender for MailCodeSender {
     type Error = MailError;
 
-    async fn send(&self, to: &Destination, message: &OobMessage) -> Result<(), MailError> {
+    async fn send(&self, to: &Destination, message: &CodeMessage) -> Result<(), MailError> {
         let Destination::Email(address) = to else { return Err(MailError::NotEmail) };
         let address = address.parse().map_err(|_| MailError::BadAddress)?;
         let rendered = render_code(to, message, self.mailer.letterhead());

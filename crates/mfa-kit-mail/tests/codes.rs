@@ -134,7 +134,7 @@ async fn fails_closed(misbehaviour: Misbehaviour, tls: TlsMode) -> (Scripted, St
     let server = Scripted::start(misbehaviour);
     let sender = MailCodeSender::new(mailer_to(server.port, tls, Duration::from_secs(2)));
     let before = firm.mfa.record(&bob).await.unwrap();
-    assert!(before.out_of_band().challenge().is_none(), "the confirmation code was used");
+    assert!(before.destination_state().challenge().is_none(), "the confirmation code was used");
 
     let started = std::time::Instant::now();
     let failed = firm.mfa.send_sign_in_code(&bob, Role::Primary, &sender, &office()).await;
@@ -145,7 +145,7 @@ async fn fails_closed(misbehaviour: Misbehaviour, tls: TlsMode) -> (Scripted, St
 
     // No code was issued: none is pending, the send is not counted, the trail says so.
     let after = firm.mfa.record(&bob).await.unwrap();
-    assert!(after.out_of_band().challenge().is_none(), "no code is valid");
+    assert!(after.destination_state().challenge().is_none(), "no code is valid");
     let kinds = firm.audit.kinds_for(&bob);
     assert_eq!(
         kinds[kinds.len() - 2..],
@@ -222,7 +222,7 @@ async fn an_sms_destination_is_refused_by_the_email_sender() {
     let failed = firm.mfa.add_destination(&carol, phone, Role::Primary, &sender, &office()).await;
     let Err(Error::Sender(error)) = failed else { panic!("{failed:?}") };
     assert!(error.to_string().contains("not an e-mail address"), "{error}");
-    assert!(firm.mfa.record(&carol).await.unwrap().out_of_band().destinations().is_empty());
+    assert!(firm.mfa.record(&carol).await.unwrap().destination_state().destinations().is_empty());
     assert!(matches!(error.downcast_ref::<MailError>(), Some(MailError::NotEmail)), "{error:?}");
 }
 
@@ -236,7 +236,7 @@ async fn notices_go_to_the_account_address_and_the_records_confirmed_email_desti
     let sender = MailCodeSender::new(mailer());
     firm.mfa.add_destination(&dan, unconfirmed, Role::Backup, &sender, &office()).await.unwrap().unwrap();
     let record = firm.mfa.record(&dan).await.unwrap();
-    assert_eq!(record.out_of_band().destinations().len(), 2);
+    assert_eq!(record.destination_state().destinations().len(), 2);
     let from_record: Vec<String> = record_addresses(&record).iter().map(|m| m.email.to_string()).collect();
     assert_eq!(from_record, vec![confirmed.clone()]);
     // The account's own address first; the same address twice (any case) only once.

@@ -140,7 +140,7 @@ impl mfa_kit::notify::CodeSender for Provider {
     async fn send(
         &self,
         _: &mfa_kit::Destination,
-        message: &mfa_kit::flow::oob::OobMessage,
+        message: &mfa_kit::flow::destination::CodeMessage,
     ) -> Result<(), ProviderDown> {
         if self.down.load(Ordering::SeqCst) {
             return Err(ProviderDown);
@@ -160,7 +160,7 @@ fn names(kinds: &[EventKind]) -> Vec<String> {
 /// the record does not know was sent; a reservation left unconfirmed lapses, uncounted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_reply_on_any_save_of_a_send_leaves_the_trail_true_and_no_unconfirmed_code_live() {
-    use mfa_kit::flow::oob::SEND_DEADLINE;
+    use mfa_kit::flow::destination::SEND_DEADLINE;
     use mfa_kit::{Destination, Refusal, Role};
     let tables = unique_tables("lost_send");
     let inner = PostgresStore::with_tables(postgres_pool(4).await, tables.clone());
@@ -247,7 +247,7 @@ async fn a_lost_reply_on_any_save_of_a_send_leaves_the_trail_true_and_no_unconfi
             clock.advance(SEND_DEADLINE);
             assert_eq!(purpose_code("000000").await, Err(Refusal::NoCodePending), "{at}");
             let after = inner.load(&ann).await.unwrap().unwrap().record;
-            let (oob, was) = (after.out_of_band(), before.out_of_band());
+            let (oob, was) = (after.destination_state(), before.destination_state());
             assert!(oob.challenge().is_none(), "{at}");
             assert_eq!(oob.sent_at(), was.sent_at(), "{at}: the send does not count");
             assert_eq!(oob.destinations(), was.destinations(), "{at}: no destination was left");

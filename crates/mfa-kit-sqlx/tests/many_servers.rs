@@ -24,7 +24,7 @@ use mfa_kit::UserId;
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::EventKind;
-use mfa_kit::flow::oob::OobMessage;
+use mfa_kit::flow::destination::CodeMessage;
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::notify::CodeSender;
 use mfa_kit::otp::Totp;
@@ -55,7 +55,7 @@ struct Outbox(Mutex<HashMap<String, String>>);
 impl CodeSender for Outbox {
     type Error = std::convert::Infallible;
 
-    async fn send(&self, to: &Destination, message: &OobMessage) -> Result<(), Self::Error> {
+    async fn send(&self, to: &Destination, message: &CodeMessage) -> Result<(), Self::Error> {
         self.0.lock().unwrap().insert(to.address().to_string(), message.code().to_string());
         Ok(())
     }
@@ -309,7 +309,7 @@ async fn many_servers<S: Backend>(store: S, url: &str, tables: &TableNames) {
             .filter(|k| matches!(k, EventKind::BackupCodeSent { .. }))
             .count();
         let record = mfa.record(&user(r, "send")).await.unwrap();
-        let recorded = record.out_of_band().sent_at().iter().filter(|t| **t == ROUND_TIME).count();
+        let recorded = record.destination_state().sent_at().iter().filter(|t| **t == ROUND_TIME).count();
         if *calls != 1 || audited != 1 || recorded != 1 {
             over_limit.push((r, *calls, audited, recorded));
         }

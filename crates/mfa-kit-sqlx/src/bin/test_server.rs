@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
-use mfa_kit::flow::oob::OobMessage;
+use mfa_kit::flow::destination::CodeMessage;
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::notify::CodeSender;
 use mfa_kit::policy::SignInContext;
@@ -44,7 +44,7 @@ struct CountingSender(AtomicU32);
 impl CodeSender for CountingSender {
     type Error = std::convert::Infallible;
 
-    async fn send(&self, _to: &Destination, _message: &OobMessage) -> Result<(), Self::Error> {
+    async fn send(&self, _to: &Destination, _message: &CodeMessage) -> Result<(), Self::Error> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }

@@ -25,7 +25,7 @@ use super::{Draft, Env, Failure, Proven, Step, run, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::keyed_hash::{Digest, HashKey};
 use crate::otp::{Code, Digits};
-use crate::record::{Challenge, OobState, RegisteredDestination, UserRecord};
+use crate::record::{Challenge, DestinationState, RegisteredDestination, UserRecord};
 use crate::vocabulary::{Destination, Purpose, Refusal, RejectionReason, Role, SensitiveAction, UserId};
 
 const PURPOSE: &str = "mfa-kit out-of-band code v1";
@@ -36,7 +36,7 @@ const PURPOSE: &str = "mfa-kit out-of-band code v1";
     clippy::exhaustive_structs,
     reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
 )]
-pub struct OobLimits {
+pub struct SendLimits {
     /// How long a code is valid, in seconds (10 minutes, seed 004).
     pub lifetime: u64,
     /// Wrong tries before a code is discarded.
@@ -49,26 +49,26 @@ pub struct OobLimits {
     pub digits: Digits,
 }
 
-impl OobLimits {
+impl SendLimits {
     /// 10 minutes, 5 tries, one send a minute and 5 an hour, 6 digits.
-    pub const DEFAULT: OobLimits =
-        OobLimits { lifetime: 600, max_attempts: 5, min_interval: 60, max_per_hour: 5, digits: Digits::SIX };
+    pub const DEFAULT: SendLimits =
+        SendLimits { lifetime: 600, max_attempts: 5, min_interval: 60, max_per_hour: 5, digits: Digits::SIX };
 }
 
-impl Default for OobLimits {
+impl Default for SendLimits {
     fn default() -> Self {
-        OobLimits::DEFAULT
+        SendLimits::DEFAULT
     }
 }
 
 /// What the sender delivers: the code and what it is for. `Debug` hides the code.
-pub struct OobMessage {
+pub struct CodeMessage {
     code: Zeroizing<String>,
     purpose: Purpose,
     expires_at: u64,
 }
 
-impl OobMessage {
+impl CodeMessage {
     /// The code to put in the SMS or e-mail.
     pub fn code(&self) -> &str {
         &self.code
@@ -83,9 +83,9 @@ impl OobMessage {
     }
 }
 
-impl fmt::Debug for OobMessage {
+impl fmt::Debug for CodeMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OobMessage")
+        f.debug_struct("CodeMessage")
             .field("purpose", &self.purpose)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
@@ -100,7 +100,7 @@ pub struct Reservation {
     /// Where the code goes.
     pub destination: Destination,
     /// What to send.
-    pub message: OobMessage,
+    pub message: CodeMessage,
     /// Whether the reservation also added the destination (so a release removes it).
     pub added: bool,
     reserved_at: u64,
@@ -179,7 +179,7 @@ fn counts(sent: u64, now: u64) -> bool {
 }
 
 /// Checks the resend limits; the time a send is next allowed if not now.
-fn rate_limit(state: &OobState, now: u64, limits: &OobLimits) -> Option<u64> {
+fn rate_limit(state: &DestinationState, now: u64, limits: &SendLimits) -> Option<u64> {
     let recent = || state.sent_at.iter().filter(|sent| counts(**sent, now));
     if let Some(last) = recent().max().filter(|last| now < last.saturating_add(limits.min_interval)) {
         return Some(last.saturating_add(limits.min_interval));
@@ -327,7 +327,7 @@ fn issue(
     target: &Destination,
     env: &Env<'_>,
 ) -> Result<Result<(Zeroizing<String>, u64), Refusal>, Failure> {
-    let (now, limits) = (env.now, &env.rules.oob);
+    let (now, limits) = (env.now, &env.rules.send_limits);
     if let Some(retry_at) = rate_limit(&draft.get().oob, now, limits) {
         return Ok(Err(Refusal::RateLimited { retry_at }));
     }
@@ -360,7 +360,7 @@ fn reserved(
     now: u64,
 ) -> Reservation {
     draft.emit(EventKind::BackupCodeReserved { method: target.method(), purpose, to: target.masked() });
-    let message = OobMessage { code, purpose, expires_at };
+    let message = CodeMessage { code, purpose, expires_at };
     Reservation { destination: target, message, added: false, reserved_at: now }
 }
 
@@ -525,7 +525,11 @@ fn pending(draft: &Draft<'_>, purpose: Purpose, env: &Env<'_>) -> Result<(Role, 
     let pending = draft.get().oob.challenge.as_ref().filter(|c| c.purpose == purpose && c.send_by.is_none());
     pending
         .map(|c| {
-            (c.role, c.issued_at.unwrap_or(c.expires_at.saturating_sub(env.rules.oob.lifetime)), c.expires_at)
+            (
+                c.role,
+                c.issued_at.unwrap_or(c.expires_at.saturating_sub(env.rules.send_limits.lifetime)),
+                c.expires_at,
+            )
         })
         .ok_or(Refusal::NoCodePending)
 }
@@ -560,7 +564,7 @@ fn spend(
     if let Some(refused) = draft.refuse_if_locked(method, now) {
         return Err(refused);
     }
-    if !crate::record::window_holds(typed.issued_at, typed.expires_at, env.rules.oob.lifetime, now) {
+    if !crate::record::window_holds(typed.issued_at, typed.expires_at, env.rules.send_limits.lifetime, now) {
         draft.edit().oob.challenge = None;
         let consecutive_failures = draft.get().failures.consecutive;
         draft.emit(EventKind::CodeRejected {
@@ -570,14 +574,14 @@ fn spend(
         });
         return Err(Refusal::CodeExpired);
     }
-    let code = match Code::parse(input, env.rules.oob.digits) {
+    let code = match Code::parse(input, env.rules.send_limits.digits) {
         Ok(code) => Zeroizing::new(code.to_string()),
         Err(_) => return Err(draft.malformed(method, now)),
     };
     let digest = hash(key, &draft.get().user, typed.purpose, typed.destination, &code);
     let matches = draft.get().oob.challenge.as_ref().is_some_and(|c| c.hash.matches(&digest));
     if !matches {
-        let max_attempts = env.rules.oob.max_attempts;
+        let max_attempts = env.rules.send_limits.max_attempts;
         if let Some(challenge) = draft.edit().oob.challenge.as_mut() {
             challenge.attempts = challenge.attempts.saturating_add(1);
             if challenge.attempts >= max_attempts {
@@ -639,8 +643,8 @@ mod tests {
 
     #[test]
     fn resends_are_limited_to_one_a_minute_and_five_an_hour() {
-        let mut state = OobState::default();
-        let limits = OobLimits::DEFAULT;
+        let mut state = DestinationState::default();
+        let limits = SendLimits::DEFAULT;
         let mut now = 10_000;
         for _ in 0..5 {
             assert_eq!(rate_limit(&state, now, &limits), None);

@@ -1,8 +1,8 @@
-//! Phone numbers and e-mail addresses ([`crate::flow::oob`]): adding and confirming
+//! Phone numbers and e-mail addresses ([`crate::flow::destination`]): adding and confirming
 //! one, sending and checking sign-in codes, removing one.
 
 use super::{Error, MfaService};
-use crate::flow::oob::Sent;
+use crate::flow::destination::Sent;
 use crate::flow::{self, Proven};
 use crate::notify::CodeSender;
 use crate::policy::SignInContext;
@@ -39,7 +39,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         code: &str,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
-        self.redeem_oob(user, code, Purpose::ConfirmDestination, context).await
+        self.redeem_destination_code(user, code, Purpose::ConfirmDestination, context).await
     }
 
     /// Sends a sign-in code to the user's confirmed destination of `role`; any code
@@ -68,12 +68,12 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         code: &str,
         context: &SignInContext,
     ) -> Result<Outcome<Proven>, Error> {
-        self.redeem_oob(user, code, Purpose::SignIn, context).await
+        self.redeem_destination_code(user, code, Purpose::SignIn, context).await
     }
 
     /// Removes the destination of `role` (and any code sent to it); `true` if there was
     /// one. Removing the last factor follows the rules of deactivation (see
-    /// [`flow::oob::remove_destination`]).
+    /// [`flow::destination::remove_destination`]).
     ///
     /// # Errors
     /// Infrastructure failures.
@@ -84,12 +84,12 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
     ) -> Result<Outcome<bool>, Error> {
         self.update(user, user, &context.request, |record, now| {
-            Ok(flow::oob::remove_destination(record, role, &self.env(now, context)))
+            Ok(flow::destination::remove_destination(record, role, &self.env(now, context)))
         })
         .await
     }
 
-    async fn redeem_oob(
+    async fn redeem_destination_code(
         &self,
         user: &UserId,
         code: &str,
@@ -98,7 +98,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     ) -> Result<Outcome<Proven>, Error> {
         let key = self.key()?;
         self.update(user, user, &context.request, |record, now| {
-            Ok(flow::oob::redeem(record, key, code, purpose, &self.env(now, context)))
+            Ok(flow::destination::redeem(record, key, code, purpose, &self.env(now, context)))
         })
         .await
     }
@@ -117,7 +117,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let key = self.key()?;
         let reserved = self
             .update(user, user, &context.request, |record, now| {
-                Ok(flow::oob::reserve(record, key, role, adding.clone(), &self.env(now, context))?)
+                Ok(flow::destination::reserve(record, key, role, adding.clone(), &self.env(now, context))?)
             })
             .await?;
         let reservation = match reserved {
@@ -127,10 +127,10 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         match sender.send(&reservation.destination, &reservation.message).await {
             Ok(()) => {
                 // Never refused; if the store fails here, the code never works and
-                // lapses (see `flow::oob::SEND_DEADLINE`).
+                // lapses (see `flow::destination::SEND_DEADLINE`).
                 let _confirmed: Outcome<()> = self
                     .update(user, user, &context.request, |record, _| {
-                        Ok(flow::oob::confirm_sent(record, key, &reservation))
+                        Ok(flow::destination::confirm_sent(record, key, &reservation))
                     })
                     .await?;
                 Ok(Ok(reservation.sent()))
@@ -140,7 +140,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                 // the reservation, never confirmed, lapses.
                 let _released: Outcome<()> = self
                     .update(user, user, &context.request, |record, _| {
-                        Ok(flow::oob::release(record, key, &reservation))
+                        Ok(flow::destination::release(record, key, &reservation))
                     })
                     .await?;
                 Err(Error::Sender(Box::new(error)))

@@ -41,7 +41,7 @@ pub struct Challenge {
     pub(crate) issued_at: Option<u64>,
     /// While the code is reserved and its send not yet confirmed: the time after which
     /// the reservation lapses. Such a code does not work (see
-    /// [`crate::flow::oob::reserve`]). Absent once the send is confirmed, and in
+    /// [`crate::flow::destination::reserve`]). Absent once the send is confirmed, and in
     /// records written before reservations were confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) send_by: Option<u64>,
@@ -82,7 +82,7 @@ impl Challenge {
 
 /// A user's out-of-band state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OobState {
+pub struct DestinationState {
     pub(crate) destinations: Vec<RegisteredDestination>,
     /// Boxed: rarely there, and the record is moved on every call.
     pub(crate) challenge: Option<Box<Challenge>>,
@@ -90,7 +90,7 @@ pub struct OobState {
     pub(crate) sent_at: Vec<u64>,
 }
 
-impl OobState {
+impl DestinationState {
     /// The one code currently valid, if any (its hash, never the code).
     pub fn challenge(&self) -> Option<&Challenge> {
         self.challenge.as_deref()
