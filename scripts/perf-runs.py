@@ -58,7 +58,7 @@ def main():
     print(f"load average before: {load()}", file=sys.stderr)
     rows = {key: [] for key in ("floor", "peer", "service", "full", "threads")}
     for run in range(runs):
-        bench("--bench", "totp", "--", "verify_window1_worst", "--noplot")
+        bench("--bench", "totp", "--all-features", "--", "verify_window1_worst", "--noplot")
         totp = medians("verify_window1_worst")
         rows["floor"].append(totp["mfa-kit"] / totp["hmac-floor"])
         rows["peer"].append(totp["totp-rs"] / totp["mfa-kit"])
@@ -71,7 +71,7 @@ def main():
         rows["threads"].append(threads["1 thread, 2 users in turn"] / threads["2 threads, 1 user each"])
         print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in rows.items()), file=sys.stderr)
     memory = subprocess.run(
-        ["cargo", "bench", "--bench", "memory"], cwd=ROOT, check=True, capture_output=True, text=True
+        ["cargo", "bench", "--bench", "memory", "--all-features"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
     per_user = re.search(r"memory_per_user: ([0-9]+) bytes", memory)
     allocations = subprocess.run(

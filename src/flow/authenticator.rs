@@ -258,7 +258,8 @@ pub fn deactivate<T: Borrow<Totp>>(
         let record = draft.get();
         let by_destination =
             record.authenticators.is_empty() && record.oob.confirmed(Role::Primary).is_some();
-        let by_key = record.authenticators.is_empty() && !by_destination && !record.security_keys.is_empty();
+        let by_key =
+            record.authenticators.is_empty() && !by_destination && !record.rare.security_keys.is_empty();
         if let Some(refused) = draft.refuse_deactivation(env) {
             return Ok(Err(refused));
         }
@@ -280,8 +281,8 @@ pub fn deactivate<T: Borrow<Totp>>(
         draft.protection_changed();
         let record = draft.edit();
         record.authenticators.clear();
-        record.security_keys.clear();
-        record.ceremony = None;
+        record.rare.edit().security_keys.clear();
+        record.rare.edit().ceremony = None;
         record.pending_enrollment = None;
         record.recovery = None;
         record.oob = Default::default();
@@ -323,7 +324,7 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
                 name: removed.name().to_string(),
             });
         } else if let Some(index) = key {
-            let removed = draft.edit().security_keys.remove(index);
+            let removed = draft.edit().rare.edit().security_keys.remove(index);
             draft.emit(EventKind::SecurityKeyRemoved {
                 authenticator: removed.id().to_string(),
                 name: removed.name().to_string(),
@@ -357,7 +358,7 @@ pub fn rename(record: &mut UserRecord, id: &str, name: &str, env: &Env<'_>) -> S
                 Some(credential) => credential.rename(&name),
                 None => return Ok(false),
             },
-            (None, Some(index)) => record.security_keys[index].name = name.clone().into(),
+            (None, Some(index)) => record.rare.edit().security_keys[index].name = name.clone().into(),
             (None, None) => return Ok(false),
         }
         draft.emit(EventKind::AuthenticatorRenamed { authenticator: id.to_string(), name });

@@ -152,7 +152,7 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, text: &str, env: &Env<'_>)
         let matches = crate::otp::ct::bytes_eq(expected.as_bytes(), given.as_bytes());
         let subject = Subject::decode(subject_text).filter(|_| matches);
         let Some(subject) = subject else { return Err(refuse(draft, Refusal::DisownLinkInvalid, env)) };
-        if draft.get().disowned.contains(&event_id) {
+        if draft.get().rare.disowned.contains(&event_id) {
             return Err(refuse(draft, Refusal::DisownLinkUsed, env));
         }
         let live = at <= env.now.saturating_add(CLOCK_SKEW) && env.now < at.saturating_add(LINK_LIFETIME);
@@ -161,11 +161,11 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, text: &str, env: &Env<'_>)
         }
         let revoked = undo(draft, &subject, at);
         let record = draft.edit();
-        record.disowned.push(event_id);
-        let excess = record.disowned.len().saturating_sub(REMEMBERED_LINKS);
-        record.disowned.drain(..excess);
-        record.frozen.get_or_insert(Frozen { since: env.now, event_id });
-        record.ceremony = None;
+        record.rare.edit().disowned.push(event_id);
+        let excess = record.rare.disowned.len().saturating_sub(REMEMBERED_LINKS);
+        record.rare.edit().disowned.drain(..excess);
+        record.rare.edit().frozen.get_or_insert(Frozen { since: env.now, event_id });
+        record.rare.edit().ceremony = None;
         record.pending_enrollment = None;
         super::device::revoke_every(draft, Revocation::Disowned);
         draft.protection_changed();
@@ -196,7 +196,7 @@ fn undo(draft: &mut Draft<'_>, subject: &Subject, at: u64) -> Vec<String> {
     match subject {
         Subject::Key(id) => {
             if let Some((index, _)) = record.security_key(id) {
-                draft.edit().security_keys.remove(index);
+                draft.edit().rare.edit().security_keys.remove(index);
                 revoked.push(id.clone());
             }
         }
@@ -242,5 +242,5 @@ fn undo(draft: &mut Draft<'_>, subject: &Subject, at: u64) -> Vec<String> {
 
 /// The refusal of a change to the account's protection while it is frozen.
 pub(crate) fn refuse_frozen(record: &UserRecord) -> Option<Refusal> {
-    record.frozen.is_some().then_some(Refusal::AccountFrozen)
+    record.rare.frozen.is_some().then_some(Refusal::AccountFrozen)
 }

@@ -5,7 +5,7 @@
 
 use super::{Env, Proven, Step};
 use crate::event::{EventKind, Events};
-use crate::record::UserRecord;
+use crate::record::{Stamp, UserRecord};
 use crate::vocabulary::{LockoutRule, Method, Outcome, Refusal, RejectionReason};
 
 /// A record being changed by one transition, with the events it produced.
@@ -84,6 +84,11 @@ impl<'r> Draft<'r> {
         if self.protection_changed {
             self.record.generation = self.record.generation.saturating_add(1);
         }
+        if self.changed {
+            // Parts emptied by the change (the last key removed, a freeze lifted) are
+            // not kept behind their pointer.
+            self.record.rare.tidy();
+        }
         Step { outcome, events: self.events, changed: self.changed }
     }
 
@@ -147,10 +152,10 @@ impl<'r> Draft<'r> {
     /// clears it).
     pub(crate) fn lift_expired_lock(&mut self, now: u64) {
         let failures = self.get().failures;
-        if failures.locked_until.is_some() && !failures.is_locked(now) {
+        if failures.locked_until.get().is_some() && !failures.is_locked(now) {
             let failures = &mut self.edit().failures;
-            failures.locked_until = None;
-            failures.locked_at = None;
+            failures.locked_until = Stamp::NONE;
+            failures.locked_at = Stamp::NONE;
             self.emit(EventKind::LockoutEnded);
         }
     }
@@ -196,9 +201,9 @@ impl<'r> Draft<'r> {
         self.emit(EventKind::CodeRejected { method, reason, consecutive_failures });
         if consecutive_failures >= rule.hard_limit.max(rule.max_failures).max(1) {
             let failures = &mut self.edit().failures;
-            failures.disabled_at = Some(now);
-            failures.locked_at = None;
-            failures.locked_until = None;
+            failures.disabled_at = Stamp::at(now);
+            failures.locked_at = Stamp::NONE;
+            failures.locked_until = Stamp::NONE;
             self.emit(EventKind::SecondFactorDisabled { failures: consecutive_failures });
             return Refusal::Disabled;
         }
@@ -207,8 +212,8 @@ impl<'r> Draft<'r> {
             let failures = &mut self.edit().failures;
             let length = rule.lock_duration(failures.lockouts).min(crate::record::MAX_LOCK_SECONDS);
             let until = now.saturating_add(length);
-            failures.locked_at = Some(now);
-            failures.locked_until = Some(until);
+            failures.locked_at = Stamp::at(now);
+            failures.locked_until = Stamp::at(until);
             failures.lockouts = failures.lockouts.saturating_add(1);
             self.emit(EventKind::LockoutStarted { until });
             return Refusal::LockedOut { until };
@@ -322,7 +327,7 @@ mod tests {
         assert_eq!(draft.refuse_if_locked(Method::Totp, u64::MAX - 1), Some(Refusal::Disabled));
         let step = draft.finish::<()>(Ok(()));
         assert!(step.events.contains(&EventKind::SecondFactorDisabled { failures: 12 }));
-        assert_eq!(record.failures.disabled_at.map(|_| record.failures.consecutive), Some(12));
+        assert_eq!(record.failures.disabled_at.get().map(|_| record.failures.consecutive), Some(12));
     }
 
     #[test]

@@ -64,8 +64,8 @@ pub fn reset(
             (before.failures != Default::default(), Cleared::Lockout),
             (before.recovery.is_some(), Cleared::RecoveryCodes),
             (!before.oob.is_empty(), Cleared::BackupDestinations),
-            (!before.security_keys.is_empty() || before.ceremony.is_some(), Cleared::SecurityKeys),
-            (before.frozen.is_some(), Cleared::Freeze),
+            (!before.rare.security_keys.is_empty() || before.rare.ceremony.is_some(), Cleared::SecurityKeys),
+            (before.rare.frozen.is_some(), Cleared::Freeze),
         ];
         cleared.extend(had.iter().filter(|(present, _)| *present).map(|(_, what)| *what));
         if !cleared.is_empty() {
@@ -75,9 +75,9 @@ pub fn reset(
             record.failures = Default::default();
             record.recovery = None;
             record.oob = Default::default();
-            record.security_keys.clear();
-            record.ceremony = None;
-            record.frozen = None;
+            record.rare.edit().security_keys.clear();
+            record.rare.edit().ceremony = None;
+            record.rare.edit().frozen = None;
         }
         if locked {
             draft.emit(EventKind::LockoutEnded);
@@ -412,7 +412,7 @@ impl UserStatus {
             locked_until: facts.locked_until,
             enrollment_pending: record.pending_enrollment.as_ref().is_some_and(|p| now < p.expires_at),
             compliance: None,
-            frozen: record.frozen.is_some(),
+            frozen: record.rare.frozen.is_some(),
         }
     }
 

@@ -179,7 +179,7 @@ pub fn generate(
             return Ok(Err(refused));
         }
         let (shown, stored) = draw(key, &draft.get().user, env.rules.recovery_codes, env.now)?;
-        draft.edit().recovery = Some(stored);
+        draft.edit().recovery = Some(Box::new(stored));
         draft.protection_changed();
         draft.emit(EventKind::RecoveryCodesGenerated { count: shown.len() });
         Ok(Ok(shown))
@@ -284,7 +284,7 @@ mod tests {
                 used_at: None,
             })
             .collect();
-        record.recovery = Some(RecoveryCodes { generated_at: 1, entries, replacement_due: false });
+        record.recovery = Some(Box::new(RecoveryCodes { generated_at: 1, entries, replacement_due: false }));
         record
     }
 
@@ -325,7 +325,7 @@ mod tests {
         let key = HashKey::from_bytes(&[1; 32]).unwrap();
         let (shown, stored) = draw(&key, &UserId::new("sarah"), 10, 5).unwrap();
         let mut record = UserRecord::new(UserId::new("sarah"));
-        record.recovery = Some(stored);
+        record.recovery = Some(Box::new(stored));
         let policy = crate::policy::StandardPolicy::nist_aal2();
         let step = redeem_with(&policy, &mut record, &key, shown[3].as_str());
         assert!(step.outcome.is_ok(), "{:?}", step.outcome);
@@ -346,7 +346,7 @@ mod tests {
         let key = HashKey::from_bytes(&[1; 32]).unwrap();
         let (shown, stored) = draw(&key, &UserId::new("sarah"), 10, 5).unwrap();
         let mut record = UserRecord::new(UserId::new("sarah"));
-        record.recovery = Some(stored);
+        record.recovery = Some(Box::new(stored));
         let step = redeem_with(&crate::policy::StandardPolicy::new(), &mut record, &key, shown[0].as_str());
         assert!(step.outcome.is_ok());
         assert!(!step.events.iter().any(|e| matches!(e, EventKind::RecoveryCodesReplacementDue { .. })));

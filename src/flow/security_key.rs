@@ -143,7 +143,7 @@ pub struct CeremonyStarted {
 /// # Errors
 /// [`Failure::RandomSource`] when the operating system's random source fails.
 pub fn user_handle(record: &UserRecord) -> Result<UserHandle, Failure> {
-    if let Some(handle) = record.user_handle {
+    if let Some(handle) = record.rare.user_handle {
         return Ok(handle);
     }
     let mut bytes = [0u8; 16];
@@ -191,8 +191,8 @@ fn open_registration(
     }
     let expires_at = env.now.saturating_add(CEREMONY_LIFETIME);
     let record = draft.edit();
-    record.user_handle.get_or_insert(handle);
-    record.ceremony = Some(Box::new(Ceremony {
+    record.rare.edit().user_handle.get_or_insert(handle);
+    record.rare.edit().ceremony = Some(Box::new(Ceremony {
         kind: CeremonyKind::Registration { name },
         state: state.into(),
         started_at: env.now,
@@ -226,11 +226,11 @@ fn may_add(draft: &mut Draft<'_>, env: &Env<'_>, fresh_at: u64) -> Option<Refusa
 /// (and refused as [`Refusal::CeremonyExpired`]).
 fn take_ceremony(draft: &mut Draft<'_>, registration: bool, env: &Env<'_>) -> Result<Ceremony, Refusal> {
     let of_kind = |ceremony: &&Ceremony| ceremony.is_registration() == registration;
-    let Some(ceremony) = draft.get().ceremony.as_deref().filter(of_kind).cloned() else {
+    let Some(ceremony) = draft.get().rare.ceremony.as_deref().filter(of_kind).cloned() else {
         return Err(Refusal::NoCeremonyPending);
     };
     // Single use: whatever the answer, this challenge is spent.
-    draft.edit().ceremony = None;
+    draft.edit().rare.edit().ceremony = None;
     if !window_holds(ceremony.started_at, ceremony.expires_at, CEREMONY_LIFETIME, env.now) {
         return Err(Refusal::CeremonyExpired);
     }
@@ -273,13 +273,13 @@ pub fn finish_registration(
             Err(error) => return Ok(Err(reject_registration(draft, error, env))),
         };
         let record = draft.get();
-        if record.security_keys.iter().any(|k| k.credential_id == key.credential_id) {
+        if record.rare.security_keys.iter().any(|k| k.credential_id == key.credential_id) {
             return Ok(Err(Refusal::KeyAlreadyRegistered));
         }
         let id = super::enrollment::new_id()?;
         draft.protection_changed();
         let record = draft.edit();
-        record.security_keys.push(SecurityKey {
+        record.rare.edit().security_keys.push(SecurityKey {
             id: id.clone().into(),
             name: name.clone().into(),
             credential_id: key.credential_id,
@@ -327,7 +327,7 @@ fn begin(draft: &mut Draft<'_>, env: &Env<'_>) -> Option<Refusal> {
     if !env.policy.method_allowed(env.context, Method::SecurityKey) {
         return Some(Refusal::MethodNotAllowed);
     }
-    if draft.get().security_keys.is_empty() {
+    if draft.get().rare.security_keys.is_empty() {
         return Some(Refusal::NotEnrolled);
     }
     draft.refuse_if_locked(Method::SecurityKey, env.now)
@@ -347,7 +347,7 @@ pub fn start_authentication(record: &mut UserRecord, state: String, env: &Env<'_
             return Err(Refusal::Malformed);
         }
         let expires_at = env.now.saturating_add(CEREMONY_LIFETIME);
-        draft.edit().ceremony = Some(Box::new(Ceremony {
+        draft.edit().rare.edit().ceremony = Some(Box::new(Ceremony {
             kind: CeremonyKind::Authentication,
             state: state.into(),
             started_at: env.now,
@@ -402,13 +402,17 @@ pub fn finish_authentication(
                 )));
             }
         };
-        let found =
-            draft.get().security_keys.iter().position(|key| key.credential_id == assertion.credential_id);
+        let found = draft
+            .get()
+            .rare
+            .security_keys
+            .iter()
+            .position(|key| key.credential_id == assertion.credential_id);
         let Some(index) = found else {
             let reason = RejectionReason::UnknownCredential;
             return Err(rejected(draft.count_failure(Method::SecurityKey, reason, env.now, lockout)));
         };
-        let key = &draft.get().security_keys[index];
+        let key = &draft.get().rare.security_keys[index];
         let stored = key.counter;
         let regressed = (assertion.counter > 0 || stored > 0) && assertion.counter <= stored;
         if regressed {
@@ -424,7 +428,7 @@ pub fn finish_authentication(
                 return Err(rejected(draft.count_failure(Method::SecurityKey, reason, env.now, lockout)));
             }
         }
-        if let Some(key) = draft.edit().security_keys.get_mut(index) {
+        if let Some(key) = draft.edit().rare.edit().security_keys.get_mut(index) {
             key.counter = key.counter.max(assertion.counter);
             key.backup_eligible = assertion.backup_eligible;
             key.backup_state = assertion.backup_state;

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::rare::{Rare, RareParts};
 use super::{
     DestinationState, FailureState, LastProof, PendingEnrollment, Proofs, RecoveryCodes, RememberedDevice,
     TotpCredential, UserRecord,
@@ -83,21 +84,23 @@ impl From<Stored> for UserRecord {
             user: stored.user,
             org: stored.org,
             authenticators: authenticators.into(),
-            security_keys: stored.security_keys,
-            user_handle: stored.user_handle,
-            ceremony: stored.ceremony.map(Box::new),
+            rare: Rare::of(RareParts {
+                security_keys: stored.security_keys,
+                user_handle: stored.user_handle,
+                ceremony: stored.ceremony.map(Box::new),
+                frozen: stored.frozen,
+                disowned: stored.disowned,
+            }),
             pending_enrollment: pending_enrollment.map(Box::new),
             enrollment_starts: enrollment_starts.into(),
             failures: stored.failures,
-            recovery: stored.recovery,
+            recovery: stored.recovery.map(Box::new),
             oob: stored.oob,
             devices: stored.devices,
             proofs,
             must_enroll: stored.must_enroll,
             generation: stored.generation,
             refusals: stored.refusals,
-            frozen: stored.frozen,
-            disowned: stored.disowned,
         }
     }
 }

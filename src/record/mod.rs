@@ -126,6 +126,7 @@ mod authenticator;
 mod destination;
 mod device;
 mod legacy;
+mod rare;
 mod recovery;
 mod security_key;
 mod time;
@@ -147,20 +148,67 @@ pub use security_key::{
 };
 pub use time::from_the_future;
 
+use self::rare::Rare;
 use crate::few::Few;
 use crate::vocabulary::{Method, OrgId, Refusal, Role, UserId};
+
+/// A time that may be unset, in eight bytes where an `Option<u64>` takes sixteen (the
+/// record is held for every user, and copied on every call): `u64::MAX`, which no
+/// clock reading the service accepts comes near, stands for none. Serialised as an
+/// `Option<u64>`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    /// No time.
+    pub(crate) const NONE: Stamp = Stamp(u64::MAX);
+
+    /// The time `at` (the last second before the sentinel at most).
+    pub(crate) fn at(at: u64) -> Stamp {
+        Stamp(at.min(u64::MAX - 1))
+    }
+
+    /// The time, if set.
+    pub(crate) fn get(self) -> Option<u64> {
+        Some(self.0).filter(|at| *at != u64::MAX)
+    }
+}
+
+impl Default for Stamp {
+    fn default() -> Stamp {
+        Stamp::NONE
+    }
+}
+
+impl std::fmt::Debug for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Stamp, D::Error> {
+        Ok(Option::<u64>::deserialize(deserializer)?.map_or(Stamp::NONE, Stamp::at))
+    }
+}
 
 /// Failed proofs since the last success, and the lockouts they caused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureState {
     pub(crate) consecutive: u32,
-    pub(crate) locked_until: Option<u64>,
+    pub(crate) locked_until: Stamp,
     #[serde(default)]
-    pub(crate) locked_at: Option<u64>,
+    pub(crate) locked_at: Stamp,
     #[serde(default)]
     pub(crate) lockouts: u32,
     #[serde(default)]
-    pub(crate) disabled_at: Option<u64>,
+    pub(crate) disabled_at: Stamp,
 }
 
 impl FailureState {
@@ -171,7 +219,7 @@ impl FailureState {
 
     /// The end of the current or last lockout.
     pub fn locked_until(&self) -> Option<u64> {
-        self.locked_until
+        self.locked_until.get()
     }
 
     /// Lockouts since the last success; each lasts twice as long as the one before.
@@ -181,22 +229,22 @@ impl FailureState {
 
     /// When the hard limit disabled the second factor, until an admin reset.
     pub fn disabled_at(&self) -> Option<u64> {
-        self.disabled_at
+        self.disabled_at.get()
     }
 
     /// Whether a lockout runs at `now`, under the record's rule for time: a lockout
     /// written by a clock that ran ahead (starting more than the clock skew (5 minutes) after
     /// `now`) does not hold once the clock is right.
     pub fn is_locked(&self, now: u64) -> bool {
-        let Some(until) = self.locked_until else { return false };
-        let started = self.locked_at.unwrap_or(until.saturating_sub(MAX_LOCK_SECONDS));
+        let Some(until) = self.locked_until.get() else { return false };
+        let started = self.locked_at.get().unwrap_or(until.saturating_sub(MAX_LOCK_SECONDS));
         started <= now.saturating_add(CLOCK_SKEW) && now < until
     }
 
     /// Why a request is refused at `now` because of past failures, if it is: the
     /// factor disabled by the hard limit, or a lockout still running.
     pub fn refusal_at(&self, now: u64) -> Option<Refusal> {
-        if self.disabled_at.is_some() {
+        if self.disabled_at.get().is_some() {
             return Some(Refusal::Disabled);
         }
         self.lock_at(now).map(|until| Refusal::LockedOut { until })
@@ -204,7 +252,7 @@ impl FailureState {
 
     /// The end of the lockout running at `now`, if one is.
     pub(crate) fn lock_at(&self, now: u64) -> Option<u64> {
-        self.locked_until.filter(|_| self.is_locked(now))
+        self.locked_until.get().filter(|_| self.is_locked(now))
     }
 }
 
@@ -283,9 +331,15 @@ pub struct LastProof {
 }
 
 /// When each method was last proved: one time a method, kept in the record without
-/// an allocation of its own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Proofs {
+/// an allocation of its own, eight bytes each ([`Proofs::NEVER`] for a method never
+/// proved, where an `Option<u64>` would take sixteen). Serialised as [`ProofTimes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ProofTimes", into = "ProofTimes")]
+pub(crate) struct Proofs([u64; 5]);
+
+/// The serialised form of [`Proofs`]: a time for each method proved.
+#[derive(Clone, Copy, Default, Serialize, Deserialize)]
+struct ProofTimes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     totp: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -298,35 +352,76 @@ pub(crate) struct Proofs {
     security_key: Option<u64>,
 }
 
+impl Default for Proofs {
+    fn default() -> Proofs {
+        Proofs([Proofs::NEVER; 5])
+    }
+}
+
 impl Proofs {
-    fn slot(&mut self, method: Method) -> &mut Option<u64> {
+    /// A method never proved. No reading of a clock the service accepts comes near it.
+    const NEVER: u64 = u64::MAX;
+
+    /// The methods in the order of the slots.
+    const METHODS: [Method; 5] =
+        [Method::Totp, Method::Sms, Method::Email, Method::RecoveryCode, Method::SecurityKey];
+
+    fn slot(method: Method) -> usize {
         match method {
-            Method::Totp => &mut self.totp,
-            Method::Sms => &mut self.sms,
-            Method::Email => &mut self.email,
-            Method::RecoveryCode => &mut self.recovery_code,
-            Method::SecurityKey => &mut self.security_key,
+            Method::Totp => 0,
+            Method::Sms => 1,
+            Method::Email => 2,
+            Method::RecoveryCode => 3,
+            Method::SecurityKey => 4,
         }
     }
 
-    pub(crate) fn get(mut self, method: Method) -> Option<u64> {
-        *self.slot(method)
+    pub(crate) fn get(self, method: Method) -> Option<u64> {
+        Some(self.0[Proofs::slot(method)]).filter(|at| *at != Proofs::NEVER)
     }
 
     pub(crate) fn set(&mut self, method: Method, at: u64) {
-        *self.slot(method) = Some(at);
+        self.0[Proofs::slot(method)] = at.min(Proofs::NEVER - 1);
+    }
+
+    /// As if `method` had never been proved.
+    pub(crate) fn forget(&mut self, method: Method) {
+        self.0[Proofs::slot(method)] = Proofs::NEVER;
     }
 
     fn all(self) -> impl Iterator<Item = LastProof> {
-        [(Method::SecurityKey, self.security_key), (Method::Totp, self.totp), (Method::Sms, self.sms)]
+        [Method::SecurityKey, Method::Totp, Method::Sms, Method::Email, Method::RecoveryCode]
             .into_iter()
-            .chain([(Method::Email, self.email), (Method::RecoveryCode, self.recovery_code)])
-            .filter_map(|(method, at)| at.map(|at| LastProof { at, method }))
+            .filter_map(move |method| self.get(method).map(|at| LastProof { at, method }))
+    }
+}
+
+impl From<ProofTimes> for Proofs {
+    fn from(times: ProofTimes) -> Proofs {
+        let mut proofs = Proofs::default();
+        let read = [times.totp, times.sms, times.email, times.recovery_code, times.security_key];
+        for (method, at) in Proofs::METHODS.into_iter().zip(read) {
+            if let Some(at) = at {
+                proofs.set(method, at);
+            }
+        }
+        proofs
+    }
+}
+
+impl From<Proofs> for ProofTimes {
+    fn from(proofs: Proofs) -> ProofTimes {
+        let [totp, sms, email, recovery_code, security_key] =
+            Proofs::METHODS.map(|method| proofs.get(method));
+        ProofTimes { totp, sms, email, recovery_code, security_key }
     }
 }
 
 /// All of one user's MFA state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialised field by field as the module's docs show (the parts few users have are
+/// kept behind one pointer and written as fields of their own); earlier formats read.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(from = "legacy::Stored")]
 pub struct UserRecord {
     pub(crate) format: u32,
@@ -335,24 +430,16 @@ pub struct UserRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) org: Option<OrgId>,
     pub(crate) authenticators: Few<TotpCredential>,
-    /// The user's security keys and passkeys, oldest first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) security_keys: Vec<SecurityKey>,
-    /// The handle the user's authenticators know them by; made at the first
-    /// registration of a security key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) user_handle: Option<UserHandle>,
-    /// The WebAuthn ceremony in progress; boxed, as rarely there.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) ceremony: Option<Box<Ceremony>>,
+    /// Security keys, a freeze: what few users have, behind one pointer.
+    pub(crate) rare: Rare,
     /// Boxed: rarely there, and the record is moved on every call.
     pub(crate) pending_enrollment: Option<Box<PendingEnrollment>>,
     /// When enrollments were started within the last hour, for the restart limit:
     /// kept beside the pending enrollment, so dropping that does not forget them.
-    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
     pub(crate) enrollment_starts: Few<u64>,
     pub(crate) failures: FailureState,
-    pub(crate) recovery: Option<RecoveryCodes>,
+    /// Boxed: a set of codes holds its own list anyway, and many users have none.
+    pub(crate) recovery: Option<Box<RecoveryCodes>>,
     pub(crate) oob: DestinationState,
     pub(crate) devices: Vec<RememberedDevice>,
     /// The last successful proof of each method.
@@ -363,13 +450,57 @@ pub struct UserRecord {
     pub(crate) generation: u64,
     /// Refused attempts not audited one by one.
     pub(crate) refusals: RefusalTally,
-    /// Set while the account's MFA changes are frozen ("this wasn't me").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) frozen: Option<Frozen>,
-    /// The events whose "this wasn't me" links were redeemed (the latest
-    /// [`crate::flow::disown::REMEMBERED_LINKS`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) disowned: Vec<i64>,
+}
+
+/// The fields in the order of the module's docs; the rarely held ones (security keys,
+/// a freeze) and the organisation only when there is something in them, as records
+/// were written before.
+impl Serialize for UserRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let rare = &self.rare;
+        let optional = [
+            self.org.is_some(),
+            !rare.security_keys.is_empty(),
+            rare.user_handle.is_some(),
+            rare.ceremony.is_some(),
+            !self.enrollment_starts.is_empty(),
+            rare.frozen.is_some(),
+            !rare.disowned.is_empty(),
+        ];
+        let fields = 12 + optional.iter().filter(|present| **present).count();
+        let mut out = serializer.serialize_struct("UserRecord", fields)?;
+        out.serialize_field("format", &self.format)?;
+        out.serialize_field("user", &self.user)?;
+        field_if(&mut out, "org", &self.org, optional[0])?;
+        out.serialize_field("authenticators", &self.authenticators)?;
+        field_if(&mut out, "security_keys", &rare.security_keys, optional[1])?;
+        field_if(&mut out, "user_handle", &rare.user_handle, optional[2])?;
+        field_if(&mut out, "ceremony", &rare.ceremony, optional[3])?;
+        out.serialize_field("pending_enrollment", &self.pending_enrollment)?;
+        field_if(&mut out, "enrollment_starts", &self.enrollment_starts, optional[4])?;
+        out.serialize_field("failures", &self.failures)?;
+        out.serialize_field("recovery", &self.recovery)?;
+        out.serialize_field("oob", &self.oob)?;
+        out.serialize_field("devices", &self.devices)?;
+        out.serialize_field("proofs", &self.proofs)?;
+        out.serialize_field("must_enroll", &self.must_enroll)?;
+        out.serialize_field("generation", &self.generation)?;
+        out.serialize_field("refusals", &self.refusals)?;
+        field_if(&mut out, "frozen", &rare.frozen, optional[5])?;
+        field_if(&mut out, "disowned", &rare.disowned, optional[6])?;
+        out.end()
+    }
+}
+
+/// Writes field `name` if `present`, otherwise tells the format it was skipped.
+fn field_if<S: serde::ser::SerializeStruct, T: Serialize + ?Sized>(
+    out: &mut S,
+    name: &'static str,
+    value: &T,
+    present: bool,
+) -> Result<(), S::Error> {
+    if present { out.serialize_field(name, value) } else { out.skip_field(name) }
 }
 
 impl UserRecord {
@@ -385,9 +516,7 @@ impl UserRecord {
             user,
             org: None,
             authenticators: Few::new(),
-            security_keys: Vec::new(),
-            user_handle: None,
-            ceremony: None,
+            rare: Rare::default(),
             pending_enrollment: None,
             enrollment_starts: Few::new(),
             failures: FailureState::default(),
@@ -398,8 +527,6 @@ impl UserRecord {
             must_enroll: false,
             generation: 0,
             refusals: RefusalTally::default(),
-            frozen: None,
-            disowned: Vec::new(),
         }
     }
 
@@ -437,28 +564,28 @@ impl UserRecord {
 
     /// The user's security keys and passkeys, oldest first.
     pub fn security_keys(&self) -> &[SecurityKey] {
-        &self.security_keys
+        &self.rare.security_keys
     }
 
     /// The security key with `id`, and its place in [`UserRecord::security_keys`].
     pub fn security_key(&self, id: &str) -> Option<(usize, &SecurityKey)> {
-        self.security_keys.iter().enumerate().find(|(_, key)| key.id() == id)
+        self.rare.security_keys.iter().enumerate().find(|(_, key)| key.id() == id)
     }
 
     /// The handle the user's authenticators know them by, once a key was registered.
     pub fn user_handle(&self) -> Option<&UserHandle> {
-        self.user_handle.as_ref()
+        self.rare.user_handle.as_ref()
     }
 
     /// The WebAuthn ceremony in progress, if any.
     pub fn ceremony(&self) -> Option<&Ceremony> {
-        self.ceremony.as_deref()
+        self.rare.ceremony.as_deref()
     }
 
     /// Every authenticator of the user as a list shows it: security keys first, then
     /// authenticator apps, each oldest first.
     pub fn authenticator_list(&self) -> Vec<AuthenticatorInfo> {
-        let keys = self.security_keys.iter().map(|key| AuthenticatorInfo {
+        let keys = self.rare.security_keys.iter().map(|key| AuthenticatorInfo {
             id: key.id().to_string(),
             name: key.name().to_string(),
             method: Method::SecurityKey,
@@ -471,7 +598,7 @@ impl UserRecord {
     /// How many authenticators the user has, apps and keys together (at most
     /// [`MAX_AUTHENTICATORS`]).
     pub fn authenticator_count(&self) -> usize {
-        self.authenticators.len() + self.security_keys.len()
+        self.authenticators.len() + self.rare.security_keys.len()
     }
 
     /// The user's first (oldest) authenticator app, if any; see
@@ -492,7 +619,7 @@ impl UserRecord {
 
     /// The recovery codes, if generated.
     pub fn recovery_codes(&self) -> Option<&RecoveryCodes> {
-        self.recovery.as_ref()
+        self.recovery.as_deref()
     }
 
     /// SMS and e-mail destinations and the pending code.
@@ -546,7 +673,7 @@ impl UserRecord {
     /// unused recovery codes.
     pub fn methods(&self) -> Vec<Method> {
         let mut methods = Vec::new();
-        if !self.security_keys.is_empty() {
+        if !self.rare.security_keys.is_empty() {
             methods.push(Method::SecurityKey);
         }
         if !self.authenticators.is_empty() {
@@ -577,7 +704,7 @@ impl UserRecord {
     /// Whether the account's MFA changes are frozen, and since when (see
     /// [`crate::flow::disown`]).
     pub fn frozen(&self) -> Option<&Frozen> {
-        self.frozen.as_ref()
+        self.rare.frozen.as_ref()
     }
 
     /// Refused attempts counted but not yet audited one by one (see [`RefusalTally`]).
@@ -594,7 +721,7 @@ impl UserRecord {
     /// Whether the user has a phishing-resistant factor (a security key or passkey)
     /// the policy allows.
     pub(crate) fn has_phishing_resistant_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
-        !self.security_keys.is_empty() && allowed(Method::SecurityKey)
+        !self.rare.security_keys.is_empty() && allowed(Method::SecurityKey)
     }
 
     /// The authenticator app with `id`, and its place in [`UserRecord::authenticators`].
@@ -613,7 +740,7 @@ impl UserRecord {
     /// that refuses codes by e-mail, as the NIST preset does, does not count a user
     /// whose only factor is an e-mail address as having MFA).
     pub fn has_mfa_allowing(&self, allowed: impl Fn(Method) -> bool) -> bool {
-        (!self.security_keys.is_empty() && allowed(Method::SecurityKey))
+        (!self.rare.security_keys.is_empty() && allowed(Method::SecurityKey))
             || (!self.authenticators.is_empty() && allowed(Method::Totp))
             || self.oob.confirmed(Role::Primary).is_some_and(|d| allowed(d.destination.method()))
     }

@@ -38,8 +38,8 @@ impl UserRecord {
 
     /// The start of the lockout, if there is one.
     fn lock_start(&self) -> Option<u64> {
-        let until = self.failures.locked_until?;
-        Some(self.failures.locked_at.unwrap_or(until.saturating_sub(MAX_LOCK_SECONDS)))
+        let until = self.failures.locked_until.get()?;
+        Some(self.failures.locked_at.get().unwrap_or(until.saturating_sub(MAX_LOCK_SECONDS)))
     }
 
     /// The kinds of window the record holds that the reading `now` proves were written
@@ -73,13 +73,13 @@ impl UserRecord {
                 Voided::Code => self.oob.challenge = None,
                 Voided::Proof => {
                     for method in self.proofs.future(now).collect::<Vec<_>>() {
-                        *self.proofs.slot(method) = None;
+                        self.proofs.forget(method);
                     }
                 }
                 Voided::PendingEnrollment => self.pending_enrollment = None,
                 Voided::Lockout => {
-                    self.failures.locked_until = None;
-                    self.failures.locked_at = None;
+                    self.failures.locked_until = super::Stamp::NONE;
+                    self.failures.locked_at = super::Stamp::NONE;
                 }
                 Voided::Send => self.oob.sent_at.retain(|at| !from_the_future(*at, now)),
                 Voided::EnrollmentStart => {

@@ -599,10 +599,10 @@ pub async fn security_keys_are_kept_exactly<S: Store>(store: &S) {
         created_at: 1_700_000_000,
         last_used_at: Some(1_700_000_060),
     };
-    first.security_keys.push(key("00000000000000d1", (0..=255).collect(), u32::MAX - 1, false));
-    first.security_keys.push(key("00000000000000d2", vec![7; 1023], 0, true));
-    first.user_handle = Some(UserHandle([0xAB; 16]));
-    first.ceremony = Some(Box::new(Ceremony {
+    first.rare.edit().security_keys.push(key("00000000000000d1", (0..=255).collect(), u32::MAX - 1, false));
+    first.rare.edit().security_keys.push(key("00000000000000d2", vec![7; 1023], 0, true));
+    first.rare.edit().user_handle = Some(UserHandle([0xAB; 16]));
+    first.rare.edit().ceremony = Some(Box::new(Ceremony {
         kind: CeremonyKind::Registration { name: "Spare key".into() },
         state: "{\"challenge\":\"conformance\"}".into(),
         started_at: 1_700_000_100,
@@ -612,8 +612,8 @@ pub async fn security_keys_are_kept_exactly<S: Store>(store: &S) {
     let loaded = ok(store.load(&user).await).expect("the record loads");
     assert_eq!(loaded.record, first, "a record with security keys changed in the store");
     let mut second = first;
-    second.security_keys[0].counter = u32::MAX;
-    second.ceremony = None;
+    second.rare.edit().security_keys[0].counter = u32::MAX;
+    second.rare.edit().ceremony = None;
     let Saved(_) = saved(store.save(second.clone(), Some(v1), vec![]).await) else {
         panic!("a save at the current version was refused")
     };
