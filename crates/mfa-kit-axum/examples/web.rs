@@ -487,7 +487,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let notifier =
         DemoMail { letterhead, key: hash_key.clone(), origin: origin.clone(), mailboxes: mailboxes.clone() };
     // The relay polls the trail every second (`RelayConfig::default`); the mailbox page
-    // also runs a batch before it shows anything, so a change is there at once.
+    // also runs a batch before it shows anything, so a change is there at once unless
+    // the background run holds it at that moment (then within its second).
     let relay = Arc::new(NoticeRelay::new("demo-mailbox", store.clone(), notifier, SystemClock));
     let running = relay.clone();
     tokio::spawn(async move {
