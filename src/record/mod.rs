@@ -330,12 +330,11 @@ pub struct LastProof {
     pub method: Method,
 }
 
-/// When each method was last proved: one time a method, kept in the record without
-/// an allocation of its own, eight bytes each ([`Proofs::NEVER`] for a method never
-/// proved, where an `Option<u64>` would take sixteen). Serialised as [`ProofTimes`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// When each method was last proved: one [`Stamp`] a method, kept in the record without
+/// an allocation of its own. Serialised as [`ProofTimes`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ProofTimes", into = "ProofTimes")]
-pub(crate) struct Proofs([u64; 5]);
+pub(crate) struct Proofs([Stamp; 5]);
 
 /// The serialised form of [`Proofs`]: a time for each method proved.
 #[derive(Clone, Copy, Default, Serialize, Deserialize)]
@@ -352,16 +351,7 @@ struct ProofTimes {
     security_key: Option<u64>,
 }
 
-impl Default for Proofs {
-    fn default() -> Proofs {
-        Proofs([Proofs::NEVER; 5])
-    }
-}
-
 impl Proofs {
-    /// A method never proved. No reading of a clock the service accepts comes near it.
-    const NEVER: u64 = u64::MAX;
-
     /// The methods in the order of the slots.
     const METHODS: [Method; 5] =
         [Method::Totp, Method::Sms, Method::Email, Method::RecoveryCode, Method::SecurityKey];
@@ -377,16 +367,16 @@ impl Proofs {
     }
 
     pub(crate) fn get(self, method: Method) -> Option<u64> {
-        Some(self.0[Proofs::slot(method)]).filter(|at| *at != Proofs::NEVER)
+        self.0[Proofs::slot(method)].get()
     }
 
     pub(crate) fn set(&mut self, method: Method, at: u64) {
-        self.0[Proofs::slot(method)] = at.min(Proofs::NEVER - 1);
+        self.0[Proofs::slot(method)] = Stamp::at(at);
     }
 
     /// As if `method` had never been proved.
     pub(crate) fn forget(&mut self, method: Method) {
-        self.0[Proofs::slot(method)] = Proofs::NEVER;
+        self.0[Proofs::slot(method)] = Stamp::NONE;
     }
 
     fn all(self) -> impl Iterator<Item = LastProof> {
