@@ -79,102 +79,167 @@ impl Jurisdiction {
     }
 }
 
-/// An organisation's MFA settings, as its admin configures them. The host stores them
-/// (serde) and passes them in with each sign-in; a [`Preset`] may tighten them.
+/// Declares every organisation setting once: its field (in stored order), its default,
+/// the builder's setter (with the setting's description), the getter, and how an
+/// admin's log shows it ([`OrgSettings::changes_to`]). A setting added here is stored,
+/// defaulted, set, read and logged: none of those can be forgotten.
 ///
-/// Valid by construction: settings are made by [`OrgSettings::default`] or by
-/// [`OrgSettings::builder`], whose [`OrgSettingsBuilder::build`] checks them once, and
-/// read from storage through the same check (a stored value out of range fails to
-/// deserialise, naming the setting). Fields missing from stored settings, as in
-/// settings written before they existed, take their defaults.
-///
-/// ```
-/// use mfa_kit::LockoutRule;
-/// use mfa_kit::policy::{Level, OrgSettings};
-///
-/// let settings = OrgSettings::builder()
-///     .level("practitioner", Level::Mandatory)
-///     .lockout(LockoutRule::new(5, 900))
-///     .build()?;
-/// assert_eq!(settings.lockout().max_failures, 5);
-/// assert!(OrgSettings::builder().fresh_proof_window(5).build().is_err());
-/// # Ok::<(), mfa_kit::policy::SettingsError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, remote = "Self")]
-#[non_exhaustive]
-pub struct OrgSettings {
-    /// The level per user type (the host's own types, e.g. `practitioner`).
-    pub(crate) levels: BTreeMap<String, Level>,
-    /// The level of user types not listed in `levels`.
-    pub(crate) default_level: Level,
-    /// The org-wide switch: MFA mandatory for every user (seeds 001, 002).
-    pub(crate) enforce_for_all: bool,
-    /// Before this time a mandatory enrollment may still be dismissed (seed 004's
-    /// "until 31 December"); after it, enrollment is required.
-    pub(crate) grace_until: Option<u64>,
-    /// Addresses allowed to sign in; empty allows any (seed 000).
-    pub(crate) allowed_networks: Vec<IpNetwork>,
-    /// Wrong codes before a lockout, and its length.
-    pub(crate) lockout: LockoutRule,
-    /// How long a started enrollment stays open, in seconds.
-    pub(crate) enrollment_lifetime: u64,
-    /// The longest a remembered device may skip the second factor, in seconds; 0
-    /// turns remembered devices off.
-    pub(crate) remember_device_max: u64,
-    /// Whether principal users must also set up a backup method (seed 004).
-    pub(crate) backup_required_for_principals: bool,
-    /// What the principals' backup must be, and whether it blocks: a suggestion any
-    /// backup meets (recovery codes included, the default), or a backup phone number
-    /// or e-mail address required before going on (seed 004: "this step is required
-    /// for principal users").
-    pub(crate) principal_backup: BackupRule,
-    /// Whether users may turn their own MFA off.
-    pub(crate) allow_self_deactivation: bool,
-    /// Whether codes sent by e-mail may be used as a factor.
-    pub(crate) allow_email_codes: bool,
-    /// Whether codes sent by SMS may be used as a factor.
-    pub(crate) allow_sms_codes: bool,
-    /// The longest TOTP period new authenticators may have, in seconds, if limited.
-    pub(crate) max_totp_period: Option<u64>,
-    /// How recently a second factor must have been proved before a sensitive action
-    /// (step-up), in seconds: 30 to 3600, default 300.
-    pub(crate) fresh_proof_window: u64,
-    /// The longest a signed-in session lasts from the password, however active, in
-    /// seconds: 5 minutes to 30 days, default 24 hours.
-    pub(crate) session_lifetime: u64,
-    /// The longest a signed-in session may go without a request, in seconds: 1 minute
-    /// to the session lifetime, default 2 hours.
-    pub(crate) session_idle_timeout: u64,
-    /// The user types (the host's, as in [`OrgSettings::levels`]; `"*"` for every type)
-    /// whose users, signing in through single sign-on, can neither be asked for nor
-    /// set up MFA here: their SSO provider does it (seed 003). Users of other types
-    /// signing in through SSO are not asked, but may set MFA up.
-    pub(crate) sso_without_mfa: Vec<String>,
-    /// Whether signing in with a recovery code ends the user's other sessions, as a
-    /// change of how the account is protected does (someone may be recovering an
-    /// account they lost to an attacker). Default `false`; the presets turn it on.
-    pub(crate) recovery_code_ends_sessions: bool,
-    /// Whether security keys and passkeys (WebAuthn) may be used as a factor (default
-    /// `true`).
-    pub(crate) allow_security_keys: bool,
-    /// The user types (the host's; `"*"` for every type) who must prove with a
-    /// phishing-resistant factor, a security key or passkey: once they have one, app,
-    /// SMS and e-mail codes are refused for them at sign-in and step-up (recovery codes
-    /// stay, the way back from a lost key), and until they have one the sign-in
-    /// decision sends them to register one right after their proof. For example
-    /// `["admin", "practitioner"]`.
-    pub(crate) phishing_resistant_for: Vec<String>,
-    /// Whether the sign-in decision offers every user without a security key to
-    /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
-    /// offers a phishing-resistant option). The NIST preset turns it on.
-    pub(crate) offer_phishing_resistant: bool,
-    /// The organisation's own compliance presets, applied on top of its settings and
-    /// of the policy's presets (an Australian tax-data firm under
-    /// [`Preset::AtoOperationalSecurity`], a US agency's contractor under
-    /// [`Preset::NistAal2`]), so one service serves organisations under different
-    /// rules. Empty by default.
-    pub(crate) presets: Vec<Preset>,
+/// Each setting reads `name: Type = default, read by copy|borrow as Returned, logged
+/// as row_function;`.
+macro_rules! org_settings {
+    (
+        $(#[$outer:meta])*
+        pub struct OrgSettings {
+            $(
+                $(#[doc = $doc:literal])*
+                $name:ident: $ty:ty = $default:expr, read by $read:ident as $out:ty, logged as $log:ident;
+            )*
+        }
+    ) => {
+        $(#[$outer])*
+        pub struct OrgSettings {
+            $( $(#[doc = $doc])* pub(crate) $name: $ty, )*
+        }
+
+        impl Default for OrgSettings {
+            fn default() -> Self {
+                OrgSettings { $( $name: $default, )* }
+            }
+        }
+
+        impl OrgSettingsBuilder {
+            $(
+                $(#[doc = $doc])*
+                pub fn $name(mut self, value: $ty) -> OrgSettingsBuilder {
+                    self.draft.$name = value;
+                    self
+                }
+            )*
+        }
+
+        impl OrgSettings {
+            $(
+                #[doc = concat!("As set by [`OrgSettingsBuilder::", stringify!($name), "`].")]
+                pub fn $name(&self) -> $out {
+                    org_settings!(@read $read self.$name)
+                }
+            )*
+
+            /// Every setting as `(name, value as text)` rows, in field order.
+            fn log_rows(&self) -> Vec<(&'static str, String)> {
+                let mut rows = Vec::new();
+                $( log::$log(stringify!($name), &self.$name, &mut rows); )*
+                rows
+            }
+        }
+    };
+    (@read copy $value:expr) => { $value };
+    (@read borrow $value:expr) => { &$value };
+}
+
+org_settings! {
+    /// An organisation's MFA settings, as its admin configures them. The host stores them
+    /// (serde) and passes them in with each sign-in; a [`Preset`] may tighten them.
+    ///
+    /// Valid by construction: settings are made by [`OrgSettings::default`] or by
+    /// [`OrgSettings::builder`], whose [`OrgSettingsBuilder::build`] checks them once, and
+    /// read from storage through the same check (a stored value out of range fails to
+    /// deserialise, naming the setting). Fields missing from stored settings, as in
+    /// settings written before they existed, take their defaults. Every setting has a
+    /// setter on [`OrgSettingsBuilder`] and a getter here of the same name.
+    ///
+    /// ```
+    /// use mfa_kit::LockoutRule;
+    /// use mfa_kit::policy::{Level, OrgSettings};
+    ///
+    /// let settings = OrgSettings::builder()
+    ///     .level("practitioner", Level::Mandatory)
+    ///     .lockout(LockoutRule::new(5, 900))
+    ///     .build()?;
+    /// assert_eq!(settings.lockout().max_failures, 5);
+    /// assert!(OrgSettings::builder().fresh_proof_window(5).build().is_err());
+    /// # Ok::<(), mfa_kit::policy::SettingsError>(())
+    /// ```
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, remote = "Self")]
+    #[non_exhaustive]
+    pub struct OrgSettings {
+        /// The level per user type (the host's own types, e.g. `practitioner`).
+        levels: BTreeMap<String, Level> = BTreeMap::new(),
+            read by borrow as &BTreeMap<String, Level>, logged as levels;
+        /// The level of user types not listed in `levels`.
+        default_level: Level = Level::UponRequest, read by copy as Level, logged as text;
+        /// The org-wide switch: MFA mandatory for every user (seeds 001, 002).
+        enforce_for_all: bool = false, read by copy as bool, logged as text;
+        /// Before this time a mandatory enrollment may still be dismissed (seed 004's
+        /// "until 31 December"); after it, enrollment is required.
+        grace_until: Option<u64> = None, read by copy as Option<u64>, logged as time;
+        /// Addresses allowed to sign in; empty allows any (seed 000).
+        allowed_networks: Vec<IpNetwork> = Vec::new(), read by borrow as &[IpNetwork], logged as list;
+        /// Wrong codes before a lockout, and its length.
+        lockout: LockoutRule = LockoutRule::DEFAULT, read by copy as LockoutRule, logged as lockout;
+        /// How long a started enrollment stays open, in seconds.
+        enrollment_lifetime: u64 = super::DEFAULT_ENROLLMENT_LIFETIME,
+            read by copy as u64, logged as seconds;
+        /// The longest a remembered device may skip the second factor, in seconds; 0
+        /// turns remembered devices off.
+        remember_device_max: u64 = OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX,
+            read by copy as u64, logged as seconds;
+        /// Whether principal users must also set up a backup method (seed 004).
+        backup_required_for_principals: bool = true, read by copy as bool, logged as text;
+        /// What the principals' backup must be, and whether it blocks: a suggestion any
+        /// backup meets (recovery codes included, the default), or a backup phone number
+        /// or e-mail address required before going on (seed 004: "this step is required
+        /// for principal users").
+        principal_backup: BackupRule = BackupRule::Advisory, read by copy as BackupRule, logged as text;
+        /// Whether users may turn their own MFA off.
+        allow_self_deactivation: bool = true, read by copy as bool, logged as text;
+        /// Whether codes sent by e-mail may be used as a factor.
+        allow_email_codes: bool = true, read by copy as bool, logged as text;
+        /// Whether codes sent by SMS may be used as a factor.
+        allow_sms_codes: bool = true, read by copy as bool, logged as text;
+        /// The longest TOTP period new authenticators may have, in seconds, if limited.
+        max_totp_period: Option<u64> = None, read by copy as Option<u64>, logged as optional_seconds;
+        /// How recently a second factor must have been proved before a sensitive action
+        /// (step-up), in seconds: 30 to 3600, default 300.
+        fresh_proof_window: u64 = super::DEFAULT_FRESH_PROOF_WINDOW, read by copy as u64, logged as seconds;
+        /// The longest a signed-in session lasts from the password, however active, in
+        /// seconds: 5 minutes to 30 days, default 24 hours.
+        session_lifetime: u64 = super::SessionLimits::DEFAULT.lifetime, read by copy as u64, logged as seconds;
+        /// The longest a signed-in session may go without a request, in seconds: 1 minute
+        /// to the session lifetime, default 2 hours.
+        session_idle_timeout: u64 = super::SessionLimits::DEFAULT.idle_timeout,
+            read by copy as u64, logged as seconds;
+        /// The user types (the host's, as in [`OrgSettings::levels`]; `"*"` for every type)
+        /// whose users, signing in through single sign-on, can neither be asked for nor
+        /// set up MFA here: their SSO provider does it (seed 003). Users of other types
+        /// signing in through SSO are not asked, but may set MFA up.
+        sso_without_mfa: Vec<String> = Vec::new(), read by borrow as &[String], logged as list;
+        /// Whether signing in with a recovery code ends the user's other sessions, as a
+        /// change of how the account is protected does (someone may be recovering an
+        /// account they lost to an attacker). Default `false`; the presets turn it on.
+        recovery_code_ends_sessions: bool = false, read by copy as bool, logged as text;
+        /// Whether security keys and passkeys (WebAuthn) may be used as a factor (default
+        /// `true`).
+        allow_security_keys: bool = true, read by copy as bool, logged as text;
+        /// The user types (the host's; `"*"` for every type) who must prove with a
+        /// phishing-resistant factor, a security key or passkey: once they have one, app,
+        /// SMS and e-mail codes are refused for them at sign-in and step-up (recovery codes
+        /// stay, the way back from a lost key), and until they have one the sign-in
+        /// decision sends them to register one right after their proof. For example
+        /// `["admin", "practitioner"]`.
+        phishing_resistant_for: Vec<String> = Vec::new(), read by borrow as &[String], logged as list;
+        /// Whether the sign-in decision offers every user without a security key to
+        /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
+        /// offers a phishing-resistant option). The NIST preset turns it on.
+        offer_phishing_resistant: bool = false, read by copy as bool, logged as text;
+        /// The organisation's own compliance presets, applied on top of its settings and
+        /// of the policy's presets (an Australian tax-data firm under
+        /// [`Preset::AtoOperationalSecurity`], a US agency's contractor under
+        /// [`Preset::NistAal2`]), so one service serves organisations under different
+        /// rules. Empty by default.
+        presets: Vec<Preset> = Vec::new(), read by borrow as &[Preset], logged as list;
+    }
 }
 
 /// Builds [`OrgSettings`], checking them once: start from the defaults
@@ -187,172 +252,9 @@ pub struct OrgSettingsBuilder {
 }
 
 impl OrgSettingsBuilder {
-    /// The level per user type (the host's own types, e.g. `practitioner`).
-    pub fn levels(mut self, levels: BTreeMap<String, Level>) -> OrgSettingsBuilder {
-        self.draft.levels = levels;
-        self
-    }
-
     /// The level for one user type, beside the others in [`OrgSettingsBuilder::levels`].
     pub fn level(mut self, user_type: impl Into<String>, level: Level) -> OrgSettingsBuilder {
         self.draft.levels.insert(user_type.into(), level);
-        self
-    }
-
-    /// The level of user types not listed in `levels`.
-    pub fn default_level(mut self, value: Level) -> OrgSettingsBuilder {
-        self.draft.default_level = value;
-        self
-    }
-
-    /// The org-wide switch: MFA mandatory for every user (seeds 001, 002).
-    pub fn enforce_for_all(mut self, value: bool) -> OrgSettingsBuilder {
-        self.draft.enforce_for_all = value;
-        self
-    }
-
-    /// Before this time a mandatory enrollment may still be dismissed (seed 004's
-    /// "until 31 December"); after it, enrollment is required.
-    pub fn grace_until(mut self, value: Option<u64>) -> OrgSettingsBuilder {
-        self.draft.grace_until = value;
-        self
-    }
-
-    /// Addresses allowed to sign in; empty allows any (seed 000).
-    pub fn allowed_networks(mut self, value: Vec<IpNetwork>) -> OrgSettingsBuilder {
-        self.draft.allowed_networks = value;
-        self
-    }
-
-    /// Wrong codes before a lockout, and its length.
-    pub fn lockout(mut self, value: LockoutRule) -> OrgSettingsBuilder {
-        self.draft.lockout = value;
-        self
-    }
-
-    /// How long a started enrollment stays open, in seconds.
-    pub fn enrollment_lifetime(mut self, value: u64) -> OrgSettingsBuilder {
-        self.draft.enrollment_lifetime = value;
-        self
-    }
-
-    /// The longest a remembered device may skip the second factor, in seconds; 0
-    /// turns remembered devices off.
-    pub fn remember_device_max(mut self, value: u64) -> OrgSettingsBuilder {
-        self.draft.remember_device_max = value;
-        self
-    }
-
-    /// Whether principal users must also set up a backup method (seed 004).
-    pub fn backup_required_for_principals(mut self, value: bool) -> OrgSettingsBuilder {
-        self.draft.backup_required_for_principals = value;
-        self
-    }
-
-    /// What the principals' backup must be, and whether it blocks: a suggestion any
-    /// backup meets (recovery codes included, the default), or a backup phone number
-    /// or e-mail address required before going on (seed 004: "this step is required
-    /// for principal users").
-    pub fn principal_backup(mut self, value: BackupRule) -> OrgSettingsBuilder {
-        self.draft.principal_backup = value;
-        self
-    }
-
-    /// Whether users may turn their own MFA off.
-    pub fn allow_self_deactivation(mut self, value: bool) -> OrgSettingsBuilder {
-        self.draft.allow_self_deactivation = value;
-        self
-    }
-
-    /// Whether codes sent by e-mail may be used as a factor.
-    pub fn allow_email_codes(mut self, value: bool) -> OrgSettingsBuilder {
-        self.draft.allow_email_codes = value;
-        self
-    }
-
-    /// Whether codes sent by SMS may be used as a factor.
-    pub fn allow_sms_codes(mut self, value: bool) -> OrgSettingsBuilder {
-        self.draft.allow_sms_codes = value;
-        self
-    }
-
-    /// The longest TOTP period new authenticators may have, in seconds, if limited.
-    pub fn max_totp_period(mut self, value: Option<u64>) -> OrgSettingsBuilder {
-        self.draft.max_totp_period = value;
-        self
-    }
-
-    /// How recently a second factor must have been proved before a sensitive action
-    /// (step-up), in seconds: 30 to 3600, default 300.
-    pub fn fresh_proof_window(mut self, value: u64) -> OrgSettingsBuilder {
-        self.draft.fresh_proof_window = value;
-        self
-    }
-
-    /// The longest a signed-in session lasts from the password, however active, in
-    /// seconds: 5 minutes to 30 days, default 24 hours.
-    pub fn session_lifetime(mut self, value: u64) -> OrgSettingsBuilder {
-        self.draft.session_lifetime = value;
-        self
-    }
-
-    /// The longest a signed-in session may go without a request, in seconds: 1 minute
-    /// to the session lifetime, default 2 hours.
-    pub fn session_idle_timeout(mut self, value: u64) -> OrgSettingsBuilder {
-        self.draft.session_idle_timeout = value;
-        self
-    }
-
-    /// The user types (the host's, as in [`OrgSettings::levels`]; `"*"` for every type)
-    /// whose users, signing in through single sign-on, can neither be asked for nor
-    /// set up MFA here: their SSO provider does it (seed 003). Users of other types
-    /// signing in through SSO are not asked, but may set MFA up.
-    pub fn sso_without_mfa(mut self, value: Vec<String>) -> OrgSettingsBuilder {
-        self.draft.sso_without_mfa = value;
-        self
-    }
-
-    /// Whether signing in with a recovery code ends the user's other sessions, as a
-    /// change of how the account is protected does (someone may be recovering an
-    /// account they lost to an attacker). Default `false`; the presets turn it on.
-    pub fn recovery_code_ends_sessions(mut self, value: bool) -> OrgSettingsBuilder {
-        self.draft.recovery_code_ends_sessions = value;
-        self
-    }
-
-    /// Whether security keys and passkeys (WebAuthn) may be used as a factor (default
-    /// `true`).
-    pub fn allow_security_keys(mut self, value: bool) -> OrgSettingsBuilder {
-        self.draft.allow_security_keys = value;
-        self
-    }
-
-    /// The user types (the host's; `"*"` for every type) who must prove with a
-    /// phishing-resistant factor, a security key or passkey: once they have one, app,
-    /// SMS and e-mail codes are refused for them at sign-in and step-up (recovery codes
-    /// stay, the way back from a lost key), and until they have one the sign-in
-    /// decision sends them to register one right after their proof. For example
-    /// `["admin", "practitioner"]`.
-    pub fn phishing_resistant_for(mut self, value: Vec<String>) -> OrgSettingsBuilder {
-        self.draft.phishing_resistant_for = value;
-        self
-    }
-
-    /// Whether the sign-in decision offers every user without a security key to
-    /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
-    /// offers a phishing-resistant option). The NIST preset turns it on.
-    pub fn offer_phishing_resistant(mut self, value: bool) -> OrgSettingsBuilder {
-        self.draft.offer_phishing_resistant = value;
-        self
-    }
-
-    /// The organisation's own compliance presets, applied on top of its settings and
-    /// of the policy's presets (an Australian tax-data firm under
-    /// [`Preset::AtoOperationalSecurity`], a US agency's contractor under
-    /// [`Preset::NistAal2`]), so one service serves organisations under different
-    /// rules. Empty by default.
-    pub fn presets(mut self, value: Vec<Preset>) -> OrgSettingsBuilder {
-        self.draft.presets = value;
         self
     }
 
@@ -411,82 +313,6 @@ impl OrgSettings {
     /// A builder from these settings, to change some of them.
     pub fn to_builder(&self) -> OrgSettingsBuilder {
         OrgSettingsBuilder { draft: self.clone() }
-    }
-
-    /// The level per user type, as set by [`OrgSettingsBuilder::levels`] and
-    /// [`OrgSettingsBuilder::level`].
-    pub fn levels(&self) -> &BTreeMap<String, Level> {
-        &self.levels
-    }
-
-    /// As set by [`OrgSettingsBuilder::default_level`].
-    pub fn default_level(&self) -> Level {
-        self.default_level
-    }
-
-    /// As set by [`OrgSettingsBuilder::enforce_for_all`].
-    pub fn enforce_for_all(&self) -> bool {
-        self.enforce_for_all
-    }
-
-    /// As set by [`OrgSettingsBuilder::allowed_networks`].
-    pub fn allowed_networks(&self) -> &[IpNetwork] {
-        &self.allowed_networks
-    }
-
-    /// As set by [`OrgSettingsBuilder::lockout`].
-    pub fn lockout(&self) -> LockoutRule {
-        self.lockout
-    }
-
-    /// As set by [`OrgSettingsBuilder::enrollment_lifetime`].
-    pub fn enrollment_lifetime(&self) -> u64 {
-        self.enrollment_lifetime
-    }
-
-    /// As set by [`OrgSettingsBuilder::remember_device_max`].
-    pub fn remember_device_max(&self) -> u64 {
-        self.remember_device_max
-    }
-
-    /// As set by [`OrgSettingsBuilder::backup_required_for_principals`].
-    pub fn backup_required_for_principals(&self) -> bool {
-        self.backup_required_for_principals
-    }
-
-    /// As set by [`OrgSettingsBuilder::allow_self_deactivation`].
-    pub fn allow_self_deactivation(&self) -> bool {
-        self.allow_self_deactivation
-    }
-
-    /// As set by [`OrgSettingsBuilder::allow_email_codes`].
-    pub fn allow_email_codes(&self) -> bool {
-        self.allow_email_codes
-    }
-
-    /// As set by [`OrgSettingsBuilder::fresh_proof_window`].
-    pub fn fresh_proof_window(&self) -> u64 {
-        self.fresh_proof_window
-    }
-
-    /// As set by [`OrgSettingsBuilder::session_lifetime`].
-    pub fn session_lifetime(&self) -> u64 {
-        self.session_lifetime
-    }
-
-    /// As set by [`OrgSettingsBuilder::session_idle_timeout`].
-    pub fn session_idle_timeout(&self) -> u64 {
-        self.session_idle_timeout
-    }
-
-    /// As set by [`OrgSettingsBuilder::recovery_code_ends_sessions`].
-    pub fn recovery_code_ends_sessions(&self) -> bool {
-        self.recovery_code_ends_sessions
-    }
-
-    /// As set by [`OrgSettingsBuilder::offer_phishing_resistant`].
-    pub fn offer_phishing_resistant(&self) -> bool {
-        self.offer_phishing_resistant
     }
 }
 
@@ -576,36 +402,6 @@ impl OrgSettings {
             );
         }
         Ok(())
-    }
-}
-
-impl Default for OrgSettings {
-    fn default() -> Self {
-        OrgSettings {
-            levels: BTreeMap::new(),
-            default_level: Level::UponRequest,
-            enforce_for_all: false,
-            grace_until: None,
-            allowed_networks: Vec::new(),
-            lockout: LockoutRule::DEFAULT,
-            enrollment_lifetime: super::DEFAULT_ENROLLMENT_LIFETIME,
-            remember_device_max: OrgSettings::DEFAULT_REMEMBER_DEVICE_MAX,
-            backup_required_for_principals: true,
-            principal_backup: BackupRule::Advisory,
-            allow_self_deactivation: true,
-            allow_email_codes: true,
-            allow_sms_codes: true,
-            max_totp_period: None,
-            fresh_proof_window: super::DEFAULT_FRESH_PROOF_WINDOW,
-            session_lifetime: super::SessionLimits::DEFAULT.lifetime,
-            session_idle_timeout: super::SessionLimits::DEFAULT.idle_timeout,
-            recovery_code_ends_sessions: false,
-            sso_without_mfa: Vec::new(),
-            allow_security_keys: true,
-            phishing_resistant_for: Vec::new(),
-            offer_phishing_resistant: false,
-            presets: Vec::new(),
-        }
     }
 }
 
@@ -785,115 +581,58 @@ impl OrgSettings {
     /// The settings that differ from `self` in `new`, in field order: what a settings
     /// change did, for an admin's log.
     pub fn changes_to(&self, new: &OrgSettings) -> Vec<SettingChange> {
-        fn when(time: Option<u64>) -> String {
-            time.map_or_else(|| "none".into(), crate::vocabulary::utc::utc_minute)
-        }
-        fn levels(levels: &BTreeMap<String, Level>) -> String {
-            let parts: Vec<String> = levels.iter().map(|(kind, level)| format!("{kind}: {level}")).collect();
-            if parts.is_empty() { "none".into() } else { parts.join(", ") }
-        }
-        fn list<T: core::fmt::Display>(items: &[T]) -> String {
-            let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
-            if parts.is_empty() { "none".into() } else { parts.join(", ") }
-        }
-        fn seconds(value: Option<u64>) -> String {
-            value.map_or_else(|| "none".into(), |s| format!("{s} s"))
-        }
-        // Every field, named: a setting added later fails to compile here until listed.
-        let OrgSettings {
-            levels: _,
-            default_level: _,
-            enforce_for_all: _,
-            grace_until: _,
-            allowed_networks: _,
-            lockout: _,
-            enrollment_lifetime: _,
-            remember_device_max: _,
-            backup_required_for_principals: _,
-            principal_backup: _,
-            allow_self_deactivation: _,
-            allow_email_codes: _,
-            allow_sms_codes: _,
-            max_totp_period: _,
-            fresh_proof_window: _,
-            session_lifetime: _,
-            session_idle_timeout: _,
-            sso_without_mfa: _,
-            recovery_code_ends_sessions: _,
-            allow_security_keys: _,
-            phishing_resistant_for: _,
-            offer_phishing_resistant: _,
-            presets: _,
-        } = self;
-        let (a, b) = (self, new);
-        let all: [(&'static str, String, String); 26] = [
-            ("levels", levels(&a.levels), levels(&b.levels)),
-            ("default_level", a.default_level.to_string(), b.default_level.to_string()),
-            ("enforce_for_all", a.enforce_for_all.to_string(), b.enforce_for_all.to_string()),
-            ("grace_until", when(a.grace_until), when(b.grace_until)),
-            ("allowed_networks", list(&a.allowed_networks), list(&b.allowed_networks)),
-            ("lockout.max_failures", a.lockout.max_failures.to_string(), b.lockout.max_failures.to_string()),
-            (
-                "lockout.lock_seconds",
-                seconds(Some(a.lockout.lock_seconds)),
-                seconds(Some(b.lockout.lock_seconds)),
-            ),
-            (
-                "lockout.max_lock_seconds",
-                seconds(Some(a.lockout.max_lock_seconds)),
-                seconds(Some(b.lockout.max_lock_seconds)),
-            ),
-            ("lockout.hard_limit", a.lockout.hard_limit.to_string(), b.lockout.hard_limit.to_string()),
-            (
-                "enrollment_lifetime",
-                seconds(Some(a.enrollment_lifetime)),
-                seconds(Some(b.enrollment_lifetime)),
-            ),
-            (
-                "remember_device_max",
-                seconds(Some(a.remember_device_max)),
-                seconds(Some(b.remember_device_max)),
-            ),
-            (
-                "backup_required_for_principals",
-                a.backup_required_for_principals.to_string(),
-                b.backup_required_for_principals.to_string(),
-            ),
-            ("principal_backup", a.principal_backup.to_string(), b.principal_backup.to_string()),
-            (
-                "allow_self_deactivation",
-                a.allow_self_deactivation.to_string(),
-                b.allow_self_deactivation.to_string(),
-            ),
-            ("allow_email_codes", a.allow_email_codes.to_string(), b.allow_email_codes.to_string()),
-            ("allow_sms_codes", a.allow_sms_codes.to_string(), b.allow_sms_codes.to_string()),
-            ("max_totp_period", seconds(a.max_totp_period), seconds(b.max_totp_period)),
-            ("fresh_proof_window", seconds(Some(a.fresh_proof_window)), seconds(Some(b.fresh_proof_window))),
-            ("session_lifetime", seconds(Some(a.session_lifetime)), seconds(Some(b.session_lifetime))),
-            (
-                "session_idle_timeout",
-                seconds(Some(a.session_idle_timeout)),
-                seconds(Some(b.session_idle_timeout)),
-            ),
-            ("sso_without_mfa", list(&a.sso_without_mfa), list(&b.sso_without_mfa)),
-            (
-                "recovery_code_ends_sessions",
-                a.recovery_code_ends_sessions.to_string(),
-                b.recovery_code_ends_sessions.to_string(),
-            ),
-            ("allow_security_keys", a.allow_security_keys.to_string(), b.allow_security_keys.to_string()),
-            ("phishing_resistant_for", list(&a.phishing_resistant_for), list(&b.phishing_resistant_for)),
-            (
-                "offer_phishing_resistant",
-                a.offer_phishing_resistant.to_string(),
-                b.offer_phishing_resistant.to_string(),
-            ),
-            ("presets", list(&a.presets), list(&b.presets)),
-        ];
-        all.into_iter()
-            .filter(|(_, from, to)| from != to)
-            .map(|(setting, from, to)| SettingChange { setting, from, to })
+        self.log_rows()
+            .into_iter()
+            .zip(new.log_rows())
+            .filter(|((_, from), (_, to))| from != to)
+            .map(|((setting, from), (_, to))| SettingChange { setting, from, to })
             .collect()
+    }
+}
+
+/// How [`OrgSettings::changes_to`] shows each kind of setting: one or more
+/// `(name, value)` rows, `none` for nothing set.
+mod log {
+    use std::collections::BTreeMap;
+    use std::fmt::Display;
+
+    use super::Level;
+    use crate::vocabulary::LockoutRule;
+
+    type Rows = Vec<(&'static str, String)>;
+
+    pub(super) fn text<T: Display>(name: &'static str, value: &T, rows: &mut Rows) {
+        rows.push((name, value.to_string()));
+    }
+
+    pub(super) fn seconds(name: &'static str, value: &u64, rows: &mut Rows) {
+        rows.push((name, format!("{value} s")));
+    }
+
+    pub(super) fn optional_seconds(name: &'static str, value: &Option<u64>, rows: &mut Rows) {
+        rows.push((name, value.map_or_else(|| "none".into(), |s| format!("{s} s"))));
+    }
+
+    pub(super) fn time(name: &'static str, value: &Option<u64>, rows: &mut Rows) {
+        rows.push((name, value.map_or_else(|| "none".into(), crate::vocabulary::utc::utc_minute)));
+    }
+
+    pub(super) fn list<T: Display>(name: &'static str, items: &[T], rows: &mut Rows) {
+        let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
+        rows.push((name, if parts.is_empty() { "none".into() } else { parts.join(", ") }));
+    }
+
+    pub(super) fn levels(name: &'static str, levels: &BTreeMap<String, Level>, rows: &mut Rows) {
+        let parts: Vec<String> = levels.iter().map(|(kind, level)| format!("{kind}: {level}")).collect();
+        rows.push((name, if parts.is_empty() { "none".into() } else { parts.join(", ") }));
+    }
+
+    /// Each of the rule's four numbers on its own row (`lockout.max_failures`, ...).
+    pub(super) fn lockout(_: &'static str, rule: &LockoutRule, rows: &mut Rows) {
+        text("lockout.max_failures", &rule.max_failures, rows);
+        seconds("lockout.lock_seconds", &rule.lock_seconds, rows);
+        seconds("lockout.max_lock_seconds", &rule.max_lock_seconds, rows);
+        text("lockout.hard_limit", &rule.hard_limit, rows);
     }
 }
 
@@ -924,6 +663,92 @@ mod tests {
         assert!(!Jurisdiction::country("AU").tax_data_rule_applies());
         assert!(!Jurisdiction::country("GB").with_xero().tax_data_rule_applies());
         assert!(!Jurisdiction::default().tax_data_rule_applies());
+    }
+
+    #[test]
+    fn every_setting_is_read_back_and_logged_when_changed() {
+        let before = OrgSettings::default();
+        let after = OrgSettings::builder()
+            .level("practitioner", Level::Mandatory)
+            .default_level(Level::Suggested)
+            .enforce_for_all(true)
+            .grace_until(Some(1_767_225_600))
+            .allowed_networks(vec!["10.0.0.0/8".parse().unwrap()])
+            .lockout(LockoutRule {
+                max_failures: 3,
+                lock_seconds: 60,
+                max_lock_seconds: 3600,
+                hard_limit: 50,
+            })
+            .enrollment_lifetime(900)
+            .remember_device_max(3600)
+            .backup_required_for_principals(false)
+            .principal_backup(BackupRule::RequireDestination)
+            .allow_self_deactivation(false)
+            .allow_email_codes(false)
+            .allow_sms_codes(false)
+            .max_totp_period(Some(60))
+            .fresh_proof_window(600)
+            .session_lifetime(3600)
+            .session_idle_timeout(600)
+            .sso_without_mfa(vec!["*".into()])
+            .recovery_code_ends_sessions(true)
+            .allow_security_keys(false)
+            .phishing_resistant_for(vec!["admin".into()])
+            .offer_phishing_resistant(true)
+            .presets(vec![Preset::NistAal2])
+            .build()
+            .unwrap();
+        assert_eq!(after.grace_until(), Some(1_767_225_600));
+        assert_eq!(after.principal_backup(), BackupRule::RequireDestination);
+        assert!(!after.allow_sms_codes() && !after.allow_security_keys());
+        assert_eq!(after.max_totp_period(), Some(60));
+        assert_eq!(after.sso_without_mfa(), ["*"]);
+        assert_eq!(after.phishing_resistant_for(), ["admin"]);
+        assert_eq!(after.presets(), [Preset::NistAal2]);
+        let changes = before.changes_to(&after);
+        let names: Vec<&str> = changes.iter().map(|c| c.setting).collect();
+        assert_eq!(
+            names,
+            [
+                "levels",
+                "default_level",
+                "enforce_for_all",
+                "grace_until",
+                "allowed_networks",
+                "lockout.max_failures",
+                "lockout.lock_seconds",
+                "lockout.max_lock_seconds",
+                "lockout.hard_limit",
+                "enrollment_lifetime",
+                "remember_device_max",
+                "backup_required_for_principals",
+                "principal_backup",
+                "allow_self_deactivation",
+                "allow_email_codes",
+                "allow_sms_codes",
+                "max_totp_period",
+                "fresh_proof_window",
+                "session_lifetime",
+                "session_idle_timeout",
+                "sso_without_mfa",
+                "recovery_code_ends_sessions",
+                "allow_security_keys",
+                "phishing_resistant_for",
+                "offer_phishing_resistant",
+                "presets",
+            ]
+        );
+        let shown = |name: &str| {
+            let change = changes.iter().find(|c| c.setting == name).unwrap();
+            (change.from.as_str(), change.to.as_str())
+        };
+        assert_eq!(shown("levels"), ("none", "practitioner: mandatory"));
+        assert_eq!(shown("grace_until"), ("none", "2026-01-01 00:00 UTC"));
+        assert_eq!(shown("lockout.lock_seconds"), ("900 s", "60 s"));
+        assert_eq!(shown("max_totp_period"), ("none", "60 s"));
+        assert_eq!(shown("allowed_networks"), ("none", "10.0.0.0/8"));
+        assert!(after.changes_to(&after).is_empty());
     }
 
     #[test]
