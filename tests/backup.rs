@@ -695,3 +695,70 @@ fn no_code_is_sent_to_a_sign_in_from_an_address_off_the_allowlist() {
         Some(EventKind::CodeRejected { method: Method::Sms, reason: RejectionReason::PolicyRefused, .. })
     ));
 }
+
+#[test]
+fn an_admin_revokes_every_remembered_device_of_a_user_who_lost_her_laptop() {
+    let firm = firm();
+    let (sarah, admin) = (user("sarah"), user("admin"));
+    firm.enroll(&sarah);
+    run(async {
+        let mut tokens = Vec::new();
+        for label in ["Laptop", "Phone"] {
+            let Remembered { token, .. } =
+                firm.mfa.remember_device(&sarah, label, 86_400, &office()).await.unwrap().unwrap();
+            tokens.push(token);
+        }
+        let request = office().request;
+        let revoked = firm.mfa.revoke_all_devices(&sarah, &admin, Revocation::Requested, &request);
+        assert_eq!(revoked.await.unwrap(), 2);
+        assert!(firm.mfa.devices(&sarah).await.unwrap().is_empty());
+        // Neither cookie skips the second factor any more.
+        for token in tokens {
+            assert!(matches!(
+                firm.mfa.sign_in_decision(&sarah, &office().with_device_token(token)).await.unwrap(),
+                Ok(Decision::Challenge { .. })
+            ));
+        }
+        // One event, naming both devices, done by the admin.
+        let revocations: Vec<_> = firm
+            .mfa
+            .store()
+            .events_for(&sarah)
+            .into_iter()
+            .filter(|e| matches!(e.kind, EventKind::DevicesRevoked { .. }))
+            .collect();
+        assert_eq!(revocations.len(), 1);
+        assert_eq!(revocations[0].actor, admin);
+        assert!(matches!(
+            &revocations[0].kind,
+            EventKind::DevicesRevoked { reason: Revocation::Requested, device_ids } if device_ids.len() == 2
+        ));
+        // Nothing left to revoke: nothing written.
+        let again = firm.mfa.revoke_all_devices(&sarah, &admin, Revocation::Requested, &request);
+        assert_eq!(again.await.unwrap(), 0);
+        let revocations =
+            firm.events(&sarah).into_iter().filter(|k| matches!(k, EventKind::DevicesRevoked { .. }));
+        assert_eq!(revocations.count(), 1);
+    });
+}
+
+#[test]
+fn a_host_chooses_how_many_recovery_codes_a_set_holds() {
+    use mfa_kit::flow::Rules;
+    let firm = firm_with_config(
+        mfa_kit::service::ServiceConfig::new("Smith & Co Accounting")
+            .with_rules(Rules::DEFAULT.with_recovery_codes(12)),
+    );
+    let sarah = user("sarah");
+    firm.enroll(&sarah);
+    let codes = run(firm.mfa.generate_recovery_codes(&sarah, &office())).unwrap().unwrap();
+    assert_eq!(codes.len(), 12);
+    let distinct: std::collections::BTreeSet<String> = codes.iter().map(|c| c.as_str().to_string()).collect();
+    assert_eq!(distinct.len(), 12);
+    // Every one of them works, once.
+    let first = codes[0].as_str().to_string();
+    assert!(run(firm.mfa.redeem_recovery_code(&sarah, &first, &office())).unwrap().is_ok());
+    assert!(run(firm.mfa.redeem_recovery_code(&sarah, &first, &office())).unwrap().is_err());
+    let last = codes[11].as_str().to_string();
+    assert!(run(firm.mfa.redeem_recovery_code(&sarah, &last, &office())).unwrap().is_ok());
+}
