@@ -1222,3 +1222,42 @@ fn after_an_admins_reset_the_user_must_enroll_again() {
     assert_eq!(step.outcome, Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin }));
     assert!(step.events.is_empty());
 }
+
+#[test]
+fn a_host_may_narrow_the_drift_window_to_the_current_step() {
+    use mfa_kit::flow::authenticator::DriftRules;
+    use mfa_kit::otp::Window;
+    let exact = World::with_rules(Rules::DEFAULT.with_drift(DriftRules {
+        base: Window::new(0, 0),
+        max_learned: 0,
+        resync_range: 10,
+    }));
+    let (mut record, totp) = enrolled("sarah", 1);
+    let now = T0 + 300;
+    // A code from the step before: within the default window, outside the narrowed one.
+    let late = code(&totp, now - 30);
+    let refused = flow::authenticator::verify(&mut record.clone(), &[&totp], &late, &exact.env(now)).unwrap();
+    assert!(matches!(refused.outcome, Err(Refusal::WrongCode { .. })), "{:?}", refused.outcome);
+    let accepted =
+        flow::authenticator::verify(&mut record.clone(), &[&totp], &late, &World::new().env(now)).unwrap();
+    assert!(accepted.outcome.is_ok());
+    // The current step's code is accepted under both.
+    let current = code(&totp, now);
+    assert!(
+        flow::authenticator::verify(&mut record, &[&totp], &current, &exact.env(now))
+            .unwrap()
+            .outcome
+            .is_ok()
+    );
+}
+
+#[test]
+fn the_last_proof_counts_for_step_up_only_within_its_window() {
+    let (record, _) = enrolled("sarah", 1);
+    // Confirming the app at T0 + 30 was a proof.
+    let proof = record.proved_within(T0 + 30 + WINDOW - 1, WINDOW).expect("still fresh");
+    assert_eq!((proof.at, proof.method), (T0 + 30, Method::Totp));
+    assert!(record.proved_within(T0 + 30 + WINDOW, WINDOW).is_none(), "the window's end is outside it");
+    // A proof dated far after now (a clock that ran ahead) does not count.
+    assert!(record.proved_within(T0 + 30 - 301 - 1, WINDOW).is_none());
+}

@@ -91,6 +91,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn digest_and_block_lengths_are_those_of_the_hash() {
+        use hmac::{KeyInit, Mac};
+        let tag = |algorithm: Algorithm| match algorithm {
+            Algorithm::Sha1 => {
+                hmac::Hmac::<sha1::Sha1>::new_from_slice(b"k").unwrap().finalize().into_bytes().len()
+            }
+            Algorithm::Sha256 => {
+                hmac::Hmac::<sha2::Sha256>::new_from_slice(b"k").unwrap().finalize().into_bytes().len()
+            }
+            Algorithm::Sha512 => {
+                hmac::Hmac::<sha2::Sha512>::new_from_slice(b"k").unwrap().finalize().into_bytes().len()
+            }
+        };
+        for algorithm in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
+            assert_eq!(algorithm.digest_len(), tag(algorithm), "{algorithm}");
+        }
+        assert_eq!(Algorithm::Sha512.block_len(), 128);
+    }
+
+    #[test]
     fn parses_names_in_any_case_with_or_without_hyphen() {
         for (text, expected) in [
             ("SHA1", Algorithm::Sha1),

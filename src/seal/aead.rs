@@ -147,6 +147,21 @@ mod tests {
     }
 
     #[test]
+    fn the_current_key_seals_and_a_retired_one_only_opens() {
+        let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
+        let old = AeadSealer::new("2025-12", [1; 32]);
+        let sealed_before = old.seal(&alice(), &secret).unwrap();
+        let rotated = AeadSealer::new("2026-12", [2; 32]).with_retired_key("2025-12", [1; 32]);
+        assert_eq!(rotated.current_key_id(), "2026-12");
+        assert_eq!(rotated.seal(&alice(), &secret).unwrap().key_id(), "2026-12");
+        assert!(rotated.open(&alice(), &sealed_before).is_ok());
+        // A retired key given under the current key's id does not replace it.
+        let same = AeadSealer::new("2026-12", [2; 32]).with_retired_key("2026-12", [9; 32]);
+        assert_eq!(same.current_key_id(), "2026-12");
+        assert!(same.open(&alice(), &rotated.seal(&alice(), &secret).unwrap()).is_ok());
+    }
+
+    #[test]
     fn seals_with_fresh_nonces_and_opens_only_for_the_same_user_and_key() {
         let sealer = AeadSealer::new("k1", [1; 32]);
         let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
