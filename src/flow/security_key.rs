@@ -373,18 +373,7 @@ pub fn finish_authentication(
         if let Some(refused) = begin(draft, env) {
             return Err(refused);
         }
-        let consecutive_failures = draft.get().failures.consecutive;
-        let refused =
-            |reason| EventKind::CodeRejected { method: Method::SecurityKey, reason, consecutive_failures };
-        if let Err(refusal) = take_ceremony(draft, false, env) {
-            let reason = if refusal == Refusal::CeremonyExpired {
-                RejectionReason::Expired
-            } else {
-                RejectionReason::NoCodePending
-            };
-            draft.emit_refused(refused(reason), env.now);
-            return Err(refusal);
-        }
+        spend_ceremony(draft, env)?;
         let lockout = Draft::lockout(env);
         let assertion = match answer {
             Ok(assertion) => assertion,
@@ -412,21 +401,9 @@ pub fn finish_authentication(
             let reason = RejectionReason::UnknownCredential;
             return Err(rejected(draft.count_failure(Method::SecurityKey, reason, env.now, lockout)));
         };
-        let key = &draft.get().rare.security_keys[index];
-        let stored = key.counter;
-        let regressed = (assertion.counter > 0 || stored > 0) && assertion.counter <= stored;
-        if regressed {
-            let accepted = env.rules.counter == CounterRule::Flag;
-            draft.emit(EventKind::SecurityKeyCounterRegressed {
-                authenticator: key.id().to_string(),
-                stored,
-                presented: assertion.counter,
-                accepted,
-            });
-            if !accepted {
-                let reason = RejectionReason::CounterRegressed;
-                return Err(rejected(draft.count_failure(Method::SecurityKey, reason, env.now, lockout)));
-            }
+        if !counter_accepted(draft, index, assertion.counter, env) {
+            let reason = RejectionReason::CounterRegressed;
+            return Err(rejected(draft.count_failure(Method::SecurityKey, reason, env.now, lockout)));
         }
         if let Some(key) = draft.edit().rare.edit().security_keys.get_mut(index) {
             key.counter = key.counter.max(assertion.counter);
@@ -436,6 +413,37 @@ pub fn finish_authentication(
         }
         Ok(draft.succeed(Method::SecurityKey, env.now, None))
     })
+}
+
+/// Spends the pending authentication ceremony; without one (or after it expired) the
+/// attempt is refused and audited, not counted.
+fn spend_ceremony(draft: &mut Draft<'_>, env: &Env<'_>) -> Result<(), Refusal> {
+    let consecutive_failures = draft.get().failures.consecutive;
+    take_ceremony(draft, false, env).map(drop).map_err(|refusal| {
+        let reason = if refusal == Refusal::CeremonyExpired {
+            RejectionReason::Expired
+        } else {
+            RejectionReason::NoCodePending
+        };
+        let event = EventKind::CodeRejected { method: Method::SecurityKey, reason, consecutive_failures };
+        draft.emit_refused(event, env.now);
+        refusal
+    })
+}
+
+/// Whether the key at `index` may go on with the signature counter it `presented`: a
+/// counter that did not move forward (both zero means the key keeps none) is audited,
+/// and accepted only under [`CounterRule::Flag`].
+fn counter_accepted(draft: &mut Draft<'_>, index: usize, presented: u32, env: &Env<'_>) -> bool {
+    let key = &draft.get().rare.security_keys[index];
+    let stored = key.counter;
+    if !((presented > 0 || stored > 0) && presented <= stored) {
+        return true;
+    }
+    let accepted = env.rules.counter == CounterRule::Flag;
+    let authenticator = key.id().to_string();
+    draft.emit(EventKind::SecurityKeyCounterRegressed { authenticator, stored, presented, accepted });
+    accepted
 }
 
 /// A counted failure, in a security key's words.
