@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::step_up::StepUp;
-use super::{Env, Step, run_in};
+use super::{Draft, Env, Step, run_in};
 use crate::event::{EventKind, Events};
 use crate::policy::{Decision, OrgSettings, UserFacts};
 use crate::record::UserRecord;
@@ -38,47 +38,14 @@ pub fn reset(
     permitted: bool,
     env: &Env<'_>,
 ) -> Step<Vec<Cleared>> {
-    let now = env.now;
     run_in(record, env, |draft| {
-        let refusal = if !permitted {
-            Some(Refusal::NotPermitted)
-        } else if reason.trim().is_empty() {
-            Some(Refusal::ReasonRequired)
-        } else if draft.get().user == actor.user {
-            Some(Refusal::SelfReset)
-        } else if let Some(refusal) = actor_refusal(actor, SensitiveAction::ResetUser, env) {
-            Some(refusal)
-        } else {
-            mode_refusal(draft.get(), mode, env)
-        };
+        let refusal = reset_refusal(draft.get(), actor, reason, mode, permitted, env);
         if let Some(refusal) = refusal {
             draft.emit(EventKind::ResetRefused { reason: refusal.to_string() });
             return Err(refusal);
         }
-        let mut cleared = Vec::new();
-        let before = draft.get();
-        let locked = before.failures.is_locked(now);
-        let had = [
-            (!before.authenticators.is_empty(), Cleared::Authenticator),
-            (before.pending_enrollment.is_some(), Cleared::PendingEnrollment),
-            (before.failures != Default::default(), Cleared::Lockout),
-            (before.recovery.is_some(), Cleared::RecoveryCodes),
-            (!before.oob.is_empty(), Cleared::BackupDestinations),
-            (!before.rare.security_keys.is_empty() || before.rare.ceremony.is_some(), Cleared::SecurityKeys),
-            (before.rare.frozen.is_some(), Cleared::Freeze),
-        ];
-        cleared.extend(had.iter().filter(|(present, _)| *present).map(|(_, what)| *what));
-        if !cleared.is_empty() {
-            let record = draft.edit();
-            record.authenticators.clear();
-            record.pending_enrollment = None;
-            record.failures = Default::default();
-            record.recovery = None;
-            record.oob = Default::default();
-            record.rare.edit().security_keys.clear();
-            record.rare.edit().ceremony = None;
-            record.rare.edit().frozen = None;
-        }
+        let locked = draft.get().failures.is_locked(env.now);
+        let mut cleared = clear_factors(draft);
         if locked {
             draft.emit(EventKind::LockoutEnded);
         }
@@ -100,6 +67,57 @@ pub fn reset(
         });
         Ok(cleared)
     })
+}
+
+/// Why this reset of `record`'s user by `actor` is refused, if it is: in the order an
+/// admin would fix them (permission, a reason, someone else, the actor's own fresh
+/// proof, the mode).
+fn reset_refusal(
+    record: &UserRecord,
+    actor: &UserRecord,
+    reason: &str,
+    mode: ResetMode,
+    permitted: bool,
+    env: &Env<'_>,
+) -> Option<Refusal> {
+    if !permitted {
+        Some(Refusal::NotPermitted)
+    } else if reason.trim().is_empty() {
+        Some(Refusal::ReasonRequired)
+    } else if record.user == actor.user {
+        Some(Refusal::SelfReset)
+    } else if let Some(refusal) = actor_refusal(actor, SensitiveAction::ResetUser, env) {
+        Some(refusal)
+    } else {
+        mode_refusal(record, mode, env)
+    }
+}
+
+/// Clears every factor and the lockout, and says which of them there were.
+fn clear_factors(draft: &mut Draft<'_>) -> Vec<Cleared> {
+    let before = draft.get();
+    let had = [
+        (!before.authenticators.is_empty(), Cleared::Authenticator),
+        (before.pending_enrollment.is_some(), Cleared::PendingEnrollment),
+        (before.failures != Default::default(), Cleared::Lockout),
+        (before.recovery.is_some(), Cleared::RecoveryCodes),
+        (!before.oob.is_empty(), Cleared::BackupDestinations),
+        (!before.rare.security_keys.is_empty() || before.rare.ceremony.is_some(), Cleared::SecurityKeys),
+        (before.rare.frozen.is_some(), Cleared::Freeze),
+    ];
+    let cleared: Vec<Cleared> = had.iter().filter(|(present, _)| *present).map(|(_, what)| *what).collect();
+    if !cleared.is_empty() {
+        let record = draft.edit();
+        record.authenticators.clear();
+        record.pending_enrollment = None;
+        record.failures = Default::default();
+        record.recovery = None;
+        record.oob = Default::default();
+        record.rare.edit().security_keys.clear();
+        record.rare.edit().ceremony = None;
+        record.rare.edit().frozen = None;
+    }
+    cleared
 }
 
 /// Why the reset's `mode` is refused for the record's user: turning MFA off where the
