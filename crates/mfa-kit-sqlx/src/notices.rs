@@ -176,6 +176,83 @@ mod postgres {
         ]
     }
 
+    type PgTransaction = sqlx::Transaction<'static, sqlx::Postgres>;
+
+    impl PostgresStore {
+        /// Reads the trail past the relay's cursor into its queue, if no other claim
+        /// of the relay is reading it (its cursor row is locked `FOR UPDATE SKIP
+        /// LOCKED`): how many events were read, and whether the relay is caught up.
+        async fn take_in(&self, tx: &mut PgTransaction, relay: &str) -> Result<(usize, bool), Error> {
+            let t = self.tables();
+            let (audit, relays, queue) = (t.audit(), t.notice_relays(), t.notice_queue());
+            sqlx::query(&format!(
+                "INSERT INTO {relays} (relay, cursor_tx, cursor_id) VALUES ($1, -1, -1) ON CONFLICT (relay) DO NOTHING"
+            ))
+            .bind(relay)
+            .execute(&mut **tx)
+            .await?;
+            let cursor: Option<(i64, i64)> = sqlx::query_as(&format!(
+                "SELECT cursor_tx, cursor_id FROM {relays} WHERE relay = $1 FOR UPDATE SKIP LOCKED"
+            ))
+            .bind(relay)
+            .fetch_optional(&mut **tx)
+            .await?;
+            // Another claim of this relay is reading the trail: it is not caught up
+            // for this one to know.
+            let Some((cursor_tx, cursor_id)) = cursor else {
+                return Ok((0, false));
+            };
+            let rows: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+                "SELECT coalesce(tx, 0), id, event FROM {audit} WHERE (coalesce(tx, 0), id) > ($1, $2) \
+                 AND coalesce(tx, 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+                 ORDER BY coalesce(tx, 0), id LIMIT $3"
+            ))
+            .bind(cursor_tx)
+            .bind(cursor_id)
+            .bind(i64::from(MAX_INTAKE))
+            .fetch_all(&mut **tx)
+            .await?;
+            let read = rows.len();
+            let (mut at_tx, mut at_id) = (cursor_tx, cursor_id);
+            if let Some(&(last_tx, last_id, _)) = rows.last() {
+                (at_tx, at_id) = (last_tx, last_id);
+                let events: Vec<(i64, String)> = rows.into_iter().map(|(_, id, json)| (id, json)).collect();
+                let notices = notices_among(&events)?;
+                if !notices.is_empty() {
+                    sqlx::query(&format!(
+                        "INSERT INTO {queue} (relay, event_id, notice, event, event_at, attempts, next_at, \
+                         lease_until, token) SELECT $1, i, n, e, a, 0, 0, 0, 0 FROM \
+                         UNNEST($2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS x(i, n, e, a) \
+                         ON CONFLICT (relay, event_id) DO NOTHING"
+                    ))
+                    .bind(relay)
+                    .bind(notices.iter().map(|n| n.0).collect::<Vec<_>>())
+                    .bind(notices.iter().map(|n| n.1.clone()).collect::<Vec<_>>())
+                    .bind(notices.iter().map(|n| n.2.clone()).collect::<Vec<_>>())
+                    .bind(notices.iter().map(|n| n.3).collect::<Vec<_>>())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                sqlx::query(&format!("UPDATE {relays} SET cursor_tx = $2, cursor_id = $3 WHERE relay = $1"))
+                    .bind(relay)
+                    .bind(last_tx)
+                    .bind(last_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            // Committed events past the cursor that the horizon held back (or the
+            // intake's limit) mean more is to be read.
+            let more: bool = sqlx::query_scalar(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {audit} WHERE (coalesce(tx, 0), id) > ($1, $2))"
+            ))
+            .bind(at_tx)
+            .bind(at_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            Ok((read, !more))
+        }
+    }
+
     /// The cursor row of a relay is locked `FOR UPDATE SKIP LOCKED` while its claim
     /// reads the trail, so one claim at a time reads it and the others go straight to
     /// the queue, whose due rows are leased `FOR UPDATE SKIP LOCKED`: claims at the same
@@ -184,78 +261,9 @@ mod postgres {
         async fn claim_notices(&self, relay: &str, claim: &NoticeClaim) -> Result<Claimed, Error> {
             check_user_ids([relay])?;
             let (now, lease_until, limit, token) = claim_values(claim)?;
-            let t = self.tables();
-            let (audit, relays, queue) = (t.audit(), t.notice_relays(), t.notice_queue());
+            let queue = self.tables().notice_queue();
             let mut tx = self.pool().begin().await?;
-            sqlx::query(&format!(
-                "INSERT INTO {relays} (relay, cursor_tx, cursor_id) VALUES ($1, -1, -1) ON CONFLICT (relay) DO NOTHING"
-            ))
-            .bind(relay)
-            .execute(&mut *tx)
-            .await?;
-            let cursor: Option<(i64, i64)> = sqlx::query_as(&format!(
-                "SELECT cursor_tx, cursor_id FROM {relays} WHERE relay = $1 FOR UPDATE SKIP LOCKED"
-            ))
-            .bind(relay)
-            .fetch_optional(&mut *tx)
-            .await?;
-            // Another claim of this relay is reading the trail: it is not caught up
-            // for this one to know.
-            let (mut caught_up, mut read) = (false, 0);
-            if let Some((cursor_tx, cursor_id)) = cursor {
-                let rows: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
-                    "SELECT coalesce(tx, 0), id, event FROM {audit} WHERE (coalesce(tx, 0), id) > ($1, $2) \
-                     AND coalesce(tx, 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-                     ORDER BY coalesce(tx, 0), id LIMIT $3"
-                ))
-                .bind(cursor_tx)
-                .bind(cursor_id)
-                .bind(i64::from(MAX_INTAKE))
-                .fetch_all(&mut *tx)
-                .await?;
-                read = rows.len();
-                let (mut at_tx, mut at_id) = (cursor_tx, cursor_id);
-                if let Some((last_tx, last_id, _)) = rows.last() {
-                    let (last_tx, last_id) = (*last_tx, *last_id);
-                    (at_tx, at_id) = (last_tx, last_id);
-                    let events: Vec<(i64, String)> =
-                        rows.into_iter().map(|(_, id, json)| (id, json)).collect();
-                    let notices = notices_among(&events)?;
-                    if !notices.is_empty() {
-                        sqlx::query(&format!(
-                            "INSERT INTO {queue} (relay, event_id, notice, event, event_at, attempts, next_at, \
-                             lease_until, token) SELECT $1, i, n, e, a, 0, 0, 0, 0 FROM \
-                             UNNEST($2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS x(i, n, e, a) \
-                             ON CONFLICT (relay, event_id) DO NOTHING"
-                        ))
-                        .bind(relay)
-                        .bind(notices.iter().map(|n| n.0).collect::<Vec<_>>())
-                        .bind(notices.iter().map(|n| n.1.clone()).collect::<Vec<_>>())
-                        .bind(notices.iter().map(|n| n.2.clone()).collect::<Vec<_>>())
-                        .bind(notices.iter().map(|n| n.3).collect::<Vec<_>>())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    sqlx::query(&format!(
-                        "UPDATE {relays} SET cursor_tx = $2, cursor_id = $3 WHERE relay = $1"
-                    ))
-                    .bind(relay)
-                    .bind(last_tx)
-                    .bind(last_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                // Committed events past the cursor that the horizon held back (or the
-                // intake's limit) mean more is to be read.
-                let more: bool = sqlx::query_scalar(&format!(
-                    "SELECT EXISTS (SELECT 1 FROM {audit} WHERE (coalesce(tx, 0), id) > ($1, $2))"
-                ))
-                .bind(at_tx)
-                .bind(at_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                caught_up = !more;
-            }
+            let (read, caught_up) = self.take_in(&mut tx, relay).await?;
             let rows: Vec<QueueRow> = sqlx::query_as(&format!(
                 "WITH due AS (SELECT event_id FROM {queue} WHERE relay = $1 AND next_at <= $2 \
                  AND lease_until <= $2 ORDER BY event_id LIMIT $3 FOR UPDATE SKIP LOCKED) \
