@@ -476,3 +476,55 @@ fn resynchronising_or_deactivating_from_an_address_off_the_allowlist_is_refused_
     assert_eq!(outcome, Err(Refusal::AddressNotAllowed));
     assert!(run(firm.mfa.status(&sarah, &office())).unwrap().has_mfa());
 }
+
+/// A policy shared as `Arc<P>` (as `MfaServiceBuilder::policy` takes it, or a host
+/// keeping one for several services) answers every question exactly as `P` does: a
+/// method left to the trait's default would silently loosen a rule (an ATO firm's
+/// 12-month audit retention, for one).
+#[test]
+fn a_shared_policy_answers_every_question_as_the_policy_itself() {
+    use mfa_kit::policy::{Policy, UserFacts};
+    let policy = StandardPolicy::ato_tax_data();
+    let shared = Arc::new(StandardPolicy::ato_tax_data());
+    let facts = UserFacts::new(vec![Method::Totp], None);
+    let contexts = [
+        SignInContext::default(),
+        SignInContext::default().with_user_type("practitioner").as_principal(),
+        SignInContext::default().with_sso(true),
+    ];
+    for context in &contexts {
+        assert_eq!(
+            shared.decide(context, &facts, 1_700_000_000),
+            policy.decide(context, &facts, 1_700_000_000)
+        );
+        assert_eq!(
+            shared.refuse_request(context, 1_700_000_000),
+            policy.refuse_request(context, 1_700_000_000)
+        );
+        assert_eq!(shared.lockout(context), policy.lockout(context));
+        assert_eq!(shared.enrollment_lifetime(context), policy.enrollment_lifetime(context));
+        assert_eq!(shared.may_deactivate(context, &facts), policy.may_deactivate(context, &facts));
+        assert_eq!(shared.remember_device_max(context), policy.remember_device_max(context));
+        assert_eq!(shared.backup_required(context), policy.backup_required(context));
+        for method in Method::ALL {
+            assert_eq!(shared.method_allowed(context, *method), policy.method_allowed(context, *method));
+        }
+        assert_eq!(shared.phishing_resistant_required(context), policy.phishing_resistant_required(context));
+        assert_eq!(shared.max_totp_period(context), policy.max_totp_period(context));
+        assert_eq!(shared.fresh_proof_window(context), policy.fresh_proof_window(context));
+        assert_eq!(shared.audit_retention(context), policy.audit_retention(context));
+        assert_eq!(shared.session_limits(context), policy.session_limits(context));
+        assert_eq!(shared.mfa_unavailable(context), policy.mfa_unavailable(context));
+        assert_eq!(
+            shared.recovery_code_ends_other_sessions(context),
+            policy.recovery_code_ends_other_sessions(context)
+        );
+        assert_eq!(
+            shared.replace_recovery_codes_after_use(context),
+            policy.replace_recovery_codes_after_use(context)
+        );
+        assert_eq!(shared.presets_in_force(context), policy.presets_in_force(context));
+        assert_eq!(shared.settings_in_force(context), policy.settings_in_force(context));
+    }
+    assert_eq!(shared.audit_retention(&contexts[0]), mfa_kit::policy::Preset::TWELVE_MONTHS);
+}

@@ -390,6 +390,9 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Outcome<Decision> {
         (**self).decide(context, user, now)
     }
+    fn audit_retention(&self, context: &SignInContext) -> u64 {
+        (**self).audit_retention(context)
+    }
     fn refuse_request(&self, context: &SignInContext, now: u64) -> Option<crate::vocabulary::Refusal> {
         (**self).refuse_request(context, now)
     }
