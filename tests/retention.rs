@@ -115,3 +115,14 @@ fn an_organisation_that_names_the_ato_preset_itself_is_held_to_its_retention() {
     assert_eq!(run(firm.mfa.prune_audit(START + 30 * DAY, &job(), &context)).unwrap(), 0);
     assert!(prunings(&firm, "own-choice").is_empty(), "a pruning that deleted nothing writes nothing");
 }
+
+#[test]
+fn a_policy_shared_behind_an_arc_keeps_the_twelve_months() {
+    let firm = firm_with_policy(std::sync::Arc::new(StandardPolicy::new().with_ato_for_tax_data()));
+    let sarah = UserId::new("smith-co/sarah");
+    run(firm.mfa.start_enrollment(&sarah, "sarah", &au_firm())).unwrap().unwrap();
+    firm.clock.advance(30 * DAY);
+    let pruned = run(firm.mfa.prune_audit(START + 30 * DAY, &job(), &au_firm()));
+    assert!(matches!(pruned, Err(Error::RetentionRequired { .. })), "got {pruned:?}");
+    assert_eq!(kept(&firm, "smith-co").len(), 1, "the enrollment's event is still there");
+}
