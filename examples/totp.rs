@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,21 +32,37 @@ impl<E: Display> From<E> for BadInput {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(Outcome::Done(line)) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Ok(Outcome::Rejected) => {
-            println!("rejected");
-            ExitCode::from(1)
-        }
+    let result = arguments().and_then(|args| run(&args));
+    let (line, status) = match result {
+        Ok(Outcome::Done(line)) => (line, ExitCode::SUCCESS),
+        Ok(Outcome::Rejected) => ("rejected".to_string(), ExitCode::from(1)),
         Err(BadInput(message)) => {
             eprintln!("totp: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    // A reader that went away (`totp code … | true`) has nothing left to be told: the
+    // exit status still says what happened. Any other failure to write is reported.
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => status,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => status,
+        Err(error) => {
+            eprintln!("totp: cannot write the output: {error}");
             ExitCode::from(2)
         }
     }
+}
+
+/// The arguments after the program's name; one that is not UTF-8 is bad input.
+fn arguments() -> Result<Vec<String>, BadInput> {
+    std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(index, arg)| {
+            arg.into_string().map_err(|_| BadInput(format!("argument {} is not valid UTF-8", index + 1)))
+        })
+        .collect()
 }
 
 enum Outcome {

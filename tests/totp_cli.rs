@@ -172,3 +172,45 @@ proptest! {
         }
     }
 }
+
+/// An argument that is not even UTF-8 is bad input like any other: exit 2 and one line.
+#[test]
+fn an_argument_that_is_not_utf8_is_bad_input() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let cases: [Vec<OsString>; 2] = [
+        vec!["code".into(), "--secret".into(), OsString::from_vec(vec![0xff, 0xfe])],
+        vec![
+            "uri".into(),
+            "parse".into(),
+            OsString::from_vec(b"otpauth://totp/A:b?secret=GEZD\xff".to_vec()),
+        ],
+    ];
+    for args in cases {
+        let out = Command::new(totp_binary()).args(&args).output().expect("run the totp example");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("not valid UTF-8"), "{args:?}: {err}");
+    }
+}
+
+/// A reader that closed its end before the code was written (`totp code … | true`) is
+/// not a crash: the exit status still says what happened, and nothing panics.
+#[test]
+fn a_closed_output_is_not_a_panic() {
+    use std::process::Stdio;
+    for _ in 0..20 {
+        let mut child = Command::new(totp_binary())
+            .args(["code", "--secret", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "--time", "59"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the totp example");
+        drop(child.stdout.take()); // the reader goes away at once
+        let out = child.wait_with_output().expect("wait for it");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.is_empty(), "{err}");
+    }
+}
