@@ -12,7 +12,9 @@ pub fn from_the_future(start: u64, now: u64) -> bool {
     start > now.saturating_add(CLOCK_SKEW)
 }
 
-const METHODS: [Method; 4] = [Method::Totp, Method::Sms, Method::Email, Method::RecoveryCode];
+/// Every method whose last proof the record keeps.
+const METHODS: [Method; 5] =
+    [Method::Totp, Method::Sms, Method::Email, Method::RecoveryCode, Method::SecurityKey];
 
 impl Proofs {
     fn future(self, now: u64) -> impl Iterator<Item = Method> {
