@@ -201,8 +201,9 @@ fn open_registration(
     Ok(CeremonyStarted { expires_at })
 }
 
-/// Whether the user may add a key now: the address, the lock, the count and a fresh
-/// proof, as adding an authenticator app needs. The proof is judged at `fresh_at` (the
+/// Whether the user may add a key now: the organisation allows keys as a factor, and
+/// the address, the lock, the count and a fresh proof, as adding an authenticator app
+/// needs. The proof is judged at `fresh_at` (the
 /// ceremony's start, when finishing one: a slow browser dialog does not spend the
 /// proof's window, and a session that was not fresh then cannot finish it).
 fn may_add(draft: &mut Draft<'_>, env: &Env<'_>, fresh_at: u64) -> Option<Refusal> {
@@ -211,6 +212,11 @@ fn may_add(draft: &mut Draft<'_>, env: &Env<'_>, fresh_at: u64) -> Option<Refusa
     }
     if let Some(refused) = draft.refuse_address(env) {
         return Some(refused);
+    }
+    // A key the organisation does not count would end a reset's required enrollment
+    // without giving the user MFA.
+    if !env.policy.method_allowed(env.context, Method::SecurityKey) {
+        return Some(Refusal::MethodNotAllowed);
     }
     if let Some(refused) = draft.locked(env.now) {
         return Some(refused);
