@@ -112,7 +112,7 @@ pub fn add(
     run_in(record, env, |draft| {
         let opened = match authenticator_name(name) {
             None => Err(Refusal::InvalidName),
-            Some(_) if draft.get().authenticators.len() >= MAX_AUTHENTICATORS => {
+            Some(_) if draft.get().authenticator_count() >= MAX_AUTHENTICATORS => {
                 Err(Refusal::TooManyAuthenticators)
             }
             Some(name) => open(draft, secret, params, account, Some(name), env),
@@ -217,6 +217,10 @@ pub fn import(
         }
         if !draft.get().authenticators.is_empty() {
             return Ok(Err(Refusal::AlreadyEnrolled));
+        }
+        // The organisation's cap on new authenticators' periods holds for imported ones.
+        if env.policy.max_totp_period(env.context).is_some_and(|max| params.period() > max) {
+            return Ok(Err(Refusal::MethodNotAllowed));
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::AddAuthenticator, env) {
             return Ok(Err(refused));
@@ -357,11 +361,9 @@ pub fn confirm(
         let Some(pending) = draft.get().pending_enrollment.as_ref() else {
             return Ok(Err(Refusal::NoPendingEnrollment));
         };
-        let action = if pending.adding.is_some() {
-            SensitiveAction::AddAuthenticator
-        } else {
-            SensitiveAction::ReplaceAuthenticator
-        };
+        let adding = pending.adding.is_some();
+        let action =
+            if adding { SensitiveAction::AddAuthenticator } else { SensitiveAction::ReplaceAuthenticator };
         let lifetime = env.policy.enrollment_lifetime(env.context);
         if !crate::record::window_holds(pending.started_at, pending.expires_at, lifetime, now) {
             draft.edit().pending_enrollment = None;
@@ -379,6 +381,11 @@ pub fn confirm(
         // started the enrollment cannot finish one another session started.
         if let Some(refused) = super::step_up::require(draft, action, env) {
             return Ok(Err(refused));
+        }
+        // A security key registered since the app was started may have taken the last
+        // place.
+        if adding && draft.get().authenticator_count() >= MAX_AUTHENTICATORS {
+            return Ok(Err(Refusal::TooManyAuthenticators));
         }
         let matched = match_codes(totp, codes, env.rules.confirmation, now, env.rules.drift.base)?;
         Ok(match matched {
