@@ -249,7 +249,9 @@ pub struct UserStatus {
     pub mfa: bool,
     /// The second factors set up, strongest first, backups included.
     pub methods: Vec<Method>,
-    /// When the oldest authenticator was set up.
+    /// Since when the user has MFA: when the oldest factor the organisation counts was
+    /// set up (an authenticator app or security key, or the primary phone number or
+    /// e-mail address confirmed).
     pub enrolled_since: Option<u64>,
     /// How many authenticator apps the user has.
     pub authenticators: usize,
@@ -416,12 +418,22 @@ impl UserStatus {
         now: u64,
         allowed: impl Fn(crate::vocabulary::Method) -> bool,
     ) -> UserStatus {
+        use crate::vocabulary::{Method, Role};
+        // Since the earliest factor the user still has that counts.
+        let apps = record.authenticators.iter().filter(|_| allowed(Method::Totp));
+        let keys = record.rare.security_keys.iter().filter(|_| allowed(Method::SecurityKey));
+        let primary = record.oob.confirmed(Role::Primary).filter(|d| allowed(d.destination.method()));
+        let enrolled_since = apps
+            .map(crate::record::TotpCredential::created_at)
+            .chain(keys.map(|key| key.created_at))
+            .chain(primary.and_then(|d| d.confirmed_at))
+            .min();
         let facts = UserFacts::of_allowing(record, now, allowed);
         UserStatus {
             user: record.user.clone(),
             mfa: facts.enrolled,
             methods: facts.methods,
-            enrolled_since: record.authenticators.iter().map(crate::record::TotpCredential::created_at).min(),
+            enrolled_since,
             authenticators: record.authenticators.len(),
             last_used: record.last_proof().map(|p| p.at),
             last_method: record.last_proof().map(|p| p.method),
