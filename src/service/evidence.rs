@@ -14,7 +14,7 @@ use crate::policy::SignInContext;
 use crate::record::UserRecord;
 use crate::seal::SecretSealer;
 use crate::store::{AuditQuery, ListRecords, MAX_PAGE, ReadAudit, RecordQuery};
-use crate::vocabulary::{OrgId, UserId};
+use crate::vocabulary::{Method, OrgId, UserId};
 
 /// One page of a status list: the rows, and where the next page starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +66,13 @@ impl<S: ListRecords, K: SecretSealer> MfaService<S, K> {
     ///
     /// A record that cannot be read fails the whole page rather than dropping its row,
     /// so no list or count silently leaves a user out.
+    ///
+    /// The red crosses are the users without MFA under the organisation's rules: where
+    /// it does not count some method as a factor (codes by e-mail under the NIST
+    /// preset), a user whose only factor is such a method is among them. The store
+    /// knows only "has MFA" by every method, so such a page is judged here over the
+    /// organisation's records read in order; it may then hold fewer rows than the
+    /// limit while [`StatusPage::next`] is set.
     ///
     /// ```
     /// use mfa_kit::prelude::*;
@@ -136,6 +143,37 @@ impl<S: ListRecords, K: SecretSealer> MfaService<S, K> {
     }
 
     async fn rows(&self, query: &RecordQuery, env: &Env<'_>) -> Result<StatusPage, Error> {
+        let all_count = Method::ALL.iter().all(|method| env.policy.method_allowed(env.context, *method));
+        if !query.without_mfa || all_count {
+            return self.listed(query, env).await;
+        }
+        // The red crosses under the organisation's rules, judged here.
+        let limit = query.page_len();
+        let mut scan = RecordQuery { without_mfa: false, ..query.clone() };
+        let mut rows = Vec::new();
+        loop {
+            let page = self.listed(&scan, env).await?;
+            let mut examined = page.rows.into_iter().peekable();
+            while let Some(row) = examined.next() {
+                if row.mfa {
+                    continue;
+                }
+                rows.push(row);
+                if rows.len() == limit {
+                    let more = examined.peek().is_some() || page.next.is_some();
+                    let next = rows.last().filter(|_| more).map(|row| row.user.clone());
+                    return Ok(StatusPage { rows, next });
+                }
+            }
+            match page.next {
+                Some(next) => scan = scan.after(Some(next)),
+                None => return Ok(StatusPage { rows, next: None }),
+            }
+        }
+    }
+
+    /// The rows of the records the store lists for `query`, as it lists them.
+    async fn listed(&self, query: &RecordQuery, env: &Env<'_>) -> Result<StatusPage, Error> {
         let page = self.store.list_records(query).await.map_err(store_error)?;
         let rows = page
             .records
