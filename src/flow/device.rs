@@ -36,7 +36,8 @@ impl std::fmt::Debug for Remembered {
 /// Remembers this device after a successful second factor (proved within the
 /// policy's step-up window, [`super::step_up`]): a new token whose life is
 /// `lifetime` seconds, capped by the policy. Expired devices are pruned, and beyond
-/// [`MAX_DEVICES`] the oldest is dropped.
+/// [`MAX_DEVICES`] the oldest is revoked (audited as `devices_revoked`, reason
+/// `superseded`).
 ///
 /// # Errors
 /// [`Failure::RandomSource`] if the operating system's random source fails.
@@ -68,12 +69,16 @@ pub fn remember(
         devices.retain(|d| now < d.expires_at);
         devices.push(device);
         let excess = devices.len().saturating_sub(MAX_DEVICES);
-        devices.drain(..excess);
+        let dropped: Vec<String> = devices.drain(..excess).map(|d| d.id).collect();
         draft.emit(EventKind::DeviceRemembered {
             device_id: info.id.clone(),
             label: info.label.clone(),
             expires_at: info.expires_at,
         });
+        // The oldest device no longer skips the second factor: revoked, and audited so.
+        if !dropped.is_empty() {
+            draft.emit(EventKind::DevicesRevoked { device_ids: dropped, reason: Revocation::Superseded });
+        }
         Ok(Ok(Remembered { token, info }))
     })
 }

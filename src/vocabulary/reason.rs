@@ -178,6 +178,10 @@ pub enum Revocation {
     NewAuthenticator,
     /// The user followed a security notice's "this wasn't me" link.
     Disowned,
+    /// A newer device took its place: a user keeps at most
+    /// [`MAX_DEVICES`](crate::record::MAX_DEVICES) remembered devices, and the oldest
+    /// goes.
+    Superseded,
 }
 
 /// How many wrong codes in a row lock a user out, for how long, and when the second
@@ -336,6 +340,7 @@ super::stable_ids!("revocation", Revocation {
     Deactivated => "deactivated",
     NewAuthenticator => "new_authenticator",
     Disowned => "disowned",
+    Superseded => "superseded",
 });
 
 super::stable_ids!("reset mode", ResetMode {
