@@ -61,10 +61,11 @@
 //! | `backup_code_lapsed` | `role` |
 //! | `backup_destination_added` | `method`; `role`: `primary`, `backup`; `to` (masked) |
 //! | `backup_destination_confirmed` | `method`; `role`; `to` (masked) |
-//! | `backup_destination_removed` | `role` |
+//! | `backup_destination_removed` | `role` (a confirmed destination: a factor removed) |
+//! | `backup_destination_withdrawn` | `role` (a destination never confirmed, taken back: its code could not be sent or lapsed, or the user removed it) |
 //! | `device_remembered` | `device_id`, `label`, `expires_at` |
 //! | `device_accepted` | `device_id` |
-//! | `devices_revoked` | `device_ids`; `reason`: `requested`, `password_changed`, `reset`, `deactivated`, `new_authenticator` |
+//! | `devices_revoked` | `device_ids`; `reason`: `requested`, `password_changed`, `reset`, `deactivated`, `new_authenticator`, `disowned`, `superseded` (the oldest, beyond the most a user keeps) |
 //! | `org_settings_changed` | `org`; `old` and `new` (the organisation's settings as serialised) |
 //! | `org_settings_change_refused` | `org`; `reason` (words safe to log) |
 //! | `reset_refused` | `reason` (words safe to log) |
@@ -340,8 +341,15 @@ pub enum EventKind {
         /// The destination, masked.
         to: String,
     },
-    /// A destination was removed.
+    /// A confirmed destination was removed: a factor (or backup method) the user had.
     BackupDestinationRemoved {
+        /// Primary or backup.
+        role: Role,
+    },
+    /// A destination that was never confirmed was taken back (its confirmation code
+    /// could not be sent, or lapsed, or the user removed it): it never was a factor,
+    /// so the user is not told of it.
+    BackupDestinationWithdrawn {
         /// Primary or backup.
         role: Role,
     },
@@ -722,6 +730,7 @@ impl EventKind {
             EventKind::BackupDestinationAdded { .. } => "backup_destination_added",
             EventKind::BackupDestinationConfirmed { .. } => "backup_destination_confirmed",
             EventKind::BackupDestinationRemoved { .. } => "backup_destination_removed",
+            EventKind::BackupDestinationWithdrawn { .. } => "backup_destination_withdrawn",
             EventKind::DeviceRemembered { .. } => "device_remembered",
             EventKind::DeviceAccepted { .. } => "device_accepted",
             EventKind::DevicesRevoked { .. } => "devices_revoked",
@@ -766,6 +775,7 @@ impl EventKind {
             | EventKind::BackupDestinationAdded { .. }
             | EventKind::BackupDestinationConfirmed { .. }
             | EventKind::BackupDestinationRemoved { .. }
+            | EventKind::BackupDestinationWithdrawn { .. }
             | EventKind::DeviceRemembered { .. }
             | EventKind::DeviceAccepted { .. }
             | EventKind::DevicesRevoked { .. }

@@ -450,7 +450,9 @@ impl EventKind {
             EventKind::BackupCodeDiscarded { method } | EventKind::BackupCodeNotSent { method } => {
                 set_method(&mut args, language, *method)?;
             }
-            EventKind::BackupCodeLapsed { role } | EventKind::BackupDestinationRemoved { role } => {
+            EventKind::BackupCodeLapsed { role }
+            | EventKind::BackupDestinationRemoved { role }
+            | EventKind::BackupDestinationWithdrawn { role } => {
                 set_role(&mut args, language, *role)?;
             }
             EventKind::BackupDestinationAdded { role, to, .. }

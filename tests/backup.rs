@@ -346,7 +346,7 @@ fn a_confirmation_code_that_cannot_be_sent_adds_no_destination() {
                     to: email.masked()
                 },
                 EventKind::BackupCodeNotSent { method: Method::Email },
-                EventKind::BackupDestinationRemoved { role: Role::Backup },
+                EventKind::BackupDestinationWithdrawn { role: Role::Backup },
             ]
         );
         // With the gateway back, the same destination can be added at once.

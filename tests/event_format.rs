@@ -88,6 +88,7 @@ fn every_kind() -> Vec<EventKind> {
             to: "•••678".into(),
         },
         EventKind::BackupDestinationRemoved { role: Role::Backup },
+        EventKind::BackupDestinationWithdrawn { role: Role::Backup },
         EventKind::DeviceRemembered {
             device_id: "0a69".into(),
             label: "laptop".into(),
@@ -153,6 +154,7 @@ const PINNED: &[&str] = &[
     r#"{"kind":"backup_destination_added","method":"sms","role":"backup","to":"•••678"}"#,
     r#"{"kind":"backup_destination_confirmed","method":"sms","role":"primary","to":"•••678"}"#,
     r#"{"kind":"backup_destination_removed","role":"backup"}"#,
+    r#"{"kind":"backup_destination_withdrawn","role":"backup"}"#,
     r#"{"kind":"device_remembered","device_id":"0a69","label":"laptop","expires_at":1700043200}"#,
     r#"{"kind":"device_accepted","device_id":"0a69"}"#,
     r#"{"kind":"devices_revoked","device_ids":["0a69"],"reason":"password_changed"}"#,

@@ -176,6 +176,7 @@ fn every_kind() -> Vec<EventKind> {
             to: "•••678".into(),
         },
         EventKind::BackupDestinationRemoved { role: Role::Backup },
+        EventKind::BackupDestinationWithdrawn { role: Role::Backup },
         EventKind::DeviceRemembered {
             device_id: "d-1".into(),
             label: "Firefox on Windows".into(),

@@ -1258,6 +1258,7 @@ impl Harness {
                             EventKind::FutureDatedVoided { .. }
                                 | EventKind::BackupCodeLapsed { .. }
                                 | EventKind::BackupDestinationRemoved { .. }
+                                | EventKind::BackupDestinationWithdrawn { .. }
                         )
                     });
                     assert!(
@@ -1298,6 +1299,7 @@ impl Harness {
                             EventKind::FutureDatedVoided { .. }
                                 | EventKind::BackupCodeLapsed { .. }
                                 | EventKind::BackupDestinationRemoved { .. }
+                                | EventKind::BackupDestinationWithdrawn { .. }
                         )
                     });
                     let unchanged = called.after.alice == called.before.alice

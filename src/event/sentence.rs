@@ -142,6 +142,9 @@ impl EventKind {
             EventKind::BackupDestinationRemoved { role } => {
                 format!("Removed the {} destination.", role_name(*role))
             }
+            EventKind::BackupDestinationWithdrawn { role } => {
+                format!("Took back the {} destination, never confirmed.", role_name(*role))
+            }
             EventKind::DeviceRemembered { label, expires_at, .. } => {
                 format!("Remembered the device \"{label}\" until {}.", utc_minute(*expires_at))
             }

@@ -227,12 +227,15 @@ pub fn resynchronise<T: Borrow<Totp>>(
 /// - for a user with an authenticator app, a code from any of them (`totps`, as in
 ///   [`verify`]);
 /// - for a user whose only factors are security keys, no code: a security-key proof
-///   made within the step-up window ([`super::step_up`]) by this session;
+///   made within the step-up window ([`super::step_up`]) by this session, and not
+///   while the user is locked out;
 /// - for a user without one whose factor is a primary SMS or e-mail destination, the
 ///   sign-in code sent to that destination ([`super::destination::reserve`] with
 ///   [`Role::Primary`], then sent), checked as [`super::destination::redeem`] checks a sign-in
 ///   code (expiry, attempts per code, lockout) under the deployment's hash `key`
 ///   (`None`: codes were never sent, and none is pending).
+///
+/// Refused from an address the organisation does not allow, and on a frozen account.
 ///
 /// Clears every authenticator and security key, any enrollment, recovery codes, SMS and e-mail
 /// destinations and remembered devices, and ends the user's other sessions. A user with
@@ -255,6 +258,9 @@ pub fn deactivate<T: Borrow<Totp>>(
         if let Some(frozen) = super::disown::refuse_frozen(draft.get()) {
             return Ok(Err(frozen));
         }
+        if let Some(refused) = Draft::refuse_off_allowlist(env) {
+            return Ok(Err(refused));
+        }
         let record = draft.get();
         let by_destination =
             record.authenticators.is_empty() && record.oob.confirmed(Role::Primary).is_some();
@@ -265,8 +271,12 @@ pub fn deactivate<T: Borrow<Totp>>(
         }
         let proved = if by_key {
             // No code to type: the security key's own proof, made within the step-up
-            // window by this session.
-            super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env).map_or(Ok(()), Err)
+            // window by this session, and not while locked out (as a code is not).
+            match draft.refuse_if_locked(Method::SecurityKey, env.now) {
+                Some(locked) => Err(locked),
+                None => super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env)
+                    .map_or(Ok(()), Err),
+            }
         } else if by_destination {
             match key {
                 Some(key) => super::destination::redeem_primary_sign_in_code(draft, key, code, env).map(drop),
@@ -294,9 +304,11 @@ pub fn deactivate<T: Borrow<Totp>>(
 
 /// Removes one of the user's authenticators (a phone that was lost or replaced, a
 /// security key), by its id; `Ok(false)` if there is none with that id. Needs a second
-/// factor proved within the policy's step-up window ([`super::step_up`]). The user's
-/// last factor (the only authenticator, app or key, of a user without a confirmed
-/// primary destination) is not removed: that is turning MFA off, which takes
+/// factor proved within the policy's step-up window ([`super::step_up`]), from an
+/// address the organisation allows. The user's last factor (the only one the
+/// organisation counts, of apps, keys and the confirmed primary destination: an e-mail
+/// address under the NIST preset does not count) is not removed: that is turning MFA
+/// off, which takes
 /// [`deactivate`] with a current code and the confirmation, so it is refused as
 /// [`Refusal::LastFactor`], or, where the policy forbids turning MFA off at all, as
 /// that rule ([`Refusal::Forbidden`], audited as `deactivation_refused`), so the user
@@ -308,9 +320,11 @@ pub fn remove(record: &mut UserRecord, id: &str, env: &Env<'_>) -> Step<bool> {
         if app.is_none() && key.is_none() {
             return Ok(false);
         }
-        let record = draft.get();
-        let last_factor = record.authenticator_count() == 1 && record.oob.confirmed(Role::Primary).is_none();
-        if last_factor {
+        if let Some(refused) = Draft::refuse_off_allowlist(env) {
+            return Err(refused);
+        }
+        let method = if app.is_some() { Method::Totp } else { Method::SecurityKey };
+        if super::is_last_factor(draft.get(), method, env) {
             return Err(draft.refuse_deactivation(env).unwrap_or(Refusal::LastFactor));
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env) {

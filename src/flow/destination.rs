@@ -161,7 +161,7 @@ pub(crate) fn lapse(draft: &mut Draft<'_>, now: u64) {
     let removed = oob.destinations.len() != before;
     draft.emit(EventKind::BackupCodeLapsed { role });
     if removed {
-        draft.emit(EventKind::BackupDestinationRemoved { role });
+        draft.emit(EventKind::BackupDestinationWithdrawn { role });
     }
 }
 
@@ -411,7 +411,7 @@ pub fn release(record: &mut UserRecord, key: &HashKey, reservation: &Reservation
         let removed = oob.destinations.len() != before;
         draft.emit(EventKind::BackupCodeNotSent { method });
         if removed {
-            draft.emit(EventKind::BackupDestinationRemoved { role });
+            draft.emit(EventKind::BackupDestinationWithdrawn { role });
         }
         Ok(())
     })
@@ -454,6 +454,11 @@ pub fn redeem_confirmation_code(
     env: &Env<'_>,
 ) -> Step<Proven> {
     run_in(record, env, |draft| {
+        // A new factor: not on a frozen account, nor from off the allowlist.
+        if let Some(refused) = super::disown::refuse_frozen(draft.get()).or_else(|| draft.refuse_address(env))
+        {
+            return Err(refused);
+        }
         let (role, issued_at, expires_at) = pending(draft, Purpose::ConfirmDestination, env)?;
         // The destination being confirmed: registered, not yet confirmed (or confirmed).
         let Some(destination) = draft.get().oob.find(role, false).map(|d| d.destination.clone()) else {
@@ -596,9 +601,10 @@ fn spend(
 }
 
 /// Removes the destination of `role` and any code sent to it; `true` if there was one.
-/// A confirmed one needs a fresh second-factor proof ([`super::step_up`]). The user's
-/// last factor (the confirmed primary destination of a user without an authenticator
-/// app) is not removed: that is turning MFA off, which takes
+/// A confirmed one needs a fresh second-factor proof ([`super::step_up`]) and an address
+/// the organisation allows. The user's last factor (the confirmed primary destination
+/// of a user with no other factor the organisation counts) is not removed: that is
+/// turning MFA off, which takes
 /// [`super::authenticator::deactivate`] with a current code and the confirmation, so it
 /// is refused as [`Refusal::LastFactor`], or as the rule that forbids turning MFA off
 /// where one does ([`Refusal::Forbidden`], audited).
@@ -607,10 +613,13 @@ pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) ->
         let oob = &draft.get().oob;
         let present = oob.destinations.iter().any(|d| d.role == role);
         let pending = oob.challenge.as_ref().is_some_and(|c| c.role == role);
-        // Without an authenticator, the confirmed primary destination is the last factor.
-        let last_factor =
-            role == Role::Primary && draft.get().authenticators.is_empty() && oob.confirmed(role).is_some();
-        if last_factor {
+        if present && let Some(refused) = Draft::refuse_off_allowlist(env) {
+            return Err(refused);
+        }
+        // The confirmed primary destination may be the last factor the organisation
+        // counts.
+        let primary = oob.confirmed(Role::Primary).filter(|_| role == Role::Primary);
+        if primary.is_some_and(|d| super::is_last_factor(draft.get(), d.destination.method(), env)) {
             return Err(draft.refuse_deactivation(env).unwrap_or(Refusal::LastFactor));
         }
         // A destination never confirmed (a typo being taken back) protects nothing yet.
@@ -627,8 +636,11 @@ pub fn remove_destination(record: &mut UserRecord, role: Role, env: &Env<'_>) ->
                 oob.challenge = None;
             }
         }
-        if present {
+        // A destination never confirmed was never a factor: taken back, not removed.
+        if present && confirmed {
             draft.emit(EventKind::BackupDestinationRemoved { role });
+        } else if present {
+            draft.emit(EventKind::BackupDestinationWithdrawn { role });
         }
         if confirmed {
             draft.protection_changed();

@@ -63,6 +63,22 @@ impl<'r> Draft<'r> {
         self.emit(kind);
     }
 
+    /// Once the interval of the refused attempts counted but not audited has passed,
+    /// they are audited (as one summary) with the transition's own audited events,
+    /// rather than held back until the next success.
+    pub(crate) fn summarise_refusals_after_interval(&mut self, now: u64) {
+        use crate::record::{CLOCK_SKEW, RefusalTally};
+        let tally = self.get().refusals;
+        if self.events.is_empty() || tally.unlogged == 0 {
+            return;
+        }
+        let over = now >= tally.since.saturating_add(RefusalTally::INTERVAL)
+            || tally.since > now.saturating_add(CLOCK_SKEW);
+        if over {
+            self.flush_refusals();
+        }
+    }
+
     /// Audits the refused attempts counted but not yet audited, as one event.
     fn flush_refusals(&mut self) {
         let tally = self.get().refusals;
@@ -137,6 +153,13 @@ impl<'r> Draft<'r> {
         env.policy
             .refuse_request(env.context, env.now)
             .or_else(|| env.policy.mfa_unavailable(env.context).map(Refusal::Forbidden))
+    }
+
+    /// Refuses removing a factor, or turning MFA off, from an address the organisation
+    /// does not allow (the allowlist covers every change of a factor, not only proofs
+    /// and set-up).
+    pub(crate) fn refuse_off_allowlist(env: &Env<'_>) -> Option<Refusal> {
+        env.policy.refuse_request(env.context, env.now)
     }
 
     /// Refuses (and audits) turning MFA off, or removing the user's last factor, where

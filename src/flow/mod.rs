@@ -260,6 +260,28 @@ pub(crate) fn facts(record: &UserRecord, env: &Env<'_>) -> crate::policy::UserFa
     })
 }
 
+/// How many of the user's factors the organisation counts
+/// ([`UserRecord::has_mfa_allowing`]): each authenticator app and security key, and the
+/// confirmed primary destination, of the methods it allows.
+pub(crate) fn counted_factors(record: &UserRecord, env: &Env<'_>) -> usize {
+    let allowed = |method| env.policy.method_allowed(env.context, method);
+    let apps = if allowed(Method::Totp) { record.authenticators.len() } else { 0 };
+    let keys = if allowed(Method::SecurityKey) { record.rare.security_keys.len() } else { 0 };
+    let primary = record
+        .oob
+        .confirmed(crate::vocabulary::Role::Primary)
+        .is_some_and(|d| allowed(d.destination.method()));
+    apps + keys + usize::from(primary)
+}
+
+/// Whether removing one factor of `method` would leave the user without any factor
+/// the organisation counts: that is turning MFA off, not a removal. A factor the
+/// organisation does not count (an e-mail address under the NIST preset) is never the
+/// last one.
+pub(crate) fn is_last_factor(record: &UserRecord, method: Method, env: &Env<'_>) -> bool {
+    env.policy.method_allowed(env.context, method) && counted_factors(record, env) == 1
+}
+
 /// Runs a transition body on a draft of `record` and turns it into a [`Step`].
 pub(crate) fn run<T>(record: &mut UserRecord, body: impl FnOnce(&mut Draft<'_>) -> Outcome<T>) -> Step<T> {
     let mut draft = Draft::new(record);
@@ -277,6 +299,7 @@ pub(crate) fn run_in<T>(
     let mut draft = Draft::new(record);
     clock::settle_in(&mut draft, env);
     let outcome = body(&mut draft);
+    draft.summarise_refusals_after_interval(env.now);
     draft.finish(outcome)
 }
 
@@ -289,5 +312,6 @@ pub(crate) fn try_run_in<T>(
     let mut draft = Draft::new(record);
     clock::settle_in(&mut draft, env);
     let outcome = body(&mut draft)?;
+    draft.summarise_refusals_after_interval(env.now);
     Ok(draft.finish(outcome))
 }

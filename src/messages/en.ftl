@@ -140,6 +140,7 @@ event-backup_code_lapsed = A code for the { $role } destination lapsed: its send
 event-backup_destination_added = Added { $to } as the { $role } destination (to be confirmed).
 event-backup_destination_confirmed = Confirmed { $to } as the { $role } destination.
 event-backup_destination_removed = Removed the { $role } destination.
+event-backup_destination_withdrawn = Took back the { $role } destination, never confirmed.
 event-device_remembered = Remembered the device "{ $label }" until { $expires_at }.
 event-device_accepted = Signed in on a remembered device.
 event-devices_revoked = Forgot { $count } remembered device(s) ({ $reason }).

@@ -148,6 +148,7 @@ event-backup_code_lapsed = Un code pour la destination { $role } a expiré : so
 event-backup_destination_added = Ajout de { $to } comme destination { $role } (à confirmer).
 event-backup_destination_confirmed = Confirmation de { $to } comme destination { $role }.
 event-backup_destination_removed = Suppression de la destination { $role }.
+event-backup_destination_withdrawn = Retrait de la destination { $role }, jamais confirmée.
 event-device_remembered = Appareil « { $label } » mémorisé jusqu’au { $expires_at }.
 event-device_accepted = Connexion sur un appareil mémorisé.
 event-devices_revoked = { $count ->

@@ -255,6 +255,7 @@ fn every_event() -> Vec<EventKind> {
     for role in Role::ALL {
         all.push(EventKind::BackupCodeLapsed { role: *role });
         all.push(EventKind::BackupDestinationRemoved { role: *role });
+        all.push(EventKind::BackupDestinationWithdrawn { role: *role });
     }
     // Every variant, named without a wildcard: an event added later fails to
     // compile here until it is listed.
@@ -294,6 +295,7 @@ fn every_event() -> Vec<EventKind> {
         | EventKind::BackupDestinationAdded { .. }
         | EventKind::BackupDestinationConfirmed { .. }
         | EventKind::BackupDestinationRemoved { .. }
+        | EventKind::BackupDestinationWithdrawn { .. }
         | EventKind::DeviceRemembered { .. }
         | EventKind::DeviceAccepted { .. }
         | EventKind::DevicesRevoked { .. }
@@ -309,7 +311,7 @@ fn every_event() -> Vec<EventKind> {
         | EventKind::AuditPruned { .. } => kind.name(),
     };
     let names: std::collections::BTreeSet<&str> = all.iter().map(listed).collect();
-    assert_eq!(names.len(), 48, "one sample of each event: {names:?}");
+    assert_eq!(names.len(), 49, "one sample of each event: {names:?}");
     all
 }
 

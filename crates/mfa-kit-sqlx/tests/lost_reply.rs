@@ -220,7 +220,7 @@ async fn a_lost_reply_on_any_save_of_a_send_leaves_the_trail_true_and_no_unconfi
                 (0, _) => [added, &["backup_code_reserved"]].concat(),
                 (_, false) => [added, &["backup_code_reserved", "backup_code_sent"]].concat(),
                 (_, true) => {
-                    let removed: &[&str] = if sign_in { &[] } else { &["backup_destination_removed"] };
+                    let removed: &[&str] = if sign_in { &[] } else { &["backup_destination_withdrawn"] };
                     [added, &["backup_code_reserved", "backup_code_not_sent"], removed].concat()
                 }
             };
