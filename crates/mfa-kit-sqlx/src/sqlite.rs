@@ -201,12 +201,15 @@ impl SqliteStore {
     }
 
     /// Creates the tables and indexes if they do not exist (after an upgrade, the ones
-    /// the new version added), in one transaction.
+    /// the new version added), in one transaction that takes SQLite's write lock from
+    /// its start (`BEGIN IMMEDIATE`): app servers opening an older file at the same time
+    /// wait their turn (up to the busy timeout) instead of failing when a read would
+    /// have to become a write.
     ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn migrate(&self) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for statement in &self.sql.migrate {
             sqlx::query(statement).execute(&mut *tx).await?;
         }

@@ -182,3 +182,40 @@ async fn every_listing_statement_lists_what_the_query_matches() {
     let dir = tempfile::tempdir().unwrap();
     every_listing_case(SqliteStore::open(dir.path().join("mfa.db")).await.unwrap()).await;
 }
+
+/// README: "Several processes on one machine may share the file", and `open` upgrades
+/// a file made by an earlier release in place. App servers of the new release start
+/// together on the old file: each must open it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_servers_starting_together_all_open_and_upgrade_an_old_database_file() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            for statement in [
+                "PRAGMA journal_mode = WAL",
+                "CREATE TABLE mfa_records (user_id TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL CHECK (version > 0), \
+                 format INTEGER NOT NULL, has_mfa INTEGER NOT NULL, record TEXT NOT NULL)",
+                "CREATE TABLE mfa_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, actor TEXT NOT NULL, \
+                 at INTEGER NOT NULL, outcome TEXT NOT NULL, kind TEXT NOT NULL, address TEXT, device TEXT, event TEXT NOT NULL)",
+            ] {
+                sqlx::query(statement).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                tokio::spawn(
+                    async move { SqliteStore::open(&path).await.map(|_| ()).map_err(|e| e.to_string()) },
+                )
+            })
+            .collect();
+        for open in opens {
+            let opened = open.await.unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}
