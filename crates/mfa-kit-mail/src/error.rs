@@ -94,21 +94,57 @@ fn chain(error: &dyn std::error::Error) -> String {
 }
 
 /// One line of at most 300 characters, without control characters, with `secret`
-/// replaced by `[redacted]`.
+/// and every web address replaced by `[redacted]`: a server (or its spam filter) that
+/// quotes the message back may quote a notice's "this wasn't me" link, whose token
+/// must not reach the operators' error texts.
 pub(crate) fn sanitise(text: &str, secret: Option<&str>) -> String {
     let mut text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if let Some(secret) = secret.filter(|s| !s.is_empty()) {
         text = text.replace(secret, "[redacted]");
     }
+    text = without_web_addresses(&text);
     if text.chars().count() > 300 {
         text = text.chars().take(300).collect::<String>() + "…";
     }
     text
 }
 
+/// `text` with each `http://` or `https://` address (to the next space, quote or
+/// angle bracket) replaced by `[redacted]`.
+fn without_web_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let found =
+            ["https://", "http://"].iter().filter_map(|scheme| rest.to_ascii_lowercase().find(scheme)).min();
+        let Some(start) = found else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str("[redacted]");
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_addresses_are_redacted_from_server_text() {
+        let text = sanitise(
+            "554 5.7.1 URL <https://app.example/wasnt-me?token=1.2.r.SECRET> is on a block list, see HTTP://rbl.example/x",
+            None,
+        );
+        assert_eq!(text, "554 5.7.1 URL <[redacted]> is on a block list, see [redacted]");
+        assert!(!text.contains("SECRET"));
+        assert_eq!(sanitise("no address here", None), "no address here");
+    }
 
     #[test]
     fn server_text_is_one_short_line_without_the_code() {

@@ -209,6 +209,9 @@ impl<R: Recipients> Notifier for MailNotifier<R> {
         let letterhead = self.mailer.letterhead();
         let link = self.disown_link.as_ref().and_then(|make| make(notice));
         let rendered = render_notice_with_link(notice, letterhead, link.as_deref());
-        self.mailer.send(&to, notice_message_id(notice.id, &letterhead.domain), rendered, None).await
+        // A server that quotes the message back must not put the link's token into the
+        // error text the relay stores (web addresses are redacted too, however quoted).
+        let message_id = notice_message_id(notice.id, &letterhead.domain);
+        self.mailer.send(&to, message_id, rendered, link.as_deref()).await
     }
 }

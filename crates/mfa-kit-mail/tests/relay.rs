@@ -143,3 +143,32 @@ async fn a_user_without_an_address_fails_visibly_unless_the_host_says_skip() {
     assert_eq!(relay.run_once().await.unwrap().delivered, 1);
     assert_eq!(relay.stats().await.unwrap().pending, 0);
 }
+
+/// A notice's "this wasn't me" link carries a token that freezes the account and undoes
+/// the change (`Notice::disown_token`): a secret. The relay stores the notifier's error
+/// text with a failing notice and shows it to operators ("it must not hold secrets");
+/// mfa-kit-mail says the text "never holds a code, a password or a body". A spam filter
+/// that refuses the message naming the link it blocked must not put the token there.
+#[tokio::test]
+async fn a_refusal_citing_the_notices_link_never_puts_its_token_in_the_stored_error() {
+    let user = UserId::new(unique("lou"));
+    let store = store_with_a_notice(&user).await;
+    let key = mfa_kit::keyed_hash::HashKey::generate().unwrap();
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let made = tokens.clone();
+    let filter = Scripted::start(Misbehaviour::RefuseBodyCitingLink);
+    let notifier = notifier(mailer_to(filter.port, TlsMode::None, Duration::from_secs(5)), "lou@example.com")
+        .with_disown_link(move |notice| {
+            let token = notice.disown_token(&key).as_str().to_string();
+            made.lock().unwrap().push(token.clone());
+            Some(format!("https://app.example/wasnt-me?user={}&token={token}", notice.user))
+        });
+    let relay = NoticeRelay::new("email", store, notifier, ManualClock::new(T0 + 10));
+    let batch = relay.run_once().await.unwrap();
+    assert_eq!((batch.claimed, batch.delivered, batch.failed), (1, 0, 1));
+    let token = tokens.lock().unwrap()[0].clone();
+    let failing = relay.failing(10).await.unwrap();
+    let error = &failing[0].last_error;
+    assert!(error.contains("554"), "{error}");
+    assert!(!error.contains(&token), "the disown token is stored with the failing notice: {error}");
+}

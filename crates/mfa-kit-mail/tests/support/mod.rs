@@ -136,6 +136,9 @@ pub enum Misbehaviour {
     RefuseRecipient,
     /// Takes everything up to the body, then refuses it with 554, echoing the body.
     RefuseBodyEchoing,
+    /// Takes everything up to the body, then refuses it with 554 naming the first link
+    /// in it, as a spam filter does for a URL on a block list.
+    RefuseBodyCitingLink,
     /// Accepts connections and never says a word.
     Silent,
     /// A well-behaved server that does not offer STARTTLS and would take the message.
@@ -224,6 +227,17 @@ fn serve(stream: TcpStream, misbehaviour: Misbehaviour, heard: &Mutex<Vec<String
                         .take(400)
                         .collect();
                     say(&format!("554 5.7.1 content rejected: {echo}"));
+                } else if misbehaviour == Misbehaviour::RefuseBodyCitingLink {
+                    // A filter reads the body decoded (quoted-printable here).
+                    let decoded = quoted_printable_decoded(&data);
+                    let link: String = decoded
+                        .split_whitespace()
+                        .find(|word| word.starts_with("https://"))
+                        .unwrap_or("")
+                        .chars()
+                        .take(200)
+                        .collect();
+                    say(&format!("554 5.7.1 message rejected: URL {link} is on a block list"));
                 } else {
                     say("250 2.0.0 queued");
                 }
@@ -258,4 +272,23 @@ fn serve(stream: TcpStream, misbehaviour: Misbehaviour, heard: &Mutex<Vec<String
             _ => say("502 5.5.2 not implemented"),
         }
     }
+}
+
+/// Quoted-printable text decoded: soft line breaks joined, `=XX` escapes undone.
+fn quoted_printable_decoded(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = joined.get(i + 1..i + 3).filter(|_| bytes[i] == b'=');
+        if let Some(Ok(byte)) = escaped.map(|hex| u8::from_str_radix(hex, 16)) {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
