@@ -11,9 +11,15 @@ use crate::response::WebError;
 /// A `Set-Cookie` header for the remembered-device cookie: `HttpOnly`, `Secure` (unless
 /// the first public origin is plain `http://`, see
 /// [`crate::MfaWebBuilder::public_origin`]), `SameSite=Lax`, `Path=/`. Return it as part of a response:
-/// `(cookie, Redirect::to("/"))`.
-#[derive(Clone, Debug)]
+/// `(cookie, Redirect::to("/"))`. `Debug` does not show the token.
+#[derive(Clone)]
 pub struct DeviceCookie(HeaderValue);
+
+impl std::fmt::Debug for DeviceCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceCookie(..)")
+    }
+}
 
 impl DeviceCookie {
     /// The header's value.

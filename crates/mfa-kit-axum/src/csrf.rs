@@ -22,9 +22,15 @@ pub const MAX_FORM_BYTES: usize = 1 << 20;
 pub const CSRF_REFUSED: &str =
     "This form has expired or was sent from another site. Go back, reload the page and try again.";
 
-/// The session's anti-forgery token, created on first use.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The session's anti-forgery token, created on first use. `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CsrfToken(String);
+
+impl std::fmt::Debug for CsrfToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CsrfToken(..)")
+    }
+}
 
 impl CsrfToken {
     /// The form field that carries it.
@@ -71,7 +77,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     }
 }
 
-/// The middleware: lets safe methods (`GET`, `HEAD`, `OPTIONS`, `TRACE`) through, and
+/// The middleware: lets the methods a page is read with (`GET`, `HEAD`) through, and
 /// any other request only with the session's token in the `X-CSRF-Token` header or in
 /// the `csrf_token` field of a URL-encoded form, with no `Origin` but a configured
 /// public origin, and not marked cross-site by the browser. Others get
@@ -105,7 +111,9 @@ pub async fn csrf_protect(
     request: Request,
     next: Next,
 ) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
+    // Only the methods a page is read with pass without the token: an `OPTIONS` or
+    // `TRACE` reaching a route that takes any method is checked like a `POST`.
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
     if foreign(&web, request.headers()) {

@@ -44,7 +44,8 @@ impl IntoResponse for WebError {
 
 /// The status code for a refusal: `429 Too Many Requests` for a lockout or a send
 /// limit, `403 Forbidden` where no other answer would be accepted (address, permission,
-/// a rule, a code where the organisation requires a security key), `409 Conflict` for a
+/// a rule, a method the organisation does not allow, a second factor disabled until an
+/// admin resets it, a code where the organisation requires a security key), `409 Conflict` for a
 /// security key registered already, `401 Unauthorized` for every code or security-key
 /// response that was not accepted (and a security-key request that lapsed or was never
 /// made).
@@ -59,6 +60,8 @@ pub fn status_for(refusal: &Refusal) -> StatusCode {
         | Refusal::SelfReset
         | Refusal::ActorWithoutMfa
         | Refusal::RememberDisabled
+        | Refusal::MethodNotAllowed
+        | Refusal::Disabled
         | Refusal::AccountFrozen => StatusCode::FORBIDDEN,
         Refusal::DisownLinkUsed | Refusal::DisownLinkExpired => StatusCode::GONE,
         Refusal::DisownLinkInvalid => StatusCode::BAD_REQUEST,

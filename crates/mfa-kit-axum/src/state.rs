@@ -192,10 +192,17 @@ impl Next {
 /// The session's MFA state, read and changed by the sign-in pages.
 ///
 /// Every change of stage gives the session a new id (against session fixation).
-#[derive(Clone, Debug)]
+/// `Debug` does not show the session (its id is the user's sign-in).
+#[derive(Clone)]
 pub struct MfaSession {
     session: Session,
     web: MfaWeb,
+}
+
+impl std::fmt::Debug for MfaSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaSession").field("web", &self.web).finish_non_exhaustive()
+    }
 }
 
 impl MfaSession {
@@ -392,6 +399,17 @@ impl MfaSession {
     }
 
     /// Signs out: the session and everything in it is deleted.
+    ///
+    /// A limit of the session store, not of this call: tower-sessions saves a whole
+    /// session when a request that changed it answers, the last write winning. A
+    /// guarded request of the same session still running at the moment of sign-out,
+    /// whose guard wrote the session's last activity (at most once a minute,
+    /// [`ACTIVITY_GRANULARITY`](crate::ACTIVITY_GRANULARITY)), saves its copy again when
+    /// it answers, and the session lives on until its lifetime or inactivity limit ends
+    /// it. To end every session of a user for certain (a cookie that may have been
+    /// copied), change how the account is protected, which moves its generation: every
+    /// session from before ends at its next request (`MfaService::password_changed`, a
+    /// reset).
     ///
     /// # Errors
     /// [`WebError::Session`].

@@ -120,6 +120,7 @@ fn app(address: ClientAddress, origin: &str, orgs: Orgs) -> (Router, App) {
         .route("/refusal/{which}", get(refusal))
         .route("/failure", get(|| async { WebError::from(mfa_kit::service::Error::HashKeyMissing) }))
         .route("/wasnt-me", post(wasnt_me))
+        .route("/anything", axum::routing::any(|| async { "changed" }))
         .layer(middleware::from_fn_with_state(web, csrf_protect))
         .layer(
             tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
@@ -1453,4 +1454,54 @@ async fn a_notice_link_with_an_altered_token_changes_nothing_and_the_true_one_fr
     let (status, body, _) = again.post("/wasnt-me", &form("erin", token)).await;
     let used = Refusal::DisownLinkUsed.to_string();
     assert_eq!((status, body.as_str()), (StatusCode::GONE, used.as_str()));
+}
+
+/// README: "[`csrf_protect`] checks a per-session [`CsrfToken`] on every request that
+/// is not `GET`/`HEAD`". A route that takes any method (`axum::routing::any`) must not
+/// run for an `OPTIONS` or `TRACE` request that carries no token.
+#[tokio::test]
+async fn every_method_but_get_and_head_needs_the_csrf_token() {
+    let (router, _) = default_app();
+    let mut browser = Browser::new(&router, "app.example");
+    browser.get("/token").await;
+    for method in ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"] {
+        let request = Request::builder().method(method).uri("/anything");
+        let (status, body, _) = browser.send(request, "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} without the token reached the handler: {body}");
+    }
+}
+
+/// The remembered-device token is a bearer credential (it skips the second factor):
+/// mfa-kit keeps it out of `Debug` (`DeviceToken`: "`Debug` does not show it";
+/// `Remembered`: "Leaves the token out"). The cookie built from it must too, or a host
+/// that logs its response parts with `?` writes the token into its logs.
+#[tokio::test]
+async fn the_device_cookie_does_not_print_its_token_in_debug() {
+    let (_, app) = default_app();
+    let phone = enroll(&app, "alice").await;
+    let alice = UserId::new("alice");
+    let proof = app.mfa.verify_code(&alice, &phone.code(&app), &SignInContext::default()).await.unwrap();
+    assert!(proof.is_ok());
+    let remembered: Remembered =
+        app.mfa.remember_device(&alice, "laptop", 86_400, &SignInContext::default()).await.unwrap().unwrap();
+    let token = remembered.token.as_str().to_string();
+    assert!(!format!("{remembered:?}").contains(&token), "the core leaves it out");
+    let cookie = app.web.remember_cookie(&remembered).unwrap();
+    let printed = format!("{cookie:?}");
+    assert!(!printed.contains(&token), "DeviceCookie's Debug prints the device token: {printed}");
+}
+
+/// `status_for`: "`429 Too Many Requests` for a lockout or a send limit, `403 Forbidden`
+/// where no other answer would be accepted (address, permission, a rule, ...)", `401`
+/// only "for every code or security-key response that was not accepted". A second
+/// factor disabled after too many wrong codes is a lockout no code lifts, and a method
+/// the organisation does not allow is refused by its rule: neither is a wrong code.
+#[test]
+fn a_disabled_second_factor_and_a_method_the_organisation_forbids_are_not_401() {
+    let disabled = status_for(&Refusal::Disabled);
+    assert!(
+        disabled == StatusCode::TOO_MANY_REQUESTS || disabled == StatusCode::FORBIDDEN,
+        "Disabled (locked until an admin reset) answered {disabled}"
+    );
+    assert_eq!(status_for(&Refusal::MethodNotAllowed), StatusCode::FORBIDDEN, "the organisation's rule");
 }
