@@ -420,7 +420,10 @@ pub enum BackupRule {
 }
 
 /// A compliance preset: rules a regulator or standard sets, applied on top of what an
-/// organisation configured. A preset only ever tightens a setting, never loosens it.
+/// organisation configured. A preset only ever tightens a setting, with one deliberate
+/// exception: the NIST preset allows security keys and offers them to every user
+/// (SP 800-63B-4 §2.2.2: a verifier at AAL2 offers a phishing-resistant option), even
+/// where the organisation had turned keys off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -529,7 +532,8 @@ impl Preset {
     }
 
     /// The settings, tightened by this preset. Every setting ends up at least as
-    /// strict as it was.
+    /// strict as it was, but for the NIST preset's phishing-resistant option (see
+    /// [`Preset`]).
     pub fn tighten(self, settings: &OrgSettings) -> OrgSettings {
         let mut tight = settings.clone();
         let max_failures = match self {
