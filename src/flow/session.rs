@@ -25,6 +25,11 @@
 //!   §2.2.3 at AAL2: 24 hours, 1 hour of inactivity).
 //! - **The clock reads a time before the session began**, by more than
 //!   the clock skew (5 minutes): its age cannot be judged, so it is not trusted.
+//! - **The session was signed out** ([`sign_out`]): a session store saves whole
+//!   sessions, the last write winning, so a request of the session still running when
+//!   it was signed out can save it again. A session with a tag
+//!   ([`SessionFacts::tagged`]) is remembered in the record as signed out until it
+//!   could not have lasted anyway, and such a copy is refused.
 //!
 //! ```
 //! use mfa_kit::flow::session::{self, SessionVerdict};
@@ -41,9 +46,19 @@
 //! assert_eq!(idle, SessionVerdict::Ended(SessionEnd::Inactive));
 //! ```
 
+use super::Step;
 use crate::policy::{SessionFacts, SessionLimits, SignInContext};
+use crate::record::rare::EndedSession;
 use crate::record::{CLOCK_SKEW, UserRecord};
 use crate::vocabulary::SessionEnd;
+
+/// How many signed-out sessions a record remembers at most (the oldest is forgotten
+/// first); each is forgotten anyway once it could not have lasted.
+pub const REMEMBERED_SIGN_OUTS: usize = 64;
+
+/// How long a signed-out session is remembered at least, from its sign-in: the longest
+/// session lifetime an organisation may set (30 days).
+const LONGEST_SESSION: u64 = 30 * 86_400;
 
 /// Whether a session may go on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +81,9 @@ impl SessionVerdict {
 pub fn judge(record: &UserRecord, session: &SessionFacts, limits: SessionLimits, now: u64) -> SessionVerdict {
     if session.generation != record.generation() {
         return SessionVerdict::Ended(SessionEnd::AccountChanged);
+    }
+    if signed_out(record, session) {
+        return SessionVerdict::Ended(SessionEnd::SignedOut);
     }
     if now.saturating_add(CLOCK_SKEW) < session.signed_in_at {
         return SessionVerdict::Ended(SessionEnd::ClockBehind);
@@ -95,7 +113,44 @@ pub fn adopt(session_generation: u64, current: u64) -> Option<u64> {
 /// (hosts without sessions) are never refused here.
 pub(crate) fn stale(record: &UserRecord, context: &SignInContext) -> Option<SessionEnd> {
     let session = context.session.as_ref()?;
-    (session.generation != record.generation()).then_some(SessionEnd::AccountChanged)
+    if session.generation != record.generation() {
+        return Some(SessionEnd::AccountChanged);
+    }
+    signed_out(record, session).then_some(SessionEnd::SignedOut)
+}
+
+/// Whether `session` was signed out ([`sign_out`]).
+fn signed_out(record: &UserRecord, session: &SessionFacts) -> bool {
+    session.tag.is_some_and(|tag| record.rare.ended_sessions.iter().any(|ended| ended.tag == tag))
+}
+
+/// Signs `session` out for good: the record remembers it (by its
+/// [`SessionFacts::tag`]) until it could not have lasted anyway under `limits` (and
+/// at least the longest lifetime an organisation may set), so a copy of the session
+/// saved again after the host deleted it ends at its next request
+/// ([`SessionEnd::SignedOut`]). Sessions remembered so that have passed that time are
+/// forgotten; at most [`REMEMBERED_SIGN_OUTS`] are kept. `true` if the session was
+/// remembered now; a session without a tag changes nothing (`false`). Not audited:
+/// how the account is protected does not change.
+pub fn sign_out(
+    record: &mut UserRecord,
+    session: &SessionFacts,
+    limits: SessionLimits,
+    now: u64,
+) -> Step<bool> {
+    super::run(record, |draft| {
+        let Some(tag) = session.tag else { return Ok(false) };
+        let until = session.signed_in_at.saturating_add(limits.lifetime.max(LONGEST_SESSION));
+        if draft.get().rare.ended_sessions.iter().any(|e| e.tag == tag) {
+            return Ok(false);
+        }
+        let ended = &mut draft.edit().rare.edit().ended_sessions;
+        ended.retain(|e| e.until > now);
+        ended.push(EndedSession { tag, until });
+        let excess = ended.len().saturating_sub(REMEMBERED_SIGN_OUTS);
+        ended.drain(..excess);
+        Ok(true)
+    })
 }
 
 #[cfg(test)]
@@ -109,6 +164,55 @@ mod tests {
         let mut record = UserRecord::new(UserId::new("a"));
         record.generation = generation;
         record
+    }
+
+    #[test]
+    fn a_signed_out_session_stays_ended_and_is_forgotten_once_it_could_not_last() {
+        let limits = SessionLimits::DEFAULT;
+        let mut record = record_at(3);
+        let session = SessionFacts::new(3, T).tagged(42);
+        let other = SessionFacts::new(3, T).tagged(43);
+        let step = sign_out(&mut record, &session, limits, T + 10);
+        assert_eq!((step.outcome, step.changed), (Ok(true), true));
+        assert!(step.events.is_empty(), "how the account is protected did not change");
+        assert_eq!(judge(&record, &session, limits, T + 11), SessionVerdict::Ended(SessionEnd::SignedOut));
+        let context = SignInContext::default().with_session(session);
+        assert_eq!(stale(&record, &context), Some(SessionEnd::SignedOut));
+        assert_eq!(
+            judge(&record, &other, limits, T + 11),
+            SessionVerdict::Continue,
+            "another session goes on"
+        );
+        // Signing out again changes nothing; a session without a tag cannot be remembered.
+        assert!(!sign_out(&mut record, &session, limits, T + 12).changed);
+        let untagged = SessionFacts::new(3, T);
+        assert_eq!(sign_out(&mut record, &untagged, limits, T + 12).outcome, Ok(false));
+        assert_eq!(SessionFacts::new(3, T).tagged(0).tag, None, "0 is no tag");
+        // Once the session could not have lasted (30 days at least), the next sign-out
+        // forgets it.
+        let month = 30 * 86_400;
+        assert!(sign_out(&mut record, &other, limits, T + month + 1).changed);
+        assert_eq!(record.rare.ended_sessions.len(), 1);
+        assert_eq!(record.rare.ended_sessions[0].tag, 43);
+    }
+
+    #[test]
+    fn at_most_the_latest_sign_outs_are_remembered() {
+        let limits = SessionLimits::DEFAULT;
+        let mut record = record_at(0);
+        for tag in 1..=(REMEMBERED_SIGN_OUTS as u64 + 5) {
+            assert!(sign_out(&mut record, &SessionFacts::new(0, T).tagged(tag), limits, T + tag).changed);
+        }
+        let ended = &record.rare.ended_sessions;
+        assert_eq!(ended.len(), REMEMBERED_SIGN_OUTS);
+        assert_eq!(ended[0].tag, 6, "the oldest were forgotten first");
+        // The record keeps them through its stored form.
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(json.contains("\"ended_sessions\""));
+        let read: UserRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, record);
+        let none = serde_json::to_string(&record_at(0)).unwrap();
+        assert!(!none.contains("ended_sessions"), "absent when empty, as records were written before");
     }
 
     #[test]

@@ -65,6 +65,7 @@ refusal-session_ended = { $end ->
         [account_changed] Your account's sign-in settings changed, so you were signed out. Sign in again.
         [lifetime_reached] For your security, sign in again: your session reached its time limit.
         [inactive] You were signed out after a period of inactivity. Sign in again.
+        [signed_out] You signed out. Sign in again.
        *[clock_behind] Your session could not be checked. Sign in again.
     }
 refusal-key_rejected = Your security key's response was not accepted. Try again with a key registered to this account ({ $attempts_left ->

@@ -64,6 +64,7 @@ refusal-session_ended = { $end ->
         [account_changed] Les paramètres de connexion de votre compte ont changé, votre session a donc été fermée. Reconnectez-vous.
         [lifetime_reached] Pour votre sécurité, reconnectez-vous : votre session a atteint sa durée maximale.
         [inactive] Votre session a été fermée après une période d’inactivité. Reconnectez-vous.
+        [signed_out] Vous vous êtes déconnecté. Reconnectez-vous.
        *[clock_behind] Votre session n’a pas pu être vérifiée. Reconnectez-vous.
     }
 refusal-key_rejected = La réponse de votre clé de sécurité n’a pas été acceptée. Réessayez avec une clé enregistrée sur ce compte ({ $attempts_left ->

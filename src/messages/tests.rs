@@ -65,6 +65,7 @@ fn every_refusal() -> Vec<Refusal> {
             SessionEnd::LifetimeReached,
             SessionEnd::Inactive,
             SessionEnd::ClockBehind,
+            SessionEnd::SignedOut,
         ]
         .map(Refusal::SessionEnded),
     );

@@ -26,13 +26,27 @@ pub struct SessionFacts {
     /// by a remembered device, or a policy that asked for no code): such a session is
     /// never fresh for a sensitive action.
     pub proved_at: Option<u64>,
+    /// A random number the host gave the session when it began
+    /// ([`SessionFacts::tagged`]), by which signing it out
+    /// ([`crate::flow::session::sign_out`]) is remembered in the record: a copy of the
+    /// session saved again afterwards is refused as [`crate::SessionEnd::SignedOut`].
+    /// `None` (0 is none too): a session without one, which ends only by its limits.
+    pub tag: Option<u64>,
 }
 
 impl SessionFacts {
     /// A session that began at `signed_in_at` under the account's `generation`, has
     /// proved nothing yet, and was last active when it began.
     pub fn new(generation: u64, signed_in_at: u64) -> SessionFacts {
-        SessionFacts { generation, signed_in_at, active_at: signed_in_at, proved_at: None }
+        SessionFacts { generation, signed_in_at, active_at: signed_in_at, proved_at: None, tag: None }
+    }
+
+    /// The same session, with the tag signing it out is remembered by (draw it at
+    /// random when the session begins, and keep it with the session).
+    #[must_use]
+    pub fn tagged(mut self, tag: u64) -> SessionFacts {
+        self.tag = (tag != 0).then_some(tag);
+        self
     }
 
     /// The same session under the account's `generation` (after a change the session

@@ -58,6 +58,8 @@ pub(super) struct Stored {
     frozen: Option<super::Frozen>,
     #[serde(default)]
     disowned: Vec<i64>,
+    #[serde(default)]
+    ended_sessions: Vec<super::rare::EndedSession>,
 }
 
 impl From<Stored> for UserRecord {
@@ -90,6 +92,7 @@ impl From<Stored> for UserRecord {
                 ceremony: stored.ceremony.map(Box::new),
                 frozen: stored.frozen,
                 disowned: stored.disowned,
+                ended_sessions: stored.ended_sessions,
             }),
             pending_enrollment: pending_enrollment.map(Box::new),
             enrollment_starts: enrollment_starts.into(),

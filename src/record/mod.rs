@@ -66,7 +66,9 @@
 //!   "refusals": { "since": 1700000300, "logged": 10, "unlogged": 25 },
 //!   "frozen": { "since": 1700000900, "event_id": 4711 } (absent unless frozen),
 //!   "disowned": [4711] (absent when empty: the events whose "this wasn't me" links
-//!                       were redeemed)
+//!                       were redeemed),
+//!   "ended_sessions": [{ "tag": 81985529216486895, "until": 1702592000 }] (absent when
+//!                       empty: sessions signed out that could still be alive)
 //! }
 //! ```
 //!
@@ -126,7 +128,7 @@ mod authenticator;
 mod destination;
 mod device;
 mod legacy;
-mod rare;
+pub(crate) mod rare;
 mod recovery;
 mod security_key;
 mod time;
@@ -457,6 +459,7 @@ impl Serialize for UserRecord {
             !self.enrollment_starts.is_empty(),
             rare.frozen.is_some(),
             !rare.disowned.is_empty(),
+            !rare.ended_sessions.is_empty(),
         ];
         let fields = 12 + optional.iter().filter(|present| **present).count();
         let mut out = serializer.serialize_struct("UserRecord", fields)?;
@@ -479,6 +482,7 @@ impl Serialize for UserRecord {
         out.serialize_field("refusals", &self.refusals)?;
         field_if(&mut out, "frozen", &rare.frozen, optional[5])?;
         field_if(&mut out, "disowned", &rare.disowned, optional[6])?;
+        field_if(&mut out, "ended_sessions", &rare.ended_sessions, optional[7])?;
         out.end()
     }
 }

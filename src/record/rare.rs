@@ -2,7 +2,19 @@
 
 use std::ops::Deref;
 
+use serde::{Deserialize, Serialize};
+
 use super::{Ceremony, Frozen, SecurityKey, UserHandle};
+
+/// A session of the user that was signed out, remembered until it could not have
+/// lasted anyway, so that a copy of it saved again afterwards signs nobody in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EndedSession {
+    /// The session's tag ([`crate::policy::SessionFacts::tag`]).
+    pub(crate) tag: u64,
+    /// When it would have ended at the latest: forgotten from then on.
+    pub(crate) until: u64,
+}
 
 /// What most users' records never hold: security keys with their handle and the
 /// ceremony in progress, a freeze and the "this wasn't me" links redeemed.
@@ -20,6 +32,9 @@ pub(crate) struct RareParts {
     /// The events whose "this wasn't me" links were redeemed (the latest
     /// [`crate::flow::disown::REMEMBERED_LINKS`]).
     pub(crate) disowned: Vec<i64>,
+    /// The sessions signed out that could still be alive (the latest
+    /// [`crate::flow::session::REMEMBERED_SIGN_OUTS`]).
+    pub(crate) ended_sessions: Vec<EndedSession>,
 }
 
 /// What a record without any of the rare parts reads.
@@ -29,6 +44,7 @@ static NONE: RareParts = RareParts {
     ceremony: None,
     frozen: None,
     disowned: Vec::new(),
+    ended_sessions: Vec::new(),
 };
 
 /// [`RareParts`] behind one pointer, made when first written, so an ordinary user's

@@ -48,6 +48,29 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         Ok(crate::flow::session::judge(&record, session, limits, now))
     }
 
+    /// Signs the context's session out for good ([`crate::flow::session::sign_out`]):
+    /// the record remembers it, so a copy of the session a request still running saves
+    /// again after the host deleted it is refused at its next request
+    /// ([`crate::SessionEnd::SignedOut`]). Call it, then delete the host's session.
+    /// `true` if the session was remembered now; a context without a session, or a
+    /// session without a tag ([`crate::policy::SessionFacts::tagged`]), changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::Store`] or [`Error::Clock`]: the sign-out was not remembered (delete
+    /// the host's session all the same).
+    pub async fn sign_out(&self, user: &UserId, context: &SignInContext) -> Result<bool, Error> {
+        let Some(session) = context.session.filter(|session| session.tag.is_some()) else {
+            return Ok(false);
+        };
+        let limits = self.policy.session_limits(context);
+        let outcome = self
+            .update(user, user, &context.request, |record, now| {
+                Ok(crate::flow::session::sign_out(record, &session, limits, now))
+            })
+            .await?;
+        Ok(outcome.unwrap_or(false))
+    }
+
     /// The account's generation ([`UserRecord::generation`](crate::record::UserRecord::generation)): what a new session keeps
     /// when the password is checked (read it before the sign-in decision), and what the
     /// session that made a change takes afterwards ([`crate::flow::session::adopt`]).

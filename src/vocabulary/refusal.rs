@@ -347,6 +347,7 @@ mod tests {
             Refusal::SessionEnded(SessionEnd::LifetimeReached),
             Refusal::SessionEnded(SessionEnd::Inactive),
             Refusal::SessionEnded(SessionEnd::ClockBehind),
+            Refusal::SessionEnded(SessionEnd::SignedOut),
         ];
         let codes: std::collections::BTreeSet<&str> = all.iter().map(Refusal::code).collect();
         assert!(codes.len() >= 34, "each kind of refusal has its own code");

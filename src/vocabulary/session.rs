@@ -19,17 +19,22 @@ pub enum SessionEnd {
     /// The clock reads a time before the session began (beyond the allowed skew): the
     /// session's age cannot be judged, so it is not trusted.
     ClockBehind,
+    /// The session was signed out ([`crate::flow::session::sign_out`]): a copy of it
+    /// saved again afterwards (a request still running at that moment) does not sign
+    /// anyone in.
+    SignedOut,
 }
 
 impl SessionEnd {
     /// A stable identifier, for logs and query strings: `account_changed`,
-    /// `lifetime_reached`, `inactive`, `clock_behind`.
+    /// `lifetime_reached`, `inactive`, `clock_behind`, `signed_out`.
     pub fn as_str(self) -> &'static str {
         match self {
             SessionEnd::AccountChanged => "account_changed",
             SessionEnd::LifetimeReached => "lifetime_reached",
             SessionEnd::Inactive => "inactive",
             SessionEnd::ClockBehind => "clock_behind",
+            SessionEnd::SignedOut => "signed_out",
         }
     }
 
@@ -44,6 +49,7 @@ impl SessionEnd {
             }
             SessionEnd::Inactive => "You were signed out after a period of inactivity. Sign in again.",
             SessionEnd::ClockBehind => "Your session could not be checked. Sign in again.",
+            SessionEnd::SignedOut => "You signed out. Sign in again.",
         }
     }
 }

@@ -16,7 +16,8 @@ type AccountFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send
 
 /// What the guard asks of the MFA service at every request: whether the session may
 /// go on ([`MfaService::check_session`]), and the account's generation
-/// ([`MfaService::generation`]) for a new session or after the session's own change.
+/// ([`MfaService::generation`]) for a new session or after the session's own change;
+/// and what signing out tells it ([`MfaService::sign_out`]).
 /// Implemented for [`MfaService`]; give [`crate::MfaWeb::builder`] the service itself.
 pub trait Accounts: Send + Sync + 'static {
     /// As [`MfaService::check_session`].
@@ -28,6 +29,9 @@ pub trait Accounts: Send + Sync + 'static {
 
     /// As [`MfaService::generation`].
     fn generation<'a>(&'a self, user: &'a UserId) -> AccountFuture<'a, u64>;
+
+    /// As [`MfaService::sign_out`].
+    fn sign_out<'a>(&'a self, user: &'a UserId, context: &'a SignInContext) -> AccountFuture<'a, bool>;
 }
 
 impl<S, K> Accounts for MfaService<S, K>
@@ -46,6 +50,10 @@ where
     fn generation<'a>(&'a self, user: &'a UserId) -> AccountFuture<'a, u64> {
         Box::pin(MfaService::generation(self, user))
     }
+
+    fn sign_out<'a>(&'a self, user: &'a UserId, context: &'a SignInContext) -> AccountFuture<'a, bool> {
+        Box::pin(MfaService::sign_out(self, user, context))
+    }
 }
 
 impl<T: Accounts + ?Sized> Accounts for Arc<T> {
@@ -59,5 +67,9 @@ impl<T: Accounts + ?Sized> Accounts for Arc<T> {
 
     fn generation<'a>(&'a self, user: &'a UserId) -> AccountFuture<'a, u64> {
         (**self).generation(user)
+    }
+
+    fn sign_out<'a>(&'a self, user: &'a UserId, context: &'a SignInContext) -> AccountFuture<'a, bool> {
+        (**self).sign_out(user, context)
     }
 }

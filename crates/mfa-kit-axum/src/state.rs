@@ -15,6 +15,7 @@ use mfa_kit::flow::enrollment::Confirmed;
 use mfa_kit::flow::session::adopt;
 use mfa_kit::policy::{Decision, SessionFacts};
 use mfa_kit::{Method, UserId};
+use rand::TryRng;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -83,6 +84,10 @@ pub struct AuthState {
     /// When the session last made a request (to within [`ACTIVITY_GRANULARITY`]).
     #[serde(default)]
     pub(crate) active_at: u64,
+    /// The session's random tag, by which the account remembers it signed out
+    /// ([`SessionFacts::tagged`]); 0 in sessions stored before it was kept.
+    #[serde(default)]
+    tag: u64,
 }
 
 impl AuthState {
@@ -96,7 +101,8 @@ impl AuthState {
     /// ([`SignInContext::with_session`](mfa_kit::policy::SignInContext::with_session)): its generation, start, last activity and own
     /// proof. The extractors put it into every context they hand out.
     pub fn facts(&self) -> SessionFacts {
-        let facts = SessionFacts::new(self.generation, self.signed_in_at).active_at(self.active_at);
+        let facts =
+            SessionFacts::new(self.generation, self.signed_in_at).active_at(self.active_at).tagged(self.tag);
         match self.proved_at {
             Some(at) => facts.proved_at(at),
             None => facts,
@@ -266,6 +272,8 @@ impl MfaSession {
         };
         let generation = self.web.accounts.generation(&user).await?;
         let since = self.web.now()?;
+        let mut tag = [0u8; 8];
+        rand::rngs::SysRng.try_fill_bytes(&mut tag).map_err(|_| WebError::RandomSource)?;
         let state = AuthState {
             user,
             stage,
@@ -279,6 +287,7 @@ impl MfaSession {
             generation,
             signed_in_at: since,
             active_at: since,
+            tag: u64::from_le_bytes(tag).max(1),
         };
         self.session.cycle_id().await?;
         self.session.insert(KEY, state).await?;
@@ -398,23 +407,27 @@ impl MfaSession {
         Ok(())
     }
 
-    /// Signs out: the session and everything in it is deleted.
-    ///
-    /// A limit of the session store, not of this call: tower-sessions saves a whole
-    /// session when a request that changed it answers, the last write winning. A
-    /// guarded request of the same session still running at the moment of sign-out,
-    /// whose guard wrote the session's last activity (at most once a minute,
-    /// [`ACTIVITY_GRANULARITY`](crate::ACTIVITY_GRANULARITY)), saves its copy again when
-    /// it answers, and the session lives on until its lifetime or inactivity limit ends
-    /// it. To end every session of a user for certain (a cookie that may have been
-    /// copied), change how the account is protected, which moves its generation: every
-    /// session from before ends at its next request (`MfaService::password_changed`, a
-    /// reset).
+    /// Signs out: the account remembers this session as signed out
+    /// ([`mfa_kit::service::MfaService::sign_out`]), then the session and everything in
+    /// it is deleted. Remembering it matters because tower-sessions saves a whole
+    /// session when a request that changed it answers, the last write winning: a
+    /// guarded request of the same session still running at this moment (whose guard
+    /// wrote the session's last activity) saves its copy again when it answers, and
+    /// that copy is refused at its next request ([`mfa_kit::SessionEnd::SignedOut`]).
     ///
     /// # Errors
-    /// [`WebError::Session`].
+    /// [`WebError::Session`]; [`WebError::Service`] when the account could not
+    /// remember the sign-out (the session is deleted all the same).
     pub async fn sign_out(&self) -> Result<(), WebError> {
-        Ok(self.session.flush().await?)
+        let remembered = match self.state().await? {
+            Some(state) => {
+                let context = mfa_kit::policy::SignInContext::default().with_session(state.facts());
+                self.web.accounts.sign_out(&state.user, &context).await.map(drop)
+            }
+            None => Ok(()),
+        };
+        self.session.flush().await?;
+        Ok(remembered?)
     }
 
     /// Moves the session to signed in after a proof made at `proved_at`; after a change

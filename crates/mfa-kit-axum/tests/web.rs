@@ -121,6 +121,11 @@ fn app(address: ClientAddress, origin: &str, orgs: Orgs) -> (Router, App) {
         .route("/failure", get(|| async { WebError::from(mfa_kit::service::Error::HashKeyMissing) }))
         .route("/wasnt-me", post(wasnt_me))
         .route("/anything", axum::routing::any(|| async { "changed" }))
+        .route("/slow", get(slow))
+        .route(
+            "/sign-out",
+            post(|session: MfaSession| async move { session.sign_out().await.map(|()| "signed out") }),
+        )
         .layer(middleware::from_fn_with_state(web, csrf_protect))
         .layer(
             tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
@@ -1504,4 +1509,53 @@ fn a_disabled_second_factor_and_a_method_the_organisation_forbids_are_not_401() 
         "Disabled (locked until an admin reset) answered {disabled}"
     );
     assert_eq!(status_for(&Refusal::MethodNotAllowed), StatusCode::FORBIDDEN, "the organisation's rule");
+}
+
+/// A guarded page that takes its time: it says it has started, then waits to be let go.
+static SLOW_STARTED: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+static SLOW_RELEASE: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+
+async fn slow(user: SignedIn) -> String {
+    SLOW_STARTED.notify_one();
+    SLOW_RELEASE.notified().await;
+    format!("slow {}", user.user)
+}
+
+/// A page of the same session still loading when the user signs out (another tab, a
+/// slow report) does not bring the session back: its guard wrote the session's
+/// activity, and tower-sessions saves that copy when the page answers, after the
+/// sign-out deleted it; the account remembers the sign-out, so the copy is refused.
+#[tokio::test]
+async fn a_page_still_loading_when_the_user_signs_out_does_not_bring_the_session_back() {
+    let (router, app) = default_app();
+    let mut browser = Browser::new(&router, "app.example");
+    browser.post("/password/alice/allow", "").await;
+    assert_eq!(browser.get("/protected").await.1, "hello alice");
+    let cookies = browser.cookies.clone();
+    // A minute later (the guard then writes the session's last activity), a slow page.
+    app.clock.advance(mfa_kit_axum::ACTIVITY_GRANULARITY + 1);
+    let cookie: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut request =
+        Request::get("/slow").header(header::COOKIE, cookie.join("; ")).body(Body::empty()).unwrap();
+    request.extensions_mut().insert(ConnectInfo("198.51.100.9:50000".parse::<SocketAddr>().unwrap()));
+    let started = SLOW_STARTED.notified();
+    let page = tokio::spawn(router.clone().oneshot(request));
+    started.await;
+    // Meanwhile, in another tab, the user signs out.
+    assert_eq!(browser.post("/sign-out", "").await.1, "signed out");
+    assert_eq!(sent_to(&mut browser).await.as_deref(), Some("/sign-in"), "signed out");
+    SLOW_RELEASE.notify_one();
+    let response = page.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // The session id from before the sign-out must be worth nothing now.
+    let mut holder = Browser::new(&router, "app.example");
+    holder.cookies = cookies;
+    let (status, body, location) = holder.get("/protected").await;
+    assert_eq!(
+        location.as_deref(),
+        Some("/sign-in?ended=signed_out"),
+        "the signed-out session is signed in again: {status} {body}"
+    );
 }
