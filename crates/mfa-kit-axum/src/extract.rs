@@ -117,7 +117,7 @@ async fn admit(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<Adm
                 _ => SessionEnd::AccountChanged,
             };
             tracing::info!(reason = ended.as_str(), "MFA session ended; signing it out");
-            session.sign_out().await?;
+            session.discard().await?;
             return Err(GuardRejection::Ended(paths.sign_in.clone(), ended));
         }
     }

@@ -430,6 +430,12 @@ impl MfaSession {
         Ok(remembered?)
     }
 
+    /// Deletes a session that has ended already (by the account's change, its limits
+    /// or a sign-out): nothing for the account to remember.
+    pub(crate) async fn discard(&self) -> Result<(), WebError> {
+        Ok(self.session.flush().await?)
+    }
+
     /// Moves the session to signed in after a proof made at `proved_at`; after a change
     /// of the account made by this session (`changed`), takes its new generation.
     async fn advance(
@@ -472,7 +478,7 @@ impl MfaSession {
                 Ok(true)
             }
             None => {
-                self.sign_out().await?;
+                self.discard().await?;
                 Ok(false)
             }
         }
