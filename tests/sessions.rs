@@ -208,3 +208,37 @@ fn a_recovery_code_ends_the_other_sessions_where_the_policy_says_so() {
         assert_eq!(generation(&firm, &ann), before + u64::from(ends), "preset: {ends}");
     }
 }
+
+#[test]
+fn a_signed_out_session_saved_again_by_a_late_request_can_do_nothing() {
+    let firm = firm();
+    let ann = user("ann");
+    let phone = firm.enroll(&ann);
+    firm.prove(&ann, &phone);
+    // Two sessions of Ann's, each with the random tag the host drew for it.
+    let laptop = session_now(&firm, &ann);
+    let laptop = laptop.clone().with_session(laptop.session.unwrap().tagged(0x5eed_0001));
+    let phone_session = session_now(&firm, &ann);
+    let phone_session =
+        phone_session.clone().with_session(phone_session.session.unwrap().tagged(0x5eed_0002));
+    // Ann signs out on the laptop: the account remembers it, once.
+    assert!(run(firm.mfa.sign_out(&ann, &laptop)).unwrap());
+    assert!(!run(firm.mfa.sign_out(&ann, &laptop)).unwrap(), "remembered already");
+    // A copy of the laptop's session, saved again by a request still running, ends at
+    // its next request and proves nothing; the phone's session goes on.
+    assert_eq!(
+        run(firm.mfa.check_session(&ann, &laptop)).unwrap(),
+        SessionVerdict::Ended(SessionEnd::SignedOut)
+    );
+    assert_eq!(
+        run(firm.mfa.verify_code(&ann, &phone.code(), &laptop)).unwrap(),
+        Err(Refusal::SessionEnded(SessionEnd::SignedOut))
+    );
+    assert_eq!(run(firm.mfa.check_session(&ann, &phone_session)).unwrap(), SessionVerdict::Continue);
+    // Signing out is no change of how the account is protected: nothing audited, no
+    // generation moved.
+    assert_eq!(generation(&firm, &ann), phone_session.session.unwrap().generation);
+    // A session without a tag (a host that keeps none) cannot be remembered.
+    assert!(!run(firm.mfa.sign_out(&ann, &session_now(&firm, &ann))).unwrap());
+    assert!(!run(firm.mfa.sign_out(&ann, &office())).unwrap(), "no session at all");
+}
