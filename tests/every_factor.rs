@@ -8,68 +8,18 @@ mod common;
 
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::EventKind;
-use mfa_kit::flow::security_key::{self, Assertion, NewKey};
+use mfa_kit::flow::security_key::{self};
 use mfa_kit::flow::step_up::{self, StepUp};
-use mfa_kit::flow::{self, Env, Rules};
+use mfa_kit::flow::{self};
 use mfa_kit::otp::{Secret, Totp, TotpParams};
-use mfa_kit::policy::{Policy, SignInContext, StandardPolicy};
-use mfa_kit::record::{CredentialId, UserRecord};
+use mfa_kit::policy::{SignInContext, StandardPolicy};
+use mfa_kit::record::UserRecord;
 use mfa_kit::{Method, SensitiveAction, UserId};
 
-const T0: u64 = 1_700_000_010 - 10;
+#[path = "support/flow_world.rs"]
+mod flow_world;
 
-struct World {
-    policy: Box<dyn Policy>,
-    context: SignInContext,
-    rules: Rules,
-}
-
-impl World {
-    fn new(policy: impl Policy + 'static, context: SignInContext) -> World {
-        World { policy: Box::new(policy), context, rules: Rules::default() }
-    }
-
-    fn env(&self, now: u64) -> Env<'_> {
-        Env::new(now, self.policy.as_ref(), &self.context, &self.rules)
-    }
-}
-
-fn new_key(id: u8) -> NewKey {
-    NewKey {
-        credential_id: CredentialId::new(vec![id; 32]),
-        public_key: "{\"kty\":2}".into(),
-        counter: 1,
-        user_verified: true,
-        backup_eligible: false,
-        backup_state: false,
-        discoverable: true,
-    }
-}
-
-fn signed(id: u8, counter: u32) -> Assertion {
-    Assertion {
-        credential_id: CredentialId::new(vec![id; 32]),
-        counter,
-        user_verified: true,
-        backup_eligible: false,
-        backup_state: false,
-    }
-}
-
-/// A user with an authenticator app, enrolled at `T0`..`T0 + 30`.
-fn with_app(world: &World, name: &str) -> (UserRecord, Totp) {
-    let mut record = UserRecord::new(UserId::new(name));
-    let secret = Secret::generate().unwrap();
-    let sealed = PlaintextSealer.seal(record.user(), &secret).unwrap();
-    let phone = Totp::new(&secret, TotpParams::DEFAULT);
-    let started = flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, name, &world.env(T0));
-    assert!(started.outcome.is_ok());
-    let codes = [phone.generate(T0).unwrap().to_string(), phone.generate(T0 + 30).unwrap().to_string()];
-    let confirmed =
-        flow::enrollment::confirm(&mut record, &phone, &[&codes[0], &codes[1]], &world.env(T0 + 30));
-    assert!(confirmed.unwrap().outcome.is_ok());
-    (record, phone)
-}
+use flow_world::{T0, World, new_key, signed, with_app};
 
 fn register(record: &mut UserRecord, world: &World, id: u8, now: u64) {
     let handle = security_key::user_handle(record).unwrap();
@@ -299,19 +249,26 @@ fn from(address: &str, settings: &std::sync::Arc<mfa_kit::policy::OrgSettings>) 
         .with_org(settings.clone())
 }
 
+/// Requests from the office (203.0.113.0/24, the organisation's allowlist) and from
+/// elsewhere.
+fn office_and_elsewhere() -> (World, World) {
+    use mfa_kit::policy::{IpNetwork, OrgSettings};
+    let office_net = IpNetwork::new("203.0.113.0".parse().unwrap(), 24).unwrap();
+    let settings =
+        std::sync::Arc::new(OrgSettings::builder().allowed_networks(vec![office_net]).build().unwrap());
+    let office = World::new(StandardPolicy::new(), from("203.0.113.7", &settings));
+    let elsewhere = World::new(StandardPolicy::new(), from("198.51.100.9", &settings));
+    (office, elsewhere)
+}
+
 /// R14 and flow/draft.rs `refuse_address`: "Refuses setting up or changing a factor from
 /// an address the organisation does not allow (the allowlist covers set-up, not only
 /// proofs)". Confirming a new phone number from outside the allowlist is refused, as
 /// confirming an enrollment is.
 #[test]
 fn a_new_phone_is_not_confirmed_from_an_address_off_the_allowlist() {
-    use mfa_kit::policy::{IpNetwork, OrgSettings};
     let key = mfa_kit::keyed_hash::HashKey::from_bytes(&[9; 32]).unwrap();
-    let office_net = IpNetwork::new("203.0.113.0".parse().unwrap(), 24).unwrap();
-    let settings =
-        std::sync::Arc::new(OrgSettings::builder().allowed_networks(vec![office_net]).build().unwrap());
-    let office = World::new(StandardPolicy::new(), from("203.0.113.7", &settings));
-    let elsewhere = World::new(StandardPolicy::new(), from("198.51.100.9", &settings));
+    let (office, elsewhere) = office_and_elsewhere();
 
     let mut record = UserRecord::new(UserId::new("ida"));
     let phone = mfa_kit::Destination::sms("+61 412 345 678").unwrap();
@@ -503,12 +460,7 @@ fn under_the_nist_preset_an_e_mail_only_user_is_among_the_red_crosses() {
 /// one is.
 #[test]
 fn an_app_is_not_removed_from_an_address_off_the_allowlist() {
-    use mfa_kit::policy::{IpNetwork, OrgSettings};
-    let office_net = IpNetwork::new("203.0.113.0".parse().unwrap(), 24).unwrap();
-    let settings =
-        std::sync::Arc::new(OrgSettings::builder().allowed_networks(vec![office_net]).build().unwrap());
-    let office = World::new(StandardPolicy::new(), from("203.0.113.7", &settings));
-    let elsewhere = World::new(StandardPolicy::new(), from("198.51.100.9", &settings));
+    let (office, elsewhere) = office_and_elsewhere();
 
     // Two apps, enrolled and proved at the office.
     let (mut record, _phone) = with_app(&office, "joe");
@@ -527,12 +479,7 @@ fn an_app_is_not_removed_from_an_address_off_the_allowlist() {
 /// the allowlist.
 #[test]
 fn mfa_is_not_turned_off_by_a_key_user_from_an_address_off_the_allowlist() {
-    use mfa_kit::policy::{IpNetwork, OrgSettings};
-    let office_net = IpNetwork::new("203.0.113.0".parse().unwrap(), 24).unwrap();
-    let settings =
-        std::sync::Arc::new(OrgSettings::builder().allowed_networks(vec![office_net]).build().unwrap());
-    let office = World::new(StandardPolicy::new(), from("203.0.113.7", &settings));
-    let elsewhere = World::new(StandardPolicy::new(), from("198.51.100.9", &settings));
+    let (office, elsewhere) = office_and_elsewhere();
     // A user whose factors are two security keys, proved at the office.
     let mut keys = UserRecord::new(UserId::new("kay"));
     register(&mut keys, &office, 1, T0);

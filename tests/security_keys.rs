@@ -8,70 +8,19 @@
 
 use std::sync::Arc;
 
-use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::EventKind;
-use mfa_kit::flow::security_key::{self, Assertion, CeremonyError, NewKey};
+use mfa_kit::flow::security_key::{self, CeremonyError};
 use mfa_kit::flow::step_up::{self, StepUp};
-use mfa_kit::flow::{self, Env, Rules};
-use mfa_kit::otp::{Secret, Totp, TotpParams};
-use mfa_kit::policy::{Decision, OrgSettings, Policy, SignInContext, StandardPolicy};
-use mfa_kit::record::{CEREMONY_LIFETIME, CredentialId, UserRecord};
+use mfa_kit::flow::{self};
+use mfa_kit::otp::Totp;
+use mfa_kit::policy::{Decision, OrgSettings, SignInContext, StandardPolicy};
+use mfa_kit::record::{CEREMONY_LIFETIME, UserRecord};
 use mfa_kit::{Cleared, Method, Refusal, ResetMode, SensitiveAction, UserId};
 
-const T0: u64 = 1_700_000_010 - 10;
+#[path = "support/flow_world.rs"]
+mod flow_world;
 
-struct World {
-    policy: Box<dyn Policy>,
-    context: SignInContext,
-    rules: Rules,
-}
-
-impl World {
-    fn new(policy: impl Policy + 'static, context: SignInContext) -> World {
-        World { policy: Box::new(policy), context, rules: Rules::default() }
-    }
-
-    fn env(&self, now: u64) -> Env<'_> {
-        Env::new(now, self.policy.as_ref(), &self.context, &self.rules)
-    }
-}
-
-fn new_key(id: u8) -> NewKey {
-    NewKey {
-        credential_id: CredentialId::new(vec![id; 32]),
-        public_key: "{\"kty\":2}".into(),
-        counter: 1,
-        user_verified: true,
-        backup_eligible: false,
-        backup_state: false,
-        discoverable: true,
-    }
-}
-
-fn signed(id: u8, counter: u32) -> Assertion {
-    Assertion {
-        credential_id: CredentialId::new(vec![id; 32]),
-        counter,
-        user_verified: true,
-        backup_eligible: false,
-        backup_state: false,
-    }
-}
-
-/// A user with an authenticator app, enrolled at `T0`..`T0 + 30`.
-fn with_app(world: &World, name: &str) -> (UserRecord, Totp) {
-    let mut record = UserRecord::new(UserId::new(name));
-    let secret = Secret::generate().unwrap();
-    let sealed = PlaintextSealer.seal(record.user(), &secret).unwrap();
-    let phone = Totp::new(&secret, TotpParams::DEFAULT);
-    let started = flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, name, &world.env(T0));
-    assert!(started.outcome.is_ok());
-    let codes = [phone.generate(T0).unwrap().to_string(), phone.generate(T0 + 30).unwrap().to_string()];
-    let confirmed =
-        flow::enrollment::confirm(&mut record, &phone, &[&codes[0], &codes[1]], &world.env(T0 + 30));
-    assert!(confirmed.unwrap().outcome.is_ok());
-    (record, phone)
-}
+use flow_world::{T0, World, new_key, signed, with_app};
 
 fn register(record: &mut UserRecord, world: &World, id: u8, now: u64) -> Result<(), Refusal> {
     let handle = security_key::user_handle(record).unwrap();

@@ -1,0 +1,71 @@
+//! The rules driven directly, without the service: a policy, a request's context and
+//! the rules in a `World`; what a relying party reports of a security key; a user with
+//! an authenticator app. Shared by the test files that drive `flow` transitions.
+#![allow(dead_code)] // Each test file uses a different part.
+
+use mfa_kit::UserId;
+use mfa_kit::danger::PlaintextSealer;
+use mfa_kit::flow::security_key::{Assertion, NewKey};
+use mfa_kit::flow::{self, Env, Rules};
+use mfa_kit::otp::{Secret, Totp, TotpParams};
+use mfa_kit::policy::{Policy, SignInContext};
+use mfa_kit::record::{CredentialId, UserRecord};
+
+/// A step boundary (divisible by 30).
+pub const T0: u64 = 1_700_000_010 - 10;
+
+/// The policy, context and rules of one request.
+pub struct World {
+    pub policy: Box<dyn Policy>,
+    pub context: SignInContext,
+    pub rules: Rules,
+}
+
+impl World {
+    pub fn new(policy: impl Policy + 'static, context: SignInContext) -> World {
+        World { policy: Box::new(policy), context, rules: Rules::default() }
+    }
+
+    pub fn env(&self, now: u64) -> Env<'_> {
+        Env::new(now, self.policy.as_ref(), &self.context, &self.rules)
+    }
+}
+
+/// A new security key with credential id `[id; 32]`, as a relying party reports it.
+pub fn new_key(id: u8) -> NewKey {
+    NewKey {
+        credential_id: CredentialId::new(vec![id; 32]),
+        public_key: "{\"kty\":2}".into(),
+        counter: 1,
+        user_verified: true,
+        backup_eligible: false,
+        backup_state: false,
+        discoverable: true,
+    }
+}
+
+/// A verified assertion of the key `[id; 32]` with signature counter `counter`.
+pub fn signed(id: u8, counter: u32) -> Assertion {
+    Assertion {
+        credential_id: CredentialId::new(vec![id; 32]),
+        counter,
+        user_verified: true,
+        backup_eligible: false,
+        backup_state: false,
+    }
+}
+
+/// A user with an authenticator app, enrolled at `T0`..`T0 + 30`.
+pub fn with_app(world: &World, name: &str) -> (UserRecord, Totp) {
+    let mut record = UserRecord::new(UserId::new(name));
+    let secret = Secret::generate().unwrap();
+    let sealed = PlaintextSealer.seal(record.user(), &secret).unwrap();
+    let phone = Totp::new(&secret, TotpParams::DEFAULT);
+    let started = flow::enrollment::start(&mut record, sealed, TotpParams::DEFAULT, name, &world.env(T0));
+    assert!(started.outcome.is_ok());
+    let codes = [phone.generate(T0).unwrap().to_string(), phone.generate(T0 + 30).unwrap().to_string()];
+    let confirmed =
+        flow::enrollment::confirm(&mut record, &phone, &[&codes[0], &codes[1]], &world.env(T0 + 30));
+    assert!(confirmed.unwrap().outcome.is_ok());
+    (record, phone)
+}
