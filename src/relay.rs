@@ -172,6 +172,9 @@ impl RelayConfig {
     }
 }
 
+/// What a notice handed back because the relay's clock failed is kept with.
+const CLOCK_FAILED: &str = "the relay's clock failed before delivering it";
+
 /// What went wrong in a relay. A notifier's failure is not one: it is kept with the
 /// notice ([`NoticeRelay::failing`]).
 #[derive(Debug, Error)]
@@ -180,7 +183,8 @@ pub enum RelayError<E: std::error::Error + 'static> {
     /// The store failed; the notices stay queued.
     #[error("the notice store failed")]
     Store(#[source] E),
-    /// The clock failed; nothing was claimed.
+    /// The clock failed: before the claim, nothing was claimed; during a batch, the
+    /// notices not yet delivered were handed back, due at once.
     #[error(transparent)]
     Clock(#[from] ClockError),
 }
@@ -260,8 +264,11 @@ impl<S: NoticeOutbox, N: Notifier, C: Clock> NoticeRelay<S, N, C> {
     /// and reschedules the failed ones with backoff.
     ///
     /// # Errors
-    /// [`RelayError::Clock`] before anything is claimed; [`RelayError::Store`] when a
-    /// claim, acknowledgement or rescheduling fails. The notices concerned stay queued
+    /// [`RelayError::Clock`] when the clock fails: before the claim nothing is claimed;
+    /// during the batch the notices not yet delivered are handed back, due at once
+    /// (kept with the error "the relay's clock failed before delivering it", their
+    /// attempt counted), so another run takes them without waiting for their lease.
+    /// [`RelayError::Store`] when a claim, acknowledgement or rescheduling fails. The notices concerned stay queued
     /// and are claimed again once their lease ends (a delivered one is then delivered
     /// again).
     pub async fn run_once(&self) -> Result<Batch, RelayError<S::Error>> {
@@ -279,8 +286,22 @@ impl<S: NoticeOutbox, N: Notifier, C: Clock> NoticeRelay<S, N, C> {
             caught_up: claimed.caught_up,
             ..Batch::default()
         };
-        for claimed in claimed.notices {
-            let now = self.clock.now()?;
+        let mut notices = claimed.notices.into_iter();
+        while let Some(claimed) = notices.next() {
+            let now = match self.clock.now() {
+                Ok(now) => now,
+                Err(error) => {
+                    for unsent in std::iter::once(claimed).chain(notices) {
+                        // At worst (the store failing too) the lease ends and the notice
+                        // is claimed again: nothing is lost either way.
+                        let _ = self
+                            .store
+                            .retry_notice(&self.name, unsent.event.id, claim.token, claim.now, CLOCK_FAILED)
+                            .await;
+                    }
+                    return Err(RelayError::Clock(error));
+                }
+            };
             if now >= claim.lease_until {
                 batch.lease_ended += 1;
                 continue;
@@ -292,7 +313,10 @@ impl<S: NoticeOutbox, N: Notifier, C: Clock> NoticeRelay<S, N, C> {
                     batch.delivered += 1;
                 }
                 Err(error) => {
-                    let retry_at = self.clock.now()?.saturating_add(self.config.backoff(notice.attempt));
+                    // The error is kept whatever the clock says now: a clock failing
+                    // here dates the retry from the reading before the delivery.
+                    let later = self.clock.now().map_or(now, |later| later.max(now));
+                    let retry_at = later.saturating_add(self.config.backoff(notice.attempt));
                     let text = error.to_string();
                     self.store
                         .retry_notice(&self.name, notice.id, claim.token, retry_at, &text)
@@ -346,7 +370,8 @@ impl<S: NoticeOutbox, N: Notifier, C: Clock> NoticeRelay<S, N, C> {
     }
 
     /// Up to `limit` notices whose last delivery failed, most attempts first, with
-    /// their last error.
+    /// their last error (`limit` from 1 to the store's page: 0 reads as 1, as every
+    /// limit of the crate does).
     ///
     /// # Errors
     /// [`RelayError::Store`].

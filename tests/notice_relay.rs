@@ -272,3 +272,93 @@ fn notices_saved_with_a_record_change_are_relayed() {
     block(NoticeRelay::new("email", store, recorder.clone(), ManualClock::new(T0)).run_once()).unwrap();
     assert_eq!(recorder.counts(), vec![1]);
 }
+
+/// A clock that answers its first `ok` readings, then fails.
+struct FailsAfter {
+    inner: ManualClock,
+    ok: usize,
+    calls: AtomicUsize,
+}
+
+impl mfa_kit::clock::Clock for FailsAfter {
+    fn now(&self) -> Result<u64, mfa_kit::clock::ClockError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.ok {
+            return Err(mfa_kit::clock::ClockError("the clock's source failed".into()));
+        }
+        self.inner.now()
+    }
+}
+
+impl FailsAfter {
+    fn new(inner: &ManualClock, ok: usize) -> FailsAfter {
+        FailsAfter { inner: inner.clone(), ok, calls: AtomicUsize::new(0) }
+    }
+}
+
+#[test]
+fn a_clock_failing_during_a_batch_hands_the_undelivered_notices_back_at_once() {
+    use mfa_kit::relay::RelayError;
+    let store = Arc::new(MemoryStore::new());
+    let alice = UserId::new("alice");
+    block(store.append_events(vec![notice(&alice, T0), notice(&alice, T0 + 1)])).unwrap();
+    let clock = ManualClock::new(T0 + 10);
+    let recorder = Arc::new(Recorder::default());
+    // The claim reads the clock; the first delivery's reading fails.
+    let relay = NoticeRelay::new("email", store.clone(), recorder.clone(), FailsAfter::new(&clock, 1));
+    let failed = block(relay.run_once());
+    assert!(matches!(failed, Err(RelayError::Clock(_))), "{failed:?}");
+    assert!(recorder.counts().is_empty(), "nothing delivered without a reading");
+    // Both are due again at once, their last error saying why: a healthy run delivers
+    // them without waiting for the lease.
+    let failing = block(relay.failing(10)).unwrap();
+    assert_eq!(failing.len(), 2);
+    assert!(failing.iter().all(|f| f.last_error.contains("clock")), "{failing:?}");
+    let healthy = NoticeRelay::new("email", store.clone(), recorder.clone(), clock.clone());
+    let batch = block(healthy.run_once()).unwrap();
+    assert_eq!((batch.claimed, batch.delivered), (2, 2));
+    assert_eq!(recorder.counts(), [1, 1]);
+}
+
+#[test]
+fn a_failed_delivery_keeps_its_error_even_when_the_clock_fails_at_the_retry() {
+    let store = Arc::new(MemoryStore::new());
+    let alice = UserId::new("alice");
+    block(store.append_events(vec![notice(&alice, T0)])).unwrap();
+    let clock = ManualClock::new(T0 + 10);
+    let recorder = Arc::new(Recorder::default());
+    recorder.failing.lock().unwrap().push(alice.clone());
+    // Readings: the claim and the delivery's; the one for the retry fails.
+    let relay = NoticeRelay::new("email", store.clone(), recorder.clone(), FailsAfter::new(&clock, 2));
+    let batch = block(relay.run_once()).unwrap();
+    assert_eq!(batch.failed, 1);
+    let stats = block(relay.stats()).unwrap();
+    assert_eq!((stats.pending, stats.failing), (1, 1), "{stats:?}");
+    let failing = block(relay.failing(10)).unwrap();
+    assert!(failing[0].last_error.contains("HTTP 503"), "{failing:?}");
+    assert!(failing[0].next_attempt_at > T0 + 10, "retried with backoff from the last reading");
+}
+
+/// The in-memory trail keeps events in chunks: pruning may leave the newest chunk
+/// empty, and the notices in the chunks before it must still be read.
+#[test]
+fn notices_before_a_pruned_newest_chunk_are_still_read() {
+    use mfa_kit::store::PruneAudit;
+    let store = Arc::new(MemoryStore::new());
+    let alice = UserId::new("alice");
+    let keep = RequestContext::default().in_org("keep");
+    let gone = RequestContext::default().in_org("gone");
+    // 256 notices fill one chunk of alice's shard; one old event of another
+    // organisation starts the next, and is pruned.
+    let kind = EventKind::EnrollmentConfirmed { replaced: false };
+    let notices: Vec<AuditEvent> =
+        (0..256).map(|i| AuditEvent::new(&alice, &alice, T0 + 100 + i, &keep, kind.clone())).collect();
+    block(store.append_events(notices)).unwrap();
+    block(store.append_events(vec![AuditEvent::new(&alice, &alice, T0, &gone, EventKind::LockoutEnded)]))
+        .unwrap();
+    let pruned = block(store.delete_audit_before(Some(&mfa_kit::OrgId::new("gone")), T0 + 1, 5_000)).unwrap();
+    assert_eq!(pruned, 1);
+    let recorder = Arc::new(Recorder::default());
+    let relay = NoticeRelay::new("email", store.clone(), recorder.clone(), ManualClock::new(T0 + 1_000));
+    let batch = block(relay.run_once()).unwrap();
+    assert_eq!((batch.read, batch.claimed), (256, 50), "caught up: {}", batch.caught_up);
+}

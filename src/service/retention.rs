@@ -32,6 +32,12 @@ impl<S: PruneAudit + Store, K: SecretSealer> MfaService<S, K> {
     /// refuses it, the call fails although the events were deleted, and the trail
     /// lacks that one note (a run again deletes nothing more and writes no event).
     ///
+    /// The security notices are read from the same trail ([`crate::relay`]): an event a
+    /// notice relay has not read yet is deleted like any other, and its notice is never
+    /// sent. Keep `before` well behind the relays (a retention job that prunes what is
+    /// months old does), and check [`crate::relay::NoticeRelay::stats`] first if a
+    /// relay may have been stopped for that long.
+    ///
     /// # Errors
     /// [`Error::RetentionRequired`] when `before` is too recent; [`Error::Clock`];
     /// [`Error::Store`] (batches deleted before the

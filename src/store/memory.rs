@@ -270,7 +270,9 @@ impl MemoryStore {
         let newer = |id: u64| after.is_none_or(|a| id > a);
         let chunks = &shard.events.chunks;
         // The first chunk holding a newer event; the chunks before hold only older ones.
-        let start = chunks.partition_point(|chunk| chunk.last().is_none_or(|(id, _)| !newer(*id)));
+        // Only the chunk being filled can be empty (pruning leaves it): it is the last,
+        // so it counts as not older, or the search would skip newer chunks before it.
+        let start = chunks.partition_point(|chunk| chunk.last().is_some_and(|(id, _)| !newer(*id)));
         chunks.iter().skip(start).flatten().filter(|(id, _)| newer(*id)).take(limit).cloned().collect()
     }
 

@@ -135,7 +135,9 @@ pub struct NoticeStats {
     pub oldest_at: Option<u64>,
     /// Events that left the trail before this relay read them (a bounded in-memory
     /// trail that overflowed): some may have been notices, which were never queued.
-    /// Always 0 on a store that keeps its trail.
+    /// Always 0 on a store that keeps its trail; events deleted by
+    /// [`crate::service::MfaService::prune_audit`] before a relay read them are not
+    /// counted here (prune only what the relays are long past).
     pub missed: u64,
 }
 
@@ -192,7 +194,8 @@ pub trait NoticeOutbox: Store {
     /// How the relay's queue stands.
     fn notice_stats(&self, relay: &str) -> impl Future<Output = Result<NoticeStats, Self::Error>> + Send;
 
-    /// Up to `limit` queued notices whose last delivery failed, most attempts first.
+    /// Up to `limit` queued notices whose last delivery failed, most attempts first
+    /// (`limit` from 1 to [`MAX_PAGE`](super::MAX_PAGE): 0 reads as 1).
     fn failing_notices(
         &self,
         relay: &str,
