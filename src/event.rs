@@ -38,7 +38,7 @@
 //! | `authenticator_imported` | |
 //! | `secrets_resealed` | `count` (how many sealed secrets), `key_id` (the id of the host's key that seals them now) |
 //! | `authenticator_removed` | `authenticator` (its id), `name` |
-//! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts` |
+//! | `enrollment_rejected` | `reason`: `wrong_code`, `same_code_twice`, `not_consecutive`, `malformed`, `two_codes_required`, `too_many_attempts`, `key_rejected` (a security key's registration) |
 //! | `enrollment_expired` | |
 //! | `enrollment_refused` | `refusal` (the refusal's stable code: `fresh_proof_required`, `locked_out`, `address_not_allowed`, `rate_limited`, ...) |
 //! | `code_accepted` | `method`: `totp`, `sms`, `email`, `recovery_code`, `security_key` (a security key's assertion: "used"); `drift` (steps or null) |
@@ -49,7 +49,7 @@
 //! | `second_factor_disabled` | `failures` |
 //! | `deactivated` | |
 //! | `deactivation_refused` | `reason` (a policy reason in `snake_case`) |
-//! | `reset_by_admin` | `reason` (the admin's words); `cleared`: list of `authenticator`, `pending_enrollment`, `lockout`, `recovery_codes`, `backup_destinations`, `remembered_devices`; `mode`: `require_enrollment`, `turn_off` (absent in events stored before resets had modes: `require_enrollment`) |
+//! | `reset_by_admin` | `reason` (the admin's words); `cleared`: list of `authenticator`, `pending_enrollment`, `lockout`, `recovery_codes`, `backup_destinations`, `remembered_devices`, `security_keys`, `freeze`; `mode`: `require_enrollment`, `turn_off` (absent in events stored before resets had modes: `require_enrollment`) |
 //! | `recovery_codes_generated` | `count` |
 //! | `recovery_codes_low` | `remaining` |
 //! | `recovery_codes_exhausted` | |

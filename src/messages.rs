@@ -44,7 +44,7 @@ use unic_langid::LanguageIdentifier;
 
 use crate::event::{AuditEvent, EventKind};
 use crate::policy::OrgSettings;
-use crate::vocabulary::utc::{civil, utc_minute};
+use crate::vocabulary::utc::{civil, minute_after, utc_minute};
 use crate::vocabulary::{Method, Refusal, Role, UnknownId};
 
 /// A language the catalogues are written in.
@@ -263,8 +263,9 @@ impl Refusal {
             Refusal::WrongCode { attempts_left }
             | Refusal::CodeReused { attempts_left }
             | Refusal::KeyRejected { attempts_left } => args.set("attempts_left", *attempts_left),
-            Refusal::LockedOut { until } => args.set("until", language.time(*until)),
-            Refusal::RateLimited { retry_at } => args.set("retry_at", language.time(*retry_at)),
+            // "Try again after": the minute shown is never before the time itself.
+            Refusal::LockedOut { until } => args.set("until", language.time(minute_after(*until))),
+            Refusal::RateLimited { retry_at } => args.set("retry_at", language.time(minute_after(*retry_at))),
             Refusal::Forbidden(reason) => args.set("reason", reason.as_str()),
             Refusal::NoDestination(role) => args.set("role", role.as_str()),
             Refusal::InvalidSettings(detail) => args.set("detail", detail.clone()),

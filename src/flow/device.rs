@@ -95,9 +95,16 @@ pub fn recognise<'r>(
     find(&record.devices, key, &record.user, token, env.now, cap)
 }
 
-/// The devices still remembered at `now`.
+/// The devices still remembered at `now`: not expired, and not written by a clock
+/// that ran ahead (the record's rule for time: such a device is voided at the next
+/// change).
 pub fn list(record: &UserRecord, now: u64) -> Vec<DeviceInfo> {
-    record.devices.iter().filter(|d| now < d.expires_at).map(DeviceInfo::from).collect()
+    record.devices.iter().filter(|d| holds(d, now)).map(DeviceInfo::from).collect()
+}
+
+/// Whether the remembered `device` is still good at `now` by its own dates.
+pub(crate) fn holds(device: &RememberedDevice, now: u64) -> bool {
+    now < device.expires_at && !crate::record::from_the_future(device.created_at, now)
 }
 
 /// Revokes one remembered device (by the user or an admin); `true` if it existed.

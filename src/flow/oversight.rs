@@ -438,7 +438,7 @@ impl UserStatus {
             last_used: record.last_proof().map(|p| p.at),
             last_method: record.last_proof().map(|p| p.method),
             recovery_codes_left: record.recovery.as_ref().map(|r| r.remaining()),
-            remembered_devices: record.devices.iter().filter(|d| now < d.expires_at).count(),
+            remembered_devices: record.devices.iter().filter(|d| super::device::holds(d, now)).count(),
             locked_until: facts.locked_until,
             enrollment_pending: record.pending_enrollment.as_ref().is_some_and(|p| now < p.expires_at),
             compliance: None,

@@ -64,7 +64,8 @@ pub mod test_suite {
     }
 }
 
-/// One recovery code in its shown form (`7KQM-RZ4D-X9AB`). Wiped from memory when
+/// One recovery code in its shown form (`7KQMR-Z4DX9-AB3CD`: fifteen symbols in groups
+/// of five). Wiped from memory when
 /// dropped; `Debug` does not show it.
 #[derive(Clone)]
 pub struct RecoveryCode(Zeroizing<String>);

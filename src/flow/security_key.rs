@@ -260,13 +260,14 @@ pub fn finish_registration(
     env: &Env<'_>,
 ) -> Result<Step<Confirmed>, Failure> {
     try_run_in(record, env, |draft| {
-        if let Some(ended) = draft.refuse_ended_session(env) {
-            return Ok(Err(ended));
-        }
+        // Spent first, whatever follows: a response is answered at most once.
         let ceremony = match take_ceremony(draft, true, env) {
             Ok(ceremony) => ceremony,
             Err(refusal) => return Ok(Err(refusal)),
         };
+        if let Some(ended) = draft.refuse_ended_session(env) {
+            return Ok(Err(ended));
+        }
         let CeremonyKind::Registration { name } = ceremony.kind else {
             return Ok(Err(Refusal::NoCeremonyPending));
         };
@@ -376,10 +377,11 @@ pub fn finish_authentication(
     env: &Env<'_>,
 ) -> Step<Proven> {
     run_in(record, env, |draft| {
+        // Spent first, whatever follows: a response is answered at most once.
+        spend_ceremony(draft, env)?;
         if let Some(refused) = begin(draft, env) {
             return Err(refused);
         }
-        spend_ceremony(draft, env)?;
         let lockout = Draft::lockout(env);
         let assertion = match answer {
             Ok(assertion) => assertion,

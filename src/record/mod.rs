@@ -94,7 +94,10 @@
 //!   enrollment, a remembered device, a proof for step-up), and holds only while the
 //!   reading is before the end, not before the start less `CLOCK_SKEW` (5 minutes), and while
 //!   the window is no longer than the rules allow now; a tightened
-//!   rule (a shorter device cap) applies at once.
+//!   rule (a shorter device cap, a shorter step-up window) applies at once. A lockout
+//!   is the exception: it runs the length it was given when it began (at most
+//!   [`MAX_LOCK_SECONDS`]), since shortening the lockout rule must not free someone
+//!   guessing codes.
 //! - A window whose start is more than `CLOCK_SKEW` after a reading the record is
 //!   shown ([`from_the_future`]) was written by a clock that ran ahead (or the reading
 //!   is behind: either way it grants nothing), and it is voided, not merely refused:

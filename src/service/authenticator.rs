@@ -74,8 +74,11 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Removes one of the user's authenticators by its id (a lost phone, an old
     /// desktop app); `Ok(false)` if the user has none with that id. Needs a fresh
-    /// proof; removing the last factor is refused where the policy forbids turning
-    /// MFA off. Audited as `AuthenticatorRemoved`.
+    /// proof. Removing the last factor the organisation counts is refused: as
+    /// [`crate::Refusal::LastFactor`] (turning MFA off takes
+    /// [`MfaService::deactivate`], with a code and the confirmation), or as the rule
+    /// where the policy forbids turning MFA off ([`crate::Refusal::Forbidden`]). Audited as
+    /// `AuthenticatorRemoved`.
     ///
     /// # Errors
     /// Infrastructure failures.

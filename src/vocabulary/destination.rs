@@ -214,7 +214,7 @@ impl Destination {
         }
     }
 
-    /// A masked form for screens and audit logs: `•••••••678`, `s•••@example.com`.
+    /// A masked form for screens and audit logs: `•••••••678`, `s•••@e•••.com`.
     pub fn masked(&self) -> String {
         match self {
             Destination::Sms(number) => {

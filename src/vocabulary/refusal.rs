@@ -42,7 +42,7 @@ pub enum Refusal {
     #[error("No code is waiting to be entered. Ask for a new one.")]
     NoCodePending,
     /// Too many wrong codes: the user must wait.
-    #[error("Too many wrong codes. Try again after {}.", super::utc::utc_minute(*.until))]
+    #[error("Too many wrong codes. Try again after {}.", super::utc::utc_minute(super::utc::minute_after(*.until)))]
     LockedOut {
         /// When the lockout ends, in seconds since the Unix epoch.
         until: u64,

@@ -28,6 +28,12 @@ pub fn utc_minute(secs: u64) -> String {
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
 }
 
+/// The first whole minute at or after `secs`: what a "try again after" sentence shows,
+/// since a time cut to the minute would be too early.
+pub fn minute_after(secs: u64) -> u64 {
+    secs.div_ceil(60).saturating_mul(60)
+}
+
 /// `secs` (seconds since the Unix epoch) as an RFC 3339 UTC timestamp,
 /// `2026-12-06T21:30:05Z`: a time as exports and machine-read reports show it.
 pub fn utc_rfc3339(secs: u64) -> String {
