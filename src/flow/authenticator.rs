@@ -189,7 +189,7 @@ pub fn resynchronise<T: Borrow<Totp>>(
         if let Some(refused) = begin(draft, env) {
             return Ok(Err(refused));
         }
-        let mut parsed_any = false;
+        let (mut parsed_any, mut replayed) = (false, false);
         let mut matched = None;
         for (index, (credential, totp)) in draft.get().authenticators.iter().zip(totps).enumerate() {
             let totp = totp.borrow();
@@ -198,21 +198,31 @@ pub fn resynchronise<T: Borrow<Totp>>(
             let floor = credential.last_accepted_step;
             let now_step = totp.step_at(env.now)?;
             let range = Window::symmetric(env.rules.drift.resync_range);
-            let step = totp
-                .verify_around_step(&first, now_step, range, floor)
-                .accepted()
-                .and_then(|found| found.step.checked_add(1))
-                .filter(|next| totp.verify_around_step(&second, *next, Window::EXACT, floor).is_accepted());
-            if let Some(step) = step {
+            // The step of the pair's second code, if the two are consecutive codes above
+            // `floor`.
+            let pair = |floor| {
+                totp.verify_around_step(&first, now_step, range, floor)
+                    .accepted()
+                    .and_then(|found| found.step.checked_add(1))
+                    .filter(|next| {
+                        totp.verify_around_step(&second, *next, Window::EXACT, floor).is_accepted()
+                    })
+            };
+            if let Some(step) = pair(floor) {
                 matched = Some((index, step, now_step));
                 break;
             }
+            // The pair just accepted, sent again (a double click, a retrying proxy).
+            replayed |= floor.is_some_and(|floor| pair(None).is_some_and(|step| step <= floor));
         }
         if !parsed_any {
             return Ok(Err(draft.malformed(Method::Totp, env.now)));
         }
         let Some((index, step, now_step)) = matched else {
             let lockout = Draft::lockout(env);
+            if replayed {
+                return Ok(Err(draft.repeated(Method::Totp, lockout, env.now)));
+            }
             return Ok(Err(draft.count_failure(Method::Totp, RejectionReason::Wrong, env.now, lockout)));
         };
         let drift = i64::try_from(i128::from(step) - i128::from(now_step)).unwrap_or(0);

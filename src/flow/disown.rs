@@ -36,7 +36,10 @@ use crate::vocabulary::{Refusal, Revocation, Role, UserId};
 /// How long a notice's link works after the event: 7 days.
 pub const LINK_LIFETIME: u64 = 7 * 86_400;
 
-/// How many redeemed links the record remembers, to refuse them again: 32.
+/// How many redeemed links the record remembers, to refuse them again: 32. Once that
+/// many are remembered, a link of an event older than all of them (a user's events
+/// are numbered in order) is refused as used too: it may have been one of those
+/// forgotten, and a used link must never work again within its lifetime.
 pub const REMEMBERED_LINKS: usize = 32;
 
 /// What a notice was about, as far as redeeming its link can undo it.
@@ -152,7 +155,9 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, text: &str, env: &Env<'_>)
         let matches = crate::otp::ct::bytes_eq(expected.as_bytes(), given.as_bytes());
         let subject = Subject::decode(subject_text).filter(|_| matches);
         let Some(subject) = subject else { return Err(refuse(draft, Refusal::DisownLinkInvalid, env)) };
-        if draft.get().rare.disowned.contains(&event_id) {
+        let used = &draft.get().rare.disowned;
+        let forgotten = used.len() >= REMEMBERED_LINKS && used.iter().all(|kept| event_id < *kept);
+        if used.contains(&event_id) || forgotten {
             return Err(refuse(draft, Refusal::DisownLinkUsed, env));
         }
         let live = at <= env.now.saturating_add(CLOCK_SKEW) && env.now < at.saturating_add(LINK_LIFETIME);

@@ -93,31 +93,44 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         adding: Option<&str>,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
-        let now = self.now()?;
-        let (_, record) = self.load(user).await?;
-        self.settle(user, now, &record, context).await?;
-        let pending = match flow::enrollment::resume(&record, account_name, adding, &self.env(now, context)) {
-            Ok(pending) => pending,
-            Err(refusal) => {
-                let _audited: Outcome<()> = self
-                    .update(user, user, &context.request, |record, now| {
-                        Ok(flow::enrollment::refused_start(record, refusal.clone(), &self.env(now, context)))
-                    })
-                    .await?;
-                return Ok(Err(refusal));
-            }
-        };
-        let Some(pending) = pending else {
-            return self.begin_enrollment(user, account_name, adding, context).await;
-        };
-        let secret = self.sealer.open(user, pending.sealed_secret()).await?;
-        let uri =
-            KeyUri::totp(&self.config.issuer, account_name, secret.clone(), *pending.params())?.to_uri();
-        Ok(Ok(EnrollmentStart {
-            uri,
-            secret_grouped: secret.to_base32_grouped(),
-            expires_at: pending.expires_at(),
-        }))
+        // Screens opened at once (two tabs, a double click) show the one enrollment:
+        // a start that finds one opened meanwhile shows that one instead.
+        for _ in 0..self.attempts() {
+            let now = self.now()?;
+            let (_, record) = self.load(user).await?;
+            self.settle(user, now, &record, context).await?;
+            let pending =
+                match flow::enrollment::resume(&record, account_name, adding, &self.env(now, context)) {
+                    Ok(pending) => pending,
+                    Err(refusal) => {
+                        let _audited: Outcome<()> = self
+                            .update(user, user, &context.request, |record, now| {
+                                Ok(flow::enrollment::refused_start(
+                                    record,
+                                    refusal.clone(),
+                                    &self.env(now, context),
+                                ))
+                            })
+                            .await?;
+                        return Ok(Err(refusal));
+                    }
+                };
+            let Some(pending) = pending else {
+                match self.begin_enrollment(user, account_name, adding, context, true).await? {
+                    Some(started) => return Ok(started),
+                    None => continue,
+                }
+            };
+            let secret = self.sealer.open(user, pending.sealed_secret()).await?;
+            let uri =
+                KeyUri::totp(&self.config.issuer, account_name, secret.clone(), *pending.params())?.to_uri();
+            return Ok(Ok(EnrollmentStart {
+                uri,
+                secret_grouped: secret.to_base32_grouped(),
+                expires_at: pending.expires_at(),
+            }));
+        }
+        Err(Error::Contention { attempts: self.attempts() })
     }
 
     /// Starts setting up an authenticator app with a new secret, sealed into a pending
@@ -134,16 +147,21 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         account_name: &str,
         context: &SignInContext,
     ) -> Result<Outcome<EnrollmentStart>, Error> {
-        self.begin_enrollment(user, account_name, None, context).await
+        let started = self.begin_enrollment(user, account_name, None, context, false).await?;
+        Ok(started.unwrap_or(Err(Refusal::NoPendingEnrollment)))
     }
 
+    /// Opens a new enrollment; with `unless_open`, nothing (`None`) when the record
+    /// holds one for `account_name` still open when the change is made (another
+    /// request opened it meanwhile: show that one).
     async fn begin_enrollment(
         &self,
         user: &UserId,
         account_name: &str,
         adding: Option<&str>,
         context: &SignInContext,
-    ) -> Result<Outcome<EnrollmentStart>, Error> {
+        unless_open: bool,
+    ) -> Result<Option<Outcome<EnrollmentStart>>, Error> {
         // The organisation's settings were checked by the public call.
         let params = self.config.totp_params;
         if let Some(max) = self.policy.max_totp_period(context).filter(|max| params.period() > *max) {
@@ -158,19 +176,29 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let started = self
             .update(user, user, &context.request, |record, now| {
                 let env = self.env(now, context);
-                Ok(match adding {
+                if unless_open
+                    && matches!(flow::enrollment::resume(record, account_name, adding, &env), Ok(Some(_)))
+                {
+                    return Ok(Step { outcome: Ok(None), events: Events::new(), changed: false });
+                }
+                let step = match adding {
                     None => flow::enrollment::start(record, sealed.clone(), params, account_name, &env),
                     Some(name) => {
                         flow::enrollment::add(record, sealed.clone(), params, account_name, name, &env)
                     }
-                })
+                };
+                Ok(Step { outcome: step.outcome.map(Some), events: step.events, changed: step.changed })
             })
             .await?;
-        Ok(started.map(|started| EnrollmentStart {
-            uri,
-            secret_grouped: secret.to_base32_grouped(),
-            expires_at: started.expires_at,
-        }))
+        Ok(match started {
+            Ok(None) => None,
+            Ok(Some(started)) => Some(Ok(EnrollmentStart {
+                uri,
+                secret_grouped: secret.to_base32_grouped(),
+                expires_at: started.expires_at,
+            })),
+            Err(refusal) => Some(Err(refusal)),
+        })
     }
 
     /// Confirms the pending enrollment with codes from the app: two consecutive codes,

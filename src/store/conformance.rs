@@ -56,6 +56,7 @@ where
     events_are_stored_with_their_record(&*store).await;
     security_keys_are_kept_exactly(&*store).await;
     one_winner_among_racing_writers(store.clone(), spawner).await;
+    only_the_winners_events_are_kept(store.clone(), spawner).await;
     listing_and_paging(&*store).await;
     audit_reading_and_paging(&*store).await;
     organisations_are_kept_apart(&*store).await;
@@ -99,6 +100,8 @@ macro_rules! store_conformance_tests {
             audit_reading_and_paging, organisations_are_kept_apart, old_events_are_pruned_by_organisation);
         $crate::store_conformance_tests!(@raced $store, $block_on, $spawner, [$($finish)?];
             one_winner_among_racing_writers);
+        $crate::store_conformance_tests!(@raced $store, $block_on, $spawner, [$($finish)?];
+            only_the_winners_events_are_kept);
     };
     (org_settings; store: $store:expr, block_on: $block_on:path, spawner: $spawner:expr $(, finish: $finish:path)? $(,)?) => {
         $crate::store_conformance_tests!(@each $store, $block_on, [$($finish)?];
@@ -686,6 +689,39 @@ where
         let update = race(&store, spawner, &user, Some(v1)).await;
         let v2 = winner(&store, &user, &update, round).await;
         assert_ne!(v2, v1, "round {round}: the update kept the version");
+    }
+}
+
+/// The same races, read back from the trail: a save that lost leaves none of its events
+/// behind, so the trail holds exactly the winner's event of each race (the record and
+/// its events are one atomic step; a trail that kept a loser's events would claim a
+/// change that was never made, a code accepted twice).
+pub async fn only_the_winners_events_are_kept<S, P>(store: Arc<S>, spawner: &P)
+where
+    S: ReadAudit + 'static,
+    P: Spawner,
+{
+    for round in 0..3 {
+        let user = fresh("race-trail");
+        let create = race(&store, spawner, &user, None).await;
+        let first = winner(&store, &user, &create, round).await;
+        let update = race(&store, spawner, &user, Some(first)).await;
+        winner(&store, &user, &update, round).await;
+        let winners: Vec<AuditEvent> = [&create, &update]
+            .iter()
+            .map(|outcomes| {
+                let n = outcomes.iter().position(|o| matches!(o, Ok(Saved(_)))).expect("a winner");
+                event(&user, 1_700_000_000, 1000 + n as u32)
+            })
+            .collect();
+        let kept = trail(&*store, &user).await;
+        assert_eq!(
+            kept.len(),
+            2,
+            "round {round}: the trail kept {} events for two winning saves (a losing save's events stayed)",
+            kept.len()
+        );
+        assert_eq!(kept, winners, "round {round}: the trail does not hold exactly the winners' events");
     }
 }
 
