@@ -30,12 +30,15 @@ impl Client {
     pub fn from_parts(web: &MfaWeb, headers: &HeaderMap, peer: Option<SocketAddr>) -> Client {
         let address = match &web.settings.client_address {
             ClientAddress::Peer => peer.map(|p| p.ip()),
+            // The right-most entry of the last line: the one the host's own proxy
+            // added. A last line that cannot be read leaves the address unknown (an
+            // earlier line is the client's own words).
             ClientAddress::TrustedHeader(name) => headers
                 .get_all(name)
                 .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .last()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next_back())
                 .and_then(parse_address),
         };
         let device = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(device_label);

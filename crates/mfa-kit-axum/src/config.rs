@@ -54,6 +54,16 @@ impl PublicOrigin {
             return Err(invalid());
         }
         let host = host.strip_suffix(default_port).unwrap_or(&host).to_string();
+        // A host, and a port (if any) that is a number from 1 to 65535.
+        let (name, port) = match host.rsplit_once(':').filter(|_| !host.ends_with(']')) {
+            Some((name, port)) => (name, Some(port)),
+            None => (host.as_str(), None),
+        };
+        let port_ok = port
+            .is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0) && p.bytes().all(|b| b.is_ascii_digit()));
+        if name.is_empty() || !port_ok {
+            return Err(invalid());
+        }
         Ok(PublicOrigin { secure: scheme == "https", normalised: format!("{scheme}://{host}") })
     }
 

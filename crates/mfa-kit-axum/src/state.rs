@@ -241,7 +241,10 @@ impl MfaSession {
 
     /// The host checked `user`'s password and asked the service for its decision:
     /// records the stage the decision calls for, with the account's generation, and
-    /// says where to go. The session gets a new id and a new CSRF token.
+    /// says where to go. The session gets a new id and a new CSRF token. The generation
+    /// is read here, after the decision: a change of protection that lands between
+    /// the two (an admin reset in those milliseconds) is taken as before the session,
+    /// so call this right after the decision.
     ///
     /// # Errors
     /// [`WebError::Session`], [`WebError::Clock`], [`WebError::Service`] (the
@@ -307,7 +310,8 @@ impl MfaSession {
     /// [`WebError::Session`], [`WebError::Service`].
     pub async fn second_factor_proven(&self, proof: &Proven) -> Result<Option<AuthState>, WebError> {
         // A recovery code may end the user's other sessions (the policy says): this
-        // session made that change and keeps going.
+        // session made that change and keeps going. (Where the policy does not, a
+        // change landing in between is taken as this session's own: one step only.)
         let changed = proof.method == Method::RecoveryCode;
         self.advance(&[Stage::SecondFactor], proof.at, changed).await
     }
@@ -448,6 +452,12 @@ impl MfaSession {
             return Ok(None);
         };
         if changed && !self.adopt_own_change(&mut state).await? {
+            return Ok(None);
+        }
+        // A proof changes nothing of how the account is protected: a generation that
+        // moved meanwhile is another's change (an admin reset), which ends this session.
+        if !changed && self.web.accounts.generation(&state.user).await? != state.generation {
+            self.discard().await?;
             return Ok(None);
         }
         let was = state.stage;

@@ -1559,3 +1559,92 @@ async fn a_page_still_loading_when_the_user_signs_out_does_not_bring_the_session
         "the signed-out session is signed in again: {status} {body}"
     );
 }
+
+// ---- review-g ----
+
+/// Proves the second factor (`totp` or `recovery`), then, before the session is told,
+/// an admin resets the user (as a concurrent request would), then tells the session.
+async fn race_with_a_reset(
+    State(app): State<App>,
+    due: SecondFactorDue,
+    session: MfaSession,
+    axum::extract::Path((kind, code, admin_code)): axum::extract::Path<(String, String, String)>,
+) -> Result<String, WebError> {
+    let outcome = if kind == "recovery" {
+        app.mfa.redeem_recovery_code(&due.user, &code, &due.context).await?
+    } else {
+        app.mfa.verify_code(&due.user, &code, &due.context).await?
+    };
+    let proof = outcome.expect("the proof is accepted");
+    let admin = UserId::new("admin");
+    app.mfa.verify_code(&admin, &admin_code, &SignInContext::default()).await?.expect("admin proof");
+    let reset = ResetRequest::new("demo", &admin, &due.user, "stolen cookie");
+    app.mfa
+        .reset(reset, &permissions::from_sync_fn(|_| true), &SignInContext::default())
+        .await?
+        .expect("reset");
+    let state = session.second_factor_proven(&proof).await?;
+    Ok(format!("{:?}", state.map(|s| s.stage())))
+}
+
+fn reset_router(app: &App) -> Router {
+    Router::new()
+        .route("/password/{user}/{decision}", post(password))
+        .route("/race/{kind}/{code}/{admin_code}", post(race_with_a_reset))
+        .route("/protected", get(|user: SignedIn| async move { format!("hello {}", user.user) }))
+        .layer(
+            tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
+                .with_secure(false),
+        )
+        .with_state(app.clone())
+}
+
+/// `second_factor_proven`: "`None` ... if the account changed meanwhile (the session
+/// is signed out)": an admin reset landing between the code's proof and the session
+/// being told ends the session.
+#[tokio::test]
+async fn second_factor_proven_after_a_concurrent_reset_is_none() {
+    let (_, app) = default_app();
+    let admin_phone = enroll(&app, "admin").await;
+    let phone = enroll(&app, "alice").await;
+    let router = reset_router(&app);
+    let mut browser = Browser::new(&router, "app.example");
+    assert_eq!(browser.send(Request::post("/password/alice/ask"), "").await.1, "/sign-in/code");
+    let path = format!("/race/totp/{}/{}", phone.code(&app), admin_phone.code(&app));
+    let (status, body, _) = browser.send(Request::post(path), "").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "None"), "the account changed meanwhile");
+}
+
+/// `ClientAddress::TrustedHeader`: "The right-most address in this header ... the one
+/// the host's own reverse proxy added". A last header line the proxy wrote (appending
+/// to the client's own line) that is not visible ASCII leaves the address unknown: an
+/// address the client wrote on an earlier line is never taken instead.
+#[tokio::test]
+async fn a_malformed_last_forwarding_line_does_not_hand_the_address_to_the_client() {
+    let proxy = ClientAddress::TrustedHeader(HeaderName::from_static("x-forwarded-for"));
+    let (router, _) = app(proxy, ORIGIN, Orgs::default());
+    let mut browser = Browser::new(&router, "app.example");
+    let request = Request::get("/client")
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("x-forwarded-for", axum::http::HeaderValue::from_bytes(b"\xff, 203.0.113.7").unwrap());
+    let (_, body, _) = browser.send(request, "").await;
+    assert!(
+        body == "Some(203.0.113.7) None false" || body == "None None false",
+        "the client's own 6.6.6.6 was taken: {body}"
+    );
+}
+
+/// `PublicOrigin::parse`: "Parses `https://host[:port]`"; `ConfigError::InvalidOrigin`
+/// for "a public origin [that] is not `https://host[:port]`": no host, or a port that
+/// is not a number, is refused.
+#[test]
+fn an_origin_without_a_host_is_refused() {
+    let accepted: Vec<String> = ["https://:443", "http://:80", "https://app.example:notaport"]
+        .into_iter()
+        .filter_map(|bad| {
+            let built = MfaWeb::builder(Orgs::default(), app_service()).public_origin(bad).build();
+            built.ok().map(|web| format!("{bad} -> {:?}", web.public_origins()[0].as_str()))
+        })
+        .collect();
+    assert!(accepted.is_empty(), "accepted: {accepted:?}");
+}
