@@ -250,6 +250,13 @@ pub(crate) fn version_to_i64(version: Version) -> Result<i64, Error> {
     to_i64("version", version.0)
 }
 
+/// A time as the columns hold it: one past the largest they can hold reads as that
+/// largest (no stored event is dated after it), so a bound or a retry time of
+/// `u64::MAX` is not a store failure.
+pub(crate) fn time_column(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn stored_u64(what: &'static str, value: i64, min: i64) -> Result<u64, Error> {
     if value < min {
         return Err(Error::CorruptRow { what, value });

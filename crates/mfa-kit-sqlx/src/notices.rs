@@ -8,7 +8,7 @@ use mfa_kit::store::{
     Claimed, ClaimedNotice, FailingNotice, MAX_INTAKE, NoticeClaim, NoticeOutbox, NoticeStats, error_text,
 };
 
-use crate::common::{Error, StoredEvent, TableNames, stored_event, stored_u64, to_i64};
+use crate::common::{Error, StoredEvent, TableNames, stored_event, stored_u64, time_column, to_i64};
 
 /// A stored notice's class as text, and back.
 fn notice_text(notice: SecurityNotice) -> Result<String, Error> {
@@ -299,12 +299,13 @@ mod postgres {
         ) -> Result<bool, Error> {
             check_user_ids([relay])?;
             let sql = retry_sql(&self.tables().notice_queue(), "$");
-            let text = error_text(error).replace('\0', "\u{fffd}");
+            // NULs replaced before the cut, so the text stays within `MAX_ERROR_LEN`.
+            let text = error_text(&error.replace('\0', "\u{fffd}")).to_string();
             let done = sqlx::query(&sql)
                 .bind(relay)
                 .bind(event_id)
                 .bind(token_value(token))
-                .bind(to_i64("retry time", retry_at)?)
+                .bind(time_column(retry_at))
                 .bind(text)
                 .execute(self.pool())
                 .await?;
@@ -446,7 +447,7 @@ mod sqlite {
                 .bind(relay)
                 .bind(event_id)
                 .bind(token_value(token))
-                .bind(to_i64("retry time", retry_at)?)
+                .bind(time_column(retry_at))
                 .bind(error_text(error))
                 .execute(self.pool())
                 .await?;

@@ -9,7 +9,7 @@ use crate::common::{
     AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgId, OrgSettings, RecordPage, RecordQuery,
     RecordRow, SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings,
     audit_bounds, audit_page, check_org_id, check_user_ids, judged, list_case, list_prefix, list_statements,
-    read_case, read_statements, record_after, record_page, settings_json, stored_event, to_i64,
+    read_case, read_statements, record_after, record_page, settings_json, stored_event, time_column,
     version_to_i64, versioned, versioned_settings,
 };
 
@@ -346,7 +346,10 @@ impl Store for PostgresStore {
         record.org().map(|org| check_org_id(org.as_str())).transpose()?;
         let events = SaveEvents::new(checked_rows(&events)?);
         let row = RecordRow::new(&record)?;
-        let expected = expected.map(version_to_i64).transpose()?;
+        // A version no stored row can have: nothing is at it, a conflict.
+        let Ok(expected) = expected.map(version_to_i64).transpose() else {
+            return Ok(SaveOutcome::Conflict);
+        };
         let sql = match (&events, expected.is_some()) {
             (SaveEvents::One(_), true) => &self.sql.update_one,
             (SaveEvents::One(_), false) => &self.sql.create_one,
@@ -393,7 +396,10 @@ impl OrgSettingsStore for PostgresStore {
         check_org_id(org)?;
         let events = checked_events(&events)?;
         let json = settings_json(&settings)?;
-        let expected = expected.map(version_to_i64).transpose()?;
+        // A version no stored row can have: nothing is at it, a conflict.
+        let Ok(expected) = expected.map(version_to_i64).transpose() else {
+            return Ok(SaveOutcome::Conflict);
+        };
         let sql = if expected.is_some() { &self.sql.update_settings } else { &self.sql.create_settings };
         let mut query = sqlx::query_scalar::<_, i64>(sql).bind(org).bind(json);
         if let Some(expected) = expected {
@@ -432,7 +438,7 @@ impl ReadAudit for PostgresStore {
         org.map(check_org_id).transpose()?;
         // No cursor: start before every event of the range.
         let (after_at, after_id) = match after {
-            Some(c) => (to_i64("time", c.at)?, c.id),
+            Some(c) => (time_column(c.at), c.id),
             None => (from, i64::MIN),
         };
         let sql = &self.sql.read[read_case(query)];
@@ -450,7 +456,7 @@ impl ReadAudit for PostgresStore {
 impl PruneAudit for PostgresStore {
     async fn delete_audit_before(&self, org: Option<&OrgId>, before: u64, limit: u32) -> Result<u64, Error> {
         org.map(|org| check_org_id(org.as_str())).transpose()?;
-        let before = to_i64("time", before)?;
+        let before = time_column(before);
         let statement =
             sqlx::query(&self.sql.prune[usize::from(org.is_some())]).bind(before).bind(i64::from(limit));
         let statement = match org {

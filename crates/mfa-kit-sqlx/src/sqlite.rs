@@ -12,7 +12,7 @@ use crate::common::{
     AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgId, OrgSettings, RecordPage, RecordQuery,
     RecordRow, SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings,
     audit_bounds, audit_page, judged, list_case, list_prefix, list_statements, read_case, read_statements,
-    record_after, record_page, settings_json, stored_event, to_i64, version_to_i64, versioned,
+    record_after, record_page, settings_json, stored_event, time_column, version_to_i64, versioned,
     versioned_settings,
 };
 
@@ -273,7 +273,10 @@ impl Store for SqliteStore {
     ) -> Result<SaveOutcome, Error> {
         let events = EventRow::all(&events)?;
         let row = RecordRow::new(&record)?;
-        let expected = expected.map(version_to_i64).transpose()?;
+        // A version no stored row can have: nothing is at it, a conflict.
+        let Ok(expected) = expected.map(version_to_i64).transpose() else {
+            return Ok(SaveOutcome::Conflict);
+        };
         let sql = if expected.is_some() { &self.sql.update } else { &self.sql.create };
         let mut tx = self.pool.begin().await?;
         let mut query = sqlx::query_scalar::<_, i64>(sql)
@@ -323,7 +326,10 @@ impl OrgSettingsStore for SqliteStore {
     ) -> Result<SaveOutcome, Error> {
         let events = EventRow::all(&events)?;
         let json = settings_json(&settings)?;
-        let expected = expected.map(version_to_i64).transpose()?;
+        // A version no stored row can have: nothing is at it, a conflict.
+        let Ok(expected) = expected.map(version_to_i64).transpose() else {
+            return Ok(SaveOutcome::Conflict);
+        };
         let sql = if expected.is_some() { &self.sql.update_settings } else { &self.sql.create_settings };
         let mut tx = self.pool.begin().await?;
         let mut query = sqlx::query_scalar::<_, i64>(sql).bind(org).bind(json);
@@ -363,7 +369,7 @@ impl ReadAudit for SqliteStore {
             return Ok(AuditPage { events: Vec::new(), next: None });
         };
         let (after_at, after_id) = match after {
-            Some(c) => (to_i64("time", c.at)?, c.id),
+            Some(c) => (time_column(c.at), c.id),
             None => (from, i64::MIN),
         };
         let user = query.user.as_ref().map(UserId::as_str);
@@ -382,7 +388,7 @@ impl ReadAudit for SqliteStore {
 
 impl PruneAudit for SqliteStore {
     async fn delete_audit_before(&self, org: Option<&OrgId>, before: u64, limit: u32) -> Result<u64, Error> {
-        let before = to_i64("time", before)?;
+        let before = time_column(before);
         let statement =
             sqlx::query(&self.sql.prune[usize::from(org.is_some())]).bind(before).bind(i64::from(limit));
         let statement = match org {
