@@ -98,8 +98,8 @@
 //! origin (`crossOrigin`, `topOrigin`: refused at authentication too, where webauthn-rs
 //! 0.6 checks it at registration only), is [`CeremonyError::WrongOrigin`]; for another challenge or another kind of ceremony,
 //! [`CeremonyError::WrongChallenge`]; by a credential not among the user's keys,
-//! [`CeremonyError::UnknownCredential`]; without the user verification needed,
-//! [`CeremonyError::UserNotVerified`]; any other refusal (a signature or attestation
+//! [`CeremonyError::UnknownCredential`]; without the user's presence or the user
+//! verification needed, [`CeremonyError::UserNotVerified`]; any other refusal (a signature or attestation
 //! that does not verify, an unsupported key) [`CeremonyError::BadSignature`]. A state
 //! that cannot be read is a [`RelyingPartyError`]. No error text holds a challenge or
 //! key material.
@@ -492,8 +492,15 @@ impl RelyingParty for WebauthnParty {
         if cross_origin(&client_data) {
             return Ok(Err(CeremonyError::WrongOrigin));
         }
-        let credential = key::credential(key)
+        let mut credential = key::credential(key)
             .map_err(|_| failed("the security key's stored public key cannot be read"))?;
+        // A key that became eligible for backup since it was registered (its platform
+        // now syncs it) is judged as eligible: webauthn-rs's upgrade covers a key
+        // eligible but not yet backed up, and would refuse one already synced.
+        let flags = response.response.authenticator_data.get(FLAGS_AT).copied().unwrap_or(0);
+        if flags & FLAG_BACKUP_ELIGIBLE != 0 {
+            credential.backup_eligible = true;
+        }
         match self.core.authenticate_single_credential(&response, &doc.authentication, &credential) {
             Ok(result) => Ok(Ok(Assertion {
                 credential_id: key.credential_id().clone(),
@@ -510,6 +517,12 @@ impl RelyingParty for WebauthnParty {
 /// The fixed part of authenticator data: the relying-party id hash, the flags and the
 /// counter.
 const AUTHENTICATOR_DATA_MIN: usize = 32 + 1 + 4;
+
+/// Where the flags byte sits in authenticator data (after the RP id's hash).
+const FLAGS_AT: usize = 32;
+
+/// The authenticator data's "backup eligible" flag (BE).
+const FLAG_BACKUP_ELIGIBLE: u8 = 0x08;
 
 /// The client data, if it is client data at all.
 fn client_data(bytes: &[u8]) -> Option<CollectedClientData> {
