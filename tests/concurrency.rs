@@ -18,23 +18,6 @@ use mfa_kit::{Destination, Method, Refusal, Role};
 const ROUNDS: usize = 1000;
 const THREADS: usize = 32;
 
-/// Runs `attempt` on 32 threads at once and returns their outcomes.
-fn race<T: Send>(attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let barrier = Barrier::new(THREADS);
-    thread::scope(|scope| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|i| {
-                let (barrier, attempt) = (&barrier, &attempt);
-                scope.spawn(move || {
-                    barrier.wait();
-                    attempt(i)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("no thread panics")).collect()
-    })
-}
-
 #[test]
 fn thirty_two_servers_receiving_the_same_valid_code_accept_it_exactly_once() {
     for round in 0..ROUNDS {
@@ -42,8 +25,9 @@ fn thirty_two_servers_receiving_the_same_valid_code_accept_it_exactly_once() {
         let sarah = user("sarah");
         let phone = firm.enroll(&sarah);
         let code = phone.code();
-        let outcomes =
-            race(|_| run(firm.mfa.verify_code(&sarah, &code, &office())).expect("no infrastructure error"));
+        let outcomes = race(THREADS, |_| {
+            run(firm.mfa.verify_code(&sarah, &code, &office())).expect("no infrastructure error")
+        });
         let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
         assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
         // Every other server saw a replay, or the lockout the replays caused.
@@ -74,8 +58,9 @@ fn thirty_two_wrong_codes_at_once_evaluate_at_most_five_then_the_valid_code_is_r
         let sarah = user("sarah");
         let phone = firm.enroll(&sarah);
         let wrong = phone.wrong_code();
-        let outcomes =
-            race(|_| run(firm.mfa.verify_code(&sarah, &wrong, &office())).expect("no infrastructure error"));
+        let outcomes = race(THREADS, |_| {
+            run(firm.mfa.verify_code(&sarah, &wrong, &office())).expect("no infrastructure error")
+        });
         let evaluated = outcomes.iter().filter(|o| matches!(o, Err(Refusal::WrongCode { .. }))).count();
         let locked = outcomes.iter().filter(|o| matches!(o, Err(Refusal::LockedOut { .. }))).count();
         // Four rejections and the fifth failure that started the lock; the rest never evaluated.
@@ -107,7 +92,7 @@ fn thirty_two_servers_receiving_the_same_recovery_code_accept_it_exactly_once() 
         firm.enroll(&sarah);
         let codes = run(firm.mfa.generate_recovery_codes(&sarah, &office())).unwrap().unwrap();
         let code = codes[round % codes.len()].as_str().to_string();
-        let outcomes = race(|_| {
+        let outcomes = race(THREADS, |_| {
             run(firm.mfa.redeem_recovery_code(&sarah, &code, &office())).expect("no infrastructure error")
         });
         let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
@@ -138,7 +123,7 @@ fn thirty_two_servers_receiving_the_same_emailed_code_accept_it_exactly_once() {
             firm.mfa.send_sign_in_code(&sarah, Role::Backup, &outbox, &office()).await.unwrap().unwrap();
         });
         let code = outbox.last_code();
-        let outcomes = race(|_| {
+        let outcomes = race(THREADS, |_| {
             run(firm.mfa.verify_sign_in_code(&sarah, &code, &office())).expect("no infrastructure error")
         });
         let accepted = outcomes.iter().filter(|o| o.is_ok()).count();

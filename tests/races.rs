@@ -7,36 +7,14 @@
 
 mod common;
 
-use std::sync::Barrier;
-use std::thread;
-
 use common::*;
 use mfa_kit::event::EventKind;
 
-/// Runs `attempt` on `n` threads released together and returns their outcomes.
-fn race<T: Send>(n: usize, attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let barrier = Barrier::new(n);
-    thread::scope(|scope| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (barrier, attempt) = (&barrier, &attempt);
-                scope.spawn(move || {
-                    barrier.wait();
-                    attempt(i)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("no thread panics")).collect()
-    })
-}
-
 /// `start_enrollment` promises "the enrollment in progress for `account_name` if there
 /// is one still open (a page reload shows the same QR code and key, and writes
-/// nothing)". Two tabs (or a double click) opening the enrollment screen at once each
-/// get their own QR code: the commit loop's retry runs `flow::enrollment::start` again
-/// over the enrollment the other request just opened, replacing it, so one of the QR
-/// codes shown is dead at once (its codes are refused and counted against the
-/// enrollment) and one screen's visit counts two starts of the hourly five.
+/// nothing)". Two tabs (or a double click) opening the enrollment screen at once are
+/// shown the same QR code: a start whose change finds an enrollment opened meanwhile
+/// shows that one, so no code shown is dead and one visit counts one start.
 #[test]
 fn two_enrollment_screens_opened_at_once_show_the_same_qr_code() {
     for round in 0..200 {
@@ -99,10 +77,8 @@ mod disown_links {
     /// `MfaService::disown`: "A token that is not valid for the user, was used, or is
     /// older than LINK_LIFETIME changes nothing and is refused as such"; the module:
     /// "Redeeming it ... within LINK_LIFETIME of the event, once". The record keeps
-    /// only the last REMEMBERED_LINKS (32) redeemed event ids, and nothing else bounds
-    /// redemption: after 32 other links of the same week, the first link works again,
-    /// within its lifetime (ending every session again, auditing a second
-    /// notice_disowned for one notice).
+    /// only the last REMEMBERED_LINKS (32) redeemed event ids: after 32 other links of
+    /// the same week, the first link, older than all of them, is still refused as used.
     #[test]
     fn a_used_disown_link_stays_used_within_its_lifetime() {
         let store = Arc::new(MemoryStore::new());
@@ -247,10 +223,9 @@ mod holds {
 /// README: "a code is accepted at most once ...; wrong codes and replays told apart",
 /// and "every wrong code counts once, however many servers race"; `Draft::repeated`:
 /// a replay of the code just accepted ("a double click, two tabs, a retrying proxy")
-/// is "audited, not counted as a guess". `verify_code` keeps that promise; a
-/// resynchronisation does not: the same two codes reaching two app servers at once
-/// (or a proxy retrying the request) make one success and one *wrong code*, audited as
-/// `CodeRejected { reason: Wrong }` and counted towards the lockout.
+/// is "audited, not counted as a guess". A resynchronisation keeps it too: the same two
+/// codes reaching two app servers at once (or a proxy retrying the request) make one
+/// success and one replay, not a wrong code counted towards the lockout.
 #[test]
 fn a_resynchronisation_sent_twice_at_once_is_a_replay_not_a_wrong_code() {
     use mfa_kit::Refusal;
@@ -287,12 +262,10 @@ fn a_resynchronisation_sent_twice_at_once_is_a_replay_not_a_wrong_code() {
 /// are one atomic step ...: either the record and every event are stored, or nothing
 /// is. Otherwise it returns Conflict and changes nothing"; the conformance suite "checks
 /// that a Store keeps the contract the service relies on, so any host's own store can
-/// prove it". Its racing check (`one_winner_among_racing_writers`) looks only at the
-/// winners and the stored record, never at the trail, and the sequential events check
-/// only sees conflicts the version check catches before writing. A store that writes
-/// a save's events before (outside) its conditional write passes, while every losing
-/// racer leaves its events in the trail: the audit trail then claims changes that were
-/// not made (a code accepted twice, in the trail).
+/// prove it". A store that writes a save's events before (outside) its conditional
+/// write leaves every losing racer's events in the trail, which then claims changes
+/// that were not made (a code accepted twice); `only_the_winners_events_are_kept`
+/// refuses such a store.
 #[cfg(feature = "test-suite")]
 #[cfg(feature = "test-suite")]
 mod conformance_gap {

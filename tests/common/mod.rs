@@ -188,3 +188,21 @@ impl Outbox {
         self.sent.lock().unwrap().len()
     }
 }
+
+/// Runs `attempt` on `n` threads released together (as requests reaching several app
+/// servers at once) and returns their outcomes.
+pub fn race<T: Send>(n: usize, attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barrier = std::sync::Barrier::new(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, attempt) = (&barrier, &attempt);
+                scope.spawn(move || {
+                    barrier.wait();
+                    attempt(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("no thread panics")).collect()
+    })
+}
