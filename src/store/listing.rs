@@ -196,8 +196,9 @@ impl AuditQuery {
     reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
 )]
 pub struct StoredEvent {
-    /// The store's id of the event: unique, larger for events stored later by the same
-    /// writer.
+    /// The store's id of the event: unique, and larger for an event about the same user
+    /// stored later. (Of different users' events, a database's ids may follow the order
+    /// of storing; [`crate::store::MemoryStore`]'s, kept apart per shard, need not.)
     pub id: i64,
     /// The event.
     pub event: AuditEvent,

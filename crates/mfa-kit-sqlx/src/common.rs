@@ -302,12 +302,19 @@ pub(crate) fn audit_page(mut events: Vec<StoredEvent>, len: usize) -> AuditPage 
     AuditPage { events, next }
 }
 
-/// The query's time range and cursor as signed 64-bit values; `None` if the range is
-/// empty for the database (it starts past the largest storable time).
+/// The query's time range as its first and last second, and its cursor, as signed
+/// 64-bit values; `None` if the range is empty for the database (it starts past the
+/// largest storable time, or ends at 0).
 pub(crate) fn audit_bounds(query: &AuditQuery) -> Option<(i64, i64, Option<AuditCursor>)> {
     let from = i64::try_from(query.from).ok()?;
-    let until = i64::try_from(query.until).unwrap_or(i64::MAX);
-    Some((from, until, query.after))
+    Some((from, last_second_before(query.until)?, query.after))
+}
+
+/// The last second before `end`, as a time column holds it; `None` for an end of 0.
+/// Bounds are compared inclusively (`at <= last`), so an end past the largest storable
+/// time still takes in an event stored at that time (times past it are stored as it).
+pub(crate) fn last_second_before(end: u64) -> Option<i64> {
+    end.checked_sub(1).map(time_column)
 }
 
 /// The query's cursor as the user id to start after.
@@ -376,7 +383,7 @@ pub(crate) fn list_prefix(query: &RecordQuery) -> Option<&str> {
 }
 
 /// The audit reading statements, indexed by [`read_case`], with parameters written
-/// `{mark}N`: events with `1 <= at < 2` after `(3, 4)`, `5` rows, of user `6` if one is
+/// `{mark}N`: events with `1 <= at <= 2` after `(3, 4)`, `5` rows, of user `6` if one is
 /// asked for, filed under organisation `6` (or `7`) if one is asked for.
 pub(crate) fn read_statements(audit: &str, mark: char) -> [String; 4] {
     [(false, false), (false, true), (true, false), (true, true)].map(|(user, org)| {
@@ -387,7 +394,7 @@ pub(crate) fn read_statements(audit: &str, mark: char) -> [String; 4] {
             _ => String::new(),
         };
         format!(
-            "SELECT id, event FROM {audit} WHERE at >= {mark}1 AND at < {mark}2 AND (at, id) > ({mark}3, {mark}4) \
+            "SELECT id, event FROM {audit} WHERE at >= {mark}1 AND at <= {mark}2 AND (at, id) > ({mark}3, {mark}4) \
              {user_filter}{org_filter}ORDER BY at, id LIMIT {mark}5"
         )
     })

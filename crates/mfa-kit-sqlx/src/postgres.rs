@@ -8,9 +8,9 @@ use sqlx::PgPool;
 use crate::common::{
     AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgId, OrgSettings, RecordPage, RecordQuery,
     RecordRow, SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings,
-    audit_bounds, audit_page, check_org_id, check_user_ids, judged, list_case, list_prefix, list_statements,
-    read_case, read_statements, record_after, record_page, settings_json, stored_event, time_column,
-    version_to_i64, versioned, versioned_settings,
+    audit_bounds, audit_page, check_org_id, check_user_ids, judged, last_second_before, list_case,
+    list_prefix, list_statements, read_case, read_statements, record_after, record_page, settings_json,
+    stored_event, time_column, version_to_i64, versioned, versioned_settings,
 };
 
 /// A [`Store`] on PostgreSQL (or a PostgreSQL-compatible database), over a pool.
@@ -24,7 +24,10 @@ use crate::common::{
 ///   own table, with their events.
 /// - Versions are `BIGINT`, starting at 1 and growing by one per save.
 /// - User ids holding a NUL character are refused before any write
-///   ([`Error::NulInUserId`]).
+///   ([`Error::NulInUserId`]). A user id of more than about 2,700 bytes that does not
+///   compress is more than PostgreSQL's B-tree index of the records' key holds: the
+///   save fails with the database's error and nothing is written (no sign-in goes on
+///   without its record). Hosts' ids (numbers, UUIDs, e-mail addresses) are far below.
 ///
 /// Call [`PostgresStore::migrate`] once at start-up; it is safe from many processes at
 /// once.
@@ -128,8 +131,8 @@ impl Sql {
             list: list_statements(records, '$', |p| format!("left(user_id, char_length({p})) = {p}")),
             read: read_statements(audit, '$'),
             prune: [
-                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at < $1 ORDER BY at, id LIMIT $2)"),
-                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = $3 AND at < $1 ORDER BY at, id LIMIT $2)"),
+                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at <= $1 ORDER BY at, id LIMIT $2)"),
+                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = $3 AND at <= $1 ORDER BY at, id LIMIT $2)"),
             ],
             migrate: vec![
                 format!(
@@ -456,9 +459,9 @@ impl ReadAudit for PostgresStore {
 impl PruneAudit for PostgresStore {
     async fn delete_audit_before(&self, org: Option<&OrgId>, before: u64, limit: u32) -> Result<u64, Error> {
         org.map(|org| check_org_id(org.as_str())).transpose()?;
-        let before = time_column(before);
+        let Some(last) = last_second_before(before) else { return Ok(0) };
         let statement =
-            sqlx::query(&self.sql.prune[usize::from(org.is_some())]).bind(before).bind(i64::from(limit));
+            sqlx::query(&self.sql.prune[usize::from(org.is_some())]).bind(last).bind(i64::from(limit));
         let statement = match org {
             Some(org) => statement.bind(org.as_str()),
             None => statement,

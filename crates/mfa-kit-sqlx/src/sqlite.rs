@@ -11,9 +11,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::common::{
     AuditEvent, AuditPage, AuditQuery, Error, EventRow, OrgId, OrgSettings, RecordPage, RecordQuery,
     RecordRow, SaveOutcome, TableNames, UserId, UserRecord, Version, Versioned, VersionedSettings,
-    audit_bounds, audit_page, judged, list_case, list_prefix, list_statements, read_case, read_statements,
-    record_after, record_page, settings_json, stored_event, time_column, version_to_i64, versioned,
-    versioned_settings,
+    audit_bounds, audit_page, judged, last_second_before, list_case, list_prefix, list_statements, read_case,
+    read_statements, record_after, record_page, settings_json, stored_event, time_column, version_to_i64,
+    versioned, versioned_settings,
 };
 
 /// A [`Store`] on SQLite, over a pool: for single-server hosts, tools and demos, and
@@ -87,14 +87,17 @@ impl Sql {
                 "INSERT INTO {audit} (user_id, actor, at, outcome, kind, address, device, event, org) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
             ),
-            list: list_statements(records, '?', |p| format!("substr(user_id, 1, length({p})) = {p}")),
+            // Compared as bytes: SQLite's `length` of text stops at a NUL character.
+            list: list_statements(records, '?', |p| {
+                format!("substr(CAST(user_id AS BLOB), 1, length(CAST({p} AS BLOB))) = CAST({p} AS BLOB)")
+            }),
             read: read_statements(audit, '?'),
             prune: [
                 format!(
-                    "DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at < ?1 ORDER BY at, id LIMIT ?2)"
+                    "DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at <= ?1 ORDER BY at, id LIMIT ?2)"
                 ),
                 format!(
-                    "DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = ?3 AND at < ?1 ORDER BY at, id LIMIT ?2)"
+                    "DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = ?3 AND at <= ?1 ORDER BY at, id LIMIT ?2)"
                 ),
             ],
             migrate: vec![
@@ -388,9 +391,9 @@ impl ReadAudit for SqliteStore {
 
 impl PruneAudit for SqliteStore {
     async fn delete_audit_before(&self, org: Option<&OrgId>, before: u64, limit: u32) -> Result<u64, Error> {
-        let before = time_column(before);
+        let Some(last) = last_second_before(before) else { return Ok(0) };
         let statement =
-            sqlx::query(&self.sql.prune[usize::from(org.is_some())]).bind(before).bind(i64::from(limit));
+            sqlx::query(&self.sql.prune[usize::from(org.is_some())]).bind(last).bind(i64::from(limit));
         let statement = match org {
             Some(org) => statement.bind(org.as_str()),
             None => statement,

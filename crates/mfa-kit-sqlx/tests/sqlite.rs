@@ -219,3 +219,32 @@ async fn app_servers_starting_together_all_open_and_upgrade_an_old_database_file
         }
     }
 }
+
+/// `RecordQuery::prefix` lists the users whose id starts with the prefix, as
+/// `MemoryStore` does: a prefix holding a NUL character (which SQLite keeps in text) too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_prefix_holding_nul_lists_the_ids_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("mfa.db")).await.unwrap();
+    let memory = mfa_kit::store::MemoryStore::new();
+    for id in ["a", "a\0", "a\0b", "a\0c", "ab", "b\0"] {
+        assert_eq!(
+            sqlite.save(UserRecord::new(UserId::new(id)), None, vec![]).await.unwrap(),
+            SaveOutcome::Saved(Version(1))
+        );
+        assert!(matches!(
+            memory.save(UserRecord::new(UserId::new(id)), None, vec![]).await,
+            Ok(SaveOutcome::Saved(_))
+        ));
+    }
+    for prefix in ["a\0", "a\0b", "\0", "a"] {
+        let query = RecordQuery::prefix(prefix, 100);
+        let ids = |page: mfa_kit::store::RecordPage| {
+            page.records.iter().map(|v| v.record.user().as_str().to_owned()).collect::<Vec<_>>()
+        };
+        let listed = ids(sqlite.list_records(&query).await.unwrap());
+        let expected = ids(memory.list_records(&query).await.unwrap());
+        assert!(expected.iter().all(|id| id.starts_with(prefix)), "{expected:?}");
+        assert_eq!(listed, expected, "prefix {prefix:?}");
+    }
+}

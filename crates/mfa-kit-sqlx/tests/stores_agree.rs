@@ -77,6 +77,37 @@ fn pruning_before_u64_max_deletes_every_older_event() {
     same_on_all!(prune_before_u64_max);
 }
 
+// `AuditQuery`: events with `from <= at < until`; `PruneAudit`: `at < before`. The
+// largest time a column holds (i64::MAX) is below u64::MAX, so a range or a prune up
+// to u64::MAX takes in an event stored at i64::MAX; one up to i64::MAX does not; an end
+// of 0 takes in nothing.
+async fn ends_at_the_largest_times<S: All>(s: &S) -> String
+where
+    S::Error: Debug,
+{
+    let last = i64::MAX as u64;
+    let _ = s.append_events(vec![ev("u", 0, None), ev("u", last - 1, None), ev("u", last, None)]).await;
+    let times = |end: u64| async move {
+        show(
+            s.read_audit(&AuditQuery::range(0, end, 10))
+                .await
+                .map(|p| p.events.iter().map(|e| e.event.at).collect::<Vec<_>>()),
+        )
+    };
+    let read = [times(0).await, times(last).await, times(u64::MAX).await];
+    let pruned = [
+        show(s.delete_audit_before(None, 0, 10).await),
+        show(s.delete_audit_before(None, last, 10).await),
+        show(s.delete_audit_before(None, u64::MAX, 10).await),
+    ];
+    format!("read up to 0, i64::MAX, u64::MAX: {read:?}; pruned before the same: {pruned:?}")
+}
+
+#[test]
+fn ranges_and_prunes_up_to_u64_max_take_in_the_largest_stored_time() {
+    same_on_all!(ends_at_the_largest_times);
+}
+
 // `Store::save`: "`save(record, Some(v), events)` writes only if the stored version is
 // still `v` ... Otherwise it returns `SaveOutcome::Conflict`"; "An `Err` ... must not
 // mean 'conflict'". Same for `OrgSettingsStore::save_org_settings`.
