@@ -85,6 +85,26 @@
 
 mod sentence;
 
+/// `text` as one line of a log: control characters (line breaks among them) and the
+/// Unicode line and paragraph separators are written as escapes (`\n`, `\u{2028}`), so
+/// text a user or an admin typed (a user id, a reset reason, a user type's name) can
+/// neither end an admin's log line nor forge the next one.
+pub(crate) fn one_line(text: String) -> String {
+    let breaks = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !text.contains(breaks) {
+        return text;
+    }
+    let mut line = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if breaks(c) {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    line
+}
+
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};

@@ -220,7 +220,9 @@ fn format(language: Language, id: &str, args: &FluentArgs<'_>) -> Result<String,
     let mut errors = Vec::new();
     let text = bundle.format_pattern(pattern, Some(args), &mut errors);
     if errors.is_empty() {
-        Ok(text.into_owned())
+        // Every message is one line: an argument a user or an admin typed (a user id,
+        // a reset reason) has its line breaks written as escapes.
+        Ok(crate::event::one_line(text.into_owned()))
     } else {
         Err(failed(errors.iter().map(ToString::to_string).collect()))
     }

@@ -28,9 +28,14 @@ fn capitalise(text: &str) -> String {
 }
 
 impl EventKind {
-    /// What happened, as one English sentence for an admin's log. Never holds a secret
-    /// or a code (the event holds none).
+    /// What happened, as one English sentence for an admin's log, on one line (text a
+    /// user or an admin typed has its line breaks written as escapes). Never holds a
+    /// secret or a code (the event holds none).
     pub fn sentence(&self) -> String {
+        super::one_line(self.words())
+    }
+
+    fn words(&self) -> String {
         match self {
             EventKind::EnrollmentStarted { expires_at } => {
                 format!("Started setting up an authenticator app (open until {}).", utc_minute(*expires_at))
@@ -199,7 +204,7 @@ impl AuditEvent {
     pub fn sentence(&self) -> String {
         let by = if self.actor == self.user { String::new() } else { format!(" (by {})", self.actor) };
         let from = self.context.address.map(|address| format!(" from {address}")).unwrap_or_default();
-        format!("{}, {}{by}{from}: {}", utc_minute(self.at), self.user, self.kind.sentence())
+        super::one_line(format!("{}, {}{by}{from}: {}", utc_minute(self.at), self.user, self.kind.words()))
     }
 }
 

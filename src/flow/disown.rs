@@ -100,9 +100,18 @@ impl Subject {
 }
 
 /// The token of a notice's "this wasn't me" link: put it in the link (it is
-/// URL-safe), show it to nobody else. `Debug` leaves it out; it is wiped on drop.
-#[derive(Clone, PartialEq, Eq)]
+/// URL-safe), show it to nobody else. `Debug` leaves it out; tokens compare in
+/// constant time; it is wiped on drop.
+#[derive(Clone)]
 pub struct DisownToken(Zeroizing<String>);
+
+impl PartialEq for DisownToken {
+    fn eq(&self, other: &DisownToken) -> bool {
+        crate::otp::ct::bytes_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for DisownToken {}
 
 impl DisownToken {
     /// The token's text, for the link.

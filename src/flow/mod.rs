@@ -144,7 +144,8 @@ pub struct Rules {
     pub confirmation: enrollment::Confirmation,
     /// Limits on SMS and e-mail codes.
     pub send_limits: destination::SendLimits,
-    /// How many recovery codes a set holds.
+    /// How many recovery codes a set holds: from 1 to [`recovery::MAX_COUNT`] (a count
+    /// outside is taken as the nearest).
     pub recovery_codes: usize,
     /// What a security key's counter going backwards does.
     pub counter: security_key::CounterRule,
@@ -189,10 +190,11 @@ impl Rules {
         self
     }
 
-    /// The same rules with another recovery-code count (at least 1).
+    /// The same rules with another recovery-code count, from 1 to
+    /// [`recovery::MAX_COUNT`] (a count outside is taken as the nearest).
     #[must_use]
     pub fn with_recovery_codes(mut self, count: usize) -> Rules {
-        self.recovery_codes = count.max(1);
+        self.recovery_codes = count.clamp(1, recovery::MAX_COUNT);
         self
     }
 }

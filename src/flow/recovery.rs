@@ -39,6 +39,9 @@ pub const LEGACY_CODE_LEN: usize = 12;
 pub(crate) const GROUP_LEN: usize = 5;
 /// Codes in a set unless asked otherwise.
 pub const DEFAULT_COUNT: usize = 10;
+/// The most codes a set holds: rules asking for more ([`super::Rules::recovery_codes`])
+/// make sets of this many.
+pub const MAX_COUNT: usize = 100;
 /// At or below this many unused codes the user is warned (an audit event).
 pub const LOW_WATERMARK: usize = 2;
 /// The separators accepted between symbols when a code is typed.
@@ -114,10 +117,11 @@ fn draw(
     count: usize,
     now: u64,
 ) -> Result<(Vec<RecoveryCode>, RecoveryCodes), SecretError> {
+    let count = count.clamp(1, MAX_COUNT);
     let mut shown = Vec::with_capacity(count);
     let mut entries = Vec::with_capacity(count);
     let mut draws = crate::otp::random::Draws::new();
-    while shown.len() < count.max(1) {
+    while shown.len() < count {
         let mut canonical = Zeroizing::new(String::with_capacity(CODE_LEN));
         for _ in 0..CODE_LEN {
             canonical.push(char::from(ALPHABET[usize::from(draws.below(31)?)]));
