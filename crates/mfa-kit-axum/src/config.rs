@@ -104,6 +104,18 @@ pub enum ConfigError {
     /// A public origin is not `https://host[:port]` or `http://host[:port]`.
     #[error("{0:?} is not an origin: write it as https://host or https://host:port, with no path")]
     InvalidOrigin(String),
+    /// The device cookie's name is not a cookie name (an RFC 6265 token): it is empty,
+    /// or holds a space, a control character, a non-ASCII character or one of
+    /// `()<>@,;:\"/[]?={}`.
+    #[error(
+        "{0:?} is not a cookie name: use ASCII letters, digits and !#$%&'*+-.^_`|~ only, as in mfa_device"
+    )]
+    InvalidCookieName(String),
+}
+
+/// Whether `name` is an RFC 6265 cookie name (an HTTP token).
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Where the guard sends a browser that is not (fully) signed in.
@@ -280,10 +292,17 @@ impl MfaWebBuilder {
         self
     }
 
-    /// The remembered-device cookie's name (default `mfa_device`).
+    /// The remembered-device cookie's name (default `mfa_device`): a cookie name (an
+    /// RFC 6265 token), or [`MfaWebBuilder::build`] answers
+    /// [`ConfigError::InvalidCookieName`].
     #[must_use]
     pub fn device_cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.settings.device_cookie = name.into();
+        let name = name.into();
+        if is_cookie_name(&name) {
+            self.settings.device_cookie = name;
+        } else {
+            self.invalid = self.invalid.or(Some(ConfigError::InvalidCookieName(name)));
+        }
         self
     }
 
@@ -314,7 +333,8 @@ impl MfaWebBuilder {
     ///
     /// # Errors
     /// [`ConfigError::NoPublicOrigin`] without a public origin,
-    /// [`ConfigError::InvalidOrigin`] for one that is not an origin.
+    /// [`ConfigError::InvalidOrigin`] for one that is not an origin,
+    /// [`ConfigError::InvalidCookieName`] for a device cookie name that is not one.
     pub fn build(self) -> Result<MfaWeb, ConfigError> {
         if let Some(error) = self.invalid {
             return Err(error);

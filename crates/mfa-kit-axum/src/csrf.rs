@@ -8,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::TryRng;
 use tower_sessions::Session;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::MfaWeb;
 use crate::extract::GuardRejection;
@@ -22,9 +23,18 @@ pub const MAX_FORM_BYTES: usize = 1 << 20;
 pub const CSRF_REFUSED: &str =
     "This form has expired or was sent from another site. Go back, reload the page and try again.";
 
-/// The session's anti-forgery token, created on first use. `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CsrfToken(String);
+/// The session's anti-forgery token, created on first use. `Debug` does not show it;
+/// tokens compare in constant time; this copy is wiped on drop.
+#[derive(Clone)]
+pub struct CsrfToken(Zeroizing<String>);
+
+impl PartialEq for CsrfToken {
+    fn eq(&self, other: &CsrfToken) -> bool {
+        same(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for CsrfToken {}
 
 impl std::fmt::Debug for CsrfToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,7 +59,7 @@ impl CsrfToken {
     /// [`WebError::Session`], [`WebError::RandomSource`].
     pub async fn of(session: &Session) -> Result<CsrfToken, WebError> {
         if let Some(token) = session.get::<String>(KEY).await? {
-            return Ok(CsrfToken(token));
+            return Ok(CsrfToken(Zeroizing::new(token)));
         }
         CsrfToken::renew(session).await
     }
@@ -62,8 +72,9 @@ impl CsrfToken {
     pub(crate) async fn renew(session: &Session) -> Result<CsrfToken, WebError> {
         let mut bytes = [0u8; 32];
         rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|_| WebError::RandomSource)?;
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        session.insert(KEY, &token).await?;
+        let token: Zeroizing<String> = Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect());
+        bytes.zeroize();
+        session.insert(KEY, &*token).await?;
         Ok(CsrfToken(token))
     }
 }
