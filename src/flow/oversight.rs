@@ -38,8 +38,17 @@ pub fn reset(
     permitted: bool,
     env: &Env<'_>,
 ) -> Step<Vec<Cleared>> {
+    // A reset the host does not permit leaves the target's record as it is (not even
+    // its clock rule or its refusal summary runs): the actor may have no business with
+    // it, and a change would file it under the actor's organisation.
+    if !permitted {
+        return super::run(record, |draft| {
+            draft.emit(EventKind::ResetRefused { reason: Refusal::NotPermitted.to_string() });
+            Err(Refusal::NotPermitted)
+        });
+    }
     run_in(record, env, |draft| {
-        let refusal = reset_refusal(draft.get(), actor, reason, mode, permitted, env);
+        let refusal = reset_refusal(draft.get(), actor, reason, mode, env);
         if let Some(refusal) = refusal {
             draft.emit(EventKind::ResetRefused { reason: refusal.to_string() });
             return Err(refusal);
@@ -77,12 +86,9 @@ fn reset_refusal(
     actor: &UserRecord,
     reason: &str,
     mode: ResetMode,
-    permitted: bool,
     env: &Env<'_>,
 ) -> Option<Refusal> {
-    if !permitted {
-        Some(Refusal::NotPermitted)
-    } else if reason.trim().is_empty() {
+    if reason.trim().is_empty() {
         Some(Refusal::ReasonRequired)
     } else if record.user == actor.user {
         Some(Refusal::SelfReset)

@@ -113,12 +113,14 @@ pub enum Error {
     /// remembered devices cannot be used.
     #[error("no hash key is configured: give one with MfaServiceBuilder::hash_key")]
     HashKeyMissing,
-    /// An organisation's list, counts or evidence was asked for under the rules of
-    /// another organisation: the context's organisation
+    /// An organisation's list, counts or evidence was asked for, or a reset or a
+    /// settings change made in it, under the rules of another organisation: the
+    /// context's organisation
     /// ([`SignInContext::in_org`](crate::policy::SignInContext::in_org)) is not the one
-    /// asked for (or the list asked for is not of one organisation). Nothing was read.
+    /// asked for (or the list asked for is not of one organisation). Nothing was read
+    /// or changed: make the context in the organisation acted on.
     #[error(
-        "a list, count or report of another organisation was asked for in organisation {context}: nothing was read"
+        "another organisation's list, report, reset or settings were asked for in organisation {context}: nothing was read or changed; make the context in the organisation acted on"
     )]
     OrgMismatch {
         /// The organisation asked for; `None`: a list of every organisation's records.

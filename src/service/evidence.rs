@@ -35,8 +35,8 @@ pub(super) fn broken_store(what: &str) -> Error {
     Error::Store(Box::from(format!("the store broke its listing contract: {what}")))
 }
 
-/// A context made in an organisation reads that organisation's records only.
-fn same_org(asked: Option<&OrgId>, context: &SignInContext) -> Result<(), Error> {
+/// A context made in an organisation reads, and acts on, that organisation only.
+pub(super) fn same_org(asked: Option<&OrgId>, context: &SignInContext) -> Result<(), Error> {
     match context.request.org.as_ref() {
         Some(in_context) if asked != Some(in_context) => {
             Err(Error::OrgMismatch { asked: asked.cloned(), context: in_context.clone() })

@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use super::commit::audit_events;
+use super::evidence::same_org;
 use super::permissions::{AdminAction, PermissionRequest, Permissions};
 use super::{Error, MfaService, store_error};
 use crate::flow::oversight::{ResetRequest, SettingsChange, UserStatus};
@@ -58,9 +59,14 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// # }).unwrap();
     /// ```
     ///
+    /// The reset is judged under the rules of the organisation it is made in: a
+    /// `context` made in another organisation is [`Error::OrgMismatch`] (nothing is
+    /// asked, changed or audited). A reset the host does not permit leaves the
+    /// target's record as it is; only the refusal is audited, under `reset.org`.
+    ///
     /// # Errors
     /// [`Error::Permissions`] when the permission check fails (nothing is changed or
-    /// audited as reset); infrastructure failures.
+    /// audited as reset); [`Error::OrgMismatch`]; infrastructure failures.
     pub async fn reset(
         &self,
         reset: ResetRequest<'_>,
@@ -68,13 +74,15 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
     ) -> Result<Outcome<Vec<Cleared>>, Error> {
         let ResetRequest { org, actor, target, reason, mode } = reset;
+        let filed = OrgId::new(org);
+        same_org(Some(&filed), context)?;
         let now = self.now()?;
         let action = AdminAction::Reset { target, mode };
         let permitted = ask(permissions, PermissionRequest::new(actor, org, action)).await?;
         let (_, actor_record) = self.load(actor).await?;
         self.settle(actor, now, &actor_record, context).await?;
         // Filed under the organisation the reset is made in.
-        let request = RequestContext { org: Some(OrgId::new(org)), ..context.request.clone() };
+        let request = RequestContext { org: Some(filed), ..context.request.clone() };
         let reset = self
             .update(target, actor, &request, |record, now| {
                 let env = self.env(now, context);
@@ -113,7 +121,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     ///
     /// # Errors
     /// [`Error::Store`] if `save` or the audit write fails, [`Error::Clock`],
-    /// [`Error::Permissions`].
+    /// [`Error::Permissions`], [`Error::OrgMismatch`] when `context` is made in another
+    /// organisation than `change.org` (whose step-up window and rules would judge it;
+    /// nothing is asked, saved or audited).
     pub async fn change_org_settings<F, E>(
         &self,
         change: SettingsChange<'_>,
@@ -125,9 +135,10 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         F: Future<Output = Result<(), E>>,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let now = self.now()?;
         let actor = change.actor.clone();
         let filed = OrgId::new(change.org);
+        same_org(Some(&filed), context)?;
+        let now = self.now()?;
         let asked = PermissionRequest::new(&actor, change.org, AdminAction::ChangeOrgSettings);
         let permitted = ask(permissions, asked).await?;
         let (_, actor_record) = self.load(&actor).await?;
@@ -206,7 +217,9 @@ impl<S: OrgSettingsStore, K: SecretSealer> MfaService<S, K> {
     ///
     /// # Errors
     /// [`Error::Store`] (not retried), [`Error::Clock`], [`Error::Contention`] when
-    /// other changes kept winning for `max_attempts` tries, [`Error::Permissions`].
+    /// other changes kept winning for `max_attempts` tries, [`Error::Permissions`],
+    /// [`Error::OrgMismatch`] when `context` is made in another organisation than
+    /// `org` (nothing is asked, saved or audited).
     pub async fn change_stored_org_settings(
         &self,
         org: &str,
@@ -215,13 +228,14 @@ impl<S: OrgSettingsStore, K: SecretSealer> MfaService<S, K> {
         context: &SignInContext,
         mut change: impl FnMut(&OrgSettings) -> OrgSettings,
     ) -> Result<Outcome<OrgSettings>, Error> {
+        let filed = OrgId::new(org);
+        same_org(Some(&filed), context)?;
         let now = self.now()?;
         let permitted =
             ask(permissions, PermissionRequest::new(actor, org, AdminAction::ChangeOrgSettings)).await?;
         let (_, actor_record) = self.load(actor).await?;
         self.settle(actor, now, &actor_record, context).await?;
         let env = self.env(now, context);
-        let filed = OrgId::new(org);
         for _ in 0..self.attempts() {
             let stored = self.store.load_org_settings(org).await.map_err(store_error)?;
             let (expected, current) = match stored {
