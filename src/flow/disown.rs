@@ -36,10 +36,11 @@ use crate::vocabulary::{Refusal, Revocation, Role, UserId};
 /// How long a notice's link works after the event: 7 days.
 pub const LINK_LIFETIME: u64 = 7 * 86_400;
 
-/// How many redeemed links the record remembers, to refuse them again: 32. Once that
-/// many are remembered, a link of an event older than all of them (a user's events
-/// are numbered in order) is refused as used too: it may have been one of those
-/// forgotten, and a used link must never work again within its lifetime.
+/// How many redeemed links the record remembers, to refuse them again: 32, those of
+/// the newest events. Once that many are remembered, a link of an event older than
+/// all of them (a user's events are numbered in order) is refused as used too: it may
+/// have been one of those forgotten, and a used link must never work again within its
+/// lifetime.
 pub const REMEMBERED_LINKS: usize = 32;
 
 /// What a notice was about, as far as redeeming its link can undo it.
@@ -175,9 +176,14 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, text: &str, env: &Env<'_>)
         }
         let revoked = undo(draft, &subject, at);
         let record = draft.edit();
-        record.rare.edit().disowned.push(event_id);
-        let excess = record.rare.disowned.len().saturating_sub(REMEMBERED_LINKS);
-        record.rare.edit().disowned.drain(..excess);
+        // The links of the oldest events are the ones forgotten, whatever order the
+        // links were followed in: every link forgotten is then older than every link
+        // remembered, which is what the check above takes a forgotten one to be.
+        let disowned = &mut record.rare.edit().disowned;
+        disowned.push(event_id);
+        disowned.sort_unstable();
+        let excess = disowned.len().saturating_sub(REMEMBERED_LINKS);
+        disowned.drain(..excess);
         record.rare.edit().frozen.get_or_insert(Frozen { since: env.now, event_id });
         record.rare.edit().ceremony = None;
         record.pending_enrollment = None;
