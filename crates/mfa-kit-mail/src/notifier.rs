@@ -134,7 +134,12 @@ pub enum NoAddress {
 ///
 /// `Ok` only once the SMTP server accepted the message; a refusal, a failed connection
 /// or a server slower than the send timeout is an `Err`, and the relay tries again with
-/// backoff (the error's text, kept with the notice, never holds a secret).
+/// backoff (the error's text, kept with the notice, never holds a secret). A permanent
+/// refusal of a message to several addresses (the server refusing one of them: a
+/// mailbox closed, a domain gone) is followed by one message to each address alone, so
+/// one dead address does not keep the notice from the others for ever: `Ok` once at
+/// least one address took it and every other was refused for good; otherwise the
+/// first error (a transient one, if any, so the relay tries again).
 #[derive(Clone)]
 pub struct MailNotifier<R> {
     mailer: Mailer,
@@ -212,6 +217,45 @@ impl<R: Recipients> Notifier for MailNotifier<R> {
         // A server that quotes the message back must not put the link's token into the
         // error text the relay stores (web addresses are redacted too, however quoted).
         let message_id = notice_message_id(notice.id, &letterhead.domain);
-        self.mailer.send(&to, message_id, rendered, link.as_deref()).await
+        let together = self.mailer.send(&to, message_id.clone(), rendered.clone(), link.as_deref()).await;
+        match together {
+            Err(MailError::Refused { permanent: true, .. }) if to.len() > 1 => {
+                self.send_each_alone(&to, &message_id, &rendered, link.as_deref()).await
+            }
+            other => other,
+        }
+    }
+}
+
+impl<R: Recipients> MailNotifier<R> {
+    /// The notice to each address alone, after the server refused the message to all
+    /// of them for good: `Ok` if one address took it and each other was refused for
+    /// good; otherwise a transient error if there was one (worth trying again), else
+    /// the first.
+    async fn send_each_alone(
+        &self,
+        to: &[Mailbox],
+        message_id: &str,
+        rendered: &crate::Rendered,
+        link: Option<&str>,
+    ) -> Result<(), MailError> {
+        let (mut delivered, mut transient, mut first) = (false, None, None);
+        for mailbox in to {
+            let sent = self
+                .mailer
+                .send(std::slice::from_ref(mailbox), message_id.to_owned(), rendered.clone(), link)
+                .await;
+            match sent {
+                Ok(()) => delivered = true,
+                Err(error) if error.is_transient() => transient = transient.or(Some(error)),
+                Err(error) => first = first.or(Some(error)),
+            }
+        }
+        match (transient, first) {
+            (Some(error), _) => Err(error),
+            (None, _) if delivered => Ok(()),
+            (None, Some(error)) => Err(error),
+            (None, None) => Err(MailError::NoRecipient),
+        }
     }
 }

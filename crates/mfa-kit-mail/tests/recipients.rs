@@ -1,0 +1,165 @@
+//! Who a notice reaches when one of the user's addresses is refused.
+//!
+//! `Recipients` (src/notifier.rs): the recommended list is the host's account e-mail
+//! and the record's confirmed e-mail destinations, "so a notice reaches the user in
+//! more than one way (NIST SP 800-63B-4 §4.6) and an attacker who changed one of them
+//! is still seen by the other"; the README: "The notice goes to all of them in one
+//! message".
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mfa_kit::clock::ManualClock;
+use mfa_kit::event::{AuditEvent, EventKind};
+use mfa_kit::relay::NoticeRelay;
+use mfa_kit::store::{MemoryStore, Store};
+use mfa_kit::{RequestContext, UserId};
+use mfa_kit_mail::{MailNotifier, Mailbox, TlsMode, recipients_fn};
+use support::{mailbox, mailer_to};
+
+const T0: u64 = 1_700_000_000;
+
+/// An SMTP server on loopback that takes every recipient but `refused` (550 5.1.1, as
+/// a server that checks recipients does for an address that no longer exists) and
+/// every message. Keeps the recipients it accepted for each message it took.
+fn server_refusing(refused: &'static str) -> (u16, Arc<Mutex<Vec<Vec<String>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let taken = Arc::new(Mutex::new(Vec::new()));
+    let kept = taken.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut say = |line: &str| {
+                    let _ = writer.write_all(format!("{line}\r\n").as_bytes());
+                };
+                say("220 mail.example ESMTP");
+                let (mut accepted, mut in_data, mut line) = (Vec::new(), false, String::new());
+                loop {
+                    line.clear();
+                    match reader.read_line(&mut line) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let text = line.trim_end_matches(['\r', '\n']).to_string();
+                    if in_data {
+                        if text == "." {
+                            in_data = false;
+                            kept.lock().unwrap().push(std::mem::take(&mut accepted));
+                            say("250 2.0.0 queued");
+                        }
+                        continue;
+                    }
+                    let verb = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    match verb.as_str() {
+                        "EHLO" => {
+                            say("250-mail.example");
+                            say("250 8BITMIME");
+                        }
+                        "HELO" | "MAIL" | "RSET" | "NOOP" => {
+                            if verb == "RSET" {
+                                accepted.clear();
+                            }
+                            say("250 ok");
+                        }
+                        "RCPT" if text.contains(refused) => say("550 5.1.1 no such user here"),
+                        "RCPT" => {
+                            accepted.push(text.clone());
+                            say("250 2.1.5 ok");
+                        }
+                        "DATA" => {
+                            in_data = true;
+                            say("354 go ahead");
+                        }
+                        "QUIT" => {
+                            say("221 bye");
+                            return;
+                        }
+                        _ => say("502 5.5.2 not implemented"),
+                    }
+                }
+            });
+        }
+    });
+    (port, taken)
+}
+
+/// Pat's notices go to her account address and to the backup address confirmed on her
+/// record, which now bounces (an attacker's domain taken down, or a mailbox closed).
+/// The server refuses only that recipient. The notice still reaches her account
+/// address, and counts as delivered: retrying cannot reach the dead address.
+#[tokio::test]
+async fn one_refused_address_does_not_keep_the_notice_from_the_others() {
+    let pat = UserId::new("pat");
+    let store = Arc::new(MemoryStore::new());
+    let context = RequestContext::from_address("198.51.100.4".parse().unwrap()).with_device("Safari");
+    let event = AuditEvent::new(&pat, &pat, T0, &context, EventKind::RecoveryCodesGenerated { count: 10 });
+    store.append_events(vec![event]).await.unwrap();
+
+    let (port, taken) = server_refusing("gone@attacker.example");
+    let addresses: Vec<Mailbox> = vec![mailbox("pat@smith.example"), mailbox("gone@attacker.example")];
+    let recipients = recipients_fn(move |_: &UserId| {
+        let found = addresses.clone();
+        async move { Ok::<_, std::io::Error>(found) }
+    });
+    let notifier = MailNotifier::new(mailer_to(port, TlsMode::None, Duration::from_secs(5)), recipients);
+    let clock = ManualClock::new(T0 + 10);
+    let relay = NoticeRelay::new("email", store, notifier, clock.clone());
+    for attempt in 1..=3 {
+        let _ = relay.run_once().await.unwrap();
+        clock.advance(relay.config().backoff(attempt));
+    }
+    let taken = taken.lock().unwrap().clone();
+    assert!(
+        taken.iter().any(|rcpts| rcpts.iter().any(|r| r.contains("pat@smith.example"))),
+        "after 3 attempts the account address never got the notice: messages taken {taken:?}, \
+         failing {:?}",
+        relay
+            .failing(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|f| (f.attempts, f.last_error.clone()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(taken.len(), 1, "delivered once, not retried: {taken:?}");
+    assert!(relay.failing(10).await.unwrap().is_empty(), "the notice counts as delivered");
+}
+
+/// When every address is refused for good, the notice is not delivered: it stays
+/// failing, with the server's refusal kept, for an operator to see.
+#[tokio::test]
+async fn a_notice_every_address_refuses_stays_failing() {
+    let sam = UserId::new("sam");
+    let store = Arc::new(MemoryStore::new());
+    let event = AuditEvent::new(
+        &sam,
+        &sam,
+        T0,
+        &RequestContext::default(),
+        EventKind::RecoveryCodesGenerated { count: 10 },
+    );
+    store.append_events(vec![event]).await.unwrap();
+    let (port, taken) = server_refusing("@gone.example");
+    let addresses: Vec<Mailbox> = vec![mailbox("sam@gone.example"), mailbox("backup@gone.example")];
+    let recipients = recipients_fn(move |_: &UserId| {
+        let found = addresses.clone();
+        async move { Ok::<_, std::io::Error>(found) }
+    });
+    let notifier = MailNotifier::new(mailer_to(port, TlsMode::None, Duration::from_secs(5)), recipients);
+    let relay = NoticeRelay::new("email", store, notifier, ManualClock::new(T0 + 10));
+    let _ = relay.run_once().await.unwrap();
+    assert!(taken.lock().unwrap().is_empty());
+    let failing = relay.failing(10).await.unwrap();
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    assert!(failing[0].last_error.contains("550"), "{:?}", failing[0].last_error);
+}
