@@ -14,9 +14,9 @@ use std::sync::Arc;
 use common::*;
 use mfa_kit::flow::oversight::ResetRequest;
 use mfa_kit::policy::{Jurisdiction, OrgSettings, SignInContext};
+use mfa_kit::service::Error;
 use mfa_kit::service::permissions::{self, AdminAction};
 use mfa_kit::store::{AuditQuery, MAX_PAGE, ReadAudit, RecordQuery};
-use mfa_kit::service::Error;
 use mfa_kit::{OrgId, ResetMode, UserId};
 
 const ACME: &str = "acme";
