@@ -13,9 +13,11 @@
 //! [`confirm_sent`] marks it sent, or, if the sender failed, [`release`] takes it back.
 //! A reserved code works only once its send is confirmed. A reservation whose fate
 //! never reaches the record (a lost reply, a store failing after the send) lapses
-//! [`SEND_DEADLINE`] after it was made: at the next change of the record the code is
-//! dropped, the send no longer counts, a destination it added is removed, and the
-//! trail says it lapsed.
+//! [`SEND_DEADLINE`] after it was made: at the next transition with a clock reading
+//! the code is dropped, the send no longer counts, a destination it added is removed,
+//! and the trail says it lapsed. (The sender's own late answer is not one: a send
+//! confirmed after the deadline, with nothing in between, makes the code work, since
+//! the message did go.)
 
 use std::fmt;
 
@@ -179,15 +181,20 @@ fn counts(sent: u64, now: u64) -> bool {
 }
 
 /// Checks the resend limits; the time a send is next allowed if not now.
+/// Both limits are judged: the time given is when a send is allowed by each of them.
 fn rate_limit(state: &DestinationState, now: u64, limits: &SendLimits) -> Option<u64> {
-    let recent = || state.sent_at.iter().filter(|sent| counts(**sent, now));
-    if let Some(last) = recent().max().filter(|last| now < last.saturating_add(limits.min_interval)) {
-        return Some(last.saturating_add(limits.min_interval));
-    }
-    if recent().count() >= limits.max_per_hour {
-        return recent().min().map(|oldest| oldest.saturating_add(3600));
-    }
-    None
+    let mut recent: Vec<u64> = state.sent_at.iter().copied().filter(|sent| counts(*sent, now)).collect();
+    recent.sort_unstable();
+    let interval_ends =
+        recent.last().map(|last| last.saturating_add(limits.min_interval)).filter(|end| now < *end);
+    // With `n` sends in the hour and `max` allowed, the next is allowed once the oldest
+    // `n - max + 1` of them are an hour old.
+    let hour_ends = recent
+        .len()
+        .checked_sub(limits.max_per_hour.max(1))
+        .and_then(|over| recent.get(over))
+        .map(|sent| sent.saturating_add(3600));
+    interval_ends.into_iter().chain(hour_ends).max()
 }
 
 fn hash(key: &HashKey, user: &UserId, purpose: Purpose, destination: &Destination, code: &str) -> Digest {
@@ -367,6 +374,9 @@ fn reserved(
 /// Records that the sender accepted the reservation's message: the code works from
 /// now until its expiry, and the trail says it was sent. A reservation replaced by a
 /// newer code, or lapsed, meanwhile stays gone (the trail still says the message went).
+/// A confirmation later than [`SEND_DEADLINE`] finds the reservation lapsed only if a
+/// transition with a clock reading ran in between; otherwise the code works (the
+/// message did go).
 pub fn confirm_sent(record: &mut UserRecord, key: &HashKey, reservation: &Reservation) -> Step<()> {
     run(record, |draft| {
         let unconfirmed = draft.get().oob.challenge.as_ref().is_some_and(|c| c.send_by.is_some());
@@ -394,7 +404,22 @@ pub fn release(record: &mut UserRecord, key: &HashKey, reservation: &Reservation
         let method = reservation.destination.method();
         let challenge = draft.get().oob.challenge.as_ref().filter(|_| holds(draft.get(), key, reservation));
         let Some(challenge) = challenge else {
-            // Replaced by a newer code, or lapsed, meanwhile: nothing of ours is left.
+            // Replaced by a newer code, or lapsed, meanwhile: no code of ours is left.
+            // Replaced before it could lapse, its send still counts: it did not happen.
+            let sent_at = reservation.reserved_at;
+            let replaced_in_time = draft
+                .get()
+                .oob
+                .challenge
+                .as_ref()
+                .and_then(|newer| newer.issued_at)
+                .is_some_and(|newer| newer < sent_at.saturating_add(SEND_DEADLINE));
+            if replaced_in_time {
+                let oob = &mut draft.edit().oob;
+                if let Some(index) = oob.sent_at.iter().rposition(|sent| *sent == sent_at) {
+                    oob.sent_at.remove(index);
+                }
+            }
             draft.emit(EventKind::BackupCodeNotSent { method });
             return Ok(());
         };
@@ -471,7 +496,9 @@ pub fn redeem_confirmation_code(
         let (now, method) = (env.now, destination.method());
         draft.protection_changed();
         let record = draft.edit();
-        record.failures.consecutive = 0;
+        // A proof, as a sign-in is: the count of wrong codes and of the lockouts they
+        // caused start again together (each lockout comes after `max_failures` more).
+        record.failures = crate::record::FailureState::default();
         // The code proves the user holds the destination: a proof, as a confirmed
         // authenticator is, so the next set-up step needs no second sign-in.
         record.note_proof(method, now);

@@ -84,7 +84,8 @@ impl Destination {
     ///
     /// # Errors
     /// [`DestinationError::InvalidPhone`] if it is not a phone number;
-    /// [`DestinationError::NeedsCountryCode`] if it has no `+` and country code.
+    /// [`DestinationError::NeedsCountryCode`] if it has no `+` and country code, or a
+    /// `+` before a national number (`+0412 345 678`: no country code begins with 0).
     pub fn sms(number: &str) -> Result<Destination, DestinationError> {
         let parsed = Destination::phone(number)?;
         if parsed.address().starts_with('+') { Ok(parsed) } else { Err(DestinationError::NeedsCountryCode) }
@@ -124,6 +125,11 @@ impl Destination {
         let count = digits.len() - plus.len();
         if !(7..=15).contains(&count) {
             return Err(DestinationError::InvalidPhone);
+        }
+        // No country code begins with 0: `+0412 345 678` is a national number with a
+        // `+` put before it.
+        if !plus.is_empty() && digits[plus.len()..].starts_with('0') {
+            return Err(DestinationError::NeedsCountryCode);
         }
         Ok(Destination::Sms(digits))
     }
