@@ -342,16 +342,24 @@ impl Compliance {
     }
 
     /// Where `record`'s user stands under the policy and context of `env` (the user's
-    /// type, organisation and jurisdiction; the request's address is not judged).
+    /// type, organisation and jurisdiction; the request's address is not judged). A
+    /// user locked out, or disabled, with no factor the organisation counts stands
+    /// where a user without MFA does (required, suggested, not required): the lockout
+    /// guards factors that no longer count.
     pub fn of(record: &UserRecord, env: &Env<'_>) -> Compliance {
-        let facts = super::facts(record, env);
+        let mut facts = super::facts(record, env);
         // The list is not a sign-in: an allowlist says nothing about the user.
         let mut context = env.context.clone();
         if let Some(org) = context.org.as_deref().filter(|org| !org.allowed_networks.is_empty()) {
             let open = OrgSettings { allowed_networks: Vec::new(), ..org.clone() };
             context.org = Some(std::sync::Arc::new(open));
         }
-        match env.policy.decide(&context, &facts, env.now) {
+        let mut decided = env.policy.decide(&context, &facts, env.now);
+        if matches!(decided, Err(Refusal::LockedOut { .. } | Refusal::Disabled)) && !facts.enrolled {
+            (facts.locked_until, facts.disabled) = (None, false);
+            decided = env.policy.decide(&context, &facts, env.now);
+        }
+        match decided {
             Ok(Decision::Challenge { .. }) => Compliance::SetUp,
             Ok(Decision::Allow { reason: crate::vocabulary::Reason::SingleSignOn }) => Compliance::Exempt,
             Ok(Decision::Allow { .. }) => Compliance::NotRequired,
@@ -366,6 +374,14 @@ impl Compliance {
             Err(_) => Compliance::NotRequired,
         }
     }
+}
+
+/// The context a list of many users is judged in: `context`'s organisation, user type
+/// and jurisdiction, not its sign-in route. One context cannot say how each user signs
+/// in, and an admin who signed in through single sign-on would otherwise make every
+/// user exempt; [`UserStatus::under`] for one user judges the route it is given.
+pub(crate) fn list_context(context: &crate::policy::SignInContext) -> crate::policy::SignInContext {
+    context.clone().with_sso(false)
 }
 
 /// How many users are in each [`Compliance`] state: the dashboard over a status list.

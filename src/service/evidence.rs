@@ -9,7 +9,7 @@
 use super::{Error, MfaService, store_error};
 use crate::flow::Env;
 use crate::flow::evidence::Evidence;
-use crate::flow::oversight::{ComplianceCounts, UserStatus};
+use crate::flow::oversight::{ComplianceCounts, UserStatus, list_context};
 use crate::policy::SignInContext;
 use crate::record::UserRecord;
 use crate::seal::SecretSealer;
@@ -67,6 +67,13 @@ impl<S: ListRecords, K: SecretSealer> MfaService<S, K> {
     /// A record that cannot be read fails the whole page rather than dropping its row,
     /// so no list or count silently leaves a user out.
     ///
+    /// Every user is judged under the context's organisation, user type and
+    /// jurisdiction, not its sign-in route ([`SignInContext::with_sso`]): one context
+    /// cannot say how each user signs in, and an admin who signed in through single
+    /// sign-on does not make every user exempt. (For one user,
+    /// [`MfaService::status`] judges the route it is given.) The same holds for
+    /// [`MfaService::compliance_counts`] and [`MfaService::evidence_report`].
+    ///
     /// The red crosses are the users without MFA under the organisation's rules: where
     /// it does not count some method as a factor (codes by e-mail under the NIST
     /// preset), a user whose only factor is such a method is among them. The store
@@ -109,7 +116,7 @@ impl<S: ListRecords, K: SecretSealer> MfaService<S, K> {
     ) -> Result<StatusPage, Error> {
         same_org(query.org.as_ref(), context)?;
         let now = self.now()?;
-        self.rows(query, &self.env(now, context)).await
+        self.rows(query, &self.env(now, &list_context(context))).await
     }
 
     /// How many of organisation `org`'s users are in each compliance state under the
@@ -128,7 +135,7 @@ impl<S: ListRecords, K: SecretSealer> MfaService<S, K> {
         let org = org.into();
         same_org(Some(&org), context)?;
         let now = self.now()?;
-        self.counts(org, &self.env(now, context)).await
+        self.counts(org, &self.env(now, &list_context(context))).await
     }
 
     async fn counts(&self, org: OrgId, env: &Env<'_>) -> Result<ComplianceCounts, Error> {
@@ -212,8 +219,9 @@ impl<S: ListRecords + ReadAudit, K: SecretSealer> MfaService<S, K> {
         let org = org.into();
         same_org(Some(&org), context)?;
         let now = self.now()?;
+        let listed = list_context(context);
+        let counts = self.counts(org.clone(), &self.env(now, &listed)).await?;
         let env = self.env(now, context);
-        let counts = self.counts(org.clone(), &env).await?;
         let first = AuditQuery::org(org.clone(), 0, now.saturating_add(1), 1);
         let page = self.store.read_audit(&first).await.map_err(store_error)?;
         let oldest = page.events.first().map(|stored| &stored.event).filter(|event| first.matches(event));

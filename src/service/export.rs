@@ -15,6 +15,12 @@ impl<S: ReadAudit, K: SecretSealer> MfaService<S, K> {
     /// trail streams to the response without being held in memory. Nothing is read
     /// until the first chunk is asked for.
     ///
+    /// Export a period that has ended, a minute or more before the export starts: the
+    /// pages are read one after another while users go on signing in, and an event of
+    /// the period's last moments stored while the export runs (a transaction slower to
+    /// commit than the one after it, or on `MemoryStore` an event given a smaller id in
+    /// another shard) may fall before a page already read, and be missed.
+    ///
     /// ```
     /// use mfa_kit::prelude::*;
     /// use mfa_kit::danger::PlaintextSealer;
@@ -72,7 +78,10 @@ impl<S: ReadAudit> TrailExport<'_, S> {
     /// The next piece of the export: one page of events (up to [`MAX_PAGE`]) rendered
     /// in the export's format, the first piece starting with the format's header (so
     /// a CSV export of an empty period is its header alone); `None` once everything
-    /// was given. Events come in order of time, then of storing.
+    /// was given. Events come in order of time, then of the store's ids: a database's
+    /// follow the order of storing; `MemoryStore`'s, kept per shard, do for one user's
+    /// events but not always for different users' events of the same second
+    /// ([`crate::store::StoredEvent::id`]).
     ///
     /// A failed call gives nothing and moves nothing: calling again asks for the same
     /// page.
