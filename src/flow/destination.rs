@@ -685,10 +685,12 @@ mod tests {
         let mut state = DestinationState::default();
         let limits = SendLimits::DEFAULT;
         let mut now = 10_000;
-        for _ in 0..5 {
+        for sent in 1..=5 {
             assert_eq!(rate_limit(&state, now, &limits), None);
             state.sent_at.push(now);
-            assert_eq!(rate_limit(&state, now + 59, &limits), Some(now + 60));
+            // The time named is when both limits allow a send: after the fifth, the hour's.
+            let allowed = if sent < 5 { now + 60 } else { 10_000 + 3600 };
+            assert_eq!(rate_limit(&state, now + 59, &limits), Some(allowed));
             now += 60;
         }
         assert_eq!(rate_limit(&state, now, &limits), Some(10_000 + 3600));
