@@ -52,8 +52,8 @@ use crate::record::rare::EndedSession;
 use crate::record::{CLOCK_SKEW, UserRecord};
 use crate::vocabulary::SessionEnd;
 
-/// How many signed-out sessions a record remembers at most (the oldest is forgotten
-/// first); each is forgotten anyway once it could not have lasted.
+/// How many signed-out sessions a record remembers at most: to make room, those that
+/// end soonest (the ones that could not have lasted first) are forgotten.
 pub const REMEMBERED_SIGN_OUTS: usize = 64;
 
 /// How long a signed-out session is remembered at least, from its sign-in: the longest
@@ -128,16 +128,13 @@ fn signed_out(record: &UserRecord, session: &SessionFacts) -> bool {
 /// [`SessionFacts::tag`]) until it could not have lasted anyway under `limits` (and
 /// at least the longest lifetime an organisation may set), so a copy of the session
 /// saved again after the host deleted it ends at its next request
-/// ([`SessionEnd::SignedOut`]). Sessions remembered so that have passed that time are
-/// forgotten; at most [`REMEMBERED_SIGN_OUTS`] are kept. `true` if the session was
+/// ([`SessionEnd::SignedOut`]). At most [`REMEMBERED_SIGN_OUTS`] are kept: beyond
+/// that, those that end soonest are forgotten (those that have passed their time
+/// first). The reading of `now` forgets none: one reading far ahead would forget
+/// sessions still running. `true` if the session was
 /// remembered now; a session without a tag changes nothing (`false`). Not audited:
 /// how the account is protected does not change.
-pub fn sign_out(
-    record: &mut UserRecord,
-    session: &SessionFacts,
-    limits: SessionLimits,
-    now: u64,
-) -> Step<bool> {
+pub fn sign_out(record: &mut UserRecord, session: &SessionFacts, limits: SessionLimits) -> Step<bool> {
     super::run(record, |draft| {
         let Some(tag) = session.tag else { return Ok(false) };
         let until = session.signed_in_at.saturating_add(limits.lifetime.max(LONGEST_SESSION));
@@ -145,10 +142,12 @@ pub fn sign_out(
             return Ok(false);
         }
         let ended = &mut draft.edit().rare.edit().ended_sessions;
-        ended.retain(|e| e.until > now);
         ended.push(EndedSession { tag, until });
-        let excess = ended.len().saturating_sub(REMEMBERED_SIGN_OUTS);
-        ended.drain(..excess);
+        if ended.len() > REMEMBERED_SIGN_OUTS {
+            ended.sort_by_key(|e| e.until);
+            let excess = ended.len() - REMEMBERED_SIGN_OUTS;
+            ended.drain(..excess);
+        }
         Ok(true)
     })
 }
@@ -172,7 +171,7 @@ mod tests {
         let mut record = record_at(3);
         let session = SessionFacts::new(3, T).tagged(42);
         let other = SessionFacts::new(3, T).tagged(43);
-        let step = sign_out(&mut record, &session, limits, T + 10);
+        let step = sign_out(&mut record, &session, limits);
         assert_eq!((step.outcome, step.changed), (Ok(true), true));
         assert!(step.events.is_empty(), "how the account is protected did not change");
         assert_eq!(judge(&record, &session, limits, T + 11), SessionVerdict::Ended(SessionEnd::SignedOut));
@@ -184,16 +183,24 @@ mod tests {
             "another session goes on"
         );
         // Signing out again changes nothing; a session without a tag cannot be remembered.
-        assert!(!sign_out(&mut record, &session, limits, T + 12).changed);
+        assert!(!sign_out(&mut record, &session, limits).changed);
         let untagged = SessionFacts::new(3, T);
-        assert_eq!(sign_out(&mut record, &untagged, limits, T + 12).outcome, Ok(false));
+        assert_eq!(sign_out(&mut record, &untagged, limits).outcome, Ok(false));
         assert_eq!(SessionFacts::new(3, T).tagged(0).tag, None, "0 is no tag");
-        // Once the session could not have lasted (30 days at least), the next sign-out
-        // forgets it.
+        // Once the session could not have lasted (30 days at least), it is the first
+        // forgotten when room is needed; a reading of now alone forgets nothing.
         let month = 30 * 86_400;
-        assert!(sign_out(&mut record, &other, limits, T + month + 1).changed);
-        assert_eq!(record.rare.ended_sessions.len(), 1);
-        assert_eq!(record.rare.ended_sessions[0].tag, 43);
+        let later = SessionFacts::new(3, T + month).tagged(43);
+        assert!(sign_out(&mut record, &later, limits).changed);
+        assert_eq!(record.rare.ended_sessions.len(), 2);
+        for tag in 100..(100 + REMEMBERED_SIGN_OUTS as u64 - 1) {
+            let newer = SessionFacts::new(3, T + month).tagged(tag);
+            assert!(sign_out(&mut record, &newer, limits).changed);
+        }
+        let ended = &record.rare.ended_sessions;
+        assert_eq!(ended.len(), REMEMBERED_SIGN_OUTS);
+        assert!(ended.iter().all(|e| e.tag != 42), "the one that could not have lasted went first");
+        assert!(ended.iter().any(|e| e.tag == 43));
     }
 
     #[test]
@@ -201,7 +208,7 @@ mod tests {
         let limits = SessionLimits::DEFAULT;
         let mut record = record_at(0);
         for tag in 1..=(REMEMBERED_SIGN_OUTS as u64 + 5) {
-            assert!(sign_out(&mut record, &SessionFacts::new(0, T).tagged(tag), limits, T + tag).changed);
+            assert!(sign_out(&mut record, &SessionFacts::new(0, T).tagged(tag), limits).changed);
         }
         let ended = &record.rare.ended_sessions;
         assert_eq!(ended.len(), REMEMBERED_SIGN_OUTS);

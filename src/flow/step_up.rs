@@ -101,12 +101,18 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
     let fresh = match env.context.session.map(|session| session.proved_at) {
         // A session that never proved a factor is never fresh.
         Some(None) => None,
-        // The session's own proof, which the record must know of (it keeps the latest
-        // proof of each method, so a session cannot claim one made after it).
-        Some(Some(at)) => record.last_proof().filter(|last| at <= last.at).and_then(|last| {
-            let proof = LastProof { at, method: record.method_proved_at(at).unwrap_or(last.method) };
-            (allowed(proof.method) && UserRecord::proof_holds(proof.at, env.now, window)).then_some(proof)
-        }),
+        // The session's own proof, which the record must know of: it keeps the latest
+        // proof of each method, so a proof of the session's time is the session's. Proved
+        // again since by another session, it is not found, and not credited (another
+        // session's method is not this one's). Two methods proved in the same second
+        // (two sessions) count only if both are allowed, as the weaker of the two.
+        Some(Some(at)) => {
+            let methods = record.methods_proved_at(at);
+            let method = methods.iter().copied().max_by_key(|method| weakness(*method));
+            method.filter(|_| methods.iter().all(|method| allowed(*method))).and_then(|method| {
+                UserRecord::proof_holds(at, env.now, window).then_some(LastProof { at, method })
+            })
+        }
         None => record.proved_within_allowing(env.now, window, allowed),
     };
     match fresh {
@@ -116,6 +122,19 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
             methods.retain(|method| allowed(*method));
             StepUp::Prove { methods, window }
         }
+    }
+}
+
+/// How weak a proof of `method` is, in the order of [`UserRecord::methods`] (strongest
+/// first): a security key, an authenticator app, a code by SMS, by e-mail, a recovery
+/// code.
+fn weakness(method: Method) -> u8 {
+    match method {
+        Method::SecurityKey => 0,
+        Method::Totp => 1,
+        Method::Sms => 2,
+        Method::Email => 3,
+        Method::RecoveryCode => 4,
     }
 }
 

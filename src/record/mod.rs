@@ -655,9 +655,10 @@ impl UserRecord {
         at <= now.saturating_add(CLOCK_SKEW) && now < at.saturating_add(window)
     }
 
-    /// The method whose last proof was made at `at`, if one was.
-    pub(crate) fn method_proved_at(&self, at: u64) -> Option<Method> {
-        self.proofs.all().find(|proof| proof.at == at).map(|proof| proof.method)
+    /// The methods whose last proof was made at `at` (two sessions may prove in the
+    /// same second): none once the method was proved again since.
+    pub(crate) fn methods_proved_at(&self, at: u64) -> Vec<Method> {
+        self.proofs.all().filter(|proof| proof.at == at).map(|proof| proof.method).collect()
     }
 
     /// Remembered devices (expired ones included until the next change prunes them).

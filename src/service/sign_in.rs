@@ -64,8 +64,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         };
         let limits = self.policy.session_limits(context);
         let outcome = self
-            .update(user, user, &context.request, |record, now| {
-                Ok(crate::flow::session::sign_out(record, &session, limits, now))
+            .update(user, user, &context.request, |record, _| {
+                Ok(crate::flow::session::sign_out(record, &session, limits))
             })
             .await?;
         Ok(outcome.unwrap_or(false))
