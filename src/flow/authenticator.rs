@@ -67,6 +67,9 @@ fn begin(draft: &mut Draft<'_>, env: &Env<'_>) -> Option<Refusal> {
     if let Some(refused) = draft.screen(env, Method::Totp) {
         return Some(refused);
     }
+    if !env.policy.method_allowed(env.context, Method::Totp) {
+        return Some(Refusal::MethodNotAllowed);
+    }
     if draft.get().authenticators.is_empty() {
         return Some(Refusal::NotEnrolled);
     }
@@ -189,7 +192,7 @@ pub fn resynchronise<T: Borrow<Totp>>(
         if let Some(refused) = begin(draft, env) {
             return Ok(Err(refused));
         }
-        let (mut parsed_any, mut replayed) = (false, false);
+        let (mut parsed_any, mut repeated, mut replayed) = (false, false, false);
         let mut matched = None;
         for (index, (credential, totp)) in draft.get().authenticators.iter().zip(totps).enumerate() {
             let totp = totp.borrow();
@@ -212,18 +215,24 @@ pub fn resynchronise<T: Borrow<Totp>>(
                 matched = Some((index, step, now_step));
                 break;
             }
-            // The pair just accepted, sent again (a double click, a retrying proxy).
-            replayed |= floor.is_some_and(|floor| pair(None).is_some_and(|step| step <= floor));
+            // The pair just accepted, sent again (a double click, a retrying proxy), is not
+            // counted; an older pair replayed is, as an older code is in `verify`.
+            match floor.zip(pair(None)) {
+                Some((floor, step)) if step == floor => repeated = true,
+                Some((floor, step)) if step < floor => replayed = true,
+                _ => {}
+            }
         }
         if !parsed_any {
             return Ok(Err(draft.malformed(Method::Totp, env.now)));
         }
         let Some((index, step, now_step)) = matched else {
             let lockout = Draft::lockout(env);
-            if replayed {
+            if repeated {
                 return Ok(Err(draft.repeated(Method::Totp, lockout, env.now)));
             }
-            return Ok(Err(draft.count_failure(Method::Totp, RejectionReason::Wrong, env.now, lockout)));
+            let reason = if replayed { RejectionReason::Replayed } else { RejectionReason::Wrong };
+            return Ok(Err(draft.count_failure(Method::Totp, reason, env.now, lockout)));
         };
         let drift = i64::try_from(i128::from(step) - i128::from(now_step)).unwrap_or(0);
         draft.emit(EventKind::Resynchronised { drift });

@@ -96,6 +96,20 @@ fn audit_refusal<T>(draft: &mut Draft<'_>, outcome: Outcome<T>, env: &Env<'_>) -
     outcome
 }
 
+/// Why an authenticator app of `params` may not be set up for `record`'s user, if it
+/// may not: the organisation does not allow apps, or not one of this period
+/// ([`crate::policy::Policy::max_totp_period`]); or apps and keys together would pass
+/// [`MAX_AUTHENTICATORS`] (`adding` one beside the others, or one in place of the
+/// user's apps, beside their security keys).
+fn app_refusal(record: &UserRecord, params: &TotpParams, adding: bool, env: &Env<'_>) -> Option<Refusal> {
+    let period_capped = env.policy.max_totp_period(env.context).is_some_and(|max| params.period() > max);
+    if !env.policy.method_allowed(env.context, Method::Totp) || period_capped {
+        return Some(Refusal::MethodNotAllowed);
+    }
+    let kept = if adding { record.authenticator_count() } else { record.rare.security_keys.len() };
+    (kept >= MAX_AUTHENTICATORS).then_some(Refusal::TooManyAuthenticators)
+}
+
 /// Opens an enrollment of another authenticator, named `name` (a backup phone, a
 /// desktop app), to be added beside the user's others once confirmed. Refused as
 /// [`start`] is, for a name that is blank, longer than
@@ -133,6 +147,9 @@ fn open(
         return Err(refused);
     }
     if let Some(refused) = draft.locked(env.now) {
+        return Err(refused);
+    }
+    if let Some(refused) = app_refusal(draft.get(), &params, adding.is_some(), env) {
         return Err(refused);
     }
     let action = if adding.is_some() {
@@ -218,9 +235,9 @@ pub fn import(
         if !draft.get().authenticators.is_empty() {
             return Ok(Err(Refusal::AlreadyEnrolled));
         }
-        // The organisation's cap on new authenticators' periods holds for imported ones.
-        if env.policy.max_totp_period(env.context).is_some_and(|max| params.period() > max) {
-            return Ok(Err(Refusal::MethodNotAllowed));
+        // The organisation's rules for new authenticators hold for imported ones.
+        if let Some(refused) = app_refusal(draft.get(), &params, false, env) {
+            return Ok(Err(refused));
         }
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::AddAuthenticator, env) {
             return Ok(Err(refused));
@@ -382,10 +399,11 @@ pub fn confirm(
         if let Some(refused) = super::step_up::require(draft, action, env) {
             return Ok(Err(refused));
         }
-        // A security key registered since the app was started may have taken the last
-        // place.
-        if adding && draft.get().authenticator_count() >= MAX_AUTHENTICATORS {
-            return Ok(Err(Refusal::TooManyAuthenticators));
+        // The organisation's rules may have changed since the start, and a security key
+        // registered since may have taken the last place.
+        let params = *totp.params();
+        if let Some(refused) = app_refusal(draft.get(), &params, adding, env) {
+            return Ok(Err(refused));
         }
         let matched = match_codes(totp, codes, env.rules.confirmation, now, env.rules.drift.base)?;
         Ok(match matched {
