@@ -9,6 +9,7 @@
 
 use std::borrow::Borrow;
 
+use super::step_up::StepUp;
 use super::{Draft, Env, Failure, Proven, Step, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
@@ -285,16 +286,23 @@ pub fn deactivate<T: Borrow<Totp>>(
             record.authenticators.is_empty() && record.oob.confirmed(Role::Primary).is_some();
         let by_key =
             record.authenticators.is_empty() && !by_destination && !record.rare.security_keys.is_empty();
+        if record.authenticators.is_empty() && !by_destination && !by_key {
+            return Ok(Err(Refusal::NotEnrolled));
+        }
         if let Some(refused) = draft.refuse_deactivation(env) {
             return Ok(Err(refused));
         }
         let proved = if by_key {
             // No code to type: the security key's own proof, made within the step-up
             // window by this session, and not while locked out (as a code is not).
+            // A recovery code's proof, fresh as it may be, is not the key's.
             match draft.refuse_if_locked(Method::SecurityKey, env.now) {
                 Some(locked) => Err(locked),
-                None => super::step_up::require(draft, SensitiveAction::RemoveAuthenticator, env)
-                    .map_or(Ok(()), Err),
+                None => match super::step_up::check(draft.get(), SensitiveAction::RemoveAuthenticator, env) {
+                    StepUp::Proceed { proof: Some(proof) } if proof.method == Method::SecurityKey => Ok(()),
+                    StepUp::Proceed { .. } => Err(Refusal::FreshProofRequired),
+                    other => Err(other.refusal().unwrap_or(Refusal::FreshProofRequired)),
+                },
             }
         } else if by_destination {
             match key {

@@ -201,12 +201,14 @@ impl<'r> Draft<'r> {
         Some(refusal)
     }
 
-    /// Wrong codes left before the next lockout.
+    /// Wrong codes left before the next lockout, or before the hard limit disables the
+    /// second factor if that comes first.
     pub(crate) fn attempts_left(&self, rule: LockoutRule) -> u32 {
         let failures = &self.get().failures;
         let limit = rule.max_failures.max(1);
         let in_round = failures.consecutive.saturating_sub(failures.lockouts.saturating_mul(limit));
-        limit.saturating_sub(in_round)
+        let before_hard_limit = rule.hard_limit.max(limit).saturating_sub(failures.consecutive);
+        limit.saturating_sub(in_round).min(before_hard_limit)
     }
 
     /// Counts one failed proof: the refusal, the lockout it started (each one twice as

@@ -53,6 +53,9 @@ pub fn reset(
             draft.emit(EventKind::ResetRefused { reason: refusal.to_string() });
             return Err(refusal);
         }
+        // A lockout that expired unnoticed is ended first, so each one started is ended
+        // once in the trail.
+        draft.lift_expired_lock(env.now);
         let locked = draft.get().failures.is_locked(env.now);
         let mut cleared = clear_factors(draft);
         if locked {
@@ -267,7 +270,8 @@ pub struct UserStatus {
     pub last_method: Option<Method>,
     /// Unused recovery codes, if a set was generated.
     pub recovery_codes_left: Option<usize>,
-    /// Remembered devices still valid.
+    /// Remembered devices still valid (for a row made under an organisation's rules,
+    /// [`UserStatus::under`], within its cap on remembered devices).
     pub remembered_devices: usize,
     /// When the current lockout ends, if locked now.
     pub locked_until: Option<u64>,
@@ -474,6 +478,10 @@ impl UserStatus {
         let allowed = |method| env.policy.method_allowed(env.context, method);
         let mut row = UserStatus::of_allowing(record, env.now, allowed);
         row.compliance = Some(Compliance::of(record, env));
+        // Under the organisation's cap on remembered devices, as a sign-in judges them.
+        let cap = env.policy.remember_device_max(env.context);
+        row.remembered_devices =
+            record.devices.iter().filter(|d| super::device::lets_in(d, env.now, cap)).count();
         row
     }
 

@@ -203,7 +203,8 @@ pub struct LockoutRule {
     pub max_failures: u32,
     /// How long the first lockout lasts, in seconds.
     pub lock_seconds: u64,
-    /// The longest a lockout lasts, however often it repeats, in seconds.
+    /// The longest a lockout lasts, however often it repeats, in seconds (the first one
+    /// too, where `lock_seconds` is longer; at least 1 second).
     #[serde(default = "default_max_lock_seconds")]
     pub max_lock_seconds: u64,
     /// Wrong codes without a success after which the second factor is disabled until
@@ -243,7 +244,7 @@ impl LockoutRule {
     /// How long the lockout after `earlier` lockouts (since the last success) lasts.
     pub(crate) fn lock_duration(&self, earlier: u32) -> u64 {
         let factor = 1u64.checked_shl(earlier).unwrap_or(u64::MAX);
-        self.lock_seconds.saturating_mul(factor).min(self.max_lock_seconds.max(self.lock_seconds))
+        self.lock_seconds.saturating_mul(factor).min(self.max_lock_seconds).max(1)
     }
 }
 
