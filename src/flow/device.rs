@@ -102,6 +102,21 @@ pub fn list(record: &UserRecord, now: u64) -> Vec<DeviceInfo> {
     record.devices.iter().filter(|d| holds(d, now)).map(DeviceInfo::from).collect()
 }
 
+/// The devices that would let the user in now under the policy and context of `env`:
+/// as [`list`], and not older than the policy's current cap (a cap tightened since a
+/// device was remembered applies at once, as [`recognise`] judges its token).
+pub fn list_within_cap(record: &UserRecord, env: &Env<'_>) -> Vec<DeviceInfo> {
+    let cap = env.policy.remember_device_max(env.context);
+    record.devices.iter().filter(|d| lets_in(d, env.now, cap)).map(DeviceInfo::from).collect()
+}
+
+/// Whether `device` lets its user in at `now` under a cap of `cap` seconds.
+pub(crate) fn lets_in(device: &RememberedDevice, now: u64, cap: u64) -> bool {
+    holds(device, now)
+        && crate::record::window_holds(device.created_at, device.expires_at, cap, now)
+        && now < device.created_at.saturating_add(cap)
+}
+
 /// Whether the remembered `device` is still good at `now` by its own dates.
 pub(crate) fn holds(device: &RememberedDevice, now: u64) -> bool {
     now < device.expires_at && !crate::record::from_the_future(device.created_at, now)

@@ -30,15 +30,19 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         .await
     }
 
-    /// The user's remembered devices that are still valid.
+    /// The user's remembered devices that are still valid: not expired, and within the
+    /// deployment's cap on remembered devices (a cap tightened since applies at once;
+    /// an organisation's own cap applies to its sign-ins and to
+    /// [`MfaService::status`]'s count).
     ///
     /// # Errors
     /// Infrastructure failures.
     pub async fn devices(&self, user: &UserId) -> Result<Vec<DeviceInfo>, Error> {
         let now = self.now()?;
         let (_, record) = self.load(user).await?;
-        self.settle(user, now, &record, &SignInContext::default()).await?;
-        Ok(flow::device::list(&record, now))
+        let context = SignInContext::default();
+        self.settle(user, now, &record, &context).await?;
+        Ok(flow::device::list_within_cap(&record, &self.env(now, &context)))
     }
 
     /// Revokes one remembered device (by the user or an admin); `true` if it existed.
