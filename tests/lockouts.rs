@@ -168,7 +168,6 @@ fn an_app_user_in_new_zealand_with_accounting_cannot_turn_mfa_off() {
 }
 
 #[path = "support/flow_world.rs"]
-#[allow(dead_code)]
 mod flow_world;
 
 /// `flow::authenticator::deactivate`: a user whose only factors are security keys turns
@@ -187,7 +186,7 @@ fn a_key_only_user_does_not_turn_mfa_off_with_a_recovery_code_instead_of_the_key
     let world = World::new(StandardPolicy::new(), SignInContext::default());
     let key = HashKey::from_bytes(&[7; 32]).unwrap();
     let mut record = UserRecord::new(UserId::new("kay"));
-    let handle = security_key::user_handle(&mut record).unwrap();
+    let handle = security_key::user_handle(&record).unwrap();
     let started =
         security_key::start_registration(&mut record, "YubiKey", handle, "state".into(), &world.env(T0));
     started.outcome.unwrap();
