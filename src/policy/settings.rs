@@ -34,12 +34,20 @@ pub enum Level {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Jurisdiction {
-    /// ISO 3166-1 alpha-2 country code of the organisation (`AU`, `NZ`, ...).
+    /// ISO 3166-1 alpha-2 country code of the organisation (`AU`, `NZ`, ...), upper
+    /// case however it was written or stored.
+    #[serde(default, deserialize_with = "upper_case_country")]
     pub(crate) country: Option<String>,
     /// Whether the system is linked to Xero.
     pub(crate) xero_linked: bool,
     /// Whether accounting is configured in the system.
     pub(crate) accounting_configured: bool,
+}
+
+/// A stored country code, upper case as [`Jurisdiction::country`] writes it.
+fn upper_case_country<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let stored: Option<String> = Deserialize::deserialize(deserializer)?;
+    Ok(stored.map(|code| code.to_ascii_uppercase()))
 }
 
 impl Jurisdiction {
@@ -214,7 +222,7 @@ org_settings! {
         /// whose users, signing in through single sign-on, can neither be asked for nor
         /// set up MFA here: their SSO provider does it (seed 003). Users of other types
         /// signing in through SSO are not asked, but may set MFA up.
-        sso_without_mfa: Vec<String> = Vec::new(), read by borrow as &[String], logged as list;
+        sso_without_mfa: Vec<String> = Vec::new(), read by borrow as &[String], logged as names;
         /// Whether signing in with a recovery code ends the user's other sessions, as a
         /// change of how the account is protected does (someone may be recovering an
         /// account they lost to an attacker). Default `false`; the presets turn it on.
@@ -228,7 +236,7 @@ org_settings! {
         /// stay, the way back from a lost key), and until they have one the sign-in
         /// decision sends them to register one right after their proof. For example
         /// `["admin", "practitioner"]`.
-        phishing_resistant_for: Vec<String> = Vec::new(), read by borrow as &[String], logged as list;
+        phishing_resistant_for: Vec<String> = Vec::new(), read by borrow as &[String], logged as names;
         /// Whether the sign-in decision offers every user without a security key to
         /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
         /// offers a phishing-resistant option). The NIST preset turns it on.
@@ -617,8 +625,17 @@ mod log {
         rows.push((name, value.map_or_else(|| "none".into(), |s| format!("{s} s"))));
     }
 
+    /// To the minute, or to the second where the time is not on a minute: two times
+    /// the decision tells apart are never written alike.
     pub(super) fn time(name: &'static str, value: &Option<u64>, rows: &mut Rows) {
-        rows.push((name, value.map_or_else(|| "none".into(), crate::vocabulary::utc::utc_minute)));
+        let shown = |secs: u64| {
+            let minute = crate::vocabulary::utc::utc_minute(secs);
+            match secs % 60 {
+                0 => minute,
+                second => minute.replace(" UTC", &format!(":{second:02} UTC")),
+            }
+        };
+        rows.push((name, value.map_or_else(|| "none".into(), shown)));
     }
 
     pub(super) fn list<T: Display>(name: &'static str, items: &[T], rows: &mut Rows) {
@@ -626,9 +643,27 @@ mod log {
         rows.push((name, if parts.is_empty() { "none".into() } else { parts.join(", ") }));
     }
 
-    pub(super) fn levels(name: &'static str, levels: &BTreeMap<String, Level>, rows: &mut Rows) {
-        let parts: Vec<String> = levels.iter().map(|(kind, level)| format!("{kind}: {level}")).collect();
+    /// A list of names (user types) the host wrote: see [`quoted_if_ambiguous`].
+    pub(super) fn names(name: &'static str, names: &[String], rows: &mut Rows) {
+        let parts: Vec<String> = names.iter().map(|name| quoted_if_ambiguous(name)).collect();
         rows.push((name, if parts.is_empty() { "none".into() } else { parts.join(", ") }));
+    }
+
+    pub(super) fn levels(name: &'static str, levels: &BTreeMap<String, Level>, rows: &mut Rows) {
+        let parts: Vec<String> =
+            levels.iter().map(|(kind, level)| format!("{}: {level}", quoted_if_ambiguous(kind))).collect();
+        rows.push((name, if parts.is_empty() { "none".into() } else { parts.join(", ") }));
+    }
+
+    /// A name as written, or quoted (with escapes) where it could be read as something
+    /// else in a list: empty, `none`, holding a comma, a colon, a quote, a control
+    /// character or spaces at either end. So two different lists never read alike.
+    fn quoted_if_ambiguous(name: &str) -> String {
+        let ambiguous = name.is_empty()
+            || name == "none"
+            || name.trim() != name
+            || name.chars().any(|c| matches!(c, ',' | ':' | '"' | '\\') || c.is_control());
+        if ambiguous { format!("{name:?}") } else { name.to_owned() }
     }
 
     /// Each of the rule's four numbers on its own row (`lockout.max_failures`, ...).
