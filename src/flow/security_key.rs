@@ -26,8 +26,8 @@ use super::{Draft, Env, Failure, Proven, Step, run_in, try_run_in};
 use crate::event::EventKind;
 use crate::record::{
     CEREMONY_LIFETIME, Ceremony, CeremonyKind, CredentialId, FailureState, MAX_AUTHENTICATORS,
-    MAX_CEREMONY_STATE, MAX_PUBLIC_KEY, SecurityKey, UserHandle, UserRecord, authenticator_name,
-    window_holds,
+    MAX_CEREMONY_STATE, MAX_CREDENTIAL_ID, MAX_PUBLIC_KEY, SecurityKey, UserHandle, UserRecord,
+    authenticator_name, window_holds,
 };
 use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, RejectionReason, SensitiveAction};
 
@@ -38,7 +38,8 @@ use crate::vocabulary::{EnrollmentRejection, Method, Outcome, Refusal, Rejection
     reason = "stores and relying parties outside this crate build it (mfa-kit-sqlx, mfa-kit-webauthn, hosts' own)"
 )]
 pub struct NewKey {
-    /// The id the authenticator gave the credential.
+    /// The id the authenticator gave the credential (1 to [`MAX_CREDENTIAL_ID`] bytes;
+    /// another length is refused as malformed).
     pub credential_id: CredentialId,
     /// The credential's public key, in the relying party's encoding (at most
     /// [`MAX_PUBLIC_KEY`] bytes).
@@ -275,7 +276,14 @@ pub fn finish_registration(
             return Ok(Err(refused));
         }
         let key = match answer {
-            Ok(key) if key.public_key.len() <= MAX_PUBLIC_KEY => key,
+            // What the record can hold and read back: a relying party outside this crate
+            // may answer with more.
+            Ok(key)
+                if key.public_key.len() <= MAX_PUBLIC_KEY
+                    && (1..=MAX_CREDENTIAL_ID).contains(&key.credential_id.as_bytes().len()) =>
+            {
+                key
+            }
             Ok(_) => return Ok(Err(reject_registration(draft, CeremonyError::Malformed, env))),
             Err(error) => return Ok(Err(reject_registration(draft, error, env))),
         };

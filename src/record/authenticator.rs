@@ -10,8 +10,8 @@ use crate::otp::TotpParams;
 use crate::seal::SealedSecret;
 use crate::vocabulary::Method;
 
-/// The most authenticator apps one user may have: each one is another secret every
-/// code is checked against.
+/// The most authenticators one user may have, apps and security keys together: each
+/// app is another secret every code is checked against, each key another credential.
 pub const MAX_AUTHENTICATORS: usize = 5;
 
 /// The name of an authenticator the user did not name (the first one, a replacement,

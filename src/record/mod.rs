@@ -91,7 +91,8 @@
 //! not be written into the record and kept. So:
 //!
 //! - Every lifetime is stored with its start and its end (a lockout, an SMS code, an
-//!   enrollment, a remembered device, a proof for step-up), and holds only while the
+//!   enrollment, a security key's ceremony, a remembered device, a proof for step-up),
+//!   and holds only while the
 //!   reading is before the end, not before the start less `CLOCK_SKEW` (5 minutes), and while
 //!   the window is no longer than the rules allow now; a tightened
 //!   rule (a shorter device cap, a shorter step-up window) applies at once. A lockout
@@ -102,8 +103,8 @@
 //!   shown ([`from_the_future`]) was written by a clock that ran ahead (or the reading
 //!   is behind: either way it grants nothing), and it is voided, not merely refused:
 //!   every transition with a reading first deletes such devices and codes, forgets
-//!   such proof times, drops such an enrollment, lifts such a lockout (its failures
-//!   still count) and stops counting such sends and enrollment starts, audited as
+//!   such proof times, drops such an enrollment or key ceremony, lifts such a lockout
+//!   (its failures still count) and stops counting such sends and enrollment starts, audited as
 //!   `future_dated_voided` ([`crate::flow::clock`]). Checks that only read (the sign-in
 //!   decision, step-up, showing an enrollment again, the device list) refuse such
 //!   windows, and the service then saves the voiding

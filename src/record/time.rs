@@ -58,6 +58,7 @@ impl UserRecord {
             (future(self.lock_start()), Voided::Lockout),
             (self.oob.sent_at.iter().any(|at| from_the_future(*at, now)), Voided::Send),
             (self.enrollment_starts.iter().any(|at| from_the_future(*at, now)), Voided::EnrollmentStart),
+            (future(self.rare.ceremony.as_ref().map(|c| c.started_at)), Voided::KeyCeremony),
         ]
         .into_iter()
         .filter_map(|(present, kind)| present.then_some(kind))
@@ -65,8 +66,8 @@ impl UserRecord {
 
     /// Voids every window [`UserRecord::future_dated`] names: such devices and the
     /// code are deleted, such proof times forgotten, the enrollment dropped, the
-    /// lockout lifted (its failures still count), and such sends and starts no longer
-    /// counted. Returns what was voided.
+    /// lockout lifted (its failures still count), such sends and starts no longer
+    /// counted, and the security key's ceremony dropped. Returns what was voided.
     pub(crate) fn void_future_dated(&mut self, now: u64, code_lifetime: u64) -> Vec<Voided> {
         let voided: Vec<Voided> = self.future_dated(now, code_lifetime).collect();
         for kind in &voided {
@@ -88,6 +89,7 @@ impl UserRecord {
                     let kept = self.enrollment_starts.iter().copied().filter(|at| !from_the_future(*at, now));
                     self.enrollment_starts = kept.collect();
                 }
+                Voided::KeyCeremony => self.rare.edit().ceremony = None,
             }
         }
         voided

@@ -159,6 +159,9 @@ pub enum Voided {
     Send,
     /// An enrollment start counted towards the restart limit.
     EnrollmentStart,
+    /// A security key's registration or sign-in ceremony in progress (its answer is
+    /// refused).
+    KeyCeremony,
 }
 
 /// Why devices were revoked.
@@ -332,6 +335,7 @@ super::stable_ids!("voided item", Voided {
     Lockout => "lockout",
     Send => "send",
     EnrollmentStart => "enrollment_start",
+    KeyCeremony => "key_ceremony",
 });
 
 super::stable_ids!("revocation", Revocation {
