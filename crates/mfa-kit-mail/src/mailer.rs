@@ -9,6 +9,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Severity;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::error::MailError;
@@ -49,8 +50,9 @@ pub struct SmtpConfig {
     pub port: u16,
     /// How the connection is protected.
     pub tls: TlsMode,
-    /// How long connecting may take (TCP and, for implicit TLS, the handshake).
-    /// Default 10 s.
+    /// How long the TCP connection may take to open. Default 10 s. (A TLS handshake,
+    /// implicit or after STARTTLS, is bounded by `send_timeout` only: lettre times the
+    /// TCP connect alone.)
     pub connect_timeout: Duration,
     /// How long handing over one message may take in all, from connecting to the
     /// server's answer after the body: a server that stops answering makes the send
@@ -273,7 +275,13 @@ impl Mailer {
                 Err(MailError::Timeout(self.inner.config.connect_timeout))
             }
             Ok(Err(error)) => Err(MailError::from_smtp(&error, secret)),
-            Ok(Ok(_response)) => Ok(()),
+            // lettre takes any positive reply; only a 2xx after the body is acceptance.
+            Ok(Ok(response)) if response.code().severity == Severity::PositiveCompletion => Ok(()),
+            Ok(Ok(response)) => Err(MailError::Refused {
+                code: u16::from(response.code()),
+                permanent: false,
+                detail: crate::error::sanitise(response.first_line().unwrap_or_default(), secret),
+            }),
         }
     }
 }
