@@ -77,7 +77,7 @@
 //! | `sign_in_refused` | `reason`: `policy_refused` (address off the allowlist), `locked_out`, `disabled` |
 //! | `refusals_summarised` | `refused` (how many), `since` (the interval's start) |
 //! | `audit_pruned` | `before` (events before this time were deleted), `deleted` (how many) |
-//! | `future_dated_voided` | `reading`; `voided`: list of `remembered_device`, `code`, `proof`, `pending_enrollment`, `lockout`, `send`, `enrollment_start` |
+//! | `future_dated_voided` | `reading`; `voided`: list of `remembered_device`, `code`, `proof`, `pending_enrollment`, `lockout`, `send`, `enrollment_start`, `key_ceremony` |
 //!
 //! `outcome` is `success` or `failure`; `context.address` is an IP address or null,
 //! `context.device` the host's label or null; times are seconds since the Unix epoch.

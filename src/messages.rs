@@ -114,7 +114,11 @@ impl Language {
             let mut parts = item.split(';');
             let language = Language::from_tag(parts.next()?.trim()).ok()?;
             let q = parts
-                .find_map(|param| param.trim().strip_prefix("q="))
+                // The weight's name is case-insensitive (RFC 9110 §12.4.2): `q=` or `Q=`.
+                .find_map(|param| {
+                    let param = param.trim();
+                    param.get(..2).filter(|name| name.eq_ignore_ascii_case("q=")).map(|_| &param[2..])
+                })
                 .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok().filter(|q| q.is_finite()))?;
             (q > 0.0).then_some((language, q))
         });

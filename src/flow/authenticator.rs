@@ -241,6 +241,24 @@ pub fn resynchronise<T: Borrow<Totp>>(
     })
 }
 
+/// Whether the record holds a security key's proof fresh enough for turning MFA off:
+/// within the step-up window, and, in a session, the session's own; the refusal if
+/// not (or the step-up's own, for a session that ended or a frozen account).
+fn fresh_key_proof(record: &UserRecord, env: &Env<'_>) -> Result<(), Refusal> {
+    match super::step_up::check(record, SensitiveAction::RemoveAuthenticator, env) {
+        StepUp::Proceed { .. } | StepUp::Prove { .. } => {}
+        other => return Err(other.refusal().unwrap_or(Refusal::FreshProofRequired)),
+    }
+    let window = env.policy.fresh_proof_window(env.context);
+    let at =
+        record.proofs.get(Method::SecurityKey).filter(|at| UserRecord::proof_holds(*at, env.now, window));
+    let own = match env.context.session.map(|session| session.proved_at) {
+        Some(session_proof) => at.filter(|at| session_proof == Some(*at)),
+        None => at,
+    };
+    own.map(drop).ok_or(Refusal::FreshProofRequired)
+}
+
 /// The user turns MFA off (R20): the one way to end up without MFA, for every kind of
 /// user. Needs `confirmed` (the "yes, turn it off" of the screen) and a current code,
 /// and is refused (and audited) where a rule forbids it (R12). The current code is:
@@ -298,11 +316,7 @@ pub fn deactivate<T: Borrow<Totp>>(
             // A recovery code's proof, fresh as it may be, is not the key's.
             match draft.refuse_if_locked(Method::SecurityKey, env.now) {
                 Some(locked) => Err(locked),
-                None => match super::step_up::check(draft.get(), SensitiveAction::RemoveAuthenticator, env) {
-                    StepUp::Proceed { proof: Some(proof) } if proof.method == Method::SecurityKey => Ok(()),
-                    StepUp::Proceed { .. } => Err(Refusal::FreshProofRequired),
-                    other => Err(other.refusal().unwrap_or(Refusal::FreshProofRequired)),
-                },
+                None => fresh_key_proof(draft.get(), env),
             }
         } else if by_destination {
             match key {

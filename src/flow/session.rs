@@ -129,8 +129,8 @@ fn signed_out(record: &UserRecord, session: &SessionFacts) -> bool {
 /// at least the longest lifetime an organisation may set), so a copy of the session
 /// saved again after the host deleted it ends at its next request
 /// ([`SessionEnd::SignedOut`]). At most [`REMEMBERED_SIGN_OUTS`] are kept: beyond
-/// that, those that end soonest are forgotten (those that have passed their time
-/// first). The reading of `now` forgets none: one reading far ahead would forget
+/// that, of the others, those that end soonest are forgotten (those that have passed
+/// their time first); the session signed out now is always remembered. The reading of `now` forgets none: one reading far ahead would forget
 /// sessions still running. `true` if the session was
 /// remembered now; a session without a tag changes nothing (`false`). Not audited:
 /// how the account is protected does not change.
@@ -142,12 +142,13 @@ pub fn sign_out(record: &mut UserRecord, session: &SessionFacts, limits: Session
             return Ok(false);
         }
         let ended = &mut draft.edit().rare.edit().ended_sessions;
-        ended.push(EndedSession { tag, until });
-        if ended.len() > REMEMBERED_SIGN_OUTS {
+        // Room is made among the others: the session signed out now is remembered.
+        if ended.len() >= REMEMBERED_SIGN_OUTS {
             ended.sort_by_key(|e| e.until);
-            let excess = ended.len() - REMEMBERED_SIGN_OUTS;
+            let excess = ended.len() + 1 - REMEMBERED_SIGN_OUTS;
             ended.drain(..excess);
         }
+        ended.push(EndedSession { tag, until });
         Ok(true)
     })
 }

@@ -28,7 +28,7 @@ refusal-disabled = Too many wrong codes: two-step verification is blocked for th
 refusal-method_not_allowed = Your organisation does not allow this way of signing in. Choose another.
 refusal-fresh_proof_required = For your security, confirm it is you: enter a code again, then retry.
 refusal-address_not_allowed = Sign-in is not allowed from this network. Contact your administrator.
-refusal-not_enrolled = Two-step verification is not set up for this account.
+refusal-not_enrolled = Two-step verification is not set up for this account. Set up two-step verification first, or ask your administrator.
 refusal-invalid_key = That key cannot be used: give the otpauth:// link or the key in letters A-Z and digits 2-7, at least 26 characters long.
 refusal-already_enrolled = An authenticator is already set up. Set up the new one with codes from the app instead.
 refusal-too_many_authenticators = You have as many authenticator apps as allowed. Remove one before adding another.
@@ -51,10 +51,10 @@ refusal-forbidden = { $reason ->
 refusal-last_factor = This is your last way to confirm it is you. To stop using two-step verification, turn it off instead.
 refusal-same_as_primary = The backup phone number or address must differ from the primary one.
 refusal-no_destination = { $role ->
-        [backup] No backup phone number or e-mail address is set up.
-       *[primary] No phone number or e-mail address is set up for codes.
+        [backup] No backup phone number or e-mail address is set up. Add one, or use another way.
+       *[primary] No phone number or e-mail address is set up for codes. Add one, or use another way.
     }
-refusal-rate_limited = A code was sent recently. Wait a moment before asking for another.
+refusal-rate_limited = A code was sent recently. Wait a moment before asking for another: ask again after { $retry_at }.
 refusal-remember_disabled = This device cannot be remembered: your organisation does not allow it.
 refusal-reason_required = Give a reason for the reset.
 refusal-self_reset = You cannot reset your own two-step verification. Ask another administrator.

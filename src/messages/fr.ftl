@@ -27,7 +27,7 @@ refusal-disabled = Trop de codes erronés : la validation en deux étapes est b
 refusal-method_not_allowed = Votre organisation n’autorise pas ce moyen de connexion. Choisissez-en un autre.
 refusal-fresh_proof_required = Pour votre sécurité, confirmez votre identité : saisissez de nouveau un code, puis réessayez.
 refusal-address_not_allowed = La connexion n’est pas autorisée depuis ce réseau. Contactez votre administrateur.
-refusal-not_enrolled = La validation en deux étapes n’est pas configurée pour ce compte.
+refusal-not_enrolled = La validation en deux étapes n’est pas configurée pour ce compte. Configurez-la d’abord, ou adressez-vous à votre administrateur.
 refusal-invalid_key = Cette clé ne peut pas être utilisée : indiquez le lien otpauth:// ou la clé en lettres A-Z et chiffres 2-7, d’au moins 26 caractères.
 refusal-already_enrolled = Une application d’authentification est déjà configurée. Configurez plutôt la nouvelle avec des codes de l’application.
 refusal-too_many_authenticators = Vous avez atteint le nombre maximal d’applications d’authentification. Supprimez-en une avant d’en ajouter une autre.
@@ -50,10 +50,10 @@ refusal-forbidden = { $reason ->
 refusal-last_factor = C’est votre dernier moyen de confirmer votre identité. Pour ne plus utiliser la validation en deux étapes, désactivez-la plutôt.
 refusal-same_as_primary = Le numéro de téléphone ou l’adresse de secours doit être différent du numéro ou de l’adresse principal.
 refusal-no_destination = { $role ->
-        [backup] Aucun numéro de téléphone ni aucune adresse e-mail de secours n’est configuré.
-       *[primary] Aucun numéro de téléphone ni aucune adresse e-mail n’est configuré pour recevoir des codes.
+        [backup] Aucun numéro de téléphone ni aucune adresse e-mail de secours n’est configuré. Ajoutez-en un, ou utilisez un autre moyen.
+       *[primary] Aucun numéro de téléphone ni aucune adresse e-mail n’est configuré pour recevoir des codes. Ajoutez-en un, ou utilisez un autre moyen.
     }
-refusal-rate_limited = Un code a été envoyé récemment. Patientez un instant avant d’en demander un autre.
+refusal-rate_limited = Un code a été envoyé récemment. Patientez un instant avant d’en demander un autre : redemandez-en un après le { $retry_at }.
 refusal-remember_disabled = Cet appareil ne peut pas être mémorisé : votre organisation ne l’autorise pas.
 refusal-reason_required = Indiquez le motif de la réinitialisation.
 refusal-self_reset = Vous ne pouvez pas réinitialiser votre propre validation en deux étapes. Adressez-vous à un autre administrateur.
@@ -163,8 +163,8 @@ event-org_settings_changed = { $count ->
 event-org_settings_change_refused = Une modification des paramètres MFA de { $org } a été refusée ({ $reason }).
 event-password_changed = Le mot de passe a été changé ; les autres sessions ont été fermées.
 event-reset_refused = Une réinitialisation a été refusée ({ $reason }).
-event-host_action_allowed = « { $action } » a été autorisé après une preuve récente du second facteur.
-event-host_action_refused = « { $action } » a été refusé ({ $refusal }).
+event-host_action_allowed = « { $action } » a été autorisé après une preuve récente du second facteur.
+event-host_action_refused = « { $action } » a été refusé ({ $refusal }).
 event-sign_in_refused = Une connexion a été refusée ({ $reason }).
 event-refusals_summarised = { $refused ->
         [one] { $refused } autre tentative refusée depuis le { $since }.

@@ -42,7 +42,9 @@ pub enum SecretError {
         found: usize,
     },
     /// The secret is longer than this crate accepts.
-    #[error("the secret is longer than {max} bytes")]
+    #[error(
+        "the secret is longer than {max} bytes: give the key your authenticator or the other system shows, of at most {max} bytes"
+    )]
     TooLong {
         /// The longest secret accepted, in bytes.
         max: usize,
@@ -57,7 +59,7 @@ pub enum SecretError {
 #[non_exhaustive]
 pub enum CodeError {
     /// Nothing but white space was entered.
-    #[error("no code was entered")]
+    #[error("no code was entered: type the code your app or message shows")]
     Empty,
     /// The input holds a character other than an ASCII digit or a space.
     #[error("the code may hold only the digits 0-9 and spaces (character {position} is neither)")]

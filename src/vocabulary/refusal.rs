@@ -63,7 +63,9 @@ pub enum Refusal {
     #[error("Sign-in is not allowed from this network. Contact your administrator.")]
     AddressNotAllowed,
     /// The user has not set up the second factor this needs.
-    #[error("Two-step verification is not set up for this account.")]
+    #[error(
+        "Two-step verification is not set up for this account. Set up two-step verification first, or ask your administrator."
+    )]
     NotEnrolled,
     /// A key to import cannot be used: not an otpauth:// TOTP link or base32 text, or
     /// shorter than 128 bits.
@@ -120,7 +122,10 @@ pub enum Refusal {
     #[error("{}", no_destination_text(*.0))]
     NoDestination(Role),
     /// Codes were sent too often: wait before asking again.
-    #[error("A code was sent recently. Wait a moment before asking for another.")]
+    #[error(
+        "A code was sent recently. Wait a moment before asking for another: ask again after {}.",
+        super::utc::utc_minute(super::utc::minute_after(*.retry_at))
+    )]
     RateLimited {
         /// When a new code may be sent, in seconds since the Unix epoch.
         retry_at: u64,
@@ -295,8 +300,10 @@ fn forbidden_text(reason: Reason) -> &'static str {
 
 fn no_destination_text(role: Role) -> &'static str {
     match role {
-        Role::Primary => "No phone number or e-mail address is set up for codes.",
-        Role::Backup => "No backup phone number or e-mail address is set up.",
+        Role::Primary => {
+            "No phone number or e-mail address is set up for codes. Add one, or use another way."
+        }
+        Role::Backup => "No backup phone number or e-mail address is set up. Add one, or use another way.",
     }
 }
 
