@@ -404,23 +404,41 @@ pub fn release(record: &mut UserRecord, key: &HashKey, reservation: &Reservation
         let method = reservation.destination.method();
         let challenge = draft.get().oob.challenge.as_ref().filter(|_| holds(draft.get(), key, reservation));
         let Some(challenge) = challenge else {
-            // Replaced by a newer code, or lapsed, meanwhile: no code of ours is left.
-            // Replaced before it could lapse, its send still counts: it did not happen.
-            let sent_at = reservation.reserved_at;
-            let replaced_in_time = draft
-                .get()
+            // Replaced by a newer code (taken back or used since, maybe), or lapsed,
+            // meanwhile: no code of ours is left. The send did not happen, so it stops
+            // counting if it still does (a lapse took it back already), and a
+            // destination it added, still unconfirmed, goes, unless a newer code is on
+            // its way to confirm it.
+            let record = draft.get();
+            let confirming = record.oob.challenge.as_ref().is_some_and(|newer| {
+                newer.purpose == Purpose::ConfirmDestination
+                    && record
+                        .oob
+                        .find(newer.role, false)
+                        .is_some_and(|d| d.destination == reservation.destination)
+            });
+            let added = reservation.added && !confirming;
+            let withdrawn = record
                 .oob
-                .challenge
-                .as_ref()
-                .and_then(|newer| newer.issued_at)
-                .is_some_and(|newer| newer < sent_at.saturating_add(SEND_DEADLINE));
-            if replaced_in_time {
+                .destinations
+                .iter()
+                .find(|d| added && d.confirmed_at.is_none() && d.destination == reservation.destination)
+                .map(|d| d.role);
+            let sent_at = reservation.reserved_at;
+            let counted = record.oob.sent_at.iter().rposition(|sent| *sent == sent_at);
+            if counted.is_some() || withdrawn.is_some() {
                 let oob = &mut draft.edit().oob;
-                if let Some(index) = oob.sent_at.iter().rposition(|sent| *sent == sent_at) {
+                if let Some(index) = counted {
                     oob.sent_at.remove(index);
+                }
+                if let Some(role) = withdrawn {
+                    oob.destinations.retain(|d| d.role != role || d.confirmed_at.is_some());
                 }
             }
             draft.emit(EventKind::BackupCodeNotSent { method });
+            if let Some(role) = withdrawn {
+                draft.emit(EventKind::BackupDestinationWithdrawn { role });
+            }
             return Ok(());
         };
         let (role, sent_at) = (challenge.role, reservation.reserved_at);

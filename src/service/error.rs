@@ -14,7 +14,7 @@ use crate::seal::SealError;
 /// Every failure means nobody was let in and nothing was changed, with two exceptions
 /// named at [`Error::Store`]: a store that cannot tell whether its write committed, and
 /// a code whose send was reserved but whose fate (sent, or taken back) could not be
-/// saved. None of the variants holds a secret or a code, so they are safe to log.
+/// saved (the store, or the clock, failing while it was sent). None of the variants holds a secret or a code, so they are safe to log.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -24,11 +24,13 @@ pub enum Error {
     ///
     /// When sending an SMS or e-mail code, the send is first reserved in the record
     /// (audited as `backup_code_reserved`), then confirmed as sent or taken back. If
-    /// the store fails after the reservation was saved (or its reply was lost), the
-    /// reservation stays unconfirmed: its code never works, and
+    /// the store fails after the reservation was saved (or the reservation's reply was
+    /// lost), the reservation stays unconfirmed: its code never works, and
     /// [`SEND_DEADLINE`](crate::flow::destination::SEND_DEADLINE) after it was made it lapses
     /// at the record's next change: the send stops counting towards the limits, a
-    /// destination it added is removed, and the trail says `backup_code_lapsed`.
+    /// destination it added is removed, and the trail says `backup_code_lapsed`. If
+    /// the reply lost was that of the save confirming the send, the confirmation may
+    /// have been stored: the message went, and its code works.
     #[error("the MFA store failed, so nobody was let in: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The record kept changing under concurrent updates.
@@ -37,7 +39,9 @@ pub enum Error {
         /// How many times the change was tried.
         attempts: u32,
     },
-    /// The clock failed; nobody was let in and nothing was changed.
+    /// The clock failed; nobody was let in and nothing was changed, but for a code's
+    /// reservation saved before the clock failed while it was sent: that code never
+    /// works, and lapses as after [`Error::Store`].
     #[error("the clock failed, so nobody was let in and nothing was changed: {0}")]
     Clock(#[from] ClockError),
     /// The secret sealer failed; nobody was let in and nothing was changed.

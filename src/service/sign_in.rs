@@ -56,8 +56,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// session without a tag ([`crate::policy::SessionFacts::tagged`]), changes nothing.
     ///
     /// # Errors
-    /// [`Error::Store`] or [`Error::Clock`]: the sign-out was not remembered (delete
-    /// the host's session all the same).
+    /// [`Error::Store`] or [`Error::Clock`]: the sign-out was not remembered (or, the
+    /// store's reply lost, it may have been); delete the host's session all the same.
     pub async fn sign_out(&self, user: &UserId, context: &SignInContext) -> Result<bool, Error> {
         let Some(session) = context.session.filter(|session| session.tag.is_some()) else {
             return Ok(false);
