@@ -68,8 +68,11 @@ pub enum Error {
         "the table name {0:?} is not a plain SQL identifier (letters, digits and _, at most 48 characters, optionally schema.table)"
     )]
     InvalidTableName(String),
-    /// Two of the table names are the same.
-    #[error("the records, audit and organisation settings tables must have different names")]
+    /// Two of the table names are the same; the notice outbox's tables, named after the
+    /// audit table (`<audit>_relays`, `<audit>_notices`), count too.
+    #[error(
+        "the records, audit and organisation settings tables, and the audit table's _relays and _notices tables, must have different names"
+    )]
     SameTableNames,
 }
 
@@ -144,11 +147,13 @@ impl TableNames {
                 return Err(Error::InvalidTableName(name.clone()));
             }
         }
+        // The notice outbox's tables are named after the audit table (`_relays`,
+        // `_notices`): no other table may take one of those names.
         let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-        if same(&self.records, &self.audit)
-            || same(&self.records, &self.org_settings)
-            || same(&self.audit, &self.org_settings)
-        {
+        let (relays, queue) = (format!("{}_relays", self.audit), format!("{}_notices", self.audit));
+        let all = [self.records.as_str(), self.audit.as_str(), self.org_settings.as_str(), &relays, &queue];
+        let clash = all.iter().enumerate().any(|(i, a)| all[i + 1..].iter().any(|b| same(a, b)));
+        if clash {
             return Err(Error::SameTableNames);
         }
         Ok(self)

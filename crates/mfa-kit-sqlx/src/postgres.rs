@@ -130,11 +130,17 @@ impl Sql {
             ),
             list: list_statements(records, '$', |p| format!("left(user_id, char_length({p})) = {p}")),
             read: read_statements(audit, '$'),
+            // Rows another pruner is deleting are skipped, not waited for: two pruners
+            // at once each delete full batches while any are left, so a short batch
+            // still means none are left (`PruneAudit`).
             prune: [
-                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at <= $1 ORDER BY at, id LIMIT $2)"),
-                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = $3 AND at <= $1 ORDER BY at, id LIMIT $2)"),
+                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at <= $1 ORDER BY at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"),
+                format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = $3 AND at <= $1 ORDER BY at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"),
             ],
             migrate: vec![
+                // The records table's statements first, then the audit table's, as a save
+                // takes its locks (records, then audit): a migrate beside running saves
+                // cannot deadlock with them.
                 format!(
                     "CREATE TABLE IF NOT EXISTS {records} (\
                      user_id TEXT COLLATE \"C\" PRIMARY KEY, \
@@ -143,6 +149,17 @@ impl Sql {
                      has_mfa BOOLEAN NOT NULL, \
                      record TEXT NOT NULL, \
                      updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                ),
+                // Organisations (added after the first release: tables made before get
+                // the columns here; rows written before have none).
+                format!("ALTER TABLE {records} ADD COLUMN IF NOT EXISTS org TEXT COLLATE \"C\""),
+                format!("CREATE INDEX IF NOT EXISTS {records_bare}_org ON {records} (org, user_id)"),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {records_bare}_org_without_mfa ON {records} (org, user_id) \
+                     WHERE NOT has_mfa"
+                ),
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {records_bare}_without_mfa ON {records} (user_id) WHERE NOT has_mfa"
                 ),
                 format!(
                     "CREATE TABLE IF NOT EXISTS {audit} (\
@@ -158,18 +175,7 @@ impl Sql {
                 ),
                 format!("CREATE INDEX IF NOT EXISTS {bare}_user_at ON {audit} (user_id, at, id)"),
                 format!("CREATE INDEX IF NOT EXISTS {bare}_at ON {audit} (at, id)"),
-                // Organisations (added after the first release: tables made before get
-                // the columns here; rows written before have none).
-                format!("ALTER TABLE {records} ADD COLUMN IF NOT EXISTS org TEXT COLLATE \"C\""),
                 format!("ALTER TABLE {audit} ADD COLUMN IF NOT EXISTS org TEXT COLLATE \"C\""),
-                format!("CREATE INDEX IF NOT EXISTS {records_bare}_org ON {records} (org, user_id)"),
-                format!(
-                    "CREATE INDEX IF NOT EXISTS {records_bare}_org_without_mfa ON {records} (org, user_id) \
-                     WHERE NOT has_mfa"
-                ),
-                format!(
-                    "CREATE INDEX IF NOT EXISTS {records_bare}_without_mfa ON {records} (user_id) WHERE NOT has_mfa"
-                ),
                 format!("CREATE INDEX IF NOT EXISTS {bare}_org_at ON {audit} (org, at, id) WHERE org IS NOT NULL"),
                 format!(
                     "CREATE TABLE IF NOT EXISTS {settings} (\
