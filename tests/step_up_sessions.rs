@@ -78,14 +78,20 @@ fn a_sessions_own_emailed_proof_does_not_count_through_another_sessions_later_ap
 
 /// After [`three_browsers`], where e-mailed codes count: the record keeps the latest
 /// proof of each method, and another browser proved by e-mail after session A did, so
-/// the record no longer knows what session A proved with. Step-up does not credit it
-/// with another session's method (the app proved later): session A proves again.
+/// session A's method is one of those proved since (e-mail, the app): step-up credits
+/// session A with the weaker, e-mail, never with another session's app.
 #[test]
-fn step_up_does_not_name_another_sessions_method_for_a_session() {
-    let (firm, ann, session_a, _) = three_browsers();
+fn step_up_names_the_sessions_own_method_not_another_sessions() {
+    let (firm, ann, session_a, proved_a) = three_browsers();
     let answer =
         run(firm.mfa.step_up(&ann, SensitiveAction::Host, &office().with_session(session_a))).unwrap();
-    assert!(matches!(answer, StepUp::Prove { .. }), "session A's own proof is no longer known: {answer:?}");
+    match answer {
+        StepUp::Proceed { proof: Some(proof) } => {
+            assert_eq!(proof.at, proved_a);
+            assert_eq!(proof.method, Method::Email, "session A proved with e-mail, not the app");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// The same mix-up without any overwritten proof: session A proves with an e-mailed

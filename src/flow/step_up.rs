@@ -101,13 +101,13 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
     let fresh = match env.context.session.map(|session| session.proved_at) {
         // A session that never proved a factor is never fresh.
         Some(None) => None,
-        // The session's own proof, which the record must know of: it keeps the latest
-        // proof of each method, so a proof of the session's time is the session's. Proved
-        // again since by another session, it is not found, and not credited (another
-        // session's method is not this one's). Two methods proved in the same second
-        // (two sessions) count only if both are allowed, as the weaker of the two.
+        // The session's own proof, which the record must know of. It keeps the latest
+        // proof of each method, so the session's method is one whose latest proof is
+        // at or after the session's (proved again since, maybe, by another session):
+        // the proof counts only if every such method is allowed, as the weakest of
+        // them (another session's method is not credited to this one).
         Some(Some(at)) => {
-            let methods = record.methods_proved_at(at);
+            let methods = record.methods_proved_since(at);
             let method = methods.iter().copied().max_by_key(|method| weakness(*method));
             method.filter(|_| methods.iter().all(|method| allowed(*method))).and_then(|method| {
                 UserRecord::proof_holds(at, env.now, window).then_some(LastProof { at, method })

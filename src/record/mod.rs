@@ -656,10 +656,10 @@ impl UserRecord {
         at <= now.saturating_add(CLOCK_SKEW) && now < at.saturating_add(window)
     }
 
-    /// The methods whose last proof was made at `at` (two sessions may prove in the
-    /// same second): none once the method was proved again since.
-    pub(crate) fn methods_proved_at(&self, at: u64) -> Vec<Method> {
-        self.proofs.all().filter(|proof| proof.at == at).map(|proof| proof.method).collect()
+    /// The methods whose last proof was made at or after `at`: the methods a proof made
+    /// at `at` may have used (the record keeps each method's latest proof only).
+    pub(crate) fn methods_proved_since(&self, at: u64) -> Vec<Method> {
+        self.proofs.all().filter(|proof| proof.at >= at).map(|proof| proof.method).collect()
     }
 
     /// Remembered devices (expired ones included until the next change prunes them).
