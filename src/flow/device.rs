@@ -110,10 +110,11 @@ pub fn list_within_cap(record: &UserRecord, env: &Env<'_>) -> Vec<DeviceInfo> {
     record.devices.iter().filter(|d| lets_in(d, env.now, cap)).map(DeviceInfo::from).collect()
 }
 
-/// Whether `device` lets its user in at `now` under a cap of `cap` seconds.
+/// Whether `device` lets its user in at `now` under a cap of `cap` seconds: its window
+/// holds under the record's rule for time (which includes [`holds`]) and is within
+/// the cap.
 pub(crate) fn lets_in(device: &RememberedDevice, now: u64, cap: u64) -> bool {
-    holds(device, now)
-        && crate::record::window_holds(device.created_at, device.expires_at, cap, now)
+    crate::record::window_holds(device.created_at, device.expires_at, cap, now)
         && now < device.created_at.saturating_add(cap)
 }
 
@@ -205,10 +206,7 @@ fn find<'a>(
             found = Some(device);
         }
     }
-    found.filter(|d| {
-        crate::record::window_holds(d.created_at, d.expires_at, cap, now)
-            && now < d.created_at.saturating_add(cap)
-    })
+    found.filter(|d| lets_in(d, now, cap))
 }
 
 #[cfg(test)]
