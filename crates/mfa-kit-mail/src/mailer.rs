@@ -4,13 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lettre::Message;
+use lettre::address::Envelope;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::transport::smtp::response::Severity;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::response::{Response, Severity};
 
 use crate::error::MailError;
 use crate::render::Rendered;
@@ -56,7 +57,8 @@ pub struct SmtpConfig {
     pub connect_timeout: Duration,
     /// How long handing over one message may take in all, from connecting to the
     /// server's answer after the body: a server that stops answering makes the send
-    /// fail after this. Default 30 s.
+    /// fail after this. Default 30 s. (The answer to `QUIT` that follows is waited
+    /// for at most a second more and changes nothing: the answer to the body decides.)
     pub send_timeout: Duration,
     /// The name given in `EHLO`; by default the letterhead's domain.
     pub hello_name: Option<String>,
@@ -187,10 +189,18 @@ pub struct Mailer {
 }
 
 struct Inner {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
     config: SmtpConfig,
     letterhead: Letterhead,
+    /// The TLS settings, built once: `None` under [`TlsMode::None`].
+    tls: Option<TlsParameters>,
+    hello: ClientId,
+    credentials: Option<Credentials>,
 }
+
+/// The longest wait for the server's answer to `QUIT` once it has answered the body:
+/// the message is handed over (or refused) by then, whatever that answer, so a server
+/// that never answers it costs a send this long and nothing else.
+const QUIT_WAIT: Duration = Duration::from_secs(1);
 
 impl fmt::Debug for Mailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -210,24 +220,16 @@ impl Mailer {
     /// [`MailError::Config`] when TLS cannot be set up for the host (a root certificate
     /// that is not PEM, a host name that is not one).
     pub fn new(config: SmtpConfig, letterhead: Letterhead) -> Result<Mailer, MailError> {
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
-            .port(config.port)
-            .timeout(Some(config.connect_timeout));
-        let builder = match config.tls {
-            TlsMode::None => builder.tls(Tls::None),
-            TlsMode::StartTls => builder.tls(Tls::Required(config.tls_parameters()?)),
-            TlsMode::Implicit => builder.tls(Tls::Wrapper(config.tls_parameters()?)),
+        let tls = match config.tls {
+            TlsMode::None => None,
+            TlsMode::StartTls | TlsMode::Implicit => Some(config.tls_parameters()?),
         };
-        let hello = config.hello_name.clone().unwrap_or_else(|| letterhead.domain.clone());
-        let builder = builder.hello_name(ClientId::Domain(hello));
-        let builder = match (&config.username, &config.password) {
-            (Some(username), Some(password)) => {
-                builder.credentials(Credentials::new(username.clone(), password.0.clone()))
-            }
-            _ => builder,
+        let hello = ClientId::Domain(config.hello_name.clone().unwrap_or_else(|| letterhead.domain.clone()));
+        let credentials = match (&config.username, &config.password) {
+            (Some(username), Some(password)) => Some(Credentials::new(username.clone(), password.0.clone())),
+            _ => None,
         };
-        let transport = builder.build();
-        Ok(Mailer { inner: Arc::new(Inner { transport, config, letterhead }) })
+        Ok(Mailer { inner: Arc::new(Inner { config, letterhead, tls, hello, credentials }) })
     }
 
     /// The letterhead.
@@ -268,21 +270,62 @@ impl Mailer {
             .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(rendered.text))
             .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(rendered.html));
         let message = builder.multipart(body).map_err(|error| MailError::Build(error.to_string()))?;
+        let (envelope, raw) = (message.envelope().clone(), message.formatted());
         let limit = self.inner.config.send_timeout;
-        match tokio::time::timeout(limit, self.inner.transport.send(message)).await {
-            Err(_elapsed) => Err(MailError::Timeout(limit)),
-            Ok(Err(error)) if error.is_timeout() => {
-                Err(MailError::Timeout(self.inner.config.connect_timeout))
-            }
-            Ok(Err(error)) => Err(MailError::from_smtp(&error, secret)),
-            // lettre takes any positive reply; only a 2xx after the body is acceptance.
-            Ok(Ok(response)) if response.code().severity == Severity::PositiveCompletion => Ok(()),
-            Ok(Ok(response)) => Err(MailError::Refused {
+        let (response, mut connection) =
+            match tokio::time::timeout(limit, self.hand_over(&envelope, &raw)).await {
+                Err(_elapsed) => return Err(MailError::Timeout(limit)),
+                Ok(Err(error)) if error.is_timeout() => {
+                    return Err(MailError::Timeout(self.inner.config.connect_timeout));
+                }
+                Ok(Err(error)) => return Err(MailError::from_smtp(&error, secret)),
+                Ok(Ok(handed)) => handed,
+            };
+        // The server has answered the body: what it said decides. Its answer to `QUIT`
+        // changes nothing, so it is waited for briefly, then the connection is closed.
+        let _ = tokio::time::timeout(QUIT_WAIT, connection.quit()).await;
+        drop(connection);
+        // lettre takes any positive reply; only a 2xx after the body is acceptance.
+        if response.code().severity == Severity::PositiveCompletion {
+            Ok(())
+        } else {
+            Err(MailError::Refused {
                 code: u16::from(response.code()),
                 permanent: false,
                 detail: crate::error::sanitise(response.first_line().unwrap_or_default(), secret),
-            }),
+            })
         }
+    }
+
+    /// One connection: connect (TLS from the first byte, or STARTTLS, which is then
+    /// required), sign in if there are credentials, and hand over the message. The
+    /// server's answer to the body, with the connection still open.
+    async fn hand_over(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<(Response, AsyncSmtpConnection), lettre::transport::smtp::Error> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let implicit = inner.tls.clone().filter(|_| config.tls == TlsMode::Implicit);
+        let server = (config.host.as_str(), config.port);
+        let mut connection = AsyncSmtpConnection::connect_tokio1(
+            server,
+            Some(config.connect_timeout),
+            &inner.hello,
+            implicit,
+            None,
+        )
+        .await?;
+        if let (TlsMode::StartTls, Some(tls)) = (config.tls, &inner.tls) {
+            // Refused by a server that does not offer it: nothing more is sent.
+            connection.starttls(tls.clone(), &inner.hello).await?;
+        }
+        if let Some(credentials) = &inner.credentials {
+            connection.auth(DEFAULT_MECHANISMS, credentials).await?;
+        }
+        let response = connection.send(envelope, raw).await?;
+        Ok((response, connection))
     }
 }
 

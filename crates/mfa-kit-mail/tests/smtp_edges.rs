@@ -65,11 +65,18 @@ struct Script {
     body_delay: Duration,
     /// Whether `EHLO` offers `AUTH PLAIN LOGIN` (never STARTTLS).
     offer_auth: bool,
+    /// Whether `QUIT` is answered (`221`); if not, the connection is held open, silent.
+    answers_quit: bool,
 }
 
 impl Script {
     fn taking() -> Script {
-        Script { body_reply: Some("250 2.0.0 queued as 1234"), body_delay: Duration::ZERO, offer_auth: false }
+        Script {
+            body_reply: Some("250 2.0.0 queued as 1234"),
+            body_delay: Duration::ZERO,
+            offer_auth: false,
+            answers_quit: true,
+        }
     }
 }
 
@@ -161,8 +168,14 @@ fn serve(stream: std::net::TcpStream, script: Script, heard: &Mutex<Vec<String>>
                 in_data = true;
                 say("354 go ahead");
             }
-            "QUIT" => {
+            "QUIT" if script.answers_quit => {
                 say("221 bye");
+                return;
+            }
+            "QUIT" => {
+                // Holds the connection open until the client closes it.
+                let mut sink = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut reader, &mut sink);
                 return;
             }
             _ => say("502 5.5.2 not implemented"),
@@ -273,6 +286,37 @@ async fn a_slow_reply_to_the_body_within_the_send_timeout_is_ok() {
 
     let added = mfa.add_destination(&ed, destination, Role::Primary, &sender, &office()).await;
     assert!(matches!(added, Ok(Ok(_))), "{added:?}");
+}
+
+/// A server that answers the body with 250 has taken the message, whatever it does
+/// with `QUIT` afterwards: one that never answers `QUIT` gets the send counted as sent
+/// (the user has the code), not failed when the send timeout runs out.
+#[tokio::test]
+async fn a_server_that_never_answers_quit_after_taking_the_message_has_it_sent() {
+    let server = Server::start(Script { answers_quit: false, ..Script::taking() });
+    let sender = MailCodeSender::new(mailer(
+        server.port,
+        TlsMode::None,
+        Duration::from_secs(2),
+        Duration::from_secs(4),
+    ));
+    let mfa = service();
+    let fe = UserId::new("fe");
+    let destination = Destination::email("fe@mail-test.example").unwrap();
+
+    let added = mfa.add_destination(&fe, destination, Role::Primary, &sender, &office()).await;
+
+    // Waiting for the answer to QUIT within the send timeout would end in a timeout.
+    assert!(matches!(added, Ok(Ok(_))), "the server took the message (250): {added:?}");
+    assert!(
+        server.heard().iter().any(|line| line == "QUIT"),
+        "the mailer said goodbye: {:?}",
+        server.heard()
+    );
+    let bodies = server.bodies();
+    let code = code_in(&bodies[0]).expect("the code in the body");
+    let confirmed = mfa.confirm_destination(&fe, &code, &office()).await;
+    assert!(matches!(confirmed, Ok(Ok(_))), "the code the user received works: {confirmed:?}");
 }
 
 /// STARTTLS required, credentials configured, a server offering AUTH but not STARTTLS:
