@@ -69,7 +69,7 @@ pub mod service;
 #[cfg(feature = "std")]
 pub mod prelude;
 
-/// The requirements R1 to R31 that the documentation refers to, and the sources
+/// The requirements R1 to R33 that the documentation refers to, and the sources
 /// ("seed 000" to "seed 004") they come from. The same text is `docs/requirements.md`.
 #[doc = include_str!("../docs/requirements.md")]
 pub mod requirements {}
