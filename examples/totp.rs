@@ -94,19 +94,38 @@ fn run(args: &[String]) -> Result<Outcome, BadInput> {
     }
 }
 
+/// An argument where an option was expected. It is named only when it looks like an
+/// option (`--` and a lower-case word): anything else may be a secret or a code given
+/// without its option, which an error never repeats.
+fn unknown(place: usize, argument: &str) -> BadInput {
+    let looks_like_option = argument.strip_prefix("--").is_some_and(|name| {
+        (1..=20).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+    });
+    if looks_like_option {
+        BadInput(format!("unknown option {argument}"))
+    } else {
+        BadInput(format!(
+            "argument {} after the command is not an option: each option starts with -- and is followed by its value (such as --secret B32)",
+            place + 1
+        ))
+    }
+}
+
 /// `--name value` pairs, each known and given at most once.
 struct Options(BTreeMap<String, String>);
 
 impl Options {
     fn parse(args: &[String], known: &[&str]) -> Result<Options, BadInput> {
         let mut found = BTreeMap::new();
-        let mut rest = args.iter();
-        while let Some(flag) = rest.next() {
+        let mut rest = args.iter().enumerate();
+        while let Some((place, flag)) = rest.next() {
             let name = flag
                 .strip_prefix("--")
                 .filter(|name| known.contains(name))
-                .ok_or_else(|| BadInput(format!("unknown option {flag:?}")))?;
-            let value = rest.next().ok_or_else(|| BadInput(format!("--{name} needs a value")))?;
+                .ok_or_else(|| unknown(place, flag))?;
+            let Some((_, value)) = rest.next() else {
+                return Err(BadInput(format!("--{name} needs a value")));
+            };
             if found.insert(name.to_string(), value.clone()).is_some() {
                 return Err(BadInput(format!("--{name} is given twice")));
             }
@@ -126,7 +145,7 @@ impl Options {
         self.get(name)
             .map(|text| {
                 text.parse::<u64>()
-                    .map_err(|_| BadInput(format!("--{name} must be a whole number, not {text:?}")))
+                    .map_err(|_| BadInput(format!("--{name} must be a whole number of 0 or more")))
             })
             .transpose()
     }

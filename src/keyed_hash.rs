@@ -86,6 +86,12 @@ impl fmt::Debug for HashKey {
 pub struct Digest([u8; 32]);
 
 impl Digest {
+    /// The digest as base32 in a buffer wiped when dropped, for a digest that is itself
+    /// a credential (the MAC of a link).
+    pub(crate) fn to_base32_wiped(self) -> zeroize::Zeroizing<String> {
+        crate::otp::base32_wiped(&self.0)
+    }
+
     /// Whether two digests are equal, in constant time.
     pub(crate) fn matches(&self, other: &Digest) -> bool {
         ct::bytes_eq(&self.0, &other.0)

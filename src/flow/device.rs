@@ -175,10 +175,7 @@ fn issue(
 ) -> Result<(DeviceToken, RememberedDevice), SecretError> {
     let mut raw = Zeroizing::new([0u8; 32]);
     crate::otp::random::fill(raw.as_mut())?;
-    let token = DeviceToken::issued(Zeroizing::new(base32::encode(
-        base32::Alphabet::Rfc4648 { padding: false },
-        raw.as_ref(),
-    )));
+    let token = DeviceToken::issued(crate::otp::base32_wiped(raw.as_ref()));
     let mut id = [0u8; 8];
     crate::otp::random::fill(&mut id)?;
     let id: String = id.iter().map(|b| format!("{b:02x}")).collect();

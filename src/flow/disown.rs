@@ -127,9 +127,10 @@ impl fmt::Debug for DisownToken {
     }
 }
 
-fn mac(key: &HashKey, user: &UserId, event_id: i64, at: u64, subject: &str) -> String {
+/// The MAC that makes a link valid: a credential, wiped when dropped.
+fn mac(key: &HashKey, user: &UserId, event_id: i64, at: u64, subject: &str) -> Zeroizing<String> {
     let digest = key.hash("disown", user, &[&event_id.to_be_bytes(), &at.to_be_bytes(), subject.as_bytes()]);
-    String::from(digest)
+    digest.to_base32_wiped()
 }
 
 /// The token of the link in the notice of `user`'s stored event `event_id`, of kind
@@ -137,7 +138,12 @@ fn mac(key: &HashKey, user: &UserId, event_id: i64, at: u64, subject: &str) -> S
 pub fn token(key: &HashKey, user: &UserId, event_id: i64, at: u64, event: &EventKind) -> DisownToken {
     let subject = Subject::of(event).encode();
     let mac = mac(key, user, event_id, at, &subject);
-    DisownToken(Zeroizing::new(format!("{event_id}.{at}.{subject}.{mac}")))
+    let head = format!("{event_id}.{at}.{subject}.");
+    // Made at its final size: a buffer that grew would leave the MAC freed unwiped.
+    let mut text = Zeroizing::new(String::with_capacity(head.len() + mac.len()));
+    text.push_str(&head);
+    text.push_str(&mac);
+    DisownToken(text)
 }
 
 /// What redeeming a link did.

@@ -102,7 +102,7 @@ impl Secret {
 
     /// The secret as unpadded upper-case base32, as in an otpauth:// URI.
     pub fn to_base32(&self) -> Zeroizing<String> {
-        Zeroizing::new(base32::encode(base32::Alphabet::Rfc4648 { padding: false }, &self.bytes))
+        base32_wiped(&self.bytes)
     }
 
     /// The base32 form in groups of four separated by spaces, for typing by hand
@@ -138,6 +138,30 @@ impl Secret {
     pub fn bit_len(&self) -> usize {
         self.bytes.len() * 8
     }
+}
+
+/// `bytes` as unpadded upper-case base32 (RFC 4648), written into a buffer made at its
+/// final size and wiped when dropped: a buffer that grew on the way would leave part of
+/// a secret in memory freed without being wiped.
+pub(crate) fn base32_wiped(bytes: &[u8]) -> Zeroizing<String> {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = Zeroizing::new(String::with_capacity((bytes.len() * 8).div_ceil(5)));
+    // Bits not yet written, the newest lowest: fewer than 5 between bytes.
+    let (mut pending, mut count) = (0u16, 0u32);
+    for &byte in bytes {
+        pending = (pending << 8) | u16::from(byte);
+        count += 8;
+        while count >= 5 {
+            count -= 5;
+            out.push(char::from(ALPHABET[usize::from((pending >> count) & 31)]));
+        }
+        pending &= (1 << count) - 1;
+    }
+    if count > 0 {
+        out.push(char::from(ALPHABET[usize::from((pending << (5 - count)) & 31)]));
+    }
+    pending.zeroize();
+    out
 }
 
 fn check_len(len: usize) -> Result<(), SecretError> {
@@ -232,6 +256,13 @@ mod tests {
             prop_assert_eq!(plain.expose_bytes(), &bytes[..]);
             let grouped = Secret::from_base32(&secret.to_base32_grouped().to_lowercase()).unwrap();
             prop_assert_eq!(grouped.expose_bytes(), &bytes[..]);
+        }
+
+        #[test]
+        fn the_wiped_encoding_is_rfc_4648_at_its_final_size(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let wiped = base32_wiped(&bytes);
+            prop_assert_eq!(wiped.as_str(), base32::encode(base32::Alphabet::Rfc4648 { padding: false }, &bytes));
+            prop_assert_eq!(wiped.len(), (bytes.len() * 8).div_ceil(5));
         }
     }
 }

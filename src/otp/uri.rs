@@ -240,13 +240,23 @@ impl KeyUri {
     /// The URI text. It holds the secret, so it is wiped from memory when dropped:
     /// hand it to the QR renderer and nowhere else.
     pub fn to_uri(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(String::with_capacity(128));
+        // What comes before and after the secret is written first, so the buffer that
+        // takes the secret is made at its final size: one that grew would leave a copy
+        // of the secret in memory freed without being wiped.
+        let (mut head, mut tail) = (String::new(), String::new());
         // Writing to a String never fails, so the fmt::Results below are always Ok.
-        let _ = self.write_uri(&mut out);
+        let _ = self.write_head(&mut head);
+        let _ = self.write_tail(&mut tail);
+        let secret = self.secret.to_base32();
+        let mut out = Zeroizing::new(String::with_capacity(head.len() + secret.len() + tail.len()));
+        out.push_str(&head);
+        out.push_str(&secret);
+        out.push_str(&tail);
         out
     }
 
-    fn write_uri(&self, out: &mut String) -> fmt::Result {
+    /// The URI up to its secret: `otpauth://totp/Issuer:account?secret=`.
+    fn write_head(&self, out: &mut String) -> fmt::Result {
         let kind = match self.kind {
             OtpKind::Totp { .. } => "totp",
             OtpKind::Hotp { .. } => "hotp",
@@ -257,7 +267,12 @@ impl KeyUri {
             out.push(':');
         }
         percent_encode(&self.account, out);
-        write!(out, "?secret={}", self.secret.to_base32().as_str())?;
+        out.push_str("?secret=");
+        Ok(())
+    }
+
+    /// The URI's parameters after its secret.
+    fn write_tail(&self, out: &mut String) -> fmt::Result {
         if let Some(issuer) = &self.issuer {
             out.push_str("&issuer=");
             percent_encode(issuer, out);

@@ -131,13 +131,14 @@ pub async fn csrf_protect(
         return refuse();
     }
     let expected = match session.get::<String>(KEY).await {
-        Ok(Some(token)) => token,
+        Ok(Some(token)) => zeroize::Zeroizing::new(token),
         Ok(None) => return refuse(),
         Err(error) => return WebError::from(error).into_response(),
     };
     let header_token =
         request.headers().get(CsrfToken::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (parts, body) = request.into_parts();
+    let header_token = header_token.map(zeroize::Zeroizing::new);
     let (sent, body) = match header_token {
         Some(token) => (Some(token), body),
         None if is_form(&parts.headers) => {
@@ -146,7 +147,8 @@ pub async fn csrf_protect(
             };
             let sent = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
                 .ok()
-                .and_then(|fields| fields.into_iter().find(|(k, _)| k == CsrfToken::FIELD).map(|(_, v)| v));
+                .and_then(|fields| fields.into_iter().find(|(k, _)| k == CsrfToken::FIELD).map(|(_, v)| v))
+                .map(zeroize::Zeroizing::new);
             (sent, Body::from(bytes))
         }
         None => (None, body),

@@ -95,8 +95,15 @@ impl From<Refusal> for Refused {
 /// secret (an enrollment key or QR code, new recovery codes). Adds
 /// `Cache-Control: no-store` (and `Pragma: no-cache` for old caches) to whatever it
 /// wraps: `NoStore(Html(page))`. For whole routers, use the [`no_store`] middleware.
-#[derive(Clone, Debug)]
+/// Its `Debug` does not show what it wraps (the page holds a secret).
+#[derive(Clone)]
 pub struct NoStore<T>(pub T);
+
+impl<T> std::fmt::Debug for NoStore<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NoStore(..)")
+    }
+}
 
 impl<T: IntoResponse> IntoResponse for NoStore<T> {
     fn into_response(self) -> Response {

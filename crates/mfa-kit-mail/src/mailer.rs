@@ -31,9 +31,9 @@ pub enum TlsMode {
     Implicit,
 }
 
-/// A password that `Debug` does not print.
+/// A password that `Debug` does not print, wiped from memory when dropped.
 #[derive(Clone)]
-struct Password(String);
+struct Password(zeroize::Zeroizing<String>);
 
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -86,10 +86,13 @@ impl SmtpConfig {
 
     /// Signs in to the server (SMTP AUTH, PLAIN or LOGIN). Under [`TlsMode::None`]
     /// the password would cross in clear text: use TLS for anything but loopback.
+    /// The configuration wipes its copy of the password when dropped; the copy a
+    /// [`Mailer`] hands to lettre, kept while the mailer lives, is not wiped (lettre's
+    /// `Credentials` does not offer it).
     #[must_use]
     pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> SmtpConfig {
         self.username = Some(username.into());
-        self.password = Some(Password(password.into()));
+        self.password = Some(Password(zeroize::Zeroizing::new(password.into())));
         self
     }
 
@@ -226,7 +229,10 @@ impl Mailer {
         };
         let hello = ClientId::Domain(config.hello_name.clone().unwrap_or_else(|| letterhead.domain.clone()));
         let credentials = match (&config.username, &config.password) {
-            (Some(username), Some(password)) => Some(Credentials::new(username.clone(), password.0.clone())),
+            // lettre's copy, kept while the mailer lives, is not wiped when dropped.
+            (Some(username), Some(password)) => {
+                Some(Credentials::new(username.clone(), password.0.to_string()))
+            }
             _ => None,
         };
         Ok(Mailer { inner: Arc::new(Inner { config, letterhead, tls, hello, credentials }) })

@@ -89,11 +89,10 @@ async fn main_result() -> Result<(), String> {
         .create(true)
         .open(&args.deliveries)
         .map_err(|e| format!("{}: {e}", args.deliveries.display()))?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&args.url)
-        .await
-        .map_err(|e| format!("PostgreSQL at {}: {e}", args.url))?;
+    let pool =
+        sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&args.url).await.map_err(|e| {
+            format!("PostgreSQL at the --url given (not repeated: it may hold a password): {e}")
+        })?;
     let store = PostgresStore::with_tables(pool, args.tables);
     let notifier = FileNotifier { file: Mutex::new(file), delivery: args.delivery };
     let relay = NoticeRelay::new(args.relay, store, notifier, SystemClock).with_config(args.config);

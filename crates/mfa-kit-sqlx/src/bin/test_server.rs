@@ -167,11 +167,10 @@ async fn main_result() -> Result<(), String> {
     let args = args()?;
     match args.backend.as_str() {
         "postgres" => {
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(2)
-                .connect(&args.url)
-                .await
-                .map_err(|e| format!("PostgreSQL at {}: {e}", args.url))?;
+            let pool =
+                sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&args.url).await.map_err(
+                    |e| format!("PostgreSQL at the --url given (not repeated: it may hold a password): {e}"),
+                )?;
             serve(PostgresStore::with_tables(pool, args.tables.clone()), args).await
         }
         "sqlite" => {
