@@ -242,21 +242,24 @@ pub fn resynchronise<T: Borrow<Totp>>(
 }
 
 /// Whether the record holds a security key's proof fresh enough for turning MFA off:
-/// within the step-up window, and, in a session, the session's own; the refusal if
-/// not (or the step-up's own, for a session that ended or a frozen account).
+/// within the step-up window, and, in a session, the session's own, judged as step-up
+/// judges it (the weakest method proved at or after it must be a security key, so a
+/// recovery code used since does not pass); the refusal if not (or the step-up's own,
+/// for a session that ended or a frozen account).
 fn fresh_key_proof(record: &UserRecord, env: &Env<'_>) -> Result<(), Refusal> {
+    let in_session = env.context.session.is_some();
     match super::step_up::check(record, SensitiveAction::RemoveAuthenticator, env) {
-        StepUp::Proceed { .. } | StepUp::Prove { .. } => {}
+        StepUp::Proceed { proof: Some(proof) } if in_session => {
+            return (proof.method == Method::SecurityKey).then_some(()).ok_or(Refusal::FreshProofRequired);
+        }
+        StepUp::Proceed { .. } | StepUp::Prove { .. } if !in_session => {}
+        StepUp::Proceed { .. } | StepUp::Prove { .. } => return Err(Refusal::FreshProofRequired),
         other => return Err(other.refusal().unwrap_or(Refusal::FreshProofRequired)),
     }
     let window = env.policy.fresh_proof_window(env.context);
     let at =
         record.proofs.get(Method::SecurityKey).filter(|at| UserRecord::proof_holds(*at, env.now, window));
-    let own = match env.context.session.map(|session| session.proved_at) {
-        Some(session_proof) => at.filter(|at| session_proof == Some(*at)),
-        None => at,
-    };
-    own.map(drop).ok_or(Refusal::FreshProofRequired)
+    at.map(drop).ok_or(Refusal::FreshProofRequired)
 }
 
 /// The user turns MFA off (R20): the one way to end up without MFA, for every kind of

@@ -168,11 +168,8 @@ pub fn start_registration(
     env: &Env<'_>,
 ) -> Step<CeremonyStarted> {
     run_in(record, env, |draft| {
-        let opened = open_registration(draft, name, handle, state, env);
-        if let Err(refusal) = &opened {
-            draft.emit_refused(EventKind::EnrollmentRefused { refusal: refusal.code().to_string() }, env.now);
-        }
-        opened
+        open_registration(draft, name, handle, state, env)
+            .map_err(|refusal| refuse_registration(draft, refusal, env))
     })
 }
 
@@ -249,7 +246,9 @@ fn take_ceremony(draft: &mut Draft<'_>, registration: bool, env: &Env<'_>) -> Re
 /// the user's authenticators. The ceremony is spent whatever the answer. Needs the same
 /// fresh proof as the start (a session that could not have started it cannot finish
 /// one another session started). A rejected response is audited as
-/// `enrollment_rejected` and is not counted towards the lockout (registering proves
+/// `enrollment_rejected`, a refusal (that fresh proof missing, a key already
+/// registered, ...) as `enrollment_refused`, a lapsed ceremony as
+/// `enrollment_expired`; none is counted towards the lockout (registering proves
 /// nothing about the account).
 ///
 /// # Errors
@@ -264,6 +263,11 @@ pub fn finish_registration(
         // Spent first, whatever follows: a response is answered at most once.
         let ceremony = match take_ceremony(draft, true, env) {
             Ok(ceremony) => ceremony,
+            Err(Refusal::CeremonyExpired) => {
+                // Audited once: the lapsed ceremony is cleared now.
+                draft.emit(EventKind::EnrollmentExpired);
+                return Ok(Err(Refusal::CeremonyExpired));
+            }
             Err(refusal) => return Ok(Err(refusal)),
         };
         if let Some(ended) = draft.refuse_ended_session(env) {
@@ -273,7 +277,7 @@ pub fn finish_registration(
             return Ok(Err(Refusal::NoCeremonyPending));
         };
         if let Some(refused) = may_add(draft, env, ceremony.started_at) {
-            return Ok(Err(refused));
+            return Ok(Err(refuse_registration(draft, refused, env)));
         }
         let key = match answer {
             // What the record can hold and read back: a relying party outside this crate
@@ -289,7 +293,7 @@ pub fn finish_registration(
         };
         let record = draft.get();
         if record.rare.security_keys.iter().any(|k| k.credential_id == key.credential_id) {
-            return Ok(Err(Refusal::KeyAlreadyRegistered));
+            return Ok(Err(refuse_registration(draft, Refusal::KeyAlreadyRegistered, env)));
         }
         let id = super::enrollment::new_id()?;
         draft.protection_changed();
@@ -320,6 +324,13 @@ pub fn finish_registration(
         });
         Ok(Ok(Confirmed { replaced: false, at: env.now }))
     })
+}
+
+/// A registration refused before or after the ceremony (not the key's own response):
+/// audited as `enrollment_refused`, within the bound on refused attempts.
+fn refuse_registration(draft: &mut Draft<'_>, refusal: Refusal, env: &Env<'_>) -> Refusal {
+    draft.emit_refused(EventKind::EnrollmentRefused { refusal: refusal.code().to_string() }, env.now);
+    refusal
 }
 
 fn reject_registration(draft: &mut Draft<'_>, error: CeremonyError, env: &Env<'_>) -> Refusal {
