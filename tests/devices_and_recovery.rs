@@ -3,29 +3,17 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
 use mfa_kit::event::{EventKind, SecurityNotice};
 use mfa_kit::flow::device::Remembered;
 use mfa_kit::policy::{Decision, OrgSettings, SessionFacts, StandardPolicy};
-use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
+use mfa_kit::relay::NoticeRelay;
 use mfa_kit::store::MemoryStore;
 use mfa_kit::{Method, Reason, Refusal, Revocation};
 
 const DAY: u64 = 86_400;
-
-#[derive(Default)]
-struct Inbox(Mutex<Vec<Notice>>);
-
-impl Notifier for Inbox {
-    type Error = std::convert::Infallible;
-
-    async fn notify(&self, notice: &Notice) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().push(notice.clone());
-        Ok(())
-    }
-}
 
 /// Two deployments over one store: each has its own hash key (`firm_with` draws one).
 /// `keyed_hash`: "Every hash binds what it is for and whose it is"; a device token

@@ -4,40 +4,12 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
 use mfa_kit::event::{EventKind, SecurityNotice};
 use mfa_kit::flow::disown::LINK_LIFETIME;
-use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
-use mfa_kit::store::MemoryStore;
 use mfa_kit::{Cleared, Refusal};
-
-#[derive(Default)]
-struct Inbox(Mutex<Vec<Notice>>);
-
-impl Notifier for Inbox {
-    type Error = std::convert::Infallible;
-
-    async fn notify(&self, notice: &Notice) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().push(notice.clone());
-        Ok(())
-    }
-}
-
-type Shop = Firm<Arc<MemoryStore>>;
-
-fn shop() -> (Shop, Arc<MemoryStore>) {
-    let store = Arc::new(MemoryStore::new());
-    (firm_with(store.clone(), |builder| builder), store)
-}
-
-/// The notices delivered so far, of `kind`, for `who`.
-fn delivered(shop: &Shop, store: &Arc<MemoryStore>, inbox: &Arc<Inbox>, kind: SecurityNotice) -> Vec<Notice> {
-    let relay = NoticeRelay::new("email", store.clone(), inbox.clone(), shop.clock.clone());
-    run(relay.run_once()).unwrap();
-    inbox.0.lock().unwrap().iter().filter(|n| n.kind == kind).cloned().collect()
-}
 
 #[test]
 fn the_link_in_a_notice_revokes_what_it_was_about_freezes_changes_and_works_once() {
@@ -52,8 +24,8 @@ fn the_link_in_a_notice_revokes_what_it_was_about_freezes_changes_and_works_once
         delivered(&shop, &store, &inbox, SecurityNotice::RecoveryCodesRegenerated).try_into().unwrap();
     let key = mfa_kit::keyed_hash::HashKey::generate().unwrap();
     let foreign = notice.disown_token(&key);
-    let token = shop_token(&shop, &notice);
-    assert_eq!(token, shop_token(&shop, &notice), "every delivery carries the same link");
+    let token = link(&shop, &notice);
+    assert_eq!(token, link(&shop, &notice), "every delivery carries the same link");
 
     // A token of another deployment's key, an altered one, and one for another user:
     // nothing changes.
@@ -131,7 +103,7 @@ fn a_link_past_its_lifetime_changes_nothing() {
     let [notice] = delivered(&shop, &store, &inbox, SecurityNotice::FactorAdded).try_into().unwrap();
     shop.clock.advance(LINK_LIFETIME + 60);
     shop.prove(&ann, &phone);
-    let token = shop_token(&shop, &notice);
+    let token = link(&shop, &notice);
     assert_eq!(run(shop.mfa.disown(&ann, &token, &office())).unwrap(), Err(Refusal::DisownLinkExpired));
     let record = load(&shop, &ann);
     assert!(record.frozen().is_none() && record.authenticators().len() == 1);
@@ -154,7 +126,7 @@ fn the_link_of_a_new_authenticator_removes_that_authenticator_and_keeps_the_old_
     assert_eq!(load(&shop, &kim).authenticators().len(), 2);
     let notices = delivered(&shop, &store, &inbox, SecurityNotice::FactorAdded);
     let notice = notices.last().unwrap();
-    let disowned = run(shop.mfa.disown(&kim, &shop_token(&shop, notice), &office())).unwrap().unwrap();
+    let disowned = run(shop.mfa.disown(&kim, &link(&shop, notice), &office())).unwrap().unwrap();
     let record = load(&shop, &kim);
     assert_eq!(record.authenticators().len(), 1);
     assert_eq!(record.authenticators()[0].name(), "Authenticator app", "her own app stays");
@@ -162,10 +134,6 @@ fn the_link_of_a_new_authenticator_removes_that_authenticator_and_keeps_the_old_
 }
 
 /// The token the deployment's relay would put in the notice's link.
-fn shop_token(shop: &Shop, notice: &Notice) -> String {
-    shop.mfa.disown_token(&notice.user, notice.id, notice.at, &notice.event).unwrap().as_str().to_string()
-}
-
 fn load(shop: &Shop, who: &mfa_kit::UserId) -> mfa_kit::record::UserRecord {
     run(shop.mfa.record(who)).unwrap()
 }

@@ -53,26 +53,14 @@ fn two_enrollment_screens_opened_at_once_show_the_same_qr_code() {
 }
 
 mod disown_links {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use super::common::*;
     use mfa_kit::Refusal;
     use mfa_kit::event::SecurityNotice;
     use mfa_kit::flow::disown::REMEMBERED_LINKS;
-    use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
+    use mfa_kit::relay::{Notice, NoticeRelay};
     use mfa_kit::store::MemoryStore;
-
-    #[derive(Default)]
-    struct Inbox(Mutex<Vec<Notice>>);
-
-    impl Notifier for Inbox {
-        type Error = std::convert::Infallible;
-
-        async fn notify(&self, notice: &Notice) -> Result<(), Self::Error> {
-            self.0.lock().unwrap().push(notice.clone());
-            Ok(())
-        }
-    }
 
     /// `MfaService::disown`: "A token that is not valid for the user, was used, or is
     /// older than LINK_LIFETIME changes nothing and is refused as such"; the module:

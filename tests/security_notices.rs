@@ -4,45 +4,12 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
 use mfa_kit::Refusal;
 use mfa_kit::event::SecurityNotice;
 use mfa_kit::flow::disown::REMEMBERED_LINKS;
-use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
-use mfa_kit::store::MemoryStore;
-
-#[derive(Default)]
-struct Inbox(Mutex<Vec<Notice>>);
-
-impl Notifier for Inbox {
-    type Error = std::convert::Infallible;
-
-    async fn notify(&self, notice: &Notice) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().push(notice.clone());
-        Ok(())
-    }
-}
-
-type Shop = Firm<Arc<MemoryStore>>;
-
-fn shop() -> (Shop, Arc<MemoryStore>) {
-    let store = Arc::new(MemoryStore::new());
-    (firm_with(store.clone(), |builder| builder), store)
-}
-
-/// Runs the relay once; the notices delivered so far, of `kind`.
-fn delivered(shop: &Shop, store: &Arc<MemoryStore>, inbox: &Arc<Inbox>, kind: SecurityNotice) -> Vec<Notice> {
-    let relay = NoticeRelay::new("email", store.clone(), inbox.clone(), shop.clock.clone());
-    run(relay.run_once()).unwrap();
-    inbox.0.lock().unwrap().iter().filter(|n| n.kind == kind).cloned().collect()
-}
-
-/// The token the deployment's relay would put in the notice's link.
-fn link(shop: &Shop, notice: &Notice) -> String {
-    shop.mfa.disown_token(&notice.user, notice.id, notice.at, &notice.event).unwrap().as_str().to_string()
-}
 
 /// `flow::disown`: "a used link must never work again within its lifetime". The
 /// record remembers the last `REMEMBERED_LINKS` redeemed links and refuses a link

@@ -2,15 +2,16 @@
 //! that scanned the enrollment QR code.
 #![allow(dead_code)] // Each test file uses a different part of the harness.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mfa_kit::clock::ManualClock;
 use mfa_kit::danger::PlaintextSealer;
-use mfa_kit::event::{EventKind, MemoryAuditLog};
+use mfa_kit::event::{EventKind, MemoryAuditLog, SecurityNotice};
 use mfa_kit::flow::oversight::ResetRequest;
 use mfa_kit::otp::Totp;
 use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::{Policy, SignInContext};
+use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::service::permissions::{self, Permissions};
 use mfa_kit::service::{MfaService, MfaServiceBuilder, ServiceConfig};
 use mfa_kit::store::{MemoryStore, Store};
@@ -205,4 +206,43 @@ pub fn race<T: Send>(n: usize, attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
             .collect();
         handles.into_iter().map(|h| h.join().expect("no thread panics")).collect()
     })
+}
+
+/// A user's mailbox for security notices: keeps every notice a relay hands it.
+#[derive(Default)]
+pub struct Inbox(pub Mutex<Vec<Notice>>);
+
+impl Notifier for Inbox {
+    type Error = std::convert::Infallible;
+
+    async fn notify(&self, notice: &Notice) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().push(notice.clone());
+        Ok(())
+    }
+}
+
+/// The firm over a store the test keeps a handle on (for a notice relay over it).
+pub type Shop = Firm<Arc<MemoryStore>>;
+
+/// A firm on a fresh in-memory store, and that store.
+pub fn shop() -> (Shop, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new());
+    (firm_with(store.clone(), |builder| builder), store)
+}
+
+/// Runs the relay once into `inbox`; the notices delivered so far, of `kind`.
+pub fn delivered(
+    shop: &Shop,
+    store: &Arc<MemoryStore>,
+    inbox: &Arc<Inbox>,
+    kind: SecurityNotice,
+) -> Vec<Notice> {
+    let relay = NoticeRelay::new("email", store.clone(), inbox.clone(), shop.clock.clone());
+    run(relay.run_once()).unwrap();
+    inbox.0.lock().unwrap().iter().filter(|n| n.kind == kind).cloned().collect()
+}
+
+/// The "this wasn't me" token the deployment's relay would put in the notice's link.
+pub fn link(shop: &Shop, notice: &Notice) -> String {
+    shop.mfa.disown_token(&notice.user, notice.id, notice.at, &notice.event).unwrap().as_str().to_string()
 }
