@@ -10,23 +10,6 @@ use mfa_kit::policy::{OrgSettings, StandardPolicy};
 use mfa_kit::service::Error;
 use mfa_kit::{Destination, DestinationError, LockoutRule, Refusal, Role};
 
-fn phone() -> Destination {
-    Destination::sms("+61 412 345 678").unwrap()
-}
-
-/// A user with an app and a confirmed backup phone (the confirmation code is the first
-/// send of the hour), a minute after the confirmation.
-fn with_backup_phone(firm: &Firm, who: &mfa_kit::UserId) -> Outbox {
-    firm.enroll(who);
-    let outbox = Outbox::default();
-    run(async {
-        firm.mfa.add_destination(who, phone(), Role::Backup, &outbox, &office()).await.unwrap().unwrap();
-        firm.mfa.confirm_destination(who, &outbox.last_code(), &office()).await.unwrap().unwrap();
-    });
-    firm.clock.advance(60);
-    outbox
-}
-
 /// `Refusal::RateLimited::retry_at` is documented as "When a new code may be sent".
 /// With the fifth send of the hour just made, the refusal names the end of the
 /// one-a-minute interval; asking again then is refused once more, until an hour after
@@ -58,28 +41,6 @@ fn rate_limited_retry_at_is_when_a_new_code_may_be_sent() {
             "the refusal said a code may be sent at {retry_at}, but at that time: {again:?}"
         );
     });
-}
-
-/// A sender that is slow: while it is busy, the same user asks for another code a
-/// minute later (another tab, another app server), which is sent; then the slow
-/// provider reports failure.
-struct SlowThenDown<'a> {
-    firm: &'a Firm,
-    who: mfa_kit::UserId,
-    inner: Outbox,
-}
-
-impl CodeSender for SlowThenDown<'_> {
-    type Error = GatewayDown;
-
-    async fn send(&self, to: &Destination, message: &CodeMessage) -> Result<(), GatewayDown> {
-        let _ = (to, message);
-        // While this provider call hangs, a minute passes and another send is made.
-        self.firm.clock.advance(60);
-        let other = self.firm.mfa.send_sign_in_code(&self.who, Role::Backup, &self.inner, &office()).await;
-        assert!(matches!(other, Ok(Ok(_))), "{other:?}");
-        Err(GatewayDown)
-    }
 }
 
 /// `CodeSender`'s contract: "An `Err` makes the service take the send back: the code

@@ -15,23 +15,6 @@ use mfa_kit::store::{MemoryStore, SaveOutcome, Store, Version, Versioned};
 use mfa_kit::{Destination, Role, UserId};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn phone() -> Destination {
-    Destination::sms("+61 412 345 678").unwrap()
-}
-
-/// A user with an app and a confirmed backup phone (the confirmation code is the first
-/// send of the hour), a minute after the confirmation.
-fn with_backup_phone<S: Store>(firm: &Firm<S>, who: &mfa_kit::UserId) -> Outbox {
-    firm.enroll(who);
-    let outbox = Outbox::default();
-    run(async {
-        firm.mfa.add_destination(who, phone(), Role::Backup, &outbox, &office()).await.unwrap().unwrap();
-        firm.mfa.confirm_destination(who, &outbox.last_code(), &office()).await.unwrap().unwrap();
-    });
-    firm.clock.advance(60);
-    outbox
-}
-
 /// What happens on another app server while the slow provider is busy.
 #[derive(Clone, Copy)]
 enum Meanwhile {
@@ -42,14 +25,14 @@ enum Meanwhile {
 }
 
 /// A provider that hangs while `meanwhile` happens, then reports failure.
-struct SlowThenDown<'a> {
+struct SlowWhileMeanwhile<'a> {
     firm: &'a Firm,
     who: mfa_kit::UserId,
     meanwhile: Meanwhile,
     inner: Outbox,
 }
 
-impl CodeSender for SlowThenDown<'_> {
+impl CodeSender for SlowWhileMeanwhile<'_> {
     type Error = GatewayDown;
 
     async fn send(&self, _: &Destination, _: &CodeMessage) -> Result<(), GatewayDown> {
@@ -78,7 +61,7 @@ fn counted_after_overtaken_failure(meanwhile: Meanwhile) -> Vec<u64> {
     let firm = firm();
     let ann = user("ann");
     let _confirmation = with_backup_phone(&firm, &ann);
-    let sender = SlowThenDown { firm: &firm, who: ann.clone(), meanwhile, inner: Outbox::default() };
+    let sender = SlowWhileMeanwhile { firm: &firm, who: ann.clone(), meanwhile, inner: Outbox::default() };
     run(async {
         let failed = firm.mfa.send_sign_in_code(&ann, Role::Backup, &sender, &office()).await;
         assert!(matches!(failed, Err(Error::Sender(_))), "{failed:?}");
@@ -104,25 +87,6 @@ fn a_failed_send_overtaken_by_a_newer_code_already_used_is_not_counted() {
     assert_eq!(counted.len(), 2, "the failed send is still counted: {counted:?}");
 }
 
-/// A provider for a new address that hangs while the user's other browser sends a
-/// sign-in code to the confirmed backup phone (which goes), then reports failure.
-struct AddingSlowThenDown<'a> {
-    firm: &'a Firm,
-    who: mfa_kit::UserId,
-    inner: Outbox,
-}
-
-impl CodeSender for AddingSlowThenDown<'_> {
-    type Error = GatewayDown;
-
-    async fn send(&self, _: &Destination, _: &CodeMessage) -> Result<(), GatewayDown> {
-        self.firm.clock.advance(60);
-        let other = self.firm.mfa.send_sign_in_code(&self.who, Role::Backup, &self.inner, &office()).await;
-        assert!(matches!(other, Ok(Ok(_))), "{other:?}");
-        Err(GatewayDown)
-    }
-}
-
 /// `add_destination`: "[`Error::Sender`] (the code was taken back)"; `release`: "a
 /// destination the reservation added is removed". When a sign-in code for another
 /// destination replaced the confirmation code while its provider was busy, the failed
@@ -133,7 +97,7 @@ fn a_failed_addition_overtaken_by_another_send_leaves_no_destination_behind() {
     let firm = firm();
     let ann = user("ann");
     let _confirmation = with_backup_phone(&firm, &ann);
-    let sender = AddingSlowThenDown { firm: &firm, who: ann.clone(), inner: Outbox::default() };
+    let sender = SlowThenDown { firm: &firm, who: ann.clone(), inner: Outbox::default() };
     let email = Destination::email("ann@smith.example").unwrap();
     run(async {
         let failed = firm.mfa.add_destination(&ann, email, Role::Primary, &sender, &office()).await;

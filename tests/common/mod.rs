@@ -15,7 +15,7 @@ use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
 use mfa_kit::service::permissions::{self, Permissions};
 use mfa_kit::service::{MfaService, MfaServiceBuilder, ServiceConfig};
 use mfa_kit::store::{MemoryStore, Store};
-use mfa_kit::{RequestContext, UserId};
+use mfa_kit::{RequestContext, Role, UserId};
 
 /// 2023-11-14 22:13:20 UTC, a step boundary (divisible by 30).
 pub const START: u64 = 1_700_000_010 - 10;
@@ -187,6 +187,49 @@ impl Outbox {
 
     pub fn count(&self) -> usize {
         self.sent.lock().unwrap().len()
+    }
+}
+
+/// The backup phone number the stories register (an Australian mobile).
+pub fn phone() -> mfa_kit::Destination {
+    mfa_kit::Destination::sms("+61 412 345 678").unwrap()
+}
+
+/// Enrolls `who` with an app and confirms [`phone`] as their backup (the confirmation
+/// code is the first send of the hour); returns a minute after the confirmation, with
+/// the outbox that took the confirmation code.
+pub fn with_backup_phone<S: Store>(firm: &Firm<S>, who: &UserId) -> Outbox {
+    firm.enroll(who);
+    let outbox = Outbox::default();
+    run(async {
+        firm.mfa.add_destination(who, phone(), Role::Backup, &outbox, &office()).await.unwrap().unwrap();
+        firm.mfa.confirm_destination(who, &outbox.last_code(), &office()).await.unwrap().unwrap();
+    });
+    firm.clock.advance(60);
+    outbox
+}
+
+/// A provider that is slow: while it hangs, a minute passes and the same user asks for
+/// another sign-in code to the backup phone (another tab, another app server), which is
+/// sent through `inner`; then the slow provider reports failure.
+pub struct SlowThenDown<'a> {
+    pub firm: &'a Firm,
+    pub who: UserId,
+    pub inner: Outbox,
+}
+
+impl mfa_kit::notify::CodeSender for SlowThenDown<'_> {
+    type Error = GatewayDown;
+
+    async fn send(
+        &self,
+        _: &mfa_kit::Destination,
+        _: &mfa_kit::flow::destination::CodeMessage,
+    ) -> Result<(), GatewayDown> {
+        self.firm.clock.advance(60);
+        let other = self.firm.mfa.send_sign_in_code(&self.who, Role::Backup, &self.inner, &office()).await;
+        assert!(matches!(other, Ok(Ok(_))), "{other:?}");
+        Err(GatewayDown)
     }
 }
 
