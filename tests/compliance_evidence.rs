@@ -163,34 +163,6 @@ fn event(org: &str, who: &str, at: u64, device: &str) -> AuditEvent {
     AuditEvent::new(&UserId::new(who), &UserId::new(who), at, &context, EventKind::LockoutEnded)
 }
 
-/// A small RFC 4180 reader: quoted cells, doubled quotes, line breaks inside quotes.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let (mut rows, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => cell.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut cell)),
-            (false, '\r') => assert_eq!(chars.next(), Some('\n'), "CRLF line ends"),
-            (false, '\n') => panic!("a bare line feed outside quotes"),
-            (false, c) => cell.push(c),
-        }
-        if !quoted && c == '\r' {
-            row.push(std::mem::take(&mut cell));
-            rows.push(std::mem::take(&mut row));
-        }
-    }
-    assert!(cell.is_empty() && row.is_empty() && !quoted, "the text ends with a line end");
-    rows
-}
-
 /// The evidence CSV of an organisation whose id a spreadsheet would
 /// run as a formula keeps it as text.
 #[test]

@@ -52,18 +52,6 @@ fn globex() -> SignInContext {
     office().in_org("globex").with_org(Arc::new(OrgSettings::default()))
 }
 
-/// Sets `who` up with an authenticator app in the organisation of `context`.
-fn enroll_in(firm: &Firm, who: &UserId, context: &SignInContext) -> Phone {
-    let start = run(firm.mfa.start_enrollment(who, &format!("{who}@example.com"), context)).unwrap().unwrap();
-    let phone = Phone::scan(&start.uri, &firm.clock);
-    let first = phone.code();
-    firm.clock.advance(30);
-    let second = phone.code();
-    run(firm.mfa.confirm_enrollment(who, &[&first, &second], context)).unwrap().unwrap();
-    firm.clock.advance(30);
-    phone
-}
-
 /// Only starts setting MFA up: the record exists, filed under the organisation.
 fn start_only(firm: &Firm, who: &UserId, context: &SignInContext) {
     run(firm.mfa.start_enrollment(who, &format!("{who}@example.com"), context)).unwrap().unwrap();
@@ -262,34 +250,6 @@ fn twelve_months_are_covered_once_the_trail_reaches_back_a_calendar_year() {
     let globex = run(firm.mfa.evidence_report("globex", &globex())).unwrap();
     assert_eq!(globex.audit.oldest_event, Some(START + 30));
     assert!(!globex.audit.retention_covered);
-}
-
-/// A small RFC 4180 reader: quoted cells, doubled quotes, line breaks inside quotes.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let (mut rows, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => cell.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut cell)),
-            (false, '\r') => assert_eq!(chars.next(), Some('\n'), "CRLF line ends"),
-            (false, '\n') => panic!("a bare line feed outside quotes"),
-            (false, c) => cell.push(c),
-        }
-        if !quoted && c == '\r' {
-            row.push(std::mem::take(&mut cell));
-            rows.push(std::mem::take(&mut row));
-        }
-    }
-    assert!(cell.is_empty() && row.is_empty() && !quoted, "the text ends with a line end");
-    rows
 }
 
 /// The trail exported for auditors (feature `export`).

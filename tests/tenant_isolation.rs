@@ -36,18 +36,6 @@ fn globex() -> SignInContext {
         .with_org(Arc::new(OrgSettings::default()))
 }
 
-/// Sets `who` up with an authenticator app by requests made in `context`'s organisation.
-fn enroll_in(firm: &Firm, who: &UserId, context: &SignInContext) -> Phone {
-    let start = run(firm.mfa.start_enrollment(who, &format!("{who}@example.com"), context)).unwrap().unwrap();
-    let phone = Phone::scan(&start.uri, &firm.clock);
-    let first = phone.code();
-    firm.clock.advance(30);
-    let second = phone.code();
-    run(firm.mfa.confirm_enrollment(who, &[&first, &second], context)).unwrap().unwrap();
-    firm.clock.advance(30);
-    phone
-}
-
 /// A fresh proof of `who`'s second factor, by a request made in `context`.
 fn prove_in(firm: &Firm, who: &UserId, phone: &Phone, context: &SignInContext) {
     firm.clock.advance(30);

@@ -147,6 +147,19 @@ impl<S: Store> Firm<S> {
     }
 }
 
+/// Sets `who` up with an authenticator app (`who@example.com`) by requests made in
+/// `context` (its organisation); returns the phone, a step after the confirmation.
+pub fn enroll_in(firm: &Firm, who: &UserId, context: &SignInContext) -> Phone {
+    let start = run(firm.mfa.start_enrollment(who, &format!("{who}@example.com"), context)).unwrap().unwrap();
+    let phone = Phone::scan(&start.uri, &firm.clock);
+    let first = phone.code();
+    firm.clock.advance(30);
+    let second = phone.code();
+    run(firm.mfa.confirm_enrollment(who, &[&first, &second], context)).unwrap().unwrap();
+    firm.clock.advance(30);
+    phone
+}
+
 /// Runs a future to completion on this thread.
 pub fn run<F: std::future::Future>(future: F) -> F::Output {
     pollster::block_on(future)
@@ -288,4 +301,33 @@ pub fn delivered(
 /// The "this wasn't me" token the deployment's relay would put in the notice's link.
 pub fn link(shop: &Shop, notice: &Notice) -> String {
     shop.mfa.disown_token(&notice.user, notice.id, notice.at, &notice.event).unwrap().as_str().to_string()
+}
+
+/// A small RFC 4180 reader (for the CSV the service writes for auditors): quoted cells,
+/// doubled quotes, line breaks inside quotes; asserts CRLF line ends throughout.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\r') => assert_eq!(chars.next(), Some('\n'), "CRLF line ends"),
+            (false, '\n') => panic!("a bare line feed outside quotes"),
+            (false, c) => cell.push(c),
+        }
+        if !quoted && c == '\r' {
+            row.push(std::mem::take(&mut cell));
+            rows.push(std::mem::take(&mut row));
+        }
+    }
+    assert!(cell.is_empty() && row.is_empty() && !quoted, "the text ends with a line end");
+    rows
 }
