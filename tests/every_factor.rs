@@ -6,12 +6,11 @@
 
 mod common;
 
-use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::security_key::{self};
 use mfa_kit::flow::step_up::{self, StepUp};
 use mfa_kit::flow::{self};
-use mfa_kit::otp::{Secret, Totp, TotpParams};
+use mfa_kit::otp::{Secret, Totp};
 use mfa_kit::policy::{SignInContext, StandardPolicy};
 use mfa_kit::record::UserRecord;
 use mfa_kit::{Method, SensitiveAction, UserId};
@@ -19,7 +18,7 @@ use mfa_kit::{Method, SensitiveAction, UserId};
 #[path = "support/flow_world.rs"]
 mod flow_world;
 
-use flow_world::{T0, World, new_key, signed, with_app};
+use flow_world::{T0, World, add_app, new_key, signed, with_app};
 
 fn register(record: &mut UserRecord, world: &World, id: u8, now: u64) {
     let handle = security_key::user_handle(record).unwrap();
@@ -347,20 +346,6 @@ fn a_failed_send_to_a_new_phone_does_not_tell_the_user_a_factor_was_removed() {
         !notices.iter().any(|(n, _)| *n == mfa_kit::event::SecurityNotice::FactorRemoved),
         "a factor-removed notice for a phone that never was a factor: {notices:?}"
     );
-}
-
-/// Adds an authenticator app named `name`: started at `now - 30`, confirmed at `now`.
-fn add_app(record: &mut UserRecord, world: &World, name: &str, now: u64) -> mfa_kit::Outcome<()> {
-    let secret = Secret::generate().unwrap();
-    let sealed = PlaintextSealer.seal(record.user(), &secret).unwrap();
-    let phone = Totp::new(&secret, TotpParams::DEFAULT);
-    let started =
-        flow::enrollment::add(record, sealed, TotpParams::DEFAULT, name, name, &world.env(now - 30));
-    started.outcome?;
-    let codes = [phone.generate(now - 30).unwrap().to_string(), phone.generate(now).unwrap().to_string()];
-    let confirmed =
-        flow::enrollment::confirm(record, &phone, &[&codes[0], &codes[1]], &world.env(now)).unwrap();
-    confirmed.outcome.map(drop)
 }
 
 /// `UserRecord::authenticator_count`: "How many authenticators the user has, apps and

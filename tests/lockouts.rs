@@ -176,25 +176,15 @@ mod flow_world;
 /// proof.
 #[test]
 fn a_key_only_user_does_not_turn_mfa_off_with_a_recovery_code_instead_of_the_key() {
-    use flow_world::{T0, World, new_key};
-    use mfa_kit::flow::{self, recovery, security_key};
+    use flow_world::{T0, World, key_only_user};
+    use mfa_kit::flow::{self, recovery};
     use mfa_kit::keyed_hash::HashKey;
     use mfa_kit::otp::Totp;
     use mfa_kit::policy::SignInContext;
-    use mfa_kit::record::UserRecord;
 
     let world = World::new(StandardPolicy::new(), SignInContext::default());
     let key = HashKey::from_bytes(&[7; 32]).unwrap();
-    let mut record = UserRecord::new(UserId::new("kay"));
-    let handle = security_key::user_handle(&record).unwrap();
-    let started =
-        security_key::start_registration(&mut record, "YubiKey", handle, "state".into(), &world.env(T0));
-    started.outcome.unwrap();
-    security_key::finish_registration(&mut record, Ok(new_key(1)), &world.env(T0 + 5))
-        .unwrap()
-        .outcome
-        .unwrap();
-    let codes = recovery::generate(&mut record, &key, &world.env(T0 + 10)).unwrap().outcome.unwrap();
+    let (mut record, codes) = key_only_user(&world, &key);
 
     // An hour later, the key's proof is stale; a recovery code is redeemed instead.
     let later = T0 + 3_600;

@@ -43,7 +43,7 @@ mod flow_world;
 /// redeemed after it (the key's own proof is judged, not the latest proof).
 #[test]
 fn a_key_proof_within_the_window_turns_mfa_off_though_a_recovery_code_came_after_it() {
-    use flow_world::{T0, World, new_key, signed};
+    use flow_world::{T0, World, key_only_user, signed};
     use mfa_kit::flow::{self, recovery, security_key};
     use mfa_kit::keyed_hash::HashKey;
     use mfa_kit::otp::Totp;
@@ -52,16 +52,7 @@ fn a_key_proof_within_the_window_turns_mfa_off_though_a_recovery_code_came_after
     let world = World::new(StandardPolicy::new(), SignInContext::default());
     assert!(world.context.session.is_none(), "a host without sessions");
     let key = HashKey::from_bytes(&[7; 32]).unwrap();
-    let mut record = UserRecord::new(UserId::new("kay"));
-    let handle = security_key::user_handle(&record).unwrap();
-    let started =
-        security_key::start_registration(&mut record, "YubiKey", handle, "state".into(), &world.env(T0));
-    started.outcome.unwrap();
-    security_key::finish_registration(&mut record, Ok(new_key(1)), &world.env(T0 + 5))
-        .unwrap()
-        .outcome
-        .unwrap();
-    let codes = recovery::generate(&mut record, &key, &world.env(T0 + 10)).unwrap().outcome.unwrap();
+    let (mut record, codes) = key_only_user(&world, &key);
 
     // An hour later the user proves with the key, then (another tab) a recovery code.
     let later = T0 + 3_600;

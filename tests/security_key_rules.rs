@@ -4,7 +4,6 @@
 use mfa_kit::event::EventKind;
 use mfa_kit::flow::security_key::{self, NewKey};
 use mfa_kit::flow::{self};
-use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit::policy::{SignInContext, StandardPolicy};
 use mfa_kit::record::{CEREMONY_LIFETIME, CredentialId, MAX_AUTHENTICATORS, MAX_CREDENTIAL_ID, UserRecord};
 use mfa_kit::{Refusal, UserId};
@@ -12,7 +11,7 @@ use mfa_kit::{Refusal, UserId};
 #[path = "support/flow_world.rs"]
 mod flow_world;
 
-use flow_world::{T0, World, new_key};
+use flow_world::{T0, World, add_app, new_key};
 
 /// Starts a registration named `name` at `now`.
 fn start(record: &mut UserRecord, world: &World, name: &str, now: u64) -> mfa_kit::Outcome<()> {
@@ -92,21 +91,6 @@ fn a_credential_id_of_max_credential_id_bytes_is_registered_and_reads_back() {
     .unwrap();
     assert!(done.outcome.is_ok(), "{:?}", done.outcome);
     assert_eq!(reads_back(&record), Ok(()));
-}
-
-/// Adds an authenticator app named `name`: started at `now - 30`, confirmed at `now`.
-fn add_app(record: &mut UserRecord, world: &World, name: &str, now: u64) -> mfa_kit::Outcome<()> {
-    use mfa_kit::danger::PlaintextSealer;
-    let secret = Secret::generate().unwrap();
-    let sealed = PlaintextSealer.seal(record.user(), &secret).unwrap();
-    let phone = Totp::new(&secret, TotpParams::DEFAULT);
-    let started =
-        flow::enrollment::add(record, sealed, TotpParams::DEFAULT, name, name, &world.env(now - 30));
-    started.outcome?;
-    let codes = [phone.generate(now - 30).unwrap().to_string(), phone.generate(now).unwrap().to_string()];
-    let confirmed =
-        flow::enrollment::confirm(record, &phone, &[&codes[0], &codes[1]], &world.env(now)).unwrap();
-    confirmed.outcome.map(drop)
 }
 
 /// `flow::security_key`: a ceremony's state is "kept in the record with

@@ -5,8 +5,10 @@
 
 use mfa_kit::UserId;
 use mfa_kit::danger::PlaintextSealer;
-use mfa_kit::flow::security_key::{Assertion, NewKey};
+use mfa_kit::flow::recovery::{self, RecoveryCode};
+use mfa_kit::flow::security_key::{self, Assertion, NewKey};
 use mfa_kit::flow::{self, Env, Rules};
+use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit::policy::{Policy, SignInContext};
 use mfa_kit::record::{CredentialId, UserRecord};
@@ -68,4 +70,34 @@ pub fn with_app(world: &World, name: &str) -> (UserRecord, Totp) {
         flow::enrollment::confirm(&mut record, &phone, &[&codes[0], &codes[1]], &world.env(T0 + 30));
     assert!(confirmed.unwrap().outcome.is_ok());
     (record, phone)
+}
+
+/// Adds an authenticator app named `name`: started at `now - 30`, confirmed at `now`.
+pub fn add_app(record: &mut UserRecord, world: &World, name: &str, now: u64) -> mfa_kit::Outcome<()> {
+    let secret = Secret::generate().unwrap();
+    let sealed = PlaintextSealer.seal(record.user(), &secret).unwrap();
+    let phone = Totp::new(&secret, TotpParams::DEFAULT);
+    let started =
+        flow::enrollment::add(record, sealed, TotpParams::DEFAULT, name, name, &world.env(now - 30));
+    started.outcome?;
+    let codes = [phone.generate(now - 30).unwrap().to_string(), phone.generate(now).unwrap().to_string()];
+    let confirmed =
+        flow::enrollment::confirm(record, &phone, &[&codes[0], &codes[1]], &world.env(now)).unwrap();
+    confirmed.outcome.map(drop)
+}
+
+/// Kay, whose only factor is a security key: the key `[1; 32]` ("YubiKey") registered
+/// at `T0`..`T0 + 5`, and recovery codes generated under `key` at `T0 + 10`.
+pub fn key_only_user(world: &World, key: &HashKey) -> (UserRecord, Vec<RecoveryCode>) {
+    let mut record = UserRecord::new(UserId::new("kay"));
+    let handle = security_key::user_handle(&record).unwrap();
+    let started =
+        security_key::start_registration(&mut record, "YubiKey", handle, "state".into(), &world.env(T0));
+    started.outcome.unwrap();
+    security_key::finish_registration(&mut record, Ok(new_key(1)), &world.env(T0 + 5))
+        .unwrap()
+        .outcome
+        .unwrap();
+    let codes = recovery::generate(&mut record, key, &world.env(T0 + 10)).unwrap().outcome.unwrap();
+    (record, codes)
 }
