@@ -8,8 +8,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +17,7 @@ use mfa_kit::relay::NoticeRelay;
 use mfa_kit::store::{MemoryStore, Store};
 use mfa_kit::{RequestContext, UserId};
 use mfa_kit_mail::{MailNotifier, Mailbox, TlsMode, recipients_fn};
-use support::{mailbox, mailer_to};
+use support::{Recipients, Script, Scripted, mailbox, mailer_to};
 
 const T0: u64 = 1_700_000_000;
 
@@ -27,70 +25,8 @@ const T0: u64 = 1_700_000_000;
 /// a server that checks recipients does for an address that no longer exists) and
 /// every message. Keeps the recipients it accepted for each message it took.
 fn server_refusing(refused: &'static str) -> (u16, Arc<Mutex<Vec<Vec<String>>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let taken = Arc::new(Mutex::new(Vec::new()));
-    let kept = taken.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let kept = kept.clone();
-            std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                let mut writer = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
-                let mut say = |line: &str| {
-                    let _ = writer.write_all(format!("{line}\r\n").as_bytes());
-                };
-                say("220 mail.example ESMTP");
-                let (mut accepted, mut in_data, mut line) = (Vec::new(), false, String::new());
-                loop {
-                    line.clear();
-                    match reader.read_line(&mut line) {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) => {}
-                    }
-                    let text = line.trim_end_matches(['\r', '\n']).to_string();
-                    if in_data {
-                        if text == "." {
-                            in_data = false;
-                            kept.lock().unwrap().push(std::mem::take(&mut accepted));
-                            say("250 2.0.0 queued");
-                        }
-                        continue;
-                    }
-                    let verb = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-                    match verb.as_str() {
-                        "EHLO" => {
-                            say("250-mail.example");
-                            say("250 8BITMIME");
-                        }
-                        "HELO" | "MAIL" | "RSET" | "NOOP" => {
-                            if verb == "RSET" {
-                                accepted.clear();
-                            }
-                            say("250 ok");
-                        }
-                        "RCPT" if text.contains(refused) => say("550 5.1.1 no such user here"),
-                        "RCPT" => {
-                            accepted.push(text.clone());
-                            say("250 2.1.5 ok");
-                        }
-                        "DATA" => {
-                            in_data = true;
-                            say("354 go ahead");
-                        }
-                        "QUIT" => {
-                            say("221 bye");
-                            return;
-                        }
-                        _ => say("502 5.5.2 not implemented"),
-                    }
-                }
-            });
-        }
-    });
-    (port, taken)
+    let server = Scripted::start(Script { recipients: Recipients::Refuses(refused), ..Script::taking() });
+    (server.port, server.taken)
 }
 
 /// Pat's notices go to her account address and to the backup address confirmed on her

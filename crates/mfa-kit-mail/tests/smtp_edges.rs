@@ -18,10 +18,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mail_parser::MessageParser;
@@ -38,7 +35,7 @@ use mfa_kit::{RequestContext, Role, UserId};
 use mfa_kit_mail::{
     Letterhead, MailCodeSender, MailError, Mailer, Rendered, SmtpConfig, TlsMode, render_code,
 };
-use support::{DOMAIN, Misbehaviour, Scripted, letterhead};
+use support::{BodyReply, DOMAIN, Misbehaviour, Script, Scripted, letterhead, mailer_timed};
 
 /// 2023-11-14 22:13:20 UTC.
 const START: u64 = 1_700_000_000;
@@ -56,138 +53,6 @@ fn office() -> SignInContext {
     )
 }
 
-/// How the scripted server behaves around the body.
-#[derive(Clone, Copy, Debug)]
-struct Script {
-    /// The reply to the body's final `.`; `None`: close the connection without a word.
-    body_reply: Option<&'static str>,
-    /// How long to wait before that reply.
-    body_delay: Duration,
-    /// Whether `EHLO` offers `AUTH PLAIN LOGIN` (never STARTTLS).
-    offer_auth: bool,
-    /// Whether `QUIT` is answered (`221`); if not, the connection is held open, silent.
-    answers_quit: bool,
-}
-
-impl Script {
-    fn taking() -> Script {
-        Script {
-            body_reply: Some("250 2.0.0 queued as 1234"),
-            body_delay: Duration::ZERO,
-            offer_auth: false,
-            answers_quit: true,
-        }
-    }
-}
-
-/// A scripted SMTP server on a loopback port: what it heard (commands, and each body
-/// as `DATA <body>`), and how many connections it took.
-struct Server {
-    port: u16,
-    heard: Arc<Mutex<Vec<String>>>,
-    connections: Arc<AtomicU64>,
-}
-
-impl Server {
-    fn start(script: Script) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let heard = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(AtomicU64::new(0));
-        let (h, c) = (heard.clone(), connections.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                c.fetch_add(1, Ordering::SeqCst);
-                let h = h.clone();
-                std::thread::spawn(move || serve(stream, script, &h));
-            }
-        });
-        Server { port, heard, connections }
-    }
-
-    fn heard(&self) -> Vec<String> {
-        self.heard.lock().unwrap().clone()
-    }
-
-    fn bodies(&self) -> Vec<String> {
-        self.heard().into_iter().filter_map(|l| l.strip_prefix("DATA ").map(str::to_string)).collect()
-    }
-
-    fn connections(&self) -> u64 {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-fn serve(stream: std::net::TcpStream, script: Script, heard: &Mutex<Vec<String>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut say = |line: &str| {
-        let _ = writer.write_all(format!("{line}\r\n").as_bytes());
-        let _ = writer.flush();
-    };
-    say("220 mail.example ESMTP scripted");
-    let (mut in_data, mut data, mut line) = (false, String::new(), String::new());
-    loop {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let text = line.trim_end_matches(['\r', '\n']).to_string();
-        if in_data {
-            if text == "." {
-                in_data = false;
-                heard.lock().unwrap().push(format!("DATA {}", std::mem::take(&mut data)));
-                std::thread::sleep(script.body_delay);
-                match script.body_reply {
-                    Some(reply) => say(reply),
-                    None => return, // closes the connection, no reply
-                }
-            } else {
-                data.push_str(text.strip_prefix('.').unwrap_or(&text));
-                data.push_str("\r\n");
-            }
-            continue;
-        }
-        heard.lock().unwrap().push(text.clone());
-        let verb = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-        match verb.as_str() {
-            "EHLO" => {
-                say("250-mail.example");
-                if script.offer_auth {
-                    say("250-AUTH PLAIN LOGIN");
-                }
-                say("250 8BITMIME");
-            }
-            "HELO" | "MAIL" | "RSET" | "NOOP" => say("250 ok"),
-            "RCPT" => say("250 2.1.5 ok"),
-            "AUTH" => say("235 2.7.0 authenticated"),
-            "DATA" => {
-                in_data = true;
-                say("354 go ahead");
-            }
-            "QUIT" if script.answers_quit => {
-                say("221 bye");
-                return;
-            }
-            "QUIT" => {
-                // Holds the connection open until the client closes it.
-                let mut sink = Vec::new();
-                let _ = std::io::Read::read_to_end(&mut reader, &mut sink);
-                return;
-            }
-            _ => say("502 5.5.2 not implemented"),
-        }
-    }
-}
-
-fn mailer(port: u16, tls: TlsMode, connect: Duration, send: Duration) -> Mailer {
-    let config = SmtpConfig::new("127.0.0.1", port, tls).timeouts(connect, send);
-    Mailer::new(config, letterhead()).unwrap()
-}
-
 /// The code in a body the server heard (its own indented line in the text part).
 fn code_in(body: &str) -> Option<String> {
     body.lines()
@@ -202,8 +67,9 @@ fn code_in(body: &str) -> Option<String> {
 /// (lettre counts every 2xx and 3xx reply as positive; the mailer takes 2xx only.)
 #[tokio::test]
 async fn a_3xx_reply_to_the_body_is_not_acceptance() {
-    let server = Server::start(Script { body_reply: Some("354 4.3.0 go ahead"), ..Script::taking() });
-    let sender = MailCodeSender::new(mailer(
+    let server =
+        Scripted::start(Script { body_reply: BodyReply::Says("354 4.3.0 go ahead"), ..Script::taking() });
+    let sender = MailCodeSender::new(mailer_timed(
         server.port,
         TlsMode::None,
         Duration::from_secs(2),
@@ -246,8 +112,8 @@ async fn an_unanswered_implicit_tls_handshake_fails_closed() {
 /// accepted the message: the service fails closed, the code is taken back.
 #[tokio::test]
 async fn a_server_that_closes_after_the_body_without_a_reply_fails_closed() {
-    let server = Server::start(Script { body_reply: None, ..Script::taking() });
-    let sender = MailCodeSender::new(mailer(
+    let server = Scripted::start(Script { body_reply: BodyReply::Close, ..Script::taking() });
+    let sender = MailCodeSender::new(mailer_timed(
         server.port,
         TlsMode::None,
         Duration::from_secs(2),
@@ -273,8 +139,8 @@ async fn a_server_that_closes_after_the_body_without_a_reply_fails_closed() {
 /// does not bound each reply.
 #[tokio::test]
 async fn a_slow_reply_to_the_body_within_the_send_timeout_is_ok() {
-    let server = Server::start(Script { body_delay: Duration::from_millis(2500), ..Script::taking() });
-    let sender = MailCodeSender::new(mailer(
+    let server = Scripted::start(Script { body_delay: Duration::from_millis(2500), ..Script::taking() });
+    let sender = MailCodeSender::new(mailer_timed(
         server.port,
         TlsMode::None,
         Duration::from_secs(1),
@@ -293,8 +159,8 @@ async fn a_slow_reply_to_the_body_within_the_send_timeout_is_ok() {
 /// (the user has the code), not failed when the send timeout runs out.
 #[tokio::test]
 async fn a_server_that_never_answers_quit_after_taking_the_message_has_it_sent() {
-    let server = Server::start(Script { answers_quit: false, ..Script::taking() });
-    let sender = MailCodeSender::new(mailer(
+    let server = Scripted::start(Script { answers_quit: false, ..Script::taking() });
+    let sender = MailCodeSender::new(mailer_timed(
         server.port,
         TlsMode::None,
         Duration::from_secs(2),
@@ -323,7 +189,7 @@ async fn a_server_that_never_answers_quit_after_taking_the_message_has_it_sent()
 /// neither the credentials nor the message is sent.
 #[tokio::test]
 async fn starttls_required_sends_no_credentials_to_a_server_without_starttls() {
-    let server = Server::start(Script { offer_auth: true, ..Script::taking() });
+    let server = Scripted::start(Script { offer_auth: true, ..Script::taking() });
     let config = SmtpConfig::new("127.0.0.1", server.port, TlsMode::StartTls)
         .credentials("mfa-kit", "hunter2-secret")
         .timeouts(Duration::from_secs(2), Duration::from_secs(5));
@@ -349,7 +215,7 @@ async fn starttls_required_sends_no_credentials_to_a_server_without_starttls() {
 /// letterhead's domain for each code; a `Date` of the sending time.
 #[tokio::test]
 async fn each_code_message_has_its_own_connection_headers_and_random_message_id() {
-    let server = Server::start(Script::taking());
+    let server = Scripted::start(Script::taking());
     let head = letterhead().reply_to("Help desk <help@smith.example>".parse().unwrap());
     let config = SmtpConfig::new("127.0.0.1", server.port, TlsMode::None)
         .timeouts(Duration::from_secs(2), Duration::from_secs(5));

@@ -61,7 +61,13 @@ pub fn mailer() -> Mailer {
 
 /// A mailer to `127.0.0.1:port` that gives up on a message after `send`.
 pub fn mailer_to(port: u16, tls: TlsMode, send: Duration) -> Mailer {
-    let config = SmtpConfig::new("127.0.0.1", port, tls).timeouts(Duration::from_secs(2), send);
+    mailer_timed(port, tls, Duration::from_secs(2), send)
+}
+
+/// A mailer to `127.0.0.1:port` that gives up connecting after `connect` and on a
+/// message after `send`.
+pub fn mailer_timed(port: u16, tls: TlsMode, connect: Duration, send: Duration) -> Mailer {
+    let config = SmtpConfig::new("127.0.0.1", port, tls).timeouts(connect, send);
     Mailer::new(config, letterhead()).unwrap()
 }
 
@@ -127,7 +133,77 @@ pub fn addresses(header: Option<&mail_parser::Address<'_>>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// How a scripted server misbehaves.
+/// What a scripted server says when a client connects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Greeting {
+    /// `220`: ready.
+    Ready,
+    /// `554` and nothing else; holds the connection open, answering nothing.
+    Refuse,
+    /// Not a word; holds the connection open, reading whatever comes.
+    Silent,
+}
+
+/// Which recipients a scripted server refuses (`550 5.1.1`, as a server that checks
+/// recipients does for an address that no longer exists).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recipients {
+    /// Takes every recipient.
+    TakesAll,
+    /// Refuses every recipient.
+    RefusesAll,
+    /// Refuses each `RCPT` whose line contains this text, takes the others.
+    Refuses(&'static str),
+}
+
+/// How a scripted server answers a message's body (its final `.`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyReply {
+    /// With this line.
+    Says(&'static str),
+    /// Refuses it with 554, echoing the body's lines of digits (as a content filter might).
+    RefuseEchoing,
+    /// Refuses it with 554 naming the first link in it (read decoded, quoted-printable
+    /// undone), as a spam filter does for a URL on a block list.
+    RefuseCitingLink,
+    /// Closes the connection without a word.
+    Close,
+}
+
+/// How a scripted SMTP server behaves: [`Script::taking`] is a well-behaved server
+/// that takes every message (it never offers STARTTLS); each field changes one thing.
+#[derive(Clone, Copy, Debug)]
+pub struct Script {
+    /// What it says when a client connects.
+    pub greeting: Greeting,
+    /// Whether `EHLO` offers `AUTH PLAIN LOGIN` (then `AUTH` is answered `235`).
+    pub offer_auth: bool,
+    /// Which recipients it refuses.
+    pub recipients: Recipients,
+    /// How it answers a message's body.
+    pub body_reply: BodyReply,
+    /// How long to wait before answering the body.
+    pub body_delay: Duration,
+    /// Whether `QUIT` is answered (`221`); if not, the connection is held open, silent,
+    /// until the client closes it.
+    pub answers_quit: bool,
+}
+
+impl Script {
+    /// A server that takes every recipient and every message, at once.
+    pub fn taking() -> Script {
+        Script {
+            greeting: Greeting::Ready,
+            offer_auth: false,
+            recipients: Recipients::TakesAll,
+            body_reply: BodyReply::Says("250 2.0.0 queued"),
+            body_delay: Duration::ZERO,
+            answers_quit: true,
+        }
+    }
+}
+
+/// The ways of misbehaving the delivery tests name, each a [`Script`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Misbehaviour {
     /// Answers the greeting with 554 and nothing else.
@@ -145,33 +221,61 @@ pub enum Misbehaviour {
     NoStartTls,
 }
 
-/// A scripted SMTP server on a loopback port, in a thread; keeps what it was told.
+impl From<Misbehaviour> for Script {
+    fn from(misbehaviour: Misbehaviour) -> Script {
+        let taking = Script::taking();
+        match misbehaviour {
+            Misbehaviour::RefuseGreeting => Script { greeting: Greeting::Refuse, ..taking },
+            Misbehaviour::RefuseRecipient => Script { recipients: Recipients::RefusesAll, ..taking },
+            Misbehaviour::RefuseBodyEchoing => Script { body_reply: BodyReply::RefuseEchoing, ..taking },
+            Misbehaviour::RefuseBodyCitingLink => {
+                Script { body_reply: BodyReply::RefuseCitingLink, ..taking }
+            }
+            Misbehaviour::Silent => Script { greeting: Greeting::Silent, ..taking },
+            Misbehaviour::NoStartTls => taking,
+        }
+    }
+}
+
+/// A scripted SMTP server on a loopback port, in a thread: what it heard (commands,
+/// and each body as `DATA <body>`), the recipients it took for each body, and how
+/// many connections it took.
 pub struct Scripted {
     pub port: u16,
     pub heard: Arc<Mutex<Vec<String>>>,
+    /// The `RCPT` lines it took for each body it heard, in order.
+    pub taken: Arc<Mutex<Vec<Vec<String>>>>,
     pub connections: Arc<AtomicU64>,
 }
 
 impl Scripted {
-    pub fn start(misbehaviour: Misbehaviour) -> Scripted {
+    /// Starts a server that behaves as `script` (a [`Script`] or a [`Misbehaviour`]).
+    pub fn start(script: impl Into<Script>) -> Scripted {
+        let script = script.into();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let heard = Arc::new(Mutex::new(Vec::new()));
+        let taken = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicU64::new(0));
-        let (h, c) = (heard.clone(), connections.clone());
+        let (h, t, c) = (heard.clone(), taken.clone(), connections.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 c.fetch_add(1, Ordering::SeqCst);
-                let h = h.clone();
-                std::thread::spawn(move || serve(stream, misbehaviour, &h));
+                let (h, t) = (h.clone(), t.clone());
+                std::thread::spawn(move || serve(stream, script, &h, &t));
             }
         });
-        Scripted { port, heard, connections }
+        Scripted { port, heard, taken, connections }
     }
 
     pub fn heard(&self) -> Vec<String> {
         self.heard.lock().unwrap().clone()
+    }
+
+    /// The bodies it heard, dot-unstuffed, lines ending in CRLF.
+    pub fn bodies(&self) -> Vec<String> {
+        self.heard().into_iter().filter_map(|l| l.strip_prefix("DATA ").map(str::to_string)).collect()
     }
 
     pub fn connections(&self) -> u64 {
@@ -179,31 +283,28 @@ impl Scripted {
     }
 }
 
-fn serve(stream: TcpStream, misbehaviour: Misbehaviour, heard: &Mutex<Vec<String>>) {
+fn serve(stream: TcpStream, script: Script, heard: &Mutex<Vec<String>>, taken: &Mutex<Vec<Vec<String>>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     let mut say = |line: &str| {
         let _ = writer.write_all(format!("{line}\r\n").as_bytes());
+        let _ = writer.flush();
     };
-    match misbehaviour {
-        Misbehaviour::Silent => {
-            // Hold the connection open, reading whatever comes, answering nothing.
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
-            return;
-        }
-        Misbehaviour::RefuseGreeting => {
+    let hold_open = |reader: &mut BufReader<TcpStream>| {
+        let mut sink = Vec::new();
+        let _ = reader.read_to_end(&mut sink);
+    };
+    match script.greeting {
+        Greeting::Ready => say("220 mail.example ESMTP scripted"),
+        Greeting::Refuse => {
             say("554 5.3.2 mail.example does not take mail now");
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
-            return;
+            return hold_open(&mut reader);
         }
-        _ => say("220 mail.example ESMTP scripted"),
+        Greeting::Silent => return hold_open(&mut reader),
     }
-    let mut in_data = false;
-    let mut data = String::new();
-    let mut line = String::new();
+    let (mut in_data, mut data, mut line) = (false, String::new(), String::new());
+    let mut accepted = Vec::new();
     loop {
         line.clear();
         match reader.read_line(&mut line) {
@@ -214,61 +315,83 @@ fn serve(stream: TcpStream, misbehaviour: Misbehaviour, heard: &Mutex<Vec<String
         if in_data {
             if text == "." {
                 in_data = false;
-                heard.lock().unwrap().push(format!("DATA {data}"));
-                if misbehaviour == Misbehaviour::RefuseBodyEchoing {
-                    // What a content filter might quote back: the lines of digits.
-                    let echo: String = data
-                        .lines()
-                        .filter(|l| !l.trim().is_empty() && l.trim().chars().all(|c| c.is_ascii_digit()))
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                        .chars()
-                        .filter(|c| !c.is_control())
-                        .take(400)
-                        .collect();
-                    say(&format!("554 5.7.1 content rejected: {echo}"));
-                } else if misbehaviour == Misbehaviour::RefuseBodyCitingLink {
-                    // A filter reads the body decoded (quoted-printable here).
-                    let decoded = quoted_printable_decoded(&data);
-                    let link: String = decoded
-                        .split_whitespace()
-                        .find(|word| word.starts_with("https://"))
-                        .unwrap_or("")
-                        .chars()
-                        .take(200)
-                        .collect();
-                    say(&format!("554 5.7.1 message rejected: URL {link} is on a block list"));
-                } else {
-                    say("250 2.0.0 queued");
+                let body = std::mem::take(&mut data);
+                heard.lock().unwrap().push(format!("DATA {body}"));
+                taken.lock().unwrap().push(std::mem::take(&mut accepted));
+                std::thread::sleep(script.body_delay);
+                match script.body_reply {
+                    BodyReply::Says(reply) => say(reply),
+                    BodyReply::RefuseEchoing => {
+                        // What a content filter might quote back: the lines of digits.
+                        let echo: String = body
+                            .lines()
+                            .filter(|l| !l.trim().is_empty() && l.trim().chars().all(|c| c.is_ascii_digit()))
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                            .chars()
+                            .filter(|c| !c.is_control())
+                            .take(400)
+                            .collect();
+                        say(&format!("554 5.7.1 content rejected: {echo}"));
+                    }
+                    BodyReply::RefuseCitingLink => {
+                        // A filter reads the body decoded (quoted-printable here).
+                        let decoded = quoted_printable_decoded(&body);
+                        let link: String = decoded
+                            .split_whitespace()
+                            .find(|word| word.starts_with("https://"))
+                            .unwrap_or("")
+                            .chars()
+                            .take(200)
+                            .collect();
+                        say(&format!("554 5.7.1 message rejected: URL {link} is on a block list"));
+                    }
+                    BodyReply::Close => return, // closes the connection, no reply
                 }
-                data.clear();
             } else {
-                data.push_str(&text);
-                data.push('\n');
+                data.push_str(text.strip_prefix('.').unwrap_or(&text));
+                data.push_str("\r\n");
             }
             continue;
         }
         heard.lock().unwrap().push(text.clone());
         let verb = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let refused = match script.recipients {
+            Recipients::TakesAll => false,
+            Recipients::RefusesAll => true,
+            Recipients::Refuses(part) => text.contains(part),
+        };
         match verb.as_str() {
             "EHLO" => {
                 say("250-mail.example");
+                if script.offer_auth {
+                    say("250-AUTH PLAIN LOGIN");
+                }
                 say("250-8BITMIME");
                 say("250 SIZE 10000000");
             }
             "HELO" => say("250 mail.example"),
             "MAIL" => say("250 2.1.0 ok"),
-            "RCPT" if misbehaviour == Misbehaviour::RefuseRecipient => say("550 5.1.1 no such user here"),
-            "RCPT" => say("250 2.1.5 ok"),
+            "RCPT" if refused => say("550 5.1.1 no such user here"),
+            "RCPT" => {
+                accepted.push(text.clone());
+                say("250 2.1.5 ok");
+            }
+            "AUTH" if script.offer_auth => say("235 2.7.0 authenticated"),
             "DATA" => {
                 in_data = true;
                 say("354 go ahead");
             }
-            "RSET" | "NOOP" => say("250 ok"),
-            "QUIT" => {
+            "RSET" => {
+                accepted.clear();
+                say("250 ok");
+            }
+            "NOOP" => say("250 ok"),
+            "QUIT" if script.answers_quit => {
                 say("221 bye");
                 return;
             }
+            "QUIT" => return hold_open(&mut reader),
             _ => say("502 5.5.2 not implemented"),
         }
     }
@@ -276,7 +399,7 @@ fn serve(stream: TcpStream, misbehaviour: Misbehaviour, heard: &Mutex<Vec<String
 
 /// Quoted-printable text decoded: soft line breaks joined, `=XX` escapes undone.
 fn quoted_printable_decoded(text: &str) -> String {
-    let joined = text.replace("=\n", "");
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
     let bytes = joined.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
