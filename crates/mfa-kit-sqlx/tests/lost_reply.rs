@@ -30,14 +30,6 @@ struct LosesReplies {
     lose_save: AtomicU32,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum LostOr {
-    #[error("the connection closed before the reply to COMMIT arrived")]
-    Lost,
-    #[error(transparent)]
-    Store(#[from] mfa_kit_sqlx::Error),
-}
-
 impl Store for LosesReplies {
     type Error = LostOr;
 

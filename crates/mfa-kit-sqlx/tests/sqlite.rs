@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::*;
 use mfa_kit::RequestContext;
 use mfa_kit::UserId;
-use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
+use mfa_kit::event::AuditEvent;
 use mfa_kit::record::UserRecord;
 use mfa_kit::store::conformance;
 use mfa_kit::store::{
@@ -17,16 +17,9 @@ use mfa_kit::store::{
 };
 use mfa_kit_sqlx::SqliteStore;
 
+/// A successful `lockout_ended` event of `user` at `at`, from 192.0.2.1 on `device`.
 fn event(user: &UserId, at: u64, device: &str) -> AuditEvent {
-    let context = RequestContext::from_address("192.0.2.1".parse().unwrap()).with_device(device);
-    let event = AuditEvent::new(user, user, at, &context, EventKind::LockoutEnded);
-    assert_eq!(event.outcome, AuditOutcome::Success);
-    event
-}
-
-async fn trail(store: &SqliteStore, user: &UserId) -> Vec<AuditEvent> {
-    let page = store.read_audit(&AuditQuery::user(user.clone(), 0, i64::MAX as u64, 1000)).await.unwrap();
-    page.events.into_iter().map(|e| e.event).collect()
+    lockout_ended("192.0.2.1", user, at, device)
 }
 
 /// The conformance suite, one test per check, each on a database file of its own.

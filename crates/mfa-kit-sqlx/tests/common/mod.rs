@@ -4,7 +4,10 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use mfa_kit::event::{AuditEvent, AuditOutcome, EventKind};
 use mfa_kit::store::conformance::Spawner;
+use mfa_kit::store::{AuditQuery, ReadAudit};
+use mfa_kit::{RequestContext, UserId};
 use mfa_kit_sqlx::TableNames;
 
 /// The PostgreSQL URL of the tests: `MFA_KIT_POSTGRES_URL`, or the local server.
@@ -193,4 +196,28 @@ where
         }
         assert_eq!(listed, expected, "case {case}");
     }
+}
+
+/// The error of a store wrapper that commits a save and then loses its reply: the
+/// reply `Lost` (the connection closed after `COMMIT`), or the real store's error.
+#[derive(Debug, thiserror::Error)]
+pub enum LostOr {
+    #[error("the connection closed before the reply to COMMIT arrived")]
+    Lost,
+    #[error(transparent)]
+    Store(#[from] mfa_kit_sqlx::Error),
+}
+
+/// A successful `lockout_ended` event of `user` at `at`, from `address` on `device`.
+pub fn lockout_ended(address: &str, user: &UserId, at: u64, device: &str) -> AuditEvent {
+    let context = RequestContext::from_address(address.parse().unwrap()).with_device(device);
+    let event = AuditEvent::new(user, user, at, &context, EventKind::LockoutEnded);
+    assert_eq!(event.outcome, AuditOutcome::Success);
+    event
+}
+
+/// The first 1000 events of `user`'s audit trail in `store`, oldest first.
+pub async fn trail(store: &impl ReadAudit, user: &UserId) -> Vec<AuditEvent> {
+    let page = store.read_audit(&AuditQuery::user(user.clone(), 0, i64::MAX as u64, 1000)).await.unwrap();
+    page.events.into_iter().map(|e| e.event).collect()
 }
