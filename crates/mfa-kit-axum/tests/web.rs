@@ -11,7 +11,6 @@ use axum::http::{HeaderName, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
-use http_body_util::BodyExt;
 use mfa_kit::clock::{Clock, ManualClock};
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::flow::Proven;
@@ -31,6 +30,9 @@ use mfa_kit_axum::{
     csrf_protect, require_signed_in, status_for,
 };
 use tower::ServiceExt;
+
+mod common;
+use common::read_response;
 
 const NOW: u64 = 1_751_360_400;
 const ORIGIN: &str = "https://app.example";
@@ -600,25 +602,9 @@ impl Browser {
         let peer: SocketAddr = "198.51.100.9:50000".parse().unwrap();
         request.extensions_mut().insert(ConnectInfo(peer));
         let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
         self.cache_control =
             response.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_string());
-        self.set_cookies.clear();
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let text = value.to_str().unwrap().to_string();
-            let (pair, attributes) = text.split_once(';').unwrap_or((&text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.into(), value.into());
-            }
-            self.set_cookies.push(text);
-        }
-        let body =
-            String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-        (status, body, location)
+        read_response(response, &mut self.cookies, &mut self.set_cookies).await
     }
 
     async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {

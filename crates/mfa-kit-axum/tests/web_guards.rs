@@ -30,6 +30,9 @@ use tower::ServiceExt;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+mod common;
+use common::read_response;
+
 const NOW: u64 = 1_751_360_400;
 const ORIGIN: &str = "https://app.example";
 
@@ -285,23 +288,7 @@ impl Browser {
     }
 
     async fn read(&mut self, response: Response) -> (StatusCode, String, Option<String>) {
-        let status = response.status();
-        let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
-        self.set_cookies.clear();
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let text = value.to_str().unwrap().to_string();
-            let (pair, attributes) = text.split_once(';').unwrap_or((&text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.into(), value.into());
-            }
-            self.set_cookies.push(text);
-        }
-        let body =
-            String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-        (status, body, location)
+        read_response(response, &mut self.cookies, &mut self.set_cookies).await
     }
 
     async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
