@@ -160,7 +160,9 @@ pub struct Disowned {
 
 /// Redeems the token of a notice's link (`text`, as the link carried it) for `record`'s
 /// user: see the module's docs. The user is known from the link's context (the host's
-/// route), and the token binds it: a token made for another user does not match.
+/// route), and the token binds it: a token made for another user does not match. A
+/// driver refuses a link for a user without a stored record (there is nothing to
+/// protect) as [`Refusal::DisownLinkInvalid`] without running this, as the service does.
 pub fn redeem(record: &mut UserRecord, key: &HashKey, text: &str, env: &Env<'_>) -> Step<Disowned> {
     run_in(record, env, |draft| {
         let parsed = parse(text);

@@ -67,7 +67,10 @@ pub const MAX_STARTS_PER_HOUR: usize = 5;
 /// authenticators stay active until then. Refused during a lockout, from an address
 /// off the allowlist, after [`MAX_STARTS_PER_HOUR`] starts within an hour, and, for a
 /// user who has MFA, without a second factor proved within the policy's step-up window
-/// ([`super::step_up`]).
+/// ([`super::step_up`]). `params` longer than the organisation's period cap are
+/// refused as [`Refusal::MethodNotAllowed`] (and audited); the service, whose `params`
+/// are its own configuration, answers that case as
+/// [`crate::service::Error::Misconfigured`] before sealing a secret.
 pub fn start(
     record: &mut UserRecord,
     secret: SealedSecret,

@@ -11,12 +11,32 @@
 //! A driver does the I/O around them. [`crate::service::MfaService`] is one; a host
 //! that prefers to drive them itself does what it does:
 //!
-//! 1. load the record and its version (or start from [`UserRecord::new`]);
-//! 2. open the credential's sealed secret, if the transition needs it;
-//! 3. run the transition;
-//! 4. if [`Step::changed`], save the record only if its version is unchanged, with the
-//!    step's events wrapped as [`crate::event::AuditEvent`]s in the same transaction;
-//!    otherwise store just the events. On a version conflict, start again at 1.
+//! 1. read the clock, refusing a reading past
+//!    [`MAX_PLAUSIBLE_TIME`](crate::service::MAX_PLAUSIBLE_TIME) as a failed clock (a
+//!    transition trusts `Env::now`, and a wild reading would become the record's
+//!    replay floor);
+//! 2. load the record and its version (or start from [`UserRecord::new`]);
+//! 3. open the sealed secrets the transition needs: the user's authenticators, none if
+//!    there are none (the transition judges a user without one); for a confirmation,
+//!    the enrollment in progress, and, with none in progress, answer
+//!    [`refuse_without_secret`]`(Refusal::NoPendingEnrollment, env)` instead of running
+//!    it;
+//! 4. run the transition;
+//! 5. if [`Step::changed`], file the record under the request's organisation, if it
+//!    has one ([`UserRecord::set_org`]), and save it only if its version is unchanged,
+//!    with the step's events wrapped as [`crate::event::AuditEvent`]s in the same
+//!    transaction; otherwise store just the events. On a version conflict, start again
+//!    at 1.
+//!
+//! Around some transitions the driver checks its input first, as the service does:
+//! an admin's reset or settings change asked from a context made in another
+//! organisation is refused before anything is asked ([`oversight::reset`],
+//! [`oversight::change_org_settings`]); a "this wasn't me" link for a user without a
+//! stored record is refused as [`Refusal::DisownLinkInvalid`] ([`disown::redeem`]);
+//! a security key's response longer than
+//! [`MAX_RESPONSE`](crate::relying_party::MAX_RESPONSE) is answered as
+//! [`CeremonyError::Malformed`](security_key::CeremonyError::Malformed) without asking
+//! the relying party.
 //!
 //! ```
 //! use mfa_kit::flow::{self, Env, Rules};

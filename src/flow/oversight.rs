@@ -29,7 +29,9 @@ use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, Sensiti
 /// `reset_refused`) when not permitted, without a reason, for a self-reset, when the
 /// actor has no MFA of their own, and when the actor has not proved a second factor
 /// within the policy's step-up window ([`super::step_up`]). The `reset_by_admin` event
-/// records the mode.
+/// records the mode. `env.context` must be made in the organisation the reset is for
+/// (its rules judge the reset): a driver refuses any other before asking, as the
+/// service does ([`crate::service::Error::OrgMismatch`]).
 pub fn reset(
     record: &mut UserRecord,
     actor: &UserRecord,
@@ -216,7 +218,9 @@ fn actor_refusal(actor: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> 
 /// ([`super::step_up`]). Returns the validated settings with the event that records
 /// the change (old and new settings), or the refusal with the event that records it.
 /// The host saves the settings and the event together (in one transaction, where it
-/// can); the event's user and actor are both the actor.
+/// can); the event's user and actor are both the actor. `env.context` must be made in
+/// `change.org` (its step-up window and rules judge the change): a driver refuses any
+/// other before asking, as the service does ([`crate::service::Error::OrgMismatch`]).
 pub fn change_org_settings(
     change: SettingsChange<'_>,
     actor: &UserRecord,

@@ -549,9 +549,9 @@ impl UserRecord {
         self.org.as_ref()
     }
 
-    /// Files the record under `org` (see [`UserRecord::org`]): done when a request
-    /// within an organisation changes the record.
-    pub(crate) fn set_org(&mut self, org: OrgId) {
+    /// Files the record under `org` (see [`UserRecord::org`]): done by the driver when a
+    /// request within an organisation changes the record (see [`crate::flow`]).
+    pub fn set_org(&mut self, org: OrgId) {
         self.org = Some(org);
     }
 

@@ -25,7 +25,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.update_with_secret(
             user,
             context,
-            Which::Credential,
+            Which::CredentialsIfAny,
             Refusal::NotEnrolled,
             |record, totps, now| {
                 Ok(flow::authenticator::verify(record, totps, input, &self.env(now, context))?)
@@ -49,7 +49,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         self.update_with_secret(
             user,
             context,
-            Which::Credential,
+            Which::CredentialsIfAny,
             Refusal::NotEnrolled,
             |record, totps, now| {
                 Ok(flow::authenticator::resynchronise(

@@ -25,10 +25,12 @@ pub(super) struct Attempt {
 /// Which of the record's sealed secrets a transition needs.
 #[derive(Clone, Copy)]
 pub(super) enum Which {
-    Credential,
-    /// The authenticators if there are any, otherwise none (the transition has another
-    /// proof for a user without one).
+    /// The authenticators if there are any, otherwise none: the transition judges a
+    /// user without one (a refusal, or another proof), as it would for a host that
+    /// drives it directly.
     CredentialsIfAny,
+    /// The enrollment in progress; without one, the transition cannot run (it needs
+    /// the pending secret) and `missing` is the answer.
     Pending,
 }
 
@@ -111,7 +113,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// As [`MfaService::update`], for a transition that needs the record's
     /// authenticators (or its pending enrollment) opened: the sealer is asked once per
     /// secret, and again only if a retry finds another sealed secret. Refused with
-    /// `missing` when the record has none.
+    /// `missing` when there is no pending enrollment to open.
     pub(super) async fn update_with_secret<T>(
         &self,
         user: &UserId,
@@ -125,7 +127,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             let mut attempt = self.begin(user).await?;
             let record = &attempt.record;
             let opened = match which {
-                Which::Credential | Which::CredentialsIfAny if !record.authenticators().is_empty() => {
+                Which::CredentialsIfAny if !record.authenticators().is_empty() => {
                     // A sign-in finds them in the cache: no future to make for that.
                     match self.opened.get(user, record.authenticators()) {
                         Some(cached) => Some(cached),
@@ -138,7 +140,6 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                     }
                     None => None,
                 },
-                Which::Credential => None,
                 Which::CredentialsIfAny => Some(Arc::from(Vec::new())),
             };
             let Some(totps) = opened else {
