@@ -84,7 +84,9 @@ pub struct Notice {
     pub at: u64,
     /// Where from: the address and device, as the event recorded them.
     pub context: RequestContext,
-    /// Which delivery this is: 1 for the first.
+    /// Which claim of this notice this is: 1 for the first. A claim counts whether or
+    /// not its delivery was tried (a batch whose lease ended first, a clock that failed,
+    /// hands the rest back counted), so the backoff may start one step later.
     pub attempt: u32,
 }
 
@@ -346,7 +348,8 @@ impl<S: NoticeOutbox, N: Notifier, C: Clock> NoticeRelay<S, N, C> {
         while !stop.load(Ordering::Acquire) {
             match self.run_once().await {
                 Ok(batch)
-                    if batch.claimed >= self.config.batch.max(1) as usize
+                    // Full: as many as one claim takes (a batch above `MAX_PAGE` reads as it).
+                    if batch.claimed >= self.config.batch.clamp(1, crate::store::MAX_PAGE) as usize
                         || (batch.read > 0 && !batch.caught_up) =>
                 {
                     continue;

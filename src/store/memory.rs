@@ -97,6 +97,8 @@ struct Trail {
     /// The most full chunks kept besides the one being filled; 0 for no limit.
     max_chunks: usize,
     dropped: u64,
+    /// The newest id dropped to keep within the capacity (not by pruning).
+    dropped_through: Option<u64>,
 }
 
 impl Trail {
@@ -110,6 +112,7 @@ impl Trail {
                     full if self.max_chunks > 0 && full > self.max_chunks => {
                         let mut oldest = self.chunks.pop_front().unwrap_or_default();
                         self.dropped = self.dropped.saturating_add(oldest.len() as u64);
+                        self.dropped_through = oldest.last().map(|(id, _)| *id).max(self.dropped_through);
                         oldest.clear();
                         oldest
                     }
@@ -259,13 +262,10 @@ impl MemoryStore {
     }
 
     /// Up to `limit` events of shard `shard` with ids after `after`, in the order they
-    /// were appended (which is the order of their ids), with their shard ids.
-    pub(crate) fn shard_events_after(
-        &self,
-        shard: usize,
-        after: Option<u64>,
-        limit: usize,
-    ) -> Vec<(u64, AuditEvent)> {
+    /// were appended (which is the order of their ids), with their shard ids; whether
+    /// more are left after them; and the newest id the shard dropped to keep within its
+    /// capacity.
+    pub(crate) fn shard_events_after(&self, shard: usize, after: Option<u64>, limit: usize) -> ShardRead {
         let shard = lock(&self.shards[shard]);
         let newer = |id: u64| after.is_none_or(|a| id > a);
         let chunks = &shard.events.chunks;
@@ -273,12 +273,25 @@ impl MemoryStore {
         // Only the chunk being filled can be empty (pruning leaves it): it is the last,
         // so it counts as not older, or the search would skip newer chunks before it.
         let start = chunks.partition_point(|chunk| chunk.last().is_some_and(|(id, _)| !newer(*id)));
-        chunks.iter().skip(start).flatten().filter(|(id, _)| newer(*id)).take(limit).cloned().collect()
+        let mut newer_events = chunks.iter().skip(start).flatten().filter(|(id, _)| newer(*id));
+        let events: Vec<(u64, AuditEvent)> = newer_events.by_ref().take(limit).cloned().collect();
+        let more = newer_events.next().is_some();
+        ShardRead { events, more, dropped_through: shard.events.dropped_through }
     }
 
     fn shard_of(&self, user: &UserId) -> &Mutex<Shard> {
         &self.shards[user.shard(MemoryStore::SHARDS)]
     }
+}
+
+/// What a relay read of one shard ([`MemoryStore::shard_events_after`]).
+pub(crate) struct ShardRead {
+    /// The events, with their shard ids.
+    pub(crate) events: Vec<(u64, AuditEvent)>,
+    /// Whether newer events are left beyond the limit.
+    pub(crate) more: bool,
+    /// The newest id dropped to keep within the capacity, if any was.
+    pub(crate) dropped_through: Option<u64>,
 }
 
 fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {

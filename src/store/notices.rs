@@ -77,7 +77,8 @@ pub struct ClaimedNotice {
     pub event: StoredEvent,
     /// What the user is to be told.
     pub notice: SecurityNotice,
-    /// Which attempt this is: 1 for the first.
+    /// Which claim of this notice this is: 1 for the first (see
+    /// [`crate::relay::Notice::attempt`]).
     pub attempt: u32,
 }
 
@@ -110,7 +111,8 @@ pub struct FailingNotice {
     pub event: StoredEvent,
     /// What the user is to be told.
     pub notice: SecurityNotice,
-    /// How many deliveries were tried.
+    /// How many times it was claimed for delivery: the deliveries tried, and claims
+    /// handed back untried (a lease that ended first, a clock that failed).
     pub attempts: u32,
     /// When it may next be tried (seconds since the Unix epoch).
     pub next_attempt_at: u64,
@@ -297,15 +299,25 @@ impl NoticeOutbox for MemoryStore {
         let shards = self.shard_count();
         state.cursors.resize(shards, None);
         let mut budget = MAX_INTAKE as usize;
+        let mut left_behind = false;
         for shard in 0..shards {
             let after = state.cursors[shard];
-            let events = self.shard_events_after(shard, after, budget);
-            budget -= events.len();
+            let read = self.shard_events_after(shard, after, budget);
+            budget -= read.events.len();
+            left_behind |= read.more;
+            // Ids the cursor skips were dropped, or pruned: only those the shard dropped
+            // to keep within its capacity are missed (pruning is the operator's choice).
             let expected = after.map_or(shard as u64, |a| a.saturating_add(shards as u64));
-            if let Some((first, _)) = events.first() {
-                state.missed = state.missed.saturating_add((first - expected) / shards as u64);
+            if let (Some((first, _)), Some(dropped)) = (read.events.first(), read.dropped_through)
+                && dropped >= expected
+            {
+                let last_missed = dropped.min(first.saturating_sub(shards as u64));
+                if last_missed >= expected {
+                    let count = (last_missed - expected) / shards as u64 + 1;
+                    state.missed = state.missed.saturating_add(count);
+                }
             }
-            for (raw, event) in events {
+            for (raw, event) in read.events {
                 state.cursors[shard] = Some(raw);
                 let Some(notice) = event.kind.security_notice() else { continue };
                 let event = StoredEvent { id: MemoryStore::event_id(raw), event };
@@ -339,7 +351,7 @@ impl NoticeOutbox for MemoryStore {
             });
         }
         let read = MAX_INTAKE as usize - budget;
-        std::future::ready(Ok(Claimed { notices: claimed, read, caught_up: budget > 0 }))
+        std::future::ready(Ok(Claimed { notices: claimed, read, caught_up: !left_behind }))
     }
 
     fn ack_notice(&self, relay: &str, event_id: i64) -> impl Future<Output = Result<(), Infallible>> + Send {

@@ -383,13 +383,16 @@ mod sqlite {
                 .bind(relay)
                 .fetch_one(&mut *tx)
                 .await?;
-            let rows: Vec<(i64, String)> =
+            // One more than is read: whether any is left behind.
+            let mut rows: Vec<(i64, String)> =
                 sqlx::query_as(&format!("SELECT id, event FROM {audit} WHERE id > ?1 ORDER BY id LIMIT ?2"))
                     .bind(cursor)
-                    .bind(i64::from(MAX_INTAKE))
+                    .bind(i64::from(MAX_INTAKE) + 1)
                     .fetch_all(&mut *tx)
                     .await?;
-            let (read, caught_up) = (rows.len(), rows.len() < MAX_INTAKE as usize);
+            let caught_up = rows.len() <= MAX_INTAKE as usize;
+            rows.truncate(MAX_INTAKE as usize);
+            let read = rows.len();
             if let Some((last, _)) = rows.last() {
                 for (id, notice, event, at) in notices_among(&rows)? {
                     sqlx::query(&format!(
