@@ -26,11 +26,12 @@ use crate::vocabulary::{UserId, UserIdHash};
 /// database store.
 ///
 /// Records are spread over 16 shards with a lock each, so threads serving different
-/// users rarely wait for one another, and no counter is shared between them: event ids
-/// are unique across the store and increase with each user's events, and the trail
+/// users rarely wait for one another, and no counter is shared between them: each
+/// event is kept in the shard of the user it is about, event ids are unique across the
+/// store and increase with each user's events and within each save, and the trail
 /// reads in order of time and then id, as [`super::ReadAudit`] promises (events of one
-/// user in the order they were stored; of different users in the same second, in an
-/// order that stays the same).
+/// user, and of one save, in the order they were stored; of different users in the
+/// same second, in an order that stays the same).
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
@@ -77,12 +78,50 @@ impl Shard {
         self.records.entry(stored.record.user().carried_hash()).or_default().push(stored);
     }
 
-    /// Appends events to the shard's trail, with the shard's next ids.
-    fn append(&mut self, events: impl IntoIterator<Item = AuditEvent>) {
+    /// Appends `event` to the shard's trail with the shard's next id above `floor` (the
+    /// id of the event before it in the same save, in another shard), so the events of
+    /// one save read back in their order; returns its id. (An id passed over is never
+    /// used: a relay reading the shard counts it as missed only if the shard dropped
+    /// events for room past it.)
+    fn append_above(&mut self, floor: Option<u64>, event: AuditEvent) -> u64 {
+        let stride = MemoryStore::SHARDS as u64;
+        let mut id = self.next_id;
+        if let Some(floor) = floor.filter(|floor| *floor >= id) {
+            id = id.saturating_add((floor - id) / stride * stride).saturating_add(stride);
+        }
+        self.next_id = id.saturating_add(stride);
+        self.events.push((id, event));
+        id
+    }
+}
+
+/// The shards one write holds: the common case, one; or every shard its record and
+/// events go to, locked in ascending order (as every write takes them), so that each
+/// event is stored in its own user's shard and the save's events keep their order.
+enum Held<'s> {
+    One(std::sync::MutexGuard<'s, Shard>),
+    Many(Vec<(usize, std::sync::MutexGuard<'s, Shard>)>),
+}
+
+impl Held<'_> {
+    /// The shard of index `place`, which is held.
+    fn shard(&mut self, place: usize) -> &mut Shard {
+        match self {
+            Held::One(shard) => shard,
+            Held::Many(held) => match held.iter_mut().find(|(at, _)| *at == place) {
+                Some((_, shard)) => shard,
+                // Every shard a write touches is locked before it starts.
+                None => unreachable!("shard {place} is not held"),
+            },
+        }
+    }
+
+    /// Appends `events`, each to its own user's shard, with ids in the order given.
+    fn append(&mut self, events: Vec<AuditEvent>) {
+        let mut floor = None;
         for event in events {
-            let id = self.next_id;
-            self.next_id = id.saturating_add(MemoryStore::SHARDS as u64);
-            self.events.push((id, event));
+            let place = event.user.shard(MemoryStore::SHARDS);
+            floor = Some(self.shard(place).append_above(floor, event));
         }
     }
 }
@@ -128,21 +167,27 @@ impl Trail {
         self.chunks.iter().flatten()
     }
 
-    /// Drops the events with the ids `chosen`; returns how many. Chunks left empty are
-    /// dropped too, but the one being filled.
+    /// Drops the events with the ids `chosen`; returns how many. The events left are
+    /// packed into full chunks again (all but the last), so the bound, which counts
+    /// chunks, keeps counting `CHUNK` events each: a chunk thinned by pruning and kept
+    /// as it was would make the next drop take newer events than it should.
     fn delete(&mut self, chosen: &std::collections::HashSet<u64>) -> usize {
-        let mut deleted = 0;
-        for chunk in &mut self.chunks {
-            let before = chunk.len();
-            chunk.retain(|(id, _)| !chosen.contains(id));
-            deleted += before - chunk.len();
+        let before: usize = self.chunks.iter().map(Vec::len).sum();
+        if !self.chunks.iter().flatten().any(|(id, _)| chosen.contains(id)) {
+            return 0;
         }
-        let last = self.chunks.len().saturating_sub(1);
-        let mut place = 0;
-        self.chunks.retain(|chunk| {
-            place += 1;
-            !chunk.is_empty() || place - 1 == last
-        });
+        let kept: Vec<(u64, AuditEvent)> = std::mem::take(&mut self.chunks)
+            .into_iter()
+            .flatten()
+            .filter(|(id, _)| !chosen.contains(id))
+            .collect();
+        let deleted = before - kept.len();
+        let mut kept = kept.into_iter().peekable();
+        while kept.peek().is_some() {
+            let mut chunk = Vec::with_capacity(Trail::CHUNK);
+            chunk.extend(kept.by_ref().take(Trail::CHUNK));
+            self.chunks.push_back(chunk);
+        }
         deleted
     }
 }
@@ -322,9 +367,8 @@ impl Store for MemoryStore {
     }
 
     fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Infallible>> + Send {
-        for event in events {
-            let mut shard = lock(self.shard_of(&event.user));
-            shard.append([event]);
+        if let Some(first) = events.first() {
+            self.hold(first.user.shard(MemoryStore::SHARDS), &events).append(events);
         }
         std::future::ready(Ok(()))
     }
@@ -361,8 +405,8 @@ impl OrgSettingsStore for MemoryStore {
         }
         let next = Version(current.map_or(1, |v| v.0.saturating_add(1)));
         all.insert(org.to_string(), (next, settings));
-        for event in events {
-            lock(self.shard_of(&event.user)).append([event]);
+        if let Some(first) = events.first() {
+            self.hold(first.user.shard(MemoryStore::SHARDS), &events).append(events);
         }
         drop(all);
         std::future::ready(Ok(SaveOutcome::Saved(next)))
@@ -378,8 +422,10 @@ impl MemoryStore {
         events: Vec<AuditEvent>,
     ) -> SaveOutcome {
         // `record` ends up holding the record it replaced, dropped in place when this
-        // returns, after the lock is released.
-        let mut shard = lock(self.shard_of(record.user()));
+        // returns, after the locks are released.
+        let home = record.user().shard(MemoryStore::SHARDS);
+        let mut held = self.hold(home, &events);
+        let shard = held.shard(home);
         let next = match shard.get_mut(record.user()) {
             Some(stored) if Some(stored.version) != expected => return SaveOutcome::Conflict,
             None if expected.is_some() => return SaveOutcome::Conflict,
@@ -391,13 +437,28 @@ impl MemoryStore {
             }
             None => {
                 shard.insert(Stored { version: Version(1), record: Box::new(record) });
-                shard.append(events);
+                held.append(events);
                 return SaveOutcome::Saved(Version(1));
             }
         };
-        shard.append(events);
-        drop(shard);
+        held.append(events);
+        drop(held);
         SaveOutcome::Saved(next)
+    }
+
+    /// Locks the shard `home` and those of `events`' users: one lock when they are all
+    /// in `home` (nearly always), else each of them once, in ascending order.
+    fn hold(&self, home: usize, events: &[AuditEvent]) -> Held<'_> {
+        let elsewhere = |event: &AuditEvent| event.user.shard(MemoryStore::SHARDS) != home;
+        if !events.iter().any(elsewhere) {
+            return Held::One(lock(&self.shards[home]));
+        }
+        let mut places: Vec<usize> =
+            events.iter().map(|event| event.user.shard(MemoryStore::SHARDS)).collect();
+        places.push(home);
+        places.sort_unstable();
+        places.dedup();
+        Held::Many(places.into_iter().map(|place| (place, lock(&self.shards[place]))).collect())
     }
 }
 

@@ -309,9 +309,13 @@ pub(crate) fn audit_page(mut events: Vec<StoredEvent>, len: usize) -> AuditPage 
 
 /// The query's time range as its first and last second, and its cursor, as signed
 /// 64-bit values; `None` if the range is empty for the database (it starts past the
-/// largest storable time, or ends at 0).
+/// largest storable time, or ends at 0, or its cursor is past every storable time:
+/// nothing stored comes after it).
 pub(crate) fn audit_bounds(query: &AuditQuery) -> Option<(i64, i64, Option<AuditCursor>)> {
     let from = i64::try_from(query.from).ok()?;
+    if query.after.is_some_and(|after| i64::try_from(after.at).is_err()) {
+        return None;
+    }
     Some((from, last_second_before(query.until)?, query.after))
 }
 
