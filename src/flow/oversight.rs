@@ -363,6 +363,16 @@ impl Compliance {
             context.org = Some(std::sync::Arc::new(open));
         }
         let mut decided = env.policy.decide(&context, &facts, env.now);
+        // An allowlist the policy keeps as its defaults (no settings in the context):
+        // judged again on the settings in force, without it.
+        if decided == Err(Refusal::AddressNotAllowed)
+            && context.org.is_none()
+            && let Some(in_force) = env.policy.settings_in_force(&context)
+        {
+            let open = OrgSettings { allowed_networks: Vec::new(), ..in_force };
+            context.org = Some(std::sync::Arc::new(open));
+            decided = env.policy.decide(&context, &facts, env.now);
+        }
         if matches!(decided, Err(Refusal::LockedOut { .. } | Refusal::Disabled)) && !facts.enrolled {
             (facts.locked_until, facts.disabled) = (None, false);
             decided = env.policy.decide(&context, &facts, env.now);

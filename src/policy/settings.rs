@@ -371,6 +371,9 @@ impl OrgSettings {
         if lockout.lock_seconds == 0 {
             return Err("a lockout must last at least 1 second".into());
         }
+        if lockout.max_lock_seconds == 0 {
+            return Err("the longest lockout (lockout.max_lock_seconds) must be at least 1 second".into());
+        }
         if lockout.hard_limit < lockout.max_failures || lockout.hard_limit > OrgSettings::MAX_HARD_LIMIT {
             return Err(format!(
                 "the second factor must be disabled after {} to {} failures without a success, not {}",

@@ -166,17 +166,20 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     }
 
     /// The admin list: one row per user, in the order given, under the organisation's
-    /// rules in `context` (see [`MfaService::status`]). A record that cannot be read (a
-    /// store error, a record of an unknown format) gives an error in its own row; the
-    /// other rows are still listed.
+    /// rules in `context` (see [`MfaService::status`]), but not its sign-in route: an
+    /// admin who signed in through single sign-on does not make every user exempt (as
+    /// [`MfaService::status_page`]). A record that cannot be read (a store error, a
+    /// record of an unknown format) gives an error in its own row; the other rows are
+    /// still listed.
     pub async fn status_list<'a>(
         &self,
         users: impl IntoIterator<Item = &'a UserId>,
         context: &SignInContext,
     ) -> Vec<(UserId, Result<UserStatus, Error>)> {
+        let listed = crate::flow::oversight::list_context(context);
         let mut rows = Vec::new();
         for user in users {
-            rows.push((user.clone(), self.status(user, context).await));
+            rows.push((user.clone(), self.status(user, &listed).await));
         }
         rows
     }
