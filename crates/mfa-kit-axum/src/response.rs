@@ -46,9 +46,11 @@ impl IntoResponse for WebError {
 /// limit, `403 Forbidden` where no other answer would be accepted (address, permission,
 /// a rule, a method the organisation does not allow, a second factor disabled until an
 /// admin resets it, a code where the organisation requires a security key), `409 Conflict` for a
-/// security key registered already, `401 Unauthorized` for every code or security-key
-/// response that was not accepted (and a security-key request that lapsed or was never
-/// made).
+/// security key registered already, `422 Unprocessable Entity` for settings out of range
+/// or a missing reason or confirmation, `410 Gone` for a "this wasn't me" link used or
+/// expired and `400 Bad Request` for one that is not valid, `401 Unauthorized` for every
+/// code or security-key response that was not accepted (and a security-key request that
+/// lapsed or was never made, or a session that ended).
 pub fn status_for(refusal: &Refusal) -> StatusCode {
     match refusal {
         Refusal::PhishingResistantRequired => StatusCode::FORBIDDEN,
