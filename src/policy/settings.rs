@@ -521,7 +521,8 @@ impl Preset {
     }
 
     /// The cap on remembered devices both presets apply: 12 hours, below the ATO's
-    /// 24-hour limit and equal to NIST AAL2's reauthentication interval.
+    /// 24-hour limit and NIST AAL2's 24-hour reauthentication interval (SP 800-63B-4
+    /// §2.2.3; 12 hours was revision 3's interval, kept).
     pub const REMEMBER_CAP: u64 = 12 * 3600;
 
     /// The longest a proof counts as fresh before a sensitive action under this
