@@ -4,7 +4,7 @@
 # memory.
 #
 #   scripts/fuzz.sh            # 60 s a target
-#   scripts/fuzz.sh 10         # the short mode CI runs
+#   scripts/fuzz.sh 5          # the short mode CI runs
 #   scripts/fuzz.sh 600 flow_state record_json   # chosen targets only
 #
 # Needs only Rust and crates.io: installs cargo-fuzz if it is missing, and builds on
