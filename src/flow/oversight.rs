@@ -480,7 +480,10 @@ impl UserStatus {
             recovery_codes_left: record.recovery.as_ref().map(|r| r.remaining()),
             remembered_devices: record.devices.iter().filter(|d| super::device::holds(d, now)).count(),
             locked_until: facts.locked_until,
-            enrollment_pending: record.pending_enrollment.as_ref().is_some_and(|p| now < p.expires_at),
+            enrollment_pending: record
+                .pending_enrollment
+                .as_ref()
+                .is_some_and(|p| crate::record::window_holds(p.started_at, p.expires_at, u64::MAX, now)),
             compliance: None,
             frozen: record.rare.frozen.is_some(),
         }
@@ -496,6 +499,12 @@ impl UserStatus {
         let cap = env.policy.remember_device_max(env.context);
         row.remembered_devices =
             record.devices.iter().filter(|d| super::device::lets_in(d, env.now, cap)).count();
+        // Under the organisation's enrollment lifetime, as a confirmation judges it.
+        let lifetime = env.policy.enrollment_lifetime(env.context);
+        row.enrollment_pending = record
+            .pending_enrollment
+            .as_ref()
+            .is_some_and(|p| crate::record::window_holds(p.started_at, p.expires_at, lifetime, env.now));
         row
     }
 

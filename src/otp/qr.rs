@@ -29,7 +29,11 @@ pub const MIN_SIZE: u32 = 200;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn svg(uri: &KeyUri) -> Result<Zeroizing<String>, UriError> {
-    let text = uri.to_uri();
+    svg_of_text(&uri.to_uri())
+}
+
+/// As [`svg`], of a URI's text as it is: the QR code holds exactly these bytes.
+pub(crate) fn svg_of_text(text: &str) -> Result<Zeroizing<String>, UriError> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
         .map_err(|_| UriError::TooLongForQr)?;
     let image = code

@@ -397,7 +397,8 @@ fn checked_label(issuer: &str, account: &str) -> Result<(Option<String>, String)
     if account.contains(':') {
         return Err(UriError::ColonInLabel { part: "account" });
     }
-    if account.is_empty() {
+    // Blank is no account: a reader drops the spaces after the label's colon.
+    if account.trim_start_matches(' ').is_empty() {
         return Err(UriError::MissingAccount);
     }
     Ok(((!issuer.is_empty()).then(|| issuer.into()), account.into()))

@@ -35,16 +35,13 @@ impl fmt::Debug for EnrollmentStart {
 
 #[cfg(feature = "qr")]
 impl EnrollmentStart {
-    /// The QR code of [`EnrollmentStart::uri`] as SVG, for the enrollment screen.
+    /// The QR code of [`EnrollmentStart::uri`] as SVG, for the enrollment screen: it
+    /// holds exactly that text.
     ///
     /// # Errors
     /// [`crate::otp::uri::UriError::TooLongForQr`] for a URI too long to encode.
     pub fn qr_svg(&self) -> Result<Zeroizing<String>, crate::otp::uri::UriError> {
-        let uri = KeyUri::parse(&self.uri).map_err(|error| match error {
-            crate::otp::uri::UriError::TooLong { .. } => crate::otp::uri::UriError::TooLongForQr,
-            other => other,
-        })?;
-        crate::otp::qr::svg(&uri)
+        crate::otp::qr::svg_of_text(&self.uri)
     }
 }
 
