@@ -29,10 +29,14 @@ pub fn decide(record: &mut UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> 
                 return Err(refusal);
             }
         };
+        // A remembered device stands for the proof, not for what must follow it: a
+        // security key or a backup the organisation requires before going on.
         let remembered = match (&decision, &env.context.device_token, key) {
-            (Decision::Challenge { .. }, Some(token), Some(key)) => {
-                super::device::recognise(draft.get(), key, token, env).map(|device| device.id.clone())
-            }
+            (
+                Decision::Challenge { security_key_blocking: false, backup_blocking: false, .. },
+                Some(token),
+                Some(key),
+            ) => super::device::recognise(draft.get(), key, token, env).map(|device| device.id.clone()),
             _ => None,
         };
         Ok(match remembered {

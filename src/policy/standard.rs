@@ -203,11 +203,18 @@ impl Policy for StandardPolicy {
         if user.must_enroll {
             return Ok(Decision::RequireEnrollment { reason: Reason::ResetByAdmin });
         }
-        if user.has_mfa() {
+        let mut methods: Vec<_> = user.methods.iter().copied().filter(|m| settings.allows(*m)).collect();
+        // Facts a host made by hand may list a method the organisation does not count
+        // as its only factor (an e-mail address under the NIST preset): no MFA then.
+        let counted = methods.iter().any(|m| *m != Method::RecoveryCode);
+        if user.has_mfa() && counted {
             let blocking = settings.principal_backup == super::BackupRule::RequireDestination;
             let has_backup = if blocking { user.has_backup_destination } else { user.has_backup };
             let needs_backup = self.backup_required(context) && !has_backup;
-            let mut methods: Vec<_> = user.methods.iter().copied().filter(|m| settings.allows(*m)).collect();
+            // The user's key first, whatever order the facts list it in.
+            if let Some(at) = methods.iter().position(|m| *m == Method::SecurityKey) {
+                methods[..=at].rotate_right(1);
+            }
             let required = listed(&settings.phishing_resistant_for, context);
             let has_key = methods.contains(&Method::SecurityKey);
             if required && has_key {
