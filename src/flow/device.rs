@@ -66,8 +66,16 @@ pub fn remember(
         let (token, device) = issue(key, &draft.get().user, label, now, lifetime.min(cap))?;
         let info = DeviceInfo::from(&device);
         let devices = &mut draft.edit().devices;
-        devices.retain(|d| now < d.expires_at);
         devices.push(device);
+        // Over the cap, expired devices go first (unaudited: they let nobody in), then
+        // the oldest. None goes by the reading alone: one far ahead must not delete
+        // devices still good once the clock is right.
+        let mut expired = devices.len().saturating_sub(MAX_DEVICES);
+        devices.retain(|d| {
+            let goes = expired > 0 && d.expires_at <= now;
+            expired -= usize::from(goes);
+            !goes
+        });
         let excess = devices.len().saturating_sub(MAX_DEVICES);
         let dropped: Vec<String> = devices.drain(..excess).map(|d| d.id).collect();
         draft.emit(EventKind::DeviceRemembered {

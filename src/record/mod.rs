@@ -117,7 +117,10 @@
 //!   that runs ahead and ends a lockout early gives no fresh allowance of guesses
 //!   towards the hard limit (see [`crate::vocabulary::LockoutRule`]).
 //! - Send times and enrollment starts older than an hour do not count towards the
-//!   resend and restart limits, and are dropped at the next send or start. The
+//!   resend and restart limits, and are dropped at the next send or start, but for
+//!   the newest as many as the limit allows, kept whatever the reading says (one
+//!   reading far ahead forgets none of the hour's). Expired remembered devices are
+//!   dropped only when a new one passes [`MAX_DEVICES`], for the same reason. The
 //!   enrollment starts are the record's (`enrollment_starts`), so dropping a pending
 //!   enrollment does not forget them.
 //! - A code reserved but whose send was never confirmed does not work, and lapses
