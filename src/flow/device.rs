@@ -35,9 +35,10 @@ impl std::fmt::Debug for Remembered {
 
 /// Remembers this device after a successful second factor (proved within the
 /// policy's step-up window, [`super::step_up`]): a new token whose life is
-/// `lifetime` seconds, capped by the policy. Expired devices are pruned, and beyond
-/// [`MAX_DEVICES`] the oldest is revoked (audited as `devices_revoked`, reason
-/// `superseded`).
+/// `lifetime` seconds, capped by the policy. Beyond [`MAX_DEVICES`] expired devices
+/// are dropped first (they let nobody in; not by the reading alone before that, so one
+/// reading far ahead deletes none still good), then the oldest is revoked (audited as
+/// `devices_revoked`, reason `superseded`).
 ///
 /// # Errors
 /// [`Failure::RandomSource`] if the operating system's random source fails.

@@ -665,7 +665,8 @@ impl UserRecord {
         self.proofs.all().filter(|proof| proof.at >= at).map(|proof| proof.method).collect()
     }
 
-    /// Remembered devices (expired ones included until the next change prunes them).
+    /// Remembered devices, expired ones included (they let nobody in; they are dropped
+    /// when a new device passes [`MAX_DEVICES`]).
     pub fn devices(&self) -> &[RememberedDevice] {
         &self.devices
     }

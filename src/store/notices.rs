@@ -139,7 +139,11 @@ pub struct NoticeStats {
     /// trail that overflowed): some may have been notices, which were never queued.
     /// Always 0 on a store that keeps its trail; events deleted by
     /// [`crate::service::MfaService::prune_audit`] before a relay read them are not
-    /// counted here (prune only what the relays are long past).
+    /// counted here (prune only what the relays are long past). On a
+    /// [`crate::store::MemoryStore`] it is an upper bound: the ids the relay's cursor
+    /// passes over up to the newest id its shard dropped for room, which in that range
+    /// also takes in events pruned before the drop and ids a save spanning shards left
+    /// unused.
     pub missed: u64,
 }
 
