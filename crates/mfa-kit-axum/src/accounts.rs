@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mfa_kit::UserId;
 use mfa_kit::flow::session::SessionVerdict;
-use mfa_kit::policy::SignInContext;
+use mfa_kit::policy::{Decision, SignInContext};
 use mfa_kit::seal::SecretSealer;
 use mfa_kit::service::{Error, MfaService};
 use mfa_kit::store::Store;
@@ -32,6 +32,20 @@ pub trait Accounts: Send + Sync + 'static {
 
     /// As [`MfaService::sign_out`].
     fn sign_out<'a>(&'a self, user: &'a UserId, context: &'a SignInContext) -> AccountFuture<'a, bool>;
+
+    /// The sign-in decision for `user` now ([`MfaService::sign_in_decision`]), asked
+    /// after a session enrolled, for what the organisation requires before going on (a
+    /// security key, a backup). `None` when there is no decision to tell (a refusal).
+    /// The default says `None`: an implementation that cannot ask lets a session that
+    /// enrolled go on as before, and its next sign-in is held as the decision says.
+    fn decision<'a>(
+        &'a self,
+        user: &'a UserId,
+        context: &'a SignInContext,
+    ) -> AccountFuture<'a, Option<Decision>> {
+        let _ = (user, context);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 impl<S, K> Accounts for MfaService<S, K>
@@ -54,6 +68,14 @@ where
     fn sign_out<'a>(&'a self, user: &'a UserId, context: &'a SignInContext) -> AccountFuture<'a, bool> {
         Box::pin(MfaService::sign_out(self, user, context))
     }
+
+    fn decision<'a>(
+        &'a self,
+        user: &'a UserId,
+        context: &'a SignInContext,
+    ) -> AccountFuture<'a, Option<Decision>> {
+        Box::pin(async move { Ok(MfaService::sign_in_decision(self, user, context).await?.ok()) })
+    }
 }
 
 impl<T: Accounts + ?Sized> Accounts for Arc<T> {
@@ -71,5 +93,13 @@ impl<T: Accounts + ?Sized> Accounts for Arc<T> {
 
     fn sign_out<'a>(&'a self, user: &'a UserId, context: &'a SignInContext) -> AccountFuture<'a, bool> {
         (**self).sign_out(user, context)
+    }
+
+    fn decision<'a>(
+        &'a self,
+        user: &'a UserId,
+        context: &'a SignInContext,
+    ) -> AccountFuture<'a, Option<Decision>> {
+        (**self).decision(user, context)
     }
 }

@@ -343,13 +343,37 @@ impl MfaSession {
     /// The service confirmed an enrollment this session started (`confirmed`): the
     /// session is signed in, no longer prompted to enroll, fresh from the confirmation,
     /// and keeps the account's new generation (it made the change; every other session
-    /// of the user ends). `None` if the session was not enrolling or signed in, or if
+    /// of the user ends). A session that had to enroll first goes on to
+    /// [`Stage::SecurityKey`] or [`Stage::Backup`] where the organisation requires a key
+    /// or a backup before going on (the service's sign-in decision, asked now through
+    /// [`crate::Accounts::decision`]), as after a second factor ([`AuthState::landing`]
+    /// says where to go). `None` if the session was not enrolling or signed in, or if
     /// another change of the account came in between (the session is signed out).
     ///
     /// # Errors
     /// [`WebError::Session`], [`WebError::Service`].
     pub async fn enrollment_confirmed(&self, confirmed: &Confirmed) -> Result<Option<AuthState>, WebError> {
-        self.advance(&[Stage::Enrollment, Stage::SignedIn], confirmed.at, true).await
+        // A session that had to enroll first goes on to what the organisation requires
+        // next (a security key, a backup), as the next sign-in's decision would say.
+        let required = match self.state().await? {
+            Some(state) if state.stage == Stage::Enrollment => self.required_next(&state.user).await?,
+            _ => None,
+        };
+        self.advance_to(&[Stage::Enrollment, Stage::SignedIn], confirmed.at, true, required).await
+    }
+
+    /// What the organisation requires of `user` before going on, as the sign-in
+    /// decision says now: `(security key, backup)`; `None` if it says nothing of it.
+    async fn required_next(&self, user: &UserId) -> Result<Option<(bool, bool)>, WebError> {
+        let client =
+            crate::client::Client { request: mfa_kit::RequestContext::default(), device_token: None };
+        let context = self.web.password_step_context(user, &client).await?;
+        Ok(match self.web.accounts.decision(user, &context).await? {
+            Some(Decision::Challenge { security_key_blocking, backup_blocking, .. }) => {
+                Some((security_key_blocking, backup_blocking))
+            }
+            _ => None,
+        })
     }
 
     /// The service accepted a second factor asked for before a sensitive action
@@ -448,6 +472,18 @@ impl MfaSession {
         proved_at: u64,
         changed: bool,
     ) -> Result<Option<AuthState>, WebError> {
+        self.advance_to(from, proved_at, changed, None).await
+    }
+
+    /// As [`MfaSession::advance`], with what the organisation requires next after an
+    /// enrollment (`(security key, backup)`), if known.
+    async fn advance_to(
+        &self,
+        from: &[Stage],
+        proved_at: u64,
+        changed: bool,
+        required: Option<(bool, bool)>,
+    ) -> Result<Option<AuthState>, WebError> {
         let Some(mut state) = self.state().await?.filter(|s| from.contains(&s.stage)) else {
             return Ok(None);
         };
@@ -461,9 +497,14 @@ impl MfaSession {
             return Ok(None);
         }
         let was = state.stage;
+        if let (Stage::Enrollment, Some((security_key, backup))) = (was, required) {
+            (state.security_key_blocking, state.backup_blocking) = (security_key, backup);
+        }
         state.stage = match was {
-            Stage::SecondFactor if state.security_key_blocking => Stage::SecurityKey,
-            Stage::SecondFactor | Stage::SecurityKey if state.backup_blocking => Stage::Backup,
+            Stage::SecondFactor | Stage::Enrollment if state.security_key_blocking => Stage::SecurityKey,
+            Stage::SecondFactor | Stage::SecurityKey | Stage::Enrollment if state.backup_blocking => {
+                Stage::Backup
+            }
             _ => Stage::SignedIn,
         };
         if was == Stage::SecurityKey {
