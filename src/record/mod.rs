@@ -638,9 +638,13 @@ impl UserRecord {
         self.proofs.get(method)
     }
 
-    /// Records a successful proof with `method` at `at`.
+    /// Records a successful proof with `method` at `at`, unless one of that method is
+    /// already recorded later: a server whose clock lags must not move it back, or a
+    /// session's own proof of that method, made in between, would no longer be found
+    /// at or after its time (step-up would judge it by another browser's method).
     pub(crate) fn note_proof(&mut self, method: Method, at: u64) {
-        self.proofs.set(method, at);
+        let latest = self.proofs.get(method).map_or(at, |recorded| recorded.max(at));
+        self.proofs.set(method, latest);
     }
 
     /// The last second-factor proof, if it was made within `window` seconds of `now`
