@@ -120,8 +120,12 @@ impl Held<'_> {
     fn append(&mut self, events: Vec<AuditEvent>) {
         let mut floor = None;
         for event in events {
-            let place = event.user.shard(MemoryStore::SHARDS);
-            floor = Some(self.shard(place).append_above(floor, event));
+            let shard = match self {
+                // All in the one shard held: its ids increase as it goes.
+                Held::One(shard) => &mut **shard,
+                Held::Many(_) => self.shard(event.user.shard(MemoryStore::SHARDS)),
+            };
+            floor = Some(shard.append_above(floor, event));
         }
     }
 }
@@ -368,7 +372,7 @@ impl Store for MemoryStore {
 
     fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Infallible>> + Send {
         if let Some(first) = events.first() {
-            self.hold(first.user.shard(MemoryStore::SHARDS), &events).append(events);
+            self.hold(&first.user, &events).1.append(events);
         }
         std::future::ready(Ok(()))
     }
@@ -406,7 +410,7 @@ impl OrgSettingsStore for MemoryStore {
         let next = Version(current.map_or(1, |v| v.0.saturating_add(1)));
         all.insert(org.to_string(), (next, settings));
         if let Some(first) = events.first() {
-            self.hold(first.user.shard(MemoryStore::SHARDS), &events).append(events);
+            self.hold(&first.user, &events).1.append(events);
         }
         drop(all);
         std::future::ready(Ok(SaveOutcome::Saved(next)))
@@ -423,8 +427,7 @@ impl MemoryStore {
     ) -> SaveOutcome {
         // `record` ends up holding the record it replaced, dropped in place when this
         // returns, after the locks are released.
-        let home = record.user().shard(MemoryStore::SHARDS);
-        let mut held = self.hold(home, &events);
+        let (home, mut held) = self.hold(record.user(), &events);
         let shard = held.shard(home);
         let next = match shard.get_mut(record.user()) {
             Some(stored) if Some(stored.version) != expected => return SaveOutcome::Conflict,
@@ -446,19 +449,22 @@ impl MemoryStore {
         SaveOutcome::Saved(next)
     }
 
-    /// Locks the shard `home` and those of `events`' users: one lock when they are all
-    /// in `home` (nearly always), else each of them once, in ascending order.
-    fn hold(&self, home: usize, events: &[AuditEvent]) -> Held<'_> {
-        let elsewhere = |event: &AuditEvent| event.user.shard(MemoryStore::SHARDS) != home;
+    /// Locks the shard of `home` and those of `events`' users: one lock when they are
+    /// all in it (nearly always: the events are about `home`), else each of them once, in
+    /// ascending order. Answers `home`'s shard with the locks.
+    fn hold(&self, home: &UserId, events: &[AuditEvent]) -> (usize, Held<'_>) {
+        let place = home.shard(MemoryStore::SHARDS);
+        let elsewhere =
+            |event: &AuditEvent| event.user != *home && event.user.shard(MemoryStore::SHARDS) != place;
         if !events.iter().any(elsewhere) {
-            return Held::One(lock(&self.shards[home]));
+            return (place, Held::One(lock(&self.shards[place])));
         }
         let mut places: Vec<usize> =
             events.iter().map(|event| event.user.shard(MemoryStore::SHARDS)).collect();
-        places.push(home);
+        places.push(place);
         places.sort_unstable();
         places.dedup();
-        Held::Many(places.into_iter().map(|place| (place, lock(&self.shards[place]))).collect())
+        (place, Held::Many(places.into_iter().map(|at| (at, lock(&self.shards[at]))).collect()))
     }
 }
 
