@@ -343,15 +343,10 @@ fn issue(
     let digest = hash(key, &draft.get().user, purpose, target, &code);
     let expires_at = now.saturating_add(limits.lifetime);
     let oob = &mut draft.edit().oob;
-    // The hour's sends are kept whatever this reading says: one far ahead (after which
-    // its own send is voided) must not forget them and hand out a fresh hour.
-    let newest = oob.sent_at.len().saturating_sub(limits.max_per_hour);
-    let mut place = 0;
-    oob.sent_at.retain(|sent| {
-        place += 1;
-        counts(*sent, now) || place > newest
+    let kept = crate::record::kept_for_limit(oob.sent_at.iter().copied(), limits.max_per_hour, |sent| {
+        counts(sent, now)
     });
-    oob.sent_at.push(now);
+    oob.sent_at = kept.chain([now]).collect();
     oob.challenge = Some(Box::new(Challenge {
         purpose,
         role,

@@ -174,16 +174,9 @@ fn open(
     let lifetime = env.policy.enrollment_lifetime(env.context);
     let expires_at = now.saturating_add(lifetime);
     let record = draft.edit();
-    // The hour's starts are kept whatever this reading says: one far ahead (after which
-    // its own start is voided) must not forget them and hand out a fresh hour.
-    let newest = record.enrollment_starts.iter().count().saturating_sub(MAX_STARTS_PER_HOUR);
-    let kept = record
-        .enrollment_starts
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|(place, t)| recent(*t, now) || *place >= newest);
-    record.enrollment_starts = kept.map(|(_, t)| t).chain([now]).collect();
+    let starts = record.enrollment_starts.iter().copied();
+    let kept = crate::record::kept_for_limit(starts, MAX_STARTS_PER_HOUR, |t| recent(t, now));
+    record.enrollment_starts = kept.chain([now]).collect();
     record.pending_enrollment = Some(Box::new(PendingEnrollment {
         secret,
         params,

@@ -156,6 +156,7 @@ pub use security_key::{
     MAX_PUBLIC_KEY, SecurityKey, UserHandle,
 };
 pub use time::from_the_future;
+pub(crate) use time::kept_for_limit;
 
 use self::rare::Rare;
 use crate::few::Few;

@@ -12,6 +12,19 @@ pub fn from_the_future(start: u64, now: u64) -> bool {
     start > now.saturating_add(CLOCK_SKEW)
 }
 
+/// The times of a rate limit (sends, enrollment starts) to keep, oldest first: those
+/// that still count at this reading, and, whatever the reading says, the newest `limit`
+/// (one reading far ahead must not forget the hour's, and so hand out a fresh hour once
+/// its own time is voided).
+pub(crate) fn kept_for_limit(
+    times: impl ExactSizeIterator<Item = u64>,
+    limit: usize,
+    counts: impl Fn(u64) -> bool,
+) -> impl Iterator<Item = u64> {
+    let newest = times.len().saturating_sub(limit);
+    times.enumerate().filter(move |(place, at)| counts(*at) || *place >= newest).map(|(_, at)| at)
+}
+
 /// Every method whose last proof the record keeps.
 const METHODS: [Method; 5] =
     [Method::Totp, Method::Sms, Method::Email, Method::RecoveryCode, Method::SecurityKey];
