@@ -3,12 +3,10 @@
 //! signing in to the routes of another; and no stage skipped by enrolling first. The
 //! router is driven in-process.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRef, State};
+use axum::extract::{FromRef, State};
 use axum::http::{Method as HttpMethod, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -26,7 +24,7 @@ use mfa_kit_axum::{
 use tower::ServiceExt;
 
 mod common;
-use common::read_response;
+use common::Browser;
 
 const NOW: u64 = 1_751_360_400;
 const ORIGIN: &str = "https://app.example";
@@ -233,65 +231,14 @@ fn app_with(settings: OrgSettings) -> (Router, App) {
     (router, app)
 }
 
-struct Browser {
-    router: Router,
-    cookies: BTreeMap<String, String>,
-    set_cookies: Vec<String>,
-}
-
-impl Browser {
-    fn new(router: &Router) -> Browser {
-        Browser { router: router.clone(), cookies: BTreeMap::new(), set_cookies: Vec::new() }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    async fn send(
-        &mut self,
-        request: axum::http::request::Builder,
-        body: impl Into<Body>,
-    ) -> (StatusCode, String, Option<String>) {
-        let mut request = request.header(header::HOST, "app.example");
-        if !self.cookies.is_empty() {
-            request = request.header(header::COOKIE, self.cookie_header());
-        }
-        let mut request = request.body(body.into()).unwrap();
-        let peer: SocketAddr = "198.51.100.9:50000".parse().unwrap();
-        request.extensions_mut().insert(ConnectInfo(peer));
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        read_response(response, &mut self.cookies, &mut self.set_cookies).await
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
-        self.send(Request::get(path), Body::empty()).await
-    }
-
-    async fn token(&mut self) -> String {
-        self.get("/token").await.1
-    }
-
-    async fn post(&mut self, path: &str, fields: &str) -> (StatusCode, String, Option<String>) {
-        let token = self.token().await;
-        let body = if fields.is_empty() {
-            format!("csrf_token={token}")
-        } else {
-            format!("{fields}&csrf_token={token}")
-        };
-        self.send(Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"), body)
-            .await
-    }
-}
-
 /// A browser whose session is at the stage the decision `name` leads to (`"signed-in"`
 /// passes the code too).
 async fn at_stage(router: &Router, name: &str) -> Browser {
     let mut browser = Browser::new(router);
     let decision = if name == "signed-in" { "challenge" } else { name };
-    assert_eq!(browser.post(&format!("/password/alice/{decision}"), "").await.1, "password ok");
+    assert_eq!(browser.post_form(&format!("/password/alice/{decision}"), "").await.1, "password ok");
     if name == "signed-in" {
-        assert_eq!(browser.post("/code", "code=good").await.1, "SignedIn");
+        assert_eq!(browser.post_form("/code", "code=good").await.1, "SignedIn");
     }
     browser
 }
@@ -471,7 +418,7 @@ async fn each_stage_reaches_only_its_own_routes() {
         let mut browser = at_stage(&router, name).await;
         if name.starts_with("challenge-") {
             // Past the code, held at the backup or security-key stage.
-            let stage = browser.post("/code", "code=good").await.1;
+            let stage = browser.post_form("/code", "code=good").await.1;
             assert!(stage == "Backup" || stage == "SecurityKey", "{name}: {stage}");
         }
         for path in gets {
@@ -507,7 +454,7 @@ async fn each_stage_reaches_only_its_own_routes() {
             if own {
                 continue;
             }
-            let (status, body, location) = browser.post(path, fields).await;
+            let (status, body, location) = browser.post_form(path, fields).await;
             assert_eq!(
                 (status, location.as_deref()),
                 (StatusCode::SEE_OTHER, Some(first)),
@@ -523,7 +470,7 @@ async fn a_new_visitor_with_a_token_reaches_no_stage() {
     let (router, _) = app();
     let mut visitor = Browser::new(&router);
     for path in ["/act", "/code", "/enrolled", "/backup/added", "/key/register"] {
-        let (status, _, location) = visitor.post(path, "code=good&response=x").await;
+        let (status, _, location) = visitor.post_form(path, "code=good&response=x").await;
         assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/sign-in")), "{path}");
     }
 }
@@ -534,9 +481,9 @@ async fn a_new_visitor_with_a_token_reaches_no_stage() {
 async fn a_security_key_form_without_a_response_says_so_and_holds_the_session() {
     let (router, _) = app();
     let mut browser = at_stage(&router, "challenge-key").await;
-    assert_eq!(browser.post("/code", "code=good").await.1, "SecurityKey");
+    assert_eq!(browser.post_form("/code", "code=good").await.1, "SecurityKey");
     for fields in ["", "response=", "response=%20%20", "responses=%7B%7D"] {
-        let (status, body, _) = browser.post("/key/register", fields).await;
+        let (status, body, _) = browser.post_form("/key/register", fields).await;
         assert_eq!(
             (status, body.as_str()),
             (StatusCode::BAD_REQUEST, "No security key response was sent. Try again."),
@@ -551,7 +498,7 @@ async fn a_security_key_form_without_a_response_says_so_and_holds_the_session() 
 /// Enrolls `user` through the web routes from a session at the must-enroll stage, as a
 /// browser would: scans the key, types two codes. Answers where the session landed.
 async fn enroll_in_browser(browser: &mut Browser, app: &App) -> String {
-    let (status, uri, _) = browser.post("/enroll/real/start", "").await;
+    let (status, uri, _) = browser.post_form("/enroll/real/start", "").await;
     assert_eq!(status, StatusCode::OK, "{uri}");
     let key = KeyUri::parse(&uri).unwrap();
     let phone = Totp::new(key.secret(), key.totp_params().unwrap());
@@ -559,7 +506,7 @@ async fn enroll_in_browser(browser: &mut Browser, app: &App) -> String {
     let now = app.clock.now().unwrap();
     let (first, second) = (phone.generate(now - 30).unwrap(), phone.generate(now).unwrap());
     let (status, landing, _) =
-        browser.post("/enroll/real/confirm", &format!("first={first}&second={second}")).await;
+        browser.post_form("/enroll/real/confirm", &format!("first={first}&second={second}")).await;
     assert_eq!(status, StatusCode::OK, "{landing}");
     app.clock.advance(30);
     landing
@@ -579,13 +526,13 @@ async fn a_required_security_key_is_not_skipped_by_enrolling_first() {
         .unwrap();
     let (router, app) = app_with(settings);
     let mut browser = Browser::new(&router);
-    assert_eq!(browser.post("/password/erin/ask", "").await.1, "/mfa/enroll", "must enroll first");
+    assert_eq!(browser.post_form("/password/erin/ask", "").await.1, "/mfa/enroll", "must enroll first");
     let landing = enroll_in_browser(&mut browser, &app).await;
 
     // The same user signing in again now is held until a key is registered...
     let mut again = Browser::new(&router);
-    assert_eq!(again.post("/password/erin/ask", "").await.1, "/sign-in/code");
-    assert_eq!(again.post("/code", "code=good").await.1, "SecurityKey");
+    assert_eq!(again.post_form("/password/erin/ask", "").await.1, "/sign-in/code");
+    assert_eq!(again.post_form("/code", "code=good").await.1, "SecurityKey");
     assert_eq!(again.get("/protected").await.2.as_deref(), Some("/mfa/security-key"));
 
     // ...but the session that enrolled was let in without one.
@@ -612,12 +559,12 @@ async fn a_required_backup_is_not_skipped_by_enrolling_first() {
         .unwrap();
     let (router, app) = app_with(settings);
     let mut browser = Browser::new(&router);
-    assert_eq!(browser.post("/password/boss/ask", "").await.1, "/mfa/enroll", "must enroll first");
+    assert_eq!(browser.post_form("/password/boss/ask", "").await.1, "/mfa/enroll", "must enroll first");
     let landing = enroll_in_browser(&mut browser, &app).await;
 
     let mut again = Browser::new(&router);
-    assert_eq!(again.post("/password/boss/ask", "").await.1, "/sign-in/code");
-    assert_eq!(again.post("/code", "code=good").await.1, "Backup");
+    assert_eq!(again.post_form("/password/boss/ask", "").await.1, "/sign-in/code");
+    assert_eq!(again.post_form("/code", "code=good").await.1, "Backup");
     assert_eq!(again.get("/protected").await.2.as_deref(), Some("/mfa/backup"));
 
     let (status, body, location) = browser.get("/protected").await;

@@ -3,13 +3,11 @@
 //! multipart), the pending stages after the second factor, and the device cookie's
 //! lifetime.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRef, State};
+use axum::body::Bytes;
+use axum::extract::{FromRef, State};
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -26,12 +24,11 @@ use mfa_kit_axum::{
     Accounts, AddingSecurityKey, CsrfToken, MAX_FORM_BYTES, MfaSession, MfaWeb, OrgSource, SecondFactorDue,
     SignedIn, UNAVAILABLE, UserOrg, WebError, csrf_protect, require_signed_in,
 };
-use tower::ServiceExt;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 mod common;
-use common::read_response;
+use common::Browser;
 
 const NOW: u64 = 1_751_360_400;
 const ORIGIN: &str = "https://app.example";
@@ -254,58 +251,6 @@ fn app() -> (Router, App) {
     (router, app)
 }
 
-/// A browser: keeps cookies, sends a peer address.
-struct Browser {
-    router: Router,
-    cookies: BTreeMap<String, String>,
-    set_cookies: Vec<String>,
-}
-
-impl Browser {
-    fn new(router: &Router) -> Browser {
-        Browser { router: router.clone(), cookies: BTreeMap::new(), set_cookies: Vec::new() }
-    }
-
-    fn request(&self, builder: axum::http::request::Builder, body: impl Into<Body>) -> Request<Body> {
-        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut builder = builder.header(header::HOST, "app.example");
-        if !cookie.is_empty() {
-            builder = builder.header(header::COOKIE, cookie.join("; "));
-        }
-        let mut request = builder.body(body.into()).unwrap();
-        request.extensions_mut().insert(ConnectInfo("198.51.100.9:50000".parse::<SocketAddr>().unwrap()));
-        request
-    }
-
-    async fn send(
-        &mut self,
-        builder: axum::http::request::Builder,
-        body: impl Into<Body>,
-    ) -> (StatusCode, String, Option<String>) {
-        let request = self.request(builder, body);
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        self.read(response).await
-    }
-
-    async fn read(&mut self, response: Response) -> (StatusCode, String, Option<String>) {
-        read_response(response, &mut self.cookies, &mut self.set_cookies).await
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
-        self.send(Request::get(path), "").await
-    }
-
-    /// A form POST carrying the session's CSRF token.
-    async fn post(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
-        let token = self.get("/token").await.1;
-        self.send(
-            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
-            format!("csrf_token={token}"),
-        )
-        .await
-    }
-}
-
 // ---- session fixation ----
 
 /// `MfaSession`: "Every change of stage gives the session a new id (against session
@@ -320,11 +265,11 @@ async fn a_session_id_known_before_a_stage_change_is_worth_nothing_after_it() {
     let planted = attacker.cookies.clone();
     let mut victim = Browser::new(&router);
     victim.cookies = planted.clone();
-    assert_eq!(victim.post("/password/alice/challenge").await.1, "/sign-in/code");
+    assert_eq!(victim.post_form("/password/alice/challenge", "").await.1, "/sign-in/code");
     assert_ne!(victim.cookies, planted, "the id changed at the password");
     assert_eq!(attacker.get("/due").await.2.as_deref(), Some("/sign-in"), "the planted id has no user");
     let pending = victim.cookies.clone();
-    let (_, body, _) = victim.post("/code").await;
+    let (_, body, _) = victim.post_form("/code", "").await;
     assert_eq!(body, "alice SignedIn");
     assert_eq!(victim.get("/protected").await.1, "hello alice");
 
@@ -344,9 +289,9 @@ async fn a_session_id_known_before_a_stage_change_is_worth_nothing_after_it() {
 async fn signing_in_as_another_user_leaves_nothing_of_the_first() {
     let (router, _) = app();
     let mut browser = Browser::new(&router);
-    assert_eq!(browser.post("/password/alice/allow").await.1, "/home");
+    assert_eq!(browser.post_form("/password/alice/allow", "").await.1, "/home");
     let alices = browser.cookies.clone();
-    assert_eq!(browser.post("/password/bob/challenge").await.1, "/sign-in/code");
+    assert_eq!(browser.post_form("/password/bob/challenge", "").await.1, "/sign-in/code");
     assert_eq!(browser.get("/protected").await.2.as_deref(), Some("/sign-in/code"), "bob's code is due");
     assert_eq!(browser.get("/due").await.1, "due bob");
     let mut holder = Browser::new(&router);
@@ -363,7 +308,7 @@ async fn signing_in_as_another_user_leaves_nothing_of_the_first() {
 async fn the_session_store_down_lets_nobody_in() {
     let (router, app) = app();
     let mut browser = Browser::new(&router);
-    assert_eq!(browser.post("/password/alice/allow").await.1, "/home");
+    assert_eq!(browser.post_form("/password/alice/allow", "").await.1, "/home");
     let token = browser.get("/token").await.1;
     app.sessions_down.store(true, Ordering::SeqCst);
     let (status, body, _) = browser.get("/protected").await;
@@ -389,17 +334,17 @@ async fn the_session_store_down_lets_nobody_in() {
 async fn the_service_down_lets_nobody_in() {
     let (router, app) = app();
     let mut signed_in = Browser::new(&router);
-    assert_eq!(signed_in.post("/password/alice/allow").await.1, "/home");
+    assert_eq!(signed_in.post_form("/password/alice/allow", "").await.1, "/home");
     let mut pending = Browser::new(&router);
-    assert_eq!(pending.post("/password/bob/challenge").await.1, "/sign-in/code");
+    assert_eq!(pending.post_form("/password/bob/challenge", "").await.1, "/sign-in/code");
     let mut fresh = Browser::new(&router);
     fresh.get("/token").await;
     app.service_down.store(true, Ordering::SeqCst);
     let (status, body, _) = signed_in.get("/protected").await;
     assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE));
     assert_eq!(pending.get("/due").await.0, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(pending.post("/code").await.0, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(fresh.post("/password/carol/allow").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(pending.post_form("/code", "").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(fresh.post_form("/password/carol/allow", "").await.0, StatusCode::SERVICE_UNAVAILABLE);
     app.service_down.store(false, Ordering::SeqCst);
     assert_eq!(fresh.get("/protected").await.2.as_deref(), Some("/sign-in"), "carol was not signed in");
     assert_eq!(pending.get("/protected").await.2.as_deref(), Some("/sign-in/code"), "bob still pending");
@@ -411,9 +356,9 @@ async fn the_service_down_lets_nobody_in() {
 async fn a_failing_clock_lets_nobody_in() {
     let (router, app) = app();
     let mut signed_in = Browser::new(&router);
-    assert_eq!(signed_in.post("/password/alice/allow").await.1, "/home");
+    assert_eq!(signed_in.post_form("/password/alice/allow", "").await.1, "/home");
     let mut pending = Browser::new(&router);
-    assert_eq!(pending.post("/password/bob/challenge").await.1, "/sign-in/code");
+    assert_eq!(pending.post_form("/password/bob/challenge", "").await.1, "/sign-in/code");
     let mut fresh = Browser::new(&router);
     fresh.get("/token").await;
     let alice = UserId::new("alice");
@@ -422,8 +367,8 @@ async fn a_failing_clock_lets_nobody_in() {
     let (status, body, _) = signed_in.get("/protected").await;
     assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE));
     assert_eq!(pending.get("/due").await.0, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(pending.post("/code").await.0, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(fresh.post("/password/carol/allow").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(pending.post_form("/code", "").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(fresh.post_form("/password/carol/allow", "").await.0, StatusCode::SERVICE_UNAVAILABLE);
     app.clock.down.store(false, Ordering::SeqCst);
     assert_eq!(fresh.get("/protected").await.2.as_deref(), Some("/sign-in"), "carol was not signed in");
     assert_eq!(pending.get("/protected").await.2.as_deref(), Some("/sign-in/code"), "bob still pending");
@@ -530,9 +475,9 @@ async fn json_and_multipart_requests_need_the_token_in_the_header() {
 async fn the_security_key_stage_is_a_stage_change_and_a_pending_one() {
     let (router, app) = app();
     let mut browser = Browser::new(&router);
-    assert_eq!(browser.post("/password/kim/challenge-key").await.1, "/sign-in/code");
+    assert_eq!(browser.post_form("/password/kim/challenge-key", "").await.1, "/sign-in/code");
     let (pending_ids, pending_token) = (browser.cookies.clone(), browser.get("/token").await.1);
-    assert_eq!(browser.post("/code").await.1, "kim SecurityKey");
+    assert_eq!(browser.post_form("/code", "").await.1, "kim SecurityKey");
     assert_ne!(browser.cookies, pending_ids);
     assert_ne!(browser.get("/token").await.1, pending_token);
     assert_eq!(browser.get("/protected").await.2.as_deref(), Some("/mfa/security-key"));
