@@ -122,6 +122,32 @@ pub trait RelyingParty: Send + Sync {
         response: &str,
         keys: &[SecurityKey],
     ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError>;
+
+    /// As [`RelyingParty::finish_authentication`], for the user whose authenticators
+    /// know them by `handle` (the record's [`UserHandle`]; `None` for a user who never
+    /// registered a key): a response that names its user (`userHandle`, which passkeys
+    /// send) must name this one (WebAuthn Level 3 §7.2, step 6). One that names another
+    /// user, or any user where `handle` is `None`, is refused as
+    /// [`CeremonyError::UnknownCredential`]: the credential is claimed by an account
+    /// that is not the one signing in. An empty handle names nobody. The service calls
+    /// this method, never `finish_authentication` directly.
+    ///
+    /// The provided body cannot read the response's user handle, so it only calls
+    /// `finish_authentication`: a relying party that can read it (mfa-kit-webauthn's
+    /// does) implements this method as well.
+    ///
+    /// # Errors
+    /// [`RelyingPartyError`] when the relying party cannot check it at all.
+    fn finish_authentication_for(
+        &self,
+        handle: Option<&UserHandle>,
+        state: &str,
+        response: &str,
+        keys: &[SecurityKey],
+    ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError> {
+        let _ = handle;
+        self.finish_authentication(state, response, keys)
+    }
 }
 
 impl<T: RelyingParty + ?Sized> RelyingParty for std::sync::Arc<T> {
@@ -149,5 +175,14 @@ impl<T: RelyingParty + ?Sized> RelyingParty for std::sync::Arc<T> {
         keys: &[SecurityKey],
     ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError> {
         (**self).finish_authentication(state, response, keys)
+    }
+    fn finish_authentication_for(
+        &self,
+        handle: Option<&UserHandle>,
+        state: &str,
+        response: &str,
+        keys: &[SecurityKey],
+    ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError> {
+        (**self).finish_authentication_for(handle, state, response, keys)
     }
 }

@@ -36,7 +36,10 @@
 //! a security key's response longer than
 //! [`MAX_RESPONSE`](crate::relying_party::MAX_RESPONSE) is answered as
 //! [`CeremonyError::Malformed`](security_key::CeremonyError::Malformed) without asking
-//! the relying party.
+//! the relying party, and a shorter one is checked with
+//! [`RelyingParty::finish_authentication_for`](crate::relying_party::RelyingParty::finish_authentication_for)
+//! and the record's [`UserRecord::user_handle`], so that a response naming another
+//! user is refused.
 //!
 //! ```
 //! use mfa_kit::flow::{self, Env, Rules};

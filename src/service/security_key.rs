@@ -129,9 +129,10 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     ) -> Result<Outcome<Proven>, Error> {
         let party = self.party()?;
         self.update(user, user, &context.request, |record, now| {
-            let keys = record.security_keys();
-            let answer =
-                answer(record, false, response, |state| party.finish_authentication(state, response, keys))?;
+            let (keys, handle) = (record.security_keys(), record.user_handle());
+            let answer = answer(record, false, response, |state| {
+                party.finish_authentication_for(handle, state, response, keys)
+            })?;
             Ok(rules::finish_authentication(record, answer, &self.env(now, context)))
         })
         .await

@@ -115,7 +115,7 @@ mod key;
 use std::time::Duration;
 
 use mfa_kit::flow::security_key::{Assertion, CeremonyError, NewKey};
-use mfa_kit::record::{CEREMONY_LIFETIME, CredentialId, MAX_CREDENTIAL_ID, SecurityKey};
+use mfa_kit::record::{CEREMONY_LIFETIME, CredentialId, MAX_CREDENTIAL_ID, SecurityKey, UserHandle};
 use mfa_kit::relying_party::{CeremonyOptions, RegistrationUser, RelyingParty, RelyingPartyError};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -466,8 +466,57 @@ impl RelyingParty for WebauthnParty {
         Ok(CeremonyOptions::new(to_json(&options)?, state))
     }
 
+    /// Checks the assertion without its user handle: for a caller that knows no
+    /// user, as the trait allows. The service calls
+    /// [`RelyingParty::finish_authentication_for`], which compares it.
     fn finish_authentication(
         &self,
+        state: &str,
+        response: &str,
+        keys: &[SecurityKey],
+    ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError> {
+        self.finish(Owner::NotChecked, state, response, keys)
+    }
+
+    fn finish_authentication_for(
+        &self,
+        handle: Option<&UserHandle>,
+        state: &str,
+        response: &str,
+        keys: &[SecurityKey],
+    ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError> {
+        self.finish(Owner::Handle(handle), state, response, keys)
+    }
+}
+
+/// Whose credential an assertion must be, as its user handle says.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    /// The caller knows no user: the handle is not compared.
+    NotChecked,
+    /// The user known by this handle (`None`: a user with no handle, whom no handle
+    /// names).
+    Handle(Option<&'a UserHandle>),
+}
+
+impl Owner<'_> {
+    /// Whether a response naming `named` (its `userHandle`, if any) may be this
+    /// owner's: an absent or empty handle names nobody (WebAuthn Level 3 §7.2, step 6:
+    /// checked only when present).
+    fn admits(self, named: Option<&[u8]>) -> bool {
+        match (self, named.filter(|named| !named.is_empty())) {
+            (Owner::NotChecked, _) | (_, None) => true,
+            (Owner::Handle(handle), Some(named)) => handle.is_some_and(|handle| handle.as_bytes() == named),
+        }
+    }
+}
+
+impl WebauthnParty {
+    /// [`RelyingParty::finish_authentication`], with the credential's owner checked
+    /// as `owner` says.
+    fn finish(
+        &self,
+        owner: Owner<'_>,
         state: &str,
         response: &str,
         keys: &[SecurityKey],
@@ -489,6 +538,11 @@ impl RelyingParty for WebauthnParty {
         else {
             return Ok(Err(CeremonyError::UnknownCredential));
         };
+        // The key is the user's, but the response says it belongs to another account
+        // (the handle is not signed, so this is a confused or forged response).
+        if !owner.admits(response.get_user_unique_id()) {
+            return Ok(Err(CeremonyError::UnknownCredential));
+        }
         if cross_origin(&client_data) {
             return Ok(Err(CeremonyError::WrongOrigin));
         }

@@ -384,3 +384,48 @@ fn repeated_bad_assertions_lock_the_user_out_until_the_lockout_ends() {
     firm.prove_with_key(&dan, &mut browser);
     assert_eq!(failures(&firm, &dan), 0);
 }
+
+/// WebAuthn Level 3 §7.2, step 6: a response that names its user must name the one
+/// signing in. The handle is not signed, so a response from Ann's own key that names
+/// Bob's account is a confused or forged one.
+#[test]
+fn an_assertion_that_names_another_user_is_rejected_and_counted() {
+    let (ann, bob) = (user("ann"), user("bob"));
+    let mut browser = Browser::new();
+    let firm = registered(&ann, &mut browser);
+    firm.register(&bob, "Bob's key", &mut Browser::new());
+    let (ann_handle, bob_handle) =
+        (*firm.record(&ann).user_handle().unwrap(), *firm.record(&bob).user_handle().unwrap());
+    assert_ne!(ann_handle, bob_handle);
+    let naming =
+        |response: &str, handle: Value| edit_json(response, |r| r["response"]["userHandle"] = handle);
+
+    // The soft passkey keeps no user (a non-discoverable credential) and sends none:
+    // the handle is written in, as a passkey that keeps its user would send it.
+    let good = browser.get(&firm.start_proof(&ann));
+    let as_bob = naming(&good, json!(URL_SAFE_NO_PAD.encode(bob_handle.as_bytes())));
+    assert!(matches!(verify(&firm, &ann, &as_bob), Err(Refusal::KeyRejected { attempts_left: 4 })));
+    let unknown = naming(&browser.get(&firm.start_proof(&ann)), json!(URL_SAFE_NO_PAD.encode([9u8; 16])));
+    assert!(matches!(verify(&firm, &ann, &unknown), Err(Refusal::KeyRejected { attempts_left: 3 })));
+    // A prefix of the right handle is another handle.
+    let prefix = naming(
+        &browser.get(&firm.start_proof(&ann)),
+        json!(URL_SAFE_NO_PAD.encode(&ann_handle.as_bytes()[..8])),
+    );
+    assert!(matches!(verify(&firm, &ann, &prefix), Err(Refusal::KeyRejected { attempts_left: 2 })));
+    assert_eq!(rejected_for(&firm, &ann, RejectionReason::UnknownCredential), 3);
+    assert_eq!(failures(&firm, &ann), 3);
+
+    // Its own handle, none (a security key that keeps no user), or an empty one.
+    let own = json!(URL_SAFE_NO_PAD.encode(ann_handle.as_bytes()));
+    for handle in [own, Value::Null, json!("")] {
+        let response = naming(&browser.get(&firm.start_proof(&ann)), handle.clone());
+        assert!(verify(&firm, &ann, &response).is_ok(), "userHandle {handle}");
+    }
+    let mut absent = browser.get(&firm.start_proof(&ann));
+    absent = edit_json(&absent, |r| {
+        r["response"].as_object_mut().unwrap().remove("userHandle");
+    });
+    assert!(verify(&firm, &ann, &absent).is_ok(), "no userHandle at all");
+    assert_eq!(failures(&firm, &ann), 0);
+}
