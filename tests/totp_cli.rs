@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use mfa_kit::otp::{Algorithm, Digits, Hotp, Secret, Totp, TotpParams};
 use proptest::prelude::*;
 
 /// `cargo test` builds the examples next to the test binaries' folder.
@@ -212,5 +213,261 @@ fn a_closed_output_is_not_a_panic() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{err}");
         assert!(err.is_empty(), "{err}");
+    }
+}
+
+fn out(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn err(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// RFC 6238 appendix B seeds, in base32.
+const SEED20: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+const SEED32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA";
+const SEED64: &str =
+    "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA";
+
+/// Asserts the contract's bad-input shape: exit 2, nothing on stdout, one line on
+/// stderr that mentions `needle`.
+fn assert_bad_input(args: &[&str], needle: &str) {
+    let o = totp(args);
+    let e = err(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+    assert!(o.stdout.is_empty(), "{args:?}: stdout {:?}", out(&o));
+    assert_eq!(e.lines().count(), 1, "{args:?}: {e}");
+    assert!(!e.contains("panicked"), "{args:?}: {e}");
+    assert!(e.to_lowercase().contains(needle), "{args:?}: {e:?} should name {needle:?}");
+}
+
+// DESIGN.md §3 "totp hotp --secret B32 --counter N [--algorithm ..] [--digits N]"
+// and "`code` and `hotp` print the code alone on one line". tests/totp_cli.rs runs
+// `hotp` only with SHA-1 and 6 digits; TOTP is HOTP of the step (RFC 6238 §4), so the
+// RFC 6238 vectors at T = 59 (step 1) and T = 1111111109 (step 37037036) are the HOTP
+// codes of those counters with the other hashes and lengths.
+#[test]
+fn hotp_honours_algorithm_and_digits() {
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        (SEED32, "sha256", "8", "1", "46119246"),
+        (SEED64, "SHA512", "8", "1", "90693936"),
+        (SEED32, "sha256", "6", "37037036", "084774"),
+        (SEED64, "sha512", "7", "37037036", "5091201"),
+        (SEED20, "sha1", "7", "37037036", "7081804"),
+    ];
+    for (secret, algorithm, digits, counter, expected) in cases {
+        let o = totp(&[
+            "hotp",
+            "--secret",
+            secret,
+            "--counter",
+            counter,
+            "--algorithm",
+            algorithm,
+            "--digits",
+            digits,
+        ]);
+        assert_eq!(
+            (o.status.code(), out(&o)),
+            (Some(0), format!("{expected}\n")),
+            "{algorithm} {digits} {counter}"
+        );
+        assert!(o.stderr.is_empty());
+    }
+}
+
+// DESIGN.md §3 `totp verify ... [--algorithm ..] [--digits N] [--period S]` and
+// "`verify` exits 0 and prints the matched drift in steps". tests/totp_cli.rs verifies
+// only SHA-1, 6 digits, 30 s.
+#[test]
+fn verify_honours_algorithm_digits_and_period() {
+    // RFC 6238: SHA-256, 8 digits at 1111111109 (step 37037036 of 30 s).
+    let base = ["verify", "--secret", SEED32, "--algorithm", "sha256", "--digits", "8"];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        totp(&args)
+    };
+    let o = with(&["--code", "68084774", "--time", "1111111109"]);
+    assert_eq!((o.status.code(), out(&o)), (Some(0), "0\n".to_string()));
+    // One step later it is the previous code.
+    let o = with(&["--code", "68084774", "--time", "1111111139"]);
+    assert_eq!((o.status.code(), out(&o)), (Some(0), "-1\n".to_string()));
+    // With a 60 s period, step 37037036 is the current step at 2222222160.
+    let o = with(&["--code", "68084774", "--time", "2222222160", "--period", "60"]);
+    assert_eq!((o.status.code(), out(&o)), (Some(0), "0\n".to_string()));
+    // Same code, same time, other hash: rejected, on stdout, exit 1.
+    let o =
+        totp(&["verify", "--secret", SEED32, "--digits", "8", "--code", "68084774", "--time", "1111111109"]);
+    assert_eq!((o.status.code(), out(&o)), (Some(1), "rejected\n".to_string()));
+    assert!(o.stderr.is_empty());
+    // A window of 0 takes only the current step: the previous code is rejected.
+    let o = with(&["--code", "68084774", "--time", "1111111139", "--window", "0"]);
+    assert_eq!((o.status.code(), out(&o)), (Some(1), "rejected\n".to_string()));
+}
+
+// DESIGN.md §3 "Base32 input is accepted in upper or lower case, with or without
+// padding and spaces", for every command that takes --secret (code, hotp, verify,
+// uri make), with a secret whose base32 needs padding (10 bytes is 16 characters; 11
+// bytes is 18 characters plus 6 `=`).
+#[test]
+fn every_command_reads_base32_in_any_spelling() {
+    let secret = Secret::from_bytes(b"hello world").unwrap(); // 11 bytes
+    let plain = secret.to_base32().to_string();
+    assert_eq!(plain.len(), 18);
+    let padded = format!("{plain}======");
+    let spellings = [
+        plain.clone(),
+        plain.to_lowercase(),
+        padded.clone(),
+        padded.to_lowercase(),
+        secret.to_base32_grouped().to_lowercase(),
+        format!("{} ======", secret.to_base32_grouped().as_str()),
+    ];
+    let expected_code = Totp::new(&secret, TotpParams::DEFAULT).generate(1_234_567_890).unwrap().to_string();
+    let expected_hotp = Hotp::new(&secret, Algorithm::Sha1, Digits::SIX).generate(9).to_string();
+    for spelling in &spellings {
+        let o = totp(&["code", "--secret", spelling, "--time", "1234567890"]);
+        assert_eq!((o.status.code(), out(&o)), (Some(0), format!("{expected_code}\n")), "code {spelling:?}");
+        let o = totp(&["hotp", "--secret", spelling, "--counter", "9"]);
+        assert_eq!((o.status.code(), out(&o)), (Some(0), format!("{expected_hotp}\n")), "hotp {spelling:?}");
+        let o = totp(&["verify", "--secret", spelling, "--code", &expected_code, "--time", "1234567890"]);
+        assert_eq!((o.status.code(), out(&o)), (Some(0), "0\n".to_string()), "verify {spelling:?}");
+        let o = totp(&["uri", "make", "--issuer", "I", "--account", "a", "--secret", spelling]);
+        assert_eq!(
+            (o.status.code(), out(&o)),
+            (Some(0), format!("otpauth://totp/I:a?secret={plain}&issuer=I\n")),
+            "uri make {spelling:?}"
+        );
+    }
+}
+
+// DESIGN.md §3 `uri make ... [--algorithm ..] [--digits N] [--period S]` and
+// "`uri parse` prints one JSON object with keys type, issuer, account, secret (base32,
+// no padding), algorithm (SHA1, SHA256, SHA512), digits, period, counter (null for
+// TOTP)": what `uri make` writes with every option, `uri parse` reads back whole.
+#[test]
+fn uri_make_then_uri_parse_round_trips_every_option() {
+    for (algorithm, name, digits, period) in
+        [("sha256", "SHA256", "7", "45"), ("sha512", "SHA512", "8", "60"), ("sha1", "SHA1", "6", "30")]
+    {
+        let o = totp(&[
+            "uri",
+            "make",
+            "--issuer",
+            "Big & Co",
+            "--account",
+            "a b@c.d",
+            "--secret",
+            "mzxw6===",
+            "--algorithm",
+            algorithm,
+            "--digits",
+            digits,
+            "--period",
+            period,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        let uri = out(&o);
+        assert!(
+            uri.starts_with("otpauth://totp/Big%20%26%20Co:a%20b%40c.d?secret=MZXW6&issuer=Big%20%26%20Co"),
+            "{uri}"
+        );
+        assert_eq!(uri.lines().count(), 1);
+        let o = totp(&["uri", "parse", uri.trim_end()]);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "totp", "issuer": "Big & Co", "account": "a b@c.d", "secret": "MZXW6",
+                "algorithm": name, "digits": digits.parse::<u8>().unwrap(), "period": period.parse::<u64>().unwrap(),
+                "counter": null}),
+            "{uri}"
+        );
+    }
+}
+
+// DESIGN.md §3 `uri parse` keys for an HOTP URI (type hotp, its counter, its
+// digits and algorithm) and "secret (base32, no padding)" for a padded, lower-case,
+// percent-encoded secret.
+#[test]
+fn uri_parse_prints_an_hotp_uri_with_its_counter_and_an_unpadded_secret() {
+    let o = totp(&[
+        "uri",
+        "parse",
+        "otpauth://hotp/Acme:bob?secret=mzxw6%3D%3D%3D&issuer=Acme&algorithm=sha512&digits=8&counter=18446744073709551615",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(json["type"], "hotp");
+    assert_eq!(json["issuer"], "Acme");
+    assert_eq!(json["account"], "bob");
+    assert_eq!(json["secret"], "MZXW6");
+    assert_eq!(json["algorithm"], "SHA512");
+    assert_eq!(json["digits"], 8);
+    assert_eq!(json["counter"], serde_json::json!(u64::MAX));
+    assert_eq!(out(&o).lines().count(), 1);
+}
+
+// DESIGN.md §3 "Any bad input (bad base32, unknown algorithm, digits outside
+// 6..=8, period 0, malformed URI): exit 2 with a one-line error on stderr naming what
+// was wrong. Never a panic." tests/totp_cli.rs checks these for `code` (and one each
+// for verify and uri parse); here the same kinds of bad input for the other commands.
+#[test]
+fn bad_input_to_every_command_exits_2_naming_the_problem() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["hotp", "--secret", "JBSW1111", "--counter", "1"], "base32"),
+        (&["hotp", "--secret", SEED20, "--counter", "1", "--algorithm", "sha384"], "algorithm"),
+        (&["hotp", "--secret", SEED20, "--counter", "1", "--digits", "10"], "digits"),
+        (&["hotp", "--secret", SEED20, "--counter", "-1"], "--counter"),
+        (&["verify", "--secret", "JBSW1111", "--code", "123456"], "base32"),
+        (&["verify", "--secret", SEED20, "--code", "123456", "--algorithm", "md5"], "algorithm"),
+        (&["verify", "--secret", SEED20, "--code", "123456", "--digits", "5"], "digits"),
+        (&["verify", "--secret", SEED20, "--code", "123456", "--period", "0"], "period"),
+        (&["verify", "--secret", SEED20, "--code", "123456", "--window", "256"], "--window"),
+        (&["verify", "--secret", SEED20], "--code"),
+        (&["uri", "make", "--issuer", "I", "--account", "a", "--secret", "JBSW1111"], "base32"),
+        (&["uri", "make", "--issuer", "I", "--account", "a", "--algorithm", "sha3"], "algorithm"),
+        (&["uri", "make", "--issuer", "I", "--account", "a", "--digits", "9"], "digits"),
+        (&["uri", "make", "--issuer", "I", "--account", "a", "--period", "0"], "period"),
+        (&["uri", "make", "--issuer", "I"], "--account"),
+        (&["uri", "make", "--issuer", "I", "--account", ""], "account"),
+        (&["uri", "parse", "otpauth://totp/a?secret=JBSW1111"], "base32"),
+        (&["uri", "parse", "otpauth://totp/a?secret=JBSWY3DP&algorithm=md5"], "algorithm"),
+        (&["uri", "parse", "otpauth://totp/a?secret=JBSWY3DP&period=0"], "period"),
+        (&["uri", "parse", "otpauth://totp/a?issuer=x"], "secret"),
+        (&["uri", "parse", "otpauth://hotp/a?secret=JBSWY3DP"], "counter"),
+        (&["uri", "parse", "otpauth://totp/Evil:a?secret=JBSWY3DP&issuer=Bank"], "issuer"),
+        (&["uri", "parse"], "one uri"),
+        (&["uri", "parse", "otpauth://totp/a?secret=JBSWY3DP", "extra"], "one uri"),
+    ];
+    for (args, needle) in cases {
+        assert_bad_input(args, needle);
+    }
+}
+
+// DESIGN.md §3 "Never a panic", at the ends of the number ranges the options
+// take (u64 times, counters and periods), which the random inputs of
+// tests/totp_cli.rs reach only by chance.
+#[test]
+fn extreme_numbers_are_not_a_panic() {
+    let max = u64::MAX.to_string();
+    for args in [
+        vec!["code", "--secret", SEED20, "--time", &max],
+        vec!["code", "--secret", SEED20, "--time", "0", "--period", &max],
+        vec!["code", "--secret", SEED20, "--time", &max, "--period", "1"],
+        vec!["hotp", "--secret", SEED20, "--counter", &max],
+        vec![
+            "verify", "--secret", SEED20, "--code", "000000", "--time", &max, "--window", "255", "--period",
+            "1",
+        ],
+        vec!["verify", "--secret", SEED20, "--code", "000000", "--time", "0", "--window", "255"],
+        vec!["uri", "make", "--issuer", "I", "--account", "a", "--period", &max],
+    ] {
+        let o = totp(&args);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{args:?}: {:?} {}", o.status, err(&o));
+        assert!(!err(&o).contains("panicked"), "{args:?}: {}", err(&o));
+        assert_eq!(out(&o).lines().count(), 1, "{args:?}");
     }
 }

@@ -51,7 +51,9 @@ impl Code {
                     }
                     found += 1;
                 }
-                ' ' | '\t' | '\n' | '\r' => {}
+                // Any white space: a code copied from a page or a message may hold a
+                // no-break or thin space.
+                c if c.is_whitespace() => {}
                 _ => {
                     value.zeroize();
                     return Err(CodeError::InvalidCharacter { position: index + 1 });

@@ -28,7 +28,7 @@ pub struct StepMatch {
 #[must_use = "a verification that is not looked at lets nobody in, or everybody"]
 #[allow(
     clippy::exhaustive_enums,
-    reason = "the two sides of a yes-or-no answer; a third would change every caller's logic on purpose"
+    reason = "the three answers a verification can give (accepted, replayed, wrong); a fourth would change every caller's logic on purpose"
 )]
 pub enum Verification {
     /// The code is valid for a step after the replay floor. Store `step` as the new

@@ -297,7 +297,12 @@ impl KeyUri {
     /// Accepted: the scheme and type in any case; `issuer:account` with a plain colon,
     /// or with `%3A` where there is no plain one, and spaces after it; parameters in
     /// any order, algorithm names in any case, padding and lower case in the secret;
-    /// parameters this crate does not use (such as `image`) are ignored.
+    /// parameters this crate does not use (such as `image`) are ignored. An empty
+    /// `issuer` parameter names none (the label's issuer, if any, is taken). A `+` in
+    /// the `issuer` parameter is itself (RFC 3986), except where the label's issuer is
+    /// the parameter with spaces for its `+`s: form-encoding writers such as Java's
+    /// `URIBuilder` write `otpauth://totp/ACME%20Co:john?…&issuer=ACME+Co`, which reads
+    /// as issuer `ACME Co`, as the apps read it.
     ///
     /// # Colons in the account
     ///
@@ -339,9 +344,11 @@ impl KeyUri {
         };
         let (label, query) = rest.split_once('?').unwrap_or((rest, ""));
         let params = Query::parse(query)?;
-        let (label_issuer, account) = parse_label(label, params.issuer.as_deref())?;
+        // An empty `issuer` parameter names none.
+        let param = params.issuer.filter(|issuer| !issuer.is_empty());
+        let (label_issuer, account, param) = read_label(label, param)?;
 
-        let issuer = match (label_issuer, params.issuer) {
+        let issuer = match (label_issuer, param) {
             (Some(from_label), Some(from_param)) if from_label != from_param => {
                 return Err(UriError::IssuerMismatch);
             }
@@ -409,6 +416,29 @@ fn checked_label(issuer: &str, account: &str) -> Result<(Option<String>, String)
 /// then contain colons (pyotp's `Issuer:alice%3Asmith`). Otherwise the label splits at
 /// a plain colon, or at an encoded one if there is none, and the account may not
 /// contain a colon.
+/// The label's issuer and account, with the `issuer` parameter as it is read. A `+` in
+/// the parameter is itself to RFC 3986 but a space to form-encoding writers (Java's
+/// `URIBuilder` writes `issuer=ACME+Co` beside the label `ACME%20Co:john`) and to the
+/// apps that read them: where the label's issuer is the parameter's with spaces for
+/// its `+`s, that reading is taken. Otherwise the parameter is taken as it is.
+fn read_label(
+    raw: &str,
+    param: Option<String>,
+) -> Result<(Option<String>, String, Option<String>), UriError> {
+    let (label_issuer, account) = parse_label(raw, param.as_deref())?;
+    if let Some(param) = param.as_deref()
+        && param.contains('+')
+        && label_issuer.as_deref() != Some(param)
+    {
+        let spaced = param.replace('+', " ");
+        let (spaced_issuer, spaced_account) = parse_label(raw, Some(&spaced))?;
+        if spaced_issuer.as_deref() == Some(spaced.as_str()) {
+            return Ok((spaced_issuer, spaced_account, Some(spaced)));
+        }
+    }
+    Ok((label_issuer, account, param))
+}
+
 fn parse_label(raw: &str, issuer_param: Option<&str>) -> Result<(Option<String>, String), UriError> {
     if let Some(issuer) = issuer_param.filter(|issuer| !issuer.is_empty()) {
         let decoded = percent_decode(raw)?;
