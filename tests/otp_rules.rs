@@ -250,7 +250,7 @@ fn a_tie_between_two_fresh_steps_goes_to_the_earlier() {
         let step = step as u64;
         for &earlier in seen.get(code.as_str()).into_iter().flatten() {
             let gap = step - earlier;
-            if gap % 2 == 0 && gap / 2 <= 255 && gap >= 2 {
+            if gap.is_multiple_of(2) && gap / 2 <= 255 && gap >= 2 {
                 let (mid, reach) = (earlier + gap / 2, gap / 2);
                 // No nearer step may share the code.
                 let nearer = (earlier + 1..step).any(|s| codes[s as usize] == *code);
