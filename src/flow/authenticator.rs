@@ -276,7 +276,11 @@ fn fresh_key_proof(record: &UserRecord, env: &Env<'_>) -> Result<(), Refusal> {
 ///   code (expiry, attempts per code, lockout) under the deployment's hash `key`
 ///   (`None`: codes were never sent, and none is pending).
 ///
-/// Refused from an address the organisation does not allow, and on a frozen account.
+/// A primary destination of a method the organisation does not count (an e-mail
+/// address under the NIST preset) is passed over for the user's security keys.
+///
+/// Refused from an address the organisation does not allow (audited as a code
+/// refused by the policy, `code_rejected`), and on a frozen account.
 ///
 /// Clears every authenticator and security key, any enrollment, recovery codes, SMS and e-mail
 /// destinations and remembered devices, and ends the user's other sessions. A user with
@@ -299,15 +303,30 @@ pub fn deactivate<T: Borrow<Totp>>(
         if let Some(frozen) = super::disown::refuse_frozen(draft.get()) {
             return Ok(Err(frozen));
         }
+        let record = draft.get();
+        // A primary destination the organisation does not count (an e-mail address
+        // under the NIST preset) proves nothing beside a security key, which does.
+        let has_keys = !record.rare.security_keys.is_empty();
+        let primary = record.oob.confirmed(Role::Primary).map(|d| d.destination.method());
+        let by_destination = record.authenticators.is_empty()
+            && primary.is_some_and(|method| !has_keys || env.policy.method_allowed(env.context, method));
+        let by_key = record.authenticators.is_empty() && !by_destination && has_keys;
+        let method = match primary {
+            _ if !record.authenticators.is_empty() => Method::Totp,
+            Some(method) if by_destination => method,
+            _ => Method::SecurityKey,
+        };
+        let enrolled = !record.authenticators.is_empty() || by_destination || by_key;
+        // Audited as a code refused by the policy, as a sign-in code from there is.
         if let Some(refused) = Draft::refuse_off_allowlist(env) {
+            if enrolled {
+                let consecutive_failures = draft.get().failures.consecutive;
+                let reason = RejectionReason::PolicyRefused;
+                draft.emit_refused(EventKind::CodeRejected { method, reason, consecutive_failures }, env.now);
+            }
             return Ok(Err(refused));
         }
-        let record = draft.get();
-        let by_destination =
-            record.authenticators.is_empty() && record.oob.confirmed(Role::Primary).is_some();
-        let by_key =
-            record.authenticators.is_empty() && !by_destination && !record.rare.security_keys.is_empty();
-        if record.authenticators.is_empty() && !by_destination && !by_key {
+        if !enrolled {
             return Ok(Err(Refusal::NotEnrolled));
         }
         if let Some(refused) = draft.refuse_deactivation(env) {
@@ -339,7 +358,7 @@ pub fn deactivate<T: Borrow<Totp>>(
         record.rare.edit().ceremony = None;
         record.pending_enrollment = None;
         record.recovery = None;
-        record.oob = Default::default();
+        record.oob.clear_keeping_send_times();
         super::device::revoke_every(draft, Revocation::Deactivated);
         draft.emit(EventKind::Deactivated);
         Ok(Ok(()))

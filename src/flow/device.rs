@@ -3,8 +3,10 @@
 //! The host keeps an opaque random token in a cookie; the record keeps only its keyed
 //! hash with a label and an expiry. Presenting the token skips the second factor until
 //! it expires, is revoked, or outlives the policy's current cap (so tightening the cap,
-//! as the ATO preset does, takes effect at once). A reset, a deactivation, a new
-//! authenticator or a password change revokes every device.
+//! as the ATO preset does, takes effect at once). A reset, a deactivation, an
+//! authenticator app set up in place of the user's own (a lost phone: replaced, or set
+//! up again after a reset) or a password change revokes every device; an app, a key or a
+//! destination added beside the ones the user has (with a fresh proof) does not.
 
 use zeroize::Zeroizing;
 

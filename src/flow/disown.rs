@@ -11,7 +11,9 @@
 //!   (a factor added, replaced or removed, new recovery codes, a remembered device,
 //!   turning MFA off) and every host action behind step-up is refused with
 //!   [`Refusal::AccountFrozen`] until an admin resets the user's MFA; signing in with
-//!   the factors that remain still works;
+//!   the factors that remain still works, and where none remains (the notice was about
+//!   the only one), signing in is refused with [`Refusal::AccountFrozen`] too: the
+//!   password alone, which whoever set the factor up may know, lets nobody in;
 //! - revokes what the notice was about where that can be told: the security key or
 //!   authenticator app set up at that moment, the phone number or address confirmed
 //!   then, the recovery codes generated then (an attacker holds them), the device

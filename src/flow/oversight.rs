@@ -27,8 +27,10 @@ use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, Sensiti
 /// actor reset this user's MFA, with this mode, in this organisation?" (the service
 /// asks its [`crate::service::permissions::Permissions`]). Refused (and audited as
 /// `reset_refused`) when not permitted, without a reason, for a self-reset, when the
-/// actor has no MFA of their own, and when the actor has not proved a second factor
-/// within the policy's step-up window ([`super::step_up`]). The `reset_by_admin` event
+/// actor has no MFA of their own, while the actor's own second factor is locked out or
+/// disabled ([`Refusal::LockedOut`], [`Refusal::Disabled`]), and when the actor has not
+/// proved a second factor within the policy's step-up window ([`super::step_up`]).
+/// The `reset_by_admin` event
 /// records the mode. `env.context` must be made in the organisation the reset is for
 /// (its rules judge the reset): a driver refuses any other before asking, as the
 /// service does ([`crate::service::Error::OrgMismatch`]).
@@ -123,7 +125,7 @@ fn clear_factors(draft: &mut Draft<'_>) -> Vec<Cleared> {
         record.pending_enrollment = None;
         record.failures = Default::default();
         record.recovery = None;
-        record.oob = Default::default();
+        record.oob.clear_keeping_send_times();
         record.rare.edit().security_keys.clear();
         record.rare.edit().ceremony = None;
         record.rare.edit().frozen = None;
@@ -204,8 +206,12 @@ impl<'a> SettingsChange<'a> {
 }
 
 /// Why an admin's `action` is refused because of the admin's own second factor: none
-/// set up, or none proved within the step-up window.
+/// set up, disabled by the hard limit or locked out (a proof made before that does not
+/// carry a privileged action through it), or none proved within the step-up window.
 fn actor_refusal(actor: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Option<Refusal> {
+    if let Some(locked) = actor.failures.refusal_at(env.now) {
+        return Some(locked);
+    }
     match super::step_up::check(actor, action, env) {
         StepUp::EnrollFirst => Some(Refusal::ActorWithoutMfa),
         other => other.refusal(),
@@ -214,8 +220,8 @@ fn actor_refusal(actor: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> 
 
 /// Changes an organisation's MFA settings: a privileged action (R22). `permitted` is
 /// the host's answer to "may this actor change them?"; `actor` is the actor's own
-/// record, who must have MFA and have proved it within the policy's step-up window
-/// ([`super::step_up`]). Returns the validated settings with the event that records
+/// record, who must have MFA, not locked out or disabled, and have proved it within
+/// the policy's step-up window ([`super::step_up`]). Returns the validated settings with the event that records
 /// the change (old and new settings), or the refusal with the event that records it.
 /// The host saves the settings and the event together (in one transaction, where it
 /// can); the event's user and actor are both the actor. `env.context` must be made in

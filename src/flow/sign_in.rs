@@ -11,7 +11,8 @@ use crate::vocabulary::{Reason, Refusal, RejectionReason};
 /// What the host does after the user's password was accepted. A remembered-device
 /// token in the context turns a challenge into an allow (audited); without a hash key
 /// devices are not checked. A refusal (an address off the allowlist, a lockout, a
-/// disabled second factor) is audited as `sign_in_refused`, within the record's bound
+/// disabled second factor, an account frozen by a "this wasn't me" link and left with no
+/// factor, [`Refusal::AccountFrozen`]) is audited as `sign_in_refused`, within the record's bound
 /// on refused attempts ([`crate::record::RefusalTally`]): the only change this makes to
 /// the record.
 pub fn decide(record: &mut UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> Step<Decision> {
@@ -29,6 +30,15 @@ pub fn decide(record: &mut UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> 
                 return Err(refusal);
             }
         };
+        // A frozen account ("this wasn't me") left without a factor would let the
+        // password alone in, which whoever set the factor up may know: nobody signs in
+        // until an admin's reset.
+        if matches!(decision, Decision::SuggestEnrollment { .. } | Decision::RequireEnrollment { .. })
+            && draft.get().rare.frozen.is_some()
+        {
+            draft.emit_refused(EventKind::SignInRefused { reason: RejectionReason::PolicyRefused }, env.now);
+            return Err(Refusal::AccountFrozen);
+        }
         // A remembered device stands for the proof, not for what must follow it: a
         // security key or a backup the organisation requires before going on.
         let remembered = match (&decision, &env.context.device_token, key) {

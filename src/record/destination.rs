@@ -101,6 +101,14 @@ impl DestinationState {
         &self.sent_at
     }
 
+    /// Forgets every destination and the code in play; the send times stay, so the
+    /// hourly send limit holds across turning MFA off and setting it up again (as the
+    /// enrollment starts' times do).
+    pub(crate) fn clear_keeping_send_times(&mut self) {
+        self.destinations.clear();
+        self.challenge = None;
+    }
+
     /// The registered destinations, confirmed or not.
     pub fn destinations(&self) -> &[RegisteredDestination] {
         &self.destinations

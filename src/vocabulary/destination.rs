@@ -76,7 +76,8 @@ pub enum DestinationError {
 
 impl Destination {
     /// A phone number in international form, normalised: `+61 (412) 345-678` becomes
-    /// `+61412345678`. A number without `+` and its country code is refused: which
+    /// `+61412345678`, and so does `+61 (0)412 345 678` (the trunk prefix in brackets
+    /// is not dialled after the country code). A number without `+` and its country code is refused: which
     /// phone `0412 345 678` is depends on the country, so it could not be told apart
     /// from, or matched with, the same phone written internationally (a backup phone
     /// must differ from the primary, R18). Use [`Destination::sms_in`] with the
@@ -113,6 +114,15 @@ impl Destination {
         let (plus, rest) = match number.strip_prefix('+') {
             Some(rest) => ("+", rest),
             None => ("", number),
+        };
+        // `+61 (0)412 345 678`, `+44 (0)20 7946 0000`: the trunk prefix in brackets is
+        // dialled only within the country, never after the country code.
+        let without_trunk;
+        let rest = if plus.is_empty() {
+            rest
+        } else {
+            without_trunk = rest.replacen("(0)", "", 1);
+            &without_trunk
         };
         let mut digits = String::from(plus);
         for c in rest.chars() {

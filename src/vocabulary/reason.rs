@@ -177,7 +177,7 @@ pub enum Revocation {
     Reset,
     /// MFA was deactivated.
     Deactivated,
-    /// A new authenticator was set up.
+    /// An authenticator app was set up in place of the user's own (a lost phone).
     NewAuthenticator,
     /// The user followed a security notice's "this wasn't me" link.
     Disowned,
