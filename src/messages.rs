@@ -432,7 +432,7 @@ impl EventKind {
                 args.set("consecutive_failures", *consecutive_failures);
             }
             EventKind::Resynchronised { drift } => args.set("drift", format!("{drift:+}")),
-            EventKind::LockoutStarted { until } => args.set("until", time(*until)),
+            EventKind::LockoutStarted { until } => args.set("until", time(minute_after(*until))),
             EventKind::SecondFactorDisabled { failures } => args.set("failures", *failures),
             EventKind::DeactivationRefused { reason } => args.set("reason", reason.as_str()),
             EventKind::ResetByAdmin { reason, cleared, mode } => {

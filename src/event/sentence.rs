@@ -2,7 +2,7 @@
 //! figures the event carries (a settings change lists what changed, from what to what).
 
 use super::{AuditEvent, EventKind};
-use crate::vocabulary::utc::utc_minute;
+use crate::vocabulary::utc::{minute_after, utc_minute};
 use crate::vocabulary::{Method, Role};
 
 fn method_name(method: Method) -> &'static str {
@@ -95,7 +95,7 @@ impl EventKind {
                 format!("The authenticator app was resynchronised ({drift:+} steps).")
             }
             EventKind::LockoutStarted { until } => {
-                format!("Locked out after too many wrong codes, until {}.", utc_minute(*until))
+                format!("Locked out after too many wrong codes, until {}.", utc_minute(minute_after(*until)))
             }
             EventKind::LockoutEnded => "The lockout ended.".into(),
             EventKind::SecondFactorDisabled { failures } => format!(

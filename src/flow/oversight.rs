@@ -333,7 +333,9 @@ impl core::fmt::Display for Compliance {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Compliance::Locked { until } => {
-                write!(f, "locked until {}", crate::vocabulary::utc::utc_minute(*until))
+                // The first whole minute at or after the end: a time cut to the minute is too early.
+                let until = crate::vocabulary::utc::minute_after(*until);
+                write!(f, "locked until {}", crate::vocabulary::utc::utc_minute(until))
             }
             other => f.write_str(&other.as_str().replace('_', " ")),
         }

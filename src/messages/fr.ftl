@@ -3,7 +3,9 @@
 # guillemets, espace fine insécable (U+202F) avant « ; », « ! » et « ? ».
 #
 # Mêmes identifiants et mêmes arguments que `en.ftl` (`tests/messages.rs` le
-# vérifie). Les dates arrivent déjà écrites en français (« 1er juillet 2025 à 9 h 30
+# vérifie), à ceci près qu'une méthode s'écrit `$method_start` en tête de phrase et
+# `$method` ailleurs, selon la place que lui donne chaque langue : les deux sont
+# toujours fournis. Les dates arrivent déjà écrites en français (« 1er juillet 2025 à 9 h 30
 # UTC ») ; dans les événements, méthodes et rôles arrivent déjà en mots (messages
 # `method-*` et `role-*` ci-dessous), motifs et modes sous leur identifiant stable ;
 # dans les refus, motifs, rôles et fins de session arrivent sous leur identifiant

@@ -64,16 +64,16 @@ impl MailError {
         }
     }
 
-    /// From lettre's SMTP error; `secret` (the code being sent) is removed from any
-    /// text the server sent back.
-    pub(crate) fn from_smtp(error: &lettre::transport::smtp::Error, secret: Option<&str>) -> MailError {
+    /// From lettre's SMTP error; `secrets` (the code being sent, the forms of the
+    /// password) are removed from any text the server sent back.
+    pub(crate) fn from_smtp(error: &lettre::transport::smtp::Error, secrets: &[&str]) -> MailError {
         if let Some(code) = error.status() {
             // lettre's own text repeats the code; the server's words are its source.
             let words = std::error::Error::source(error).map(chain).unwrap_or_default();
-            let detail = sanitise(words.trim(), secret);
+            let detail = sanitise(words.trim(), secrets);
             MailError::Refused { code: u16::from(code), permanent: error.is_permanent(), detail }
         } else {
-            MailError::Connection(sanitise(&chain(error), secret))
+            MailError::Connection(sanitise(&chain(error), secrets))
         }
     }
 }
@@ -93,20 +93,40 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// One line of at most 300 characters, without control characters, with `secret`
-/// and every web address replaced by `[redacted]`: a server (or its spam filter) that
-/// quotes the message back may quote a notice's "this wasn't me" link, whose token
-/// must not reach the operators' error texts.
-pub(crate) fn sanitise(text: &str, secret: Option<&str>) -> String {
+/// One line of at most 300 characters, without control characters, with each of
+/// `secrets`, what follows `AUTH` and its mechanism (a server that quotes the sign-in
+/// back), and every web address replaced by `[redacted]`: a server (or its spam
+/// filter) that quotes the message back may quote a notice's "this wasn't me" link,
+/// whose token must not reach the operators' error texts, nor may the password.
+pub(crate) fn sanitise(text: &str, secrets: &[&str]) -> String {
     let mut text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
         text = text.replace(secret, "[redacted]");
     }
+    text = without_auth_responses(&text);
     text = without_web_addresses(&text);
     if text.chars().count() > 300 {
         text = text.chars().take(300).collect::<String>() + "…";
     }
     text
+}
+
+/// `text` with the word after each `AUTH` and its mechanism (`AUTH PLAIN <token>`)
+/// replaced by `[redacted]`: the token a server quotes back holds the password.
+fn without_auth_responses(text: &str) -> String {
+    let mut words: Vec<&str> = text.split(' ').collect();
+    for at in 0..words.len() {
+        if words[at].eq_ignore_ascii_case("auth") {
+            // The mechanism, then the first non-empty word after it.
+            let after = words.iter().skip(at + 1).position(|w| !w.is_empty()).map(|p| at + 1 + p);
+            let token =
+                after.and_then(|m| words.iter().skip(m + 1).position(|w| !w.is_empty()).map(|p| m + 1 + p));
+            if let Some(token) = token {
+                words[token] = "[redacted]";
+            }
+        }
+    }
+    words.join(" ")
 }
 
 /// `text` with each `http://` or `https://` address (to the next space, quote or
@@ -139,18 +159,27 @@ mod tests {
     fn web_addresses_are_redacted_from_server_text() {
         let text = sanitise(
             "554 5.7.1 URL <https://app.example/wasnt-me?token=1.2.r.SECRET> is on a block list, see HTTP://rbl.example/x",
-            None,
+            &[],
         );
         assert_eq!(text, "554 5.7.1 URL <[redacted]> is on a block list, see [redacted]");
         assert!(!text.contains("SECRET"));
-        assert_eq!(sanitise("no address here", None), "no address here");
+        assert_eq!(sanitise("no address here", &[]), "no address here");
     }
 
     #[test]
     fn server_text_is_one_short_line_without_the_code() {
-        let text = sanitise("554 5.7.1 rejected: 123456\r\nbody 123456", Some("123456"));
+        let text = sanitise("554 5.7.1 rejected: 123456\r\nbody 123456", &["123456"]);
         assert_eq!(text, "554 5.7.1 rejected: [redacted]  body [redacted]");
-        assert!(sanitise(&"x".repeat(1000), None).chars().count() <= 301);
+        assert!(sanitise(&"x".repeat(1000), &[]).chars().count() <= 301);
+    }
+
+    #[test]
+    fn a_quoted_sign_in_exchange_is_redacted() {
+        let text = sanitise("535 5.7.8 Authentication failed: AUTH PLAIN AG1mYS1raXQAaHVudGVy", &[]);
+        assert_eq!(text, "535 5.7.8 Authentication failed: AUTH PLAIN [redacted]");
+        assert_eq!(sanitise("auth login  c2VjcmV0 more", &[]), "auth login  [redacted] more");
+        assert_eq!(sanitise("530 5.7.0 AUTH required", &[]), "530 5.7.0 AUTH required");
+        assert_eq!(sanitise("password hunter2 was wrong", &["hunter2"]), "password [redacted] was wrong");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Response, Severity};
+use zeroize::Zeroizing;
 
 use crate::error::MailError;
 use crate::render::Rendered;
@@ -198,6 +199,9 @@ struct Inner {
     tls: Option<TlsParameters>,
     hello: ClientId,
     credentials: Option<Credentials>,
+    /// The password as a server could quote it back: as it is, and base64-encoded as
+    /// `AUTH PLAIN` and `AUTH LOGIN` send it. Kept out of every error's text.
+    hidden: Vec<Zeroizing<String>>,
 }
 
 /// The longest wait for the server's answer to `QUIT` once it has answered the body:
@@ -228,14 +232,15 @@ impl Mailer {
             TlsMode::StartTls | TlsMode::Implicit => Some(config.tls_parameters()?),
         };
         let hello = ClientId::Domain(config.hello_name.clone().unwrap_or_else(|| letterhead.domain.clone()));
-        let credentials = match (&config.username, &config.password) {
+        let (credentials, hidden) = match (&config.username, &config.password) {
             // lettre's copy, kept while the mailer lives, is not wiped when dropped.
-            (Some(username), Some(password)) => {
-                Some(Credentials::new(username.clone(), password.0.to_string()))
-            }
-            _ => None,
+            (Some(username), Some(password)) => (
+                Some(Credentials::new(username.clone(), password.0.to_string())),
+                password_forms(username, &password.0),
+            ),
+            _ => (None, Vec::new()),
         };
-        Ok(Mailer { inner: Arc::new(Inner { config, letterhead, tls, hello, credentials }) })
+        Ok(Mailer { inner: Arc::new(Inner { config, letterhead, tls, hello, credentials, hidden }) })
     }
 
     /// The letterhead.
@@ -260,17 +265,19 @@ impl Mailer {
         if to.is_empty() {
             return Err(MailError::NoRecipient);
         }
+        let hidden: Vec<&str> =
+            secret.into_iter().chain(self.inner.hidden.iter().map(|form| form.as_str())).collect();
         let letterhead = &self.inner.letterhead;
         let mut builder = Message::builder()
-            .from(letterhead.from.clone())
+            .from(header_safe(&letterhead.from))
             .subject(rendered.subject)
             .message_id(Some(message_id))
             .date_now();
         if let Some(reply_to) = &letterhead.reply_to {
-            builder = builder.reply_to(reply_to.clone());
+            builder = builder.reply_to(header_safe(reply_to));
         }
         for mailbox in to {
-            builder = builder.to(mailbox.clone());
+            builder = builder.to(header_safe(mailbox));
         }
         let body = MultiPart::alternative()
             .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(rendered.text))
@@ -284,7 +291,7 @@ impl Mailer {
                 Ok(Err(error)) if error.is_timeout() => {
                     return Err(MailError::Timeout(self.inner.config.connect_timeout));
                 }
-                Ok(Err(error)) => return Err(MailError::from_smtp(&error, secret)),
+                Ok(Err(error)) => return Err(MailError::from_smtp(&error, &hidden)),
                 Ok(Ok(handed)) => handed,
             };
         // The server has answered the body: what it said decides. Its answer to `QUIT`
@@ -298,7 +305,7 @@ impl Mailer {
             Err(MailError::Refused {
                 code: u16::from(response.code()),
                 permanent: false,
-                detail: crate::error::sanitise(response.first_line().unwrap_or_default(), secret),
+                detail: crate::error::sanitise(response.first_line().unwrap_or_default(), &hidden),
             })
         }
     }
@@ -333,6 +340,32 @@ impl Mailer {
         let response = connection.send(envelope, raw).await?;
         Ok((response, connection))
     }
+}
+
+/// The password as a server could quote it back: as it is, and base64-encoded as
+/// `AUTH PLAIN` (`\0user\0password`) and `AUTH LOGIN` (the password alone) send it.
+fn password_forms(username: &str, password: &str) -> Vec<Zeroizing<String>> {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    // Sized before it is written, so no copy of the password is left behind unwiped
+    // (the encoder, too, writes into a buffer of the final size).
+    let mut plain = Zeroizing::new(Vec::with_capacity(username.len() + password.len() + 2));
+    for part in [b"\0", username.as_bytes(), b"\0", password.as_bytes()] {
+        plain.extend_from_slice(part);
+    }
+    vec![
+        Zeroizing::new(password.to_string()),
+        Zeroizing::new(engine.encode(plain.as_slice())),
+        Zeroizing::new(engine.encode(password.as_bytes())),
+    ]
+}
+
+/// `mailbox` with its display name on one line: a name the host or a user wrote (a
+/// profile's name with a line break) would otherwise make the message impossible to
+/// write, which lettre answers with a panic, not an error.
+fn header_safe(mailbox: &Mailbox) -> Mailbox {
+    let name = mailbox.name.as_deref().map(crate::render::flattened);
+    Mailbox::new(name, mailbox.email.clone())
 }
 
 #[cfg(test)]

@@ -204,7 +204,7 @@ impl<R: Recipients> Notifier for MailNotifier<R> {
             .recipients
             .addresses(&notice.user)
             .await
-            .map_err(|error| MailError::Lookup(crate::error::sanitise(&error.to_string(), None)))?;
+            .map_err(|error| MailError::Lookup(crate::error::sanitise(&error.to_string(), &[])))?;
         if to.is_empty() {
             return match self.no_address {
                 NoAddress::Retry => Err(MailError::NoRecipient),

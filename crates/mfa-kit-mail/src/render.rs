@@ -49,9 +49,18 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// `text` with every control character and the Unicode line and paragraph separators
+/// (U+2028, U+2029) as spaces: what the host or a user wrote cannot start a line of
+/// its own in a message, nor a header.
+pub(crate) fn flattened(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c })
+        .collect()
+}
+
 /// One line of at most 120 characters, from something the host or user wrote.
 fn one_line(text: &str) -> String {
-    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let line = flattened(text);
     if line.chars().count() > 120 { line.chars().take(120).collect::<String>() + "…" } else { line }
 }
 

@@ -21,7 +21,7 @@ pub(crate) struct Wording {
 /// A string from the event (a name, a label, an admin's reason), on one line and at
 /// most 120 characters.
 fn quoted(text: &str) -> String {
-    let mut line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut line = crate::render::flattened(text);
     if line.chars().count() > 120 {
         line = line.chars().take(120).collect::<String>() + "…";
     }
@@ -171,7 +171,9 @@ pub(crate) fn notice(notice: &Notice, site: &str) -> Wording {
                 EventKind::LockoutStarted { until } => format!(
                     "Too many wrong codes were entered after your password: signing in to your account is \
                      locked until {}.",
-                    utc_minute(*until)
+                    // The first whole minute at or after the end: a time cut to the
+                    // minute would be too early, as the refusal's own text says.
+                    utc_minute(mfa_kit::utc::minute_after(*until))
                 ),
                 EventKind::SecondFactorDisabled { failures } => format!(
                     "After {failures} wrong codes without a success, signing in to your account with a \

@@ -122,10 +122,11 @@ fn cases() -> Vec<(EventKind, SecurityNotice, &'static str, &'static str)> {
             "An administrator reset two-step verification on your account, giving the reason \u{201c}Lost phone <ticket 42>\u{201d}. You will set up two-step verification again when you next sign in.",
         ),
         (
+            // Ends at 22:28:20: the first whole minute after it is told.
             EventKind::LockoutStarted { until: T0 + 900 },
             SecurityNotice::LockedOut,
             "Your Smith & Co Accounting account was locked after wrong codes",
-            "Too many wrong codes were entered after your password: signing in to your account is locked until 2023-11-14 22:28 UTC.",
+            "Too many wrong codes were entered after your password: signing in to your account is locked until 2023-11-14 22:29 UTC.",
         ),
         (
             EventKind::SecondFactorDisabled { failures: 20 },
