@@ -298,6 +298,20 @@ fn every_event_reads_in_every_language() {
 }
 
 #[test]
+fn one_recovery_code_is_one_code_in_every_language() {
+    let one = [EventKind::RecoveryCodesLow { remaining: 1 }, EventKind::RecoveryCodesGenerated { count: 1 }];
+    assert_eq!(one[0].sentence(), "Only 1 recovery code is left.");
+    assert_eq!(one[1].sentence(), "Generated 1 new recovery code.");
+    for kind in &one {
+        assert_eq!(kind.message(Language::English), kind.sentence());
+    }
+    assert_eq!(one[0].message(Language::French), "Il ne reste qu’un code de secours.");
+    let two = EventKind::RecoveryCodesLow { remaining: 2 };
+    assert_eq!(two.sentence(), "Only 2 recovery codes are left.");
+    assert_eq!(two.message(Language::English), two.sentence());
+}
+
+#[test]
 fn messages_carry_their_figures() {
     let wrong = Refusal::WrongCode { attempts_left: 4 };
     assert!(wrong.message(Language::English).contains("(4 tries left)"));

@@ -116,7 +116,9 @@ impl EventKind {
                     cleared.join(", ")
                 )
             }
+            EventKind::RecoveryCodesGenerated { count: 1 } => "Generated 1 new recovery code.".into(),
             EventKind::RecoveryCodesGenerated { count } => format!("Generated {count} new recovery codes."),
+            EventKind::RecoveryCodesLow { remaining: 1 } => "Only 1 recovery code is left.".into(),
             EventKind::RecoveryCodesLow { remaining } => format!("Only {remaining} recovery codes are left."),
             EventKind::RecoveryCodesExhausted => "Every recovery code has been used.".into(),
             EventKind::RecoveryCodesReplacementDue { remaining } => {

@@ -129,8 +129,14 @@ event-reset_by_admin = An admin reset two-step verification ("{ $reason }"); cle
         [turn_off] two-step verification is off
        *[other] the user sets it up again at the next sign-in
     }.
-event-recovery_codes_generated = Generated { $count } new recovery codes.
-event-recovery_codes_low = Only { $remaining } recovery codes are left.
+event-recovery_codes_generated = { $count ->
+        [one] Generated { $count } new recovery code.
+       *[other] Generated { $count } new recovery codes.
+    }
+event-recovery_codes_low = { $remaining ->
+        [one] Only { $remaining } recovery code is left.
+       *[other] Only { $remaining } recovery codes are left.
+    }
 event-recovery_codes_exhausted = Every recovery code has been used.
 event-recovery_codes_replacement_due = A recovery code was used; the set should be replaced ({ $remaining } left).
 event-backup_code_reserved = Prepared { $method } for { $to }.

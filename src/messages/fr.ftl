@@ -137,9 +137,9 @@ event-recovery_codes_generated = { $count ->
         [one] { $count } nouveau code de secours généré.
        *[other] { $count } nouveaux codes de secours générés.
     }
-event-recovery_codes_low = Il ne reste que { $remaining ->
-        [one] { $remaining } code de secours.
-       *[other] { $remaining } codes de secours.
+event-recovery_codes_low = { $remaining ->
+        [one] Il ne reste qu’un code de secours.
+       *[other] Il ne reste que { $remaining } codes de secours.
     }
 event-recovery_codes_exhausted = Tous les codes de secours ont été utilisés.
 event-recovery_codes_replacement_due = Un code de secours a été utilisé ; le jeu devrait être remplacé (il en reste { $remaining }).

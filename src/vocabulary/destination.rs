@@ -100,9 +100,19 @@ impl Destination {
     /// [`DestinationError::InvalidPhone`] if it is not a phone number;
     /// [`DestinationError::NeedsCountryCode`] for a national number when `country` is
     /// not one this crate knows the calling code of (`AU`, `NZ`, `GB`, `IE`, `US`, `CA`,
-    /// `SG`, `ZA`, `IN`, `DE`, `FR`, `NL`).
+    /// `SG`, `ZA`, `IN`, `DE`, `FR`, `NL`), and for a number dialled with an
+    /// international access code (`0061 412 345 678`, `0011 61 …`, `011 …` in `US`
+    /// and `CA`): no national number starts so, and the international form with `+`
+    /// says which country is meant.
     pub fn sms_in(number: &str, country: &str) -> Result<Destination, DestinationError> {
         let parsed = Destination::phone(number)?;
+        // `0061 412 345 678`, `011 44 20 …`: dialled with the international access code
+        // of some country, which no national number starts with; reading it as national
+        // would make another phone's number, so it is asked for with its `+`.
+        let digits = parsed.address();
+        if digits.starts_with("00") || (digits.starts_with("011") && calling_code(country) == Some("1")) {
+            return Err(DestinationError::NeedsCountryCode);
+        }
         let international = parsed.e164(Some(country)).ok_or(DestinationError::NeedsCountryCode)?;
         // The country code may take a national number past E.164's 15 digits.
         Destination::phone(&international)
@@ -402,6 +412,23 @@ mod tests {
         assert_eq!(Destination::sms_in("0412 345 678", "XX"), Err(DestinationError::NeedsCountryCode));
         assert_eq!(Destination::sms_in("0412 345 678", ""), Err(DestinationError::NeedsCountryCode));
         assert_eq!(Destination::sms_in("call me", "AU"), Err(DestinationError::InvalidPhone));
+        // Dialled with an international access code: asked for with its `+`, never
+        // read as a national number (`+61061412345678` is another phone).
+        for (number, country) in [
+            ("0061 412 345 678", "AU"),
+            ("0011 61 412 345 678", "AU"),
+            ("011 44 20 7946 0000", "US"),
+            ("00 64 21 123 4567", "NZ"),
+        ] {
+            assert_eq!(
+                Destination::sms_in(number, country),
+                Err(DestinationError::NeedsCountryCode),
+                "{number}"
+            );
+        }
+        // The trunk prefix in brackets after a country code is not dialled.
+        assert_eq!(Destination::sms("+61 (0)412 345 678").unwrap().address(), "+61412345678");
+        assert_eq!(Destination::sms("+44 (0)20 7946 0000").unwrap().address(), "+442079460000");
         let message = DestinationError::NeedsCountryCode.to_string();
         assert!(message.contains("international form") && message.contains("+61 412 345 678"), "{message}");
     }

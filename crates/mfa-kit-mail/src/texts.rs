@@ -110,6 +110,10 @@ pub(crate) fn notice(notice: &Notice, site: &str) -> Wording {
         }
         SecurityNotice::RecoveryCodesRegenerated => {
             let what = match event {
+                EventKind::RecoveryCodesGenerated { count: 1 } => {
+                    "1 new recovery code was generated for your account; the old ones no longer work."
+                        .to_string()
+                }
                 EventKind::RecoveryCodesGenerated { count } => {
                     format!(
                         "{count} new recovery codes were generated for your account; the old ones no longer work."
