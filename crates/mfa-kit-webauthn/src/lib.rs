@@ -97,7 +97,9 @@
 //! response made for another origin or relying-party id, or in a frame of another
 //! origin (`crossOrigin`, `topOrigin`: refused at authentication too, where webauthn-rs
 //! 0.6 checks it at registration only), is [`CeremonyError::WrongOrigin`]; for another challenge or another kind of ceremony,
-//! [`CeremonyError::WrongChallenge`]; by a credential not among the user's keys,
+//! [`CeremonyError::WrongChallenge`]; by a credential not among the user's keys, or
+//! (through [`RelyingParty::finish_authentication_for`], which the service calls) with
+//! a `userHandle` naming another account (WebAuthn Level 3 §7.2 step 6),
 //! [`CeremonyError::UnknownCredential`]; without the user's presence or the user
 //! verification needed, [`CeremonyError::UserNotVerified`]; any other refusal (a signature or attestation
 //! that does not verify, an unsupported key) [`CeremonyError::BadSignature`]. A state
