@@ -152,7 +152,9 @@ org_settings! {
     /// Valid by construction: settings are made by [`OrgSettings::default`] or by
     /// [`OrgSettings::builder`], whose [`OrgSettingsBuilder::build`] checks them once, and
     /// read from storage through the same check (a stored value out of range fails to
-    /// deserialise, naming the setting). Fields missing from stored settings, as in
+    /// deserialise, naming the setting; a value of the wrong type, such as `-1` for a
+    /// number of seconds or an unknown preset, fails as serde reports it, with the
+    /// value and its place in the text). Fields missing from stored settings, as in
     /// settings written before they existed, take their defaults. Every setting has a
     /// setter on [`OrgSettingsBuilder`] and a getter here of the same name.
     ///
@@ -215,7 +217,8 @@ org_settings! {
         /// seconds: 5 minutes to 30 days, default 24 hours.
         session_lifetime: u64 = super::SessionLimits::DEFAULT.lifetime, read by copy as u64, logged as seconds;
         /// The longest a signed-in session may go without a request, in seconds: 1 minute
-        /// to the session lifetime, default 2 hours.
+        /// to the session lifetime, default 2 hours (or the session lifetime, if that is
+        /// shorter).
         session_idle_timeout: u64 = super::SessionLimits::DEFAULT.idle_timeout,
             read by copy as u64, logged as seconds;
         /// The user types (the host's, as in [`OrgSettings::levels`]; `"*"` for every type)
@@ -270,7 +273,15 @@ impl OrgSettingsBuilder {
     ///
     /// # Errors
     /// [`SettingsError`], saying which setting is out of range.
-    pub fn build(self) -> Result<OrgSettings, SettingsError> {
+    pub fn build(mut self) -> Result<OrgSettings, SettingsError> {
+        // The default inactivity limit (2 hours) follows a shorter lifetime down, so a
+        // lifetime of an hour builds without an inactivity limit the admin never set.
+        let draft = &mut self.draft;
+        if draft.session_idle_timeout == super::SessionLimits::DEFAULT.idle_timeout
+            && draft.session_lifetime < draft.session_idle_timeout
+        {
+            draft.session_idle_timeout = draft.session_lifetime;
+        }
         self.draft.validate().map_err(SettingsError)?;
         Ok(self.draft)
     }
