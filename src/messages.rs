@@ -44,7 +44,7 @@ use unic_langid::LanguageIdentifier;
 
 use crate::event::{AuditEvent, EventKind};
 use crate::policy::OrgSettings;
-use crate::vocabulary::utc::{civil, minute_after, utc_minute};
+use crate::vocabulary::utc::{civil, minute_after, utc_exact, utc_minute};
 use crate::vocabulary::{Method, Refusal, Role, UnknownId};
 
 /// A language the catalogues are written in.
@@ -143,6 +143,20 @@ impl Language {
         match self {
             Language::English => utc_minute(secs),
             Language::French => french_minute(secs),
+        }
+    }
+
+    /// `secs` as [`Language::time`] writes it when it is a whole minute, with its
+    /// seconds otherwise: a time an audit sentence states as a fact.
+    fn exact_time(self, secs: u64) -> String {
+        match self {
+            Language::English => utc_exact(secs),
+            Language::French if secs % 60 == 0 => french_minute(secs),
+            Language::French => {
+                let minute = french_minute(secs - secs % 60);
+                let second = secs % 60;
+                minute.replacen(" UTC", &format!("\u{a0}min\u{a0}{second:02}\u{a0}s UTC"), 1)
+            }
         }
     }
 }
@@ -394,7 +408,9 @@ impl EventKind {
         let time = |secs: u64| language.time(secs);
         // Every variant, named: an event added later fails to compile here until listed.
         match self {
-            EventKind::EnrollmentStarted { expires_at } => args.set("expires_at", time(*expires_at)),
+            EventKind::EnrollmentStarted { expires_at } => {
+                args.set("expires_at", language.exact_time(*expires_at))
+            }
             EventKind::EnrollmentConfirmed { replaced } => args.set("replaced", yes_no(*replaced)),
             EventKind::AuthenticatorRemoved { name, .. }
             | EventKind::SecurityKeyRemoved { name, .. }
@@ -469,7 +485,7 @@ impl EventKind {
             }
             EventKind::DeviceRemembered { label, expires_at, .. } => {
                 args.set("label", label.clone());
-                args.set("expires_at", time(*expires_at));
+                args.set("expires_at", language.exact_time(*expires_at));
             }
             EventKind::DevicesRevoked { device_ids, reason } => {
                 args.set("count", device_ids.len());
@@ -498,7 +514,7 @@ impl EventKind {
             }
             EventKind::AuditPruned { before, deleted } => {
                 args.set("deleted", *deleted);
-                args.set("before", time(*before));
+                args.set("before", language.exact_time(*before));
             }
             EventKind::FutureDatedVoided { reading, voided } => {
                 args.set("reading", time(*reading));

@@ -2,7 +2,7 @@
 //! figures the event carries (a settings change lists what changed, from what to what).
 
 use super::{AuditEvent, EventKind};
-use crate::vocabulary::utc::{minute_after, utc_minute};
+use crate::vocabulary::utc::{minute_after, utc_exact, utc_minute};
 use crate::vocabulary::{Method, Role};
 
 fn method_name(method: Method) -> &'static str {
@@ -38,7 +38,7 @@ impl EventKind {
     fn words(&self) -> String {
         match self {
             EventKind::EnrollmentStarted { expires_at } => {
-                format!("Started setting up an authenticator app (open until {}).", utc_minute(*expires_at))
+                format!("Started setting up an authenticator app (open until {}).", utc_exact(*expires_at))
             }
             EventKind::EnrollmentConfirmed { replaced: true } => {
                 "Set up a new authenticator app, replacing the old ones.".into()
@@ -153,7 +153,7 @@ impl EventKind {
                 format!("Took back the {} destination, never confirmed.", role_name(*role))
             }
             EventKind::DeviceRemembered { label, expires_at, .. } => {
-                format!("Remembered the device \"{label}\" until {}.", utc_minute(*expires_at))
+                format!("Remembered the device \"{label}\" until {}.", utc_exact(*expires_at))
             }
             EventKind::DeviceAccepted { .. } => "Signed in on a remembered device.".into(),
             EventKind::DevicesRevoked { device_ids, reason } => {
@@ -186,7 +186,7 @@ impl EventKind {
             }
             EventKind::AuditPruned { before, deleted } => {
                 let events = if *deleted == 1 { "event" } else { "events" };
-                format!("Deleted {deleted} audit {events} from before {}.", utc_minute(*before))
+                format!("Deleted {deleted} audit {events} from before {}.", utc_exact(*before))
             }
             EventKind::FutureDatedVoided { reading, voided } => {
                 let voided: Vec<&str> = voided.iter().map(|v| v.as_str()).collect();

@@ -131,7 +131,10 @@ pub struct AuditCursor {
 }
 
 /// Which audit events to read: those with `from <= at < until`, optionally of one user
-/// or of one organisation, in order of time and then of storing.
+/// or of one organisation, in order of time and then of id ([`StoredEvent::id`]): one
+/// user's events, and one save's, in the order they were stored; different users'
+/// events of the same second in an order that stays the same from read to read (a
+/// database's follows the order of storing; [`crate::store::MemoryStore`]'s need not).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(
     clippy::exhaustive_structs,

@@ -214,8 +214,11 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// An empty store that keeps at least `capacity` audit events: the newest
-    /// `capacity / 16` of each shard or more (up to 256 more, the chunk being filled).
+    /// An empty store that keeps up to about `capacity` audit events, spread over its
+    /// 16 shards: the newest `capacity / 16` of each shard or more (up to 256 more, the
+    /// chunk being filled). Each user's events are kept in that user's shard, so one
+    /// user's events beyond about `capacity / 16` push out their own oldest (and other
+    /// users' of the same shard): the bound is per shard, not for the whole store.
     /// `usize::MAX` keeps every event.
     pub fn with_audit_capacity(capacity: usize) -> MemoryStore {
         let per_shard = capacity / MemoryStore::SHARDS;

@@ -28,6 +28,18 @@ pub fn utc_minute(secs: u64) -> String {
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
 }
 
+/// `secs` as [`utc_minute`] writes it when it is a whole minute, and with its seconds
+/// otherwise (`2026-12-06 21:30:15 UTC`): a time an audit sentence states as a fact
+/// (events deleted before it, a device remembered until it), which a minute cut down
+/// or rounded up would misstate.
+pub fn utc_exact(secs: u64) -> String {
+    if secs % 60 == 0 {
+        return utc_minute(secs);
+    }
+    let (year, month, day, hour, minute, second) = civil(secs);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
+}
+
 /// The first whole minute at or after `secs`: what a "try again after" sentence shows,
 /// since a time cut to the minute would be too early.
 pub fn minute_after(secs: u64) -> u64 {
