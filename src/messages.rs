@@ -151,7 +151,7 @@ impl Language {
     fn exact_time(self, secs: u64) -> String {
         match self {
             Language::English => utc_exact(secs),
-            Language::French if secs % 60 == 0 => french_minute(secs),
+            Language::French if secs.is_multiple_of(60) => french_minute(secs),
             Language::French => {
                 let minute = french_minute(secs - secs % 60);
                 let second = secs % 60;

@@ -33,7 +33,7 @@ pub fn utc_minute(secs: u64) -> String {
 /// (events deleted before it, a device remembered until it), which a minute cut down
 /// or rounded up would misstate.
 pub fn utc_exact(secs: u64) -> String {
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         return utc_minute(secs);
     }
     let (year, month, day, hour, minute, second) = civil(secs);
