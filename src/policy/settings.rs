@@ -38,9 +38,11 @@ pub struct Jurisdiction {
     /// case however it was written or stored.
     #[serde(default, deserialize_with = "upper_case_country")]
     pub(crate) country: Option<String>,
-    /// Whether the system is linked to Xero.
+    /// Whether the system is linked to Xero (`false` when not stored).
+    #[serde(default)]
     pub(crate) xero_linked: bool,
-    /// Whether accounting is configured in the system.
+    /// Whether accounting is configured in the system (`false` when not stored).
+    #[serde(default)]
     pub(crate) accounting_configured: bool,
 }
 
@@ -719,6 +721,15 @@ mod tests {
         assert!(!Jurisdiction::country("AU").tax_data_rule_applies());
         assert!(!Jurisdiction::country("GB").with_xero().tax_data_rule_applies());
         assert!(!Jurisdiction::default().tax_data_rule_applies());
+    }
+
+    #[test]
+    fn a_stored_jurisdiction_reads_with_what_it_holds() {
+        let au: Jurisdiction = serde_json::from_str(r#"{"country":"au"}"#).unwrap();
+        assert_eq!(au, Jurisdiction::country("AU"));
+        let linked: Jurisdiction = serde_json::from_str(r#"{"country":"NZ","xero_linked":true}"#).unwrap();
+        assert!(linked.tax_data_rule_applies());
+        assert_eq!(serde_json::from_str::<Jurisdiction>("{}").unwrap(), Jurisdiction::default());
     }
 
     #[test]
