@@ -229,10 +229,12 @@ pub(crate) fn code(purpose: Purpose, site: &str, masked: &str, expires: &str) ->
         Purpose::SignIn => Wording {
             subject: format!("Your {site} sign-in code"),
             what: format!(
-                "Enter this code to finish signing in to {site}. It works once, until {expires}. \
+                "Enter this code to finish signing in to {site}, or to confirm a change you asked for \
+                 there (such as turning two-step verification off). It works once, until {expires}. \
                  Do not share it: we never ask for it by phone or e-mail."
             ),
-            advice: "If you did not try to sign in, someone may know your password: change it now.".into(),
+            advice: "If you did not just sign in or ask for a code, someone may know your password: change it now."
+                .into(),
         },
         Purpose::ConfirmDestination => Wording {
             subject: format!("Confirm your e-mail address for {site}"),
