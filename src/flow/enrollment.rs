@@ -63,8 +63,8 @@ pub const MAX_STARTS_PER_HOUR: usize = 5;
 
 /// Opens (or restarts) an enrollment with a freshly sealed secret for `account`, to
 /// expire after the policy's enrollment lifetime; once confirmed, the new authenticator
-/// replaces all the user's others (a new phone in place of the old). The active
-/// authenticators stay active until then. Refused during a lockout, from an address
+/// app replaces all the user's other apps (a new phone in place of the old; security
+/// keys stay). The active apps stay active until then. Refused during a lockout, from an address
 /// off the allowlist, after [`MAX_STARTS_PER_HOUR`] starts within an hour, and, for a
 /// user who has MFA, without a second factor proved within the policy's step-up window
 /// ([`super::step_up`]). `params` longer than the organisation's period cap are

@@ -63,7 +63,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         .await
     }
 
-    /// The user's authenticator apps, oldest first, as their list shows them.
+    /// The user's authenticators as their list shows them: security keys first, then
+    /// authenticator apps, each oldest first ([`crate::record::UserRecord::authenticator_list`]).
     ///
     /// # Errors
     /// Infrastructure failures.
@@ -78,7 +79,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// [`crate::Refusal::LastFactor`] (turning MFA off takes
     /// [`MfaService::deactivate`], with a code and the confirmation), or as the rule
     /// where the policy forbids turning MFA off ([`crate::Refusal::Forbidden`]). Audited as
-    /// `AuthenticatorRemoved`.
+    /// `authenticator_removed` for an app and `security_key_removed` for a key.
     ///
     /// # Errors
     /// Infrastructure failures.

@@ -49,8 +49,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// Shows the enrollment screen: the enrollment in progress for `account_name` if
     /// there is one still open (a page reload shows the same QR code and key, and
     /// writes nothing), otherwise a new one ([`MfaService::restart_enrollment`]). Once
-    /// confirmed, the new authenticator replaces the user's others (a new phone); the
-    /// old ones stay active until then. A user who has MFA needs a fresh proof.
+    /// confirmed, the new authenticator app replaces the user's other apps (a new phone;
+    /// security keys stay); the old ones stay active until then. A user who has MFA needs a fresh proof.
     ///
     /// # Errors
     /// [`Error::InvalidAccountName`] for an account name with a colon, [`Error::Sealer`],

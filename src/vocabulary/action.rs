@@ -17,7 +17,7 @@ pub enum SensitiveAction {
     ReplaceAuthenticator,
     /// Adding an authenticator app beside the ones the user has.
     AddAuthenticator,
-    /// Removing one authenticator app.
+    /// Removing one authenticator: an app or a security key.
     RemoveAuthenticator,
     /// Adding or changing an SMS or e-mail destination.
     AddDestination,
