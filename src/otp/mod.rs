@@ -15,6 +15,7 @@ pub mod qr;
 #[cfg(feature = "std")]
 pub(crate) mod random;
 mod secret;
+#[cfg(feature = "std")]
 pub(crate) use secret::base32_wiped;
 mod totp;
 pub mod uri;

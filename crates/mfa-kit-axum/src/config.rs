@@ -294,7 +294,9 @@ impl MfaWebBuilder {
 
     /// The remembered-device cookie's name (default `mfa_device`): a cookie name (an
     /// RFC 6265 token), or [`MfaWebBuilder::build`] answers
-    /// [`ConfigError::InvalidCookieName`].
+    /// [`ConfigError::InvalidCookieName`]. A `__Host-` or `__Secure-` name (recommended
+    /// in production: no sibling subdomain can set it) is always written `Secure`, as
+    /// browsers require, whatever the first origin's scheme.
     #[must_use]
     pub fn device_cookie_name(mut self, name: impl Into<String>) -> Self {
         let name = name.into();

@@ -57,7 +57,11 @@ impl MfaWeb {
     }
 
     fn device_cookie(&self, value: &str, max_age: u64) -> DeviceCookie {
-        let secure = self.secure_cookies();
+        // A `__Host-` or `__Secure-` name is taken by browsers only with `Secure`
+        // (RFC 6265bis §4.1.3), which they allow on `http://localhost` too.
+        let name = &self.settings.device_cookie;
+        let prefixed = name.starts_with("__Host-") || name.starts_with("__Secure-");
+        let secure = self.secure_cookies() || prefixed;
         let seconds = i64::try_from(max_age).unwrap_or(i64::MAX);
         let cookie = Cookie::build((self.settings.device_cookie.clone(), value.to_string()))
             .http_only(true)

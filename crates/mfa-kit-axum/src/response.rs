@@ -46,15 +46,23 @@ impl IntoResponse for WebError {
 /// limit, `403 Forbidden` where no other answer would be accepted (address, permission,
 /// a rule, a method the organisation does not allow, a second factor disabled until an
 /// admin resets it, a code where the organisation requires a security key), `409 Conflict` for a
-/// security key registered already, `422 Unprocessable Entity` for settings out of range
-/// or a missing reason or confirmation, `410 Gone` for a "this wasn't me" link used or
+/// change the account's state does not allow (a security key registered already, an
+/// authenticator app already set up, the most authenticators a user may have, the last
+/// factor, a backup phone that is the primary, no destination of that role),
+/// `422 Unprocessable Entity` for settings out of range, a missing reason or
+/// confirmation, a name or an imported key that cannot be used, `410 Gone` for a "this wasn't me" link used or
 /// expired and `400 Bad Request` for one that is not valid, `401 Unauthorized` for every
 /// code or security-key response that was not accepted (and a security-key request that
 /// lapsed or was never made, or a session that ended).
 pub fn status_for(refusal: &Refusal) -> StatusCode {
     match refusal {
         Refusal::PhishingResistantRequired => StatusCode::FORBIDDEN,
-        Refusal::KeyAlreadyRegistered => StatusCode::CONFLICT,
+        Refusal::KeyAlreadyRegistered
+        | Refusal::AlreadyEnrolled
+        | Refusal::TooManyAuthenticators
+        | Refusal::LastFactor
+        | Refusal::SameAsPrimary
+        | Refusal::NoDestination(_) => StatusCode::CONFLICT,
         Refusal::LockedOut { .. } | Refusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Refusal::AddressNotAllowed
         | Refusal::NotPermitted
@@ -68,9 +76,11 @@ pub fn status_for(refusal: &Refusal) -> StatusCode {
         Refusal::DisownLinkUsed | Refusal::DisownLinkExpired => StatusCode::GONE,
         Refusal::DisownLinkInvalid => StatusCode::BAD_REQUEST,
         Refusal::SessionEnded(_) => StatusCode::UNAUTHORIZED,
-        Refusal::InvalidSettings(_) | Refusal::ReasonRequired | Refusal::ConfirmationRequired => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        Refusal::InvalidSettings(_)
+        | Refusal::ReasonRequired
+        | Refusal::ConfirmationRequired
+        | Refusal::InvalidName
+        | Refusal::InvalidKey => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::UNAUTHORIZED,
     }
 }

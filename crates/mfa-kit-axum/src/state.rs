@@ -197,7 +197,9 @@ impl Next {
 
 /// The session's MFA state, read and changed by the sign-in pages.
 ///
-/// Every change of stage gives the session a new id (against session fixation).
+/// Every change of stage, every proof (a step-up too) and every change of the account
+/// the session makes gives the session a new id (against session fixation, and so a
+/// copied cookie does not outlive the change its user made because of it).
 /// `Debug` does not show the session (its id is the user's sign-in).
 #[derive(Clone)]
 pub struct MfaSession {
@@ -391,7 +393,8 @@ impl MfaSession {
     /// authenticator, generated recovery codes, added or removed a destination, changed
     /// the password with [`mfa_kit::service::MfaService::password_changed`]): every
     /// other session of the user ends at its next request, and this one keeps going
-    /// under the account's new generation. `false` if another change came in between,
+    /// under the account's new generation, with a new session id (a copy of its old
+    /// cookie ends with the others). `false` if another change came in between,
     /// in which case this session is signed out too.
     ///
     /// # Errors
@@ -401,6 +404,9 @@ impl MfaSession {
         if !self.adopt_own_change(&mut state).await? {
             return Ok(false);
         }
+        // A new id: a copy of this session's cookie (the reason for a new password, say)
+        // does not go on with it.
+        self.session.cycle_id().await?;
         self.session.insert(KEY, state).await?;
         Ok(true)
     }
@@ -535,13 +541,12 @@ impl MfaSession {
         }
     }
 
-    /// Saves `state`, reached from stage `was`: a change of stage gives the session a
-    /// new id and a new CSRF token.
+    /// Saves `state`, reached from stage `was` by a proof or a change of the account:
+    /// the session gets a new id (a copy of the old cookie, taken before, is worth
+    /// nothing after it), and a change of stage a new CSRF token too.
     async fn save_from(&self, was: Stage, state: &AuthState) -> Result<(), WebError> {
         let moved = was != state.stage;
-        if moved {
-            self.session.cycle_id().await?;
-        }
+        self.session.cycle_id().await?;
         self.session.insert(KEY, state).await?;
         if moved {
             CsrfToken::renew(&self.session).await?;
