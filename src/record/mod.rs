@@ -98,7 +98,8 @@
 //!   rule (a shorter device cap, a shorter step-up window) applies at once. A lockout
 //!   is the exception: it runs the length it was given when it began (at most
 //!   [`MAX_LOCK_SECONDS`]), since shortening the lockout rule must not free someone
-//!   guessing codes.
+//!   guessing codes. A lockout of a record of the first release, which kept only its
+//!   end, runs until that end (however long the rule of the day made it).
 //! - A window whose start is more than `CLOCK_SKEW` after a reading the record is
 //!   shown ([`from_the_future`]) was written by a clock that ran ahead (or the reading
 //!   is behind: either way it grants nothing), and it is voided, not merely refused:
@@ -244,10 +245,11 @@ impl FailureState {
 
     /// Whether a lockout runs at `now`, under the record's rule for time: a lockout
     /// written by a clock that ran ahead (starting more than the clock skew (5 minutes) after
-    /// `now`) does not hold once the clock is right.
+    /// `now`) does not hold once the clock is right. A lockout of a record that did not
+    /// keep its start (the first release's) runs until its end, as it did then.
     pub fn is_locked(&self, now: u64) -> bool {
         let Some(until) = self.locked_until.get() else { return false };
-        let started = self.locked_at.get().unwrap_or(until.saturating_sub(MAX_LOCK_SECONDS));
+        let started = self.locked_at.get().unwrap_or(0);
         started <= now.saturating_add(CLOCK_SKEW) && now < until
     }
 

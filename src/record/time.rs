@@ -2,7 +2,7 @@
 //! were written by a clock that ran ahead, and voiding them (see "Time" in the module's
 //! docs).
 
-use super::{CLOCK_SKEW, MAX_LOCK_SECONDS, Proofs, UserRecord};
+use super::{CLOCK_SKEW, Proofs, UserRecord};
 use crate::vocabulary::{Method, Voided};
 
 /// Whether a window starting at `start` is proved, at the reading `now`, to have been
@@ -51,10 +51,12 @@ impl UserRecord {
         Some(challenge.issued_at.unwrap_or(challenge.expires_at.saturating_sub(lifetime)))
     }
 
-    /// The start of the lockout, if there is one.
+    /// The start of the lockout, if there is one and the record kept it (the first
+    /// release's did not: such a lockout is never taken as future-dated, and runs until
+    /// its end, as it did then).
     fn lock_start(&self) -> Option<u64> {
-        let until = self.failures.locked_until.get()?;
-        Some(self.failures.locked_at.get().unwrap_or(until.saturating_sub(MAX_LOCK_SECONDS)))
+        self.failures.locked_until.get()?;
+        self.failures.locked_at.get()
     }
 
     /// The kinds of window the record holds that the reading `now` proves were written

@@ -196,7 +196,12 @@ pub enum Revocation {
 /// success the second factor is disabled until an admin resets it (NIST SP 800-63B
 /// rev 4 §3.2.2 allows at most 100). So a password holder guessing codes gets a few
 /// dozen tries a day, not hundreds.
+///
+/// A stored rule without `max_lock_seconds` (written before lockouts grew), or with 0
+/// (which earlier versions accepted), reads with `max_lock_seconds` equal to
+/// `lock_seconds`: every lockout lasts `lock_seconds`, as it did then.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredLockoutRule")]
 #[allow(
     clippy::exhaustive_structs,
     reason = "hosts build it with `..Default::default()` or its constructors, which keep working as fields are added"
@@ -208,7 +213,6 @@ pub struct LockoutRule {
     pub lock_seconds: u64,
     /// The longest a lockout lasts, however often it repeats, in seconds (the first one
     /// too, where `lock_seconds` is longer; at least 1 second).
-    #[serde(default = "default_max_lock_seconds")]
     pub max_lock_seconds: u64,
     /// Wrong codes without a success after which the second factor is disabled until
     /// an admin resets it.
@@ -216,8 +220,32 @@ pub struct LockoutRule {
     pub hard_limit: u32,
 }
 
-fn default_max_lock_seconds() -> u64 {
-    LockoutRule::DEFAULT.max_lock_seconds
+/// A [`LockoutRule`] as stored, of any version.
+#[derive(Deserialize)]
+struct StoredLockoutRule {
+    max_failures: u32,
+    lock_seconds: u64,
+    #[serde(default)]
+    max_lock_seconds: Option<u64>,
+    #[serde(default = "default_hard_limit")]
+    hard_limit: u32,
+}
+
+impl From<StoredLockoutRule> for LockoutRule {
+    fn from(stored: StoredLockoutRule) -> LockoutRule {
+        // Missing (before lockouts grew) or 0 (accepted before it was refused): no
+        // growth, as then.
+        let max_lock_seconds = match stored.max_lock_seconds {
+            None | Some(0) => stored.lock_seconds.max(1),
+            Some(longest) => longest,
+        };
+        LockoutRule {
+            max_failures: stored.max_failures,
+            lock_seconds: stored.lock_seconds,
+            max_lock_seconds,
+            hard_limit: stored.hard_limit,
+        }
+    }
 }
 
 fn default_hard_limit() -> u32 {
