@@ -63,7 +63,10 @@ pub fn nist_acr(method: Method) -> Option<&'static str> {
 }
 
 /// One factor of HMRC's `Gov-Client-Multi-Factor` header: its type, when it was proved
-/// and a reference unique to the factor, hashed so it carries no personal data.
+/// and a reference unique to the factor, hashed. A reference that is personal data (a
+/// phone number, an e-mail address) goes through [`HmrcFactor::keyed`]: a plain hash of
+/// a phone number is found again by hashing every number of a country, a keyed one is
+/// not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HmrcFactor {
     kind: &'static str,
@@ -72,28 +75,49 @@ pub struct HmrcFactor {
 }
 
 impl HmrcFactor {
-    /// The factor `method`, proved at `at`, whose own identifier (the authenticator's id,
-    /// the destination, the recovery code set's creation) is `reference`: kept only as
-    /// its SHA-256, in hex, so the header names the factor without revealing it.
+    /// The factor `method`, proved at `at`, whose own identifier is `reference`, one
+    /// that is no personal data (the authenticator's or security key's id, the
+    /// recovery code set's creation): kept only as its SHA-256, in hex. For a reference
+    /// that is personal data (a destination), use [`HmrcFactor::keyed`].
     pub fn new(method: Method, at: u64, reference: &str) -> HmrcFactor {
+        HmrcFactor::with_digest(method, at, Sha256::digest(reference.as_bytes()).into())
+    }
+
+    /// The factor `method`, proved at `at`, whose own identifier is `reference`, kept
+    /// only as its HMAC-SHA-256 under the deployment's hash `key`, in hex: the header
+    /// names the factor the same way every time without revealing it, even where the
+    /// reference is personal data (the phone number or e-mail address of an SMS or
+    /// e-mail code), which a plain hash would not hide.
+    pub fn keyed(method: Method, at: u64, reference: &str, key: &crate::keyed_hash::HashKey) -> HmrcFactor {
+        HmrcFactor::with_digest(
+            method,
+            at,
+            key.tag("mfa-kit hmrc unique-reference v1", &[reference.as_bytes()]),
+        )
+    }
+
+    /// The factor a sign-in proved, with its reference (no personal data: see
+    /// [`HmrcFactor::new`]).
+    pub fn of(proof: &Proven, reference: &str) -> HmrcFactor {
+        HmrcFactor::new(proof.method, proof.at, reference)
+    }
+
+    fn with_digest(method: Method, at: u64, digest: [u8; 32]) -> HmrcFactor {
         let kind = match method {
             Method::Totp => "TOTP",
             Method::Sms | Method::Email => "AUTH_CODE",
             Method::RecoveryCode | Method::SecurityKey => "OTHER",
         };
-        let digest = Sha256::digest(reference.as_bytes());
         let reference = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         HmrcFactor { kind, at, reference }
     }
 
-    /// The factor a sign-in proved, with its reference.
-    pub fn of(proof: &Proven, reference: &str) -> HmrcFactor {
-        HmrcFactor::new(proof.method, proof.at, reference)
-    }
-
-    /// `type=TOTP&timestamp=2023-11-14T22%3A14Z&unique-reference=...`: one factor.
+    /// `type=TOTP&timestamp=2023-11-14T22%3A14Z&unique-reference=...`: one factor. The
+    /// format has a four-digit year: a time past 9999 (a broken clock) is written as
+    /// `9999-12-31T23:59Z`.
     pub fn to_header_part(&self) -> String {
-        let (year, month, day, hour, minute, _) = civil(self.at);
+        const LAST_MINUTE_OF_9999: u64 = 253_402_300_799;
+        let (year, month, day, hour, minute, _) = civil(self.at.min(LAST_MINUTE_OF_9999));
         format!(
             "type={}&timestamp={year:04}-{month:02}-{day:02}T{hour:02}%3A{minute:02}Z&unique-reference={}",
             self.kind, self.reference
@@ -131,9 +155,13 @@ mod tests {
     #[test]
     fn the_hmrc_header_hashes_the_reference_and_lists_factors_with_commas() {
         let proof = Proven { method: Method::Sms, drift: None, at: 1_700_000_000, phishing_resistant: false };
-        let sms = HmrcFactor::of(&proof, "+61412345678");
+        let key = crate::keyed_hash::HashKey::from_bytes(&[9; 32]).unwrap();
+        let sms = HmrcFactor::keyed(proof.method, proof.at, "+61412345678", &key);
         let part = sms.to_header_part();
         assert!(!part.contains("61412345678"), "no personal data: {part}");
+        let plain = HmrcFactor::of(&proof, "+61412345678").to_header_part();
+        assert_ne!(part, plain, "keyed, not the plain hash anyone can compute");
+        assert_eq!(part, HmrcFactor::keyed(Method::Sms, proof.at, "+61412345678", &key).to_header_part());
         let reference = part.rsplit('=').next().unwrap();
         assert_eq!(reference.len(), 64);
         assert!(reference.chars().all(|c| c.is_ascii_hexdigit()));

@@ -64,6 +64,17 @@ impl HashKey {
     }
 
     /// HMAC-SHA-256 over the purpose, the user and the parts, each length-prefixed.
+    /// HMAC-SHA-256 of `parts` for `purpose`, bound to no user (each part
+    /// length-prefixed, as [`HashKey::hash`] does).
+    pub(crate) fn tag(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.keyed.clone();
+        for part in core::iter::once(purpose.as_bytes()).chain(parts.iter().copied()) {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
     pub(crate) fn hash(&self, purpose: &str, user: &UserId, parts: &[&[u8]]) -> Digest {
         let mut mac = self.keyed.clone();
         for part in [purpose.as_bytes(), user.as_str().as_bytes()].into_iter().chain(parts.iter().copied()) {
