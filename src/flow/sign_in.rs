@@ -31,11 +31,11 @@ pub fn decide(record: &mut UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> 
             }
         };
         // A frozen account ("this wasn't me") left without a factor would let the
-        // password alone in, which whoever set the factor up may know: nobody signs in
-        // until an admin's reset.
-        if matches!(decision, Decision::SuggestEnrollment { .. } | Decision::RequireEnrollment { .. })
-            && draft.get().rare.frozen.is_some()
-        {
+        // password alone in (allowed, or asked to set MFA up, which the freeze refuses),
+        // and whoever set the factor up may know the password: nobody signs in until an
+        // admin's reset. Single sign-on is the provider's to judge.
+        let without_proof = !matches!(decision, Decision::Challenge { .. });
+        if without_proof && decision.reason() != Reason::SingleSignOn && draft.get().rare.frozen.is_some() {
             draft.emit_refused(EventKind::SignInRefused { reason: RejectionReason::PolicyRefused }, env.now);
             return Err(Refusal::AccountFrozen);
         }
