@@ -85,12 +85,15 @@
 
 mod sentence;
 
-/// `text` as one line of a log: control characters (line breaks among them) and the
-/// Unicode line and paragraph separators are written as escapes (`\n`, `\u{2028}`), so
-/// text a user or an admin typed (a user id, a reset reason, a user type's name) can
-/// neither end an admin's log line nor forge the next one.
+/// `text` as one line of a log: control characters (line breaks among them), the
+/// Unicode line and paragraph separators and the invisible formatting characters
+/// (bidirectional overrides and isolates, zero-width spaces) are written as escapes
+/// (`\n`, `\u{2028}`, `\u{202e}`), so text a user or an admin typed (a user id, a reset
+/// reason, a user type's name) can neither end an admin's log line, nor forge the
+/// next one, nor make the rest of its own line read backwards.
 pub(crate) fn one_line(text: String) -> String {
-    let breaks = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    let breaks =
+        |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || crate::vocabulary::invisible(c);
     if !text.contains(breaks) {
         return text;
     }

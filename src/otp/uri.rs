@@ -148,17 +148,36 @@ impl KeyUri {
     ///
     /// # Errors
     /// [`UriError::ColonInLabel`] if the issuer or account contains a colon;
-    /// [`UriError::MissingAccount`] if the account is empty.
+    /// [`UriError::MissingAccount`] if the account is empty; [`UriError::TooLong`] if
+    /// the URI would be longer than [`MAX_URI_LEN`] (what [`KeyUri::parse`] reads, and
+    /// far more than a QR code holds), with room left for any algorithm and digits.
     pub fn totp(issuer: &str, account: &str, secret: Secret, params: TotpParams) -> Result<KeyUri, UriError> {
         let (issuer, account) = checked_label(issuer, account)?;
-        Ok(KeyUri {
+        KeyUri {
             kind: OtpKind::Totp { period: params.period() },
             issuer,
             account,
             secret,
             algorithm: params.algorithm(),
             digits: params.digits(),
-        })
+        }
+        .within_limit()
+    }
+
+    /// `self` if its URI, with the longest algorithm and digits parameters, is within
+    /// [`MAX_URI_LEN`].
+    fn within_limit(self) -> Result<KeyUri, UriError> {
+        /// `&algorithm=SHA512` and `&digits=8`, which a default URI leaves out.
+        const LONGEST_OPTIONS: usize = 26;
+        let (mut head, mut tail) = (String::new(), String::new());
+        // Writing to a String never fails.
+        let _ = self.write_head(&mut head);
+        let _ = self.write_tail(&mut tail);
+        let secret = (self.secret.len() * 8).div_ceil(5);
+        if head.len() + secret + tail.len() + LONGEST_OPTIONS > MAX_URI_LEN {
+            return Err(UriError::TooLong { max: MAX_URI_LEN });
+        }
+        Ok(self)
     }
 
     /// An HOTP Key URI with SHA-1 and 6 digits; change them with
@@ -168,14 +187,15 @@ impl KeyUri {
     /// As [`KeyUri::totp`].
     pub fn hotp(issuer: &str, account: &str, secret: Secret, counter: u64) -> Result<KeyUri, UriError> {
         let (issuer, account) = checked_label(issuer, account)?;
-        Ok(KeyUri {
+        KeyUri {
             kind: OtpKind::Hotp { counter },
             issuer,
             account,
             secret,
             algorithm: Algorithm::Sha1,
             digits: Digits::SIX,
-        })
+        }
+        .within_limit()
     }
 
     /// The same URI with another hash function.
@@ -411,11 +431,6 @@ fn checked_label(issuer: &str, account: &str) -> Result<(Option<String>, String)
     Ok(((!issuer.is_empty()).then(|| issuer.into()), account.into()))
 }
 
-/// Splits `issuer:account`. When the `issuer` parameter is given and the decoded label
-/// starts with it and a colon, the issuer is that and the rest is the account, which may
-/// then contain colons (pyotp's `Issuer:alice%3Asmith`). Otherwise the label splits at
-/// a plain colon, or at an encoded one if there is none, and the account may not
-/// contain a colon.
 /// The label's issuer and account, with the `issuer` parameter as it is read. A `+` in
 /// the parameter is itself to RFC 3986 but a space to form-encoding writers (Java's
 /// `URIBuilder` writes `issuer=ACME+Co` beside the label `ACME%20Co:john`) and to the
@@ -439,6 +454,11 @@ fn read_label(
     Ok((label_issuer, account, param))
 }
 
+/// Splits `issuer:account`. When the `issuer` parameter is given and the decoded label
+/// starts with it and a colon, the issuer is that and the rest is the account, which may
+/// then contain colons (pyotp's `Issuer:alice%3Asmith`). Otherwise the label splits at
+/// a plain colon, or at an encoded one if there is none, and the account may not
+/// contain a colon.
 fn parse_label(raw: &str, issuer_param: Option<&str>) -> Result<(Option<String>, String), UriError> {
     if let Some(issuer) = issuer_param.filter(|issuer| !issuer.is_empty()) {
         let decoded = percent_decode(raw)?;

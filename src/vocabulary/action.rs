@@ -109,7 +109,7 @@ impl std::fmt::Display for HostAction {
 /// Characters that print as nothing or reorder the text around them: zero-width
 /// spaces and joiners, bidirectional marks, overrides and isolates, word joiners and
 /// the byte-order mark.
-fn invisible(c: char) -> bool {
+pub(crate) fn invisible(c: char) -> bool {
     matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
 }
 

@@ -17,6 +17,7 @@ mod refusal;
 mod session;
 pub mod utc;
 
+pub(crate) use action::invisible;
 pub use action::{HostAction, InvalidHostAction, SensitiveAction};
 pub use destination::{Destination, DestinationError, Method, Purpose, Role};
 pub(crate) use identity::UserIdHash;
