@@ -27,7 +27,7 @@ const DAY: u64 = 86_400;
 fn stored(presets: &str) -> OrgSettings {
     let json = format!(
         r#"{{
-            "lockout": {{"max_failures": 100, "lock_seconds": 60, "hard_limit": 10000}},
+            "lockout": {{"max_failures": 100, "lock_seconds": 60, "max_lock_seconds": 86400, "hard_limit": 10000}},
             "remember_device_max": {remember},
             "fresh_proof_window": 3600,
             "session_lifetime": {lifetime},
