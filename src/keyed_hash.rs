@@ -63,25 +63,28 @@ impl HashKey {
         HashKey { keyed }
     }
 
-    /// HMAC-SHA-256 over the purpose, the user and the parts, each length-prefixed.
     /// HMAC-SHA-256 of `parts` for `purpose`, bound to no user (each part
     /// length-prefixed, as [`HashKey::hash`] does).
     pub(crate) fn tag(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
+        self.mac(core::iter::once(purpose.as_bytes()).chain(parts.iter().copied()))
+    }
+
+    /// HMAC-SHA-256 over the purpose, the user and the parts, each length-prefixed.
+    pub(crate) fn hash(&self, purpose: &str, user: &UserId, parts: &[&[u8]]) -> Digest {
+        Digest(
+            self.mac([purpose.as_bytes(), user.as_str().as_bytes()].into_iter().chain(parts.iter().copied())),
+        )
+    }
+
+    /// HMAC-SHA-256 over `parts`, each preceded by its length, so no two lists of
+    /// parts give the same input.
+    fn mac<'p>(&self, parts: impl Iterator<Item = &'p [u8]>) -> [u8; 32] {
         let mut mac = self.keyed.clone();
-        for part in core::iter::once(purpose.as_bytes()).chain(parts.iter().copied()) {
+        for part in parts {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
         }
         mac.finalize().into_bytes().into()
-    }
-
-    pub(crate) fn hash(&self, purpose: &str, user: &UserId, parts: &[&[u8]]) -> Digest {
-        let mut mac = self.keyed.clone();
-        for part in [purpose.as_bytes(), user.as_str().as_bytes()].into_iter().chain(parts.iter().copied()) {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        Digest(mac.finalize().into_bytes().into())
     }
 }
 
