@@ -169,10 +169,7 @@ impl KeyUri {
     fn within_limit(self) -> Result<KeyUri, UriError> {
         /// `&algorithm=SHA512` and `&digits=8`, which a default URI leaves out.
         const LONGEST_OPTIONS: usize = 26;
-        let (mut head, mut tail) = (String::new(), String::new());
-        // Writing to a String never fails.
-        let _ = self.write_head(&mut head);
-        let _ = self.write_tail(&mut tail);
+        let (head, tail) = self.around_secret();
         let secret = (self.secret.len() * 8).div_ceil(5);
         if head.len() + secret + tail.len() + LONGEST_OPTIONS > MAX_URI_LEN {
             return Err(UriError::TooLong { max: MAX_URI_LEN });
@@ -263,16 +260,22 @@ impl KeyUri {
         // What comes before and after the secret is written first, so the buffer that
         // takes the secret is made at its final size: one that grew would leave a copy
         // of the secret in memory freed without being wiped.
-        let (mut head, mut tail) = (String::new(), String::new());
-        // Writing to a String never fails, so the fmt::Results below are always Ok.
-        let _ = self.write_head(&mut head);
-        let _ = self.write_tail(&mut tail);
+        let (head, tail) = self.around_secret();
         let secret = self.secret.to_base32();
         let mut out = Zeroizing::new(String::with_capacity(head.len() + secret.len() + tail.len()));
         out.push_str(&head);
         out.push_str(&secret);
         out.push_str(&tail);
         out
+    }
+
+    /// The URI's text before its secret and after it (neither holds it).
+    fn around_secret(&self) -> (String, String) {
+        let (mut head, mut tail) = (String::new(), String::new());
+        // Writing to a String never fails, so the fmt::Results below are always Ok.
+        let _ = self.write_head(&mut head);
+        let _ = self.write_tail(&mut tail);
+        (head, tail)
     }
 
     /// The URI up to its secret: `otpauth://totp/Issuer:account?secret=`.
