@@ -59,7 +59,7 @@ pub(crate) fn flattened(text: &str) -> String {
 }
 
 /// One line of at most 120 characters, from something the host or user wrote.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     let line = flattened(text);
     if line.chars().count() > 120 { line.chars().take(120).collect::<String>() + "…" } else { line }
 }

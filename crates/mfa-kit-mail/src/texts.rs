@@ -21,11 +21,7 @@ pub(crate) struct Wording {
 /// A string from the event (a name, a label, an admin's reason), on one line and at
 /// most 120 characters.
 fn quoted(text: &str) -> String {
-    let mut line = crate::render::flattened(text);
-    if line.chars().count() > 120 {
-        line = line.chars().take(120).collect::<String>() + "…";
-    }
-    format!("\u{201c}{line}\u{201d}")
+    format!("\u{201c}{}\u{201d}", crate::render::one_line(text))
 }
 
 fn role(role: Role) -> &'static str {
