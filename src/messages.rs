@@ -142,7 +142,7 @@ impl Language {
     fn time(self, secs: u64) -> String {
         match self {
             Language::English => utc_minute(secs),
-            Language::French => french_minute(secs),
+            Language::French => french_time(secs, false),
         }
     }
 
@@ -151,18 +151,14 @@ impl Language {
     fn exact_time(self, secs: u64) -> String {
         match self {
             Language::English => utc_exact(secs),
-            Language::French if secs.is_multiple_of(60) => french_minute(secs),
-            Language::French => {
-                let minute = french_minute(secs - secs % 60);
-                let second = secs % 60;
-                minute.replacen(" UTC", &format!("\u{a0}min\u{a0}{second:02}\u{a0}s UTC"), 1)
-            }
+            Language::French => french_time(secs, !secs.is_multiple_of(60)),
         }
     }
 }
 
-/// `secs` as `1er juillet 2025 à 9 h 30 UTC`, with no-break spaces inside the hour.
-fn french_minute(secs: u64) -> String {
+/// `secs` as `1er juillet 2025 à 9 h 30 UTC`, with no-break spaces inside the hour;
+/// `with_seconds`, as `… à 9 h 30 min 15 s UTC`.
+fn french_time(secs: u64, with_seconds: bool) -> String {
     const MONTHS: [&str; 12] = [
         "janvier",
         "février",
@@ -177,10 +173,11 @@ fn french_minute(secs: u64) -> String {
         "novembre",
         "décembre",
     ];
-    let (year, month, day, hour, minute, _) = civil(secs);
+    let (year, month, day, hour, minute, second) = civil(secs);
     let month = usize::try_from(month.saturating_sub(1)).ok().and_then(|m| MONTHS.get(m)).unwrap_or(&"");
     let day = if day == 1 { "1er".to_string() } else { day.to_string() };
-    format!("{day} {month} {year} à {hour}\u{a0}h\u{a0}{minute:02} UTC")
+    let seconds = if with_seconds { format!("\u{a0}min\u{a0}{second:02}\u{a0}s") } else { String::new() };
+    format!("{day} {month} {year} à {hour}\u{a0}h\u{a0}{minute:02}{seconds} UTC")
 }
 
 /// A message that could not be formatted as its catalogue writes it.
