@@ -7,15 +7,18 @@
 //! of each format only.
 
 mod common;
+#[path = "support/earlier_forms.rs"]
+mod earlier_forms;
 
 use common::*;
+use earlier_forms::as_format_1;
 use mfa_kit::Refusal;
 use mfa_kit::clock::Clock;
 use mfa_kit::event::EventKind;
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::record::UserRecord;
 use mfa_kit::store::{MemoryStore, Store};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Every leaf (path, value) of `value` that is not empty (null, false, 0, [] or {}).
 fn leaves(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
@@ -138,45 +141,6 @@ fn every_settings_change_event_pinned_in_history_reads_with_every_setting_kept()
         let new = serde_json::to_value(&kind).unwrap();
         assert_eq!(lost(&old, &new), Vec::<String>::new(), "settings change form {n}");
     }
-}
-
-/// `record` (today's form) as the first release wrote the same state: format 1, one
-/// authenticator in `totp` without id or name, one `last_proof`, a lockout as
-/// `{ consecutive, locked_until }`, and none of the fields added since.
-fn as_format_1(mut record: Value) -> Value {
-    let map = record.as_object_mut().unwrap();
-    for added in [
-        "org",
-        "security_keys",
-        "user_handle",
-        "ceremony",
-        "enrollment_starts",
-        "generation",
-        "refusals",
-        "frozen",
-        "disowned",
-        "ended_sessions",
-        "must_enroll",
-    ] {
-        map.remove(added);
-    }
-    map.insert("format".into(), json!(1));
-    let mut authenticators = map.remove("authenticators").unwrap();
-    let mut totp = authenticators[0].take();
-    totp.as_object_mut().unwrap().retain(|k, _| k != "id" && k != "name");
-    map.insert("totp".into(), totp);
-    let proofs = map.remove("proofs").unwrap();
-    let (method, at) = proofs.as_object().unwrap().iter().max_by_key(|(_, at)| at.as_u64()).unwrap();
-    map.insert("last_proof".into(), json!({ "at": at, "method": method }));
-    let failures = map["failures"].clone();
-    map.insert(
-        "failures".into(),
-        json!({ "consecutive": failures["consecutive"], "locked_until": failures["locked_until"] }),
-    );
-    if let Some(recovery) = map.get_mut("recovery").and_then(Value::as_object_mut) {
-        recovery.remove("replacement_due");
-    }
-    record
 }
 
 /// A live record, written back in the first release's form and read by today's service
