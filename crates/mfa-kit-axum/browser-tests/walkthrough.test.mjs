@@ -5,7 +5,7 @@
 // and the audit log. Then, with a second browser of the same user, sessions that
 // follow the account: a session let in by a remembered device proves nothing, a reset,
 // a new phone or a new password signs out every other session, secrets are never
-// cached, and each stage of signing in has its own CSRF token. The admin's changes ask for a fresh code ("Confirm it's you")
+// cached, no other site can frame the pages, and each stage of signing in has its own CSRF token. The admin's changes ask for a fresh code ("Confirm it's you")
 // once the last one is older than the organisation's window, shortened to 30 seconds
 // here so that the story waits for it. Last, security keys on Chromium's virtual
 // authenticator (WebAuthn over CDP): a key added from the account page, a sign-in and
@@ -601,6 +601,28 @@ test('the whole story in a real browser', async (t) => {
     assert.equal(response.headers()['cache-control'], 'no-store', 'the page with new recovery codes');
     const home = await c1.goto(base + '/');
     assert.notEqual(home.headers()['cache-control'], 'no-store', 'a page with no secret may be cached as usual');
+  });
+
+  await t.test('another site cannot show the sign-in or account pages in a frame (clickjacking)', async () => {
+    const visitor = await browser();
+    const v = visitor.page;
+    const console = [];
+    v.on('console', (message) => console.push(message.text()));
+    // A page of another origin (about:blank, written here) framing two of the app's pages.
+    await v.setContent(`<h1>Win a prize!</h1><iframe src="${base}/sign-in" width="500" height="300"></iframe>`
+      + `<iframe src="${base}/" width="500" height="300"></iframe>`);
+    await v.waitForLoadState('load');
+    for (let i = 0; i < 50 && console.filter((m) => /frame-ancestors/.test(m)).length < 2; i++) await sleep(100);
+    await shot(v, 'framed-by-another-site');
+    const refused = console.filter((m) => /violates the following Content Security Policy directive: "frame-ancestors 'none'"/.test(m)
+      && /blocked/.test(m));
+    assert.equal(refused.length, 2, `Chromium refused both frames: ${console.join(' | ')}`);
+    for (const frame of v.frames().filter((f) => f !== v.mainFrame())) {
+      assert.equal(await frame.locator('form, input').count(), 0, `nothing of the app shows in ${frame.url()}`);
+    }
+    const page = await c1.goto(base + '/');
+    assert.equal(page.headers()['x-content-type-options'], 'nosniff');
+    assert.equal(page.headers()['referrer-policy'], 'same-origin');
   });
 
   await t.test('after an admin reset, a factor replacement and a password change, every older session of that user is signed out at its next request, and the one that made the change is not', async () => {

@@ -567,6 +567,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/dev/mailbox", get(mailbox))
         .route("/wasnt-me", get(wasnt_me_page).post(wasnt_me))
         .layer(middleware::from_fn_with_state(web, mfa_kit_axum::csrf_protect))
+        .layer(middleware::from_fn(mfa_kit_axum::protective_headers))
         .layer(sessions)
         .with_state(app);
 

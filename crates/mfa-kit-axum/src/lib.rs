@@ -31,6 +31,6 @@ pub use language::ReaderLanguage;
 pub use middleware::require_signed_in;
 pub use org::{OrgSource, UserOrg};
 pub use response::UNAVAILABLE;
-pub use response::{NoStore, Refused, WebError, no_store, status_for};
+pub use response::{NoStore, Refused, WebError, no_store, protective_headers, status_for};
 pub use security_key::{KeyOptions, KeyResponse, KeyResponseRejection};
 pub use state::{ACTIVITY_GRANULARITY, AuthState, MfaSession, Next, Stage};

@@ -106,7 +106,8 @@ impl From<Refusal> for Refused {
 /// A response that must not be kept by the browser or any cache: a page showing a
 /// secret (an enrollment key or QR code, new recovery codes). Adds
 /// `Cache-Control: no-store` (and `Pragma: no-cache` for old caches) to whatever it
-/// wraps: `NoStore(Html(page))`. For whole routers, use the [`no_store`] middleware.
+/// wraps: `NoStore(Html(page))`, and the headers of [`protective_headers`] (no other
+/// site may frame the page). For whole routers, use the [`no_store`] middleware.
 /// Its `Debug` does not show what it wraps (the page holds a secret).
 #[derive(Clone)]
 pub struct NoStore<T>(pub T);
@@ -125,7 +126,8 @@ impl<T: IntoResponse> IntoResponse for NoStore<T> {
     }
 }
 
-/// Middleware marking every response of a router `Cache-Control: no-store`:
+/// Middleware marking every response of a router `Cache-Control: no-store`, with the
+/// headers of [`protective_headers`]:
 /// `.route_layer(axum::middleware::from_fn(no_store))` on the routes that show secrets
 /// or account pages.
 pub async fn no_store(request: Request, next: Next) -> Response {
@@ -134,8 +136,44 @@ pub async fn no_store(request: Request, next: Next) -> Response {
     response
 }
 
+/// Middleware adding to every response of a router the headers a page of sign-in and
+/// account security needs, whatever it shows:
+///
+/// - `X-Content-Type-Options: nosniff`: the browser reads a response only as the type
+///   it declares (text a user typed is never run as a script);
+/// - `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'`: no
+///   other site can show the page in a frame and trick the user into clicking
+///   "confirm", "remove" or "reset" on it (clickjacking);
+/// - `Referrer-Policy: same-origin`: a link to another site does not tell it the
+///   page's address (a reset or "this wasn't me" link's token stays here). The host's
+///   own pages still get the referrer, and forms still send their origin, which
+///   [`crate::csrf_protect`] checks.
+///
+/// A header the handler (or the host, inside this layer) set is kept: a host that
+/// frames its own pages sets `X-Frame-Options: SAMEORIGIN` and its own
+/// `Content-Security-Policy`, and this adds no second policy beside it. Put it on the
+/// whole router: `.layer(axum::middleware::from_fn(protective_headers))`.
+pub async fn protective_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    mark_protected(&mut response);
+    response
+}
+
 fn mark_no_store(response: &mut Response) {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    mark_protected(response);
+}
+
+fn mark_protected(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    for (name, value) in [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
 }

@@ -18,7 +18,7 @@ use mfa_kit::policy::{OrgSettings, SignInContext};
 use mfa_kit::prelude::*;
 use mfa_kit_axum::{
     Client, ClientAddress, CsrfToken, MfaSession, MfaWeb, NoStore, OrgSource, Refused, SecondFactorDue,
-    SignedIn, UserOrg, WebError, csrf_protect, no_store, require_signed_in,
+    SignedIn, UserOrg, WebError, csrf_protect, no_store, protective_headers, require_signed_in,
 };
 use tower::ServiceExt;
 
@@ -121,10 +121,23 @@ fn app(setup: Setup) -> (Router, App) {
         .route("/refusal/{which}", get(refusal))
         .route("/forget", post(|State(app): State<App>| async move { (app.web.forget_cookie(), "") }))
         .route(
+            "/own-policy",
+            get(|| async {
+                (
+                    [
+                        (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+                        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; frame-ancestors 'self'"),
+                    ],
+                    "framed by the host's own pages",
+                )
+            }),
+        )
+        .route(
             "/sign-out",
             post(|session: MfaSession| async move { session.sign_out().await.map(|()| "signed out") }),
         )
         .layer(middleware::from_fn_with_state(web, csrf_protect))
+        .layer(middleware::from_fn(protective_headers))
         // The session layer as the README's example writes it (tower-sessions' defaults).
         .layer(tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default()))
         .with_state(app.clone());
@@ -531,4 +544,64 @@ async fn no_store_and_its_middleware_replace_any_caching_header_and_add_pragma()
             "{path}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------
+// Framing and sniffing
+// ---------------------------------------------------------------------------------
+
+/// The value of header `name` in the last response, if it was sent exactly once.
+fn only(browser: &Browser, name: HeaderName) -> Option<&str> {
+    let values: Vec<_> = browser.headers.get_all(&name).iter().collect();
+    assert!(values.len() <= 1, "{name} sent {} times", values.len());
+    values.first().map(|value| value.to_str().unwrap())
+}
+
+/// With `protective_headers` on the router, as the README puts it, no other site may
+/// frame any page (clickjacking a "confirm" or "remove" button), a response is read
+/// only as its declared type, and other sites are not told the page's address: on a
+/// plain page, a page with a secret, a failure, and a request the CSRF check refused.
+#[tokio::test]
+async fn no_page_can_be_framed_by_another_site_or_sniffed() {
+    let (router, _) = app(Setup::default());
+    let mut browser = Browser::new(&router);
+    let (refused, _) = browser.post_with("/code", "code=123456", &[("origin", "https://evil.example")]).await;
+    assert_eq!(refused, StatusCode::FORBIDDEN, "a cross-site form is refused");
+    assert_protected(&browser, "the CSRF refusal");
+    for path in ["/token", "/secret-page", "/secrets/failing", "/protected"] {
+        browser.get(path).await;
+        assert_protected(&browser, path);
+    }
+}
+
+fn assert_protected(browser: &Browser, what: &str) {
+    assert_eq!(only(browser, header::X_FRAME_OPTIONS), Some("DENY"), "{what}");
+    assert_eq!(only(browser, header::CONTENT_SECURITY_POLICY), Some("frame-ancestors 'none'"), "{what}");
+    assert_eq!(only(browser, header::X_CONTENT_TYPE_OPTIONS), Some("nosniff"), "{what}");
+    assert_eq!(only(browser, header::REFERRER_POLICY), Some("same-origin"), "{what}");
+}
+
+/// A host that frames its own pages says so itself: its `X-Frame-Options` and its own
+/// content security policy are kept, and no second policy is added beside it.
+#[tokio::test]
+async fn a_hosts_own_framing_rules_are_kept() {
+    let (router, _) = app(Setup::default());
+    let mut browser = Browser::new(&router);
+    browser.get("/own-policy").await;
+    assert_eq!(only(&browser, header::X_FRAME_OPTIONS), Some("SAMEORIGIN"));
+    assert_eq!(
+        only(&browser, header::CONTENT_SECURITY_POLICY),
+        Some("default-src 'self'; frame-ancestors 'self'")
+    );
+    assert_eq!(only(&browser, header::X_CONTENT_TYPE_OPTIONS), Some("nosniff"));
+}
+
+/// `NoStore` alone, without the router's middleware, adds the framing rules too: a page
+/// showing a secret is never framed, whatever the host's router does.
+#[tokio::test]
+async fn a_page_with_a_secret_is_never_framed() {
+    let response = NoStore("otpauth://totp/…").into_response();
+    assert_eq!(response.headers().get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
+    assert_eq!(response.headers().get(header::CONTENT_SECURITY_POLICY).unwrap(), "frame-ancestors 'none'");
+    assert_eq!(response.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
 }
