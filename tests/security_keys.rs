@@ -299,3 +299,63 @@ fn a_slow_browser_dialog_does_not_run_out_the_proof_but_a_session_stale_at_the_s
     assert_eq!(rejected.outcome, Err(Refusal::KeyNotRegistered));
     assert_eq!((record.security_keys().len(), record.failures().consecutive()), (1, 0));
 }
+
+/// `OrgSettingsBuilder::phishing_resistant_for`: once a user the organisation requires
+/// a phishing-resistant factor of has a key, "a remembered device no longer skips the
+/// proof". Tom's laptop was remembered after an app code, before his firm required
+/// keys; he registered a key since. The laptop's cookie lets him skip the code while
+/// the firm does not require keys, and no longer once it does: the key is asked for
+/// (the device is neither accepted nor audited as accepted). A colleague of a type the
+/// rule does not cover keeps skipping with their remembered device.
+#[test]
+fn a_device_remembered_after_a_code_does_not_stand_in_for_a_key_the_firm_requires() {
+    use mfa_kit::Reason;
+    use mfa_kit::keyed_hash::HashKey;
+    use mfa_kit::policy::SessionFacts;
+    use mfa_kit::record::DeviceToken;
+
+    let key = HashKey::from_bytes(&[9; 32]).unwrap();
+    let before = World::new(StandardPolicy::new(), SignInContext::default().with_user_type("practitioner"));
+    let (mut record, phone) = with_app(&before, "tom");
+    let code = phone.generate(T0 + 60).unwrap().to_string();
+    let proof = flow::authenticator::verify(&mut record, &[&phone], &code, &before.env(T0 + 60)).unwrap();
+    let proven = proof.outcome.unwrap();
+    let session = SessionFacts::new(record.generation(), T0 + 50).proved_at(proven.at);
+    let fresh = World::new(StandardPolicy::new(), before.context.clone().with_session(session));
+    let laptop = flow::device::remember(&mut record, &key, "laptop", 30 * 86_400, &fresh.env(T0 + 70))
+        .unwrap()
+        .outcome
+        .unwrap();
+    register(&mut record, &fresh, 1, T0 + 80).unwrap();
+
+    let decide = |record: &mut UserRecord, required: bool, user_type: &str| {
+        let mut settings = OrgSettings::builder();
+        if required {
+            settings = settings.phishing_resistant_for(vec!["practitioner".into()]);
+        }
+        let context = SignInContext::default()
+            .with_user_type(user_type)
+            .with_org(Arc::new(settings.build().unwrap()))
+            .with_device_token(DeviceToken::from_cookie(laptop.token.as_str()));
+        let world = World::new(StandardPolicy::new(), context);
+        let step = flow::sign_in::decide(record, Some(&key), &world.env(T0 + 3_600));
+        let accepted = step.events.iter().any(|e| matches!(e, EventKind::DeviceAccepted { .. }));
+        (step.outcome.unwrap(), accepted)
+    };
+
+    // Before the requirement, the laptop skips the proof.
+    let (decision, accepted) = decide(&mut record, false, "practitioner");
+    assert_eq!(decision, Decision::Allow { reason: Reason::RememberedDevice });
+    assert!(accepted);
+
+    // Under it, the key is asked for, whatever the cookie.
+    let (decision, accepted) = decide(&mut record, true, "practitioner");
+    let Decision::Challenge { methods, .. } = decision else { panic!("a challenge, not {decision:?}") };
+    assert_eq!(methods, [Method::SecurityKey]);
+    assert!(!accepted, "the device is not audited as accepted");
+
+    // A type the rule does not cover: the laptop skips as before.
+    let (decision, accepted) = decide(&mut record, true, "bookkeeper");
+    assert_eq!(decision, Decision::Allow { reason: Reason::RememberedDevice });
+    assert!(accepted);
+}

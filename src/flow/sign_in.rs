@@ -10,7 +10,10 @@ use crate::vocabulary::{Reason, Refusal, RejectionReason};
 
 /// What the host does after the user's password was accepted. A remembered-device
 /// token in the context turns a challenge into an allow (audited); without a hash key
-/// devices are not checked. A refusal (an address off the allowlist, a lockout, a
+/// devices are not checked, and where the organisation requires a phishing-resistant
+/// factor of a user who has one ([`crate::policy::Policy::phishing_resistant_required`]),
+/// no device skips the key (a device's token is a bearer cookie, not a proof bound to
+/// the site). A refusal (an address off the allowlist, a lockout, a
 /// disabled second factor, an account frozen by a "this wasn't me" link and left with no
 /// factor, [`Refusal::AccountFrozen`]) is audited as `sign_in_refused`, within the record's bound
 /// on refused attempts ([`crate::record::RefusalTally`]): the only change this makes to
@@ -40,13 +43,18 @@ pub fn decide(record: &mut UserRecord, key: Option<&HashKey>, env: &Env<'_>) -> 
             return Err(Refusal::AccountFrozen);
         }
         // A remembered device stands for the proof, not for what must follow it: a
-        // security key or a backup the organisation requires before going on.
+        // security key or a backup the organisation requires before going on. Nor for a
+        // proof that must resist phishing: the device's token is a bearer cookie, and it
+        // may have been remembered after a code, before the organisation required keys.
+        let phishing_resistant = super::security_key::phishing_resistant_required(draft.get(), env);
         let remembered = match (&decision, &env.context.device_token, key) {
             (
                 Decision::Challenge { security_key_blocking: false, backup_blocking: false, .. },
                 Some(token),
                 Some(key),
-            ) => super::device::recognise(draft.get(), key, token, env).map(|device| device.id.clone()),
+            ) if !phishing_resistant => {
+                super::device::recognise(draft.get(), key, token, env).map(|device| device.id.clone())
+            }
             _ => None,
         };
         Ok(match remembered {

@@ -204,7 +204,8 @@ org_settings! {
         /// or e-mail address required before going on (seed 004: "this step is required
         /// for principal users").
         principal_backup: BackupRule = BackupRule::Advisory, read by copy as BackupRule, logged as text;
-        /// Whether users may turn their own MFA off.
+        /// Whether users may turn their own MFA off. An admin may still turn a user's
+        /// MFA off where the user's level allows it ([`crate::ResetMode::TurnOff`], R21).
         allow_self_deactivation: bool = true, read by copy as bool, logged as text;
         /// Whether codes sent by e-mail may be used as a factor.
         allow_email_codes: bool = true, read by copy as bool, logged as text;
@@ -238,7 +239,8 @@ org_settings! {
         /// The user types (the host's; `"*"` for every type) who must prove with a
         /// phishing-resistant factor, a security key or passkey: once they have one, app,
         /// SMS and e-mail codes are refused for them at sign-in and step-up (recovery codes
-        /// stay, the way back from a lost key), and until they have one the sign-in
+        /// stay, the way back from a lost key), a remembered device no longer skips the
+        /// proof (its cookie is no phishing-resistant factor), and until they have one the sign-in
         /// decision sends them to register one right after their proof. For example
         /// `["admin", "practitioner"]`.
         phishing_resistant_for: Vec<String> = Vec::new(), read by borrow as &[String], logged as names;
