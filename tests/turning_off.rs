@@ -235,3 +235,57 @@ fn removing_the_last_factor_is_refused_and_points_to_deactivation() {
         assert!(firm.mfa.status(&tom, &office()).await.unwrap().has_mfa());
     });
 }
+
+/// R21: "where the user's level allows it, the admin turns the user's MFA off";
+/// `OrgSettingsBuilder::allow_self_deactivation` is about users turning their own MFA
+/// off. A firm that keeps users from doing it themselves, where MFA is optional for
+/// bookkeepers: Sarah cannot turn hers off, but the partner can turn it off for her
+/// after she lost her phone; where MFA is mandatory for her type, the partner cannot,
+/// and under the ATO preset (which forbids turning it off) neither can.
+#[test]
+fn an_admin_turns_mfa_off_where_the_level_allows_it_even_if_users_may_not_do_it_themselves() {
+    use mfa_kit::policy::{Jurisdiction, Preset};
+    let firm = firm();
+    let (sarah, tom, kim, partner) = (user("sarah"), user("tom"), user("kim"), user("partner"));
+    let phone = firm.enroll(&sarah);
+    firm.enroll(&tom);
+    firm.enroll(&kim);
+    let partner_phone = firm.enroll(&partner);
+    let no_self_service = OrgSettings::builder().allow_self_deactivation(false);
+    let firm_rules = Arc::new(no_self_service.clone().build().unwrap());
+    let for_bookkeeper = office().with_org(firm_rules.clone()).with_user_type("bookkeeper");
+    run(async {
+        // Sarah herself may not.
+        firm.clock.advance(30);
+        let code = phone.code();
+        let own = firm.mfa.deactivate(&sarah, &code, true, &for_bookkeeper).await.unwrap();
+        assert_eq!(own, Err(Refusal::Forbidden(Reason::DeactivationDisabled)));
+
+        // The partner may, for her: her level (upon request) allows going without MFA.
+        firm.prove(&partner, &partner_phone);
+        let reset = reset_of(&partner, &sarah, "lost phone").with_mode(ResetMode::TurnOff);
+        let cleared = firm.mfa.reset(reset, &permitted(), &for_bookkeeper).await.unwrap();
+        assert!(cleared.is_ok(), "{cleared:?}");
+        assert!(!firm.mfa.status(&sarah, &office()).await.unwrap().has_mfa());
+        assert_eq!(resets(&firm, &sarah), [(partner.clone(), ResetMode::TurnOff)]);
+
+        // Not where MFA is mandatory for the user's type.
+        let mandatory = no_self_service.clone().level("practitioner", Level::Mandatory).build().unwrap();
+        let for_practitioner = office().with_org(Arc::new(mandatory)).with_user_type("practitioner");
+        let reset = reset_of(&partner, &tom, "lost phone").with_mode(ResetMode::TurnOff);
+        let refused = firm.mfa.reset(reset, &permitted(), &for_practitioner).await.unwrap();
+        assert_eq!(refused, Err(Refusal::Forbidden(Reason::LevelMandatory)));
+
+        // Nor under the ATO preset, whose rules keep MFA on.
+        let ato = no_self_service.presets(vec![Preset::AtoOperationalSecurity]).build().unwrap();
+        let under_ato = office()
+            .with_org(Arc::new(ato))
+            .with_jurisdiction(Jurisdiction::country("AU"))
+            .with_user_type("bookkeeper");
+        let reset = reset_of(&partner, &kim, "lost phone").with_mode(ResetMode::TurnOff);
+        let refused = firm.mfa.reset(reset, &permitted(), &under_ato).await.unwrap();
+        assert!(matches!(refused, Err(Refusal::Forbidden(_))), "{refused:?}");
+        assert!(firm.mfa.status(&tom, &office()).await.unwrap().has_mfa());
+        assert!(firm.mfa.status(&kim, &office()).await.unwrap().has_mfa());
+    });
+}

@@ -296,6 +296,18 @@ pub trait Policy: Send + Sync {
     /// The [`Reason`] deactivation is forbidden.
     fn may_deactivate(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason>;
 
+    /// Whether an admin may turn the user's MFA off ([`crate::ResetMode::TurnOff`]):
+    /// where the user's level allows going without it (R21). `Err` names the rule that
+    /// forbids it. Default: as [`Policy::may_deactivate`]; the standard policy lets an
+    /// admin do it where only the organisation's own switch keeps users from turning
+    /// it off themselves ([`OrgSettingsBuilder::allow_self_deactivation`]).
+    ///
+    /// # Errors
+    /// The [`Reason`] turning MFA off is forbidden.
+    fn may_turn_off(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason> {
+        self.may_deactivate(context, user)
+    }
+
     /// The longest a remembered device may skip the second factor, in seconds (0: never).
     fn remember_device_max(&self, context: &SignInContext) -> u64;
 
@@ -404,6 +416,9 @@ impl<T: Policy + ?Sized> Policy for Arc<T> {
     }
     fn may_deactivate(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason> {
         (**self).may_deactivate(context, user)
+    }
+    fn may_turn_off(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason> {
+        (**self).may_turn_off(context, user)
     }
     fn remember_device_max(&self, context: &SignInContext) -> u64 {
         (**self).remember_device_max(context)

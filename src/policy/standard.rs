@@ -148,6 +148,29 @@ impl StandardPolicy {
         if self.any_preset(context) { read(&self.effective(context)) } else { read(self.configured(context)) }
     }
 
+    /// Whether this user may be without MFA: turned off by themselves (`by_user`,
+    /// which the organisation's own switch may forbid) or by an admin (which only the
+    /// rules of the user's level, the jurisdiction and the presets may forbid).
+    fn may_go_without(&self, context: &SignInContext, by_user: bool) -> Result<(), Reason> {
+        let settings = self.effective(context);
+        if context.jurisdiction.tax_data_rule_applies() {
+            return Err(Reason::JurisdictionRule);
+        }
+        if !settings.allow_self_deactivation {
+            let by_org = !self.configured(context).allow_self_deactivation;
+            if !by_org {
+                return Err(Reason::CompliancePreset);
+            }
+            if by_user {
+                return Err(Reason::DeactivationDisabled);
+            }
+        }
+        match self.mandatory_reason(context, &settings) {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        }
+    }
+
     /// Why MFA is mandatory for this user, if it is.
     fn mandatory_reason(&self, context: &SignInContext, effective: &OrgSettings) -> Option<Reason> {
         let user_type = context.user_type.as_deref();
@@ -249,18 +272,11 @@ impl Policy for StandardPolicy {
     }
 
     fn may_deactivate(&self, context: &SignInContext, _user: &UserFacts) -> Result<(), Reason> {
-        let settings = self.effective(context);
-        if context.jurisdiction.tax_data_rule_applies() {
-            return Err(Reason::JurisdictionRule);
-        }
-        if !settings.allow_self_deactivation {
-            let by_org = !self.configured(context).allow_self_deactivation;
-            return Err(if by_org { Reason::DeactivationDisabled } else { Reason::CompliancePreset });
-        }
-        match self.mandatory_reason(context, &settings) {
-            Some(reason) => Err(reason),
-            None => Ok(()),
-        }
+        self.may_go_without(context, true)
+    }
+
+    fn may_turn_off(&self, context: &SignInContext, _user: &UserFacts) -> Result<(), Reason> {
+        self.may_go_without(context, false)
     }
 
     fn remember_device_max(&self, context: &SignInContext) -> u64 {
