@@ -619,3 +619,38 @@ fn without_a_hash_key_a_remembered_device_skips_nothing() {
     let decision = run(keyless.sign_in_decision(&sarah, &office().with_device_token(token))).unwrap();
     assert!(matches!(decision, Ok(Decision::Challenge { .. })), "{decision:?}");
 }
+
+/// `flow::oversight::reset`: the `reset_by_admin` event keeps the reason "trimmed and
+/// cut at `MAX_REASON_CHARS` characters (an ellipsis marks the cut)". A partner who
+/// pastes a whole support ticket (twenty thousand characters, some of them outside
+/// ASCII) resets Sarah: the reset is done, and the trail keeps the first 500
+/// characters and the ellipsis; a reason of exactly 500 is kept whole.
+#[test]
+fn a_pasted_page_of_reason_is_kept_to_its_first_characters_in_the_trail() {
+    use mfa_kit::flow::oversight::MAX_REASON_CHARS;
+    let firm = firm();
+    let (sarah, tom, partner) = (user("sarah"), user("tom"), user("partner"));
+    firm.enroll(&sarah);
+    firm.enroll(&tom);
+    let partner_phone = firm.enroll(&partner);
+    firm.prove(&partner, &partner_phone);
+    let ticket = "Téléphone perdu. ".repeat(20_000 / 17 + 1);
+    let exact = "x".repeat(MAX_REASON_CHARS);
+    for (who, reason) in [(&sarah, format!("  {ticket}")), (&tom, exact.clone())] {
+        let reset = run(firm.mfa.reset(reset_of(&partner, who, &reason), &permitted(), &office())).unwrap();
+        assert!(reset.is_ok(), "{reset:?}");
+    }
+    let kept = |who: &UserId| {
+        firm.events(who)
+            .into_iter()
+            .find_map(|kind| match kind {
+                EventKind::ResetByAdmin { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let cut = kept(&sarah);
+    assert_eq!(cut.chars().count(), MAX_REASON_CHARS + 1, "500 characters and the ellipsis");
+    assert!(cut.starts_with("Téléphone perdu. Téléphone") && cut.ends_with('…'), "{cut}");
+    assert_eq!(kept(&tom), exact, "a reason of exactly the limit is kept whole");
+}

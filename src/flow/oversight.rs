@@ -18,8 +18,9 @@ use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, Sensiti
 ///   whatever the level (seed 004; a disabled second factor is enabled again this way);
 /// - [`ResetMode::TurnOff`]: MFA is off and the user signs in without it until they
 ///   set it up again themselves (seed 001). Refused (and audited) where the policy
-///   forbids turning MFA off for the user ([`crate::policy::Policy::may_deactivate`]
-///   with `env.context`): where levels differ by user type, the context must carry the
+///   forbids turning MFA off for the user ([`crate::policy::Policy::may_turn_off`]
+///   with `env.context`: the user's level, not the organisation's switch that keeps
+///   users from turning it off themselves): where levels differ by user type, the context must carry the
 ///   **target's** user type ([`crate::policy::SignInContext::with_user_type`]), not the
 ///   admin's.
 ///
@@ -31,7 +32,9 @@ use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, Sensiti
 /// disabled ([`Refusal::LockedOut`], [`Refusal::Disabled`]), and when the actor has not
 /// proved a second factor within the policy's step-up window ([`super::step_up`]).
 /// The `reset_by_admin` event
-/// records the mode. `env.context` must be made in the organisation the reset is for
+/// records the mode and the reason, trimmed and cut at [`MAX_REASON_CHARS`] characters
+/// (an ellipsis marks the cut: the trail holds every reset, and one pasted page must not
+/// swell it). `env.context` must be made in the organisation the reset is for
 /// (its rules judge the reset): a driver refuses any other before asking, as the
 /// service does ([`crate::service::Error::OrgMismatch`]).
 pub fn reset(
@@ -76,13 +79,22 @@ pub fn reset(
             ResetMode::TurnOff => false,
         };
         draft.protection_changed();
-        draft.emit(EventKind::ResetByAdmin {
-            reason: reason.trim().to_string(),
-            cleared: cleared.clone(),
-            mode,
-        });
+        draft.emit(EventKind::ResetByAdmin { reason: kept_reason(reason), cleared: cleared.clone(), mode });
         Ok(cleared)
     })
+}
+
+/// The most characters of an admin's reason for a reset the audit event keeps.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The reason as the trail keeps it: trimmed, and cut at [`MAX_REASON_CHARS`]
+/// characters with an ellipsis after the cut.
+fn kept_reason(reason: &str) -> String {
+    let reason = reason.trim();
+    match reason.char_indices().nth(MAX_REASON_CHARS) {
+        None => reason.to_string(),
+        Some((cut, _)) => format!("{}…", reason[..cut].trim_end()),
+    }
 }
 
 /// Why this reset of `record`'s user by `actor` is refused, if it is: in the order an
@@ -139,7 +151,7 @@ fn mode_refusal(record: &UserRecord, mode: ResetMode, env: &Env<'_>) -> Option<R
     match mode {
         ResetMode::TurnOff => {
             let facts = super::facts(record, env);
-            env.policy.may_deactivate(env.context, &facts).err().map(Refusal::Forbidden)
+            env.policy.may_turn_off(env.context, &facts).err().map(Refusal::Forbidden)
         }
         ResetMode::RequireEnrollment => None,
     }
