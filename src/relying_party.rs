@@ -77,6 +77,10 @@ pub struct RelyingPartyError(pub String);
 /// Registers and checks security keys and passkeys for one site. `mfa-kit-webauthn`
 /// implements it on webauthn-rs; give it to the service with
 /// [`crate::service::MfaServiceBuilder::relying_party`].
+///
+/// As a [`crate::policy::Policy`], it is asked while the user's record is being changed
+/// (on `MemoryStore`, under the lock that guards the record): it checks what it is
+/// given, without calling the service or the store back.
 pub trait RelyingParty: Send + Sync {
     /// The options to register a new credential for `user`, excluding the credentials
     /// already `registered` (so a key is not registered twice).

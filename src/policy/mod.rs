@@ -266,6 +266,12 @@ impl Decision {
 
 /// The rules of a deployment. [`StandardPolicy`] is the configurable standard;
 /// implement this trait to replace it entirely.
+///
+/// Its methods are asked while a change is made to a user's record: on a store that
+/// changes records in place ([`crate::store::Store::change_in_place`], as `MemoryStore`
+/// does), under the lock that guards the record. They answer from what they are given
+/// and what the policy holds: they must not call the service or the store back (the
+/// lock is not taken twice), nor wait on I/O.
 pub trait Policy: Send + Sync {
     /// What to do after the password step, or why the user may not sign in at all
     /// ([`crate::Refusal::AddressNotAllowed`], [`crate::Refusal::LockedOut`]).

@@ -12,7 +12,7 @@ use crate::flow::Step;
 use crate::policy::SignInContext;
 use crate::record::UserRecord;
 use crate::seal::SecretSealer;
-use crate::store::{SaveOutcome, Store, Version};
+use crate::store::{InPlace, SaveOutcome, Store, Version};
 use crate::vocabulary::{OrgId, Outcome, Refusal, RequestContext, UserId};
 
 /// A record as loaded for one attempt, with the time of the attempt.
@@ -43,8 +43,66 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// The time, then the record: one attempt's starting point.
     pub(super) async fn begin(&self, user: &UserId) -> Result<Attempt, Error> {
         let now = self.now()?;
+        self.begin_at(user, now).await
+    }
+
+    /// The record, for an attempt at time `now`.
+    async fn begin_at(&self, user: &UserId, now: u64) -> Result<Attempt, Error> {
         let (version, record) = checked(user, self.store.load(user).await.map_err(store_error)?)?;
         Ok(Attempt { now, version, record })
+    }
+
+    /// One attempt where the store keeps the record ([`Store::change_in_place`]), for a
+    /// store that can: `ready` says from the record as stored whether the change can run
+    /// there (it has what it needs: an opened secret from the cache), then `change`
+    /// runs on the record itself, and the store keeps the record and its events under
+    /// the one lock. A change that fails, or panics, leaves the record as it was: it
+    /// runs on the record, and a copy taken before is put back. `None` when it was not
+    /// done there (a store that cannot, no record yet, a record another version must
+    /// read, or `ready` declined): the caller loads and saves instead, at the same `now`.
+    fn in_place<P, T>(
+        &self,
+        user: &UserId,
+        actor: &UserId,
+        request: &RequestContext,
+        now: u64,
+        ready: impl FnOnce(&UserRecord) -> Option<P>,
+        change: impl FnOnce(&mut UserRecord, P) -> Result<Step<T>, Error>,
+    ) -> Option<Result<Outcome<T>, Error>> {
+        let done = self.store.change_in_place(user, |record| {
+            let usable = record.format() == UserRecord::FORMAT && record.user() == user;
+            let Some(needs) = usable.then(|| ready(record)).flatten() else {
+                return (None, InPlace::default());
+            };
+            let before = record.clone();
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change(record, needs)));
+            let step = match ran {
+                Ok(Ok(step)) => step,
+                Ok(Err(error)) => {
+                    *record = before;
+                    return (Some(Err(error)), InPlace::default());
+                }
+                Err(panic) => {
+                    *record = before;
+                    std::panic::resume_unwind(panic)
+                }
+            };
+            // As `commit` files and audits a change.
+            if step.changed
+                && let Some(org) = &request.org
+                && record.org() != Some(org)
+            {
+                record.set_org(org.clone());
+            }
+            let org = request.org.as_ref().or(record.org());
+            let events = audit_events(record.user(), actor, now, request, org, step.events);
+            let feed = self.feed(&events);
+            (Some(Ok((step.outcome, feed))), InPlace::keep(step.changed, events))
+        })??;
+        Some(done.map(|(outcome, feed)| {
+            self.publish(feed);
+            outcome
+        }))
     }
 
     /// Saves what a transition did: the changed record with its events in one
@@ -100,8 +158,17 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         request: &RequestContext,
         mut change: impl FnMut(&mut UserRecord, u64) -> Result<Step<T>, Error> + Send,
     ) -> Result<Outcome<T>, Error> {
-        for _ in 0..self.attempts() {
-            let mut attempt = self.begin(user).await?;
+        let first = self.now()?;
+        if let Some(done) =
+            self.in_place(user, actor, request, first, |_| Some(()), |record, ()| change(record, first))
+        {
+            return done;
+        }
+        for attempt in 0..self.attempts() {
+            let mut attempt = match attempt {
+                0 => self.begin_at(user, first).await?,
+                _ => self.begin(user).await?,
+            };
             let step = change(&mut attempt.record, attempt.now)?;
             if let Some(outcome) = self.commit(attempt, actor, request, step).await? {
                 return Ok(outcome);
@@ -122,9 +189,24 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         missing: Refusal,
         mut change: impl FnMut(&mut UserRecord, &[OpenedSecret], u64) -> Result<Step<T>, Error> + Send,
     ) -> Result<Outcome<T>, Error> {
+        let first = self.now()?;
+        if let Which::CredentialsIfAny = which {
+            // Where the cache holds the opened secrets (or there are none to open).
+            let cached = |record: &UserRecord| match record.authenticators() {
+                [] => Some(Arc::from(Vec::new())),
+                held => self.opened.get(user, held),
+            };
+            let run = |record: &mut UserRecord, totps: Arc<[OpenedSecret]>| change(record, &totps, first);
+            if let Some(done) = self.in_place(user, user, &context.request, first, cached, run) {
+                return done;
+            }
+        }
         let mut pending: Option<Arc<[OpenedSecret]>> = None;
-        for _ in 0..self.attempts() {
-            let mut attempt = self.begin(user).await?;
+        for attempt in 0..self.attempts() {
+            let mut attempt = match attempt {
+                0 => self.begin_at(user, first).await?,
+                _ => self.begin(user).await?,
+            };
             let record = &attempt.record;
             let opened = match which {
                 Which::CredentialsIfAny if !record.authenticators().is_empty() => {

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Mutex;
 
-use super::{OrgSettingsStore, SaveOutcome, Store, Version, Versioned, VersionedSettings};
+use super::{InPlace, OrgSettingsStore, SaveOutcome, Store, Version, Versioned, VersionedSettings};
 use crate::cache_line::CacheLine;
 use crate::event::AuditEvent;
 use crate::few::Few;
@@ -378,6 +378,29 @@ impl Store for MemoryStore {
             self.hold(&first.user, &events).1.append(events);
         }
         std::future::ready(Ok(()))
+    }
+
+    /// Under the lock of the user's shard, where the change's events are kept too (they
+    /// are about the user). A change that panics leaves the lock to the next call, which
+    /// takes it all the same: the service's changes restore the record before
+    /// panicking on.
+    fn change_in_place<R>(
+        &self,
+        user: &UserId,
+        change: impl FnOnce(&mut UserRecord) -> (R, InPlace),
+    ) -> Option<R> {
+        let mut shard = lock(self.shard_of(user));
+        let shard = &mut *shard;
+        let stored = shard.get_mut(user)?;
+        let (result, kept) = change(&mut stored.record);
+        if kept.changed {
+            stored.version = Version(stored.version.0.saturating_add(1));
+        }
+        let mut floor = None;
+        for event in kept.events {
+            floor = Some(shard.append_above(floor, event));
+        }
+        Some(result)
     }
 }
 

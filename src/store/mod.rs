@@ -80,6 +80,12 @@ pub enum SaveOutcome {
 /// - An `Err` means the store failed; the service then lets nobody in and reports the
 ///   error. It must not mean "conflict". A store that cannot tell whether a write
 ///   committed (the reply was lost) returns `Err`: the service does not retry it.
+/// - `change_in_place` is for a store that keeps records in this process, as
+///   [`MemoryStore`] does; any other leaves it out (it answers `None`). A store that
+///   offers it runs the change on the stored record under the lock that guards it, and
+///   keeps what the change answers ([`InPlace`]) in the same step: the record as the
+///   change left it (with a new version if it changed) and the events appended, so no
+///   other call sees the record between the change and its events.
 ///
 /// Methods take `&self` and return `Send` futures, so a store is shared between tasks
 /// and threads; the library needs no async runtime.
@@ -151,6 +157,40 @@ pub trait Store: Send + Sync {
 
     /// Appends events that describe no change to a record.
     fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Runs `change` on `user`'s stored record where the store keeps it, under the
+    /// store's own lock, and keeps what it answers ([`InPlace`]) in the same step: one
+    /// look-up, no copy of the record out and back. For a store that keeps records in
+    /// this process; `None` (the default) where the store cannot, or has no record of
+    /// `user`: the caller loads and saves instead. `change` runs synchronously while
+    /// the lock is held, and must leave the record as it found it unless it keeps it
+    /// changed ([`InPlace::changed`]).
+    fn change_in_place<R>(
+        &self,
+        user: &UserId,
+        change: impl FnOnce(&mut UserRecord) -> (R, InPlace),
+    ) -> Option<R> {
+        let _ = (user, change);
+        None
+    }
+}
+
+/// What [`Store::change_in_place`] keeps of a change, besides the record as the change
+/// left it.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct InPlace {
+    /// The record changed: it gets a version it never had before.
+    pub changed: bool,
+    /// The events to append, about the record's user, in order.
+    pub events: Vec<AuditEvent>,
+}
+
+impl InPlace {
+    /// Keeps the record (changed or not) and appends `events`.
+    pub fn keep(changed: bool, events: Vec<AuditEvent>) -> InPlace {
+        InPlace { changed, events }
+    }
 }
 
 /// A shared store is a store: several services (say, one per sealing key during a
@@ -173,6 +213,14 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
 
     fn append_events(&self, events: Vec<AuditEvent>) -> impl Future<Output = Result<(), Self::Error>> + Send {
         (**self).append_events(events)
+    }
+
+    fn change_in_place<R>(
+        &self,
+        user: &UserId,
+        change: impl FnOnce(&mut UserRecord) -> (R, InPlace),
+    ) -> Option<R> {
+        (**self).change_in_place(user, change)
     }
 }
 
