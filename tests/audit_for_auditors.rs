@@ -132,8 +132,15 @@ fn an_admins_hostile_reset_reason_and_organisation_id_stay_text_in_both_exports(
     }
     let lines: Vec<&str> = jsonl.split_terminator('\n').collect();
     assert_eq!(lines.len(), events.len(), "one line per event: {jsonl:?}");
+    // Also for a reader that breaks lines at U+2028 and U+2029 as well (Python's
+    // `splitlines`): they are written as escapes.
+    assert_eq!(
+        jsonl.lines().flat_map(|line| line.split(['\u{2028}', '\u{2029}', '\u{85}'])).count(),
+        events.len()
+    );
     for (line, event) in lines.iter().zip(&events) {
         assert!(!line.contains('\r'));
+        assert!(line.contains("\\u2028") && line.contains("\\u2029"), "written as escapes: {line}");
         let value: serde_json::Value = serde_json::from_str(line).unwrap();
         let back: AuditEvent = serde_json::from_value(value["event"].clone()).unwrap();
         assert_eq!(&back, event);

@@ -46,10 +46,16 @@ pub fn minute_after(secs: u64) -> u64 {
     secs.div_ceil(60).saturating_mul(60)
 }
 
+/// 9999-12-31T23:59:59Z, the last second an RFC 3339 timestamp can hold.
+const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
+
 /// `secs` (seconds since the Unix epoch) as an RFC 3339 UTC timestamp,
-/// `2026-12-06T21:30:05Z`: a time as exports and machine-read reports show it.
+/// `2026-12-06T21:30:05Z`: a time as exports and machine-read reports show it; a time
+/// past the year 9999 is written as 9999-12-31T23:59:59Z.
 pub fn utc_rfc3339(secs: u64) -> String {
-    let (year, month, day, hour, minute, second) = civil(secs);
+    // RFC 3339 writes four-digit years: a later time (no clock's, but a damaged
+    // record's) is written as the last second it can hold.
+    let (year, month, day, hour, minute, second) = civil(secs.min(LAST_RFC3339_SECOND));
     format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
 }
 
@@ -114,5 +120,13 @@ mod tests {
         assert_eq!(utc_minute(1_751_361_300), "2025-07-01 09:15 UTC");
         // The far future does not panic.
         let _ = utc_minute(u64::MAX);
+    }
+
+    #[test]
+    fn an_rfc_3339_time_past_the_year_9999_is_its_last_second() {
+        assert_eq!(utc_rfc3339(LAST_RFC3339_SECOND), "9999-12-31T23:59:59Z");
+        assert_eq!(utc_rfc3339(LAST_RFC3339_SECOND - 59), "9999-12-31T23:59:00Z");
+        assert_eq!(utc_rfc3339(LAST_RFC3339_SECOND + 1), "9999-12-31T23:59:59Z");
+        assert_eq!(utc_rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
     }
 }

@@ -22,7 +22,10 @@ pub enum ExportFormat {
     /// event as JSON. Cells are guarded against formulas ([`csv_cell`](super::csv_cell)).
     Csv,
     /// JSON Lines: one object `{"id":…,"event":{…}}` per line, the event as the
-    /// store keeps it.
+    /// store keeps it. NEL (U+0085) and the line separators U+2028 and U+2029 (valid
+    /// in JSON text, but line breaks to some readers, Python's `splitlines` among them)
+    /// are written as `\u0085`, `\u2028` and `\u2029`, so every reader sees one event
+    /// per line.
     JsonLines,
 }
 
@@ -70,6 +73,13 @@ impl ExportFormat {
                     event: &'a AuditEvent,
                 }
                 let mut line = serde_json::to_string(&Line { id, event }).map_err(json_error)?;
+                // They can only stand inside a string, where the escapes mean the same.
+                if line.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+                    line = line
+                        .replace('\u{85}', "\\u0085")
+                        .replace('\u{2028}', "\\u2028")
+                        .replace('\u{2029}', "\\u2029");
+                }
                 line.push('\n');
                 Ok(line)
             }
