@@ -118,7 +118,12 @@ impl Held<'_> {
 
     /// Appends `events`, each to its own user's shard, with ids in the order given.
     fn append(&mut self, events: Vec<AuditEvent>) {
-        let mut floor = None;
+        self.append_above(None, events);
+    }
+
+    /// As [`Held::append`], with ids above `floor` (the last id given to the events
+    /// before them in the same change).
+    fn append_above(&mut self, mut floor: Option<u64>, events: Vec<AuditEvent>) {
         for event in events {
             let shard = match self {
                 // All in the one shard held: its ids increase as it goes.
@@ -300,6 +305,7 @@ impl MemoryStore {
 
     /// The notice relays' state.
     pub(crate) fn notice_relays(&self) -> &Mutex<super::notices::MemoryRelays> {
+        self.refuse_reentry();
         &self.notices
     }
 
@@ -331,8 +337,13 @@ impl MemoryStore {
         ShardRead { events, more, dropped_through: shard.events.dropped_through }
     }
 
-    fn shard_of(&self, user: &UserId) -> &Mutex<Shard> {
+    fn shard_of(&self, user: &UserId) -> &CacheLine<Mutex<Shard>> {
         &self.shards[user.shard(MemoryStore::SHARDS)]
+    }
+
+    /// See [`Changing::refuse_reentry`]: for the locks beside the shards'.
+    fn refuse_reentry(&self) {
+        Changing::refuse_reentry(self.shards.as_ptr().addr());
     }
 }
 
@@ -346,10 +357,49 @@ pub(crate) struct ShardRead {
     pub(crate) dropped_through: Option<u64>,
 }
 
-fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
+fn lock(shard: &CacheLine<Mutex<Shard>>) -> std::sync::MutexGuard<'_, Shard> {
+    Changing::refuse_reentry(std::ptr::from_ref(shard).addr());
     // A panic while holding the lock cannot leave a half-written change: the record is
     // inserted and the events appended after everything that could fail.
     shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+thread_local! {
+    /// The addresses of the shards of the store this thread is changing a record of in
+    /// place ([`Store::change_in_place`]), if any.
+    static CHANGING: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+}
+
+/// This thread is running a change in place of a store's record, until dropped (also
+/// when the change panics).
+struct Changing(Option<(usize, usize)>);
+
+impl Changing {
+    fn enter(store: &MemoryStore) -> Changing {
+        let shards = store.shards.as_ptr_range();
+        let range = (shards.start.addr(), shards.end.addr());
+        Changing(CHANGING.with(|changing| changing.replace(Some(range))))
+    }
+
+    /// Panics if this thread is changing a record of the store whose shard (or, for
+    /// the store's other locks, whose first shard) is at `address`: taking the lock
+    /// would wait for ever on the lock the change holds.
+    fn refuse_reentry(address: usize) {
+        let inside =
+            CHANGING.with(std::cell::Cell::get).is_some_and(|(start, end)| (start..end).contains(&address));
+        assert!(
+            !inside,
+            "MemoryStore was called back while it changes a record in place: a Policy or \
+             RelyingParty method called the service or the store, which would wait for ever \
+             on the lock the change holds; answer from what the method is given instead"
+        );
+    }
+}
+
+impl Drop for Changing {
+    fn drop(&mut self) {
+        CHANGING.with(|changing| changing.set(self.0));
+    }
 }
 
 /// Each call does its work when it is made, under a shard's lock that is never held
@@ -380,25 +430,43 @@ impl Store for MemoryStore {
         std::future::ready(Ok(()))
     }
 
-    /// Under the lock of the user's shard, where the change's events are kept too (they
-    /// are about the user). A change that panics leaves the lock to the next call, which
-    /// takes it all the same: the service's changes restore the record before
-    /// panicking on.
+    /// Under the lock of the user's shard, where the change's events about the user are
+    /// kept too (an event about a user of another shard is kept in theirs right after,
+    /// with a later id). A change that panics leaves the lock to the next call, which
+    /// takes it all the same: the service's changes restore the record before panicking
+    /// on. A change that calls this store back (a host's policy reading it) would wait
+    /// for the lock it holds: the call panics instead, saying so.
     fn change_in_place<R>(
         &self,
         user: &UserId,
         change: impl FnOnce(&mut UserRecord) -> (R, InPlace),
     ) -> Option<R> {
-        let mut shard = lock(self.shard_of(user));
-        let shard = &mut *shard;
+        let place = user.shard(MemoryStore::SHARDS);
+        let mut guard = lock(&self.shards[place]);
+        let shard = &mut *guard;
         let stored = shard.get_mut(user)?;
-        let (result, kept) = change(&mut stored.record);
+        let (result, kept) = {
+            let _changing = Changing::enter(self);
+            change(&mut stored.record)
+        };
         if kept.changed {
             stored.version = Version(stored.version.0.saturating_add(1));
         }
-        let mut floor = None;
+        // The events of the user's shard now, with the record; any about a user of
+        // another shard right after, in that user's shard (its lock is not taken while
+        // this one is held: every write takes shards in ascending order), with ids above.
+        let (mut floor, mut elsewhere) = (None, Vec::new());
         for event in kept.events {
-            floor = Some(shard.append_above(floor, event));
+            if event.user == *user || event.user.shard(MemoryStore::SHARDS) == place {
+                floor = Some(shard.append_above(floor, event));
+            } else {
+                elsewhere.push(event);
+            }
+        }
+        drop(guard);
+        if let Some(first) = elsewhere.first() {
+            let user = first.user.clone();
+            self.hold(&user, &elsewhere).1.append_above(floor, elsewhere);
         }
         Some(result)
     }
@@ -412,6 +480,7 @@ impl OrgSettingsStore for MemoryStore {
         &self,
         org: &str,
     ) -> impl Future<Output = Result<Option<VersionedSettings>, Infallible>> + Send {
+        self.refuse_reentry();
         let all = self.org_settings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let loaded = all
             .get(org)
@@ -428,6 +497,7 @@ impl OrgSettingsStore for MemoryStore {
     ) -> impl Future<Output = Result<SaveOutcome, Infallible>> + Send {
         // A panic while holding the lock cannot leave a half-written change: the
         // settings are written after the check, and nothing after them can fail.
+        self.refuse_reentry();
         let mut all = self.org_settings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let current = all.get(org).map(|(version, _)| *version);
         if current != expected {

@@ -182,7 +182,8 @@ pub trait Store: Send + Sync {
 pub struct InPlace {
     /// The record changed: it gets a version it never had before.
     pub changed: bool,
-    /// The events to append, about the record's user, in order.
+    /// The events to append, in order (about the record's user, as the service's are;
+    /// a store keeps an event about another user in that user's trail).
     pub events: Vec<AuditEvent>,
 }
 
