@@ -107,18 +107,35 @@ fn a_verification_that_fails_midway_leaves_the_record_as_it_was() {
     assert!(run(shop.mfa.verify_code(&sarah, &code(later), &office())).unwrap().is_ok());
 }
 
-/// The standard policy, which panics when asked for the lockout rule while `armed`.
-struct Panicky {
+/// The standard policy, with a hook the host's code runs first in `decide` and
+/// `lockout`, given the method's name: a policy that panics, or reads the store, when
+/// a test says.
+struct Hooked {
     standard: StandardPolicy,
-    armed: Arc<AtomicBool>,
+    hook: Box<dyn Fn(&str) + Send + Sync>,
 }
 
-impl Policy for Panicky {
+impl Hooked {
+    fn new(hook: impl Fn(&str) + Send + Sync + 'static) -> Hooked {
+        Hooked { standard: StandardPolicy::new(), hook: Box::new(hook) }
+    }
+
+    /// Panics in `method` while `armed`.
+    fn panicking_in(method: &'static str, armed: &Arc<AtomicBool>) -> Hooked {
+        let armed = armed.clone();
+        Hooked::new(move |called| {
+            assert!(!(called == method && armed.load(Ordering::SeqCst)), "the host's policy failed");
+        })
+    }
+}
+
+impl Policy for Hooked {
     fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Result<Decision, Refusal> {
+        (self.hook)("decide");
         self.standard.decide(context, user, now)
     }
     fn lockout(&self, context: &SignInContext) -> LockoutRule {
-        assert!(!self.armed.load(Ordering::SeqCst), "the host's policy failed");
+        (self.hook)("lockout");
         self.standard.lockout(context)
     }
     fn enrollment_lifetime(&self, context: &SignInContext) -> u64 {
@@ -142,7 +159,7 @@ impl Policy for Panicky {
 #[test]
 fn a_policy_that_panics_midway_leaves_the_record_as_it_was_and_the_store_serving() {
     let armed = Arc::new(AtomicBool::new(false));
-    let policy = Panicky { standard: StandardPolicy::new(), armed: armed.clone() };
+    let policy = Hooked::panicking_in("lockout", &armed);
     let store = Arc::new(MemoryStore::new());
     let shop = firm_with(store.clone(), |builder| builder.policy(policy));
     let sarah = user("sarah");
@@ -195,75 +212,6 @@ impl Store for LoadAndSave {
     async fn append_events(&self, events: Vec<mfa_kit::event::AuditEvent>) -> Result<(), Self::Error> {
         self.0.append_events(events).await
     }
-}
-
-/// The same story on the in-memory store (changed in place) and through a store that
-/// loads and saves: the same outcomes, the same records and the same events, step by
-/// step: an enrollment, wrong codes to a lockout, a code while locked, the lockout's
-/// end, a right code, its replay, the sign-in decision, and a code with the clock
-/// wound back.
-#[test]
-fn a_change_in_place_and_a_load_and_save_tell_the_same_story() {
-    let direct = Arc::new(MemoryStore::new());
-    let through = Arc::new(MemoryStore::new());
-    let in_place = firm_with(direct.clone(), |builder| builder);
-    let saved = firm_with(LoadAndSave(through.clone()), |builder| builder);
-    let sarah = user("sarah");
-    let phones = (in_place.enroll(&sarah), saved.enroll(&sarah));
-    // The record and the events as JSON, with the app's random id and key written out.
-    let masked = |store: &MemoryStore| {
-        let (_, record) = stored(store, &sarah);
-        let value: serde_json::Value = serde_json::from_str(&record).unwrap();
-        let app = &value["authenticators"][0];
-        let (id, key) = (app["id"].as_str().unwrap(), app["secret"]["ciphertext"].as_str().unwrap());
-        let events: Vec<String> =
-            store.events_for(&sarah).iter().map(|e| serde_json::to_string(&e.kind).unwrap()).collect();
-        let mask = |text: &str| text.replace(id, "ID").replace(key, "KEY");
-        (mask(&record), mask(&events.join("\n")))
-    };
-    let same = |what: &str| {
-        let (a, b) = (masked(&direct), masked(&through));
-        assert_eq!(a.0, b.0, "the record after {what}");
-        assert_eq!(a.1, b.1, "the events after {what}");
-    };
-    // The two phones have different keys: each firm gets its own phone's codes.
-    let verify = |wrong: bool| {
-        let codes = if wrong {
-            (phones.0.wrong_code(), phones.1.wrong_code())
-        } else {
-            (phones.0.code(), phones.1.code())
-        };
-        let a = run(in_place.mfa.verify_code(&sarah, &codes.0, &office())).unwrap();
-        let b = run(saved.mfa.verify_code(&sarah, &codes.1, &office())).unwrap();
-        assert_eq!(a.map(|p| (p.method, p.at)), b.map(|p| (p.method, p.at)));
-    };
-    let both_clocks = |at: u64| {
-        in_place.clock.set(at);
-        saved.clock.set(at);
-    };
-    same("enrolling");
-    let now = mfa_kit::clock::Clock::now(&in_place.clock).unwrap();
-    for step in 0..6 {
-        both_clocks(now + step);
-        verify(true);
-        same("a wrong code");
-    }
-    verify(false);
-    same("a right code while locked");
-    both_clocks(now + 86_400);
-    verify(false);
-    same("a right code after the lockout");
-    verify(false);
-    same("the same code again");
-    let decisions = (
-        run(in_place.mfa.sign_in_decision(&sarah, &office())).unwrap(),
-        run(saved.mfa.sign_in_decision(&sarah, &office())).unwrap(),
-    );
-    assert_eq!(decisions.0, decisions.1);
-    same("the sign-in decision");
-    both_clocks(now - 3_600);
-    verify(false);
-    same("a code with the clock an hour behind");
 }
 
 /// Replaces random material (ids, sealed secrets, hashes) in a JSON value.
@@ -349,7 +297,53 @@ impl Twins {
     }
 }
 
-// a change made in an organisation files the record under it and its events
+/// The same story on the in-memory store (changed in place) and through a store that
+/// loads and saves: the same outcomes, the same records and the same events, step by
+/// step: an enrollment, wrong codes to a lockout, a code while locked, the lockout's
+/// end, a right code, its replay, the sign-in decision, and a code with the clock
+/// wound back.
+#[test]
+fn a_change_in_place_and_a_load_and_save_tell_the_same_story() {
+    let t = twins();
+    let sarah = user("sarah");
+    let phones = (t.in_place.enroll(&sarah), t.saved.enroll(&sarah));
+    // The two phones have different keys: each firm gets its own phone's codes.
+    let verify = |wrong: bool| {
+        let codes = if wrong {
+            (phones.0.wrong_code(), phones.1.wrong_code())
+        } else {
+            (phones.0.code(), phones.1.code())
+        };
+        let a = run(t.in_place.mfa.verify_code(&sarah, &codes.0, &office())).unwrap();
+        let b = run(t.saved.mfa.verify_code(&sarah, &codes.1, &office())).unwrap();
+        assert_eq!(a.map(|p| (p.method, p.at)), b.map(|p| (p.method, p.at)));
+    };
+    t.same(&sarah, "enrolling");
+    let now = t.now();
+    for step in 0..6 {
+        t.set(now + step);
+        verify(true);
+        t.same(&sarah, "a wrong code");
+    }
+    verify(false);
+    t.same(&sarah, "a right code while locked");
+    t.set(now + 86_400);
+    verify(false);
+    t.same(&sarah, "a right code after the lockout");
+    verify(false);
+    t.same(&sarah, "the same code again");
+    let decisions = (
+        run(t.in_place.mfa.sign_in_decision(&sarah, &office())).unwrap(),
+        run(t.saved.mfa.sign_in_decision(&sarah, &office())).unwrap(),
+    );
+    assert_eq!(decisions.0, decisions.1);
+    t.same(&sarah, "the sign-in decision");
+    t.set(now - 3_600);
+    verify(false);
+    t.same(&sarah, "a code with the clock an hour behind");
+}
+
+// A change made in an organisation files the record under it and its events
 // under the request's organisation, identically on both paths (also unchanged steps,
 // and a step in a second organisation).
 #[test]
@@ -389,7 +383,7 @@ fn a_change_made_in_an_organisation_is_filed_as_a_load_and_save_files_it() {
     assert_eq!(org(&t.direct).as_deref(), Some("beta"));
 }
 
-// an admin's reset (actor != user), in the firm's organisation, after the
+// An admin's reset (actor != user), in the firm's organisation, after the
 // target's secrets were cached: same record, version, events (actor = admin) and sink
 // on both paths; the old phone's code is refused afterwards on both.
 #[test]
@@ -432,7 +426,7 @@ fn an_admins_reset_matches_a_load_and_save() {
     t.same(&sarah, "a refused reset");
 }
 
-// the secret cache holds the old authenticator when it is replaced: the
+// The secret cache holds the old authenticator when it is replaced: the
 // in-place path must decline (stale cache), so the old phone is refused and the new one
 // accepted, as on the load-and-save path.
 #[test]
@@ -478,7 +472,7 @@ impl Clock for Counting {
     }
 }
 
-// a change in place reads the clock as often as a load and save (once per
+// A change in place reads the clock as often as a load and save (once per
 // call here), and its events carry that reading.
 #[test]
 fn the_clock_is_read_as_often_as_by_a_load_and_save() {
@@ -512,7 +506,7 @@ fn the_clock_is_read_as_often_as_by_a_load_and_save() {
     assert_eq!(snapshot(&direct, &sarah).0, snapshot(&through, &sarah).0);
 }
 
-// threads verifying the same code (all on the in-place path: cache warm) accept
+// Threads verifying the same code (all on the in-place path: cache warm) accept
 // it once; threads redeeming the same recovery code redeem it once; stored and sunk
 // events agree.
 #[test]
@@ -545,41 +539,13 @@ fn a_code_and_a_recovery_code_are_accepted_once_under_threads() {
     }
 }
 
-/// The standard policy, whose sign-in decision panics while armed.
-struct PanicsInDecide {
-    standard: StandardPolicy,
-    armed: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Policy for PanicsInDecide {
-    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Result<Decision, Refusal> {
-        assert!(!self.armed.load(Ordering::SeqCst), "the host's policy failed");
-        self.standard.decide(context, user, now)
-    }
-    fn lockout(&self, context: &SignInContext) -> LockoutRule {
-        self.standard.lockout(context)
-    }
-    fn enrollment_lifetime(&self, context: &SignInContext) -> u64 {
-        self.standard.enrollment_lifetime(context)
-    }
-    fn may_deactivate(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason> {
-        self.standard.may_deactivate(context, user)
-    }
-    fn remember_device_max(&self, context: &SignInContext) -> u64 {
-        self.standard.remember_device_max(context)
-    }
-    fn backup_required(&self, context: &SignInContext) -> bool {
-        self.standard.backup_required(context)
-    }
-}
-
-// on the `update` path (sign-in decision), a policy that panics after the clock
+// On the `update` path (sign-in decision), a policy that panics after the clock
 // rule voided a lockout in the draft leaves the record, version and trail as they were,
 // the sink gets nothing, and the store keeps serving.
 #[test]
 fn a_policy_panicking_in_the_sign_in_decision_leaves_record_and_sink() {
     let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let policy = PanicsInDecide { standard: StandardPolicy::new(), armed: armed.clone() };
+    let policy = Hooked::panicking_in("decide", &armed);
     let store = Arc::new(MemoryStore::new());
     let shop = firm_with(store.clone(), |b| b.policy(policy));
     let sarah = user("sarah");
@@ -622,35 +588,19 @@ fn change_in_place_keeps_an_event_about_another_user_in_their_trail() {
     assert!(missing.is_empty(), "events kept in place but not in their user's trail: {missing:?}");
 }
 
-/// A policy that, as a host's risk rule, reads the store's trail of the user while
-/// deciding (it worked before: a load and save holds no lock while the policy runs).
-struct ReadsTrail {
-    standard: StandardPolicy,
-    store: Arc<MemoryStore>,
-    reads: Arc<AtomicU64>,
-}
-
-impl Policy for ReadsTrail {
-    fn decide(&self, context: &SignInContext, user: &UserFacts, now: u64) -> Result<Decision, Refusal> {
-        let _ = self.store.events_for(&UserId::new("sarah")).len();
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.standard.decide(context, user, now)
-    }
-    fn lockout(&self, context: &SignInContext) -> LockoutRule {
-        self.standard.lockout(context)
-    }
-    fn enrollment_lifetime(&self, context: &SignInContext) -> u64 {
-        self.standard.enrollment_lifetime(context)
-    }
-    fn may_deactivate(&self, context: &SignInContext, user: &UserFacts) -> Result<(), Reason> {
-        self.standard.may_deactivate(context, user)
-    }
-    fn remember_device_max(&self, context: &SignInContext) -> u64 {
-        self.standard.remember_device_max(context)
-    }
-    fn backup_required(&self, context: &SignInContext) -> bool {
-        self.standard.backup_required(context)
-    }
+/// A host's risk rule that reads the store's trail of the user while deciding (as it
+/// may on a store that loads and saves: no lock is held while the policy runs); the
+/// count of its reads.
+fn reading_the_trail(store: &Arc<MemoryStore>) -> (Hooked, Arc<AtomicU64>) {
+    let (store, reads) = (store.clone(), Arc::new(AtomicU64::new(0)));
+    let counted = reads.clone();
+    let policy = Hooked::new(move |called| {
+        if called == "decide" {
+            let _ = store.events_for(&UserId::new("sarah")).len();
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (policy, reads)
 }
 
 /// `Policy` ("they must not call the service or the store back") and
@@ -661,8 +611,7 @@ impl Policy for ReadsTrail {
 #[test]
 fn a_policy_reading_the_store_during_a_change_in_place_is_told_so_not_left_waiting() {
     let store = Arc::new(MemoryStore::new());
-    let reads = Arc::new(AtomicU64::new(0));
-    let policy = ReadsTrail { standard: StandardPolicy::new(), store: store.clone(), reads: reads.clone() };
+    let (policy, _) = reading_the_trail(&store);
     let shop = Arc::new(firm_with(store.clone(), |b| b.policy(policy)));
     let sarah = user("sarah");
     let _phone = shop.enroll(&sarah); // the record exists: the next decision runs in place
@@ -690,13 +639,11 @@ fn a_policy_reading_the_store_during_a_change_in_place_is_told_so_not_left_waiti
     assert!(run(store.load(&sarah)).unwrap().is_some(), "the store serves the next call");
 }
 
-// the same policy over a load-and-save store
-// decides without waiting.
+// The same policy over a load-and-save store decides without waiting.
 #[test]
 fn a_policy_reading_the_store_decides_on_a_load_and_save_store() {
     let store = Arc::new(MemoryStore::new());
-    let reads = Arc::new(AtomicU64::new(0));
-    let policy = ReadsTrail { standard: StandardPolicy::new(), store: store.clone(), reads: reads.clone() };
+    let (policy, reads) = reading_the_trail(&store);
     let shop = Arc::new(firm_with(LoadAndSave(store.clone()), |b| b.policy(policy)));
     let sarah = user("sarah");
     let _phone = shop.enroll(&sarah);

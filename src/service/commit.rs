@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::secret_cache::OpenedSecret;
-use super::{Error, MfaService, checked, store_error};
+use super::{Error, MfaService, checked, record_error, store_error};
 use crate::event::{AuditEvent, Events};
 use crate::flow::Step;
 use crate::policy::SignInContext;
@@ -52,6 +52,15 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         Ok(Attempt { now, version, record })
     }
 
+    /// Attempt number `attempt` (from 0) of a change: the first at `first`, the time
+    /// read before trying in place; each later one at the clock's time.
+    async fn begin_attempt(&self, user: &UserId, attempt: u32, first: u64) -> Result<Attempt, Error> {
+        match attempt {
+            0 => self.begin_at(user, first).await,
+            _ => self.begin(user).await,
+        }
+    }
+
     /// One attempt where the store keeps the record ([`Store::change_in_place`]), for a
     /// store that can: `ready` says from the record as stored whether the change can run
     /// there (it has what it needs: an opened secret from the cache), then `change`
@@ -70,7 +79,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         change: impl FnOnce(&mut UserRecord, P) -> Result<Step<T>, Error>,
     ) -> Option<Result<Outcome<T>, Error>> {
         let done = self.store.change_in_place(user, |record| {
-            let usable = record.format() == UserRecord::FORMAT && record.user() == user;
+            let usable = record_error(user, record).is_none();
             let Some(needs) = usable.then(|| ready(record)).flatten() else {
                 return (None, InPlace::default());
             };
@@ -87,22 +96,38 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                     std::panic::resume_unwind(panic)
                 }
             };
-            // As `commit` files and audits a change.
-            if step.changed
-                && let Some(org) = &request.org
-                && record.org() != Some(org)
-            {
-                record.set_org(org.clone());
-            }
-            let org = request.org.as_ref().or(record.org());
-            let events = audit_events(record.user(), actor, now, request, org, step.events);
-            let feed = self.feed(&events);
+            let (events, feed) = self.audited(record, actor, now, request, step.changed, step.events);
             (Some(Ok((step.outcome, feed))), InPlace::keep(step.changed, events))
         })??;
         Some(done.map(|(outcome, feed)| {
             self.publish(feed);
             outcome
         }))
+    }
+
+    /// What a transition's step leaves to store besides the record, for either way of
+    /// storing it: a change made within an organisation files the record under it, and
+    /// the step's events go under the request's organisation, else the record's; with
+    /// the events, the audit sink's copy of them.
+    fn audited(
+        &self,
+        record: &mut UserRecord,
+        actor: &UserId,
+        now: u64,
+        request: &RequestContext,
+        changed: bool,
+        kinds: Events,
+    ) -> (Vec<AuditEvent>, Option<Vec<AuditEvent>>) {
+        if changed
+            && let Some(org) = &request.org
+            && record.org() != Some(org)
+        {
+            record.set_org(org.clone());
+        }
+        let org = request.org.as_ref().or(record.org());
+        let events = audit_events(record.user(), actor, now, request, org, kinds);
+        let feed = self.feed(&events);
+        (events, feed)
     }
 
     /// Saves what a transition did: the changed record with its events in one
@@ -118,17 +143,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         request: &RequestContext,
         step: Step<T>,
     ) -> impl Future<Output = Result<Option<Outcome<T>>, Error>> + 'a {
-        // A change made within an organisation files the record under it; the events
-        // go under the request's organisation, else the record's.
-        if step.changed
-            && let Some(org) = &request.org
-            && attempt.record.org() != Some(org)
-        {
-            attempt.record.set_org(org.clone());
-        }
-        let org = request.org.as_ref().or(attempt.record.org());
-        let events = audit_events(attempt.record.user(), actor, attempt.now, request, org, step.events);
-        let feed = self.feed(&events);
+        let (events, feed) =
+            self.audited(&mut attempt.record, actor, attempt.now, request, step.changed, step.events);
         let (save, append) = if step.changed {
             // The record and events go to the store: nothing here needs them afterwards.
             (Some(self.store.save(attempt.record, attempt.version, events)), None)
@@ -165,10 +181,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
             return done;
         }
         for attempt in 0..self.attempts() {
-            let mut attempt = match attempt {
-                0 => self.begin_at(user, first).await?,
-                _ => self.begin(user).await?,
-            };
+            let mut attempt = self.begin_attempt(user, attempt, first).await?;
             let step = change(&mut attempt.record, attempt.now)?;
             if let Some(outcome) = self.commit(attempt, actor, request, step).await? {
                 return Ok(outcome);
@@ -203,10 +216,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         }
         let mut pending: Option<Arc<[OpenedSecret]>> = None;
         for attempt in 0..self.attempts() {
-            let mut attempt = match attempt {
-                0 => self.begin_at(user, first).await?,
-                _ => self.begin(user).await?,
-            };
+            let mut attempt = self.begin_attempt(user, attempt, first).await?;
             let record = &attempt.record;
             let opened = match which {
                 Which::CredentialsIfAny if !record.authenticators().is_empty() => {

@@ -164,13 +164,22 @@ fn checked(user: &UserId, loaded: Option<Versioned>) -> Result<(Option<Version>,
     let Some(Versioned { version, record }) = loaded else {
         return Ok((None, UserRecord::new(user.clone())));
     };
+    match record_error(user, &record) {
+        Some(error) => Err(error),
+        None => Ok((Some(version), record)),
+    }
+}
+
+/// Why `record`, stored under `user`, cannot be used: a format this version does not
+/// read, or another user's record.
+fn record_error(user: &UserId, record: &UserRecord) -> Option<Error> {
     if record.format() != UserRecord::FORMAT {
-        return Err(Error::UnsupportedRecordFormat { found: record.format(), supported: UserRecord::FORMAT });
+        return Some(Error::UnsupportedRecordFormat {
+            found: record.format(),
+            supported: UserRecord::FORMAT,
+        });
     }
-    if record.user() != user {
-        return Err(Error::WrongUserRecord);
-    }
-    Ok((Some(version), record))
+    (record.user() != user).then_some(Error::WrongUserRecord)
 }
 
 /// The latest clock reading the service accepts: 2100-01-01T00:00:00Z.

@@ -465,8 +465,8 @@ impl Store for MemoryStore {
         }
         drop(guard);
         if let Some(first) = elsewhere.first() {
-            let user = first.user.clone();
-            self.hold(&user, &elsewhere).1.append_above(floor, elsewhere);
+            let (_, mut held) = self.hold(&first.user, &elsewhere);
+            held.append_above(floor, elsewhere);
         }
         Some(result)
     }
