@@ -6,11 +6,9 @@ mod common;
 
 use common::*;
 use mfa_kit::event::{EventKind, SecurityNotice};
-use mfa_kit::flow::security_key::{Assertion, CeremonyError, NewKey};
 use mfa_kit::flow::{self};
 use mfa_kit::policy::{SignInContext, StandardPolicy};
-use mfa_kit::record::{CredentialId, MAX_AUTHENTICATOR_NAME, MAX_AUTHENTICATORS, SecurityKey};
-use mfa_kit::relying_party::{CeremonyOptions, RegistrationUser, RelyingParty, RelyingPartyError};
+use mfa_kit::record::{MAX_AUTHENTICATOR_NAME, MAX_AUTHENTICATORS};
 use mfa_kit::service::MfaService;
 use mfa_kit::store::MemoryStore;
 use mfa_kit::{Destination, Method, Refusal, Role, UserId};
@@ -18,50 +16,7 @@ use mfa_kit::{Destination, Method, Refusal, Role, UserId};
 #[path = "support/flow_world.rs"]
 mod flow_world;
 
-/// A relying party that trusts the browser: a registration's response is the key's id
-/// byte (`"7"`), an assertion's is `"id:counter"`.
-struct TrustingParty;
-
-impl RelyingParty for TrustingParty {
-    fn start_registration(
-        &self,
-        _user: &RegistrationUser<'_>,
-        _registered: &[SecurityKey],
-    ) -> Result<CeremonyOptions, RelyingPartyError> {
-        Ok(CeremonyOptions::new("{\"publicKey\":{}}".into(), "registration".into()))
-    }
-
-    fn finish_registration(
-        &self,
-        _state: &str,
-        response: &str,
-    ) -> Result<Result<NewKey, CeremonyError>, RelyingPartyError> {
-        Ok(response.parse::<u8>().map(flow_world::new_key).map_err(|_| CeremonyError::Malformed))
-    }
-
-    fn start_authentication(&self, _keys: &[SecurityKey]) -> Result<CeremonyOptions, RelyingPartyError> {
-        Ok(CeremonyOptions::new("{\"publicKey\":{}}".into(), "authentication".into()))
-    }
-
-    fn finish_authentication(
-        &self,
-        _state: &str,
-        response: &str,
-        _keys: &[SecurityKey],
-    ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError> {
-        let Some((id, counter)) = response.split_once(':') else { return Ok(Err(CeremonyError::Malformed)) };
-        let (Ok(id), Ok(counter)) = (id.parse::<u8>(), counter.parse::<u32>()) else {
-            return Ok(Err(CeremonyError::Malformed));
-        };
-        Ok(Ok(Assertion {
-            credential_id: CredentialId::new(vec![id; 32]),
-            counter,
-            user_verified: true,
-            backup_eligible: false,
-            backup_state: false,
-        }))
-    }
-}
+use flow_world::TrustingParty;
 
 fn keyed_firm() -> Firm {
     firm_with(MemoryStore::new(), |builder| builder.relying_party(TrustingParty))

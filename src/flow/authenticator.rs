@@ -162,8 +162,9 @@ fn verify_in<T: Borrow<Totp>>(
 /// Verifies a code typed from one of the user's authenticator apps: `totps` are the
 /// secrets of [`UserRecord::authenticators`], opened, in the same order. Accepted at
 /// most once (each authenticator has its own replay floor), in a window that follows
-/// that phone's learned drift; wrong and replayed codes count towards the lockout,
-/// input that is not a code does not.
+/// that phone's learned drift; wrong codes and codes older than the last accepted one
+/// count towards the lockout, while input that is not a code, and the last accepted
+/// code again (a double submit, two tabs, a retrying proxy), do not.
 ///
 /// # Errors
 /// [`Failure::Time`] when `env.now` is before the credential's epoch.
@@ -267,9 +268,10 @@ fn fresh_key_proof(record: &UserRecord, env: &Env<'_>) -> Result<(), Refusal> {
 /// and is refused (and audited) where a rule forbids it (R12). The current code is:
 /// - for a user with an authenticator app, a code from any of them (`totps`, as in
 ///   [`verify`]);
-/// - for a user whose only factors are security keys, no code: a security-key proof
-///   made within the step-up window ([`super::step_up`]) by this session, and not
-///   while the user is locked out;
+/// - for a user whose only factors are security keys, or who must prove with a key
+///   (the policy requires a phishing-resistant factor and the user has one, whatever
+///   else they hold), no code: a security-key proof made within the step-up window
+///   ([`super::step_up`]) by this session, and not while the user is locked out;
 /// - for a user without one whose factor is a primary SMS or e-mail destination, the
 ///   sign-in code sent to that destination ([`super::destination::reserve`] with
 ///   [`Role::Primary`], then sent), checked as [`super::destination::redeem`] checks a sign-in
@@ -307,16 +309,21 @@ pub fn deactivate<T: Borrow<Totp>>(
         // A primary destination the organisation does not count (an e-mail address
         // under the NIST preset) proves nothing beside a security key, which does.
         let has_keys = !record.rare.security_keys.is_empty();
+        // Where the user must prove with a key, the key is the proof whatever else
+        // they hold: a code would be refused.
+        let key_only = super::security_key::phishing_resistant_required(record, env);
+        let by_app = !record.authenticators.is_empty() && !key_only;
         let primary = record.oob.confirmed(Role::Primary).map(|d| d.destination.method());
         let by_destination = record.authenticators.is_empty()
+            && !key_only
             && primary.is_some_and(|method| !has_keys || env.policy.method_allowed(env.context, method));
-        let by_key = record.authenticators.is_empty() && !by_destination && has_keys;
+        let by_key = !by_app && !by_destination && has_keys;
         let method = match primary {
-            _ if !record.authenticators.is_empty() => Method::Totp,
+            _ if by_app => Method::Totp,
             Some(method) if by_destination => method,
             _ => Method::SecurityKey,
         };
-        let enrolled = !record.authenticators.is_empty() || by_destination || by_key;
+        let enrolled = by_app || by_destination || by_key;
         // Audited as a code refused by the policy, as a sign-in code from there is.
         if let Some(refused) = Draft::refuse_off_allowlist(env) {
             if enrolled {

@@ -491,7 +491,10 @@ pub fn redeem_sign_in_code(
 
 /// Checks a typed confirmation code; on success the code is spent and the destination
 /// becomes a method (replacing an older one of its role), and the code counts as a
-/// proof of it. Wrong codes count as [`redeem_sign_in_code`]'s do.
+/// proof of it. Wrong codes count as [`redeem_sign_in_code`]'s do. Adding a factor to
+/// a user who has one needs this session's fresh proof now, as sending the code did
+/// ([`super::step_up`]), one that counts under today's rules: refused as
+/// [`Refusal::FreshProofRequired`] with the code left pending.
 pub fn redeem_confirmation_code(
     record: &mut UserRecord,
     key: &HashKey,
@@ -505,6 +508,13 @@ pub fn redeem_confirmation_code(
             return Err(refused);
         }
         let (role, issued_at, expires_at) = pending(draft, Purpose::ConfirmDestination, env)?;
+        // A new factor needs this session's fresh proof at the confirmation too, not
+        // only when the code was sent, under the organisation's rules as they are now
+        // (a key where the user must prove with one), as confirming an app does. The
+        // code stays pending: proved again, the user types it again.
+        if let Some(refused) = super::step_up::require(draft, SensitiveAction::AddDestination, env) {
+            return Err(refused);
+        }
         // The destination being confirmed: registered, not yet confirmed (or confirmed).
         let Some(destination) = draft.get().oob.find(role, false).map(|d| d.destination.clone()) else {
             draft.edit().oob.challenge = None;

@@ -18,11 +18,14 @@ use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, Sensiti
 ///   whatever the level (seed 004; a disabled second factor is enabled again this way);
 /// - [`ResetMode::TurnOff`]: MFA is off and the user signs in without it until they
 ///   set it up again themselves (seed 001). Refused (and audited) where the policy
-///   forbids turning MFA off for the user ([`crate::policy::Policy::may_turn_off`]
-///   with `env.context`: the user's level, not the organisation's switch that keeps
-///   users from turning it off themselves): where levels differ by user type, the context must carry the
-///   **target's** user type ([`crate::policy::SignInContext::with_user_type`]), not the
-///   admin's.
+///   forbids turning MFA off for the user ([`crate::policy::Policy::may_turn_off`]:
+///   the user's level, not the organisation's switch that keeps users from turning it
+///   off themselves), judged with `env.context` made for the user's own type: where
+///   levels differ by user type, call [`reset_of_type`] with it.
+///
+/// `env.context` is the admin's own request: its session and user type judge the
+/// admin's fresh proof, as [`super::step_up::check`] does for the admin before the
+/// reset (an admin who must prove with a security key resets nobody on an app code).
 ///
 /// `actor` is the admin's own record; `permitted` is the host's answer to "may this
 /// actor reset this user's MFA, with this mode, in this organisation?" (the service
@@ -45,6 +48,22 @@ pub fn reset(
     permitted: bool,
     env: &Env<'_>,
 ) -> Step<Vec<Cleared>> {
+    reset_of_type(record, actor, reason, mode, None, permitted, env)
+}
+
+/// As [`reset`], with the target's `user_type` (the host's name for it, as
+/// [`crate::policy::SignInContext::with_user_type`] takes): [`ResetMode::TurnOff`] is
+/// judged at that type's level, while the admin is still judged with `env.context`,
+/// the admin's own request. `None` judges both with `env.context`, as [`reset`] does.
+pub fn reset_of_type(
+    record: &mut UserRecord,
+    actor: &UserRecord,
+    reason: &str,
+    mode: ResetMode,
+    user_type: Option<&str>,
+    permitted: bool,
+    env: &Env<'_>,
+) -> Step<Vec<Cleared>> {
     // A reset the host does not permit leaves the target's record as it is (not even
     // its clock rule or its refusal summary runs): the actor may have no business with
     // it, and a change would file it under the actor's organisation.
@@ -54,8 +73,10 @@ pub fn reset(
             Err(Refusal::NotPermitted)
         });
     }
+    let target_context = user_type.map(|user_type| env.context.clone().with_user_type(user_type));
+    let target = Env { context: target_context.as_ref().unwrap_or(env.context), ..*env };
     run_in(record, env, |draft| {
-        let refusal = reset_refusal(draft.get(), actor, reason, mode, env);
+        let refusal = reset_refusal(draft.get(), actor, reason, mode, env, &target);
         if let Some(refusal) = refusal {
             draft.emit(EventKind::ResetRefused { reason: refusal.to_string() });
             return Err(refusal);
@@ -100,12 +121,15 @@ fn kept_reason(reason: &str) -> String {
 /// Why this reset of `record`'s user by `actor` is refused, if it is: in the order an
 /// admin would fix them (permission, a reason, someone else, the actor's own fresh
 /// proof, the mode).
+/// Why the reset is refused, if it is: the actor judged in `env` (the admin's request),
+/// the mode in `target` (the same, made for the target's user type).
 fn reset_refusal(
     record: &UserRecord,
     actor: &UserRecord,
     reason: &str,
     mode: ResetMode,
     env: &Env<'_>,
+    target: &Env<'_>,
 ) -> Option<Refusal> {
     if reason.trim().is_empty() {
         Some(Refusal::ReasonRequired)
@@ -114,7 +138,7 @@ fn reset_refusal(
     } else if let Some(refusal) = actor_refusal(actor, SensitiveAction::ResetUser, env) {
         Some(refusal)
     } else {
-        mode_refusal(record, mode, env)
+        mode_refusal(record, mode, target)
     }
 }
 
@@ -174,19 +198,31 @@ pub struct ResetRequest<'a> {
     pub reason: &'a str,
     /// What the user is left with.
     pub mode: ResetMode,
+    /// The target's user type, which [`ResetMode::TurnOff`] is judged at
+    /// ([`ResetRequest::for_user_type`]); `None`: the request context's.
+    pub user_type: Option<&'a str>,
 }
 
 impl<'a> ResetRequest<'a> {
     /// `actor` asks to reset `target`'s MFA in `org` because of `reason`; the user must
     /// set MFA up again ([`ResetMode::RequireEnrollment`]).
     pub fn new(org: &'a str, actor: &'a UserId, target: &'a UserId, reason: &'a str) -> ResetRequest<'a> {
-        ResetRequest { org, actor, target, reason, mode: ResetMode::RequireEnrollment }
+        ResetRequest { org, actor, target, reason, mode: ResetMode::RequireEnrollment, user_type: None }
     }
 
     /// The same reset, leaving the user with `mode`.
     #[must_use]
     pub fn with_mode(mut self, mode: ResetMode) -> ResetRequest<'a> {
         self.mode = mode;
+        self
+    }
+
+    /// The same reset of a user of `user_type` (the host's name for it): where levels
+    /// differ by user type, [`ResetMode::TurnOff`] is judged at the target's, while the
+    /// request context stays the admin's own.
+    #[must_use]
+    pub fn for_user_type(mut self, user_type: &'a str) -> ResetRequest<'a> {
+        self.user_type = Some(user_type);
         self
     }
 }

@@ -241,8 +241,9 @@ org_settings! {
         /// SMS and e-mail codes are refused for them at sign-in and step-up (recovery codes
         /// stay, the way back from a lost key), a remembered device no longer skips the
         /// proof (its cookie is no phishing-resistant factor), and until they have one the sign-in
-        /// decision sends them to register one right after their proof. For example
-        /// `["admin", "practitioner"]`.
+        /// decision sends them to register one right after their proof. MFA is mandatory
+        /// for them whatever their level (a user with no factor sets one up at the next
+        /// sign-in, and may not turn MFA off). For example `["admin", "practitioner"]`.
         phishing_resistant_for: Vec<String> = Vec::new(), read by borrow as &[String], logged as names;
         /// Whether the sign-in decision offers every user without a security key to
         /// register one after the proof (NIST SP 800-63B-4 §2.2.2: a verifier at AAL2
@@ -278,14 +279,7 @@ impl OrgSettingsBuilder {
     /// # Errors
     /// [`SettingsError`], saying which setting is out of range.
     pub fn build(mut self) -> Result<OrgSettings, SettingsError> {
-        // The default inactivity limit (2 hours) follows a shorter lifetime down, so a
-        // lifetime of an hour builds without an inactivity limit the admin never set.
-        let draft = &mut self.draft;
-        if draft.session_idle_timeout == super::SessionLimits::DEFAULT.idle_timeout
-            && draft.session_lifetime < draft.session_idle_timeout
-        {
-            draft.session_idle_timeout = draft.session_lifetime;
-        }
+        self.draft.settle_defaults();
         self.draft.validate().map_err(SettingsError)?;
         Ok(self.draft)
     }
@@ -318,10 +312,12 @@ impl Serialize for OrgSettings {
     }
 }
 
-/// Through the same check as [`OrgSettingsBuilder::build`].
+/// Through the same check as [`OrgSettingsBuilder::build`], with the same defaults:
+/// stored settings that give only a short session lifetime read back as they built.
 impl<'de> Deserialize<'de> for OrgSettings {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<OrgSettings, D::Error> {
-        let settings = OrgSettings::deserialize(deserializer)?;
+        let mut settings = OrgSettings::deserialize(deserializer)?;
+        settings.settle_defaults();
         settings.validate().map_err(serde::de::Error::custom)?;
         Ok(settings)
     }
@@ -369,6 +365,16 @@ impl OrgSettings {
             crate::vocabulary::Method::Sms => self.allow_sms_codes,
             crate::vocabulary::Method::SecurityKey => self.allow_security_keys,
             _ => true,
+        }
+    }
+
+    /// The default inactivity limit (2 hours) follows a shorter lifetime down, so a
+    /// lifetime of an hour builds (and reads back) without an inactivity limit the
+    /// admin never set.
+    fn settle_defaults(&mut self) {
+        let default = super::SessionLimits::DEFAULT.idle_timeout;
+        if self.session_idle_timeout == default && self.session_lifetime < default {
+            self.session_idle_timeout = self.session_lifetime;
         }
     }
 

@@ -175,7 +175,9 @@ impl StandardPolicy {
     fn mandatory_reason(&self, context: &SignInContext, effective: &OrgSettings) -> Option<Reason> {
         let user_type = context.user_type.as_deref();
         if effective.level_for(user_type) != Level::Mandatory {
-            return None;
+            // A user who must prove with a phishing-resistant factor must have a factor
+            // to prove with, whatever their level.
+            return listed(&effective.phishing_resistant_for, context).then_some(Reason::LevelMandatory);
         }
         let configured = self.configured(context);
         Some(if configured.level_for(user_type) != Level::Mandatory {

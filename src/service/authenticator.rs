@@ -11,7 +11,9 @@ use crate::vocabulary::{Outcome, Refusal, UserId};
 
 impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// Checks a code from the user's authenticator app: accepted at most once (on any
-    /// app server), wrong codes and replays counted towards the lockout.
+    /// app server), wrong codes and codes older than the last accepted one counted
+    /// towards the lockout; the last accepted code again (a double submit) is refused
+    /// as reused without counting.
     ///
     /// # Errors
     /// Infrastructure failures, as described on [`Error`]; a user without an

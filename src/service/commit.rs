@@ -281,9 +281,8 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     }
 }
 
-/// The audit events of `kinds`, about `user`, done by `actor` at `at`.
-/// The audit events of `kinds`, filed under organisation `org` (which the request's
-/// own organisation, if any, was resolved into).
+/// The audit events of `kinds`, about `user`, done by `actor` at `at`, filed under
+/// organisation `org` (which the request's own organisation, if any, was resolved into).
 pub(super) fn audit_events(
     user: &UserId,
     actor: &UserId,

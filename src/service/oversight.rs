@@ -33,9 +33,13 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// audited as `reset_refused`. The service also refuses a reset without a reason,
     /// self-resets and actors without MFA of their own or without a second factor
     /// proved within the step-up window, and audits the actor, the reason and the
-    /// mode. `context` is the actor's request (its organisation's settings set the
-    /// window); where levels differ by user type it must carry the target's user type,
-    /// which `TurnOff` is checked against.
+    /// mode. `context` is the actor's own request: its session and user type judge the
+    /// actor's proof, as [`MfaService::step_up`] with
+    /// [`SensitiveAction::ResetUser`](crate::SensitiveAction::ResetUser) does (an admin
+    /// who must prove with a security key resets nobody on an app code), and its
+    /// organisation's settings set the window. Where levels differ by
+    /// user type, give the target's with [`ResetRequest::for_user_type`]: `TurnOff` is
+    /// checked against it (without it, against the context's).
     ///
     /// ```
     /// use mfa_kit::flow::oversight::ResetRequest;
@@ -73,7 +77,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         permissions: &impl Permissions,
         context: &SignInContext,
     ) -> Result<Outcome<Vec<Cleared>>, Error> {
-        let ResetRequest { org, actor, target, reason, mode } = reset;
+        let ResetRequest { org, actor, target, reason, mode, user_type } = reset;
         let filed = OrgId::new(org);
         same_org(Some(&filed), context)?;
         let now = self.now()?;
@@ -86,7 +90,16 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let reset = self
             .update(target, actor, &request, |record, now| {
                 let env = self.env(now, context);
-                Ok(flow::oversight::reset(record, &actor_record, reason, mode, permitted, &env))
+                let step = flow::oversight::reset_of_type(
+                    record,
+                    &actor_record,
+                    reason,
+                    mode,
+                    user_type,
+                    permitted,
+                    &env,
+                );
+                Ok(step)
             })
             .await;
         self.opened.forget(target);

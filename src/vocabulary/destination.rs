@@ -240,12 +240,14 @@ impl Destination {
         }
     }
 
-    /// A masked form for screens and audit logs: `•••••••678`, `s•••@e•••.com`.
+    /// A masked form for screens and audit logs: `•••678`, `s•••@e•••.com`. A number
+    /// shows its last three digits after three dots whatever its length, which the
+    /// mask does not tell.
     pub fn masked(&self) -> String {
         match self {
             Destination::Sms(number) => {
                 let shown = number.len().saturating_sub(3);
-                format!("{}{}", "•".repeat(shown), number.get(shown..).unwrap_or_default())
+                format!("•••{}", number.get(shown..).unwrap_or_default())
             }
             Destination::Email(address) => match address.split_once('@') {
                 Some((local, domain)) => {
@@ -520,7 +522,7 @@ mod tests {
 
     #[test]
     fn masked_forms_hide_most_of_the_address() {
-        assert_eq!(Destination::sms("+61412345678").unwrap().masked(), "•••••••••678");
+        assert_eq!(Destination::sms("+61412345678").unwrap().masked(), "•••678");
         assert_eq!(Destination::email("sarah@smith.example").unwrap().masked(), "s•••@s•••.example");
         assert_eq!(Destination::email("a@mail.smith.co.uk").unwrap().masked(), "a•••@m•••.uk");
         assert!(!format!("{:?}", Destination::sms("+61412345678").unwrap()).contains("412345"));

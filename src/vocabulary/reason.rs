@@ -20,7 +20,8 @@ pub enum Reason {
     AddressNotAllowed,
     /// The user type's level is "suggested" (R9).
     LevelSuggested,
-    /// The user type's level is "mandatory" (R9).
+    /// The user type's level is "mandatory" (R9), or the type must prove with a
+    /// phishing-resistant factor (R33), which needs MFA to prove with.
     LevelMandatory,
     /// The organisation's admin made MFA mandatory for everyone (R9).
     OrgEnforced,

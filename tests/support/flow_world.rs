@@ -6,12 +6,13 @@
 use mfa_kit::UserId;
 use mfa_kit::danger::PlaintextSealer;
 use mfa_kit::flow::recovery::{self, RecoveryCode};
-use mfa_kit::flow::security_key::{self, Assertion, NewKey};
+use mfa_kit::flow::security_key::{self, Assertion, CeremonyError, NewKey};
 use mfa_kit::flow::{self, Env, Rules};
 use mfa_kit::keyed_hash::HashKey;
 use mfa_kit::otp::{Secret, Totp, TotpParams};
 use mfa_kit::policy::{Policy, SignInContext};
-use mfa_kit::record::{CredentialId, UserRecord};
+use mfa_kit::record::{CredentialId, SecurityKey, UserRecord};
+use mfa_kit::relying_party::{CeremonyOptions, RegistrationUser, RelyingParty, RelyingPartyError};
 
 /// A step boundary (divisible by 30).
 pub const T0: u64 = 1_700_000_010 - 10;
@@ -54,6 +55,46 @@ pub fn signed(id: u8, counter: u32) -> Assertion {
         user_verified: true,
         backup_eligible: false,
         backup_state: false,
+    }
+}
+
+/// A relying party that trusts the browser, for the service's ceremonies: a
+/// registration's response is the key's id byte (`"7"`, as [`new_key`] makes it), an
+/// assertion's is `"id:counter"` (as [`signed`] makes it).
+pub struct TrustingParty;
+
+impl RelyingParty for TrustingParty {
+    fn start_registration(
+        &self,
+        _user: &RegistrationUser<'_>,
+        _registered: &[SecurityKey],
+    ) -> Result<CeremonyOptions, RelyingPartyError> {
+        Ok(CeremonyOptions::new("{\"publicKey\":{}}".into(), "registration".into()))
+    }
+
+    fn finish_registration(
+        &self,
+        _state: &str,
+        response: &str,
+    ) -> Result<Result<NewKey, CeremonyError>, RelyingPartyError> {
+        Ok(response.parse::<u8>().map(new_key).map_err(|_| CeremonyError::Malformed))
+    }
+
+    fn start_authentication(&self, _keys: &[SecurityKey]) -> Result<CeremonyOptions, RelyingPartyError> {
+        Ok(CeremonyOptions::new("{\"publicKey\":{}}".into(), "authentication".into()))
+    }
+
+    fn finish_authentication(
+        &self,
+        _state: &str,
+        response: &str,
+        _keys: &[SecurityKey],
+    ) -> Result<Result<Assertion, CeremonyError>, RelyingPartyError> {
+        let Some((id, counter)) = response.split_once(':') else { return Ok(Err(CeremonyError::Malformed)) };
+        let (Ok(id), Ok(counter)) = (id.parse::<u8>(), counter.parse::<u32>()) else {
+            return Ok(Err(CeremonyError::Malformed));
+        };
+        Ok(Ok(signed(id, counter)))
     }
 }
 
