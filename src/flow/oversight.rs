@@ -20,8 +20,8 @@ use crate::vocabulary::{Cleared, Method, Refusal, ResetMode, Revocation, Sensiti
 ///   set it up again themselves (seed 001). Refused (and audited) where the policy
 ///   forbids turning MFA off for the user ([`crate::policy::Policy::may_turn_off`]:
 ///   the user's level, not the organisation's switch that keeps users from turning it
-///   off themselves), judged with `env.context` made for the user's own type: where
-///   levels differ by user type, call [`reset_of_type`] with it.
+///   off themselves), judged with `env.context`'s user type: where levels differ by
+///   user type, call [`reset_of_type`] with the user's own.
 ///
 /// `env.context` is the admin's own request: its session and user type judge the
 /// admin's fresh proof, as [`super::step_up::check`] does for the admin before the
