@@ -68,19 +68,12 @@ impl FromStr for Algorithm {
     /// Parses `SHA1`, `SHA256` or `SHA512` in any letter case, with or without a
     /// hyphen after `SHA` (`sha-256`).
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        let mut compact = [0u8; 6];
-        let mut len = 0;
-        for byte in name.bytes().filter(|b| *b != b'-') {
-            if len == compact.len() {
-                return Err(ParamError::UnknownAlgorithm);
-            }
-            compact[len] = byte.to_ascii_uppercase();
-            len += 1;
-        }
-        match &compact[..len] {
-            b"SHA1" => Ok(Algorithm::Sha1),
-            b"SHA256" => Ok(Algorithm::Sha256),
-            b"SHA512" => Ok(Algorithm::Sha512),
+        let prefix = name.get(..3).filter(|prefix| prefix.eq_ignore_ascii_case("SHA"));
+        let Some(rest) = prefix.and_then(|_| name.get(3..)) else { return Err(ParamError::UnknownAlgorithm) };
+        match rest.strip_prefix('-').unwrap_or(rest) {
+            "1" => Ok(Algorithm::Sha1),
+            "256" => Ok(Algorithm::Sha256),
+            "512" => Ok(Algorithm::Sha512),
             _ => Err(ParamError::UnknownAlgorithm),
         }
     }
@@ -126,7 +119,10 @@ mod tests {
 
     #[test]
     fn refuses_unknown_names() {
-        for text in ["", "md5", "sha384", "sha1024", "SHA3-256", "sha 1"] {
+        for text in [
+            "", "md5", "sha384", "sha1024", "SHA3-256", "sha 1", "S-HA256", "SHA25-6", "SHA--1", "-SHA1",
+            "SHA1-",
+        ] {
             assert_eq!(text.parse::<Algorithm>(), Err(ParamError::UnknownAlgorithm), "{text}");
         }
     }

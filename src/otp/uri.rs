@@ -89,6 +89,10 @@ pub enum UriError {
     /// The URI is too long for a QR code: shorten the issuer or the account name.
     #[error("the URI is too long for a QR code: shorten the issuer or the account name")]
     TooLongForQr,
+    /// The parameters count time steps from an epoch T0 other than 0, which the Key
+    /// URI format cannot carry: an app reading it would count from 0 and never match.
+    #[error("a Key URI cannot carry an epoch T0 other than 0: apps count from the Unix epoch, so use T0 = 0")]
+    EpochNotZero,
 }
 
 impl From<ParamError> for UriError {
@@ -150,8 +154,13 @@ impl KeyUri {
     /// [`UriError::ColonInLabel`] if the issuer or account contains a colon;
     /// [`UriError::MissingAccount`] if the account is empty; [`UriError::TooLong`] if
     /// the URI would be longer than [`MAX_URI_LEN`] (what [`KeyUri::parse`] reads, and
-    /// far more than a QR code holds), with room left for any algorithm and digits.
+    /// far more than a QR code holds), with room left for any algorithm and digits;
+    /// [`UriError::EpochNotZero`] if `params` count from an epoch T0 other than 0,
+    /// which the format cannot carry.
     pub fn totp(issuer: &str, account: &str, secret: Secret, params: TotpParams) -> Result<KeyUri, UriError> {
+        if params.t0() != 0 {
+            return Err(UriError::EpochNotZero);
+        }
         let (issuer, account) = checked_label(issuer, account)?;
         KeyUri {
             kind: OtpKind::Totp { period: params.period() },

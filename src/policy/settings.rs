@@ -221,7 +221,9 @@ org_settings! {
         session_lifetime: u64 = super::SessionLimits::DEFAULT.lifetime, read by copy as u64, logged as seconds;
         /// The longest a signed-in session may go without a request, in seconds: 1 minute
         /// to the session lifetime, default 2 hours (or the session lifetime, if that is
-        /// shorter).
+        /// shorter). The settings keep one number: 2 hours beside a shorter lifetime is
+        /// taken as the default and becomes the lifetime when built or read, and stays
+        /// so when the lifetime grows later (set the limit again then).
         session_idle_timeout: u64 = super::SessionLimits::DEFAULT.idle_timeout,
             read by copy as u64, logged as seconds;
         /// The user types (the host's, as in [`OrgSettings::levels`]; `"*"` for every type)
@@ -234,7 +236,8 @@ org_settings! {
         /// account they lost to an attacker). Default `false`; the presets turn it on.
         recovery_code_ends_sessions: bool = false, read by copy as bool, logged as text;
         /// Whether security keys and passkeys (WebAuthn) may be used as a factor (default
-        /// `true`).
+        /// `true`). Settings that turn them off while listing types in
+        /// [`OrgSettingsBuilder::phishing_resistant_for`] do not build.
         allow_security_keys: bool = true, read by copy as bool, logged as text;
         /// The user types (the host's; `"*"` for every type) who must prove with a
         /// phishing-resistant factor, a security key or passkey: once they have one, app,
@@ -281,6 +284,15 @@ impl OrgSettingsBuilder {
     pub fn build(mut self) -> Result<OrgSettings, SettingsError> {
         self.draft.settle_defaults();
         self.draft.validate().map_err(SettingsError)?;
+        // A choice that contradicts itself is refused when made; settings stored so
+        // before still read (the rule then waits for keys to be allowed again).
+        if !self.draft.allow_security_keys && !self.draft.phishing_resistant_for.is_empty() {
+            return Err(SettingsError(
+                "user types cannot be required to prove with a security key (phishing_resistant_for) \
+                 while security keys are not allowed (allow_security_keys): allow them, or list no types"
+                    .into(),
+            ));
+        }
         Ok(self.draft)
     }
 }
@@ -768,12 +780,14 @@ mod tests {
             .session_idle_timeout(600)
             .sso_without_mfa(vec!["*".into()])
             .recovery_code_ends_sessions(true)
-            .allow_security_keys(false)
             .phishing_resistant_for(vec!["admin".into()])
             .offer_phishing_resistant(true)
             .presets(vec![Preset::NistAal2])
             .build()
             .unwrap();
+        // Keys off beside listed types does not build, but such settings stored before
+        // still read, and a change to them is logged as any other.
+        let after = OrgSettings { allow_security_keys: false, ..after };
         assert_eq!(after.grace_until(), Some(1_767_225_600));
         assert_eq!(after.principal_backup(), BackupRule::RequireDestination);
         assert!(!after.allow_sms_codes() && !after.allow_security_keys());

@@ -21,7 +21,8 @@ pub struct ServiceConfig {
     /// The name authenticator apps show beside the account (no colon).
     pub issuer: String,
     /// Parameters of new authenticators: SHA-1, 6 digits, 30 s unless you know every
-    /// user's app supports more.
+    /// user's app supports more; T0 must stay 0 (a Key URI cannot carry another, and
+    /// enrollment is refused as [`crate::service::Error::Misconfigured`]).
     pub totp_params: TotpParams,
     /// The length of new secrets in bytes (20: 160 bits, RFC 4226 §4).
     pub secret_len: usize,

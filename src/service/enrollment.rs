@@ -54,7 +54,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     ///
     /// # Errors
     /// [`Error::InvalidAccountName`] for an account name with a colon, [`Error::Sealer`],
-    /// [`Error::RandomSource`], and the other infrastructure failures.
+    /// [`Error::RandomSource`], [`Error::Misconfigured`] for new authenticators' parameters
+    /// a phone cannot be given (a period past the organisation's cap, an epoch T0 other
+    /// than 0), and the other infrastructure failures.
     pub async fn start_enrollment(
         &self,
         user: &UserId,
@@ -161,6 +163,12 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     ) -> Result<Option<Outcome<EnrollmentStart>>, Error> {
         // The organisation's settings were checked by the public call.
         let params = self.config.totp_params;
+        if params.t0() != 0 {
+            return Err(Error::Misconfigured(format!(
+                "new authenticators count from T0 = {}, which their QR code cannot carry: use T0 = 0",
+                params.t0()
+            )));
+        }
         if let Some(max) = self.policy.max_totp_period(context).filter(|max| params.period() > *max) {
             return Err(Error::Misconfigured(format!(
                 "new authenticators have a period of {} s, but the policy allows at most {max} s",
