@@ -114,8 +114,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 /// plays no part: HTTP/2 does not send it, and proxies rewrite it.
 ///
 /// The token is replaced at every change of a session's stage (password checked,
-/// second factor proved, enrollment confirmed, sign-out), so a token read before
-/// signing in is worth nothing after.
+/// second factor proved, enrollment confirmed by a session that had to enroll first,
+/// sign-out), so a token read before signing in is worth nothing after; a signed-in
+/// session that proves again or adds a factor keeps its token (its other tabs' forms
+/// still post).
 pub async fn csrf_protect(
     State(web): State<MfaWeb>,
     session: Session,

@@ -35,7 +35,9 @@ where
     type Rejection = GuardRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(MfaSession::new(session_of(parts).await?, MfaWeb::from_ref(state)))
+        let web = MfaWeb::from_ref(state);
+        let client = client_of(parts, &web);
+        Ok(MfaSession::new(session_of(parts).await?, web).with_client(client))
     }
 }
 
@@ -99,10 +101,10 @@ struct Admitted {
 }
 
 /// The state in a request's session, checked against the account (generation,
-/// lifetime, inactivity), or where to send the browser instead. A session that has
-/// ended is signed out here.
+/// sign-out; lifetime and inactivity once signed in), or where to send the browser
+/// instead. A session that has ended is signed out here.
 async fn admit(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<Admitted, GuardRejection> {
-    let session = MfaSession::new(session_of(parts).await?, web.clone());
+    let session = MfaSession::new(session_of(parts).await?, web.clone()).with_client(client_of(parts, web));
     let paths = &web.settings.paths;
     let Some(mut state) = session.state().await? else {
         return Err(GuardRejection::SignIn(paths.sign_in.clone()));
@@ -111,6 +113,10 @@ async fn admit(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<Adm
     let context = web.password_step_context(&state.user, &client).await?.with_session(state.facts());
     match web.accounts.check_session(&state.user, &context).await.map_err(WebError::from)? {
         SessionVerdict::Continue => {}
+        // A session not yet signed in waits the pending lifetime (`MfaSession::state`
+        // forgets it after that), not the signed-in session's limits.
+        SessionVerdict::Ended(SessionEnd::Inactive | SessionEnd::LifetimeReached)
+            if state.stage != Stage::SignedIn => {}
         verdict => {
             let ended = match verdict {
                 SessionVerdict::Ended(ended) => ended,

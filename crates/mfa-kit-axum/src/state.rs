@@ -19,6 +19,7 @@ use rand::TryRng;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use crate::client::Client;
 use crate::config::MfaWeb;
 use crate::csrf::CsrfToken;
 use crate::response::WebError;
@@ -205,6 +206,9 @@ impl Next {
 pub struct MfaSession {
     session: Session,
     web: MfaWeb,
+    /// The request's client, which the sign-in decision asked after an enrollment is
+    /// made for (its address, for an organisation's allowlist).
+    client: Option<Client>,
 }
 
 impl std::fmt::Debug for MfaSession {
@@ -214,9 +218,22 @@ impl std::fmt::Debug for MfaSession {
 }
 
 impl MfaSession {
-    /// Wraps a tower-sessions session.
+    /// Wraps a tower-sessions session. The extractor also gives it the request's
+    /// client ([`MfaSession::with_client`]); one made here without it asks the
+    /// service's decision after an enrollment as from no address.
     pub fn new(session: Session, web: MfaWeb) -> MfaSession {
-        MfaSession { session, web }
+        MfaSession { session, web, client: None }
+    }
+
+    /// The same session, for a request from `client` (its address and device): what
+    /// the organisation requires after an enrollment
+    /// ([`MfaSession::enrollment_confirmed`]) is asked for that request, as the next
+    /// sign-in's decision would be (an organisation's allowlist refuses a decision
+    /// asked from no address).
+    #[must_use]
+    pub fn with_client(mut self, client: Client) -> MfaSession {
+        self.client = Some(client);
+        self
     }
 
     /// The underlying session.
@@ -367,8 +384,10 @@ impl MfaSession {
     /// What the organisation requires of `user` before going on, as the sign-in
     /// decision says now: `(security key, backup)`; `None` if it says nothing of it.
     async fn required_next(&self, user: &UserId) -> Result<Option<(bool, bool)>, WebError> {
-        let client =
-            crate::client::Client { request: mfa_kit::RequestContext::default(), device_token: None };
+        // The request's own address (an organisation's allowlist refuses a decision
+        // asked from none); not its remembered device, which skips nothing here.
+        let request = self.client.as_ref().map(|client| client.request.clone()).unwrap_or_default();
+        let client = Client { request, device_token: None };
         let context = self.web.password_step_context(user, &client).await?;
         Ok(match self.web.accounts.decision(user, &context).await? {
             Some(Decision::Challenge { security_key_blocking, backup_blocking, .. }) => {
