@@ -17,7 +17,6 @@ use mfa_kit::clock::{Clock, ClockError, ManualClock};
 use mfa_kit::event::{AuditEvent, EventKind};
 use mfa_kit::otp::TotpParams;
 use mfa_kit::policy::{Decision, Policy, SignInContext, StandardPolicy, UserFacts};
-use mfa_kit::service::ServiceConfig;
 use mfa_kit::store::{InPlace, MemoryStore, Store, Version};
 use mfa_kit::{Reason, Refusal, RequestContext, UserId};
 
@@ -73,20 +72,35 @@ fn the_memory_store_keeps_a_change_made_in_place_as_a_save_would() {
 /// is accepted.
 #[test]
 fn a_verification_that_fails_midway_leaves_the_record_as_it_was() {
+    use mfa_kit::flow::{Env, Rules};
+
     let t0 = START + 600;
-    let mut config = ServiceConfig::new("Smith & Co Accounting");
-    config.totp_params = TotpParams::DEFAULT.with_t0(t0);
     let store = Arc::new(MemoryStore::new());
-    let shop = firm_with(store.clone(), |builder| builder.config(config));
+    let shop = firm_with(store.clone(), |builder| builder);
     let sarah = user("sarah");
-    // Sarah's app counts time steps from the same epoch (a key of the deployment's own).
-    shop.clock.set(t0 + 60);
-    let start = run(shop.mfa.start_enrollment(&sarah, "sarah", &office())).unwrap().unwrap();
-    let key = mfa_kit::otp::uri::KeyUri::parse(&start.uri).unwrap();
-    let phone = mfa_kit::otp::Totp::new(key.secret(), TotpParams::DEFAULT.with_t0(t0));
+    // Sarah's app counts time steps from an epoch of its own (a token a host drives
+    // `flow` for: a Key URI cannot carry it, so the service does not enroll such apps).
+    let params = TotpParams::DEFAULT.with_t0(t0);
+    let secret = mfa_kit::otp::Secret::generate().unwrap();
+    let phone = mfa_kit::otp::Totp::new(&secret, params);
     let code = |at: u64| phone.generate(at).unwrap().to_string();
-    let confirmed = run(shop.mfa.confirm_enrollment(&sarah, &[&code(t0 + 30), &code(t0 + 60)], &office()));
-    assert!(confirmed.unwrap().is_ok());
+    let (policy, context, rules) = (StandardPolicy::new(), office(), Rules::default());
+    let env = |now| Env { now, policy: &policy, context: &context, rules: &rules };
+    let mut record = mfa_kit::record::UserRecord::new(sarah.clone());
+    let sealed = mfa_kit::danger::PlaintextSealer.seal(&sarah, &secret).unwrap();
+    assert!(
+        mfa_kit::flow::enrollment::start(&mut record, sealed, params, "sarah", &env(t0 + 30)).outcome.is_ok()
+    );
+    let confirmed = mfa_kit::flow::enrollment::confirm(
+        &mut record,
+        &phone,
+        &[&code(t0 + 30), &code(t0 + 60)],
+        &env(t0 + 60),
+    );
+    assert!(confirmed.unwrap().outcome.is_ok());
+    let saved = run(store.save(record, None, Vec::new())).unwrap();
+    assert!(matches!(saved, mfa_kit::store::SaveOutcome::Saved(_)), "{saved:?}");
+    shop.clock.set(t0 + 60);
     // Wrong codes lock her out; then the clock reads before the epoch, and before the
     // lockout began: the clock rule voids the lockout (a change) before the code is read.
     for _ in 0..5 {
