@@ -401,10 +401,13 @@ fn hotp_look_ahead_and_the_next_counter() {
 // src/otp/uri.rs:3-12: "The format is the one Google Authenticator defined and
 // Microsoft Authenticator, Authy and 1Password read ... Parsing accepts what real apps
 // and libraries write". The URIs other tools write, beyond those in src/otp/uri.rs.
+/// A URI another tool writes, and its issuer, account, algorithm, digits and kind.
+type Written = (&'static str, Option<&'static str>, &'static str, Algorithm, u8, OtpKind);
+
 #[test]
 fn key_uris_as_other_tools_write_them() {
     let secret = Secret::from_base32("JBSWY3DPEHPK3PXP").unwrap();
-    let cases: &[(&str, Option<&str>, &str, Algorithm, u8, OtpKind)] = &[
+    let cases: &[Written] = &[
         // Google's Key URI format page, every parameter explicit.
         (
             "otpauth://totp/ACME%20Co:john.doe@email.com?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30",
