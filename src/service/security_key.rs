@@ -114,7 +114,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
 
     /// Checks the browser's signed `response` (the JSON of the `PublicKeyCredential`
     /// that `navigator.credentials.get()` gave) as the second factor: accepted at most
-    /// once, on any app server; a rejected one counts towards the lockout; a signature
+    /// once, on any app server; a rejected one counts towards the lockout (an answer to
+    /// a request a later one replaced, in another tab, too: it answers the wrong
+    /// challenge, and the later request is spent with it); a signature
     /// counter that went backwards is audited as a possibly cloned key and refused
     /// (see [`crate::flow::security_key`]). The proof is phishing-resistant
     /// ([`Proven::phishing_resistant`]).

@@ -173,7 +173,10 @@ pub enum Refusal {
     #[error("Your security key's answer was not accepted, so the key was not added. Try again.")]
     KeyNotRegistered,
     /// No security-key request is waiting for an answer (none was started, it was
-    /// answered already, or another one replaced it).
+    /// answered already, or a request of the other kind replaced it: a registration's
+    /// answer after a sign-in began). An answer to a sign-in request that a second one
+    /// replaced (another tab) answers the wrong challenge: [`Refusal::KeyRejected`],
+    /// counted as a replayed code is.
     #[error("No security-key request is waiting. Start again.")]
     NoCeremonyPending,
     /// The security-key request took too long to answer.

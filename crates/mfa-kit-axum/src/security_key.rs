@@ -18,8 +18,6 @@ use crate::response::{NoStore, status_for};
 /// [`Refusal::code`]). Either way `Cache-Control: no-store`: the options carry this
 /// ceremony's challenge.
 ///
-/// Security keys and passkeys (WebAuthn) between the page's script and the service.
-///
 /// Each ceremony is two requests from the page's script, both `POST` (each writes the
 /// user's record) and both behind [`crate::csrf_protect`] (send the session's token in
 /// the `X-CSRF-Token` header, or the form's `csrf_token` field):
@@ -85,7 +83,9 @@ fn json(status: StatusCode, body: String) -> Response {
 /// request's body, or as the [`KeyResponse::FIELD`] field of a URL-encoded form (so a
 /// plain form post, which the browser follows as a page, can carry it). Only read, not
 /// judged: a response that is not JSON, or not a WebAuthn response, is the service's to
-/// refuse ([`Refusal::Malformed`], not counted as a failure).
+/// refuse ([`Refusal::KeyResponseMalformed`], not counted as a failure); an empty or
+/// blank body, or a form without the field, is [`KeyResponseRejection::Missing`]
+/// (`400`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyResponse(pub String);
 
@@ -111,8 +111,8 @@ pub enum KeyResponseRejection {
     /// The body is longer than [`KeyResponse::MAX_BODY`] (`413`).
     #[error("The security key's response is too large.")]
     TooLarge,
-    /// A form without the [`KeyResponse::FIELD`] field, or a body that is not text
-    /// (`400`).
+    /// A form without the [`KeyResponse::FIELD`] field, or a body that is empty, blank
+    /// or not text (`400`).
     #[error("No security key response was sent. Try again.")]
     Missing,
 }

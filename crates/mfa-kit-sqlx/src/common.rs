@@ -63,15 +63,19 @@ pub enum Error {
         value: i64,
     },
     /// A table name is not a plain SQL identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 48
-    /// characters, optionally after one `schema.`).
+    /// characters, optionally after one `schema.`), or a part of it is a word SQL
+    /// reserves (`order`, `user`, `group`: a keyword of PostgreSQL or SQLite).
     #[error(
-        "the table name {0:?} is not a plain SQL identifier (letters, digits and _, at most 48 characters, optionally schema.table)"
+        "the table name {0:?} is not a plain SQL identifier (letters, digits and _, at most 48 characters, optionally schema.table, and no SQL keyword such as order or user)"
     )]
     InvalidTableName(String),
     /// Two of the table names are the same; the notice outbox's tables, named after the
-    /// audit table (`<audit>_relays`, `<audit>_notices`), count too.
+    /// audit table (`<audit>_relays`, `<audit>_notices`), count too, and so do the
+    /// indexes `migrate` makes, named after their table (`<records>_org`,
+    /// `<records>_org_without_mfa`, `<records>_without_mfa`, `<audit>_user_at`,
+    /// `<audit>_at`, `<audit>_org_at`, `<audit>_tx`).
     #[error(
-        "the records, audit and organisation settings tables, and the audit table's _relays and _notices tables, must have different names"
+        "the records, audit and organisation settings tables, the audit table's _relays and _notices tables, and the indexes named after the records and audit tables, must have different names"
     )]
     SameTableNames,
 }
@@ -115,7 +119,8 @@ impl TableNames {
     ///
     /// # Errors
     /// [`Error::InvalidTableName`] for a name that is not a plain identifier (so no name
-    /// can smuggle SQL), [`Error::SameTableNames`].
+    /// can smuggle SQL) or is an SQL keyword (`order`, `user`), [`Error::SameTableNames`]
+    /// for names that are the same, counting the tables and indexes named after them.
     pub fn custom(records: &str, audit: &str) -> Result<TableNames, Error> {
         let org_settings = match records.split_once('.') {
             Some((schema, _)) => format!("{schema}.{}", TableNames::DEFAULT_ORG_SETTINGS),
@@ -142,6 +147,7 @@ impl TableNames {
                     part.len() <= 48
                         && chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && !is_keyword(part)
                 });
             if !valid {
                 return Err(Error::InvalidTableName(name.clone()));
@@ -153,7 +159,17 @@ impl TableNames {
         let (relays, queue) = (format!("{}_relays", self.audit), format!("{}_notices", self.audit));
         let all = [self.records.as_str(), self.audit.as_str(), self.org_settings.as_str(), &relays, &queue];
         let clash = all.iter().enumerate().any(|(i, a)| all[i + 1..].iter().any(|b| same(a, b)));
-        if clash {
+        // Nor may a table take the name of an index `migrate` makes (an index and a
+        // table share one namespace in both databases): compared without the schema.
+        let bare = |name: &str| name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+        let (records, audit) = (bare(&self.records), bare(&self.audit));
+        let indexes: Vec<String> = ["_org", "_org_without_mfa", "_without_mfa"]
+            .iter()
+            .map(|suffix| format!("{records}{suffix}"))
+            .chain(["_user_at", "_at", "_org_at", "_tx"].iter().map(|suffix| format!("{audit}{suffix}")))
+            .collect();
+        let on_an_index = all.iter().any(|table| indexes.contains(&bare(table)));
+        if clash || on_an_index {
             return Err(Error::SameTableNames);
         }
         Ok(self)
@@ -172,6 +188,17 @@ impl TableNames {
     /// The organisation settings table.
     pub fn org_settings(&self) -> &str {
         &self.org_settings
+    }
+
+    /// The schemas the table names name (`schema.table`), each once.
+    pub(crate) fn schemas(&self) -> Vec<&str> {
+        let mut schemas: Vec<&str> = [&self.records, &self.audit, &self.org_settings]
+            .into_iter()
+            .filter_map(|name| name.split_once('.').map(|(schema, _)| schema))
+            .collect();
+        schemas.sort_unstable();
+        schemas.dedup();
+        schemas
     }
 
     /// The audit table's name without its schema, to name its indexes.
@@ -432,6 +459,198 @@ pub(crate) fn judged(new_version: Option<i64>) -> Result<SaveOutcome, Error> {
         Some(v) => Ok(SaveOutcome::Saved(Version(stored_u64("version", v, 1)?))),
         None => Ok(SaveOutcome::Conflict),
     }
+}
+
+/// Whether `word` is a keyword PostgreSQL reserves (its "reserved" and "reserved (can
+/// be function or type)" keywords) or SQLite knows, which a table name cannot be
+/// without quotes in one of them.
+fn is_keyword(word: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "abort",
+        "action",
+        "add",
+        "after",
+        "all",
+        "alter",
+        "always",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "attach",
+        "authorization",
+        "autoincrement",
+        "before",
+        "begin",
+        "between",
+        "binary",
+        "both",
+        "by",
+        "cascade",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "collation",
+        "column",
+        "commit",
+        "concurrently",
+        "conflict",
+        "constraint",
+        "create",
+        "cross",
+        "current",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "database",
+        "default",
+        "deferrable",
+        "deferred",
+        "delete",
+        "desc",
+        "detach",
+        "distinct",
+        "do",
+        "drop",
+        "each",
+        "else",
+        "end",
+        "escape",
+        "except",
+        "exclude",
+        "exclusive",
+        "exists",
+        "explain",
+        "fail",
+        "false",
+        "fetch",
+        "filter",
+        "first",
+        "following",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "generated",
+        "glob",
+        "grant",
+        "group",
+        "groups",
+        "having",
+        "if",
+        "ignore",
+        "ilike",
+        "immediate",
+        "in",
+        "index",
+        "indexed",
+        "initially",
+        "inner",
+        "insert",
+        "instead",
+        "intersect",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "key",
+        "last",
+        "lateral",
+        "leading",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "match",
+        "materialized",
+        "natural",
+        "no",
+        "not",
+        "nothing",
+        "notnull",
+        "null",
+        "nulls",
+        "of",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "others",
+        "outer",
+        "over",
+        "overlaps",
+        "partition",
+        "placing",
+        "plan",
+        "pragma",
+        "preceding",
+        "primary",
+        "query",
+        "raise",
+        "range",
+        "recursive",
+        "references",
+        "regexp",
+        "reindex",
+        "release",
+        "rename",
+        "replace",
+        "restrict",
+        "returning",
+        "right",
+        "rollback",
+        "row",
+        "rows",
+        "savepoint",
+        "select",
+        "session_user",
+        "set",
+        "similar",
+        "some",
+        "symmetric",
+        "system_user",
+        "table",
+        "tablesample",
+        "temp",
+        "temporary",
+        "then",
+        "ties",
+        "to",
+        "trailing",
+        "transaction",
+        "trigger",
+        "true",
+        "unbounded",
+        "union",
+        "unique",
+        "update",
+        "user",
+        "using",
+        "vacuum",
+        "values",
+        "variadic",
+        "verbose",
+        "view",
+        "virtual",
+        "when",
+        "where",
+        "window",
+        "with",
+        "without",
+    ];
+    KEYWORDS.contains(&word.to_ascii_lowercase().as_str())
 }
 
 #[cfg(test)]

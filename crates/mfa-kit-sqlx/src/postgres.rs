@@ -137,7 +137,12 @@ impl Sql {
                 format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org IS NULL AND at <= $1 ORDER BY at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"),
                 format!("DELETE FROM {audit} WHERE id IN (SELECT id FROM {audit} WHERE org = $3 AND at <= $1 ORDER BY at, id LIMIT $2 FOR UPDATE SKIP LOCKED)"),
             ],
-            migrate: vec![
+            // The schemas the tables name, if any, first.
+            migrate: tables
+                .schemas()
+                .into_iter()
+                .map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .chain([
                 // The records table's statements first, then the audit table's, as a save
                 // takes its locks (records, then audit): a migrate beside running saves
                 // cannot deadlock with them.
@@ -184,8 +189,7 @@ impl Sql {
                      settings TEXT NOT NULL, \
                      updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
                 ),
-            ]
-            .into_iter()
+            ])
             .chain(crate::notices::postgres_migrate(&tables))
             .collect(),
             tables,
@@ -215,8 +219,8 @@ impl PostgresStore {
     }
 
     /// Creates the tables and indexes if they do not exist (after an upgrade, the ones
-    /// the new version added). Many processes may call it at once: a transaction-scoped
-    /// advisory lock makes them take turns.
+    /// the new version added), and the schemas the table names name. Many processes may
+    /// call it at once: a transaction-scoped advisory lock makes them take turns.
     ///
     /// # Errors
     /// [`Error::Database`].
