@@ -212,12 +212,12 @@ fn uri_make(options: &Options) -> Result<Outcome, BadInput> {
         Some(_) => options.secret()?,
         None => Secret::generate()?,
     };
-    let uri = KeyUri::totp(
-        options.required("issuer")?,
-        options.required("account")?,
-        secret,
-        options.totp_params()?,
-    )?;
+    // The issuer is required: a blank one would vanish from the URI without a word.
+    let issuer = options.required("issuer")?;
+    if issuer.trim().is_empty() {
+        return Err(BadInput("--issuer must not be empty".into()));
+    }
+    let uri = KeyUri::totp(issuer, options.required("account")?, secret, options.totp_params()?)?;
     Ok(Outcome::Done(uri.to_uri().to_string()))
 }
 

@@ -80,7 +80,8 @@
 //! | `future_dated_voided` | `reading`; `voided`: list of `remembered_device`, `code`, `proof`, `pending_enrollment`, `lockout`, `send`, `enrollment_start`, `key_ceremony` |
 //!
 //! `outcome` is `success` or `failure`; `context.address` is an IP address or null,
-//! `context.device` the host's label or null; times are seconds since the Unix epoch.
+//! `context.device` the host's label or null, `context.org` the organisation the event
+//! is filed under (absent when none); times are seconds since the Unix epoch.
 //! `tests/event_format.rs` pins this form.
 
 mod sentence;

@@ -1,24 +1,14 @@
 //! The `totp` example against the command-line contract in the README ("The `totp` command").
 
-use std::path::PathBuf;
+#[path = "support/totp_command.rs"]
+mod totp_command;
+
 use std::process::{Command, Output};
+
+use totp_command::{totp, totp_binary};
 
 use mfa_kit::otp::{Algorithm, Digits, Hotp, Secret, Totp, TotpParams};
 use proptest::prelude::*;
-
-/// `cargo test` builds the examples next to the test binaries' folder.
-fn totp_binary() -> PathBuf {
-    let mut path = std::env::current_exe().expect("test binary path");
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    path.join("examples").join(format!("totp{}", std::env::consts::EXE_SUFFIX))
-}
-
-fn totp(args: &[&str]) -> Output {
-    Command::new(totp_binary()).args(args).output().expect("run the totp example")
-}
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -24,6 +24,7 @@ use std::convert::Infallible;
 use std::future::Future;
 
 use super::listing::StoredEvent;
+use super::memory::ShardRead;
 use super::{MemoryStore, Store};
 use crate::event::SecurityNotice;
 
@@ -290,7 +291,10 @@ impl MemoryStore {
 
 /// Each shard's events are read in the order they were appended (their ids grow with
 /// it) after the relay's cursor for that shard, under the relays' lock (taken before
-/// any shard's, as nothing takes them the other way round). A bounded trail that
+/// any shard's, as nothing takes them the other way round). The shards' events are
+/// taken smallest id first across the shards: each shard numbers its own, so this is
+/// the commit order within a shard and within one save, and between shards an order
+/// in which a busy shard never holds back another's older events. A bounded trail that
 /// dropped events the relay had not read counts them in [`NoticeStats::missed`].
 impl NoticeOutbox for MemoryStore {
     fn claim_notices(
@@ -302,13 +306,29 @@ impl NoticeOutbox for MemoryStore {
         let state = relays.0.entry(relay.to_string()).or_default();
         let shards = self.shard_count();
         state.cursors.resize(shards, None);
-        let mut budget = MAX_INTAKE as usize;
+        // Each shard's newer events, up to the whole intake each; then the intake's worth
+        // of them, smallest id first across the shards, so a busy shard does not hold
+        // back a quiet one's older events.
+        let reads: Vec<ShardRead> = (0..shards)
+            .map(|shard| self.shard_events_after(shard, state.cursors[shard], MAX_INTAKE as usize))
+            .collect();
+        let mut taken = vec![0usize; shards];
+        let mut read = 0;
+        while read < MAX_INTAKE as usize {
+            let next = (0..shards)
+                .filter_map(|shard| reads[shard].events.get(taken[shard]).map(|(raw, _)| (*raw, shard)))
+                .min();
+            let Some((_, shard)) = next else { break };
+            taken[shard] += 1;
+            read += 1;
+        }
         let mut left_behind = false;
-        for shard in 0..shards {
+        for (shard, read) in reads.into_iter().enumerate() {
             let after = state.cursors[shard];
-            let read = self.shard_events_after(shard, after, budget);
-            budget -= read.events.len();
-            left_behind |= read.more;
+            left_behind |= read.more || taken[shard] < read.events.len();
+            if taken[shard] == 0 {
+                continue;
+            }
             // Ids the cursor skips were dropped, or pruned: only those the shard dropped
             // to keep within its capacity are missed (pruning is the operator's choice).
             let expected = after.map_or(shard as u64, |a| a.saturating_add(shards as u64));
@@ -321,7 +341,7 @@ impl NoticeOutbox for MemoryStore {
                     state.missed = state.missed.saturating_add(count);
                 }
             }
-            for (raw, event) in read.events {
+            for (raw, event) in read.events.into_iter().take(taken[shard]) {
                 state.cursors[shard] = Some(raw);
                 let Some(notice) = event.kind.security_notice() else { continue };
                 let event = StoredEvent { id: MemoryStore::event_id(raw), event };
@@ -354,7 +374,6 @@ impl NoticeOutbox for MemoryStore {
                 attempt: queued.attempts,
             });
         }
-        let read = MAX_INTAKE as usize - budget;
         std::future::ready(Ok(Claimed { notices: claimed, read, caught_up: !left_behind }))
     }
 
