@@ -26,13 +26,20 @@ pub struct ServiceConfig {
     pub totp_params: TotpParams,
     /// The length of new secrets in bytes (20: 160 bits, RFC 4226 §4).
     pub secret_len: usize,
-    /// How many times a change is tried when the record changed meanwhile.
+    /// How many times a change is tried when the record changed meanwhile (0 reads
+    /// as 1).
     pub max_attempts: u32,
-    /// How many users' opened authenticator secrets the service keeps in memory
-    /// between calls (default 10,000), so the sealer (a KMS round trip) and the HMAC
-    /// key preparation run once per credential rather than once per code. An entry is
-    /// used only while the record still holds the same sealed secret. 0 keeps none:
-    /// every call opens the secret again.
+    /// About how many users' opened authenticator secrets the service keeps in memory
+    /// between calls (default 10,000; kept in 16 parts, so rounded up to a multiple of
+    /// 16), so the sealer (a KMS round trip) and the HMAC key preparation run once per
+    /// credential rather than once per code. An entry is used only while the record
+    /// still holds the same sealed secret. 0 keeps none: every call opens the secret
+    /// again (once per call, whatever its retries).
+    ///
+    /// A cached secret is used without asking the sealer: a sealer that is down, or a
+    /// key revoked in the KMS, does not stop users whose secrets are cached until
+    /// their record changes or the service is built again. Set 0 where the KMS must be
+    /// able to cut sign-ins off at once.
     pub secret_cache: usize,
     /// The transitions' rules: drift window, confirmation, SMS and e-mail limits,
     /// recovery-code count.

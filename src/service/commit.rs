@@ -214,7 +214,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                 return done;
             }
         }
-        let mut pending: Option<Arc<[OpenedSecret]>> = None;
+        // What this call opened, kept across its retries: no sealer call while a change
+        // is retried (but for a secret a retry finds that an earlier attempt did not).
+        let (mut pending, mut credentials): (Option<Arc<[OpenedSecret]>>, _) = (None, None);
         for attempt in 0..self.attempts() {
             let mut attempt = self.begin_attempt(user, attempt, first).await?;
             let record = &attempt.record;
@@ -223,7 +225,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                     // A sign-in finds them in the cache: no future to make for that.
                     match self.opened.get(user, record.authenticators()) {
                         Some(cached) => Some(cached),
-                        None => Some(self.open_authenticators(user, record.authenticators()).await?),
+                        None => Some(
+                            self.open_authenticators(user, record.authenticators(), &mut credentials).await?,
+                        ),
                     }
                 }
                 Which::Pending => match record.pending_enrollment() {

@@ -276,12 +276,16 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// [`Error::Sealer`] if a secret does not open (it stays as it was), and
     /// infrastructure failures.
     pub async fn reseal(&self, user: &UserId) -> Result<bool, Error> {
+        // Each secret is opened and sealed again once per call, kept across retries: a
+        // retry calls the sealer only for a secret the earlier attempts did not hold.
+        let mut resealed: Vec<(crate::seal::SealedSecret, crate::seal::SealedSecret)> = Vec::new();
         for _ in 0..self.attempts() {
             let mut attempt = self.begin(user).await?;
-            let mut resealed = Vec::new();
             for held in flow::enrollment::sealed_secrets(&attempt.record) {
-                let fresh = self.sealer.seal(user, &self.sealer.open(user, &held).await?).await?;
-                resealed.push((held, fresh));
+                if resealed.iter().all(|(old, _)| *old != held) {
+                    let fresh = self.sealer.seal(user, &self.sealer.open(user, &held).await?).await?;
+                    resealed.push((held, fresh));
+                }
             }
             let step = flow::enrollment::reseal(&mut attempt.record, &resealed);
             if let Some(outcome) = self.commit(attempt, user, &RequestContext::default(), step).await? {
