@@ -59,6 +59,10 @@ pub fn remember(
         if let Some(refused) = draft.refuse_address(env) {
             return Ok(Err(refused));
         }
+        // A frozen account hears that it is frozen, even with no factor left to use.
+        if let Some(frozen) = super::disown::refuse_frozen(draft.get()) {
+            return Ok(Err(frozen));
+        }
         if !super::has_mfa(draft.get(), env) {
             return Ok(Err(Refusal::NotEnrolled));
         }

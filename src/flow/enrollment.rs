@@ -325,14 +325,17 @@ fn recent(at: u64, now: u64) -> bool {
 ///
 /// # Errors
 /// The [`Refusal`] during a lockout, when the factor is disabled, from an address off
-/// the allowlist, and [`Refusal::FreshProofRequired`] without a fresh proof.
+/// the allowlist, [`Refusal::Forbidden`] for a user who may not set up MFA here (a
+/// single sign-on user whose provider does MFA: the key of an enrollment opened
+/// before is not shown), and [`Refusal::FreshProofRequired`] without a fresh proof.
 pub fn resume<'r>(
     record: &'r UserRecord,
     account: &str,
     adding: Option<&str>,
     env: &Env<'_>,
 ) -> Outcome<Option<&'r PendingEnrollment>> {
-    if let Some(refused) = env.policy.refuse_request(env.context, env.now) {
+    let unavailable = || env.policy.mfa_unavailable(env.context).map(Refusal::Forbidden);
+    if let Some(refused) = env.policy.refuse_request(env.context, env.now).or_else(unavailable) {
         return Err(refused);
     }
     if let Some(refused) = record.failures.refusal_at(env.now) {
