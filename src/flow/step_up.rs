@@ -17,7 +17,8 @@
 //! ([`crate::policy::SessionFacts::proved_at`]): a code typed in another browser does
 //! not make this one fresh, and a session that never proved a second factor (let in by
 //! a remembered device) is never fresh. A session that has ended because the account's
-//! protection changed ([`super::session`]) may do nothing at all. Only a context
+//! protection changed ([`super::session`]) may do nothing at all, and no session may
+//! while the user's second factor is locked out or disabled ([`StepUp::Locked`]). Only a context
 //! without a session (a host without sessions) falls back on the most recent proof in
 //! the user's record, from any session.
 //!
@@ -56,6 +57,11 @@ pub enum StepUp {
     /// The account's MFA changes are frozen after a "this wasn't me" link
     /// ([`super::disown`]): nothing sensitive may be done until an admin's reset.
     Frozen,
+    /// The user's second factor is locked out after wrong codes, or disabled by the
+    /// hard limit ([`Refusal::LockedOut`], [`Refusal::Disabled`]): a proof made before
+    /// does not carry a sensitive action through it (as it does not carry an admin's
+    /// reset); wait for the lockout's end, or an admin's reset.
+    Locked(Refusal),
 }
 
 impl StepUp {
@@ -72,6 +78,7 @@ impl StepUp {
             StepUp::EnrollFirst => Some(Refusal::NotEnrolled),
             StepUp::SignInAgain(ended) => Some(Refusal::SessionEnded(*ended)),
             StepUp::Frozen => Some(Refusal::AccountFrozen),
+            StepUp::Locked(refusal) => Some(refusal.clone()),
         }
     }
 }
@@ -85,6 +92,9 @@ pub fn check(record: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Ste
     }
     if super::disown::refuse_frozen(record).is_some() {
         return StepUp::Frozen;
+    }
+    if let Some(locked) = record.failures.refusal_at(env.now) {
+        return StepUp::Locked(locked);
     }
     if !super::has_mfa(record, env) {
         return if action.adds_a_factor() { StepUp::Proceed { proof: None } } else { StepUp::EnrollFirst };
@@ -141,7 +151,8 @@ fn weakness(method: Method) -> u8 {
 /// Whether the record's user may do the host's own sensitive `action` now, as
 /// [`check`] with [`SensitiveAction::Host`], with what to audit: `host_action_allowed`
 /// (with the action's name) when it may proceed, `host_action_refused` when the session
-/// has ended or the account's changes are frozen, nothing when the answer only asks for
+/// has ended, the account's changes are frozen or its second factor is locked out or
+/// disabled, nothing when the answer only asks for
 /// a proof first ([`StepUp::Prove`], [`StepUp::EnrollFirst`]). Changes nothing: the
 /// driver appends the events ([`crate::store::Store::append_events`]).
 pub fn host_action(record: &UserRecord, action: &HostAction, env: &Env<'_>) -> (StepUp, Events) {
@@ -149,7 +160,7 @@ pub fn host_action(record: &UserRecord, action: &HostAction, env: &Env<'_>) -> (
     let action = action.as_str().to_string();
     let event = match &answer {
         StepUp::Proceed { .. } => Some(EventKind::HostActionAllowed { action }),
-        StepUp::SignInAgain(_) | StepUp::Frozen => {
+        StepUp::SignInAgain(_) | StepUp::Frozen | StepUp::Locked(_) => {
             let refusal = answer.refusal().map(|refusal| refusal.code().to_string()).unwrap_or_default();
             Some(EventKind::HostActionRefused { action, refusal })
         }

@@ -228,7 +228,8 @@ impl FailureState {
         self.consecutive
     }
 
-    /// The end of the current or last lockout.
+    /// The end of the current lockout; `None` once it has been lifted (at the first
+    /// request after its end, or by a success or a reset) or when none ran.
     pub fn locked_until(&self) -> Option<u64> {
         self.locked_until.get()
     }
@@ -689,8 +690,9 @@ impl UserRecord {
         if !self.authenticators.is_empty() {
             methods.push(Method::Totp);
         }
-        for method in self.oob.methods() {
-            if !methods.contains(&method) {
+        // SMS before e-mail, whichever destination was added first.
+        for method in [Method::Sms, Method::Email] {
+            if self.oob.methods().any(|held| held == method) {
                 methods.push(method);
             }
         }

@@ -261,9 +261,12 @@ impl LockoutRule {
         LockoutRule { max_failures: 5, lock_seconds: 900, max_lock_seconds: 86_400, hard_limit: 100 };
 
     /// The same rule with `max_failures` wrong codes per lockout and `lock_seconds` for
-    /// the first one.
+    /// the first one (the longest lockout is then the default's day, or `lock_seconds`
+    /// if that is longer).
     pub const fn new(max_failures: u32, lock_seconds: u64) -> LockoutRule {
-        LockoutRule { max_failures, lock_seconds, ..LockoutRule::DEFAULT }
+        let longest = LockoutRule::DEFAULT.max_lock_seconds;
+        let max_lock_seconds = if lock_seconds > longest { lock_seconds } else { longest };
+        LockoutRule { max_failures, lock_seconds, max_lock_seconds, ..LockoutRule::DEFAULT }
     }
 
     /// The same rule with another hard limit.

@@ -1455,6 +1455,8 @@ fn step_up_answer(answer: StepUp, back: &str) -> Option<Response> {
         // After "This wasn't me", until an admin's reset: the host's own sensitive
         // actions (a new password) are refused like the service's.
         StepUp::Frozen => Some(refused_page("Changes are frozen", &Refusal::AccountFrozen)),
+        // Locked out by wrong codes (or disabled): nothing sensitive until it ends.
+        StepUp::Locked(refusal) => Some(refused_page("Your two-step verification is locked", &refusal)),
         // Go ahead, or let the action give its own refusal (an admin without MFA).
         _ => None,
     }
