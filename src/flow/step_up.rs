@@ -18,9 +18,9 @@
 //! not make this one fresh, and a session that never proved a second factor (let in by
 //! a remembered device) is never fresh. A session that has ended because the account's
 //! protection changed ([`super::session`]) may do nothing at all, and no session may
-//! while the user's second factor is locked out or disabled ([`StepUp::Locked`]). Only a context
-//! without a session (a host without sessions) falls back on the most recent proof in
-//! the user's record, from any session.
+//! while the user's second factor is locked out or disabled ([`StepUp::Locked`]). Only
+//! a context without a session (a host without sessions) falls back on the most recent
+//! proof in the user's record, from any session.
 //!
 //! A user with no second factor yet may set up the first one without a proof: there is
 //! nothing to prove with, and the sign-in decision already asks for enrollment where
