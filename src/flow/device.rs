@@ -59,13 +59,8 @@ pub fn remember(
         if let Some(refused) = draft.refuse_address(env) {
             return Ok(Err(refused));
         }
-        // A frozen account hears that it is frozen, even with no factor left to use.
-        if let Some(frozen) = super::disown::refuse_frozen(draft.get()) {
-            return Ok(Err(frozen));
-        }
-        if !super::has_mfa(draft.get(), env) {
-            return Ok(Err(Refusal::NotEnrolled));
-        }
+        // Step-up refuses a frozen account, a locked factor and a user with no MFA
+        // (`NotEnrolled`), in that order, before it asks for a fresh proof.
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RememberDevice, env) {
             return Ok(Err(refused));
         }

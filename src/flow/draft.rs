@@ -150,6 +150,11 @@ impl<'r> Draft<'r> {
     /// not allow (the allowlist covers set-up, not only proofs), or for a user who may
     /// not set up MFA here at all (single sign-on users whose provider does MFA).
     pub(crate) fn refuse_address(&self, env: &Env<'_>) -> Option<Refusal> {
+        Draft::refuse_setting_up(env)
+    }
+
+    /// [`Draft::refuse_address`], for a transition that only reads the record.
+    pub(crate) fn refuse_setting_up(env: &Env<'_>) -> Option<Refusal> {
         env.policy
             .refuse_request(env.context, env.now)
             .or_else(|| env.policy.mfa_unavailable(env.context).map(Refusal::Forbidden))

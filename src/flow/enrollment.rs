@@ -334,8 +334,7 @@ pub fn resume<'r>(
     adding: Option<&str>,
     env: &Env<'_>,
 ) -> Outcome<Option<&'r PendingEnrollment>> {
-    let unavailable = || env.policy.mfa_unavailable(env.context).map(Refusal::Forbidden);
-    if let Some(refused) = env.policy.refuse_request(env.context, env.now).or_else(unavailable) {
+    if let Some(refused) = Draft::refuse_setting_up(env) {
         return Err(refused);
     }
     if let Some(refused) = record.failures.refusal_at(env.now) {

@@ -120,9 +120,8 @@ fn kept_reason(reason: &str) -> String {
 
 /// Why this reset of `record`'s user by `actor` is refused, if it is: in the order an
 /// admin would fix them (permission, a reason, someone else, the actor's own fresh
-/// proof, the mode).
-/// Why the reset is refused, if it is: the actor judged in `env` (the admin's request),
-/// the mode in `target` (the same, made for the target's user type).
+/// proof, the mode). The actor is judged in `env` (the admin's request), the mode in
+/// `target` (the same, made for the target's user type).
 fn reset_refusal(
     record: &UserRecord,
     actor: &UserRecord,
@@ -257,9 +256,7 @@ impl<'a> SettingsChange<'a> {
 /// set up, disabled by the hard limit or locked out (a proof made before that does not
 /// carry a privileged action through it), or none proved within the step-up window.
 fn actor_refusal(actor: &UserRecord, action: SensitiveAction, env: &Env<'_>) -> Option<Refusal> {
-    if let Some(locked) = actor.failures.refusal_at(env.now) {
-        return Some(locked);
-    }
+    // Step-up answers a locked-out or disabled factor too (`StepUp::Locked`).
     match super::step_up::check(actor, action, env) {
         StepUp::EnrollFirst => Some(Refusal::ActorWithoutMfa),
         other => other.refusal(),

@@ -25,7 +25,7 @@ use crate::event::EventKind;
 use crate::keyed_hash::HashKey;
 use crate::otp::SecretError;
 use crate::record::{RecoveryCodes, RecoveryEntry, UserRecord};
-use crate::vocabulary::{Method, Refusal, RejectionReason, SensitiveAction, UserId};
+use crate::vocabulary::{Method, RejectionReason, SensitiveAction, UserId};
 
 /// The symbols of a recovery code: digits and capitals without 0, 1, I, L and O.
 pub(crate) const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -177,13 +177,8 @@ pub fn generate(
         if let Some(refused) = draft.refuse_address(env) {
             return Ok(Err(refused));
         }
-        // A frozen account hears that it is frozen, even with no factor left to use.
-        if let Some(frozen) = super::disown::refuse_frozen(draft.get()) {
-            return Ok(Err(frozen));
-        }
-        if !super::has_mfa(draft.get(), env) {
-            return Ok(Err(Refusal::NotEnrolled));
-        }
+        // Step-up refuses a frozen account, a locked factor and a user with no MFA
+        // (`NotEnrolled`), in that order, before it asks for a fresh proof.
         if let Some(refused) = super::step_up::require(draft, SensitiveAction::RegenerateRecoveryCodes, env) {
             return Ok(Err(refused));
         }
@@ -244,6 +239,7 @@ pub fn redeem(record: &mut UserRecord, key: &HashKey, input: &str, env: &Env<'_>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocabulary::Refusal;
     use proptest::prelude::*;
 
     #[test]

@@ -152,9 +152,9 @@ fn weakness(method: Method) -> u8 {
 /// [`check`] with [`SensitiveAction::Host`], with what to audit: `host_action_allowed`
 /// (with the action's name) when it may proceed, `host_action_refused` when the session
 /// has ended, the account's changes are frozen or its second factor is locked out or
-/// disabled, nothing when the answer only asks for
-/// a proof first ([`StepUp::Prove`], [`StepUp::EnrollFirst`]). Changes nothing: the
-/// driver appends the events ([`crate::store::Store::append_events`]).
+/// disabled, nothing when the answer only asks for a proof first ([`StepUp::Prove`],
+/// [`StepUp::EnrollFirst`]). Changes nothing: the driver appends the events
+/// ([`crate::store::Store::append_events`]).
 pub fn host_action(record: &UserRecord, action: &HostAction, env: &Env<'_>) -> (StepUp, Events) {
     let answer = check(record, SensitiveAction::Host, env);
     let action = action.as_str().to_string();

@@ -37,9 +37,9 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
     /// actor's proof, as [`MfaService::step_up`] with
     /// [`SensitiveAction::ResetUser`](crate::SensitiveAction::ResetUser) does (an admin
     /// who must prove with a security key resets nobody on an app code), and its
-    /// organisation's settings set the window. Where levels differ by
-    /// user type, give the target's with [`ResetRequest::for_user_type`]: `TurnOff` is
-    /// checked against it (without it, against the context's).
+    /// organisation's settings set the window. Where levels differ by user type, give
+    /// the target's with [`ResetRequest::for_user_type`]: `TurnOff` is checked against
+    /// it (without it, against the context's).
     ///
     /// ```
     /// use mfa_kit::flow::oversight::ResetRequest;
@@ -90,7 +90,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
         let reset = self
             .update(target, actor, &request, |record, now| {
                 let env = self.env(now, context);
-                let step = flow::oversight::reset_of_type(
+                Ok(flow::oversight::reset_of_type(
                     record,
                     &actor_record,
                     reason,
@@ -98,8 +98,7 @@ impl<S: Store, K: SecretSealer> MfaService<S, K> {
                     user_type,
                     permitted,
                     &env,
-                );
-                Ok(step)
+                ))
             })
             .await;
         self.opened.forget(target);

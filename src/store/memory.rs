@@ -222,9 +222,10 @@ impl MemoryStore {
     /// An empty store that keeps up to about `capacity` audit events, spread over its
     /// 16 shards: the newest `capacity / 16` of each shard or more, since a shard keeps
     /// whole chunks of 256 events (its share rounded up to whole chunks, at least one,
-    /// and the chunk being filled: a small capacity keeps up to 512 per shard). Each user's events are kept in that user's shard, so one
-    /// user's events beyond about `capacity / 16` push out their own oldest (and other
-    /// users' of the same shard): the bound is per shard, not for the whole store.
+    /// and the chunk being filled: a small capacity keeps up to 512 per shard). Each
+    /// user's events are kept in that user's shard, so one user's events beyond about
+    /// `capacity / 16` push out their own oldest (and other users' of the same shard):
+    /// the bound is per shard, not for the whole store.
     /// `usize::MAX` keeps every event.
     pub fn with_audit_capacity(capacity: usize) -> MemoryStore {
         let per_shard = capacity / MemoryStore::SHARDS;

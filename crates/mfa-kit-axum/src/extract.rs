@@ -104,7 +104,8 @@ struct Admitted {
 /// sign-out; lifetime and inactivity once signed in), or where to send the browser
 /// instead. A session that has ended is signed out here.
 async fn admit(parts: &mut Parts, web: &MfaWeb, allowed: &[Stage]) -> Result<Admitted, GuardRejection> {
-    let session = MfaSession::new(session_of(parts).await?, web.clone()).with_client(client_of(parts, web));
+    // Only read and signed out here: the client, read once below, goes to the context.
+    let session = MfaSession::new(session_of(parts).await?, web.clone());
     let paths = &web.settings.paths;
     let Some(mut state) = session.state().await? else {
         return Err(GuardRejection::SignIn(paths.sign_in.clone()));

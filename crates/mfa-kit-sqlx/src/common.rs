@@ -161,7 +161,7 @@ impl TableNames {
         let clash = all.iter().enumerate().any(|(i, a)| all[i + 1..].iter().any(|b| same(a, b)));
         // Nor may a table take the name of an index `migrate` makes (an index and a
         // table share one namespace in both databases): compared without the schema.
-        let bare = |name: &str| name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+        let bare = |name: &str| bare_name(name).to_ascii_lowercase();
         let (records, audit) = (bare(&self.records), bare(&self.audit));
         let indexes: Vec<String> = ["_org", "_org_without_mfa", "_without_mfa"]
             .iter()
@@ -203,13 +203,18 @@ impl TableNames {
 
     /// The audit table's name without its schema, to name its indexes.
     pub(crate) fn audit_bare(&self) -> &str {
-        self.audit.rsplit('.').next().unwrap_or(&self.audit)
+        bare_name(&self.audit)
     }
 
     /// The records table's name without its schema, to name its indexes.
     pub(crate) fn records_bare(&self) -> &str {
-        self.records.rsplit('.').next().unwrap_or(&self.records)
+        bare_name(&self.records)
     }
+}
+
+/// A table name without its schema.
+fn bare_name(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
 }
 
 /// An audit event as the columns of its row.
