@@ -2226,21 +2226,6 @@ fn counting_service(
     (mfa, clock, sealer)
 }
 
-fn enroll_on<K: mfa_kit::seal::SecretSealer>(
-    mfa: &mfa_kit::service::MfaService<MemoryStore, K>,
-    clock: &mfa_kit::clock::ManualClock,
-    who: &mfa_kit::UserId,
-) -> Phone {
-    let start = run(mfa.start_enrollment(who, "x@y", &office())).unwrap().unwrap();
-    let phone = Phone::scan(&start.uri, clock);
-    let first = phone.code();
-    clock.advance(30);
-    let second = phone.code();
-    run(mfa.confirm_enrollment(who, &[&first, &second], &office())).unwrap().unwrap();
-    clock.advance(30);
-    phone
-}
-
 // src/service/builder.rs:31-36: "How many users' opened authenticator secrets the service
 // keeps in memory between calls (default 10,000), so the sealer ... run[s] once per
 // credential rather than once per code. ... 0 keeps none: every call opens the secret

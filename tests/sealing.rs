@@ -12,7 +12,7 @@ use mfa_kit::event::{AuditOutcome, EventKind, MemoryAuditLog};
 use mfa_kit::otp::Secret;
 use mfa_kit::seal::{SealError, SealedSecret, SecretSealer};
 use mfa_kit::service::MfaService;
-use mfa_kit::store::{MemoryStore, Store};
+use mfa_kit::store::MemoryStore;
 
 /// A sealer with two keys, sealing with whichever is current (an XOR "cipher" keyed by
 /// the key id and bound to the user: enough to tell keys apart in a test).
@@ -44,24 +44,6 @@ impl SecretSealer for RotatingSealer {
     }
 }
 
-/// Enrolls a user with two consecutive codes, as `Firm::enroll` does for a service on
-/// any sealer (the harness's `Firm` is on `PlaintextSealer`), and returns their phone.
-fn enroll<S: Store, K: SecretSealer>(mfa: &MfaService<S, K>, clock: &ManualClock, who: &UserId) -> Phone {
-    run(async {
-        let start =
-            mfa.start_enrollment(who, &format!("{who}@smith.example"), &office()).await.unwrap().unwrap();
-        let phone = Phone::scan(&start.uri, clock);
-        let first = phone.code();
-        clock.advance(30);
-        let second = phone.code();
-        let outcome = mfa.confirm_enrollment(who, &[&first, &second], &office()).await.unwrap();
-        assert!(outcome.is_ok(), "{outcome:?}");
-        // The next sign-in is a step later, as in life.
-        clock.advance(30);
-        phone
-    })
-}
-
 #[test]
 fn resealing_rotates_the_key_and_the_authenticator_keeps_working() {
     let sealer = std::sync::Arc::new(RotatingSealer { current: Mutex::new("key-2025") });
@@ -81,7 +63,7 @@ fn resealing_rotates_the_key_and_the_authenticator_keeps_working() {
         .audit(audit.clone())
         .build();
     let sarah = user("sarah");
-    let phone = enroll(&mfa, &clock, &sarah);
+    let phone = enroll_on(&mfa, &clock, &sarah);
     // A replacement set up on a new phone, not yet confirmed: its secret is sealed too.
     let started = run(mfa.start_enrollment(&sarah, "sarah@smith.example", &office())).unwrap();
     assert!(started.is_ok(), "{started:?}");
@@ -126,7 +108,7 @@ fn a_firm_rotates_its_sealing_key_and_nobody_notices() {
     let sarah = user("sarah");
 
     let before = service(AeadSealer::new("2025", [1; 32]));
-    let phone = enroll(&before, &clock, &sarah);
+    let phone = enroll_on(&before, &clock, &sarah);
     let stored = run(before.record(&sarah)).unwrap();
     let sealed = stored.totp().unwrap().sealed_secret();
     assert_eq!(sealed.key_id(), "2025");

@@ -110,18 +110,6 @@ fn service<S: Store>(store: S, sealer: Counting, cache: usize) -> (MfaService<S,
     (mfa, clock)
 }
 
-/// Enrolls `who` with two consecutive codes on a service over any store and sealer.
-fn enroll<S: Store, K: SecretSealer>(mfa: &MfaService<S, K>, clock: &ManualClock, who: &UserId) -> Phone {
-    let start = run(mfa.start_enrollment(who, &format!("{who}@smith.example"), &office())).unwrap().unwrap();
-    let phone = Phone::scan(&start.uri, clock);
-    let first = phone.code();
-    clock.advance(30);
-    let second = phone.code();
-    run(mfa.confirm_enrollment(who, &[&first, &second], &office())).unwrap().unwrap();
-    clock.advance(30);
-    phone
-}
-
 // ---------------------------------------------------------------------------------
 // Broken promises
 // ---------------------------------------------------------------------------------
@@ -136,14 +124,14 @@ fn reseal_makes_no_sealer_call_while_its_change_is_retried() {
     let sealer = Counting::new();
     let (mfa, clock) = service(Conflicting::default(), sealer.clone(), 10_000);
     let sarah = user("sarah");
-    enroll(&mfa, &clock, &sarah);
+    enroll_on(&mfa, &clock, &sarah);
     *sealer.key_id.lock().unwrap() = "key-2";
 
     // Without a conflict: one open and one seal for the one authenticator.
     let (other, other_clock) = service(Conflicting::default(), sealer.clone(), 10_000);
     let tom = user("tom");
     *sealer.key_id.lock().unwrap() = "key-1";
-    enroll(&other, &other_clock, &tom);
+    enroll_on(&other, &other_clock, &tom);
     *sealer.key_id.lock().unwrap() = "key-2";
     let before = sealer.calls();
     assert!(run(other.reseal(&tom)).unwrap());
@@ -172,7 +160,7 @@ fn a_retried_sign_in_opens_the_secret_once_even_without_a_cache() {
     let sealer = Counting::new();
     let (mfa, clock) = service(Conflicting::default(), sealer.clone(), 0);
     let sarah = user("sarah");
-    let phone = enroll(&mfa, &clock, &sarah);
+    let phone = enroll_on(&mfa, &clock, &sarah);
     mfa.store().conflicts.store(1, SeqCst);
     let before = sealer.opens.load(SeqCst);
     assert!(run(mfa.verify_code(&sarah, &phone.code(), &office())).unwrap().is_ok());
@@ -193,7 +181,7 @@ fn a_secret_cache_of_one_is_rounded_up_to_sixteen_users() {
     let sealer = Counting::new();
     let (mfa, clock) = service(MemoryStore::new(), sealer.clone(), 1);
     let users: Vec<UserId> = (0..20).map(|n| user(&format!("user-{n}"))).collect();
-    let phones: Vec<Phone> = users.iter().map(|who| enroll(&mfa, &clock, who)).collect();
+    let phones: Vec<Phone> = users.iter().map(|who| enroll_on(&mfa, &clock, who)).collect();
     clock.advance(30);
     for (who, phone) in users.iter().zip(&phones) {
         assert!(run(mfa.verify_code(who, &phone.code(), &office())).unwrap().is_ok());
@@ -219,7 +207,7 @@ fn a_cached_secret_signs_in_without_the_sealer_and_a_cache_of_0_cuts_it_off() {
     let sealer = Counting::new();
     let (mfa, clock) = service(MemoryStore::new(), sealer.clone(), 10_000);
     let sarah = user("sarah");
-    let phone = enroll(&mfa, &clock, &sarah);
+    let phone = enroll_on(&mfa, &clock, &sarah);
     assert!(run(mfa.verify_code(&sarah, &phone.code(), &office())).unwrap().is_ok());
     clock.advance(30);
     sealer.down.store(true, SeqCst);
@@ -230,7 +218,7 @@ fn a_cached_secret_signs_in_without_the_sealer_and_a_cache_of_0_cuts_it_off() {
 
     let sealer = Counting::new();
     let (mfa, clock) = service(MemoryStore::new(), sealer.clone(), 0);
-    let phone = enroll(&mfa, &clock, &sarah);
+    let phone = enroll_on(&mfa, &clock, &sarah);
     assert!(run(mfa.verify_code(&sarah, &phone.code(), &office())).unwrap().is_ok());
     clock.advance(30);
     sealer.down.store(true, SeqCst);
@@ -329,7 +317,7 @@ fn reseal_without_the_old_key_fails_closed_and_changes_nothing() {
         |sealer: AeadSealer| MfaService::builder("Smith", store.clone(), sealer).clock(clock.clone()).build();
     let sarah = user("sarah");
     let old = build(AeadSealer::new("2025", [1; 32]));
-    enroll(&old, &clock, &sarah);
+    enroll_on(&old, &clock, &sarah);
     run(old.start_enrollment(&sarah, "sarah@smith.example", &office())).unwrap().unwrap();
     let record = run(old.record(&sarah)).unwrap();
     let events = store.events().len();

@@ -12,6 +12,7 @@ use mfa_kit::otp::Totp;
 use mfa_kit::otp::uri::KeyUri;
 use mfa_kit::policy::{Policy, SignInContext};
 use mfa_kit::relay::{Notice, NoticeRelay, Notifier};
+use mfa_kit::seal::SecretSealer;
 use mfa_kit::service::permissions::{self, Permissions};
 use mfa_kit::service::{MfaService, MfaServiceBuilder, ServiceConfig};
 use mfa_kit::store::{MemoryStore, Store};
@@ -113,26 +114,32 @@ impl Phone {
     }
 }
 
+/// Enrolls `who` on a service over any store and sealer (the `Firm`'s is on
+/// `PlaintextSealer`) with two consecutive codes, and returns their phone.
+pub fn enroll_on<S: Store, K: SecretSealer>(
+    mfa: &MfaService<S, K>,
+    clock: &ManualClock,
+    who: &UserId,
+) -> Phone {
+    pollster::block_on(async {
+        let start =
+            mfa.start_enrollment(who, &format!("{who}@smith.example"), &office()).await.unwrap().unwrap();
+        let phone = Phone::scan(&start.uri, clock);
+        let first = phone.code();
+        clock.advance(30);
+        let second = phone.code();
+        let outcome = mfa.confirm_enrollment(who, &[&first, &second], &office()).await.unwrap();
+        assert!(outcome.is_ok(), "{outcome:?}");
+        // The next sign-in is a step later, as in life.
+        clock.advance(30);
+        phone
+    })
+}
+
 impl<S: Store> Firm<S> {
     /// Enrolls a user with two consecutive codes and returns their phone.
     pub fn enroll(&self, who: &UserId) -> Phone {
-        pollster::block_on(async {
-            let start = self
-                .mfa
-                .start_enrollment(who, &format!("{who}@smith.example"), &office())
-                .await
-                .unwrap()
-                .unwrap();
-            let phone = Phone::scan(&start.uri, &self.clock);
-            let first = phone.code();
-            self.clock.advance(30);
-            let second = phone.code();
-            let outcome = self.mfa.confirm_enrollment(who, &[&first, &second], &office()).await.unwrap();
-            assert!(outcome.is_ok(), "{outcome:?}");
-            // The next sign-in is a step later, as in life.
-            self.clock.advance(30);
-            phone
-        })
+        enroll_on(&self.mfa, &self.clock, who)
     }
 
     /// Signs `who` in with a code from `phone` a step later: a fresh proof.
